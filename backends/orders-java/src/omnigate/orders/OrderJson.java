@@ -1,0 +1,52 @@
+package omnigate.orders;
+
+import java.time.format.DateTimeFormatter;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Orders and Spring pages as JSON; "garbage" gives the wrong-typed fields the fault calls for. */
+final class OrderJson {
+  // always with seconds: LocalDateTime.toString() would drop ":00"
+  private static final DateTimeFormatter LOCAL_DATE_TIME =
+      DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss");
+
+  private OrderJson() {}
+
+  static Map<String, Object> order(Order order, boolean garbage) {
+    Map<String, Object> json = new LinkedHashMap<>();
+    json.put("orderId", order.orderId());
+    json.put("customerNo", order.customerNo());
+    json.put("status", order.status().name());
+    json.put("currency", order.currency());
+    json.put("totalAmountMinor", garbage ? "lots" : order.totalAmountMinor());
+    json.put("createdAt", garbage ? "yesterday" : order.createdAt().format(LOCAL_DATE_TIME));
+    json.put("lines", order.lines().stream().map(OrderJson::line).toList());
+    return json;
+  }
+
+  /** Spring Data's Page: {"content","totalElements","totalPages","number","size","first","last"}. */
+  static Map<String, Object> page(
+      List<Order> content, int totalElements, int number, int size, boolean garbage) {
+    int totalPages = (totalElements + size - 1) / size;
+    Map<String, Object> json = new LinkedHashMap<>();
+    json.put("content", content.stream().map(o -> order(o, garbage)).toList());
+    json.put("totalElements", totalElements);
+    json.put("totalPages", totalPages);
+    json.put("number", number);
+    json.put("size", size);
+    json.put("first", number == 0);
+    json.put("last", number >= totalPages - 1);
+    return json;
+  }
+
+  private static Map<String, Object> line(Order.Line line) {
+    Map<String, Object> json = new LinkedHashMap<>();
+    json.put("lineNo", line.lineNo());
+    json.put("sku", line.sku());
+    json.put("productName", line.productName());
+    json.put("quantity", line.quantity());
+    json.put("unitPriceMinor", line.unitPriceMinor());
+    return json;
+  }
+}

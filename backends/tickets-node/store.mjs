@@ -1,0 +1,110 @@
+// In-memory ticket store, loaded from $OMNIGATE_SEED_DIR/tickets.json.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const STATUSES = ['new', 'open', 'pending', 'solved', 'closed'];
+export const PRIORITIES = ['low', 'normal', 'high', 'urgent'];
+export const CHANNELS = ['email', 'chat', 'phone'];
+
+const ID_PREFIX = 'TCK-';
+const FIRST_ID = 100001;
+
+function idNumber(ticketId) {
+  const m = /^TCK-(\d+)$/.exec(ticketId);
+  return m ? Number(m[1]) : -1;
+}
+
+/** Newest first: createdAt descending, then ticket number descending. */
+export function newestFirst(a, b) {
+  return b.createdAt - a.createdAt || idNumber(b.ticketId) - idNumber(a.ticketId);
+}
+
+export class TicketStore {
+  constructor({ users, tickets }) {
+    if (!Array.isArray(users) || !Array.isArray(tickets)) {
+      throw new Error('tickets.json must be {"users": [...], "tickets": [...]}');
+    }
+    this.users = new Map(users.map((u) => [u.userId, u]));
+    this.byId = new Map();
+    this.byRequester = new Map(); // requesterId -> tickets, newest first
+    let maxId = FIRST_ID - 1;
+    for (const t of tickets) {
+      if (typeof t?.ticketId !== 'string' || typeof t.requesterId !== 'string') {
+        throw new Error(`malformed ticket in seed: ${JSON.stringify(t)}`);
+      }
+      this.byId.set(t.ticketId, t);
+      this.#listFor(t.requesterId).push(t);
+      maxId = Math.max(maxId, idNumber(t.ticketId));
+    }
+    for (const list of this.byRequester.values()) list.sort(newestFirst);
+    this.nextId = maxId + 1;
+  }
+
+  #listFor(requesterId) {
+    let list = this.byRequester.get(requesterId);
+    if (!list) {
+      list = [];
+      this.byRequester.set(requesterId, list);
+    }
+    return list;
+  }
+
+  hasUser(userId) {
+    return this.users.has(userId);
+  }
+
+  get(ticketId) {
+    return this.byId.get(ticketId);
+  }
+
+  /** The requester's tickets, newest first (do not mutate). */
+  forRequester(requesterId) {
+    return this.byRequester.get(requesterId) ?? [];
+  }
+
+  get size() {
+    return this.byId.size;
+  }
+
+  /** Any few tickets, for fabricating replies (garbage fault). */
+  sample(n) {
+    const out = [];
+    for (const t of this.byId.values()) {
+      if (out.length >= n) break;
+      out.push(t);
+    }
+    return out;
+  }
+
+  create({ requesterId, subject, description, priority }, now = Date.now()) {
+    const ticket = {
+      ticketId: `${ID_PREFIX}${this.nextId++}`,
+      requesterId,
+      subject,
+      description,
+      status: 'new',
+      priority,
+      channel: 'email',
+      tags: [],
+      createdAt: now,
+      updatedAt: now,
+    };
+    this.byId.set(ticket.ticketId, ticket);
+    const list = this.#listFor(requesterId);
+    let i = 0; // keep newest-first order (a new ticket normally goes first)
+    while (i < list.length && newestFirst(list[i], ticket) < 0) i++;
+    list.splice(i, 0, ticket);
+    return ticket;
+  }
+}
+
+export function loadStore(seedDir) {
+  const file = join(seedDir, 'tickets.json');
+  let text;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Error(`cannot read ${file} (${err.code ?? err.message}); run "node scripts/seed.mjs" first`);
+  }
+  return new TicketStore(JSON.parse(text));
+}

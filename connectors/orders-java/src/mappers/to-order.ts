@@ -1,0 +1,49 @@
+import { field, minorToDecimal, utcFromLocal, BadUpstreamDataError, type Money } from 'omnigate/sdk';
+
+/** The orders system's own status vocabulary → the canonical one. */
+const STATUS: Readonly<Record<string, string>> = {
+  NEW: 'pending',
+  PAYMENT_PENDING: 'pending',
+  PAID: 'paid',
+  IN_DELIVERY: 'shipped',
+  DELIVERED: 'delivered',
+  CANCELLED: 'cancelled',
+  RETURNED: 'returned',
+};
+
+/** Canonical status → the orders system's statuses, for filters. */
+export const SOURCE_STATUSES: Readonly<Record<string, readonly string[]>> = Object.entries(STATUS).reduce<Record<string, string[]>>(
+  (acc, [source, canonical]) => ({ ...acc, [canonical]: [...(acc[canonical] ?? []), source] }),
+  {},
+);
+
+const minor = (value: number, currency: string): Money => ({ amount: minorToDecimal(value), currency });
+
+/** A Spring-style order (minor units, local date-time) → canonical Order. */
+export function toOrder(raw: unknown, timeZone: string, path = 'order'): Record<string, unknown> {
+  const currency = field<string>(raw, 'currency', 'string', { path });
+  const sourceStatus = field<string>(raw, 'status', 'string', { path });
+  const status = STATUS[sourceStatus];
+  if (status === undefined) throw new BadUpstreamDataError(`${path}.status`, `${path}.status is not a known order status`);
+  const lines = field<unknown[]>(raw, 'lines', 'array', { path }).map((line, i) => {
+    const at = `${path}.lines[${i}]`;
+    const quantity = field<number>(line, 'quantity', 'integer', { path: at });
+    const unit = field<number>(line, 'unitPriceMinor', 'integer', { path: at });
+    return {
+      sku: field<string>(line, 'sku', 'string', { path: at }),
+      name: field<string>(line, 'productName', 'string', { path: at }),
+      quantity,
+      unitPrice: minor(unit, currency),
+      lineTotal: minor(unit * quantity, currency),
+    };
+  });
+  return {
+    id: field<string>(raw, 'orderId', 'string', { path }),
+    customerRef: field<string>(raw, 'customerNo', 'string', { path }),
+    status,
+    sourceStatus,
+    total: minor(field<number>(raw, 'totalAmountMinor', 'integer', { path }), currency),
+    createdAt: utcFromLocal(field<string>(raw, 'createdAt', 'string', { path }), `${path}.createdAt`, timeZone),
+    lines,
+  };
+}

@@ -1,0 +1,79 @@
+import { defineConnector, hmacAuth, NotFoundError } from 'omnigate/sdk';
+import { call } from './rpc.ts';
+import { configSchema, type TicketsConfig } from './config.ts';
+import { createTicket } from './operations/create-ticket.ts';
+import { getTicket } from './operations/get-ticket.ts';
+import { listTickets } from './operations/list-tickets.ts';
+
+const STATUS = { type: 'string', enum: ['new', 'open', 'pending', 'solved', 'closed'] } as const;
+
+export default defineConnector<TicketsConfig>({
+  manifest: {
+    name: 'tickets-node',
+    version: '1.0.0',
+    system: 'tickets',
+    description: 'Support tickets from the Node tickets service (JSON-RPC 2.0, HMAC-signed requests).',
+    configSchema,
+    capabilities: [
+      {
+        name: 'ticket.get',
+        kind: 'query',
+        description: 'One ticket by its id.',
+        params: { type: 'object', required: ['id'], additionalProperties: false, properties: { id: { type: 'string', minLength: 1 } } },
+        result: 'Ticket',
+      },
+      {
+        name: 'ticket.list',
+        kind: 'query',
+        description: "A customer's tickets, newest first, by the customer's id in the tickets system.",
+        params: {
+          type: 'object',
+          required: ['requesterRef'],
+          additionalProperties: false,
+          properties: {
+            requesterRef: { type: 'string', minLength: 1 },
+            status: { type: 'array', items: STATUS, minItems: 1, uniqueItems: true },
+            pageSize: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
+            cursor: { type: 'string', minLength: 1 },
+          },
+        },
+        result: 'Page<Ticket>',
+      },
+      {
+        name: 'ticket.create',
+        kind: 'command',
+        description: 'Opens a ticket for a customer (by their id in the tickets system).',
+        params: {
+          type: 'object',
+          required: ['requesterRef', 'subject', 'description'],
+          additionalProperties: false,
+          properties: {
+            requesterRef: { type: 'string', minLength: 1 },
+            subject: { type: 'string', minLength: 1, maxLength: 200 },
+            description: { type: 'string', minLength: 1, maxLength: 10000 },
+            priority: { type: 'string', enum: ['low', 'normal', 'high', 'urgent'] },
+          },
+        },
+        result: 'Ticket',
+      },
+    ],
+    proxy: { allow: [{ methods: ['POST'], path: '/rpc' }] },
+  },
+
+  async auth({ config }) {
+    return hmacAuth({ secret: config.hmacSecret });
+  },
+
+  queries: { 'ticket.get': getTicket, 'ticket.list': listTickets },
+  commands: { 'ticket.create': createTicket },
+
+  async health(ctx) {
+    // A signed call proves the secret too: "not found" is the healthy answer.
+    try {
+      await call(ctx, 'tickets.get', { ticketId: 'TCK-HEALTH-PROBE' });
+      return { ok: true };
+    } catch (err) {
+      return err instanceof NotFoundError ? { ok: true } : { ok: false, detail: (err as Error).message };
+    }
+  },
+});

@@ -1,0 +1,33 @@
+import { BadUpstreamDataError, field, utcFromEpochMs } from 'omnigate/sdk';
+
+const OPEN_STATUSES = new Set(['new', 'open', 'pending']);
+const STATUSES = new Set([...OPEN_STATUSES, 'solved', 'closed']);
+
+/** A tickets-service ticket (camelCase, epoch ms) → canonical Ticket. */
+export function toTicket(raw: unknown, path = 'ticket'): Record<string, unknown> {
+  const status = field<string>(raw, 'status', 'string', { path });
+  if (!STATUSES.has(status)) throw new BadUpstreamDataError(`${path}.status`, `${path}.status is not a known ticket status`);
+  return {
+    id: field<string>(raw, 'ticketId', 'string', { path }),
+    requesterRef: field<string>(raw, 'requesterId', 'string', { path }),
+    subject: field<string>(raw, 'subject', 'string', { path }),
+    description: field<string>(raw, 'description', 'string', { path, optional: true }) ?? '',
+    status,
+    isOpen: OPEN_STATUSES.has(status),
+    priority: field<string>(raw, 'priority', 'string', { path }),
+    channel: field<string>(raw, 'channel', 'string', { path, optional: true }) ?? 'web',
+    tags: field<unknown[]>(raw, 'tags', 'array', { path, optional: true })?.map(String) ?? [],
+    createdAt: utcFromEpochMs(field(raw, 'createdAt', 'number', { path }), `${path}.createdAt`),
+    updatedAt: utcFromEpochMs(field(raw, 'updatedAt', 'number', { path }), `${path}.updatedAt`),
+  };
+}
+
+/** A tickets.search result ({items,nextCursor}) → canonical cursor page. */
+export function toTicketPage(raw: unknown, size: number): Record<string, unknown> {
+  const items = field<unknown[]>(raw, 'items', 'array', { path: 'result' });
+  const nextCursor = field<string>(raw, 'nextCursor', 'string', { path: 'result', optional: true });
+  return {
+    items: items.map((ticket, i) => toTicket(ticket, `result.items[${i}]`)),
+    page: { size, hasMore: nextCursor !== undefined, ...(nextCursor === undefined ? {} : { nextCursor }) },
+  };
+}

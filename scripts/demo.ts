@@ -1,0 +1,54 @@
+// `./dev demo`: the three sample backends and the gateway, one Ctrl-C stops all.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { connectorEnv, startBackends } from './lib/backends.ts';
+
+const rootDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const port = Number(process.env.PORT ?? 8080);
+const apiKey = process.env.OMNIGATE_API_KEYS?.split(',')[0]?.split(':').pop() ?? `demo-${randomBytes(12).toString('hex')}`;
+const say = (line: string): boolean => process.stderr.write(`demo: ${line}\n`);
+
+say('starting the sample backends (orders: Java, crm: Python, tickets: Node)…');
+const backends = await startBackends({
+  rootDir,
+  ports: { orders: Number(process.env.ORDERS_PORT ?? 8081), crm: Number(process.env.CRM_PORT ?? 8082), tickets: Number(process.env.TICKETS_PORT ?? 8083) },
+  logDir: join(rootDir, '.data/logs'),
+});
+say(`backends up: ${Object.values(backends.urls).join(' ')} (logs in .data/logs/)`);
+
+const gateway = spawn(process.execPath, [join(rootDir, 'src/main.ts')], {
+  cwd: rootDir,
+  env: { ...process.env, ...connectorEnv(backends.urls), PORT: String(port), OMNIGATE_API_KEYS: process.env.OMNIGATE_API_KEYS ?? `demo:${apiKey}` },
+  stdio: ['ignore', 'inherit', 'inherit'],
+});
+
+let stopping = false;
+async function stopAll(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    say('stopping…');
+    if (gateway.exitCode === null) {
+      gateway.kill('SIGTERM');
+      await new Promise((r) => gateway.once('exit', r));
+    }
+    await backends.stop();
+  }
+  process.exit(code);
+}
+process.on('SIGINT', () => void stopAll(0));
+process.on('SIGTERM', () => void stopAll(0));
+gateway.once('exit', (code) => void stopAll(code ?? 1));
+
+const url = `http://127.0.0.1:${port}`;
+for (let i = 0; i < 100; i++) {
+  const ready = await fetch(`${url}/readyz`).then((r) => r.json() as Promise<{ status: string }>, () => undefined);
+  if (ready && ready.status !== 'not_ready') {
+    say(`ready: ${url}  (status ${ready.status})  API key: ${apiKey}`);
+    say(`try:  curl -s -H 'X-Api-Key: ${apiKey}' ${url}/v1/customers/42/context`);
+    say(`docs: ${url}/docs      Ctrl-C stops everything`);
+    break;
+  }
+  await new Promise((r) => setTimeout(r, 200));
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs everything the demo and the tests need, on a fresh machine or a laptop; idempotent.
+#   - Node.js: the machine's own if it is 22.18 or newer, else Node 24 LTS from the npm registry
+#     (its node-<os>-<arch> packages carry the official binaries) into .tools/node.
+#   - npm dependencies (npm ci, only when the lock file changed), the Java orders backend, the seed data.
+# Needs: bash, npm, java 17+, python 3.10+. Then `source scripts/env.sh` puts that Node on PATH.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+NODE_VERSION="${OMNIGATE_NODE_VERSION:-24.21.0}"
+
+node_ok() {
+  command -v node >/dev/null 2>&1 &&
+    node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>22||(a===22&&b>=18)?0:1)'
+}
+
+fetch_node() {
+  local os arch tmp
+  case "$(uname -s)" in Linux) os=linux ;; Darwin) os=darwin ;; *) echo "install: unsupported OS $(uname -s)" >&2; exit 1 ;; esac
+  case "$(uname -m)" in x86_64|amd64) arch=x64 ;; aarch64|arm64) arch=arm64 ;; *) echo "install: unsupported CPU $(uname -m)" >&2; exit 1 ;; esac
+  echo "install: fetching Node $NODE_VERSION (node-$os-$arch) from the npm registry" >&2
+  tmp="$(mktemp -d)"
+  (cd "$tmp" && npm pack --silent "node-$os-$arch@$NODE_VERSION" >/dev/null)
+  rm -rf .tools/node && mkdir -p .tools/node
+  tar -xzf "$tmp"/*.tgz -C .tools/node --strip-components=1
+  rm -rf "$tmp"
+}
+
+source scripts/env.sh
+if ! node_ok; then
+  fetch_node
+  source scripts/env.sh
+fi
+echo "install: node $(node --version) at $(command -v node)" >&2
+command -v java >/dev/null || { echo "install: java 17+ is needed for the orders backend" >&2; exit 1; }
+command -v python3 >/dev/null || { echo "install: python3 is needed for the crm backend" >&2; exit 1; }
+
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+bash backends/orders-java/build.sh
+[ .data/seed/tickets.json -nt scripts/seed.mjs ] || node scripts/seed.mjs

@@ -1,0 +1,59 @@
+import express, { type Express } from 'express';
+import type { Config } from './config/config.ts';
+import { AppError } from './kernel/errors.ts';
+import type { Logger } from './kernel/logger.ts';
+import { createApiKeyAuth } from './modules/auth/api-key.middleware.ts';
+import { createConnectorsRouter } from './modules/connectors/connectors.routes.ts';
+import type { ConnectorRegistry } from './modules/connectors/registry.ts';
+import { createDocsRouter } from './modules/docs/docs.routes.ts';
+import { createHealthRouter } from './modules/health/health.routes.ts';
+import { jsonBody } from './modules/http/json-body.ts';
+import { createRequestValidator } from './modules/http/openapi-validator.ts';
+import { errorHandler, routeNotFound } from './modules/http/problems.ts';
+import { requestContext } from './modules/http/request-context.ts';
+import { createProxyRouter } from './modules/proxy/proxy.routes.ts';
+import type { ContextService } from './modules/query/context.service.ts';
+import { createQueryRouter } from './modules/query/query.routes.ts';
+import type { QueryService } from './modules/query/query.service.ts';
+
+export interface AppDeps {
+  readonly config: Pick<Config, 'apiKeys' | 'bodyLimitBytes' | 'callTimeoutMs'>;
+  readonly log: Logger;
+  readonly rootDir: string;
+  readonly openapi: Record<string, unknown>;
+  readonly registry: ConnectorRegistry;
+  readonly query: QueryService;
+  readonly context: ContextService;
+  /** False while starting and once draining: new requests get 503 SHUTTING_DOWN. */
+  readonly isAccepting: () => boolean;
+}
+
+/** The express app, built from its dependencies; main.ts and the tests build it the same way. */
+export function buildApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+
+  app.use(requestContext(deps.log));
+  // Public: health (answers while draining, so orchestrators see not_ready) and docs.
+  app.use(createHealthRouter(deps));
+  app.use((_req, res, next) => {
+    if (deps.isAccepting()) return next();
+    res.setHeader('connection', 'close');
+    next(new AppError('SHUTTING_DOWN', 'the gateway is not accepting requests right now'));
+  });
+  app.use(createDocsRouter({ rootDir: deps.rootDir, openapi: deps.openapi }));
+
+  // Everything below needs a key.
+  app.use(createApiKeyAuth(deps.config.apiKeys));
+  app.use('/v1/proxy', createProxyRouter({ registry: deps.registry, bodyLimitBytes: deps.config.bodyLimitBytes, timeoutMs: deps.config.callTimeoutMs }));
+  app.use(jsonBody(deps.config.bodyLimitBytes));
+  const validate = createRequestValidator(deps.openapi);
+  app.use('/v1', createConnectorsRouter(deps));
+  app.use('/v1', createQueryRouter({ query: deps.query, context: deps.context, validate }));
+
+  app.use(routeNotFound());
+  app.use(errorHandler());
+  return app;
+}

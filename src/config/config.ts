@@ -1,0 +1,113 @@
+import { resolve } from 'node:path';
+import { createAjv } from '../kernel/schemas.ts';
+
+export const DEFAULT_PORT = 8080;
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_LOG_LEVEL = 'info';
+export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024;
+export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
+export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
+export const CONNECTOR_ENV_PREFIX = 'OMNIGATE_CONNECTOR_';
+
+/** The gateway's settings, parsed once from the environment and frozen. */
+export interface Config {
+  /** `PORT`: where the gateway listens. */
+  readonly port: number;
+  /** `HOST`: the address it binds; loopback unless said otherwise. */
+  readonly host: string;
+  /** `LOG_LEVEL`: pino level. */
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** `OMNIGATE_API_KEYS`: comma-separated keys, each optionally `name:key`. Secret. */
+  readonly apiKeys: readonly ApiKey[];
+  /** `OMNIGATE_CONNECTORS_DIR`: the folder of connector packages. */
+  readonly connectorsDir: string;
+  /** `OMNIGATE_BODY_LIMIT_BYTES`: largest request body accepted. */
+  readonly bodyLimitBytes: number;
+  /** `OMNIGATE_CALL_TIMEOUT_MS`: deadline of one connector call, abort included. */
+  readonly callTimeoutMs: number;
+  /** `OMNIGATE_SHUTDOWN_GRACE_MS`: how long SIGTERM waits for in-flight requests. */
+  readonly shutdownGraceMs: number;
+  /**
+   * `OMNIGATE_CONNECTOR_<CONNECTOR>_<FIELD>`: raw connector settings, keyed by the name without
+   * the prefix (`ORDERS_JAVA_CLIENT_SECRET`). The registry picks each connector's own by its name
+   * and checks them against its config schema. Secret.
+   */
+  readonly connectorEnv: Readonly<Record<string, string>>;
+}
+
+export interface ApiKey {
+  readonly name: string;
+  readonly key: string;
+}
+
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+const ENV_SCHEMA = {
+  type: 'object',
+  required: ['OMNIGATE_API_KEYS'],
+  properties: {
+    PORT: { type: 'integer', minimum: 0, maximum: 65535, default: DEFAULT_PORT },
+    HOST: { type: 'string', minLength: 1, default: DEFAULT_HOST },
+    LOG_LEVEL: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: DEFAULT_LOG_LEVEL },
+    OMNIGATE_API_KEYS: { type: 'string', pattern: '^\\s*([A-Za-z0-9_-]+:)?[^,:\\s]{16,}\\s*(,\\s*([A-Za-z0-9_-]+:)?[^,:\\s]{16,}\\s*)*$' },
+    OMNIGATE_CONNECTORS_DIR: { type: 'string', minLength: 1 },
+    OMNIGATE_BODY_LIMIT_BYTES: { type: 'integer', minimum: 1024, maximum: 16 * 1024 * 1024, default: DEFAULT_BODY_LIMIT_BYTES },
+    OMNIGATE_CALL_TIMEOUT_MS: { type: 'integer', minimum: 10, maximum: 300_000, default: DEFAULT_CALL_TIMEOUT_MS },
+    OMNIGATE_SHUTDOWN_GRACE_MS: { type: 'integer', minimum: 0, maximum: 300_000, default: DEFAULT_SHUTDOWN_GRACE_MS },
+  },
+} as const;
+
+const ENV_MESSAGES: Readonly<Record<string, string>> = {
+  OMNIGATE_API_KEYS: 'must be a comma-separated list of keys of at least 16 characters, each optionally prefixed by "name:"',
+};
+
+/** Reads and checks the environment once; lists every problem at once. */
+export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
+  const raw: Record<string, unknown> = {};
+  for (const name of Object.keys(ENV_SCHEMA.properties)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') raw[name] = value;
+  }
+  const validate = createAjv({ coerceTypes: true, useDefaults: true }).compile(ENV_SCHEMA);
+  if (!validate(raw)) {
+    const problems = (validate.errors ?? []).map((e) => {
+      const name = e.keyword === 'required' ? String(e.params.missingProperty) : e.instancePath.slice(1);
+      return `${name} ${ENV_MESSAGES[name] ?? e.message ?? 'is invalid'}${e.keyword === 'required' ? ' (it is required)' : ''}`;
+    });
+    throw new ConfigError([...new Set(problems)]);
+  }
+  const apiKeys = String(raw.OMNIGATE_API_KEYS)
+    .split(',')
+    .map((entry) => entry.trim())
+    .map((entry, i) => {
+      const colon = entry.indexOf(':');
+      return colon > 0 ? { name: entry.slice(0, colon), key: entry.slice(colon + 1) } : { name: `key-${i + 1}`, key: entry };
+    });
+
+  return Object.freeze({
+    port: raw.PORT as number,
+    host: raw.HOST as string,
+    logLevel: raw.LOG_LEVEL as Config['logLevel'],
+    apiKeys: Object.freeze(apiKeys),
+    connectorsDir: resolve(rootDir, (raw.OMNIGATE_CONNECTORS_DIR as string | undefined) ?? 'connectors'),
+    bodyLimitBytes: raw.OMNIGATE_BODY_LIMIT_BYTES as number,
+    callTimeoutMs: raw.OMNIGATE_CALL_TIMEOUT_MS as number,
+    shutdownGraceMs: raw.OMNIGATE_SHUTDOWN_GRACE_MS as number,
+    connectorEnv: Object.freeze(connectorEnvFrom(env)),
+  });
+}
+
+function connectorEnvFrom(env: NodeJS.ProcessEnv): Record<string, string> {
+  const settings: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (name.startsWith(CONNECTOR_ENV_PREFIX) && value !== undefined) settings[name.slice(CONNECTOR_ENV_PREFIX.length)] = value;
+  }
+  return settings;
+}

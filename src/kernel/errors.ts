@@ -1,0 +1,78 @@
+/**
+ * The one error model. Every failure the gateway reports has a code from this closed set; this
+ * table is the only place that maps a code to an HTTP status, a WebSocket close code and whether
+ * a caller (or a job) may retry. `src/modules/docs/openapi.test.ts` keeps it in line with openapi/.
+ */
+export const ERROR_CATALOGUE = {
+  VALIDATION_FAILED: { status: 400, wsClose: 4400, retryable: false, title: 'The request is not valid' },
+  MALFORMED_JSON: { status: 400, wsClose: 4400, retryable: false, title: 'The body is not valid JSON' },
+  UNKNOWN_CAPABILITY: { status: 400, wsClose: 4400, retryable: false, title: 'No connector declares this capability' },
+  UNAUTHENTICATED: { status: 401, wsClose: 4401, retryable: false, title: 'Missing or invalid API key' },
+  FORBIDDEN: { status: 403, wsClose: 4403, retryable: false, title: 'Not allowed' },
+  PROXY_PATH_FORBIDDEN: { status: 403, wsClose: 4403, retryable: false, title: 'This path is not open through the proxy' },
+  NOT_FOUND: { status: 404, wsClose: 4404, retryable: false, title: 'No such resource' },
+  ROUTE_NOT_FOUND: { status: 404, wsClose: 4404, retryable: false, title: 'No such endpoint' },
+  METHOD_NOT_ALLOWED: { status: 405, wsClose: 4405, retryable: false, title: 'Method not allowed on this endpoint' },
+  PAYLOAD_TOO_LARGE: { status: 413, wsClose: 4413, retryable: false, title: 'The body is too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, wsClose: 4415, retryable: false, title: 'The body must be application/json' },
+  INTERNAL: { status: 500, wsClose: 1011, retryable: false, title: 'Internal error' },
+  UPSTREAM_UNAVAILABLE: { status: 502, wsClose: 4502, retryable: true, title: 'The backend could not be reached' },
+  UPSTREAM_UNAUTHORIZED: { status: 502, wsClose: 4502, retryable: false, title: 'The backend refused the connector\'s credentials' },
+  CONNECTOR_BAD_DATA: { status: 502, wsClose: 4502, retryable: false, title: 'The backend answered data that breaks the contract' },
+  CONNECTOR_UNAVAILABLE: { status: 503, wsClose: 4503, retryable: true, title: 'The connector for this capability is not loaded' },
+  SHUTTING_DOWN: { status: 503, wsClose: 1001, retryable: true, title: 'The gateway is shutting down' },
+  UPSTREAM_TIMEOUT: { status: 504, wsClose: 4504, retryable: true, title: 'The backend did not answer in time' },
+} as const satisfies Record<string, { status: number; wsClose: number; retryable: boolean; title: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export const PROBLEM_TYPE_PREFIX = 'urn:omnigate:problem:';
+
+/** Extra members that travel with a problem (connector, field, errors …). */
+export type ProblemExtensions = Record<string, unknown>;
+
+/** An error the gateway knows how to report. Unknown errors are wrapped once, at the boundary. */
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly extensions: ProblemExtensions;
+
+  constructor(code: ErrorCode, detail: string, extensions: ProblemExtensions = {}, options?: ErrorOptions) {
+    super(detail, options);
+    this.name = 'AppError';
+    this.code = code;
+    this.extensions = extensions;
+  }
+
+  get status(): number {
+    return ERROR_CATALOGUE[this.code].status;
+  }
+
+  get retryable(): boolean {
+    return ERROR_CATALOGUE[this.code].retryable;
+  }
+}
+
+export function isAppError(err: unknown): err is AppError {
+  return err instanceof AppError;
+}
+
+/** Wraps anything thrown into an AppError, keeping the original as `cause`. */
+export function toAppError(err: unknown): AppError {
+  if (isAppError(err)) return err;
+  return new AppError('INTERNAL', 'An unexpected error occurred', {}, { cause: err });
+}
+
+/** The RFC 9457 body for an error. */
+export function toProblem(err: AppError, instance?: string): Record<string, unknown> {
+  const entry = ERROR_CATALOGUE[err.code];
+  return {
+    type: `${PROBLEM_TYPE_PREFIX}${err.code}`,
+    title: entry.title,
+    status: entry.status,
+    detail: err.message,
+    code: err.code,
+    retryable: entry.retryable,
+    ...(instance === undefined ? {} : { instance }),
+    ...err.extensions,
+  };
+}

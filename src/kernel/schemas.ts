@@ -1,0 +1,94 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+
+// ajv-formats is CommonJS: its default export arrives wrapped under ESM.
+const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
+
+export const SCHEMA_BASE = 'https://omnigate.dev/schemas/';
+
+/** A failed validation, with a dotted field path for humans (`lines[0].unitPrice.amount`). */
+export interface SchemaIssue {
+  readonly field: string;
+  readonly pointer: string;
+  readonly message: string;
+}
+
+/** The canonical schemas of schemas/, compiled once. */
+export interface SchemaRegistry {
+  readonly ajv: Ajv2020;
+  /** Raw schema documents by file name (`order.schema.json`). */
+  readonly documents: ReadonlyMap<string, Record<string, unknown>>;
+  /** Validator for `Customer`, `Order`, `Ticket` or `Page<X>`. */
+  validatorFor(result: string): ValidateFunction;
+}
+
+export function createAjv(options: { coerceTypes?: boolean; useDefaults?: boolean } = {}): Ajv2020 {
+  const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, ...options });
+  addFormats(ajv);
+  ajv.addKeyword({ keyword: 'x-secret', schemaType: 'boolean' });
+  return ajv;
+}
+
+export function loadSchemaDocuments(dir: string): Map<string, Record<string, unknown>> {
+  const documents = new Map<string, Record<string, unknown>>();
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.schema.json')).sort()) {
+    documents.set(file, JSON.parse(readFileSync(join(dir, file), 'utf8')) as Record<string, unknown>);
+  }
+  return documents;
+}
+
+export function createSchemaRegistry(dir: string): SchemaRegistry {
+  const ajv = createAjv();
+  const documents = loadSchemaDocuments(dir);
+  for (const doc of documents.values()) ajv.addSchema(doc);
+  const validators = new Map<string, ValidateFunction>();
+
+  function validatorFor(result: string): ValidateFunction {
+    const cached = validators.get(result);
+    if (cached) return cached;
+    const page = /^Page<(\w+)>$/.exec(result);
+    const entity = (page?.[1] ?? result).toLowerCase();
+    const ref = `${SCHEMA_BASE}${entity}.schema.json`;
+    if (!ajv.getSchema(ref)) throw new Error(`no canonical schema for ${result}`);
+    const schema = page
+      ? {
+          type: 'object',
+          required: ['items', 'page'],
+          additionalProperties: false,
+          properties: {
+            items: { type: 'array', items: { $ref: ref } },
+            page: { $ref: `${SCHEMA_BASE}query-envelope.schema.json#/$defs/PageInfo` },
+          },
+        }
+      : { $ref: ref };
+    const validate = ajv.compile(schema);
+    validators.set(result, validate);
+    return validate;
+  }
+
+  return { ajv, documents, validatorFor };
+}
+
+/** Turns ajv's errors into issues with a readable field path. */
+export function toIssues(errors: readonly ErrorObject[] | null | undefined): SchemaIssue[] {
+  return (errors ?? []).map((e) => {
+    const extra =
+      e.keyword === 'required' ? `/${String(e.params.missingProperty)}`
+      : e.keyword === 'additionalProperties' ? `/${String(e.params.additionalProperty)}`
+      : '';
+    const pointer = `${e.instancePath}${extra}`;
+    const field = pointerToField(pointer);
+    const message = e.keyword === 'required' ? 'is missing' : e.keyword === 'additionalProperties' ? 'is not allowed' : (e.message ?? 'is invalid');
+    return { field, pointer, message: `${field || '(value)'} ${message}` };
+  });
+}
+
+export function pointerToField(pointer: string): string {
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce((path, part) => (/^\d+$/.test(part) ? `${path}[${part}]` : path ? `${path}.${part}` : part), '');
+}

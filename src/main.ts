@@ -1,0 +1,37 @@
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, loadConfig } from './config/config.ts';
+import { createLogger } from './kernel/logger.ts';
+import { startGateway } from './gateway.ts';
+
+// Composition root: config → logger → gateway → signals. Nothing else reads process.env.
+const rootDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+let config;
+try {
+  config = loadConfig(process.env, rootDir);
+} catch (err) {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`omnigate: ${err.message}\n`);
+    process.exit(78); // EX_CONFIG
+  }
+  throw err;
+}
+
+const log = createLogger({ level: config.logLevel });
+process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
+
+const gateway = await startGateway(config, log, rootDir);
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    log.info({ signal }, 'shutting down');
+    gateway.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  });
+}

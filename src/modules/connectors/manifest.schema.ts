@@ -1,0 +1,52 @@
+/** The shape every connector manifest must have; checked with ajv before anything of it runs. */
+export const MANIFEST_SCHEMA = {
+  type: 'object',
+  required: ['name', 'version', 'system', 'description', 'capabilities', 'configSchema'],
+  additionalProperties: false,
+  properties: {
+    name: { type: 'string', pattern: '^[a-z][a-z0-9]*(-[a-z0-9]+)*$' },
+    version: { type: 'string', pattern: '^\\d+\\.\\d+\\.\\d+(-[0-9A-Za-z.-]+)?$' },
+    system: { type: 'string', pattern: '^[a-z][a-z0-9-]*$' },
+    description: { type: 'string', minLength: 1 },
+    capabilities: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        required: ['name', 'kind', 'description', 'params', 'result'],
+        additionalProperties: false,
+        properties: {
+          name: { type: 'string', pattern: '^[a-z][a-z0-9-]*\\.[a-z][a-z0-9-]*$' },
+          kind: { enum: ['query', 'command'] },
+          description: { type: 'string', minLength: 1 },
+          params: { type: 'object' },
+          result: { type: 'string', pattern: '^(Customer|Order|Ticket|Page<(Customer|Order|Ticket)>)$' },
+        },
+      },
+    },
+    configSchema: {
+      type: 'object',
+      required: ['type', 'properties'],
+      properties: { type: { const: 'object' }, properties: { type: 'object', required: ['baseUrl'] } },
+    },
+    proxy: {
+      type: 'object',
+      required: ['allow'],
+      additionalProperties: false,
+      properties: {
+        allow: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['methods', 'path'],
+            additionalProperties: false,
+            properties: {
+              methods: { type: 'array', minItems: 1, items: { enum: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] } },
+              path: { type: 'string', pattern: '^/' },
+            },
+          },
+        },
+      },
+    },
+  },
+} as const;

@@ -1,0 +1,171 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateTypes, GENERATED_TYPES_FILE } from '../../../scripts/gen-types.ts';
+import { ERROR_CATALOGUE } from '../../kernel/errors.ts';
+import { createAjv } from '../../kernel/schemas.ts';
+import { bundleOpenApi, errorCodes, isObject, loadOpenApi, operations, resolveRef, type JsonObject } from './openapi.ts';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const doc = loadOpenApi(ROOT);
+const PUBLIC_OPERATIONS = ['health', 'readiness', 'openapi', 'docs'];
+
+function collectRefs(value: unknown, at = '#', found: Array<{ ref: string; at: string }> = []): Array<{ ref: string; at: string }> {
+  if (Array.isArray(value)) value.forEach((item, i) => collectRefs(item, `${at}/${i}`, found));
+  else if (isObject(value)) {
+    for (const [key, v] of Object.entries(value)) {
+      if (key === '$ref' && typeof v === 'string') found.push({ ref: v, at });
+      else collectRefs(v, `${at}/${key}`, found);
+    }
+  }
+  return found;
+}
+
+const deref = (value: unknown): JsonObject => {
+  const node = isObject(value) && typeof value.$ref === 'string' ? resolveRef(doc, value.$ref) : value;
+  assert.ok(isObject(node));
+  return node;
+};
+
+const schemas = (doc.components as { schemas: Record<string, JsonObject> }).schemas;
+
+test('the bundled document has no external $ref and every $ref resolves inside it', () => {
+  const refs = collectRefs(doc);
+  assert.ok(refs.length > 50);
+  for (const { ref, at } of refs) {
+    assert.ok(ref.startsWith('#/'), `external $ref ${ref} at ${at}`);
+    assert.notEqual(resolveRef(doc, ref), undefined, `$ref ${ref} at ${at} resolves to nothing`);
+  }
+});
+
+test('inlines each canonical schema under its title, without $id or $schema, and hoists $defs', () => {
+  for (const name of ['Customer', 'Money', 'Order', 'Ticket', 'Problem', 'QueryRequest', 'QueryResponse', 'Source', 'PageInfo']) {
+    const schema = schemas[name];
+    assert.ok(schema && !('$ref' in schema), `${name} is not inlined`);
+    assert.ok(!('$id' in schema) && !('$schema' in schema) && !('$defs' in schema), `${name} keeps $id, $schema or $defs`);
+  }
+  assert.equal(schemas.QueryEnvelope, undefined);
+  assert.deepEqual((schemas.QueryResponse?.properties as JsonObject).source, { $ref: '#/components/schemas/Source' });
+  assert.deepEqual((schemas.Customer?.properties as JsonObject).lifetimeValue, { $ref: '#/components/schemas/Money' });
+});
+
+test('refuses an API schema named like a canonical one', () => {
+  const spec = { openapi: '3.1.0', components: { schemas: { Money: { type: 'string' } } } };
+  const documents = new Map([['money.schema.json', { title: 'Money', type: 'object' }]]);
+  assert.throws(() => bundleOpenApi(spec, documents), /Money clashes/);
+});
+
+test('the committed generated types equal a fresh generation', async () => {
+  const committed = readFileSync(join(ROOT, GENERATED_TYPES_FILE), 'utf8');
+  const fresh = await generateTypes(ROOT);
+  assert.ok(committed === fresh, `${GENERATED_TYPES_FILE} is out of date with openapi/ and schemas/: run npm run gen:types`);
+});
+
+test('x-error-codes documents every catalogue code with its status, retryable and title, and no other code', () => {
+  const documented = errorCodes(doc);
+  assert.deepEqual(Object.keys(documented).sort(), Object.keys(ERROR_CATALOGUE).sort());
+  for (const [code, entry] of Object.entries(ERROR_CATALOGUE)) {
+    const { status, retryable, title } = documented[code] ?? {};
+    assert.deepEqual({ status, retryable, title }, { status: entry.status, retryable: entry.retryable, title: entry.title }, code);
+    assert.match(String((doc.info as JsonObject).description), new RegExp(`\\| \`${code}\` \\| ${entry.status} \\|`));
+  }
+});
+
+test("the Problem schema's code enum equals the catalogue's codes", () => {
+  const code = (schemas.Problem?.properties as Record<string, JsonObject>).code;
+  assert.deepEqual([...(code?.enum as string[])].sort(), Object.keys(ERROR_CATALOGUE).sort());
+});
+
+test('every operation has a unique operationId and needs an API key unless it is public', () => {
+  const ops = operations(doc);
+  assert.equal(new Set(ops.map((o) => o.operationId)).size, ops.length);
+  assert.deepEqual(doc.security, [{ ApiKeyHeader: [] }, { BearerAuth: [] }]);
+  for (const { operationId, op } of ops) {
+    if (PUBLIC_OPERATIONS.includes(operationId)) assert.deepEqual(op.security, [], `${operationId} must be public`);
+    else assert.equal(op.security, undefined, `${operationId} must not override the global security`);
+  }
+  assert.deepEqual(ops.filter((o) => PUBLIC_OPERATIONS.includes(o.operationId)).length, PUBLIC_OPERATIONS.length);
+});
+
+test('every error response is problem+json whose example codes carry that status', () => {
+  for (const { operationId, op } of operations(doc)) {
+    for (const [status, response] of Object.entries(op.responses as JsonObject)) {
+      if (!/^[45]\d\d$/.test(status) || operationId === 'readiness') continue;
+      const content = deref(response).content as Record<string, JsonObject>;
+      const media = content['application/problem+json'];
+      assert.deepEqual(Object.keys(content), ['application/problem+json'], `${operationId} ${status}`);
+      assert.deepEqual(media?.schema, { $ref: '#/components/schemas/Problem' }, `${operationId} ${status}`);
+      for (const example of Object.values(media?.examples as JsonObject)) {
+        const code = (deref(example).value as { code: keyof typeof ERROR_CATALOGUE }).code;
+        assert.equal(ERROR_CATALOGUE[code].status, Number(status), `${operationId} ${status} documents ${code}`);
+      }
+    }
+  }
+});
+
+test('parameters and bodies are precise enough to generate request validation from', () => {
+  for (const { operationId, parameters, op } of operations(doc)) {
+    for (const param of parameters) {
+      const schema = param.schema as JsonObject;
+      assert.ok(typeof schema.type === 'string', `${operationId} ${String(param.name)} has no type`);
+      if (param.in === 'path') assert.ok(schema.pattern || schema.minLength, `${operationId} ${String(param.name)} has no pattern`);
+    }
+    const body = op.requestBody === undefined ? undefined : (deref(op.requestBody).content as Record<string, JsonObject>)['application/json'];
+    if (body) assert.equal(deref(body.schema).additionalProperties, false, `${operationId} body allows extra members`);
+  }
+});
+
+test('every component schema and every problem example compiles and validates with ajv 2020', () => {
+  // The gateway's own (strict) ajv; `components` is only a container for the refs to walk into.
+  const ajv = createAjv().addKeyword({ keyword: 'components' });
+  ajv.addSchema({ $id: 'https://omnigate.dev/openapi.json', components: doc.components });
+  for (const name of Object.keys(schemas)) assert.ok(ajv.getSchema(`https://omnigate.dev/openapi.json#/components/schemas/${name}`), name);
+  const validateProblem = ajv.getSchema('https://omnigate.dev/openapi.json#/components/schemas/Problem');
+  for (const [name, example] of Object.entries((doc.components as { examples: Record<string, JsonObject> }).examples)) {
+    assert.ok(validateProblem?.(example.value), `example ${name}: ${ajv.errorsText(validateProblem?.errors)}`);
+  }
+});
+
+test('a customer context part carries data when ok and an error when failed', () => {
+  const ajv = createAjv().addKeyword({ keyword: 'components' });
+  ajv.addSchema({ $id: 'https://omnigate.dev/openapi.json', components: doc.components });
+  const validate = ajv.getSchema('https://omnigate.dev/openapi.json#/components/schemas/CustomerContext');
+  const context = (orders: JsonObject) => ({
+    customerId: '42',
+    traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+    complete: false,
+    parts: { customer: { status: 'skipped', latencyMs: 0 }, orders, openTickets: { status: 'ok', latencyMs: 3, data: [] } },
+  });
+  const error = { code: 'UPSTREAM_TIMEOUT', detail: 'no answer within 2000 ms', retryable: true };
+  assert.equal(validate?.(context({ status: 'error', latencyMs: 2000, connector: 'orders-java', error })), true);
+  assert.equal(validate?.(context({ status: 'ok', latencyMs: 5, data: [] })), true);
+  assert.equal(validate?.(context({ status: 'ok', latencyMs: 5 })), false);
+  assert.equal(validate?.(context({ status: 'error', latencyMs: 5 })), false);
+  assert.equal(validate?.(context({ status: 'ok', latencyMs: 5, data: [], extra: 1 })), false);
+});
+
+test('query parameters coerce from strings and fill defaults, as the request validator uses them', () => {
+  const ajv = createAjv({ coerceTypes: true, useDefaults: true });
+  const compileIn = (where: string, parameters: readonly JsonObject[]) => {
+    const own = parameters.filter((p) => p.in === where);
+    const required = own.filter((p) => p.required === true).map((p) => String(p.name));
+    return ajv.compile({ type: 'object', required, properties: Object.fromEntries(own.map((p) => [String(p.name), p.schema])) });
+  };
+  const validators = new Map(operations(doc).map((o) => [o.operationId, compileIn('query', o.parameters)]));
+  for (const o of operations(doc)) compileIn('path', o.parameters);
+
+  const query: JsonObject = { page: '2' };
+  assert.equal(validators.get('listCustomers')?.(query), true);
+  assert.deepEqual(query, { page: 2, pageSize: 20 });
+  assert.equal(validators.get('listCustomers')?.({ pageSize: '101' }), false);
+  assert.equal(validators.get('getCustomerContext')?.({ ordersLimit: '0' }), false);
+});
+
+test('every /v1 operation except the proxy and the connector list names the capability it calls', () => {
+  for (const { operationId, path, op } of operations(doc)) {
+    if (!path.startsWith('/v1/') || path.startsWith('/v1/proxy/') || operationId === 'listConnectors') continue;
+    assert.ok(op['x-omnigate-capability'], `${operationId} has no x-omnigate-capability`);
+  }
+});

@@ -1,0 +1,149 @@
+import type { NextFunction, Request, Response } from 'express';
+import type { ValidateFunction } from 'ajv/dist/2020.js';
+import { AppError } from '../../kernel/errors.ts';
+import { createAjv, toIssues } from '../../kernel/schemas.ts';
+
+type Json = Record<string, unknown>;
+
+interface Parameter {
+  readonly name: string;
+  readonly in: 'path' | 'query' | 'header' | 'cookie';
+  readonly required?: boolean;
+  readonly schema?: Json;
+  readonly explode?: boolean;
+}
+
+/** The request as the spec has checked it, with defaults filled and types coerced. */
+export interface ValidInput {
+  readonly path: Record<string, unknown>;
+  readonly query: Record<string, unknown>;
+  readonly body: unknown;
+}
+
+export function inputOf(res: Response): ValidInput {
+  return res.locals.input as ValidInput;
+}
+
+interface Issue {
+  readonly in: 'path' | 'query' | 'body';
+  readonly pointer: string;
+  readonly message: string;
+}
+
+/**
+ * Request validation generated from the bundled OpenAPI document: path and query parameters
+ * (coerced, defaults filled, unknown query parameters refused) and JSON bodies. Every problem is
+ * reported at once as one VALIDATION_FAILED.
+ */
+export function createRequestValidator(doc: Json) {
+  // Path and query values arrive as strings and are coerced by their schema; JSON bodies are not.
+  const paramsAjv = createAjv({ coerceTypes: true, useDefaults: true });
+  const bodyAjv = createAjv({ useDefaults: true });
+  for (const ajv of [paramsAjv, bodyAjv]) {
+    // OpenAPI keywords (example, discriminator, x-…) are not JSON Schema: let ajv ignore them.
+    ajv.opts.strictSchema = false;
+    ajv.addSchema(withoutExternal(doc), 'openapi');
+  }
+  const compile = (schema: Json): ValidateFunction => paramsAjv.compile(rebase(schema));
+  const compileBody = (schema: Json): ValidateFunction => bodyAjv.compile(rebase(schema));
+  const byOperation = new Map<string, (req: Request) => ValidInput>();
+
+  for (const [path, item] of Object.entries((doc.paths ?? {}) as Record<string, Json>)) {
+    for (const [method, raw] of Object.entries(item)) {
+      const op = raw as Json;
+      if (typeof op.operationId !== 'string') continue;
+      const params = [...((item.parameters as Parameter[] | undefined) ?? []), ...((op.parameters as Parameter[] | undefined) ?? [])].map((p) => resolve(doc, p as unknown as Json) as Parameter);
+      byOperation.set(op.operationId, buildCheck(`${method.toUpperCase()} ${path}`, params, bodySchema(doc, op)));
+    }
+  }
+
+  function buildCheck(label: string, params: Parameter[], body: Json | undefined): (req: Request) => ValidInput {
+    const group = (where: 'path' | 'query') => {
+      const own = params.filter((p) => p.in === where);
+      const schema: Json = {
+        type: 'object',
+        additionalProperties: where === 'query' ? false : true,
+        required: own.filter((p) => p.required).map((p) => p.name),
+        properties: Object.fromEntries(own.map((p) => [p.name, p.schema ?? {}])),
+      };
+      return { own, validate: compile(schema) };
+    };
+    const path = group('path');
+    const query = group('query');
+    const validateBody = body ? compileBody(body) : undefined;
+
+    return (req) => {
+      const issues: Issue[] = [];
+      const pathInput: Record<string, unknown> = { ...(req.params as Record<string, unknown>) };
+      const queryInput = queryValues(req.query as Record<string, unknown>, query.own);
+      if (!path.validate(pathInput)) issues.push(...toIssues(path.validate.errors).map((i) => ({ in: 'path' as const, pointer: i.pointer, message: i.message })));
+      if (!query.validate(queryInput)) {
+        issues.push(
+          ...toIssues(query.validate.errors).map((i) => ({
+            in: 'query' as const,
+            pointer: i.pointer,
+            message: i.message.endsWith('is not allowed') ? `${i.field} is not a parameter of ${label}` : i.message,
+          })),
+        );
+      }
+      let bodyInput: unknown = req.body;
+      if (validateBody) {
+        if (bodyInput === undefined) issues.push({ in: 'body', pointer: '', message: 'a JSON body is required' });
+        else if (!validateBody(bodyInput)) issues.push(...toIssues(validateBody.errors).map((i) => ({ in: 'body' as const, pointer: i.pointer, message: i.message })));
+      }
+      if (issues.length > 0) {
+        throw new AppError('VALIDATION_FAILED', issues.map((i) => `${i.in}: ${i.message}`).join('; '), { errors: issues });
+      }
+      return { path: pathInput, query: queryInput, body: bodyInput };
+    };
+  }
+
+  /** Express middleware checking the request against one operation of the spec. */
+  return function validate(operationId: string) {
+    const check = byOperation.get(operationId);
+    if (!check) throw new Error(`openapi: no operation ${operationId}`);
+    return (req: Request, res: Response, next: NextFunction): void => {
+      res.locals.input = check(req);
+      next();
+    };
+  };
+}
+
+/** Query values as strings, arrays split on commas where the schema is an array (style form, explode false). */
+function queryValues(query: Record<string, unknown>, params: readonly Parameter[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(query)) {
+    const param = params.find((p) => p.name === name);
+    const isArray = param?.schema?.type === 'array';
+    if (isArray) out[name] = (Array.isArray(value) ? value : [value]).flatMap((v) => String(v).split(',')).filter((v) => v !== '');
+    else out[name] = Array.isArray(value) ? value : value;
+  }
+  return out;
+}
+
+function bodySchema(doc: Json, op: Json): Json | undefined {
+  const requestBody = op.requestBody ? (resolve(doc, op.requestBody as Json) as Json) : undefined;
+  const content = requestBody?.content as Record<string, { schema?: Json }> | undefined;
+  return content?.['application/json']?.schema;
+}
+
+function resolve(doc: Json, node: Json): unknown {
+  const ref = node.$ref;
+  if (typeof ref !== 'string' || !ref.startsWith('#/')) return node;
+  return ref
+    .slice(2)
+    .split('/')
+    .reduce<unknown>((at, key) => (at as Json | undefined)?.[key.replace(/~1/g, '/').replace(/~0/g, '~')], doc);
+}
+
+/** Local refs in an operation's schemas point into the document, which ajv knows as `openapi`. */
+function rebase(schema: Json): Json {
+  return JSON.parse(JSON.stringify(schema), (key, value: unknown) =>
+    key === '$ref' && typeof value === 'string' && value.startsWith('#/') ? `openapi${value}` : value,
+  ) as Json;
+}
+
+/** The document minus what ajv must not read as schema (paths hold `$ref`s to parameters, not schemas). */
+function withoutExternal(doc: Json): Json {
+  return { components: { schemas: (doc.components as Json | undefined)?.schemas ?? {} } };
+}

@@ -1,0 +1,67 @@
+import { ERROR_CATALOGUE, toAppError, type AppError, type ErrorCode } from '../../kernel/errors.ts';
+import type { CallOptions, QueryService } from './query.service.ts';
+
+const OPEN_TICKET_STATUSES = ['new', 'open', 'pending'];
+
+/** One source's share of a context answer. */
+export interface ContextPart {
+  readonly status: 'ok' | 'error' | 'skipped';
+  readonly connector?: string;
+  readonly version?: string;
+  readonly latencyMs: number;
+  readonly data?: unknown;
+  readonly error?: { readonly code: ErrorCode; readonly detail: string; readonly retryable: boolean };
+}
+
+export interface CustomerContext {
+  readonly customerId: string;
+  readonly complete: boolean;
+  readonly parts: { readonly customer: ContextPart; readonly orders: ContextPart; readonly openTickets: ContextPart };
+}
+
+export interface ContextService {
+  /** Profile, recent orders and open tickets. A failed source is marked, never fatal — unless the customer does not exist. */
+  customerContext(customerId: string, limits: { orders: number; tickets: number }, options: CallOptions): Promise<CustomerContext>;
+}
+
+export function createContextService(deps: { query: QueryService }): ContextService {
+  async function part(capability: string, params: Record<string, unknown>, options: CallOptions, pick: (data: unknown) => unknown, notFound?: (err: AppError) => void): Promise<ContextPart> {
+    const started = performance.now();
+    try {
+      const result = await deps.query.call(capability, params, options);
+      return { status: 'ok', connector: result.source.connector, version: result.source.version, latencyMs: result.source.latencyMs, data: pick(result.data) };
+    } catch (err) {
+      const error = toAppError(err);
+      if (error.code === 'NOT_FOUND') notFound?.(error);
+      options.log.warn({ capability, code: error.code, err: error }, 'context part failed');
+      return {
+        status: 'error',
+        ...(typeof error.extensions.connector === 'string' ? { connector: error.extensions.connector } : {}),
+        latencyMs: Math.round(performance.now() - started),
+        error: { code: error.code, detail: error.message, retryable: ERROR_CATALOGUE[error.code].retryable },
+      };
+    }
+  }
+
+  const skipped = (detail: string): ContextPart => ({ status: 'skipped', latencyMs: 0, error: { code: 'UPSTREAM_UNAVAILABLE', detail, retryable: true } });
+  const items = (data: unknown): unknown => (data as { items: unknown[] }).items;
+
+  return {
+    async customerContext(customerId, limits, options) {
+      // The CRM is the customer master: an unknown customer is a 404, not a partial answer.
+      const customer = await part('customer.get', { id: customerId }, options, (d) => d, (err) => {
+        throw err;
+      });
+      const ids = (customer.data as { externalIds?: Record<string, string> } | undefined)?.externalIds;
+      const why = customer.status === 'ok' ? 'the customer has no id in that system' : 'the customer profile, which holds the ids of the other systems, is unavailable';
+      const [orders, openTickets] = await Promise.all([
+        ids?.orders ? part('order.list', { customerRef: ids.orders, pageSize: limits.orders }, options, items) : skipped(`orders skipped: ${why}`),
+        ids?.tickets
+          ? part('ticket.list', { requesterRef: ids.tickets, status: OPEN_TICKET_STATUSES, pageSize: limits.tickets }, options, items)
+          : skipped(`tickets skipped: ${why}`),
+      ]);
+      const parts = { customer, orders, openTickets };
+      return { customerId, complete: Object.values(parts).every((p) => p.status === 'ok'), parts };
+    },
+  };
+}

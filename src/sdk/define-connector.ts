@@ -1,0 +1,50 @@
+import type { Connector, ConnectorDefinition } from './types.ts';
+
+const BRAND = Symbol.for('omnigate.connector');
+
+/**
+ * Declares a connector. Checks that every declared capability has exactly one operation of the
+ * right kind and no operation is undeclared, with one precise error per problem.
+ */
+export function defineConnector<Config>(definition: ConnectorDefinition<Config>): Connector<Config> {
+  const { manifest } = definition;
+  const queries = definition.queries;
+  const commands = definition.commands ?? {};
+  const problems: string[] = [];
+  for (const capability of manifest.capabilities) {
+    const table = capability.kind === 'query' ? queries : commands;
+    if (typeof table[capability.name] !== 'function') {
+      problems.push(`capability ${capability.name} (${capability.kind}) has no operation in ${capability.kind === 'query' ? 'queries' : 'commands'}`);
+    }
+  }
+  const declared = new Set(manifest.capabilities.map((c) => c.name));
+  for (const name of [...Object.keys(queries), ...Object.keys(commands)]) {
+    if (!declared.has(name as `${string}.${string}`)) problems.push(`operation ${name} is not declared in manifest.capabilities`);
+  }
+  if (problems.length > 0) {
+    throw new TypeError(`connector ${manifest.name}: ${problems.join('; ')}`);
+  }
+
+  const connector: Connector<Config> = {
+    manifest,
+    auth: (ctx) => definition.auth(ctx),
+    query: (capability, params, ctx) => run(queries, capability, params, ctx),
+    execute: (capability, params, ctx) => run(commands, capability, params, ctx),
+    health: (ctx) => definition.health(ctx),
+    close: async () => {
+      await definition.close?.();
+    },
+  };
+  return Object.defineProperty(connector, BRAND, { value: true });
+
+  function run(table: ConnectorDefinition<Config>['queries'], capability: string, ...args: Parameters<Connector<Config>['query']> extends [string, ...infer R] ? R : never) {
+    const operation = table[capability];
+    if (operation === undefined) return Promise.reject(new TypeError(`connector ${manifest.name} has no operation ${capability}`));
+    return operation(...args);
+  }
+}
+
+/** True for a value made by `defineConnector` (of any copy of the SDK). */
+export function isConnector(value: unknown): value is Connector {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+}

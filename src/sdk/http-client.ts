@@ -1,0 +1,125 @@
+import type { Logger } from 'pino';
+import { childTraceparent, type TraceContext } from '../kernel/trace.ts';
+import { BadUpstreamDataError, UpstreamTimeoutError, UpstreamUnavailableError } from './errors.ts';
+import type { Authenticator } from './types.ts';
+
+/** A request as an authenticator sees it, just before it is sent. */
+export interface OutgoingRequest {
+  readonly method: string;
+  readonly url: URL;
+  readonly headers: Record<string, string>;
+  /** The exact bytes of the body, for signatures. */
+  readonly body: string | undefined;
+  /** Whatever the authenticator wants to remember about this request (the token it used, say). */
+  authState?: unknown;
+}
+
+export interface HttpRequest {
+  readonly method?: string;
+  /** Path relative to the connector's `baseUrl`. */
+  readonly path: string;
+  readonly query?: Readonly<Record<string, string | number | boolean | undefined>>;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Sent as JSON. */
+  readonly json?: unknown;
+  /** Sent as `application/x-www-form-urlencoded`. */
+  readonly form?: Readonly<Record<string, string>>;
+}
+
+export interface HttpResponse {
+  readonly status: number;
+  readonly headers: Headers;
+  /** Parsed JSON, or undefined for an empty body. */
+  readonly body: unknown;
+  readonly durationMs: number;
+}
+
+/** The HTTP client a connector gets. Non-2xx statuses are returned, not thrown: the connector maps them. */
+export interface HttpClient {
+  request(request: HttpRequest): Promise<HttpResponse>;
+}
+
+export interface HttpClientOptions {
+  readonly baseUrl: string;
+  readonly log: Logger;
+  readonly authenticator?: Authenticator;
+  readonly signal?: AbortSignal;
+  readonly trace?: TraceContext;
+}
+
+/** The reason a call's deadline aborts it with, so the client can tell a timeout from a caller leaving. */
+export class DeadlineExceeded extends Error {
+  readonly timeoutMs: number;
+  constructor(timeoutMs: number) {
+    super(`deadline of ${timeoutMs} ms exceeded`);
+    this.timeoutMs = timeoutMs;
+    this.name = 'DeadlineExceeded';
+  }
+}
+
+export function createHttpClient(options: HttpClientOptions): HttpClient {
+  const { baseUrl, log, authenticator, signal, trace } = options;
+
+  async function send(request: HttpRequest, attempt: number): Promise<HttpResponse> {
+    const url = new URL(request.path.replace(/^\//, ''), baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
+    for (const [key, value] of Object.entries(request.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    const headers: Record<string, string> = { accept: 'application/json', ...request.headers };
+    let body: string | undefined;
+    if (request.json !== undefined) {
+      body = JSON.stringify(request.json);
+      headers['content-type'] = 'application/json';
+    } else if (request.form !== undefined) {
+      body = new URLSearchParams(request.form as Record<string, string>).toString();
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+    }
+    if (trace) headers.traceparent = childTraceparent(trace);
+    const outgoing: OutgoingRequest = { method: request.method ?? 'GET', url, headers, body };
+    await authenticator?.authorize(outgoing);
+
+    const started = performance.now();
+    const target = `${outgoing.method} ${url.pathname}`;
+    let response: Response;
+    try {
+      response = await fetch(url, { method: outgoing.method, headers, body: body ?? null, signal: signal ?? null });
+    } catch (err) {
+      const durationMs = Math.round(performance.now() - started);
+      log.warn({ target, durationMs, err: signal?.reason ?? err }, 'upstream call failed');
+      if (signal?.aborted && signal.reason instanceof DeadlineExceeded) {
+        throw new UpstreamTimeoutError(`${target} did not answer within ${signal.reason.timeoutMs} ms`, { cause: err });
+      }
+      if (signal?.aborted) throw new UpstreamUnavailableError(`${target} was abandoned: the caller went away`, {}, { cause: err });
+      throw new UpstreamUnavailableError(`${target} could not be reached`, {}, { cause: err });
+    }
+
+    if (response.status === 401 && attempt === 0 && authenticator?.invalidate?.(outgoing)) {
+      await response.body?.cancel();
+      log.info({ target }, 'upstream refused credentials; refreshing once');
+      return send(request, 1);
+    }
+
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (err) {
+      if (signal?.aborted && signal.reason instanceof DeadlineExceeded) {
+        throw new UpstreamTimeoutError(`${target} did not finish its reply within ${signal.reason.timeoutMs} ms`, { cause: err });
+      }
+      throw new UpstreamUnavailableError(`${target} broke off its reply`, {}, { cause: err });
+    }
+    const durationMs = Math.round(performance.now() - started);
+    log.info({ target, status: response.status, durationMs }, 'upstream call');
+    let parsed: unknown;
+    if (text.length > 0) {
+      try {
+        parsed = JSON.parse(text);
+      } catch (err) {
+        throw new BadUpstreamDataError('(body)', `${target} answered ${response.status} with a body that is not JSON`, { cause: err });
+      }
+    }
+    return { status: response.status, headers: response.headers, body: parsed, durationMs };
+  }
+
+  return { request: (request) => send(request, 0) };
+}

@@ -1,0 +1,108 @@
+import type { Logger } from 'pino';
+import type { TraceContext } from '../kernel/trace.ts';
+import type { HttpClient, OutgoingRequest } from './http-client.ts';
+
+/** A JSON Schema (2020-12) object. */
+export type JsonSchema = { readonly [key: string]: unknown };
+
+/** One thing a connector can do, named `noun.verb` (`order.get`, `ticket.create`). */
+export interface CapabilityDeclaration {
+  readonly name: `${string}.${string}`;
+  /** `query` reads and may be retried; `command` writes and never is. */
+  readonly kind: 'query' | 'command';
+  readonly description: string;
+  /** JSON Schema of the params, checked by the gateway before the connector is called. */
+  readonly params: JsonSchema;
+  /** Canonical schema of the result: `Customer`, `Order`, `Ticket`, or a page of one (`Page<Order>`). */
+  readonly result: CanonicalResult;
+}
+
+export type CanonicalEntity = 'Customer' | 'Order' | 'Ticket';
+export type CanonicalResult = CanonicalEntity | `Page<${CanonicalEntity}>`;
+
+/** A raw path the gateway may pass through to the backend (`/v1/proxy/{system}/...`). */
+export interface ProxyRule {
+  readonly methods: readonly string[];
+  /** Path pattern on the backend; `*` matches one segment, `**` the rest. */
+  readonly path: string;
+}
+
+/** What a connector says about itself; validated by the registry before anything runs. */
+export interface ConnectorManifest {
+  /** Kebab-case, unique: `orders-java`. */
+  readonly name: string;
+  /** Semver of the connector package. */
+  readonly version: string;
+  /** The backend system it reaches: `orders`, `crm`, `tickets`. Also the proxy's path segment. */
+  readonly system: string;
+  readonly description: string;
+  readonly capabilities: readonly CapabilityDeclaration[];
+  /**
+   * JSON Schema of the connector's config. Mark secret fields with `"x-secret": true`: they are
+   * never logged nor shown. Must declare `baseUrl`.
+   */
+  readonly configSchema: JsonSchema;
+  readonly proxy?: { readonly allow: readonly ProxyRule[] };
+}
+
+/** Adds credentials to every outgoing request; made once per connector by `auth()`. */
+export interface Authenticator {
+  authorize(request: OutgoingRequest): void | Promise<void>;
+  /**
+   * Called when the backend answered 401 to a request this authenticator authorized. Return true
+   * if fresh credentials are worth one retry (the HTTP client retries that request once).
+   */
+  invalidate?(request: OutgoingRequest): boolean;
+}
+
+/** What `auth()` receives. */
+export interface AuthContext<Config> {
+  readonly config: Config;
+  readonly log: Logger;
+  /** An HTTP client without credentials, for token endpoints. */
+  readonly http: HttpClient;
+}
+
+/** Everything a connector sees during one call: nothing of Kafka, breakers or process.env. */
+export interface ConnectorContext<Config> {
+  readonly config: Config;
+  /** Injects credentials and `traceparent`, honours `signal`, times and logs each call. */
+  readonly http: HttpClient;
+  readonly log: Logger;
+  /** Aborted when the caller goes away or the call's deadline passes. */
+  readonly signal: AbortSignal;
+  readonly trace: TraceContext;
+}
+
+export type Params = Readonly<Record<string, unknown>>;
+
+/** One read or write; returns canonical data (checked against schemas/ by the gateway). */
+export type Operation<Config> = (params: Params, ctx: ConnectorContext<Config>) => Promise<unknown>;
+
+export interface HealthReport {
+  readonly ok: boolean;
+  readonly detail?: string;
+}
+
+/** What a connector author writes and hands to `defineConnector`. */
+export interface ConnectorDefinition<Config> {
+  readonly manifest: ConnectorManifest;
+  /** Obtains credentials (and proves them) once at load; returns what adds them to each request. */
+  auth(ctx: AuthContext<Config>): Promise<Authenticator>;
+  /** One function per `query` capability, keyed by capability name. */
+  readonly queries: Readonly<Record<string, Operation<Config>>>;
+  /** One function per `command` capability, keyed by capability name. */
+  readonly commands?: Readonly<Record<string, Operation<Config>>>;
+  health(ctx: ConnectorContext<Config>): Promise<HealthReport>;
+  close?(): Promise<void>;
+}
+
+/** A checked connector, as the registry uses it. */
+export interface Connector<Config = unknown> {
+  readonly manifest: ConnectorManifest;
+  auth(ctx: AuthContext<Config>): Promise<Authenticator>;
+  query(capability: string, params: Params, ctx: ConnectorContext<Config>): Promise<unknown>;
+  execute(capability: string, params: Params, ctx: ConnectorContext<Config>): Promise<unknown>;
+  health(ctx: ConnectorContext<Config>): Promise<HealthReport>;
+  close(): Promise<void>;
+}

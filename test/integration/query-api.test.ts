@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { startTestGateway, type TestGateway } from '../support/gateway.ts';
+
+let gw: TestGateway;
+before(async () => {
+  gw = await startTestGateway();
+});
+after(() => gw.stop());
+
+const json = async (res: Response): Promise<any> => res.json();
+
+describe('the unified query API over the three real backends', () => {
+  test('lists customers in pages and filters them by email', async () => {
+    const page = await json(await gw.api('/v1/customers?page=2&pageSize=5'));
+    assert.equal(page.capability, 'customer.list');
+    assert.equal(page.data.items.length, 5);
+    assert.deepEqual(page.data.page, { number: 2, size: 5, totalItems: 1000, hasMore: true });
+    assert.equal(page.source.connector, 'crm-python');
+
+    const email = page.data.items[0].email.toUpperCase();
+    const filtered = await json(await gw.api(`/v1/customers?email=${encodeURIComponent(email)}`));
+    assert.equal(filtered.data.items.length, 1);
+    assert.equal(filtered.data.items[0].id, page.data.items[0].id);
+  });
+
+  test('gets one customer with the ids the CRM holds for the other systems', async () => {
+    const res = await gw.api('/v1/customers/42');
+    assert.equal(res.status, 200);
+    const body = await json(res);
+    assert.equal(body.data.id, '42');
+    assert.match(body.data.externalIds.orders, /^C-\d+$/);
+    assert.match(body.data.externalIds.tickets, /^u_[0-9a-f]{8}$/);
+    assert.match(body.data.createdAt, /Z$/);
+    assert.match(body.data.lifetimeValue.amount, /^\d+\.\d{2}$/);
+    assert.equal(body.traceId, res.headers.get('traceparent')?.split('-')[1]);
+  });
+
+  test("lists a customer's orders from the Java backend, newest first, in canonical form", async () => {
+    const customer = await json(await gw.api('/v1/customers/42'));
+    const body = await json(await gw.api('/v1/customers/42/orders?pageSize=3'));
+    assert.equal(body.source.connector, 'orders-java');
+    assert.ok(body.data.items.length > 0);
+    for (const order of body.data.items) {
+      assert.equal(order.customerRef, customer.data.externalIds.orders);
+      assert.match(order.total.amount, /^\d+\.\d{2}$/);
+    }
+    const times = body.data.items.map((o: { createdAt: string }) => Date.parse(o.createdAt));
+    assert.deepEqual(times, [...times].sort((a, b) => b - a));
+  });
+
+  test('gets one order by id', async () => {
+    const body = await json(await gw.api('/v1/orders/ORD-0000001'));
+    assert.equal(body.data.id, 'ORD-0000001');
+    assert.ok(['pending', 'paid', 'shipped', 'delivered', 'cancelled', 'returned'].includes(body.data.status));
+    const sum = body.data.lines.reduce((s: number, l: { lineTotal: { amount: string } }) => s + Math.round(Number(l.lineTotal.amount) * 100), 0);
+    assert.equal(Math.round(Number(body.data.total.amount) * 100), sum);
+  });
+
+  test("lists a customer's tickets from the JSON-RPC backend, filtered by status", async () => {
+    const body = await json(await gw.api('/v1/customers/42/tickets?status=closed,solved&pageSize=50'));
+    assert.equal(body.source.connector, 'tickets-node');
+    for (const ticket of body.data.items) {
+      assert.ok(['closed', 'solved'].includes(ticket.status));
+      assert.equal(ticket.isOpen, false);
+    }
+  });
+
+  test('creates a ticket for a customer and can read it back', async () => {
+    const res = await gw.api('/v1/tickets', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ customerId: '42', subject: 'Parcel missing', description: 'The parcel never arrived.', priority: 'high' }),
+    });
+    assert.equal(res.status, 201);
+    const created = await json(res);
+    assert.equal(created.data.status, 'new');
+    assert.equal(created.data.priority, 'high');
+    assert.equal(res.headers.get('location'), `/v1/tickets/${created.data.id}`);
+    const again = await json(await gw.api(res.headers.get('location') ?? ''));
+    assert.equal(again.data.subject, 'Parcel missing');
+  });
+
+  test('answers the context of a customer with data from all three backends, each part marked ok', async () => {
+    const res = await gw.api('/v1/customers/42/context?ordersLimit=3');
+    assert.equal(res.status, 200);
+    const body = await json(res);
+    assert.equal(body.complete, true);
+    assert.equal(body.parts.customer.status, 'ok');
+    assert.equal(body.parts.customer.connector, 'crm-python');
+    assert.equal(body.parts.orders.connector, 'orders-java');
+    assert.equal(body.parts.openTickets.connector, 'tickets-node');
+    assert.ok(body.parts.orders.data.length <= 3 && body.parts.orders.data.length > 0);
+    for (const ticket of body.parts.openTickets.data) assert.equal(ticket.isOpen, true);
+    for (const part of Object.values(body.parts) as { latencyMs: number }[]) assert.equal(typeof part.latencyMs, 'number');
+  });
+
+  test('runs any declared capability through POST /v1/query', async () => {
+    const res = await gw.api('/v1/query', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ capability: 'ticket.get', params: { id: 'TCK-100001' } }) });
+    assert.equal(res.status, 200);
+    const body = await json(res);
+    assert.equal(body.capability, 'ticket.get');
+    assert.equal(body.data.id, 'TCK-100001');
+    assert.equal(body.source.system, 'tickets');
+  });
+
+  test('lists the loaded connectors with their state and capabilities', async () => {
+    const body = await json(await gw.api('/v1/connectors'));
+    const byName = Object.fromEntries(body.connectors.map((c: { name: string }) => [c.name, c]));
+    assert.deepEqual(Object.keys(byName).sort(), ['crm-python', 'orders-java', 'tickets-node']);
+    for (const c of body.connectors) assert.equal(c.state, 'ready');
+    assert.deepEqual(byName['tickets-node'].capabilities, ['ticket.get', 'ticket.list', 'ticket.create']);
+  });
+
+  test('serves health, readiness, the OpenAPI document and the docs page without a key', async () => {
+    assert.deepEqual(await json(await fetch(`${gw.url}/healthz`)), { status: 'ok' });
+    const ready = await json(await fetch(`${gw.url}/readyz`));
+    assert.equal(ready.status, 'ready');
+    const spec = await json(await fetch(`${gw.url}/openapi.json`));
+    assert.equal(spec.openapi, '3.1.0');
+    const docs = await fetch(`${gw.url}/docs`);
+    assert.equal(docs.status, 200);
+    assert.match(docs.headers.get('content-type') ?? '', /text\/html/);
+    assert.match(await docs.text(), /openapi\.json/);
+  });
+});

@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { connectorEnv } from '../../scripts/lib/backends.ts';
+import { API_KEY, ROOT_DIR, setFault, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { TEST_URLS } from '../support/ports.ts';
+
+const dir = join(ROOT_DIR, '.data', `connectors-under-test-${process.pid}`);
+
+function connectorPackage(name: string, source: string): void {
+  mkdirSync(join(dir, name, 'src'), { recursive: true });
+  writeFileSync(join(dir, name, 'package.json'), JSON.stringify({ name, version: '0.0.1', type: 'module', main: './src/index.ts' }));
+  writeFileSync(join(dir, name, 'src/index.ts'), source);
+}
+
+const VALID_MANIFEST = `{
+  name: 'NAME', version: '1.0.0', system: 'SYSTEM', description: 'test connector',
+  capabilities: [{ name: 'invoice.get', kind: 'query', description: 'x', params: { type: 'object' }, result: 'Order' }],
+  configSchema: { type: 'object', required: ['baseUrl', 'apiKey'], properties: { baseUrl: { type: 'string' }, apiKey: { type: 'string', 'x-secret': true } } },
+}`;
+
+let gw: TestGateway;
+before(async () => {
+  mkdirSync(dir, { recursive: true });
+  for (const name of ['orders-java', 'crm-python', 'tickets-node']) symlinkSync(join(ROOT_DIR, 'connectors', name), join(dir, name));
+  connectorPackage('not-a-connector', 'export default { hello: "world" };\n');
+  connectorPackage('throws-on-import', 'throw new Error("boom at import");\n');
+  connectorPackage('bad-manifest', `import { defineConnector } from 'omnigate/sdk';
+export default defineConnector({ manifest: { ...${VALID_MANIFEST.replace('NAME', 'Bad Name!').replace('SYSTEM', 'billing')}, version: 'one' },
+  async auth() { return { authorize() {} }; }, queries: { 'invoice.get': async () => ({}) }, async health() { return { ok: true }; } });\n`);
+  connectorPackage('missing-config', `import { defineConnector } from 'omnigate/sdk';
+export default defineConnector({ manifest: ${VALID_MANIFEST.replace('NAME', 'missing-config').replace('SYSTEM', 'billing')},
+  async auth() { return { authorize() {} }; }, queries: { 'invoice.get': async () => ({}) }, async health() { return { ok: true }; } });\n`);
+  gw = await startTestGateway({ OMNIGATE_CONNECTORS_DIR: dir });
+});
+after(async () => {
+  await gw?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+type Listed = { name: string; state: string; problem?: { stage: string; message: string } };
+
+describe('start-up with broken connectors', () => {
+  test('reports each broken connector with its name, stage and problem, and serves with the others', async () => {
+    const { connectors } = (await (await gw.api('/v1/connectors')).json()) as { connectors: Listed[] };
+    const byName = Object.fromEntries(connectors.map((c) => [c.name, c]));
+    assert.equal(byName['orders-java']?.state, 'ready');
+    assert.equal(byName['not-a-connector']?.state, 'failed');
+    assert.equal(byName['not-a-connector']?.problem?.stage, 'load');
+    assert.match(byName['not-a-connector']?.problem?.message ?? '', /defineConnector/);
+    assert.match(byName['throws-on-import']?.problem?.message ?? '', /boom at import/);
+    assert.equal(byName['bad-manifest']?.problem?.stage, 'manifest');
+    assert.match(byName['bad-manifest']?.problem?.message ?? '', /name/);
+    assert.match(byName['bad-manifest']?.problem?.message ?? '', /version/);
+    assert.equal(byName['missing-config']?.problem?.stage, 'config');
+    assert.match(byName['missing-config']?.problem?.message ?? '', /OMNIGATE_CONNECTOR_MISSING_CONFIG_API_KEY/);
+    assert.match(byName['missing-config']?.problem?.message ?? '', /OMNIGATE_CONNECTOR_MISSING_CONFIG_BASE_URL/);
+
+    assert.equal((await gw.api('/v1/customers/42/context')).status, 200);
+  });
+
+  test('says so in /readyz and in the log', async () => {
+    const ready = (await (await fetch(`${gw.url}/readyz`)).json()) as { status: string; connectors: Listed[] };
+    assert.equal(ready.status, 'degraded');
+    assert.equal(ready.connectors.filter((c) => c.state === 'failed').length, 4);
+    const failures = gw.logs.filter((l) => l.msg === 'connector failed to load').map((l) => l.connector);
+    assert.deepEqual(failures.sort(), ['bad-manifest', 'missing-config', 'not-a-connector', 'throws-on-import']);
+  });
+
+  test('answers a capability of a failed connector with 503 CONNECTOR_UNAVAILABLE', async () => {
+    const res = await gw.api('/v1/query', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ capability: 'invoice.get', params: {} }) });
+    assert.equal(res.status, 503);
+    assert.equal(((await res.json()) as { code: string }).code, 'CONNECTOR_UNAVAILABLE');
+  });
+});
+
+function runMain(env: Record<string, string>) {
+  const child = spawn(process.execPath, [join(ROOT_DIR, 'src/main.ts')], { cwd: ROOT_DIR, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, exited, out: () => stdout, err: () => stderr };
+}
+
+describe('the gateway process', () => {
+  test('refuses to start on bad configuration, listing every problem at once', async () => {
+    const run = runMain({ PORT: 'eighty', OMNIGATE_CALL_TIMEOUT_MS: '-5', LOG_LEVEL: 'loud' });
+    assert.equal(await run.exited, 78);
+    for (const name of ['PORT', 'OMNIGATE_CALL_TIMEOUT_MS', 'LOG_LEVEL', 'OMNIGATE_API_KEYS']) assert.match(run.err(), new RegExp(name));
+  });
+
+  test('drains an in-flight request on SIGTERM, then exits 0', async () => {
+    const run = runMain({ ...connectorEnv(TEST_URLS), PORT: '18180', OMNIGATE_API_KEYS: API_KEY, OMNIGATE_SHUTDOWN_GRACE_MS: '5000' });
+    try {
+      for (let i = 0; i < 100 && !run.out().includes('gateway listening'); i++) await new Promise((r) => setTimeout(r, 100));
+      assert.match(run.out(), /gateway listening/);
+      await setFault('orders', { mode: 'latency', latencyMs: 1200 });
+      const inFlight = fetch('http://127.0.0.1:18180/v1/orders/ORD-0000001', { headers: { 'x-api-key': API_KEY } });
+      await new Promise((r) => setTimeout(r, 300));
+      run.child.kill('SIGTERM');
+      const res = await inFlight;
+      assert.equal(res.status, 200);
+      assert.equal(await run.exited, 0);
+      assert.match(run.out(), /draining/);
+      await assert.rejects(fetch('http://127.0.0.1:18180/healthz'), 'the port is closed after exit');
+    } finally {
+      run.child.kill('SIGKILL');
+      await setFault('orders', { mode: 'ok' });
+    }
+  });
+});

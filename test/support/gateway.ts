@@ -1,0 +1,50 @@
+import { Writable } from 'node:stream';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { connectorEnv } from '../../scripts/lib/backends.ts';
+import { loadConfig } from '../../src/config/config.ts';
+import { createLogger } from '../../src/kernel/logger.ts';
+import { startGateway, type Gateway } from '../../src/gateway.ts';
+import { TEST_URLS } from './ports.ts';
+
+export const ROOT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const API_KEY = 'test-key-0123456789abcdef';
+
+export interface TestGateway extends Gateway {
+  /** Every log line the gateway wrote, parsed. */
+  readonly logs: Record<string, unknown>[];
+  /** fetch against the gateway with the API key (unless headers say otherwise). */
+  api(path: string, init?: RequestInit): Promise<Response>;
+}
+
+/** A real gateway on an ephemeral loopback port, over the backends of this test run. */
+export async function startTestGateway(env: Record<string, string> = {}): Promise<TestGateway> {
+  const logs: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString().split('\n')) if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  const config = loadConfig({ PORT: '0', LOG_LEVEL: 'debug', OMNIGATE_API_KEYS: `test:${API_KEY}`, OMNIGATE_CALL_TIMEOUT_MS: '3000', ...connectorEnv(TEST_URLS), ...env }, ROOT_DIR);
+  const gateway = await startGateway(config, createLogger({ level: config.logLevel }, sink), ROOT_DIR);
+  return Object.assign(gateway, {
+    logs,
+    api(path: string, init: RequestInit = {}) {
+      const headers = new Headers(init.headers);
+      if (!headers.has('x-api-key') && !headers.has('authorization')) headers.set('x-api-key', API_KEY);
+      return fetch(`${gateway.url}${path}`, { ...init, headers });
+    },
+  });
+}
+
+/** Sets a fault on a backend through its admin endpoint. */
+export async function setFault(system: keyof typeof TEST_URLS, fault: { mode: string; latencyMs?: number; errorRate?: number }): Promise<void> {
+  const reply = await fetch(`${TEST_URLS[system]}/_admin/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(fault) });
+  if (!reply.ok) throw new Error(`could not set fault on ${system}: ${reply.status}`);
+}
+
+export async function backendAdmin<T>(system: keyof typeof TEST_URLS, path: string, method = 'GET'): Promise<T> {
+  const reply = await fetch(`${TEST_URLS[system]}/_admin/${path}`, { method });
+  return (await reply.json()) as T;
+}

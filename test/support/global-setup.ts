@@ -1,0 +1,21 @@
+// Started once per `npm test` run (node --test --test-global-setup): the three real backends.
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startBackends, type RunningBackends } from '../../scripts/lib/backends.ts';
+import { ORDERS_TOKEN_TTL_SECONDS, TEST_PORTS } from './ports.ts';
+
+const rootDir = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+let backends: RunningBackends | undefined;
+
+export async function globalSetup(): Promise<void> {
+  backends = await startBackends({
+    rootDir,
+    ports: TEST_PORTS,
+    logDir: join(rootDir, '.data/test-logs'),
+    env: { ORDERS_TOKEN_TTL_SECONDS: String(ORDERS_TOKEN_TTL_SECONDS) },
+  });
+}
+
+export async function globalTeardown(): Promise<void> {
+  await backends?.stop();
+}
