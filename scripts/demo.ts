@@ -45,9 +45,8 @@ const url = `http://127.0.0.1:${port}`;
 for (let i = 0; i < 100; i++) {
   const ready = await fetch(`${url}/readyz`).then((r) => r.json() as Promise<{ status: string }>, () => undefined);
   if (ready && ready.status !== 'not_ready') {
-    say(`ready: ${url}  (status ${ready.status})  API key: ${apiKey}`);
-    say(`try:  curl -s -H 'X-Api-Key: ${apiKey}' ${url}/v1/customers/42/context`);
-    say(`docs: ${url}/docs      Ctrl-C stops everything`);
+    process.stdout.write(`\nOmnigate ready at ${url} (${ready.status}) — API key: ${apiKey} — try: curl -s -H 'X-Api-Key: ${apiKey}' ${url}/v1/customers/42/context\n\n`);
+    say(`docs: ${url}/docs   connectors: curl -s -H 'X-Api-Key: ${apiKey}' ${url}/v1/connectors   Ctrl-C stops everything`);
     break;
   }
   await new Promise((r) => setTimeout(r, 200));
