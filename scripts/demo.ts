@@ -24,18 +24,18 @@ const gateway = spawn(process.execPath, [join(rootDir, 'src/main.ts')], {
   stdio: ['ignore', 'inherit', 'inherit'],
 });
 
-let stopping = false;
-async function stopAll(code: number): Promise<never> {
-  if (!stopping) {
-    stopping = true;
+let stopping: Promise<never> | undefined;
+function stopAll(code: number): Promise<never> {
+  stopping ??= (async () => {
     say('stopping…');
-    if (gateway.exitCode === null) {
+    if (gateway.exitCode === null && gateway.signalCode === null) {
       gateway.kill('SIGTERM');
       await new Promise((r) => gateway.once('exit', r));
     }
     await backends.stop();
-  }
-  process.exit(code);
+    process.exit(code);
+  })();
+  return stopping;
 }
 process.on('SIGINT', () => void stopAll(0));
 process.on('SIGTERM', () => void stopAll(0));

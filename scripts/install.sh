@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the demo and the tests need, on a fresh machine or a laptop; idempotent.
-#   - Node.js: the machine's own if it is 22.18 or newer, else Node 24 LTS from the npm registry
+#   - Node.js: the machine's own if it is 24 or newer, else Node 24 LTS from the npm registry
 #     (its node-<os>-<arch> packages carry the official binaries) into .tools/node.
 #   - npm dependencies (npm ci, only when the lock file changed), the Java orders backend, the seed data.
 # Needs: bash, npm, java 17+, python 3.10+. Then `source scripts/env.sh` puts that Node on PATH.
@@ -11,7 +11,7 @@ NODE_VERSION="${OMNIGATE_NODE_VERSION:-24.21.0}"
 
 node_ok() {
   command -v node >/dev/null 2>&1 &&
-    node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>22||(a===22&&b>=18)?0:1)'
+    node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 24 ? 0 : 1)'
 }
 
 fetch_node() {

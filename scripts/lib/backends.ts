@@ -46,6 +46,9 @@ export async function startBackends(options: { rootDir: string; ports: BackendPo
   try {
     await Promise.all(
       specs.map(async (spec) => {
+        // Something already answering there would pass the health check in place of ours.
+        const squatter = await fetch(`http://127.0.0.1:${spec.port}/health`, { signal: AbortSignal.timeout(500) }).then(() => true, () => false);
+        if (squatter) throw new Error(`port ${spec.port} for ${spec.name} is already in use (set ${spec.portVar} to another port)`);
         const child = spawn(spec.cmd, spec.args, { cwd: rootDir, env: { ...env, [spec.portVar]: String(spec.port) }, stdio: ['ignore', 'pipe', 'pipe'] });
         children.push(child);
         const out = createWriteStream(join(logDir, `${spec.name}.log`));

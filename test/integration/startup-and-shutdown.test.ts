@@ -76,6 +76,36 @@ describe('start-up with broken connectors', () => {
   });
 });
 
+describe('a backend that is down when the gateway starts', () => {
+  test('leaves its connector failed at auth, answers 503 for it, and recovers by itself once the backend is back', async () => {
+    await setFault('orders', { mode: 'down' });
+    const late = await startTestGateway();
+    try {
+      const { connectors } = (await (await late.api('/v1/connectors')).json()) as { connectors: Listed[] };
+      const orders = connectors.find((c) => c.name === 'orders-java');
+      assert.equal(orders?.state, 'failed');
+      assert.equal(orders?.problem?.stage, 'auth');
+      assert.equal(((await (await fetch(`${late.url}/readyz`)).json()) as { status: string }).status, 'degraded');
+      const refused = await late.api('/v1/orders/ORD-0000001');
+      assert.equal(refused.status, 503);
+      assert.equal(((await refused.json()) as { code: string }).code, 'CONNECTOR_UNAVAILABLE');
+
+      await setFault('orders', { mode: 'ok' });
+      let state = 'failed';
+      for (let i = 0; i < 50 && state !== 'ready'; i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        const list = (await (await late.api('/v1/connectors')).json()) as { connectors: Listed[] };
+        state = list.connectors.find((c) => c.name === 'orders-java')?.state ?? 'missing';
+      }
+      assert.equal(state, 'ready');
+      assert.equal((await late.api('/v1/orders/ORD-0000001')).status, 200);
+    } finally {
+      await setFault('orders', { mode: 'ok' });
+      await late.stop();
+    }
+  });
+});
+
 function runMain(env: Record<string, string>) {
   const child = spawn(process.execPath, [join(ROOT_DIR, 'src/main.ts')], { cwd: ROOT_DIR, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';

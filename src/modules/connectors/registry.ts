@@ -184,11 +184,12 @@ export function createConnectorRegistry(deps: ConnectorRegistryDeps): ConnectorR
       runtime = buildRuntime(connector, manifest);
       const outcome = await connect(name, runtime);
       record({ name, folder, manifest, runtime, loadedAt: new Date().toISOString(), ...outcome });
+      if (outcome.state === 'unhealthy') scheduleRetry(name, runtime, deps.retryMinMs ?? DEFAULT_RETRY_MIN_MS);
     } catch (err) {
       const stage = err instanceof LoadError ? err.stage : 'load';
       const problem = { stage, message: (err as Error).message };
       record({ name, folder, state: 'failed', problem, loadedAt: new Date().toISOString(), ...(manifest ? { manifest } : {}), ...(runtime ? { runtime } : {}) });
-      // A backend that is down at start may come back: retry auth. A broken package needs a fix.
+      // A backend that is down at start may come back: retry auth (and health, above). A broken package needs a fix.
       if (runtime && stage === 'auth') scheduleRetry(name, runtime, deps.retryMinMs ?? DEFAULT_RETRY_MIN_MS);
     }
   }
@@ -207,12 +208,15 @@ export function createConnectorRegistry(deps: ConnectorRegistryDeps): ConnectorR
       retryTimers.delete(timer);
       const current = entries.get(name);
       if (closed || current?.runtime !== runtime) return;
+      const next = Math.min(delayMs * 2, deps.retryMaxMs ?? DEFAULT_RETRY_MAX_MS);
       try {
         const outcome = await connect(name, runtime);
-        record({ ...current, ...outcome, loadedAt: new Date().toISOString() });
+        const { problem: _solved, ...rest } = current;
+        record({ ...rest, ...outcome, loadedAt: new Date().toISOString() });
+        if (outcome.state !== 'ready') scheduleRetry(name, runtime, next);
       } catch (err) {
         log.warn({ connector: name, err }, 'connector retry failed');
-        scheduleRetry(name, runtime, Math.min(delayMs * 2, deps.retryMaxMs ?? DEFAULT_RETRY_MAX_MS));
+        scheduleRetry(name, runtime, next);
       }
     }, delayMs);
     timer.unref();

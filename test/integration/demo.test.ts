@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { ROOT_DIR } from '../support/gateway.ts';
+
+// The README's demo command, end to end (the install step is what .ci/run just did).
+describe('the demo', () => {
+  test('starts every service, prints a ready line whose curl answers from all three backends, and Ctrl-C stops it all', async () => {
+    const ports = { PORT: '28080', ORDERS_PORT: '28081', CRM_PORT: '28082', TICKETS_PORT: '28083' };
+    const demo = spawn(process.execPath, [join(ROOT_DIR, 'scripts/demo.ts')], { cwd: ROOT_DIR, env: { ...process.env, ...ports }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    demo.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    demo.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    const exited = new Promise<number | null>((resolve) => demo.once('exit', (code) => resolve(code)));
+    try {
+      for (let i = 0; i < 300 && !out.includes('Omnigate ready at'); i++) await new Promise((r) => setTimeout(r, 100));
+      const line = out.split('\n').find((l) => l.startsWith('Omnigate ready at'));
+      assert.ok(line, `no ready line in:\n${out.slice(-2000)}`);
+      const curl = /try: curl -s -H 'X-Api-Key: ([^']+)' (\S+)$/.exec(line);
+      assert.ok(curl, line);
+      const res = await fetch(curl[2] ?? '', { headers: { 'x-api-key': curl[1] ?? '' } });
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as { complete: boolean; parts: Record<string, { connector: string; status: string }> };
+      assert.equal(body.complete, true);
+      assert.deepEqual(Object.values(body.parts).map((p) => p.connector).sort(), ['crm-python', 'orders-java', 'tickets-node']);
+    } finally {
+      demo.kill('SIGINT');
+    }
+    assert.equal(await exited, 0);
+    for (const port of Object.values(ports)) {
+      await assert.rejects(fetch(`http://127.0.0.1:${port}/`), `port ${port} is still open`);
+    }
+  });
+});
