@@ -5,7 +5,7 @@ import type { Logger } from './kernel/logger.ts';
 import { createSchemaRegistry } from './kernel/schemas.ts';
 import { buildApp } from './app.ts';
 import { createConnectorRegistry, type ConnectorRegistry } from './modules/connectors/registry.ts';
-import { loadOpenApi } from './modules/docs/openapi.ts';
+import { loadOpenApi } from './kernel/openapi.ts';
 import { createContextService } from './modules/query/context.service.ts';
 import { createQueryService } from './modules/query/query.service.ts';
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { backendAdmin, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { assertMatchesSpec } from '../support/spec.ts';
 
 let gw: TestGateway;
 before(async () => {
@@ -8,8 +9,9 @@ before(async () => {
 });
 after(() => gw.stop());
 
-async function problem(res: Response, status: number, code: string): Promise<any> {
+async function problem(res: Response, status: number, code: string, operationId?: string): Promise<any> {
   assert.equal(res.status, status, `expected ${status} ${code}, got ${res.status}`);
+  if (operationId) await assertMatchesSpec(res, operationId);
   assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
   const body = (await res.json()) as any;
   assert.equal(body.code, code);
@@ -28,7 +30,7 @@ const ticketCount = async (): Promise<number> => (await backendAdmin<{ tickets: 
 describe('bad input gets a clear 4xx problem and changes nothing', () => {
   test('refuses a request without an API key, or with a wrong one, with 401', async () => {
     const none = await fetch(`${gw.url}/v1/customers/1`);
-    await problem(none, 401, 'UNAUTHENTICATED');
+    await problem(none, 401, 'UNAUTHENTICATED', 'getCustomer');
     assert.match(none.headers.get('www-authenticate') ?? '', /Bearer/);
     await problem(await fetch(`${gw.url}/v1/customers/1`, { headers: { 'x-api-key': 'wrong-key-0123456789' } }), 401, 'UNAUTHENTICATED');
     await problem(await fetch(`${gw.url}/v1/connectors`, { headers: { authorization: 'Bearer nope' } }), 401, 'UNAUTHENTICATED');
@@ -41,13 +43,13 @@ describe('bad input gets a clear 4xx problem and changes nothing', () => {
 
   test('refuses malformed JSON with MALFORMED_JSON and creates nothing', async () => {
     const before = await ticketCount();
-    await problem(await post('/v1/tickets', '{"customerId": "42", "subject": '), 400, 'MALFORMED_JSON');
+    await problem(await post('/v1/tickets', '{"customerId": "42", "subject": '), 400, 'MALFORMED_JSON', 'createTicket');
     assert.equal(await ticketCount(), before);
   });
 
   test('refuses wrong types and unknown fields, listing every problem at once', async () => {
     const before = await ticketCount();
-    const body = await problem(await post('/v1/tickets', JSON.stringify({ customerId: 42, subject: '', description: 'x', color: 'red' })), 400, 'VALIDATION_FAILED');
+    const body = await problem(await post('/v1/tickets', JSON.stringify({ customerId: 42, subject: '', description: 'x', color: 'red' })), 400, 'VALIDATION_FAILED', 'createTicket');
     const pointers = body.errors.map((e: { pointer: string }) => e.pointer).sort();
     assert.deepEqual(pointers, ['/color', '/customerId', '/subject']);
     for (const e of body.errors) assert.equal(e.in, 'body');
@@ -56,12 +58,12 @@ describe('bad input gets a clear 4xx problem and changes nothing', () => {
 
   test('refuses an oversized body with 413 and creates nothing', async () => {
     const before = await ticketCount();
-    await problem(await post('/v1/tickets', JSON.stringify({ customerId: '42', subject: 'big', description: 'x'.repeat(5000) })), 413, 'PAYLOAD_TOO_LARGE');
+    await problem(await post('/v1/tickets', JSON.stringify({ customerId: '42', subject: 'big', description: 'x'.repeat(5000) })), 413, 'PAYLOAD_TOO_LARGE', 'createTicket');
     assert.equal(await ticketCount(), before);
   });
 
   test('refuses a body that is not JSON with 415', async () => {
-    await problem(await post('/v1/tickets', 'customerId=42', 'application/x-www-form-urlencoded'), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    await problem(await post('/v1/tickets', 'customerId=42', 'application/x-www-form-urlencoded'), 415, 'UNSUPPORTED_MEDIA_TYPE', 'createTicket');
   });
 
   test('refuses bad path and query parameters from the OpenAPI spec', async () => {
@@ -75,7 +77,7 @@ describe('bad input gets a clear 4xx problem and changes nothing', () => {
   });
 
   test('answers 404 NOT_FOUND for unknown ids in every backend', async () => {
-    const customer = await problem(await gw.api('/v1/customers/999999'), 404, 'NOT_FOUND');
+    const customer = await problem(await gw.api('/v1/customers/999999'), 404, 'NOT_FOUND', 'getCustomer');
     assert.equal(customer.connector, 'crm-python');
     assert.equal((await problem(await gw.api('/v1/orders/ORD-9999999'), 404, 'NOT_FOUND')).connector, 'orders-java');
     assert.equal((await problem(await gw.api('/v1/tickets/TCK-999999'), 404, 'NOT_FOUND')).connector, 'tickets-node');
@@ -89,7 +91,7 @@ describe('bad input gets a clear 4xx problem and changes nothing', () => {
   });
 
   test('answers unknown capabilities and bad params of POST /v1/query clearly', async () => {
-    await problem(await post('/v1/query', JSON.stringify({ capability: 'invoice.get', params: {} })), 400, 'UNKNOWN_CAPABILITY');
+    await problem(await post('/v1/query', JSON.stringify({ capability: 'invoice.get', params: {} })), 400, 'UNKNOWN_CAPABILITY', 'query');
     const bad = await problem(await post('/v1/query', JSON.stringify({ capability: 'order.get', params: { id: 7 } })), 400, 'VALIDATION_FAILED');
     assert.equal(bad.errors[0].pointer, '/params/id');
     await problem(await post('/v1/query', JSON.stringify({ capability: 'order.get', params: {}, extra: 1 })), 400, 'VALIDATION_FAILED');

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { setFault, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { assertMatchesSpec } from '../support/spec.ts';
 
 let gw: TestGateway;
 before(async () => {
@@ -14,7 +15,7 @@ after(() => gw.stop());
 const context = async (id = '42'): Promise<any> => {
   const res = await gw.api(`/v1/customers/${id}/context`);
   assert.equal(res.status, 200);
-  return res.json();
+  return assertMatchesSpec(res, 'getCustomerContext');
 };
 
 describe('a failing backend gives a partial answer, never a failed request', () => {
@@ -52,7 +53,7 @@ describe('a failing backend gives a partial answer, never a failed request', () 
     await setFault('orders', { mode: 'garbage' });
     const res = await gw.api('/v1/orders/ORD-0000001');
     assert.equal(res.status, 502);
-    const problem = (await res.json()) as Record<string, string>;
+    const problem = (await assertMatchesSpec(res, 'getOrder')) as Record<string, string>;
     assert.equal(problem.code, 'CONNECTOR_BAD_DATA');
     assert.equal(problem.connector, 'orders-java');
     assert.match(problem.field ?? '', /totalAmountMinor|createdAt/);

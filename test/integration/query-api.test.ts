@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { assertMatchesSpec } from '../support/spec.ts';
 
 let gw: TestGateway;
 before(async () => {
@@ -12,7 +13,7 @@ const json = async (res: Response): Promise<any> => res.json();
 
 describe('the unified query API over the three real backends', () => {
   test('lists customers in pages and filters them by email', async () => {
-    const page = await json(await gw.api('/v1/customers?page=2&pageSize=5'));
+    const page = await assertMatchesSpec(await gw.api('/v1/customers?page=2&pageSize=5'), 'listCustomers');
     assert.equal(page.capability, 'customer.list');
     assert.equal(page.data.items.length, 5);
     assert.deepEqual(page.data.page, { number: 2, size: 5, totalItems: 1000, hasMore: true });
@@ -27,7 +28,7 @@ describe('the unified query API over the three real backends', () => {
   test('gets one customer with the ids the CRM holds for the other systems', async () => {
     const res = await gw.api('/v1/customers/42');
     assert.equal(res.status, 200);
-    const body = await json(res);
+    const body = await assertMatchesSpec(res, 'getCustomer');
     assert.equal(body.data.id, '42');
     assert.match(body.data.externalIds.orders, /^C-\d+$/);
     assert.match(body.data.externalIds.tickets, /^u_[0-9a-f]{8}$/);
@@ -38,7 +39,7 @@ describe('the unified query API over the three real backends', () => {
 
   test("lists a customer's orders from the Java backend, newest first, in canonical form", async () => {
     const customer = await json(await gw.api('/v1/customers/42'));
-    const body = await json(await gw.api('/v1/customers/42/orders?pageSize=3'));
+    const body = await assertMatchesSpec(await gw.api('/v1/customers/42/orders?pageSize=3'), 'listCustomerOrders');
     assert.equal(body.source.connector, 'orders-java');
     assert.ok(body.data.items.length > 0);
     for (const order of body.data.items) {
@@ -50,7 +51,7 @@ describe('the unified query API over the three real backends', () => {
   });
 
   test('gets one order by id', async () => {
-    const body = await json(await gw.api('/v1/orders/ORD-0000001'));
+    const body = await assertMatchesSpec(await gw.api('/v1/orders/ORD-0000001'), 'getOrder');
     assert.equal(body.data.id, 'ORD-0000001');
     assert.ok(['pending', 'paid', 'shipped', 'delivered', 'cancelled', 'returned'].includes(body.data.status));
     const sum = body.data.lines.reduce((s: number, l: { lineTotal: { amount: string } }) => s + Math.round(Number(l.lineTotal.amount) * 100), 0);
@@ -58,7 +59,7 @@ describe('the unified query API over the three real backends', () => {
   });
 
   test("lists a customer's tickets from the JSON-RPC backend, filtered by status", async () => {
-    const body = await json(await gw.api('/v1/customers/42/tickets?status=closed,solved&pageSize=50'));
+    const body = await assertMatchesSpec(await gw.api('/v1/customers/42/tickets?status=closed,solved&pageSize=50'), 'listCustomerTickets');
     assert.equal(body.source.connector, 'tickets-node');
     for (const ticket of body.data.items) {
       assert.ok(['closed', 'solved'].includes(ticket.status));
@@ -73,18 +74,18 @@ describe('the unified query API over the three real backends', () => {
       body: JSON.stringify({ customerId: '42', subject: 'Parcel missing', description: 'The parcel never arrived.', priority: 'high' }),
     });
     assert.equal(res.status, 201);
-    const created = await json(res);
+    const created = await assertMatchesSpec(res, 'createTicket');
     assert.equal(created.data.status, 'new');
     assert.equal(created.data.priority, 'high');
     assert.equal(res.headers.get('location'), `/v1/tickets/${created.data.id}`);
-    const again = await json(await gw.api(res.headers.get('location') ?? ''));
+    const again = await assertMatchesSpec(await gw.api(res.headers.get('location') ?? ''), 'getTicket');
     assert.equal(again.data.subject, 'Parcel missing');
   });
 
   test('answers the context of a customer with data from all three backends, each part marked ok', async () => {
     const res = await gw.api('/v1/customers/42/context?ordersLimit=3');
     assert.equal(res.status, 200);
-    const body = await json(res);
+    const body = await assertMatchesSpec(res, 'getCustomerContext');
     assert.equal(body.complete, true);
     assert.equal(body.parts.customer.status, 'ok');
     assert.equal(body.parts.customer.connector, 'crm-python');
@@ -98,14 +99,14 @@ describe('the unified query API over the three real backends', () => {
   test('runs any declared capability through POST /v1/query', async () => {
     const res = await gw.api('/v1/query', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ capability: 'ticket.get', params: { id: 'TCK-100001' } }) });
     assert.equal(res.status, 200);
-    const body = await json(res);
+    const body = await assertMatchesSpec(res, 'query');
     assert.equal(body.capability, 'ticket.get');
     assert.equal(body.data.id, 'TCK-100001');
     assert.equal(body.source.system, 'tickets');
   });
 
   test('lists the loaded connectors with their state and capabilities', async () => {
-    const body = await json(await gw.api('/v1/connectors'));
+    const body = await assertMatchesSpec(await gw.api('/v1/connectors'), 'listConnectors');
     const byName = Object.fromEntries(body.connectors.map((c: { name: string }) => [c.name, c]));
     assert.deepEqual(Object.keys(byName).sort(), ['crm-python', 'orders-java', 'tickets-node']);
     for (const c of body.connectors) assert.equal(c.state, 'ready');
@@ -113,8 +114,8 @@ describe('the unified query API over the three real backends', () => {
   });
 
   test('serves health, readiness, the OpenAPI document and the docs page without a key', async () => {
-    assert.deepEqual(await json(await fetch(`${gw.url}/healthz`)), { status: 'ok' });
-    const ready = await json(await fetch(`${gw.url}/readyz`));
+    assert.deepEqual(await assertMatchesSpec(await fetch(`${gw.url}/healthz`), 'health'), { status: 'ok' });
+    const ready = await assertMatchesSpec(await fetch(`${gw.url}/readyz`), 'readiness');
     assert.equal(ready.status, 'ready');
     const spec = await json(await fetch(`${gw.url}/openapi.json`));
     assert.equal(spec.openapi, '3.1.0');

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import express, { type Router } from 'express';
-import { loadOpenApi, type JsonObject } from './openapi.ts';
+import { loadOpenApi, type JsonObject } from '../../kernel/openapi.ts';
 
 export interface DocsRouterDeps {
   /** The repository root: openapi/ and schemas/ are read from it. */

@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { ValidateFunction } from 'ajv/dist/2020.js';
 import { AppError } from '../../kernel/errors.ts';
+import { operations, resolveRef } from '../../kernel/openapi.ts';
 import { createAjv, toIssues } from '../../kernel/schemas.ts';
 
 type Json = Record<string, unknown>;
@@ -48,13 +49,8 @@ export function createRequestValidator(doc: Json) {
   const compileBody = (schema: Json): ValidateFunction => bodyAjv.compile(rebase(schema));
   const byOperation = new Map<string, (req: Request) => ValidInput>();
 
-  for (const [path, item] of Object.entries((doc.paths ?? {}) as Record<string, Json>)) {
-    for (const [method, raw] of Object.entries(item)) {
-      const op = raw as Json;
-      if (typeof op.operationId !== 'string') continue;
-      const params = [...((item.parameters as Parameter[] | undefined) ?? []), ...((op.parameters as Parameter[] | undefined) ?? [])].map((p) => resolve(doc, p as unknown as Json) as Parameter);
-      byOperation.set(op.operationId, buildCheck(`${method.toUpperCase()} ${path}`, params, bodySchema(doc, op)));
-    }
+  for (const { method, path, operationId, op, parameters } of operations(doc)) {
+    byOperation.set(operationId, buildCheck(`${method.toUpperCase()} ${path}`, parameters as unknown as Parameter[], bodySchema(doc, op)));
   }
 
   function buildCheck(label: string, params: Parameter[], body: Json | undefined): (req: Request) => ValidInput {
@@ -122,18 +118,10 @@ function queryValues(query: Record<string, unknown>, params: readonly Parameter[
 }
 
 function bodySchema(doc: Json, op: Json): Json | undefined {
-  const requestBody = op.requestBody ? (resolve(doc, op.requestBody as Json) as Json) : undefined;
+  const raw = op.requestBody as Json | undefined;
+  const requestBody = typeof raw?.$ref === 'string' ? (resolveRef(doc, raw.$ref) as Json | undefined) : raw;
   const content = requestBody?.content as Record<string, { schema?: Json }> | undefined;
   return content?.['application/json']?.schema;
-}
-
-function resolve(doc: Json, node: Json): unknown {
-  const ref = node.$ref;
-  if (typeof ref !== 'string' || !ref.startsWith('#/')) return node;
-  return ref
-    .slice(2)
-    .split('/')
-    .reduce<unknown>((at, key) => (at as Json | undefined)?.[key.replace(/~1/g, '/').replace(/~0/g, '~')], doc);
 }
 
 /** Local refs in an operation's schemas point into the document, which ajv knows as `openapi`. */

@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateTypes, GENERATED_TYPES_FILE } from '../../../scripts/gen-types.ts';
-import { ERROR_CATALOGUE } from '../../kernel/errors.ts';
-import { createAjv } from '../../kernel/schemas.ts';
+import { generateTypes, GENERATED_TYPES_FILE } from '../../scripts/gen-types.ts';
+import { ERROR_CATALOGUE } from './errors.ts';
+import { createAjv } from './schemas.ts';
 import { bundleOpenApi, errorCodes, isObject, loadOpenApi, operations, resolveRef, type JsonObject } from './openapi.ts';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const doc = loadOpenApi(ROOT);
 const PUBLIC_OPERATIONS = ['health', 'readiness', 'openapi', 'docs'];
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { loadSchemaDocuments } from '../../kernel/schemas.ts';
+import { loadSchemaDocuments } from './schemas.ts';
 
 /** A JSON object: an OpenAPI document or any part of it. */
 export type JsonObject = Record<string, unknown>;
