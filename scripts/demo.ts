@@ -4,23 +4,25 @@ import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connectorEnv, startBackends } from './lib/backends.ts';
+import { startRedis } from './lib/redis.ts';
 
 const rootDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const port = Number(process.env.PORT ?? 8080);
 const apiKey = process.env.OMNIGATE_API_KEYS?.split(',')[0]?.split(':').pop() ?? `demo-${randomBytes(12).toString('hex')}`;
 const say = (line: string): boolean => process.stderr.write(`demo: ${line}\n`);
 
-say('starting the sample backends (orders: Java, crm: Python, tickets: Node)…');
+say('starting redis and the sample backends (orders: Java, crm: Python, tickets: Node)…');
+const redis = await startRedis({ port: Number(process.env.REDIS_PORT ?? 6379), dir: join(rootDir, '.data/redis') });
 const backends = await startBackends({
   rootDir,
   ports: { orders: Number(process.env.ORDERS_PORT ?? 8081), crm: Number(process.env.CRM_PORT ?? 8082), tickets: Number(process.env.TICKETS_PORT ?? 8083) },
   logDir: join(rootDir, '.data/logs'),
 });
-say(`backends up: ${Object.values(backends.urls).join(' ')} (logs in .data/logs/)`);
+say(`redis up: ${redis.url}; backends up: ${Object.values(backends.urls).join(' ')} (logs in .data/logs/)`);
 
 const gateway = spawn(process.execPath, [join(rootDir, 'src/main.ts')], {
   cwd: rootDir,
-  env: { ...process.env, ...connectorEnv(backends.urls), PORT: String(port), OMNIGATE_API_KEYS: process.env.OMNIGATE_API_KEYS ?? `demo:${apiKey}` },
+  env: { ...process.env, ...connectorEnv(backends.urls), REDIS_URL: redis.url, PORT: String(port), OMNIGATE_API_KEYS: process.env.OMNIGATE_API_KEYS ?? `demo:${apiKey}` },
   stdio: ['ignore', 'inherit', 'inherit'],
 });
 
@@ -32,7 +34,7 @@ function stopAll(code: number): Promise<never> {
       gateway.kill('SIGTERM');
       await new Promise((r) => gateway.once('exit', r));
     }
-    await backends.stop();
+    await Promise.all([backends.stop(), redis.stop()]);
     process.exit(code);
   })();
   return stopping;

@@ -2,6 +2,7 @@
 # Installs everything the demo and the tests need, on a fresh machine or a laptop; idempotent.
 #   - Node.js: the machine's own if it is 24 or newer, else Node 24 LTS from the npm registry
 #     (its node-<os>-<arch> packages carry the official binaries) into .tools/node.
+#   - Redis: Debian's redis-server when it is missing (apt-get, as root or through sudo).
 #   - npm dependencies (npm ci, only when the lock file changed), the Java orders backend, the seed data.
 # Needs: bash, npm, java 17+, python 3.10+. Then `source scripts/env.sh` puts that Node on PATH.
 set -euo pipefail
@@ -34,6 +35,17 @@ fi
 echo "install: node $(node --version) at $(command -v node)" >&2
 command -v java >/dev/null || { echo "install: java 17+ is needed for the orders backend" >&2; exit 1; }
 command -v python3 >/dev/null || { echo "install: python3 is needed for the crm backend" >&2; exit 1; }
+if ! command -v redis-server >/dev/null; then
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  if command -v apt-get >/dev/null; then
+    echo "install: installing redis-server (Debian package)" >&2
+    $sudo apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server >/dev/null
+  else
+    echo "install: redis-server 6.2+ is needed (e.g. brew install redis); put it on PATH and run again" >&2
+    exit 1
+  fi
+fi
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error

@@ -3,7 +3,12 @@ import type { Config } from './config/config.ts';
 import { AppError } from './kernel/errors.ts';
 import type { Logger } from './kernel/logger.ts';
 import { createApiKeyAuth } from './modules/auth/api-key.middleware.ts';
-import { createConnectorsRouter } from './modules/connectors/connectors.routes.ts';
+import type { StoreHealth } from './ports/cache.ts';
+import type { RateLimiter } from './ports/rate-limiter.ts';
+import { createKeyRateLimit } from './modules/auth/rate-limit.middleware.ts';
+import { createConnectorsRouter, type ResilienceView } from './modules/connectors/connectors.routes.ts';
+import { createMetricsRouter, httpMetrics } from './modules/observability/metrics.routes.ts';
+import type { Metrics } from './modules/observability/metrics.ts';
 import type { ConnectorRegistry } from './modules/connectors/registry.ts';
 import { createDocsRouter } from './modules/docs/docs.routes.ts';
 import { createHealthRouter } from './modules/health/health.routes.ts';
@@ -17,7 +22,7 @@ import { createQueryRouter } from './modules/query/query.routes.ts';
 import type { QueryService } from './modules/query/query.service.ts';
 
 export interface AppDeps {
-  readonly config: Pick<Config, 'apiKeys' | 'bodyLimitBytes' | 'callTimeoutMs'>;
+  readonly config: Pick<Config, 'apiKeys' | 'bodyLimitBytes' | 'callTimeoutMs' | 'rateLimitPerKey' | 'rateLimitWindowMs'>;
   readonly log: Logger;
   readonly rootDir: string;
   readonly openapi: Record<string, unknown>;
@@ -26,6 +31,10 @@ export interface AppDeps {
   readonly context: ContextService;
   /** False while starting and once draining: new requests get 503 SHUTTING_DOWN. */
   readonly isAccepting: () => boolean;
+  readonly metrics: Metrics;
+  readonly limiter: RateLimiter;
+  readonly stores: readonly StoreHealth[];
+  readonly resilience: ResilienceView;
 }
 
 /** The express app, built from its dependencies; main.ts and the tests build it the same way. */
@@ -36,6 +45,7 @@ export function buildApp(deps: AppDeps): Express {
   app.set('query parser', 'simple');
 
   app.use(requestContext(deps.log));
+  app.use(httpMetrics(deps.metrics));
   // Public: health (answers while draining, so orchestrators see not_ready) and docs.
   app.use(createHealthRouter(deps));
   app.use((_req, res, next) => {
@@ -47,10 +57,12 @@ export function buildApp(deps: AppDeps): Express {
 
   // Everything below needs a key.
   app.use(createApiKeyAuth(deps.config.apiKeys));
+  app.use(createKeyRateLimit({ limiter: deps.limiter, limit: deps.config.rateLimitPerKey, windowMs: deps.config.rateLimitWindowMs, metrics: deps.metrics }));
+  app.use(createMetricsRouter(deps));
   app.use('/v1/proxy', createProxyRouter({ registry: deps.registry, bodyLimitBytes: deps.config.bodyLimitBytes, timeoutMs: deps.config.callTimeoutMs }));
   app.use(jsonBody(deps.config.bodyLimitBytes));
   const validate = createRequestValidator(deps.openapi);
-  app.use('/v1', createConnectorsRouter(deps));
+  app.use('/v1', createConnectorsRouter({ registry: deps.registry, resilience: deps.resilience }));
   app.use('/v1', createQueryRouter({ query: deps.query, context: deps.context, validate }));
 
   app.use(routeNotFound());

@@ -1,8 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import type { Config } from './config/config.ts';
+import { ConfigError, type Config } from './config/config.ts';
+import { createRedis } from './adapters/redis/redis-client.ts';
+import { createRedisRateLimiter } from './adapters/redis/redis-rate-limiter.ts';
+import { createRedisStaleCache } from './adapters/redis/redis-stale-cache.ts';
+import { createMetrics } from './modules/observability/metrics.ts';
+import { createResiliencePipeline } from './modules/resilience/pipeline.ts';
+import { createSettingsProvider } from './modules/resilience/settings.ts';
 import type { Logger } from './kernel/logger.ts';
-import { createSchemaRegistry } from './kernel/schemas.ts';
+import { createAjv, createSchemaRegistry } from './kernel/schemas.ts';
 import { buildApp } from './app.ts';
 import { createConnectorRegistry, type ConnectorRegistry } from './modules/connectors/registry.ts';
 import { loadOpenApi } from './kernel/openapi.ts';
@@ -22,13 +28,27 @@ export interface Gateway {
 /** Wires adapters and modules together and listens. main.ts and the integration tests both use it. */
 export async function startGateway(config: Config, log: Logger, rootDir: string): Promise<Gateway> {
   const schemas = createSchemaRegistry(join(rootDir, 'schemas'));
+  const redis = createRedis(config.redisUrl, log);
+  const limiter = createRedisRateLimiter(redis);
+  const cache = createRedisStaleCache(redis);
+  const metrics = createMetrics();
   const registry = createConnectorRegistry({ log, connectorsDir: config.connectorsDir, connectorEnv: config.connectorEnv, schemas });
-  const query = createQueryService({ registry, schemas, callTimeoutMs: config.callTimeoutMs });
+  const settings = createSettingsProvider(createAjv({ coerceTypes: true, useDefaults: true }), config.resilienceEnv, config.callTimeoutMs);
+  const pipeline = createResiliencePipeline({ log, metrics, limiter });
+  const query = createQueryService({ registry, schemas, pipeline, settings, cache, metrics, staleTtlMs: config.staleTtlMs });
   const context = createContextService({ query });
   let accepting = false;
-  const app = buildApp({ config, log, rootDir, openapi: loadOpenApi(rootDir), registry, query, context, isAccepting: () => accepting });
+  const app = buildApp({
+    config, log, rootDir, openapi: loadOpenApi(rootDir), registry, query, context, metrics, limiter,
+    stores: [redis], resilience: (name) => pipeline.view(name), isAccepting: () => accepting,
+  });
 
   await registry.start();
+  const problems = settings.problems(registry.list().map((e) => e.name));
+  if (problems.length > 0) {
+    await Promise.all([registry.close(), redis.close()]);
+    throw new ConfigError(problems);
+  }
   const server = createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -58,6 +78,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string)
           await closed;
         }
         await registry.close();
+        await redis.close();
         log.info('stopped');
       })();
       return stopping;

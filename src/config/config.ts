@@ -7,7 +7,12 @@ export const DEFAULT_LOG_LEVEL = 'info';
 export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024;
 export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
 export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+export const DEFAULT_RATE_LIMIT_PER_KEY = 1_200;
+export const DEFAULT_RATE_LIMIT_WINDOW_MS = 60_000;
+export const DEFAULT_STALE_TTL_MS = 24 * 60 * 60 * 1000;
 export const CONNECTOR_ENV_PREFIX = 'OMNIGATE_CONNECTOR_';
+export const RESILIENCE_ENV_PREFIX = 'OMNIGATE_RESILIENCE_';
 
 /** The gateway's settings, parsed once from the environment and frozen. */
 export interface Config {
@@ -23,8 +28,16 @@ export interface Config {
   readonly connectorsDir: string;
   /** `OMNIGATE_BODY_LIMIT_BYTES`: largest request body accepted. */
   readonly bodyLimitBytes: number;
-  /** `OMNIGATE_CALL_TIMEOUT_MS`: deadline of one connector call, abort included. */
+  /** `OMNIGATE_CALL_TIMEOUT_MS`: default deadline of one connector call, retries and abort included. */
   readonly callTimeoutMs: number;
+  /** `REDIS_URL`: hot state (stale cache, shared rate limits). Losing it degrades, never fails. */
+  readonly redisUrl: string;
+  /** `OMNIGATE_RATE_LIMIT_PER_KEY`: requests per API key per window, across all nodes. */
+  readonly rateLimitPerKey: number;
+  /** `OMNIGATE_RATE_LIMIT_WINDOW_MS`: the window of the per-key limit. */
+  readonly rateLimitWindowMs: number;
+  /** `OMNIGATE_STALE_TTL_MS`: how long a last good answer is kept for stale fallback. */
+  readonly staleTtlMs: number;
   /** `OMNIGATE_SHUTDOWN_GRACE_MS`: how long SIGTERM waits for in-flight requests. */
   readonly shutdownGraceMs: number;
   /**
@@ -33,6 +46,11 @@ export interface Config {
    * and checks them against its config schema. Secret.
    */
   readonly connectorEnv: Readonly<Record<string, string>>;
+  /**
+   * `OMNIGATE_RESILIENCE_<CONNECTOR>_<FIELD>`: per-connector resilience settings (timeoutMs,
+   * errorThresholdPercentage, …; see src/modules/resilience/settings.ts), keyed like connectorEnv.
+   */
+  readonly resilienceEnv: Readonly<Record<string, string>>;
 }
 
 export interface ApiKey {
@@ -61,6 +79,10 @@ const ENV_SCHEMA = {
     OMNIGATE_BODY_LIMIT_BYTES: { type: 'integer', minimum: 1024, maximum: 16 * 1024 * 1024, default: DEFAULT_BODY_LIMIT_BYTES },
     OMNIGATE_CALL_TIMEOUT_MS: { type: 'integer', minimum: 10, maximum: 300_000, default: DEFAULT_CALL_TIMEOUT_MS },
     OMNIGATE_SHUTDOWN_GRACE_MS: { type: 'integer', minimum: 0, maximum: 300_000, default: DEFAULT_SHUTDOWN_GRACE_MS },
+    REDIS_URL: { type: 'string', pattern: '^rediss?://', default: DEFAULT_REDIS_URL },
+    OMNIGATE_RATE_LIMIT_PER_KEY: { type: 'integer', minimum: 1, maximum: 100_000_000, default: DEFAULT_RATE_LIMIT_PER_KEY },
+    OMNIGATE_RATE_LIMIT_WINDOW_MS: { type: 'integer', minimum: 100, maximum: 86_400_000, default: DEFAULT_RATE_LIMIT_WINDOW_MS },
+    OMNIGATE_STALE_TTL_MS: { type: 'integer', minimum: 1_000, maximum: 30 * 86_400_000, default: DEFAULT_STALE_TTL_MS },
   },
 } as const;
 
@@ -100,14 +122,20 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     bodyLimitBytes: raw.OMNIGATE_BODY_LIMIT_BYTES as number,
     callTimeoutMs: raw.OMNIGATE_CALL_TIMEOUT_MS as number,
     shutdownGraceMs: raw.OMNIGATE_SHUTDOWN_GRACE_MS as number,
-    connectorEnv: Object.freeze(connectorEnvFrom(env)),
+    redisUrl: raw.REDIS_URL as string,
+    rateLimitPerKey: raw.OMNIGATE_RATE_LIMIT_PER_KEY as number,
+    rateLimitWindowMs: raw.OMNIGATE_RATE_LIMIT_WINDOW_MS as number,
+    staleTtlMs: raw.OMNIGATE_STALE_TTL_MS as number,
+    connectorEnv: Object.freeze(envWithPrefix(env, CONNECTOR_ENV_PREFIX)),
+    resilienceEnv: Object.freeze(envWithPrefix(env, RESILIENCE_ENV_PREFIX)),
   });
 }
 
-function connectorEnvFrom(env: NodeJS.ProcessEnv): Record<string, string> {
+/** The variables that start with `prefix`, keyed by the rest of their name. */
+function envWithPrefix(env: NodeJS.ProcessEnv, prefix: string): Record<string, string> {
   const settings: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
-    if (name.startsWith(CONNECTOR_ENV_PREFIX) && value !== undefined) settings[name.slice(CONNECTOR_ENV_PREFIX.length)] = value;
+    if (name.startsWith(prefix) && value !== undefined) settings[name.slice(prefix.length)] = value;
   }
   return settings;
 }

@@ -87,8 +87,11 @@ export interface paths {
          * Everything an agent needs about a customer, in one call
          * @description Fetches the customer, then their latest orders and open tickets in parallel. A part that
          *     fails does not fail the call: it reports `status: error` with the error, and `complete`
-         *     is false. When the customer cannot be fetched, the other parts are `skipped`; an unknown
-         *     customer is a 404.
+         *     is false. A part whose live call failed but whose last good answer is cached reports
+         *     `status: stale` with that `data`, its `staleness` and the `error` it stands in for. When
+         *     the customer profile cannot be fetched, or the customer has no id in the orders or tickets
+         *     system, that part is `skipped` (with an `error` saying why); an unknown customer is a 404.
+         *     `complete` is true only when every part is `ok`.
          */
         get: operations["getCustomerContext"];
         put?: never;
@@ -145,6 +148,7 @@ export interface paths {
         /**
          * Open a ticket for a customer
          * @description Looks the customer up to find their id in the tickets system, then opens the ticket there.
+         *     A write: it never answers a stale result; its failures always reach the caller.
          */
         post: operations["createTicket"];
         delete?: never;
@@ -252,11 +256,37 @@ export interface paths {
         };
         /**
          * Readiness
-         * @description `ready` when every connector is ready, `degraded` (still 200) when some are unhealthy or
-         *     failed but at least one serves, `not_ready` (503) when none serves or the gateway is
-         *     shutting down.
+         * @description `ready` when every connector is ready and every shared store (Redis) is up. `degraded`
+         *     (still 200: the healthy parts answer) when at least one connector serves but some are
+         *     unhealthy or failed, or when a shared store is down: then there are no stale answers and
+         *     rate limits are counted per node instead of across the gateway. `not_ready` (503) when no
+         *     connector serves, or the gateway is starting or shutting down. A store that is down never
+         *     makes the gateway `not_ready` on its own.
          */
         get: operations["readiness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Prometheus metrics
+         * @description The gateway's metrics in the Prometheus text exposition format (0.0.4), all prefixed
+         *     `omnigate_`: HTTP requests and latency by route, connector calls and latency by outcome,
+         *     breaker states and transitions, bulkhead use, retries, stale answers served, rate-limit
+         *     refusals and the process's own metrics. Needs the API key, like the API.
+         */
+        get: operations["metrics"];
         put?: never;
         post?: never;
         delete?: never;
@@ -391,13 +421,15 @@ export interface components {
             detail: string;
             instance?: string;
             /** @enum {string} */
-            code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNKNOWN_CAPABILITY" | "UNAUTHENTICATED" | "FORBIDDEN" | "PROXY_PATH_FORBIDDEN" | "NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL" | "UPSTREAM_UNAVAILABLE" | "UPSTREAM_UNAUTHORIZED" | "CONNECTOR_BAD_DATA" | "CONNECTOR_UNAVAILABLE" | "SHUTTING_DOWN" | "UPSTREAM_TIMEOUT";
+            code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNKNOWN_CAPABILITY" | "UNAUTHENTICATED" | "FORBIDDEN" | "PROXY_PATH_FORBIDDEN" | "NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "RATE_LIMITED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL" | "UPSTREAM_UNAVAILABLE" | "UPSTREAM_UNAUTHORIZED" | "CONNECTOR_BAD_DATA" | "CONNECTOR_UNAVAILABLE" | "CIRCUIT_OPEN" | "CONNECTOR_SATURATED" | "SHUTTING_DOWN" | "UPSTREAM_TIMEOUT";
             retryable: boolean;
             /** @description The connector that failed, when one did. */
             connector?: string;
             /** @description For CONNECTOR_BAD_DATA: the field that broke the contract. */
             field?: string;
             traceId?: string;
+            /** @description For RATE_LIMITED and CIRCUIT_OPEN: how long to wait before retrying, in milliseconds. Also sent as the Retry-After header, in whole seconds (rounded up, at least 1). */
+            retryAfterMs?: number;
             /** @description For VALIDATION_FAILED: every problem found, each with where it is. */
             errors?: {
                 /** @enum {string} */
@@ -418,6 +450,12 @@ export interface components {
             data: unknown;
             source: components["schemas"]["Source"];
             traceId: string;
+            /**
+             * @description Present (and true) only when the live call failed and `data` is the last good answer of this read; `staleness` says why and how old.
+             * @constant
+             */
+            stale?: true;
+            staleness?: components["schemas"]["Staleness"];
         };
         /** @description Which connector answered, and how long it took. */
         Source: {
@@ -434,6 +472,25 @@ export interface components {
             hasMore: boolean;
             /** @description For cursor pages: pass back as `cursor` for the next page. */
             nextCursor?: string;
+        };
+        /** @description Why an answer comes from the stale cache (the last good answer of the same read), and how old it is. */
+        Staleness: {
+            /** @description How long ago the answer was stored, in milliseconds. */
+            ageMs: number;
+            /**
+             * Format: date-time
+             * @description When the answer was stored.
+             */
+            storedAt: string;
+            /** @description The error of the live call that this stale answer stands in for. */
+            reason: {
+                /**
+                 * @description The error code (see the catalogue), e.g. `UPSTREAM_TIMEOUT` or `CIRCUIT_OPEN`.
+                 * @example CIRCUIT_OPEN
+                 */
+                code: string;
+                detail: string;
+            };
         };
         CustomerPage: {
             items: components["schemas"]["Customer"][];
@@ -453,6 +510,12 @@ export interface components {
             data: components["schemas"]["Customer"];
             source: components["schemas"]["Source"];
             traceId: string;
+            /**
+             * @description Present (and true) only when the live call of this read failed and `data` is its last good answer; `staleness` says why and how old. Never on a write.
+             * @constant
+             */
+            stale?: true;
+            staleness?: components["schemas"]["Staleness"];
         };
         CustomerPageResponse: {
             /** @example customer.list */
@@ -460,6 +523,12 @@ export interface components {
             data: components["schemas"]["CustomerPage"];
             source: components["schemas"]["Source"];
             traceId: string;
+            /**
+             * @description Present (and true) only when the live call of this read failed and `data` is its last good answer; `staleness` says why and how old. Never on a write.
+             * @constant
+             */
+            stale?: true;
+            staleness?: components["schemas"]["Staleness"];
         };
         OrderResponse: {
             /** @example order.get */
@@ -467,6 +536,12 @@ export interface components {
             data: components["schemas"]["Order"];
             source: components["schemas"]["Source"];
             traceId: string;
+            /**
+             * @description Present (and true) only when the live call of this read failed and `data` is its last good answer; `staleness` says why and how old. Never on a write.
+             * @constant
+             */
+            stale?: true;
+            staleness?: components["schemas"]["Staleness"];
         };
         OrderPageResponse: {
             /** @example order.list */
@@ -474,6 +549,12 @@ export interface components {
             data: components["schemas"]["OrderPage"];
             source: components["schemas"]["Source"];
             traceId: string;
+            /**
+             * @description Present (and true) only when the live call of this read failed and `data` is its last good answer; `staleness` says why and how old. Never on a write.
+             * @constant
+             */
+            stale?: true;
+            staleness?: components["schemas"]["Staleness"];
         };
         TicketResponse: {
             /**
@@ -484,6 +565,12 @@ export interface components {
             data: components["schemas"]["Ticket"];
             source: components["schemas"]["Source"];
             traceId: string;
+            /**
+             * @description Present (and true) only when the live call of this read failed and `data` is its last good answer; `staleness` says why and how old. Never on a write.
+             * @constant
+             */
+            stale?: true;
+            staleness?: components["schemas"]["Staleness"];
         };
         TicketPageResponse: {
             /** @example ticket.list */
@@ -491,6 +578,12 @@ export interface components {
             data: components["schemas"]["TicketPage"];
             source: components["schemas"]["Source"];
             traceId: string;
+            /**
+             * @description Present (and true) only when the live call of this read failed and `data` is its last good answer; `staleness` says why and how old. Never on a write.
+             * @constant
+             */
+            stale?: true;
+            staleness?: components["schemas"]["Staleness"];
         };
         CreateTicketRequest: {
             /** @description The canonical customer id. */
@@ -518,19 +611,26 @@ export interface components {
             };
         };
         /**
-         * @description One part of a customer context: `data` when `ok`, `error` when `error`, neither when
-         *     `skipped` (an earlier part it depends on failed).
+         * @description One part of a customer context, by `status`:
+         *     - `ok`: `data` is the live answer.
+         *     - `stale`: the live call failed and `data` is the last good answer; `staleness` says how
+         *       old it is and `error` is the failure it stands in for.
+         *     - `error`: the call failed; `error` says why, and there is no `data`.
+         *     - `skipped`: the part was not fetched, because the customer profile (which holds the ids
+         *       of the other systems) is unavailable or has no id in this part's system; `error` says
+         *       which, and there is no `data`.
          */
         ContextPart: {
             /** @enum {string} */
-            status: "ok" | "error" | "skipped";
-            /** @description The connector that answered or failed. */
+            status: "ok" | "stale" | "error" | "skipped";
+            /** @description The connector that answered or failed (absent when `skipped`). */
             connector?: string;
-            /** @description That connector's version. */
+            /** @description That connector's version (only with `data`). */
             version?: string;
             latencyMs: number;
             error?: components["schemas"]["ContextPartError"];
-        } & (unknown & unknown);
+            staleness?: components["schemas"]["Staleness"];
+        } & (unknown & unknown & unknown);
         ContextPartError: {
             code: components["schemas"]["Problem"]["code"];
             detail: string;
@@ -556,6 +656,38 @@ export interface components {
              */
             capabilities: string[];
             problem?: components["schemas"]["ConnectorProblem"];
+            /** @description One circuit breaker per capability called since the connector was loaded; empty before the first call. */
+            breakers: components["schemas"]["BreakerInfo"][];
+            bulkhead?: components["schemas"]["BulkheadInfo"];
+        };
+        /** @description A circuit breaker of one connector and capability, and its counts over the rolling window. */
+        BreakerInfo: {
+            /** @example order.get */
+            capability: string;
+            /**
+             * @description `closed`: calls flow. `open`: calls fail fast with `CIRCUIT_OPEN`. `halfOpen`: a trial call decides.
+             * @enum {string}
+             */
+            state: "closed" | "open" | "halfOpen";
+            stats: {
+                /** @description Calls made through the breaker. */
+                calls: number;
+                successes: number;
+                /** @description Calls that failed in a way that counts against the backend. */
+                failures: number;
+                /** @description Calls refused while the breaker was open. */
+                rejects: number;
+            };
+        };
+        /** @description The connector's cap on concurrent calls; present once the connector has been called. */
+        BulkheadInfo: {
+            /** @description Calls in flight. */
+            inUse: number;
+            /** @description Calls waiting for a slot. */
+            queued: number;
+            maxConcurrent: number;
+            /** @description Calls refused with `CONNECTOR_SATURATED` so far. */
+            rejected: number;
         };
         /**
          * @description `ready`: serving. `unhealthy`: serving, but its health check fails. `failed`: not serving.
@@ -573,8 +705,21 @@ export interface components {
             status: "ok";
         };
         Readiness: {
-            /** @enum {string} */
+            /**
+             * @description `ready`: every connector is ready and every store is up. `degraded`: at least one
+             *     connector serves, but some connector is unhealthy or failed or some store is down
+             *     (no stale answers; rate limits per node). `not_ready`: no connector serves, or the
+             *     gateway is starting or draining.
+             * @enum {string}
+             */
             status: "ready" | "degraded" | "not_ready";
+            /** @description The shared stores the gateway uses (Redis, for stale answers and rate-limit counts). */
+            stores: {
+                /** @example redis */
+                name: string;
+                /** @enum {string} */
+                status: "up" | "down";
+            }[];
             connectors: {
                 name: string;
                 state: components["schemas"]["ConnectorState"];
@@ -683,7 +828,7 @@ export interface components {
             };
         };
         /**
-         * @description `UPSTREAM_UNAVAILABLE` (unreachable, 5xx or breaker open; retryable),
+         * @description `UPSTREAM_UNAVAILABLE` (unreachable or 5xx; retryable),
          *     `UPSTREAM_UNAUTHORIZED` (the backend refused the connector's credentials) or
          *     `CONNECTOR_BAD_DATA` (the answer breaks the canonical schema).
          */
@@ -697,11 +842,47 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description `CONNECTOR_UNAVAILABLE` (the connector is not loaded or not ready) or `SHUTTING_DOWN`; both retryable. */
+        /**
+         * @description `CONNECTOR_UNAVAILABLE` (the connector is not loaded or not ready), `CIRCUIT_OPEN` (the
+         *     backend keeps failing and its breaker pauses calls to it; with `Retry-After`),
+         *     `CONNECTOR_SATURATED` (the connector is at its concurrency limit) or `SHUTTING_DOWN`; all
+         *     retryable.
+         */
         ConnectorUnavailable: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
                 traceparent: components["headers"]["traceparent"];
+                /** @description Only with `CIRCUIT_OPEN`: seconds until the breaker lets a trial call through (its reset timeout). */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `CONNECTOR_UNAVAILABLE` (the connector is not loaded or not ready) or `SHUTTING_DOWN`; both retryable. */
+        ProxyUnavailable: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                traceparent: components["headers"]["traceparent"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description `RATE_LIMITED`: the API key made more requests in the current window than its limit (or,
+         *     on an operation that calls a connector, the connector is at its own limit of calls per
+         *     second to its backend: `connector` names it). Retry after `Retry-After` seconds.
+         */
+        RateLimited: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                traceparent: components["headers"]["traceparent"];
+                "Retry-After": components["headers"]["Retry-After"];
+                "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
                 [name: string]: unknown;
             };
             content: {
@@ -739,6 +920,12 @@ export interface components {
         "X-Request-Id": string;
         /** @description W3C Trace Context of this gateway hop (the trace id is also in the body's `traceId`). */
         traceparent: string;
+        /** @description How many requests the API key may make per rate-limit window. */
+        "RateLimit-Limit": number;
+        /** @description How many requests the API key has left in the current window (0 once refused). */
+        "RateLimit-Remaining": number;
+        /** @description Seconds to wait before retrying (the problem's `retryAfterMs`, rounded up, at least 1). */
+        "Retry-After": number;
     };
     pathItems: never;
 }
@@ -765,6 +952,8 @@ export interface operations {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -773,6 +962,7 @@ export interface operations {
             };
             400: components["responses"]["InvalidRequest"];
             401: components["responses"]["Unauthenticated"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ConnectorUnavailable"];
@@ -796,6 +986,8 @@ export interface operations {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -805,6 +997,7 @@ export interface operations {
             400: components["responses"]["InvalidRequest"];
             401: components["responses"]["Unauthenticated"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ConnectorUnavailable"];
@@ -833,6 +1026,8 @@ export interface operations {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -842,6 +1037,7 @@ export interface operations {
             400: components["responses"]["InvalidRequest"];
             401: components["responses"]["Unauthenticated"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ConnectorUnavailable"];
@@ -872,6 +1068,8 @@ export interface operations {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -881,6 +1079,7 @@ export interface operations {
             400: components["responses"]["InvalidRequest"];
             401: components["responses"]["Unauthenticated"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ConnectorUnavailable"];
@@ -909,6 +1108,8 @@ export interface operations {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -918,6 +1119,7 @@ export interface operations {
             400: components["responses"]["InvalidRequest"];
             401: components["responses"]["Unauthenticated"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
         };
     };
@@ -937,6 +1139,8 @@ export interface operations {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -946,6 +1150,7 @@ export interface operations {
             400: components["responses"]["InvalidRequest"];
             401: components["responses"]["Unauthenticated"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ConnectorUnavailable"];
@@ -968,6 +1173,8 @@ export interface operations {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -977,6 +1184,7 @@ export interface operations {
             400: components["responses"]["InvalidRequest"];
             401: components["responses"]["Unauthenticated"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ConnectorUnavailable"];
@@ -1003,6 +1211,8 @@ export interface operations {
                     Location: string;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1014,6 +1224,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ConnectorUnavailable"];
@@ -1038,6 +1249,8 @@ export interface operations {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1049,6 +1262,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ConnectorUnavailable"];
@@ -1085,15 +1299,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             502: components["responses"]["BadGateway"];
-            503: components["responses"]["ConnectorUnavailable"];
+            503: components["responses"]["ProxyUnavailable"];
             504: components["responses"]["GatewayTimeout"];
             /** @description Whatever the backend answered, passed through unchanged. */
             default: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1137,15 +1354,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             502: components["responses"]["BadGateway"];
-            503: components["responses"]["ConnectorUnavailable"];
+            503: components["responses"]["ProxyUnavailable"];
             504: components["responses"]["GatewayTimeout"];
             /** @description Whatever the backend answered, passed through unchanged. */
             default: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1168,6 +1388,8 @@ export interface operations {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1175,6 +1397,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthenticated"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
         };
     };
@@ -1231,6 +1454,41 @@ export interface operations {
                     "application/json": components["schemas"]["Readiness"];
                 };
             };
+        };
+    };
+    metrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The current metrics. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example # HELP omnigate_http_requests_total HTTP requests answered, by route and status
+                     *     # TYPE omnigate_http_requests_total counter
+                     *     omnigate_http_requests_total{method="GET",route="/v1/customers/:id",status="200"} 42
+                     *     # HELP omnigate_breaker_state Circuit breaker state: 0 closed, 1 half-open, 2 open
+                     *     # TYPE omnigate_breaker_state gauge
+                     *     omnigate_breaker_state{connector="orders-java",capability="order.get"} 0
+                     */
+                    "text/plain": string;
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
         };
     };
     openapi: {

@@ -1,7 +1,7 @@
 /**
  * The one error model. Every failure the gateway reports has a code from this closed set; this
  * table is the only place that maps a code to an HTTP status, a WebSocket close code and whether
- * a caller (or a job) may retry. `src/modules/docs/openapi.test.ts` keeps it in line with openapi/.
+ * a caller (or a job) may retry. `src/kernel/openapi.test.ts` keeps it in line with openapi/.
  */
 export const ERROR_CATALOGUE = {
   VALIDATION_FAILED: { status: 400, wsClose: 4400, retryable: false, title: 'The request is not valid' },
@@ -13,6 +13,7 @@ export const ERROR_CATALOGUE = {
   NOT_FOUND: { status: 404, wsClose: 4404, retryable: false, title: 'No such resource' },
   ROUTE_NOT_FOUND: { status: 404, wsClose: 4404, retryable: false, title: 'No such endpoint' },
   METHOD_NOT_ALLOWED: { status: 405, wsClose: 4405, retryable: false, title: 'Method not allowed on this endpoint' },
+  RATE_LIMITED: { status: 429, wsClose: 4429, retryable: true, title: 'Too many requests' },
   PAYLOAD_TOO_LARGE: { status: 413, wsClose: 4413, retryable: false, title: 'The body is too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, wsClose: 4415, retryable: false, title: 'The body must be application/json' },
   INTERNAL: { status: 500, wsClose: 1011, retryable: false, title: 'Internal error' },
@@ -20,6 +21,8 @@ export const ERROR_CATALOGUE = {
   UPSTREAM_UNAUTHORIZED: { status: 502, wsClose: 4502, retryable: false, title: 'The backend refused the connector\'s credentials' },
   CONNECTOR_BAD_DATA: { status: 502, wsClose: 4502, retryable: false, title: 'The backend answered data that breaks the contract' },
   CONNECTOR_UNAVAILABLE: { status: 503, wsClose: 4503, retryable: true, title: 'The connector for this capability is not loaded' },
+  CIRCUIT_OPEN: { status: 503, wsClose: 4503, retryable: true, title: 'The backend is failing; calls to it are paused' },
+  CONNECTOR_SATURATED: { status: 503, wsClose: 4503, retryable: true, title: 'The connector is at its concurrency limit' },
   SHUTTING_DOWN: { status: 503, wsClose: 1001, retryable: true, title: 'The gateway is shutting down' },
   UPSTREAM_TIMEOUT: { status: 504, wsClose: 4504, retryable: true, title: 'The backend did not answer in time' },
 } as const satisfies Record<string, { status: number; wsClose: number; retryable: boolean; title: string }>;

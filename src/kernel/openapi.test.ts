@@ -136,7 +136,7 @@ test('a customer context part carries data when ok and an error when failed', ()
     customerId: '42',
     traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
     complete: false,
-    parts: { customer: { status: 'skipped', latencyMs: 0 }, orders, openTickets: { status: 'ok', latencyMs: 3, data: [] } },
+    parts: { customer: { status: 'skipped', latencyMs: 0, error: { code: 'UPSTREAM_UNAVAILABLE', detail: 'the customer profile is unavailable', retryable: true } }, orders, openTickets: { status: 'ok', latencyMs: 3, data: [] } },
   });
   const error = { code: 'UPSTREAM_TIMEOUT', detail: 'no answer within 2000 ms', retryable: true };
   assert.equal(validate?.(context({ status: 'error', latencyMs: 2000, connector: 'orders-java', error })), true);

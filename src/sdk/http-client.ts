@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { childTraceparent, type TraceContext } from '../kernel/trace.ts';
 import { BadUpstreamDataError, UpstreamTimeoutError, UpstreamUnavailableError } from './errors.ts';
+import { send, sharedPools, toHeaders, type Pools, type RawReply } from './transport.ts';
 import type { Authenticator } from './types.ts';
 
 /** A request as an authenticator sees it, just before it is sent. */
@@ -41,6 +42,8 @@ export interface HttpClient {
 
 export interface HttpClientOptions {
   readonly baseUrl: string;
+  /** The connector's keep-alive pools; a shared set when absent. */
+  readonly pools?: Pools;
   readonly log: Logger;
   readonly authenticator?: Authenticator;
   readonly signal?: AbortSignal;
@@ -59,8 +62,9 @@ export class DeadlineExceeded extends Error {
 
 export function createHttpClient(options: HttpClientOptions): HttpClient {
   const { baseUrl, log, authenticator, signal, trace } = options;
+  const pools = options.pools ?? sharedPools();
 
-  async function send(request: HttpRequest, attempt: number): Promise<HttpResponse> {
+  async function exchange(request: HttpRequest, attempt: number): Promise<HttpResponse> {
     const url = new URL(request.path.replace(/^\//, ''), baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
     for (const [key, value] of Object.entries(request.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
@@ -80,46 +84,36 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
 
     const started = performance.now();
     const target = `${outgoing.method} ${url.pathname}`;
-    let response: Response;
+    let reply: RawReply;
     try {
-      response = await fetch(url, { method: outgoing.method, headers, body: body ?? null, signal: signal ?? null });
+      reply = await send(url, { method: outgoing.method, headers, body, signal, pools });
     } catch (err) {
       const durationMs = Math.round(performance.now() - started);
       log.warn({ target, durationMs, err: signal?.reason ?? err }, 'upstream call failed');
       if (signal?.aborted && signal.reason instanceof DeadlineExceeded) {
         throw new UpstreamTimeoutError(`${target} did not answer within ${signal.reason.timeoutMs} ms`, { cause: err });
       }
-      if (signal?.aborted) throw new UpstreamUnavailableError(`${target} was abandoned: the caller went away`, {}, { cause: err });
+      if (signal?.aborted) throw new UpstreamUnavailableError(`${target} was abandoned: the caller went away`, { abandoned: true }, { cause: err });
       throw new UpstreamUnavailableError(`${target} could not be reached`, {}, { cause: err });
     }
 
-    if (response.status === 401 && attempt === 0 && authenticator?.invalidate?.(outgoing)) {
-      await response.body?.cancel();
+    if (reply.status === 401 && attempt === 0 && authenticator?.invalidate?.(outgoing)) {
       log.info({ target }, 'upstream refused credentials; refreshing once');
-      return send(request, 1);
+      return exchange(request, 1);
     }
 
-    let text: string;
-    try {
-      text = await response.text();
-    } catch (err) {
-      if (signal?.aborted && signal.reason instanceof DeadlineExceeded) {
-        throw new UpstreamTimeoutError(`${target} did not finish its reply within ${signal.reason.timeoutMs} ms`, { cause: err });
-      }
-      throw new UpstreamUnavailableError(`${target} broke off its reply`, {}, { cause: err });
-    }
     const durationMs = Math.round(performance.now() - started);
-    log.info({ target, status: response.status, durationMs }, 'upstream call');
+    log.info({ target, status: reply.status, durationMs }, 'upstream call');
     let parsed: unknown;
-    if (text.length > 0) {
+    if (reply.text.length > 0) {
       try {
-        parsed = JSON.parse(text);
+        parsed = JSON.parse(reply.text);
       } catch (err) {
-        throw new BadUpstreamDataError('(body)', `${target} answered ${response.status} with a body that is not JSON`, { cause: err });
+        throw new BadUpstreamDataError('(body)', `${target} answered ${reply.status} with a body that is not JSON`, { cause: err });
       }
     }
-    return { status: response.status, headers: response.headers, body: parsed, durationMs };
+    return { status: reply.status, headers: toHeaders(reply.headers), body: parsed, durationMs };
   }
 
-  return { request: (request) => send(request, 0) };
+  return { request: (request) => exchange(request, 0) };
 }

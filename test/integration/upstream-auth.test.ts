@@ -57,7 +57,7 @@ describe('credentials towards the backends', () => {
   test('a connector with a wrong secret is reported, not fatal, and its calls fail clearly', async () => {
     const broken = await startTestGateway({ OMNIGATE_CONNECTOR_TICKETS_NODE_HMAC_SECRET: 'wrong-secret' });
     try {
-      const res = await broken.api('/v1/tickets/TCK-100001');
+      const res = await broken.api('/v1/tickets/TCK-108001');
       assert.equal(res.status, 502);
       assert.equal(((await res.json()) as { code: string }).code, 'UPSTREAM_UNAUTHORIZED');
       assert.equal((await broken.api('/v1/customers/1')).status, 200);

@@ -5,7 +5,7 @@ import { connectorEnv } from '../../scripts/lib/backends.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/kernel/logger.ts';
 import { startGateway, type Gateway } from '../../src/gateway.ts';
-import { TEST_URLS } from './ports.ts';
+import { TEST_REDIS_URL, TEST_URLS } from './ports.ts';
 
 export const ROOT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const API_KEY = 'test-key-0123456789abcdef';
@@ -26,7 +26,7 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
       done();
     },
   });
-  const config = loadConfig({ PORT: '0', LOG_LEVEL: 'debug', OMNIGATE_API_KEYS: `test:${API_KEY}`, OMNIGATE_CALL_TIMEOUT_MS: '3000', ...connectorEnv(TEST_URLS), ...env }, ROOT_DIR);
+  const config = loadConfig({ PORT: '0', LOG_LEVEL: 'debug', OMNIGATE_API_KEYS: `test:${API_KEY}`, OMNIGATE_CALL_TIMEOUT_MS: '3000', REDIS_URL: TEST_REDIS_URL, OMNIGATE_RATE_LIMIT_PER_KEY: '1000000', ...connectorEnv(TEST_URLS), ...env }, ROOT_DIR);
   const gateway = await startGateway(config, createLogger({ level: config.logLevel }, sink), ROOT_DIR);
   return Object.assign(gateway, {
     logs,

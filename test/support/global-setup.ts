@@ -2,12 +2,15 @@
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startBackends, type RunningBackends } from '../../scripts/lib/backends.ts';
-import { ORDERS_TOKEN_TTL_SECONDS, TEST_PORTS } from './ports.ts';
+import { startRedis, type RunningRedis } from '../../scripts/lib/redis.ts';
+import { ORDERS_TOKEN_TTL_SECONDS, TEST_PORTS, TEST_REDIS_PORT } from './ports.ts';
 
 const rootDir = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 let backends: RunningBackends | undefined;
+let redis: RunningRedis | undefined;
 
 export async function globalSetup(): Promise<void> {
+  redis = await startRedis({ port: TEST_REDIS_PORT, dir: join(rootDir, '.data/test-redis') });
   backends = await startBackends({
     rootDir,
     ports: TEST_PORTS,
@@ -17,5 +20,5 @@ export async function globalSetup(): Promise<void> {
 }
 
 export async function globalTeardown(): Promise<void> {
-  await backends?.stop();
+  await Promise.all([backends?.stop(), redis?.stop()]);
 }

@@ -6,6 +6,7 @@ import type { Logger } from '../../kernel/logger.ts';
 import { createAjv, toIssues, type SchemaRegistry } from '../../kernel/schemas.ts';
 import { isConnector } from '../../sdk/define-connector.ts';
 import { createHttpClient } from '../../sdk/http-client.ts';
+import { createPools, type Pools } from '../../sdk/transport.ts';
 import type { Authenticator, CapabilityDeclaration, Connector, ConnectorManifest } from '../../sdk/types.ts';
 import { resolveConnectorConfig } from './connector-config.ts';
 import { MANIFEST_SCHEMA } from './manifest.schema.ts';
@@ -37,6 +38,8 @@ export interface ConnectorRuntime {
   readonly connector: Connector;
   readonly config: Record<string, unknown>;
   readonly baseUrl: string;
+  /** Its own keep-alive connections to the backend, closed with it. */
+  readonly pools: Pools;
   authenticator?: Authenticator;
   readonly params: ReadonlyMap<string, ValidateFunction>;
   readonly capabilities: ReadonlyMap<string, CapabilityDeclaration>;
@@ -130,6 +133,7 @@ export function createConnectorRegistry(deps: ConnectorRegistryDeps): ConnectorR
       connector,
       config,
       baseUrl: String(config.baseUrl),
+      pools: createPools(),
       params,
       capabilities: new Map(manifest.capabilities.map((c) => [c.name, c])),
     };
@@ -154,7 +158,7 @@ export function createConnectorRegistry(deps: ConnectorRegistryDeps): ConnectorR
   async function connect(name: string, runtime: ConnectorRuntime): Promise<Pick<ConnectorEntry, 'state' | 'problem'>> {
     const connectorLog = log.child({ connector: name });
     runtime.authenticator = await withDeadline('auth', (signal) =>
-      runtime.connector.auth({ config: runtime.config, log: connectorLog, http: createHttpClient({ baseUrl: runtime.baseUrl, log: connectorLog, signal }) }),
+      runtime.connector.auth({ config: runtime.config, log: connectorLog, http: createHttpClient({ baseUrl: runtime.baseUrl, pools: runtime.pools, log: connectorLog, signal }) }),
     );
     try {
       const report = await withDeadline('health', (signal) =>
@@ -163,7 +167,7 @@ export function createConnectorRegistry(deps: ConnectorRegistryDeps): ConnectorR
           log: connectorLog,
           signal,
           trace: { traceId: '0'.repeat(31) + '1', spanId: '0'.repeat(15) + '1', sampled: false, requestId: 'health' },
-          http: createHttpClient({ baseUrl: runtime.baseUrl, log: connectorLog, signal, ...(runtime.authenticator ? { authenticator: runtime.authenticator } : {}) }),
+          http: createHttpClient({ baseUrl: runtime.baseUrl, pools: runtime.pools, log: connectorLog, signal, ...(runtime.authenticator ? { authenticator: runtime.authenticator } : {}) }),
         }),
       );
       if (!report.ok) return { state: 'unhealthy', problem: { stage: 'health', message: report.detail ?? 'health check failed' } };
@@ -248,6 +252,7 @@ export function createConnectorRegistry(deps: ConnectorRegistryDeps): ConnectorR
       closed = true;
       for (const timer of retryTimers) clearTimeout(timer);
       await Promise.allSettled([...entries.values()].map((e) => e.runtime?.connector.close()));
+      for (const entry of entries.values()) entry.runtime?.pools.destroy();
     },
   };
 }

@@ -5,6 +5,8 @@ import { contextOf } from './request-context.ts';
 /** Sends an error as RFC 9457 problem+json. */
 export function sendProblem(res: Response, err: AppError, instance?: string): void {
   const ctx = contextOf(res);
+  const retryAfterMs = err.extensions.retryAfterMs;
+  if (typeof retryAfterMs === 'number') res.setHeader('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
   res.status(err.status).type('application/problem+json').json({ ...toProblem(err, instance), ...(ctx ? { traceId: ctx.trace.traceId } : {}) });
 }
 

@@ -1,16 +1,18 @@
 import { ERROR_CATALOGUE, toAppError, type AppError, type ErrorCode } from '../../kernel/errors.ts';
-import type { CallOptions, QueryService } from './query.service.ts';
+import type { CallOptions, QueryService, Staleness } from './query.service.ts';
 
 const OPEN_TICKET_STATUSES = ['new', 'open', 'pending'];
 
 /** One source's share of a context answer. */
 export interface ContextPart {
-  readonly status: 'ok' | 'error' | 'skipped';
+  /** `stale`: the live call failed and `data` is the last good answer; `error` says why. */
+  readonly status: 'ok' | 'stale' | 'error' | 'skipped';
   readonly connector?: string;
   readonly version?: string;
   readonly latencyMs: number;
   readonly data?: unknown;
   readonly error?: { readonly code: ErrorCode; readonly detail: string; readonly retryable: boolean };
+  readonly staleness?: Staleness;
 }
 
 export interface CustomerContext {
@@ -29,7 +31,10 @@ export function createContextService(deps: { query: QueryService }): ContextServ
     const started = performance.now();
     try {
       const result = await deps.query.call(capability, params, options);
-      return { status: 'ok', connector: result.source.connector, version: result.source.version, latencyMs: result.source.latencyMs, data: pick(result.data) };
+      const base = { connector: result.source.connector, version: result.source.version, latencyMs: result.source.latencyMs, data: pick(result.data) };
+      if (!result.staleness) return { status: 'ok', ...base };
+      const { reason } = result.staleness;
+      return { status: 'stale', ...base, staleness: result.staleness, error: { ...reason, retryable: ERROR_CATALOGUE[reason.code].retryable } };
     } catch (err) {
       const error = toAppError(err);
       if (error.code === 'NOT_FOUND') notFound?.(error);
@@ -43,7 +48,12 @@ export function createContextService(deps: { query: QueryService }): ContextServ
     }
   }
 
-  const skipped = (detail: string): ContextPart => ({ status: 'skipped', latencyMs: 0, error: { code: 'UPSTREAM_UNAVAILABLE', detail, retryable: true } });
+  /** A part not asked for: the profile failed (retryable), or the customer has no id in that system (not). */
+  const skipped = (code: 'UPSTREAM_UNAVAILABLE' | 'NOT_FOUND', detail: string): ContextPart => ({
+    status: 'skipped',
+    latencyMs: 0,
+    error: { code, detail, retryable: ERROR_CATALOGUE[code].retryable },
+  });
   const items = (data: unknown): unknown => (data as { items: unknown[] }).items;
 
   return {
@@ -53,12 +63,13 @@ export function createContextService(deps: { query: QueryService }): ContextServ
         throw err;
       });
       const ids = (customer.data as { externalIds?: Record<string, string> } | undefined)?.externalIds;
-      const why = customer.status === 'ok' ? 'the customer has no id in that system' : 'the customer profile, which holds the ids of the other systems, is unavailable';
+      const skip = (system: string): ContextPart =>
+        ids
+          ? skipped('NOT_FOUND', `${system} skipped: the customer has no id in that system`)
+          : skipped('UPSTREAM_UNAVAILABLE', `${system} skipped: the customer profile, which holds the ids of the other systems, is unavailable`);
       const [orders, openTickets] = await Promise.all([
-        ids?.orders ? part('order.list', { customerRef: ids.orders, pageSize: limits.orders }, options, items) : skipped(`orders skipped: ${why}`),
-        ids?.tickets
-          ? part('ticket.list', { requesterRef: ids.tickets, status: OPEN_TICKET_STATUSES, pageSize: limits.tickets }, options, items)
-          : skipped(`tickets skipped: ${why}`),
+        ids?.orders ? part('order.list', { customerRef: ids.orders, pageSize: limits.orders }, options, items) : skip('orders'),
+        ids?.tickets ? part('ticket.list', { requesterRef: ids.tickets, status: OPEN_TICKET_STATUSES, pageSize: limits.tickets }, options, items) : skip('tickets'),
       ]);
       const parts = { customer, orders, openTickets };
       return { customerId, complete: Object.values(parts).every((p) => p.status === 'ok'), parts };

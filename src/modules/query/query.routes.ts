@@ -1,4 +1,5 @@
 import { Router, type Request, type Response } from 'express';
+import { AppError } from '../../kernel/errors.ts';
 import { contextOf } from '../http/request-context.ts';
 import { inputOf, type createRequestValidator } from '../http/openapi-validator.ts';
 import type { ContextService } from './context.service.ts';
@@ -21,10 +22,10 @@ const envelope = (res: Response, result: QueryResult) => ({ ...result, traceId: 
 export function createQueryRouter({ query, context, validate }: QueryRoutesDeps): Router {
   const router = Router();
 
-  /** The customer's id in another system, from the CRM (the customer master). */
-  async function externalId(res: Response, customerId: string, system: string): Promise<string | undefined> {
-    const customer = await query.call('customer.get', { id: customerId }, optionsOf(res));
-    return (customer.data as { externalIds: Record<string, string> }).externalIds[system];
+  /** The customer's id in another system, from the CRM (the customer master), and the CRM's answer. */
+  async function externalId(res: Response, customerId: string, system: string): Promise<{ id: string | undefined; lookup: QueryResult }> {
+    const lookup = await query.call('customer.get', { id: customerId }, optionsOf(res));
+    return { id: (lookup.data as { externalIds: Record<string, string> }).externalIds[system], lookup };
   }
 
   router.get('/customers', validate('listCustomers'), async (_req: Request, res: Response) => {
@@ -36,11 +37,12 @@ export function createQueryRouter({ query, context, validate }: QueryRoutesDeps)
     res.json(envelope(res, await query.call('customer.get', { id: inputOf(res).path.id }, optionsOf(res))));
   });
 
+  // A customer without an account in a system has nothing there: an empty page, sourced from the CRM.
   router.get('/customers/:id/orders', validate('listCustomerOrders'), async (_req, res) => {
     const { path, query: q } = inputOf(res);
-    const customerRef = await externalId(res, String(path.id), 'orders');
+    const { id: customerRef, lookup } = await externalId(res, String(path.id), 'orders');
     if (customerRef === undefined) {
-      res.json({ capability: 'order.list', data: { items: [], page: { number: q.page, size: q.pageSize, totalItems: 0, hasMore: false } }, traceId: contextOf(res).trace.traceId });
+      res.json(envelope(res, { capability: 'order.list', data: { items: [], page: { number: q.page, size: q.pageSize, totalItems: 0, hasMore: false } }, source: lookup.source }));
       return;
     }
     res.json(envelope(res, await query.call('order.list', { customerRef, ...q }, optionsOf(res))));
@@ -48,9 +50,9 @@ export function createQueryRouter({ query, context, validate }: QueryRoutesDeps)
 
   router.get('/customers/:id/tickets', validate('listCustomerTickets'), async (_req, res) => {
     const { path, query: q } = inputOf(res);
-    const requesterRef = await externalId(res, String(path.id), 'tickets');
+    const { id: requesterRef, lookup } = await externalId(res, String(path.id), 'tickets');
     if (requesterRef === undefined) {
-      res.json({ capability: 'ticket.list', data: { items: [], page: { size: q.pageSize, hasMore: false } }, traceId: contextOf(res).trace.traceId });
+      res.json(envelope(res, { capability: 'ticket.list', data: { items: [], page: { size: q.pageSize, hasMore: false } }, source: lookup.source }));
       return;
     }
     res.json(envelope(res, await query.call('ticket.list', { requesterRef, ...q }, optionsOf(res))));
@@ -73,8 +75,9 @@ export function createQueryRouter({ query, context, validate }: QueryRoutesDeps)
   router.post('/tickets', validate('createTicket'), async (_req, res) => {
     const body = inputOf(res).body as { customerId: string; subject: string; description: string; priority?: string };
     const { customerId, ...ticket } = body;
-    const requesterRef = await externalId(res, customerId, 'tickets');
-    const result = await query.call('ticket.create', { requesterRef: requesterRef ?? '', ...ticket }, optionsOf(res));
+    const { id: requesterRef } = await externalId(res, customerId, 'tickets');
+    if (requesterRef === undefined) throw new AppError('NOT_FOUND', `customer ${customerId} has no account in the tickets system`);
+    const result = await query.call('ticket.create', { requesterRef, ...ticket }, optionsOf(res));
     res.status(201).location(`/v1/tickets/${encodeURIComponent((result.data as { id: string }).id)}`).json(envelope(res, result));
   });
 

@@ -1,9 +1,14 @@
-import { AppError, isAppError } from '../../kernel/errors.ts';
+import { createHash } from 'node:crypto';
+import { AppError, isAppError, toAppError, type ErrorCode } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import { toIssues, type SchemaRegistry } from '../../kernel/schemas.ts';
 import type { TraceContext } from '../../kernel/trace.ts';
-import { createHttpClient, DeadlineExceeded } from '../../sdk/http-client.ts';
+import type { StaleCache } from '../../ports/cache.ts';
+import { createHttpClient } from '../../sdk/http-client.ts';
 import type { ConnectorRegistry } from '../connectors/registry.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import type { ResiliencePipeline } from '../resilience/pipeline.ts';
+import type { SettingsProvider } from '../resilience/settings.ts';
 
 /** Which connector answered a call, and how long it took. */
 export interface Source {
@@ -13,10 +18,20 @@ export interface Source {
   readonly latencyMs: number;
 }
 
+/** Why an answer comes from the stale cache, and how old it is. */
+export interface Staleness {
+  readonly ageMs: number;
+  readonly storedAt: string;
+  readonly reason: { readonly code: ErrorCode; readonly detail: string };
+}
+
 export interface QueryResult {
   readonly capability: string;
   readonly data: unknown;
   readonly source: Source;
+  /** Present (and true) only when the live call failed and this is the last good answer. */
+  readonly stale?: true;
+  readonly staleness?: Staleness;
 }
 
 export interface CallOptions {
@@ -34,10 +49,22 @@ export interface QueryService {
 export interface QueryServiceDeps {
   readonly registry: ConnectorRegistry;
   readonly schemas: SchemaRegistry;
-  readonly callTimeoutMs: number;
+  readonly pipeline: ResiliencePipeline;
+  readonly settings: SettingsProvider;
+  readonly cache: StaleCache;
+  readonly metrics: Metrics;
+  readonly staleTtlMs: number;
 }
 
+/** Failures after which a read may answer its last good result instead. */
+const FALLBACK_CODES: ReadonlySet<ErrorCode> = new Set([
+  'UPSTREAM_UNAVAILABLE', 'UPSTREAM_TIMEOUT', 'CIRCUIT_OPEN', 'CONNECTOR_SATURATED', 'CONNECTOR_BAD_DATA', 'UPSTREAM_UNAUTHORIZED', 'RATE_LIMITED',
+]);
+
 export function createQueryService(deps: QueryServiceDeps): QueryService {
+  const cacheKey = (capability: string, params: unknown): string =>
+    `${capability}:${createHash('sha256').update(JSON.stringify(params)).digest('base64url')}`;
+
   return {
     async call(capability, params, options) {
       const entry = deps.registry.route(capability);
@@ -46,6 +73,7 @@ export function createQueryService(deps: QueryServiceDeps): QueryService {
       if (entry.state === 'failed' || !runtime?.authenticator) {
         throw new AppError('CONNECTOR_UNAVAILABLE', `connector ${name} is not loaded: ${entry.problem?.message ?? 'unknown problem'}`, { connector: name });
       }
+      const { authenticator } = runtime;
       const manifest = runtime.connector.manifest;
       const declaration = runtime.capabilities.get(capability);
       const validateParams = runtime.params.get(capability);
@@ -60,40 +88,68 @@ export function createQueryService(deps: QueryServiceDeps): QueryService {
       }
 
       const log = options.log.child({ connector: name, capability });
-      const deadline = new AbortController();
-      const timer = setTimeout(() => deadline.abort(new DeadlineExceeded(deps.callTimeoutMs)), deps.callTimeoutMs);
-      const signal = options.signal ? AbortSignal.any([options.signal, deadline.signal]) : deadline.signal;
-      const ctx = {
-        config: runtime.config,
-        log,
-        signal,
-        trace: options.trace,
-        http: createHttpClient({ baseUrl: runtime.baseUrl, log, signal, trace: options.trace, authenticator: runtime.authenticator }),
-      };
-      const started = performance.now();
-      let data: unknown;
-      try {
-        data = declaration.kind === 'query'
-          ? await runtime.connector.query(capability, input, ctx)
-          : await runtime.connector.execute(capability, input, ctx);
-      } catch (err) {
-        throw attribute(err, name);
-      } finally {
-        clearTimeout(timer);
-      }
-      const latencyMs = Math.round(performance.now() - started);
-
       const validate = deps.schemas.validatorFor(declaration.result);
-      if (!validate(data)) {
-        const issues = toIssues(validate.errors);
-        const field = issues[0]?.field ?? '(value)';
-        log.warn({ field, issues: issues.slice(0, 5) }, 'connector result breaks the canonical schema');
-        throw new AppError('CONNECTOR_BAD_DATA', `connector ${name} answered ${capability} with data that breaks the ${declaration.result} schema: ${issues[0]?.message ?? 'invalid'}`, {
+      const started = performance.now();
+      const source = (): Source => ({ connector: name, version: manifest.version, system: manifest.system, latencyMs: Math.round(performance.now() - started) });
+
+      // One attempt: the connector's call and the check of its result, so that bad data counts
+      // against the breaker like any other failure of the backend.
+      const attempt = async (signal: AbortSignal): Promise<unknown> => {
+        const ctx = {
+          config: runtime.config,
+          log,
+          signal,
+          trace: options.trace,
+          http: createHttpClient({ baseUrl: runtime.baseUrl, pools: runtime.pools, log, signal, trace: options.trace, authenticator }),
+        };
+        let data: unknown;
+        try {
+          data = declaration.kind === 'query' ? await runtime.connector.query(capability, input, ctx) : await runtime.connector.execute(capability, input, ctx);
+        } catch (err) {
+          throw attribute(err, name);
+        }
+        if (!validate(data)) {
+          const issues = toIssues(validate.errors);
+          const field = issues[0]?.field ?? '(value)';
+          log.warn({ field, issues: issues.slice(0, 5).map((i) => i.message) }, 'connector result breaks the canonical schema');
+          throw new AppError('CONNECTOR_BAD_DATA', `connector ${name} answered ${capability} with data that breaks the ${declaration.result} schema: ${issues[0]?.message ?? 'invalid'}`, {
+            connector: name,
+            field,
+          });
+        }
+        return data;
+      };
+
+      const key = cacheKey(capability, input);
+      try {
+        const data = await deps.pipeline.execute({
           connector: name,
-          field,
+          capability,
+          kind: declaration.kind,
+          settings: deps.settings.forConnector(name),
+          log,
+          run: attempt,
+          ...(options.signal ? { signal: options.signal } : {}),
         });
+        if (declaration.kind === 'query') void deps.cache.set(key, data, deps.staleTtlMs);
+        return { capability, data, source: source() };
+      } catch (err) {
+        const error = attribute(err, name);
+        // Writes never fall back: a stale answer to a command would be a lie.
+        if (declaration.kind !== 'query' || !FALLBACK_CODES.has(error.code) || options.signal?.aborted) throw error;
+        const cached = await deps.cache.get<unknown>(key);
+        deps.metrics.cacheHits.inc({ connector: name, capability, result: cached ? 'hit' : 'miss' });
+        if (!cached) throw error;
+        deps.metrics.staleServes.inc({ connector: name, capability });
+        log.warn({ code: error.code, ageMs: Date.now() - cached.storedAt }, 'serving a stale answer');
+        return {
+          capability,
+          data: cached.value,
+          source: source(),
+          stale: true,
+          staleness: { ageMs: Date.now() - cached.storedAt, storedAt: new Date(cached.storedAt).toISOString(), reason: { code: error.code, detail: error.message } },
+        };
       }
-      return { capability, data, source: { connector: name, version: manifest.version, system: manifest.system, latencyMs } };
     },
   };
 }
@@ -104,5 +160,6 @@ function attribute(err: unknown, connector: string): AppError {
     if (err.extensions.connector === undefined) (err.extensions as Record<string, unknown>).connector = connector;
     return err;
   }
-  return new AppError('INTERNAL', `connector ${connector} failed unexpectedly`, { connector }, { cause: err });
+  const wrapped = toAppError(err);
+  return new AppError('INTERNAL', `connector ${connector} failed unexpectedly`, { connector }, { cause: wrapped.cause ?? err });
 }

@@ -1,0 +1,32 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** Breaker states as numbers, for the `omnigate_breaker_state` gauge. */
+export const BREAKER_STATE_VALUE = { closed: 0, halfOpen: 1, open: 2 } as const;
+
+/** Every metric the gateway exports, on its own registry (one per gateway, so tests can run several). */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'omnigate_' });
+  const registers = [registry];
+  return {
+    registry,
+    httpRequests: new Counter({ name: 'omnigate_http_requests_total', help: 'HTTP requests answered, by route and status', labelNames: ['method', 'route', 'status'], registers }),
+    httpDuration: new Histogram({ name: 'omnigate_http_request_duration_seconds', help: 'HTTP request latency', labelNames: ['method', 'route', 'status'], buckets: LATENCY_BUCKETS, registers }),
+    connectorCalls: new Counter({ name: 'omnigate_connector_calls_total', help: 'Connector calls by outcome (ok or the error code)', labelNames: ['connector', 'capability', 'outcome'], registers }),
+    connectorDuration: new Histogram({ name: 'omnigate_connector_call_duration_seconds', help: 'Connector call latency, retries included', labelNames: ['connector', 'capability', 'outcome'], buckets: LATENCY_BUCKETS, registers }),
+    breakerState: new Gauge({ name: 'omnigate_breaker_state', help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open', labelNames: ['connector', 'capability'], registers }),
+    breakerTransitions: new Counter({ name: 'omnigate_breaker_transitions_total', help: 'Circuit breaker state changes', labelNames: ['connector', 'capability', 'to'], registers }),
+    bulkheadInUse: new Gauge({ name: 'omnigate_bulkhead_in_use', help: 'Calls in flight per connector', labelNames: ['connector'], registers }),
+    bulkheadQueued: new Gauge({ name: 'omnigate_bulkhead_queued', help: 'Calls waiting for a bulkhead slot', labelNames: ['connector'], registers }),
+    bulkheadRejected: new Counter({ name: 'omnigate_bulkhead_rejected_total', help: 'Calls refused by a full bulkhead', labelNames: ['connector'], registers }),
+    retries: new Counter({ name: 'omnigate_retries_total', help: 'Retries of idempotent reads', labelNames: ['connector', 'capability'], registers }),
+    retryBudgetExhausted: new Counter({ name: 'omnigate_retry_budget_exhausted_total', help: 'Retries refused by the retry budget', labelNames: ['connector'], registers }),
+    cacheHits: new Counter({ name: 'omnigate_cache_lookups_total', help: 'Stale-cache lookups after a failure, by result (hit or miss; Redis away counts as miss)', labelNames: ['connector', 'capability', 'result'], registers }),
+    staleServes: new Counter({ name: 'omnigate_stale_serves_total', help: 'Answers served from the stale cache', labelNames: ['connector', 'capability'], registers }),
+    rateLimited: new Counter({ name: 'omnigate_rate_limited_total', help: 'Requests refused by a rate limit', labelNames: ['scope'], registers }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,235 @@
+import CircuitBreaker from 'opossum';
+import { AppError, isAppError } from '../../kernel/errors.ts';
+import type { Logger } from '../../kernel/logger.ts';
+import { DeadlineExceeded } from '../../sdk/http-client.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { BREAKER_STATE_VALUE } from '../observability/metrics.ts';
+import type { RateLimiter } from '../../ports/rate-limiter.ts';
+import { createBulkhead, type Bulkhead } from './bulkhead.ts';
+import { createRetryBudget, isRetryable, retryDelayMs, sleep, type RetryBudget } from './retry.ts';
+import type { ResilienceSettings } from './settings.ts';
+
+export type BreakerState = keyof typeof BREAKER_STATE_VALUE;
+
+/** One call through the pipeline. `run` is the attempt: connector call and result check. */
+export interface PipelineCall<T> {
+  readonly connector: string;
+  readonly capability: string;
+  /** Only queries are retried. */
+  readonly kind: 'query' | 'command';
+  readonly settings: ResilienceSettings;
+  /** The caller's signal (client gone). */
+  readonly signal?: AbortSignal;
+  readonly log: Logger;
+  run(signal: AbortSignal): Promise<T>;
+}
+
+export interface BreakerView {
+  readonly capability: string;
+  readonly state: BreakerState;
+  readonly stats: { readonly calls: number; readonly successes: number; readonly failures: number; readonly rejects: number };
+}
+
+export interface ConnectorResilienceView {
+  readonly breakers: readonly BreakerView[];
+  readonly bulkhead: { readonly inUse: number; readonly queued: number; readonly maxConcurrent: number; readonly rejected: number };
+}
+
+/**
+ * bulkhead → breaker (per connector and capability) with a deadline that aborts the call →
+ * retries of reads under a budget, each attempt within the connector's rate limit. Connectors
+ * never see any of it.
+ */
+export interface ResiliencePipeline {
+  execute<T>(call: PipelineCall<T>): Promise<T>;
+  /** Breaker states and bulkhead use of one connector, for /v1/connectors. */
+  view(connector: string): ConnectorResilienceView | undefined;
+  /** Forgets a connector's breakers and bulkhead (on removal or reload). */
+  forget(connector: string): void;
+}
+
+interface ConnectorResources {
+  readonly settings: ResilienceSettings;
+  readonly bulkhead: Bulkhead;
+  readonly budget: RetryBudget;
+  readonly breakers: Map<string, CircuitBreaker<[() => Promise<unknown>], unknown>>;
+}
+
+/** Failures that say nothing about the backend's health do not count against its breaker. */
+function isBackendFailure(err: unknown): boolean {
+  if (!isAppError(err)) return true;
+  if (err.extensions.abandoned === true) return false;
+  return ['UPSTREAM_UNAVAILABLE', 'UPSTREAM_TIMEOUT', 'UPSTREAM_UNAUTHORIZED', 'CONNECTOR_BAD_DATA', 'INTERNAL'].includes(err.code);
+}
+
+export function createResiliencePipeline(deps: { log: Logger; metrics: Metrics; limiter: RateLimiter }): ResiliencePipeline {
+  const { metrics, limiter } = deps;
+  const log = deps.log.child({ module: 'resilience' });
+  const resources = new Map<string, ConnectorResources>();
+
+  function resourcesFor(connector: string, settings: ResilienceSettings): ConnectorResources {
+    let found = resources.get(connector);
+    if (!found || found.settings !== settings) {
+      found = {
+        settings,
+        bulkhead: createBulkhead({ connector, maxConcurrent: settings.maxConcurrent, maxQueue: settings.maxQueue, maxWaitMs: settings.maxWaitMs }),
+        budget: createRetryBudget({ percent: settings.retryBudgetPercent, minPerSec: settings.retryBudgetMinPerSec }),
+        breakers: new Map(),
+      };
+      resources.set(connector, found);
+    }
+    return found;
+  }
+
+  function breakerFor(connector: string, capability: string, own: ConnectorResources) {
+    let breaker = own.breakers.get(capability);
+    if (breaker) return breaker;
+    const { settings } = own;
+    breaker = new CircuitBreaker((attempt: () => Promise<unknown>) => attempt(), {
+      timeout: false, // the pipeline's own deadline aborts the call; opossum's would only stop waiting
+      errorThresholdPercentage: settings.errorThresholdPercentage,
+      volumeThreshold: settings.volumeThreshold,
+      resetTimeout: settings.resetTimeoutMs,
+      rollingCountTimeout: settings.rollingWindowMs,
+      rollingCountBuckets: 10,
+      errorFilter: (err: unknown) => !isBackendFailure(err),
+      name: `${connector}:${capability}`,
+    });
+    const labels = { connector, capability };
+    metrics.breakerState.set(labels, BREAKER_STATE_VALUE.closed);
+    const transition = (state: BreakerState) => () => {
+      metrics.breakerState.set(labels, BREAKER_STATE_VALUE[state]);
+      metrics.breakerTransitions.inc({ ...labels, to: state });
+      log.warn({ connector, capability, state }, 'breaker state changed');
+    };
+    breaker.on('open', transition('open'));
+    breaker.on('halfOpen', transition('halfOpen'));
+    breaker.on('close', transition('closed'));
+    own.breakers.set(capability, breaker);
+    return breaker;
+  }
+
+  return {
+    async execute<T>(call: PipelineCall<T>): Promise<T> {
+      const { connector, capability, settings } = call;
+      const own = resourcesFor(connector, settings);
+      const labels = { connector, capability };
+
+      let release: () => void;
+      try {
+        release = await own.bulkhead.acquire(call.signal);
+      } catch (err) {
+        if (isAppError(err) && err.code === 'CONNECTOR_SATURATED') metrics.bulkheadRejected.inc({ connector });
+        throw err;
+      }
+      metrics.bulkheadInUse.set({ connector }, own.bulkhead.inUse);
+      metrics.bulkheadQueued.set({ connector }, own.bulkhead.queued);
+
+      const deadline = new AbortController();
+      const timer = setTimeout(() => deadline.abort(new DeadlineExceeded(settings.timeoutMs)), settings.timeoutMs);
+      const signal = call.signal ? AbortSignal.any([call.signal, deadline.signal]) : deadline.signal;
+      const started = performance.now();
+      const breaker = breakerFor(connector, capability, own);
+      try {
+        const attempts = async (): Promise<T> => {
+          own.budget.deposit();
+          for (let attempt = 0; ; attempt++) {
+            // The backend's own limit counts the calls that would really reach it, retries included.
+            const allowance = await limiter.consume(`connector:${connector}`, settings.rateLimitPerSec, 1000);
+            if (!allowance.allowed) {
+              metrics.rateLimited.inc({ scope: 'connector' });
+              throw new AppError('RATE_LIMITED', `connector ${connector} is at its rate limit of ${settings.rateLimitPerSec} calls per second`, {
+                connector,
+                retryAfterMs: allowance.retryAfterMs,
+              });
+            }
+            try {
+              return await untilAborted(call.run(signal), signal, connector);
+            } catch (err) {
+              const canRetry = call.kind === 'query' && attempt < settings.retries && isRetryable(err) && !signal.aborted;
+              if (!canRetry) throw err;
+              if (!own.budget.tryWithdraw()) {
+                metrics.retryBudgetExhausted.inc({ connector });
+                throw err;
+              }
+              const delay = retryDelayMs(attempt + 1, err, { baseMs: settings.retryBaseMs, maxDelayMs: settings.retryMaxDelayMs, retryAfterCapMs: settings.retryAfterCapMs });
+              metrics.retries.inc(labels);
+              call.log.info({ connector, capability, attempt: attempt + 1, delayMs: delay, code: isAppError(err) ? err.code : undefined }, 'retrying read');
+              await sleep(delay, signal).catch((reason: unknown) => {
+                throw timeoutOr(reason, err, connector);
+              });
+            }
+          }
+        };
+        const value = (await breaker.fire(attempts)) as T;
+        observe('ok');
+        return value;
+      } catch (err) {
+        const error = (err as { code?: string }).code === 'EOPENBREAKER'
+          ? new AppError('CIRCUIT_OPEN', `calls to ${connector} for ${capability} are paused: its backend has been failing`, { connector, retryAfterMs: settings.resetTimeoutMs })
+          : err;
+        observe(isAppError(error) ? error.code : 'INTERNAL');
+        throw error;
+      } finally {
+        clearTimeout(timer);
+        release();
+        metrics.bulkheadInUse.set({ connector }, own.bulkhead.inUse);
+        metrics.bulkheadQueued.set({ connector }, own.bulkhead.queued);
+      }
+
+      function observe(outcome: string): void {
+        const seconds = (performance.now() - started) / 1000;
+        metrics.connectorCalls.inc({ ...labels, outcome });
+        metrics.connectorDuration.observe({ ...labels, outcome }, seconds);
+      }
+    },
+
+    view(connector) {
+      const own = resources.get(connector);
+      if (!own) return undefined;
+      return {
+        breakers: [...own.breakers.entries()].map(([capability, breaker]) => {
+          const s = breaker.stats;
+          return {
+            capability,
+            state: breaker.opened ? 'open' : breaker.halfOpen ? 'halfOpen' : 'closed',
+            stats: { calls: s.fires, successes: s.successes, failures: s.failures, rejects: s.rejects },
+          };
+        }),
+        bulkhead: { inUse: own.bulkhead.inUse, queued: own.bulkhead.queued, maxConcurrent: own.settings.maxConcurrent, rejected: own.bulkhead.rejected },
+      };
+    },
+
+    forget(connector) {
+      for (const breaker of resources.get(connector)?.breakers.values() ?? []) breaker.shutdown();
+      resources.delete(connector);
+    },
+  };
+}
+
+/** Settles with `work`, or rejects the moment `signal` aborts, even if the connector ignores it. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal, connector: string): Promise<T> {
+  if (signal.aborted) return Promise.reject(timeoutOr(signal.reason, undefined, connector));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(timeoutOr(signal.reason, undefined, connector));
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
+/** The error for an aborted call: a timeout if the deadline passed, else the caller left. */
+function timeoutOr(reason: unknown, previous: unknown, connector: string): AppError {
+  if (reason instanceof DeadlineExceeded) {
+    return new AppError('UPSTREAM_TIMEOUT', `connector ${connector} did not answer within ${reason.timeoutMs} ms`, { connector }, { cause: previous ?? reason });
+  }
+  return new AppError('UPSTREAM_UNAVAILABLE', `the call to ${connector} was abandoned: the caller went away`, { connector, abandoned: true }, { cause: reason });
+}

@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { startRedis } from '../../scripts/lib/redis.ts';
+import { ROOT_DIR, setFault, startTestGateway } from '../support/gateway.ts';
+
+const PORT = 16390;
+
+describe('losing Redis', () => {
+  test('degrades to no cache and per-node limits instead of failing queries, and recovers when Redis returns', async () => {
+    const dir = join(ROOT_DIR, '.data/test-redis-loss');
+    let redis = await startRedis({ port: PORT, dir });
+    const gw = await startTestGateway({ REDIS_URL: redis.url, OMNIGATE_RATE_LIMIT_PER_KEY: '30', OMNIGATE_RESILIENCE_ORDERS_JAVA_RETRIES: '0' });
+    try {
+      for (let i = 0; i < 50 && (await (await fetch(`${gw.url}/readyz`)).json() as { status: string }).status !== 'ready'; i++) await new Promise((r) => setTimeout(r, 100));
+      assert.equal((await gw.api('/v1/orders/ORD-0006501')).status, 200);
+
+      await redis.stop();
+      await new Promise((r) => setTimeout(r, 300));
+      const ready = (await (await fetch(`${gw.url}/readyz`)).json()) as { status: string; stores: { name: string; status: string }[] };
+      assert.equal(ready.status, 'degraded');
+      assert.deepEqual(ready.stores, [{ name: 'redis', status: 'down' }]);
+      assert.ok(gw.logs.some((l) => l.level === 40 && String(l.msg).includes('redis connection lost')));
+
+      const started = performance.now();
+      const res = await gw.api('/v1/customers/42/context');
+      assert.equal(res.status, 200);
+      assert.equal(((await res.json()) as { complete: boolean }).complete, true);
+      assert.ok(performance.now() - started < 1000, 'queries do not wait for Redis');
+
+      // No cache: a failing backend now gives the error, not a stale answer.
+      await setFault('orders', { mode: 'down' });
+      assert.equal((await gw.api('/v1/orders/ORD-0006501')).status, 502);
+      await setFault('orders', { mode: 'ok' });
+
+      // Per-node limits still hold.
+      const statuses = [];
+      for (let i = 0; i < 40; i++) statuses.push((await gw.api('/v1/connectors')).status);
+      assert.ok(statuses.includes(429), 'the per-key limit still applies on this node');
+
+      redis = await startRedis({ port: PORT, dir });
+      let status = 'degraded';
+      for (let i = 0; i < 40 && status !== 'ready'; i++) {
+        await new Promise((r) => setTimeout(r, 150));
+        status = ((await (await fetch(`${gw.url}/readyz`)).json()) as { status: string }).status;
+      }
+      assert.equal(status, 'ready');
+    } finally {
+      await setFault('orders', { mode: 'ok' });
+      await gw.stop();
+      await redis.stop();
+    }
+  });
+});
