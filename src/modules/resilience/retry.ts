@@ -15,26 +15,28 @@ export interface RetryBudget {
 
 export function createRetryBudget(options: { percent: number; minPerSec: number; now?: () => number }): RetryBudget {
   const now = options.now ?? Date.now;
-  // The balance never exceeds ten seconds' worth of the minimum (Finagle's default TTL), so a
-  // long quiet spell cannot save up a burst of retries for the next outage.
-  const cap = Math.max(10, options.minPerSec * 10);
+  // Tokens are counted in hundredths so that percentages add up exactly (the trickle is fractional). The balance never
+  // exceeds ten seconds' worth of the minimum (Finagle's default TTL), so a long quiet spell
+  // cannot save up a burst of retries for the next outage.
+  const ONE = 100;
+  const cap = Math.max(10, options.minPerSec * 10) * ONE;
   let tokens = cap;
   let last = now();
   let exhausted = 0;
   const refill = (): void => {
     const t = now();
-    tokens = Math.min(cap, tokens + ((t - last) / 1000) * options.minPerSec);
+    tokens = Math.min(cap, tokens + ((t - last) * options.minPerSec * ONE) / 1000);
     last = t;
   };
   return {
     deposit() {
       refill();
-      tokens = Math.min(cap, tokens + options.percent / 100);
+      tokens = Math.min(cap, tokens + options.percent);
     },
     tryWithdraw() {
       refill();
-      if (tokens >= 1) {
-        tokens -= 1;
+      if (tokens >= ONE - 1e-6) {
+        tokens -= ONE;
         return true;
       }
       exhausted += 1;

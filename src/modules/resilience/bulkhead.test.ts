@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { isAppError } from '../../kernel/errors.ts';
+import { createBulkhead } from './bulkhead.ts';
+
+test('grants up to maxConcurrent slots at once, then queues, then refuses with CONNECTOR_SATURATED', async () => {
+  const bulkhead = createBulkhead({ connector: 'c', maxConcurrent: 2, maxQueue: 1, maxWaitMs: 1000 });
+  const first = await bulkhead.acquire();
+  await bulkhead.acquire();
+  const queued = bulkhead.acquire();
+  assert.equal(bulkhead.queued, 1);
+  await assert.rejects(bulkhead.acquire(), (err: unknown) => isAppError(err) && err.code === 'CONNECTOR_SATURATED');
+  assert.equal(bulkhead.rejected, 1);
+  first();
+  first(); // releasing twice frees one slot only
+  await queued;
+  assert.equal(bulkhead.inUse, 2);
+  assert.equal(bulkhead.queued, 0);
+});
+
+test('a queued call gives up after maxWaitMs', async () => {
+  const bulkhead = createBulkhead({ connector: 'c', maxConcurrent: 1, maxQueue: 5, maxWaitMs: 30 });
+  await bulkhead.acquire();
+  const started = performance.now();
+  await assert.rejects(bulkhead.acquire(), (err: unknown) => isAppError(err) && err.code === 'CONNECTOR_SATURATED');
+  assert.ok(performance.now() - started >= 25);
+  assert.equal(bulkhead.queued, 0);
+});
+
+test('a queued call leaves the queue when its caller aborts', async () => {
+  const bulkhead = createBulkhead({ connector: 'c', maxConcurrent: 1, maxQueue: 5, maxWaitMs: 10_000 });
+  await bulkhead.acquire();
+  const controller = new AbortController();
+  const waiting = bulkhead.acquire(controller.signal);
+  controller.abort(new Error('gone'));
+  await assert.rejects(waiting, /gone/);
+  assert.equal(bulkhead.queued, 0);
+});
