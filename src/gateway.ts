@@ -10,6 +10,7 @@ import { createSettingsProvider } from './modules/resilience/settings.ts';
 import type { Logger } from './kernel/logger.ts';
 import { createAjv, createSchemaRegistry } from './kernel/schemas.ts';
 import { buildApp } from './app.ts';
+import { envPrefixFor } from './modules/connectors/connector-config.ts';
 import { createConnectorRegistry, type ConnectorRegistry } from './modules/connectors/registry.ts';
 import { loadOpenApi } from './kernel/openapi.ts';
 import { createContextService } from './modules/query/context.service.ts';
@@ -44,7 +45,9 @@ export async function startGateway(config: Config, log: Logger, rootDir: string)
   });
 
   await registry.start();
-  const problems = settings.problems(registry.list().map((e) => e.name));
+  const names = registry.list().map((e) => e.name);
+  warnAboutStraySettings(log, names, config);
+  const problems = settings.problems(names);
   if (problems.length > 0) {
     await Promise.all([registry.close(), redis.close()]);
     throw new ConfigError(problems);
@@ -84,4 +87,13 @@ export async function startGateway(config: Config, log: Logger, rootDir: string)
       return stopping;
     },
   };
+}
+
+/** Settings for a connector that is not there are most likely a typo: say so once. */
+function warnAboutStraySettings(log: Logger, connectors: readonly string[], config: Config): void {
+  const prefixes = connectors.map(envPrefixFor);
+  for (const [kind, env] of [['OMNIGATE_CONNECTOR_', config.connectorEnv], ['OMNIGATE_RESILIENCE_', config.resilienceEnv]] as const) {
+    const stray = Object.keys(env).filter((key) => !prefixes.some((p) => key.startsWith(p)));
+    if (stray.length > 0) log.warn({ variables: stray.map((key) => `${kind}${key}`) }, 'settings for connectors that are not loaded');
+  }
 }

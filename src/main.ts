@@ -7,10 +7,7 @@ import { startGateway } from './gateway.ts';
 // Composition root: config → logger → gateway → signals. Nothing else reads process.env.
 const rootDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-let config;
-try {
-  config = loadConfig(process.env, rootDir);
-} catch (err) {
+function exitOnConfigError(err: unknown): never {
   if (err instanceof ConfigError) {
     process.stderr.write(`omnigate: ${err.message}\n`);
     process.exit(78); // EX_CONFIG
@@ -18,10 +15,17 @@ try {
   throw err;
 }
 
+let config;
+try {
+  config = loadConfig(process.env, rootDir);
+} catch (err) {
+  exitOnConfigError(err);
+}
+
 const log = createLogger({ level: config.logLevel });
 process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
 
-const gateway = await startGateway(config, log, rootDir);
+const gateway = await startGateway(config, log, rootDir).catch(exitOnConfigError);
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {

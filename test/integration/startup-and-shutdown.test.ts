@@ -123,6 +123,17 @@ describe('the gateway process', () => {
     for (const name of ['PORT', 'OMNIGATE_CALL_TIMEOUT_MS', 'LOG_LEVEL', 'OMNIGATE_API_KEYS']) assert.match(run.err(), new RegExp(name));
   });
 
+  test('refuses to start on bad resilience settings, naming each variable', async () => {
+    const run = runMain({
+      ...connectorEnv(TEST_URLS), REDIS_URL: TEST_REDIS_URL, PORT: '0', OMNIGATE_API_KEYS: API_KEY,
+      OMNIGATE_RESILIENCE_ORDERS_JAVA_TIMEOUT_MS: 'soon', OMNIGATE_RESILIENCE_CRM_PYTHON_MAX_CONCURRENT: '0', OMNIGATE_RESILIENCE_CRM_PYTHON_COLOUR: 'red',
+    });
+    assert.equal(await run.exited, 78);
+    for (const name of ['OMNIGATE_RESILIENCE_ORDERS_JAVA_TIMEOUT_MS', 'OMNIGATE_RESILIENCE_CRM_PYTHON_MAX_CONCURRENT', 'OMNIGATE_RESILIENCE_CRM_PYTHON_COLOUR']) {
+      assert.match(run.err(), new RegExp(name));
+    }
+  });
+
   test('drains an in-flight request on SIGTERM, then exits 0', async () => {
     const run = runMain({ ...connectorEnv(TEST_URLS), REDIS_URL: TEST_REDIS_URL, PORT: '18180', OMNIGATE_API_KEYS: API_KEY, OMNIGATE_SHUTDOWN_GRACE_MS: '5000' });
     try {
