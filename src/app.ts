@@ -4,6 +4,10 @@ import { AppError } from './kernel/errors.ts';
 import type { Logger } from './kernel/logger.ts';
 import { createApiKeyAuth } from './modules/auth/api-key.middleware.ts';
 import type { StoreHealth } from './ports/cache.ts';
+import type { AuditLog } from './ports/audit-log.ts';
+import { createAdminAuth } from './modules/admin/admin-key.middleware.ts';
+import { createAdminRouter } from './modules/admin/admin.routes.ts';
+import type { Lifecycle } from './modules/admin/lifecycle.ts';
 import type { RateLimiter } from './ports/rate-limiter.ts';
 import { createKeyRateLimit } from './modules/auth/rate-limit.middleware.ts';
 import { createConnectorsRouter, type ResilienceView } from './modules/connectors/connectors.routes.ts';
@@ -22,7 +26,7 @@ import { createQueryRouter } from './modules/query/query.routes.ts';
 import type { QueryService } from './modules/query/query.service.ts';
 
 export interface AppDeps {
-  readonly config: Pick<Config, 'apiKeys' | 'bodyLimitBytes' | 'callTimeoutMs' | 'rateLimitPerKey' | 'rateLimitWindowMs'>;
+  readonly config: Pick<Config, 'apiKeys' | 'adminKeys' | 'bodyLimitBytes' | 'uploadLimitBytes' | 'callTimeoutMs' | 'rateLimitPerKey' | 'rateLimitWindowMs'>;
   readonly log: Logger;
   readonly rootDir: string;
   readonly openapi: Record<string, unknown>;
@@ -35,6 +39,8 @@ export interface AppDeps {
   readonly limiter: RateLimiter;
   readonly stores: readonly StoreHealth[];
   readonly resilience: ResilienceView;
+  readonly lifecycle: Lifecycle;
+  readonly audit: AuditLog;
 }
 
 /** The express app, built from its dependencies; main.ts and the tests build it the same way. */
@@ -55,13 +61,17 @@ export function buildApp(deps: AppDeps): Express {
   });
   app.use(createDocsRouter({ rootDir: deps.rootDir, openapi: deps.openapi }));
 
+  const validate = createRequestValidator(deps.openapi);
+  // The admin API takes admin keys only.
+  app.use('/v1/admin', createAdminAuth(deps.config.adminKeys, deps.config.apiKeys));
+  app.use('/v1/admin', createAdminRouter({ lifecycle: deps.lifecycle, audit: deps.audit, validate, uploadLimitBytes: deps.config.uploadLimitBytes }));
+
   // Everything below needs a key.
   app.use(createApiKeyAuth(deps.config.apiKeys));
   app.use(createKeyRateLimit({ limiter: deps.limiter, limit: deps.config.rateLimitPerKey, windowMs: deps.config.rateLimitWindowMs, metrics: deps.metrics }));
   app.use(createMetricsRouter(deps));
   app.use('/v1/proxy', createProxyRouter({ registry: deps.registry, bodyLimitBytes: deps.config.bodyLimitBytes, timeoutMs: deps.config.callTimeoutMs }));
   app.use(jsonBody(deps.config.bodyLimitBytes));
-  const validate = createRequestValidator(deps.openapi);
   app.use('/v1', createConnectorsRouter({ registry: deps.registry, resilience: deps.resilience }));
   app.use('/v1', createQueryRouter({ query: deps.query, context: deps.context, validate }));
 

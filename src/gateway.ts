@@ -5,12 +5,16 @@ import { createRedis } from './adapters/redis/redis-client.ts';
 import { createRedisRateLimiter } from './adapters/redis/redis-rate-limiter.ts';
 import { createRedisStaleCache } from './adapters/redis/redis-stale-cache.ts';
 import { createMetrics } from './modules/observability/metrics.ts';
+import { createFileAuditLog } from './adapters/file/file-audit-log.ts';
+import { createLifecycle } from './modules/admin/lifecycle.ts';
+import { watchConnectors } from './modules/admin/watcher.ts';
 import { createResiliencePipeline } from './modules/resilience/pipeline.ts';
 import { createSettingsProvider } from './modules/resilience/settings.ts';
 import type { Logger } from './kernel/logger.ts';
 import { createAjv, createSchemaRegistry } from './kernel/schemas.ts';
 import { buildApp } from './app.ts';
 import { envPrefixFor } from './modules/connectors/connector-config.ts';
+import { createPackageStore } from './modules/connectors/package-store.ts';
 import { createConnectorRegistry, type ConnectorRegistry } from './modules/connectors/registry.ts';
 import { loadOpenApi } from './kernel/openapi.ts';
 import { createContextService } from './modules/query/context.service.ts';
@@ -33,14 +37,23 @@ export async function startGateway(config: Config, log: Logger, rootDir: string)
   const limiter = createRedisRateLimiter(redis);
   const cache = createRedisStaleCache(redis);
   const metrics = createMetrics();
-  const registry = createConnectorRegistry({ log, connectorsDir: config.connectorsDir, connectorEnv: config.connectorEnv, schemas });
-  const settings = createSettingsProvider(createAjv({ coerceTypes: true, useDefaults: true }), config.resilienceEnv, config.callTimeoutMs);
+  const store = createPackageStore(config.connectorStoreDir);
   const pipeline = createResiliencePipeline({ log, metrics, limiter });
+  const registry = createConnectorRegistry({
+    log, connectorsDir: config.connectorsDir, connectorEnv: config.connectorEnv, schemas, store,
+    drainTimeoutMs: config.drainTimeoutMs, workerHeapMb: config.workerHeapMb,
+    onChange: (outcome) => {
+      if (outcome.action === 'remove' && outcome.result === 'ok') pipeline.forget(outcome.connector);
+    },
+  });
+  const audit = createFileAuditLog(config.auditFile);
+  const lifecycle = createLifecycle({ registry, audit, log });
+  const settings = createSettingsProvider(createAjv({ coerceTypes: true, useDefaults: true }), config.resilienceEnv, config.callTimeoutMs);
   const query = createQueryService({ registry, schemas, pipeline, settings, cache, metrics, staleTtlMs: config.staleTtlMs });
   const context = createContextService({ query });
   let accepting = false;
   const app = buildApp({
-    config, log, rootDir, openapi: loadOpenApi(rootDir), registry, query, context, metrics, limiter,
+    config, log, rootDir, openapi: loadOpenApi(rootDir), registry, query, context, metrics, limiter, lifecycle, audit,
     stores: [redis], resilience: (name) => pipeline.view(name), isAccepting: () => accepting,
   });
 
@@ -58,6 +71,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string)
     server.listen(config.port, config.host, () => resolve());
   });
   accepting = true;
+  const watcher = config.watchConnectors ? watchConnectors({ dir: config.connectorsDir, lifecycle, log }) : undefined;
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host}:${port}`;
@@ -71,6 +85,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string)
     stop() {
       stopping ??= (async () => {
         accepting = false;
+        watcher?.close();
         log.info({ graceMs: config.shutdownGraceMs }, 'draining');
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();

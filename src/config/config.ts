@@ -11,6 +11,9 @@ export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 export const DEFAULT_RATE_LIMIT_PER_KEY = 1_200;
 export const DEFAULT_RATE_LIMIT_WINDOW_MS = 60_000;
 export const DEFAULT_STALE_TTL_MS = 24 * 60 * 60 * 1000;
+export const DEFAULT_UPLOAD_LIMIT_BYTES = 5 * 1024 * 1024;
+export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
+export const DEFAULT_WORKER_HEAP_MB = 96;
 export const CONNECTOR_ENV_PREFIX = 'OMNIGATE_CONNECTOR_';
 export const RESILIENCE_ENV_PREFIX = 'OMNIGATE_RESILIENCE_';
 
@@ -24,8 +27,25 @@ export interface Config {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** `OMNIGATE_API_KEYS`: comma-separated keys, each optionally `name:key`. Secret. */
   readonly apiKeys: readonly ApiKey[];
+  /** `OMNIGATE_ADMIN_KEYS`: keys for /v1/admin, same format; none means the admin API refuses everyone. Secret. */
+  readonly adminKeys: readonly ApiKey[];
+  /** `OMNIGATE_UPLOAD_LIMIT_BYTES`: largest connector tarball accepted. */
+  readonly uploadLimitBytes: number;
+  /** `OMNIGATE_AUDIT_FILE`: the audit trail of lifecycle changes (JSON lines). */
+  readonly auditFile: string;
+  /** `OMNIGATE_WATCH_CONNECTORS`: reload a connector when its folder changes (development). */
+  readonly watchConnectors: boolean;
+  /** `OMNIGATE_DRAIN_TIMEOUT_MS`: how long a swap waits for calls on the old version. */
+  readonly drainTimeoutMs: number;
+  /** `OMNIGATE_WORKER_HEAP_MB`: heap limit of each connector's worker thread. */
+  readonly workerHeapMb: number;
   /** `OMNIGATE_CONNECTORS_DIR`: the folder of connector packages. */
   readonly connectorsDir: string;
+  /**
+   * `OMNIGATE_PACKAGE_STORE_DIR`: where every loaded connector version is kept, for rollback.
+   * Must lie below the gateway's folder so that connectors resolve `omnigate/sdk`.
+   */
+  readonly connectorStoreDir: string;
   /** `OMNIGATE_BODY_LIMIT_BYTES`: largest request body accepted. */
   readonly bodyLimitBytes: number;
   /** `OMNIGATE_CALL_TIMEOUT_MS`: default deadline of one connector call, retries and abort included. */
@@ -67,6 +87,8 @@ export class ConfigError extends Error {
   }
 }
 
+const KEYS_PATTERN = '^\\s*([A-Za-z0-9_-]+:)?[^,:\\s]{16,}\\s*(,\\s*([A-Za-z0-9_-]+:)?[^,:\\s]{16,}\\s*)*$';
+
 const ENV_SCHEMA = {
   type: 'object',
   required: ['OMNIGATE_API_KEYS'],
@@ -74,8 +96,15 @@ const ENV_SCHEMA = {
     PORT: { type: 'integer', minimum: 0, maximum: 65535, default: DEFAULT_PORT },
     HOST: { type: 'string', minLength: 1, default: DEFAULT_HOST },
     LOG_LEVEL: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: DEFAULT_LOG_LEVEL },
-    OMNIGATE_API_KEYS: { type: 'string', pattern: '^\\s*([A-Za-z0-9_-]+:)?[^,:\\s]{16,}\\s*(,\\s*([A-Za-z0-9_-]+:)?[^,:\\s]{16,}\\s*)*$' },
+    OMNIGATE_API_KEYS: { type: 'string', pattern: KEYS_PATTERN },
+    OMNIGATE_ADMIN_KEYS: { type: 'string', pattern: KEYS_PATTERN },
+    OMNIGATE_UPLOAD_LIMIT_BYTES: { type: 'integer', minimum: 1024, maximum: 100 * 1024 * 1024, default: DEFAULT_UPLOAD_LIMIT_BYTES },
+    OMNIGATE_AUDIT_FILE: { type: 'string', minLength: 1 },
+    OMNIGATE_WATCH_CONNECTORS: { type: 'boolean', default: false },
+    OMNIGATE_DRAIN_TIMEOUT_MS: { type: 'integer', minimum: 0, maximum: 600_000, default: DEFAULT_DRAIN_TIMEOUT_MS },
+    OMNIGATE_WORKER_HEAP_MB: { type: 'integer', minimum: 16, maximum: 4096, default: DEFAULT_WORKER_HEAP_MB },
     OMNIGATE_CONNECTORS_DIR: { type: 'string', minLength: 1 },
+    OMNIGATE_PACKAGE_STORE_DIR: { type: 'string', minLength: 1 },
     OMNIGATE_BODY_LIMIT_BYTES: { type: 'integer', minimum: 1024, maximum: 16 * 1024 * 1024, default: DEFAULT_BODY_LIMIT_BYTES },
     OMNIGATE_CALL_TIMEOUT_MS: { type: 'integer', minimum: 10, maximum: 300_000, default: DEFAULT_CALL_TIMEOUT_MS },
     OMNIGATE_SHUTDOWN_GRACE_MS: { type: 'integer', minimum: 0, maximum: 300_000, default: DEFAULT_SHUTDOWN_GRACE_MS },
@@ -88,6 +117,7 @@ const ENV_SCHEMA = {
 
 const ENV_MESSAGES: Readonly<Record<string, string>> = {
   OMNIGATE_API_KEYS: 'must be a comma-separated list of keys of at least 16 characters, each optionally prefixed by "name:"',
+  OMNIGATE_ADMIN_KEYS: 'must be a comma-separated list of keys of at least 16 characters, each optionally prefixed by "name:"',
 };
 
 /** Reads and checks the environment once; lists every problem at once. */
@@ -105,20 +135,24 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     });
     throw new ConfigError([...new Set(problems)]);
   }
-  const apiKeys = String(raw.OMNIGATE_API_KEYS)
-    .split(',')
-    .map((entry) => entry.trim())
-    .map((entry, i) => {
-      const colon = entry.indexOf(':');
-      return colon > 0 ? { name: entry.slice(0, colon), key: entry.slice(colon + 1) } : { name: `key-${i + 1}`, key: entry };
-    });
+  const apiKeys = parseKeys(String(raw.OMNIGATE_API_KEYS), 'key');
+  const adminKeys = raw.OMNIGATE_ADMIN_KEYS === undefined ? [] : parseKeys(String(raw.OMNIGATE_ADMIN_KEYS), 'admin');
+  const shared = adminKeys.filter((a) => apiKeys.some((k) => k.key === a.key));
+  if (shared.length > 0) throw new ConfigError([`OMNIGATE_ADMIN_KEYS must not repeat a key of OMNIGATE_API_KEYS (${shared.map((k) => k.name).join(', ')})`]);
 
   return Object.freeze({
     port: raw.PORT as number,
     host: raw.HOST as string,
     logLevel: raw.LOG_LEVEL as Config['logLevel'],
     apiKeys: Object.freeze(apiKeys),
+    adminKeys: Object.freeze(adminKeys),
+    uploadLimitBytes: raw.OMNIGATE_UPLOAD_LIMIT_BYTES as number,
+    auditFile: resolve(rootDir, (raw.OMNIGATE_AUDIT_FILE as string | undefined) ?? '.data/audit.jsonl'),
+    watchConnectors: raw.OMNIGATE_WATCH_CONNECTORS as boolean,
+    drainTimeoutMs: raw.OMNIGATE_DRAIN_TIMEOUT_MS as number,
+    workerHeapMb: raw.OMNIGATE_WORKER_HEAP_MB as number,
     connectorsDir: resolve(rootDir, (raw.OMNIGATE_CONNECTORS_DIR as string | undefined) ?? 'connectors'),
+    connectorStoreDir: resolve(rootDir, (raw.OMNIGATE_PACKAGE_STORE_DIR as string | undefined) ?? '.data/connector-store'),
     bodyLimitBytes: raw.OMNIGATE_BODY_LIMIT_BYTES as number,
     callTimeoutMs: raw.OMNIGATE_CALL_TIMEOUT_MS as number,
     shutdownGraceMs: raw.OMNIGATE_SHUTDOWN_GRACE_MS as number,
@@ -129,6 +163,17 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     connectorEnv: Object.freeze(envWithPrefix(env, CONNECTOR_ENV_PREFIX)),
     resilienceEnv: Object.freeze(envWithPrefix(env, RESILIENCE_ENV_PREFIX)),
   });
+}
+
+/** `a:key1, key2` → named keys; unnamed ones are numbered. */
+function parseKeys(list: string, prefix: string): ApiKey[] {
+  return list
+    .split(',')
+    .map((entry) => entry.trim())
+    .map((entry, i) => {
+      const colon = entry.indexOf(':');
+      return colon > 0 ? { name: entry.slice(0, colon), key: entry.slice(colon + 1) } : { name: `${prefix}-${i + 1}`, key: entry };
+    });
 }
 
 /** The variables that start with `prefix`, keyed by the rest of their name. */

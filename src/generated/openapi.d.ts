@@ -230,6 +230,107 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/connectors/{name}/reload": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reload a connector from its folder
+         * @description Loads the connector again from its folder in `connectors/` (for example after its code or
+         *     its settings changed) and swaps it in by the swap protocol (see the `admin` tag): load in a
+         *     new worker thread, validate manifest and config, auth, health, atomic swap, drain the
+         *     calls in flight on the old version (bounded), close it. Any failure keeps the old version
+         *     serving and answers 409 `LIFECYCLE_FAILED` with the `stage` that failed.
+         */
+        post: operations["reloadConnector"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/connectors/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Install, upgrade or downgrade a connector from a package
+         * @description Installs the connector from the uploaded package (the tarball `npm pack` makes), or
+         *     replaces the version serving now with it (an upgrade or a downgrade), by the swap protocol
+         *     (see the `admin` tag): load in a new worker thread, validate manifest and config, auth,
+         *     health, atomic swap, drain the calls in flight on the old version (bounded), close it.
+         *     Every installed version is kept, so the change can be rolled back. Any failure keeps the
+         *     old version serving and answers 409 `LIFECYCLE_FAILED` with the `stage` that failed.
+         */
+        put: operations["installConnector"];
+        post?: never;
+        /**
+         * Remove a connector
+         * @description Stops routing calls to the connector, drains the calls in flight on it (bounded) and
+         *     closes its worker. Its capabilities then answer `CONNECTOR_UNAVAILABLE` or
+         *     `UNKNOWN_CAPABILITY`.
+         */
+        delete: operations["removeConnector"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/connectors/{name}/rollback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Roll a connector back to the version the last change replaced
+         * @description Brings back the version the last change replaced (`rollbackVersion` in
+         *     `GET /v1/connectors`), by the swap protocol (see the `admin` tag). Two rollbacks in a row
+         *     toggle between the two versions. With nothing to roll back to, or when the old version
+         *     fails a stage, the version serving now keeps serving and the answer is 409
+         *     `LIFECYCLE_FAILED`.
+         */
+        post: operations["rollbackConnector"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit trail of connector lifecycle changes, newest first
+         * @description Every lifecycle change of every connector, whoever made it: an admin (by the name of its
+         *     key), the folder watcher (`watcher`) or the gateway itself (`system`: loads at start and
+         *     restarts after a crash), whether it succeeded or failed.
+         */
+        get: operations["listAudit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -421,10 +522,24 @@ export interface components {
             detail: string;
             instance?: string;
             /** @enum {string} */
-            code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNKNOWN_CAPABILITY" | "UNAUTHENTICATED" | "FORBIDDEN" | "PROXY_PATH_FORBIDDEN" | "NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "RATE_LIMITED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL" | "UPSTREAM_UNAVAILABLE" | "UPSTREAM_UNAUTHORIZED" | "CONNECTOR_BAD_DATA" | "CONNECTOR_UNAVAILABLE" | "CIRCUIT_OPEN" | "CONNECTOR_SATURATED" | "SHUTTING_DOWN" | "UPSTREAM_TIMEOUT";
+            code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNKNOWN_CAPABILITY" | "UNAUTHENTICATED" | "FORBIDDEN" | "PROXY_PATH_FORBIDDEN" | "NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "RATE_LIMITED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL" | "UPSTREAM_UNAVAILABLE" | "UPSTREAM_UNAUTHORIZED" | "CONNECTOR_FAILED" | "CONNECTOR_BAD_DATA" | "LIFECYCLE_FAILED" | "CONNECTOR_UNAVAILABLE" | "CIRCUIT_OPEN" | "CONNECTOR_SATURATED" | "SHUTTING_DOWN" | "UPSTREAM_TIMEOUT";
             retryable: boolean;
-            /** @description The connector that failed, when one did. */
+            /** @description The connector that failed, when one did (for LIFECYCLE_FAILED: the connector being changed). */
             connector?: string;
+            /**
+             * @description For LIFECYCLE_FAILED: the change that failed.
+             * @enum {string}
+             */
+            action?: "reload" | "install" | "rollback" | "remove";
+            /**
+             * @description For LIFECYCLE_FAILED (and a connector's `problem`/`lastError`): where it failed. `load`: the package could not be read or its worker thread not started (or there is no such version, e.g. nothing to roll back to). `manifest`: the manifest is not valid. `config`: its settings are not valid. `auth`: it could not authenticate to its backend. `health`: its health check failed. `runtime`: its worker died (crash, out of memory, blocked event loop) after it served.
+             * @enum {string}
+             */
+            stage?: "load" | "manifest" | "config" | "auth" | "health" | "runtime";
+            /** @description For LIFECYCLE_FAILED: the version serving before the change (it keeps serving). */
+            from?: string;
+            /** @description For LIFECYCLE_FAILED: the version the change tried to bring in. */
+            to?: string;
             /** @description For CONNECTOR_BAD_DATA: the field that broke the contract. */
             field?: string;
             traceId?: string;
@@ -642,12 +757,16 @@ export interface components {
         ConnectorInfo: {
             /** @example orders-java */
             name: string;
+            /** @description The version serving now; present only while a version is active. */
             version?: string;
             /** @example orders */
             system?: string;
             state: components["schemas"]["ConnectorState"];
-            /** Format: date-time */
-            loadedAt: string;
+            /**
+             * Format: date-time
+             * @description When the active version was swapped in; present only while a version is active.
+             */
+            loadedAt?: string;
             /**
              * @example [
              *       "order.get",
@@ -656,6 +775,11 @@ export interface components {
              */
             capabilities: string[];
             problem?: components["schemas"]["ConnectorProblem"];
+            lastError?: components["schemas"]["ConnectorLastError"];
+            /** @description The version a rollback would return to (the one the last change replaced). */
+            rollbackVersion?: string;
+            /** @description How many times the connector's worker was restarted after a crash. */
+            restarts: number;
             /** @description One circuit breaker per capability called since the connector was loaded; empty before the first call. */
             breakers: components["schemas"]["BreakerInfo"][];
             bulkhead?: components["schemas"]["BulkheadInfo"];
@@ -694,11 +818,69 @@ export interface components {
          * @enum {string}
          */
         ConnectorState: "ready" | "unhealthy" | "failed";
-        /** @description Where loading the connector stopped, and why. */
+        /** @description Where loading the connector stopped (or, with stage `runtime`, why its worker died after it served), and why. */
         ConnectorProblem: {
-            /** @enum {string} */
-            stage: "load" | "manifest" | "config" | "auth" | "health";
+            stage: components["schemas"]["ConnectorStage"];
             message: string;
+        };
+        ConnectorStage: components["schemas"]["Problem"]["stage"];
+        /**
+         * @description What went wrong last with the connector: a change that failed (the previous version kept
+         *     serving), a load or health check that failed, or its worker dying (stage `runtime`). Kept
+         *     after the connector recovers, as history; `problem` is what is wrong now.
+         */
+        ConnectorLastError: {
+            stage: components["schemas"]["ConnectorStage"];
+            message: string;
+            /** Format: date-time */
+            at: string;
+        };
+        /** @description A connector change that succeeded. */
+        LifecycleResult: {
+            /** @example orders-java */
+            connector: string;
+            /** @enum {string} */
+            action: "reload" | "install" | "rollback" | "remove";
+            /** @description The version that served before the change (absent on a first install). */
+            from?: string;
+            /** @description The version that serves now (absent after a remove). */
+            to?: string;
+            /** @constant */
+            result: "ok";
+        };
+        AuditList: {
+            /** @description Newest first. */
+            records: components["schemas"]["AuditRecord"][];
+        };
+        /** @description One connector lifecycle change, successful or not. */
+        AuditRecord: {
+            /** Format: date-time */
+            at: string;
+            /**
+             * @description Who made the change: the admin key's name, `watcher` (the folder watcher) or `system` (the gateway: loads at start, restarts after a crash).
+             * @example ops-alice
+             * @example watcher
+             * @example system
+             */
+            actor: string;
+            /** @enum {string} */
+            action: "start" | "reload" | "install" | "rollback" | "remove" | "restart";
+            /** @example orders-java */
+            connector: string;
+            /** @description The version that served before the change. */
+            from?: string;
+            /** @description The version the change brought in (or tried to). */
+            to?: string;
+            /** @enum {string} */
+            result: "ok" | "failed";
+            /** @description Where and why a failed change failed. */
+            problem?: {
+                stage: components["schemas"]["ConnectorStage"];
+                message: string;
+            };
+            /** @description The admin request that made the change. */
+            requestId?: string;
+            traceId?: string;
         };
         Health: {
             /** @constant */
@@ -772,6 +954,43 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description `UNAUTHENTICATED`: no admin key, or not a known key. */
+        AdminUnauthenticated: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                traceparent: components["headers"]["traceparent"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `FORBIDDEN`: a regular API key, not an admin key. */
+        AdminForbidden: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                traceparent: components["headers"]["traceparent"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description `LIFECYCLE_FAILED`: the new version failed a stage (`stage`: load, manifest, config, auth
+         *     or health); the previous version keeps serving. The same is logged, audited and shown in
+         *     the connector's `lastError`.
+         */
+        LifecycleFailed: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                traceparent: components["headers"]["traceparent"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description `PROXY_PATH_FORBIDDEN`: the connector does not open this method and path. */
         ProxyPathForbidden: {
             headers: {
@@ -829,8 +1048,10 @@ export interface components {
         };
         /**
          * @description `UPSTREAM_UNAVAILABLE` (unreachable or 5xx; retryable),
-         *     `UPSTREAM_UNAUTHORIZED` (the backend refused the connector's credentials) or
-         *     `CONNECTOR_BAD_DATA` (the answer breaks the canonical schema).
+         *     `UPSTREAM_UNAUTHORIZED` (the backend refused the connector's credentials),
+         *     `CONNECTOR_FAILED` (the connector threw, crashed, ran out of memory or blocked its event
+         *     loop; its worker is restarted) or `CONNECTOR_BAD_DATA` (the answer breaks the canonical
+         *     schema).
          */
         BadGateway: {
             headers: {
@@ -889,7 +1110,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description `UPSTREAM_TIMEOUT`: the backend did not answer in time; retryable. */
+        /** @description `UPSTREAM_TIMEOUT`: the backend (or a connector whose event loop is blocked) did not answer in time; retryable. */
         GatewayTimeout: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -911,6 +1132,8 @@ export interface components {
         PageSize: number;
         /** @description The backend system, as a connector's manifest names it (`crm`, `orders`, `tickets`). */
         ProxySystem: string;
+        /** @description The connector's name, as its manifest names it (`orders-java`). */
+        ConnectorName: string;
         /** @description The rest of the URL, forwarded to the backend; may contain slashes. */
         ProxyPath: string;
     };
@@ -1398,6 +1621,216 @@ export interface operations {
             };
             401: components["responses"]["Unauthenticated"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    reloadConnector: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The connector's name, as its manifest names it (`orders-java`). */
+                name: components["parameters"]["ConnectorName"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new version serves; `from` is the version it replaced. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LifecycleResult"];
+                };
+            };
+            400: components["responses"]["InvalidRequest"];
+            401: components["responses"]["AdminUnauthenticated"];
+            403: components["responses"]["AdminForbidden"];
+            409: components["responses"]["LifecycleFailed"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    installConnector: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The connector's name, as its manifest names it (`orders-java`). */
+                name: components["parameters"]["ConnectorName"];
+            };
+            cookie?: never;
+        };
+        /** @description The connector package, as `npm pack` writes it (a gzipped tarball). */
+        requestBody: {
+            content: {
+                "application/gzip": string;
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description The uploaded version serves; `from` is the version it replaced (absent on a first install). */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LifecycleResult"];
+                };
+            };
+            /** @description `VALIDATION_FAILED`: the connector name is not valid, or the body is empty. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: components["responses"]["AdminUnauthenticated"];
+            403: components["responses"]["AdminForbidden"];
+            409: components["responses"]["LifecycleFailed"];
+            /** @description `PAYLOAD_TOO_LARGE`: the package exceeds the upload limit. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: the body is not `application/gzip` or `application/octet-stream`. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["Internal"];
+        };
+    };
+    removeConnector: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The connector's name, as its manifest names it (`orders-java`). */
+                name: components["parameters"]["ConnectorName"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The connector is removed; `from` is the version that served. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LifecycleResult"];
+                };
+            };
+            400: components["responses"]["InvalidRequest"];
+            401: components["responses"]["AdminUnauthenticated"];
+            403: components["responses"]["AdminForbidden"];
+            /** @description `NOT_FOUND`: no connector of this name is installed. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["Internal"];
+        };
+    };
+    rollbackConnector: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The connector's name, as its manifest names it (`orders-java`). */
+                name: components["parameters"]["ConnectorName"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The previous version serves again; `from` is the version it replaced. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LifecycleResult"];
+                };
+            };
+            400: components["responses"]["InvalidRequest"];
+            401: components["responses"]["AdminUnauthenticated"];
+            403: components["responses"]["AdminForbidden"];
+            /**
+             * @description `LIFECYCLE_FAILED`: there is nothing to roll back to, or the previous version failed a
+             *     stage; the version serving now keeps serving.
+             */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["Internal"];
+        };
+    };
+    listAudit: {
+        parameters: {
+            query?: {
+                /** @description How many records to return, newest first. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The latest records, newest first. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditList"];
+                };
+            };
+            400: components["responses"]["InvalidRequest"];
+            401: components["responses"]["AdminUnauthenticated"];
+            403: components["responses"]["AdminForbidden"];
             500: components["responses"]["Internal"];
         };
     };

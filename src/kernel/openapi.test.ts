@@ -78,12 +78,13 @@ test("the Problem schema's code enum equals the catalogue's codes", () => {
   assert.deepEqual([...(code?.enum as string[])].sort(), Object.keys(ERROR_CATALOGUE).sort());
 });
 
-test('every operation has a unique operationId and needs an API key unless it is public', () => {
+test('every operation has a unique operationId and needs an API key unless it is public, an admin key under /v1/admin', () => {
   const ops = operations(doc);
   assert.equal(new Set(ops.map((o) => o.operationId)).size, ops.length);
   assert.deepEqual(doc.security, [{ ApiKeyHeader: [] }, { BearerAuth: [] }]);
-  for (const { operationId, op } of ops) {
+  for (const { operationId, path, op } of ops) {
     if (PUBLIC_OPERATIONS.includes(operationId)) assert.deepEqual(op.security, [], `${operationId} must be public`);
+    else if (path.startsWith('/v1/admin/')) assert.deepEqual(op.security, [{ AdminKeyHeader: [] }, { AdminBearer: [] }], `${operationId} must need an admin key`);
     else assert.equal(op.security, undefined, `${operationId} must not override the global security`);
   }
   assert.deepEqual(ops.filter((o) => PUBLIC_OPERATIONS.includes(o.operationId)).length, PUBLIC_OPERATIONS.length);
@@ -163,9 +164,9 @@ test('query parameters coerce from strings and fill defaults, as the request val
   assert.equal(validators.get('getCustomerContext')?.({ ordersLimit: '0' }), false);
 });
 
-test('every /v1 operation except the proxy and the connector list names the capability it calls', () => {
+test('every /v1 operation except the proxy, the admin API and the connector list names the capability it calls', () => {
   for (const { operationId, path, op } of operations(doc)) {
-    if (!path.startsWith('/v1/') || path.startsWith('/v1/proxy/') || operationId === 'listConnectors') continue;
+    if (!path.startsWith('/v1/') || path.startsWith('/v1/proxy/') || path.startsWith('/v1/admin/') || operationId === 'listConnectors') continue;
     assert.ok(op['x-omnigate-capability'], `${operationId} has no x-omnigate-capability`);
   }
 });

@@ -3,11 +3,12 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ROOT_DIR } from '../support/gateway.ts';
+import { port } from '../support/ports.ts';
 
 // The README's demo command, end to end (the install step is what .ci/run just did).
 describe('the demo', () => {
   test('starts every service, prints a ready line whose curl answers from all three backends, and Ctrl-C stops it all', async () => {
-    const ports = { PORT: '28080', ORDERS_PORT: '28081', CRM_PORT: '28082', TICKETS_PORT: '28083', REDIS_PORT: '26379' };
+    const ports = { PORT: String(port(28080)), ORDERS_PORT: String(port(28081)), CRM_PORT: String(port(28082)), TICKETS_PORT: String(port(28083)), REDIS_PORT: String(port(26379)) };
     const demo = spawn(process.execPath, [join(ROOT_DIR, 'scripts/demo.ts')], { cwd: ROOT_DIR, env: { ...process.env, ...ports }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     demo.stdout.on('data', (c: Buffer) => (out += c.toString()));

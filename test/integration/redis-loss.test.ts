@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { startRedis } from '../../scripts/lib/redis.ts';
 import { ROOT_DIR, setFault, startTestGateway } from '../support/gateway.ts';
+import { port } from '../support/ports.ts';
 
-const PORT = 16390;
+const PORT = port(16390);
 
 describe('losing Redis', () => {
   test('degrades to no cache and per-node limits instead of failing queries, and recovers when Redis returns', async () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { connectorEnv } from '../../scripts/lib/backends.ts';
 import { API_KEY, ROOT_DIR, setFault, startTestGateway, type TestGateway } from '../support/gateway.ts';
-import { TEST_REDIS_URL, TEST_URLS } from '../support/ports.ts';
+import { port, TEST_REDIS_URL, TEST_URLS } from '../support/ports.ts';
 
 const dir = join(ROOT_DIR, '.data', `connectors-under-test-${process.pid}`);
 
@@ -135,19 +135,19 @@ describe('the gateway process', () => {
   });
 
   test('drains an in-flight request on SIGTERM, then exits 0', async () => {
-    const run = runMain({ ...connectorEnv(TEST_URLS), REDIS_URL: TEST_REDIS_URL, PORT: '18180', OMNIGATE_API_KEYS: API_KEY, OMNIGATE_SHUTDOWN_GRACE_MS: '5000' });
+    const run = runMain({ ...connectorEnv(TEST_URLS), REDIS_URL: TEST_REDIS_URL, PORT: String(port(18180)), OMNIGATE_API_KEYS: API_KEY, OMNIGATE_SHUTDOWN_GRACE_MS: '5000' });
     try {
       for (let i = 0; i < 100 && !run.out().includes('gateway listening'); i++) await new Promise((r) => setTimeout(r, 100));
       assert.match(run.out(), /gateway listening/);
       await setFault('orders', { mode: 'latency', latencyMs: 1200 });
-      const inFlight = fetch('http://127.0.0.1:18180/v1/orders/ORD-0000001', { headers: { 'x-api-key': API_KEY } });
+      const inFlight = fetch(`http://127.0.0.1:${port(18180)}/v1/orders/ORD-0000001`, { headers: { 'x-api-key': API_KEY } });
       await new Promise((r) => setTimeout(r, 300));
       run.child.kill('SIGTERM');
       const res = await inFlight;
       assert.equal(res.status, 200);
       assert.equal(await run.exited, 0);
       assert.match(run.out(), /draining/);
-      await assert.rejects(fetch('http://127.0.0.1:18180/healthz'), 'the port is closed after exit');
+      await assert.rejects(fetch(`http://127.0.0.1:${port(18180)}/healthz`), 'the port is closed after exit');
     } finally {
       run.child.kill('SIGKILL');
       await setFault('orders', { mode: 'ok' });

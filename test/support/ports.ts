@@ -1,6 +1,12 @@
-/** Fixed loopback ports of the backends the test run starts once (apart from the demo's 808x). */
-export const TEST_PORTS = { orders: 18081, crm: 18082, tickets: 18083 } as const;
-export const TEST_REDIS_PORT = 16379;
+/**
+ * Fixed loopback ports of what a test run starts once (apart from the demo's 808x). Set
+ * OMNIGATE_TEST_PORT_OFFSET to run two suites side by side on one machine.
+ */
+const offset = Number(process.env.OMNIGATE_TEST_PORT_OFFSET ?? 0);
+export const port = (base: number): number => base + offset;
+
+export const TEST_PORTS = { orders: port(18081), crm: port(18082), tickets: port(18083) } as const;
+export const TEST_REDIS_PORT = port(16379);
 export const TEST_REDIS_URL = `redis://127.0.0.1:${TEST_REDIS_PORT}`;
 export const TEST_URLS = {
   orders: `http://127.0.0.1:${TEST_PORTS.orders}`,

@@ -7,13 +7,17 @@ export type ResilienceView = (connector: string) => object | undefined;
 /** A connector as /v1/connectors shows it: never its config. */
 export function describeConnector(entry: ConnectorEntry, resilience?: ResilienceView) {
   const live = resilience?.(entry.name);
+  const manifest = entry.active?.manifest ?? entry.manifest;
   return {
     name: entry.name,
-    ...(entry.manifest ? { version: entry.manifest.version, system: entry.manifest.system } : {}),
+    ...(entry.active ? { version: entry.active.version, loadedAt: entry.active.loadedAt } : {}),
+    ...(manifest ? { system: manifest.system } : {}),
     state: entry.state,
-    loadedAt: entry.loadedAt,
-    capabilities: entry.manifest?.capabilities.map((c) => c.name) ?? [],
-    ...(entry.problem ? { problem: entry.problem } : {}),
+    capabilities: manifest?.capabilities.map((c) => c.name) ?? [],
+    ...(entry.problem ? { problem: { stage: entry.problem.stage, message: entry.problem.message } } : {}),
+    ...(entry.lastError ? { lastError: entry.lastError } : {}),
+    ...(entry.rollbackTo ? { rollbackVersion: entry.rollbackTo.version } : {}),
+    restarts: entry.restarts,
     ...(live ? live : { breakers: [] }),
   };
 }

@@ -1,58 +1,95 @@
-import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ValidateFunction } from 'ajv/dist/2020.js';
+import { AppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import { createAjv, toIssues, type SchemaRegistry } from '../../kernel/schemas.ts';
-import { isConnector } from '../../sdk/define-connector.ts';
-import { createHttpClient } from '../../sdk/http-client.ts';
-import { createPools, type Pools } from '../../sdk/transport.ts';
-import type { Authenticator, CapabilityDeclaration, Connector, ConnectorManifest } from '../../sdk/types.ts';
+import type { CapabilityDeclaration, ConnectorManifest } from '../../sdk/types.ts';
 import { resolveConnectorConfig } from './connector-config.ts';
+import { createWorkerHost, type WorkerHost } from './host/worker-host.ts';
 import { MANIFEST_SCHEMA } from './manifest.schema.ts';
+import type { PackageStore, StoredPackage } from './package-store.ts';
 
-export const DEFAULT_STAGE_TIMEOUT_MS = 5_000;
+export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 export const DEFAULT_RETRY_MIN_MS = 2_000;
 export const DEFAULT_RETRY_MAX_MS = 60_000;
 
-/** Where loading a connector stopped. */
-export type LoadStage = 'load' | 'manifest' | 'config' | 'auth' | 'health';
+/** Where loading a connector stopped; `runtime` is a worker that died after it served. */
+export type LoadStage = 'load' | 'manifest' | 'config' | 'auth' | 'health' | 'runtime';
 
-/** `ready`: serving. `unhealthy`: serving, but its health check fails. `failed`: not serving. */
+/** `ready`: serving. `unhealthy`: serving, but its health check fails or it is restarting. `failed`: not serving. */
 export type ConnectorState = 'ready' | 'unhealthy' | 'failed';
 
-/** One loaded (or failed) connector, as the registry keeps it. */
-export interface ConnectorEntry {
-  readonly name: string;
-  readonly folder: string;
-  readonly manifest?: ConnectorManifest;
-  readonly state: ConnectorState;
-  readonly loadedAt: string;
-  readonly problem?: { readonly stage: LoadStage; readonly message: string };
-  /** Set once manifest and config passed; the core calls through it. */
-  readonly runtime?: ConnectorRuntime;
+export interface Problem {
+  readonly stage: LoadStage;
+  readonly message: string;
+  readonly at: string;
 }
 
-/** What the query service needs to call a connector. */
-export interface ConnectorRuntime {
-  readonly connector: Connector;
+/** One loaded version of a connector: its worker, checked manifest and config. */
+export interface ConnectorVersion {
+  readonly name: string;
+  readonly version: string;
+  readonly manifest: ConnectorManifest;
+  readonly package: StoredPackage;
+  readonly host: WorkerHost;
   readonly config: Record<string, unknown>;
-  readonly baseUrl: string;
-  /** Its own keep-alive connections to the backend, closed with it. */
-  readonly pools: Pools;
-  authenticator?: Authenticator;
   readonly params: ReadonlyMap<string, ValidateFunction>;
   readonly capabilities: ReadonlyMap<string, CapabilityDeclaration>;
+  readonly loadedAt: string;
+}
+
+/** A connector as the registry keeps it, across its versions. */
+export interface ConnectorEntry {
+  readonly name: string;
+  readonly state: ConnectorState;
+  /** The version serving now, if any. */
+  readonly active?: ConnectorVersion;
+  /** The manifest last seen, even of a version that failed to load. */
+  readonly manifest?: ConnectorManifest;
+  /** The version a rollback would return to. */
+  readonly rollbackTo?: StoredPackage;
+  /** What went wrong last (kept after recovery as history: see `problem` for the current one). */
+  readonly lastError?: Problem;
+  /** What is wrong now, if anything. */
+  readonly problem?: Problem;
+  readonly restarts: number;
+}
+
+/** A hold on one version for one call; a swap waits for holds on the old version to end. */
+export interface Lease {
+  readonly version: ConnectorVersion;
+  release(): void;
+}
+
+export type LifecycleAction = 'start' | 'reload' | 'install' | 'rollback' | 'remove' | 'restart';
+
+export interface LifecycleOutcome {
+  readonly connector: string;
+  readonly action: LifecycleAction;
+  readonly from?: string;
+  readonly to?: string;
+  readonly result: 'ok' | 'failed';
+  readonly problem?: Problem;
 }
 
 export interface ConnectorRegistry {
-  /** Loads every connector of the folder; a broken one is recorded, never thrown. */
+  /** Loads every connector folder; a broken one is recorded, never thrown. */
   start(): Promise<void>;
   list(): readonly ConnectorEntry[];
-  /** The connector serving a capability (a failed one if no other declares it): undefined if none does. */
+  get(name: string): ConnectorEntry | undefined;
+  /** The connector declaring a capability (serving ones first); undefined if none does. */
   route(capability: string): ConnectorEntry | undefined;
   /** The connector reaching a system (for the proxy). */
   bySystem(system: string): ConnectorEntry | undefined;
+  /** Holds the active version of a connector for one call; throws CONNECTOR_UNAVAILABLE if none serves. */
+  lease(name: string): Lease;
+  /** load → validate → auth → health → atomic swap → drain the old → close it. Any failure keeps the old. */
+  reload(name: string): Promise<LifecycleOutcome>;
+  install(name: string, tarball: Buffer): Promise<LifecycleOutcome>;
+  rollback(name: string): Promise<LifecycleOutcome>;
+  remove(name: string): Promise<LifecycleOutcome>;
   close(): Promise<void>;
 }
 
@@ -61,12 +98,16 @@ export interface ConnectorRegistryDeps {
   readonly connectorsDir: string;
   readonly connectorEnv: Readonly<Record<string, string>>;
   readonly schemas: SchemaRegistry;
-  readonly stageTimeoutMs?: number;
+  readonly store: PackageStore;
+  readonly drainTimeoutMs?: number;
   readonly retryMinMs?: number;
   readonly retryMaxMs?: number;
+  readonly workerHeapMb?: number;
+  /** Told of every lifecycle change, for audit and events. */
+  readonly onChange?: (outcome: LifecycleOutcome) => void;
 }
 
-class LoadError extends Error {
+class StageError extends Error {
   readonly stage: LoadStage;
   constructor(stage: LoadStage, message: string, options?: ErrorOptions) {
     super(message, options);
@@ -74,158 +115,257 @@ class LoadError extends Error {
   }
 }
 
+interface Slot {
+  name: string;
+  state: ConnectorState;
+  active?: ConnectorVersion;
+  manifest?: ConnectorManifest;
+  rollbackTo?: StoredPackage;
+  lastError?: Problem;
+  problem?: Problem;
+  restarts: number;
+  leases: Map<ConnectorVersion, number>;
+  /** Lifecycle changes of one connector run one at a time. */
+  queue: Promise<unknown>;
+  retry?: NodeJS.Timeout;
+}
+
 export function createConnectorRegistry(deps: ConnectorRegistryDeps): ConnectorRegistry {
   const log = deps.log.child({ module: 'connectors' });
-  const stageTimeoutMs = deps.stageTimeoutMs ?? DEFAULT_STAGE_TIMEOUT_MS;
   // Env settings arrive as strings and are coerced; call params arrive as JSON and are not.
-  const ajv = createAjv({ coerceTypes: true, useDefaults: true });
+  const configAjv = createAjv({ coerceTypes: true, useDefaults: true });
   const paramsAjv = createAjv({ useDefaults: true });
-  const validateManifest = ajv.compile(MANIFEST_SCHEMA);
-  const entries = new Map<string, ConnectorEntry>();
-  const retryTimers = new Set<NodeJS.Timeout>();
+  const validateManifest = configAjv.compile(MANIFEST_SCHEMA);
+  const slots = new Map<string, Slot>();
   let closed = false;
 
-  async function importConnector(folder: string): Promise<Connector> {
-    const dir = join(deps.connectorsDir, folder);
-    let main = 'src/index.ts';
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { main?: unknown };
-      if (typeof pkg.main === 'string') main = pkg.main;
-    } catch (err) {
-      throw new LoadError('load', `package.json is missing or not JSON: ${(err as Error).message}`, { cause: err });
+  const now = () => new Date().toISOString();
+  const slotFor = (name: string): Slot => {
+    let slot = slots.get(name);
+    if (!slot) {
+      slot = { name, state: 'failed', restarts: 0, leases: new Map(), queue: Promise.resolve() };
+      slots.set(name, slot);
     }
-    let module: { default?: unknown };
-    try {
-      module = (await import(pathToFileURL(join(dir, main)).href)) as { default?: unknown };
-    } catch (err) {
-      throw new LoadError('load', `could not import ${main}: ${(err as Error).message}`, { cause: err });
-    }
-    if (!isConnector(module.default)) throw new LoadError('load', `${main} must export default defineConnector({...})`);
-    return module.default;
-  }
+    return slot;
+  };
+  const serially = <T>(slot: Slot, work: () => Promise<T>): Promise<T> => {
+    const next = slot.queue.then(work, work);
+    slot.queue = next.catch(() => undefined);
+    return next;
+  };
 
-  function checkManifest(connector: Connector): ConnectorManifest {
-    if (!validateManifest(connector.manifest)) {
-      throw new LoadError('manifest', toIssues(validateManifest.errors).map((i) => `manifest.${i.message}`).join('; '));
-    }
-    for (const capability of connector.manifest.capabilities) {
+  function checkManifest(manifest: ConnectorManifest, expectedName: string | undefined): void {
+    if (!validateManifest(manifest)) throw new StageError('manifest', toIssues(validateManifest.errors).map((i) => `manifest.${i.message}`).join('; '));
+    if (expectedName && manifest.name !== expectedName) throw new StageError('manifest', `the package is connector ${manifest.name}, not ${expectedName}`);
+    for (const capability of manifest.capabilities) {
       try {
         deps.schemas.validatorFor(capability.result);
       } catch (err) {
-        throw new LoadError('manifest', `capability ${capability.name}: ${(err as Error).message}`);
+        throw new StageError('manifest', `capability ${capability.name}: ${(err as Error).message}`);
       }
     }
-    return connector.manifest;
   }
 
-  function buildRuntime(connector: Connector, manifest: ConnectorManifest): ConnectorRuntime {
-    const { config, problems } = resolveConnectorConfig(ajv, manifest.name, manifest.configSchema, deps.connectorEnv);
-    if (problems.length > 0) throw new LoadError('config', problems.join('; '));
-    const params = new Map<string, ValidateFunction>();
-    for (const capability of manifest.capabilities) {
+  /** Everything up to the swap: a version that may serve, or a StageError. */
+  async function prepare(pkg: StoredPackage, label: string, expectedName: string | undefined, onDeath: (version: ConnectorVersion, reason: string) => void): Promise<ConnectorVersion> {
+    const connectorLog = log.child({ connector: label });
+    let version: ConnectorVersion | undefined;
+    const host = createWorkerHost({
+      name: label,
+      moduleUrl: pathToFileURL(join(pkg.dir, pkg.entry)).href,
+      log: connectorLog,
+      ...(deps.workerHeapMb ? { heapMb: deps.workerHeapMb } : {}),
+      onDeath: (reason) => version && onDeath(version, reason),
+    });
+    try {
+      let manifest: ConnectorManifest;
       try {
-        params.set(capability.name, paramsAjv.compile(capability.params));
+        manifest = await host.load();
       } catch (err) {
-        throw new LoadError('manifest', `capability ${capability.name}: params schema: ${(err as Error).message}`);
+        throw new StageError('load', (err as Error).message, { cause: err });
       }
+      // Known even if a later stage fails, so that its capabilities answer "unavailable", not "unknown".
+      const labelled = slots.get(label);
+      if (labelled && !labelled.active) labelled.manifest = manifest;
+      checkManifest(manifest, expectedName);
+      const { config, problems } = resolveConnectorConfig(configAjv, manifest.name, manifest.configSchema, deps.connectorEnv);
+      if (problems.length > 0) throw new StageError('config', problems.join('; '));
+      const params = new Map<string, ValidateFunction>();
+      for (const capability of manifest.capabilities) {
+        try {
+          params.set(capability.name, paramsAjv.compile(capability.params));
+        } catch (err) {
+          throw new StageError('manifest', `capability ${capability.name}: params schema: ${(err as Error).message}`);
+        }
+      }
+      await host.auth(config).catch((err: unknown) => {
+        throw new StageError('auth', (err as Error).message, { cause: err });
+      });
+      version = {
+        name: manifest.name,
+        version: manifest.version,
+        manifest,
+        package: pkg,
+        host,
+        config,
+        params,
+        capabilities: new Map(manifest.capabilities.map((c) => [c.name, c])),
+        loadedAt: now(),
+      };
+      return version;
+    } catch (err) {
+      await host.close();
+      throw err;
     }
+  }
+
+  async function healthOf(version: ConnectorVersion): Promise<Problem | undefined> {
+    try {
+      const report = await Promise.race([
+        version.host.health(),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('health check took longer than 5000 ms')), 5_000).unref()),
+      ]);
+      return report.ok ? undefined : { stage: 'health', message: report.detail ?? 'health check failed', at: now() };
+    } catch (err) {
+      return { stage: 'health', message: (err as Error).message, at: now() };
+    }
+  }
+
+  /** Waits (bounded) for the calls holding a version to end, then closes it. */
+  async function retire(slot: Slot, version: ConnectorVersion): Promise<void> {
+    const deadline = Date.now() + (deps.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS);
+    while ((slot.leases.get(version) ?? 0) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    const left = slot.leases.get(version) ?? 0;
+    if (left > 0) log.warn({ connector: slot.name, version: version.version, inFlight: left }, 'drain timed out: closing the old version with calls in flight');
+    slot.leases.delete(version);
+    await version.host.close();
+  }
+
+  function record(outcome: LifecycleOutcome): LifecycleOutcome {
+    const fields = { connector: outcome.connector, action: outcome.action, from: outcome.from, to: outcome.to, problem: outcome.problem };
+    if (outcome.result === 'ok') log.info(fields, 'connector lifecycle change');
+    else log.error(fields, outcome.action === 'start' ? 'connector failed to load' : 'connector lifecycle change failed; the previous version keeps serving');
+    deps.onChange?.(outcome);
+    return outcome;
+  }
+
+  /** Loads `pkg` and, if every stage passes, swaps it in for the active version of `name`. */
+  async function activate(slot: Slot, pkg: StoredPackage, action: LifecycleAction): Promise<LifecycleOutcome> {
+    const previous = slot.active;
+    const base = { connector: slot.name, action, ...(previous ? { from: previous.version } : {}) };
+    let candidate: ConnectorVersion;
+    try {
+      // At start the folder name only labels the connector until its manifest names it.
+      candidate = await prepare(pkg, slot.name, action === 'start' ? undefined : slot.name, (version, reason) => void onWorkerDeath(slot, version, reason));
+    } catch (err) {
+      const problem: Problem = { stage: err instanceof StageError ? err.stage : 'load', message: (err as Error).message, at: now() };
+      slot.lastError = problem;
+      if (!slot.active) {
+        slot.state = 'failed';
+        slot.problem = problem;
+      }
+      return record({ ...base, result: 'failed', problem, to: pkg.version });
+    }
+    if (action === 'start' && candidate.name !== slot.name) {
+      // At start the folder name is only a guess; the manifest names the connector.
+      slots.delete(slot.name);
+      slot.name = candidate.name;
+      slots.set(candidate.name, slot);
+    }
+    const unhealthy = await healthOf(candidate);
+    if (unhealthy && previous) {
+      await candidate.host.close();
+      slot.lastError = unhealthy;
+      return record({ ...base, result: 'failed', problem: unhealthy, to: candidate.version });
+    }
+    // The swap: one assignment, so every call leases either the old version or the new one.
+    slot.active = candidate;
+    slot.manifest = candidate.manifest;
+    slot.state = unhealthy ? 'unhealthy' : 'ready';
+    if (unhealthy) slot.problem = unhealthy;
+    else delete slot.problem;
+    if (unhealthy) slot.lastError = unhealthy;
+    // What a rollback returns to: the version this one replaced (so two rollbacks toggle).
+    if (previous) slot.rollbackTo = previous.package;
+    if (previous) await retire(slot, previous);
+    if (unhealthy) scheduleRecheck(slot, deps.retryMinMs ?? DEFAULT_RETRY_MIN_MS);
+    return record({ ...base, connector: slot.name, result: 'ok', to: candidate.version });
+  }
+
+  /** A worker died (crash, out of memory, blocked loop): restart the same version in a new one. */
+  async function onWorkerDeath(slot: Slot, version: ConnectorVersion, reason: string): Promise<void> {
+    if (closed || slot.active !== version) return;
+    slot.state = 'unhealthy';
+    slot.problem = { stage: 'runtime', message: reason, at: now() };
+    slot.lastError = slot.problem;
+    slot.restarts += 1;
+    const delay = Math.min((deps.retryMinMs ?? DEFAULT_RETRY_MIN_MS) / 4 * 2 ** Math.min(slot.restarts - 1, 6), deps.retryMaxMs ?? DEFAULT_RETRY_MAX_MS);
+    await new Promise((r) => setTimeout(r, delay).unref());
+    await serially(slot, async () => {
+      if (closed || slot.active !== version) return;
+      const outcome = await activateReplacing(slot, version);
+      if (outcome.result === 'failed') scheduleRecheck(slot, deps.retryMinMs ?? DEFAULT_RETRY_MIN_MS);
+    });
+  }
+
+  /** Restarts the active version's package in a fresh worker (after a crash or at recheck). */
+  async function activateReplacing(slot: Slot, dead: ConnectorVersion | undefined): Promise<LifecycleOutcome> {
+    const pkg = dead?.package ?? slot.active?.package;
+    if (!pkg) return { connector: slot.name, action: 'restart', result: 'failed' };
+    const rollbackTo = slot.rollbackTo;
+    const outcome = await activate(slot, pkg, 'restart');
+    // A restart is not an upgrade: it must not change what a rollback returns to.
+    if (rollbackTo) slot.rollbackTo = rollbackTo;
+    else delete slot.rollbackTo;
+    return outcome;
+  }
+
+  /** A connector that is failed (backend down at start) or unhealthy is retried with backoff. */
+  function scheduleRecheck(slot: Slot, delayMs: number): void {
+    if (closed || slot.retry) return;
+    slot.retry = setTimeout(() => {
+      delete slot.retry;
+      void serially(slot, async () => {
+        if (closed || slot.state === 'ready') return;
+        const next = Math.min(delayMs * 2, deps.retryMaxMs ?? DEFAULT_RETRY_MAX_MS);
+        if (slot.active) {
+          const problem = await healthOf(slot.active);
+          if (!problem) {
+            slot.state = 'ready';
+            delete slot.problem;
+            log.info({ connector: slot.name }, 'connector healthy again');
+          } else scheduleRecheck(slot, next);
+          return;
+        }
+        const pkg = pendingPackages.get(slot.name);
+        if (!pkg) return;
+        const outcome = await activate(slot, pkg, 'restart');
+        if (outcome.result === 'failed' && (outcome.problem?.stage === 'auth' || outcome.problem?.stage === 'health')) scheduleRecheck(slot, next);
+      });
+    }, delayMs);
+    slot.retry.unref();
+  }
+
+  /** The package of a connector that never came up, for rechecks. */
+  const pendingPackages = new Map<string, StoredPackage>();
+
+  function entryOf(slot: Slot): ConnectorEntry {
     return {
-      connector,
-      config,
-      baseUrl: String(config.baseUrl),
-      pools: createPools(),
-      params,
-      capabilities: new Map(manifest.capabilities.map((c) => [c.name, c])),
+      name: slot.name,
+      state: slot.state,
+      restarts: slot.restarts,
+      ...(slot.active ? { active: slot.active } : {}),
+      ...(slot.manifest ? { manifest: slot.manifest } : {}),
+      ...(slot.rollbackTo ? { rollbackTo: slot.rollbackTo } : {}),
+      ...(slot.lastError ? { lastError: slot.lastError } : {}),
+      ...(slot.problem ? { problem: slot.problem } : {}),
     };
   }
 
-  async function withDeadline<T>(stage: LoadStage, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new Error(`${stage} took longer than ${stageTimeoutMs} ms`)), stageTimeoutMs);
-    try {
-      return await Promise.race([
-        work(controller.signal),
-        new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(controller.signal.reason as Error))),
-      ]);
-    } catch (err) {
-      throw new LoadError(stage, (err as Error).message, { cause: err });
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  /** auth then health; on success the connector serves. */
-  async function connect(name: string, runtime: ConnectorRuntime): Promise<Pick<ConnectorEntry, 'state' | 'problem'>> {
-    const connectorLog = log.child({ connector: name });
-    runtime.authenticator = await withDeadline('auth', (signal) =>
-      runtime.connector.auth({ config: runtime.config, log: connectorLog, http: createHttpClient({ baseUrl: runtime.baseUrl, pools: runtime.pools, log: connectorLog, signal }) }),
-    );
-    try {
-      const report = await withDeadline('health', (signal) =>
-        runtime.connector.health({
-          config: runtime.config,
-          log: connectorLog,
-          signal,
-          trace: { traceId: '0'.repeat(31) + '1', spanId: '0'.repeat(15) + '1', sampled: false, requestId: 'health' },
-          http: createHttpClient({ baseUrl: runtime.baseUrl, pools: runtime.pools, log: connectorLog, signal, ...(runtime.authenticator ? { authenticator: runtime.authenticator } : {}) }),
-        }),
-      );
-      if (!report.ok) return { state: 'unhealthy', problem: { stage: 'health', message: report.detail ?? 'health check failed' } };
-    } catch (err) {
-      return { state: 'unhealthy', problem: { stage: 'health', message: (err as Error).message } };
-    }
-    return { state: 'ready' };
-  }
-
-  async function loadOne(folder: string): Promise<void> {
-    let name = folder;
-    let manifest: ConnectorManifest | undefined;
-    let runtime: ConnectorRuntime | undefined;
-    try {
-      const connector = await importConnector(folder);
-      manifest = checkManifest(connector);
-      name = manifest.name;
-      runtime = buildRuntime(connector, manifest);
-      const outcome = await connect(name, runtime);
-      record({ name, folder, manifest, runtime, loadedAt: new Date().toISOString(), ...outcome });
-      if (outcome.state === 'unhealthy') scheduleRetry(name, runtime, deps.retryMinMs ?? DEFAULT_RETRY_MIN_MS);
-    } catch (err) {
-      const stage = err instanceof LoadError ? err.stage : 'load';
-      const problem = { stage, message: (err as Error).message };
-      record({ name, folder, state: 'failed', problem, loadedAt: new Date().toISOString(), ...(manifest ? { manifest } : {}), ...(runtime ? { runtime } : {}) });
-      // A backend that is down at start may come back: retry auth (and health, above). A broken package needs a fix.
-      if (runtime && stage === 'auth') scheduleRetry(name, runtime, deps.retryMinMs ?? DEFAULT_RETRY_MIN_MS);
-    }
-  }
-
-  function record(entry: ConnectorEntry): void {
-    entries.set(entry.name, entry);
-    const fields = { connector: entry.name, version: entry.manifest?.version, state: entry.state, problem: entry.problem };
-    if (entry.state === 'ready') log.info(fields, 'connector ready');
-    else if (entry.state === 'unhealthy') log.warn(fields, 'connector loaded but unhealthy');
-    else log.error(fields, 'connector failed to load');
-  }
-
-  function scheduleRetry(name: string, runtime: ConnectorRuntime, delayMs: number): void {
-    if (closed) return;
-    const timer = setTimeout(async () => {
-      retryTimers.delete(timer);
-      const current = entries.get(name);
-      if (closed || current?.runtime !== runtime) return;
-      const next = Math.min(delayMs * 2, deps.retryMaxMs ?? DEFAULT_RETRY_MAX_MS);
-      try {
-        const outcome = await connect(name, runtime);
-        const { problem: _solved, ...rest } = current;
-        record({ ...rest, ...outcome, loadedAt: new Date().toISOString() });
-        if (outcome.state !== 'ready') scheduleRetry(name, runtime, next);
-      } catch (err) {
-        log.warn({ connector: name, err }, 'connector retry failed');
-        scheduleRetry(name, runtime, next);
-      }
-    }, delayMs);
-    timer.unref();
-    retryTimers.add(timer);
-  }
+  const folderOf = (name: string): string | undefined => {
+    const direct = join(deps.connectorsDir, name);
+    return existsSync(join(direct, 'package.json')) ? direct : undefined;
+  };
 
   return {
     async start() {
@@ -234,25 +374,114 @@ export function createConnectorRegistry(deps: ConnectorRegistryDeps): ConnectorR
         return;
       }
       // Links count too: a connector folder may be a symlink to a package elsewhere.
-      const folders = readdirSync(deps.connectorsDir)
-        .filter((name) => existsSync(join(deps.connectorsDir, name, 'package.json')))
-        .sort();
-      await Promise.all(folders.map(loadOne));
+      const folders = readdirSync(deps.connectorsDir).filter((name) => existsSync(join(deps.connectorsDir, name, 'package.json'))).sort();
+      await Promise.all(
+        folders.map(async (folder) => {
+          const slot = slotFor(folder);
+          let pkg: StoredPackage;
+          try {
+            pkg = deps.store.fromFolder(folder, join(deps.connectorsDir, folder));
+          } catch (err) {
+            slot.problem = slot.lastError = { stage: 'load', message: (err as Error).message, at: now() };
+            record({ connector: folder, action: 'start', result: 'failed', problem: slot.problem });
+            return;
+          }
+          const outcome = await serially(slot, () => activate(slot, pkg, 'start'));
+          if (outcome.result === 'failed' && (outcome.problem?.stage === 'auth' || outcome.problem?.stage === 'health')) {
+            pendingPackages.set(slot.name, pkg);
+            scheduleRecheck(slot, deps.retryMinMs ?? DEFAULT_RETRY_MIN_MS);
+          }
+        }),
+      );
     },
-    list: () => [...entries.values()].sort((a, b) => a.name.localeCompare(b.name)),
+
+    list: () => [...slots.values()].filter((s) => s.active || s.problem).map(entryOf).sort((a, b) => a.name.localeCompare(b.name)),
+    get: (name) => {
+      const slot = slots.get(name);
+      return slot ? entryOf(slot) : undefined;
+    },
     route(capability) {
-      const declaring = [...entries.values()].filter((e) => e.manifest?.capabilities.some((c) => c.name === capability));
-      return declaring.find((e) => e.state !== 'failed') ?? declaring[0];
+      const declaring = [...slots.values()].filter((s) => s.manifest?.capabilities.some((c) => c.name === capability));
+      const slot = declaring.find((s) => s.active) ?? declaring[0];
+      return slot ? entryOf(slot) : undefined;
     },
     bySystem(system) {
-      const matching = [...entries.values()].filter((e) => e.manifest?.system === system);
-      return matching.find((e) => e.state !== 'failed') ?? matching[0];
+      const matching = [...slots.values()].filter((s) => s.manifest?.system === system);
+      const slot = matching.find((s) => s.active) ?? matching[0];
+      return slot ? entryOf(slot) : undefined;
     },
+
+    lease(name) {
+      const slot = slots.get(name);
+      const version = slot?.active;
+      if (!slot || !version) {
+        throw new AppError('CONNECTOR_UNAVAILABLE', `connector ${name} is not loaded: ${slot?.problem?.message ?? 'unknown connector'}`, { connector: name });
+      }
+      slot.leases.set(version, (slot.leases.get(version) ?? 0) + 1);
+      let released = false;
+      return {
+        version,
+        release() {
+          if (released) return;
+          released = true;
+          const left = (slot.leases.get(version) ?? 1) - 1;
+          if (left > 0) slot.leases.set(version, left);
+          else slot.leases.delete(version);
+        },
+      };
+    },
+
+    reload(name) {
+      const slot = slotFor(name);
+      return serially(slot, async () => {
+        const folder = folderOf(name);
+        if (!folder) return record({ connector: name, action: 'reload', result: 'failed', problem: { stage: 'load', message: `no folder ${name} in ${deps.connectorsDir}`, at: now() } });
+        return activate(slot, deps.store.fromFolder(name, folder), 'reload');
+      });
+    },
+
+    install(name, tarball) {
+      const slot = slotFor(name);
+      return serially(slot, async () => {
+        let pkg: StoredPackage;
+        try {
+          pkg = await deps.store.fromTarball(name, tarball);
+        } catch (err) {
+          return record({ connector: name, action: 'install', result: 'failed', problem: { stage: 'load', message: (err as Error).message, at: now() } });
+        }
+        return activate(slot, pkg, 'install');
+      });
+    },
+
+    rollback(name) {
+      const slot = slotFor(name);
+      return serially(slot, async () => {
+        const target = slot.rollbackTo;
+        if (!target) return record({ connector: name, action: 'rollback', result: 'failed', problem: { stage: 'load', message: 'there is no earlier version to roll back to', at: now() } });
+        return activate(slot, target, 'rollback');
+      });
+    },
+
+    remove(name) {
+      const slot = slots.get(name);
+      if (!slot) return Promise.resolve(record({ connector: name, action: 'remove', result: 'failed', problem: { stage: 'load', message: `no connector ${name}`, at: now() } }));
+      return serially(slot, async () => {
+        const active = slot.active;
+        slots.delete(name);
+        if (slot.retry) clearTimeout(slot.retry);
+        if (active) await retire(slot, active);
+        return record({ connector: name, action: 'remove', result: 'ok', ...(active ? { from: active.version } : {}) });
+      });
+    },
+
     async close() {
       closed = true;
-      for (const timer of retryTimers) clearTimeout(timer);
-      await Promise.allSettled([...entries.values()].map((e) => e.runtime?.connector.close()));
-      for (const entry of entries.values()) entry.runtime?.pools.destroy();
+      await Promise.allSettled(
+        [...slots.values()].map(async (slot) => {
+          if (slot.retry) clearTimeout(slot.retry);
+          await slot.active?.host.close();
+        }),
+      );
     },
   };
 }

@@ -21,7 +21,7 @@ export function createHealthRouter(deps: HealthDeps): Router {
     res.json({ status: 'ok' });
   });
   router.get('/readyz', (_req, res) => {
-    const connectors = deps.registry.list().map((e) => ({ name: e.name, state: e.state, ...(e.problem ? { problem: e.problem } : {}) }));
+    const connectors = deps.registry.list().map((e) => ({ name: e.name, state: e.state, ...(e.problem ? { problem: { stage: e.problem.stage, message: e.problem.message } } : {}) }));
     const serving = connectors.filter((c) => c.state !== 'failed').length;
     const stores = deps.stores.map((s) => ({ name: s.name, status: s.isUp() ? 'up' : 'down' }));
     const allWell = connectors.every((c) => c.state === 'ready') && stores.every((s) => s.status === 'up');

@@ -3,7 +3,6 @@ import type { ClientRequest, IncomingMessage } from 'node:http';
 import { createProxyMiddleware } from 'http-proxy-middleware';
 import { AppError } from '../../kernel/errors.ts';
 import { childTraceparent } from '../../kernel/trace.ts';
-import type { OutgoingRequest } from '../../sdk/http-client.ts';
 import type { ConnectorRegistry } from '../connectors/registry.ts';
 import { contextOf } from '../http/request-context.ts';
 import { sendProblem } from '../http/problems.ts';
@@ -35,28 +34,32 @@ export function createProxyRouter(deps: { registry: ConnectorRegistry; bodyLimit
     const [pathname = '', search] = req.originalUrl.split(/\?(.*)/s, 2);
     const path = pathname.slice(pathname.indexOf(`/proxy/${system}`) + `/proxy/${system}`.length) || '/';
     const entry = deps.registry.bySystem(system);
-    if (!entry?.runtime) throw new AppError('NOT_FOUND', `no connector reaches a system named ${system}`);
-    const rules = entry.manifest?.proxy?.allow ?? [];
+    if (!entry) throw new AppError('NOT_FOUND', `no connector reaches a system named ${system}`);
+    const rules = (entry.active?.manifest ?? entry.manifest)?.proxy?.allow ?? [];
     if (!isAllowed(rules, req.method, path)) {
       throw new AppError('PROXY_PATH_FORBIDDEN', `${req.method} ${path} is not open through the proxy of ${system}`, { connector: entry.name });
     }
-    if (entry.state === 'failed' || !entry.runtime.authenticator) {
-      throw new AppError('CONNECTOR_UNAVAILABLE', `connector ${entry.name} is not loaded: ${entry.problem?.message ?? ''}`, { connector: entry.name });
-    }
+    const lease = deps.registry.lease(entry.name);
+    let headers: Record<string, string>;
+    let url: URL;
     const query = search ? `?${search}` : '';
     const body = Buffer.isBuffer(req.body) && req.body.length > 0 ? req.body : undefined;
-    const url = new URL(`${path.replace(/^\//, '')}${query}`, entry.runtime.baseUrl.endsWith('/') ? entry.runtime.baseUrl : `${entry.runtime.baseUrl}/`);
-    const outgoing: OutgoingRequest = {
-      method: req.method,
-      url,
-      headers: { traceparent: childTraceparent(contextOf(res).trace) },
-      body: body?.toString('utf8'),
-    };
-    await entry.runtime.authenticator.authorize(outgoing);
+    try {
+      const baseUrl = String(lease.version.config.baseUrl);
+      url = new URL(`${path.replace(/^\//, '')}${query}`, baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
+      headers = await lease.version.host.authorize({
+        method: req.method,
+        url: url.href,
+        headers: { traceparent: childTraceparent(contextOf(res).trace) },
+        body: body?.toString('utf8'),
+      });
+    } finally {
+      lease.release();
+    }
     (req as Request & { proxyPlan: ProxyPlan }).proxyPlan = {
       target: url.origin,
       path: `${url.pathname}${url.search}`,
-      headers: outgoing.headers,
+      headers,
       body,
       connector: entry.name,
     };

@@ -4,7 +4,6 @@ import type { Logger } from '../../kernel/logger.ts';
 import { toIssues, type SchemaRegistry } from '../../kernel/schemas.ts';
 import type { TraceContext } from '../../kernel/trace.ts';
 import type { StaleCache } from '../../ports/cache.ts';
-import { createHttpClient } from '../../sdk/http-client.ts';
 import type { ConnectorRegistry } from '../connectors/registry.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { ResiliencePipeline } from '../resilience/pipeline.ts';
@@ -58,7 +57,7 @@ export interface QueryServiceDeps {
 
 /** Failures after which a read may answer its last good result instead. */
 const FALLBACK_CODES: ReadonlySet<ErrorCode> = new Set([
-  'UPSTREAM_UNAVAILABLE', 'UPSTREAM_TIMEOUT', 'CIRCUIT_OPEN', 'CONNECTOR_SATURATED', 'CONNECTOR_BAD_DATA', 'UPSTREAM_UNAUTHORIZED', 'RATE_LIMITED',
+  'UPSTREAM_UNAVAILABLE', 'UPSTREAM_TIMEOUT', 'CIRCUIT_OPEN', 'CONNECTOR_SATURATED', 'CONNECTOR_BAD_DATA', 'CONNECTOR_FAILED', 'UPSTREAM_UNAUTHORIZED', 'RATE_LIMITED',
 ]);
 
 export function createQueryService(deps: QueryServiceDeps): QueryService {
@@ -69,14 +68,13 @@ export function createQueryService(deps: QueryServiceDeps): QueryService {
     async call(capability, params, options) {
       const entry = deps.registry.route(capability);
       if (!entry) throw new AppError('UNKNOWN_CAPABILITY', `no connector declares the capability ${capability}`, { capability });
-      const { runtime, name } = entry;
-      if (entry.state === 'failed' || !runtime?.authenticator) {
+      const { name } = entry;
+      if (!entry.active) {
         throw new AppError('CONNECTOR_UNAVAILABLE', `connector ${name} is not loaded: ${entry.problem?.message ?? 'unknown problem'}`, { connector: name });
       }
-      const { authenticator } = runtime;
-      const manifest = runtime.connector.manifest;
-      const declaration = runtime.capabilities.get(capability);
-      const validateParams = runtime.params.get(capability);
+      const { active } = entry;
+      const declaration = active.capabilities.get(capability);
+      const validateParams = active.params.get(capability);
       if (!declaration || !validateParams) throw new AppError('UNKNOWN_CAPABILITY', `no connector declares the capability ${capability}`, { capability });
 
       const input = structuredClone(params);
@@ -90,34 +88,35 @@ export function createQueryService(deps: QueryServiceDeps): QueryService {
       const log = options.log.child({ connector: name, capability });
       const validate = deps.schemas.validatorFor(declaration.result);
       const started = performance.now();
-      const source = (): Source => ({ connector: name, version: manifest.version, system: manifest.system, latencyMs: Math.round(performance.now() - started) });
+      let servedBy = active;
+      const source = (): Source => ({ connector: name, version: servedBy.version, system: servedBy.manifest.system, latencyMs: Math.round(performance.now() - started) });
 
-      // One attempt: the connector's call and the check of its result, so that bad data counts
+      // One attempt: a lease on whichever version is active now (a reload drains it), the
+      // connector's call in its worker, and the check of its result, so that bad data counts
       // against the breaker like any other failure of the backend.
       const attempt = async (signal: AbortSignal): Promise<unknown> => {
-        const ctx = {
-          config: runtime.config,
-          log,
-          signal,
-          trace: options.trace,
-          http: createHttpClient({ baseUrl: runtime.baseUrl, pools: runtime.pools, log, signal, trace: options.trace, authenticator }),
-        };
-        let data: unknown;
+        const lease = deps.registry.lease(name);
+        servedBy = lease.version;
         try {
-          data = declaration.kind === 'query' ? await runtime.connector.query(capability, input, ctx) : await runtime.connector.execute(capability, input, ctx);
-        } catch (err) {
-          throw attribute(err, name);
+          let data: unknown;
+          try {
+            data = await lease.version.host.call({ kind: declaration.kind, capability, params: input, trace: options.trace, logBindings: log.bindings() }, signal);
+          } catch (err) {
+            throw attribute(err, name);
+          }
+          if (!validate(data)) {
+            const issues = toIssues(validate.errors);
+            const field = issues[0]?.field ?? '(value)';
+            log.warn({ field, issues: issues.slice(0, 5).map((i) => i.message) }, 'connector result breaks the canonical schema');
+            throw new AppError('CONNECTOR_BAD_DATA', `connector ${name} answered ${capability} with data that breaks the ${declaration.result} schema: ${issues[0]?.message ?? 'invalid'}`, {
+              connector: name,
+              field,
+            });
+          }
+          return data;
+        } finally {
+          lease.release();
         }
-        if (!validate(data)) {
-          const issues = toIssues(validate.errors);
-          const field = issues[0]?.field ?? '(value)';
-          log.warn({ field, issues: issues.slice(0, 5).map((i) => i.message) }, 'connector result breaks the canonical schema');
-          throw new AppError('CONNECTOR_BAD_DATA', `connector ${name} answered ${capability} with data that breaks the ${declaration.result} schema: ${issues[0]?.message ?? 'invalid'}`, {
-            connector: name,
-            field,
-          });
-        }
-        return data;
       };
 
       const key = cacheKey(capability, input);

@@ -59,7 +59,7 @@ interface ConnectorResources {
 function isBackendFailure(err: unknown): boolean {
   if (!isAppError(err)) return true;
   if (err.extensions.abandoned === true) return false;
-  return ['UPSTREAM_UNAVAILABLE', 'UPSTREAM_TIMEOUT', 'UPSTREAM_UNAUTHORIZED', 'CONNECTOR_BAD_DATA', 'INTERNAL'].includes(err.code);
+  return ['UPSTREAM_UNAVAILABLE', 'UPSTREAM_TIMEOUT', 'UPSTREAM_UNAUTHORIZED', 'CONNECTOR_BAD_DATA', 'CONNECTOR_FAILED', 'INTERNAL'].includes(err.code);
 }
 
 export function createResiliencePipeline(deps: { log: Logger; metrics: Metrics; limiter: RateLimiter }): ResiliencePipeline {

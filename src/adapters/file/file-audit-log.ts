@@ -1,0 +1,33 @@
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { AuditLog, AuditRecord } from '../../ports/audit-log.ts';
+
+/** The audit trail as JSON lines in one file, appended in order; it survives restarts. */
+export function createFileAuditLog(path: string): AuditLog {
+  let writes = Promise.resolve();
+  return {
+    append(record) {
+      // One write at a time keeps lines whole and in order.
+      writes = writes.then(async () => {
+        await mkdir(dirname(path), { recursive: true });
+        await appendFile(path, `${JSON.stringify(record)}\n`);
+      });
+      return writes;
+    },
+    async recent(limit) {
+      await writes;
+      let text: string;
+      try {
+        text = await readFile(path, 'utf8');
+      } catch {
+        return [];
+      }
+      return text
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .slice(-limit)
+        .map((line) => JSON.parse(line) as AuditRecord)
+        .reverse();
+    },
+  };
+}

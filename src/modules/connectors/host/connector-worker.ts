@@ -1,0 +1,113 @@
+// The thread a connector runs in. It loads the package, holds its credentials and connection
+// pools, and runs one operation per `call`; the gateway keeps everything else. A throw, a leak
+// or a blocked loop here stays here: the gateway fails this connector's calls and restarts it.
+import { parentPort, workerData } from 'node:worker_threads';
+import { pino } from 'pino';
+import { isAppError } from '../../../kernel/errors.ts';
+import { REDACT_PATHS } from '../../../kernel/logger.ts';
+import { isConnector } from '../../../sdk/define-connector.ts';
+import { createHttpClient, DeadlineExceeded } from '../../../sdk/http-client.ts';
+import { createPools } from '../../../sdk/transport.ts';
+import type { Authenticator, Connector } from '../../../sdk/types.ts';
+import type { FromWorker, ToWorker, WireError, WorkerInit } from './protocol.ts';
+
+const port = parentPort;
+if (!port) throw new Error('connector-worker must run in a worker thread');
+const init = workerData as WorkerInit;
+const send = (message: FromWorker): void => port.postMessage(message);
+const log = pino(
+  { level: init.logLevel, base: null, timestamp: false, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
+  { write: (line: string) => send({ type: 'log', line }) },
+);
+const pools = createPools();
+const calls = new Map<number, AbortController>();
+let connector: Connector | undefined;
+let authenticator: Authenticator | undefined;
+// Set by `auth`: the gateway reads the manifest first, then checks the config against it.
+let config: Record<string, unknown> = {};
+let baseUrl = '';
+
+function toWire(err: unknown): WireError {
+  if (isAppError(err)) return { name: err.name, message: err.message, code: err.code, extensions: { ...err.extensions } };
+  const e = err instanceof Error ? err : new Error(String(err));
+  return { name: e.name, message: e.message };
+}
+
+const client = (signal: AbortSignal, trace?: Parameters<typeof createHttpClient>[0]['trace'], callLog = log) =>
+  createHttpClient({ baseUrl, pools, log: callLog, signal, ...(trace ? { trace } : {}), ...(authenticator ? { authenticator } : {}) });
+
+const handlers: { [K in ToWorker['type']]: (message: Extract<ToWorker, { type: K }>) => void | Promise<void> } = {
+  async auth(message) {
+    try {
+      if (!connector) throw new Error('not loaded');
+      config = message.config;
+      baseUrl = message.baseUrl;
+      const signal = AbortSignal.timeout(10_000);
+      authenticator = await connector.auth({ config, log, http: createHttpClient({ baseUrl, pools, log, signal }) });
+      send({ type: 'authed' });
+    } catch (err) {
+      send({ type: 'auth-failed', error: toWire(err) });
+    }
+  },
+  async health({ id }) {
+    try {
+      if (!connector) throw new Error('not loaded');
+      const signal = AbortSignal.timeout(5_000);
+      const trace = { traceId: '0'.repeat(31) + '1', spanId: '0'.repeat(15) + '1', sampled: false, requestId: 'health' };
+      send({ type: 'health', id, report: await connector.health({ config, log, signal, trace, http: client(signal) }) });
+    } catch (err) {
+      send({ type: 'health', id, report: { ok: false, detail: (err as Error).message } });
+    }
+  },
+  async call({ id, kind, capability, params, trace, log: bindings }) {
+    const controller = new AbortController();
+    calls.set(id, controller);
+    const callLog = log.child(bindings);
+    try {
+      if (!connector) throw new Error('not loaded');
+      const ctx = { config, log: callLog, signal: controller.signal, trace, http: client(controller.signal, trace, callLog) };
+      const data = kind === 'query' ? await connector.query(capability, params, ctx) : await connector.execute(capability, params, ctx);
+      send({ type: 'result', id, data });
+    } catch (err) {
+      send({ type: 'error', id, error: toWire(err) });
+    } finally {
+      calls.delete(id);
+    }
+  },
+  cancel({ id, reason }) {
+    calls.get(id)?.abort(reason.deadlineMs === undefined ? new Error('the caller went away') : new DeadlineExceeded(reason.deadlineMs));
+  },
+  async authorize({ id, request }) {
+    // For the proxy: the connector's credentials on a request the gateway passes through.
+    try {
+      const outgoing = { method: request.method, url: new URL(request.url), headers: { ...request.headers }, body: request.body };
+      await authenticator?.authorize(outgoing);
+      send({ type: 'authorized', id, headers: outgoing.headers });
+    } catch (err) {
+      send({ type: 'error', id, error: toWire(err) });
+    }
+  },
+  ping({ seq }) {
+    send({ type: 'pong', seq });
+  },
+  async close() {
+    for (const controller of calls.values()) controller.abort(new Error('connector closing'));
+    await connector?.close();
+    pools.destroy();
+    port.close();
+  },
+};
+
+port.on('message', (message: ToWorker) => {
+  void (handlers[message.type] as (m: ToWorker) => void | Promise<void>)(message);
+});
+
+try {
+  const module = (await import(init.moduleUrl)) as { default?: unknown };
+  if (!isConnector(module.default)) throw new Error('the package must export default defineConnector({...})');
+  connector = module.default;
+  // The manifest crosses as data: functions in it (there should be none) would not.
+  send({ type: 'loaded', manifest: JSON.parse(JSON.stringify(connector.manifest)) });
+} catch (err) {
+  send({ type: 'load-failed', error: toWire(err) });
+}

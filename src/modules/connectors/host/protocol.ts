@@ -1,0 +1,40 @@
+import type { TraceContext } from '../../../kernel/trace.ts';
+import type { ConnectorManifest, HealthReport } from '../../../sdk/types.ts';
+
+/** What the gateway sends a connector's worker. */
+export type ToWorker =
+  | { readonly type: 'auth'; readonly config: Record<string, unknown>; readonly baseUrl: string }
+  | { readonly type: 'health'; readonly id: number }
+  | { readonly type: 'call'; readonly id: number; readonly kind: 'query' | 'command'; readonly capability: string; readonly params: Record<string, unknown>; readonly trace: TraceContext; readonly log: Record<string, unknown> }
+  | { readonly type: 'cancel'; readonly id: number; readonly reason: { readonly deadlineMs?: number } }
+  | { readonly type: 'authorize'; readonly id: number; readonly request: { readonly method: string; readonly url: string; readonly headers: Record<string, string>; readonly body: string | undefined } }
+  | { readonly type: 'ping'; readonly seq: number }
+  | { readonly type: 'close' };
+
+/** An error as it crosses the thread boundary. */
+export interface WireError {
+  readonly name: string;
+  readonly message: string;
+  /** A code of the gateway's catalogue when the connector threw a typed error. */
+  readonly code?: string;
+  readonly extensions?: Record<string, unknown>;
+}
+
+/** What a connector's worker sends back. */
+export type FromWorker =
+  | { readonly type: 'loaded'; readonly manifest: ConnectorManifest }
+  | { readonly type: 'load-failed'; readonly error: WireError }
+  | { readonly type: 'authed' }
+  | { readonly type: 'auth-failed'; readonly error: WireError }
+  | { readonly type: 'health'; readonly id: number; readonly report: HealthReport }
+  | { readonly type: 'result'; readonly id: number; readonly data: unknown }
+  | { readonly type: 'error'; readonly id: number; readonly error: WireError }
+  | { readonly type: 'authorized'; readonly id: number; readonly headers: Record<string, string> }
+  | { readonly type: 'pong'; readonly seq: number }
+  | { readonly type: 'log'; readonly line: string };
+
+/** Data the worker starts with. */
+export interface WorkerInit {
+  readonly moduleUrl: string;
+  readonly logLevel: string;
+}

@@ -1,0 +1,244 @@
+import { Worker } from 'node:worker_threads';
+import { AppError, ERROR_CATALOGUE, type ErrorCode } from '../../../kernel/errors.ts';
+import type { Logger } from '../../../kernel/logger.ts';
+import type { TraceContext } from '../../../kernel/trace.ts';
+import { DeadlineExceeded } from '../../../sdk/http-client.ts';
+import type { ConnectorManifest, HealthReport } from '../../../sdk/types.ts';
+import type { FromWorker, ToWorker, WireError, WorkerInit } from './protocol.ts';
+
+export const DEFAULT_WORKER_HEAP_MB = 96;
+export const DEFAULT_HEARTBEAT_MS = 500;
+/** A worker that has not answered a ping for this long is blocked: it is terminated. */
+export const DEFAULT_BLOCKED_AFTER_MS = 2_000;
+const WORKER_ENTRY = new URL('./connector-worker.ts', import.meta.url);
+
+export interface WorkerHostOptions {
+  readonly name: string;
+  readonly moduleUrl: string;
+  readonly log: Logger;
+  readonly heapMb?: number;
+  readonly heartbeatMs?: number;
+  readonly blockedAfterMs?: number;
+  /** Called once when the worker dies, crashes or blocks (not on close()). */
+  readonly onDeath?: (reason: string) => void;
+}
+
+export interface CallRequest {
+  readonly kind: 'query' | 'command';
+  readonly capability: string;
+  readonly params: Record<string, unknown>;
+  readonly trace: TraceContext;
+  /** Bindings of the caller's logger (reqId, traceId …), for the worker's log lines. */
+  readonly logBindings: Record<string, unknown>;
+}
+
+/** One connector version in its own worker thread, with a heap limit and a heartbeat. */
+export interface WorkerHost {
+  /** Starts the worker and loads the package; resolves with its manifest. */
+  load(): Promise<ConnectorManifest>;
+  /** Hands the checked config to the connector and runs its auth(). */
+  auth(config: Record<string, unknown>): Promise<void>;
+  health(): Promise<HealthReport>;
+  call(request: CallRequest, signal: AbortSignal): Promise<unknown>;
+  /** The headers the connector's authenticator puts on a raw request (for the proxy). */
+  authorize(request: { method: string; url: string; headers: Record<string, string>; body: string | undefined }): Promise<Record<string, string>>;
+  /** Calls in flight. */
+  readonly inFlight: number;
+  readonly isAlive: boolean;
+  close(): Promise<void>;
+}
+
+/** The error a connector threw, rebuilt on this side of the thread boundary. */
+export function fromWire(error: WireError, connector: string): AppError {
+  if (error.code && error.code in ERROR_CATALOGUE) return new AppError(error.code as ErrorCode, error.message, { ...error.extensions, connector });
+  return new AppError('CONNECTOR_FAILED', `connector ${connector} failed: ${error.name}: ${error.message}`, { connector });
+}
+
+export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
+  const { name, log } = options;
+  const init: WorkerInit = { moduleUrl: options.moduleUrl, logLevel: log.level };
+  let worker: Worker | undefined;
+  let alive = false;
+  let closing = false;
+  let nextId = 1;
+  let heartbeat: NodeJS.Timeout | undefined;
+  let lastPong = Date.now();
+  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (err: unknown) => void }>();
+  const waiting = new Map<string, { resolve: (message: FromWorker) => void; reject: (err: unknown) => void }>();
+
+  const post = (message: ToWorker): void => worker?.postMessage(message);
+
+  function expect(type: string, timeoutMs: number): Promise<FromWorker> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        waiting.delete(type);
+        reject(new Error(`no ${type} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      waiting.set(type, {
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+    });
+  }
+
+  function die(reason: string): void {
+    if (!alive && !worker) return;
+    alive = false;
+    if (heartbeat) clearInterval(heartbeat);
+    const error = new AppError('CONNECTOR_FAILED', `connector ${name} ${reason}; it is being restarted`, { connector: name });
+    for (const call of pending.values()) call.reject(error);
+    pending.clear();
+    for (const w of waiting.values()) w.reject(error);
+    waiting.clear();
+    const dead = worker;
+    worker = undefined;
+    void dead?.terminate();
+    if (!closing) {
+      log.error({ connector: name, reason }, 'connector worker died');
+      options.onDeath?.(reason);
+    }
+  }
+
+  function onMessage(message: FromWorker): void {
+    switch (message.type) {
+      case 'result':
+        pending.get(message.id)?.resolve(message.data);
+        pending.delete(message.id);
+        return;
+      case 'error':
+        pending.get(message.id)?.reject(fromWire(message.error, name));
+        pending.delete(message.id);
+        return;
+      case 'pong':
+        lastPong = Date.now();
+        return;
+      case 'log':
+        forwardLog(message.line);
+        return;
+      case 'health':
+        pending.get(message.id)?.resolve(message.report);
+        pending.delete(message.id);
+        return;
+      case 'authorized':
+        pending.get(message.id)?.resolve(message.headers);
+        pending.delete(message.id);
+        return;
+      default: {
+        const key = message.type === 'load-failed' ? 'loaded' : message.type === 'auth-failed' ? 'authed' : message.type;
+        waiting.get(key)?.resolve(message);
+        waiting.delete(key);
+      }
+    }
+  }
+
+  /** Worker log lines go out through the gateway's logger (same redaction, same sink). */
+  function forwardLog(line: string): void {
+    try {
+      const { level, msg, ...fields } = JSON.parse(line) as { level: number; msg?: string };
+      const method = level >= 50 ? 'error' : level >= 40 ? 'warn' : level >= 30 ? 'info' : 'debug';
+      log[method]({ connector: name, ...fields }, msg ?? '');
+    } catch {
+      log.info({ connector: name, line }, 'connector output');
+    }
+  }
+
+  return {
+    get inFlight() {
+      return pending.size;
+    },
+    get isAlive() {
+      return alive;
+    },
+
+    async load() {
+      worker = new Worker(WORKER_ENTRY, {
+        workerData: init,
+        resourceLimits: { maxOldGenerationSizeMb: options.heapMb ?? DEFAULT_WORKER_HEAP_MB, maxYoungGenerationSizeMb: 16 },
+        stdout: false,
+        stderr: false,
+      });
+      alive = true;
+      worker.on('message', onMessage);
+      worker.on('error', (err) => die(`crashed: ${err.message}`));
+      worker.on('exit', (code) => die(`exited with code ${code}`));
+      const loaded = await expect('loaded', 15_000);
+      if (loaded.type === 'load-failed') throw new Error(loaded.error.message);
+      if (loaded.type !== 'loaded') throw new Error(`unexpected ${loaded.type}`);
+      lastPong = Date.now();
+      heartbeat = setInterval(() => {
+        if (Date.now() - lastPong > (options.blockedAfterMs ?? DEFAULT_BLOCKED_AFTER_MS)) die('stopped answering (its event loop is blocked)');
+        else post({ type: 'ping', seq: nextId++ });
+      }, options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
+      heartbeat.unref();
+      return loaded.manifest;
+    },
+
+    async auth(config) {
+      const answer = expect('authed', 15_000);
+      post({ type: 'auth', config, baseUrl: String(config.baseUrl ?? '') });
+      const message = await answer;
+      if (message.type === 'auth-failed') throw fromWire(message.error, name);
+    },
+
+    health() {
+      const id = nextId++;
+      return new Promise<HealthReport>((resolve, reject) => {
+        if (!alive) return reject(new AppError('CONNECTOR_FAILED', `connector ${name} is not running`, { connector: name }));
+        pending.set(id, { resolve: (r) => resolve(r as HealthReport), reject });
+        post({ type: 'health', id });
+      });
+    },
+
+    authorize(request) {
+      const id = nextId++;
+      return new Promise<Record<string, string>>((resolve, reject) => {
+        if (!alive) return reject(new AppError('CONNECTOR_FAILED', `connector ${name} is not running`, { connector: name }));
+        pending.set(id, { resolve: (h) => resolve(h as Record<string, string>), reject });
+        post({ type: 'authorize', id, request });
+      });
+    },
+
+    call(request, signal) {
+      const id = nextId++;
+      return new Promise((resolve, reject) => {
+        if (!alive) return reject(new AppError('CONNECTOR_FAILED', `connector ${name} is not running; it is being restarted`, { connector: name }));
+        const onAbort = () => {
+          const deadlineMs = signal.reason instanceof DeadlineExceeded ? signal.reason.timeoutMs : undefined;
+          post({ type: 'cancel', id, reason: deadlineMs === undefined ? {} : { deadlineMs } });
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        pending.set(id, {
+          resolve: (value) => {
+            signal.removeEventListener('abort', onAbort);
+            resolve(value);
+          },
+          reject: (err) => {
+            signal.removeEventListener('abort', onAbort);
+            reject(err);
+          },
+        });
+        post({ type: 'call', id, kind: request.kind, capability: request.capability, params: request.params, trace: request.trace, log: request.logBindings });
+      });
+    },
+
+    async close() {
+      closing = true;
+      if (heartbeat) clearInterval(heartbeat);
+      const current = worker;
+      if (!current) return;
+      const exited = new Promise<void>((resolve) => current.once('exit', () => resolve()));
+      post({ type: 'close' });
+      const timer = setTimeout(() => void current.terminate(), 2_000);
+      await exited;
+      clearTimeout(timer);
+      worker = undefined;
+      alive = false;
+    },
+  };
+}

@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { scratchDir } from '../support/connector-packages.ts';
+import { ROOT_DIR, startTestGateway, type TestGateway } from '../support/gateway.ts';
+
+// A connector that misbehaves on demand; `ok` answers a valid canonical Customer.
+const CHAOS = `import { defineConnector } from 'omnigate/sdk';
+const customer = { id: '1', displayName: 'A B', givenName: 'A', familyName: 'B', email: 'a@example.com', tier: 'standard', language: 'en',
+  createdAt: '2024-01-01T00:00:00.000Z', lifetimeValue: { amount: '0.00', currency: 'EUR' }, externalIds: {} };
+const hoard = [];
+export default defineConnector({
+  manifest: { name: 'chaos', version: '1.0.0', system: 'chaos', description: 'misbehaves on demand',
+    configSchema: { type: 'object', properties: { baseUrl: { type: 'string', default: 'http://127.0.0.1:9' } } },
+    capabilities: [{ name: 'chaos.get', kind: 'query', description: 'x', result: 'Customer',
+      params: { type: 'object', required: ['mode'], properties: { mode: { enum: ['ok', 'throw', 'block', 'leak', 'crash'] } } } }] },
+  async auth() { return { authorize() {} }; },
+  queries: { 'chaos.get': async ({ mode }) => {
+    if (mode === 'throw') throw new TypeError('cannot read properties of undefined');
+    if (mode === 'block') { for (;;) {} }
+    if (mode === 'leak') { for (;;) hoard.push(new Array(1e6).fill(Math.random())); }
+    if (mode === 'crash') { setTimeout(() => { throw new Error('boom'); }); return new Promise(() => {}); }
+    return customer;
+  } },
+  async health() { return { ok: true }; },
+});
+`;
+
+let dir: string;
+let gw: TestGateway;
+before(async () => {
+  dir = scratchDir('isolation');
+  for (const name of ['crm-python', 'orders-java', 'tickets-node']) symlinkSync(join(ROOT_DIR, 'connectors', name), join(dir, name));
+  mkdirSync(join(dir, 'chaos/src'), { recursive: true });
+  writeFileSync(join(dir, 'chaos/package.json'), JSON.stringify({ name: 'chaos', version: '1.0.0', type: 'module', main: './src/index.js' }));
+  writeFileSync(join(dir, 'chaos/src/index.js'), CHAOS);
+  gw = await startTestGateway({
+    OMNIGATE_CONNECTORS_DIR: dir,
+    OMNIGATE_PACKAGE_STORE_DIR: join(dir, '.store'),
+    OMNIGATE_WORKER_HEAP_MB: '32',
+    OMNIGATE_RESILIENCE_CHAOS_TIMEOUT_MS: '1000',
+    OMNIGATE_RESILIENCE_CHAOS_VOLUME_THRESHOLD: '1000',
+    OMNIGATE_RESILIENCE_CHAOS_RETRIES: '0',
+  });
+});
+after(async () => {
+  await gw?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const chaos = (mode: string) =>
+  gw.api('/v1/query', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ capability: 'chaos.get', params: { mode } }) });
+type Listed = { name: string; state: string; restarts: number; lastError?: { stage: string; message: string } };
+const chaosStatus = async (): Promise<Listed | undefined> =>
+  ((await (await gw.api('/v1/connectors')).json()) as { connectors: Listed[] }).connectors.find((c) => c.name === 'chaos');
+
+/** Waits until the chaos connector has been restarted more than `before` times and serves again. */
+async function untilRestarted(before: number): Promise<Listed | undefined> {
+  let status = await chaosStatus();
+  for (let i = 0; i < 100 && (status?.state !== 'ready' || (status?.restarts ?? 0) <= before); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    status = await chaosStatus();
+  }
+  return status;
+}
+
+/** Calls the other connectors while `work` runs: they must keep answering, and fast. */
+async function othersKeepServing<T>(work: Promise<T>): Promise<T> {
+  let done = false;
+  const result = work.finally(() => (done = true));
+  const latencies: number[] = [];
+  while (!done) {
+    const started = performance.now();
+    const res = await gw.api('/v1/customers/42/context');
+    assert.equal(res.status, 200);
+    assert.equal(((await res.json()) as { complete: boolean }).complete, true);
+    latencies.push(performance.now() - started);
+  }
+  assert.ok(latencies.length > 0);
+  assert.ok(Math.max(...latencies) < 800, `another connector's call took ${Math.max(...latencies).toFixed(0)} ms`);
+  return result;
+}
+
+describe('a misbehaving connector hurts only its own calls', () => {
+  test('one that throws: its call fails with CONNECTOR_FAILED, and it keeps serving', async () => {
+    const res = await chaos('throw');
+    assert.equal(res.status, 502);
+    const problem = (await res.json()) as { code: string; connector: string; detail: string };
+    assert.equal(problem.code, 'CONNECTOR_FAILED');
+    assert.equal(problem.connector, 'chaos');
+    assert.match(problem.detail, /TypeError/);
+    assert.equal((await chaos('ok')).status, 200);
+    assert.equal((await chaosStatus())?.restarts, 0);
+  });
+
+  test('one that blocks its event loop: its call times out, the others keep serving, and it is restarted', async () => {
+    const res = await othersKeepServing(chaos('block'));
+    assert.equal(res.status, 504);
+    assert.equal(((await res.json()) as { code: string }).code, 'UPSTREAM_TIMEOUT');
+    const status = await untilRestarted(0);
+    assert.equal(status?.state, 'ready');
+    assert.ok((status?.restarts ?? 0) >= 1);
+    assert.match(status?.lastError?.message ?? '', /blocked/);
+    assert.equal((await chaos('ok')).status, 200);
+  });
+
+  test('one that leaks memory: it hits its heap limit, its call fails, and it is restarted', async () => {
+    const before = (await chaosStatus())?.restarts ?? 0;
+    const res = await othersKeepServing(chaos('leak'));
+    assert.ok([502, 504].includes(res.status), `status ${res.status}`);
+    const status = await untilRestarted(before);
+    assert.ok((status?.restarts ?? 0) > before);
+    assert.equal((await chaos('ok')).status, 200);
+  });
+
+  test('one that crashes: its call fails with CONNECTOR_FAILED at once, and it is restarted', async () => {
+    const before = (await chaosStatus())?.restarts ?? 0;
+    const started = performance.now();
+    const res = await chaos('crash');
+    assert.equal(res.status, 502);
+    assert.equal(((await res.json()) as { code: string }).code, 'CONNECTOR_FAILED');
+    assert.ok(performance.now() - started < 1000);
+    const status = await untilRestarted(before);
+    assert.ok((status?.restarts ?? 0) > before);
+    assert.equal((await chaos('ok')).status, 200);
+  });
+});
