@@ -11,6 +11,8 @@ export interface OutgoingRequest {
   readonly headers: Record<string, string>;
   /** The exact bytes of the body, for signatures. */
   readonly body: string | undefined;
+  /** Aborted when the call is: an authenticator that waits (for a token, say) must stop then. */
+  readonly signal?: AbortSignal;
   /** Whatever the authenticator wants to remember about this request (the token it used, say). */
   authState?: unknown;
 }
@@ -25,6 +27,8 @@ export interface HttpRequest {
   readonly json?: unknown;
   /** Sent as `application/x-www-form-urlencoded`. */
   readonly form?: Readonly<Record<string, string>>;
+  /** Aborts this request too (besides the client's own signal), e.g. a deadline of its own. */
+  readonly signal?: AbortSignal;
 }
 
 export interface HttpResponse {
@@ -79,21 +83,29 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       headers['content-type'] = 'application/x-www-form-urlencoded';
     }
     if (trace) headers.traceparent = childTraceparent(trace);
-    const outgoing: OutgoingRequest = { method: request.method ?? 'GET', url, headers, body };
-    await authenticator?.authorize(outgoing);
+    const callSignal = request.signal && signal ? AbortSignal.any([request.signal, signal]) : (request.signal ?? signal);
+    const outgoing: OutgoingRequest = { method: request.method ?? 'GET', url, headers, body, ...(callSignal ? { signal: callSignal } : {}) };
+    try {
+      await authenticator?.authorize(outgoing);
+    } catch (err) {
+      if (callSignal?.aborted && callSignal.reason instanceof DeadlineExceeded) {
+        throw new UpstreamTimeoutError(`credentials for ${outgoing.method} ${url.pathname} were not ready within ${callSignal.reason.timeoutMs} ms`, { cause: err });
+      }
+      throw err;
+    }
 
     const started = performance.now();
     const target = `${outgoing.method} ${url.pathname}`;
     let reply: RawReply;
     try {
-      reply = await send(url, { method: outgoing.method, headers, body, signal, pools });
+      reply = await send(url, { method: outgoing.method, headers, body, signal: callSignal, pools });
     } catch (err) {
       const durationMs = Math.round(performance.now() - started);
-      log.warn({ target, durationMs, err: signal?.reason ?? err }, 'upstream call failed');
-      if (signal?.aborted && signal.reason instanceof DeadlineExceeded) {
-        throw new UpstreamTimeoutError(`${target} did not answer within ${signal.reason.timeoutMs} ms`, { cause: err });
+      log.warn({ target, durationMs, err: callSignal?.reason ?? err }, 'upstream call failed');
+      if (callSignal?.aborted && callSignal.reason instanceof DeadlineExceeded) {
+        throw new UpstreamTimeoutError(`${target} did not answer within ${callSignal.reason.timeoutMs} ms`, { cause: err });
       }
-      if (signal?.aborted) throw new UpstreamUnavailableError(`${target} was abandoned: the caller went away`, { abandoned: true }, { cause: err });
+      if (callSignal?.aborted) throw new UpstreamUnavailableError(`${target} was abandoned: the caller went away`, { abandoned: true }, { cause: err });
       throw new UpstreamUnavailableError(`${target} could not be reached`, {}, { cause: err });
     }
 

@@ -1,79 +1,90 @@
-import { defineConnector, hmacAuth, NotFoundError } from 'omnigate/sdk';
-import { call } from './rpc.ts';
+import { defineConnector, hmacAuth, NotFoundError, type Connector } from 'omnigate/sdk';
 import { configSchema, type TicketsConfig } from './config.ts';
 import { createTicket } from './operations/create-ticket.ts';
 import { getTicket } from './operations/get-ticket.ts';
 import { listTickets } from './operations/list-tickets.ts';
+import { createRpc } from './rpc.ts';
 
 const STATUS = { type: 'string', enum: ['new', 'open', 'pending', 'solved', 'closed'] } as const;
 
-export default defineConnector<TicketsConfig>({
-  manifest: {
-    name: 'tickets-node',
-    version: '1.0.0',
-    system: 'tickets',
-    description: 'Support tickets from the Node tickets service (JSON-RPC 2.0, HMAC-signed requests).',
-    configSchema,
-    capabilities: [
-      {
-        name: 'ticket.get',
-        kind: 'query',
-        description: 'One ticket by its id.',
-        params: { type: 'object', required: ['id'], additionalProperties: false, properties: { id: { type: 'string', minLength: 1 } } },
-        result: 'Ticket',
-      },
-      {
-        name: 'ticket.list',
-        kind: 'query',
-        description: "A customer's tickets, newest first, by the customer's id in the tickets system.",
-        params: {
-          type: 'object',
-          required: ['requesterRef'],
-          additionalProperties: false,
-          properties: {
-            requesterRef: { type: 'string', minLength: 1 },
-            status: { type: 'array', items: STATUS, minItems: 1, uniqueItems: true },
-            pageSize: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
-            cursor: { type: 'string', minLength: 1 },
-          },
+/** Options of the tickets connector; the gateway loads it with none (the default export). */
+export interface TicketsConnectorOptions {
+  /** Makes JSON-RPC request ids; random UUIDs by default. Contract tests pass fixed ones. */
+  readonly newRequestId?: () => string;
+}
+
+export function createTicketsConnector(options: TicketsConnectorOptions = {}): Connector<TicketsConfig> {
+  const rpc = createRpc(options.newRequestId);
+  return defineConnector<TicketsConfig>({
+    manifest: {
+      name: 'tickets-node',
+      version: '1.0.0',
+      system: 'tickets',
+      description: 'Support tickets from the Node tickets service (JSON-RPC 2.0, HMAC-signed requests).',
+      configSchema,
+      capabilities: [
+        {
+          name: 'ticket.get',
+          kind: 'query',
+          description: 'One ticket by its id.',
+          params: { type: 'object', required: ['id'], additionalProperties: false, properties: { id: { type: 'string', minLength: 1 } } },
+          result: 'Ticket',
         },
-        result: 'Page<Ticket>',
-      },
-      {
-        name: 'ticket.create',
-        kind: 'command',
-        description: 'Opens a ticket for a customer (by their id in the tickets system).',
-        params: {
-          type: 'object',
-          required: ['requesterRef', 'subject', 'description'],
-          additionalProperties: false,
-          properties: {
-            requesterRef: { type: 'string', minLength: 1 },
-            subject: { type: 'string', minLength: 1, maxLength: 200 },
-            description: { type: 'string', minLength: 1, maxLength: 10000 },
-            priority: { type: 'string', enum: ['low', 'normal', 'high', 'urgent'] },
+        {
+          name: 'ticket.list',
+          kind: 'query',
+          description: "A customer's tickets, newest first, by the customer's id in the tickets system.",
+          params: {
+            type: 'object',
+            required: ['requesterRef'],
+            additionalProperties: false,
+            properties: {
+              requesterRef: { type: 'string', minLength: 1 },
+              status: { type: 'array', items: STATUS, minItems: 1, uniqueItems: true },
+              pageSize: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
+              cursor: { type: 'string', minLength: 1 },
+            },
           },
+          result: 'Page<Ticket>',
         },
-        result: 'Ticket',
-      },
-    ],
-    proxy: { allow: [{ methods: ['POST'], path: '/rpc' }] },
-  },
+        {
+          name: 'ticket.create',
+          kind: 'command',
+          description: 'Opens a ticket for a customer (by their id in the tickets system).',
+          params: {
+            type: 'object',
+            required: ['requesterRef', 'subject', 'description'],
+            additionalProperties: false,
+            properties: {
+              requesterRef: { type: 'string', minLength: 1 },
+              subject: { type: 'string', minLength: 1, maxLength: 200 },
+              description: { type: 'string', minLength: 1, maxLength: 10000 },
+              priority: { type: 'string', enum: ['low', 'normal', 'high', 'urgent'] },
+            },
+          },
+          result: 'Ticket',
+        },
+      ],
+      proxy: { allow: [{ methods: ['POST'], path: '/rpc' }] },
+    },
 
-  async auth({ config }) {
-    return hmacAuth({ secret: config.hmacSecret });
-  },
+    async auth({ config }) {
+      return hmacAuth({ secret: config.hmacSecret });
+    },
 
-  queries: { 'ticket.get': getTicket, 'ticket.list': listTickets },
-  commands: { 'ticket.create': createTicket },
+    queries: { 'ticket.get': getTicket(rpc), 'ticket.list': listTickets(rpc) },
+    commands: { 'ticket.create': createTicket(rpc) },
 
-  async health(ctx) {
-    // A signed call proves the secret too: "not found" is the healthy answer.
-    try {
-      await call(ctx, 'tickets.get', { ticketId: 'TCK-HEALTH-PROBE' });
-      return { ok: true };
-    } catch (err) {
-      return err instanceof NotFoundError ? { ok: true } : { ok: false, detail: (err as Error).message };
-    }
-  },
-});
+    async health(ctx) {
+      // A signed call proves the secret too: "not found" is the healthy answer.
+      try {
+        await rpc.call(ctx, 'tickets.get', { ticketId: 'TCK-HEALTH-PROBE' });
+        return { ok: true };
+      } catch (err) {
+        return err instanceof NotFoundError ? { ok: true } : { ok: false, detail: (err as Error).message };
+      }
+    },
+  });
+}
+
+export default createTicketsConnector();

@@ -19,9 +19,22 @@ function rpcError(code: number, message: string, method: string): Error {
   return new UpstreamUnavailableError(detail, { rpcCode: code });
 }
 
-/** Calls one JSON-RPC method and returns its `result`, or throws the typed error. */
-export async function call(ctx: ConnectorContext<TicketsConfig>, method: string, params: Record<string, unknown>): Promise<unknown> {
-  const id = randomUUID();
+/** Calls the tickets service's JSON-RPC methods. */
+export interface Rpc {
+  /** Calls one method and returns its `result`, or throws the typed error. */
+  call(ctx: ConnectorContext<TicketsConfig>, method: string, params: Record<string, unknown>): Promise<unknown>;
+}
+
+/**
+ * `newId` makes each request's id. Random by default: the id is part of the signed body, so it
+ * also keeps two identical calls in the same millisecond from looking like a replay. Contract
+ * tests pass fixed ids, since a recorded reply cannot echo a random one.
+ */
+export function createRpc(newId: () => string = randomUUID): Rpc {
+  return { call: (ctx, method, params) => call(ctx, newId(), method, params) };
+}
+
+async function call(ctx: ConnectorContext<TicketsConfig>, id: string, method: string, params: Record<string, unknown>): Promise<unknown> {
   const reply = await ctx.http.request({ method: 'POST', path: '/rpc', json: { jsonrpc: '2.0', id, method, params } });
   const body = reply.body as { result?: unknown; error?: { code?: unknown; message?: unknown }; id?: unknown } | undefined;
   if (body?.error && typeof body.error.code === 'number') {

@@ -10,6 +10,8 @@ export interface OAuth2ClientCredentialsOptions {
   readonly clientId: string;
   readonly clientSecret: string;
   readonly scope?: string;
+  /** A token fetch that takes longer is abandoned (and the next call tries again). Default 5 000 ms. */
+  readonly tokenTimeoutMs?: number;
   /** Refresh this long before the token expires (at most a tenth of its lifetime). Default 5 000 ms. */
   readonly refreshSkewMs?: number;
   readonly now?: () => number;
@@ -20,6 +22,24 @@ export interface OAuth2ClientCredentials extends Authenticator {
   token(): Promise<string>;
   /** How many tokens were fetched so far. */
   readonly fetches: number;
+}
+
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
 }
 
 interface Token {
@@ -47,7 +67,7 @@ export function oauth2ClientCredentials(options: OAuth2ClientCredentialsOptions)
       client_secret: options.clientSecret,
     };
     if (options.scope) form.scope = options.scope;
-    const reply = await options.http.request({ method: 'POST', path: options.tokenPath, form });
+    const reply = await options.http.request({ method: 'POST', path: options.tokenPath, form, signal: AbortSignal.timeout(options.tokenTimeoutMs ?? 5_000) });
     const body = reply.body as { access_token?: unknown; expires_in?: unknown } | undefined;
     if (reply.status === 400 || reply.status === 401) throw new UnauthorizedError(`token endpoint refused the client (${reply.status})`);
     if (reply.status !== 200 || typeof body?.access_token !== 'string') {
@@ -79,7 +99,8 @@ export function oauth2ClientCredentials(options: OAuth2ClientCredentialsOptions)
       return fetches;
     },
     async authorize(request) {
-      const value = await token();
+      // A call waits for a shared token fetch only as long as the call itself may run.
+      const value = await (request.signal ? untilAborted(token(), request.signal) : token());
       request.authState = value;
       request.headers.authorization = `Bearer ${value}`;
     },

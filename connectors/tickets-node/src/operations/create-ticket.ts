@@ -1,11 +1,11 @@
 import type { Operation } from 'omnigate/sdk';
 import type { TicketsConfig } from '../config.ts';
 import { toTicket } from '../mappers/to-ticket.ts';
-import { call } from '../rpc.ts';
+import type { Rpc } from '../rpc.ts';
 
 /** ticket.create {requesterRef, subject, description, priority?} → Ticket */
-export const createTicket: Operation<TicketsConfig> = async (params, ctx) => {
-  const result = await call(ctx, 'tickets.create', {
+export const createTicket = (rpc: Rpc): Operation<TicketsConfig> => async (params, ctx) => {
+  const result = await rpc.call(ctx, 'tickets.create', {
     requesterId: String(params.requesterRef),
     subject: params.subject,
     description: params.description,

@@ -1,12 +1,12 @@
 import type { Operation } from 'omnigate/sdk';
 import type { TicketsConfig } from '../config.ts';
 import { toTicketPage } from '../mappers/to-ticket.ts';
-import { call } from '../rpc.ts';
+import type { Rpc } from '../rpc.ts';
 
 /** ticket.list {requesterRef, status?, pageSize?, cursor?} → Page<Ticket>, newest first. */
-export const listTickets: Operation<TicketsConfig> = async (params, ctx) => {
+export const listTickets = (rpc: Rpc): Operation<TicketsConfig> => async (params, ctx) => {
   const size = typeof params.pageSize === 'number' ? params.pageSize : 20;
-  const result = await call(ctx, 'tickets.search', {
+  const result = await rpc.call(ctx, 'tickets.search', {
     requesterId: String(params.requesterRef),
     limit: size,
     ...(Array.isArray(params.status) ? { status: params.status } : {}),

@@ -62,7 +62,8 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
   let closing = false;
   let nextId = 1;
   let heartbeat: NodeJS.Timeout | undefined;
-  let lastPong = Date.now();
+  /** The ping not yet answered, if any. */
+  let outstanding: { seq: number; sentAt: number } | undefined;
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (err: unknown) => void }>();
   const waiting = new Map<string, { resolve: (message: FromWorker) => void; reject: (err: unknown) => void }>();
 
@@ -116,7 +117,7 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
         pending.delete(message.id);
         return;
       case 'pong':
-        lastPong = Date.now();
+        if (outstanding?.seq === message.seq) outstanding = undefined;
         return;
       case 'log':
         forwardLog(message.line);
@@ -170,10 +171,19 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
       const loaded = await expect('loaded', 15_000);
       if (loaded.type === 'load-failed') throw new Error(loaded.error.message);
       if (loaded.type !== 'loaded') throw new Error(`unexpected ${loaded.type}`);
-      lastPong = Date.now();
       heartbeat = setInterval(() => {
-        if (Date.now() - lastPong > (options.blockedAfterMs ?? DEFAULT_BLOCKED_AFTER_MS)) die('stopped answering (its event loop is blocked)');
-        else post({ type: 'ping', seq: nextId++ });
+        if (!outstanding) {
+          outstanding = { seq: nextId++, sentAt: Date.now() };
+          post({ type: 'ping', seq: outstanding.seq });
+          return;
+        }
+        const late = outstanding;
+        if (Date.now() - late.sentAt <= (options.blockedAfterMs ?? DEFAULT_BLOCKED_AFTER_MS)) return;
+        // Our own loop may have been the busy one, with the pong waiting in the queue: let
+        // queued messages through first, and only then call the worker blocked.
+        setImmediate(() => {
+          if (outstanding === late) die('stopped answering (its event loop is blocked)');
+        });
       }, options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
       heartbeat.unref();
       return loaded.manifest;
