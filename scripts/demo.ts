@@ -9,6 +9,7 @@ import { startRedis } from './lib/redis.ts';
 const rootDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const port = Number(process.env.PORT ?? 8080);
 const apiKey = process.env.OMNIGATE_API_KEYS?.split(',')[0]?.split(':').pop() ?? `demo-${randomBytes(12).toString('hex')}`;
+const adminKey = process.env.OMNIGATE_ADMIN_KEYS?.split(',')[0]?.split(':').pop() ?? `admin-${randomBytes(12).toString('hex')}`;
 const say = (line: string): boolean => process.stderr.write(`demo: ${line}\n`);
 
 say('starting redis and the sample backends (orders: Java, crm: Python, tickets: Node)…');
@@ -22,7 +23,7 @@ say(`redis up: ${redis.url}; backends up: ${Object.values(backends.urls).join(' 
 
 const gateway = spawn(process.execPath, [join(rootDir, 'src/main.ts')], {
   cwd: rootDir,
-  env: { ...process.env, ...connectorEnv(backends.urls), REDIS_URL: redis.url, PORT: String(port), OMNIGATE_API_KEYS: process.env.OMNIGATE_API_KEYS ?? `demo:${apiKey}` },
+  env: { ...process.env, ...connectorEnv(backends.urls), REDIS_URL: redis.url, PORT: String(port), OMNIGATE_API_KEYS: process.env.OMNIGATE_API_KEYS ?? `demo:${apiKey}`, OMNIGATE_ADMIN_KEYS: process.env.OMNIGATE_ADMIN_KEYS ?? `ops:${adminKey}` },
   stdio: ['ignore', 'inherit', 'inherit'],
 });
 
@@ -49,6 +50,7 @@ for (let i = 0; i < 100; i++) {
   if (ready && ready.status !== 'not_ready') {
     process.stdout.write(`\nOmnigate ready at ${url} (${ready.status}) — API key: ${apiKey} — try: curl -s -H 'X-Api-Key: ${apiKey}' ${url}/v1/customers/42/context\n\n`);
     say(`docs: ${url}/docs   connectors: curl -s -H 'X-Api-Key: ${apiKey}' ${url}/v1/connectors   Ctrl-C stops everything`);
+    say(`admin key (reload/install/rollback): ${adminKey} — e.g. curl -s -X POST -H 'X-Api-Key: ${adminKey}' ${url}/v1/admin/connectors/orders-java/reload`);
     break;
   }
   await new Promise((r) => setTimeout(r, 200));
