@@ -13,7 +13,7 @@ const adminKey = process.env.OMNIGATE_ADMIN_KEYS?.split(',')[0]?.split(':').pop(
 const say = (line: string): boolean => process.stderr.write(`demo: ${line}\n`);
 
 say('starting redis and the sample backends (orders: Java, crm: Python, tickets: Node)…');
-const redis = await startRedis({ port: Number(process.env.REDIS_PORT ?? 6379), dir: join(rootDir, '.data/redis') });
+const redis = await startRedis({ port: Number(process.env.REDIS_PORT ?? 6379), dir: join(rootDir, '.data/redis'), persist: true });
 const backends = await startBackends({
   rootDir,
   ports: { orders: Number(process.env.ORDERS_PORT ?? 8081), crm: Number(process.env.CRM_PORT ?? 8082), tickets: Number(process.env.TICKETS_PORT ?? 8083) },

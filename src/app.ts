@@ -8,6 +8,8 @@ import type { AuditLog } from './ports/audit-log.ts';
 import { createAdminAuth } from './modules/admin/admin-key.middleware.ts';
 import { createAdminRouter } from './modules/admin/admin.routes.ts';
 import type { Lifecycle } from './modules/admin/lifecycle.ts';
+import { createEventsRouter } from './modules/events/events.routes.ts';
+import type { Events } from './modules/events/events.service.ts';
 import type { RateLimiter } from './ports/rate-limiter.ts';
 import { createKeyRateLimit } from './modules/auth/rate-limit.middleware.ts';
 import { createConnectorsRouter, type ResilienceView } from './modules/connectors/connectors.routes.ts';
@@ -41,6 +43,7 @@ export interface AppDeps {
   readonly resilience: ResilienceView;
   readonly lifecycle: Lifecycle;
   readonly audit: AuditLog;
+  readonly events: Events;
 }
 
 /** The express app, built from its dependencies; main.ts and the tests build it the same way. */
@@ -74,6 +77,7 @@ export function buildApp(deps: AppDeps): Express {
   app.use(jsonBody(deps.config.bodyLimitBytes));
   app.use('/v1', createConnectorsRouter({ registry: deps.registry, resilience: deps.resilience }));
   app.use('/v1', createQueryRouter({ query: deps.query, context: deps.context, validate }));
+  app.use('/v1', createEventsRouter({ eventLog: deps.events.eventLog, validate }));
 
   app.use(routeNotFound());
   app.use(errorHandler());

@@ -6,6 +6,9 @@ import { createRedisRateLimiter } from './adapters/redis/redis-rate-limiter.ts';
 import { createRedisStaleCache } from './adapters/redis/redis-stale-cache.ts';
 import { createMetrics } from './modules/observability/metrics.ts';
 import { createFileAuditLog } from './adapters/file/file-audit-log.ts';
+import { cloudEvent } from './kernel/events.ts';
+import { clusterLifecycle } from './modules/admin/cluster.ts';
+import { createEvents, type Events } from './modules/events/events.service.ts';
 import { createLifecycle } from './modules/admin/lifecycle.ts';
 import { watchConnectors } from './modules/admin/watcher.ts';
 import { createResiliencePipeline } from './modules/resilience/pipeline.ts';
@@ -24,6 +27,7 @@ import { createQueryService } from './modules/query/query.service.ts';
 export interface Gateway {
   readonly server: Server;
   readonly registry: ConnectorRegistry;
+  readonly events: Events;
   /** The URL it listens on. */
   readonly url: string;
   /** Stops accepting, drains in-flight requests (bounded by shutdownGraceMs), closes connectors. */
@@ -37,23 +41,31 @@ export async function startGateway(config: Config, log: Logger, rootDir: string)
   const limiter = createRedisRateLimiter(redis);
   const cache = createRedisStaleCache(redis);
   const metrics = createMetrics();
+  const events = await createEvents({ brokers: config.kafkaBrokers, nodeId: config.nodeId, redis, log, metrics, outboxBatch: config.outboxBatch });
+  const source = `/omnigate/nodes/${config.nodeId}`;
   const store = createPackageStore(config.connectorStoreDir);
-  const pipeline = createResiliencePipeline({ log, metrics, limiter });
+  const pipeline = createResiliencePipeline({
+    log, metrics, limiter,
+    onBreakerChange: (change) =>
+      void events.publish([cloudEvent({ source, type: 'breaker.state_changed', subject: change.connector, partitionkey: change.connector, data: change })]),
+  });
   const registry = createConnectorRegistry({
     log, connectorsDir: config.connectorsDir, connectorEnv: config.connectorEnv, schemas, store,
     drainTimeoutMs: config.drainTimeoutMs, workerHeapMb: config.workerHeapMb,
     onChange: (outcome) => {
       if (outcome.action === 'remove' && outcome.result === 'ok') pipeline.forget(outcome.connector);
+      void events.publish([cloudEvent({ source, type: 'connector.changed', subject: outcome.connector, partitionkey: outcome.connector, data: outcome })]);
     },
   });
   const audit = createFileAuditLog(config.auditFile);
-  const lifecycle = createLifecycle({ registry, audit, log });
+  const localLifecycle = createLifecycle({ registry, audit, log });
+  const lifecycle = await clusterLifecycle({ lifecycle: localLifecycle, events, redis, log });
   const settings = createSettingsProvider(createAjv({ coerceTypes: true, useDefaults: true }), config.resilienceEnv, config.callTimeoutMs);
   const query = createQueryService({ registry, schemas, pipeline, settings, cache, metrics, staleTtlMs: config.staleTtlMs });
   const context = createContextService({ query });
   let accepting = false;
   const app = buildApp({
-    config, log, rootDir, openapi: loadOpenApi(rootDir), registry, query, context, metrics, limiter, lifecycle, audit,
+    config, log, rootDir, openapi: loadOpenApi(rootDir), registry, query, context, metrics, limiter, lifecycle, audit, events,
     stores: [redis], resilience: (name) => pipeline.view(name), isAccepting: () => accepting,
   });
 
@@ -62,7 +74,8 @@ export async function startGateway(config: Config, log: Logger, rootDir: string)
   warnAboutStraySettings(log, names, config);
   const problems = settings.problems(names);
   if (problems.length > 0) {
-    await Promise.all([registry.close(), redis.close()]);
+    await Promise.all([registry.close(), lifecycle.close(), events.close(0)]);
+    await redis.close();
     throw new ConfigError(problems);
   }
   const server = createServer(app);
@@ -71,7 +84,8 @@ export async function startGateway(config: Config, log: Logger, rootDir: string)
     server.listen(config.port, config.host, () => resolve());
   });
   accepting = true;
-  const watcher = config.watchConnectors ? watchConnectors({ dir: config.connectorsDir, lifecycle, log }) : undefined;
+  // The watcher reloads this node's own folder; it is not a cluster-wide command.
+  const watcher = config.watchConnectors ? watchConnectors({ dir: config.connectorsDir, lifecycle: localLifecycle, log }) : undefined;
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host}:${port}`;
@@ -81,6 +95,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string)
   return {
     server,
     registry,
+    events,
     url,
     stop() {
       stopping ??= (async () => {
@@ -95,6 +110,8 @@ export async function startGateway(config: Config, log: Logger, rootDir: string)
           server.closeAllConnections();
           await closed;
         }
+        await lifecycle.close();
+        await events.close(Math.min(5_000, config.shutdownGraceMs));
         await registry.close();
         await redis.close();
         log.info('stopped');

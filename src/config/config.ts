@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { createAjv } from '../kernel/schemas.ts';
 
@@ -52,6 +53,12 @@ export interface Config {
   readonly callTimeoutMs: number;
   /** `REDIS_URL`: hot state (stale cache, shared rate limits). Losing it degrades, never fails. */
   readonly redisUrl: string;
+  /** `KAFKA_BROKERS`: comma-separated host:port; none means an in-process bus (one node, no Kafka). */
+  readonly kafkaBrokers: readonly string[];
+  /** `NODE_ID`: this gateway node's name (its outbox and its broadcast consumer group). */
+  readonly nodeId: string;
+  /** `OMNIGATE_OUTBOX_BATCH`: events handed to Kafka per send. */
+  readonly outboxBatch: number;
   /** `OMNIGATE_RATE_LIMIT_PER_KEY`: requests per API key per window, across all nodes. */
   readonly rateLimitPerKey: number;
   /** `OMNIGATE_RATE_LIMIT_WINDOW_MS`: the window of the per-key limit. */
@@ -109,6 +116,9 @@ const ENV_SCHEMA = {
     OMNIGATE_CALL_TIMEOUT_MS: { type: 'integer', minimum: 10, maximum: 300_000, default: DEFAULT_CALL_TIMEOUT_MS },
     OMNIGATE_SHUTDOWN_GRACE_MS: { type: 'integer', minimum: 0, maximum: 300_000, default: DEFAULT_SHUTDOWN_GRACE_MS },
     REDIS_URL: { type: 'string', pattern: '^rediss?://', default: DEFAULT_REDIS_URL },
+    KAFKA_BROKERS: { type: 'string', pattern: '^\\s*[A-Za-z0-9.-]+:\\d+\\s*(,\\s*[A-Za-z0-9.-]+:\\d+\\s*)*$' },
+    NODE_ID: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' },
+    OMNIGATE_OUTBOX_BATCH: { type: 'integer', minimum: 1, maximum: 10_000, default: 100 },
     OMNIGATE_RATE_LIMIT_PER_KEY: { type: 'integer', minimum: 1, maximum: 100_000_000, default: DEFAULT_RATE_LIMIT_PER_KEY },
     OMNIGATE_RATE_LIMIT_WINDOW_MS: { type: 'integer', minimum: 100, maximum: 86_400_000, default: DEFAULT_RATE_LIMIT_WINDOW_MS },
     OMNIGATE_STALE_TTL_MS: { type: 'integer', minimum: 1_000, maximum: 30 * 86_400_000, default: DEFAULT_STALE_TTL_MS },
@@ -157,6 +167,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     callTimeoutMs: raw.OMNIGATE_CALL_TIMEOUT_MS as number,
     shutdownGraceMs: raw.OMNIGATE_SHUTDOWN_GRACE_MS as number,
     redisUrl: raw.REDIS_URL as string,
+    kafkaBrokers: Object.freeze(raw.KAFKA_BROKERS === undefined ? [] : String(raw.KAFKA_BROKERS).split(',').map((b) => b.trim())),
+    nodeId: (raw.NODE_ID as string | undefined) ?? `${hostname()}-${process.pid}`,
+    outboxBatch: raw.OMNIGATE_OUTBOX_BATCH as number,
     rateLimitPerKey: raw.OMNIGATE_RATE_LIMIT_PER_KEY as number,
     rateLimitWindowMs: raw.OMNIGATE_RATE_LIMIT_WINDOW_MS as number,
     staleTtlMs: raw.OMNIGATE_STALE_TTL_MS as number,

@@ -230,6 +230,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/events/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Server-Sent Events of the whole cluster, filtered and resumable
+         * @description A `text/event-stream` of CloudEvents (see the CloudEvent schema) from every gateway node:
+         *     `ticket.created`, `ticket.updated`, `order.status_changed`, `connector.changed`,
+         *     `breaker.state_changed` … Each SSE message has `id:` (its position in the shared event
+         *     log), `event:` (the CloudEvent type) and `data:` (the CloudEvent as JSON). A client that
+         *     reconnects with `Last-Event-ID` (or `lastEventId`) gets every matching event after that
+         *     position first, then live ones. The log keeps the most recent 10,000 events. A comment
+         *     line is sent every 15 s to keep the connection open.
+         */
+        get: operations["streamEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/connectors/{name}/reload": {
         parameters: {
             query?: never;
@@ -907,6 +933,31 @@ export interface components {
                 state: components["schemas"]["ConnectorState"];
                 problem?: components["schemas"]["ConnectorProblem"];
             }[];
+        };
+        /**
+         * CloudEvent
+         * @description A CloudEvents 1.0 envelope in structured JSON mode, as Omnigate publishes it on Kafka and streams it over SSE. `partitionkey` (CloudEvents partitioning extension) is the aggregate id that orders events: events with the same key are delivered in the order they were published.
+         */
+        CloudEvent: {
+            /** @constant */
+            specversion: "1.0";
+            /** @description Unique per event: consumers drop an id they have seen. */
+            id: string;
+            /** @description URI-reference of what produced it, e.g. /omnigate/connectors/orders-java. */
+            source: string;
+            /** @description noun.past_tense: ticket.created, order.status_changed, connector.changed, breaker.state_changed. */
+            type: string;
+            /** @description What the event is about within the source: a ticket id, an order id, a connector name. */
+            subject?: string;
+            /** Format: date-time */
+            time: string;
+            /** @constant */
+            datacontenttype: "application/json";
+            partitionkey: string;
+            /** @description W3C trace context of the request that caused it (CloudEvents distributed tracing extension). */
+            traceparent?: string;
+            /** @description The event's canonical payload. */
+            data: unknown;
         };
     };
     responses: {
@@ -1619,6 +1670,49 @@ export interface operations {
                     "application/json": components["schemas"]["ConnectorList"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    streamEvents: {
+        parameters: {
+            query?: {
+                /** @description Only these event types (comma-separated). */
+                type?: string[];
+                /** @description Only events about this subject (a ticket id, an order id, a connector name). */
+                subject?: string;
+                /** @description Resume after this position, for clients that cannot send the Last-Event-ID header. */
+                lastEventId?: string;
+            };
+            header?: {
+                /** @description Resume after this position (the `id:` of the last message received). */
+                "Last-Event-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stream; it stays open until the client leaves. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example id: 1764236400000-0
+                     *     event: ticket.created
+                     *     data: {"specversion":"1.0","id":"…","type":"ticket.created",…}
+                     */
+                    "text/event-stream": string;
+                };
+            };
+            400: components["responses"]["InvalidQuery"];
             401: components["responses"]["Unauthenticated"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];

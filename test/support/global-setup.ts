@@ -1,4 +1,5 @@
 // Started once per `npm test` run (node --test --test-global-setup): the three real backends.
+import { rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startBackends, type RunningBackends } from '../../scripts/lib/backends.ts';
@@ -10,7 +11,10 @@ let backends: RunningBackends | undefined;
 let redis: RunningRedis | undefined;
 
 export async function globalSetup(): Promise<void> {
-  redis = await startRedis({ port: TEST_REDIS_PORT, dir: join(rootDir, '.data/test-redis') });
+  // Persistence on, as the outbox needs; each run starts from an empty data set.
+  const redisDir = join(rootDir, `.data/test-redis-${TEST_REDIS_PORT}`);
+  rmSync(redisDir, { recursive: true, force: true });
+  redis = await startRedis({ port: TEST_REDIS_PORT, dir: redisDir, persist: true });
   backends = await startBackends({
     rootDir,
     ports: TEST_PORTS,

@@ -25,6 +25,13 @@ export function createMetrics() {
     retryBudgetExhausted: new Counter({ name: 'omnigate_retry_budget_exhausted_total', help: 'Retries refused by the retry budget', labelNames: ['connector'], registers }),
     cacheHits: new Counter({ name: 'omnigate_cache_lookups_total', help: 'Stale-cache lookups after a failure, by result (hit or miss; Redis away counts as miss)', labelNames: ['connector', 'capability', 'result'], registers }),
     staleServes: new Counter({ name: 'omnigate_stale_serves_total', help: 'Answers served from the stale cache', labelNames: ['connector', 'capability'], registers }),
+    eventsProduced: new Counter({ name: 'omnigate_events_produced_total', help: 'Events handed to the event bus by the outbox', registers }),
+    eventsDropped: new Counter({ name: 'omnigate_events_dropped_total', help: 'Events dropped because the outbox buffer was full while Redis was away', registers }),
+    eventsConsumed: new Counter({ name: 'omnigate_events_consumed_total', help: 'Events handled by a consumer group of this node, by type', labelNames: ['group', 'type'], registers }),
+    eventsDuplicate: new Counter({ name: 'omnigate_events_duplicate_total', help: 'Events dropped as already seen (at-least-once delivery)', labelNames: ['group'], registers }),
+    outboxDepth: new Gauge({ name: 'omnigate_outbox_depth', help: 'Events waiting in this node\'s outbox', registers }),
+    consumerLag: new Gauge({ name: 'omnigate_consumer_lag', help: 'Messages behind the end of the topic, per consumer group', labelNames: ['group', 'topic'], registers }),
+    queueDepth: new Gauge({ name: 'omnigate_queue_jobs', help: 'Jobs per queue and state', labelNames: ['queue', 'state'], registers }),
     rateLimited: new Counter({ name: 'omnigate_rate_limited_total', help: 'Requests refused by a rate limit', labelNames: ['scope'], registers }),
   };
 }

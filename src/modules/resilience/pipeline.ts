@@ -62,7 +62,13 @@ function isBackendFailure(err: unknown): boolean {
   return ['UPSTREAM_UNAVAILABLE', 'UPSTREAM_TIMEOUT', 'UPSTREAM_UNAUTHORIZED', 'CONNECTOR_BAD_DATA', 'CONNECTOR_FAILED', 'INTERNAL'].includes(err.code);
 }
 
-export function createResiliencePipeline(deps: { log: Logger; metrics: Metrics; limiter: RateLimiter }): ResiliencePipeline {
+export function createResiliencePipeline(deps: {
+  log: Logger;
+  metrics: Metrics;
+  limiter: RateLimiter;
+  /** Told of every breaker transition (the gateway publishes it as an event). */
+  onBreakerChange?: (change: { connector: string; capability: string; state: BreakerState }) => void;
+}): ResiliencePipeline {
   const { metrics, limiter } = deps;
   const log = deps.log.child({ module: 'resilience' });
   const resources = new Map<string, ConnectorResources>();
@@ -101,6 +107,7 @@ export function createResiliencePipeline(deps: { log: Logger; metrics: Metrics; 
       metrics.breakerState.set(labels, BREAKER_STATE_VALUE[state]);
       metrics.breakerTransitions.inc({ ...labels, to: state });
       log.warn({ connector, capability, state }, 'breaker state changed');
+      deps.onBreakerChange?.({ connector, capability, state });
     };
     breaker.on('open', transition('open'));
     breaker.on('halfOpen', transition('halfOpen'));

@@ -1,0 +1,147 @@
+import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
+import type { Logger } from '../../kernel/logger.ts';
+import type { CloudEvent, EventBus, Subscription } from '../../ports/event-bus.ts';
+
+export const EVENTS_TOPIC = 'omnigate.events';
+export const COMMANDS_TOPIC = 'omnigate.commands';
+/** Topics the gateway creates at start, with their partition counts. */
+export const TOPICS = [
+  { topic: EVENTS_TOPIC, numPartitions: 6 },
+  // One partition: every node sees commands in the order they were given.
+  { topic: COMMANDS_TOPIC, numPartitions: 1 },
+] as const;
+
+export interface KafkaEventBusOptions {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly log: Logger;
+  /** How long a send waits for the broker before it fails (the outbox retries it). */
+  readonly requestTimeoutMs?: number;
+}
+
+/** kafkajs logs through our pino logger, at its own levels. */
+function kafkaLogCreator(log: Logger) {
+  return () =>
+    ({ level, log: entry }: { level: number; log: { message: string } & Record<string, unknown> }) => {
+      const { message, ...rest } = entry;
+      const method = level <= logLevel.ERROR ? 'warn' : level === logLevel.WARN ? 'warn' : 'debug';
+      log[method]({ kafka: rest }, message);
+    };
+}
+
+/**
+ * The EventBus on Kafka: events keyed by `partitionkey` (so per-key order holds on a partition),
+ * an idempotent producer, one consumer per group and subscription, offsets committed after the
+ * handler succeeded (at least once).
+ */
+export function createKafkaEventBus(options: KafkaEventBusOptions): EventBus & { ensureTopics(): Promise<void>; isConnected(): boolean } {
+  const log = options.log.child({ module: 'kafka' });
+  const kafka = new Kafka({
+    clientId: options.clientId,
+    brokers: [...options.brokers],
+    logLevel: logLevel.WARN,
+    logCreator: kafkaLogCreator(log),
+    requestTimeout: options.requestTimeoutMs ?? 5_000,
+    connectionTimeout: 2_000,
+    retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 2_000 },
+  });
+  let producer: Producer | undefined;
+  let connected = false;
+  const consumers = new Set<Consumer>();
+
+  async function producerReady(): Promise<Producer> {
+    if (producer && connected) return producer;
+    producer ??= kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    producer.on('producer.disconnect', () => (connected = false));
+    await producer.connect();
+    connected = true;
+    return producer;
+  }
+
+  return {
+    isConnected: () => connected,
+
+    async ensureTopics() {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        const existing = new Set(await admin.listTopics());
+        const missing = TOPICS.filter((t) => !existing.has(t.topic));
+        if (missing.length > 0) await admin.createTopics({ topics: missing.map((t) => ({ ...t, replicationFactor: 1 })), waitForLeaders: true });
+      } finally {
+        await admin.disconnect();
+      }
+    },
+
+    async publish(events, opts = {}) {
+      if (events.length === 0) return;
+      const p = await producerReady().catch((err: unknown) => {
+        connected = false;
+        throw err;
+      });
+      try {
+        await p.send({
+          topic: opts.topic ?? EVENTS_TOPIC,
+          acks: -1,
+          messages: events.map((event) => ({
+            key: event.partitionkey,
+            value: JSON.stringify(event),
+            headers: { 'content-type': 'application/cloudevents+json', ce_id: event.id, ce_type: event.type },
+          })),
+        });
+      } catch (err) {
+        connected = false;
+        await p.disconnect().catch(() => undefined);
+        producer = undefined;
+        throw err;
+      }
+    },
+
+    async subscribe(group, handler, opts = {}): Promise<Subscription> {
+      let closed = false;
+      let consumer: Consumer | undefined;
+      // Joins in the background, retrying while the broker is away: a gateway starts without Kafka.
+      const ready = (async () => {
+        for (let attempt = 0; !closed; attempt++) {
+          consumer = kafka.consumer({ groupId: group, allowAutoTopicCreation: false, sessionTimeout: 10_000, heartbeatInterval: 1_000, retry: { retries: 1_000_000, initialRetryTime: 300, maxRetryTime: 5_000 } });
+          try {
+            await consumer.connect();
+            await consumer.subscribe({ topic: opts.topic ?? EVENTS_TOPIC, fromBeginning: opts.fromBeginning ?? false });
+            const joined = new Promise<void>((resolve) => consumer?.on(consumer.events.GROUP_JOIN, () => resolve()));
+            await consumer.run({
+              // One message at a time per partition: a handler that fails sees the same event again.
+              eachMessage: async ({ message }) => {
+                if (!message.value) return;
+                await handler(JSON.parse(message.value.toString()) as CloudEvent);
+              },
+            });
+            consumers.add(consumer);
+            await joined;
+            return;
+          } catch (err) {
+            log.warn({ group, err, attempt }, 'kafka consumer could not join; retrying');
+            await consumer.disconnect().catch(() => undefined);
+            await new Promise((r) => setTimeout(r, Math.min(5_000, 250 * 2 ** Math.min(attempt, 5))));
+          }
+        }
+      })();
+      return {
+        ready,
+        async close() {
+          closed = true;
+          if (consumer) {
+            consumers.delete(consumer);
+            await consumer.disconnect().catch(() => undefined);
+          }
+        },
+      };
+    },
+
+    async close() {
+      await Promise.allSettled([...consumers].map((c) => c.disconnect()));
+      consumers.clear();
+      await producer?.disconnect().catch(() => undefined);
+      connected = false;
+    },
+  };
+}

@@ -1,0 +1,73 @@
+import type { CloudEvent, EventBus, EventHandler, Subscription } from '../../ports/event-bus.ts';
+
+export const DEFAULT_TOPIC = 'omnigate.events';
+
+/**
+ * The bus within one process (one node, no Kafka): each group gets every event once, in
+ * publish order; a handler that throws gets the event again after a short pause.
+ */
+export function createMemoryEventBus(options: { retryDelayMs?: number } = {}): EventBus {
+  const topics = new Map<string, { log: CloudEvent[]; groups: Map<string, Group> }>();
+  interface Group {
+    handlers: EventHandler[];
+    offset: number;
+    running: boolean;
+    next: number;
+  }
+  const topicOf = (name: string) => {
+    let topic = topics.get(name);
+    if (!topic) {
+      topic = { log: [], groups: new Map() };
+      topics.set(name, topic);
+    }
+    return topic;
+  };
+  let closed = false;
+
+  async function drain(topic: ReturnType<typeof topicOf>, group: Group): Promise<void> {
+    if (group.running) return;
+    group.running = true;
+    try {
+      while (!closed && group.offset < topic.log.length && group.handlers.length > 0) {
+        const event = topic.log[group.offset] as CloudEvent;
+        const handler = group.handlers[group.next++ % group.handlers.length] as EventHandler;
+        try {
+          await handler(event);
+          group.offset += 1;
+        } catch {
+          await new Promise((r) => setTimeout(r, options.retryDelayMs ?? 100));
+        }
+      }
+    } finally {
+      group.running = false;
+    }
+  }
+
+  return {
+    async publish(events, opts = {}) {
+      const topic = topicOf(opts.topic ?? DEFAULT_TOPIC);
+      topic.log.push(...events);
+      for (const group of topic.groups.values()) void drain(topic, group);
+    },
+    async subscribe(groupName, handler, opts = {}): Promise<Subscription> {
+      const topic = topicOf(opts.topic ?? DEFAULT_TOPIC);
+      let group = topic.groups.get(groupName);
+      if (!group) {
+        group = { handlers: [], offset: opts.fromBeginning ? 0 : topic.log.length, running: false, next: 0 };
+        topic.groups.set(groupName, group);
+      }
+      const own = group;
+      own.handlers.push(handler);
+      void drain(topic, own);
+      return {
+        ready: Promise.resolve(),
+        async close() {
+          own.handlers = own.handlers.filter((h) => h !== handler);
+        },
+      };
+    },
+    async close() {
+      closed = true;
+    },
+  };
+}

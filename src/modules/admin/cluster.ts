@@ -1,0 +1,68 @@
+import { createHash } from 'node:crypto';
+import { COMMANDS_TOPIC } from '../../adapters/kafka/kafka-event-bus.ts';
+import type { RedisHandle } from '../../adapters/redis/redis-client.ts';
+import { cloudEvent } from '../../kernel/events.ts';
+import type { Logger } from '../../kernel/logger.ts';
+import type { Events } from '../events/events.service.ts';
+import type { Lifecycle, LifecycleCommand } from './lifecycle.ts';
+
+export const PACKAGE_TTL_S = 24 * 60 * 60;
+const packageKey = (digest: string) => `omnigate:package:${digest}`;
+
+/** A lifecycle command as it travels between nodes. */
+interface IssuedCommand {
+  readonly action: LifecycleCommand['action'];
+  readonly connector: string;
+  readonly actor: string;
+  readonly origin: string;
+  /** For install: the tarball's sha256, its bytes parked in Redis. */
+  readonly package?: string;
+}
+
+/**
+ * Makes lifecycle changes cluster-wide: a change made on one node runs there, then goes out on
+ * the commands topic; every other node runs it too (each node is its own consumer group, so each
+ * sees every command, in order). Install tarballs travel through Redis, by digest.
+ */
+export async function clusterLifecycle(deps: { lifecycle: Lifecycle; events: Events; redis: RedisHandle; log: Logger }): Promise<Lifecycle & { close(): Promise<void> }> {
+  const log = deps.log.child({ module: 'cluster' });
+  const { nodeId } = deps.events;
+  const subscription = await deps.events.subscribe(
+    `omnigate-node-${nodeId}`,
+    async (event) => {
+      const command = event.data as IssuedCommand;
+      if (command.origin === nodeId) return;
+      const actor = `${command.actor}@${command.origin}`;
+      let outcome;
+      if (command.action === 'install') {
+        const tarball = command.package ? await deps.redis.client.getBuffer(packageKey(command.package)) : null;
+        if (!tarball) {
+          log.error({ connector: command.connector, package: command.package }, 'install from another node: its package is gone from Redis');
+          return;
+        }
+        outcome = await deps.lifecycle.execute({ action: 'install', connector: command.connector, tarball, actor });
+      } else {
+        outcome = await deps.lifecycle.execute({ action: command.action, connector: command.connector, actor });
+      }
+      log.info({ connector: command.connector, action: command.action, origin: command.origin, result: outcome.result }, 'ran a lifecycle command from another node');
+    },
+    { topic: COMMANDS_TOPIC },
+  );
+
+  return {
+    async execute(command) {
+      const outcome = await deps.lifecycle.execute(command);
+      let digest: string | undefined;
+      if (command.action === 'install') {
+        digest = createHash('sha256').update(command.tarball).digest('hex');
+        await deps.redis.client.set(packageKey(digest), command.tarball, 'EX', PACKAGE_TTL_S);
+      }
+      // Only a change that took effect here goes to the others.
+      if (outcome.result !== 'ok') return outcome;
+      const issued: IssuedCommand = { action: command.action, connector: command.connector, actor: command.actor, origin: nodeId, ...(digest ? { package: digest } : {}) };
+      await deps.events.publish([cloudEvent({ source: `/omnigate/nodes/${nodeId}`, type: 'lifecycle.requested', subject: command.connector, partitionkey: command.connector, data: issued })], COMMANDS_TOPIC);
+      return outcome;
+    },
+    close: () => subscription.close(),
+  };
+}

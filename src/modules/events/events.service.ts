@@ -1,0 +1,88 @@
+import { hostname } from 'node:os';
+import type { Logger } from '../../kernel/logger.ts';
+import type { RedisHandle } from '../../adapters/redis/redis-client.ts';
+import { createKafkaEventBus } from '../../adapters/kafka/kafka-event-bus.ts';
+import { createMemoryEventBus } from '../../adapters/memory/memory-event-bus.ts';
+import type { CloudEvent, EventBus, EventHandler, Subscription } from '../../ports/event-bus.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { deduplicated } from './dedupe.ts';
+import { createEventLog, type EventLog } from './event-log.ts';
+import { createOutbox, type Outbox } from './outbox.ts';
+
+export const defaultNodeId = (): string => `${hostname()}-${process.pid}`;
+
+export interface EventsDeps {
+  readonly brokers: readonly string[];
+  readonly nodeId: string;
+  readonly redis: RedisHandle;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly outboxBatch?: number;
+}
+
+/** Publishing (through the outbox), subscribing (deduplicated), and the shared event log for SSE. */
+export interface Events {
+  readonly nodeId: string;
+  readonly bus: EventBus;
+  readonly outbox: Outbox;
+  readonly eventLog: EventLog;
+  /**
+   * Queues events in the outbox: resolves once they are stored (Redis, or memory while Redis is
+   * away) and never rejects; it never waits for the bus.
+   */
+  publish(events: readonly CloudEvent[], topic?: string): Promise<void>;
+  /** A consumer group; each event is handled once per group (ids already seen are dropped). */
+  subscribe(group: string, handler: EventHandler, options?: { topic?: string; fromBeginning?: boolean }): Promise<Subscription>;
+  /** Flushes the outbox (bounded) and closes consumers and clients. */
+  close(flushTimeoutMs: number): Promise<void>;
+}
+
+export async function createEvents(deps: EventsDeps): Promise<Events> {
+  const log = deps.log.child({ module: 'events' });
+  const kafka = deps.brokers.length > 0 ? createKafkaEventBus({ brokers: deps.brokers, clientId: `omnigate-${deps.nodeId}`, log }) : undefined;
+  const bus: EventBus = kafka ?? createMemoryEventBus();
+  if (kafka) {
+    // Topics are created at start with their partition counts; a broker that is away only delays that.
+    const ensure = async (attempt: number): Promise<void> => {
+      try {
+        await kafka.ensureTopics();
+      } catch (err) {
+        if (attempt % 10 === 0) log.warn({ err }, 'kafka unreachable at start: topics will be created when it is back');
+        await new Promise((r) => setTimeout(r, 1_000));
+        return ensure(attempt + 1);
+      }
+    };
+    await Promise.race([ensure(0), new Promise((r) => setTimeout(r, 5_000))]);
+  } else {
+    log.info('no KAFKA_BROKERS: events stay within this node (in-process bus)');
+  }
+  const outbox = createOutbox({ redis: deps.redis, bus, log, metrics: deps.metrics, nodeId: deps.nodeId, ...(deps.outboxBatch ? { batchSize: deps.outboxBatch } : {}) });
+  const eventLog = await createEventLog({ bus, redis: deps.redis, log, metrics: deps.metrics });
+  const subscriptions = new Set<Subscription>();
+  const depthTimer = setInterval(() => void outbox.depth().then((d) => deps.metrics.outboxDepth.set(d), () => undefined), 1_000);
+  depthTimer.unref();
+
+  return {
+    nodeId: deps.nodeId,
+    bus,
+    outbox,
+    eventLog,
+    publish(events, topic) {
+      return outbox.emit(events, topic).catch((err: unknown) => log.error({ err, count: events.length }, 'could not queue events'));
+    },
+    async subscribe(group, handler, options = {}) {
+      const subscription = await bus.subscribe(group, deduplicated(group, handler, deps), options);
+      subscriptions.add(subscription);
+      return subscription;
+    },
+    async close(flushTimeoutMs) {
+      clearInterval(depthTimer);
+      const flushed = await outbox.flush(flushTimeoutMs);
+      if (!flushed) log.warn({ depth: await outbox.depth() }, 'outbox not empty at shutdown: the rest goes out at the next start');
+      await outbox.close();
+      await Promise.allSettled([...subscriptions].map((s) => s.close()));
+      await eventLog.close();
+      await bus.close();
+    },
+  };
+}

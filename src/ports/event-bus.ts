@@ -1,0 +1,36 @@
+/** A CloudEvents 1.0 envelope (structured JSON); `partitionkey` orders events of one aggregate. */
+export interface CloudEvent<T = unknown> {
+  readonly specversion: '1.0';
+  readonly id: string;
+  readonly source: string;
+  /** `noun.past_tense`: ticket.created, order.status_changed, connector.changed … */
+  readonly type: string;
+  readonly subject?: string;
+  readonly time: string;
+  readonly datacontenttype: 'application/json';
+  /** The aggregate id: events with the same key are delivered in publish order. */
+  readonly partitionkey: string;
+  readonly traceparent?: string;
+  readonly data: T;
+}
+
+export type EventHandler = (event: CloudEvent) => Promise<void>;
+
+export interface Subscription {
+  /** Settles once the subscription receives events (it keeps retrying while the bus is away). */
+  readonly ready: Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The bus between the gateway, the systems around it, and gateway nodes. Every consumer group
+ * sees every event; within a group each event goes to one member; events with the same
+ * partitionkey arrive in publish order. Delivery is at least once: consumers drop ids they have
+ * seen. A handler that throws gets the event again.
+ */
+export interface EventBus {
+  /** Hands events to the bus, in order; resolves once the bus has them durably. */
+  publish(events: readonly CloudEvent[], options?: { readonly topic?: string }): Promise<void>;
+  subscribe(group: string, handler: EventHandler, options?: { readonly topic?: string; readonly fromBeginning?: boolean }): Promise<Subscription>;
+  close(): Promise<void>;
+}
