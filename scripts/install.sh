@@ -3,8 +3,10 @@
 #   - Node.js: the machine's own if it is 24 or newer, else Node 24 LTS from the npm registry
 #     (its node-<os>-<arch> packages carry the official binaries) into .tools/node.
 #   - Redis: Debian's redis-server when it is missing (apt-get, as root or through sudo).
+#   - Kafka 3.9 (KRaft, run by scripts/lib/kafka.ts): its jars from Maven Central into .tools/kafka/libs,
+#     only when scripts/kafka/pom.xml changed.
 #   - npm dependencies (npm ci, only when the lock file changed), the Java orders backend, the seed data.
-# Needs: bash, npm, java 17+, python 3.10+. Then `source scripts/env.sh` puts that Node on PATH.
+# Needs: bash, npm, java 17+, mvn 3.6+, python 3.10+. Then `source scripts/env.sh` puts that Node on PATH.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -45,6 +47,16 @@ if ! command -v redis-server >/dev/null; then
     echo "install: redis-server 6.2+ is needed (e.g. brew install redis); put it on PATH and run again" >&2
     exit 1
   fi
+fi
+kafka_pom=scripts/kafka/pom.xml kafka_libs=.tools/kafka/libs
+if ! cmp -s "$kafka_pom" "$kafka_libs/.pom.xml"; then
+  command -v mvn >/dev/null || { echo "install: mvn (Maven 3.6+) is needed to fetch the Kafka broker's jars" >&2; exit 1; }
+  echo "install: fetching the Kafka broker's jars from Maven Central into $kafka_libs" >&2
+  rm -rf "$kafka_libs.next"
+  mvn -q -B -Dstyle.color=never -f "$kafka_pom" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$root/$kafka_libs.next"
+  # the copied pom is the stamp, written last, so an interrupted fetch is redone
+  cp "$kafka_pom" "$kafka_libs.next/.pom.xml"
+  rm -rf "$kafka_libs" && mv "$kafka_libs.next" "$kafka_libs"
 fi
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -1,5 +1,6 @@
 // Counters, the recent-requests ring and the /_admin/* endpoints.
 import { parseFault } from './faults.mjs';
+import { parseWebhookSetting } from './webhooks.mjs';
 import { readBody, sendJson, methodNotAllowed, notFound } from './http.mjs';
 
 const REQUEST_LOG_SIZE = 100;
@@ -12,6 +13,7 @@ export function createStats() {
     replayRejections: 0, // 401 with -32002
     faultsInjected: 0, // requests answered (or not) by a fault
     ticketsCreated: 0,
+    ticketsUpdated: 0,
   };
   return {
     counters,
@@ -56,7 +58,7 @@ async function readJsonBody(req, res) {
 
 /**
  * Handles /_admin/*. Admin endpoints need no auth and ignore faults.
- * ctx: { faults: { get(), set(f) }, stats, requestLog, extraStats() }
+ * ctx: { faults: { get(), set(f) }, stats, requestLog, extraStats(), webhooks }
  */
 export async function handleAdmin(req, res, path, ctx) {
   switch (path) {
@@ -82,6 +84,17 @@ export async function handleAdmin(req, res, path, ctx) {
     case '/_admin/requests':
       if (req.method !== 'GET') return methodNotAllowed(res, ['GET']);
       return sendJson(res, 200, ctx.requestLog.list());
+    case '/_admin/webhooks':
+      if (req.method === 'GET') return sendJson(res, 200, ctx.webhooks.status());
+      if (req.method === 'POST') {
+        const body = await readJsonBody(req, res);
+        if (body === undefined) return undefined;
+        const { setting, error } = parseWebhookSetting(body, ctx.webhooks.defaultSecret);
+        if (error) return sendJson(res, 400, { error });
+        ctx.webhooks.configure(setting);
+        return sendJson(res, 200, ctx.webhooks.status());
+      }
+      return methodNotAllowed(res, ['GET', 'POST']);
     default:
       return notFound(res);
   }

@@ -1,4 +1,4 @@
-// The JSON-RPC methods: tickets.get, tickets.search, tickets.create.
+// The JSON-RPC methods: tickets.get, tickets.search, tickets.create, tickets.update.
 import { STATUSES, PRIORITIES, newestFirst } from './store.mjs';
 
 export const ERR_INVALID_PARAMS = -32602;
@@ -56,7 +56,14 @@ function decodeCursor(cursor, requesterId) {
   return { createdAt: key.c, ticketId: key.t };
 }
 
-export function createMethods(store, now = Date.now) {
+/** A field tickets.update may change: undefined or null means "leave as it is". */
+const given = (p, name) => p[name] !== undefined && p[name] !== null;
+
+/**
+ * The methods over a store. `onEvent(type, ticket)` is called after every change
+ * ("ticket.created" | "ticket.updated"); it must not throw or block.
+ */
+export function createMethods(store, now = Date.now, onEvent = () => {}) {
   return {
     'tickets.get'(params) {
       const p = objectParams(params);
@@ -115,7 +122,31 @@ export function createMethods(store, now = Date.now) {
         throw invalid(`priority must be one of ${PRIORITIES.join(', ')}`);
       }
       requireKnownRequester(store, requesterId);
-      return store.create({ requesterId, subject, description, priority }, now());
+      const ticket = store.create({ requesterId, subject, description, priority }, now());
+      onEvent('ticket.created', ticket);
+      return ticket;
+    },
+
+    'tickets.update'(params) {
+      const p = objectParams(params);
+      const ticketId = requireString(p, 'ticketId', { max: 64 });
+      const changes = {};
+      if (given(p, 'status')) {
+        if (!STATUSES.includes(p.status)) throw invalid(`status must be one of ${STATUSES.join(', ')}`);
+        changes.status = p.status;
+      }
+      if (given(p, 'priority')) {
+        if (!PRIORITIES.includes(p.priority)) throw invalid(`priority must be one of ${PRIORITIES.join(', ')}`);
+        changes.priority = p.priority;
+      }
+      if (given(p, 'subject')) changes.subject = requireString(p, 'subject', { max: 200 });
+      if (Object.keys(changes).length === 0) {
+        throw invalid('at least one of status, priority, subject must be given');
+      }
+      if (!store.get(ticketId)) throw new RpcError(ERR_TICKET_NOT_FOUND, 'Ticket not found', { ticketId });
+      const ticket = store.update(ticketId, changes, now());
+      onEvent('ticket.updated', ticket);
+      return ticket;
     },
   };
 }

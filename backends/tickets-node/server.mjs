@@ -12,6 +12,7 @@ import { readBody, sendJson, methodNotAllowed, notFound, BodyTooLarge } from './
 import { createMethods } from './methods.mjs';
 import { handleRpc, errorResponse, peekId, peekCall, ERR_INTERNAL } from './rpc.mjs';
 import { loadStore } from './store.mjs';
+import { createWebhooks, checkWebhookUrl, DEFAULT_WEBHOOK_SECRET } from './webhooks.mjs';
 
 export function configFromEnv(env = process.env) {
   const int = (name, fallback, min, max) => {
@@ -21,20 +22,47 @@ export function configFromEnv(env = process.env) {
     if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer from ${min} to ${max}`);
     return n;
   };
+  const webhookUrl = env.TICKETS_WEBHOOK_URL || null;
+  if (webhookUrl) {
+    const problem = checkWebhookUrl(webhookUrl);
+    if (problem) throw new Error(`TICKETS_WEBHOOK_URL: ${problem}`);
+  }
   return {
     host: env.BIND_HOST || '127.0.0.1',
     port: int('TICKETS_PORT', 8083, 0, 65535),
     secret: env.TICKETS_HMAC_SECRET || 'tickets-dev-secret',
     windowMs: int('TICKETS_REPLAY_WINDOW_MS', 300000, 1, 864e5 * 365),
     seedDir: resolve(env.OMNIGATE_SEED_DIR || '.data/seed'),
+    webhookUrl,
+    webhookSecret: env.TICKETS_WEBHOOK_SECRET || DEFAULT_WEBHOOK_SECRET,
   };
 }
 
 /** Builds the request handler around a loaded store. */
-export function createApp({ store, secret, windowMs, writeLog = (line) => process.stdout.write(line + '\n') }) {
+export function createApp({
+  store,
+  secret,
+  windowMs,
+  webhookUrl = null,
+  webhookSecret = DEFAULT_WEBHOOK_SECRET,
+  writeLog = (line) => process.stdout.write(line + '\n'),
+}) {
   const auth = createAuthenticator({ secret, windowMs });
-  const methods = createMethods(store);
   const stats = createStats();
+  const webhooks = createWebhooks({
+    url: webhookUrl,
+    secret: webhookSecret,
+    log: (line) => process.stderr.write(line + '\n'),
+  });
+  const onEvent = (type, ticket) => {
+    if (type === 'ticket.updated') stats.inc('ticketsUpdated');
+    try {
+      webhooks.emit(type, ticket);
+    } catch (err) {
+      process.stderr.write(`tickets: webhook not queued: ${err?.stack ?? err}\n`);
+    }
+  };
+  const methods = createMethods(store, Date.now, onEvent);
   const requestLog = createRequestLog();
   let fault = defaultFault();
   const adminCtx = {
@@ -42,6 +70,7 @@ export function createApp({ store, secret, windowMs, writeLog = (line) => proces
     stats,
     requestLog,
     extraStats: () => ({ replayCacheSize: auth.seenCount, tickets: store.size }),
+    webhooks,
   };
   const onInternalError = (err) => process.stderr.write(`tickets: internal error: ${err?.stack ?? err}\n`);
 
@@ -133,7 +162,13 @@ export function createApp({ store, secret, windowMs, writeLog = (line) => proces
 
 export function startServer(config = configFromEnv()) {
   const store = loadStore(config.seedDir);
-  const handle = createApp({ store, secret: config.secret, windowMs: config.windowMs });
+  const handle = createApp({
+    store,
+    secret: config.secret,
+    windowMs: config.windowMs,
+    webhookUrl: config.webhookUrl,
+    webhookSecret: config.webhookSecret,
+  });
   const server = createServer((req, res) => {
     handle(req, res).catch((err) => {
       process.stderr.write(`tickets: unhandled error: ${err?.stack ?? err}\n`);
@@ -143,7 +178,8 @@ export function startServer(config = configFromEnv()) {
   server.listen(config.port, config.host, () => {
     const { port } = server.address();
     process.stderr.write(
-      `tickets: listening on http://${config.host}:${port} (${store.size} tickets from ${config.seedDir})\n`,
+      `tickets: listening on http://${config.host}:${port} (${store.size} tickets from ${config.seedDir})` +
+        `${config.webhookUrl ? `; webhooks to ${config.webhookUrl}` : ''}\n`,
     );
   });
   return server;

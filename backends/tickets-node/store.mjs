@@ -96,6 +96,20 @@ export class TicketStore {
     list.splice(i, 0, ticket);
     return ticket;
   }
+
+  /**
+   * Applies { status?, priority?, subject? } to a known ticket, in place. updatedAt becomes now,
+   * but always moves forward (at least 1 ms past the previous value), so every change is visible.
+   */
+  update(ticketId, changes, now = Date.now()) {
+    const ticket = this.byId.get(ticketId);
+    if (!ticket) return undefined;
+    for (const key of ['status', 'priority', 'subject']) {
+      if (changes[key] !== undefined) ticket[key] = changes[key];
+    }
+    ticket.updatedAt = Math.max(now, ticket.updatedAt + 1);
+    return ticket;
+  }
 }
 
 export function loadStore(seedDir) {

@@ -21,6 +21,9 @@ export function defineConnector<Config>(definition: ConnectorDefinition<Config>)
   for (const name of [...Object.keys(queries), ...Object.keys(commands)]) {
     if (!declared.has(name as `${string}.${string}`)) problems.push(`operation ${name} is not declared in manifest.capabilities`);
   }
+  const emits = manifest.events?.types ?? [];
+  if ((definition.webhook || definition.poll) && emits.length === 0) problems.push('webhook() or poll() needs manifest.events.types');
+  if (emits.length > 0 && !definition.webhook && !definition.poll) problems.push('manifest.events.types needs webhook() or poll()');
   if (problems.length > 0) {
     throw new TypeError(`connector ${manifest.name}: ${problems.join('; ')}`);
   }
@@ -31,6 +34,8 @@ export function defineConnector<Config>(definition: ConnectorDefinition<Config>)
     query: (capability, params, ctx) => run(queries, capability, params, ctx),
     execute: (capability, params, ctx) => run(commands, capability, params, ctx),
     health: (ctx) => definition.health(ctx),
+    ...(definition.webhook ? { webhook: definition.webhook.bind(definition) } : {}),
+    ...(definition.poll ? { poll: definition.poll.bind(definition) } : {}),
     close: async () => {
       await definition.close?.();
     },

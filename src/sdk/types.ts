@@ -43,6 +43,33 @@ export interface ConnectorManifest {
    */
   readonly configSchema: JsonSchema;
   readonly proxy?: { readonly allow: readonly ProxyRule[] };
+  /** The canonical event types this connector turns webhooks or polling into. */
+  readonly events?: { readonly types: readonly string[]; readonly pollIntervalMs?: number };
+}
+
+/** A backend's webhook delivery, as the gateway received it: the exact body, for signatures. */
+export interface WebhookDelivery {
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+/** An event in canonical form; the gateway wraps it in a CloudEvent and publishes it. */
+export interface CanonicalEvent {
+  /** Stable across redeliveries of the same change (a delivery id, a change sequence): duplicates are dropped by it. */
+  readonly id: string;
+  /** `noun.past_tense`, one of manifest.events.types. */
+  readonly type: string;
+  /** What it is about: a ticket id, an order id. Also the ordering key. */
+  readonly subject: string;
+  /** When it happened, RFC 3339 UTC. */
+  readonly time: string;
+  readonly data: unknown;
+}
+
+/** What one poll found, and where the next one starts. */
+export interface PollResult {
+  readonly events: readonly CanonicalEvent[];
+  readonly cursor: string;
 }
 
 /** Adds credentials to every outgoing request; made once per connector by `auth()`. */
@@ -94,6 +121,10 @@ export interface ConnectorDefinition<Config> {
   /** One function per `command` capability, keyed by capability name. */
   readonly commands?: Readonly<Record<string, Operation<Config>>>;
   health(ctx: ConnectorContext<Config>): Promise<HealthReport>;
+  /** Verifies a webhook delivery (throw UnauthorizedError if it is not the backend's) and maps it to events. */
+  webhook?(delivery: WebhookDelivery, ctx: ConnectorContext<Config>): Promise<readonly CanonicalEvent[]>;
+  /** Reads the changes after `cursor` (undefined: from the beginning); one node polls at a time. */
+  poll?(cursor: string | undefined, ctx: ConnectorContext<Config>): Promise<PollResult>;
   close?(): Promise<void>;
 }
 
@@ -104,5 +135,7 @@ export interface Connector<Config = unknown> {
   query(capability: string, params: Params, ctx: ConnectorContext<Config>): Promise<unknown>;
   execute(capability: string, params: Params, ctx: ConnectorContext<Config>): Promise<unknown>;
   health(ctx: ConnectorContext<Config>): Promise<HealthReport>;
+  webhook?(delivery: WebhookDelivery, ctx: ConnectorContext<Config>): Promise<readonly CanonicalEvent[]>;
+  poll?(cursor: string | undefined, ctx: ConnectorContext<Config>): Promise<PollResult>;
   close(): Promise<void>;
 }

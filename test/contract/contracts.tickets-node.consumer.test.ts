@@ -58,7 +58,7 @@ async function rpc(interaction: RpcInteraction, work: (tickets: Connector<Ticket
     .withRequest({ method: 'POST', path: '/rpc', headers: SIGNED, body: { jsonrpc: '2.0', id: m.uuid(id), method, params } })
     .willRespondWith({ status: 200, headers: JSON_HEADERS, body: { jsonrpc: '2.0', id, ...interaction.reply } });
   const tickets = createTicketsConnector({ newRequestId: () => id });
-  await contract.execute(tickets, (baseUrl) => ({ baseUrl, hmacSecret: 'contract-secret' }), (ctx) => work(tickets, ctx));
+  await contract.execute(tickets, (baseUrl) => ({ baseUrl, hmacSecret: 'contract-secret', webhookToleranceMs: 300_000 }), (ctx) => work(tickets, ctx));
 }
 
 test('ticket.get maps a recorded JSON-RPC ticket to a schema-valid canonical Ticket', async () => {

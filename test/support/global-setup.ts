@@ -3,14 +3,20 @@ import { rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startBackends, type RunningBackends } from '../../scripts/lib/backends.ts';
+import { startKafka, type RunningKafka } from '../../scripts/lib/kafka.ts';
 import { startRedis, type RunningRedis } from '../../scripts/lib/redis.ts';
-import { ORDERS_TOKEN_TTL_SECONDS, TEST_PORTS, TEST_REDIS_PORT } from './ports.ts';
+import { ORDERS_TOKEN_TTL_SECONDS, TEST_KAFKA_CONTROLLER_PORT, TEST_KAFKA_PORT, TEST_PORTS, TEST_REDIS_PORT } from './ports.ts';
 
 const rootDir = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 let backends: RunningBackends | undefined;
 let redis: RunningRedis | undefined;
+let kafka: RunningKafka | undefined;
 
 export async function globalSetup(): Promise<void> {
+  // Kafka takes the longest to come up: start it first, wait for it last.
+  const kafkaDir = join(rootDir, `.data/test-kafka-${TEST_KAFKA_PORT}`);
+  rmSync(kafkaDir, { recursive: true, force: true });
+  const kafkaReady = startKafka({ port: TEST_KAFKA_PORT, controllerPort: TEST_KAFKA_CONTROLLER_PORT, dir: kafkaDir, rootDir });
   // Persistence on, as the outbox needs; each run starts from an empty data set.
   const redisDir = join(rootDir, `.data/test-redis-${TEST_REDIS_PORT}`);
   rmSync(redisDir, { recursive: true, force: true });
@@ -21,8 +27,9 @@ export async function globalSetup(): Promise<void> {
     logDir: join(rootDir, '.data/test-logs'),
     env: { ORDERS_TOKEN_TTL_SECONDS: String(ORDERS_TOKEN_TTL_SECONDS) },
   });
+  kafka = await kafkaReady;
 }
 
 export async function globalTeardown(): Promise<void> {
-  await Promise.all([backends?.stop(), redis?.stop()]);
+  await Promise.all([backends?.stop(), redis?.stop(), kafka?.stop()]);
 }

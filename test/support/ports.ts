@@ -13,5 +13,8 @@ export const TEST_URLS = {
   crm: `http://127.0.0.1:${TEST_PORTS.crm}`,
   tickets: `http://127.0.0.1:${TEST_PORTS.tickets}`,
 } as const;
+export const TEST_KAFKA_PORT = port(19092);
+export const TEST_KAFKA_CONTROLLER_PORT = port(19093);
+export const TEST_KAFKA_BROKERS = [`127.0.0.1:${TEST_KAFKA_PORT}`];
 /** Short-lived orders tokens, so expiry and refresh happen within a test. */
 export const ORDERS_TOKEN_TTL_SECONDS = 3;

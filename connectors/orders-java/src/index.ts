@@ -2,6 +2,7 @@ import { defineConnector, oauth2ClientCredentials } from 'omnigate/sdk';
 import { configSchema, type OrdersConfig } from './config.ts';
 import { getOrder } from './operations/get-order.ts';
 import { listOrders } from './operations/list-orders.ts';
+import { pollStatusChanges } from './events/poll-status-changes.ts';
 
 export default defineConnector<OrdersConfig>({
   manifest: {
@@ -36,6 +37,8 @@ export default defineConnector<OrdersConfig>({
       },
     ],
     proxy: { allow: [{ methods: ['GET'], path: '/api/orders/*' }, { methods: ['GET'], path: '/api/customers/*/orders' }] },
+    // The orders service has no webhooks: its change feed is polled (one gateway node at a time).
+    events: { types: ['order.status_changed'], pollIntervalMs: 1000 },
   },
 
   async auth({ config, http }) {
@@ -45,6 +48,8 @@ export default defineConnector<OrdersConfig>({
   },
 
   queries: { 'order.get': getOrder, 'order.list': listOrders },
+
+  poll: pollStatusChanges,
 
   async health({ http }) {
     const reply = await http.request({ path: '/health' });

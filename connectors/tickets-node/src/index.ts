@@ -4,6 +4,7 @@ import { createTicket } from './operations/create-ticket.ts';
 import { getTicket } from './operations/get-ticket.ts';
 import { listTickets } from './operations/list-tickets.ts';
 import { createRpc } from './rpc.ts';
+import { toTicketEvents } from './events/to-ticket-event.ts';
 
 const STATUS = { type: 'string', enum: ['new', 'open', 'pending', 'solved', 'closed'] } as const;
 
@@ -66,6 +67,11 @@ export function createTicketsConnector(options: TicketsConnectorOptions = {}): C
         },
       ],
       proxy: { allow: [{ methods: ['POST'], path: '/rpc' }] },
+      events: { types: ['ticket.created', 'ticket.updated'] },
+    },
+
+    async webhook(delivery, { config }) {
+      return toTicketEvents(delivery, config);
     },
 
     async auth({ config }) {

@@ -29,6 +29,15 @@ export const MANIFEST_SCHEMA = {
       required: ['type', 'properties'],
       properties: { type: { const: 'object' }, properties: { type: 'object', required: ['baseUrl'] } },
     },
+    events: {
+      type: 'object',
+      required: ['types'],
+      additionalProperties: false,
+      properties: {
+        types: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: '^[a-z][a-z0-9_]*\\.[a-z][a-z0-9_]*$' } },
+        pollIntervalMs: { type: 'integer', minimum: 100, maximum: 3_600_000 },
+      },
+    },
     proxy: {
       type: 'object',
       required: ['allow'],

@@ -1,7 +1,7 @@
 import { field, minorToDecimal, utcFromLocal, BadUpstreamDataError, type Money } from 'omnigate/sdk';
 
 /** The orders system's own status vocabulary → the canonical one. */
-const STATUS: Readonly<Record<string, string>> = {
+export const CANONICAL_STATUS: Readonly<Record<string, string>> = {
   NEW: 'pending',
   PAYMENT_PENDING: 'pending',
   PAID: 'paid',
@@ -12,7 +12,7 @@ const STATUS: Readonly<Record<string, string>> = {
 };
 
 /** Canonical status → the orders system's statuses, for filters. */
-export const SOURCE_STATUSES: Readonly<Record<string, readonly string[]>> = Object.entries(STATUS).reduce<Record<string, string[]>>(
+export const SOURCE_STATUSES: Readonly<Record<string, readonly string[]>> = Object.entries(CANONICAL_STATUS).reduce<Record<string, string[]>>(
   (acc, [source, canonical]) => ({ ...acc, [canonical]: [...(acc[canonical] ?? []), source] }),
   {},
 );
@@ -23,7 +23,7 @@ const minor = (value: number, currency: string): Money => ({ amount: minorToDeci
 export function toOrder(raw: unknown, timeZone: string, path = 'order'): Record<string, unknown> {
   const currency = field<string>(raw, 'currency', 'string', { path });
   const sourceStatus = field<string>(raw, 'status', 'string', { path });
-  const status = STATUS[sourceStatus];
+  const status = CANONICAL_STATUS[sourceStatus];
   if (status === undefined) throw new BadUpstreamDataError(`${path}.status`, `${path}.status is not a known order status`);
   const lines = field<unknown[]>(raw, 'lines', 'array', { path }).map((line, i) => {
     const at = `${path}.lines[${i}]`;

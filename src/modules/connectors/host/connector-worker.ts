@@ -8,7 +8,7 @@ import { REDACT_PATHS } from '../../../kernel/logger.ts';
 import { isConnector } from '../../../sdk/define-connector.ts';
 import { createHttpClient, DeadlineExceeded } from '../../../sdk/http-client.ts';
 import { createPools } from '../../../sdk/transport.ts';
-import type { Authenticator, Connector } from '../../../sdk/types.ts';
+import type { Authenticator, Connector, WebhookDelivery } from '../../../sdk/types.ts';
 import type { FromWorker, ToWorker, WireError, WorkerInit } from './protocol.ts';
 
 const port = parentPort;
@@ -26,6 +26,11 @@ let authenticator: Authenticator | undefined;
 // Set by `auth`: the gateway reads the manifest first, then checks the config against it.
 let config: Record<string, unknown> = {};
 let baseUrl = '';
+
+function requireFn<T>(fn: T | undefined, name: string): T {
+  if (!fn) throw new Error(`this connector has no ${name}()`);
+  return fn;
+}
 
 function toWire(err: unknown): WireError {
   if (isAppError(err)) return { name: err.name, message: err.message, code: err.code, extensions: { ...err.extensions } };
@@ -66,7 +71,11 @@ const handlers: { [K in ToWorker['type']]: (message: Extract<ToWorker, { type: K
     try {
       if (!connector) throw new Error('not loaded');
       const ctx = { config, log: callLog, signal: controller.signal, trace, http: client(controller.signal, trace, callLog) };
-      const data = kind === 'query' ? await connector.query(capability, params, ctx) : await connector.execute(capability, params, ctx);
+      const data =
+        kind === 'query' ? await connector.query(capability, params, ctx)
+        : kind === 'command' ? await connector.execute(capability, params, ctx)
+        : kind === 'webhook' ? await requireFn(connector.webhook, 'webhook')(params.delivery as WebhookDelivery, ctx)
+        : await requireFn(connector.poll, 'poll')(params.cursor as string | undefined, ctx);
       send({ type: 'result', id, data });
     } catch (err) {
       send({ type: 'error', id, error: toWire(err) });

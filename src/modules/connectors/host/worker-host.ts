@@ -24,7 +24,8 @@ export interface WorkerHostOptions {
 }
 
 export interface CallRequest {
-  readonly kind: 'query' | 'command';
+  /** query/command: an operation; webhook: params.delivery; poll: params.cursor. */
+  readonly kind: 'query' | 'command' | 'webhook' | 'poll';
   readonly capability: string;
   readonly params: Record<string, unknown>;
   readonly trace: TraceContext;

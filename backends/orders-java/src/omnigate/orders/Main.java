@@ -52,15 +52,16 @@ public final class Main {
     Tokens tokens = new Tokens(config.tokenTtl(), clock);
     Faults faults = new Faults();
     Traffic traffic = new Traffic(out, clock);
+    OrderChanges changes = new OrderChanges(store, clock, config.zone());
     ExecutorService workers = Executors.newFixedThreadPool(WORKER_THREADS);
     ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
     Router router =
         new Router(
             faults,
             traffic,
-            new AdminRoutes(faults, traffic, tokens),
+            new AdminRoutes(faults, traffic, tokens, changes),
             new TokenEndpoint(config.clientId(), config.clientSecret(), tokens),
-            new OrdersApi(store, tokens),
+            new OrdersApi(store, tokens, changes),
             timer,
             workers,
             err);
@@ -78,8 +79,9 @@ public final class Main {
               workers.shutdownNow();
             }));
     err.printf(
-        "orders: listening on http://127.0.0.1:%d (%d customers, %d orders from %s) in %d ms%n",
-        config.port(), store.customerCount(), store.orderCount(), config.seedDir(),
+        "orders: listening on http://127.0.0.1:%d (%d customers, %d orders from %s; change feed epoch %s)"
+            + " in %d ms%n",
+        config.port(), store.customerCount(), store.orderCount(), config.seedDir(), changes.epoch(),
         (System.nanoTime() - started) / 1_000_000);
   }
 }

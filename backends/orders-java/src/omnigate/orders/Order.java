@@ -3,7 +3,7 @@ package omnigate.orders;
 import java.time.LocalDateTime;
 import java.util.List;
 
-/** An order as the seed holds it: amounts in minor units, a local date-time without zone. */
+/** An order: amounts in minor units, a local date-time without zone. Immutable; a status change replaces it. */
 record Order(
     String orderId,
     String customerNo,
@@ -14,4 +14,9 @@ record Order(
     List<Line> lines) {
 
   record Line(int lineNo, String sku, String productName, int quantity, long unitPriceMinor) {}
+
+  /** The same order in another status (the only thing that ever changes). */
+  Order withStatus(OrderStatus newStatus) {
+    return new Order(orderId, customerNo, newStatus, currency, totalAmountMinor, createdAt, lines);
+  }
 }

@@ -40,6 +40,29 @@ final class OrderJson {
     return json;
   }
 
+  /**
+   * The change feed: {"epoch","changes":[{"seq","orderId","customerNo","from","to","changedAt"}],
+   * "lastSeq"}. Garbage: "seq" and "lastSeq" become "lots", "changedAt" becomes "yesterday".
+   */
+  static Map<String, Object> changes(OrderChanges.Page page, boolean garbage) {
+    Map<String, Object> json = new LinkedHashMap<>();
+    json.put("epoch", page.epoch());
+    json.put("changes", page.changes().stream().map(c -> change(c, garbage)).toList());
+    json.put("lastSeq", garbage ? "lots" : page.lastSeq());
+    return json;
+  }
+
+  private static Map<String, Object> change(OrderChanges.Change change, boolean garbage) {
+    Map<String, Object> json = new LinkedHashMap<>();
+    json.put("seq", garbage ? "lots" : change.seq());
+    json.put("orderId", change.orderId());
+    json.put("customerNo", change.customerNo());
+    json.put("from", change.from().name());
+    json.put("to", change.to().name());
+    json.put("changedAt", garbage ? "yesterday" : change.changedAt().format(LOCAL_DATE_TIME));
+    return json;
+  }
+
   private static Map<String, Object> line(Order.Line line) {
     Map<String, Object> json = new LinkedHashMap<>();
     json.put("lineNo", line.lineNo());

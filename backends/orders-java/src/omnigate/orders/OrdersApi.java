@@ -1,43 +1,60 @@
 package omnigate.orders;
 
 import java.io.IOException;
+import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
-/** /api/**: bearer-protected order reads in Spring REST style. */
+/** /api/**: bearer-protected order reads, status changes and the change feed, in Spring REST style. */
 final class OrdersApi {
   static final int DEFAULT_PAGE_SIZE = 20;
   static final int MAX_PAGE_SIZE = 100;
+  static final int DEFAULT_CHANGES_SIZE = 100;
+  static final int MAX_CHANGES_SIZE = 500;
   private static final Map<String, String> BEARER_CHALLENGE =
       Map.of("WWW-Authenticate", "Bearer error=\"invalid_token\"");
 
   private final Store store;
   private final Tokens tokens;
+  private final OrderChanges changes;
 
-  OrdersApi(Store store, Tokens tokens) {
+  OrdersApi(Store store, Tokens tokens, OrderChanges changes) {
     this.store = store;
     this.tokens = tokens;
+    this.changes = changes;
   }
 
   void handle(Call call, boolean garbage) throws IOException {
     if (!authorized(call)) return;
     String[] segments = call.path().substring(1).split("/", -1); // "api", ...
+    boolean isChanges =
+        segments.length == 3 && segments[1].equals("orders") && segments[2].equals("changes");
     boolean isOrder =
-        segments.length == 3 && segments[1].equals("orders") && !segments[2].isEmpty();
+        segments.length == 3 && segments[1].equals("orders") && !segments[2].isEmpty() && !isChanges;
+    boolean isOrderStatus =
+        segments.length == 4
+            && segments[1].equals("orders")
+            && !segments[2].isEmpty()
+            && segments[3].equals("status");
     boolean isCustomerOrders =
         segments.length == 4
             && segments[1].equals("customers")
             && !segments[2].isEmpty()
             && segments[3].equals("orders");
-    if (!isOrder && !isCustomerOrders) {
+    String allowed = isOrderStatus ? "POST" : "GET";
+    if (!isChanges && !isOrder && !isOrderStatus && !isCustomerOrders) {
       call.fail(404, "No endpoint " + call.method() + " " + call.path() + ".");
-    } else if (!call.method().equals("GET")) {
-      call.fail(405, "Request method '" + call.method() + "' is not supported", Map.of("Allow", "GET"));
+    } else if (!call.method().equals(allowed)) {
+      call.fail(405, "Request method '" + call.method() + "' is not supported", Map.of("Allow", allowed));
+    } else if (isChanges) {
+      listChanges(call, garbage);
     } else if (isOrder) {
       getOrder(call, segments[2], garbage);
+    } else if (isOrderStatus) {
+      setStatus(call, segments[2], garbage);
     } else {
       listCustomerOrders(call, segments[2], garbage);
     }
@@ -92,6 +109,78 @@ final class OrdersApi {
               ? List.of()
               : all.subList((int) from, (int) Math.min(all.size(), from + size));
       call.reply(200, OrderJson.page(content, all.size(), page, size, garbage));
+    }
+  }
+
+  /**
+   * POST /api/orders/{orderId}/status {"status": "PAID"}. The body is read first (as Spring binds
+   * it before the controller runs), so a bad body is a 400 even for an unknown order.
+   */
+  private void setStatus(Call call, String orderId, boolean garbage) throws IOException {
+    String raw;
+    try {
+      raw = call.body();
+    } catch (Call.BodyTooLarge e) {
+      call.fail(413, e.getMessage());
+      return;
+    }
+    if (raw.isBlank()) {
+      call.fail(400, "Required request body is missing");
+      return;
+    }
+    Object body;
+    try {
+      body = JsonReader.parse(raw);
+    } catch (IllegalArgumentException e) {
+      call.fail(400, "JSON parse error: " + e.getMessage());
+      return;
+    }
+    if (!(body instanceof Map<?, ?> map) || !(map.get("status") instanceof String name)) {
+      call.fail(400, "Request body must be a JSON object with a string field \"status\"");
+      return;
+    }
+    OrderStatus status;
+    try {
+      status = OrderStatus.valueOf(name);
+    } catch (IllegalArgumentException e) {
+      call.fail(
+          400,
+          "JSON parse error: Cannot deserialize value of type `OrderStatus` from String \""
+              + name
+              + "\": not one of the values accepted for Enum class: "
+              + Arrays.toString(OrderStatus.values()));
+      return;
+    }
+    Optional<OrderChanges.Result> result = changes.change(orderId, status);
+    if (result.isEmpty()) {
+      call.fail(404, "Order " + orderId + " not found");
+    } else {
+      call.reply(200, OrderJson.order(result.get().order(), garbage));
+    }
+  }
+
+  /** GET /api/orders/changes?after=0&size=100: the change feed, oldest first. */
+  private void listChanges(Call call, boolean garbage) throws IOException {
+    Map<String, List<String>> query = call.query();
+    Long after = longParam(query, "after", 0);
+    Integer size = intParam(query, "size", DEFAULT_CHANGES_SIZE);
+    if (after == null || after < 0) {
+      call.fail(400, "after must be an integer >= 0");
+    } else if (size == null || size < 1 || size > MAX_CHANGES_SIZE) {
+      call.fail(400, "size must be an integer between 1 and " + MAX_CHANGES_SIZE);
+    } else {
+      call.reply(200, OrderJson.changes(changes.after(after, size), garbage));
+    }
+  }
+
+  /** The parameter's long value, the fallback when absent, null when malformed. */
+  private static Long longParam(Map<String, List<String>> query, String name, long fallback) {
+    List<String> values = query.get(name);
+    if (values == null || values.isEmpty() || values.get(0).isEmpty()) return fallback;
+    try {
+      return Long.valueOf(values.get(0).trim());
+    } catch (NumberFormatException e) {
+      return null;
     }
   }
 

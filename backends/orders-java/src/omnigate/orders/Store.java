@@ -7,29 +7,37 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
 
-/** Read-only, in-memory orders indexed by order id and by customer (newest first). */
+/**
+ * In-memory orders indexed by order id and by customer (newest first). Everything is fixed at
+ * load except an order's status: {@link #replace} swaps in the changed order (OrderChanges
+ * serializes the writers; readers see either the old or the new order).
+ */
 final class Store {
   static final Comparator<Order> NEWEST_FIRST =
       Comparator.comparing(Order::createdAt).thenComparing(Order::orderId).reversed();
 
   private final Map<String, Customer> customers;
   private final Map<String, Order> ordersById;
-  private final Map<String, List<Order>> ordersByCustomer;
+  private final Map<String, List<String>> orderIdsByCustomer; // newest first
+  private final List<String> orderIds; // ascending, the order churn walks them in
 
   Store(Collection<Customer> customers, Collection<Order> orders) {
     this.customers = new HashMap<>();
     customers.forEach(c -> this.customers.put(c.customerNo(), c));
-    this.ordersById = new HashMap<>();
+    this.ordersById = new ConcurrentHashMap<>();
     orders.forEach(o -> ordersById.put(o.orderId(), o));
-    this.ordersByCustomer =
+    this.orderIdsByCustomer =
         orders.stream()
             .collect(
                 Collectors.groupingBy(
                     Order::customerNo,
                     Collectors.collectingAndThen(
-                        Collectors.toList(), list -> list.stream().sorted(NEWEST_FIRST).toList())));
+                        Collectors.toList(),
+                        list -> list.stream().sorted(NEWEST_FIRST).map(Order::orderId).toList())));
+    this.orderIds = ordersById.keySet().stream().sorted().toList();
   }
 
   Optional<Order> order(String orderId) {
@@ -42,9 +50,22 @@ final class Store {
 
   /** The customer's orders, newest first, keeping only the given statuses (all when empty). */
   List<Order> ordersOf(String customerNo, Set<OrderStatus> statuses) {
-    List<Order> all = ordersByCustomer.getOrDefault(customerNo, List.of());
-    if (statuses.isEmpty()) return all;
-    return all.stream().filter(o -> statuses.contains(o.status())).toList();
+    return orderIdsByCustomer.getOrDefault(customerNo, List.of()).stream()
+        .map(ordersById::get)
+        .filter(o -> statuses.isEmpty() || statuses.contains(o.status()))
+        .toList();
+  }
+
+  /** Every order id, ascending. */
+  List<String> orderIds() {
+    return orderIds;
+  }
+
+  /** Replaces a known order by its changed version (same id). */
+  void replace(Order order) {
+    if (ordersById.replace(order.orderId(), order) == null) {
+      throw new IllegalArgumentException("unknown order " + order.orderId());
+    }
   }
 
   int customerCount() {

@@ -1,0 +1,164 @@
+import express, { Router, type Request, type Response } from 'express';
+import type { RedisHandle } from '../../adapters/redis/redis-client.ts';
+import { AppError } from '../../kernel/errors.ts';
+import { cloudEvent } from '../../kernel/events.ts';
+import type { Logger } from '../../kernel/logger.ts';
+import type { SchemaRegistry } from '../../kernel/schemas.ts';
+import { startTrace } from '../../kernel/trace.ts';
+import type { CloudEvent } from '../../ports/event-bus.ts';
+import type { CanonicalEvent, PollResult } from '../../sdk/types.ts';
+import type { ConnectorRegistry } from '../connectors/registry.ts';
+import { contextOf } from '../http/request-context.ts';
+import type { Events } from './events.service.ts';
+
+export const INBOUND_SEEN_TTL_S = 24 * 60 * 60;
+export const POLL_TIMEOUT_MS = 10_000;
+/** Canonical payload schema per event type, where there is one. */
+const DATA_SCHEMAS: Readonly<Record<string, string>> = { 'ticket.created': 'Ticket', 'ticket.updated': 'Ticket' };
+
+export interface ConnectorEventsDeps {
+  readonly registry: ConnectorRegistry;
+  readonly events: Events;
+  readonly redis: RedisHandle;
+  readonly schemas: SchemaRegistry;
+  readonly log: Logger;
+}
+
+/** A connector's canonical events as CloudEvents, checked against what its manifest declares. */
+function toCloudEvents(connector: string, declared: readonly string[], found: readonly CanonicalEvent[], schemas: SchemaRegistry, traceparent?: string): CloudEvent[] {
+  return found.map((event) => {
+    if (!declared.includes(event.type)) throw new AppError('CONNECTOR_BAD_DATA', `connector ${connector} produced an undeclared event type ${event.type}`, { connector, field: 'type' });
+    const schema = DATA_SCHEMAS[event.type];
+    if (schema && !schemas.validatorFor(schema)(event.data)) {
+      throw new AppError('CONNECTOR_BAD_DATA', `connector ${connector} produced a ${event.type} whose data breaks the ${schema} schema`, { connector, field: 'data' });
+    }
+    return cloudEvent({
+      // Stable across redeliveries: consumers drop the ids they have seen.
+      id: `${connector}:${event.id}`,
+      source: `/omnigate/connectors/${connector}`,
+      type: event.type,
+      subject: event.subject,
+      partitionkey: event.subject,
+      time: event.time,
+      data: event.data,
+      ...(traceparent ? { traceparent } : {}),
+    });
+  });
+}
+
+/** Drops events this gateway already took in (a retried or duplicated delivery). */
+async function unseen(redis: RedisHandle, events: readonly CloudEvent[]): Promise<CloudEvent[]> {
+  if (!redis.isUp()) return [...events];
+  const fresh: CloudEvent[] = [];
+  for (const event of events) {
+    const claimed = await redis.client.set(`omnigate:inbound:${event.id}`, '1', 'EX', INBOUND_SEEN_TTL_S, 'NX').catch(() => 'OK');
+    if (claimed === 'OK') fresh.push(event);
+  }
+  return fresh;
+}
+
+/**
+ * POST /v1/inbound/{connector}: a backend's signed webhooks. The connector (in its worker, with
+ * its secret) verifies and normalizes them; the events are in the outbox before the backend
+ * gets its 202, so an acknowledged delivery is never lost; duplicates are dropped.
+ */
+export function createInboundRouter(deps: ConnectorEventsDeps & { bodyLimitBytes: number }): Router {
+  const router = Router();
+  router.post('/inbound/:connector', express.text({ type: () => true, limit: deps.bodyLimitBytes }), async (req: Request, res: Response) => {
+    const name = String(req.params.connector);
+    const entry = deps.registry.get(name);
+    if (!entry?.active?.manifest.events || !entry.active.manifest.events.types.length) throw new AppError('NOT_FOUND', `connector ${name} takes no webhooks`);
+    const lease = deps.registry.lease(name);
+    let found: CanonicalEvent[];
+    try {
+      const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v ?? '')]));
+      const delivery = { headers, body: typeof req.body === 'string' ? req.body : '' };
+      const ctx = contextOf(res);
+      found = (await lease.version.host.call(
+        { kind: 'webhook', capability: 'webhook', params: { delivery }, trace: ctx.trace, logBindings: ctx.log.bindings() },
+        AbortSignal.timeout(POLL_TIMEOUT_MS),
+      )) as CanonicalEvent[];
+    } catch (err) {
+      // A delivery the connector refuses (bad signature, replay) is the sender's problem: 401.
+      if (err instanceof AppError && err.code === 'UPSTREAM_UNAUTHORIZED') throw new AppError('UNAUTHENTICATED', err.message, { connector: name });
+      throw err;
+    } finally {
+      lease.release();
+    }
+    const events = await unseen(deps.redis, toCloudEvents(name, entry.active.manifest.events.types, found, deps.schemas, req.get('traceparent')));
+    await deps.events.publish(events);
+    res.status(202).json({ accepted: found.length, duplicates: found.length - events.length });
+  });
+  return router;
+}
+
+/**
+ * Polls every connector that has `poll()`, each on one node at a time (a Redis lease), from a
+ * cursor kept in Redis; events go to the outbox before the cursor moves (at least once).
+ */
+export function startPollers(deps: ConnectorEventsDeps & { nodeId: string }): { close(): Promise<void> } {
+  const log = deps.log.child({ module: 'pollers' });
+  let closed = false;
+  const running = new Map<string, Promise<void>>();
+
+  async function pollOnce(name: string, intervalMs: number): Promise<void> {
+    const entry = deps.registry.get(name);
+    const manifest = entry?.active?.manifest;
+    if (!manifest?.events?.pollIntervalMs) return;
+    const lockKey = `omnigate:poll-lock:${name}`;
+    const holder = await deps.redis.client.get(lockKey).catch(() => null);
+    if (holder && holder !== deps.nodeId) return;
+    await deps.redis.client.set(lockKey, deps.nodeId, 'PX', intervalMs * 5);
+    const cursorKey = `omnigate:cursor:${name}`;
+    const cursor = (await deps.redis.client.get(cursorKey)) ?? undefined;
+    const lease = deps.registry.lease(name);
+    let result: PollResult;
+    try {
+      const trace = startTrace(undefined, `poll-${name}`);
+      result = (await lease.version.host.call({ kind: 'poll', capability: 'poll', params: { cursor }, trace, logBindings: { poller: name } }, AbortSignal.timeout(POLL_TIMEOUT_MS))) as PollResult;
+    } finally {
+      lease.release();
+    }
+    const events = await unseen(deps.redis, toCloudEvents(name, manifest.events.types, result.events, deps.schemas));
+    await deps.events.publish(events);
+    await deps.redis.client.set(cursorKey, result.cursor);
+    if (events.length > 0) log.debug({ connector: name, events: events.length, cursor: result.cursor }, 'polled');
+  }
+
+  const loop = async (name: string, intervalMs: number) => {
+    let failures = 0;
+    while (!closed && deps.registry.get(name)?.active?.manifest.events?.pollIntervalMs) {
+      try {
+        if (deps.redis.isUp()) await pollOnce(name, intervalMs);
+        failures = 0;
+      } catch (err) {
+        failures += 1;
+        if (failures === 1 || failures % 30 === 0) log.warn({ connector: name, err, failures }, 'poll failed; trying again');
+      }
+      await new Promise((r) => setTimeout(r, intervalMs).unref());
+    }
+  };
+
+  // Connectors come and go at run time: look for new pollers now and then.
+  const scan = () => {
+    for (const entry of deps.registry.list()) {
+      const interval = entry.active?.manifest.events?.pollIntervalMs;
+      if (interval && !running.has(entry.name) && typeof entry.active?.manifest === 'object') running.set(entry.name, loop(entry.name, interval));
+    }
+  };
+  scan();
+  const scanner = setInterval(scan, 2_000);
+  scanner.unref();
+  return {
+    async close() {
+      closed = true;
+      clearInterval(scanner);
+      await Promise.allSettled(running.values());
+      // Hand the polling over at once rather than when the lease runs out.
+      for (const name of running.keys()) {
+        const lockKey = `omnigate:poll-lock:${name}`;
+        if ((await deps.redis.client.get(lockKey).catch(() => null)) === deps.nodeId) await deps.redis.client.del(lockKey).catch(() => undefined);
+      }
+    },
+  };
+}

@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { connectorEnv } from '../../scripts/lib/backends.ts';
+import { copyConnector, packTarball, scratchDir } from '../support/connector-packages.ts';
+import { API_KEY, ROOT_DIR } from '../support/gateway.ts';
+import { port, TEST_KAFKA_BROKERS, TEST_REDIS_URL, TEST_URLS } from '../support/ports.ts';
+
+const ADMIN_KEY = 'admin-key-cluster-0123456789';
+interface Node {
+  readonly url: string;
+  readonly child: ChildProcess;
+  readonly dir: string;
+}
+const nodes: Node[] = [];
+
+/** A whole gateway process, as ops would run one of several. */
+async function startNode(name: string, httpPort: number): Promise<Node> {
+  const dir = scratchDir(`cluster-${name}`);
+  symlinkSync(join(ROOT_DIR, 'connectors/crm-python'), join(dir, 'crm-python'));
+  copyConnector('orders-java', dir, '1.0.0');
+  const child = spawn(process.execPath, [join(ROOT_DIR, 'src/main.ts')], {
+    cwd: ROOT_DIR,
+    env: {
+      PATH: process.env.PATH ?? '', ...connectorEnv(TEST_URLS), REDIS_URL: TEST_REDIS_URL, KAFKA_BROKERS: TEST_KAFKA_BROKERS.join(','), NODE_ID: `${name}-${process.pid}`,
+      PORT: String(httpPort), OMNIGATE_API_KEYS: API_KEY, OMNIGATE_ADMIN_KEYS: `ops:${ADMIN_KEY}`, OMNIGATE_CONNECTORS_DIR: dir,
+      OMNIGATE_PACKAGE_STORE_DIR: join(dir, '.store'), OMNIGATE_AUDIT_FILE: join(dir, 'audit.jsonl'), LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const node = { url: `http://127.0.0.1:${httpPort}`, child, dir };
+  nodes.push(node);
+  for (let i = 0; i < 150; i++) {
+    const ready = await fetch(`${node.url}/readyz`).then((r) => r.json() as Promise<{ status: string }>, () => undefined);
+    if (ready?.status === 'ready') return node;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`node ${name} did not become ready`);
+}
+
+const versionOn = async (node: Node): Promise<string | undefined> => {
+  const { connectors } = (await (await fetch(`${node.url}/v1/connectors`, { headers: { 'x-api-key': API_KEY } })).json()) as { connectors: { name: string; version?: string }[] };
+  return connectors.find((c) => c.name === 'orders-java')?.version;
+};
+
+before(async () => {
+  await Promise.all([startNode('a', port(18281)), startNode('b', port(18282))]);
+});
+after(async () => {
+  for (const node of nodes) {
+    node.child.kill('SIGTERM');
+    await new Promise((r) => node.child.once('exit', r));
+    rmSync(node.dir, { recursive: true, force: true });
+  }
+});
+
+describe('two gateway processes on one bus', () => {
+  test('a connector installed on one node reaches the other through the bus, audited there with where it came from', async () => {
+    const [a, b] = nodes as [Node, Node];
+    // Both consume the commands topic before the change is made.
+    await new Promise((r) => setTimeout(r, 3_000));
+    const folder = copyConnector('orders-java', scratchDir('cluster-pkg'), '4.2.0');
+    const tarball = await packTarball(folder);
+    rmSync(join(folder, '..'), { recursive: true, force: true });
+    const res = await fetch(`${a.url}/v1/admin/connectors/orders-java`, { method: 'PUT', headers: { 'x-api-key': ADMIN_KEY, 'content-type': 'application/gzip' }, body: new Uint8Array(tarball) });
+    assert.equal(res.status, 200);
+    assert.equal(await versionOn(a), '4.2.0');
+    let onB: string | undefined;
+    for (let i = 0; i < 100 && onB !== '4.2.0'; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      onB = await versionOn(b);
+    }
+    assert.equal(onB, '4.2.0');
+    const { records } = (await (await fetch(`${b.url}/v1/admin/audit`, { headers: { 'x-api-key': ADMIN_KEY } })).json()) as { records: { actor: string; action: string; to?: string }[] };
+    assert.equal(records[0]?.action, 'install');
+    assert.equal(records[0]?.to, '4.2.0');
+    assert.match(records[0]?.actor ?? '', /^ops@a-/);
+
+    const rolled = await fetch(`${b.url}/v1/admin/connectors/orders-java/rollback`, { method: 'POST', headers: { 'x-api-key': ADMIN_KEY } });
+    assert.equal(rolled.status, 200);
+    let onA: string | undefined;
+    for (let i = 0; i < 100 && onA !== '1.0.0'; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      onA = await versionOn(a);
+    }
+    assert.equal(onA, '1.0.0', 'and back the other way');
+  });
+});

@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { pino } from 'pino';
+import { startKafka } from '../../scripts/lib/kafka.ts';
+import { createKafkaEventBus } from '../../src/adapters/kafka/kafka-event-bus.ts';
+import { cloudEvent } from '../../src/kernel/events.ts';
+import type { CloudEvent } from '../../src/ports/event-bus.ts';
+import { ROOT_DIR, startTestGateway } from '../support/gateway.ts';
+import { port } from '../support/ports.ts';
+
+const OUTAGE_MS = Number(process.env.OMNIGATE_TEST_KAFKA_OUTAGE_MS ?? 30_000);
+const KEYS = ['order-1', 'order-2', 'order-3', 'order-4', 'order-5'];
+
+describe('nothing lost while Kafka is down', () => {
+  test(`the broker stops for ${OUTAGE_MS / 1000} s under steady traffic: every event arrives exactly once (by id), in order per key, and requests never wait`, async () => {
+    // A broker of its own: this test stops it.
+    const dir = join(ROOT_DIR, `.data/kafka-outage-${process.pid}`);
+    const kafka = await startKafka({ port: port(19192), controllerPort: port(19193), dir, rootDir: ROOT_DIR });
+    const gw = await startTestGateway({ KAFKA_BROKERS: kafka.brokers.join(','), NODE_ID: `outage-${process.pid}` });
+    const consumer = createKafkaEventBus({ brokers: kafka.brokers, clientId: 'outage-consumer', log: pino({ level: 'silent' }) });
+    const received: CloudEvent[] = [];
+    const sub = await consumer.subscribe(`outage-${process.pid}`, async (e) => void (e.type === 'test.counted' && received.push(e)), { fromBeginning: true });
+    try {
+      await sub.ready;
+      let sent = 0;
+      let stop = false;
+      const slowest: number[] = [];
+      const publishing = (async () => {
+        while (!stop) {
+          const key = KEYS[sent % KEYS.length] as string;
+          const started = performance.now();
+          await gw.events.publish([cloudEvent({ source: '/test', type: 'test.counted', subject: key, partitionkey: key, data: { key, n: Math.floor(sent / KEYS.length) } })]);
+          slowest.push(performance.now() - started);
+          sent += 1;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      })();
+      const probing = (async () => {
+        const latencies: number[] = [];
+        while (!stop) {
+          const started = performance.now();
+          assert.equal((await gw.api('/v1/customers/1')).status, 200);
+          latencies.push(performance.now() - started);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        return latencies;
+      })();
+
+      await new Promise((r) => setTimeout(r, 2_000));
+      await kafka.stop();
+      await new Promise((r) => setTimeout(r, OUTAGE_MS));
+      const waiting = await gw.events.outbox.depth();
+      await kafka.start();
+      await new Promise((r) => setTimeout(r, 2_000));
+      stop = true;
+      await publishing;
+      const requestLatencies = await probing;
+
+      const deadline = Date.now() + 60_000;
+      const unique = () => new Map(received.map((e) => [e.id, e]));
+      while (unique().size < sent && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+
+      assert.ok(waiting > 100, `only ${waiting} events waited in the outbox during the outage`);
+      const byId = unique();
+      assert.equal(byId.size, sent, `${sent} published, ${byId.size} distinct arrived`);
+      // In order per key, counting each event at its first arrival.
+      const firstSeen = new Set<string>();
+      const perKey = new Map<string, number[]>();
+      for (const event of received) {
+        if (firstSeen.has(event.id)) continue;
+        firstSeen.add(event.id);
+        const { key, n } = event.data as { key: string; n: number };
+        perKey.set(key, [...(perKey.get(key) ?? []), n]);
+      }
+      for (const key of KEYS) {
+        const ns = perKey.get(key) ?? [];
+        assert.deepEqual(ns, [...Array(ns.length).keys()], `order of ${key}`);
+      }
+      assert.ok(Math.max(...slowest) < 250, `publishing waited ${Math.max(...slowest).toFixed(0)} ms`);
+      assert.ok(Math.max(...requestLatencies) < 1_000, `a request waited ${Math.max(...requestLatencies).toFixed(0)} ms`);
+    } finally {
+      await sub.close();
+      await consumer.close();
+      await gw.stop();
+      await kafka.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
