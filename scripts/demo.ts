@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connectorEnv, startBackends } from './lib/backends.ts';
+import { startKafka } from './lib/kafka.ts';
 import { startRedis } from './lib/redis.ts';
 
 const rootDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -12,18 +13,22 @@ const apiKey = process.env.OMNIGATE_API_KEYS?.split(',')[0]?.split(':').pop() ??
 const adminKey = process.env.OMNIGATE_ADMIN_KEYS?.split(',')[0]?.split(':').pop() ?? `admin-${randomBytes(12).toString('hex')}`;
 const say = (line: string): boolean => process.stderr.write(`demo: ${line}\n`);
 
-say('starting redis and the sample backends (orders: Java, crm: Python, tickets: Node)…');
+say('starting kafka, redis and the sample backends (orders: Java, crm: Python, tickets: Node)…');
+const kafkaStarting = startKafka({ port: Number(process.env.KAFKA_PORT ?? 9092), controllerPort: Number(process.env.KAFKA_CONTROLLER_PORT ?? 9093), dir: join(rootDir, '.data/kafka'), rootDir });
 const redis = await startRedis({ port: Number(process.env.REDIS_PORT ?? 6379), dir: join(rootDir, '.data/redis'), persist: true });
 const backends = await startBackends({
   rootDir,
   ports: { orders: Number(process.env.ORDERS_PORT ?? 8081), crm: Number(process.env.CRM_PORT ?? 8082), tickets: Number(process.env.TICKETS_PORT ?? 8083) },
   logDir: join(rootDir, '.data/logs'),
+  // The tickets service sends its signed webhooks to the gateway.
+  env: { TICKETS_WEBHOOK_URL: `http://127.0.0.1:${port}/v1/inbound/tickets-node` },
 });
-say(`redis up: ${redis.url}; backends up: ${Object.values(backends.urls).join(' ')} (logs in .data/logs/)`);
+const kafka = await kafkaStarting;
+say(`kafka up: ${kafka.brokers.join(',')}; redis up: ${redis.url}; backends up: ${Object.values(backends.urls).join(' ')} (logs in .data/logs/)`);
 
 const gateway = spawn(process.execPath, [join(rootDir, 'src/main.ts')], {
   cwd: rootDir,
-  env: { ...process.env, ...connectorEnv(backends.urls), REDIS_URL: redis.url, PORT: String(port), OMNIGATE_API_KEYS: process.env.OMNIGATE_API_KEYS ?? `demo:${apiKey}`, OMNIGATE_ADMIN_KEYS: process.env.OMNIGATE_ADMIN_KEYS ?? `ops:${adminKey}` },
+  env: { ...process.env, ...connectorEnv(backends.urls), REDIS_URL: redis.url, KAFKA_BROKERS: kafka.brokers.join(','), PORT: String(port), OMNIGATE_API_KEYS: process.env.OMNIGATE_API_KEYS ?? `demo:${apiKey}`, OMNIGATE_ADMIN_KEYS: process.env.OMNIGATE_ADMIN_KEYS ?? `ops:${adminKey}` },
   stdio: ['ignore', 'inherit', 'inherit'],
 });
 
@@ -35,7 +40,7 @@ function stopAll(code: number): Promise<never> {
       gateway.kill('SIGTERM');
       await new Promise((r) => gateway.once('exit', r));
     }
-    await Promise.all([backends.stop(), redis.stop()]);
+    await Promise.all([backends.stop(), redis.stop(), kafka.stop()]);
     process.exit(code);
   })();
   return stopping;

@@ -96,5 +96,6 @@ export function connectorEnv(urls: RunningBackends['urls']): Record<string, stri
     OMNIGATE_CONNECTOR_CRM_PYTHON_API_TOKEN: 'crm-dev-token',
     OMNIGATE_CONNECTOR_TICKETS_NODE_BASE_URL: urls.tickets,
     OMNIGATE_CONNECTOR_TICKETS_NODE_HMAC_SECRET: 'tickets-dev-secret',
+    OMNIGATE_CONNECTOR_TICKETS_NODE_WEBHOOK_SECRET: 'tickets-webhook-secret',
   };
 }

@@ -34,7 +34,7 @@ function kafkaLogCreator(log: Logger) {
  * an idempotent producer, one consumer per group and subscription, offsets committed after the
  * handler succeeded (at least once).
  */
-export function createKafkaEventBus(options: KafkaEventBusOptions): EventBus & { ensureTopics(): Promise<void>; isConnected(): boolean } {
+export function createKafkaEventBus(options: KafkaEventBusOptions): EventBus & { ensureTopics(): Promise<void>; isConnected(): boolean; lag(groups: readonly string[], topic: string): Promise<Map<string, number>> } {
   const log = options.log.child({ module: 'kafka' });
   const kafka = new Kafka({
     clientId: options.clientId,
@@ -60,6 +60,28 @@ export function createKafkaEventBus(options: KafkaEventBusOptions): EventBus & {
 
   return {
     isConnected: () => connected,
+
+    /** Messages each group is behind the end of `topic`, summed over partitions. */
+    async lag(groups, topic) {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.offset)]));
+        const result = new Map<string, number>();
+        for (const group of groups) {
+          const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+          const behind = (committed?.partitions ?? []).reduce((sum, p) => {
+            const end = ends.get(p.partition) ?? 0;
+            const at = Number(p.offset);
+            return sum + (at < 0 ? end : Math.max(0, end - at));
+          }, 0);
+          result.set(group, behind);
+        }
+        return result;
+      } finally {
+        await admin.disconnect();
+      }
+    },
 
     async ensureTopics() {
       const admin = kafka.admin();

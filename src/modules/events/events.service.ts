@@ -1,12 +1,12 @@
 import { hostname } from 'node:os';
 import type { Logger } from '../../kernel/logger.ts';
 import type { RedisHandle } from '../../adapters/redis/redis-client.ts';
-import { createKafkaEventBus } from '../../adapters/kafka/kafka-event-bus.ts';
+import { createKafkaEventBus, EVENTS_TOPIC } from '../../adapters/kafka/kafka-event-bus.ts';
 import { createMemoryEventBus } from '../../adapters/memory/memory-event-bus.ts';
 import type { CloudEvent, EventBus, EventHandler, Subscription } from '../../ports/event-bus.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { deduplicated } from './dedupe.ts';
-import { createEventLog, type EventLog } from './event-log.ts';
+import { createEventLog, EVENT_LOG_GROUP, type EventLog } from './event-log.ts';
 import { createOutbox, type Outbox } from './outbox.ts';
 
 export const defaultNodeId = (): string => `${hostname()}-${process.pid}`;
@@ -59,8 +59,19 @@ export async function createEvents(deps: EventsDeps): Promise<Events> {
   const outbox = createOutbox({ redis: deps.redis, bus, log, metrics: deps.metrics, nodeId: deps.nodeId, ...(deps.outboxBatch ? { batchSize: deps.outboxBatch } : {}) });
   const eventLog = await createEventLog({ bus, redis: deps.redis, log, metrics: deps.metrics });
   const subscriptions = new Set<Subscription>();
+  const groups = new Set<string>([EVENT_LOG_GROUP]);
   const depthTimer = setInterval(() => void outbox.depth().then((d) => deps.metrics.outboxDepth.set(d), () => undefined), 1_000);
   depthTimer.unref();
+  // Consumer lag of this node's groups, from Kafka's own offsets.
+  const lagTimer = kafka
+    ? setInterval(() => {
+        void kafka.lag([...groups], EVENTS_TOPIC).then(
+          (lags) => lags.forEach((lag, group) => deps.metrics.consumerLag.set({ group, topic: EVENTS_TOPIC }, lag)),
+          () => undefined,
+        );
+      }, 5_000)
+    : undefined;
+  lagTimer?.unref();
 
   return {
     nodeId: deps.nodeId,
@@ -72,11 +83,13 @@ export async function createEvents(deps: EventsDeps): Promise<Events> {
     },
     async subscribe(group, handler, options = {}) {
       const subscription = await bus.subscribe(group, deduplicated(group, handler, deps), options);
+      if (!options.topic) groups.add(group);
       subscriptions.add(subscription);
       return subscription;
     },
     async close(flushTimeoutMs) {
       clearInterval(depthTimer);
+      if (lagTimer) clearInterval(lagTimer);
       const flushed = await outbox.flush(flushTimeoutMs);
       if (!flushed) log.warn({ depth: await outbox.depth() }, 'outbox not empty at shutdown: the rest goes out at the next start');
       await outbox.close();

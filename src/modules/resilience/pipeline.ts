@@ -91,6 +91,9 @@ export function createResiliencePipeline(deps: {
     let breaker = own.breakers.get(capability);
     if (breaker) return breaker;
     const { settings } = own;
+    // opossum counts a filtered error as a success; an abandoned half-open trial must not close
+    // the breaker, so while half-open it counts as a failure (the backend proved nothing).
+    let self: CircuitBreaker | undefined;
     breaker = new CircuitBreaker((attempt: () => Promise<unknown>) => attempt(), {
       timeout: false, // the pipeline's own deadline aborts the call; opossum's would only stop waiting
       errorThresholdPercentage: settings.errorThresholdPercentage,
@@ -98,9 +101,10 @@ export function createResiliencePipeline(deps: {
       resetTimeout: settings.resetTimeoutMs,
       rollingCountTimeout: settings.rollingWindowMs,
       rollingCountBuckets: 10,
-      errorFilter: (err: unknown) => !isBackendFailure(err),
+      errorFilter: (err: unknown) => !isBackendFailure(err) && !(self?.halfOpen && isAppError(err) && err.extensions.abandoned === true),
       name: `${connector}:${capability}`,
     });
+    self = breaker;
     const labels = { connector, capability };
     metrics.breakerState.set(labels, BREAKER_STATE_VALUE.closed);
     const transition = (state: BreakerState) => () => {
@@ -216,7 +220,10 @@ export function createResiliencePipeline(deps: {
 
 /** Settles with `work`, or rejects the moment `signal` aborts, even if the connector ignores it. */
 function untilAborted<T>(work: Promise<T>, signal: AbortSignal, connector: string): Promise<T> {
-  if (signal.aborted) return Promise.reject(timeoutOr(signal.reason, undefined, connector));
+  if (signal.aborted) {
+    work.catch(() => undefined); // it was started: its late failure must not go unhandled
+    return Promise.reject(timeoutOr(signal.reason, undefined, connector));
+  }
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(timeoutOr(signal.reason, undefined, connector));
     signal.addEventListener('abort', onAbort, { once: true });
