@@ -1,4 +1,4 @@
-import express, { type Express } from 'express';
+import express, { type Express, type Router } from 'express';
 import type { Config } from './config/config.ts';
 import { AppError } from './kernel/errors.ts';
 import type { Logger } from './kernel/logger.ts';
@@ -23,6 +23,12 @@ import { createRequestValidator } from './modules/http/openapi-validator.ts';
 import { errorHandler, routeNotFound } from './modules/http/problems.ts';
 import { requestContext } from './modules/http/request-context.ts';
 import { createProxyRouter } from './modules/proxy/proxy.routes.ts';
+import type { Idempotency } from './modules/jobs/idempotency.ts';
+import type { JobQueues } from './modules/jobs/job-queues.ts';
+import { createJobsAdminRouter, createJobsRouter } from './modules/jobs/jobs.routes.ts';
+import type { OpenTicket, TicketJobs } from './modules/jobs/ticket-jobs.ts';
+import { createWebhooksRouter } from './modules/webhooks/webhooks.routes.ts';
+import type { Webhooks } from './modules/webhooks/webhooks.service.ts';
 import type { ContextService } from './modules/query/context.service.ts';
 import { createQueryRouter } from './modules/query/query.routes.ts';
 import type { QueryService } from './modules/query/query.service.ts';
@@ -44,6 +50,13 @@ export interface AppDeps {
   readonly lifecycle: Lifecycle;
   readonly audit: AuditLog;
   readonly events: Events;
+  readonly jobs: JobQueues;
+  /** POST /v1/inbound/{connector}: backends' signed webhooks (authenticated by signature, not key). */
+  readonly inbound: Router;
+  readonly openTicket: OpenTicket;
+  readonly ticketJobs: TicketJobs;
+  readonly idempotency: Idempotency;
+  readonly webhooks: Webhooks;
 }
 
 /** The express app, built from its dependencies; main.ts and the tests build it the same way. */
@@ -65,9 +78,12 @@ export function buildApp(deps: AppDeps): Express {
   app.use(createDocsRouter({ rootDir: deps.rootDir, openapi: deps.openapi }));
 
   const validate = createRequestValidator(deps.openapi);
+  // Backends' webhooks: the connector checks the sender's signature; no API key.
+  app.use('/v1', deps.inbound);
   // The admin API takes admin keys only.
   app.use('/v1/admin', createAdminAuth(deps.config.adminKeys, deps.config.apiKeys));
   app.use('/v1/admin', createAdminRouter({ lifecycle: deps.lifecycle, audit: deps.audit, validate, uploadLimitBytes: deps.config.uploadLimitBytes }));
+  app.use('/v1/admin', createJobsAdminRouter({ jobs: deps.jobs, validate }));
 
   // Everything below needs a key.
   app.use(createApiKeyAuth(deps.config.apiKeys));
@@ -76,8 +92,10 @@ export function buildApp(deps: AppDeps): Express {
   app.use('/v1/proxy', createProxyRouter({ registry: deps.registry, bodyLimitBytes: deps.config.bodyLimitBytes, timeoutMs: deps.config.callTimeoutMs }));
   app.use(jsonBody(deps.config.bodyLimitBytes));
   app.use('/v1', createConnectorsRouter({ registry: deps.registry, resilience: deps.resilience }));
-  app.use('/v1', createQueryRouter({ query: deps.query, context: deps.context, validate }));
+  app.use('/v1', createQueryRouter({ query: deps.query, context: deps.context, validate, openTicket: deps.openTicket, ticketJobs: deps.ticketJobs, idempotency: deps.idempotency }));
   app.use('/v1', createEventsRouter({ eventLog: deps.events.eventLog, validate }));
+  app.use('/v1', createJobsRouter({ jobs: deps.jobs, validate }));
+  app.use('/v1', createWebhooksRouter({ webhooks: deps.webhooks, validate }));
 
   app.use(routeNotFound());
   app.use(errorHandler());

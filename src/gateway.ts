@@ -9,6 +9,7 @@ import { createFileAuditLog } from './adapters/file/file-audit-log.ts';
 import { cloudEvent } from './kernel/events.ts';
 import { clusterLifecycle } from './modules/admin/cluster.ts';
 import { createEvents, type Events } from './modules/events/events.service.ts';
+import { createInboundRouter, startPollers } from './modules/events/connector-events.ts';
 import { createLifecycle } from './modules/admin/lifecycle.ts';
 import { watchConnectors } from './modules/admin/watcher.ts';
 import { createResiliencePipeline } from './modules/resilience/pipeline.ts';
@@ -22,6 +23,11 @@ import { createConnectorRegistry, type ConnectorRegistry } from './modules/conne
 import { loadOpenApi } from './kernel/openapi.ts';
 import { createContextService } from './modules/query/context.service.ts';
 import { createQueryService } from './modules/query/query.service.ts';
+import { createIdempotency } from './modules/jobs/idempotency.ts';
+import { createJobQueues } from './modules/jobs/job-queues.ts';
+import { createOpenTicket, createTicketJobs } from './modules/jobs/ticket-jobs.ts';
+import { createSubscriptions } from './modules/webhooks/subscriptions.ts';
+import { createWebhooks } from './modules/webhooks/webhooks.service.ts';
 
 /** A running gateway: its server, registry and a clean stop. */
 export interface Gateway {
@@ -30,7 +36,10 @@ export interface Gateway {
   readonly events: Events;
   /** The URL it listens on. */
   readonly url: string;
-  /** Stops accepting, drains in-flight requests (bounded by shutdownGraceMs), closes connectors. */
+  /**
+   * Stops accepting, drains in-flight requests (bounded by shutdownGraceMs), flushes events, lets
+   * running jobs finish (bounded again) and closes the job workers, the connectors and Redis.
+   */
   stop(): Promise<void>;
 }
 
@@ -63,9 +72,17 @@ export async function startGateway(config: Config, log: Logger, rootDir: string)
   const settings = createSettingsProvider(createAjv({ coerceTypes: true, useDefaults: true }), config.resilienceEnv, config.callTimeoutMs);
   const query = createQueryService({ registry, schemas, pipeline, settings, cache, metrics, staleTtlMs: config.staleTtlMs });
   const context = createContextService({ query });
+  const jobs = createJobQueues({ redisUrl: config.redisUrl, log, metrics, attempts: config.jobAttempts, backoffMs: config.jobBackoffMs });
+  const openTicket = createOpenTicket(query);
+  const ticketJobs = createTicketJobs({ jobs, openTicket });
+  // The first request holds its key for longer than its two connector calls can take.
+  const idempotency = createIdempotency({ redis, lockMs: 2 * config.callTimeoutMs + 5_000 });
+  const webhooks = await createWebhooks({ jobs, events, subscriptions: createSubscriptions(redis), log, allowPrivate: config.webhookAllowPrivate });
   let accepting = false;
   const app = buildApp({
     config, log, rootDir, openapi: loadOpenApi(rootDir), registry, query, context, metrics, limiter, lifecycle, audit, events,
+    jobs, openTicket, ticketJobs, idempotency, webhooks,
+    inbound: createInboundRouter({ registry, events, redis, schemas, log, bodyLimitBytes: config.bodyLimitBytes }),
     stores: [redis], resilience: (name) => pipeline.view(name), isAccepting: () => accepting,
   });
 
@@ -74,16 +91,19 @@ export async function startGateway(config: Config, log: Logger, rootDir: string)
   warnAboutStraySettings(log, names, config);
   const problems = settings.problems(names);
   if (problems.length > 0) {
-    await Promise.all([registry.close(), lifecycle.close(), events.close(0)]);
+    await Promise.all([registry.close(), lifecycle.close(), events.close(0), jobs.close(0)]);
     await redis.close();
     throw new ConfigError(problems);
   }
+  // Jobs call connectors: their workers start once the connectors are loaded.
+  jobs.start();
   const server = createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
   });
   accepting = true;
+  const pollers = config.eventPolling ? startPollers({ registry, events, redis, schemas, log, nodeId: config.nodeId }) : undefined;
   // The watcher reloads this node's own folder; it is not a cluster-wide command.
   const watcher = config.watchConnectors ? watchConnectors({ dir: config.connectorsDir, lifecycle: localLifecycle, log }) : undefined;
   const address = server.address();
@@ -111,7 +131,11 @@ export async function startGateway(config: Config, log: Logger, rootDir: string)
           await closed;
         }
         await lifecycle.close();
+        await pollers?.close();
+        // The outbox's last events may still queue webhook deliveries, so events close first;
+        // running jobs still call connectors, so workers close before the registry.
         await events.close(Math.min(5_000, config.shutdownGraceMs));
+        await jobs.close(config.shutdownGraceMs);
         await registry.close();
         await redis.close();
         log.info('stopped');

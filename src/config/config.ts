@@ -15,6 +15,8 @@ export const DEFAULT_STALE_TTL_MS = 24 * 60 * 60 * 1000;
 export const DEFAULT_UPLOAD_LIMIT_BYTES = 5 * 1024 * 1024;
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 export const DEFAULT_WORKER_HEAP_MB = 96;
+export const DEFAULT_JOB_ATTEMPTS = 8;
+export const DEFAULT_JOB_BACKOFF_MS = 500;
 export const CONNECTOR_ENV_PREFIX = 'OMNIGATE_CONNECTOR_';
 export const RESILIENCE_ENV_PREFIX = 'OMNIGATE_RESILIENCE_';
 
@@ -59,14 +61,25 @@ export interface Config {
   readonly nodeId: string;
   /** `OMNIGATE_OUTBOX_BATCH`: events handed to Kafka per send. */
   readonly outboxBatch: number;
+  /** `OMNIGATE_EVENT_POLLING`: poll connectors that have poll() (one node at a time). */
+  readonly eventPolling: boolean;
   /** `OMNIGATE_RATE_LIMIT_PER_KEY`: requests per API key per window, across all nodes. */
   readonly rateLimitPerKey: number;
   /** `OMNIGATE_RATE_LIMIT_WINDOW_MS`: the window of the per-key limit. */
   readonly rateLimitWindowMs: number;
   /** `OMNIGATE_STALE_TTL_MS`: how long a last good answer is kept for stale fallback. */
   readonly staleTtlMs: number;
-  /** `OMNIGATE_SHUTDOWN_GRACE_MS`: how long SIGTERM waits for in-flight requests. */
+  /** `OMNIGATE_SHUTDOWN_GRACE_MS`: how long SIGTERM waits for in-flight requests (and then for running jobs). */
   readonly shutdownGraceMs: number;
+  /** `OMNIGATE_JOB_ATTEMPTS`: attempts of a job (ticket creation, webhook delivery) before it is dead-lettered. */
+  readonly jobAttempts: number;
+  /** `OMNIGATE_JOB_BACKOFF_MS`: the first retry delay of a job; it doubles per attempt (with jitter, capped). */
+  readonly jobBackoffMs: number;
+  /**
+   * `OMNIGATE_WEBHOOK_ALLOW_PRIVATE`: let webhook subscriptions target loopback, private and
+   * link-local addresses (tests, closed networks). Off, such URLs are refused (SSRF protection).
+   */
+  readonly webhookAllowPrivate: boolean;
   /**
    * `OMNIGATE_CONNECTOR_<CONNECTOR>_<FIELD>`: raw connector settings, keyed by the name without
    * the prefix (`ORDERS_JAVA_CLIENT_SECRET`). The registry picks each connector's own by its name
@@ -119,9 +132,13 @@ const ENV_SCHEMA = {
     KAFKA_BROKERS: { type: 'string', pattern: '^\\s*[A-Za-z0-9.-]+:\\d+\\s*(,\\s*[A-Za-z0-9.-]+:\\d+\\s*)*$' },
     NODE_ID: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' },
     OMNIGATE_OUTBOX_BATCH: { type: 'integer', minimum: 1, maximum: 10_000, default: 100 },
+    OMNIGATE_EVENT_POLLING: { type: 'boolean', default: true },
     OMNIGATE_RATE_LIMIT_PER_KEY: { type: 'integer', minimum: 1, maximum: 100_000_000, default: DEFAULT_RATE_LIMIT_PER_KEY },
     OMNIGATE_RATE_LIMIT_WINDOW_MS: { type: 'integer', minimum: 100, maximum: 86_400_000, default: DEFAULT_RATE_LIMIT_WINDOW_MS },
     OMNIGATE_STALE_TTL_MS: { type: 'integer', minimum: 1_000, maximum: 30 * 86_400_000, default: DEFAULT_STALE_TTL_MS },
+    OMNIGATE_JOB_ATTEMPTS: { type: 'integer', minimum: 1, maximum: 100, default: DEFAULT_JOB_ATTEMPTS },
+    OMNIGATE_JOB_BACKOFF_MS: { type: 'integer', minimum: 10, maximum: 600_000, default: DEFAULT_JOB_BACKOFF_MS },
+    OMNIGATE_WEBHOOK_ALLOW_PRIVATE: { type: 'boolean', default: false },
   },
 } as const;
 
@@ -170,9 +187,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     kafkaBrokers: Object.freeze(raw.KAFKA_BROKERS === undefined ? [] : String(raw.KAFKA_BROKERS).split(',').map((b) => b.trim())),
     nodeId: (raw.NODE_ID as string | undefined) ?? `${hostname()}-${process.pid}`,
     outboxBatch: raw.OMNIGATE_OUTBOX_BATCH as number,
+    eventPolling: raw.OMNIGATE_EVENT_POLLING as boolean,
     rateLimitPerKey: raw.OMNIGATE_RATE_LIMIT_PER_KEY as number,
     rateLimitWindowMs: raw.OMNIGATE_RATE_LIMIT_WINDOW_MS as number,
     staleTtlMs: raw.OMNIGATE_STALE_TTL_MS as number,
+    jobAttempts: raw.OMNIGATE_JOB_ATTEMPTS as number,
+    jobBackoffMs: raw.OMNIGATE_JOB_BACKOFF_MS as number,
+    webhookAllowPrivate: raw.OMNIGATE_WEBHOOK_ALLOW_PRIVATE as boolean,
     connectorEnv: Object.freeze(envWithPrefix(env, CONNECTOR_ENV_PREFIX)),
     resilienceEnv: Object.freeze(envWithPrefix(env, RESILIENCE_ENV_PREFIX)),
   });

@@ -149,6 +149,22 @@ export interface paths {
          * Open a ticket for a customer
          * @description Looks the customer up to find their id in the tickets system, then opens the ticket there.
          *     A write: it never answers a stale result; its failures always reach the caller.
+         *
+         *     **Idempotency-Key.** With a key, the first request runs and its final answer (a `201`,
+         *     a `202`, or a 4xx no retry changes such as `404`) is kept for 24 hours per API key and
+         *     key, with a hash of the body. A repeat with the same key and body gets that answer again,
+         *     marked `Idempotent-Replayed: true`, and opens nothing; a repeated `202` shows the job as
+         *     it is now. A repeat while the first is still running is `409 IDEMPOTENCY_KEY_IN_USE`
+         *     (retry after `Retry-After`); the same key with another body is `422
+         *     IDEMPOTENCY_KEY_REUSED`. A 5xx or retryable answer is not kept, so a repeat runs again.
+         *     The guarantee needs Redis: while it is away, a request with a key is refused with `503
+         *     STORE_UNAVAILABLE` rather than run without it (a request without a key still runs).
+         *
+         *     **Prefer: respond-async.** The ticket is opened by a job instead (queue `ticket-create`,
+         *     see the `jobs` tag): the answer is `202` with the job and its URL in `Location`, and the
+         *     job retries while the tickets system is unreachable, slow or refusing load. A customer
+         *     that does not exist, or another final error, makes the job dead at once. With an
+         *     `Idempotency-Key` the job id is derived from the key, so repeats never queue a second job.
          */
         post: operations["createTicket"];
         delete?: never;
@@ -224,6 +240,30 @@ export interface paths {
         get: operations["listConnectors"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/inbound/{connector}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A backend's signed webhook, turned into events by its connector
+         * @description For backends, not clients: no API key. The connector (for example `tickets-node`)
+         *     checks the delivery's signature in its own worker, with its own secret, and maps it
+         *     to canonical events. Those events are in the outbox before this answers 202, so an
+         *     acknowledged delivery is never lost. A delivery seen before (same id: a retry or a
+         *     duplicate) is accepted again but published only once.
+         */
+        post: operations["receiveWebhook"];
         delete?: never;
         options?: never;
         head?: never;
@@ -351,6 +391,107 @@ export interface paths {
         get: operations["listAudit"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/jobs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A job, as it is now
+         * @description A job queued by the same API key (any other key gets `404`, as for a job that does not
+         *     exist or has expired). Poll it until `state` is `completed` (then `result` and, for a
+         *     ticket, `resource`) or `dead` (then `error`). While it waits for its next attempt after a
+         *     failure, `state` is `delayed` and `error` is that failure.
+         */
+        get: operations["getJob"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** This API key's webhook subscriptions, oldest first */
+        get: operations["listWebhookSubscriptions"];
+        put?: never;
+        /**
+         * Subscribe a URL to events
+         * @description From now on, every event of the listed types is POSTed to `url`, signed with `secret`
+         *     (see the `webhooks` tag for the scheme). The secret is never shown again. The URL is
+         *     checked at once (scheme, and no private address unless allowed): a refused one is `400`
+         *     with the reason under `errors`.
+         */
+        post: operations["createWebhookSubscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/subscriptions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Unsubscribe
+         * @description No more deliveries are queued for it; those already queued are dropped when their turn comes.
+         */
+        delete: operations["deleteWebhookSubscription"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Jobs of every queue in one state, newest first; by default the dead letters */
+        get: operations["listJobs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/jobs/{id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a dead job back to waiting, with all its attempts */
+        post: operations["retryJob"];
         delete?: never;
         options?: never;
         head?: never;
@@ -548,7 +689,7 @@ export interface components {
             detail: string;
             instance?: string;
             /** @enum {string} */
-            code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNKNOWN_CAPABILITY" | "UNAUTHENTICATED" | "FORBIDDEN" | "PROXY_PATH_FORBIDDEN" | "NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "RATE_LIMITED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL" | "UPSTREAM_UNAVAILABLE" | "UPSTREAM_UNAUTHORIZED" | "CONNECTOR_FAILED" | "CONNECTOR_BAD_DATA" | "LIFECYCLE_FAILED" | "CONNECTOR_UNAVAILABLE" | "CIRCUIT_OPEN" | "CONNECTOR_SATURATED" | "SHUTTING_DOWN" | "UPSTREAM_TIMEOUT";
+            code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNKNOWN_CAPABILITY" | "UNAUTHENTICATED" | "FORBIDDEN" | "PROXY_PATH_FORBIDDEN" | "NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "RATE_LIMITED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL" | "UPSTREAM_UNAVAILABLE" | "UPSTREAM_UNAUTHORIZED" | "CONNECTOR_FAILED" | "CONNECTOR_BAD_DATA" | "LIFECYCLE_FAILED" | "CONNECTOR_UNAVAILABLE" | "CIRCUIT_OPEN" | "CONNECTOR_SATURATED" | "SHUTTING_DOWN" | "UPSTREAM_TIMEOUT" | "IDEMPOTENCY_KEY_IN_USE" | "IDEMPOTENCY_KEY_REUSED" | "JOB_NOT_DEAD" | "WEBHOOK_REJECTED" | "STORE_UNAVAILABLE";
             retryable: boolean;
             /** @description The connector that failed, when one did (for LIFECYCLE_FAILED: the connector being changed). */
             connector?: string;
@@ -569,7 +710,7 @@ export interface components {
             /** @description For CONNECTOR_BAD_DATA: the field that broke the contract. */
             field?: string;
             traceId?: string;
-            /** @description For RATE_LIMITED and CIRCUIT_OPEN: how long to wait before retrying, in milliseconds. Also sent as the Retry-After header, in whole seconds (rounded up, at least 1). */
+            /** @description For RATE_LIMITED, CIRCUIT_OPEN and IDEMPOTENCY_KEY_IN_USE: how long to wait before retrying, in milliseconds. Also sent as the Retry-After header, in whole seconds (rounded up, at least 1). */
             retryAfterMs?: number;
             /** @description For VALIDATION_FAILED: every problem found, each with where it is. */
             errors?: {
@@ -733,6 +874,96 @@ export interface components {
             description: string;
             /** @enum {string} */
             priority?: "low" | "normal" | "high" | "urgent";
+        };
+        /** @description A background job (see the `jobs` tag). */
+        Job: {
+            /** @example tc_6f1d2c3b4a5e */
+            id: string;
+            /** @enum {string} */
+            queue: "ticket-create" | "webhook-delivery";
+            /** @enum {string} */
+            type: "ticket.create" | "webhook.delivery";
+            state: components["schemas"]["JobState"];
+            /** @description Attempts started so far, the running one included. */
+            attempts: number;
+            maxAttempts: number;
+            /** Format: date-time */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description When it completed or died.
+             */
+            finishedAt?: string;
+            /** @description Once `completed`: for `ticket.create`, the ticket as `POST /v1/tickets` answers it; for `webhook.delivery`, how it went. */
+            result?: components["schemas"]["TicketResponse"] | components["schemas"]["WebhookDeliveryResult"];
+            /** @description The last attempt's failure, while the job waits for its next attempt and once it is dead. */
+            error?: {
+                code: components["schemas"]["Problem"]["code"];
+                detail: string;
+            };
+            /**
+             * Format: uri-reference
+             * @description Once a `ticket.create` job completed: the ticket's URL (`/v1/tickets/{id}`).
+             * @example /v1/tickets/TCK-103001
+             */
+            resource?: string;
+            /** @description For a `webhook.delivery`, which subscription and which event. */
+            webhook?: {
+                subscriptionId: string;
+                eventId: string;
+                /** @example ticket.created */
+                eventType: string;
+            };
+        };
+        /**
+         * @description `waiting`: queued. `active`: an attempt is running. `delayed`: an attempt failed and the
+         *     next one waits for its backoff (`error` says why). `completed`: done (`result`). `dead`:
+         *     in the dead letters (every attempt failed, or one failed in a way no retry fixes;
+         *     `error` says why); an admin may retry it.
+         * @enum {string}
+         */
+        JobState: "waiting" | "active" | "delayed" | "completed" | "dead";
+        JobAccepted: {
+            job: components["schemas"]["Job"];
+        };
+        JobList: {
+            jobs: components["schemas"]["Job"][];
+        };
+        WebhookDeliveryResult: {
+            /** @description False when the subscription was deleted before the delivery's turn. */
+            delivered: boolean;
+            /** @description The receiver's answer. */
+            status?: number;
+            reason?: string;
+        };
+        WebhookSubscriptionRequest: {
+            /**
+             * Format: uri
+             * @description Where events are POSTed: http or https (see SSRF protection under the `webhooks` tag).
+             */
+            url: string;
+            /** @description The key deliveries are signed with (see the `webhooks` tag); `whsec_<base64>` secrets are used as the bytes they encode. Never shown again. */
+            secret: string;
+            /**
+             * @description The event types to receive; `["*"]` for every type.
+             * @example [
+             *       "ticket.created",
+             *       "ticket.updated"
+             *     ]
+             */
+            types: string[];
+        };
+        /** @description A webhook subscription; its secret is never shown. */
+        WebhookSubscription: {
+            /** @example whs_1c9e0f2a7b3d4e5f6a7b8c9d */
+            id: string;
+            url: string;
+            types: string[];
+            /** Format: date-time */
+            createdAt: string;
+        };
+        WebhookSubscriptionList: {
+            subscriptions: components["schemas"]["WebhookSubscription"][];
         };
         CustomerContext: {
             customerId: string;
@@ -1172,6 +1403,68 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description `IDEMPOTENCY_KEY_IN_USE`: a request with this key is still running; retry after `Retry-After` seconds for its answer. */
+        IdempotencyKeyInUse: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                traceparent: components["headers"]["traceparent"];
+                "Retry-After": components["headers"]["Retry-After"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `IDEMPOTENCY_KEY_REUSED`: the key was used before with another body. */
+        IdempotencyKeyReused: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                traceparent: components["headers"]["traceparent"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description `CONNECTOR_UNAVAILABLE`, `CIRCUIT_OPEN` (with `Retry-After`), `CONNECTOR_SATURATED` or
+         *     `SHUTTING_DOWN`, as for any connector call, or `STORE_UNAVAILABLE`: Redis is away and
+         *     the request has an `Idempotency-Key` or asks for `respond-async`. All retryable.
+         */
+        CreateTicketUnavailable: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                traceparent: components["headers"]["traceparent"];
+                /** @description Only with `CIRCUIT_OPEN`: seconds until the breaker lets a trial call through (its reset timeout). */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `STORE_UNAVAILABLE` (Redis, which holds jobs and subscriptions, is away) or `SHUTTING_DOWN`; both retryable. */
+        StoreUnavailable: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                traceparent: components["headers"]["traceparent"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `NOT_FOUND`: no such job (for GET /v1/jobs/{id}: none queued by this key), or it has expired. */
+        JobNotFound: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                traceparent: components["headers"]["traceparent"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
     };
     parameters: {
         /** @description The canonical customer id (the CRM's id). */
@@ -1187,6 +1480,20 @@ export interface components {
         ConnectorName: string;
         /** @description The rest of the URL, forwarded to the backend; may contain slashes. */
         ProxyPath: string;
+        /**
+         * @description Makes the request safe to repeat: 1 to 255 printable ASCII characters, unique per
+         *     request (a UUID, say), kept for 24 hours per API key. See the operation's description.
+         * @example 5f0c4a9e-2b7d-4d3e-9a61-0c2f1e8b7a44
+         */
+        IdempotencyKey: string;
+        /**
+         * @description `respond-async` to have the work done by a job: the answer is `202` with the job (RFC 7240). Other preferences are ignored.
+         * @example respond-async
+         */
+        Prefer: string;
+        /** @description The job's id, as `Location` and the job's `id` give it. */
+        JobId: string;
+        SubscriptionId: string;
     };
     requestBodies: never;
     headers: {
@@ -1200,6 +1507,8 @@ export interface components {
         "RateLimit-Remaining": number;
         /** @description Seconds to wait before retrying (the problem's `retryAfterMs`, rounded up, at least 1). */
         "Retry-After": number;
+        /** @description `true` when this is the kept answer of an earlier request with the same `Idempotency-Key`; absent otherwise. */
+        "Idempotent-Replayed": "true";
     };
     pathItems: never;
 }
@@ -1468,7 +1777,19 @@ export interface operations {
     createTicket: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to repeat: 1 to 255 printable ASCII characters, unique per
+                 *     request (a UUID, say), kept for 24 hours per API key. See the operation's description.
+                 * @example 5f0c4a9e-2b7d-4d3e-9a61-0c2f1e8b7a44
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /**
+                 * @description `respond-async` to have the work done by a job: the answer is `202` with the job (RFC 7240). Other preferences are ignored.
+                 * @example respond-async
+                 */
+                Prefer?: components["parameters"]["Prefer"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1483,6 +1804,7 @@ export interface operations {
                 headers: {
                     /** @description The new ticket's URL (`/v1/tickets/{id}`). */
                     Location: string;
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     traceparent: components["headers"]["traceparent"];
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -1493,15 +1815,35 @@ export interface operations {
                     "application/json": components["schemas"]["TicketResponse"];
                 };
             };
+            /** @description `Prefer: respond-async`: the ticket will be opened by this job. */
+            202: {
+                headers: {
+                    /** @description The job's URL (`/v1/jobs/{id}`). */
+                    Location: string;
+                    /** @description `respond-async`. */
+                    "Preference-Applied": "respond-async";
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobAccepted"];
+                };
+            };
             400: components["responses"]["InvalidBody"];
             401: components["responses"]["Unauthenticated"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyKeyInUse"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             502: components["responses"]["BadGateway"];
-            503: components["responses"]["ConnectorUnavailable"];
+            503: components["responses"]["CreateTicketUnavailable"];
             504: components["responses"]["GatewayTimeout"];
         };
     };
@@ -1673,6 +2015,45 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
+        };
+    };
+    receiveWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                connector: string;
+            };
+            cookie?: never;
+        };
+        /** @description The backend's own payload (JSON for the sample backends), passed to its connector as raw bytes, since signatures cover them. */
+        requestBody: {
+            content: {
+                "*/*": string;
+            };
+        };
+        responses: {
+            /** @description Accepted; the events are queued for publishing. */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Events the delivery held. */
+                        accepted: number;
+                        /** @description Of those */
+                        duplicates: number;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["Internal"];
+            502: components["responses"]["BadGateway"];
         };
     };
     streamEvents: {
@@ -1926,6 +2307,218 @@ export interface operations {
             401: components["responses"]["AdminUnauthenticated"];
             403: components["responses"]["AdminForbidden"];
             500: components["responses"]["Internal"];
+        };
+    };
+    getJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The job's id, as `Location` and the job's `id` give it. */
+                id: components["parameters"]["JobId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            400: components["responses"]["InvalidRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["JobNotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    listWebhookSubscriptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The subscriptions this key made (without their secrets). */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookSubscriptionList"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    createWebhookSubscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookSubscriptionRequest"];
+            };
+        };
+        responses: {
+            /** @description The subscription (without its secret). */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookSubscription"];
+                };
+            };
+            400: components["responses"]["InvalidBody"];
+            401: components["responses"]["Unauthenticated"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    deleteWebhookSubscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["SubscriptionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["InvalidRequest"];
+            401: components["responses"]["Unauthenticated"];
+            /** @description `NOT_FOUND`: this key has no such subscription. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    listJobs: {
+        parameters: {
+            query?: {
+                /** @description The state to list; `failed` is BullMQ's name for `dead` and lists the same jobs. */
+                state?: "dead" | "failed" | "waiting" | "delayed" | "active" | "completed";
+                /** @description Only this queue. */
+                queue?: "ticket-create" | "webhook-delivery";
+                /** @description How many jobs to return. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The jobs, newest (by when they finished, else by when they were queued) first. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobList"];
+                };
+            };
+            400: components["responses"]["InvalidRequest"];
+            401: components["responses"]["AdminUnauthenticated"];
+            403: components["responses"]["AdminForbidden"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    retryJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The job's id, as `Location` and the job's `id` give it. */
+                id: components["parameters"]["JobId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job, waiting again (or already running). */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobAccepted"];
+                };
+            };
+            400: components["responses"]["InvalidRequest"];
+            401: components["responses"]["AdminUnauthenticated"];
+            403: components["responses"]["AdminForbidden"];
+            404: components["responses"]["JobNotFound"];
+            /** @description `JOB_NOT_DEAD`: the job is waiting, running or completed. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["Internal"];
+            503: components["responses"]["StoreUnavailable"];
         };
     };
     health: {

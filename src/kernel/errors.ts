@@ -21,11 +21,16 @@ export const ERROR_CATALOGUE = {
   UPSTREAM_UNAUTHORIZED: { status: 502, wsClose: 4502, retryable: false, title: 'The backend refused the connector\'s credentials' },
   CONNECTOR_FAILED: { status: 502, wsClose: 4502, retryable: false, title: 'The connector failed while handling the call' },
   CONNECTOR_BAD_DATA: { status: 502, wsClose: 4502, retryable: false, title: 'The backend answered data that breaks the contract' },
+  WEBHOOK_REJECTED: { status: 502, wsClose: 4502, retryable: false, title: 'The webhook receiver refused the delivery' },
   LIFECYCLE_FAILED: { status: 409, wsClose: 4409, retryable: false, title: 'The connector change failed; the previous version keeps serving' },
+  IDEMPOTENCY_KEY_IN_USE: { status: 409, wsClose: 4409, retryable: true, title: 'A request with this idempotency key is still running' },
+  JOB_NOT_DEAD: { status: 409, wsClose: 4409, retryable: false, title: 'Only a dead job can be retried' },
+  IDEMPOTENCY_KEY_REUSED: { status: 422, wsClose: 4422, retryable: false, title: 'The idempotency key was already used for another request' },
   CONNECTOR_UNAVAILABLE: { status: 503, wsClose: 4503, retryable: true, title: 'The connector for this capability is not loaded' },
   CIRCUIT_OPEN: { status: 503, wsClose: 4503, retryable: true, title: 'The backend is failing; calls to it are paused' },
   CONNECTOR_SATURATED: { status: 503, wsClose: 4503, retryable: true, title: 'The connector is at its concurrency limit' },
   SHUTTING_DOWN: { status: 503, wsClose: 1001, retryable: true, title: 'The gateway is shutting down' },
+  STORE_UNAVAILABLE: { status: 503, wsClose: 4503, retryable: true, title: 'The shared store this request needs is unavailable' },
   UPSTREAM_TIMEOUT: { status: 504, wsClose: 4504, retryable: true, title: 'The backend did not answer in time' },
 } as const satisfies Record<string, { status: number; wsClose: number; retryable: boolean; title: string }>;
 

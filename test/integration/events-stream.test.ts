@@ -21,7 +21,8 @@ describe('the event stream (SSE)', () => {
     const stream = readSse(res);
     try {
       assert.equal((await reload()).status, 200);
-      const message = await stream.next((m) => m.event === 'connector.changed');
+      // The gateway's own start-up (action start) may still be on its way: wait for the reload.
+      const message = await stream.next((m) => m.event === 'connector.changed' && (JSON.parse(m.data) as { data: { action: string } }).data.action === 'reload');
       const event = JSON.parse(message.data) as { specversion: string; type: string; subject: string; data: { action: string; result: string }; partitionkey: string };
       assert.equal(event.specversion, '1.0');
       assert.equal(event.subject, 'crm-python');

@@ -73,7 +73,7 @@ async function committedTotal(groupId: string): Promise<number> {
 describe('the project Kafka broker (KRaft, single node)', { timeout: 90_000 }, () => {
   before(async () => {
     rmSync(DIR, { recursive: true, force: true });
-    broker = await startKafka({ port: port(19092), controllerPort: port(19093), dir: DIR, rootDir: ROOT_DIR });
+    broker = await startKafka({ port: port(19292), controllerPort: port(19293), dir: DIR, rootDir: ROOT_DIR });
   });
 
   after(async () => {
@@ -82,7 +82,7 @@ describe('the project Kafka broker (KRaft, single node)', { timeout: 90_000 }, (
   });
 
   test('takes 100 keyed messages on a 3-partition topic and a consumer group reads every key in the order it was produced', async () => {
-    assert.deepEqual(broker?.brokers, [`127.0.0.1:${port(19092)}`]);
+    assert.deepEqual(broker?.brokers, [`127.0.0.1:${port(19292)}`]);
     const created = await withAdmin((admin) => admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 3, replicationFactor: 1 }], waitForLeaders: true }));
     assert.equal(created, true);
     const metadata = await withAdmin((admin) => admin.fetchTopicMetadata({ topics: [TOPIC] }));

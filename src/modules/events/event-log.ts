@@ -36,8 +36,11 @@ export async function createEventLog(deps: { bus: EventBus; redis: RedisHandle; 
   const maxLength = deps.maxLength ?? DEFAULT_EVENT_LOG_LENGTH;
   // Blocking reads need a connection of their own.
   const reader: Redis = deps.redis.client.duplicate({ commandTimeout: undefined as unknown as number });
+  reader.on('error', (err: Error) => log.debug({ err }, 'event log reader: redis error'));
   let closed = false;
-  let last = '$';
+  // An explicit position, never '$': with '$' whatever lands between two blocking reads is lost.
+  const newest = (await deps.redis.client.xrevrange(EVENT_LOG_KEY, '+', '-', 'COUNT', 1).catch(() => [])) as [string, string[]][];
+  let last = newest[0]?.[0] ?? '0-0';
 
   const writer: Subscription = await deps.bus.subscribe(
     EVENT_LOG_GROUP,

@@ -1,7 +1,10 @@
 import { Router, type Request, type Response } from 'express';
 import { AppError } from '../../kernel/errors.ts';
+import { ownTraceparent } from '../../kernel/trace.ts';
 import { contextOf } from '../http/request-context.ts';
 import { inputOf, type createRequestValidator } from '../http/openapi-validator.ts';
+import { fingerprintOf, IDEMPOTENCY_KEY_PATTERN, type Answer, type Idempotency } from '../jobs/idempotency.ts';
+import type { OpenTicket, TicketInput, TicketJobs } from '../jobs/ticket-jobs.ts';
 import type { ContextService } from './context.service.ts';
 import type { CallOptions, QueryResult, QueryService } from './query.service.ts';
 
@@ -9,6 +12,10 @@ export interface QueryRoutesDeps {
   readonly query: QueryService;
   readonly context: ContextService;
   readonly validate: ReturnType<typeof createRequestValidator>;
+  /** POST /v1/tickets: opening a ticket now, queueing it (Prefer: respond-async), and Idempotency-Key. */
+  readonly openTicket: OpenTicket;
+  readonly ticketJobs: TicketJobs;
+  readonly idempotency: Idempotency;
 }
 
 const optionsOf = (res: Response): CallOptions => {
@@ -18,8 +25,25 @@ const optionsOf = (res: Response): CallOptions => {
 
 const envelope = (res: Response, result: QueryResult) => ({ ...result, traceId: contextOf(res).trace.traceId });
 
+/** `Prefer: respond-async` (RFC 7240), among any other preferences. */
+const prefersAsync = (req: Request): boolean =>
+  (req.get('prefer') ?? '').split(',').some((p) => p.split(';')[0]?.trim().toLowerCase() === 'respond-async');
+
+function idempotencyKeyOf(req: Request): string | undefined {
+  const key = req.get('idempotency-key');
+  if (key === undefined || IDEMPOTENCY_KEY_PATTERN.test(key)) return key;
+  const message = 'Idempotency-Key must be 1 to 255 printable ASCII characters';
+  throw new AppError('VALIDATION_FAILED', `header: ${message}`, { errors: [{ in: 'header', pointer: '/Idempotency-Key', message }] });
+}
+
+function send(res: Response, answer: Answer, isReplay: boolean): void {
+  for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
+  if (isReplay) res.setHeader('idempotent-replayed', 'true');
+  res.status(answer.status).type(answer.contentType).json(answer.body);
+}
+
 /** The unified query API: resources over the canonical model, the context view and POST /v1/query. */
-export function createQueryRouter({ query, context, validate }: QueryRoutesDeps): Router {
+export function createQueryRouter({ query, context, validate, openTicket, ticketJobs, idempotency }: QueryRoutesDeps): Router {
   const router = Router();
 
   /** The customer's id in another system, from the CRM (the customer master), and the CRM's answer. */
@@ -72,13 +96,30 @@ export function createQueryRouter({ query, context, validate }: QueryRoutesDeps)
     res.json(envelope(res, await query.call('ticket.get', { id: inputOf(res).path.id }, optionsOf(res))));
   });
 
-  router.post('/tickets', validate('createTicket'), async (_req, res) => {
-    const body = inputOf(res).body as { customerId: string; subject: string; description: string; priority?: string };
-    const { customerId, ...ticket } = body;
-    const { id: requesterRef } = await externalId(res, customerId, 'tickets');
-    if (requesterRef === undefined) throw new AppError('NOT_FOUND', `customer ${customerId} has no account in the tickets system`);
-    const result = await query.call('ticket.create', { requesterRef, ...ticket }, optionsOf(res));
-    res.status(201).location(`/v1/tickets/${encodeURIComponent((result.data as { id: string }).id)}`).json(envelope(res, result));
+  // With Idempotency-Key, the first request runs and its final answer is replayed to repeats;
+  // with Prefer: respond-async, the ticket is opened by a job (202 + the job's URL).
+  router.post('/tickets', validate('createTicket'), async (req, res) => {
+    const input = inputOf(res).body as TicketInput;
+    const key = idempotencyKeyOf(req);
+    const ctx = contextOf(res);
+    const owner = ctx.principal ?? 'unknown';
+    const work = async (): Promise<Answer> => {
+      if (prefersAsync(req)) {
+        const job = await ticketJobs.enqueue({ owner, input, traceparent: ownTraceparent(ctx.trace), ...(key === undefined ? {} : { idempotencyKey: key }) });
+        return { status: 202, contentType: 'application/json', headers: { location: `/v1/jobs/${job.id}`, 'preference-applied': 'respond-async' }, body: { job }, jobId: job.id };
+      }
+      const result = await openTicket(input, optionsOf(res));
+      const location = `/v1/tickets/${encodeURIComponent((result.data as { id: string }).id)}`;
+      return { status: 201, contentType: 'application/json', headers: { location }, body: envelope(res, result) };
+    };
+    if (key === undefined) return send(res, await work(), false);
+    const { answer, isReplay } = await idempotency.run(
+      { scope: 'createTicket', principal: owner, key, fingerprint: fingerprintOf(input), instance: req.originalUrl, traceId: ctx.trace.traceId, log: ctx.log },
+      work,
+    );
+    // A replayed 202 shows the job as it is now; the job id is derived from the key.
+    const fresh = isReplay && answer.jobId !== undefined ? await ticketJobs.find(answer.jobId, owner) : undefined;
+    send(res, fresh ? { ...answer, body: { job: fresh } } : answer, isReplay);
   });
 
   router.post('/query', validate('query'), async (_req, res) => {

@@ -1,0 +1,146 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { RedisHandle } from '../../adapters/redis/redis-client.ts';
+import { AppError, toAppError, toProblem } from '../../kernel/errors.ts';
+import type { Logger } from '../../kernel/logger.ts';
+
+/** How long an answer is kept for replay. */
+export const DEFAULT_IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+/** A repeat while the first request runs is told to come back after this long. */
+export const IN_USE_RETRY_AFTER_MS = 1_000;
+/** `Idempotency-Key`: 1 to 255 printable ASCII characters. */
+export const IDEMPOTENCY_KEY_PATTERN = /^[\x20-\x7E]{1,255}$/;
+
+/** An answer as it is sent, and as it is stored for replay. */
+export interface Answer {
+  readonly status: number;
+  readonly contentType: 'application/json' | 'application/problem+json';
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: unknown;
+  /** The job an asynchronous answer stands for; a replay shows its state now. */
+  readonly jobId?: string;
+}
+
+export interface IdempotentRequest {
+  /** The operation (`createTicket`): a key means something only within one. */
+  readonly scope: string;
+  readonly principal: string;
+  readonly key: string;
+  /** The request itself (see `fingerprintOf`): the same key with another request is refused. */
+  readonly fingerprint: string;
+  /** For a stored problem: its `instance` and `traceId`, as the error handler would write them. */
+  readonly instance: string;
+  readonly traceId: string;
+  readonly log: Logger;
+}
+
+/**
+ * Idempotency keys (the IETF Idempotency-Key header): the first request with a key runs; its
+ * final answer (2xx, or a 4xx no retry can change) is kept in Redis and replayed to every repeat
+ * with the same request; 5xx and retryable answers are not kept, so a repeat runs again. A repeat
+ * while the first still runs is 409 IDEMPOTENCY_KEY_IN_USE; the key with another request is 422
+ * IDEMPOTENCY_KEY_REUSED. Without Redis the guarantee cannot hold: 503 STORE_UNAVAILABLE.
+ */
+export interface Idempotency {
+  run(request: IdempotentRequest, work: () => Promise<Answer>): Promise<{ answer: Answer; isReplay: boolean }>;
+}
+
+export interface IdempotencyDeps {
+  readonly redis: RedisHandle;
+  /** How long the first request holds the key; longer than it can run (its calls' deadlines). */
+  readonly lockMs: number;
+  readonly ttlMs?: number;
+}
+
+type StoredRecord =
+  | { readonly state: 'running'; readonly token: string; readonly fingerprint: string }
+  | { readonly state: 'done'; readonly token: string; readonly fingerprint: string; readonly answer: Answer };
+
+// Only the holder of the key (its token) may store the answer or let go of the key.
+const FINISH = `local cur = redis.call('GET', KEYS[1])
+if not cur then return 0 end
+if cjson.decode(cur).token ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1`;
+const RELEASE = `local cur = redis.call('GET', KEYS[1])
+if cur and cjson.decode(cur).token == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+const sha256 = (value: string) => createHash('sha256').update(value).digest('base64url');
+
+/** A request's identity for its key: its JSON body, whatever the order of members. */
+export function fingerprintOf(body: unknown): string {
+  return sha256(stableJson(body));
+}
+
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+    return `{${entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** Whether an error is the request's final answer (kept for replay) rather than a moment's failure. */
+const isFinal = (error: AppError) => error.status < 500 && !error.retryable;
+
+export function createIdempotency(deps: IdempotencyDeps): Idempotency {
+  const { client } = deps.redis;
+  const ttlMs = deps.ttlMs ?? DEFAULT_IDEMPOTENCY_TTL_MS;
+  const unavailable = (err?: unknown) =>
+    new AppError('STORE_UNAVAILABLE', 'idempotency keys need the shared store (Redis), which is unavailable: retry later, or send the request without Idempotency-Key', {}, err === undefined ? undefined : { cause: err });
+  const redis = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (err) {
+      throw unavailable(err);
+    }
+  };
+
+  return {
+    async run(request, work) {
+      if (!deps.redis.isUp()) throw unavailable();
+      const key = `omnigate:idempotency:${request.scope}:${request.principal}:${sha256(request.key)}`;
+      const token = randomUUID();
+      const running: StoredRecord = { state: 'running', token, fingerprint: request.fingerprint };
+
+      // The key may expire between SET NX and GET: then try to take it again.
+      for (let tries = 0; tries < 3; tries++) {
+        if ((await redis(() => client.set(key, JSON.stringify(running), 'PX', deps.lockMs, 'NX'))) === 'OK') {
+          return { answer: await execute(key, token, request, work), isReplay: false };
+        }
+        const raw = await redis(() => client.get(key));
+        if (raw === null) continue;
+        const record = JSON.parse(raw) as StoredRecord;
+        if (record.fingerprint !== request.fingerprint) {
+          throw new AppError('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was already used with a different request body: use a new key for a new request');
+        }
+        if (record.state === 'done') return { answer: record.answer, isReplay: true };
+        break;
+      }
+      throw new AppError('IDEMPOTENCY_KEY_IN_USE', 'a request with this Idempotency-Key is still running: retry after it finishes', { retryAfterMs: IN_USE_RETRY_AFTER_MS });
+    },
+  };
+
+  async function execute(key: string, token: string, request: IdempotentRequest, work: () => Promise<Answer>): Promise<Answer> {
+    const keep = async (answer: Answer) => {
+      const done: StoredRecord = { state: 'done', token, fingerprint: request.fingerprint, answer };
+      const kept = await client.eval(FINISH, 1, key, token, JSON.stringify(done), String(ttlMs)).catch((err: unknown) => err);
+      if (kept !== 1) request.log.warn({ err: kept instanceof Error ? kept : undefined }, 'could not keep the answer of an idempotent request: a repeat will run again');
+    };
+    let answer: Answer;
+    try {
+      answer = await work();
+    } catch (err) {
+      const error = toAppError(err);
+      if (isFinal(error)) {
+        await keep({ status: error.status, contentType: 'application/problem+json', headers: {}, body: { ...toProblem(error, request.instance), traceId: request.traceId } });
+      } else {
+        await client.eval(RELEASE, 1, key, token).catch(() => undefined);
+      }
+      throw err;
+    }
+    await keep(answer);
+    return answer;
+  }
+}

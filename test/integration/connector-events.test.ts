@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { backendAdmin, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { TEST_URLS } from '../support/ports.ts';
+import { readSse } from '../support/sse.ts';
+
+const WEBHOOK_SECRET = 'tickets-webhook-secret';
+let gw: TestGateway;
+
+before(async () => {
+  gw = await startTestGateway({ OMNIGATE_CONNECTOR_TICKETS_NODE_WEBHOOK_SECRET: WEBHOOK_SECRET, OMNIGATE_EVENT_POLLING: 'true' });
+});
+after(async () => {
+  await fetch(`${TEST_URLS.tickets}/_admin/webhooks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: null }) });
+  await gw.stop();
+});
+
+type Ticket = { id: string; status: string; isOpen: boolean };
+const rpc = (method: string, params: object) =>
+  gw.api('/v1/proxy/tickets/rpc', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
+
+describe('ticket events from the tickets service’s signed webhooks', () => {
+  test('are verified, normalized, published once each (duplicates dropped) and in order per ticket', async () => {
+    const hooks = await fetch(`${TEST_URLS.tickets}/_admin/webhooks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url: `${gw.url}/v1/inbound/tickets-node`, duplicate: true }),
+    });
+    assert.equal(hooks.status, 200);
+    const stream = readSse(await gw.api('/v1/events/stream?type=ticket.created,ticket.updated'));
+    try {
+      const created = await gw.api('/v1/tickets', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ customerId: '42', subject: 'Lost parcel', description: 'Where is it?' }) });
+      const ticketId = ((await created.json()) as { data: Ticket }).data.id;
+      for (const status of ['open', 'pending', 'solved']) assert.equal((await rpc('tickets.update', { ticketId, status })).status, 200);
+      const last = await stream.next((m) => JSON.parse(m.data).subject === ticketId && JSON.parse(m.data).data.status === 'solved');
+      assert.ok(last);
+      await new Promise((r) => setTimeout(r, 300)); // let duplicates show up, if any got through
+      const mine = stream.messages.map((m) => JSON.parse(m.data) as { id: string; type: string; subject: string; source: string; data: Ticket }).filter((e) => e.subject === ticketId);
+      assert.deepEqual(mine.map((e) => `${e.type}:${e.data.status}`), ['ticket.created:new', 'ticket.updated:open', 'ticket.updated:pending', 'ticket.updated:solved']);
+      assert.equal(new Set(mine.map((e) => e.id)).size, 4);
+      assert.equal(mine[0]?.source, '/omnigate/connectors/tickets-node');
+      assert.equal(mine[3]?.data.isOpen, false, 'the data is the canonical Ticket');
+      const stats = await backendAdmin<{ stats: { sent: number } }>('tickets', 'webhooks');
+      assert.ok(stats.stats.sent >= 8, 'every delivery was sent twice');
+    } finally {
+      await stream.close();
+    }
+  });
+
+  test('refuses a delivery with a bad signature with 401 and publishes nothing', async () => {
+    const body = JSON.stringify({ id: 'forged-1', type: 'ticket.created', occurredAt: Date.now(), ticket: {} });
+    const timestamp = String(Date.now());
+    const signature = `sha256=${createHmac('sha256', 'not-the-secret').update(`${timestamp}.${body}`).digest('hex')}`;
+    const res = await fetch(`${gw.url}/v1/inbound/tickets-node`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-webhook-timestamp': timestamp, 'x-webhook-signature': signature }, body });
+    assert.equal(res.status, 401);
+    assert.equal(((await res.json()) as { code: string }).code, 'UNAUTHENTICATED');
+  });
+});
+
+describe('order status changes, polled from the orders service’s change feed', () => {
+  test('arrive as order.status_changed with canonical statuses, in order per order', async () => {
+    const stream = readSse(await gw.api('/v1/events/stream?type=order.status_changed&subject=ORD-0000777'));
+    try {
+      const token = (await (await fetch(`${TEST_URLS.orders}/oauth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'grant_type=client_credentials&client_id=omnigate&client_secret=orders-dev-secret',
+      })).json()) as { access_token: string };
+      // NEW first, so that each of the next three is a change whatever the seed said.
+      for (const status of ['NEW', 'PAID', 'IN_DELIVERY', 'DELIVERED']) {
+        const res = await fetch(`${TEST_URLS.orders}/api/orders/ORD-0000777/status`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token.access_token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ status }),
+        });
+        assert.equal(res.status, 200);
+      }
+      await stream.next((m) => (JSON.parse(m.data) as { data: { sourceTo: string } }).data.sourceTo === 'DELIVERED', 15_000);
+      const changes = stream.messages.map((m) => (JSON.parse(m.data) as { data: { to: string; sourceTo: string; orderId: string } }).data);
+      const tail = changes.slice(-3);
+      assert.deepEqual(tail.map((c) => c.to), ['paid', 'shipped', 'delivered']);
+      assert.deepEqual(tail.map((c) => c.orderId), ['ORD-0000777', 'ORD-0000777', 'ORD-0000777']);
+    } finally {
+      await stream.close();
+    }
+  });
+});
