@@ -69,4 +69,12 @@ describe('the event stream (SSE)', () => {
       await resumed.close();
     }
   });
+
+  test('exports event metrics: produced, consumed per group, outbox depth', async () => {
+    const text = await (await gw.api('/metrics')).text();
+    assert.match(text, /omnigate_events_produced_total [1-9]\d*/);
+    assert.match(text, /omnigate_events_consumed_total\{group="omnigate-event-log",type="connector\.changed"\} [1-9]\d*/);
+    assert.match(text, /omnigate_outbox_depth \d+/);
+    assert.match(text, /# TYPE omnigate_consumer_lag gauge/);
+  });
 });

@@ -8,7 +8,7 @@ import { createKafkaEventBus } from '../../src/adapters/kafka/kafka-event-bus.ts
 import { cloudEvent } from '../../src/kernel/events.ts';
 import type { CloudEvent } from '../../src/ports/event-bus.ts';
 import { ROOT_DIR, startTestGateway } from '../support/gateway.ts';
-import { port } from '../support/ports.ts';
+import { port, TEST_KAFKA_BROKERS } from '../support/ports.ts';
 
 const OUTAGE_MS = Number(process.env.OMNIGATE_TEST_KAFKA_OUTAGE_MS ?? 30_000);
 const KEYS = ['order-1', 'order-2', 'order-3', 'order-4', 'order-5'];
@@ -86,6 +86,27 @@ describe('nothing lost while Kafka is down', () => {
       await gw.stop();
       await kafka.stop();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('shutting down', () => {
+  test('SIGTERM flushes the outbox: events published just before stop all reach Kafka', async () => {
+    const run = `flush-${process.pid}-${Date.now()}`;
+    const consumer = createKafkaEventBus({ brokers: TEST_KAFKA_BROKERS, clientId: 'flush-consumer', log: pino({ level: 'silent' }) });
+    const received = new Set<string>();
+    const sub = await consumer.subscribe(run, async (e) => void ((e.data as { run?: string }).run === run && received.add(e.id)));
+    try {
+      await sub.ready;
+      const gw = await startTestGateway({ KAFKA_BROKERS: TEST_KAFKA_BROKERS.join(','), NODE_ID: run });
+      const published = Array.from({ length: 300 }, (_, n) => cloudEvent({ source: '/test', type: 'test.flushed', subject: `k${n % 7}`, partitionkey: `k${n % 7}`, data: { run, n } }));
+      for (const event of published) await gw.events.publish([event]);
+      await gw.stop();
+      for (let i = 0; i < 100 && received.size < published.length; i++) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(received.size, published.length);
+    } finally {
+      await sub.close();
+      await consumer.close();
     }
   });
 });

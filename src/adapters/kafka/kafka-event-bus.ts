@@ -48,6 +48,8 @@ export function createKafkaEventBus(options: KafkaEventBusOptions): EventBus & {
   let producer: Producer | undefined;
   let connected = false;
   const consumers = new Set<Consumer>();
+  // Assigned once below; subscribe() uses it to create the topics first.
+  let bus: ReturnType<typeof createKafkaEventBus>;
 
   async function producerReady(): Promise<Producer> {
     if (producer && connected) return producer;
@@ -58,7 +60,7 @@ export function createKafkaEventBus(options: KafkaEventBusOptions): EventBus & {
     return producer;
   }
 
-  return {
+  bus = {
     isConnected: () => connected,
 
     /** Messages each group is behind the end of `topic`, summed over partitions. */
@@ -127,6 +129,8 @@ export function createKafkaEventBus(options: KafkaEventBusOptions): EventBus & {
         for (let attempt = 0; !closed; attempt++) {
           consumer = kafka.consumer({ groupId: group, allowAutoTopicCreation: false, sessionTimeout: 10_000, heartbeatInterval: 1_000, retry: { retries: 1_000_000, initialRetryTime: 300, maxRetryTime: 5_000 } });
           try {
+            // Our topics may not exist yet on a fresh cluster (a consumer can start first).
+            await bus.ensureTopics();
             await consumer.connect();
             await consumer.subscribe({ topic: opts.topic ?? EVENTS_TOPIC, fromBeginning: opts.fromBeginning ?? false });
             const joined = new Promise<void>((resolve) => consumer?.on(consumer.events.GROUP_JOIN, () => resolve()));
@@ -166,4 +170,5 @@ export function createKafkaEventBus(options: KafkaEventBusOptions): EventBus & {
       connected = false;
     },
   };
+  return bus;
 }
