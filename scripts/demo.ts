@@ -26,7 +26,7 @@ const backends = await startBackends({
 const kafka = await kafkaStarting;
 say(`kafka up: ${kafka.brokers.join(',')}; redis up: ${redis.url}; backends up: ${Object.values(backends.urls).join(' ')} (logs in .data/logs/)`);
 
-const gateway = spawn(process.execPath, [join(rootDir, 'src/main.ts')], {
+const gateway = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', join(rootDir, 'src/main.ts')], {
   cwd: rootDir,
   env: { ...process.env, ...connectorEnv(backends.urls), REDIS_URL: redis.url, KAFKA_BROKERS: kafka.brokers.join(','), PORT: String(port), OMNIGATE_API_KEYS: process.env.OMNIGATE_API_KEYS ?? `demo:${apiKey}`, OMNIGATE_ADMIN_KEYS: process.env.OMNIGATE_ADMIN_KEYS ?? `ops:${adminKey}` },
   stdio: ['ignore', 'inherit', 'inherit'],
