@@ -1,4 +1,5 @@
 import CircuitBreaker from 'opossum';
+import { untilAborted } from '../../kernel/abort.ts';
 import { AppError, isAppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import { DeadlineExceeded } from '../../sdk/http-client.ts';
@@ -155,7 +156,7 @@ export function createResiliencePipeline(deps: {
               });
             }
             try {
-              return await untilAborted(call.run(signal), signal, connector);
+              return await untilAborted(call.run(signal), signal, (reason) => timeoutOr(reason, undefined, connector));
             } catch (err) {
               const canRetry = call.kind === 'query' && attempt < settings.retries && isRetryable(err) && !signal.aborted;
               if (!canRetry) throw err;
@@ -216,28 +217,6 @@ export function createResiliencePipeline(deps: {
       resources.delete(connector);
     },
   };
-}
-
-/** Settles with `work`, or rejects the moment `signal` aborts, even if the connector ignores it. */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal, connector: string): Promise<T> {
-  if (signal.aborted) {
-    work.catch(() => undefined); // it was started: its late failure must not go unhandled
-    return Promise.reject(timeoutOr(signal.reason, undefined, connector));
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(timeoutOr(signal.reason, undefined, connector));
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
 }
 
 /** The error for an aborted call: a timeout if the deadline passed, else the caller left. */

@@ -1,3 +1,4 @@
+import { untilAborted } from '../../kernel/abort.ts';
 import { UnauthorizedError, UpstreamUnavailableError } from '../errors.ts';
 import type { HttpClient } from '../http-client.ts';
 import type { Authenticator } from '../types.ts';
@@ -22,24 +23,6 @@ export interface OAuth2ClientCredentials extends Authenticator {
   token(): Promise<string>;
   /** How many tokens were fetched so far. */
   readonly fetches: number;
-}
-
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
 }
 
 interface Token {
