@@ -76,7 +76,10 @@ export async function startGateway(config: Config, log: Logger, rootDir: string)
   const openTicket = createOpenTicket(query);
   const ticketJobs = createTicketJobs({ jobs, openTicket });
   // The first request holds its key for longer than its two connector calls can take.
-  const idempotency = createIdempotency({ redis, lockMs: 2 * config.callTimeoutMs + 5_000 });
+  // The lock outlives the slowest call a request may make (any connector's deadline, twice: a
+  // customer lookup and the write), so a repeat never runs while the first still might.
+  const slowestCallMs = Math.max(config.callTimeoutMs, ...Object.entries(config.resilienceEnv).filter(([k]) => k.endsWith('_TIMEOUT_MS')).map(([, v]) => Number(v) || 0));
+  const idempotency = createIdempotency({ redis, lockMs: 2 * slowestCallMs + 5_000 });
   const webhooks = await createWebhooks({ jobs, events, subscriptions: createSubscriptions(redis), log, allowPrivate: config.webhookAllowPrivate });
   let accepting = false;
   const app = buildApp({

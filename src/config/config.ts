@@ -57,7 +57,7 @@ export interface Config {
   readonly redisUrl: string;
   /** `KAFKA_BROKERS`: comma-separated host:port; none means an in-process bus (one node, no Kafka). */
   readonly kafkaBrokers: readonly string[];
-  /** `NODE_ID`: this gateway node's name (its outbox and its broadcast consumer group). */
+  /** `NODE_ID`: this gateway node's stable name (its outbox and its command consumer group); default the host name. */
   readonly nodeId: string;
   /** `OMNIGATE_OUTBOX_BATCH`: events handed to Kafka per send. */
   readonly outboxBatch: number;
@@ -185,7 +185,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     shutdownGraceMs: raw.OMNIGATE_SHUTDOWN_GRACE_MS as number,
     redisUrl: raw.REDIS_URL as string,
     kafkaBrokers: Object.freeze(raw.KAFKA_BROKERS === undefined ? [] : String(raw.KAFKA_BROKERS).split(',').map((b) => b.trim())),
-    nodeId: (raw.NODE_ID as string | undefined) ?? `${hostname()}-${process.pid}`,
+    // Stable across restarts by default, so that a restarted node relays what its outbox still holds.
+    nodeId: (raw.NODE_ID as string | undefined) ?? hostname(),
     outboxBatch: raw.OMNIGATE_OUTBOX_BATCH as number,
     eventPolling: raw.OMNIGATE_EVENT_POLLING as boolean,
     rateLimitPerKey: raw.OMNIGATE_RATE_LIMIT_PER_KEY as number,

@@ -86,3 +86,12 @@ export function toProblem(err: AppError, instance?: string): Record<string, unkn
     ...err.extensions,
   };
 }
+
+/**
+ * For a write: whether the backend may have acted although the caller got an error (it timed
+ * out, the answer was unreadable, the connector failed after sending, the caller went away).
+ * Such a write must be neither retried nor released for a repeat: it could happen twice.
+ */
+export function isOutcomeUnknown(error: AppError): boolean {
+  return ['UPSTREAM_TIMEOUT', 'CONNECTOR_BAD_DATA', 'CONNECTOR_FAILED', 'INTERNAL'].includes(error.code) || error.extensions.abandoned === true;
+}

@@ -18,6 +18,8 @@ export interface TestGateway extends Gateway {
 }
 
 /** A real gateway on an ephemeral loopback port, over the backends of this test run. */
+let started = 0;
+
 export async function startTestGateway(env: Record<string, string> = {}): Promise<TestGateway> {
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
@@ -29,6 +31,8 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
   const config = loadConfig({ PORT: '0', LOG_LEVEL: 'debug', OMNIGATE_API_KEYS: `test:${API_KEY}`, OMNIGATE_CALL_TIMEOUT_MS: '3000', REDIS_URL: TEST_REDIS_URL, OMNIGATE_RATE_LIMIT_PER_KEY: '1000000',
     // Polling the orders feed would add calls that tests count on the backend; the events tests turn it on.
     OMNIGATE_EVENT_POLLING: 'false',
+    // Each gateway of a test is a node of its own (its own outbox), as in production.
+    NODE_ID: `test-${process.pid}-${++started}`,
     // Fast backends outrun the per-connector default; the rate-limit tests set their own.
     OMNIGATE_RESILIENCE_ORDERS_JAVA_RATE_LIMIT_PER_SEC: '100000', OMNIGATE_RESILIENCE_CRM_PYTHON_RATE_LIMIT_PER_SEC: '100000', OMNIGATE_RESILIENCE_TICKETS_NODE_RATE_LIMIT_PER_SEC: '100000', ...connectorEnv(TEST_URLS), ...env }, ROOT_DIR);
   const gateway = await startGateway(config, createLogger({ level: config.logLevel }, sink), ROOT_DIR);

@@ -53,8 +53,10 @@ export function createKafkaEventBus(options: KafkaEventBusOptions): EventBus & {
 
   async function producerReady(): Promise<Producer> {
     if (producer && connected) return producer;
-    producer ??= kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-    producer.on('producer.disconnect', () => (connected = false));
+    if (!producer) {
+      producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+      producer.on('producer.disconnect', () => (connected = false));
+    }
     await producer.connect();
     connected = true;
     return producer;

@@ -46,19 +46,26 @@ export async function clusterLifecycle(deps: { lifecycle: Lifecycle; events: Eve
       }
       log.info({ connector: command.connector, action: command.action, origin: command.origin, result: outcome.result }, 'ran a lifecycle command from another node');
     },
-    { topic: COMMANDS_TOPIC },
+    // A node new to the cluster replays the commands it missed, in order, and so converges.
+    { topic: COMMANDS_TOPIC, fromBeginning: true },
   );
 
   return {
     async execute(command) {
-      const outcome = await deps.lifecycle.execute(command);
       let digest: string | undefined;
       if (command.action === 'install') {
+        // Parked before the change, with time to spare: other nodes fetch it from here.
         digest = createHash('sha256').update(command.tarball).digest('hex');
-        await deps.redis.client.set(packageKey(digest), command.tarball, 'EX', PACKAGE_TTL_S);
+        try {
+          await deps.redis.client.set(packageKey(digest), command.tarball, 'EX', PACKAGE_TTL_S);
+        } catch (err) {
+          log.error({ err, connector: command.connector }, 'could not park the package for the other nodes: they will not follow this install');
+          digest = undefined;
+        }
       }
+      const outcome = await deps.lifecycle.execute(command);
       // Only a change that took effect here goes to the others.
-      if (outcome.result !== 'ok') return outcome;
+      if (outcome.result !== 'ok' || (command.action === 'install' && !digest)) return outcome;
       const issued: IssuedCommand = { action: command.action, connector: command.connector, actor: command.actor, origin: nodeId, ...(digest ? { package: digest } : {}) };
       await deps.events.publish([cloudEvent({ source: `/omnigate/nodes/${nodeId}`, type: 'lifecycle.requested', subject: command.connector, partitionkey: command.connector, data: issued })], COMMANDS_TOPIC);
       return outcome;

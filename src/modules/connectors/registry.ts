@@ -251,7 +251,13 @@ export function createConnectorRegistry(deps: ConnectorRegistryDeps): ConnectorR
 
   /** Loads `pkg` and, if every stage passes, swaps it in for the active version of `name`. */
   async function activate(slot: Slot, pkg: StoredPackage, action: LifecycleAction): Promise<LifecycleOutcome> {
-    const previous = slot.active;
+    // Work queued on a connector that was removed (or a registry that closed) since: drop it.
+    if (closed || slots.get(slot.name) !== slot) {
+      return { connector: slot.name, action, result: 'failed', problem: { stage: 'load', message: 'the connector was removed or the gateway is stopping', at: now() } };
+    }
+    // A version whose worker died serves nothing: it is no reason to refuse an unhealthy replacement.
+    const previous = slot.active?.host.isAlive ? slot.active : undefined;
+    const dead = slot.active && !slot.active.host.isAlive ? slot.active : undefined;
     const base = { connector: slot.name, action, ...(previous ? { from: previous.version } : {}) };
     let candidate: ConnectorVersion;
     try {
@@ -278,6 +284,10 @@ export function createConnectorRegistry(deps: ConnectorRegistryDeps): ConnectorR
       slot.lastError = unhealthy;
       return record({ ...base, result: 'failed', problem: unhealthy, to: candidate.version });
     }
+    if (closed || slots.get(slot.name) !== slot) {
+      await candidate.host.close();
+      return { ...base, result: 'failed', problem: { stage: 'load', message: 'the connector was removed or the gateway is stopping', at: now() } };
+    }
     // The swap: one assignment, so every call leases either the old version or the new one.
     slot.active = candidate;
     slot.manifest = candidate.manifest;
@@ -288,6 +298,7 @@ export function createConnectorRegistry(deps: ConnectorRegistryDeps): ConnectorR
     // What a rollback returns to: the version this one replaced (so two rollbacks toggle).
     if (previous) slot.rollbackTo = previous.package;
     if (previous) await retire(slot, previous);
+    if (dead) slot.leases.delete(dead);
     if (unhealthy) scheduleRecheck(slot, deps.retryMinMs ?? DEFAULT_RETRY_MIN_MS);
     return record({ ...base, connector: slot.name, result: 'ok', to: candidate.version });
   }
@@ -328,6 +339,12 @@ export function createConnectorRegistry(deps: ConnectorRegistryDeps): ConnectorR
       void serially(slot, async () => {
         if (closed || slot.state === 'ready') return;
         const next = Math.min(delayMs * 2, deps.retryMaxMs ?? DEFAULT_RETRY_MAX_MS);
+        if (slot.active && !slot.active.host.isAlive) {
+          // Its worker died and could not be restarted then: try again with a new one.
+          const outcome = await activateReplacing(slot, slot.active);
+          if (outcome.result === 'failed' || (slot.state as ConnectorState) !== 'ready') scheduleRecheck(slot, next);
+          return;
+        }
         if (slot.active) {
           const problem = await healthOf(slot.active);
           if (!problem) {
@@ -468,6 +485,7 @@ export function createConnectorRegistry(deps: ConnectorRegistryDeps): ConnectorR
       return serially(slot, async () => {
         const active = slot.active;
         slots.delete(name);
+        delete slot.active;
         if (slot.retry) clearTimeout(slot.retry);
         if (active) await retire(slot, active);
         return record({ connector: name, action: 'remove', result: 'ok', ...(active ? { from: active.version } : {}) });

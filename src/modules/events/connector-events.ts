@@ -12,6 +12,9 @@ import { contextOf } from '../http/request-context.ts';
 import type { Events } from './events.service.ts';
 
 export const INBOUND_SEEN_TTL_S = 24 * 60 * 60;
+const LEASE = `local cur = redis.call('GET', KEYS[1])
+if cur == false or cur == ARGV[1] then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
+return 0`;
 export const POLL_TIMEOUT_MS = 10_000;
 /** Canonical payload schema per event type, where there is one. */
 const DATA_SCHEMAS: Readonly<Record<string, string>> = { 'ticket.created': 'Ticket', 'ticket.updated': 'Ticket' };
@@ -46,15 +49,19 @@ function toCloudEvents(connector: string, declared: readonly string[], found: re
   });
 }
 
-/** Drops events this gateway already took in (a retried or duplicated delivery). */
-async function unseen(redis: RedisHandle, events: readonly CloudEvent[]): Promise<CloudEvent[]> {
-  if (!redis.isUp()) return [...events];
-  const fresh: CloudEvent[] = [];
-  for (const event of events) {
-    const claimed = await redis.client.set(`omnigate:inbound:${event.id}`, '1', 'EX', INBOUND_SEEN_TTL_S, 'NX').catch(() => 'OK');
-    if (claimed === 'OK') fresh.push(event);
-  }
-  return fresh;
+/**
+ * Publishes the events this gateway has not taken in before (a retried or duplicated delivery
+ * is dropped), marking them only once they are in the outbox: a crash in between means a
+ * duplicate later (consumers drop it by id), never a loss. Returns how many were new.
+ */
+async function publishUnseen(deps: Pick<ConnectorEventsDeps, 'redis' | 'events'>, events: readonly CloudEvent[]): Promise<number> {
+  const mark = (event: CloudEvent) => `omnigate:inbound:${event.id}`;
+  const fresh = deps.redis.isUp()
+    ? (await Promise.all(events.map(async (event) => ((await deps.redis.client.exists(mark(event)).catch(() => 0)) === 1 ? undefined : event)))).filter((e): e is CloudEvent => e !== undefined)
+    : [...events];
+  await deps.events.publish(fresh);
+  if (deps.redis.isUp()) await Promise.all(fresh.map((event) => deps.redis.client.set(mark(event), '1', 'EX', INBOUND_SEEN_TTL_S).catch(() => undefined)));
+  return fresh.length;
 }
 
 /**
@@ -85,9 +92,8 @@ export function createInboundRouter(deps: ConnectorEventsDeps & { bodyLimitBytes
     } finally {
       lease.release();
     }
-    const events = await unseen(deps.redis, toCloudEvents(name, entry.active.manifest.events.types, found, deps.schemas, req.get('traceparent')));
-    await deps.events.publish(events);
-    res.status(202).json({ accepted: found.length, duplicates: found.length - events.length });
+    const published = await publishUnseen(deps, toCloudEvents(name, entry.active.manifest.events.types, found, deps.schemas, req.get('traceparent')));
+    res.status(202).json({ accepted: found.length, duplicates: found.length - published });
   });
   return router;
 }
@@ -105,10 +111,11 @@ export function startPollers(deps: ConnectorEventsDeps & { nodeId: string }): { 
     const entry = deps.registry.get(name);
     const manifest = entry?.active?.manifest;
     if (!manifest?.events?.pollIntervalMs) return;
+    // One node polls: take the lease if free, or extend it if ours (atomically).
     const lockKey = `omnigate:poll-lock:${name}`;
-    const holder = await deps.redis.client.get(lockKey).catch(() => null);
-    if (holder && holder !== deps.nodeId) return;
-    await deps.redis.client.set(lockKey, deps.nodeId, 'PX', intervalMs * 5);
+    const leaseMs = Math.max(intervalMs * 5, POLL_TIMEOUT_MS * 2);
+    const held = await deps.redis.client.eval(LEASE, 1, lockKey, deps.nodeId, String(leaseMs));
+    if (held !== 1) return;
     const cursorKey = `omnigate:cursor:${name}`;
     const cursor = (await deps.redis.client.get(cursorKey)) ?? undefined;
     const lease = deps.registry.lease(name);
@@ -119,10 +126,9 @@ export function startPollers(deps: ConnectorEventsDeps & { nodeId: string }): { 
     } finally {
       lease.release();
     }
-    const events = await unseen(deps.redis, toCloudEvents(name, manifest.events.types, result.events, deps.schemas));
-    await deps.events.publish(events);
+    const published = await publishUnseen(deps, toCloudEvents(name, manifest.events.types, result.events, deps.schemas));
     await deps.redis.client.set(cursorKey, result.cursor);
-    if (events.length > 0) log.debug({ connector: name, events: events.length, cursor: result.cursor }, 'polled');
+    if (published > 0) log.debug({ connector: name, events: published, cursor: result.cursor }, 'polled');
   }
 
   const loop = async (name: string, intervalMs: number) => {
@@ -137,6 +143,8 @@ export function startPollers(deps: ConnectorEventsDeps & { nodeId: string }): { 
       }
       await new Promise((r) => setTimeout(r, intervalMs).unref());
     }
+    // Gone (removed, or no longer polling): a later version starts a new loop.
+    running.delete(name);
   };
 
   // Connectors come and go at run time: look for new pollers now and then.

@@ -41,14 +41,16 @@ export async function createEvents(deps: EventsDeps): Promise<Events> {
   const log = deps.log.child({ module: 'events' });
   const kafka = deps.brokers.length > 0 ? createKafkaEventBus({ brokers: deps.brokers, clientId: `omnigate-${deps.nodeId}`, log }) : undefined;
   const bus: EventBus = kafka ?? createMemoryEventBus();
+  let stopped = false;
   if (kafka) {
     // Topics are created at start with their partition counts; a broker that is away only delays that.
     const ensure = async (attempt: number): Promise<void> => {
       try {
         await kafka.ensureTopics();
       } catch (err) {
+        if (stopped) return;
         if (attempt % 10 === 0) log.warn({ err }, 'kafka unreachable at start: topics will be created when it is back');
-        await new Promise((r) => setTimeout(r, 1_000));
+        await new Promise((r) => setTimeout(r, 1_000).unref());
         return ensure(attempt + 1);
       }
     };
@@ -88,6 +90,7 @@ export async function createEvents(deps: EventsDeps): Promise<Events> {
       return subscription;
     },
     async close(flushTimeoutMs) {
+      stopped = true;
       clearInterval(depthTimer);
       if (lagTimer) clearInterval(lagTimer);
       const flushed = await outbox.flush(flushTimeoutMs);

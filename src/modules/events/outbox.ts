@@ -32,6 +32,8 @@ export function createOutbox(deps: { redis: RedisHandle; bus: EventBus; log: Log
   const DEFAULT = '';
   const memory: Pending[] = [];
   let closed = false;
+  /** True while the Redis stream may hold events not yet sent (then memory must wait behind them). */
+  let streamBacklog = true;
   let wake: (() => void) | undefined;
   let failures = 0;
 
@@ -67,7 +69,8 @@ export function createOutbox(deps: { redis: RedisHandle; bus: EventBus; log: Log
         memory.unshift(...moving);
       }
     }
-    if (memory.length > 0) {
+    // Newer events in memory must not overtake older ones still in the stream.
+    if (memory.length > 0 && !streamBacklog) {
       const run = sameTopicRun(memory);
       await send(run);
       memory.splice(0, run.length);
@@ -75,6 +78,7 @@ export function createOutbox(deps: { redis: RedisHandle; bus: EventBus; log: Log
     }
     if (!deps.redis.isUp()) return 0;
     const entries = await deps.redis.client.xrange(key, '-', '+', 'COUNT', batchSize);
+    streamBacklog = entries.length > 0;
     if (entries.length === 0) return 0;
     const run = sameTopicRun(entries.map(([id, fields]) => ({ id, event: JSON.parse(fields[1] ?? 'null') as CloudEvent, topic: fields[3] ?? DEFAULT })));
     await send(run);
@@ -113,7 +117,10 @@ export function createOutbox(deps: { redis: RedisHandle; bus: EventBus; log: Log
       const items = events.map((event) => ({ event, topic }));
       try {
         if (!deps.redis.isUp()) throw new Error('redis is away');
+        // Behind events still waiting in memory, never ahead of them.
+        if (memory.length > 0) throw new Error('older events wait in memory');
         await append(items);
+        streamBacklog = true;
       } catch (err) {
         if (memory.length + events.length > DEFAULT_MEMORY_BUFFER) {
           log.error({ dropped: events.length }, 'outbox buffer full while redis is away: events dropped');

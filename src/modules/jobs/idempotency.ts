@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { RedisHandle } from '../../adapters/redis/redis-client.ts';
-import { AppError, toAppError, toProblem } from '../../kernel/errors.ts';
+import { AppError, isOutcomeUnknown, toAppError, toProblem } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
 
 /** How long an answer is kept for replay. */
@@ -36,7 +36,7 @@ export interface IdempotentRequest {
 /**
  * Idempotency keys (the IETF Idempotency-Key header): the first request with a key runs; its
  * final answer (2xx, or a 4xx no retry can change) is kept in Redis and replayed to every repeat
- * with the same request; 5xx and retryable answers are not kept, so a repeat runs again. A repeat
+ * with the same request; 5xx and retryable answers are not kept (a repeat runs again) unless the write may have happened (a timeout …), which stays the final answer. A repeat
  * while the first still runs is 409 IDEMPOTENCY_KEY_IN_USE; the key with another request is 422
  * IDEMPOTENCY_KEY_REUSED. Without Redis the guarantee cannot hold: 503 STORE_UNAVAILABLE.
  */
@@ -81,8 +81,12 @@ function stableJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-/** Whether an error is the request's final answer (kept for replay) rather than a moment's failure. */
-const isFinal = (error: AppError) => error.status < 500 && !error.retryable;
+/**
+ * Whether an error is the request's final answer (kept for replay) rather than a moment's
+ * failure. An unknown outcome is final too: the write may have happened, and running it again
+ * for a repeat could do it twice.
+ */
+const isFinal = (error: AppError) => (error.status < 500 && !error.retryable) || isOutcomeUnknown(error);
 
 export function createIdempotency(deps: IdempotencyDeps): Idempotency {
   const { client } = deps.redis;

@@ -1,5 +1,5 @@
 import { UnrecoverableError } from 'bullmq';
-import { ERROR_CATALOGUE, toAppError, type ErrorCode } from '../../kernel/errors.ts';
+import { ERROR_CATALOGUE, isOutcomeUnknown, toAppError, type ErrorCode } from '../../kernel/errors.ts';
 
 /** The longest wait between two attempts of a job, whatever the attempt count or Retry-After. */
 export const MAX_JOB_BACKOFF_MS = 60_000;
@@ -23,10 +23,11 @@ export class RetryableJobError extends Error {
  * (UnrecoverableError, so it goes straight to the dead letters). BullMQ keeps only the message,
  * so the code travels in it as `CODE: detail` (see `parseJobFailure`).
  */
-export function toJobFailure(err: unknown): Error {
+export function toJobFailure(err: unknown, options: { write?: boolean } = {}): Error {
   const error = toAppError(err);
   const message = `${error.code}: ${error.message}`;
-  if (!error.retryable) return new UnrecoverableError(message);
+  // A write whose outcome is unknown may have happened: retrying could do it twice.
+  if (!error.retryable || (options.write && isOutcomeUnknown(error))) return new UnrecoverableError(message);
   const retryAfterMs = error.extensions.retryAfterMs;
   return new RetryableJobError(message, typeof retryAfterMs === 'number' ? retryAfterMs : undefined);
 }

@@ -1,4 +1,4 @@
-import { Queue, Worker, type Job } from 'bullmq';
+import { Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { AppError, isAppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
@@ -30,6 +30,8 @@ export interface QueueDefinition<D extends JobEnvelope> {
   /** Every id of this queue starts with `<idPrefix>_`, which is how GET /v1/jobs/{id} finds the queue. */
   readonly idPrefix: string;
   readonly concurrency?: number;
+  /** The job writes to a backend: an attempt whose outcome is unknown (a timeout …) is not retried. */
+  readonly writes?: boolean;
   /** Runs one attempt. An AppError with a retryable code is retried with backoff; any other error is final. */
   process(job: Job<D>, log: Logger): Promise<unknown>;
   details?(job: Job<D>): JobDetails;
@@ -112,7 +114,10 @@ export function createJobQueues(deps: JobQueuesDeps): JobQueues {
   async function viewOf(entry: Defined, job: Job, knownState?: JobState): Promise<JobView | undefined> {
     const state = knownState ?? jobStateOf(await job.getState());
     if (state === undefined) return undefined;
-    return toJobView(job, entry.definition.queue, entry.definition.type, state, entry.definition.details?.(job) ?? {});
+    // The job was read before its state: if it finished in between, read it again so that the
+    // view is one moment's (state completed, finishedAt and result set).
+    const current = !knownState && (state === 'completed' || state === 'dead') && !job.finishedOn ? ((await Job.fromId(entry.queue, job.id ?? '')) ?? job) : job;
+    return toJobView(current, entry.definition.queue, entry.definition.type, state, entry.definition.details?.(current) ?? {});
   }
 
   async function load(id: string): Promise<{ entry: Defined; job: Job } | undefined> {
@@ -144,7 +149,7 @@ export function createJobQueues(deps: JobQueuesDeps): JobQueues {
       (job: Job<JobEnvelope>) => {
         const jobLog = log.child({ queue: definition.queue, jobId: job.id, attempt: job.attemptsStarted });
         const attempt = definition.process(job, jobLog).catch((err: unknown) => {
-          const failure = toJobFailure(err);
+          const failure = toJobFailure(err, { write: definition.writes === true });
           if (!isAppError(err)) jobLog.error({ err }, 'job failed unexpectedly');
           throw failure;
         });

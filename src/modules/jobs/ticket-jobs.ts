@@ -47,6 +47,8 @@ export interface TicketJobs {
 export function createTicketJobs(deps: { jobs: JobQueues; openTicket: OpenTicket }): TicketJobs {
   const queue = deps.jobs.define<TicketJobData>({
     queue: TICKET_QUEUE,
+    // Creating a ticket twice is the one thing this job must never do.
+    writes: true,
     type: 'ticket.create',
     idPrefix: 'tc',
     async process(job, log) {

@@ -128,7 +128,9 @@ export function createQueryService(deps: QueryServiceDeps): QueryService {
           settings: deps.settings.forConnector(name),
           log,
           run: attempt,
-          ...(options.signal ? { signal: options.signal } : {}),
+          // A write runs to its deadline even if the caller leaves: abandoning it half-way would
+          // leave its outcome unknown (a retry could then do it twice).
+          ...(options.signal && declaration.kind === 'query' ? { signal: options.signal } : {}),
         });
         if (declaration.kind === 'query') void deps.cache.set(key, data, deps.staleTtlMs);
         return { capability, data, source: source() };

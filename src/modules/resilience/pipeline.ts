@@ -145,9 +145,12 @@ export function createResiliencePipeline(deps: {
       try {
         const attempts = async (): Promise<T> => {
           own.budget.deposit();
+          let lastError: unknown;
           for (let attempt = 0; ; attempt++) {
             // The backend's own limit counts the calls that would really reach it, retries included.
             const allowance = await limiter.consume(`connector:${connector}`, settings.rateLimitPerSec, 1000);
+            // A retry the limit refuses ends with the real failure, which the breaker must count.
+            if (!allowance.allowed && attempt > 0) throw lastError;
             if (!allowance.allowed) {
               metrics.rateLimited.inc({ scope: 'connector' });
               throw new AppError('RATE_LIMITED', `connector ${connector} is at its rate limit of ${settings.rateLimitPerSec} calls per second`, {
@@ -158,6 +161,7 @@ export function createResiliencePipeline(deps: {
             try {
               return await untilAborted(call.run(signal), signal, (reason) => timeoutOr(reason, undefined, connector));
             } catch (err) {
+              lastError = err;
               const canRetry = call.kind === 'query' && attempt < settings.retries && isRetryable(err) && !signal.aborted;
               if (!canRetry) throw err;
               if (!own.budget.tryWithdraw()) {

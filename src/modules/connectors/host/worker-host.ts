@@ -201,7 +201,16 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
       const id = nextId++;
       return new Promise<HealthReport>((resolve, reject) => {
         if (!alive) return reject(new AppError('CONNECTOR_FAILED', `connector ${name} is not running`, { connector: name }));
-        pending.set(id, { resolve: (r) => resolve(r as HealthReport), reject });
+        // The worker bounds the check itself; this bound only keeps a silent worker from leaking entries.
+        const timer = setTimeout(() => {
+          pending.delete(id);
+          resolve({ ok: false, detail: 'no health report within 10000 ms' });
+        }, 10_000);
+        timer.unref();
+        pending.set(id, {
+          resolve: (r) => (clearTimeout(timer), resolve(r as HealthReport)),
+          reject: (e) => (clearTimeout(timer), reject(e)),
+        });
         post({ type: 'health', id });
       });
     },
