@@ -2,13 +2,14 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { startKafka } from '../../scripts/lib/kafka.ts';
 import { createKafkaEventBus } from '../../src/adapters/kafka/kafka-event-bus.ts';
 import { cloudEvent } from '../../src/kernel/events.ts';
 import type { CloudEvent } from '../../src/ports/event-bus.ts';
 import { ROOT_DIR, startTestGateway } from '../support/gateway.ts';
-import { port, TEST_KAFKA_BROKERS } from '../support/ports.ts';
+import { port, TEST_KAFKA_BROKERS, TEST_REDIS_URL } from '../support/ports.ts';
 
 const OUTAGE_MS = Number(process.env.OMNIGATE_TEST_KAFKA_OUTAGE_MS ?? 30_000);
 const KEYS = ['order-1', 'order-2', 'order-3', 'order-4', 'order-5'];
@@ -105,6 +106,36 @@ describe('shutting down', () => {
       for (let i = 0; i < 100 && received.size < published.length; i++) await new Promise((r) => setTimeout(r, 100));
       assert.equal(received.size, published.length);
     } finally {
+      await sub.close();
+      await consumer.close();
+    }
+  });
+});
+
+describe('an event Kafka refuses', () => {
+  test('is set aside in the outbox dead-letter stream, and the events behind it still go out', async () => {
+    const run = `big-${process.pid}-${Date.now()}`;
+    const consumer = createKafkaEventBus({ brokers: TEST_KAFKA_BROKERS, clientId: 'big-consumer', log: pino({ level: 'silent' }) });
+    const received: number[] = [];
+    const sub = await consumer.subscribe(run, async (e) => void ((e.data as { run?: string }).run === run && received.push((e.data as { n: number }).n)));
+    const gw = await startTestGateway({ KAFKA_BROKERS: TEST_KAFKA_BROKERS.join(','), NODE_ID: run });
+    try {
+      await sub.ready;
+      const event = (n: number, padding = '') => cloudEvent({ source: '/test', type: 'test.sized', subject: 'k', partitionkey: 'k', data: { run, n, padding } });
+      await gw.events.publish([event(1), event(2, 'x'.repeat(2 * 1024 * 1024)), event(3)]);
+      for (let i = 0; i < 100 && received.length < 2; i++) await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(received, [1, 3]);
+      assert.equal(await gw.events.outbox.depth(), 0);
+      const redis = new Redis(TEST_REDIS_URL);
+      try {
+        const dead = await redis.xrange(`omnigate:outbox:${run}:dead`, '-', '+');
+        assert.equal(dead.length, 1);
+        assert.ok(dead[0]?.[1].includes('too large for Kafka'));
+      } finally {
+        redis.disconnect();
+      }
+    } finally {
+      await gw.stop();
       await sub.close();
       await consumer.close();
     }

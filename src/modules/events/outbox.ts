@@ -13,6 +13,18 @@ export const DEFAULT_MEMORY_BUFFER = 10_000;
  * persistence on, and go out in order when it is back. If Redis itself is away they wait in a
  * bounded in-memory buffer instead (lost if the process dies then: logged).
  */
+const parseEvent = (raw: string | undefined): CloudEvent | undefined => {
+  try {
+    const event = JSON.parse(raw ?? '') as CloudEvent | null;
+    return event && typeof event.id === 'string' ? event : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+/** Kafka's refusals that no retry fixes: the batch (or one message) is too large. */
+const isTooLarge = (err: unknown): boolean => /MESSAGE_TOO_LARGE|RECORD_LIST_TOO_LARGE|too large/i.test(String((err as { type?: string }).type ?? (err as Error).message ?? ''));
+
 export interface Outbox {
   /** Queues events for `topic` (the bus's default when absent). */
   emit(events: readonly CloudEvent[], topic?: string): Promise<void>;
@@ -27,6 +39,8 @@ export function createOutbox(deps: { redis: RedisHandle; bus: EventBus; log: Log
   const log = deps.log.child({ module: 'outbox' });
   const key = `omnigate:outbox:${deps.nodeId}`;
   const batchSize = deps.batchSize ?? DEFAULT_OUTBOX_BATCH;
+  /** The batch size now: halved while Kafka refuses batches as too large. */
+  let limit = batchSize;
   /** An event and the topic it goes to. */
   type Pending = { readonly event: CloudEvent; readonly topic: string };
   const DEFAULT = '';
@@ -51,7 +65,7 @@ export function createOutbox(deps: { redis: RedisHandle; bus: EventBus; log: Log
     const topic = items[0]?.topic;
     const run: T[] = [];
     for (const item of items) {
-      if (item.topic !== topic || run.length >= batchSize) break;
+      if (item.topic !== topic || run.length >= limit) break;
       run.push(item);
     }
     return run;
@@ -77,13 +91,41 @@ export function createOutbox(deps: { redis: RedisHandle; bus: EventBus; log: Log
       return run.length;
     }
     if (!deps.redis.isUp()) return 0;
-    const entries = await deps.redis.client.xrange(key, '-', '+', 'COUNT', batchSize);
+    const entries = await deps.redis.client.xrange(key, '-', '+', 'COUNT', limit);
     streamBacklog = entries.length > 0;
     if (entries.length === 0) return 0;
-    const run = sameTopicRun(entries.map(([id, fields]) => ({ id, event: JSON.parse(fields[1] ?? 'null') as CloudEvent, topic: fields[3] ?? DEFAULT })));
-    await send(run);
+    const parsed = entries.map(([id, fields]) => ({ id, fields, event: parseEvent(fields[1]), topic: fields[3] ?? DEFAULT }));
+    const broken = parsed[0]?.event === undefined ? parsed[0] : undefined;
+    if (broken) {
+      await setAside(broken.id, broken.fields, 'not a CloudEvent');
+      return 0;
+    }
+    const firstBroken = parsed.findIndex((p) => p.event === undefined);
+    const sendable = (firstBroken === -1 ? parsed : parsed.slice(0, firstBroken)) as (Pending & { id: string; fields: string[] })[];
+    const run = sameTopicRun(sendable);
+    try {
+      await send(run);
+    } catch (err) {
+      // Kafka refuses a batch too large: send smaller ones; one event alone that is refused is set aside.
+      if (!isTooLarge(err)) throw err;
+      if (run.length > 1) {
+        limit = Math.max(1, Math.floor(run.length / 2));
+        return 0;
+      }
+      const [only] = parsed;
+      if (only) await setAside(only.id, only.fields, 'too large for Kafka');
+      return 0;
+    }
+    limit = batchSize;
     await deps.redis.client.xdel(key, ...run.map((r) => r.id));
     return run.length;
+  }
+
+  /** An entry that can never go out is moved to a dead-letter stream, so the rest can. */
+  async function setAside(id: string, fields: string[], why: string): Promise<void> {
+    log.error({ entry: id, why }, 'outbox entry set aside in its dead-letter stream');
+    await deps.redis.client.xadd(`${key}:dead`, '*', ...fields, 'why', why);
+    await deps.redis.client.xdel(key, id);
   }
 
   async function append(items: readonly Pending[]): Promise<void> {
