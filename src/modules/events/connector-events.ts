@@ -161,9 +161,10 @@ export function startPollers(deps: ConnectorEventsDeps & { nodeId: string }): { 
     async close() {
       closed = true;
       clearInterval(scanner);
+      const names = [...running.keys()];
       await Promise.allSettled(running.values());
       // Hand the polling over at once rather than when the lease runs out.
-      for (const name of running.keys()) {
+      for (const name of names) {
         const lockKey = `omnigate:poll-lock:${name}`;
         if ((await deps.redis.client.get(lockKey).catch(() => null)) === deps.nodeId) await deps.redis.client.del(lockKey).catch(() => undefined);
       }
