@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { afterEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { startRedis } from '../../scripts/lib/redis.ts';
-import { API_KEY, backendAdmin, ROOT_DIR, setFault, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { API_KEY, backendAdmin, perTestGateways, ROOT_DIR, setFault, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { port } from '../support/ports.ts';
 import { assertMatchesSpec } from '../support/spec.ts';
 
@@ -11,16 +11,8 @@ const OTHER_KEY = 'other-key-jobs-0123456789';
 const ADMIN_KEY = 'admin-key-jobs-0123456789';
 const KEYS = { OMNIGATE_API_KEYS: `test:${API_KEY},other:${OTHER_KEY}`, OMNIGATE_ADMIN_KEYS: `ops:${ADMIN_KEY}` };
 
-const started: TestGateway[] = [];
-async function gateway(env: Record<string, string> = {}): Promise<TestGateway> {
-  const gw = await startTestGateway({ ...KEYS, OMNIGATE_JOB_BACKOFF_MS: '150', ...env });
-  started.push(gw);
-  return gw;
-}
-afterEach(async () => {
-  await setFault('tickets', { mode: 'ok' });
-  await Promise.all(started.splice(0).map((gw) => gw.stop()));
-});
+const pool = perTestGateways();
+const gateway = (env: Record<string, string> = {}): Promise<TestGateway> => pool.gateway({ ...KEYS, OMNIGATE_JOB_BACKOFF_MS: '150', ...env });
 
 const ticket = (subject: string, customerId = '7') => ({ customerId, subject, description: 'the parcel arrived damaged' });
 const ticketsInBackend = async () => (await backendAdmin<{ tickets: number }>('tickets', 'stats')).tickets;

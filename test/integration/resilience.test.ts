@@ -1,19 +1,10 @@
 import assert from 'node:assert/strict';
-import { afterEach, describe, test } from 'node:test';
-import { backendAdmin, setFault, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { describe, test } from 'node:test';
+import { backendAdmin, perTestGateways, setFault, type TestGateway } from '../support/gateway.ts';
 import { establishedTo } from '../support/sockets.ts';
 import { TEST_PORTS } from '../support/ports.ts';
 
-const started: TestGateway[] = [];
-async function gateway(env: Record<string, string>): Promise<TestGateway> {
-  const gw = await startTestGateway(env);
-  started.push(gw);
-  return gw;
-}
-afterEach(async () => {
-  await Promise.all([setFault('orders', { mode: 'ok' }), setFault('crm', { mode: 'ok' }), setFault('tickets', { mode: 'ok' })]);
-  await Promise.all(started.splice(0).map((gw) => gw.stop()));
-});
+const { gateway } = perTestGateways();
 
 type Problem = { code: string; connector?: string; field?: string };
 type Breaker = { capability: string; state: string; stats: { calls: number; failures: number; rejects: number } };

@@ -1,18 +1,9 @@
 import assert from 'node:assert/strict';
-import { afterEach, describe, test } from 'node:test';
-import { setFault, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { describe, test } from 'node:test';
+import { perTestGateways, setFault, type TestGateway } from '../support/gateway.ts';
 import { assertMatchesSpec } from '../support/spec.ts';
 
-const started: TestGateway[] = [];
-async function gateway(env: Record<string, string> = {}): Promise<TestGateway> {
-  const gw = await startTestGateway(env);
-  started.push(gw);
-  return gw;
-}
-afterEach(async () => {
-  await Promise.all([setFault('orders', { mode: 'ok' }), setFault('crm', { mode: 'ok' }), setFault('tickets', { mode: 'ok' })]);
-  await Promise.all(started.splice(0).map((gw) => gw.stop()));
-});
+const { gateway } = perTestGateways();
 
 describe('stale fallback from the Redis cache', () => {
   test('a read whose backend fails answers its last good result, marked stale with its age and why', async () => {

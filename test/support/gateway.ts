@@ -1,3 +1,4 @@
+import { afterEach } from 'node:test';
 import { Writable } from 'node:stream';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,4 +56,23 @@ export async function setFault(system: keyof typeof TEST_URLS, fault: { mode: st
 export async function backendAdmin<T>(system: keyof typeof TEST_URLS, path: string, method = 'GET'): Promise<T> {
   const reply = await fetch(`${TEST_URLS[system]}/_admin/${path}`, { method });
   return (await reply.json()) as T;
+}
+
+/**
+ * Gateways a test file starts per test, all stopped (with every backend fault reset) after
+ * each test: `const { gateway } = perTestGateways();` at the top of the file.
+ */
+export function perTestGateways(): { gateway(env?: Record<string, string>): Promise<TestGateway> } {
+  const started: TestGateway[] = [];
+  afterEach(async () => {
+    await Promise.all([setFault('orders', { mode: 'ok' }), setFault('crm', { mode: 'ok' }), setFault('tickets', { mode: 'ok' })]);
+    await Promise.all(started.splice(0).map((gw) => gw.stop()));
+  });
+  return {
+    async gateway(env = {}) {
+      const gw = await startTestGateway(env);
+      started.push(gw);
+      return gw;
+    },
+  };
 }
