@@ -1,0 +1,100 @@
+import type { ValidateFunction } from 'ajv/dist/2020.js';
+import type { Logger } from '../../kernel/logger.ts';
+import type { SchemaRegistry } from '../../kernel/schemas.ts';
+import type { CapabilityDeclaration, ConnectorManifest } from '../../sdk/types.ts';
+import type { WorkerHost } from './host/worker-host.ts';
+import type { PackageStore, StoredPackage } from './package-store.ts';
+
+// The registry's vocabulary: what it keeps per connector and version, and what it tells.
+
+/** Where loading a connector stopped; `runtime` is a worker that died after it served. */
+export type LoadStage = 'load' | 'manifest' | 'config' | 'auth' | 'health' | 'runtime';
+
+/** `ready`: serving. `unhealthy`: serving, but its health check fails or it is restarting. `failed`: not serving. */
+export type ConnectorState = 'ready' | 'unhealthy' | 'failed';
+
+export interface Problem {
+  readonly stage: LoadStage;
+  readonly message: string;
+  readonly at: string;
+}
+
+/** One loaded version of a connector: its worker, checked manifest and config. */
+export interface ConnectorVersion {
+  readonly name: string;
+  readonly version: string;
+  readonly manifest: ConnectorManifest;
+  readonly package: StoredPackage;
+  readonly host: WorkerHost;
+  readonly config: Record<string, unknown>;
+  readonly params: ReadonlyMap<string, ValidateFunction>;
+  readonly capabilities: ReadonlyMap<string, CapabilityDeclaration>;
+  readonly loadedAt: string;
+}
+
+/** A connector as the registry keeps it, across its versions. */
+export interface ConnectorEntry {
+  readonly name: string;
+  readonly state: ConnectorState;
+  /** The version serving now, if any. */
+  readonly active?: ConnectorVersion;
+  /** The manifest last seen, even of a version that failed to load. */
+  readonly manifest?: ConnectorManifest;
+  /** The version a rollback would return to. */
+  readonly rollbackTo?: StoredPackage;
+  /** What went wrong last (kept after recovery as history: see `problem` for the current one). */
+  readonly lastError?: Problem;
+  /** What is wrong now, if anything. */
+  readonly problem?: Problem;
+  readonly restarts: number;
+}
+
+/** A hold on one version for one call; a swap waits for holds on the old version to end. */
+export interface Lease {
+  readonly version: ConnectorVersion;
+  release(): void;
+}
+
+export type LifecycleAction = 'start' | 'reload' | 'install' | 'rollback' | 'remove' | 'restart';
+
+export interface LifecycleOutcome {
+  readonly connector: string;
+  readonly action: LifecycleAction;
+  readonly from?: string;
+  readonly to?: string;
+  readonly result: 'ok' | 'failed';
+  readonly problem?: Problem;
+}
+
+export interface ConnectorRegistry {
+  /** Loads every connector folder; a broken one is recorded, never thrown. */
+  start(): Promise<void>;
+  list(): readonly ConnectorEntry[];
+  get(name: string): ConnectorEntry | undefined;
+  /** The connector declaring a capability (serving ones first); undefined if none does. */
+  route(capability: string): ConnectorEntry | undefined;
+  /** The connector reaching a system (for the proxy). */
+  bySystem(system: string): ConnectorEntry | undefined;
+  /** Holds the active version of a connector for one call; throws CONNECTOR_UNAVAILABLE if none serves. */
+  lease(name: string): Lease;
+  /** load → validate → auth → health → atomic swap → drain the old → close it. Any failure keeps the old. */
+  reload(name: string): Promise<LifecycleOutcome>;
+  install(name: string, tarball: Buffer): Promise<LifecycleOutcome>;
+  rollback(name: string): Promise<LifecycleOutcome>;
+  remove(name: string): Promise<LifecycleOutcome>;
+  close(): Promise<void>;
+}
+
+export interface ConnectorRegistryDeps {
+  readonly log: Logger;
+  readonly connectorsDir: string;
+  readonly connectorEnv: Readonly<Record<string, string>>;
+  readonly schemas: SchemaRegistry;
+  readonly store: PackageStore;
+  readonly drainTimeoutMs?: number;
+  readonly retryMinMs?: number;
+  readonly retryMaxMs?: number;
+  readonly workerHeapMb?: number;
+  /** Told of every lifecycle change, for audit and events. */
+  readonly onChange?: (outcome: LifecycleOutcome) => void;
+}
