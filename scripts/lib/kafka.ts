@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { probePort } from './probe.ts';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 
@@ -79,7 +79,7 @@ export async function startKafka(options: KafkaOptions): Promise<RunningKafka> {
   const start = async (): Promise<void> => {
     if (running()) throw new Error(`the Kafka broker on port ${port} is already running`);
     for (const [p, what] of [[port, 'port'], [controllerPort, 'controllerPort']] as const) {
-      if (await listening(p)) throw new Error(`port ${p} for kafka (${what}) is already in use (choose other ports)`);
+      if (await probePort(p)) throw new Error(`port ${p} for kafka (${what}) is already in use (choose other ports)`);
     }
     const out = openSync(logFile, 'a');
     const c = spawn('java', java('kafka.Kafka', [config]), { cwd: dir, stdio: ['ignore', out, out] });
@@ -190,20 +190,6 @@ function run(cmd: string, args: string[], logFile: string): Promise<number> {
   return new Promise((resolve, reject) => {
     child.once('error', (err) => reject(new Error(`could not start ${cmd}: ${err.message}`)));
     child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
-  });
-}
-
-/** True when something accepts TCP connections on 127.0.0.1:port. */
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('connect', () => done(true));
   });
 }
 

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { connect } from 'node:net';
+import { probePort } from './probe.ts';
 
 export interface RunningRedis {
   readonly url: string;
@@ -39,17 +39,4 @@ export async function startRedis(options: { port: number; dir: string; persist?:
   };
 }
 
-/** True when something on 127.0.0.1:port answers a Redis PING. */
-function answersPing(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.once('data', (data) => done(data.toString().startsWith('+PONG')));
-  });
-}
+const answersPing = (port: number) => probePort(port, { send: 'PING\r\n', expect: '+PONG' });
