@@ -1,38 +1,54 @@
+/** What the gateway does about one error code: the columns of the catalogue. */
+export interface ErrorPolicy {
+  readonly status: number;
+  readonly wsClose: number;
+  /** A caller (or a job) may try again. */
+  readonly retryable: boolean;
+  /** The failure says the backend is unwell: it counts against the connector's breaker. */
+  readonly breaker: boolean;
+  /** A write that failed so may still have happened at the backend (see isOutcomeUnknown). */
+  readonly outcomeUnknown: boolean;
+  /** A read that failed so may answer its last good result instead (marked stale). */
+  readonly stale: boolean;
+  readonly title: string;
+}
+
 /**
  * The one error model. Every failure the gateway reports has a code from this closed set; this
- * table is the only place that maps a code to an HTTP status, a WebSocket close code and whether
- * a caller (or a job) may retry. `src/kernel/openapi.test.ts` keeps it in line with openapi/.
+ * table is the only place that maps a code to an HTTP status, a WebSocket close code, whether
+ * a caller (or a job) may retry, and how the breaker, writes and the stale cache treat it.
+ * `src/kernel/openapi.test.ts` keeps it in line with openapi/.
  */
 export const ERROR_CATALOGUE = {
-  VALIDATION_FAILED: { status: 400, wsClose: 4400, retryable: false, title: 'The request is not valid' },
-  MALFORMED_JSON: { status: 400, wsClose: 4400, retryable: false, title: 'The body is not valid JSON' },
-  UNKNOWN_CAPABILITY: { status: 400, wsClose: 4400, retryable: false, title: 'No connector declares this capability' },
-  UNAUTHENTICATED: { status: 401, wsClose: 4401, retryable: false, title: 'Missing or invalid API key' },
-  FORBIDDEN: { status: 403, wsClose: 4403, retryable: false, title: 'Not allowed' },
-  PROXY_PATH_FORBIDDEN: { status: 403, wsClose: 4403, retryable: false, title: 'This path is not open through the proxy' },
-  NOT_FOUND: { status: 404, wsClose: 4404, retryable: false, title: 'No such resource' },
-  ROUTE_NOT_FOUND: { status: 404, wsClose: 4404, retryable: false, title: 'No such endpoint' },
-  METHOD_NOT_ALLOWED: { status: 405, wsClose: 4405, retryable: false, title: 'Method not allowed on this endpoint' },
-  RATE_LIMITED: { status: 429, wsClose: 4429, retryable: true, title: 'Too many requests' },
-  PAYLOAD_TOO_LARGE: { status: 413, wsClose: 4413, retryable: false, title: 'The body is too large' },
-  UNSUPPORTED_MEDIA_TYPE: { status: 415, wsClose: 4415, retryable: false, title: 'The body must be application/json' },
-  INTERNAL: { status: 500, wsClose: 1011, retryable: false, title: 'Internal error' },
-  UPSTREAM_UNAVAILABLE: { status: 502, wsClose: 4502, retryable: true, title: 'The backend could not be reached' },
-  UPSTREAM_UNAUTHORIZED: { status: 502, wsClose: 4502, retryable: false, title: 'The backend refused the connector\'s credentials' },
-  CONNECTOR_FAILED: { status: 502, wsClose: 4502, retryable: false, title: 'The connector failed while handling the call' },
-  CONNECTOR_BAD_DATA: { status: 502, wsClose: 4502, retryable: false, title: 'The backend answered data that breaks the contract' },
-  WEBHOOK_REJECTED: { status: 502, wsClose: 4502, retryable: false, title: 'The webhook receiver refused the delivery' },
-  LIFECYCLE_FAILED: { status: 409, wsClose: 4409, retryable: false, title: 'The connector change failed; the previous version keeps serving' },
-  IDEMPOTENCY_KEY_IN_USE: { status: 409, wsClose: 4409, retryable: true, title: 'A request with this idempotency key is still running' },
-  JOB_NOT_DEAD: { status: 409, wsClose: 4409, retryable: false, title: 'Only a dead job can be retried' },
-  IDEMPOTENCY_KEY_REUSED: { status: 422, wsClose: 4422, retryable: false, title: 'The idempotency key was already used for another request' },
-  CONNECTOR_UNAVAILABLE: { status: 503, wsClose: 4503, retryable: true, title: 'The connector for this capability is not loaded' },
-  CIRCUIT_OPEN: { status: 503, wsClose: 4503, retryable: true, title: 'The backend is failing; calls to it are paused' },
-  CONNECTOR_SATURATED: { status: 503, wsClose: 4503, retryable: true, title: 'The connector is at its concurrency limit' },
-  SHUTTING_DOWN: { status: 503, wsClose: 1001, retryable: true, title: 'The gateway is shutting down' },
-  STORE_UNAVAILABLE: { status: 503, wsClose: 4503, retryable: true, title: 'The shared store this request needs is unavailable' },
-  UPSTREAM_TIMEOUT: { status: 504, wsClose: 4504, retryable: true, title: 'The backend did not answer in time' },
-} as const satisfies Record<string, { status: number; wsClose: number; retryable: boolean; title: string }>;
+  VALIDATION_FAILED: { status: 400, wsClose: 4400, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'The request is not valid' },
+  MALFORMED_JSON: { status: 400, wsClose: 4400, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'The body is not valid JSON' },
+  UNKNOWN_CAPABILITY: { status: 400, wsClose: 4400, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'No connector declares this capability' },
+  UNAUTHENTICATED: { status: 401, wsClose: 4401, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'Missing or invalid API key' },
+  FORBIDDEN: { status: 403, wsClose: 4403, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'Not allowed' },
+  PROXY_PATH_FORBIDDEN: { status: 403, wsClose: 4403, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'This path is not open through the proxy' },
+  NOT_FOUND: { status: 404, wsClose: 4404, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'No such resource' },
+  ROUTE_NOT_FOUND: { status: 404, wsClose: 4404, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'No such endpoint' },
+  METHOD_NOT_ALLOWED: { status: 405, wsClose: 4405, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'Method not allowed on this endpoint' },
+  RATE_LIMITED: { status: 429, wsClose: 4429, retryable: true, breaker: false, outcomeUnknown: false, stale: true, title: 'Too many requests' },
+  PAYLOAD_TOO_LARGE: { status: 413, wsClose: 4413, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'The body is too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, wsClose: 4415, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'The body must be application/json' },
+  INTERNAL: { status: 500, wsClose: 1011, retryable: false, breaker: true, outcomeUnknown: true, stale: false, title: 'Internal error' },
+  UPSTREAM_UNAVAILABLE: { status: 502, wsClose: 4502, retryable: true, breaker: true, outcomeUnknown: false, stale: true, title: 'The backend could not be reached' },
+  UPSTREAM_UNAUTHORIZED: { status: 502, wsClose: 4502, retryable: false, breaker: true, outcomeUnknown: false, stale: true, title: 'The backend refused the connector\'s credentials' },
+  CONNECTOR_FAILED: { status: 502, wsClose: 4502, retryable: false, breaker: true, outcomeUnknown: true, stale: true, title: 'The connector failed while handling the call' },
+  CONNECTOR_BAD_DATA: { status: 502, wsClose: 4502, retryable: false, breaker: true, outcomeUnknown: true, stale: true, title: 'The backend answered data that breaks the contract' },
+  WEBHOOK_REJECTED: { status: 502, wsClose: 4502, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'The webhook receiver refused the delivery' },
+  LIFECYCLE_FAILED: { status: 409, wsClose: 4409, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'The connector change failed; the previous version keeps serving' },
+  IDEMPOTENCY_KEY_IN_USE: { status: 409, wsClose: 4409, retryable: true, breaker: false, outcomeUnknown: false, stale: false, title: 'A request with this idempotency key is still running' },
+  JOB_NOT_DEAD: { status: 409, wsClose: 4409, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'Only a dead job can be retried' },
+  IDEMPOTENCY_KEY_REUSED: { status: 422, wsClose: 4422, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'The idempotency key was already used for another request' },
+  CONNECTOR_UNAVAILABLE: { status: 503, wsClose: 4503, retryable: true, breaker: false, outcomeUnknown: false, stale: false, title: 'The connector for this capability is not loaded' },
+  CIRCUIT_OPEN: { status: 503, wsClose: 4503, retryable: true, breaker: false, outcomeUnknown: false, stale: true, title: 'The backend is failing; calls to it are paused' },
+  CONNECTOR_SATURATED: { status: 503, wsClose: 4503, retryable: true, breaker: false, outcomeUnknown: false, stale: true, title: 'The connector is at its concurrency limit' },
+  SHUTTING_DOWN: { status: 503, wsClose: 1001, retryable: true, breaker: false, outcomeUnknown: false, stale: false, title: 'The gateway is shutting down' },
+  STORE_UNAVAILABLE: { status: 503, wsClose: 4503, retryable: true, breaker: false, outcomeUnknown: false, stale: false, title: 'The shared store this request needs is unavailable' },
+  UPSTREAM_TIMEOUT: { status: 504, wsClose: 4504, retryable: true, breaker: true, outcomeUnknown: true, stale: true, title: 'The backend did not answer in time' },
+} as const satisfies Record<string, ErrorPolicy>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
 
@@ -93,5 +109,20 @@ export function toProblem(err: AppError, instance?: string): Record<string, unkn
  * Such a write must be neither retried nor released for a repeat: it could happen twice.
  */
 export function isOutcomeUnknown(error: AppError): boolean {
-  return ['UPSTREAM_TIMEOUT', 'CONNECTOR_BAD_DATA', 'CONNECTOR_FAILED', 'INTERNAL'].includes(error.code) || error.extensions.abandoned === true;
+  return ERROR_CATALOGUE[error.code].outcomeUnknown || error.extensions.abandoned === true;
+}
+
+/**
+ * Whether a failed connector call counts against its breaker: a failure that says nothing about
+ * the backend's health (a bad request, a full bulkhead, a caller who left) does not.
+ */
+export function countsAgainstBreaker(err: unknown): boolean {
+  if (!isAppError(err)) return true;
+  if (err.extensions.abandoned === true) return false;
+  return ERROR_CATALOGUE[err.code].breaker;
+}
+
+/** Whether a read that failed with this error may answer its last good result instead. */
+export function allowsStaleAnswer(error: AppError): boolean {
+  return ERROR_CATALOGUE[error.code].stale;
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { AppError, isAppError, toAppError, type ErrorCode } from '../../kernel/errors.ts';
+import { allowsStaleAnswer, AppError, isAppError, toAppError, type ErrorCode } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import { toIssues, type SchemaRegistry } from '../../kernel/schemas.ts';
 import type { TraceContext } from '../../kernel/trace.ts';
@@ -54,11 +54,6 @@ export interface QueryServiceDeps {
   readonly metrics: Metrics;
   readonly staleTtlMs: number;
 }
-
-/** Failures after which a read may answer its last good result instead. */
-const FALLBACK_CODES: ReadonlySet<ErrorCode> = new Set([
-  'UPSTREAM_UNAVAILABLE', 'UPSTREAM_TIMEOUT', 'CIRCUIT_OPEN', 'CONNECTOR_SATURATED', 'CONNECTOR_BAD_DATA', 'CONNECTOR_FAILED', 'UPSTREAM_UNAUTHORIZED', 'RATE_LIMITED',
-]);
 
 export function createQueryService(deps: QueryServiceDeps): QueryService {
   const cacheKey = (capability: string, params: unknown): string =>
@@ -137,7 +132,7 @@ export function createQueryService(deps: QueryServiceDeps): QueryService {
       } catch (err) {
         const error = attribute(err, name);
         // Writes never fall back: a stale answer to a command would be a lie.
-        if (declaration.kind !== 'query' || !FALLBACK_CODES.has(error.code) || options.signal?.aborted) throw error;
+        if (declaration.kind !== 'query' || !allowsStaleAnswer(error) || options.signal?.aborted) throw error;
         const cached = await deps.cache.get<unknown>(key);
         deps.metrics.cacheHits.inc({ connector: name, capability, result: cached ? 'hit' : 'miss' });
         if (!cached) throw error;

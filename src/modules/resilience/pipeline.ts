@@ -1,6 +1,6 @@
 import CircuitBreaker from 'opossum';
 import { untilAborted } from '../../kernel/abort.ts';
-import { AppError, isAppError } from '../../kernel/errors.ts';
+import { AppError, countsAgainstBreaker, isAppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import { DeadlineExceeded } from '../../sdk/http-client.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -56,11 +56,10 @@ interface ConnectorResources {
   readonly breakers: Map<string, CircuitBreaker<[() => Promise<unknown>], unknown>>;
 }
 
-/** Failures that say nothing about the backend's health do not count against its breaker. */
-function isBackendFailure(err: unknown): boolean {
-  if (!isAppError(err)) return true;
-  if (err.extensions.abandoned === true) return false;
-  return ['UPSTREAM_UNAVAILABLE', 'UPSTREAM_TIMEOUT', 'UPSTREAM_UNAUTHORIZED', 'CONNECTOR_BAD_DATA', 'CONNECTOR_FAILED', 'INTERNAL'].includes(err.code);
+/** opossum's error filter: true means "count this as a success". Which codes count is a column of the catalogue. */
+export function ignoredByBreaker(err: unknown, halfOpen: boolean): boolean {
+  // An abandoned half-open trial must not close the breaker: the backend proved nothing.
+  return !countsAgainstBreaker(err) && !(halfOpen && isAppError(err) && err.extensions.abandoned === true);
 }
 
 export function createResiliencePipeline(deps: {
@@ -102,7 +101,7 @@ export function createResiliencePipeline(deps: {
       resetTimeout: settings.resetTimeoutMs,
       rollingCountTimeout: settings.rollingWindowMs,
       rollingCountBuckets: 10,
-      errorFilter: (err: unknown) => !isBackendFailure(err) && !(self?.halfOpen && isAppError(err) && err.extensions.abandoned === true),
+      errorFilter: (err: unknown) => ignoredByBreaker(err, self?.halfOpen === true),
       name: `${connector}:${capability}`,
     });
     self = breaker;
