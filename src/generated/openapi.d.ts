@@ -2044,7 +2044,7 @@ export interface operations {
                     "application/json": {
                         /** @description Events the delivery held. */
                         accepted: number;
-                        /** @description Of those */
+                        /** @description Of those, already taken in before. */
                         duplicates: number;
                     };
                 };
