@@ -28,9 +28,12 @@ export interface Config {
   readonly host: string;
   /** `LOG_LEVEL`: pino level. */
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  /** `OMNIGATE_API_KEYS`: comma-separated keys, each optionally `name:key`. Secret. */
+  /**
+   * `OMNIGATE_API_KEYS`: comma-separated `name:key` pairs. The name is the principal (it owns jobs,
+   * subscriptions, idempotency records, rate buckets); two keys may share a name (rotation). Secret.
+   */
   readonly apiKeys: readonly ApiKey[];
-  /** `OMNIGATE_ADMIN_KEYS`: keys for /v1/admin, same format; none means the admin API refuses everyone. Secret. */
+  /** `OMNIGATE_ADMIN_KEYS`: keys for /v1/admin, same format, names distinct from the API keys'; none means the admin API refuses everyone. Secret. */
   readonly adminKeys: readonly ApiKey[];
   /** `OMNIGATE_UPLOAD_LIMIT_BYTES`: largest connector tarball accepted. */
   readonly uploadLimitBytes: number;
@@ -107,7 +110,8 @@ export class ConfigError extends Error {
   }
 }
 
-const KEYS_PATTERN = '^\\s*([A-Za-z0-9_-]+:)?[^,:\\s]{16,}\\s*(,\\s*([A-Za-z0-9_-]+:)?[^,:\\s]{16,}\\s*)*$';
+// Every key is named: a principal must not depend on the key's place in the list.
+const KEYS_PATTERN = '^\\s*[A-Za-z0-9_-]+:[^,:\\s]{16,}\\s*(,\\s*[A-Za-z0-9_-]+:[^,:\\s]{16,}\\s*)*$';
 
 const ENV_SCHEMA = {
   type: 'object',
@@ -143,8 +147,8 @@ const ENV_SCHEMA = {
 } as const;
 
 const ENV_MESSAGES: Readonly<Record<string, string>> = {
-  OMNIGATE_API_KEYS: 'must be a comma-separated list of keys of at least 16 characters, each optionally prefixed by "name:"',
-  OMNIGATE_ADMIN_KEYS: 'must be a comma-separated list of keys of at least 16 characters, each optionally prefixed by "name:"',
+  OMNIGATE_API_KEYS: 'must be a comma-separated list of name:key pairs (name: letters, digits, _ and -; key: at least 16 characters)',
+  OMNIGATE_ADMIN_KEYS: 'must be a comma-separated list of name:key pairs (name: letters, digits, _ and -; key: at least 16 characters)',
 };
 
 /** Reads and checks the environment once; lists every problem at once. */
@@ -162,10 +166,14 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     });
     throw new ConfigError([...new Set(problems)]);
   }
-  const apiKeys = parseKeys(String(raw.OMNIGATE_API_KEYS), 'key');
-  const adminKeys = raw.OMNIGATE_ADMIN_KEYS === undefined ? [] : parseKeys(String(raw.OMNIGATE_ADMIN_KEYS), 'admin');
+  const apiKeys = parseKeys(String(raw.OMNIGATE_API_KEYS));
+  const adminKeys = raw.OMNIGATE_ADMIN_KEYS === undefined ? [] : parseKeys(String(raw.OMNIGATE_ADMIN_KEYS));
+  const keyProblems = [...repeatedKeys(apiKeys, 'OMNIGATE_API_KEYS'), ...repeatedKeys(adminKeys, 'OMNIGATE_ADMIN_KEYS')];
   const shared = adminKeys.filter((a) => apiKeys.some((k) => k.key === a.key));
-  if (shared.length > 0) throw new ConfigError([`OMNIGATE_ADMIN_KEYS must not repeat a key of OMNIGATE_API_KEYS (${shared.map((k) => k.name).join(', ')})`]);
+  if (shared.length > 0) keyProblems.push(`OMNIGATE_ADMIN_KEYS must not repeat a key of OMNIGATE_API_KEYS (${shared.map((k) => k.name).join(', ')})`);
+  const bothNames = [...new Set(adminKeys.filter((a) => apiKeys.some((k) => k.name === a.name)).map((k) => k.name))];
+  if (bothNames.length > 0) keyProblems.push(`a name must not be both an API key and an admin key (${bothNames.join(', ')})`);
+  if (keyProblems.length > 0) throw new ConfigError(keyProblems);
 
   return Object.freeze({
     port: raw.PORT as number,
@@ -200,15 +208,22 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
   });
 }
 
-/** `a:key1, key2` → named keys; unnamed ones are numbered. */
-function parseKeys(list: string, prefix: string): ApiKey[] {
+/** `alice:key1, alice:key2, bob:key3` → named keys; one name may hold several keys (rotation). */
+function parseKeys(list: string): ApiKey[] {
   return list
     .split(',')
     .map((entry) => entry.trim())
-    .map((entry, i) => {
+    .map((entry) => {
       const colon = entry.indexOf(':');
-      return colon > 0 ? { name: entry.slice(0, colon), key: entry.slice(colon + 1) } : { name: `${prefix}-${i + 1}`, key: entry };
+      return { name: entry.slice(0, colon), key: entry.slice(colon + 1) };
     });
+}
+
+/** A key listed twice would be two principals (or one by accident): named, never shown. */
+function repeatedKeys(keys: readonly ApiKey[], variable: string): string[] {
+  const namesByKey = new Map<string, string[]>();
+  for (const { name, key } of keys) namesByKey.set(key, [...(namesByKey.get(key) ?? []), name]);
+  return [...namesByKey.values()].filter((names) => names.length > 1).map((names) => `${variable} lists the same key twice (${names.join(', ')})`);
 }
 
 /** The variables that start with `prefix`, keyed by the rest of their name. */

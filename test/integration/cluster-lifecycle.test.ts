@@ -25,7 +25,7 @@ async function startNode(name: string, httpPort: number): Promise<Node> {
     cwd: ROOT_DIR,
     env: {
       PATH: process.env.PATH ?? '', ...connectorEnv(TEST_URLS), REDIS_URL: TEST_REDIS_URL, KAFKA_BROKERS: TEST_KAFKA_BROKERS.join(','), NODE_ID: `${name}-${process.pid}`,
-      PORT: String(httpPort), OMNIGATE_API_KEYS: API_KEY, OMNIGATE_ADMIN_KEYS: `ops:${ADMIN_KEY}`, OMNIGATE_CONNECTORS_DIR: dir,
+      PORT: String(httpPort), OMNIGATE_API_KEYS: `test:${API_KEY}`, OMNIGATE_ADMIN_KEYS: `ops:${ADMIN_KEY}`, OMNIGATE_CONNECTORS_DIR: dir,
       OMNIGATE_PACKAGE_STORE_DIR: join(dir, '.store'), OMNIGATE_AUDIT_FILE: join(dir, 'audit.jsonl'), LOG_LEVEL: 'warn',
     },
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ConfigError, loadConfig } from './config.ts';
+
+const A = 'aaaaaaaaaaaaaaaa-1';
+const B = 'bbbbbbbbbbbbbbbb-2';
+const C = 'cccccccccccccccc-3';
+
+const problemsOf = (env: Record<string, string>): readonly string[] => {
+  try {
+    loadConfig(env, '/tmp');
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+};
+
+describe('API and admin keys', () => {
+  test('refuses a key without a name, so that what a key owns never depends on its place in the list', () => {
+    const problems = problemsOf({ OMNIGATE_API_KEYS: `alice:${A},${B}` });
+    assert.equal(problems.length, 1);
+    assert.match(problems[0] ?? '', /OMNIGATE_API_KEYS .*name:key/);
+    assert.match(problemsOf({ OMNIGATE_API_KEYS: `alice:${A}`, OMNIGATE_ADMIN_KEYS: C })[0] ?? '', /OMNIGATE_ADMIN_KEYS .*name:key/);
+  });
+
+  test('names a key by its name, whatever its place: removing another key changes nothing', () => {
+    const before = loadConfig({ OMNIGATE_API_KEYS: `alice:${A},bob:${B}` }, '/tmp');
+    const after = loadConfig({ OMNIGATE_API_KEYS: `bob:${B}` }, '/tmp');
+    assert.equal(before.apiKeys.find((k) => k.key === B)?.name, 'bob');
+    assert.equal(after.apiKeys.find((k) => k.key === B)?.name, 'bob');
+  });
+
+  test('refuses a key listed twice at start, and says under which names without showing the key', () => {
+    const problems = problemsOf({ OMNIGATE_API_KEYS: `alice:${A},bob:${A}` });
+    assert.equal(problems.length, 1);
+    assert.match(problems[0] ?? '', /OMNIGATE_API_KEYS lists the same key twice \(alice, bob\)/);
+    assert.ok(!problems[0]?.includes(A));
+    assert.match(problemsOf({ OMNIGATE_API_KEYS: `alice:${A},alice:${A}` })[0] ?? '', /same key twice/);
+    assert.match(problemsOf({ OMNIGATE_API_KEYS: `alice:${A}`, OMNIGATE_ADMIN_KEYS: `ops:${A}` })[0] ?? '', /must not repeat a key/);
+  });
+
+  test('allows two keys under one name, so a key can be rotated without losing what it owns', () => {
+    const config = loadConfig({ OMNIGATE_API_KEYS: `alice:${A},alice:${B},bob:${C}` }, '/tmp');
+    assert.deepEqual(config.apiKeys.map((k) => k.name), ['alice', 'alice', 'bob']);
+  });
+
+  test('refuses a name that is both an API key and an admin key: one name, one principal', () => {
+    assert.match(problemsOf({ OMNIGATE_API_KEYS: `alice:${A}`, OMNIGATE_ADMIN_KEYS: `alice:${B}` })[0] ?? '', /both .*alice/);
+  });
+});
