@@ -3,6 +3,7 @@ import type { Config } from './config/config.ts';
 import { AppError } from './kernel/errors.ts';
 import type { Logger } from './kernel/logger.ts';
 import { createApiKeyAuth } from './modules/auth/api-key.middleware.ts';
+import { createKeyAuthenticator } from './modules/auth/authenticator.ts';
 import type { StoreHealth } from './ports/cache.ts';
 import type { AuditLog } from './ports/audit-log.ts';
 import { createAdminAuth } from './modules/admin/admin-key.middleware.ts';
@@ -81,12 +82,14 @@ export function buildApp(deps: AppDeps): Express {
   // Backends' webhooks: the connector checks the sender's signature; no API key.
   app.use('/v1', deps.inbound);
   // The admin API takes admin keys only.
-  app.use('/v1/admin', createAdminAuth(deps.config.adminKeys, deps.config.apiKeys));
+  // One authenticator resolves every key to its principal; each area says which role it needs.
+  const authenticator = createKeyAuthenticator(deps.config);
+  app.use('/v1/admin', createAdminAuth(authenticator));
   app.use('/v1/admin', createAdminRouter({ lifecycle: deps.lifecycle, audit: deps.audit, validate, uploadLimitBytes: deps.config.uploadLimitBytes }));
   app.use('/v1/admin', createJobsAdminRouter({ jobs: deps.jobs, validate }));
 
   // Everything below needs a key.
-  app.use(createApiKeyAuth(deps.config.apiKeys));
+  app.use(createApiKeyAuth(authenticator));
   app.use(createKeyRateLimit({ limiter: deps.limiter, limit: deps.config.rateLimitPerKey, windowMs: deps.config.rateLimitWindowMs, metrics: deps.metrics }));
   app.use(createMetricsRouter(deps));
   app.use('/v1/proxy', createProxyRouter({ registry: deps.registry, bodyLimitBytes: deps.config.bodyLimitBytes, timeoutMs: deps.config.callTimeoutMs }));

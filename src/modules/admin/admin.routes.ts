@@ -3,7 +3,7 @@ import { AppError } from '../../kernel/errors.ts';
 import type { AuditLog } from '../../ports/audit-log.ts';
 import type { LifecycleOutcome } from '../connectors/registry.ts';
 import { inputOf, type createRequestValidator } from '../http/openapi-validator.ts';
-import { contextOf } from '../http/request-context.ts';
+import { contextOf, principalOf } from '../http/request-context.ts';
 import type { Lifecycle, LifecycleCommand } from './lifecycle.ts';
 
 export interface AdminRoutesDeps {
@@ -33,7 +33,7 @@ export function createAdminRouter(deps: AdminRoutesDeps): Router {
   const router = Router();
   const who = (res: Response) => {
     const ctx = contextOf(res);
-    return { actor: ctx.principal ?? 'unknown', requestId: ctx.trace.requestId, traceId: ctx.trace.traceId };
+    return { actor: principalOf(res).name, requestId: ctx.trace.requestId, traceId: ctx.trace.traceId };
   };
   const run = async (res: Response, command: LifecycleCommand) => answer(res, await deps.lifecycle.execute(command));
   const name = (res: Response) => String(inputOf(res).path.name);

@@ -1,7 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { AppError } from '../../kernel/errors.ts';
 import type { RateLimiter } from '../../ports/rate-limiter.ts';
-import { contextOf } from '../http/request-context.ts';
+import { principalOf } from '../http/request-context.ts';
 import type { Metrics } from '../observability/metrics.ts';
 
 /**
@@ -10,7 +10,7 @@ import type { Metrics } from '../observability/metrics.ts';
  */
 export function createKeyRateLimit(deps: { limiter: RateLimiter; limit: number; windowMs: number; metrics: Metrics }) {
   return async (_req: Request, res: Response, next: NextFunction): Promise<void> => {
-    const principal = contextOf(res).principal ?? 'anonymous';
+    const principal = principalOf(res).name;
     const allowance = await deps.limiter.consume(`key:${principal}`, deps.limit, deps.windowMs);
     res.setHeader('ratelimit-limit', String(deps.limit));
     res.setHeader('ratelimit-remaining', String(allowance.remaining));

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
+import { AppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
+import type { Principal } from '../../kernel/principal.ts';
 import { ownTraceparent, startTrace, type TraceContext } from '../../kernel/trace.ts';
 
 /** What every request carries through the gateway (res.locals.ctx). */
@@ -9,13 +11,21 @@ export interface RequestContext {
   readonly log: Logger;
   /** Aborted when the client goes away before the answer is sent. */
   readonly signal: AbortSignal;
-  principal?: string;
+  /** Who the request acts for; set by the authentication in front of the route. */
+  principal?: Principal;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export function contextOf(res: Response): RequestContext {
   return res.locals.ctx as RequestContext;
+}
+
+/** The principal of an authenticated route; a route mounted without authentication is a bug, not 'unknown'. */
+export function principalOf(res: Response): Principal {
+  const { principal } = contextOf(res);
+  if (!principal) throw new AppError('UNAUTHENTICATED', 'this route needs a key');
+  return principal;
 }
 
 /**
@@ -39,7 +49,7 @@ export function requestContext(log: Logger) {
     const started = performance.now();
     res.on('finish', () => {
       ctx.log.info(
-        { method: req.method, path: req.path, status: res.statusCode, durationMs: Math.round(performance.now() - started), principal: ctx.principal },
+        { method: req.method, path: req.path, status: res.statusCode, durationMs: Math.round(performance.now() - started), principal: ctx.principal?.name },
         'request done',
       );
     });

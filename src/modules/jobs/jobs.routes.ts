@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { AppError } from '../../kernel/errors.ts';
 import { inputOf, type createRequestValidator } from '../http/openapi-validator.ts';
-import { contextOf } from '../http/request-context.ts';
+import { principalOf } from '../http/request-context.ts';
 import type { JobListState, JobQueues } from './job-queues.ts';
 
 export interface JobsRoutesDeps {
@@ -15,7 +15,7 @@ export function createJobsRouter({ jobs, validate }: JobsRoutesDeps): Router {
   router.get('/jobs/:id', validate('getJob'), async (_req, res) => {
     const id = String(inputOf(res).path.id);
     const found = await jobs.find(id);
-    if (!found || found.owner !== contextOf(res).principal) throw new AppError('NOT_FOUND', `no job ${id}`);
+    if (!found || found.owner !== principalOf(res).name) throw new AppError('NOT_FOUND', `no job ${id}`);
     res.json(found.view);
   });
   return router;

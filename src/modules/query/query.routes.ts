@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { AppError } from '../../kernel/errors.ts';
 import { ownTraceparent } from '../../kernel/trace.ts';
-import { contextOf } from '../http/request-context.ts';
+import { contextOf, principalOf } from '../http/request-context.ts';
 import { inputOf, type createRequestValidator } from '../http/openapi-validator.ts';
 import { fingerprintOf, IDEMPOTENCY_KEY_PATTERN, type Answer, type Idempotency } from '../jobs/idempotency.ts';
 import type { OpenTicket, TicketInput, TicketJobs } from '../jobs/ticket-jobs.ts';
@@ -102,7 +102,7 @@ export function createQueryRouter({ query, context, validate, openTicket, ticket
     const input = inputOf(res).body as TicketInput;
     const key = idempotencyKeyOf(req);
     const ctx = contextOf(res);
-    const owner = ctx.principal ?? 'unknown';
+    const owner = principalOf(res).name;
     const work = async (): Promise<Answer> => {
       if (prefersAsync(req)) {
         const job = await ticketJobs.enqueue({ owner, input, traceparent: ownTraceparent(ctx.trace), ...(key === undefined ? {} : { idempotencyKey: key }) });

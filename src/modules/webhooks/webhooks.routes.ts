@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { AppError } from '../../kernel/errors.ts';
 import { inputOf, type createRequestValidator } from '../http/openapi-validator.ts';
-import { contextOf } from '../http/request-context.ts';
+import { principalOf } from '../http/request-context.ts';
 import type { Webhooks } from './webhooks.service.ts';
 
 export interface WebhooksRoutesDeps {
@@ -12,7 +12,7 @@ export interface WebhooksRoutesDeps {
 /** /v1/webhooks/subscriptions: each API key manages its own subscriptions. */
 export function createWebhooksRouter({ webhooks, validate }: WebhooksRoutesDeps): Router {
   const router = Router();
-  const owner = (res: Parameters<typeof contextOf>[0]) => contextOf(res).principal ?? 'unknown';
+  const owner = (res: Parameters<typeof principalOf>[0]) => principalOf(res).name;
 
   router.post('/webhooks/subscriptions', validate('createWebhookSubscription'), async (_req, res) => {
     const body = inputOf(res).body as { url: string; secret: string; types: string[] };
