@@ -18,6 +18,7 @@ import type { Logger } from './kernel/logger.ts';
 import { createAjv, createSchemaRegistry } from './kernel/schemas.ts';
 import { buildApp } from './app.ts';
 import { envPrefixFor } from './modules/connectors/connector-config.ts';
+import { createConnectorCalls } from './modules/connectors/connector-calls.ts';
 import { createPackageStore } from './modules/connectors/package-store.ts';
 import { createConnectorRegistry, type ConnectorRegistry } from './modules/connectors/registry.ts';
 import { loadOpenApi } from './kernel/openapi.ts';
@@ -70,7 +71,8 @@ export async function startGateway(config: Config, log: Logger, rootDir: string)
   const localLifecycle = createLifecycle({ registry, audit, log });
   const lifecycle = await clusterLifecycle({ lifecycle: localLifecycle, events, redis, log });
   const settings = createSettingsProvider(createAjv({ coerceTypes: true, useDefaults: true }), config.resilienceEnv, config.callTimeoutMs);
-  const query = createQueryService({ registry, schemas, pipeline, settings, cache, metrics, staleTtlMs: config.staleTtlMs });
+  const calls = createConnectorCalls({ registry, pipeline, settings });
+  const query = createQueryService({ registry, schemas, calls, cache, metrics, staleTtlMs: config.staleTtlMs });
   const context = createContextService({ query });
   const jobs = createJobQueues({ redisUrl: config.redisUrl, log, metrics, attempts: config.jobAttempts, backoffMs: config.jobBackoffMs });
   const openTicket = createOpenTicket(query);
@@ -85,7 +87,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string)
   const app = buildApp({
     config, log, rootDir, openapi: loadOpenApi(rootDir), registry, query, context, metrics, limiter, lifecycle, audit, events,
     jobs, openTicket, ticketJobs, idempotency, webhooks,
-    inbound: createInboundRouter({ registry, events, redis, schemas, log, bodyLimitBytes: config.bodyLimitBytes }),
+    inbound: createInboundRouter({ registry, calls, events, redis, schemas, log, bodyLimitBytes: config.bodyLimitBytes }),
     stores: [redis], resilience: (name) => pipeline.view(name), isAccepting: () => accepting,
   });
 
@@ -106,7 +108,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string)
     server.listen(config.port, config.host, () => resolve());
   });
   accepting = true;
-  const pollers = config.eventPolling ? startPollers({ registry, events, redis, schemas, log, nodeId: config.nodeId }) : undefined;
+  const pollers = config.eventPolling ? startPollers({ registry, calls, events, redis, schemas, log, nodeId: config.nodeId }) : undefined;
   // The watcher reloads this node's own folder; it is not a cluster-wide command.
   const watcher = config.watchConnectors ? watchConnectors({ dir: config.connectorsDir, lifecycle: localLifecycle, log }) : undefined;
   const address = server.address();

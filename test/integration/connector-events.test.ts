@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { backendAdmin, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { backendAdmin, perTestGateways, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { TEST_URLS } from '../support/ports.ts';
 import { readSse } from '../support/sse.ts';
 
 const WEBHOOK_SECRET = 'tickets-webhook-secret';
 let gw: TestGateway;
+const { gateway } = perTestGateways();
 
 before(async () => {
   gw = await startTestGateway({ OMNIGATE_CONNECTOR_TICKETS_NODE_WEBHOOK_SECRET: WEBHOOK_SECRET, OMNIGATE_EVENT_POLLING: 'true' });
@@ -55,6 +56,25 @@ describe('ticket events from the tickets service’s signed webhooks', () => {
     const res = await fetch(`${gw.url}/v1/inbound/tickets-node`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-webhook-timestamp': timestamp, 'x-webhook-signature': signature }, body });
     assert.equal(res.status, 401);
     assert.equal(((await res.json()) as { code: string }).code, 'UNAUTHENTICATED');
+  });
+
+  test('answers 404 NOT_FOUND for a delivery to a connector that has events but no webhook handler', async () => {
+    // orders-java polls its events: it declares event types but has no webhook().
+    const res = await fetch(`${gw.url}/v1/inbound/orders-java`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(res.status, 404);
+    assert.equal(((await res.json()) as { code: string }).code, 'NOT_FOUND');
+  });
+
+  test('refuses deliveries beyond the connector’s inbound rate limit with 429, through its breaker and bulkhead', async () => {
+    const limited = await gateway({ OMNIGATE_CONNECTOR_TICKETS_NODE_WEBHOOK_SECRET: WEBHOOK_SECRET, OMNIGATE_RESILIENCE_TICKETS_NODE_INBOUND_RATE_LIMIT_PER_SEC: '1' });
+    const post = () => fetch(`${limited.url}/v1/inbound/tickets-node`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    // A limit of 1 per second: of three quick deliveries, at most two fall into different seconds.
+    const statuses = [(await post()).status, (await post()).status, (await post()).status];
+    assert.ok(statuses.includes(429), `statuses ${statuses.join(',')}`);
+    assert.ok(statuses.every((s) => s === 401 || s === 429), `statuses ${statuses.join(',')}`);
+    const { connectors } = (await (await limited.api('/v1/connectors')).json()) as { connectors: { name: string; breakers: { capability: string; state: string }[] }[] };
+    const webhook = connectors.find((c) => c.name === 'tickets-node')?.breakers.find((b) => b.capability === 'webhook');
+    assert.equal(webhook?.state, 'closed', 'refused signatures do not count against the breaker');
   });
 });
 

@@ -6,7 +6,8 @@ import type { Logger } from '../../kernel/logger.ts';
 import type { SchemaRegistry } from '../../kernel/schemas.ts';
 import { startTrace } from '../../kernel/trace.ts';
 import type { CloudEvent } from '../../ports/event-bus.ts';
-import type { CanonicalEvent, PollResult } from '../../sdk/types.ts';
+import type { CanonicalEvent } from '../../sdk/types.ts';
+import type { ConnectorCalls } from '../connectors/connector-calls.ts';
 import type { ConnectorRegistry } from '../connectors/registry.ts';
 import { contextOf } from '../http/request-context.ts';
 import type { Events } from './events.service.ts';
@@ -21,6 +22,8 @@ const DATA_SCHEMAS: Readonly<Record<string, string>> = { 'ticket.created': 'Tick
 
 export interface ConnectorEventsDeps {
   readonly registry: ConnectorRegistry;
+  /** The one way to call a connector: the lease, its bulkhead, breaker, deadline and rate limits. */
+  readonly calls: ConnectorCalls;
   readonly events: Events;
   readonly redis: RedisHandle;
   readonly schemas: SchemaRegistry;
@@ -75,23 +78,11 @@ export function createInboundRouter(deps: ConnectorEventsDeps & { bodyLimitBytes
     const name = String(req.params.connector);
     const entry = deps.registry.get(name);
     if (!entry?.active?.manifest.events || !entry.active.manifest.events.types.length) throw new AppError('NOT_FOUND', `connector ${name} takes no webhooks`);
-    const lease = deps.registry.lease(name);
-    let found: CanonicalEvent[];
-    try {
-      const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v ?? '')]));
-      const delivery = { headers, body: typeof req.body === 'string' ? req.body : '' };
-      const ctx = contextOf(res);
-      found = (await lease.version.host.call(
-        { kind: 'webhook', capability: 'webhook', params: { delivery }, trace: ctx.trace, logBindings: ctx.log.bindings() },
-        AbortSignal.timeout(POLL_TIMEOUT_MS),
-      )) as CanonicalEvent[];
-    } catch (err) {
-      // A delivery the connector refuses (bad signature, replay) is the sender's problem: 401.
-      if (err instanceof AppError && err.code === 'UPSTREAM_UNAUTHORIZED') throw new AppError('UNAUTHENTICATED', err.message, { connector: name });
-      throw err;
-    } finally {
-      lease.release();
-    }
+    const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v ?? '')]));
+    const delivery = { headers, body: typeof req.body === 'string' ? req.body : '' };
+    const ctx = contextOf(res);
+    // A delivery the connector refuses (bad signature, replay) answers 401: the sender's problem.
+    const found = await deps.calls.webhook(name, delivery, { trace: ctx.trace, log: ctx.log });
     const published = await publishUnseen(deps, toCloudEvents(name, entry.active.manifest.events.types, found, deps.schemas, req.get('traceparent')));
     res.status(202).json({ accepted: found.length, duplicates: found.length - published });
   });
@@ -118,14 +109,8 @@ export function startPollers(deps: ConnectorEventsDeps & { nodeId: string }): { 
     if (held !== 1) return;
     const cursorKey = `omnigate:cursor:${name}`;
     const cursor = (await deps.redis.client.get(cursorKey)) ?? undefined;
-    const lease = deps.registry.lease(name);
-    let result: PollResult;
-    try {
-      const trace = startTrace(undefined, `poll-${name}`);
-      result = (await lease.version.host.call({ kind: 'poll', capability: 'poll', params: { cursor }, trace, logBindings: { poller: name } }, AbortSignal.timeout(POLL_TIMEOUT_MS))) as PollResult;
-    } finally {
-      lease.release();
-    }
+    // Bounded here too (besides the connector's deadline), so that a poll never outlives the lease.
+    const result = await deps.calls.poll(name, cursor, { trace: startTrace(undefined, `poll-${name}`), log: log.child({ poller: name }), signal: AbortSignal.timeout(POLL_TIMEOUT_MS) });
     const published = await publishUnseen(deps, toCloudEvents(name, manifest.events.types, result.events, deps.schemas));
     await deps.redis.client.set(cursorKey, result.cursor);
     if (published > 0) log.debug({ connector: name, events: published, cursor: result.cursor }, 'polled');

@@ -1,13 +1,12 @@
 import { createHash } from 'node:crypto';
-import { allowsStaleAnswer, AppError, isAppError, toAppError, type ErrorCode } from '../../kernel/errors.ts';
+import { allowsStaleAnswer, AppError, toAppError, type ErrorCode } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import { toIssues, type SchemaRegistry } from '../../kernel/schemas.ts';
 import type { TraceContext } from '../../kernel/trace.ts';
 import type { StaleCache } from '../../ports/cache.ts';
+import type { ConnectorCalls } from '../connectors/connector-calls.ts';
 import type { ConnectorRegistry } from '../connectors/registry.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import type { ResiliencePipeline } from '../resilience/pipeline.ts';
-import type { SettingsProvider } from '../resilience/settings.ts';
 
 /** Which connector answered a call, and how long it took. */
 export interface Source {
@@ -48,8 +47,8 @@ export interface QueryService {
 export interface QueryServiceDeps {
   readonly registry: ConnectorRegistry;
   readonly schemas: SchemaRegistry;
-  readonly pipeline: ResiliencePipeline;
-  readonly settings: SettingsProvider;
+  /** The one way to call a connector (lease, bulkhead, breaker, deadline, retries, rate limit). */
+  readonly calls: ConnectorCalls;
   readonly cache: StaleCache;
   readonly metrics: Metrics;
   readonly staleTtlMs: number;
@@ -86,51 +85,28 @@ export function createQueryService(deps: QueryServiceDeps): QueryService {
       let servedBy = active;
       const source = (): Source => ({ connector: name, version: servedBy.version, system: servedBy.manifest.system, latencyMs: Math.round(performance.now() - started) });
 
-      // One attempt: a lease on whichever version is active now (a reload drains it), the
-      // connector's call in its worker, and the check of its result, so that bad data counts
-      // against the breaker like any other failure of the backend.
-      const attempt = async (signal: AbortSignal): Promise<unknown> => {
-        const lease = deps.registry.lease(name);
-        servedBy = lease.version;
-        try {
-          let data: unknown;
-          try {
-            data = await lease.version.host.call({ kind: declaration.kind, capability, params: input, trace: options.trace, logBindings: log.bindings() }, signal);
-          } catch (err) {
-            throw attribute(err, name);
-          }
-          if (!validate(data)) {
-            const issues = toIssues(validate.errors);
-            const field = issues[0]?.field ?? '(value)';
-            log.warn({ field, issues: issues.slice(0, 5).map((i) => i.message) }, 'connector result breaks the canonical schema');
-            throw new AppError('CONNECTOR_BAD_DATA', `connector ${name} answered ${capability} with data that breaks the ${declaration.result} schema: ${issues[0]?.message ?? 'invalid'}`, {
-              connector: name,
-              field,
-            });
-          }
-          return data;
-        } finally {
-          lease.release();
-        }
+      // Checked inside the attempt, so that bad data counts against the breaker like any other
+      // failure of the backend.
+      const check = (data: unknown, version: typeof active): void => {
+        servedBy = version;
+        if (validate(data)) return;
+        const issues = toIssues(validate.errors);
+        const field = issues[0]?.field ?? '(value)';
+        log.warn({ field, issues: issues.slice(0, 5).map((i) => i.message) }, 'connector result breaks the canonical schema');
+        throw new AppError('CONNECTOR_BAD_DATA', `connector ${name} answered ${capability} with data that breaks the ${declaration.result} schema: ${issues[0]?.message ?? 'invalid'}`, {
+          connector: name,
+          field,
+        });
       };
 
       const key = cacheKey(capability, input);
+      const call = { connector: name, capability, params: input, trace: options.trace, log, check, ...(options.signal ? { signal: options.signal } : {}) };
       try {
-        const data = await deps.pipeline.execute({
-          connector: name,
-          capability,
-          kind: declaration.kind,
-          settings: deps.settings.forConnector(name),
-          log,
-          run: attempt,
-          // A write runs to its deadline even if the caller leaves: abandoning it half-way would
-          // leave its outcome unknown (a retry could then do it twice).
-          ...(options.signal && declaration.kind === 'query' ? { signal: options.signal } : {}),
-        });
+        const { data } = declaration.kind === 'query' ? await deps.calls.query(call) : await deps.calls.execute(call);
         if (declaration.kind === 'query') void deps.cache.set(key, data, deps.staleTtlMs);
         return { capability, data, source: source() };
       } catch (err) {
-        const error = attribute(err, name);
+        const error = toAppError(err);
         // Writes never fall back: a stale answer to a command would be a lie.
         if (declaration.kind !== 'query' || !allowsStaleAnswer(error) || options.signal?.aborted) throw error;
         const cached = await deps.cache.get<unknown>(key);
@@ -148,14 +124,4 @@ export function createQueryService(deps: QueryServiceDeps): QueryService {
       }
     },
   };
-}
-
-/** Names the connector on the error, wrapping what the SDK did not type. */
-function attribute(err: unknown, connector: string): AppError {
-  if (isAppError(err)) {
-    if (err.extensions.connector === undefined) (err.extensions as Record<string, unknown>).connector = connector;
-    return err;
-  }
-  const wrapped = toAppError(err);
-  return new AppError('INTERNAL', `connector ${connector} failed unexpectedly`, { connector }, { cause: wrapped.cause ?? err });
 }

@@ -16,8 +16,10 @@ export type BreakerState = keyof typeof BREAKER_STATE_VALUE;
 export interface PipelineCall<T> {
   readonly connector: string;
   readonly capability: string;
-  /** Only queries are retried. */
-  readonly kind: 'query' | 'command';
+  /** Only queries (and polls) are retried. */
+  readonly kind: 'query' | 'command' | 'webhook' | 'poll';
+  /** The limit this call counts against; by default the backend's own (`connector:<name>`, rateLimitPerSec). */
+  readonly rateLimit?: { readonly key: string; readonly perSec: number };
   readonly settings: ResilienceSettings;
   /** The caller's signal (client gone). */
   readonly signal?: AbortSignal;
@@ -147,12 +149,13 @@ export function createResiliencePipeline(deps: {
           let lastError: unknown;
           for (let attempt = 0; ; attempt++) {
             // The backend's own limit counts the calls that would really reach it, retries included.
-            const allowance = await limiter.consume(`connector:${connector}`, settings.rateLimitPerSec, 1000);
+            const limit = call.rateLimit ?? { key: `connector:${connector}`, perSec: settings.rateLimitPerSec };
+            const allowance = await limiter.consume(limit.key, limit.perSec, 1000);
             // A retry the limit refuses ends with the real failure, which the breaker must count.
             if (!allowance.allowed && attempt > 0) throw lastError;
             if (!allowance.allowed) {
               metrics.rateLimited.inc({ scope: 'connector' });
-              throw new AppError('RATE_LIMITED', `connector ${connector} is at its rate limit of ${settings.rateLimitPerSec} calls per second`, {
+              throw new AppError('RATE_LIMITED', `connector ${connector} is at its rate limit of ${limit.perSec} calls per second`, {
                 connector,
                 retryAfterMs: allowance.retryAfterMs,
               });
@@ -161,7 +164,7 @@ export function createResiliencePipeline(deps: {
               return await untilAborted(call.run(signal), signal, (reason) => timeoutOr(reason, undefined, connector));
             } catch (err) {
               lastError = err;
-              const canRetry = call.kind === 'query' && attempt < settings.retries && isRetryable(err) && !signal.aborted;
+              const canRetry = (call.kind === 'query' || call.kind === 'poll') && attempt < settings.retries && isRetryable(err) && !signal.aborted;
               if (!canRetry) throw err;
               if (!own.budget.tryWithdraw()) {
                 metrics.retryBudgetExhausted.inc({ connector });

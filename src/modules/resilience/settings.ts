@@ -16,6 +16,7 @@ export const DEFAULT_RETRY_AFTER_CAP_MS = 2_000;
 export const DEFAULT_RETRY_BUDGET_PERCENT = 20;
 export const DEFAULT_RETRY_BUDGET_MIN_PER_SEC = 5;
 export const DEFAULT_CONNECTOR_RATE_LIMIT_PER_SEC = 500;
+export const DEFAULT_INBOUND_RATE_LIMIT_PER_SEC = 100;
 
 /**
  * How the core protects one connector's backend. Set per connector as
@@ -51,6 +52,8 @@ export interface ResilienceSettings {
   readonly retryBudgetMinPerSec: number;
   /** Calls per second to the backend, across all gateway nodes (shared through Redis). */
   readonly rateLimitPerSec: number;
+  /** Webhook deliveries per second the backend may send this connector, across all gateway nodes. */
+  readonly inboundRateLimitPerSec: number;
 }
 
 const int = (minimum: number, maximum: number, defaultValue: number) => ({ type: 'integer', minimum, maximum, default: defaultValue });
@@ -75,6 +78,7 @@ export function settingsSchema(defaultTimeoutMs: number) {
       retryBudgetPercent: int(0, 100, DEFAULT_RETRY_BUDGET_PERCENT),
       retryBudgetMinPerSec: int(0, 10_000, DEFAULT_RETRY_BUDGET_MIN_PER_SEC),
       rateLimitPerSec: int(1, 1_000_000, DEFAULT_CONNECTOR_RATE_LIMIT_PER_SEC),
+      inboundRateLimitPerSec: int(1, 1_000_000, DEFAULT_INBOUND_RATE_LIMIT_PER_SEC),
     },
   } as const;
 }

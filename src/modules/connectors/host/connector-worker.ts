@@ -3,7 +3,7 @@
 // or a blocked loop here stays here: the gateway fails this connector's calls and restarts it.
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
-import { isAppError } from '../../../kernel/errors.ts';
+import { AppError, isAppError } from '../../../kernel/errors.ts';
 import { REDACT_PATHS } from '../../../kernel/logger.ts';
 import { isConnector } from '../../../sdk/define-connector.ts';
 import { createHttpClient, DeadlineExceeded } from '../../../sdk/http-client.ts';
@@ -28,7 +28,8 @@ let config: Record<string, unknown> = {};
 let baseUrl = '';
 
 function requireFn<T>(fn: T | undefined, name: string): T {
-  if (!fn) throw new Error(`this connector has no ${name}()`);
+  // Asking for what the connector does not offer is the caller's mistake, not a connector failure.
+  if (!fn) throw new AppError('NOT_FOUND', `this connector has no ${name}()`);
   return fn;
 }
 

@@ -1,0 +1,146 @@
+import { AppError, isAppError, toAppError } from '../../kernel/errors.ts';
+import type { Logger } from '../../kernel/logger.ts';
+import type { TraceContext } from '../../kernel/trace.ts';
+import type { CanonicalEvent, PollResult, WebhookDelivery } from '../../sdk/types.ts';
+import type { PipelineCall, ResiliencePipeline } from '../resilience/pipeline.ts';
+import type { SettingsProvider } from '../resilience/settings.ts';
+import type { ConnectorRegistry, ConnectorVersion } from './registry.ts';
+
+/** Who asks, for the worker's log lines and spans. */
+export interface CallContext {
+  readonly trace: TraceContext;
+  readonly log: Logger;
+  /** Aborted when the caller goes away (reads only: a write runs to its deadline). */
+  readonly signal?: AbortSignal;
+}
+
+/** A capability call on one connector. */
+export interface CapabilityCall extends CallContext {
+  readonly connector: string;
+  readonly capability: string;
+  readonly params: Record<string, unknown>;
+  /**
+   * Checks the result inside the attempt (throw to refuse it), so that bad data counts against
+   * the breaker like any other failure of the backend.
+   */
+  readonly check?: (data: unknown, version: ConnectorVersion) => void;
+}
+
+/** What a capability call answered, and which version answered it. */
+export interface CallAnswer {
+  readonly data: unknown;
+  readonly version: ConnectorVersion;
+}
+
+/**
+ * The one way to call a connector. Every kind of call takes a lease on the active version (a
+ * reload drains it) and passes the connector's bulkhead, breaker, deadline, rate limit and
+ * metrics; nothing outside this module talks to a connector's worker.
+ */
+export interface ConnectorCalls {
+  /** A read; retried under the budget. */
+  query(call: CapabilityCall): Promise<CallAnswer>;
+  /** A write; never retried, and it runs to its deadline even if the caller leaves. */
+  execute(call: CapabilityCall): Promise<CallAnswer>;
+  /** A backend's webhook delivery, verified and normalized by the connector; within its inbound rate limit. */
+  webhook(connector: string, delivery: WebhookDelivery, context: CallContext): Promise<readonly CanonicalEvent[]>;
+  /** The changes after `cursor`. */
+  poll(connector: string, cursor: string | undefined, context: CallContext): Promise<PollResult>;
+  /** The headers the connector's credentials put on a raw request (for the proxy). */
+  authorize(connector: string, request: { method: string; url: string; headers: Record<string, string>; body: string | undefined }): Promise<{ headers: Record<string, string>; version: ConnectorVersion }>;
+}
+
+export interface ConnectorCallsDeps {
+  readonly registry: ConnectorRegistry;
+  readonly pipeline: ResiliencePipeline;
+  readonly settings: SettingsProvider;
+}
+
+export function createConnectorCalls(deps: ConnectorCallsDeps): ConnectorCalls {
+  /** One call through the pipeline; `attempt` runs once per try, holding a lease. */
+  function run<T>(connector: string, capability: string, kind: PipelineCall<T>['kind'], context: CallContext, attempt: (version: ConnectorVersion, signal: AbortSignal) => Promise<T>, extra: Partial<PipelineCall<T>> = {}): Promise<T> {
+    const settings = deps.settings.forConnector(connector);
+    return deps.pipeline
+      .execute<T>({
+        connector,
+        capability,
+        kind,
+        settings,
+        log: context.log,
+        ...(context.signal ? { signal: context.signal } : {}),
+        ...extra,
+        async run(signal) {
+          const lease = deps.registry.lease(connector);
+          try {
+            return await attempt(lease.version, signal);
+          } finally {
+            lease.release();
+          }
+        },
+      })
+      .catch((err: unknown) => {
+        throw attribute(err, connector);
+      });
+  }
+
+  function capabilityCall(kind: 'query' | 'command', call: CapabilityCall): Promise<CallAnswer> {
+    const { connector, capability } = call;
+    // A write is not abandoned half-way when its caller leaves: its outcome would be unknown.
+    const context = kind === 'command' ? { trace: call.trace, log: call.log } : call;
+    return run(connector, capability, kind, context, async (version, signal) => {
+      const data = await version.host
+        .call({ kind, capability, params: call.params, trace: call.trace, logBindings: call.log.bindings() }, signal)
+        .catch((err: unknown) => {
+          throw attribute(err, connector);
+        });
+      call.check?.(data, version);
+      return { data, version };
+    });
+  }
+
+  return {
+    query: (call) => capabilityCall('query', call),
+    execute: (call) => capabilityCall('command', call),
+
+    webhook(connector, delivery, context) {
+      const { inboundRateLimitPerSec } = deps.settings.forConnector(connector);
+      return run(connector, 'webhook', 'webhook', context, async (version, signal) => {
+        try {
+          return (await version.host.call({ kind: 'webhook', capability: 'webhook', params: { delivery }, trace: context.trace, logBindings: context.log.bindings() }, signal)) as CanonicalEvent[];
+        } catch (err) {
+          // A delivery the connector refuses (bad signature, replay) is the sender's problem, and
+          // says nothing about the backend's health: it must not open the breaker.
+          if (isAppError(err) && err.code === 'UPSTREAM_UNAUTHORIZED') throw new AppError('UNAUTHENTICATED', err.message, { connector });
+          throw err;
+        }
+      }, { rateLimit: { key: `inbound:${connector}`, perSec: inboundRateLimitPerSec } });
+    },
+
+    poll(connector, cursor, context) {
+      return run(connector, 'poll', 'poll', context, async (version, signal) =>
+        (await version.host.call({ kind: 'poll', capability: 'poll', params: { cursor }, trace: context.trace, logBindings: context.log.bindings() }, signal)) as PollResult,
+      );
+    },
+
+    async authorize(connector, request) {
+      const lease = deps.registry.lease(connector);
+      try {
+        return { headers: await lease.version.host.authorize(request), version: lease.version };
+      } catch (err) {
+        throw attribute(err, connector);
+      } finally {
+        lease.release();
+      }
+    },
+  };
+}
+
+/** Names the connector on the error, wrapping what the SDK did not type. */
+export function attribute(err: unknown, connector: string): AppError {
+  if (isAppError(err)) {
+    if (err.extensions.connector === undefined) (err.extensions as Record<string, unknown>).connector = connector;
+    return err;
+  }
+  const wrapped = toAppError(err);
+  return new AppError('INTERNAL', `connector ${connector} failed unexpectedly`, { connector }, { cause: wrapped.cause ?? err });
+}
