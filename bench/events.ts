@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import { pino } from 'pino';
 import { startKafka } from '../scripts/lib/kafka.ts';
-import { startRedis } from '../scripts/lib/redis.ts';
+import { startRedisPair } from '../scripts/lib/redis.ts';
 import { EVENTS_TOPIC } from '../src/adapters/kafka/kafka-event-bus.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { cloudEvent } from '../src/kernel/events.ts';
@@ -26,13 +26,13 @@ const log = pino({ level: 'silent' });
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? NaN;
 
 const kafka = await startKafka({ port: 27092, controllerPort: 27093, dir: join(dir, 'kafka'), rootDir: root });
-const redis = await startRedis({ port: 27479, dir: join(dir, 'redis'), persist: true });
+const redis = await startRedisPair({ port: 27479, cachePort: 27480, dir: join(dir, 'redis') });
 const client = new Kafka({ clientId: 'bench', brokers: kafka.brokers, logLevel: logLevel.NOTHING });
 const running: Gateway[] = [];
 
 async function gateway(batch: number): Promise<Gateway> {
   const config = loadConfig({
-    PORT: '0', OMNIGATE_API_KEYS: 'bench:bench-key-0123456789abcdef', REDIS_URL: redis.url, KAFKA_BROKERS: kafka.brokers.join(','),
+    PORT: '0', OMNIGATE_API_KEYS: 'bench:bench-key-0123456789abcdef', ...redis.env, KAFKA_BROKERS: kafka.brokers.join(','),
     NODE_ID: `bench-${batch}-${randomUUID().slice(0, 8)}`, OMNIGATE_OUTBOX_BATCH: String(batch), OMNIGATE_CONNECTORS_DIR: join(dir, 'connectors'),
     OMNIGATE_RATE_LIMIT_PER_KEY: '100000000', LOG_LEVEL: 'silent',
   }, root);

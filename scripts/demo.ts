@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connectorEnv, startBackends } from './lib/backends.ts';
 import { startKafka } from './lib/kafka.ts';
-import { startRedis } from './lib/redis.ts';
+import { startRedisPair } from './lib/redis.ts';
 
 const rootDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const port = Number(process.env.PORT ?? 8080);
@@ -15,7 +15,8 @@ const say = (line: string): boolean => process.stderr.write(`demo: ${line}\n`);
 
 say('starting kafka, redis and the sample backends (orders: Java, crm: Python, tickets: Node)…');
 const kafkaStarting = startKafka({ port: Number(process.env.KAFKA_PORT ?? 9092), controllerPort: Number(process.env.KAFKA_CONTROLLER_PORT ?? 9093), dir: join(rootDir, '.data/kafka'), rootDir });
-const redis = await startRedis({ port: Number(process.env.REDIS_PORT ?? 6379), dir: join(rootDir, '.data/redis'), persist: true });
+// Two instances: the durable one (AOF, noeviction) and the cache (allkeys-lru); README, "Redis: two instances".
+const redis = await startRedisPair({ port: Number(process.env.REDIS_PORT ?? 6379), cachePort: Number(process.env.REDIS_CACHE_PORT ?? 6380), dir: join(rootDir, '.data/redis') });
 const backends = await startBackends({
   rootDir,
   ports: { orders: Number(process.env.ORDERS_PORT ?? 8081), crm: Number(process.env.CRM_PORT ?? 8082), tickets: Number(process.env.TICKETS_PORT ?? 8083) },
@@ -24,11 +25,11 @@ const backends = await startBackends({
   env: { TICKETS_WEBHOOK_URL: `http://127.0.0.1:${port}/v1/inbound/tickets-node` },
 });
 const kafka = await kafkaStarting;
-say(`kafka up: ${kafka.brokers.join(',')}; redis up: ${redis.url}; backends up: ${Object.values(backends.urls).join(' ')} (logs in .data/logs/)`);
+say(`kafka up: ${kafka.brokers.join(',')}; redis up: ${redis.durable.url} (durable), ${redis.cache.url} (cache); backends up: ${Object.values(backends.urls).join(' ')} (logs in .data/logs/)`);
 
 const gateway = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', join(rootDir, 'src/main.ts')], {
   cwd: rootDir,
-  env: { ...process.env, ...connectorEnv(backends.urls), REDIS_URL: redis.url, KAFKA_BROKERS: kafka.brokers.join(','), PORT: String(port), OMNIGATE_API_KEYS: process.env.OMNIGATE_API_KEYS ?? `demo:${apiKey}`, OMNIGATE_ADMIN_KEYS: process.env.OMNIGATE_ADMIN_KEYS ?? `ops:${adminKey}` },
+  env: { ...process.env, ...connectorEnv(backends.urls), ...redis.env, KAFKA_BROKERS: kafka.brokers.join(','), PORT: String(port), OMNIGATE_API_KEYS: process.env.OMNIGATE_API_KEYS ?? `demo:${apiKey}`, OMNIGATE_ADMIN_KEYS: process.env.OMNIGATE_ADMIN_KEYS ?? `ops:${adminKey}` },
   stdio: ['ignore', 'inherit', 'inherit'],
 });
 

@@ -47,9 +47,16 @@ export interface Gateway {
 /** Wires adapters and modules together and listens. main.ts and the integration tests both use it. */
 export async function startGateway(config: Config, log: Logger, rootDir: string): Promise<Gateway> {
   const schemas = createSchemaRegistry(join(rootDir, 'schemas'));
-  const redis = createRedis(config.redisUrl, log);
-  const limiter = createRedisRateLimiter(redis);
-  const cache = createRedisStaleCache(redis);
+  // Two instances (README, "Redis: two instances"): what users drive into the cache must never
+  // crowd out the outbox and the queues, and each instance has one eviction policy.
+  const redis = createRedis(config.redisUrl, log, {
+    whenLost: 'no idempotency, queued jobs or subscriptions; events buffered in memory',
+    expect: { policy: 'noeviction', memoryWarnPercent: config.redisMemoryWarnPercent },
+  });
+  const cacheRedis = createRedis(config.redisCacheUrl, log, { name: 'redis-cache', whenLost: 'no stale answers and per-node limits' });
+  if (config.redisCacheUrl === config.redisUrl) log.warn('REDIS_CACHE_URL is REDIS_URL: stale answers and rate-limit buckets share the durable Redis and can crowd out the outbox and queues');
+  const limiter = createRedisRateLimiter(cacheRedis);
+  const cache = createRedisStaleCache(cacheRedis);
   const metrics = createMetrics();
   const events = await createEvents({ brokers: config.kafkaBrokers, nodeId: config.nodeId, redis, log, metrics, outboxBatch: config.outboxBatch });
   const source = `/omnigate/nodes/${config.nodeId}`;
@@ -88,7 +95,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string)
     config, log, rootDir, openapi: loadOpenApi(rootDir), registry, query, context, metrics, limiter, lifecycle, audit, events,
     jobs, openTicket, ticketJobs, idempotency, webhooks,
     inbound: createInboundRouter({ registry, calls, events, redis, schemas, log, bodyLimitBytes: config.bodyLimitBytes }),
-    stores: [redis], resilience: (name) => pipeline.view(name), isAccepting: () => accepting,
+    stores: [redis, cacheRedis], resilience: (name) => pipeline.view(name), isAccepting: () => accepting,
   });
 
   await registry.start();
@@ -97,7 +104,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string)
   const problems = settings.problems(names);
   if (problems.length > 0) {
     await Promise.all([registry.close(), lifecycle.close(), events.close(0), jobs.close(0)]);
-    await redis.close();
+    await Promise.all([redis.close(), cacheRedis.close()]);
     throw new ConfigError(problems);
   }
   // Jobs call connectors: their workers start once the connectors are loaded.
@@ -142,7 +149,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string)
         await events.close(Math.min(5_000, config.shutdownGraceMs));
         await jobs.close(config.shutdownGraceMs);
         await registry.close();
-        await redis.close();
+        await Promise.all([redis.close(), cacheRedis.close()]);
         log.info('stopped');
       })();
       return stopping;

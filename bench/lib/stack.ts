@@ -3,14 +3,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectorEnv, startBackends, type RunningBackends } from '../../scripts/lib/backends.ts';
-import { startRedis, type RunningRedis } from '../../scripts/lib/redis.ts';
+import { startRedisPair, type RunningRedisPair } from '../../scripts/lib/redis.ts';
 
 /**
  * Clear of the test suite (1808x, 16379, 16390, 18180, 2808x, 26379) and the demo (808x, 6379), and
  * below Linux's ephemeral range (32768-60999): a port in it can be taken at any moment as the
  * local end of some outgoing connection, and a backend then fails to bind.
  */
-export const BENCH_PORTS = { redis: 27379, gateway: 27080, orders: 27081, crm: 27082, tickets: 27083 } as const;
+export const BENCH_PORTS = { redis: 27379, redisCache: 27380, gateway: 27080, orders: 27081, crm: 27082, tickets: 27083 } as const;
 
 /**
  * The gateway's settings that differ from its defaults: limits high enough that neither the
@@ -50,7 +50,7 @@ const READY_TIMEOUT_MS = 30_000;
 export async function startStack(rootDir: string, say: (line: string) => void, onStop: (stop: () => Promise<void>) => void): Promise<Stack> {
   const logDir = join(rootDir, '.data/bench-logs');
   const apiKey = `bench-${process.pid}-0123456789abcdef`;
-  let redis: RunningRedis | undefined;
+  let redis: RunningRedisPair | undefined;
   let backends: RunningBackends | undefined;
   let gateway: ChildProcess | undefined;
   // A stop during start-up waits for the step under way, so that what it starts is stopped too.
@@ -72,7 +72,7 @@ export async function startStack(rootDir: string, say: (line: string) => void, o
   onStop(stop);
   try {
     say('starting redis and the sample backends…');
-    redis = await track(startRedis({ port: BENCH_PORTS.redis, dir: join(rootDir, '.data/bench-redis') }));
+    redis = await track(startRedisPair({ port: BENCH_PORTS.redis, cachePort: BENCH_PORTS.redisCache, dir: join(rootDir, '.data/bench-redis') }));
     unlessStopped();
     backends = await track(startBackends({
       rootDir,
@@ -100,7 +100,7 @@ export async function startStack(rootDir: string, say: (line: string) => void, o
         ...BENCH_GATEWAY_ENV,
         HOST: '127.0.0.1',
         PORT: String(BENCH_PORTS.gateway),
-        REDIS_URL: redis.url,
+        ...redis.env,
         OMNIGATE_API_KEYS: `bench:${apiKey}`,
       },
       // A file, not a pipe to us: the gateway's log writes must not wait on the load generator.
@@ -117,7 +117,7 @@ export async function startStack(rootDir: string, say: (line: string) => void, o
 
 /** The caller's OMNIGATE_*, PORT, … would otherwise leak into the gateway and change what is measured. */
 function withoutGatewaySettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const drop = new Set(['PORT', 'HOST', 'LOG_LEVEL', 'REDIS_URL']);
+  const drop = new Set(['PORT', 'HOST', 'LOG_LEVEL', 'REDIS_URL', 'REDIS_CACHE_URL']);
   return Object.fromEntries(Object.entries(env).filter(([name]) => !drop.has(name) && !name.startsWith('OMNIGATE_')));
 }
 

@@ -9,6 +9,7 @@ export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024;
 export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
 export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+export const DEFAULT_REDIS_MEMORY_WARN_PERCENT = 80;
 export const DEFAULT_RATE_LIMIT_PER_KEY = 1_200;
 export const DEFAULT_RATE_LIMIT_WINDOW_MS = 60_000;
 export const DEFAULT_STALE_TTL_MS = 24 * 60 * 60 * 1000;
@@ -56,8 +57,19 @@ export interface Config {
   readonly bodyLimitBytes: number;
   /** `OMNIGATE_CALL_TIMEOUT_MS`: default deadline of one connector call, retries and abort included. */
   readonly callTimeoutMs: number;
-  /** `REDIS_URL`: hot state (stale cache, shared rate limits). Losing it degrades, never fails. */
+  /**
+   * `REDIS_URL`: the durable Redis (AOF, `noeviction`): outbox, event log, idempotency records,
+   * jobs, webhook subscriptions, cursors, leases. Losing it degrades, never fails.
+   */
   readonly redisUrl: string;
+  /**
+   * `REDIS_CACHE_URL`: the cache Redis (`allkeys-lru` under `maxmemory`): stale answers and
+   * rate-limit buckets, so user-driven entries never crowd out the durable state. Default
+   * `REDIS_URL` (one instance for both; the gateway warns at start).
+   */
+  readonly redisCacheUrl: string;
+  /** `OMNIGATE_REDIS_MEMORY_WARN_PERCENT`: /readyz is degraded once the durable Redis uses this share of its maxmemory. */
+  readonly redisMemoryWarnPercent: number;
   /** `KAFKA_BROKERS`: comma-separated host:port; none means an in-process bus (one node, no Kafka). */
   readonly kafkaBrokers: readonly string[];
   /** `NODE_ID`: this gateway node's stable name (its outbox and its command consumer group); default the host name. */
@@ -133,6 +145,8 @@ const ENV_SCHEMA = {
     OMNIGATE_CALL_TIMEOUT_MS: { type: 'integer', minimum: 10, maximum: 300_000, default: DEFAULT_CALL_TIMEOUT_MS },
     OMNIGATE_SHUTDOWN_GRACE_MS: { type: 'integer', minimum: 0, maximum: 300_000, default: DEFAULT_SHUTDOWN_GRACE_MS },
     REDIS_URL: { type: 'string', pattern: '^rediss?://', default: DEFAULT_REDIS_URL },
+    REDIS_CACHE_URL: { type: 'string', pattern: '^rediss?://' },
+    OMNIGATE_REDIS_MEMORY_WARN_PERCENT: { type: 'integer', minimum: 1, maximum: 100, default: DEFAULT_REDIS_MEMORY_WARN_PERCENT },
     KAFKA_BROKERS: { type: 'string', pattern: '^\\s*[A-Za-z0-9.-]+:\\d+\\s*(,\\s*[A-Za-z0-9.-]+:\\d+\\s*)*$' },
     NODE_ID: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' },
     OMNIGATE_OUTBOX_BATCH: { type: 'integer', minimum: 1, maximum: 10_000, default: 100 },
@@ -192,6 +206,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     callTimeoutMs: raw.OMNIGATE_CALL_TIMEOUT_MS as number,
     shutdownGraceMs: raw.OMNIGATE_SHUTDOWN_GRACE_MS as number,
     redisUrl: raw.REDIS_URL as string,
+    redisCacheUrl: (raw.REDIS_CACHE_URL as string | undefined) ?? (raw.REDIS_URL as string),
+    redisMemoryWarnPercent: raw.OMNIGATE_REDIS_MEMORY_WARN_PERCENT as number,
     kafkaBrokers: Object.freeze(raw.KAFKA_BROKERS === undefined ? [] : String(raw.KAFKA_BROKERS).split(',').map((b) => b.trim())),
     // Stable across restarts by default, so that a restarted node relays what its outbox still holds.
     nodeId: (raw.NODE_ID as string | undefined) ?? hostname(),

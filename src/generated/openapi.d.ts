@@ -526,8 +526,9 @@ export interface paths {
          * Readiness
          * @description `ready` when every connector is ready and every shared store (Redis) is up. `degraded`
          *     (still 200: the healthy parts answer) when at least one connector serves but some are
-         *     unhealthy or failed, or when a shared store is down: then there are no stale answers and
-         *     rate limits are counted per node instead of across the gateway. `not_ready` (503) when no
+         *     unhealthy or failed, or when a shared store is down (the cache: no stale answers and rate
+         *     limits counted per node; the durable one: no jobs or idempotency) or up with a `warning`
+         *     (the durable Redis near its maxmemory). `not_ready` (503) when no
          *     connector serves, or the gateway is starting or shutting down. A store that is down never
          *     makes the gateway `not_ready` on its own.
          */
@@ -1146,18 +1147,27 @@ export interface components {
         Readiness: {
             /**
              * @description `ready`: every connector is ready and every store is up. `degraded`: at least one
-             *     connector serves, but some connector is unhealthy or failed or some store is down
-             *     (no stale answers; rate limits per node). `not_ready`: no connector serves, or the
+             *     connector serves, but some connector is unhealthy or failed, or some store is down
+             *     (no stale answers and rate limits per node, or no jobs and idempotency) or warns
+             *     (the durable Redis nearly full). `not_ready`: no connector serves, or the
              *     gateway is starting or draining.
              * @enum {string}
              */
             status: "ready" | "degraded" | "not_ready";
-            /** @description The shared stores the gateway uses (Redis, for stale answers and rate-limit counts). */
+            /** @description The shared stores the gateway uses: `redis` (durable: outbox, jobs, idempotency) and `redis-cache` (stale answers, rate-limit counts). */
             stores: {
-                /** @example redis */
+                /**
+                 * @example redis
+                 * @example redis-cache
+                 */
                 name: string;
                 /** @enum {string} */
                 status: "up" | "down";
+                /**
+                 * @description Why a store that is up still degrades readiness: the durable Redis near its maxmemory (`OMNIGATE_REDIS_MEMORY_WARN_PERCENT`) or running an eviction policy other than `noeviction`.
+                 * @example memory at 85% of maxmemory (268435456 bytes), warning from 80%: writes are refused at 100%
+                 */
+                warning?: string;
             }[];
             connectors: {
                 name: string;

@@ -17,4 +17,6 @@ export interface StaleCache {
 export interface StoreHealth {
   readonly name: string;
   isUp(): boolean;
+  /** Why a store that is up is still not well (near its memory limit, say); undefined when it is. */
+  warning?(): Promise<string | undefined>;
 }

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { connectorEnv } from '../../scripts/lib/backends.ts';
 import { copyConnector, packTarball, scratchDir } from '../support/connector-packages.ts';
 import { API_KEY, ROOT_DIR } from '../support/gateway.ts';
-import { port, TEST_KAFKA_BROKERS, TEST_REDIS_URL, TEST_URLS } from '../support/ports.ts';
+import { port, TEST_KAFKA_BROKERS, TEST_REDIS_CACHE_URL, TEST_REDIS_URL, TEST_URLS } from '../support/ports.ts';
 
 const ADMIN_KEY = 'admin-key-cluster-0123456789';
 interface Node {
@@ -24,7 +24,7 @@ async function startNode(name: string, httpPort: number): Promise<Node> {
   const child = spawn(process.execPath, [join(ROOT_DIR, 'src/main.ts')], {
     cwd: ROOT_DIR,
     env: {
-      PATH: process.env.PATH ?? '', ...connectorEnv(TEST_URLS), REDIS_URL: TEST_REDIS_URL, KAFKA_BROKERS: TEST_KAFKA_BROKERS.join(','), NODE_ID: `${name}-${process.pid}`,
+      PATH: process.env.PATH ?? '', ...connectorEnv(TEST_URLS), REDIS_URL: TEST_REDIS_URL, REDIS_CACHE_URL: TEST_REDIS_CACHE_URL, KAFKA_BROKERS: TEST_KAFKA_BROKERS.join(','), NODE_ID: `${name}-${process.pid}`,
       PORT: String(httpPort), OMNIGATE_API_KEYS: `test:${API_KEY}`, OMNIGATE_ADMIN_KEYS: `ops:${ADMIN_KEY}`, OMNIGATE_CONNECTORS_DIR: dir,
       OMNIGATE_PACKAGE_STORE_DIR: join(dir, '.store'), OMNIGATE_AUDIT_FILE: join(dir, 'audit.jsonl'), LOG_LEVEL: 'warn',
     },

@@ -227,7 +227,7 @@ describe('shutdown and Redis', () => {
   });
 
   test('without Redis, a request with an Idempotency-Key or respond-async is refused with 503, one without still opens its ticket', async () => {
-    const redis = await startRedis({ port: port(16391), dir: join(ROOT_DIR, '.data/test-redis-jobs') });
+    const redis = await startRedis({ port: port(16391), dir: join(ROOT_DIR, '.data/test-redis-jobs'), role: 'durable' });
     const gw = await startTestGateway({ ...KEYS, REDIS_URL: redis.url });
     try {
       await redis.stop();

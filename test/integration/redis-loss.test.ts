@@ -7,11 +7,11 @@ import { port } from '../support/ports.ts';
 
 const PORT = port(16390);
 
-describe('losing Redis', () => {
-  test('degrades to no cache and per-node limits instead of failing queries, and recovers when Redis returns', async () => {
+describe('losing the cache Redis', () => {
+  test('degrades to no cache and per-node limits instead of failing queries, and recovers when it returns', async () => {
     const dir = join(ROOT_DIR, '.data/test-redis-loss');
-    let redis = await startRedis({ port: PORT, dir });
-    const gw = await startTestGateway({ REDIS_URL: redis.url, OMNIGATE_RATE_LIMIT_PER_KEY: '30', OMNIGATE_RESILIENCE_ORDERS_JAVA_RETRIES: '0' });
+    let redis = await startRedis({ port: PORT, dir, role: 'cache' });
+    const gw = await startTestGateway({ REDIS_CACHE_URL: redis.url, OMNIGATE_RATE_LIMIT_PER_KEY: '30', OMNIGATE_RESILIENCE_ORDERS_JAVA_RETRIES: '0' });
     try {
       for (let i = 0; i < 50 && (await (await fetch(`${gw.url}/readyz`)).json() as { status: string }).status !== 'ready'; i++) await new Promise((r) => setTimeout(r, 100));
       assert.equal((await gw.api('/v1/orders/ORD-0006501')).status, 200);
@@ -20,7 +20,7 @@ describe('losing Redis', () => {
       await new Promise((r) => setTimeout(r, 300));
       const ready = (await (await fetch(`${gw.url}/readyz`)).json()) as { status: string; stores: { name: string; status: string }[] };
       assert.equal(ready.status, 'degraded');
-      assert.deepEqual(ready.stores, [{ name: 'redis', status: 'down' }]);
+      assert.deepEqual(ready.stores, [{ name: 'redis', status: 'up' }, { name: 'redis-cache', status: 'down' }]);
       assert.ok(gw.logs.some((l) => l.level === 40 && String(l.msg).includes('redis connection lost')));
 
       const started = performance.now();
@@ -39,7 +39,7 @@ describe('losing Redis', () => {
       for (let i = 0; i < 40; i++) statuses.push((await gw.api('/v1/connectors')).status);
       assert.ok(statuses.includes(429), 'the per-key limit still applies on this node');
 
-      redis = await startRedis({ port: PORT, dir });
+      redis = await startRedis({ port: PORT, dir, role: 'cache' });
       let status = 'degraded';
       for (let i = 0; i < 40 && status !== 'ready'; i++) {
         await new Promise((r) => setTimeout(r, 150));

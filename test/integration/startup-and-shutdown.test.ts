@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { connectorEnv } from '../../scripts/lib/backends.ts';
 import { API_KEY, ROOT_DIR, setFault, startTestGateway, type TestGateway } from '../support/gateway.ts';
-import { port, TEST_REDIS_URL, TEST_URLS } from '../support/ports.ts';
+import { port, TEST_REDIS_CACHE_URL, TEST_REDIS_URL, TEST_URLS } from '../support/ports.ts';
 
 const dir = join(ROOT_DIR, '.data', `connectors-under-test-${process.pid}`);
 
@@ -125,7 +125,7 @@ describe('the gateway process', () => {
 
   test('refuses to start on bad resilience settings, naming each variable', async () => {
     const run = runMain({
-      ...connectorEnv(TEST_URLS), REDIS_URL: TEST_REDIS_URL, PORT: '0', OMNIGATE_API_KEYS: `test:${API_KEY}`,
+      ...connectorEnv(TEST_URLS), REDIS_URL: TEST_REDIS_URL, REDIS_CACHE_URL: TEST_REDIS_CACHE_URL, PORT: '0', OMNIGATE_API_KEYS: `test:${API_KEY}`,
       OMNIGATE_RESILIENCE_ORDERS_JAVA_TIMEOUT_MS: 'soon', OMNIGATE_RESILIENCE_CRM_PYTHON_MAX_CONCURRENT: '0', OMNIGATE_RESILIENCE_CRM_PYTHON_COLOUR: 'red',
     });
     assert.equal(await run.exited, 78);
@@ -135,7 +135,7 @@ describe('the gateway process', () => {
   });
 
   test('drains an in-flight request on SIGTERM, then exits 0', async () => {
-    const run = runMain({ ...connectorEnv(TEST_URLS), REDIS_URL: TEST_REDIS_URL, PORT: String(port(18180)), OMNIGATE_API_KEYS: `test:${API_KEY}`, OMNIGATE_SHUTDOWN_GRACE_MS: '5000' });
+    const run = runMain({ ...connectorEnv(TEST_URLS), REDIS_URL: TEST_REDIS_URL, REDIS_CACHE_URL: TEST_REDIS_CACHE_URL, PORT: String(port(18180)), OMNIGATE_API_KEYS: `test:${API_KEY}`, OMNIGATE_SHUTDOWN_GRACE_MS: '5000' });
     try {
       for (let i = 0; i < 100 && !run.out().includes('gateway listening'); i++) await new Promise((r) => setTimeout(r, 100));
       assert.match(run.out(), /gateway listening/);

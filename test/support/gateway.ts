@@ -6,7 +6,7 @@ import { connectorEnv } from '../../scripts/lib/backends.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/kernel/logger.ts';
 import { startGateway, type Gateway } from '../../src/gateway.ts';
-import { TEST_REDIS_URL, TEST_URLS } from './ports.ts';
+import { TEST_REDIS_CACHE_URL, TEST_REDIS_URL, TEST_URLS } from './ports.ts';
 
 export const ROOT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const API_KEY = 'test-key-0123456789abcdef';
@@ -29,7 +29,7 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
       done();
     },
   });
-  const config = loadConfig({ PORT: '0', LOG_LEVEL: 'debug', OMNIGATE_API_KEYS: `test:${API_KEY}`, OMNIGATE_CALL_TIMEOUT_MS: '3000', REDIS_URL: TEST_REDIS_URL, OMNIGATE_RATE_LIMIT_PER_KEY: '1000000',
+  const config = loadConfig({ PORT: '0', LOG_LEVEL: 'debug', OMNIGATE_API_KEYS: `test:${API_KEY}`, OMNIGATE_CALL_TIMEOUT_MS: '3000', REDIS_URL: TEST_REDIS_URL, REDIS_CACHE_URL: TEST_REDIS_CACHE_URL, OMNIGATE_RATE_LIMIT_PER_KEY: '1000000',
     // Polling the orders feed would add calls that tests count on the backend; the events tests turn it on.
     OMNIGATE_EVENT_POLLING: 'false',
     // Each gateway of a test is a node of its own (its own outbox), as in production.

@@ -4,12 +4,12 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startBackends, type RunningBackends } from '../../scripts/lib/backends.ts';
 import { startKafka, type RunningKafka } from '../../scripts/lib/kafka.ts';
-import { startRedis, type RunningRedis } from '../../scripts/lib/redis.ts';
-import { ORDERS_TOKEN_TTL_SECONDS, TEST_KAFKA_CONTROLLER_PORT, TEST_KAFKA_PORT, TEST_PORTS, TEST_REDIS_PORT } from './ports.ts';
+import { startRedisPair, type RunningRedisPair } from '../../scripts/lib/redis.ts';
+import { ORDERS_TOKEN_TTL_SECONDS, TEST_KAFKA_CONTROLLER_PORT, TEST_KAFKA_PORT, TEST_PORTS, TEST_REDIS_CACHE_PORT, TEST_REDIS_PORT } from './ports.ts';
 
 const rootDir = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 let backends: RunningBackends | undefined;
-let redis: RunningRedis | undefined;
+let redis: RunningRedisPair | undefined;
 let kafka: RunningKafka | undefined;
 
 export async function globalSetup(): Promise<void> {
@@ -17,10 +17,10 @@ export async function globalSetup(): Promise<void> {
   const kafkaDir = join(rootDir, `.data/test-kafka-${TEST_KAFKA_PORT}`);
   rmSync(kafkaDir, { recursive: true, force: true });
   const kafkaReady = startKafka({ port: TEST_KAFKA_PORT, controllerPort: TEST_KAFKA_CONTROLLER_PORT, dir: kafkaDir, rootDir });
-  // Persistence on, as the outbox needs; each run starts from an empty data set.
+  // The durable and the cache instance, configured as in production; each run starts empty.
   const redisDir = join(rootDir, `.data/test-redis-${TEST_REDIS_PORT}`);
   rmSync(redisDir, { recursive: true, force: true });
-  redis = await startRedis({ port: TEST_REDIS_PORT, dir: redisDir, persist: true });
+  redis = await startRedisPair({ port: TEST_REDIS_PORT, cachePort: TEST_REDIS_CACHE_PORT, dir: redisDir });
   backends = await startBackends({
     rootDir,
     ports: TEST_PORTS,

@@ -6,8 +6,12 @@ const offset = Number(process.env.OMNIGATE_TEST_PORT_OFFSET ?? 0);
 export const port = (base: number): number => base + offset;
 
 export const TEST_PORTS = { orders: port(18081), crm: port(18082), tickets: port(18083) } as const;
+/** The durable Redis (outbox, queues, idempotency …): AOF, noeviction. */
 export const TEST_REDIS_PORT = port(16379);
 export const TEST_REDIS_URL = `redis://127.0.0.1:${TEST_REDIS_PORT}`;
+/** The cache Redis (stale answers, rate-limit buckets): allkeys-lru under maxmemory. */
+export const TEST_REDIS_CACHE_PORT = port(16380);
+export const TEST_REDIS_CACHE_URL = `redis://127.0.0.1:${TEST_REDIS_CACHE_PORT}`;
 export const TEST_URLS = {
   orders: `http://127.0.0.1:${TEST_PORTS.orders}`,
   crm: `http://127.0.0.1:${TEST_PORTS.crm}`,

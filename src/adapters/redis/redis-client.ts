@@ -9,17 +9,31 @@ export interface RedisHandle extends StoreHealth {
   close(): Promise<void>;
 }
 
+export interface RedisOptions {
+  /** Its name in /readyz and the log; default `redis`. */
+  readonly name?: string;
+  /** What the gateway does without it, for the warning when the connection drops. */
+  readonly whenLost?: string;
+  readonly commandTimeoutMs?: number;
+  /**
+   * What /readyz checks while it is up: the eviction policy it must run with and the share of
+   * its maxmemory (percent) past which it warns. Without it, up is all there is to say.
+   */
+  readonly expect?: { readonly policy: string; readonly memoryWarnPercent: number };
+}
+
 /**
- * One ioredis client for the gateway's hot state. Commands fail fast while Redis is away (no
+ * One ioredis client for the gateway's shared state. Commands fail fast while Redis is away (no
  * offline queue, a short command timeout) so that callers can degrade instead of hanging; the
  * client keeps reconnecting with backoff and says so in the log.
  */
-export function createRedis(url: string, log: Logger, commandTimeoutMs = DEFAULT_REDIS_COMMAND_TIMEOUT_MS): RedisHandle {
-  const redisLog = log.child({ module: 'redis' });
+export function createRedis(url: string, log: Logger, options: RedisOptions = {}): RedisHandle {
+  const name = options.name ?? 'redis';
+  const redisLog = log.child({ module: 'redis', store: name });
   const client = new Redis(url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
-    commandTimeout: commandTimeoutMs,
+    commandTimeout: options.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
     connectTimeout: 1_000,
     retryStrategy: (times) => Math.min(times * 200, 2_000),
     lazyConnect: false,
@@ -31,18 +45,33 @@ export function createRedis(url: string, log: Logger, commandTimeoutMs = DEFAULT
   });
   client.on('end', () => (up = false));
   client.on('close', () => {
-    if (up) redisLog.warn({ url: redactUrl(url) }, 'redis connection lost: degrading to no cache and per-node limits');
+    if (up) redisLog.warn({ url: redactUrl(url), degrades: options.whenLost ?? 'no cache and per-node limits' }, 'redis connection lost');
     up = false;
   });
   client.on('error', (err: Error) => redisLog.debug({ err }, 'redis error'));
+  const expect = options.expect;
   return {
-    name: 'redis',
+    name,
     client,
     isUp: () => up && client.status === 'ready',
+    ...(expect ? { warning: async () => memoryWarning(await client.info('memory').catch(() => ''), expect) } : {}),
     async close() {
       await client.quit().catch(() => client.disconnect());
     },
   };
+}
+
+/** The warning INFO memory calls for, if any: a policy other than the expected one, or memory past the threshold. */
+export function memoryWarning(info: string, expect: { readonly policy: string; readonly memoryWarnPercent: number }): string | undefined {
+  const field = (key: string) => new RegExp(`^${key}:(.*)$`, 'm').exec(info)?.[1]?.trim();
+  const policy = field('maxmemory_policy');
+  if (policy !== undefined && policy !== expect.policy) return `maxmemory-policy is ${policy}, must be ${expect.policy}: keys may be evicted`;
+  const used = Number(field('used_memory'));
+  const max = Number(field('maxmemory'));
+  // maxmemory 0 means no limit: nothing to be near.
+  if (!(max > 0) || !Number.isFinite(used)) return undefined;
+  const percent = Math.round((used / max) * 100);
+  return percent >= expect.memoryWarnPercent ? `memory at ${percent}% of maxmemory (${max} bytes), warning from ${expect.memoryWarnPercent}%: writes are refused at 100%` : undefined;
 }
 
 /** The URL without its password, for logs. */

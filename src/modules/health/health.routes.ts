@@ -6,27 +6,34 @@ export interface HealthDeps {
   readonly registry: ConnectorRegistry;
   /** False until start-up has loaded the connectors, and again once shutdown begins. */
   readonly isAccepting: () => boolean;
-  /** Shared stores (Redis); down means degraded (no cache, per-node limits), not unready. */
+  /** Shared stores (Redis); down or warning means degraded, never unready. */
   readonly stores: readonly StoreHealth[];
 }
 
 /**
  * /healthz: the process is alive. /readyz: it should get traffic — `ready` when every connector
  * serves, `degraded` (still 200: the healthy parts answer) when some do not, `not_ready` (503)
- * when none does or it is starting or draining. A shared store that is down degrades, never fails.
+ * when none does or it is starting or draining. A shared store that is down, or up with a
+ * warning (the durable Redis near its memory limit), degrades, never fails.
  */
 export function createHealthRouter(deps: HealthDeps): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  router.get('/readyz', (_req, res) => {
+  router.get('/readyz', async (_req, res) => {
     const connectors = deps.registry.list().map((e) => ({ name: e.name, state: e.state, ...(e.problem ? { problem: { stage: e.problem.stage, message: e.problem.message } } : {}) }));
     const serving = connectors.filter((c) => c.state !== 'failed').length;
-    const stores = deps.stores.map((s) => ({ name: s.name, status: s.isUp() ? 'up' : 'down' }));
-    const allWell = connectors.every((c) => c.state === 'ready') && stores.every((s) => s.status === 'up');
+    const stores = await Promise.all(deps.stores.map(storeStatus));
+    const allWell = connectors.every((c) => c.state === 'ready') && stores.every((s) => s.status === 'up' && !s.warning);
     const status = !deps.isAccepting() || serving === 0 ? 'not_ready' : allWell ? 'ready' : 'degraded';
     res.status(status === 'not_ready' ? 503 : 200).json({ status, connectors, stores });
   });
   return router;
+}
+
+async function storeStatus(store: StoreHealth): Promise<{ name: string; status: 'up' | 'down'; warning?: string }> {
+  if (!store.isUp()) return { name: store.name, status: 'down' };
+  const warning = await store.warning?.().catch(() => undefined);
+  return { name: store.name, status: 'up', ...(warning ? { warning } : {}) };
 }
