@@ -49,3 +49,17 @@ describe('API and admin keys', () => {
     assert.match(problemsOf({ OMNIGATE_API_KEYS: `alice:${A}`, OMNIGATE_ADMIN_KEYS: `alice:${B}` })[0] ?? '', /both .*alice/);
   });
 });
+
+describe('Redis', () => {
+  test('the cache Redis defaults to REDIS_URL, takes its own URL, and refuses one that is not redis://', () => {
+    const shared = loadConfig({ OMNIGATE_API_KEYS: `alice:${A}`, REDIS_URL: 'redis://durable:6379' }, '/tmp');
+    assert.equal(shared.redisCacheUrl, 'redis://durable:6379');
+    assert.equal(shared.redisMemoryWarnPercent, 80);
+    const apart = loadConfig({ OMNIGATE_API_KEYS: `alice:${A}`, REDIS_URL: 'redis://durable:6379', REDIS_CACHE_URL: 'redis://cache:6379' }, '/tmp');
+    assert.equal(apart.redisCacheUrl, 'redis://cache:6379');
+    const problems = problemsOf({ OMNIGATE_API_KEYS: `alice:${A}`, REDIS_CACHE_URL: 'http://cache', OMNIGATE_REDIS_MEMORY_WARN_PERCENT: '120' });
+    assert.equal(problems.length, 2);
+    assert.match(problems.join('\n'), /REDIS_CACHE_URL/);
+    assert.match(problems.join('\n'), /OMNIGATE_REDIS_MEMORY_WARN_PERCENT/);
+  });
+});
