@@ -19,6 +19,7 @@ import type { Metrics } from './modules/observability/metrics.ts';
 import type { ConnectorRegistry } from './modules/connectors/registry.ts';
 import { createDocsRouter } from './modules/docs/docs.routes.ts';
 import { createHealthRouter } from './modules/health/health.routes.ts';
+import { allowedMethods } from './modules/http/allowed-methods.ts';
 import { jsonBody } from './modules/http/json-body.ts';
 import { createRequestValidator } from './modules/http/openapi-validator.ts';
 import { errorHandler, routeNotFound } from './modules/http/problems.ts';
@@ -77,6 +78,7 @@ export function buildApp(deps: AppDeps): Express {
     next(new AppError('SHUTTING_DOWN', 'the gateway is not accepting requests right now'));
   });
   app.use(createDocsRouter({ rootDir: deps.rootDir, openapi: deps.openapi }));
+  app.use(allowedMethods(deps.openapi));
 
   const validate = createRequestValidator(deps.openapi);
   // Backends' webhooks: the connector checks the sender's signature; no API key.

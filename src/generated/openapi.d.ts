@@ -607,8 +607,7 @@ export interface components {
          * @description A customer as the CRM (the customer master) knows them, with the ids they have in the other systems.
          */
         Customer: {
-            /** @description The canonical customer id (the CRM's id). */
-            id: string;
+            id: components["schemas"]["CustomerId"];
             displayName: string;
             givenName: string;
             familyName: string;
@@ -724,7 +723,10 @@ export interface components {
         QueryRequest: {
             /** @example order.get */
             capability: string;
-            /** @default {} */
+            /**
+             * @description The capability's params (its own schema checks them). At most 32 levels of objects and arrays deep and 10,000 values in all; beyond that the request is refused with `VALIDATION_FAILED`.
+             * @default {}
+             */
             params?: Record<string, unknown>;
         };
         QueryResponse: {
@@ -870,7 +872,7 @@ export interface components {
         };
         CreateTicketRequest: {
             /** @description The canonical customer id. */
-            customerId: string;
+            customerId: components["schemas"]["CustomerId"];
             subject: string;
             description: string;
             /** @enum {string} */
@@ -967,7 +969,7 @@ export interface components {
             subscriptions: components["schemas"]["WebhookSubscription"][];
         };
         CustomerContext: {
-            customerId: string;
+            customerId: components["schemas"]["CustomerId"];
             traceId: string;
             /** @description True when every part is `ok`. */
             complete: boolean;
@@ -1200,6 +1202,13 @@ export interface components {
             /** @description The event's canonical payload. */
             data: unknown;
         };
+        /**
+         * @description The canonical customer id: the customer master's id, an opaque string (the sample CRM's are numbers, another master's may be UUIDs, prefixed keys, e-mail-like handles …). Path-safe: 1 to 128 letters, digits and `_ ~ - . : @ + =`, not starting with `.`, so it can be used in a URL path as it is.
+         * @example 42
+         * @example cus_7f3a9b
+         * @example 0f8fad5b-d9cb-469f-a165-70867728950e
+         */
+        CustomerId: string;
     };
     responses: {
         /** @description `VALIDATION_FAILED`: a path or query parameter is not valid. */
@@ -1477,10 +1486,10 @@ export interface components {
         };
     };
     parameters: {
-        /** @description The canonical customer id (the CRM's id). */
-        CustomerId: string;
+        /** @description The canonical customer id (the customer master's id; see the CustomerId schema). */
+        CustomerId: components["schemas"]["CustomerId"];
         ResourceId: string;
-        /** @description 1-based page number. */
+        /** @description 1-based page number; past the last page the page is empty. */
         Page: number;
         /** @description Items per page. */
         PageSize: number;
@@ -1529,7 +1538,7 @@ export interface operations {
             query?: {
                 /** @description Exact email, case-insensitive. */
                 email?: string;
-                /** @description 1-based page number. */
+                /** @description 1-based page number; past the last page the page is empty. */
                 page?: components["parameters"]["Page"];
                 /** @description Items per page. */
                 pageSize?: components["parameters"]["PageSize"];
@@ -1567,7 +1576,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The canonical customer id (the CRM's id). */
+                /** @description The canonical customer id (the customer master's id; see the CustomerId schema). */
                 id: components["parameters"]["CustomerId"];
             };
             cookie?: never;
@@ -1600,14 +1609,14 @@ export interface operations {
     listCustomerOrders: {
         parameters: {
             query?: {
-                /** @description 1-based page number. */
+                /** @description 1-based page number; past the last page the page is empty. */
                 page?: components["parameters"]["Page"];
                 /** @description Items per page. */
                 pageSize?: components["parameters"]["PageSize"];
             };
             header?: never;
             path: {
-                /** @description The canonical customer id (the CRM's id). */
+                /** @description The canonical customer id (the customer master's id; see the CustomerId schema). */
                 id: components["parameters"]["CustomerId"];
             };
             cookie?: never;
@@ -1644,12 +1653,15 @@ export interface operations {
                 status?: ("new" | "open" | "pending" | "solved" | "closed")[];
                 /** @description Items per page. */
                 pageSize?: components["parameters"]["PageSize"];
-                /** @description The `page.nextCursor` of the previous page. */
+                /**
+                 * @description The `page.nextCursor` of the previous page, as it was given (it is opaque). A cursor that
+                 *     no page of this customer's tickets returned is refused with 400 `VALIDATION_FAILED`.
+                 */
                 cursor?: string;
             };
             header?: never;
             path: {
-                /** @description The canonical customer id (the CRM's id). */
+                /** @description The canonical customer id (the customer master's id; see the CustomerId schema). */
                 id: components["parameters"]["CustomerId"];
             };
             cookie?: never;
@@ -1689,7 +1701,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description The canonical customer id (the CRM's id). */
+                /** @description The canonical customer id (the customer master's id; see the CustomerId schema). */
                 id: components["parameters"]["CustomerId"];
             };
             cookie?: never;

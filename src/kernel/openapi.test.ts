@@ -111,13 +111,37 @@ test('every error response is problem+json whose example codes carry that status
 test('parameters and bodies are precise enough to generate request validation from', () => {
   for (const { operationId, parameters, op } of operations(doc)) {
     for (const param of parameters) {
-      const schema = param.schema as JsonObject;
+      const schema = deref(param.schema);
       assert.ok(typeof schema.type === 'string', `${operationId} ${String(param.name)} has no type`);
       if (param.in === 'path') assert.ok(schema.pattern || schema.minLength, `${operationId} ${String(param.name)} has no pattern`);
     }
     const body = op.requestBody === undefined ? undefined : (deref(op.requestBody).content as Record<string, JsonObject>)['application/json'];
     if (body) assert.equal(deref(body.schema).additionalProperties, false, `${operationId} body allows extra members`);
   }
+});
+
+test('every numeric parameter has a maximum and every string parameter a maximum length, pattern or enum', () => {
+  // A bound the backends enforce but the document does not state is a 400 the caller cannot foresee.
+  const bounded = (schema: JsonObject): boolean =>
+    schema.type === 'integer' || schema.type === 'number' ? schema.maximum !== undefined
+    : schema.type === 'string' ? schema.maxLength !== undefined || schema.enum !== undefined || /\{\d+,\d+\}\$$/.test(String(schema.pattern ?? ''))
+    : schema.type === 'array' ? schema.maxItems !== undefined && bounded(deref(schema.items))
+    : true;
+  for (const { operationId, parameters } of operations(doc)) {
+    for (const param of parameters) assert.ok(bounded(deref(param.schema)), `${operationId} ${String(param.in)} ${String(param.name)} is unbounded`);
+  }
+});
+
+test('the customer id is an opaque, path-safe string, the same in the path, the bodies and the context', () => {
+  const customerId = deref(schemas.CustomerId);
+  const pattern = new RegExp(String(customerId.pattern));
+  for (const id of ['42', 'cust_7f3a-9B.x', 'a:b@c~d', '0f8fad5b-d9cb-469f-a165-70867728950e', 'x'.repeat(128)]) assert.match(id, pattern);
+  for (const id of ['', '.', '..', 'a/b', 'a b', 'a?b', 'a#b', 'a%2Fb', 'x'.repeat(129)]) assert.doesNotMatch(id, pattern, id);
+  const byId = new Map(operations(doc).map((o) => [o.operationId, o]));
+  const pathId = byId.get('getCustomer')?.parameters.find((p) => p.name === 'id');
+  assert.deepEqual(pathId?.schema, { $ref: '#/components/schemas/CustomerId' });
+  assert.deepEqual((schemas.CreateTicketRequest?.properties as JsonObject).customerId, { $ref: '#/components/schemas/CustomerId', description: 'The canonical customer id.' });
+  assert.deepEqual((schemas.CustomerContext?.properties as JsonObject).customerId, { $ref: '#/components/schemas/CustomerId' });
 });
 
 test('every component schema and every problem example compiles and validates with ajv 2020', () => {
@@ -150,11 +174,12 @@ test('a customer context part carries data when ok and an error when failed', ()
 });
 
 test('query parameters coerce from strings and fill defaults, as the request validator uses them', () => {
-  const ajv = createAjv({ coerceTypes: true, useDefaults: true });
+  // `components` only carries the schemas that parameters `$ref` (the customer id).
+  const ajv = createAjv({ coerceTypes: true, useDefaults: true }).addKeyword({ keyword: 'components' });
   const compileIn = (where: string, parameters: readonly JsonObject[]) => {
     const own = parameters.filter((p) => p.in === where);
     const required = own.filter((p) => p.required === true).map((p) => String(p.name));
-    return ajv.compile({ type: 'object', required, properties: Object.fromEntries(own.map((p) => [String(p.name), p.schema])) });
+    return ajv.compile({ type: 'object', required, properties: Object.fromEntries(own.map((p) => [String(p.name), p.schema])), components: { schemas } });
   };
   const validators = new Map(operations(doc).map((o) => [o.operationId, compileIn('query', o.parameters)]));
   for (const o of operations(doc)) compileIn('path', o.parameters);

@@ -3,9 +3,10 @@ import { after, before, describe, test } from 'node:test';
 import { backendAdmin, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { assertMatchesSpec } from '../support/spec.ts';
 
+const ADMIN_KEY = 'admin-key-0123456789abcdef';
 let gw: TestGateway;
 before(async () => {
-  gw = await startTestGateway({ OMNIGATE_BODY_LIMIT_BYTES: '4096' });
+  gw = await startTestGateway({ OMNIGATE_BODY_LIMIT_BYTES: '4096', OMNIGATE_ADMIN_KEYS: `ops:${ADMIN_KEY}` });
 });
 after(() => gw.stop());
 
@@ -67,8 +68,9 @@ describe('bad input gets a clear 4xx problem and changes nothing', () => {
   });
 
   test('refuses bad path and query parameters from the OpenAPI spec', async () => {
-    const badId = await problem(await gw.api('/v1/customers/abc'), 400, 'VALIDATION_FAILED');
+    const badId = await problem(await gw.api('/v1/customers/a%2Fb'), 400, 'VALIDATION_FAILED');
     assert.equal(badId.errors[0].in, 'path');
+    await problem(await gw.api(`/v1/customers/${'7'.repeat(129)}`), 400, 'VALIDATION_FAILED');
     await problem(await gw.api('/v1/customers?pageSize=1000'), 400, 'VALIDATION_FAILED');
     await problem(await gw.api('/v1/customers?page=zero'), 400, 'VALIDATION_FAILED');
     const unknown = await problem(await gw.api('/v1/customers?colour=red'), 400, 'VALIDATION_FAILED');
@@ -99,5 +101,68 @@ describe('bad input gets a clear 4xx problem and changes nothing', () => {
 
   test('answers unknown endpoints with ROUTE_NOT_FOUND', async () => {
     await problem(await gw.api('/v1/invoices'), 404, 'ROUTE_NOT_FOUND');
+  });
+
+  test('answers a method the spec does not list for a path with 405 and the methods it does list in Allow', async () => {
+    const before = await ticketCount();
+    const cases: Array<[string, string, RequestInit, string]> = [
+      ['DELETE', '/v1/customers/42', {}, 'GET, HEAD'],
+      ['PUT', '/v1/tickets', { headers: { 'content-type': 'application/json' }, body: '{}' }, 'POST'],
+      ['PATCH', '/v1/webhooks/subscriptions', {}, 'GET, HEAD, POST'],
+      ['POST', '/healthz', { headers: { 'x-api-key': 'none' } }, 'GET, HEAD'],
+      ['DELETE', '/v1/admin/audit', { headers: { 'x-api-key': ADMIN_KEY } }, 'GET, HEAD'],
+      ['OPTIONS', '/v1/orders/ORD-0000001', {}, 'GET, HEAD'],
+    ];
+    for (const [method, path, init, allow] of cases) {
+      const res = await gw.api(path, { ...init, method });
+      const body = await problem(res, 405, 'METHOD_NOT_ALLOWED');
+      assert.equal(res.headers.get('allow'), allow, `${method} ${path}`);
+      assert.match(body.detail, new RegExp(`${method} ${path}`));
+    }
+    assert.equal(await ticketCount(), before);
+  });
+
+  test('refuses a header longer than the spec allows (Prefer) and queues nothing', async () => {
+    const before = await ticketCount();
+    const res = await gw.api('/v1/tickets', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', prefer: `respond-async, ${'x'.repeat(300)}` },
+      body: JSON.stringify({ customerId: '42', subject: 's', description: 'd' }),
+    });
+    const body = await problem(res, 400, 'VALIDATION_FAILED', 'createTicket');
+    assert.deepEqual(body.errors.map((e: { in: string; pointer: string }) => [e.in, e.pointer]), [['header', '/Prefer']]);
+    assert.equal(await ticketCount(), before);
+  });
+
+  test('refuses a page number past the documented maximum before any backend sees it', async () => {
+    const seen = (await backendAdmin<{ requests: number }>('orders', 'stats')).requests;
+    const body = await problem(await gw.api('/v1/customers/42/orders?page=554807611498549504'), 400, 'VALIDATION_FAILED', 'listCustomerOrders');
+    assert.deepEqual(body.errors.map((e: { in: string; pointer: string }) => [e.in, e.pointer]), [['query', '/page']]);
+    assert.equal((await backendAdmin<{ requests: number }>('orders', 'stats')).requests, seen);
+  });
+
+  test('refuses a malformed tickets cursor as a query problem, and one no page returned with 400 from the tickets system', async () => {
+    const malformed = await problem(await gw.api('/v1/customers/42/tickets?cursor=not%20a%20cursor!'), 400, 'VALIDATION_FAILED', 'listCustomerTickets');
+    assert.deepEqual(malformed.errors.map((e: { in: string; pointer: string }) => [e.in, e.pointer]), [['query', '/cursor']]);
+    // Well formed, but no page returned it: only the tickets system can tell, and it refuses it.
+    await problem(await gw.api('/v1/customers/42/tickets?cursor=AAAA'), 400, 'VALIDATION_FAILED', 'listCustomerTickets');
+  });
+
+  test('answers 404 NOT_FOUND for customer ids of any canonical form the CRM does not know', async () => {
+    const before = await ticketCount();
+    for (const id of ['abc', 'cust_7f3a-9B.x', 'a:b@c~d', '0'.repeat(40), 'x'.repeat(128)]) {
+      const path = `/v1/customers/${encodeURIComponent(id)}`;
+      assert.equal((await problem(await gw.api(path), 404, 'NOT_FOUND', 'getCustomer')).connector, 'crm-python', id);
+      await problem(await gw.api(`${path}/orders`), 404, 'NOT_FOUND', 'listCustomerOrders');
+      await problem(await gw.api(`${path}/tickets`), 404, 'NOT_FOUND', 'listCustomerTickets');
+      await problem(await gw.api(`${path}/context`), 404, 'NOT_FOUND', 'getCustomerContext');
+      await problem(await post('/v1/tickets', JSON.stringify({ customerId: id, subject: 's', description: 'd' })), 404, 'NOT_FOUND', 'createTicket');
+      await problem(await post('/v1/query', JSON.stringify({ capability: 'customer.get', params: { id } })), 404, 'NOT_FOUND', 'query');
+    }
+    for (const id of ['abc', 'x_y-Z']) {
+      await problem(await gw.api(`/v1/orders/${id}`), 404, 'NOT_FOUND', 'getOrder');
+      await problem(await gw.api(`/v1/tickets/${id}`), 404, 'NOT_FOUND', 'getTicket');
+    }
+    assert.equal(await ticketCount(), before);
   });
 });

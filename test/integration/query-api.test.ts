@@ -105,6 +105,19 @@ describe('the unified query API over the three real backends', () => {
     assert.equal(body.source.system, 'tickets');
   });
 
+  test('refuses params nested deeper than the documented limit with VALIDATION_FAILED, not a 500', async () => {
+    const query = (params: string) => gw.api('/v1/query', { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"capability":"order.get","params":${params}}` });
+    const deep = await query(`{"id":${'['.repeat(30_000)}${']'.repeat(30_000)}}`);
+    assert.equal(deep.status, 400);
+    const problem = await assertMatchesSpec(deep, 'query');
+    assert.equal(problem.code, 'VALIDATION_FAILED');
+    assert.deepEqual(problem.errors.map((e: { in: string; pointer: string }) => [e.in, e.pointer]), [['body', '/params']]);
+    assert.match(problem.detail, /deeper than 32 levels/);
+    // Within the limit the capability's own params schema decides.
+    assert.equal((await query(`{"id":${'['.repeat(31)}${']'.repeat(31)}}`)).status, 400);
+    assert.equal((await query('{"id":"ORD-0000001"}')).status, 200);
+  });
+
   test('lists the loaded connectors with their state and capabilities', async () => {
     const body = await assertMatchesSpec(await gw.api('/v1/connectors'), 'listConnectors');
     const byName = Object.fromEntries(body.connectors.map((c: { name: string }) => [c.name, c]));

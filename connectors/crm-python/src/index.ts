@@ -15,7 +15,7 @@ export default defineConnector<CrmConfig>({
         name: 'customer.get',
         kind: 'query',
         description: 'One customer by the canonical id, with their ids in the other systems.',
-        params: { type: 'object', required: ['id'], additionalProperties: false, properties: { id: { type: 'string', pattern: '^[0-9]+$' } } },
+        params: { type: 'object', required: ['id'], additionalProperties: false, properties: { id: { type: 'string', minLength: 1 } } },
         result: 'Customer',
       },
       {

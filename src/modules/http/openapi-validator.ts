@@ -26,15 +26,15 @@ export function inputOf(res: Response): ValidInput {
 }
 
 interface Issue {
-  readonly in: 'path' | 'query' | 'body';
+  readonly in: 'path' | 'query' | 'header' | 'body';
   readonly pointer: string;
   readonly message: string;
 }
 
 /**
  * Request validation generated from the bundled OpenAPI document: path and query parameters
- * (coerced, defaults filled, unknown query parameters refused) and JSON bodies. Every problem is
- * reported at once as one VALIDATION_FAILED.
+ * (coerced, defaults filled, unknown query parameters refused), the header parameters it names
+ * and JSON bodies. Every problem is reported at once as one VALIDATION_FAILED.
  */
 export function createRequestValidator(doc: Json) {
   // Path and query values arrive as strings and are coerced by their schema; JSON bodies are not.
@@ -54,11 +54,12 @@ export function createRequestValidator(doc: Json) {
   }
 
   function buildCheck(label: string, params: Parameter[], body: Json | undefined): (req: Request) => ValidInput {
-    const group = (where: 'path' | 'query') => {
+    const group = (where: 'path' | 'query' | 'header') => {
       const own = params.filter((p) => p.in === where);
       const schema: Json = {
         type: 'object',
-        additionalProperties: where === 'query' ? false : true,
+        // Any header may come; only the query string is the operation's alone.
+        additionalProperties: where !== 'query',
         required: own.filter((p) => p.required).map((p) => p.name),
         properties: Object.fromEntries(own.map((p) => [p.name, p.schema ?? {}])),
       };
@@ -66,6 +67,7 @@ export function createRequestValidator(doc: Json) {
     };
     const path = group('path');
     const query = group('query');
+    const header = group('header');
     const validateBody = body ? compileBody(body) : undefined;
 
     return (req) => {
@@ -82,6 +84,8 @@ export function createRequestValidator(doc: Json) {
           })),
         );
       }
+      const headerInput = headerValues(req, header.own);
+      if (!header.validate(headerInput)) issues.push(...toIssues(header.validate.errors).map((i) => ({ in: 'header' as const, pointer: i.pointer, message: i.message })));
       let bodyInput: unknown = req.body;
       if (validateBody) {
         if (bodyInput === undefined) issues.push({ in: 'body', pointer: '', message: 'a JSON body is required' });
@@ -103,6 +107,16 @@ export function createRequestValidator(doc: Json) {
       next();
     };
   };
+}
+
+/** The header parameters the operation names, under the spec's spelling of their names. */
+function headerValues(req: Request, params: readonly Parameter[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const { name } of params) {
+    const value = req.get(name);
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
 }
 
 /** Query values as strings, arrays split on commas where the schema is an array (style form, explode false). */

@@ -1,6 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { AppError } from '../../kernel/errors.ts';
 import { ownTraceparent } from '../../kernel/trace.ts';
+import { jsonShapeProblem, type JsonShapeLimits } from '../http/json-shape.ts';
 import { contextOf, principalOf } from '../http/request-context.ts';
 import { inputOf, type createRequestValidator } from '../http/openapi-validator.ts';
 import { fingerprintOf, IDEMPOTENCY_KEY_PATTERN, type Answer, type Idempotency } from '../jobs/idempotency.ts';
@@ -17,6 +18,9 @@ export interface QueryRoutesDeps {
   readonly ticketJobs: TicketJobs;
   readonly idempotency: Idempotency;
 }
+
+/** The bounds the spec states for `params` of POST /v1/query (QueryRequest), checked before anything walks them. */
+const QUERY_PARAMS_LIMITS: JsonShapeLimits = { maxDepth: 32, maxValues: 10_000 };
 
 const optionsOf = (res: Response): CallOptions => {
   const ctx = contextOf(res);
@@ -124,6 +128,10 @@ export function createQueryRouter({ query, context, validate, openTicket, ticket
 
   router.post('/query', validate('query'), async (_req, res) => {
     const body = inputOf(res).body as { capability: string; params?: Record<string, unknown> };
+    const shape = jsonShapeProblem(body.params, QUERY_PARAMS_LIMITS);
+    if (shape !== undefined) {
+      throw new AppError('VALIDATION_FAILED', `body: params ${shape}`, { errors: [{ in: 'body', pointer: '/params', message: `params ${shape}` }] });
+    }
     res.json(envelope(res, await query.call(body.capability, body.params ?? {}, optionsOf(res))));
   });
 
