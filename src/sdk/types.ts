@@ -25,6 +25,11 @@ export interface ProxyRule {
   readonly methods: readonly string[];
   /** Path pattern on the backend; `*` matches one segment, `**` the rest. */
   readonly path: string;
+  /**
+   * JSON-RPC methods this rule opens (`tickets.get`). When set, the body must be a JSON-RPC call
+   * or batch, with no key named twice, and every call's `method` must be listed; else refused.
+   */
+  readonly rpcMethods?: readonly string[];
 }
 
 /** What a connector says about itself; validated by the registry before anything runs. */

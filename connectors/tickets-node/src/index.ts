@@ -66,7 +66,7 @@ export function createTicketsConnector(options: TicketsConnectorOptions = {}): C
           result: 'Ticket',
         },
       ],
-      proxy: { allow: [{ methods: ['POST'], path: '/rpc' }] },
+      proxy: { allow: [{ methods: ['POST'], path: '/rpc', rpcMethods: ['tickets.get', 'tickets.search'] }] },
       events: { types: ['ticket.created', 'ticket.updated'] },
     },
 

@@ -52,6 +52,8 @@ export const MANIFEST_SCHEMA = {
             properties: {
               methods: { type: 'array', minItems: 1, items: { enum: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] } },
               path: { type: 'string', pattern: '^/' },
+              // JSON-RPC methods the rule opens; the proxy then checks the body's every call.
+              rpcMethods: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', minLength: 1 } },
             },
           },
         },
