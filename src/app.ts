@@ -25,6 +25,7 @@ import { createRequestValidator } from './modules/http/openapi-validator.ts';
 import { errorHandler, routeNotFound } from './modules/http/problems.ts';
 import { requestContext } from './modules/http/request-context.ts';
 import { createProxyRouter } from './modules/proxy/proxy.routes.ts';
+import type { ConnectorCalls } from './modules/connectors/connector-calls.ts';
 import type { Idempotency } from './modules/jobs/idempotency.ts';
 import type { JobQueues } from './modules/jobs/job-queues.ts';
 import { createJobsAdminRouter, createJobsRouter } from './modules/jobs/jobs.routes.ts';
@@ -49,6 +50,8 @@ export interface AppDeps {
   readonly limiter: RateLimiter;
   readonly stores: readonly StoreHealth[];
   readonly resilience: ResilienceView;
+  /** The one way to call a connector; the proxy's calls run through it too. */
+  readonly calls: ConnectorCalls;
   readonly lifecycle: Lifecycle;
   readonly audit: AuditLog;
   readonly events: Events;
@@ -94,7 +97,7 @@ export function buildApp(deps: AppDeps): Express {
   app.use(createApiKeyAuth(authenticator));
   app.use(createKeyRateLimit({ limiter: deps.limiter, limit: deps.config.rateLimitPerKey, windowMs: deps.config.rateLimitWindowMs, metrics: deps.metrics }));
   app.use(createMetricsRouter(deps));
-  app.use('/v1/proxy', createProxyRouter({ registry: deps.registry, bodyLimitBytes: deps.config.bodyLimitBytes, timeoutMs: deps.config.callTimeoutMs }));
+  app.use('/v1/proxy', createProxyRouter({ registry: deps.registry, calls: deps.calls, bodyLimitBytes: deps.config.bodyLimitBytes }));
   app.use(jsonBody(deps.config.bodyLimitBytes));
   app.use('/v1', createConnectorsRouter({ registry: deps.registry, resilience: deps.resilience }));
   app.use('/v1', createQueryRouter({ query: deps.query, context: deps.context, validate, openTicket: deps.openTicket, ticketJobs: deps.ticketJobs, idempotency: deps.idempotency }));

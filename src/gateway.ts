@@ -93,7 +93,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string)
   let accepting = false;
   const app = buildApp({
     config, log, rootDir, openapi: loadOpenApi(rootDir), registry, query, context, metrics, limiter, lifecycle, audit, events,
-    jobs, openTicket, ticketJobs, idempotency, webhooks,
+    jobs, openTicket, ticketJobs, idempotency, webhooks, calls,
     inbound: createInboundRouter({ registry, calls, events, redis, schemas, log, bodyLimitBytes: config.bodyLimitBytes }),
     stores: [redis, cacheRedis], resilience: (name) => pipeline.view(name), isAccepting: () => accepting,
   });

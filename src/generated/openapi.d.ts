@@ -205,22 +205,32 @@ export interface paths {
         /**
          * Forward a GET to a backend
          * @description Forwards the request to the backend reached by the connector for `system`, signed with that
-         *     connector's credentials, if the connector's manifest allows the method and path. `path` is
-         *     the rest of the URL and may contain slashes (`/v1/proxy/crm/api/customers/42/`); the query
-         *     string is forwarded unchanged. The backend's answer (status, body, content type) is passed
-         *     through as it is, including its own 4xx and 5xx; only the gateway's own errors are
-         *     problem+json.
+         *     connector's credentials, if the connector's manifest allows the method and path (and, where
+         *     its rule names JSON-RPC methods, every call's `method` in the body: a batch, a body that
+         *     names a key twice or one that is not strict JSON is refused). `path` is the rest of the URL
+         *     and may contain slashes (`/v1/proxy/crm/api/customers/42/`); the query string is forwarded
+         *     unchanged. The body is read once and exactly those bytes are checked and sent, with a
+         *     `Content-Length`; method-override headers (`X-HTTP-Method-Override` and the like) are
+         *     dropped. The call runs through the connector's rate limit, bulkhead, breaker and deadline
+         *     like every other connector call. The backend's answer (status, body, content type) is
+         *     passed through as it is, including its own 4xx and 5xx (a 5xx counts against the breaker);
+         *     only the gateway's own errors are problem+json.
          */
         get: operations["proxyGet"];
         put?: never;
         /**
          * Forward a POST to a backend
          * @description Forwards the request to the backend reached by the connector for `system`, signed with that
-         *     connector's credentials, if the connector's manifest allows the method and path. `path` is
-         *     the rest of the URL and may contain slashes (`/v1/proxy/crm/api/customers/42/`); the query
-         *     string is forwarded unchanged. The backend's answer (status, body, content type) is passed
-         *     through as it is, including its own 4xx and 5xx; only the gateway's own errors are
-         *     problem+json.
+         *     connector's credentials, if the connector's manifest allows the method and path (and, where
+         *     its rule names JSON-RPC methods, every call's `method` in the body: a batch, a body that
+         *     names a key twice or one that is not strict JSON is refused). `path` is the rest of the URL
+         *     and may contain slashes (`/v1/proxy/crm/api/customers/42/`); the query string is forwarded
+         *     unchanged. The body is read once and exactly those bytes are checked and sent, with a
+         *     `Content-Length`; method-override headers (`X-HTTP-Method-Override` and the like) are
+         *     dropped. The call runs through the connector's rate limit, bulkhead, breaker and deadline
+         *     like every other connector call. The backend's answer (status, body, content type) is
+         *     passed through as it is, including its own 4xx and 5xx (a 5xx counts against the breaker);
+         *     only the gateway's own errors are problem+json.
          */
         post: operations["proxyPost"];
         delete?: never;
@@ -1292,7 +1302,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description `PROXY_PATH_FORBIDDEN`: the connector does not open this method and path. */
+        /** @description `PROXY_PATH_FORBIDDEN`: the connector does not open this method and path, or this JSON-RPC method. */
         ProxyPathForbidden: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1382,7 +1392,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description `CONNECTOR_UNAVAILABLE` (the connector is not loaded or not ready) or `SHUTTING_DOWN`; both retryable. */
+        /** @description `CONNECTOR_UNAVAILABLE` (the connector is not loaded or not ready), `CIRCUIT_OPEN` (its breaker is open), `CONNECTOR_SATURATED` (its bulkhead is full) or `SHUTTING_DOWN`; all retryable. A backend's own 503 passes through as it answered it. */
         ProxyUnavailable: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];

@@ -1,8 +1,14 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
+import { createServer, request, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { API_KEY, backendAdmin, startTestGateway, type TestGateway } from '../support/gateway.ts';
+
+/** A JSON-RPC call through the proxy to the tickets backend. */
+const rpc = (gateway: TestGateway, body: string, headers: Record<string, string> = {}) =>
+  gateway.api('/v1/proxy/tickets/rpc', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+
+const ticketsBackend = async () => backendAdmin<{ requests: number; ticketsUpdated: number }>('tickets', 'stats');
 
 let gw: TestGateway;
 before(async () => {
@@ -53,33 +59,96 @@ describe('the pass-through proxy', () => {
     assert.equal(res.status, 404);
   });
 
-  test("replaces the client's credentials with the connector's, and never forwards the gateway key", async () => {
-    // A recording HTTP server stands in for the CRM here: the test is about what crosses the wire.
-    const seen: Record<string, string | string[] | undefined>[] = [];
-    const recorder = createServer((req, res) => {
-      seen.push(req.headers);
+  test('needs a key like every other endpoint', async () => {
+    assert.equal((await fetch(`${gw.url}/v1/proxy/orders/api/orders/ORD-0000001`)).status, 401);
+  });
+
+  test('refuses a JSON-RPC method the manifest does not open, and the ticket stays as it was', async () => {
+    const before = await ticketsBackend();
+    const res = await rpc(gw, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tickets.update', params: { ticketId: 'TCK-100002', status: 'closed' } }));
+    assert.equal(res.status, 403);
+    assert.match(String(res.headers.get('content-type')), /application\/problem\+json/);
+    const problem = (await res.json()) as { code: string; detail: string };
+    assert.equal(problem.code, 'PROXY_PATH_FORBIDDEN');
+    assert.match(problem.detail, /tickets\.update/);
+    assert.deepEqual(await ticketsBackend(), before, 'the backend saw nothing');
+    const read = await rpc(gw, JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tickets.get', params: { ticketId: 'TCK-100002' } }));
+    assert.notEqual(((await read.json()) as { result: { status: string } }).result.status, 'closed');
+  });
+
+  test('refuses a batch hiding a write, and a body naming "method" twice, without reaching the backend', async () => {
+    const before = await ticketsBackend();
+    for (const body of [
+      '[{"jsonrpc":"2.0","id":1,"method":"tickets.get","params":{"ticketId":"TCK-100002"}},{"jsonrpc":"2.0","id":2,"method":"tickets.update","params":{"ticketId":"TCK-100002","status":"closed"}}]',
+      '{"jsonrpc":"2.0","id":1,"method":"tickets.get","method":"tickets.update","params":{"ticketId":"TCK-100002","status":"closed"}}',
+      '{"jsonrpc":"2.0","id":1,"method":"tickets.update","method":"tickets.get","params":{"ticketId":"TCK-100002","status":"closed"}}',
+    ]) {
+      const res = await rpc(gw, body);
+      assert.equal(res.status, 403, body);
+      assert.equal(((await res.json()) as { code: string }).code, 'PROXY_PATH_FORBIDDEN');
+    }
+    assert.deepEqual(await ticketsBackend(), before);
+  });
+
+  test('forwards a chunked request with exactly one framing header, so the backend accepts it', async () => {
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tickets.get', params: { ticketId: 'TCK-100002' } });
+    const reply = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = request(`${gw.url}/v1/proxy/tickets/rpc`, { method: 'POST', headers: { 'x-api-key': API_KEY, 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk)).on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      });
+      req.on('error', reject);
+      req.write(body.slice(0, 10));
+      req.end(body.slice(10));
+    });
+    assert.equal(reply.status, 200, reply.text);
+    assert.equal((JSON.parse(reply.text) as { result: { ticketId: string } }).result.ticketId, 'TCK-100002');
+  });
+
+});
+
+describe('what the proxy sends on', () => {
+  // A recording server stands in for the CRM and the tickets backend: these tests are about what crosses the wire.
+  const seen: { headers: IncomingHttpHeaders; body: Buffer }[] = [];
+  const recorder = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk)).on('end', () => {
+      seen.push({ headers: req.headers, body: Buffer.concat(chunks) });
       res.setHeader('content-type', 'application/json');
       res.end('{"count":0,"next":null,"previous":null,"results":[]}');
     });
+  });
+  let other: TestGateway;
+  before(async () => {
     await new Promise<void>((resolve) => recorder.listen(0, '127.0.0.1', resolve));
-    const port = (recorder.address() as AddressInfo).port;
-    const other = await startTestGateway({ OMNIGATE_CONNECTOR_CRM_PYTHON_BASE_URL: `http://127.0.0.1:${port}` });
-    try {
-      const res = await other.api('/v1/proxy/crm/api/customers/1/', { headers: { cookie: 'session=abc', traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' } });
-      assert.equal(res.status, 200);
-      const headers = seen.at(-1) ?? {};
-      assert.equal(headers.authorization, 'Token crm-dev-token');
-      assert.equal(headers['x-api-key'], undefined);
-      assert.equal(headers.cookie, undefined);
-      assert.match(String(headers.traceparent), /^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01$/);
-      assert.equal(JSON.stringify(headers).includes(API_KEY), false);
-    } finally {
-      await other.stop();
-      recorder.close();
-    }
+    const recorderUrl = `http://127.0.0.1:${(recorder.address() as AddressInfo).port}`;
+    other = await startTestGateway({ OMNIGATE_CONNECTOR_CRM_PYTHON_BASE_URL: recorderUrl, OMNIGATE_CONNECTOR_TICKETS_NODE_BASE_URL: recorderUrl });
+  });
+  after(async () => {
+    await other.stop();
+    recorder.close();
   });
 
-  test('needs a key like every other endpoint', async () => {
-    assert.equal((await fetch(`${gw.url}/v1/proxy/orders/api/orders/ORD-0000001`)).status, 401);
+  test("replaces the client's credentials with the connector's, and never forwards the gateway key", async () => {
+    const res = await other.api('/v1/proxy/crm/api/customers/1/', { headers: { cookie: 'session=abc', traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' } });
+    assert.equal(res.status, 200);
+    const headers = seen.at(-1)?.headers ?? {};
+    assert.equal(headers.authorization, 'Token crm-dev-token');
+    assert.equal(headers['x-api-key'], undefined);
+    assert.equal(headers.cookie, undefined);
+    assert.match(String(headers.traceparent), /^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01$/);
+    assert.equal(JSON.stringify(headers).includes(API_KEY), false);
+  });
+
+  test('forwards the exact bytes it checked, with one framing header and no method override', async () => {
+    // Odd spacing and an escaped character: re-serialising would change these bytes.
+    const body = '{ "jsonrpc" : "2.0", "id":1,\n"method": "tickets\\u002eget", "params":{"ticketId":"TCK-1\u00e9"} }';
+    const res = await rpc(other, body, { 'x-http-method-override': 'DELETE', 'x-http-method': 'DELETE', 'x-method-override': 'DELETE' });
+    assert.equal(res.status, 200);
+    const { headers, body: forwarded } = seen.at(-1) ?? { headers: {}, body: Buffer.alloc(0) };
+    assert.equal(forwarded.equals(Buffer.from(body)), true);
+    assert.equal(headers['content-length'], String(Buffer.byteLength(body)));
+    assert.equal(headers['transfer-encoding'], undefined);
+    for (const name of ['x-http-method-override', 'x-http-method', 'x-method-override']) assert.equal(headers[name], undefined, name);
   });
 });

@@ -46,8 +46,21 @@ export interface ConnectorCalls {
   webhook(connector: string, delivery: WebhookDelivery, context: CallContext): Promise<readonly CanonicalEvent[]>;
   /** The changes after `cursor`. */
   poll(connector: string, cursor: string | undefined, context: CallContext): Promise<PollResult>;
-  /** The headers the connector's credentials put on a raw request (for the proxy). */
-  authorize(connector: string, request: { method: string; url: string; headers: Record<string, string>; body: string | undefined }): Promise<{ headers: Record<string, string>; version: ConnectorVersion }>;
+  /**
+   * A raw request for the proxy: `path` is resolved against the connector's `baseUrl`, the
+   * connector's credentials are added to `headers`, and `send` makes the exchange with them. Never
+   * retried; breaker and metrics label `proxy`.
+   */
+  proxy<T>(connector: string, request: RawRequest, context: CallContext, send: (url: URL, headers: Record<string, string>, signal: AbortSignal) => Promise<T>): Promise<T>;
+}
+
+/** A request the proxy passes through; `body` is the exact text the credentials are computed over. */
+export interface RawRequest {
+  readonly method: string;
+  /** Relative to the connector's baseUrl, query string included. */
+  readonly path: string;
+  readonly headers: Record<string, string>;
+  readonly body: string | undefined;
 }
 
 export interface ConnectorCallsDeps {
@@ -122,15 +135,14 @@ export function createConnectorCalls(deps: ConnectorCallsDeps): ConnectorCalls {
       );
     },
 
-    async authorize(connector, request) {
-      const lease = deps.registry.lease(connector);
-      try {
-        return { headers: await lease.version.host.authorize(request), version: lease.version };
-      } catch (err) {
-        throw attribute(err, connector);
-      } finally {
-        lease.release();
-      }
+    proxy(connector, request, context, send) {
+      // Authorizing inside the attempt: an open breaker keeps even a token fetch from the backend.
+      return run(connector, 'proxy', 'command', context, async (version, signal) => {
+        const baseUrl = String(version.config.baseUrl);
+        const url = new URL(request.path, baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
+        const headers = await version.host.authorize({ method: request.method, url: url.href, headers: request.headers, body: request.body });
+        return send(url, headers, signal);
+      });
     },
   };
 }
