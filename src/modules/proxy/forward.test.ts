@@ -10,10 +10,11 @@ test('sends the checked buffer\'s length as the only framing, whatever framing t
   assert.equal(forwardedHeaders({}, {}, undefined, 'POST')['content-length'], '0');
 });
 
-test('drops method overrides, gateway credentials and hop-by-hop headers, and adds the connector\'s', () => {
+test('drops method and path overrides, gateway credentials and hop-by-hop headers, and adds the connector\'s', () => {
   const headers = forwardedHeaders(
     {
-      'x-http-method-override': 'DELETE', 'x-http-method': 'DELETE', 'x-method-override': 'DELETE',
+      'x-http-method-override': 'DELETE', 'x-http-method': 'DELETE', 'x-method-override': 'DELETE', 'x-original-method': 'DELETE',
+      'x-original-url': '/_admin/faults', 'x-rewrite-url': '/_admin/faults',
       'x-api-key': 'k', authorization: 'Bearer gateway', cookie: 'a=b', host: 'gateway',
       connection: 'keep-alive, x-hop', 'x-hop': '1', te: 'trailers', 'accept-language': 'de',
     },

@@ -7,13 +7,15 @@ const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authe
 /**
  * Client headers that never travel to a backend: its gateway credentials above all; the framing
  * and encoding of the client's body (the proxy sends its own buffer, so it sets its own); and the
- * method overrides that would make a backend run another method than the one the rules checked.
+ * method and URL overrides some frameworks honour, which would make a backend run another method,
+ * or serve another path, than the one the rules checked.
  */
 const NEVER_FORWARDED = new Set([
   ...HOP_BY_HOP,
   'authorization', 'x-api-key', 'cookie', 'traceparent', 'tracestate', 'x-request-id',
   'host', 'content-length', 'content-encoding', 'expect',
-  'x-http-method-override', 'x-http-method', 'x-method-override',
+  'x-http-method-override', 'x-http-method', 'x-method-override', 'x-original-method',
+  'x-original-url', 'x-rewrite-url',
 ]);
 
 /** The headers to send on: the client's, less what must not travel, plus the connector's (auth, traceparent). */
