@@ -15,6 +15,7 @@ import { watchConnectors } from './modules/admin/watcher.ts';
 import { createResiliencePipeline } from './modules/resilience/pipeline.ts';
 import { createSettingsProvider } from './modules/resilience/settings.ts';
 import type { Logger } from './kernel/logger.ts';
+import { createSecrets, type Secrets } from './kernel/secrets.ts';
 import { createAjv, createSchemaRegistry } from './kernel/schemas.ts';
 import { buildApp } from './app.ts';
 import { envPrefixFor } from './modules/connectors/connector-config.ts';
@@ -44,8 +45,13 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
-/** Wires adapters and modules together and listens. main.ts and the integration tests both use it. */
-export async function startGateway(config: Config, log: Logger, rootDir: string): Promise<Gateway> {
+/**
+ * Wires adapters and modules together and listens. main.ts and the integration tests both use it.
+ * `secrets` are the values scrubbed from `log`'s lines (the same set given to createLogger); the
+ * gateway adds the keys, connector secrets and webhook secrets to them as it learns them.
+ */
+export async function startGateway(config: Config, log: Logger, rootDir: string, secrets: Secrets = createSecrets()): Promise<Gateway> {
+  secrets.add(...config.apiKeys.map((k) => k.key), ...config.adminKeys.map((k) => k.key));
   const schemas = createSchemaRegistry(join(rootDir, 'schemas'));
   // Two instances (README, "Redis: two instances"): what users drive into the cache must never
   // crowd out the outbox and the queues, and each instance has one eviction policy.
@@ -68,7 +74,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string)
   });
   const registry = createConnectorRegistry({
     log, connectorsDir: config.connectorsDir, connectorEnv: config.connectorEnv, schemas, store,
-    drainTimeoutMs: config.drainTimeoutMs, workerHeapMb: config.workerHeapMb,
+    drainTimeoutMs: config.drainTimeoutMs, workerHeapMb: config.workerHeapMb, secrets,
     onChange: (outcome) => {
       if (outcome.action === 'remove' && outcome.result === 'ok') pipeline.forget(outcome.connector);
       void events.publish([cloudEvent({ source, type: 'connector.changed', subject: outcome.connector, partitionkey: outcome.connector, data: outcome })]);
@@ -89,7 +95,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string)
   // customer lookup and the write), so a repeat never runs while the first still might.
   const slowestCallMs = Math.max(config.callTimeoutMs, ...Object.entries(config.resilienceEnv).filter(([k]) => k.endsWith('_TIMEOUT_MS')).map(([, v]) => Number(v) || 0));
   const idempotency = createIdempotency({ redis, lockMs: 2 * slowestCallMs + 5_000 });
-  const webhooks = await createWebhooks({ jobs, events, subscriptions: createSubscriptions(redis), log, allowPrivate: config.webhookAllowPrivate });
+  const webhooks = await createWebhooks({ jobs, events, subscriptions: createSubscriptions(redis, (secret) => secrets.add(secret)), log, allowPrivate: config.webhookAllowPrivate });
   let accepting = false;
   const app = buildApp({
     config, log, rootDir, openapi: loadOpenApi(rootDir), registry, query, context, metrics, limiter, lifecycle, audit, events,

@@ -2,6 +2,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from './config/config.ts';
 import { createLogger } from './kernel/logger.ts';
+import { createSecrets } from './kernel/secrets.ts';
 import { startGateway } from './gateway.ts';
 
 // Composition root: config → logger → gateway → signals. Nothing else reads process.env.
@@ -22,10 +23,11 @@ try {
   exitOnConfigError(err);
 }
 
-const log = createLogger({ level: config.logLevel });
+const secrets = createSecrets();
+const log = createLogger({ level: config.logLevel, secrets });
 process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
 
-const gateway = await startGateway(config, log, rootDir).catch(exitOnConfigError);
+const gateway = await startGateway(config, log, rootDir, secrets).catch(exitOnConfigError);
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {

@@ -1184,7 +1184,13 @@ export interface components {
             connectors: {
                 name: string;
                 state: components["schemas"]["ConnectorState"];
-                problem?: components["schemas"]["ConnectorProblem"];
+                /**
+                 * @description Where loading stopped (or `runtime`: its worker died). Only the stage: this endpoint
+                 *     is public, and the message is the connector's own text; it is on `GET /v1/connectors`.
+                 */
+                problem?: {
+                    stage: components["schemas"]["ConnectorStage"];
+                };
             }[];
         };
         /**

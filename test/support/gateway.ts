@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { connectorEnv } from '../../scripts/lib/backends.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/kernel/logger.ts';
+import { createSecrets } from '../../src/kernel/secrets.ts';
 import { startGateway, type Gateway } from '../../src/gateway.ts';
 import { TEST_REDIS_CACHE_URL, TEST_REDIS_URL, TEST_URLS } from './ports.ts';
 
@@ -36,7 +37,8 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
     NODE_ID: `test-${process.pid}-${++started}`,
     // Fast backends outrun the per-connector default; the rate-limit tests set their own.
     OMNIGATE_RESILIENCE_ORDERS_JAVA_RATE_LIMIT_PER_SEC: '100000', OMNIGATE_RESILIENCE_CRM_PYTHON_RATE_LIMIT_PER_SEC: '100000', OMNIGATE_RESILIENCE_TICKETS_NODE_RATE_LIMIT_PER_SEC: '100000', ...connectorEnv(TEST_URLS), ...env }, ROOT_DIR);
-  const gateway = await startGateway(config, createLogger({ level: config.logLevel }, sink), ROOT_DIR);
+  const secrets = createSecrets();
+  const gateway = await startGateway(config, createLogger({ level: config.logLevel, secrets }, sink), ROOT_DIR, secrets);
   return Object.assign(gateway, {
     logs,
     api(path: string, init: RequestInit = {}) {

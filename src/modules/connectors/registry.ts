@@ -89,6 +89,7 @@ export function createConnectorRegistry(deps: ConnectorRegistryDeps): ConnectorR
       moduleUrl: pathToFileURL(join(pkg.dir, pkg.entry)).href,
       log: connectorLog,
       ...(deps.workerHeapMb ? { heapMb: deps.workerHeapMb } : {}),
+      ...(deps.secrets ? { secrets: deps.secrets } : {}),
       onDeath: (reason) => version && onDeath(version, reason),
     });
     try {

@@ -1,6 +1,7 @@
 import type { ValidateFunction } from 'ajv/dist/2020.js';
 import type { Logger } from '../../kernel/logger.ts';
 import type { SchemaRegistry } from '../../kernel/schemas.ts';
+import type { Secrets } from '../../kernel/secrets.ts';
 import type { CapabilityDeclaration, ConnectorManifest } from '../../sdk/types.ts';
 import type { WorkerHost } from './host/worker-host.ts';
 import type { PackageStore, StoredPackage } from './package-store.ts';
@@ -95,6 +96,8 @@ export interface ConnectorRegistryDeps {
   readonly retryMinMs?: number;
   readonly retryMaxMs?: number;
   readonly workerHeapMb?: number;
+  /** The secret values scrubbed from logs and connector-written text; each worker adds its connector's. */
+  readonly secrets?: Secrets;
   /** Told of every lifecycle change, for audit and events. */
   readonly onChange?: (outcome: LifecycleOutcome) => void;
 }

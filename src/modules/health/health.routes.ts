@@ -22,7 +22,9 @@ export function createHealthRouter(deps: HealthDeps): Router {
     res.json({ status: 'ok' });
   });
   router.get('/readyz', async (_req, res) => {
-    const connectors = deps.registry.list().map((e) => ({ name: e.name, state: e.state, ...(e.problem ? { problem: { stage: e.problem.stage, message: e.problem.message } } : {}) }));
+    // Unauthenticated: states and stages only. What a connector wrote (its problem message) is
+    // behind a key, on /v1/connectors.
+    const connectors = deps.registry.list().map((e) => ({ name: e.name, state: e.state, ...(e.problem ? { problem: { stage: e.problem.stage } } : {}) }));
     const serving = connectors.filter((c) => c.state !== 'failed').length;
     const stores = await Promise.all(deps.stores.map(storeStatus));
     const allWell = connectors.every((c) => c.state === 'ready') && stores.every((s) => s.status === 'up' && !s.warning);

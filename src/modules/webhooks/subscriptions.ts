@@ -32,8 +32,10 @@ export interface Subscriptions {
 
 export const viewOf = ({ id, url, types, createdAt }: Subscription): SubscriptionView => ({ id, url, types, createdAt });
 
-export function createSubscriptions(redis: RedisHandle): Subscriptions {
+/** `seen` is told every subscription secret this node handles, so that it is kept out of the logs. */
+export function createSubscriptions(redis: RedisHandle, seen: (secret: string) => void = () => {}): Subscriptions {
   const { client } = redis;
+  const known = <T extends Subscription>(s: T): T => (seen(s.secret), s);
   const store = async <T>(work: () => Promise<T>): Promise<T> => {
     if (!redis.isUp()) throw new AppError('STORE_UNAVAILABLE', 'webhook subscriptions live in the shared store (Redis), which is unavailable');
     try {
@@ -44,11 +46,12 @@ export function createSubscriptions(redis: RedisHandle): Subscriptions {
   };
   const all = async (): Promise<Subscription[]> =>
     Object.values(await store(() => client.hgetall(KEY)))
-      .map((raw) => JSON.parse(raw) as Subscription)
+      .map((raw) => known(JSON.parse(raw) as Subscription))
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 
   return {
     async create(owner, fields) {
+      seen(fields.secret);
       const subscription: Subscription = { id: `whs_${randomBytes(12).toString('hex')}`, owner, url: fields.url, secret: fields.secret, types: [...fields.types], createdAt: new Date().toISOString() };
       await store(() => client.hset(KEY, subscription.id, JSON.stringify(subscription)));
       return viewOf(subscription);
@@ -63,7 +66,7 @@ export function createSubscriptions(redis: RedisHandle): Subscriptions {
     },
     async get(id) {
       const raw = await store(() => client.hget(KEY, id));
-      return raw === null ? undefined : (JSON.parse(raw) as Subscription);
+      return raw === null ? undefined : known(JSON.parse(raw) as Subscription);
     },
     async matching(type) {
       return (await all()).filter((s) => s.types.includes('*') || s.types.includes(type));

@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { AppError, ERROR_CATALOGUE, type ErrorCode } from '../../../kernel/errors.ts';
 import type { Logger } from '../../../kernel/logger.ts';
+import { secretValuesOf, type Secrets } from '../../../kernel/secrets.ts';
 import type { TraceContext } from '../../../kernel/trace.ts';
 import { DeadlineExceeded } from '../../../sdk/http-client.ts';
 import type { ConnectorManifest, HealthReport } from '../../../sdk/types.ts';
@@ -19,6 +20,8 @@ export interface WorkerHostOptions {
   readonly heapMb?: number;
   readonly heartbeatMs?: number;
   readonly blockedAfterMs?: number;
+  /** Learns the connector's `x-secret` config values, and scrubs all known secrets from what the connector writes. */
+  readonly secrets?: Secrets;
   /** Called once when the worker dies, crashes or blocks (not on close()). */
   readonly onDeath?: (reason: string) => void;
 }
@@ -56,7 +59,16 @@ export function fromWire(error: WireError, connector: string): AppError {
 }
 
 export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
-  const { name, log } = options;
+  const { name, log, secrets } = options;
+  // Connector-written text (errors, health details) reaches problem bodies, the audit trail and
+  // events: known secrets are taken out at this boundary, before anyone keeps a copy.
+  const scrub = (text: string): string => secrets?.scrub(text) ?? text;
+  const scrubbed = (error: WireError): WireError => ({
+    ...error,
+    message: scrub(error.message),
+    ...(error.extensions ? { extensions: JSON.parse(scrub(JSON.stringify(error.extensions))) as Record<string, unknown> } : {}),
+  });
+  let manifest: ConnectorManifest | undefined;
   const init: WorkerInit = { moduleUrl: options.moduleUrl, logLevel: log.level };
   let worker: Worker | undefined;
   let alive = false;
@@ -114,7 +126,7 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
         pending.delete(message.id);
         return;
       case 'error':
-        pending.get(message.id)?.reject(fromWire(message.error, name));
+        pending.get(message.id)?.reject(fromWire(scrubbed(message.error), name));
         pending.delete(message.id);
         return;
       case 'pong':
@@ -124,7 +136,7 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
         forwardLog(message.line);
         return;
       case 'health':
-        pending.get(message.id)?.resolve(message.report);
+        pending.get(message.id)?.resolve(message.report.detail === undefined ? message.report : { ...message.report, detail: scrub(message.report.detail) });
         pending.delete(message.id);
         return;
       case 'authorized':
@@ -164,13 +176,16 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
         resourceLimits: { maxOldGenerationSizeMb: options.heapMb ?? DEFAULT_WORKER_HEAP_MB, maxYoungGenerationSizeMb: 16 },
         stdout: false,
         stderr: false,
+        // Its own config comes with auth(); nothing of the gateway's environment (keys, other
+        // connectors' secrets). /proc/self/environ is still readable: connectors are trusted code.
+        env: {},
       });
       alive = true;
       worker.on('message', onMessage);
       worker.on('error', (err) => die(`crashed: ${err.message}`));
       worker.on('exit', (code) => die(`exited with code ${code}`));
       const loaded = await expect('loaded', 15_000);
-      if (loaded.type === 'load-failed') throw new Error(loaded.error.message);
+      if (loaded.type === 'load-failed') throw new Error(scrub(loaded.error.message));
       if (loaded.type !== 'loaded') throw new Error(`unexpected ${loaded.type}`);
       heartbeat = setInterval(() => {
         if (!outstanding) {
@@ -187,14 +202,16 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
         });
       }, options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
       heartbeat.unref();
+      manifest = loaded.manifest;
       return loaded.manifest;
     },
 
     async auth(config) {
+      secrets?.add(...secretValuesOf(manifest?.configSchema, config));
       const answer = expect('authed', 15_000);
       post({ type: 'auth', config, baseUrl: String(config.baseUrl ?? '') });
       const message = await answer;
-      if (message.type === 'auth-failed') throw fromWire(message.error, name);
+      if (message.type === 'auth-failed') throw fromWire(scrubbed(message.error), name);
     },
 
     health() {
