@@ -8,7 +8,11 @@ import { API_KEY, backendAdmin, startTestGateway, type TestGateway } from '../su
 const rpc = (gateway: TestGateway, body: string, headers: Record<string, string> = {}) =>
   gateway.api('/v1/proxy/tickets/rpc', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
 
-const ticketsBackend = async () => backendAdmin<{ requests: number; ticketsUpdated: number }>('tickets', 'stats');
+/** What the tickets backend received and changed. */
+const ticketsBackend = async () => {
+  const { requests, ticketsUpdated } = await backendAdmin<{ requests: number; ticketsUpdated: number }>('tickets', 'stats');
+  return { requests, ticketsUpdated };
+};
 
 let gw: TestGateway;
 before(async () => {
