@@ -3,7 +3,9 @@ import { rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { copyConnector, packTarball, scratchDir, setVersion } from '../support/connector-packages.ts';
+import { connectorEnv } from '../../scripts/lib/backends.ts';
 import { API_KEY, ROOT_DIR, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { TEST_URLS } from '../support/ports.ts';
 import { assertMatchesSpec } from '../support/spec.ts';
 
 const ADMIN_KEY = 'admin-key-0123456789abcdef';
@@ -20,6 +22,8 @@ before(async () => {
     OMNIGATE_ADMIN_KEYS: `ops:${ADMIN_KEY}`,
     OMNIGATE_AUDIT_FILE: join(dir, 'audit.jsonl'),
     OMNIGATE_PACKAGE_STORE_DIR: join(dir, '.store'),
+    // A second copy of orders-java, installed under another name, needs its settings too.
+    ...Object.fromEntries(Object.entries(connectorEnv(TEST_URLS)).filter(([k]) => k.startsWith('OMNIGATE_CONNECTOR_ORDERS_JAVA_')).map(([k, v]) => [k.replace('ORDERS_JAVA', 'ORDERS_EXTRA'), v])),
   });
 });
 after(async () => {
@@ -144,6 +148,29 @@ describe('live connector lifecycle', () => {
     assert.ok(records.some((r) => r.action === 'rollback' && r.from === '1.1.20' && r.to === '1.1.19'));
     assert.ok(records.some((r) => r.action === 'remove' && r.from === '2.0.0'));
     assert.equal(records.filter((r) => r.action === 'install' && r.result === 'ok').length, 20);
+  });
+});
+
+describe('a failed first install', () => {
+  const installAs = async (name: string, broken: boolean) => {
+    const folder = copyConnector('orders-java', scratchDir('pkg'), '1.0.0', (source) => `${source.replace("name: 'orders-java'", `name: '${name}'`)}${broken ? '\nthis is not javascript\n' : ''}`);
+    const tarball = await packTarball(folder);
+    rmSync(join(folder, '..'), { recursive: true, force: true });
+    return admin(`/connectors/${name}`, { method: 'PUT', headers: { 'content-type': 'application/gzip' }, body: new Uint8Array(tarball) });
+  };
+  const readiness = async () => ((await (await fetch(`${gw.url}/readyz`)).json()) as { status: string }).status;
+
+  test('degrades /readyz only until the connector is removed, or installed properly', async () => {
+    assert.equal(await readiness(), 'ready');
+    assert.equal((await installAs('orders-extra', true)).status, 409);
+    assert.equal(await readiness(), 'degraded');
+    assert.equal((await admin('/connectors/orders-extra', { method: 'DELETE' })).status, 200);
+    assert.equal(await readiness(), 'ready', 'after removal');
+
+    assert.equal((await installAs('orders-extra', true)).status, 409);
+    assert.equal((await installAs('orders-extra', false)).status, 200);
+    assert.equal(await readiness(), 'ready', 'after a good install');
+    assert.equal((await admin('/connectors/orders-extra', { method: 'DELETE' })).status, 200);
   });
 });
 
