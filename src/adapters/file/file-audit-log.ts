@@ -4,15 +4,17 @@ import type { AuditLog, AuditRecord } from '../../ports/audit-log.ts';
 
 /** The audit trail as JSON lines in one file, appended in order; it survives restarts. */
 export function createFileAuditLog(path: string): AuditLog {
+  /** The queue of writes; it never holds a failure, or one failed write would fail all later ones. */
   let writes = Promise.resolve();
   return {
     append(record) {
       // One write at a time keeps lines whole and in order.
-      writes = writes.then(async () => {
+      const write = writes.then(async () => {
         await mkdir(dirname(path), { recursive: true });
         await appendFile(path, `${JSON.stringify(record)}\n`);
       });
-      return writes;
+      writes = write.catch(() => undefined);
+      return write;
     },
     async recent(limit) {
       await writes;
