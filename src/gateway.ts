@@ -74,7 +74,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   });
   const registry = createConnectorRegistry({
     log, connectorsDir: config.connectorsDir, connectorEnv: config.connectorEnv, schemas, store,
-    drainTimeoutMs: config.drainTimeoutMs, workerHeapMb: config.workerHeapMb, secrets,
+    drainTimeoutMs: config.drainTimeoutMs, workerHeapMb: config.workerHeapMb, restartResetMs: config.restartResetMs, secrets,
     onChange: (outcome) => {
       if (outcome.action === 'remove' && outcome.result === 'ok') pipeline.forget(outcome.connector);
       void events.publish([cloudEvent({ source, type: 'connector.changed', subject: outcome.connector, partitionkey: outcome.connector, data: outcome })]);

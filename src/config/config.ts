@@ -15,6 +15,7 @@ export const DEFAULT_RATE_LIMIT_WINDOW_MS = 60_000;
 export const DEFAULT_STALE_TTL_MS = 24 * 60 * 60 * 1000;
 export const DEFAULT_UPLOAD_LIMIT_BYTES = 5 * 1024 * 1024;
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
+export const DEFAULT_RESTART_RESET_MS = 60_000;
 export const DEFAULT_WORKER_HEAP_MB = 96;
 export const DEFAULT_JOB_ATTEMPTS = 8;
 export const DEFAULT_JOB_BACKOFF_MS = 500;
@@ -44,6 +45,8 @@ export interface Config {
   readonly watchConnectors: boolean;
   /** `OMNIGATE_DRAIN_TIMEOUT_MS`: how long a swap waits for calls on the old version. */
   readonly drainTimeoutMs: number;
+  /** `OMNIGATE_RESTART_RESET_MS`: a restarted connector that stays healthy this long starts its restart backoff over. */
+  readonly restartResetMs: number;
   /** `OMNIGATE_WORKER_HEAP_MB`: heap limit of each connector's worker thread. */
   readonly workerHeapMb: number;
   /** `OMNIGATE_CONNECTORS_DIR`: the folder of connector packages. */
@@ -138,6 +141,7 @@ const ENV_SCHEMA = {
     OMNIGATE_AUDIT_FILE: { type: 'string', minLength: 1 },
     OMNIGATE_WATCH_CONNECTORS: { type: 'boolean', default: false },
     OMNIGATE_DRAIN_TIMEOUT_MS: { type: 'integer', minimum: 0, maximum: 600_000, default: DEFAULT_DRAIN_TIMEOUT_MS },
+    OMNIGATE_RESTART_RESET_MS: { type: 'integer', minimum: 10, maximum: 86_400_000, default: DEFAULT_RESTART_RESET_MS },
     OMNIGATE_WORKER_HEAP_MB: { type: 'integer', minimum: 16, maximum: 4096, default: DEFAULT_WORKER_HEAP_MB },
     OMNIGATE_CONNECTORS_DIR: { type: 'string', minLength: 1 },
     OMNIGATE_PACKAGE_STORE_DIR: { type: 'string', minLength: 1 },
@@ -199,6 +203,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     auditFile: resolve(rootDir, (raw.OMNIGATE_AUDIT_FILE as string | undefined) ?? '.data/audit.jsonl'),
     watchConnectors: raw.OMNIGATE_WATCH_CONNECTORS as boolean,
     drainTimeoutMs: raw.OMNIGATE_DRAIN_TIMEOUT_MS as number,
+    restartResetMs: raw.OMNIGATE_RESTART_RESET_MS as number,
     workerHeapMb: raw.OMNIGATE_WORKER_HEAP_MB as number,
     connectorsDir: resolve(rootDir, (raw.OMNIGATE_CONNECTORS_DIR as string | undefined) ?? 'connectors'),
     connectorStoreDir: resolve(rootDir, (raw.OMNIGATE_PACKAGE_STORE_DIR as string | undefined) ?? '.data/connector-store'),

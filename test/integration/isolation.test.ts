@@ -42,6 +42,7 @@ before(async () => {
     OMNIGATE_RESILIENCE_CHAOS_TIMEOUT_MS: '1000',
     OMNIGATE_RESILIENCE_CHAOS_VOLUME_THRESHOLD: '1000',
     OMNIGATE_RESILIENCE_CHAOS_RETRIES: '0',
+    OMNIGATE_RESTART_RESET_MS: '300',
   });
 });
 after(async () => {
@@ -124,5 +125,22 @@ describe('a misbehaving connector hurts only its own calls', () => {
     const status = await untilRestarted(before);
     assert.ok((status?.restarts ?? 0) > before);
     assert.equal((await chaos('ok')).status, 200);
+  });
+
+  test('one that stayed healthy after a restart is restarted with the initial delay when it crashes again', async () => {
+    const delays = () => gw.logs.filter((l) => l.connector === 'chaos' && l.msg === 'restarting the connector worker').map((l) => l.delayMs);
+    const resets = () => gw.logs.filter((l) => l.connector === 'chaos' && l.msg === 'connector stayed healthy: restart backoff reset').length;
+    const crashAndRecover = async () => {
+      const before = (await chaosStatus())?.restarts ?? 0;
+      assert.equal((await chaos('crash')).status, 502);
+      await untilRestarted(before);
+    };
+    await crashAndRecover();
+    // Healthy for OMNIGATE_RESTART_RESET_MS after that restart…
+    const resetsBefore = resets();
+    for (let i = 0; i < 50 && resets() === resetsBefore; i++) await new Promise((r) => setTimeout(r, 100));
+    // …so the next crash starts the backoff over.
+    await crashAndRecover();
+    assert.equal(delays().at(-1), delays()[0], `restart delays ${delays().join(', ')}`);
   });
 });

@@ -13,6 +13,7 @@ import type { StoredPackage } from './package-store.ts';
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 export const DEFAULT_RETRY_MIN_MS = 2_000;
 export const DEFAULT_RETRY_MAX_MS = 60_000;
+export const DEFAULT_RESTART_RESET_MS = 60_000;
 
 export type {
   LoadStage, ConnectorState, Problem, ConnectorVersion, ConnectorEntry, Lease, LifecycleAction, LifecycleOutcome, ConnectorRegistry, ConnectorRegistryDeps,
@@ -38,6 +39,10 @@ interface Slot {
   lastError?: Problem;
   problem?: Problem;
   restarts: number;
+  /** Crashes since the worker last stayed healthy for restartResetMs: the restart backoff's exponent. */
+  crashes: number;
+  /** Resets `crashes` once a restarted worker has stayed healthy long enough. */
+  stable?: NodeJS.Timeout;
   leases: Map<ConnectorVersion, number>;
   /** Lifecycle changes of one connector run one at a time. */
   queue: Promise<unknown>;
@@ -57,7 +62,7 @@ export function createConnectorRegistry(deps: ConnectorRegistryDeps): ConnectorR
   const slotFor = (name: string): Slot => {
     let slot = slots.get(name);
     if (!slot) {
-      slot = { name, state: 'failed', restarts: 0, leases: new Map(), queue: Promise.resolve() };
+      slot = { name, state: 'failed', restarts: 0, crashes: 0, leases: new Map(), queue: Promise.resolve() };
       slots.set(name, slot);
     }
     return slot;
@@ -215,6 +220,7 @@ export function createConnectorRegistry(deps: ConnectorRegistryDeps): ConnectorR
     if (previous) await retire(slot, previous);
     if (dead) slot.leases.delete(dead);
     if (unhealthy) scheduleRecheck(slot, deps.retryMinMs ?? DEFAULT_RETRY_MIN_MS);
+    if (slot.crashes > 0) resetBackoffWhenStable(slot, candidate);
     return record({ ...base, connector: slot.name, result: 'ok', to: candidate.version });
   }
 
@@ -225,13 +231,27 @@ export function createConnectorRegistry(deps: ConnectorRegistryDeps): ConnectorR
     slot.problem = { stage: 'runtime', message: reason, at: now() };
     slot.lastError = slot.problem;
     slot.restarts += 1;
-    const delay = Math.min((deps.retryMinMs ?? DEFAULT_RETRY_MIN_MS) / 4 * 2 ** Math.min(slot.restarts - 1, 6), deps.retryMaxMs ?? DEFAULT_RETRY_MAX_MS);
+    slot.crashes += 1;
+    clearTimeout(slot.stable);
+    const delay = Math.min((deps.retryMinMs ?? DEFAULT_RETRY_MIN_MS) / 4 * 2 ** Math.min(slot.crashes - 1, 6), deps.retryMaxMs ?? DEFAULT_RETRY_MAX_MS);
+    log.warn({ connector: slot.name, restarts: slot.restarts, delayMs: delay }, 'restarting the connector worker');
     await new Promise((r) => setTimeout(r, delay).unref());
     await serially(slot, async () => {
       if (closed || slot.active !== version) return;
       const outcome = await activateReplacing(slot, version);
       if (outcome.result === 'failed') scheduleRecheck(slot, deps.retryMinMs ?? DEFAULT_RETRY_MIN_MS);
     });
+  }
+
+  /** A worker that crashed once in a long while is restarted quickly, not after the last storm's delay. */
+  function resetBackoffWhenStable(slot: Slot, version: ConnectorVersion): void {
+    clearTimeout(slot.stable);
+    slot.stable = setTimeout(() => {
+      if (closed || slot.active !== version || !version.host.isAlive) return;
+      slot.crashes = 0;
+      log.info({ connector: slot.name }, 'connector stayed healthy: restart backoff reset');
+    }, deps.restartResetMs ?? DEFAULT_RESTART_RESET_MS);
+    slot.stable.unref();
   }
 
   /** Restarts the active version's package in a fresh worker (after a crash or at recheck). */
@@ -402,6 +422,7 @@ export function createConnectorRegistry(deps: ConnectorRegistryDeps): ConnectorR
         slots.delete(name);
         delete slot.active;
         if (slot.retry) clearTimeout(slot.retry);
+        clearTimeout(slot.stable);
         if (active) await retire(slot, active);
         return record({ connector: name, action: 'remove', result: 'ok', ...(active ? { from: active.version } : {}) });
       });
@@ -412,6 +433,7 @@ export function createConnectorRegistry(deps: ConnectorRegistryDeps): ConnectorR
       await Promise.allSettled(
         [...slots.values()].map(async (slot) => {
           if (slot.retry) clearTimeout(slot.retry);
+          clearTimeout(slot.stable);
           await slot.active?.host.close();
         }),
       );

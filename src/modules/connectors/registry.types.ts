@@ -95,6 +95,8 @@ export interface ConnectorRegistryDeps {
   readonly drainTimeoutMs?: number;
   readonly retryMinMs?: number;
   readonly retryMaxMs?: number;
+  /** A restarted worker that stays healthy this long resets the restart backoff. */
+  readonly restartResetMs?: number;
   readonly workerHeapMb?: number;
   /** The secret values scrubbed from logs and connector-written text; each worker adds its connector's. */
   readonly secrets?: Secrets;
