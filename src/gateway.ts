@@ -14,6 +14,7 @@ import { createLifecycle } from './modules/admin/lifecycle.ts';
 import { watchConnectors } from './modules/admin/watcher.ts';
 import { createResiliencePipeline } from './modules/resilience/pipeline.ts';
 import { createSettingsProvider } from './modules/resilience/settings.ts';
+import { createDisposables } from './kernel/disposables.ts';
 import type { Logger } from './kernel/logger.ts';
 import { createSecrets, type Secrets } from './kernel/secrets.ts';
 import { createAjv, createSchemaRegistry } from './kernel/schemas.ts';
@@ -53,6 +54,10 @@ export interface Gateway {
 export async function startGateway(config: Config, log: Logger, rootDir: string, secrets: Secrets = createSecrets()): Promise<Gateway> {
   secrets.add(...config.apiKeys.map((k) => k.key), ...config.adminKeys.map((k) => k.key));
   const schemas = createSchemaRegistry(join(rootDir, 'schemas'));
+  // Each part registers its close as it starts; stop() closes them last first (see Disposables).
+  const disposables = createDisposables(log);
+  /** Once it listens, a stop is graceful (jobs and the outbox get their time); before, it is not. */
+  let listening = false;
   // Two instances (README, "Redis: two instances"): what users drive into the cache must never
   // crowd out the outbox and the queues, and each instance has one eviction policy.
   const redis = createRedis(config.redisUrl, log, {
@@ -60,11 +65,11 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
     expect: { policy: 'noeviction', memoryWarnPercent: config.redisMemoryWarnPercent },
   });
   const cacheRedis = createRedis(config.redisCacheUrl, log, { name: 'redis-cache', whenLost: 'no stale answers and per-node limits' });
+  disposables.defer('redis', () => Promise.all([redis.close(), cacheRedis.close()]));
   if (config.redisCacheUrl === config.redisUrl) log.warn('REDIS_CACHE_URL is REDIS_URL: stale answers and rate-limit buckets share the durable Redis and can crowd out the outbox and queues');
   const limiter = createRedisRateLimiter(cacheRedis);
   const cache = createRedisStaleCache(cacheRedis);
   const metrics = createMetrics();
-  const events = await createEvents({ brokers: config.kafkaBrokers, nodeId: config.nodeId, redis, log, metrics, outboxBatch: config.outboxBatch });
   const source = `/omnigate/nodes/${config.nodeId}`;
   const store = createPackageStore(config.connectorStoreDir);
   const pipeline = createResiliencePipeline({
@@ -80,14 +85,22 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
       void events.publish([cloudEvent({ source, type: 'connector.changed', subject: outcome.connector, partitionkey: outcome.connector, data: outcome })]);
     },
   });
+  disposables.defer('connectors', () => registry.close());
+  // Running jobs call connectors: the workers close before the registry.
+  const jobs = createJobQueues({ redisUrl: config.redisUrl, log, metrics, attempts: config.jobAttempts, backoffMs: config.jobBackoffMs });
+  disposables.defer('jobs', () => jobs.close(listening ? config.shutdownGraceMs : 0));
+  // The pipeline and the registry publish through `events` only once they run, after this line.
+  // The outbox's last events may still queue webhook deliveries: events close before the jobs.
+  const events = await createEvents({ brokers: config.kafkaBrokers, nodeId: config.nodeId, redis, log, metrics, outboxBatch: config.outboxBatch });
+  disposables.defer('events', () => events.close(listening ? Math.min(5_000, config.shutdownGraceMs) : 0));
   const audit = createFileAuditLog(config.auditFile);
   const localLifecycle = createLifecycle({ registry, audit, log });
   const lifecycle = await clusterLifecycle({ lifecycle: localLifecycle, events, redis, log });
+  disposables.defer('lifecycle', () => lifecycle.close());
   const settings = createSettingsProvider(createAjv({ coerceTypes: true, useDefaults: true }), config.resilienceEnv, config.callTimeoutMs);
   const calls = createConnectorCalls({ registry, pipeline, settings });
   const query = createQueryService({ registry, schemas, calls, cache, metrics, staleTtlMs: config.staleTtlMs });
   const context = createContextService({ query });
-  const jobs = createJobQueues({ redisUrl: config.redisUrl, log, metrics, attempts: config.jobAttempts, backoffMs: config.jobBackoffMs });
   const openTicket = createOpenTicket(query);
   const ticketJobs = createTicketJobs({ jobs, openTicket });
   // The first request holds its key for longer than its two connector calls can take.
@@ -109,8 +122,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   warnAboutStraySettings(log, names, config);
   const problems = settings.problems(names);
   if (problems.length > 0) {
-    await Promise.all([registry.close(), lifecycle.close(), events.close(0), jobs.close(0)]);
-    await Promise.all([redis.close(), cacheRedis.close()]);
+    await disposables.dispose();
     throw new ConfigError(problems);
   }
   // Jobs call connectors: their workers start once the connectors are loaded.
@@ -119,11 +131,23 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
+  }).catch(async (err: unknown) => {
+    await disposables.dispose();
+    throw err;
   });
+  listening = true;
   accepting = true;
-  const pollers = config.eventPolling ? startPollers({ registry, calls, events, redis, schemas, log, nodeId: config.nodeId }) : undefined;
+  // In-flight requests use everything registered so far: the drain comes before those closes.
+  disposables.defer('http server', () => drain(server, config.shutdownGraceMs, log));
+  if (config.eventPolling) {
+    const pollers = startPollers({ registry, calls, events, redis, schemas, log, nodeId: config.nodeId });
+    disposables.defer('pollers', () => pollers.close());
+  }
   // The watcher reloads this node's own folder; it is not a cluster-wide command.
-  const watcher = config.watchConnectors ? watchConnectors({ dir: config.connectorsDir, lifecycle: localLifecycle, log }) : undefined;
+  if (config.watchConnectors) {
+    const watcher = watchConnectors({ dir: config.connectorsDir, lifecycle: localLifecycle, log });
+    disposables.defer('watcher', () => watcher.close());
+  }
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host}:${port}`;
@@ -138,29 +162,25 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
     stop() {
       stopping ??= (async () => {
         accepting = false;
-        watcher?.close();
-        log.info({ graceMs: config.shutdownGraceMs }, 'draining');
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeIdleConnections();
-        const grace = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), config.shutdownGraceMs).unref());
-        if ((await Promise.race([closed, grace])) === 'timeout') {
-          log.warn('grace period over: closing remaining connections');
-          server.closeAllConnections();
-          await closed;
-        }
-        await lifecycle.close();
-        await pollers?.close();
-        // The outbox's last events may still queue webhook deliveries, so events close first;
-        // running jobs still call connectors, so workers close before the registry.
-        await events.close(Math.min(5_000, config.shutdownGraceMs));
-        await jobs.close(config.shutdownGraceMs);
-        await registry.close();
-        await Promise.all([redis.close(), cacheRedis.close()]);
+        await disposables.dispose();
         log.info('stopped');
       })();
       return stopping;
     },
   };
+}
+
+/** Stops accepting and waits for in-flight requests, at most `graceMs`; then cuts the rest off. */
+async function drain(server: Server, graceMs: number, log: Logger): Promise<void> {
+  log.info({ graceMs }, 'draining');
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const grace = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), graceMs).unref());
+  if ((await Promise.race([closed, grace])) === 'timeout') {
+    log.warn('grace period over: closing remaining connections');
+    server.closeAllConnections();
+    await closed;
+  }
 }
 
 /** Settings for a connector that is not there are most likely a typo: say so once. */
