@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { rmSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { perTestGateways, type TestGateway } from '../support/gateway.ts';
+import { scratchDir } from '../support/connector-packages.ts';
+import { perTestGateways, ROOT_DIR, type TestGateway } from '../support/gateway.ts';
 
 const { gateway } = perTestGateways();
 
@@ -19,30 +22,36 @@ const subscriptionsOf = async (gw: TestGateway, key: string): Promise<string[]> 
 
 describe('principals', () => {
   test("a key's name owns what it made: a rotated key keeps it, removing a key hands nothing to another", async () => {
-    const both = await gateway({ OMNIGATE_API_KEYS: `${ALICE}:${ALICE_OLD},${BOB}:${BOB_KEY}`, OMNIGATE_WEBHOOK_ALLOW_PRIVATE: 'true' });
-    const created = await both.api('/v1/webhooks/subscriptions', {
-      method: 'POST',
-      headers: { 'x-api-key': ALICE_OLD, 'content-type': 'application/json' },
-      body: JSON.stringify({ url: 'http://127.0.0.1:9/hook', secret: 'subscription-secret-0123456789', types: ['connector.changed'] }),
-    });
-    assert.equal(created.status, 201);
-    const { id } = (await created.json()) as { id: string };
-    await both.stop();
+    // One connector (a gateway with none does not take requests): ownership needs no more, and it starts faster.
+    const dir = scratchDir('principals');
+    symlinkSync(join(ROOT_DIR, 'connectors/crm-python'), join(dir, 'crm-python'));
+    const env = { OMNIGATE_CONNECTORS_DIR: dir, OMNIGATE_WEBHOOK_ALLOW_PRIVATE: 'true' };
+    try {
+      const first = await gateway({ ...env, OMNIGATE_API_KEYS: `${ALICE}:${ALICE_OLD},${BOB}:${BOB_KEY}` });
+      const created = await first.api('/v1/webhooks/subscriptions', {
+        method: 'POST',
+        headers: { 'x-api-key': ALICE_OLD, 'content-type': 'application/json' },
+        body: JSON.stringify({ url: 'http://127.0.0.1:9/hook', secret: 'subscription-secret-0123456789', types: ['connector.changed'] }),
+      });
+      assert.equal(created.status, 201);
+      const { id } = (await created.json()) as { id: string };
+      await first.stop();
 
-    // Rotation: the old key and the new one under one name, then the new one alone.
-    const rotating = await gateway({ OMNIGATE_API_KEYS: `${BOB}:${BOB_KEY},${ALICE}:${ALICE_OLD},${ALICE}:${ALICE_NEW}`, OMNIGATE_WEBHOOK_ALLOW_PRIVATE: 'true' });
-    assert.deepEqual(await subscriptionsOf(rotating, ALICE_OLD), [id]);
-    assert.deepEqual(await subscriptionsOf(rotating, ALICE_NEW), [id]);
-    assert.deepEqual(await subscriptionsOf(rotating, BOB_KEY), []);
-    await rotating.stop();
+      // Rotation: the old key and the new one under one name.
+      const rotating = await gateway({ ...env, OMNIGATE_API_KEYS: `${BOB}:${BOB_KEY},${ALICE}:${ALICE_OLD},${ALICE}:${ALICE_NEW}` });
+      assert.deepEqual(await subscriptionsOf(rotating, ALICE_OLD), [id]);
+      assert.deepEqual(await subscriptionsOf(rotating, ALICE_NEW), [id]);
+      assert.deepEqual(await subscriptionsOf(rotating, BOB_KEY), []);
+      await rotating.stop();
 
-    const bobAlone = await gateway({ OMNIGATE_API_KEYS: `${BOB}:${BOB_KEY}` });
-    assert.deepEqual(await subscriptionsOf(bobAlone, BOB_KEY), []);
-    assert.equal((await bobAlone.api('/v1/webhooks/subscriptions', { headers: { 'x-api-key': ALICE_NEW } })).status, 401);
-    await bobAlone.stop();
-
-    const rotated = await gateway({ OMNIGATE_API_KEYS: `${ALICE}:${ALICE_NEW}` });
-    assert.deepEqual(await subscriptionsOf(rotated, ALICE_NEW), [id]);
-    assert.equal((await rotated.api(`/v1/webhooks/subscriptions/${id}`, { method: 'DELETE', headers: { 'x-api-key': ALICE_NEW } })).status, 204);
+      // The old key removed, Bob's now first in the list (by position he would have taken Alice's name).
+      const rotated = await gateway({ ...env, OMNIGATE_API_KEYS: `${BOB}:${BOB_KEY},${ALICE}:${ALICE_NEW}` });
+      assert.deepEqual(await subscriptionsOf(rotated, BOB_KEY), []);
+      assert.equal((await rotated.api('/v1/webhooks/subscriptions', { headers: { 'x-api-key': ALICE_OLD } })).status, 401);
+      assert.deepEqual(await subscriptionsOf(rotated, ALICE_NEW), [id]);
+      assert.equal((await rotated.api(`/v1/webhooks/subscriptions/${id}`, { method: 'DELETE', headers: { 'x-api-key': ALICE_NEW } })).status, 204);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
