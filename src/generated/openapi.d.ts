@@ -1671,7 +1671,8 @@ export interface operations {
                 pageSize?: components["parameters"]["PageSize"];
                 /**
                  * @description The `page.nextCursor` of the previous page, as it was given (it is opaque). A cursor that
-                 *     no page of this customer's tickets returned is refused with 400 `VALIDATION_FAILED`.
+                 *     no page of this customer's tickets returned names no page: 404 `NOT_FOUND`, as a page
+                 *     number past the end would.
                  */
                 cursor?: string;
             };

@@ -141,11 +141,19 @@ describe('bad input gets a clear 4xx problem and changes nothing', () => {
     assert.equal((await backendAdmin<{ requests: number }>('orders', 'stats')).requests, seen);
   });
 
-  test('refuses a malformed tickets cursor as a query problem, and one no page returned with 400 from the tickets system', async () => {
+  test('refuses a malformed tickets cursor as a query problem, and answers one no page returned with 404', async () => {
     const malformed = await problem(await gw.api('/v1/customers/42/tickets?cursor=not%20a%20cursor!'), 400, 'VALIDATION_FAILED', 'listCustomerTickets');
     assert.deepEqual(malformed.errors.map((e: { in: string; pointer: string }) => [e.in, e.pointer]), [['query', '/cursor']]);
-    // Well formed, but no page returned it: only the tickets system can tell, and it refuses it.
-    await problem(await gw.api('/v1/customers/42/tickets?cursor=AAAA'), 400, 'VALIDATION_FAILED', 'listCustomerTickets');
+    // Well formed, but no page returned it: only the tickets system can tell. Like a page number
+    // past the end, it names a page that does not exist (DRF's CursorPagination answers the same).
+    for (const cursor of ['0', 'AAAA', 'eyJ0Ijox']) {
+      const unknown = await problem(await gw.api(`/v1/customers/42/tickets?cursor=${cursor}`), 404, 'NOT_FOUND', 'listCustomerTickets');
+      assert.equal(unknown.connector, 'tickets-node');
+      assert.match(unknown.detail, /cursor/);
+    }
+    const requesterRef = ((await (await gw.api('/v1/customers/42')).json()) as any).data.externalIds.tickets;
+    const viaQuery = await post('/v1/query', JSON.stringify({ capability: 'ticket.list', params: { requesterRef, cursor: 'AAAA' } }));
+    await problem(viaQuery, 404, 'NOT_FOUND', 'query');
   });
 
   test('answers 404 NOT_FOUND for customer ids of any canonical form the CRM does not know', async () => {

@@ -10,9 +10,9 @@ import {
 } from 'omnigate/sdk';
 import type { TicketsConfig } from './config.ts';
 
-/** JSON-RPC error codes of the tickets service → typed errors. */
-function rpcError(code: number, message: string, method: string): Error {
-  const detail = `tickets: ${method}: ${message}`;
+/** JSON-RPC error codes of the tickets service → typed errors; the detail carries the service's `data.reason`. */
+function rpcError(code: number, message: string, method: string, reason: unknown): Error {
+  const detail = `tickets: ${method}: ${message}${typeof reason === 'string' ? `: ${reason}` : ''}`;
   if (code === -32004 || code === -32005) return new NotFoundError(detail);
   if (code === -32602) return new InvalidRequestError(detail);
   if (code === -32001 || code === -32002) return new UnauthorizedError(detail);
@@ -36,9 +36,9 @@ export function createRpc(newId: () => string = randomUUID): Rpc {
 
 async function call(ctx: ConnectorContext<TicketsConfig>, id: string, method: string, params: Record<string, unknown>): Promise<unknown> {
   const reply = await ctx.http.request({ method: 'POST', path: '/rpc', json: { jsonrpc: '2.0', id, method, params } });
-  const body = reply.body as { result?: unknown; error?: { code?: unknown; message?: unknown }; id?: unknown } | undefined;
+  const body = reply.body as { result?: unknown; error?: { code?: unknown; message?: unknown; data?: { reason?: unknown } }; id?: unknown } | undefined;
   if (body?.error && typeof body.error.code === 'number') {
-    throw rpcError(body.error.code, String(body.error.message ?? 'error'), method);
+    throw rpcError(body.error.code, String(body.error.message ?? 'error'), method, body.error.data?.reason);
   }
   if (reply.status !== 200) throw errorForStatus(reply.status, `tickets: ${method}: status ${reply.status}`);
   if (body === undefined || !('result' in body)) throw new BadUpstreamDataError('result', `tickets: ${method}: reply has neither result nor error`);
