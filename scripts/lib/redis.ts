@@ -7,6 +7,8 @@ export interface RunningRedis {
   readonly url: string;
   readonly port: number;
   stop(): Promise<void>;
+  /** Kills redis-server with SIGKILL, as a crash would: nothing is flushed on the way out. */
+  kill(): Promise<void>;
 }
 
 /**
@@ -51,17 +53,14 @@ export async function startRedis(options: { port: number; dir: string; role: Red
     if (Date.now() > deadline) throw new Error(`redis-server did not answer on port ${options.port}: ${stderr.trim()}`);
     await Promise.race([new Promise((r) => setTimeout(r, 50)), spawnFailed]);
   }
-  return {
-    url: `redis://127.0.0.1:${options.port}`,
-    port: options.port,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-        setTimeout(() => child.kill('SIGKILL'), 3_000).unref();
-      }),
-  };
+  const end = (signal: NodeJS.Signals) =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill(signal);
+      if (signal !== 'SIGKILL') setTimeout(() => child.kill('SIGKILL'), 3_000).unref();
+    });
+  return { url: `redis://127.0.0.1:${options.port}`, port: options.port, stop: () => end('SIGTERM'), kill: () => end('SIGKILL') };
 }
 
 /** The gateway's two Redis instances, started side by side. */

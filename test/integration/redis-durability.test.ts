@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { parse } from 'yaml';
-import { REDIS_SETTINGS, type RedisRole } from '../../scripts/lib/redis.ts';
+import { REDIS_SETTINGS, startRedis, type RedisRole } from '../../scripts/lib/redis.ts';
 import { cloudEvent } from '../../src/kernel/events.ts';
 import type { CloudEvent } from '../../src/ports/event-bus.ts';
 import { ROOT_DIR, startTestGateway, type TestGateway } from '../support/gateway.ts';
-import { TEST_REDIS_CACHE_URL, TEST_REDIS_URL } from '../support/ports.ts';
+import { port, TEST_REDIS_CACHE_URL, TEST_REDIS_URL } from '../support/ports.ts';
 import { assertMatchesSpec } from '../support/spec.ts';
 
 /** Key prefixes of what may live in the cache instance: everything there is evictable by design. */
@@ -142,6 +142,27 @@ describe('the durable and the cache Redis', () => {
       await durable.config('SET', 'maxmemory-policy', 'noeviction');
     }
     assert.equal((await readiness()).status, 'ready');
+  });
+});
+
+describe('a crash of the durable Redis', () => {
+  test('loses no acknowledged write: an outbox entry is still there after redis-server is killed and started again', async () => {
+    const dir = join(ROOT_DIR, `.data/test-redis-crash-${port(16392)}`);
+    rmSync(dir, { recursive: true, force: true });
+    let redis = await startRedis({ port: port(16392), dir, role: 'durable' });
+    try {
+      const client = new Redis(redis.url);
+      const id = await client.xadd('omnigate:outbox:crash', '*', 'e', '{"id":"acknowledged"}', 't', '');
+      client.disconnect();
+      await redis.kill();
+      redis = await startRedis({ port: port(16392), dir, role: 'durable' });
+      const after = new Redis(redis.url);
+      const entries = await after.xrange('omnigate:outbox:crash', '-', '+');
+      after.disconnect();
+      assert.deepEqual(entries.map(([entryId]) => entryId), [id]);
+    } finally {
+      await redis.stop();
+    }
   });
 });
 
