@@ -37,6 +37,10 @@ export default defineConnector({
     configSchema: { type: 'object', required: ['baseUrl', 'apiToken', 'hmacSecret'], properties: {
       baseUrl: { type: 'string' }, apiToken: { type: 'string', 'x-secret': true }, hmacSecret: { type: 'string', 'x-secret': true } } },
     capabilities: [{ name: 'probe.leak', kind: 'query', description: 'leaks', params: { type: 'object' }, result: 'Order' }],
+    events: { types: ['ticket.created'] },
+  },
+  async webhook(_delivery, { config }) {
+    throw new Error('probe-text: the signature should use ' + config.hmacSecret);
   },
   async auth({ config, log }) {
     log.debug({ config }, 'my config');
@@ -140,6 +144,13 @@ describe('connector trust', () => {
     const probe = (JSON.parse(ready.text) as { connectors: Listed[] }).connectors.find((c) => c.name === 'secret-probe');
     assert.deepEqual(probe, { name: 'secret-probe', state: 'unhealthy', problem: { stage: 'health' } });
     assert.doesNotMatch(ready.text, /envKeys|environNames|OMNIGATE_/);
+  });
+
+  test('a refused inbound webhook (no key needed) gets the code, never what the connector wrote', async () => {
+    const refused = await call('/v1/inbound/secret-probe', undefined, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(JSON.parse(refused.text).code, 'CONNECTOR_FAILED');
+    assert.doesNotMatch(refused.text, /probe-text/);
+    assert.match(output, /probe-text/, 'what the connector wrote is in the log, for the operator');
   });
 });
 

@@ -1,6 +1,6 @@
 import express, { Router, type Request, type Response } from 'express';
 import type { RedisHandle } from '../../adapters/redis/redis-client.ts';
-import { AppError } from '../../kernel/errors.ts';
+import { AppError, isAppError } from '../../kernel/errors.ts';
 import { cloudEvent } from '../../kernel/events.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import type { SchemaRegistry } from '../../kernel/schemas.ts';
@@ -82,11 +82,24 @@ export function createInboundRouter(deps: ConnectorEventsDeps & { bodyLimitBytes
     const delivery = { headers, body: typeof req.body === 'string' ? req.body : '' };
     const ctx = contextOf(res);
     // A delivery the connector refuses (bad signature, replay) answers 401: the sender's problem.
-    const found = await deps.calls.webhook(name, delivery, { trace: ctx.trace, log: ctx.log });
+    const found = await deps.calls.webhook(name, delivery, { trace: ctx.trace, log: ctx.log }).catch((err: unknown) => {
+      throw forSender(err, name, ctx.log);
+    });
     const published = await publishUnseen(deps, toCloudEvents(name, entry.active.manifest.events.types, found, deps.schemas, req.get('traceparent')));
     res.status(202).json({ accepted: found.length, duplicates: found.length - published });
   });
   return router;
+}
+
+/**
+ * What an inbound sender (no key: anyone) is told of a refusal: the code, never the connector's
+ * own words, which may say more than a stranger should read. Those go to the log.
+ */
+function forSender(err: unknown, connector: string, log: Logger): unknown {
+  if (!isAppError(err)) return err;
+  log.info({ connector, code: err.code, detail: err.message }, 'inbound delivery refused');
+  const { retryAfterMs } = err.extensions;
+  return new AppError(err.code, `connector ${connector} refused the delivery (${err.code})`, { connector, ...(typeof retryAfterMs === 'number' ? { retryAfterMs } : {}) }, { cause: err });
 }
 
 /**
