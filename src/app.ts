@@ -8,7 +8,7 @@ import type { StoreHealth } from './ports/cache.ts';
 import type { AuditLog } from './ports/audit-log.ts';
 import { createAdminAuth } from './modules/admin/admin-key.middleware.ts';
 import { createAdminRouter } from './modules/admin/admin.routes.ts';
-import type { Lifecycle } from './modules/admin/lifecycle.ts';
+import type { Lifecycle } from './modules/connectors/lifecycle.ts';
 import { createEventsRouter } from './modules/events/events.routes.ts';
 import type { Events } from './modules/events/events.service.ts';
 import type { RateLimiter } from './ports/rate-limiter.ts';

@@ -4,7 +4,7 @@ import type { AuditLog } from '../../ports/audit-log.ts';
 import type { LifecycleOutcome } from '../connectors/registry.ts';
 import { inputOf, type createRequestValidator } from '../http/openapi-validator.ts';
 import { contextOf, principalOf } from '../http/request-context.ts';
-import type { Lifecycle, LifecycleCommand } from './lifecycle.ts';
+import type { Lifecycle, LifecycleCommand } from '../connectors/lifecycle.ts';
 
 export interface AdminRoutesDeps {
   readonly lifecycle: Lifecycle;

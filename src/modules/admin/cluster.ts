@@ -4,7 +4,7 @@ import type { RedisHandle } from '../../adapters/redis/redis-client.ts';
 import { cloudEvent } from '../../kernel/events.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import type { Events } from '../events/events.service.ts';
-import type { Lifecycle, LifecycleCommand } from './lifecycle.ts';
+import type { Lifecycle, LifecycleCommand } from '../connectors/lifecycle.ts';
 
 export const PACKAGE_TTL_S = 24 * 60 * 60;
 const packageKey = (digest: string) => `omnigate:package:${digest}`;

@@ -1,6 +1,6 @@
 import type { Logger } from '../../kernel/logger.ts';
 import type { AuditLog } from '../../ports/audit-log.ts';
-import type { ConnectorRegistry, LifecycleOutcome } from '../connectors/registry.ts';
+import type { ConnectorRegistry, LifecycleOutcome } from './registry.ts';
 
 /**
  * A connector lifecycle change, as a command: today it runs on this node; the events work sends

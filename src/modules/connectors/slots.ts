@@ -1,0 +1,116 @@
+import { AppError } from '../../kernel/errors.ts';
+import type { ConnectorManifest } from '../../sdk/types.ts';
+import type { StoredPackage } from './package-store.ts';
+import type { ConnectorEntry, ConnectorState, ConnectorVersion, Lease, Problem } from './registry.types.ts';
+
+/** What the registry keeps of one connector, across its versions. */
+export interface Slot {
+  name: string;
+  state: ConnectorState;
+  active?: ConnectorVersion;
+  manifest?: ConnectorManifest;
+  rollbackTo?: StoredPackage;
+  lastError?: Problem;
+  problem?: Problem;
+  restarts: number;
+  /** Crashes since the worker last stayed healthy for restartResetMs: the restart backoff's exponent. */
+  crashes: number;
+  /** Resets `crashes` once a restarted worker has stayed healthy long enough. */
+  stable?: NodeJS.Timeout;
+  leases: Map<ConnectorVersion, number>;
+  /** Lifecycle changes of one connector run one at a time. */
+  queue: Promise<unknown>;
+  retry?: NodeJS.Timeout;
+}
+
+/** The registry's table of connectors: lookup and leases, shared by its lifecycle and supervision. */
+export interface Slots {
+  readonly byName: Map<string, Slot>;
+  /** Set once the registry closes: queued work is dropped. */
+  closed: boolean;
+  slotFor(name: string): Slot;
+  /** Runs lifecycle work of one connector after the work queued before it. */
+  serially<T>(slot: Slot, work: () => Promise<T>): Promise<T>;
+  /** Still this connector's slot, and the registry still open (work queued earlier may find neither). */
+  isCurrent(slot: Slot): boolean;
+  list(): readonly ConnectorEntry[];
+  get(name: string): ConnectorEntry | undefined;
+  route(capability: string): ConnectorEntry | undefined;
+  bySystem(system: string): ConnectorEntry | undefined;
+  lease(name: string): Lease;
+}
+
+export const now = (): string => new Date().toISOString();
+
+export function createSlots(): Slots {
+  const byName = new Map<string, Slot>();
+
+  function entryOf(slot: Slot): ConnectorEntry {
+    return {
+      name: slot.name,
+      state: slot.state,
+      restarts: slot.restarts,
+      ...(slot.active ? { active: slot.active } : {}),
+      ...(slot.manifest ? { manifest: slot.manifest } : {}),
+      ...(slot.rollbackTo ? { rollbackTo: slot.rollbackTo } : {}),
+      ...(slot.lastError ? { lastError: slot.lastError } : {}),
+      ...(slot.problem ? { problem: slot.problem } : {}),
+    };
+  }
+
+  const slots: Slots = {
+    byName,
+    closed: false,
+    slotFor(name) {
+      let slot = byName.get(name);
+      if (!slot) {
+        slot = { name, state: 'failed', restarts: 0, crashes: 0, leases: new Map(), queue: Promise.resolve() };
+        byName.set(name, slot);
+      }
+      return slot;
+    },
+    serially(slot, work) {
+      const next = slot.queue.then(work, work);
+      slot.queue = next.catch(() => undefined);
+      return next;
+    },
+    isCurrent: (slot) => !slots.closed && byName.get(slot.name) === slot,
+
+    list: () => [...byName.values()].filter((s) => s.active || s.problem).map(entryOf).sort((a, b) => a.name.localeCompare(b.name)),
+    get: (name) => {
+      const slot = byName.get(name);
+      return slot ? entryOf(slot) : undefined;
+    },
+    route(capability) {
+      const declaring = [...byName.values()].filter((s) => s.manifest?.capabilities.some((c) => c.name === capability));
+      const slot = declaring.find((s) => s.active) ?? declaring[0];
+      return slot ? entryOf(slot) : undefined;
+    },
+    bySystem(system) {
+      const matching = [...byName.values()].filter((s) => s.manifest?.system === system);
+      const slot = matching.find((s) => s.active) ?? matching[0];
+      return slot ? entryOf(slot) : undefined;
+    },
+
+    lease(name) {
+      const slot = byName.get(name);
+      const version = slot?.active;
+      if (!slot || !version) {
+        throw new AppError('CONNECTOR_UNAVAILABLE', `connector ${name} is not loaded: ${slot?.problem?.message ?? 'unknown connector'}`, { connector: name });
+      }
+      slot.leases.set(version, (slot.leases.get(version) ?? 0) + 1);
+      let released = false;
+      return {
+        version,
+        release() {
+          if (released) return;
+          released = true;
+          const left = (slot.leases.get(version) ?? 1) - 1;
+          if (left > 0) slot.leases.set(version, left);
+          else slot.leases.delete(version);
+        },
+      };
+    },
+  };
+  return slots;
+}
