@@ -31,6 +31,7 @@ import { createJobQueues } from './modules/jobs/job-queues.ts';
 import { createOpenTicket, createTicketJobs } from './modules/jobs/ticket-jobs.ts';
 import { createSubscriptions } from './modules/webhooks/subscriptions.ts';
 import { createWebhooks } from './modules/webhooks/webhooks.service.ts';
+import { answerClientError } from './modules/http/client-error.ts';
 
 /** A running gateway: its server, registry and a clean stop. */
 export interface Gateway {
@@ -128,6 +129,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   // Jobs call connectors: their workers start once the connectors are loaded.
   jobs.start();
   const server = createServer(app);
+  server.on('clientError', answerClientError(log));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());

@@ -699,7 +699,7 @@ export interface components {
             detail: string;
             instance?: string;
             /** @enum {string} */
-            code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNKNOWN_CAPABILITY" | "UNAUTHENTICATED" | "FORBIDDEN" | "PROXY_PATH_FORBIDDEN" | "NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "RATE_LIMITED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL" | "UPSTREAM_UNAVAILABLE" | "UPSTREAM_UNAUTHORIZED" | "CONNECTOR_FAILED" | "CONNECTOR_BAD_DATA" | "LIFECYCLE_FAILED" | "CONNECTOR_UNAVAILABLE" | "CIRCUIT_OPEN" | "CONNECTOR_SATURATED" | "SHUTTING_DOWN" | "UPSTREAM_TIMEOUT" | "IDEMPOTENCY_KEY_IN_USE" | "IDEMPOTENCY_KEY_REUSED" | "JOB_NOT_DEAD" | "WEBHOOK_REJECTED" | "STORE_UNAVAILABLE";
+            code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNKNOWN_CAPABILITY" | "UNAUTHENTICATED" | "FORBIDDEN" | "PROXY_PATH_FORBIDDEN" | "NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "RATE_LIMITED" | "PAYLOAD_TOO_LARGE" | "HEADERS_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL" | "UPSTREAM_UNAVAILABLE" | "UPSTREAM_UNAUTHORIZED" | "CONNECTOR_FAILED" | "CONNECTOR_BAD_DATA" | "LIFECYCLE_FAILED" | "CONNECTOR_UNAVAILABLE" | "CIRCUIT_OPEN" | "CONNECTOR_SATURATED" | "SHUTTING_DOWN" | "UPSTREAM_TIMEOUT" | "IDEMPOTENCY_KEY_IN_USE" | "IDEMPOTENCY_KEY_REUSED" | "JOB_NOT_DEAD" | "WEBHOOK_REJECTED" | "STORE_UNAVAILABLE";
             retryable: boolean;
             /** @description The connector that failed, when one did (for LIFECYCLE_FAILED: the connector being changed). */
             connector?: string;
@@ -1352,6 +1352,17 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description `HEADERS_TOO_LARGE`: the URL and headers exceed what the gateway reads; the request was not parsed. */
+        HeadersTooLarge: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                traceparent: components["headers"]["traceparent"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description `INTERNAL`: an unexpected failure in the gateway. */
         Internal: {
             headers: {
@@ -1955,6 +1966,7 @@ export interface operations {
                 };
             };
             429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadersTooLarge"];
             500: components["responses"]["Internal"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ProxyUnavailable"];
@@ -2010,6 +2022,7 @@ export interface operations {
                 };
             };
             429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadersTooLarge"];
             500: components["responses"]["Internal"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ProxyUnavailable"];

@@ -30,6 +30,7 @@ export const ERROR_CATALOGUE = {
   ROUTE_NOT_FOUND: { status: 404, wsClose: 4404, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'No such endpoint' },
   METHOD_NOT_ALLOWED: { status: 405, wsClose: 4405, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'Method not allowed on this endpoint' },
   RATE_LIMITED: { status: 429, wsClose: 4429, retryable: true, breaker: false, outcomeUnknown: false, stale: true, title: 'Too many requests' },
+  HEADERS_TOO_LARGE: { status: 431, wsClose: 4431, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'The request line and headers are too large' },
   PAYLOAD_TOO_LARGE: { status: 413, wsClose: 4413, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'The body is too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, wsClose: 4415, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'The body must be application/json' },
   INTERNAL: { status: 500, wsClose: 1011, retryable: false, breaker: true, outcomeUnknown: true, stale: false, title: 'Internal error' },

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { backendAdmin, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { assertMatchesSpec } from '../support/spec.ts';
@@ -120,6 +121,22 @@ describe('bad input gets a clear 4xx problem and changes nothing', () => {
       assert.match(body.detail, new RegExp(`${method} ${path}`));
     }
     assert.equal(await ticketCount(), before);
+  });
+
+  test("answers requests Node's HTTP parser refuses as problem+json: 431 over the header limit, 400 when malformed", async () => {
+    const tooLong = await gw.api(`/v1/proxy/crm/${'a'.repeat(20_000)}`);
+    await problem(tooLong, 431, 'HEADERS_TOO_LARGE', 'proxyGet');
+    assert.ok(tooLong.headers.get('x-request-id'));
+    assert.match(tooLong.headers.get('traceparent') ?? '', /^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
+
+    const socket = connect(new URL(gw.url).port === '' ? 80 : Number(new URL(gw.url).port), '127.0.0.1');
+    socket.end('GET /v1/customers/1 HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n');
+    let raw = '';
+    for await (const chunk of socket) raw += String(chunk);
+    const [head = '', body = ''] = raw.split('\r\n\r\n');
+    assert.match(head, /^HTTP\/1\.1 400 /);
+    assert.match(head, /\r\ncontent-type: application\/problem\+json/i);
+    assert.equal(JSON.parse(body).code, 'VALIDATION_FAILED');
   });
 
   test('refuses a header longer than the spec allows (Prefer) and queues nothing', async () => {
