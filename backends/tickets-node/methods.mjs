@@ -121,8 +121,16 @@ export function createMethods(store, now = Date.now, onEvent = () => {}) {
       if (!PRIORITIES.includes(priority)) {
         throw invalid(`priority must be one of ${PRIORITIES.join(', ')}`);
       }
+      let clientRequestId;
+      if (p.clientRequestId !== undefined && p.clientRequestId !== null) {
+        clientRequestId = requireString(p, 'clientRequestId', { max: 255 });
+      }
       requireKnownRequester(store, requesterId);
-      const ticket = store.create({ requesterId, subject, description, priority }, now());
+      // A create whose request id was seen returns the ticket made then: a retry after a lost
+      // reply must not open a second one.
+      const earlier = clientRequestId === undefined ? undefined : store.createdFor(clientRequestId, now());
+      if (earlier) return earlier;
+      const ticket = store.create({ requesterId, subject, description, priority, clientRequestId }, now());
       onEvent('ticket.created', ticket);
       return ticket;
     },

@@ -11,7 +11,7 @@ import { defaultFault, decide, garbageResult } from './faults.mjs';
 import { readBody, sendJson, methodNotAllowed, notFound, BodyTooLarge } from './http.mjs';
 import { createMethods } from './methods.mjs';
 import { handleRpc, errorResponse, peekId, peekCall, ERR_INTERNAL } from './rpc.mjs';
-import { loadStore } from './store.mjs';
+import { loadStore, DEFAULT_REQUEST_ID_RETENTION_MS } from './store.mjs';
 import { createWebhooks, checkWebhookUrl, DEFAULT_WEBHOOK_SECRET } from './webhooks.mjs';
 
 export function configFromEnv(env = process.env) {
@@ -33,6 +33,7 @@ export function configFromEnv(env = process.env) {
     secret: env.TICKETS_HMAC_SECRET || 'tickets-dev-secret',
     windowMs: int('TICKETS_REPLAY_WINDOW_MS', 300000, 1, 864e5 * 365),
     seedDir: resolve(env.OMNIGATE_SEED_DIR || '.data/seed'),
+    requestIdRetentionMs: int('TICKETS_REQUEST_ID_RETENTION_MS', DEFAULT_REQUEST_ID_RETENTION_MS, 1, 864e5 * 365),
     webhookUrl,
     webhookSecret: env.TICKETS_WEBHOOK_SECRET || DEFAULT_WEBHOOK_SECRET,
   };
@@ -161,7 +162,7 @@ export function createApp({
 }
 
 export function startServer(config = configFromEnv()) {
-  const store = loadStore(config.seedDir);
+  const store = loadStore(config.seedDir, { requestIdRetentionMs: config.requestIdRetentionMs });
   const handle = createApp({
     store,
     secret: config.secret,

@@ -8,6 +8,8 @@ export const CHANNELS = ['email', 'chat', 'phone'];
 
 const ID_PREFIX = 'TCK-';
 const FIRST_ID = 100001;
+/** How long a create's client request id is remembered (a repeat within it gets the same ticket). */
+export const DEFAULT_REQUEST_ID_RETENTION_MS = 24 * 60 * 60 * 1000;
 
 function idNumber(ticketId) {
   const m = /^TCK-(\d+)$/.exec(ticketId);
@@ -20,7 +22,7 @@ export function newestFirst(a, b) {
 }
 
 export class TicketStore {
-  constructor({ users, tickets }) {
+  constructor({ users, tickets }, { requestIdRetentionMs = DEFAULT_REQUEST_ID_RETENTION_MS } = {}) {
     if (!Array.isArray(users) || !Array.isArray(tickets)) {
       throw new Error('tickets.json must be {"users": [...], "tickets": [...]}');
     }
@@ -38,6 +40,23 @@ export class TicketStore {
     }
     for (const list of this.byRequester.values()) list.sort(newestFirst);
     this.nextId = maxId + 1;
+    this.requestIdRetentionMs = requestIdRetentionMs;
+    this.byRequestId = new Map(); // clientRequestId -> { ticketId, at }, oldest first
+  }
+
+  /** The ticket a create with this client request id made within the retention, if any. */
+  createdFor(clientRequestId, now = Date.now()) {
+    this.#forgetRequestIds(now);
+    const seen = this.byRequestId.get(clientRequestId);
+    return seen && this.byId.get(seen.ticketId);
+  }
+
+  // Insertion order is creation order, so the expired ids are at the front.
+  #forgetRequestIds(now) {
+    for (const [id, seen] of this.byRequestId) {
+      if (now - seen.at < this.requestIdRetentionMs) break;
+      this.byRequestId.delete(id);
+    }
   }
 
   #listFor(requesterId) {
@@ -76,7 +95,8 @@ export class TicketStore {
     return out;
   }
 
-  create({ requesterId, subject, description, priority }, now = Date.now()) {
+  /** A new ticket; with `clientRequestId`, remembered for the retention (see `createdFor`). */
+  create({ requesterId, subject, description, priority, clientRequestId }, now = Date.now()) {
     const ticket = {
       ticketId: `${ID_PREFIX}${this.nextId++}`,
       requesterId,
@@ -94,6 +114,7 @@ export class TicketStore {
     let i = 0; // keep newest-first order (a new ticket normally goes first)
     while (i < list.length && newestFirst(list[i], ticket) < 0) i++;
     list.splice(i, 0, ticket);
+    if (clientRequestId !== undefined) this.byRequestId.set(clientRequestId, { ticketId: ticket.ticketId, at: now });
     return ticket;
   }
 
@@ -112,7 +133,7 @@ export class TicketStore {
   }
 }
 
-export function loadStore(seedDir) {
+export function loadStore(seedDir, options) {
   const file = join(seedDir, 'tickets.json');
   let text;
   try {
@@ -120,5 +141,5 @@ export function loadStore(seedDir) {
   } catch (err) {
     throw new Error(`cannot read ${file} (${err.code ?? err.message}); run "node scripts/seed.mjs" first`);
   }
-  return new TicketStore(JSON.parse(text));
+  return new TicketStore(JSON.parse(text), options);
 }

@@ -51,7 +51,7 @@ export function createTicketsConnector(options: TicketsConnectorOptions = {}): C
         {
           name: 'ticket.create',
           kind: 'command',
-          description: 'Opens a ticket for a customer (by their id in the tickets system).',
+          description: 'Opens a ticket for a customer (by their id in the tickets system); with idempotencyKey, once.',
           params: {
             type: 'object',
             required: ['requesterRef', 'subject', 'description'],
@@ -61,6 +61,8 @@ export function createTicketsConnector(options: TicketsConnectorOptions = {}): C
               subject: { type: 'string', minLength: 1, maxLength: 200 },
               description: { type: 'string', minLength: 1, maxLength: 10000 },
               priority: { type: 'string', enum: ['low', 'normal', 'high', 'urgent'] },
+              // The gateway's idempotency token: the backend's client request id makes a repeat safe.
+              idempotencyKey: { type: 'string', minLength: 1, maxLength: 255 },
             },
           },
           result: 'Ticket',
