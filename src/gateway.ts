@@ -88,7 +88,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   });
   disposables.defer('connectors', () => registry.close());
   // Running jobs call connectors: the workers close before the registry.
-  const jobs = createJobQueues({ redisUrl: config.redisUrl, log, metrics, attempts: config.jobAttempts, backoffMs: config.jobBackoffMs });
+  const jobs = createJobQueues({ redisUrl: config.redisUrl, log, metrics, attempts: config.jobAttempts, backoffMs: config.jobBackoffMs, lockMs: config.jobLockMs });
   disposables.defer('jobs', () => jobs.close(listening ? config.shutdownGraceMs : 0));
   // The pipeline and the registry publish through `events` only once they run, after this line.
   // The outbox's last events may still queue webhook deliveries: events close before the jobs.
@@ -102,7 +102,10 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   const calls = createConnectorCalls({ registry, pipeline, settings });
   const query = createQueryService({ registry, schemas, calls, cache, metrics, staleTtlMs: config.staleTtlMs });
   const context = createContextService({ query });
-  const openTicket = createOpenTicket(query);
+  // A capability takes the idempotency token of a write when its connector declares the param.
+  const takesIdempotencyKey = (capability: string) =>
+    (registry.route(capability)?.active?.capabilities.get(capability)?.params as { properties?: Record<string, unknown> } | undefined)?.properties?.idempotencyKey !== undefined;
+  const openTicket = createOpenTicket(query, takesIdempotencyKey);
   const ticketJobs = createTicketJobs({ jobs, openTicket });
   // The first request holds its key for longer than its two connector calls can take.
   // The lock outlives the slowest call a request may make (any connector's deadline, twice: a

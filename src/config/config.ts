@@ -19,6 +19,7 @@ export const DEFAULT_RESTART_RESET_MS = 60_000;
 export const DEFAULT_WORKER_HEAP_MB = 96;
 export const DEFAULT_JOB_ATTEMPTS = 8;
 export const DEFAULT_JOB_BACKOFF_MS = 500;
+export const DEFAULT_JOB_LOCK_MS = 30_000;
 export const CONNECTOR_ENV_PREFIX = 'OMNIGATE_CONNECTOR_';
 export const RESILIENCE_ENV_PREFIX = 'OMNIGATE_RESILIENCE_';
 
@@ -93,6 +94,8 @@ export interface Config {
   readonly jobAttempts: number;
   /** `OMNIGATE_JOB_BACKOFF_MS`: the first retry delay of a job; it doubles per attempt (with jitter, capped). */
   readonly jobBackoffMs: number;
+  /** `OMNIGATE_JOB_LOCK_MS`: a running job's lock; a job whose node died is taken up again within about twice this. */
+  readonly jobLockMs: number;
   /**
    * `OMNIGATE_WEBHOOK_ALLOW_PRIVATE`: let webhook subscriptions target loopback, private and
    * link-local addresses (tests, closed networks). Off, such URLs are refused (SSRF protection).
@@ -160,6 +163,7 @@ const ENV_SCHEMA = {
     OMNIGATE_STALE_TTL_MS: { type: 'integer', minimum: 1_000, maximum: 30 * 86_400_000, default: DEFAULT_STALE_TTL_MS },
     OMNIGATE_JOB_ATTEMPTS: { type: 'integer', minimum: 1, maximum: 100, default: DEFAULT_JOB_ATTEMPTS },
     OMNIGATE_JOB_BACKOFF_MS: { type: 'integer', minimum: 10, maximum: 600_000, default: DEFAULT_JOB_BACKOFF_MS },
+    OMNIGATE_JOB_LOCK_MS: { type: 'integer', minimum: 500, maximum: 600_000, default: DEFAULT_JOB_LOCK_MS },
     OMNIGATE_WEBHOOK_ALLOW_PRIVATE: { type: 'boolean', default: false },
   },
 } as const;
@@ -223,6 +227,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     staleTtlMs: raw.OMNIGATE_STALE_TTL_MS as number,
     jobAttempts: raw.OMNIGATE_JOB_ATTEMPTS as number,
     jobBackoffMs: raw.OMNIGATE_JOB_BACKOFF_MS as number,
+    jobLockMs: raw.OMNIGATE_JOB_LOCK_MS as number,
     webhookAllowPrivate: raw.OMNIGATE_WEBHOOK_ALLOW_PRIVATE as boolean,
     connectorEnv: Object.freeze(envWithPrefix(env, CONNECTOR_ENV_PREFIX)),
     resilienceEnv: Object.freeze(envWithPrefix(env, RESILIENCE_ENV_PREFIX)),

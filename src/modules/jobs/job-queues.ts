@@ -65,6 +65,8 @@ export interface JobQueuesDeps {
   readonly metrics: Metrics;
   readonly attempts: number;
   readonly backoffMs: number;
+  /** A running job's lock (renewed while it runs); a job whose worker died is stalled and run again once it lapses. */
+  readonly lockMs?: number;
 }
 
 interface Defined {
@@ -161,6 +163,7 @@ export function createJobQueues(deps: JobQueuesDeps): JobQueues {
         connection: consumer,
         prefix: JOB_KEY_PREFIX,
         concurrency: definition.concurrency ?? DEFAULT_JOB_CONCURRENCY,
+        ...(deps.lockMs === undefined ? {} : { lockDuration: deps.lockMs, stalledInterval: deps.lockMs }),
         settings: {
           backoffStrategy: (attemptsMade, _type, err, job) =>
             jobBackoff(attemptsMade, job?.opts.backoff && typeof job.opts.backoff === 'object' ? (job.opts.backoff.delay ?? deps.backoffMs) : deps.backoffMs, (err as { retryAfterMs?: number } | undefined)?.retryAfterMs),

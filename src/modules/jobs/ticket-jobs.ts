@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { AppError } from '../../kernel/errors.ts';
+import type { Job } from 'bullmq';
+import { AppError, isOutcomeUnknown, toAppError } from '../../kernel/errors.ts';
 import { startTrace } from '../../kernel/trace.ts';
 import type { CallOptions, QueryResult, QueryService } from '../query/query.service.ts';
 import type { JobEnvelope, JobQueues } from './job-queues.ts';
@@ -15,20 +16,38 @@ export interface TicketInput {
   readonly priority?: string;
 }
 
-/** Opens a ticket: the customer's id in the tickets system from the CRM, then ticket.create. */
-export type OpenTicket = (input: TicketInput, options: CallOptions) => Promise<QueryResult>;
+/**
+ * How a write is made safe to repeat. `token` goes to the backend with the write when the
+ * capability takes one (declares an `idempotencyKey` param): a repeat then returns what the first
+ * write made. `starting` runs just before the write is sent, told whether the token is taken;
+ * it may refuse (throw), and nothing is sent.
+ */
+export interface WriteGuard {
+  readonly token: string;
+  starting(isRepeatSafe: boolean): Promise<void>;
+}
 
-export function createOpenTicket(query: QueryService): OpenTicket {
-  return async ({ customerId, ...ticket }, options) => {
+/** Opens a ticket: the customer's id in the tickets system from the CRM, then ticket.create. */
+export type OpenTicket = (input: TicketInput, options: CallOptions, guard?: WriteGuard) => Promise<QueryResult>;
+
+/** Whether a capability's connector takes an idempotency token (declares an `idempotencyKey` param). */
+export type TakesIdempotencyKey = (capability: string) => boolean;
+
+export function createOpenTicket(query: QueryService, takesIdempotencyKey: TakesIdempotencyKey): OpenTicket {
+  return async ({ customerId, ...ticket }, options, guard) => {
     const lookup = await query.call('customer.get', { id: customerId }, options);
     const requesterRef = (lookup.data as { externalIds: Record<string, string | undefined> }).externalIds.tickets;
     if (requesterRef === undefined) throw new AppError('NOT_FOUND', `customer ${customerId} has no account in the tickets system`);
-    return query.call('ticket.create', { requesterRef, ...ticket }, options);
+    const withToken = guard !== undefined && takesIdempotencyKey('ticket.create');
+    await guard?.starting(withToken);
+    return query.call('ticket.create', { requesterRef, ...ticket, ...(withToken ? { idempotencyKey: guard.token } : {}) }, options);
   };
 }
 
 interface TicketJobData extends JobEnvelope {
   readonly input: TicketInput;
+  /** Set while an attempt's write is out without a token: a run that finds it may not write again. */
+  readonly writeStartedAt?: string;
 }
 
 /** What a completed ticket job holds: the ticket envelope, as POST /v1/tickets answers it. */
@@ -44,6 +63,24 @@ export interface TicketJobs {
   find(id: string, owner: string): Promise<JobView | undefined>;
 }
 
+/**
+ * The job's id is its token: every run of the job, after a crash too, sends the same one. Without
+ * a token the write is marked started first, and a run that finds the mark (the run before it
+ * died mid-write) stops with an unknown outcome (dead-lettered) rather than write again.
+ */
+function writeGuard(job: Job<TicketJobData>): WriteGuard {
+  return {
+    token: String(job.id),
+    async starting(isRepeatSafe) {
+      if (isRepeatSafe) return;
+      if (job.data.writeStartedAt !== undefined) {
+        throw new AppError('UPSTREAM_TIMEOUT', `an earlier run of this job started the write at ${job.data.writeStartedAt} and never finished: its outcome is unknown, so it is not written again`);
+      }
+      await job.updateData({ ...job.data, writeStartedAt: new Date().toISOString() });
+    },
+  };
+}
+
 export function createTicketJobs(deps: { jobs: JobQueues; openTicket: OpenTicket }): TicketJobs {
   const queue = deps.jobs.define<TicketJobData>({
     queue: TICKET_QUEUE,
@@ -54,7 +91,13 @@ export function createTicketJobs(deps: { jobs: JobQueues; openTicket: OpenTicket
     async process(job, log) {
       // The job continues the trace of the request that queued it.
       const trace = startTrace(job.data.traceparent, `job-${job.id}`);
-      const result = await deps.openTicket(job.data.input, { trace, log: log.child({ traceId: trace.traceId }) });
+      const options = { trace, log: log.child({ traceId: trace.traceId }) };
+      const result = await deps.openTicket(job.data.input, options, writeGuard(job)).catch(async (err: unknown) => {
+        // The write did not happen (or never started): the next attempt may make it.
+        const { writeStartedAt, ...data } = job.data;
+        if (writeStartedAt !== undefined && !isOutcomeUnknown(toAppError(err))) await job.updateData(data);
+        throw err;
+      });
       return { ...result, traceId: trace.traceId } satisfies TicketJobResult;
     },
     details(job) {
