@@ -111,7 +111,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   // The lock outlives the slowest call a request may make (any connector's deadline, twice: a
   // customer lookup and the write), so a repeat never runs while the first still might.
   const slowestCallMs = Math.max(config.callTimeoutMs, ...Object.entries(config.resilienceEnv).filter(([k]) => k.endsWith('_TIMEOUT_MS')).map(([, v]) => Number(v) || 0));
-  const idempotency = createIdempotency({ redis, lockMs: 2 * slowestCallMs + 5_000 });
+  const idempotency = createIdempotency({ redis, lockMs: 2 * slowestCallMs + 1_000 });
   const webhooks = await createWebhooks({ jobs, events, subscriptions: createSubscriptions(redis, (secret) => secrets.add(secret)), log, allowPrivate: config.webhookAllowPrivate });
   let accepting = false;
   const app = buildApp({

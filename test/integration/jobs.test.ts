@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { Redis } from 'ioredis';
 import { startRedis } from '../../scripts/lib/redis.ts';
 import { API_KEY, backendAdmin, perTestGateways, ROOT_DIR, setFault, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { port } from '../support/ports.ts';
@@ -17,8 +18,27 @@ const gateway = (env: Record<string, string> = {}): Promise<TestGateway> => pool
 const ticket = (subject: string, customerId = '7') => ({ customerId, subject, description: 'the parcel arrived damaged' });
 const ticketsInBackend = async () => (await backendAdmin<{ tickets: number }>('tickets', 'stats')).tickets;
 
-function createTicket(gw: TestGateway, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return gw.api('/v1/tickets', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+function createTicket(gw: TestGateway, body: unknown, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
+  return gw.api('/v1/tickets', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), ...(signal ? { signal } : {}) });
+}
+
+/** Waits for a condition of the backends or the gateway (not for a time). */
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Repeats a create while the key is in use (409), and returns the first other answer. */
+async function repeatUntilFree(gw: TestGateway, body: unknown, key: string): Promise<Response> {
+  let res: Response | undefined;
+  await until('the key to be free', async () => {
+    res = await createTicket(gw, body, { 'idempotency-key': key });
+    return res.status !== 409;
+  });
+  return res as Response;
 }
 
 /** Polls until `check` holds for the job, and returns it. */
@@ -111,6 +131,81 @@ describe('Idempotency-Key on POST /v1/tickets', () => {
     assert.equal(retried.headers.get('idempotent-replayed'), null);
     await assertMatchesSpec(retried, 'createTicket');
     assert.equal(await ticketsInBackend(), before + 1);
+  });
+});
+
+describe('Idempotency-Key when the client leaves or the answer cannot be kept', () => {
+  test('a client that leaves before the write starts does not lock its key: a repeat opens the ticket', async () => {
+    const gw = await gateway();
+    const crmRequests = async () => (await backendAdmin<{ requests: number }>('crm', 'stats')).requests;
+    const key = randomUUID();
+    const body = ticket('left during the lookup');
+    await setFault('crm', { mode: 'latency', latencyMs: 1500 });
+    const seen = await crmRequests();
+    const leaving = new AbortController();
+    const first = createTicket(gw, body, { 'idempotency-key': key }, leaving.signal).catch(() => undefined);
+    await until('the customer lookup to reach the CRM', async () => (await crmRequests()) > seen);
+    leaving.abort();
+    await first;
+    await setFault('crm', { mode: 'ok' });
+    const before = await ticketsInBackend();
+    const repeat = await repeatUntilFree(gw, body, key);
+    assert.equal(repeat.status, 201);
+    assert.equal(repeat.headers.get('idempotent-replayed'), null);
+    await assertMatchesSpec(repeat, 'createTicket');
+    assert.equal(await ticketsInBackend(), before + 1);
+  });
+
+  test('a client that leaves after the write started gets no second write: a repeat replays the ticket', async () => {
+    const gw = await gateway();
+    const key = randomUUID();
+    const body = ticket('left during the write');
+    const before = await ticketsInBackend();
+    await setFault('tickets', { mode: 'latency', latencyMs: 1000 });
+    const leaving = new AbortController();
+    const first = createTicket(gw, body, { 'idempotency-key': key }, leaving.signal).catch(() => undefined);
+    await until('the backend to store the ticket', async () => (await ticketsInBackend()) === before + 1);
+    leaving.abort();
+    await first;
+    await setFault('tickets', { mode: 'ok' });
+    const repeat = await repeatUntilFree(gw, body, key);
+    assert.equal(repeat.status, 201);
+    assert.equal(repeat.headers.get('idempotent-replayed'), 'true');
+    await assertMatchesSpec(repeat, 'createTicket');
+    assert.equal(await ticketsInBackend(), before + 1);
+  });
+
+  test('when Redis refuses to keep the answer, a repeat writes no second ticket: it waits, then gets the same one', async () => {
+    const redis = await startRedis({ port: port(16392), dir: join(ROOT_DIR, '.data/test-redis-writes') });
+    const admin = new Redis(redis.url);
+    const gw = await startTestGateway({ ...KEYS, REDIS_URL: redis.url, OMNIGATE_CALL_TIMEOUT_MS: '1500' });
+    try {
+      const key = randomUUID();
+      const body = ticket('answer not kept');
+      const before = await ticketsInBackend();
+      await setFault('tickets', { mode: 'latency', latencyMs: 800 });
+      const first = createTicket(gw, body, { 'idempotency-key': key });
+      await until('the backend to store the ticket', async () => (await ticketsInBackend()) === before + 1);
+      // Out of memory, Redis refuses every write: the answer cannot be kept.
+      await admin.config('SET', 'maxmemory', '1');
+      const answered = await first;
+      assert.equal(answered.status, 201);
+      const ticketId = ((await answered.json()) as { data: { id: string } }).data.id;
+      await admin.config('SET', 'maxmemory', '0');
+      await setFault('tickets', { mode: 'ok' });
+
+      const soon = await createTicket(gw, body, { 'idempotency-key': key });
+      assert.equal(soon.status, 409);
+      assert.equal((await assertMatchesSpec(soon, 'createTicket')).code, 'IDEMPOTENCY_KEY_IN_USE');
+      const later = await repeatUntilFree(gw, body, key);
+      assert.equal(later.status, 201);
+      assert.equal(((await assertMatchesSpec(later, 'createTicket')) as { data: { id: string } }).data.id, ticketId, 'the same ticket, from the backend by its token');
+      assert.equal(await ticketsInBackend(), before + 1);
+    } finally {
+      admin.disconnect();
+      await gw.stop();
+      await redis.stop();
+    }
   });
 });
 

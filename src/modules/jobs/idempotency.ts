@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { RedisHandle } from '../../adapters/redis/redis-client.ts';
 import { AppError, isOutcomeUnknown, toAppError, toProblem } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
+import type { WriteGuard } from './write-guard.ts';
 
 /** How long an answer is kept for replay. */
 export const DEFAULT_IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -35,28 +36,37 @@ export interface IdempotentRequest {
 
 /**
  * Idempotency keys (the IETF Idempotency-Key header): the first request with a key runs; its
- * final answer (2xx, or a 4xx no retry can change) is kept in Redis and replayed to every repeat
- * with the same request; 5xx and retryable answers are not kept (a repeat runs again) unless the write may have happened (a timeout …), which stays the final answer. A repeat
- * while the first still runs is 409 IDEMPOTENCY_KEY_IN_USE; the key with another request is 422
- * IDEMPOTENCY_KEY_REUSED. Without Redis the guarantee cannot hold: 503 STORE_UNAVAILABLE.
+ * final answer (2xx, a 4xx no retry can change, or the failure of a write that started and whose
+ * outcome is unknown) is kept in Redis and replayed to every repeat with the same request. Other
+ * failures let go of the key, so a repeat runs again. A repeat while the first still runs is 409
+ * IDEMPOTENCY_KEY_IN_USE; the key with another request is 422 IDEMPOTENCY_KEY_REUSED. Without
+ * Redis the guarantee cannot hold: 503 STORE_UNAVAILABLE.
+ *
+ * The work gets a guard: it calls `starting` just before its write, which records the write as
+ * started (for the whole retention) or refuses it when Redis cannot. A started write whose answer
+ * was never stored (the node died, Redis failed) is never simply run again: once its holder's lock
+ * has lapsed, a repeat runs it again only if the write carried the token (the backend returns
+ * what it made then), and otherwise answers that the outcome is unknown.
  */
 export interface Idempotency {
-  run(request: IdempotentRequest, work: () => Promise<Answer>): Promise<{ answer: Answer; isReplay: boolean }>;
+  run(request: IdempotentRequest, work: (guard: WriteGuard) => Promise<Answer>): Promise<{ answer: Answer; isReplay: boolean }>;
 }
 
 export interface IdempotencyDeps {
   readonly redis: RedisHandle;
-  /** How long the first request holds the key; longer than it can run (its calls' deadlines). */
+  /** How long the first request holds the key, and a started write counts as still running; longer than it can run (its calls' deadlines). */
   readonly lockMs: number;
   readonly ttlMs?: number;
 }
 
 type StoredRecord =
   | { readonly state: 'running'; readonly token: string; readonly fingerprint: string }
+  | { readonly state: 'started'; readonly token: string; readonly fingerprint: string; readonly startedAt: number; readonly isRepeatSafe: boolean }
   | { readonly state: 'done'; readonly token: string; readonly fingerprint: string; readonly answer: Answer };
 
-// Only the holder of the key (its token) may store the answer or let go of the key.
-const FINISH = `local cur = redis.call('GET', KEYS[1])
+// Only the holder of the key (its token) may mark it, store the answer or let go of it; a repeat
+// takes over a lapsed started write the same way, by the token it read.
+const REPLACE = `local cur = redis.call('GET', KEYS[1])
 if not cur then return 0 end
 if cjson.decode(cur).token ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
@@ -83,10 +93,11 @@ function stableJson(value: unknown): string {
 
 /**
  * Whether an error is the request's final answer (kept for replay) rather than a moment's
- * failure. An unknown outcome is final too: the write may have happened, and running it again
- * for a repeat could do it twice.
+ * failure. The failure of a write that started with an unknown outcome is final too: the write
+ * may have happened, and running it again for a repeat could do it twice. A failure before the
+ * write started (the client left during the lookup …) changed nothing: a repeat runs again.
  */
-const isFinal = (error: AppError) => (error.status < 500 && !error.retryable) || isOutcomeUnknown(error);
+const isFinal = (error: AppError, isWriteStarted: boolean) => (error.status < 500 && !error.retryable) || (isWriteStarted && isOutcomeUnknown(error));
 
 export function createIdempotency(deps: IdempotencyDeps): Idempotency {
   const { client } = deps.redis;
@@ -100,6 +111,7 @@ export function createIdempotency(deps: IdempotencyDeps): Idempotency {
       throw unavailable(err);
     }
   };
+  const replace = (key: string, token: string, record: StoredRecord, ms: number) => redis(() => client.eval(REPLACE, 1, key, token, JSON.stringify(record), String(ms)));
 
   return {
     async run(request, work) {
@@ -120,24 +132,44 @@ export function createIdempotency(deps: IdempotencyDeps): Idempotency {
           throw new AppError('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was already used with a different request body: use a new key for a new request');
         }
         if (record.state === 'done') return { answer: record.answer, isReplay: true };
+        if (record.state === 'started' && Date.now() - record.startedAt >= deps.lockMs) {
+          if (!record.isRepeatSafe) {
+            throw new AppError('UPSTREAM_TIMEOUT', `the first request with this Idempotency-Key started its write at ${new Date(record.startedAt).toISOString()} and its answer was lost: the outcome is unknown, so it is not written again; check the resource before sending it with a new key`);
+          }
+          // The write carried the token: running it again returns what the first made. The key
+          // stays marked started under the new holder, in case it dies too.
+          const retaken: StoredRecord = { ...record, token, startedAt: Date.now() };
+          if ((await replace(key, record.token, retaken, ttlMs)) === 1) return { answer: await execute(key, token, request, work), isReplay: false };
+          continue;
+        }
         break;
       }
       throw new AppError('IDEMPOTENCY_KEY_IN_USE', 'a request with this Idempotency-Key is still running: retry after it finishes', { retryAfterMs: IN_USE_RETRY_AFTER_MS });
     },
   };
 
-  async function execute(key: string, token: string, request: IdempotentRequest, work: () => Promise<Answer>): Promise<Answer> {
+  async function execute(key: string, token: string, request: IdempotentRequest, work: (guard: WriteGuard) => Promise<Answer>): Promise<Answer> {
+    let isWriteStarted = false;
+    const guard: WriteGuard = {
+      token: tokenOf(request),
+      async starting(isRepeatSafe) {
+        // Kept for the whole retention: whatever happens next, a repeat knows the write started.
+        const started: StoredRecord = { state: 'started', token, fingerprint: request.fingerprint, startedAt: Date.now(), isRepeatSafe };
+        if ((await replace(key, token, started, ttlMs)) !== 1) throw new AppError('IDEMPOTENCY_KEY_IN_USE', 'this request lost its hold on its Idempotency-Key before writing: retry', { retryAfterMs: IN_USE_RETRY_AFTER_MS });
+        isWriteStarted = true;
+      },
+    };
     const keep = async (answer: Answer) => {
       const done: StoredRecord = { state: 'done', token, fingerprint: request.fingerprint, answer };
-      const kept = await client.eval(FINISH, 1, key, token, JSON.stringify(done), String(ttlMs)).catch((err: unknown) => err);
-      if (kept !== 1) request.log.warn({ err: kept instanceof Error ? kept : undefined }, 'could not keep the answer of an idempotent request: a repeat will run again');
+      const kept = await client.eval(REPLACE, 1, key, token, JSON.stringify(done), String(ttlMs)).catch((err: unknown) => err);
+      if (kept !== 1) request.log.warn({ err: kept instanceof Error ? kept : undefined, isWriteStarted }, 'could not keep the answer of an idempotent request: the key stays held, a repeat does not write again');
     };
     let answer: Answer;
     try {
-      answer = await work();
+      answer = await work(guard);
     } catch (err) {
       const error = toAppError(err);
-      if (isFinal(error)) {
+      if (isFinal(error, isWriteStarted)) {
         await keep({ status: error.status, contentType: 'application/problem+json', headers: {}, body: { ...toProblem(error, request.instance), traceId: request.traceId } });
       } else {
         await client.eval(RELEASE, 1, key, token).catch(() => undefined);
@@ -147,4 +179,9 @@ export function createIdempotency(deps: IdempotencyDeps): Idempotency {
     await keep(answer);
     return answer;
   }
+}
+
+/** The write's idempotency token: the same for every request with this key, of this owner and operation. */
+function tokenOf(request: IdempotentRequest): string {
+  return `idem_${createHash('sha256').update(`${request.scope}\n${request.principal}\n${request.key}`).digest('hex').slice(0, 40)}`;
 }

@@ -18,7 +18,7 @@ export class RetryableJobError extends Error {
 }
 
 /**
- * What a job's processor throws, as BullMQ needs it. The catalogue decides (its `retryable`):
+ * What a job's processor throws, as BullMQ needs it (`write`: the attempt's write had started). The catalogue decides (its `retryable`):
  * a retryable code leaves the job to its backoff, any other fails it at once
  * (UnrecoverableError, so it goes straight to the dead letters). BullMQ keeps only the message,
  * so the code travels in it as `CODE: detail` (see `parseJobFailure`).
@@ -26,7 +26,7 @@ export class RetryableJobError extends Error {
 export function toJobFailure(err: unknown, options: { write?: boolean } = {}): Error {
   const error = toAppError(err);
   const message = `${error.code}: ${error.message}`;
-  // A write whose outcome is unknown may have happened: retrying could do it twice.
+  // A write that started and whose outcome is unknown may have happened: retrying could do it twice.
   if (!error.retryable || (options.write && isOutcomeUnknown(error))) return new UnrecoverableError(message);
   const retryAfterMs = error.extensions.retryAfterMs;
   return new RetryableJobError(message, typeof retryAfterMs === 'number' ? retryAfterMs : undefined);

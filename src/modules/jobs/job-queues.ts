@@ -30,11 +30,20 @@ export interface QueueDefinition<D extends JobEnvelope> {
   /** Every id of this queue starts with `<idPrefix>_`, which is how GET /v1/jobs/{id} finds the queue. */
   readonly idPrefix: string;
   readonly concurrency?: number;
-  /** The job writes to a backend: an attempt whose outcome is unknown (a timeout …) is not retried. */
+  /**
+   * The job writes to a backend: an attempt that failed after `attempt.writeStarted()` with an
+   * unknown outcome (a timeout …) is not retried.
+   */
   readonly writes?: boolean;
   /** Runs one attempt. An AppError with a retryable code is retried with backoff; any other error is final. */
-  process(job: Job<D>, log: Logger): Promise<unknown>;
+  process(job: Job<D>, log: Logger, attempt: JobAttempt): Promise<unknown>;
   details?(job: Job<D>): JobDetails;
+}
+
+/** What an attempt tells the queue about itself. */
+export interface JobAttempt {
+  /** The write is about to be sent: from now on a failure may leave its outcome unknown. */
+  writeStarted(): void;
 }
 
 export interface JobQueue<D extends JobEnvelope> {
@@ -150,8 +159,9 @@ export function createJobQueues(deps: JobQueuesDeps): JobQueues {
       definition.queue,
       (job: Job<JobEnvelope>) => {
         const jobLog = log.child({ queue: definition.queue, jobId: job.id, attempt: job.attemptsStarted });
-        const attempt = definition.process(job, jobLog).catch((err: unknown) => {
-          const failure = toJobFailure(err, { write: definition.writes === true });
+        let isWriteStarted = false;
+        const attempt = definition.process(job, jobLog, { writeStarted: () => (isWriteStarted = true) }).catch((err: unknown) => {
+          const failure = toJobFailure(err, { write: definition.writes === true && isWriteStarted });
           if (!isAppError(err)) jobLog.error({ err }, 'job failed unexpectedly');
           throw failure;
         });

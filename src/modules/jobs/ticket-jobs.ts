@@ -3,8 +3,9 @@ import type { Job } from 'bullmq';
 import { AppError, isOutcomeUnknown, toAppError } from '../../kernel/errors.ts';
 import { startTrace } from '../../kernel/trace.ts';
 import type { CallOptions, QueryResult, QueryService } from '../query/query.service.ts';
-import type { JobEnvelope, JobQueues } from './job-queues.ts';
+import type { JobAttempt, JobEnvelope, JobQueues } from './job-queues.ts';
 import type { JobView } from './job-view.ts';
+import type { WriteGuard } from './write-guard.ts';
 
 export const TICKET_QUEUE = 'ticket-create';
 
@@ -14,17 +15,6 @@ export interface TicketInput {
   readonly subject: string;
   readonly description: string;
   readonly priority?: string;
-}
-
-/**
- * How a write is made safe to repeat. `token` goes to the backend with the write when the
- * capability takes one (declares an `idempotencyKey` param): a repeat then returns what the first
- * write made. `starting` runs just before the write is sent, told whether the token is taken;
- * it may refuse (throw), and nothing is sent.
- */
-export interface WriteGuard {
-  readonly token: string;
-  starting(isRepeatSafe: boolean): Promise<void>;
 }
 
 /** Opens a ticket: the customer's id in the tickets system from the CRM, then ticket.create. */
@@ -68,15 +58,17 @@ export interface TicketJobs {
  * a token the write is marked started first, and a run that finds the mark (the run before it
  * died mid-write) stops with an unknown outcome (dead-lettered) rather than write again.
  */
-function writeGuard(job: Job<TicketJobData>): WriteGuard {
+function writeGuard(job: Job<TicketJobData>, attempt: JobAttempt): WriteGuard {
   return {
     token: String(job.id),
     async starting(isRepeatSafe) {
-      if (isRepeatSafe) return;
-      if (job.data.writeStartedAt !== undefined) {
+      if (!isRepeatSafe && job.data.writeStartedAt !== undefined) {
+        // Counted as this attempt's write, so that the unknown outcome ends the job at once.
+        attempt.writeStarted();
         throw new AppError('UPSTREAM_TIMEOUT', `an earlier run of this job started the write at ${job.data.writeStartedAt} and never finished: its outcome is unknown, so it is not written again`);
       }
-      await job.updateData({ ...job.data, writeStartedAt: new Date().toISOString() });
+      if (!isRepeatSafe) await job.updateData({ ...job.data, writeStartedAt: new Date().toISOString() });
+      attempt.writeStarted();
     },
   };
 }
@@ -88,11 +80,11 @@ export function createTicketJobs(deps: { jobs: JobQueues; openTicket: OpenTicket
     writes: true,
     type: 'ticket.create',
     idPrefix: 'tc',
-    async process(job, log) {
+    async process(job, log, attempt) {
       // The job continues the trace of the request that queued it.
       const trace = startTrace(job.data.traceparent, `job-${job.id}`);
       const options = { trace, log: log.child({ traceId: trace.traceId }) };
-      const result = await deps.openTicket(job.data.input, options, writeGuard(job)).catch(async (err: unknown) => {
+      const result = await deps.openTicket(job.data.input, options, writeGuard(job, attempt)).catch(async (err: unknown) => {
         // The write did not happen (or never started): the next attempt may make it.
         const { writeStartedAt, ...data } = job.data;
         if (writeStartedAt !== undefined && !isOutcomeUnknown(toAppError(err))) await job.updateData(data);

@@ -6,6 +6,7 @@ import { contextOf, principalOf } from '../http/request-context.ts';
 import { inputOf, type createRequestValidator } from '../http/openapi-validator.ts';
 import { fingerprintOf, IDEMPOTENCY_KEY_PATTERN, type Answer, type Idempotency } from '../jobs/idempotency.ts';
 import type { OpenTicket, TicketInput, TicketJobs } from '../jobs/ticket-jobs.ts';
+import type { WriteGuard } from '../jobs/write-guard.ts';
 import type { ContextService } from './context.service.ts';
 import type { CallOptions, QueryResult, QueryService } from './query.service.ts';
 
@@ -100,19 +101,20 @@ export function createQueryRouter({ query, context, validate, openTicket, ticket
     res.json(envelope(res, await query.call('ticket.get', { id: inputOf(res).path.id }, optionsOf(res))));
   });
 
-  // With Idempotency-Key, the first request runs and its final answer is replayed to repeats;
-  // with Prefer: respond-async, the ticket is opened by a job (202 + the job's URL).
+  // With Idempotency-Key, the first request runs and its final answer is replayed to repeats; its
+  // write carries a token derived from the key (the guard). With Prefer: respond-async, the
+  // ticket is opened by a job (202 + the job's URL), whose id derives from the key.
   router.post('/tickets', validate('createTicket'), async (req, res) => {
     const input = inputOf(res).body as TicketInput;
     const key = idempotencyKeyOf(req);
     const ctx = contextOf(res);
     const owner = principalOf(res).name;
-    const work = async (): Promise<Answer> => {
+    const work = async (guard?: WriteGuard): Promise<Answer> => {
       if (prefersAsync(req)) {
         const job = await ticketJobs.enqueue({ owner, input, traceparent: ownTraceparent(ctx.trace), ...(key === undefined ? {} : { idempotencyKey: key }) });
         return { status: 202, contentType: 'application/json', headers: { location: `/v1/jobs/${job.id}`, 'preference-applied': 'respond-async' }, body: { job }, jobId: job.id };
       }
-      const result = await openTicket(input, optionsOf(res));
+      const result = await openTicket(input, optionsOf(res), guard);
       const location = `/v1/tickets/${encodeURIComponent((result.data as { id: string }).id)}`;
       return { status: 201, contentType: 'application/json', headers: { location }, body: envelope(res, result) };
     };
