@@ -175,6 +175,22 @@ describe('Idempotency-Key when the client leaves or the answer cannot be kept', 
     assert.equal(await ticketsInBackend(), before + 1);
   });
 
+  test('a create that timed out after its write is repeated with its token: the repeat gets the ticket that write made', async () => {
+    const gw = await gateway({ OMNIGATE_RESILIENCE_TICKETS_NODE_TIMEOUT_MS: '300' });
+    const key = randomUUID();
+    const body = ticket('timed out, then repeated');
+    const before = await ticketsInBackend();
+    await setFault('tickets', { mode: 'latency', latencyMs: 1000 });
+    const timedOut = await createTicket(gw, body, { 'idempotency-key': key });
+    assert.equal(timedOut.status, 504);
+    assert.equal(await ticketsInBackend(), before + 1, 'the backend made the ticket all the same');
+    await setFault('tickets', { mode: 'ok' });
+    const repeat = await createTicket(gw, body, { 'idempotency-key': key });
+    assert.equal(repeat.status, 201);
+    await assertMatchesSpec(repeat, 'createTicket');
+    assert.equal(await ticketsInBackend(), before + 1);
+  });
+
   test('when Redis refuses to keep the answer, a repeat writes no second ticket: it waits, then gets the same one', async () => {
     const redis = await startRedis({ port: port(16392), dir: join(ROOT_DIR, '.data/test-redis-writes') });
     const admin = new Redis(redis.url);
@@ -255,6 +271,22 @@ describe('Prefer: respond-async', () => {
     const { job } = await assertMatchesSpec(repeat, 'createTicket');
     assert.equal(job.id, first.job.id);
     assert.equal(job.state, 'completed');
+    assert.equal(await ticketsInBackend(), before + 1);
+  });
+});
+
+describe('a job whose write times out', () => {
+  test('is retried with its token and opens exactly one ticket, the one the timed-out write made', async () => {
+    const gw = await gateway({ OMNIGATE_RESILIENCE_TICKETS_NODE_TIMEOUT_MS: '300' });
+    const before = await ticketsInBackend();
+    // The backend stores the ticket at once and answers after the deadline: the outcome is unknown.
+    await setFault('tickets', { mode: 'latency', latencyMs: 1000 });
+    const { job } = await assertMatchesSpec(await createTicket(gw, ticket('timed out once'), { prefer: 'respond-async' }), 'createTicket');
+    const timedOut = await jobUntil(gw, job.id, (j) => j.error?.code === 'UPSTREAM_TIMEOUT' || j.state === 'dead');
+    assert.notEqual(timedOut.state, 'dead');
+    await setFault('tickets', { mode: 'ok' });
+    const done = await jobUntil(gw, job.id, (j) => j.state === 'completed' || j.state === 'dead');
+    assert.equal(done.state, 'completed');
     assert.equal(await ticketsInBackend(), before + 1);
   });
 });

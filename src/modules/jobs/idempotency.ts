@@ -36,8 +36,8 @@ export interface IdempotentRequest {
 
 /**
  * Idempotency keys (the IETF Idempotency-Key header): the first request with a key runs; its
- * final answer (2xx, a 4xx no retry can change, or the failure of a write that started and whose
- * outcome is unknown) is kept in Redis and replayed to every repeat with the same request. Other
+ * final answer (2xx, a 4xx no retry can change, or the failure of a write that started without a
+ * token and whose outcome is unknown) is kept in Redis and replayed to every repeat with the same request. Other
  * failures let go of the key, so a repeat runs again. A repeat while the first still runs is 409
  * IDEMPOTENCY_KEY_IN_USE; the key with another request is 422 IDEMPOTENCY_KEY_REUSED. Without
  * Redis the guarantee cannot hold: 503 STORE_UNAVAILABLE.
@@ -93,11 +93,12 @@ function stableJson(value: unknown): string {
 
 /**
  * Whether an error is the request's final answer (kept for replay) rather than a moment's
- * failure. The failure of a write that started with an unknown outcome is final too: the write
- * may have happened, and running it again for a repeat could do it twice. A failure before the
- * write started (the client left during the lookup …) changed nothing: a repeat runs again.
+ * failure. The failure of a write that started without a token, with an unknown outcome, is final
+ * too: the write may have happened, and running it again for a repeat could do it twice. A failure
+ * before the write started (the client left during the lookup …) changed nothing, and a write
+ * with a token is safe to repeat: a repeat runs again.
  */
-const isFinal = (error: AppError, isWriteStarted: boolean) => (error.status < 500 && !error.retryable) || (isWriteStarted && isOutcomeUnknown(error));
+const isFinal = (error: AppError, isUnsafeWriteStarted: boolean) => (error.status < 500 && !error.retryable) || (isUnsafeWriteStarted && isOutcomeUnknown(error));
 
 export function createIdempotency(deps: IdempotencyDeps): Idempotency {
   const { client } = deps.redis;
@@ -149,27 +150,27 @@ export function createIdempotency(deps: IdempotencyDeps): Idempotency {
   };
 
   async function execute(key: string, token: string, request: IdempotentRequest, work: (guard: WriteGuard) => Promise<Answer>): Promise<Answer> {
-    let isWriteStarted = false;
+    let isUnsafeWriteStarted = false;
     const guard: WriteGuard = {
       token: tokenOf(request),
       async starting(isRepeatSafe) {
         // Kept for the whole retention: whatever happens next, a repeat knows the write started.
         const started: StoredRecord = { state: 'started', token, fingerprint: request.fingerprint, startedAt: Date.now(), isRepeatSafe };
         if ((await replace(key, token, started, ttlMs)) !== 1) throw new AppError('IDEMPOTENCY_KEY_IN_USE', 'this request lost its hold on its Idempotency-Key before writing: retry', { retryAfterMs: IN_USE_RETRY_AFTER_MS });
-        isWriteStarted = true;
+        isUnsafeWriteStarted = !isRepeatSafe;
       },
     };
     const keep = async (answer: Answer) => {
       const done: StoredRecord = { state: 'done', token, fingerprint: request.fingerprint, answer };
       const kept = await client.eval(REPLACE, 1, key, token, JSON.stringify(done), String(ttlMs)).catch((err: unknown) => err);
-      if (kept !== 1) request.log.warn({ err: kept instanceof Error ? kept : undefined, isWriteStarted }, 'could not keep the answer of an idempotent request: the key stays held, a repeat does not write again');
+      if (kept !== 1) request.log.warn({ err: kept instanceof Error ? kept : undefined }, 'could not keep the answer of an idempotent request: the key stays held, a repeat does not write again');
     };
     let answer: Answer;
     try {
       answer = await work(guard);
     } catch (err) {
       const error = toAppError(err);
-      if (isFinal(error, isWriteStarted)) {
+      if (isFinal(error, isUnsafeWriteStarted)) {
         await keep({ status: error.status, contentType: 'application/problem+json', headers: {}, body: { ...toProblem(error, request.instance), traceId: request.traceId } });
       } else {
         await client.eval(RELEASE, 1, key, token).catch(() => undefined);

@@ -54,7 +54,8 @@ export interface TicketJobs {
 }
 
 /**
- * The job's id is its token: every run of the job, after a crash too, sends the same one. Without
+ * The job's id is its token: every run and attempt of the job, after a crash too, sends the same
+ * one, so a failure with an unknown outcome (a timeout) is retried like any other. Without
  * a token the write is marked started first, and a run that finds the mark (the run before it
  * died mid-write) stops with an unknown outcome (dead-lettered) rather than write again.
  */
@@ -67,7 +68,9 @@ function writeGuard(job: Job<TicketJobData>, attempt: JobAttempt): WriteGuard {
         attempt.writeStarted();
         throw new AppError('UPSTREAM_TIMEOUT', `an earlier run of this job started the write at ${job.data.writeStartedAt} and never finished: its outcome is unknown, so it is not written again`);
       }
-      if (!isRepeatSafe) await job.updateData({ ...job.data, writeStartedAt: new Date().toISOString() });
+      // With the token a write that timed out may be retried: the backend returns what it made.
+      if (isRepeatSafe) return;
+      await job.updateData({ ...job.data, writeStartedAt: new Date().toISOString() });
       attempt.writeStarted();
     },
   };
