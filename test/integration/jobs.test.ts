@@ -192,7 +192,7 @@ describe('Idempotency-Key when the client leaves or the answer cannot be kept', 
   });
 
   test('when Redis refuses to keep the answer, a repeat writes no second ticket: it waits, then gets the same one', async () => {
-    const redis = await startRedis({ port: port(16392), dir: join(ROOT_DIR, '.data/test-redis-writes') });
+    const redis = await startRedis({ port: port(16392), dir: join(ROOT_DIR, '.data/test-redis-writes'), role: 'durable' });
     const admin = new Redis(redis.url);
     const gw = await startTestGateway({ ...KEYS, REDIS_URL: redis.url, OMNIGATE_CALL_TIMEOUT_MS: '1500' });
     try {
@@ -203,11 +203,12 @@ describe('Idempotency-Key when the client leaves or the answer cannot be kept', 
       const first = createTicket(gw, body, { 'idempotency-key': key });
       await until('the backend to store the ticket', async () => (await ticketsInBackend()) === before + 1);
       // Out of memory, Redis refuses every write: the answer cannot be kept.
+      const [, maxmemory = '0'] = (await admin.config('GET', 'maxmemory')) as string[];
       await admin.config('SET', 'maxmemory', '1');
       const answered = await first;
       assert.equal(answered.status, 201);
       const ticketId = ((await answered.json()) as { data: { id: string } }).data.id;
-      await admin.config('SET', 'maxmemory', '0');
+      await admin.config('SET', 'maxmemory', maxmemory);
       await setFault('tickets', { mode: 'ok' });
 
       const soon = await createTicket(gw, body, { 'idempotency-key': key });

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { after, describe, test } from 'node:test';
 import { connectorEnv } from '../../scripts/lib/backends.ts';
 import { API_KEY, backendAdmin, ROOT_DIR, setFault } from '../support/gateway.ts';
-import { port, TEST_REDIS_URL, TEST_URLS } from '../support/ports.ts';
+import { port, TEST_REDIS_CACHE_URL, TEST_REDIS_URL, TEST_URLS } from '../support/ports.ts';
 
 // A write whose outcome is unknown must not run twice: these tests cut a gateway process off
 // mid-write with SIGKILL, and count tickets on the backend.
@@ -35,7 +35,7 @@ async function startGateway(): Promise<ChildProcess> {
   const child = spawn(process.execPath, [`${ROOT_DIR}/src/main.ts`], {
     cwd: ROOT_DIR,
     env: {
-      PATH: process.env.PATH ?? '', ...connectorEnv(TEST_URLS), REDIS_URL: TEST_REDIS_URL, PORT: String(GATEWAY_PORT), OMNIGATE_API_KEYS: API_KEY,
+      PATH: process.env.PATH ?? '', ...connectorEnv(TEST_URLS), REDIS_URL: TEST_REDIS_URL, REDIS_CACHE_URL: TEST_REDIS_CACHE_URL, PORT: String(GATEWAY_PORT), OMNIGATE_API_KEYS: API_KEY,
       OMNIGATE_JOB_LOCK_MS: '1000', OMNIGATE_JOB_BACKOFF_MS: '100', LOG_LEVEL: 'warn',
     },
     stdio: ['ignore', 'ignore', 'inherit'],
