@@ -35,14 +35,20 @@ async function startGateway(): Promise<ChildProcess> {
   const child = spawn(process.execPath, [`${ROOT_DIR}/src/main.ts`], {
     cwd: ROOT_DIR,
     env: {
-      PATH: process.env.PATH ?? '', ...connectorEnv(TEST_URLS), REDIS_URL: TEST_REDIS_URL, REDIS_CACHE_URL: TEST_REDIS_CACHE_URL, PORT: String(GATEWAY_PORT), OMNIGATE_API_KEYS: API_KEY,
+      PATH: process.env.PATH ?? '', ...connectorEnv(TEST_URLS), REDIS_URL: TEST_REDIS_URL, REDIS_CACHE_URL: TEST_REDIS_CACHE_URL, PORT: String(GATEWAY_PORT), OMNIGATE_API_KEYS: `test:${API_KEY}`,
       OMNIGATE_JOB_LOCK_MS: '1000', OMNIGATE_JOB_BACKOFF_MS: '100', LOG_LEVEL: 'warn',
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', 'inherit', 'inherit'],
   });
   children.add(child);
   child.once('exit', () => children.delete(child));
-  await until('the gateway to be ready', async () => ((await (await fetch(`${URL}/readyz`)).json()) as { status: string }).status === 'ready' || undefined);
+  let last: unknown;
+  const outcome = await until('the gateway to be ready', async () => {
+    if (child.exitCode !== null) return 'exited';
+    last = await (await fetch(`${URL}/readyz`)).json();
+    return (last as { status: string }).status === 'ready' ? 'ready' : undefined;
+  }).catch((err: Error) => assert.fail(`${err.message}: ${JSON.stringify(last)}`));
+  assert.equal(outcome, 'ready', `the gateway exited with ${child.exitCode} (its stderr is above)`);
   return child;
 }
 
