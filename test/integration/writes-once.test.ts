@@ -38,7 +38,7 @@ async function startGateway(): Promise<ChildProcess> {
       PATH: process.env.PATH ?? '', ...connectorEnv(TEST_URLS), REDIS_URL: TEST_REDIS_URL, REDIS_CACHE_URL: TEST_REDIS_CACHE_URL, PORT: String(GATEWAY_PORT), OMNIGATE_API_KEYS: `test:${API_KEY}`,
       OMNIGATE_JOB_LOCK_MS: '1000', OMNIGATE_JOB_BACKOFF_MS: '100', LOG_LEVEL: 'warn',
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', 'ignore', 'inherit'],
   });
   children.add(child);
   child.once('exit', () => children.delete(child));
