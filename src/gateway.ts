@@ -80,7 +80,8 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   });
   const registry = createConnectorRegistry({
     log, connectorsDir: config.connectorsDir, connectorEnv: config.connectorEnv, schemas, store,
-    drainTimeoutMs: config.drainTimeoutMs, workerHeapMb: config.workerHeapMb, restartResetMs: config.restartResetMs, secrets,
+    drainTimeoutMs: config.drainTimeoutMs, workerHeapMb: config.workerHeapMb, restartResetMs: config.restartResetMs,
+    retryMinMs: config.connectorRetryMinMs, retryMaxMs: config.connectorRetryMaxMs, secrets,
     onChange: (outcome) => {
       if (outcome.action === 'remove' && outcome.result === 'ok') pipeline.forget(outcome.connector);
       void events.publish([cloudEvent({ source, type: 'connector.changed', subject: outcome.connector, partitionkey: outcome.connector, data: outcome })]);

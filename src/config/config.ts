@@ -16,6 +16,8 @@ export const DEFAULT_STALE_TTL_MS = 24 * 60 * 60 * 1000;
 export const DEFAULT_UPLOAD_LIMIT_BYTES = 5 * 1024 * 1024;
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 export const DEFAULT_RESTART_RESET_MS = 60_000;
+export const DEFAULT_CONNECTOR_RETRY_MIN_MS = 2_000;
+export const DEFAULT_CONNECTOR_RETRY_MAX_MS = 60_000;
 export const DEFAULT_WORKER_HEAP_MB = 96;
 export const DEFAULT_JOB_ATTEMPTS = 8;
 export const DEFAULT_JOB_BACKOFF_MS = 500;
@@ -48,6 +50,12 @@ export interface Config {
   readonly drainTimeoutMs: number;
   /** `OMNIGATE_RESTART_RESET_MS`: a restarted connector that stays healthy this long starts its restart backoff over. */
   readonly restartResetMs: number;
+  /**
+   * `OMNIGATE_CONNECTOR_RETRY_MIN_MS` / `_MAX_MS`: first and longest wait before a connector that
+   * failed at start (auth, health) is tried again; a crashed worker's first restart waits a quarter of the first.
+   */
+  readonly connectorRetryMinMs: number;
+  readonly connectorRetryMaxMs: number;
   /** `OMNIGATE_WORKER_HEAP_MB`: heap limit of each connector's worker thread. */
   readonly workerHeapMb: number;
   /** `OMNIGATE_CONNECTORS_DIR`: the folder of connector packages. */
@@ -145,6 +153,8 @@ const ENV_SCHEMA = {
     OMNIGATE_WATCH_CONNECTORS: { type: 'boolean', default: false },
     OMNIGATE_DRAIN_TIMEOUT_MS: { type: 'integer', minimum: 0, maximum: 600_000, default: DEFAULT_DRAIN_TIMEOUT_MS },
     OMNIGATE_RESTART_RESET_MS: { type: 'integer', minimum: 10, maximum: 86_400_000, default: DEFAULT_RESTART_RESET_MS },
+    OMNIGATE_CONNECTOR_RETRY_MIN_MS: { type: 'integer', minimum: 4, maximum: 3_600_000, default: DEFAULT_CONNECTOR_RETRY_MIN_MS },
+    OMNIGATE_CONNECTOR_RETRY_MAX_MS: { type: 'integer', minimum: 4, maximum: 3_600_000, default: DEFAULT_CONNECTOR_RETRY_MAX_MS },
     OMNIGATE_WORKER_HEAP_MB: { type: 'integer', minimum: 16, maximum: 4096, default: DEFAULT_WORKER_HEAP_MB },
     OMNIGATE_CONNECTORS_DIR: { type: 'string', minLength: 1 },
     OMNIGATE_PACKAGE_STORE_DIR: { type: 'string', minLength: 1 },
@@ -208,6 +218,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     watchConnectors: raw.OMNIGATE_WATCH_CONNECTORS as boolean,
     drainTimeoutMs: raw.OMNIGATE_DRAIN_TIMEOUT_MS as number,
     restartResetMs: raw.OMNIGATE_RESTART_RESET_MS as number,
+    connectorRetryMinMs: raw.OMNIGATE_CONNECTOR_RETRY_MIN_MS as number,
+    connectorRetryMaxMs: raw.OMNIGATE_CONNECTOR_RETRY_MAX_MS as number,
     workerHeapMb: raw.OMNIGATE_WORKER_HEAP_MB as number,
     connectorsDir: resolve(rootDir, (raw.OMNIGATE_CONNECTORS_DIR as string | undefined) ?? 'connectors'),
     connectorStoreDir: resolve(rootDir, (raw.OMNIGATE_PACKAGE_STORE_DIR as string | undefined) ?? '.data/connector-store'),
