@@ -137,4 +137,25 @@ test('ticket.create maps the recorded new ticket to a schema-valid canonical Tic
   );
 });
 
+test('ticket.create with an idempotencyKey sends it as the client request id', async () => {
+  const fields = { subject: 'Contract check, once', description: 'Opened once by the contract verification, whatever the repeats.', priority: 'low' };
+  const clientRequestId = 'tc_contract_0000000000000000000000000000001';
+  await rpc(
+    {
+      id: '00000000-0000-4000-8000-000000000005',
+      state: 'a requester exists',
+      stateParams: { requesterId: 'u_f42b2537' },
+      description: 'a tickets.create call with a client request id',
+      method: 'tickets.create',
+      params: { requesterId: 'u_f42b2537', ...fields, clientRequestId },
+      reply: { result: { ...TICKET, requesterId: 'u_f42b2537', subject: fields.subject, description: fields.description, status: m.regex('^(new|open)$', 'new'), priority: 'low' } },
+    },
+    async (tickets, ctx) => {
+      const ticket = (await tickets.execute('ticket.create', { requesterRef: 'u_f42b2537', ...fields, idempotencyKey: clientRequestId }, ctx)) as Record<string, unknown>;
+      assert.equal(schemas.validatorFor('Ticket')(ticket), true);
+      assert.equal(ticket.subject, fields.subject);
+    },
+  );
+});
+
 test('the recorded contract is the committed contracts/tickets-node-tickets.json', () => contract.settle());
