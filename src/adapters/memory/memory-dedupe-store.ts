@@ -1,0 +1,19 @@
+import type { DedupeStore } from '../../ports/dedupe-store.ts';
+import { createExpiringMap } from './expiring-map.ts';
+
+/** Marks within one process (tests, a single node without Redis). */
+export function createMemoryDedupeStore(options: { now?: () => number } = {}): DedupeStore {
+  const marks = createExpiringMap<true>(options.now);
+  return {
+    isUp: () => true,
+    has: async (key) => marks.get(key) === true,
+    async mark(key, ttlMs) {
+      marks.set(key, true, ttlMs);
+    },
+    async markFirst(key, ttlMs) {
+      if (marks.get(key)) return false;
+      marks.set(key, true, ttlMs);
+      return true;
+    },
+  };
+}

@@ -1,0 +1,78 @@
+import type { Redis } from 'ioredis';
+import type { StreamEntry, StreamFields, StreamInfo, StreamReader, StreamStore } from '../../ports/stream-store.ts';
+import type { RedisHandle } from './redis-client.ts';
+
+/** The append and its "already appended" mark in one step (both keys must share a slot on a Cluster). */
+const APPEND_ONCE = `
+if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then return false end
+if ARGV[2] == '' then return redis.call('XADD', KEYS[1], '*', unpack(ARGV, 3)) end
+return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))`;
+
+type RawEntry = [string, string[]];
+const flat = (fields: StreamFields): string[] => Object.entries(fields).flat();
+const toEntry = ([id, values]: RawEntry): StreamEntry => {
+  const fields: Record<string, string> = {};
+  for (let i = 0; i + 1 < values.length; i += 2) fields[values[i] as string] = values[i + 1] as string;
+  return { id, fields };
+};
+const trim = (maxLength: number | undefined): string[] => (maxLength === undefined ? [] : ['MAXLEN', '~', String(maxLength)]);
+
+/** Redis Streams (XADD, XRANGE, XREAD BLOCK); stream names are the caller's keys, unchanged. */
+export function createRedisStreamStore(redis: RedisHandle): StreamStore {
+  const { client } = redis;
+  return {
+    isUp: () => redis.isUp(),
+    async append(entries, options = {}) {
+      if (entries.length === 0) return [];
+      const transaction = client.multi();
+      for (const { stream, fields } of entries) transaction.xadd(stream, ...trim(options.maxLength), '*', ...flat(fields));
+      const results = await transaction.exec();
+      const failed = results?.find(([err]) => err);
+      if (!results || failed) throw failed?.[0] ?? new Error('stream append failed');
+      return results.map(([, id]) => String(id));
+    },
+    async appendOnce(stream, fields, once, options = {}) {
+      const id = await client.eval(APPEND_ONCE, 2, stream, once.key, String(once.ttlMs), options.maxLength === undefined ? '' : String(options.maxLength), ...flat(fields));
+      return id === null ? undefined : String(id);
+    },
+    async range(stream, { after, count }) {
+      return ((await client.xrange(stream, after === undefined ? '-' : `(${after}`, '+', 'COUNT', count)) as RawEntry[]).map(toEntry);
+    },
+    async get(stream, id) {
+      const [entry] = (await client.xrange(stream, id, id)) as RawEntry[];
+      return entry ? toEntry(entry) : undefined;
+    },
+    async newest(stream) {
+      const [entry] = (await client.xrevrange(stream, '+', '-', 'COUNT', 1)) as RawEntry[];
+      return entry ? toEntry(entry) : undefined;
+    },
+    async info(stream): Promise<StreamInfo> {
+      const reply = (await client.xinfo('STREAM', stream).catch((err: Error) => {
+        // A stream that was never written (or was deleted) has nothing to say.
+        if (/no such key/i.test(err.message)) return [];
+        throw err;
+      })) as unknown[];
+      const field = (name: string) => (reply.includes(name) ? reply[reply.indexOf(name) + 1] : undefined);
+      const first = (field('first-entry') as RawEntry | null | undefined)?.[0];
+      const last = (field('last-entry') as RawEntry | null | undefined)?.[0];
+      const length = Number(field('length') ?? 0);
+      return { length, added: Number(field('entries-added') ?? length), ...(first ? { first } : {}), ...(last ? { last } : {}) };
+    },
+    length: (stream) => client.xlen(stream),
+    remove: (stream, ids) => (ids.length === 0 ? Promise.resolve(0) : client.xdel(stream, ...ids)),
+    reader(): StreamReader {
+      // A blocking read outlasts any command timeout: this connection has none. Its first read may
+      // come before it is connected: it waits for the connection (a failed reconnect rejects it).
+      const connection: Redis = client.duplicate({ commandTimeout: undefined as unknown as number, enableOfflineQueue: true });
+      // Its failures reach the caller through read(); the events would only repeat them.
+      connection.on('error', () => undefined);
+      return {
+        async read(stream, after, { count, blockMs }) {
+          const reply = (await connection.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', stream, after)) as [string, RawEntry[]][] | null;
+          return (reply ?? []).flatMap(([, entries]) => entries.map(toEntry));
+        },
+        close: () => connection.disconnect(),
+      };
+    },
+  };
+}

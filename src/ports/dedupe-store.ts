@@ -1,0 +1,13 @@
+/**
+ * Marks of what was handled already (event ids per consumer group, inbound deliveries), each for a
+ * while. Delivery is at least once; these marks are how a consumer drops a repeat.
+ */
+export interface DedupeStore {
+  /** Whether the store is reachable now. */
+  isUp(): boolean;
+  has(key: string): Promise<boolean>;
+  /** Marks `key` as handled for `ttlMs`. */
+  mark(key: string, ttlMs: number): Promise<void>;
+  /** Marks `key` unless it is marked, atomically: true when this call marked it (it is the first). */
+  markFirst(key: string, ttlMs: number): Promise<boolean>;
+}

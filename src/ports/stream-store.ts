@@ -1,0 +1,48 @@
+/** The fields of one entry, in order. */
+export type StreamFields = Readonly<Record<string, string>>;
+
+/**
+ * One entry of a stream. Ids are `<ms>-<seq>`, increasing within a stream (compare them as two
+ * numbers); they are positions a reader resumes from.
+ */
+export interface StreamEntry {
+  readonly id: string;
+  readonly fields: StreamFields;
+}
+
+/** What a stream holds now. */
+export interface StreamInfo {
+  readonly length: number;
+  readonly first?: string;
+  readonly last?: string;
+  /** Entries ever appended, trimmed ones included. */
+  readonly added: number;
+}
+
+/** Blocking reads of its own (on Redis, a connection of its own, so nothing waits behind it). */
+export interface StreamReader {
+  /** Entries after `after`, oldest first, waiting up to `blockMs` for one to come; [] when none came. */
+  read(stream: string, after: string, options: { readonly count: number; readonly blockMs: number }): Promise<StreamEntry[]>;
+  close(): void;
+}
+
+/** Append-only logs (the outbox's buckets, the cluster's event log). Each call is atomic. */
+export interface StreamStore {
+  /** Whether the store is reachable now. */
+  isUp(): boolean;
+  /** Appends every entry, each to its stream, all or none; answers their ids in order. `maxLength` trims (about) the oldest. */
+  append(entries: readonly { readonly stream: string; readonly fields: StreamFields }[], options?: { readonly maxLength?: number }): Promise<string[]>;
+  /** Appends unless `once.key` is marked, and marks it for `once.ttlMs`, in one step: the id, or undefined for a repeat. */
+  appendOnce(stream: string, fields: StreamFields, once: { readonly key: string; readonly ttlMs: number }, options?: { readonly maxLength?: number }): Promise<string | undefined>;
+  /** Entries after `after` (exclusive; from the start when absent), oldest first, at most `count`. */
+  range(stream: string, options: { readonly after?: string; readonly count: number }): Promise<StreamEntry[]>;
+  /** The entry with this id, if the stream still has it. */
+  get(stream: string, id: string): Promise<StreamEntry | undefined>;
+  /** The newest entry, if any. */
+  newest(stream: string): Promise<StreamEntry | undefined>;
+  info(stream: string): Promise<StreamInfo>;
+  length(stream: string): Promise<number>;
+  /** Deletes entries by id: how many were there. */
+  remove(stream: string, ids: readonly string[]): Promise<number>;
+  reader(): StreamReader;
+}

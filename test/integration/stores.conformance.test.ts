@@ -1,0 +1,206 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { pino } from 'pino';
+import { createMemoryDedupeStore } from '../../src/adapters/memory/memory-dedupe-store.ts';
+import { createMemoryIdempotencyStore } from '../../src/adapters/memory/memory-idempotency-store.ts';
+import { createMemoryCursorStore, createMemoryLeaseStore } from '../../src/adapters/memory/memory-lease-store.ts';
+import { createMemoryStreamStore } from '../../src/adapters/memory/memory-stream-store.ts';
+import { createRedis, type RedisHandle } from '../../src/adapters/redis/redis-client.ts';
+import { createRedisDedupeStore } from '../../src/adapters/redis/redis-dedupe-store.ts';
+import { createRedisIdempotencyStore } from '../../src/adapters/redis/redis-idempotency-store.ts';
+import { createRedisCursorStore, createRedisLeaseStore } from '../../src/adapters/redis/redis-lease-store.ts';
+import { createRedisStreamStore } from '../../src/adapters/redis/redis-stream-store.ts';
+import type { DedupeStore } from '../../src/ports/dedupe-store.ts';
+import type { IdempotencyStore } from '../../src/ports/idempotency-store.ts';
+import type { CursorStore, LeaseStore } from '../../src/ports/lease-store.ts';
+import type { StreamStore } from '../../src/ports/stream-store.ts';
+import { TEST_REDIS_URL } from '../support/ports.ts';
+
+// One suite per store port, each run against every adapter: Redis and in-memory.
+interface Stores {
+  idempotency: IdempotencyStore;
+  dedupe: DedupeStore;
+  leases: LeaseStore;
+  cursors: CursorStore;
+  streams: StreamStore;
+}
+let redis: RedisHandle | undefined;
+const adapters: Record<string, () => Stores> = {
+  'in-memory': () => ({ idempotency: createMemoryIdempotencyStore(), dedupe: createMemoryDedupeStore(), leases: createMemoryLeaseStore(), cursors: createMemoryCursorStore(), streams: createMemoryStreamStore() }),
+  redis: () => {
+    const handle = redis as RedisHandle;
+    return { idempotency: createRedisIdempotencyStore(handle), dedupe: createRedisDedupeStore(handle), leases: createRedisLeaseStore(handle), cursors: createRedisCursorStore(handle), streams: createRedisStreamStore(handle) };
+  },
+};
+
+before(async () => {
+  redis = createRedis(TEST_REDIS_URL, pino({ level: 'silent' }));
+  await until(() => redis?.isUp());
+});
+after(() => redis?.close());
+
+async function until<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+/** Keys of one test: runs never see each other's. */
+const keyOf = (what: string) => `omnigate:test:conformance:${what}:${randomUUID()}`;
+
+for (const [name, make] of Object.entries(adapters)) {
+  describe(`IdempotencyStore conformance: ${name}`, () => {
+    test('the first claim of a key holds it; a second is refused and reads the first record', async () => {
+      const { idempotency } = make();
+      const key = keyOf('idem');
+      assert.equal(await idempotency.claim(key, { token: 'a', state: 'running' }, 60_000), true);
+      assert.equal(await idempotency.claim(key, { token: 'b' }, 60_000), false);
+      assert.deepEqual(await idempotency.read(key), { token: 'a', state: 'running' });
+      assert.equal(await idempotency.read(keyOf('none')), undefined);
+    });
+
+    test('only the holder of the token replaces or releases the record', async () => {
+      const { idempotency } = make();
+      const key = keyOf('idem');
+      await idempotency.claim(key, { token: 'a' }, 60_000);
+      assert.equal(await idempotency.replace(key, 'b', { token: 'b' }, 60_000), false);
+      assert.equal(await idempotency.replace(key, 'a', { token: 'a', answer: 201 }, 60_000), true);
+      assert.deepEqual(await idempotency.read(key), { token: 'a', answer: 201 });
+      assert.equal(await idempotency.release(key, 'b'), false);
+      assert.equal(await idempotency.release(key, 'a'), true);
+      assert.equal(await idempotency.replace(key, 'a', { token: 'a' }, 60_000), false, 'nothing to replace once released');
+      assert.equal(await idempotency.claim(key, { token: 'c' }, 60_000), true);
+    });
+
+    test('a record lapses after its time and the key is free again', async () => {
+      const { idempotency } = make();
+      const key = keyOf('idem');
+      await idempotency.claim(key, { token: 'a' }, 20);
+      await until(() => idempotency.claim(key, { token: 'b' }, 60_000));
+      assert.deepEqual(await idempotency.read(key), { token: 'b' });
+    });
+  });
+
+  describe(`DedupeStore conformance: ${name}`, () => {
+    test('a mark is seen until it lapses; markFirst marks only the first time', async () => {
+      const { dedupe } = make();
+      const key = keyOf('seen');
+      assert.equal(await dedupe.has(key), false);
+      await dedupe.mark(key, 20);
+      assert.equal(await dedupe.has(key), true);
+      await until(async () => !(await dedupe.has(key)));
+      const first = keyOf('first');
+      assert.equal(await dedupe.markFirst(first, 60_000), true);
+      assert.equal(await dedupe.markFirst(first, 60_000), false);
+      assert.equal(await dedupe.has(first), true);
+    });
+  });
+
+  describe(`LeaseStore and CursorStore conformance: ${name}`, () => {
+    test('one holder at a time: it extends its lease, others wait until it is released', async () => {
+      const { leases } = make();
+      const key = keyOf('lease');
+      assert.equal(await leases.acquire(key, 'node-a', 60_000), true);
+      assert.equal(await leases.acquire(key, 'node-b', 60_000), false);
+      assert.equal(await leases.acquire(key, 'node-a', 60_000), true, 'the holder extends');
+      assert.equal(await leases.holder(key), 'node-a');
+      assert.equal(await leases.release(key, 'node-b'), false);
+      assert.equal(await leases.release(key, 'node-a'), true);
+      assert.equal(await leases.holder(key), undefined);
+      assert.equal(await leases.acquire(key, 'node-b', 60_000), true);
+    });
+
+    test('a lease its holder does not renew lapses and another takes it', async () => {
+      const { leases } = make();
+      const key = keyOf('lease');
+      await leases.acquire(key, 'node-a', 20);
+      await until(() => leases.acquire(key, 'node-b', 60_000));
+      assert.equal(await leases.holder(key), 'node-b');
+    });
+
+    test('a heartbeat answers the live members, sorted; a silent one drops out, one that leaves is gone', async () => {
+      const { leases } = make();
+      const group = keyOf('group');
+      await leases.heartbeat(group, 'node-c', 20);
+      assert.deepEqual(await leases.heartbeat(group, 'node-b', 60_000), ['node-b', 'node-c']);
+      await until(async () => (await leases.heartbeat(group, 'node-a', 60_000)).length === 2);
+      assert.deepEqual(await leases.heartbeat(group, 'node-a', 60_000), ['node-a', 'node-b']);
+      await leases.leave(group, 'node-b');
+      assert.deepEqual(await leases.heartbeat(group, 'node-a', 60_000), ['node-a']);
+    });
+
+    test('a cursor reads back what was set last', async () => {
+      const { cursors } = make();
+      const key = keyOf('cursor');
+      assert.equal(await cursors.get(key), undefined);
+      await cursors.set(key, 'c1');
+      await cursors.set(key, 'c2');
+      assert.equal(await cursors.get(key), 'c2');
+    });
+  });
+
+  describe(`StreamStore conformance: ${name}`, () => {
+    test('appends in order with increasing ids; reads from the start or after a position', async () => {
+      const { streams } = make();
+      const stream = keyOf('stream');
+      const other = keyOf('stream');
+      const ids = await streams.append([1, 2, 3].map((n) => ({ stream, fields: { e: `event-${n}`, t: 'topic' } })).concat([{ stream: other, fields: { e: 'x', t: '' } }]));
+      assert.equal(ids.length, 4);
+      const entries = await streams.range(stream, { count: 10 });
+      assert.deepEqual(entries.map((e) => e.fields), [1, 2, 3].map((n) => ({ e: `event-${n}`, t: 'topic' })));
+      assert.deepEqual(entries.map((e) => e.id), ids.slice(0, 3));
+      assert.deepEqual((await streams.range(stream, { after: ids[0] as string, count: 1 })).map((e) => e.fields.e), ['event-2']);
+      assert.deepEqual(await streams.get(stream, ids[1] as string), entries[1]);
+      assert.deepEqual(await streams.newest(stream), entries[2]);
+      assert.equal(await streams.length(other), 1);
+      assert.equal(await streams.newest(keyOf('empty')), undefined);
+    });
+
+    test('removes entries by id and says what it holds and ever held', async () => {
+      const { streams } = make();
+      const stream = keyOf('stream');
+      const ids = await streams.append([1, 2, 3].map((n) => ({ stream, fields: { n: String(n) } })));
+      assert.equal(await streams.remove(stream, [ids[0] as string, '1-1']), 1);
+      assert.equal(await streams.get(stream, ids[0] as string), undefined);
+      assert.deepEqual(await streams.info(stream), { length: 2, added: 3, first: ids[1], last: ids[2] });
+      assert.deepEqual(await streams.info(keyOf('never')), { length: 0, added: 0 });
+    });
+
+    test('a stream past its maximum length loses its oldest entries, never its newest', async () => {
+      const { streams } = make();
+      const stream = keyOf('stream');
+      const ids = await streams.append(Array.from({ length: 300 }, (_, n) => ({ stream, fields: { n: String(n) } })), { maxLength: 10 });
+      const length = await streams.length(stream);
+      assert.ok(length >= 10 && length < 300, `length ${length}`);
+      assert.equal((await streams.newest(stream))?.id, ids.at(-1));
+    });
+
+    test('appendOnce appends a key once: a repeat appends nothing', async () => {
+      const { streams } = make();
+      const stream = keyOf('stream');
+      const once = { key: keyOf('once'), ttlMs: 60_000 };
+      assert.ok(await streams.appendOnce(stream, { e: 'one' }, once, { maxLength: 100 }));
+      assert.equal(await streams.appendOnce(stream, { e: 'one' }, once), undefined);
+      assert.equal(await streams.length(stream), 1);
+    });
+
+    test('a reader waits for what is appended after its position, and gives up after blockMs', async () => {
+      const { streams } = make();
+      const stream = keyOf('stream');
+      const [first] = await streams.append([{ stream, fields: { n: '1' } }]);
+      const reader = streams.reader();
+      try {
+        assert.deepEqual(await reader.read(stream, first as string, { count: 10, blockMs: 10 }), []);
+        const waiting = reader.read(stream, first as string, { count: 10, blockMs: 5_000 });
+        await streams.append([{ stream, fields: { n: '2' } }]);
+        assert.deepEqual((await waiting).map((e) => e.fields), [{ n: '2' }]);
+      } finally {
+        reader.close();
+      }
+    });
+  });
+}
