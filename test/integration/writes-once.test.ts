@@ -30,13 +30,16 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   throw new Error(`timed out waiting for ${what}`);
 }
 
-/** A gateway process (src/main.ts), ready; its jobs' locks short, so a killed one's job is taken up soon. */
+/**
+ * A gateway process (src/main.ts), ready. Its jobs' locks are short, so a killed one's job is taken
+ * up soon; its call deadline is short, so an Idempotency-Key's lock lapses soon (twice it + 1 s).
+ */
 async function startGateway(): Promise<ChildProcess> {
   const child = spawn(process.execPath, [`${ROOT_DIR}/src/main.ts`], {
     cwd: ROOT_DIR,
     env: {
       PATH: process.env.PATH ?? '', ...connectorEnv(TEST_URLS), REDIS_URL: TEST_REDIS_URL, REDIS_CACHE_URL: TEST_REDIS_CACHE_URL, PORT: String(GATEWAY_PORT), OMNIGATE_API_KEYS: `test:${API_KEY}`,
-      OMNIGATE_JOB_LOCK_MS: '1000', OMNIGATE_JOB_BACKOFF_MS: '100', LOG_LEVEL: 'warn',
+      OMNIGATE_JOB_LOCK_MS: '1000', OMNIGATE_JOB_BACKOFF_MS: '100', OMNIGATE_CALL_TIMEOUT_MS: '3000', LOG_LEVEL: 'warn',
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -62,25 +65,36 @@ const api = (path: string, init: RequestInit = {}) => fetch(`${URL}${path}`, { .
 const ticket = (subject: string) => JSON.stringify({ customerId: '7', subject, description: 'the parcel arrived damaged' });
 
 describe('a gateway killed mid-write', () => {
-  test('a ticket job cut off by SIGKILL while the backend is slow opens exactly one ticket once a new gateway runs it again', async () => {
+  test('a ticket job and a create with an Idempotency-Key, cut off by SIGKILL while the backend is slow, each open exactly one ticket after a restart', async () => {
     let gateway = await startGateway();
     const before = await ticketsInBackend();
-    await setFault('tickets', { mode: 'latency', latencyMs: 30_000 });
-    const res = await api('/v1/tickets', { method: 'POST', headers: { prefer: 'respond-async', 'idempotency-key': randomUUID() }, body: ticket('killed mid-write') });
+    // The backend stores a create at once and answers it late (within the call deadline): the
+    // writes have happened, their answers are not back when the gateway dies.
+    await setFault('tickets', { mode: 'latency', latencyMs: 2_500 });
+    const res = await api('/v1/tickets', { method: 'POST', headers: { prefer: 'respond-async', 'idempotency-key': randomUUID() }, body: ticket('job killed mid-write') });
     assert.equal(res.status, 202);
     const { job } = (await res.json()) as { job: { id: string } };
-    // The backend stores a create at once and answers it late: the write has happened, its answer is not back.
-    await until('the backend to store the ticket', async () => ((await ticketsInBackend()) === before + 1 ? true : undefined));
+    const key = randomUUID();
+    const body = ticket('request killed mid-write');
+    const cutOff = api('/v1/tickets', { method: 'POST', headers: { 'idempotency-key': key }, body }).catch(() => undefined);
+    await until('the backend to store both tickets', async () => ((await ticketsInBackend()) === before + 2 ? true : undefined));
     await kill(gateway);
+    assert.equal(await cutOff, undefined, 'the request was cut off before its answer');
     await setFault('tickets', { mode: 'ok' });
 
     gateway = await startGateway();
     const done = await until('the job to finish', async () => {
-      const view = (await (await api(`/v1/jobs/${job.id}`)).json()) as { state: string; result?: { data: { id: string } } };
+      const view = (await (await api(`/v1/jobs/${job.id}`)).json()) as { state: string };
       return view.state === 'completed' || view.state === 'dead' ? view : undefined;
     });
     assert.equal(done.state, 'completed');
-    assert.equal(await ticketsInBackend(), before + 1, 'the job ran again and opened no second ticket');
+    // The key stays held while the cut-off write might still run, then the repeat runs it again with its token.
+    const repeat = await until('the key to be free', async () => {
+      const answer = await api('/v1/tickets', { method: 'POST', headers: { 'idempotency-key': key }, body });
+      return answer.status === 409 ? undefined : answer;
+    });
+    assert.equal(repeat.status, 201);
+    assert.equal(await ticketsInBackend(), before + 2, 'neither the job nor the repeat opened a second ticket');
     await kill(gateway);
   });
 });
