@@ -69,6 +69,7 @@ export interface ConnectorCallsDeps {
   readonly settings: SettingsProvider;
 }
 
+/** The facade over one registry and pipeline. */
 export function createConnectorCalls(deps: ConnectorCallsDeps): ConnectorCalls {
   /** One call through the pipeline; `attempt` runs once per try, holding a lease. */
   function run<T>(connector: string, capability: string, kind: PipelineCall<T>['kind'], context: CallContext, attempt: (version: ConnectorVersion, signal: AbortSignal) => Promise<T>, extra: Partial<PipelineCall<T>> = {}): Promise<T> {

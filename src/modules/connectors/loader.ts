@@ -11,6 +11,7 @@ import type { StoredPackage } from './package-store.ts';
 import type { ConnectorRegistryDeps, ConnectorVersion, LoadStage, Problem } from './registry.types.ts';
 import { now, type Slots } from './slots.ts';
 
+/** A health check that takes longer counts as failed. */
 export const HEALTH_CHECK_TIMEOUT_MS = 5_000;
 
 /** Why a version could not be loaded, and at which stage. */
@@ -30,6 +31,7 @@ export interface Loader {
   healthOf(version: ConnectorVersion): Promise<Problem | undefined>;
 }
 
+/** The loader of one registry: its validators are compiled once. */
 export function createLoader(deps: ConnectorRegistryDeps, log: Logger, slots: Slots): Loader {
   // Env settings arrive as strings and are coerced; call params arrive as JSON and are not.
   const configAjv = createAjv({ coerceTypes: true, useDefaults: true });

@@ -40,8 +40,10 @@ export interface Slots {
   lease(name: string): Lease;
 }
 
+/** Timestamps of problems and loads. */
 export const now = (): string => new Date().toISOString();
 
+/** An empty table; the registry fills it as connectors load. */
 export function createSlots(): Slots {
   const byName = new Map<string, Slot>();
 

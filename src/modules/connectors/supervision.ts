@@ -3,8 +3,11 @@ import type { StoredPackage } from './package-store.ts';
 import type { ConnectorRegistryDeps, ConnectorState, ConnectorVersion, LifecycleAction, LifecycleOutcome, Problem } from './registry.types.ts';
 import { now, type Slot, type Slots } from './slots.ts';
 
+/** First recheck delay of a connector that failed at start; a crashed worker's first restart waits a quarter of it. */
 export const DEFAULT_RETRY_MIN_MS = 2_000;
+/** The longest recheck or restart delay. */
 export const DEFAULT_RETRY_MAX_MS = 60_000;
+/** A restarted worker that stays healthy this long starts its restart backoff over. */
 export const DEFAULT_RESTART_RESET_MS = 60_000;
 
 /** What supervision needs of the registry: its table, health checks and the lifecycle steps it retries. */
@@ -29,6 +32,7 @@ export interface Supervisor {
   readonly firstRecheckMs: number;
 }
 
+/** The supervisor of one registry. */
 export function createSupervisor(deps: SupervisionDeps): Supervisor {
   const { slots, log, settings } = deps;
 
