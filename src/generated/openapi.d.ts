@@ -156,7 +156,11 @@ export interface paths {
          *     marked `Idempotent-Replayed: true`, and opens nothing; a repeated `202` shows the job as
          *     it is now. A repeat while the first is still running is `409 IDEMPOTENCY_KEY_IN_USE`
          *     (retry after `Retry-After`); the same key with another body is `422
-         *     IDEMPOTENCY_KEY_REUSED`. A 5xx or retryable answer is not kept, so a repeat runs again.
+         *     IDEMPOTENCY_KEY_REUSED`. A 5xx or retryable answer is not kept, so a repeat runs again:
+         *     the write carries a token derived from the key, with which the tickets system returns the
+         *     ticket an earlier write made (a timeout, a lost answer) instead of opening another. Once
+         *     the write has started the key stays held: if its answer could not be kept, repeats get
+         *     `409` until the first could no longer be running, then run again with the same token.
          *     The guarantee needs Redis: while it is away, a request with a key is refused with `503
          *     STORE_UNAVAILABLE` rather than run without it (a request without a key still runs).
          *
