@@ -25,6 +25,7 @@ function formsOf(secret: string): string[] {
   return [secret, JSON.stringify(secret).slice(1, -1), encodeURIComponent(secret), bytes.toString('base64').replace(/=+$/, ''), bytes.toString('base64url')];
 }
 
+/** An empty set of secrets; main.ts makes one, gives it to the logger and the gateway, which fill it. */
 export function createSecrets(): Secrets {
   const known = new Set<string>();
   // One alternation, longest first, rebuilt only when a secret is added: scrubbing a line is one scan.

@@ -14,7 +14,7 @@ export interface Authenticator {
 const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
 
 /** The key sent as `X-Api-Key: <key>` or `Authorization: Bearer <key>`. */
-export function presentedKey(req: Request): string | undefined {
+function presentedKey(req: Request): string | undefined {
   return req.get('x-api-key') ?? /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '')?.[1];
 }
 

@@ -182,7 +182,7 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
       });
       alive = true;
       worker.on('message', onMessage);
-      worker.on('error', (err) => die(`crashed: ${err.message}`));
+      worker.on('error', (err) => die(`crashed: ${scrub(err.message)}`));
       worker.on('exit', (code) => die(`exited with code ${code}`));
       const loaded = await expect('loaded', 15_000);
       if (loaded.type === 'load-failed') throw new Error(scrub(loaded.error.message));
