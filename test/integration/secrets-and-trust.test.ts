@@ -150,7 +150,8 @@ describe('connector trust', () => {
     const refused = await call('/v1/inbound/secret-probe', undefined, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     assert.equal(JSON.parse(refused.text).code, 'CONNECTOR_FAILED');
     assert.doesNotMatch(refused.text, /probe-text/);
-    assert.match(output, /probe-text/, 'what the connector wrote is in the log, for the operator');
+    // For the operator, in the log (written after the answer: waited for, not assumed).
+    await until(async () => (output.includes('probe-text') ? true : undefined), 'the refusal in the log');
   });
 });
 
@@ -174,9 +175,10 @@ describe('secrets', () => {
     await call(`/v1/webhooks/subscriptions/${id}`, SENTINELS.apiKey, { method: 'DELETE' });
 
     const kafka = await kafkaContent(`secret-probe`);
-    const places: Record<string, string> = { logs: output, bodies: bodies.join('\n'), audit: readFileSync(join(dir, 'audit.jsonl'), 'utf8'), kafka };
+    const logged = (msg: string) => output.includes(`"msg":"${msg}"`);
+    await until(async () => (['my config', 'nested', 'leak'].every(logged) ? true : undefined), 'the connector\'s log lines');
     assert.match(output, /"level":20/, 'the logs are at debug');
-    for (const msg of ['my config', 'nested', 'leak']) assert.ok(output.includes(`"msg":"${msg}"`), `the connector logged "${msg}"`);
+    const places: Record<string, string> = { logs: output, bodies: bodies.join('\n'), audit: readFileSync(join(dir, 'audit.jsonl'), 'utf8'), kafka };
     assert.match(places.audit ?? '', /secret-probe/);
     for (const [place, text] of Object.entries(places)) {
       for (const [name, secret] of Object.entries(SENTINELS)) {
