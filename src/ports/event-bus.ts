@@ -31,6 +31,11 @@ export interface Subscription {
 export interface EventBus {
   /** Hands events to the bus, in order; resolves once the bus has them durably. */
   publish(events: readonly CloudEvent[], options?: { readonly topic?: string }): Promise<void>;
+  /**
+   * Joins `group`. A group new to the topic starts from the earliest event the bus still holds
+   * (so it sees what was published before it first joined), unless `fromBeginning` is false;
+   * a group that has been here before resumes after the last event it handled.
+   */
   subscribe(group: string, handler: EventHandler, options?: { readonly topic?: string; readonly fromBeginning?: boolean }): Promise<Subscription>;
   close(): Promise<void>;
 }

@@ -86,6 +86,19 @@ for (const [name, make] of Object.entries(adapters)) {
       assert.equal(new Set(handled).size, sent.length);
     });
 
+    test('a new group sees the events published before it first joined', async () => {
+      const bus = await make();
+      open.push(bus);
+      const run = randomUUID();
+      const got: number[] = [];
+      await bus.publish(events(run, ['early'], 3));
+      const sub = await bus.subscribe(`late-${run}`, async (e) => void ((e.data as { run: string }).run === run && got.push((e.data as { n: number }).n)));
+      open.push(sub);
+      await sub.ready;
+      await until(() => got.length === 3);
+      assert.deepEqual(got, [0, 1, 2]);
+    });
+
     test('a handler that throws gets the same event again, and order holds behind it', async () => {
       const bus = await make();
       open.push(bus);

@@ -32,7 +32,9 @@ function kafkaLogCreator(log: Logger) {
 /**
  * The EventBus on Kafka: events keyed by `partitionkey` (so per-key order holds on a partition),
  * an idempotent producer, one consumer per group and subscription, offsets committed after the
- * handler succeeded (at least once).
+ * handler succeeded (at least once). A group new to a topic starts from its earliest retained
+ * event, so it misses nothing produced before it first joined; a known group resumes after its
+ * committed offset.
  */
 export function createKafkaEventBus(options: KafkaEventBusOptions): EventBus & { ensureTopics(): Promise<void>; isConnected(): boolean; lag(groups: readonly string[], topic: string): Promise<Map<string, number>> } {
   const log = options.log.child({ module: 'kafka' });
@@ -134,7 +136,7 @@ export function createKafkaEventBus(options: KafkaEventBusOptions): EventBus & {
             // Our topics may not exist yet on a fresh cluster (a consumer can start first).
             await bus.ensureTopics();
             await consumer.connect();
-            await consumer.subscribe({ topic: opts.topic ?? EVENTS_TOPIC, fromBeginning: opts.fromBeginning ?? false });
+            await consumer.subscribe({ topic: opts.topic ?? EVENTS_TOPIC, fromBeginning: opts.fromBeginning ?? true });
             const joined = new Promise<void>((resolve) => consumer?.on(consumer.events.GROUP_JOIN, () => resolve()));
             await consumer.run({
               // One message at a time per partition: a handler that fails sees the same event again.

@@ -4,7 +4,8 @@ export const DEFAULT_TOPIC = 'omnigate.events';
 
 /**
  * The bus within one process (one node, no Kafka): each group gets every event once, in
- * publish order; a handler that throws gets the event again after a short pause.
+ * publish order, a new group from the first event published; a handler that throws gets the
+ * event again after a short pause.
  */
 export function createMemoryEventBus(options: { retryDelayMs?: number } = {}): EventBus {
   const topics = new Map<string, { log: CloudEvent[]; groups: Map<string, Group> }>();
@@ -53,7 +54,7 @@ export function createMemoryEventBus(options: { retryDelayMs?: number } = {}): E
       const topic = topicOf(opts.topic ?? DEFAULT_TOPIC);
       let group = topic.groups.get(groupName);
       if (!group) {
-        group = { handlers: [], offset: opts.fromBeginning ? 0 : topic.log.length, running: false, next: 0 };
+        group = { handlers: [], offset: opts.fromBeginning === false ? topic.log.length : 0, running: false, next: 0 };
         topic.groups.set(groupName, group);
       }
       const own = group;
