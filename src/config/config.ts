@@ -22,6 +22,8 @@ export const DEFAULT_WORKER_HEAP_MB = 96;
 export const DEFAULT_JOB_ATTEMPTS = 8;
 export const DEFAULT_JOB_BACKOFF_MS = 500;
 export const DEFAULT_JOB_LOCK_MS = 30_000;
+export const DEFAULT_OUTBOX_BUCKETS = 16;
+export const DEFAULT_OUTBOX_LEASE_MS = 10_000;
 export const CONNECTOR_ENV_PREFIX = 'OMNIGATE_CONNECTOR_';
 export const RESILIENCE_ENV_PREFIX = 'OMNIGATE_RESILIENCE_';
 
@@ -84,10 +86,17 @@ export interface Config {
   readonly redisMemoryWarnPercent: number;
   /** `KAFKA_BROKERS`: comma-separated host:port; none means an in-process bus (one node, no Kafka). */
   readonly kafkaBrokers: readonly string[];
-  /** `NODE_ID`: this gateway node's stable name (its outbox and its command consumer group); default the host name. */
+  /**
+   * `NODE_ID`: this gateway node's name (its consumer group for cluster commands, its logs);
+   * default `<host>-<PORT>`: unique on a host, stable across restarts.
+   */
   readonly nodeId: string;
   /** `OMNIGATE_OUTBOX_BATCH`: events handed to Kafka per send. */
   readonly outboxBatch: number;
+  /** `OMNIGATE_OUTBOX_BUCKETS`: outbox buckets, leased by the live nodes; the same on every node. */
+  readonly outboxBuckets: number;
+  /** `OMNIGATE_OUTBOX_LEASE_MS`: how long a node's lease on a bucket lasts unrenewed (a dead node's buckets move after it). */
+  readonly outboxLeaseMs: number;
   /** `OMNIGATE_EVENT_POLLING`: poll connectors that have poll() (one node at a time). */
   readonly eventPolling: boolean;
   /** `OMNIGATE_RATE_LIMIT_PER_KEY`: requests per API key per window, across all nodes. */
@@ -167,6 +176,8 @@ const ENV_SCHEMA = {
     KAFKA_BROKERS: { type: 'string', pattern: '^\\s*[A-Za-z0-9.-]+:\\d+\\s*(,\\s*[A-Za-z0-9.-]+:\\d+\\s*)*$' },
     NODE_ID: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' },
     OMNIGATE_OUTBOX_BATCH: { type: 'integer', minimum: 1, maximum: 10_000, default: 100 },
+    OMNIGATE_OUTBOX_BUCKETS: { type: 'integer', minimum: 1, maximum: 1_024, default: DEFAULT_OUTBOX_BUCKETS },
+    OMNIGATE_OUTBOX_LEASE_MS: { type: 'integer', minimum: 500, maximum: 600_000, default: DEFAULT_OUTBOX_LEASE_MS },
     OMNIGATE_EVENT_POLLING: { type: 'boolean', default: true },
     OMNIGATE_RATE_LIMIT_PER_KEY: { type: 'integer', minimum: 1, maximum: 100_000_000, default: DEFAULT_RATE_LIMIT_PER_KEY },
     OMNIGATE_RATE_LIMIT_WINDOW_MS: { type: 'integer', minimum: 100, maximum: 86_400_000, default: DEFAULT_RATE_LIMIT_WINDOW_MS },
@@ -230,9 +241,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     redisCacheUrl: (raw.REDIS_CACHE_URL as string | undefined) ?? (raw.REDIS_URL as string),
     redisMemoryWarnPercent: raw.OMNIGATE_REDIS_MEMORY_WARN_PERCENT as number,
     kafkaBrokers: Object.freeze(raw.KAFKA_BROKERS === undefined ? [] : String(raw.KAFKA_BROKERS).split(',').map((b) => b.trim())),
-    // Stable across restarts by default, so that a restarted node relays what its outbox still holds.
-    nodeId: (raw.NODE_ID as string | undefined) ?? hostname(),
+    // Two gateways on one host must not share a name (nor a command consumer group); the port
+    // tells them apart and stays the same across restarts (an ephemeral port cannot: the pid then).
+    nodeId: (raw.NODE_ID as string | undefined) ?? `${hostname()}-${(raw.PORT as number) || process.pid}`,
     outboxBatch: raw.OMNIGATE_OUTBOX_BATCH as number,
+    outboxBuckets: raw.OMNIGATE_OUTBOX_BUCKETS as number,
+    outboxLeaseMs: raw.OMNIGATE_OUTBOX_LEASE_MS as number,
     eventPolling: raw.OMNIGATE_EVENT_POLLING as boolean,
     rateLimitPerKey: raw.OMNIGATE_RATE_LIMIT_PER_KEY as number,
     rateLimitWindowMs: raw.OMNIGATE_RATE_LIMIT_WINDOW_MS as number,

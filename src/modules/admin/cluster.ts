@@ -14,7 +14,10 @@ interface IssuedCommand {
   readonly action: LifecycleCommand['action'];
   readonly connector: string;
   readonly actor: string;
+  /** The node id of the node it was given on (for the audit trail). */
   readonly origin: string;
+  /** The process it was given on: that one has run it already. */
+  readonly instance: string;
   /** For install: the tarball's sha256, its bytes parked in Redis. */
   readonly package?: string;
 }
@@ -22,16 +25,18 @@ interface IssuedCommand {
 /**
  * Makes lifecycle changes cluster-wide: a change made on one node runs there, then goes out on
  * the commands topic; every other node runs it too (each node is its own consumer group, so each
- * sees every command, in order). Install tarballs travel through Redis, by digest.
+ * sees every command, in order). Install tarballs travel through Redis, by digest. A node skips
+ * only what its own process issued, by instance id: a node id can be shared by mistake, an
+ * instance id cannot.
  */
 export async function clusterLifecycle(deps: { lifecycle: Lifecycle; events: Events; redis: RedisHandle; log: Logger }): Promise<Lifecycle & { close(): Promise<void> }> {
   const log = deps.log.child({ module: 'cluster' });
-  const { nodeId } = deps.events;
+  const { nodeId, instanceId } = deps.events;
   const subscription = await deps.events.subscribe(
     `omnigate-node-${nodeId}`,
     async (event) => {
       const command = event.data as IssuedCommand;
-      if (command.origin === nodeId) return;
+      if (command.instance === instanceId) return;
       const actor = `${command.actor}@${command.origin}`;
       let outcome;
       if (command.action === 'install') {
@@ -66,7 +71,7 @@ export async function clusterLifecycle(deps: { lifecycle: Lifecycle; events: Eve
       const outcome = await deps.lifecycle.execute(command);
       // Only a change that took effect here goes to the others.
       if (outcome.result !== 'ok' || (command.action === 'install' && !digest)) return outcome;
-      const issued: IssuedCommand = { action: command.action, connector: command.connector, actor: command.actor, origin: nodeId, ...(digest ? { package: digest } : {}) };
+      const issued: IssuedCommand = { action: command.action, connector: command.connector, actor: command.actor, origin: nodeId, instance: instanceId, ...(digest ? { package: digest } : {}) };
       await deps.events.publish([cloudEvent({ source: `/omnigate/nodes/${nodeId}`, type: 'lifecycle.requested', subject: command.connector, partitionkey: command.connector, data: issued })], COMMANDS_TOPIC);
       return outcome;
     },

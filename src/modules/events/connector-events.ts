@@ -62,15 +62,17 @@ async function publishUnseen(deps: Pick<ConnectorEventsDeps, 'redis' | 'events'>
   const fresh = deps.redis.isUp()
     ? (await Promise.all(events.map(async (event) => ((await deps.redis.client.exists(mark(event)).catch(() => 0)) === 1 ? undefined : event)))).filter((e): e is CloudEvent => e !== undefined)
     : [...events];
-  await deps.events.publish(fresh);
+  // Acknowledged only once stored in Redis: a sender told "accepted" does not send again.
+  await deps.events.publishDurably(fresh);
   if (deps.redis.isUp()) await Promise.all(fresh.map((event) => deps.redis.client.set(mark(event), '1', 'EX', INBOUND_SEEN_TTL_S).catch(() => undefined)));
   return fresh.length;
 }
 
 /**
  * POST /v1/inbound/{connector}: a backend's signed webhooks. The connector (in its worker, with
- * its secret) verifies and normalizes them; the events are in the outbox before the backend
- * gets its 202, so an acknowledged delivery is never lost; duplicates are dropped.
+ * its secret) verifies and normalizes them; the events are in the outbox's Redis streams before
+ * the backend gets its 202 (503 STORE_UNAVAILABLE while Redis is away, so that it retries), so an
+ * acknowledged delivery is never lost; duplicates are dropped.
  */
 export function createInboundRouter(deps: ConnectorEventsDeps & { bodyLimitBytes: number }): Router {
   const router = Router();

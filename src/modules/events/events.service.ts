@@ -1,4 +1,4 @@
-import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../kernel/logger.ts';
 import type { RedisHandle } from '../../adapters/redis/redis-client.ts';
 import { createKafkaEventBus, EVENTS_TOPIC } from '../../adapters/kafka/kafka-event-bus.ts';
@@ -7,9 +7,8 @@ import type { CloudEvent, EventBus, EventHandler, Subscription } from '../../por
 import type { Metrics } from '../observability/metrics.ts';
 import { deduplicated } from './dedupe.ts';
 import { createEventLog, EVENT_LOG_GROUP, type EventLog } from './event-log.ts';
+import { DEFAULT_OUTBOX_BUCKETS, DEFAULT_OUTBOX_LEASE_MS } from './outbox-buckets.ts';
 import { createOutbox, type Outbox } from './outbox.ts';
-
-export const defaultNodeId = (): string => `${hostname()}-${process.pid}`;
 
 export interface EventsDeps {
   readonly brokers: readonly string[];
@@ -18,11 +17,16 @@ export interface EventsDeps {
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly outboxBatch?: number;
+  /** Outbox buckets (the same on every node) and how long a node leases one. */
+  readonly outboxBuckets?: number;
+  readonly outboxLeaseMs?: number;
 }
 
 /** Publishing (through the outbox), subscribing (deduplicated), and the shared event log for SSE. */
 export interface Events {
   readonly nodeId: string;
+  /** This process: unique even when two processes were given the same node id. */
+  readonly instanceId: string;
   readonly bus: EventBus;
   readonly outbox: Outbox;
   readonly eventLog: EventLog;
@@ -31,6 +35,12 @@ export interface Events {
    * away) and never rejects; it never waits for the bus.
    */
   publish(events: readonly CloudEvent[], topic?: string): Promise<void>;
+  /**
+   * Queues events in the outbox's Redis streams and resolves only once they are there; throws
+   * STORE_UNAVAILABLE (with a Retry-After) when it could only hold them in memory. For events
+   * whose sender is told "accepted" and would not send them again.
+   */
+  publishDurably(events: readonly CloudEvent[], topic?: string): Promise<void>;
   /** A consumer group; each event is handled once per group (ids already seen are dropped). */
   subscribe(group: string, handler: EventHandler, options?: { topic?: string; fromBeginning?: boolean }): Promise<Subscription>;
   /** Flushes the outbox (bounded) and closes consumers and clients. */
@@ -58,7 +68,13 @@ export async function createEvents(deps: EventsDeps): Promise<Events> {
   } else {
     log.info('no KAFKA_BROKERS: events stay within this node (in-process bus)');
   }
-  const outbox = createOutbox({ redis: deps.redis, bus, log, metrics: deps.metrics, nodeId: deps.nodeId, ...(deps.outboxBatch ? { batchSize: deps.outboxBatch } : {}) });
+  const instanceId = `${deps.nodeId}#${randomUUID().slice(0, 8)}`;
+  const outbox = createOutbox({
+    redis: deps.redis, bus, log, metrics: deps.metrics, nodeId: deps.nodeId, instanceId, buckets: deps.outboxBuckets ?? DEFAULT_OUTBOX_BUCKETS,
+    // With Kafka the buckets are the cluster's, leased by the live nodes; the in-process bus is this node's alone.
+    ...(kafka ? { leaseMs: deps.outboxLeaseMs ?? DEFAULT_OUTBOX_LEASE_MS } : {}),
+    ...(deps.outboxBatch ? { batchSize: deps.outboxBatch } : {}),
+  });
   const eventLog = await createEventLog({ bus, redis: deps.redis, log, metrics: deps.metrics });
   const subscriptions = new Set<Subscription>();
   const groups = new Set<string>([EVENT_LOG_GROUP]);
@@ -77,12 +93,14 @@ export async function createEvents(deps: EventsDeps): Promise<Events> {
 
   return {
     nodeId: deps.nodeId,
+    instanceId,
     bus,
     outbox,
     eventLog,
     publish(events, topic) {
       return outbox.emit(events, topic).catch((err: unknown) => log.error({ err, count: events.length }, 'could not queue events'));
     },
+    publishDurably: (events, topic) => outbox.emitDurably(events, topic),
     async subscribe(group, handler, options = {}) {
       const subscription = await bus.subscribe(group, deduplicated(group, handler, deps), options);
       if (!options.topic) groups.add(group);

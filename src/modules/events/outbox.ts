@@ -1,18 +1,15 @@
+import { AppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import type { RedisHandle } from '../../adapters/redis/redis-client.ts';
 import type { CloudEvent, EventBus } from '../../ports/event-bus.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { allBuckets, bucketKey, createBucketLeases, outboxBucketOf, type BucketLeases } from './outbox-buckets.ts';
 
 export const DEFAULT_OUTBOX_BATCH = 100;
 export const DEFAULT_MEMORY_BUFFER = 10_000;
+/** What a caller that needs its events stored is told to wait before it tries again. */
+export const STORE_RETRY_AFTER_MS = 1_000;
 
-/**
- * The transactional-outbox half of publishing: `emit` appends events to a Redis stream of this
- * node and returns at once; a relay hands them to the bus in order, in batches, and deletes them
- * only once the bus has them. While the bus (Kafka) is away events wait, durably with Redis
- * persistence on, and go out in order when it is back. If Redis itself is away they wait in a
- * bounded in-memory buffer instead (lost if the process dies then: logged).
- */
 const parseEvent = (raw: string | undefined): CloudEvent | undefined => {
   try {
     const event = JSON.parse(raw ?? '') as CloudEvent | null;
@@ -25,31 +22,63 @@ const parseEvent = (raw: string | undefined): CloudEvent | undefined => {
 /** Kafka's refusals that no retry fixes: the batch (or one message) is too large. */
 const isTooLarge = (err: unknown): boolean => /MESSAGE_TOO_LARGE|RECORD_LIST_TOO_LARGE|too large/i.test(String((err as { type?: string }).type ?? (err as Error).message ?? ''));
 
+/**
+ * The transactional-outbox half of publishing. `emit` appends events to the Redis stream of
+ * their bucket (derived from the partition key, see outbox-buckets.ts) and returns at once; the
+ * node that leases a bucket relays it to the bus in order, in batches, and deletes events only
+ * once the bus has them. The buckets belong to the cluster, not to a node: a node that dies for
+ * good leaves nothing behind. While the bus (Kafka) is away events wait, durably with Redis
+ * persistence on. While Redis is away `emit` holds them in a bounded in-memory buffer (lost if
+ * the process dies then: logged); `emitDurably` refuses instead.
+ */
 export interface Outbox {
-  /** Queues events for `topic` (the bus's default when absent). */
+  /** Queues events for `topic` (the bus's default when absent); buffers in memory while Redis is away. */
   emit(events: readonly CloudEvent[], topic?: string): Promise<void>;
-  /** Events waiting (Redis stream plus memory buffer). */
+  /** Queues events in Redis, or throws STORE_UNAVAILABLE (with a Retry-After): never memory only. */
+  emitDurably(events: readonly CloudEvent[], topic?: string): Promise<void>;
+  /** Events waiting: every bucket's stream plus this node's memory buffer. */
   depth(): Promise<number>;
-  /** Relays until empty or `timeoutMs` passes; for SIGTERM. */
+  /** Relays until this node's buckets and buffer are empty or `timeoutMs` passes; for SIGTERM. */
   flush(timeoutMs: number): Promise<boolean>;
+  /** Stops relaying and hands the bucket leases back. */
   close(): Promise<void>;
 }
 
-export function createOutbox(deps: { redis: RedisHandle; bus: EventBus; log: Logger; metrics: Metrics; nodeId: string; batchSize?: number }): Outbox {
+export interface OutboxDeps {
+  readonly redis: RedisHandle;
+  readonly bus: EventBus;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly nodeId: string;
+  /** This process, among the nodes that lease buckets (unique even when two share a node id). */
+  readonly instanceId: string;
+  readonly buckets: number;
+  /** Buckets are leased for this long (renewed every tenth of it); absent: the bus is this node's own, no leases. */
+  readonly leaseMs?: number;
+  readonly batchSize?: number;
+}
+
+export function createOutbox(deps: OutboxDeps): Outbox {
   const log = deps.log.child({ module: 'outbox' });
-  const key = `omnigate:outbox:${deps.nodeId}`;
+  const client = deps.redis.client;
+  const scope = deps.leaseMs === undefined ? deps.nodeId : undefined;
+  const keyOf = (bucket: number) => bucketKey(bucket, scope);
   const batchSize = deps.batchSize ?? DEFAULT_OUTBOX_BATCH;
-  /** The batch size now: halved while Kafka refuses batches as too large. */
-  let limit = batchSize;
-  /** An event and the topic it goes to. */
-  type Pending = { readonly event: CloudEvent; readonly topic: string };
+  /** Per bucket, the batch size now: halved while Kafka refuses batches as too large. */
+  const limits = new Map<number, number>();
+  /** An event, the topic it goes to and its bucket. */
+  type Pending = { readonly event: CloudEvent; readonly topic: string; readonly bucket: number };
   const DEFAULT = '';
   const memory: Pending[] = [];
+  /** The batch each bucket has in flight: a lease is handed back only once it is done. */
+  const inFlight = new Map<number, Promise<unknown>>();
   let closed = false;
-  /** True while the Redis stream may hold events not yet sent (then memory must wait behind them). */
-  let streamBacklog = true;
   let wake: (() => void) | undefined;
   let failures = 0;
+
+  const leases: BucketLeases = deps.leaseMs === undefined
+    ? allBuckets(deps.buckets)
+    : createBucketLeases({ redis: deps.redis, log, instanceId: deps.instanceId, nodeId: deps.nodeId, buckets: deps.buckets, leaseMs: deps.leaseMs, settle: async (b) => void (await inFlight.get(b)?.catch(() => undefined)) });
 
   const nudge = () => wake?.();
   const idle = (ms: number) => new Promise<void>((resolve) => {
@@ -59,81 +88,88 @@ export function createOutbox(deps: { redis: RedisHandle; bus: EventBus; log: Log
       resolve();
     };
   });
-
-  /** The longest run of leading items bound for one topic: one send keeps their order. */
-  function sameTopicRun<T extends Pending>(items: readonly T[]): T[] {
-    const topic = items[0]?.topic;
-    const run: T[] = [];
-    for (const item of items) {
-      if (item.topic !== topic || run.length >= limit) break;
-      run.push(item);
-    }
-    return run;
-  }
-  const send = (run: readonly Pending[]) => deps.bus.publish(run.map((p) => p.event), run[0]?.topic ? { topic: run[0].topic } : {});
-
-  /** One batch: memory first (older than anything Redis got after it), then the Redis stream. */
-  async function relayOnce(): Promise<number> {
-    if (memory.length > 0 && deps.redis.isUp()) {
-      // Move the buffer into the stream, so that order stays one sequence.
-      const moving = memory.splice(0, memory.length);
-      try {
-        await append(moving);
-      } catch {
-        memory.unshift(...moving);
-      }
-    }
-    // Newer events in memory must not overtake older ones still in the stream.
-    if (memory.length > 0 && !streamBacklog) {
-      const run = sameTopicRun(memory);
-      await send(run);
-      memory.splice(0, run.length);
-      return run.length;
-    }
-    if (!deps.redis.isUp()) return 0;
-    const entries = await deps.redis.client.xrange(key, '-', '+', 'COUNT', limit);
-    streamBacklog = entries.length > 0;
-    if (entries.length === 0) return 0;
-    const parsed = entries.map(([id, fields]) => ({ id, fields, event: parseEvent(fields[1]), topic: fields[3] ?? DEFAULT }));
-    const broken = parsed[0]?.event === undefined ? parsed[0] : undefined;
-    if (broken) {
-      await setAside(broken.id, broken.fields, 'not a CloudEvent');
-      return 0;
-    }
-    const firstBroken = parsed.findIndex((p) => p.event === undefined);
-    const sendable = (firstBroken === -1 ? parsed : parsed.slice(0, firstBroken)) as (Pending & { id: string; fields: string[] })[];
-    const run = sameTopicRun(sendable);
-    try {
-      await send(run);
-    } catch (err) {
-      // Kafka refuses a batch too large: send smaller ones; one event alone that is refused is set aside.
-      if (!isTooLarge(err)) throw err;
-      if (run.length > 1) {
-        limit = Math.max(1, Math.floor(run.length / 2));
-        return 0;
-      }
-      const [only] = parsed;
-      if (only) await setAside(only.id, only.fields, 'too large for Kafka');
-      return 0;
-    }
-    limit = batchSize;
-    await deps.redis.client.xdel(key, ...run.map((r) => r.id));
-    return run.length;
-  }
-
-  /** An entry that can never go out is moved to a dead-letter stream, so the rest can. */
-  async function setAside(id: string, fields: string[], why: string): Promise<void> {
-    log.error({ entry: id, why }, 'outbox entry set aside in its dead-letter stream');
-    await deps.redis.client.xadd(`${key}:dead`, '*', ...fields, 'why', why);
-    await deps.redis.client.xdel(key, id);
-  }
+  const pendingOf = (events: readonly CloudEvent[], topic: string): Pending[] => events.map((event) => ({ event, topic, bucket: outboxBucketOf(event.partitionkey, deps.buckets) }));
 
   async function append(items: readonly Pending[]): Promise<void> {
-    const pipeline = deps.redis.client.multi();
-    for (const { event, topic } of items) pipeline.xadd(key, '*', 'e', JSON.stringify(event), 't', topic);
+    const pipeline = client.multi();
+    for (const { event, topic, bucket } of items) pipeline.xadd(keyOf(bucket), '*', 'e', JSON.stringify(event), 't', topic);
     const results = await pipeline.exec();
     const failed = results?.find(([err]) => err);
     if (!results || failed) throw failed?.[0] ?? new Error('outbox append failed');
+  }
+
+  /** Moves what waits in memory into the streams, ahead of anything newer. */
+  async function moveMemory(): Promise<void> {
+    if (memory.length === 0) return;
+    const moving = memory.splice(0, memory.length);
+    try {
+      await append(moving);
+    } catch (err) {
+      memory.unshift(...moving);
+      throw err;
+    }
+  }
+
+  /** An entry that can never go out is moved to its bucket's dead-letter stream, so the rest can. */
+  async function setAside(bucket: number, id: string, fields: string[], why: string): Promise<void> {
+    log.error({ bucket, entry: id, why }, 'outbox entry set aside in its dead-letter stream');
+    await client.xadd(`${keyOf(bucket)}:dead`, '*', ...fields, 'why', why);
+    await client.xdel(keyOf(bucket), id);
+  }
+
+  /** One batch of one bucket: the longest leading run bound for one topic (one send keeps its order). */
+  async function relayBucket(bucket: number, entries: [string, string[]][]): Promise<number> {
+    const limit = limits.get(bucket) ?? batchSize;
+    const parsed = entries.map(([id, fields]) => ({ id, fields, event: parseEvent(fields[1]), topic: fields[3] ?? DEFAULT }));
+    const [first] = parsed;
+    if (!first) return 0;
+    if (first.event === undefined) {
+      await setAside(bucket, first.id, first.fields, 'not a CloudEvent');
+      return 0;
+    }
+    const run: (typeof parsed)[number][] = [];
+    for (const entry of parsed) {
+      if (entry.event === undefined || entry.topic !== first.topic || run.length >= limit) break;
+      run.push(entry);
+    }
+    try {
+      await deps.bus.publish(run.map((r) => r.event as CloudEvent), first.topic ? { topic: first.topic } : {});
+    } catch (err) {
+      // Kafka refuses a batch too large: send smaller ones; one event alone that is refused is set aside.
+      if (!isTooLarge(err)) throw err;
+      if (run.length > 1) limits.set(bucket, Math.max(1, Math.floor(run.length / 2)));
+      else await setAside(bucket, first.id, first.fields, 'too large for Kafka');
+      return 0;
+    }
+    limits.delete(bucket);
+    await client.xdel(keyOf(bucket), ...run.map((r) => r.id));
+    return run.length;
+  }
+
+  /** One round: memory into the streams, then one batch of each bucket this node holds. */
+  async function relayOnce(): Promise<number> {
+    if (!deps.redis.isUp()) return 0;
+    await moveMemory().catch(() => undefined);
+    const buckets = leases.held();
+    if (buckets.length === 0) return 0;
+    const reads = client.pipeline();
+    for (const bucket of buckets) reads.xrange(keyOf(bucket), '-', '+', 'COUNT', limits.get(bucket) ?? batchSize);
+    const results = (await reads.exec()) ?? [];
+    let sent = 0;
+    for (const [i, bucket] of buckets.entries()) {
+      const [err, entries] = results[i] ?? [new Error('no reply')];
+      if (err) throw err;
+      // A lease lost or handed back meanwhile: that bucket is another node's now.
+      if ((entries as unknown[]).length === 0 || !leases.holds(bucket)) continue;
+      const batch = relayBucket(bucket, entries as [string, string[]][]);
+      inFlight.set(bucket, batch);
+      try {
+        sent += await batch;
+      } finally {
+        inFlight.delete(bucket);
+      }
+    }
+    return sent;
   }
 
   const relay = (async () => {
@@ -153,16 +189,25 @@ export function createOutbox(deps: { redis: RedisHandle; bus: EventBus; log: Log
     }
   })();
 
+  const unavailable = (err?: unknown) =>
+    new AppError('STORE_UNAVAILABLE', 'the event outbox (Redis) is unavailable: the events could not be stored; retry later', { retryAfterMs: STORE_RETRY_AFTER_MS }, err === undefined ? undefined : { cause: err });
+
+  /** Events waiting in the buckets this node relays, plus its memory buffer. */
+  async function pendingHere(): Promise<number> {
+    if (!deps.redis.isUp()) return memory.length;
+    const lengths = await Promise.all(leases.held().map((b) => client.xlen(keyOf(b)).catch(() => 0)));
+    return lengths.reduce((a, b) => a + b, memory.length);
+  }
+
   return {
     async emit(events, topic = DEFAULT) {
       if (events.length === 0) return;
-      const items = events.map((event) => ({ event, topic }));
+      const items = pendingOf(events, topic);
       try {
         if (!deps.redis.isUp()) throw new Error('redis is away');
         // Behind events still waiting in memory, never ahead of them.
         if (memory.length > 0) throw new Error('older events wait in memory');
         await append(items);
-        streamBacklog = true;
       } catch (err) {
         if (memory.length + events.length > DEFAULT_MEMORY_BUFFER) {
           log.error({ dropped: events.length }, 'outbox buffer full while redis is away: events dropped');
@@ -174,23 +219,36 @@ export function createOutbox(deps: { redis: RedisHandle; bus: EventBus; log: Log
       }
       nudge();
     },
+    async emitDurably(events, topic = DEFAULT) {
+      if (events.length === 0) return;
+      if (!deps.redis.isUp()) throw unavailable();
+      try {
+        await moveMemory();
+        await append(pendingOf(events, topic));
+      } catch (err) {
+        throw unavailable(err);
+      }
+      nudge();
+    },
     async depth() {
-      const stored = deps.redis.isUp() ? await deps.redis.client.xlen(key).catch(() => 0) : 0;
-      return stored + memory.length;
+      if (!deps.redis.isUp()) return memory.length;
+      const lengths = await Promise.all(Array.from({ length: deps.buckets }, (_, b) => client.xlen(keyOf(b)).catch(() => 0)));
+      return lengths.reduce((a, b) => a + b, memory.length);
     },
     async flush(timeoutMs) {
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {
-        if ((await this.depth()) === 0) return true;
+        if ((await pendingHere()) === 0) return true;
         nudge();
         await new Promise((r) => setTimeout(r, 25));
       }
-      return (await this.depth()) === 0;
+      return (await pendingHere()) === 0;
     },
     async close() {
       closed = true;
       nudge();
       await relay;
+      await leases.close();
     },
   };
 }

@@ -1,0 +1,156 @@
+import type { RedisHandle } from '../../adapters/redis/redis-client.ts';
+import type { Logger } from '../../kernel/logger.ts';
+
+export const DEFAULT_OUTBOX_BUCKETS = 16;
+export const DEFAULT_OUTBOX_LEASE_MS = 10_000;
+
+/**
+ * The Redis Cluster hash tag of an outbox bucket, such as `{ob-7}`. Every key that carries it
+ * lands on the bucket's slot, so one Lua script may write such a key and the bucket's outbox
+ * stream together (the chat core keeps a conversation's keys under its bucket's tag, so that
+ * appending to the conversation and queueing its events is one atomic step).
+ */
+export function bucketTag(bucket: number): string {
+  return `{ob-${bucket}}`;
+}
+
+/**
+ * The outbox bucket of a partition key (an aggregate id): FNV-1a over its UTF-8 bytes, modulo the
+ * bucket count. Events of one key always share a bucket, so they are relayed in the order they
+ * were queued. Every node must run with the same count (`OMNIGATE_OUTBOX_BUCKETS`); changing it
+ * moves keys to other buckets, so do it with the outbox drained.
+ */
+export function outboxBucketOf(key: string, buckets = DEFAULT_OUTBOX_BUCKETS): number {
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(key)) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  return hash % buckets;
+}
+
+/**
+ * The Redis stream of a bucket: `omnigate:outbox:{ob-7}`, shared by the cluster. With the
+ * in-process bus (no Kafka) the bus is the node's own, so its outbox is too: `scope` (the node
+ * id) is appended after the tag.
+ */
+export function bucketKey(bucket: number, scope?: string): string {
+  return `omnigate:outbox:${bucketTag(bucket)}${scope ? `:node:${scope}` : ''}`;
+}
+
+/** Takes a free lease or extends our own; one key, so it works on a Redis Cluster too. */
+const ACQUIRE = `local cur = redis.call('GET', KEYS[1])
+if cur == false or cur == ARGV[1] then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
+return 0`;
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+/** Heartbeat of a live node (score: expiry by Redis's clock); drops the expired; lists the live. */
+const HEARTBEAT = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+return redis.call('ZRANGE', KEYS[1], 0, -1)`;
+const NODES_KEY = 'omnigate:outbox:nodes';
+const leaseKey = (bucket: number) => `${bucketKey(bucket)}:lease`;
+
+/** The buckets this process may relay now. */
+export interface BucketLeases {
+  /** Buckets held now; a lease lost or not renewed in time is not among them. */
+  held(): number[];
+  holds(bucket: number): boolean;
+  /** Stops renewing and hands every lease back (each after `settle(bucket)`). */
+  close(): Promise<void>;
+}
+
+/** Without Kafka the outbox is this node's alone: it holds every bucket, no leases. */
+export function allBuckets(buckets: number): BucketLeases {
+  const all = Array.from({ length: buckets }, (_, b) => b);
+  return { held: () => all, holds: () => true, close: async () => undefined };
+}
+
+/**
+ * Leases on the outbox buckets, in Redis, spread fairly over the live nodes: every node
+ * heartbeats into a sorted set (an entry lives `leaseMs`), and bucket b belongs to the b-th live
+ * node modulo their number (by instance id). A node takes and renews the leases of its buckets
+ * every `leaseMs / 10`, hands back the others (once the batch in flight is done: `settle`), and
+ * stops relaying a bucket whose lease it did not renew in time. A node that dies for good drops
+ * out after `leaseMs`, and its buckets go to the others.
+ */
+export function createBucketLeases(deps: {
+  redis: RedisHandle;
+  log: Logger;
+  instanceId: string;
+  nodeId: string;
+  buckets: number;
+  leaseMs: number;
+  settle(bucket: number): Promise<void>;
+}): BucketLeases {
+  const log = deps.log.child({ module: 'outbox-leases' });
+  const client = deps.redis.client;
+  /** Bucket → local time until which its lease is surely ours. */
+  const heldUntil = new Map<number, number>();
+  let closed = false;
+  let failures = 0;
+  let warnedTwin = false;
+  let wake: (() => void) | undefined;
+
+  async function release(bucket: number): Promise<void> {
+    heldUntil.delete(bucket);
+    await deps.settle(bucket);
+    await client.eval(RELEASE, 1, leaseKey(bucket), deps.instanceId);
+  }
+
+  async function beat(): Promise<void> {
+    const startedAt = Date.now();
+    const live = ((await client.eval(HEARTBEAT, 1, NODES_KEY, deps.instanceId, String(deps.leaseMs))) as string[]).sort();
+    const twins = live.filter((id) => id !== deps.instanceId && id.startsWith(`${deps.nodeId}#`));
+    if (twins.length > 0 && !warnedTwin) {
+      warnedTwin = true;
+      log.error({ nodeId: deps.nodeId }, 'another live gateway has this NODE_ID: they share one consumer group for cluster commands; give each node its own NODE_ID');
+    }
+    await Promise.all(
+      Array.from({ length: deps.buckets }, async (_, bucket) => {
+        if (live[bucket % live.length] !== deps.instanceId) {
+          if (heldUntil.has(bucket)) await release(bucket);
+          return;
+        }
+        const got = await client.eval(ACQUIRE, 1, leaseKey(bucket), deps.instanceId, String(deps.leaseMs));
+        if (got === 1) heldUntil.set(bucket, startedAt + deps.leaseMs);
+        else heldUntil.delete(bucket);
+      }),
+    );
+  }
+
+  const beating = (async () => {
+    while (!closed) {
+      try {
+        if (deps.redis.isUp()) await beat();
+        if (failures > 0) log.info({ afterFailures: failures, held: heldUntil.size }, 'outbox leases renewed again');
+        failures = 0;
+      } catch (err) {
+        failures += 1;
+        if (failures === 1 || failures % 30 === 0) log.warn({ err, failures }, 'could not renew the outbox leases: buckets stop relaying when they run out');
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.max(50, deps.leaseMs / 10));
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  })();
+
+  return {
+    held: () => {
+      const now = Date.now();
+      return [...heldUntil].filter(([, until]) => until > now).map(([bucket]) => bucket);
+    },
+    holds: (bucket) => (heldUntil.get(bucket) ?? 0) > Date.now(),
+    async close() {
+      closed = true;
+      wake?.();
+      await beating;
+      // Handed back at once, so that the others take over now rather than when the leases run out.
+      await Promise.allSettled([...heldUntil.keys()].map(release));
+      await client.zrem(NODES_KEY, deps.instanceId).catch(() => undefined);
+    },
+  };
+}
