@@ -14,7 +14,7 @@ import { createKafkaEventBus } from '../../src/adapters/kafka/kafka-event-bus.ts
 import { cloudEvent } from '../../src/kernel/events.ts';
 import { bucketKey, outboxBucketOf } from '../../src/modules/events/outbox-buckets.ts';
 import { API_KEY, ROOT_DIR, startTestGateway } from '../support/gateway.ts';
-import { port, TEST_KAFKA_BROKERS, TEST_REDIS_URL, TEST_URLS } from '../support/ports.ts';
+import { port, TEST_KAFKA_BROKERS, TEST_REDIS_CACHE_URL, TEST_REDIS_URL, TEST_URLS } from '../support/ports.ts';
 
 /** Outbox bucket leases in this file: a dead node's buckets move after this long. */
 const LEASE_MS = 2_000;
@@ -54,7 +54,7 @@ async function spawnGateway(env: Record<string, string>, httpPort: number): Prom
   const child = spawn(process.execPath, [join(ROOT_DIR, 'src/main.ts')], {
     cwd: ROOT_DIR,
     env: {
-      PATH: process.env.PATH ?? '', ...connectorEnv(TEST_URLS), PORT: String(httpPort), OMNIGATE_API_KEYS: API_KEY, OMNIGATE_EVENT_POLLING: 'false', LOG_LEVEL: 'warn',
+      PATH: process.env.PATH ?? '', ...connectorEnv(TEST_URLS), PORT: String(httpPort), OMNIGATE_API_KEYS: `test:${API_KEY}`, REDIS_CACHE_URL: TEST_REDIS_CACHE_URL, OMNIGATE_EVENT_POLLING: 'false', LOG_LEVEL: 'warn',
       OMNIGATE_PACKAGE_STORE_DIR: join(dir, 'store'), OMNIGATE_AUDIT_FILE: join(dir, 'audit.jsonl'), ...env,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -70,7 +70,7 @@ describe('delivery through a Kafka outage, a gateway crash and a Redis restart',
     const kafka = await startKafka({ port: port(19192), controllerPort: port(19193), dir: join(dir, 'kafka'), rootDir: ROOT_DIR });
     const redisPort = await freePort();
     // A Redis of its own: this test restarts it.
-    let redis = await startRedis({ port: redisPort, dir: join(dir, 'redis'), persist: true });
+    let redis = await startRedis({ port: redisPort, dir: join(dir, 'redis'), role: 'durable' });
     const env = { REDIS_URL: redis.url, KAFKA_BROKERS: kafka.brokers.join(','), OMNIGATE_CONNECTOR_TICKETS_NODE_WEBHOOK_SECRET: WEBHOOK_SECRET, OMNIGATE_OUTBOX_LEASE_MS: String(LEASE_MS) };
     const nodeA = await spawnGateway(env, port(18291));
     const nodeB = await startTestGateway(env);
@@ -118,7 +118,7 @@ describe('delivery through a Kafka outage, a gateway crash and a Redis restart',
 
       await redis.stop();
       await until(() => refused > 0, 'a webhook refused while Redis is down');
-      redis = await startRedis({ port: redisPort, dir: join(dir, 'redis'), persist: true });
+      redis = await startRedis({ port: redisPort, dir: join(dir, 'redis'), role: 'durable' });
       const atRestart = acked.size;
       await until(() => acked.size >= atRestart + 20, 'webhooks acknowledged after the Redis restart');
       stop = true;
@@ -196,7 +196,7 @@ describe('inbound webhooks while Redis is down', () => {
   test('are refused with 503 STORE_UNAVAILABLE and Retry-After (not acknowledged from memory), and accepted once Redis is back', async () => {
     const dir = join(ROOT_DIR, `.data/inbound-redis-${process.pid}`);
     const redisPort = await freePort();
-    let redis = await startRedis({ port: redisPort, dir, persist: true });
+    let redis = await startRedis({ port: redisPort, dir, role: 'durable' });
     const gw = await startTestGateway({ REDIS_URL: redis.url, OMNIGATE_CONNECTOR_TICKETS_NODE_WEBHOOK_SECRET: WEBHOOK_SECRET });
     try {
       assert.equal((await postTicketWebhook(gw.url, `before-${process.pid}`, 'T-1')).status, 202);
@@ -205,7 +205,7 @@ describe('inbound webhooks while Redis is down', () => {
       assert.equal(refused.status, 503);
       assert.equal(((await refused.json()) as { code: string }).code, 'STORE_UNAVAILABLE');
       assert.ok(Number(refused.headers.get('retry-after')) >= 1, 'says when to retry');
-      redis = await startRedis({ port: redisPort, dir, persist: true });
+      redis = await startRedis({ port: redisPort, dir, role: 'durable' });
       // The sender retries, as told: accepted once the outbox can store it.
       await until(async () => (await postTicketWebhook(gw.url, `during-${process.pid}`, 'T-1', 'pending')).status === 202, 'the retry to be accepted');
     } finally {
