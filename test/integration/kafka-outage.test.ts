@@ -71,7 +71,10 @@ describe('delivery through a Kafka outage, a gateway crash and a Redis restart',
     const redisPort = await freePort();
     // A Redis of its own: this test restarts it.
     let redis = await startRedis({ port: redisPort, dir: join(dir, 'redis'), role: 'durable' });
-    const env = { REDIS_URL: redis.url, KAFKA_BROKERS: kafka.brokers.join(','), OMNIGATE_CONNECTOR_TICKETS_NODE_WEBHOOK_SECRET: WEBHOOK_SECRET, OMNIGATE_OUTBOX_LEASE_MS: String(LEASE_MS) };
+    const env = {
+      REDIS_URL: redis.url, KAFKA_BROKERS: kafka.brokers.join(','), OMNIGATE_CONNECTOR_TICKETS_NODE_WEBHOOK_SECRET: WEBHOOK_SECRET, OMNIGATE_OUTBOX_LEASE_MS: String(LEASE_MS),
+      OMNIGATE_RESILIENCE_TICKETS_NODE_INBOUND_RATE_LIMIT_PER_SEC: '100000',
+    };
     const nodeA = await spawnGateway(env, port(18291));
     const nodeB = await startTestGateway(env);
     /** Per event id, how often the consumer's handler ran; per ticket, the sequence numbers in arrival order. */
@@ -93,22 +96,30 @@ describe('delivery through a Kafka outage, a gateway crash and a Redis restart',
       const sending = (async () => {
         for (let n = 0; !stop; n++) {
           const id = `${run}-d${n}`;
-          for (;;) {
+          while (!stop) {
             const res = await postTicketWebhook(target, id, `${run}-T${n % 5}`, 'open', `#${n}`).catch(() => undefined);
-            if (res?.status === 202) break;
-            if (res && res.status !== 503) throw new Error(`webhook answered ${res.status}`);
+            if (res?.status === 202) {
+              acked.add(`tickets-node:${id}`);
+              break;
+            }
+            if (res && res.status !== 503) throw new Error(`webhook answered ${res.status}: ${await res.text()}`);
             if (res) refused += 1;
             await new Promise((r) => setTimeout(r, 50));
           }
-          acked.add(`tickets-node:${id}`);
         }
       })();
+      let failed: unknown;
+      sending.catch((err: unknown) => (failed = err));
+      const sent = (count: number) => () => {
+        if (failed) throw failed;
+        return acked.size >= count;
+      };
       const arrived = () => [...acked].every((id) => handled.has(id));
-      await until(() => acked.size >= 20, 'webhooks acknowledged');
+      await until(sent(20), 'webhooks acknowledged');
 
       await kafka.stop();
       const atOutage = acked.size;
-      await until(() => acked.size >= atOutage + 30, 'webhooks acknowledged while Kafka is down');
+      await until(sent(atOutage + 30), 'webhooks acknowledged while Kafka is down');
       assert.ok((await nodeB.events.outbox.depth()) > 0, 'they wait in the outbox');
       nodeA.kill('SIGKILL');
       await new Promise((r) => nodeA.once('exit', r));
@@ -120,7 +131,7 @@ describe('delivery through a Kafka outage, a gateway crash and a Redis restart',
       await until(() => refused > 0, 'a webhook refused while Redis is down');
       redis = await startRedis({ port: redisPort, dir: join(dir, 'redis'), role: 'durable' });
       const atRestart = acked.size;
-      await until(() => acked.size >= atRestart + 20, 'webhooks acknowledged after the Redis restart');
+      await until(sent(atRestart + 20), 'webhooks acknowledged after the Redis restart');
       stop = true;
       await sending;
       await until(arrived, 'every acknowledged webhook at the consumer', 60_000);
