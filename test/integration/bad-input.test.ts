@@ -188,6 +188,13 @@ describe('bad input gets a clear 4xx problem and changes nothing', () => {
       await problem(await gw.api(`/v1/orders/${id}`), 404, 'NOT_FOUND', 'getOrder');
       await problem(await gw.api(`/v1/tickets/${id}`), 404, 'NOT_FOUND', 'getTicket');
     }
+    // POST /v1/query takes any non-empty string: what a backend cannot parse it does not have.
+    for (const id of ['a/b', '..', '%zz', 'ü', ' ', 'x'.repeat(3000)]) {
+      for (const capability of ['customer.get', 'order.get', 'ticket.get']) {
+        const res = await post('/v1/query', JSON.stringify({ capability, params: { id } }));
+        assert.equal(res.status, 404, `${capability} ${JSON.stringify(id.slice(0, 10))}: ${res.status}`);
+      }
+    }
     assert.equal(await ticketCount(), before);
   });
 });
