@@ -37,8 +37,8 @@ export interface IdempotentRequest {
 /**
  * Idempotency keys (the IETF Idempotency-Key header): the first request with a key runs; its
  * final answer (2xx, a 4xx no retry can change, or the failure of a write that started without a
- * token and whose outcome is unknown) is kept in Redis and replayed to every repeat with the same request. Other
- * failures let go of the key, so a repeat runs again. A repeat while the first still runs is 409
+ * token and whose outcome is unknown) is kept in Redis and replayed to every repeat with the same
+ * request. Other failures let go of the key, so a repeat runs again. A repeat while the first still runs is 409
  * IDEMPOTENCY_KEY_IN_USE; the key with another request is 422 IDEMPOTENCY_KEY_REUSED. Without
  * Redis the guarantee cannot hold: 503 STORE_UNAVAILABLE.
  *
@@ -54,7 +54,10 @@ export interface Idempotency {
 
 export interface IdempotencyDeps {
   readonly redis: RedisHandle;
-  /** How long the first request holds the key, and a started write counts as still running; longer than it can run (its calls' deadlines). */
+  /**
+   * How long the first request holds the key, and how long a started write counts as still
+   * running: longer than the request can run (its calls' deadlines).
+   */
   readonly lockMs: number;
   readonly ttlMs?: number;
 }
@@ -163,7 +166,7 @@ export function createIdempotency(deps: IdempotencyDeps): Idempotency {
     const keep = async (answer: Answer) => {
       const done: StoredRecord = { state: 'done', token, fingerprint: request.fingerprint, answer };
       const kept = await client.eval(REPLACE, 1, key, token, JSON.stringify(done), String(ttlMs)).catch((err: unknown) => err);
-      if (kept !== 1) request.log.warn({ err: kept instanceof Error ? kept : undefined }, 'could not keep the answer of an idempotent request: the key stays held, a repeat does not write again');
+      if (kept !== 1) request.log.warn({ err: kept instanceof Error ? kept : undefined }, 'could not keep the answer of an idempotent request: the key stays held until its lock lapses, and a started write is run again only with its token');
     };
     let answer: Answer;
     try {
