@@ -36,3 +36,15 @@ test('a queued call leaves the queue when its caller aborts', async () => {
   await assert.rejects(waiting, /gone/);
   assert.equal(bulkhead.queued, 0);
 });
+
+test('a caller that aborts its wait lets go of its timer: it is not counted as rejected when maxWaitMs passes', (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const bulkhead = createBulkhead({ connector: 'c', maxConcurrent: 1, maxQueue: 5, maxWaitMs: 10_000 });
+  void bulkhead.acquire();
+  const controller = new AbortController();
+  const waiting = bulkhead.acquire(controller.signal).catch(() => undefined);
+  controller.abort(new Error('gone'));
+  t.mock.timers.tick(10_000);
+  assert.equal(bulkhead.rejected, 0);
+  return waiting;
+});

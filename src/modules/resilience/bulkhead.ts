@@ -58,6 +58,7 @@ export function createBulkhead(options: { connector: string; maxConcurrent: numb
           },
         };
         const leave = (err: unknown) => {
+          clearTimeout(timer);
           const at = waiting.indexOf(entry);
           if (at >= 0) waiting.splice(at, 1);
           signal?.removeEventListener('abort', onAbort);
