@@ -37,7 +37,7 @@ test('a queued call leaves the queue when its caller aborts', async () => {
   assert.equal(bulkhead.queued, 0);
 });
 
-test('a caller that aborts its wait lets go of its timer: it is not counted as rejected when maxWaitMs passes', (t) => {
+test('a caller that aborts its wait lets go of its timer: it is not counted as rejected when maxWaitMs passes', async (t) => {
   t.mock.timers.enable({ apis: ['setTimeout'] });
   const bulkhead = createBulkhead({ connector: 'c', maxConcurrent: 1, maxQueue: 5, maxWaitMs: 10_000 });
   void bulkhead.acquire();
@@ -46,5 +46,5 @@ test('a caller that aborts its wait lets go of its timer: it is not counted as r
   controller.abort(new Error('gone'));
   t.mock.timers.tick(10_000);
   assert.equal(bulkhead.rejected, 0);
-  return waiting;
+  await waiting;
 });
