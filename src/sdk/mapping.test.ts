@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { BadUpstreamDataError } from './errors.ts';
+import { field, minorToDecimal, money, utcFromEpochMs, utcFromLocal, utcFromZoned } from './mapping.ts';
+
+const badField = (name: string) => (err: unknown) => err instanceof BadUpstreamDataError && err.code === 'CONNECTOR_BAD_DATA' && err.message.includes(name);
+
+test('field reads a value of the right kind and names the field that is missing or of the wrong kind', () => {
+  assert.equal(field({ id: 7 }, 'id', 'integer'), 7);
+  assert.equal(field({}, 'note', 'string', { optional: true }), undefined);
+  assert.throws(() => field({ lines: {} }, 'lines', 'array', { path: 'order' }), badField('order.lines'));
+  assert.throws(() => field({ id: 1.5 }, 'id', 'integer'), badField('id should be an integer'));
+  assert.throws(() => field(null, 'id', 'string'), BadUpstreamDataError);
+});
+
+test('money is exact: minor units and decimal strings without floating point', () => {
+  assert.equal(minorToDecimal(12345), '123.45');
+  assert.equal(minorToDecimal(-5), '-0.05');
+  assert.equal(minorToDecimal(7, 0), '7');
+  assert.deepEqual(money('12.3', 'EUR'), { amount: '12.30', currency: 'EUR' });
+  assert.throws(() => money('12.345', 'EUR', 'total'), badField('total'));
+});
+
+test('timestamps become RFC 3339 UTC: local in the backend zone (a DST gap resolves forward), zoned, epoch ms', () => {
+  assert.equal(utcFromLocal('2024-03-05T10:15:30', 'createdAt', 'Europe/Berlin'), '2024-03-05T09:15:30.000Z');
+  assert.equal(utcFromLocal('2024-03-31T02:30:00', 'createdAt', 'Europe/Berlin'), '2024-03-31T01:30:00.000Z');
+  assert.equal(utcFromZoned('2023-05-01T10:00:00+02:00', 'at'), '2023-05-01T08:00:00.000Z');
+  assert.equal(utcFromEpochMs(0, 'at'), '1970-01-01T00:00:00.000Z');
+  assert.throws(() => utcFromZoned('2023-05-01T10:00:00', 'at'), badField('at'));
+  assert.throws(() => utcFromLocal('yesterday', 'createdAt'), badField('createdAt'));
+});
