@@ -11,6 +11,7 @@ import { createAdminRouter } from './modules/admin/admin.routes.ts';
 import type { Lifecycle } from './modules/connectors/lifecycle.ts';
 import { createEventsRouter } from './modules/events/events.routes.ts';
 import type { Events } from './modules/events/events.service.ts';
+import type { EventStreams } from './modules/events/event-streams.ts';
 import type { RateLimiter } from './ports/rate-limiter.ts';
 import { createKeyRateLimit } from './modules/auth/rate-limit.middleware.ts';
 import { createConnectorsRouter, type ResilienceView } from './modules/connectors/connectors.routes.ts';
@@ -55,6 +56,8 @@ export interface AppDeps {
   readonly lifecycle: Lifecycle;
   readonly audit: AuditLog;
   readonly events: Events;
+  /** The SSE streams of GET /v1/events/stream (ended by the gateway's stop). */
+  readonly eventStreams: EventStreams;
   readonly jobs: JobQueues;
   /** POST /v1/inbound/{connector}: backends' signed webhooks (authenticated by signature, not key). */
   readonly inbound: Router;
@@ -101,7 +104,7 @@ export function buildApp(deps: AppDeps): Express {
   app.use(jsonBody(deps.config.bodyLimitBytes));
   app.use('/v1', createConnectorsRouter({ registry: deps.registry, resilience: deps.resilience }));
   app.use('/v1', createQueryRouter({ query: deps.query, context: deps.context, validate, openTicket: deps.openTicket, ticketJobs: deps.ticketJobs, idempotency: deps.idempotency }));
-  app.use('/v1', createEventsRouter({ eventLog: deps.events.eventLog, validate }));
+  app.use('/v1', createEventsRouter({ streams: deps.eventStreams, validate }));
   app.use('/v1', createJobsRouter({ jobs: deps.jobs, validate }));
   app.use('/v1', createWebhooksRouter({ webhooks: deps.webhooks, validate }));
 

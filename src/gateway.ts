@@ -9,6 +9,7 @@ import { createFileAuditLog } from './adapters/file/file-audit-log.ts';
 import { cloudEvent } from './kernel/events.ts';
 import { clusterLifecycle } from './modules/admin/cluster.ts';
 import { createEvents, type Events } from './modules/events/events.service.ts';
+import { createEventStreams } from './modules/events/event-streams.ts';
 import { createInboundRouter, startPollers } from './modules/events/connector-events.ts';
 import { createLifecycle } from './modules/connectors/lifecycle.ts';
 import { watchConnectors } from './modules/connectors/watcher.ts';
@@ -113,10 +114,11 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   // customer lookup and the write), so a repeat never runs while the first still might.
   const slowestCallMs = Math.max(config.callTimeoutMs, ...Object.entries(config.resilienceEnv).filter(([k]) => k.endsWith('_TIMEOUT_MS')).map(([, v]) => Number(v) || 0));
   const idempotency = createIdempotency({ redis, lockMs: 2 * slowestCallMs + 1_000 });
-  const webhooks = await createWebhooks({ jobs, events, subscriptions: createSubscriptions(redis, (secret) => secrets.add(secret)), log, allowPrivate: config.webhookAllowPrivate });
+  const webhooks = await createWebhooks({ jobs, events, subscriptions: createSubscriptions(redis, { maxPerKey: config.webhookMaxPerKey, seen: (secret) => secrets.add(secret) }), log, allowPrivate: config.webhookAllowPrivate });
+  const eventStreams = createEventStreams({ eventLog: events.eventLog, log, maxPerKey: config.sseMaxPerKey, maxBufferBytes: config.sseMaxBufferBytes, heartbeatMs: config.sseHeartbeatMs });
   let accepting = false;
   const app = buildApp({
-    config, log, rootDir, openapi: loadOpenApi(rootDir), registry, query, context, metrics, limiter, lifecycle, audit, events,
+    config, log, rootDir, openapi: loadOpenApi(rootDir), registry, query, context, metrics, limiter, lifecycle, audit, events, eventStreams,
     jobs, openTicket, ticketJobs, idempotency, webhooks, calls,
     inbound: createInboundRouter({ registry, calls, events, redis, schemas, log, bodyLimitBytes: config.bodyLimitBytes }),
     stores: [redis, cacheRedis], resilience: (name) => pipeline.view(name), isAccepting: () => accepting,
@@ -145,6 +147,8 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   accepting = true;
   // In-flight requests use everything registered so far: the drain comes before those closes.
   disposables.defer('http server', () => drain(server, config.shutdownGraceMs, log));
+  // Event streams never end by themselves: they end before the drain, or it waits out the grace period.
+  disposables.defer('event streams', () => eventStreams.close());
   if (config.eventPolling) {
     const pollers = startPollers({ registry, calls, events, redis, schemas, log, nodeId: config.nodeId });
     disposables.defer('pollers', () => pollers.close());

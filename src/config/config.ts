@@ -24,6 +24,10 @@ export const DEFAULT_JOB_BACKOFF_MS = 500;
 export const DEFAULT_JOB_LOCK_MS = 30_000;
 export const DEFAULT_OUTBOX_BUCKETS = 16;
 export const DEFAULT_OUTBOX_LEASE_MS = 10_000;
+export const DEFAULT_SSE_MAX_PER_KEY = 100;
+export const DEFAULT_SSE_MAX_BUFFER_BYTES = 256 * 1024;
+export const DEFAULT_SSE_HEARTBEAT_MS = 15_000;
+export const DEFAULT_WEBHOOK_MAX_PER_KEY = 100;
 export const CONNECTOR_ENV_PREFIX = 'OMNIGATE_CONNECTOR_';
 export const RESILIENCE_ENV_PREFIX = 'OMNIGATE_RESILIENCE_';
 
@@ -118,6 +122,17 @@ export interface Config {
    * link-local addresses (tests, closed networks). Off, such URLs are refused (SSRF protection).
    */
   readonly webhookAllowPrivate: boolean;
+  /** `OMNIGATE_WEBHOOK_MAX_PER_KEY`: webhook subscriptions one API key may hold. */
+  readonly webhookMaxPerKey: number;
+  /** `OMNIGATE_SSE_MAX_PER_KEY`: event streams (SSE) one API key may hold open on one node. */
+  readonly sseMaxPerKey: number;
+  /**
+   * `OMNIGATE_SSE_MAX_BUFFER_BYTES`: bytes an event stream may have waiting for a client that does
+   * not read; past it the stream is dropped (the client resumes with Last-Event-ID).
+   */
+  readonly sseMaxBufferBytes: number;
+  /** `OMNIGATE_SSE_HEARTBEAT_MS`: keep-alive comments on event streams this often; a paused stream whose client reads nothing for this long is dropped. */
+  readonly sseHeartbeatMs: number;
   /**
    * `OMNIGATE_CONNECTOR_<CONNECTOR>_<FIELD>`: raw connector settings, keyed by the name without
    * the prefix (`ORDERS_JAVA_CLIENT_SECRET`). The registry picks each connector's own by its name
@@ -186,6 +201,10 @@ const ENV_SCHEMA = {
     OMNIGATE_JOB_BACKOFF_MS: { type: 'integer', minimum: 10, maximum: 600_000, default: DEFAULT_JOB_BACKOFF_MS },
     OMNIGATE_JOB_LOCK_MS: { type: 'integer', minimum: 500, maximum: 600_000, default: DEFAULT_JOB_LOCK_MS },
     OMNIGATE_WEBHOOK_ALLOW_PRIVATE: { type: 'boolean', default: false },
+    OMNIGATE_WEBHOOK_MAX_PER_KEY: { type: 'integer', minimum: 1, maximum: 100_000, default: DEFAULT_WEBHOOK_MAX_PER_KEY },
+    OMNIGATE_SSE_MAX_PER_KEY: { type: 'integer', minimum: 1, maximum: 100_000, default: DEFAULT_SSE_MAX_PER_KEY },
+    OMNIGATE_SSE_MAX_BUFFER_BYTES: { type: 'integer', minimum: 4096, maximum: 64 * 1024 * 1024, default: DEFAULT_SSE_MAX_BUFFER_BYTES },
+    OMNIGATE_SSE_HEARTBEAT_MS: { type: 'integer', minimum: 100, maximum: 600_000, default: DEFAULT_SSE_HEARTBEAT_MS },
   },
 } as const;
 
@@ -255,6 +274,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     jobBackoffMs: raw.OMNIGATE_JOB_BACKOFF_MS as number,
     jobLockMs: raw.OMNIGATE_JOB_LOCK_MS as number,
     webhookAllowPrivate: raw.OMNIGATE_WEBHOOK_ALLOW_PRIVATE as boolean,
+    webhookMaxPerKey: raw.OMNIGATE_WEBHOOK_MAX_PER_KEY as number,
+    sseMaxPerKey: raw.OMNIGATE_SSE_MAX_PER_KEY as number,
+    sseMaxBufferBytes: raw.OMNIGATE_SSE_MAX_BUFFER_BYTES as number,
+    sseHeartbeatMs: raw.OMNIGATE_SSE_HEARTBEAT_MS as number,
     connectorEnv: Object.freeze(envWithPrefix(env, CONNECTOR_ENV_PREFIX)),
     resilienceEnv: Object.freeze(envWithPrefix(env, RESILIENCE_ENV_PREFIX)),
   });

@@ -296,10 +296,27 @@ export interface paths {
          * @description A `text/event-stream` of CloudEvents (see the CloudEvent schema) from every gateway node:
          *     `ticket.created`, `ticket.updated`, `order.status_changed`, `connector.changed`,
          *     `breaker.state_changed` … Each SSE message has `id:` (its position in the shared event
-         *     log), `event:` (the CloudEvent type) and `data:` (the CloudEvent as JSON). A client that
-         *     reconnects with `Last-Event-ID` (or `lastEventId`) gets every matching event after that
-         *     position first, then live ones. The log keeps the most recent 10,000 events. A comment
-         *     line is sent every 15 s to keep the connection open.
+         *     log), `event:` (the CloudEvent type) and `data:` (the CloudEvent as one line of JSON); the
+         *     messages are described by `EventStreamMessage` (`x-itemSchema`, OpenAPI 3.2's `itemSchema`).
+         *     A comment line (`: keep-alive`) is sent every 15 s to keep the connection open.
+         *
+         *     **Resuming.** A client that reconnects with `Last-Event-ID` (or `lastEventId`) gets every
+         *     matching event after that position first, read from the log in pages as fast as it reads,
+         *     then live ones. An empty `Last-Event-ID` counts as none. The log keeps about the most recent
+         *     10,000 events: a position older than that (or one the log never had) gets one `event: reset`
+         *     message instead of a replay, whose `id:` is the newest position; the client must reload its
+         *     state, then it receives live events.
+         *
+         *     **Limits.** One API key may hold `OMNIGATE_SSE_MAX_PER_KEY` streams open per gateway node
+         *     (default 100); past that the answer is `429 STREAM_LIMIT_REACHED`. A stream whose client
+         *     reads more slowly than events come pauses once `OMNIGATE_SSE_MAX_BUFFER_BYTES` (default
+         *     256 KiB) wait for it, and catches up from the log when the client has read them (or gets
+         *     a `reset` if the log has moved past it meanwhile). A client that reads nothing for a
+         *     heartbeat interval (`OMNIGATE_SSE_HEARTBEAT_MS`) while paused is dropped; it resumes with
+         *     `Last-Event-ID` when it reconnects.
+         *
+         *     **Shutdown.** When the gateway node stops, every stream gets `event: shutdown` and ends;
+         *     reconnecting with `Last-Event-ID` (EventSource does it by itself) resumes on another node.
          */
         get: operations["streamEvents"];
         put?: never;
@@ -449,7 +466,8 @@ export interface paths {
          * @description From now on, every event of the listed types is POSTed to `url`, signed with `secret`
          *     (see the `webhooks` tag for the scheme). The secret is never shown again. The URL is
          *     checked at once (scheme, and no private address unless allowed): a refused one is `400`
-         *     with the reason under `errors`.
+         *     with the reason under `errors`. One API key may hold `OMNIGATE_WEBHOOK_MAX_PER_KEY`
+         *     subscriptions (default 100); past that the answer is `409 SUBSCRIPTION_LIMIT_REACHED`.
          */
         post: operations["createWebhookSubscription"];
         delete?: never;
@@ -703,8 +721,10 @@ export interface components {
             detail: string;
             instance?: string;
             /** @enum {string} */
-            code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNKNOWN_CAPABILITY" | "UNAUTHENTICATED" | "FORBIDDEN" | "PROXY_PATH_FORBIDDEN" | "NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "RATE_LIMITED" | "PAYLOAD_TOO_LARGE" | "HEADERS_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL" | "UPSTREAM_UNAVAILABLE" | "UPSTREAM_UNAUTHORIZED" | "CONNECTOR_FAILED" | "CONNECTOR_BAD_DATA" | "LIFECYCLE_FAILED" | "CONNECTOR_UNAVAILABLE" | "CIRCUIT_OPEN" | "CONNECTOR_SATURATED" | "SHUTTING_DOWN" | "UPSTREAM_TIMEOUT" | "IDEMPOTENCY_KEY_IN_USE" | "IDEMPOTENCY_KEY_REUSED" | "JOB_NOT_DEAD" | "WEBHOOK_REJECTED" | "STORE_UNAVAILABLE";
+            code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNKNOWN_CAPABILITY" | "UNAUTHENTICATED" | "FORBIDDEN" | "PROXY_PATH_FORBIDDEN" | "NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "RATE_LIMITED" | "PAYLOAD_TOO_LARGE" | "HEADERS_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL" | "UPSTREAM_UNAVAILABLE" | "UPSTREAM_UNAUTHORIZED" | "CONNECTOR_FAILED" | "CONNECTOR_BAD_DATA" | "LIFECYCLE_FAILED" | "CONNECTOR_UNAVAILABLE" | "CIRCUIT_OPEN" | "CONNECTOR_SATURATED" | "SHUTTING_DOWN" | "UPSTREAM_TIMEOUT" | "IDEMPOTENCY_KEY_IN_USE" | "IDEMPOTENCY_KEY_REUSED" | "JOB_NOT_DEAD" | "WEBHOOK_REJECTED" | "STORE_UNAVAILABLE" | "STREAM_LIMIT_REACHED" | "SUBSCRIPTION_LIMIT_REACHED";
             retryable: boolean;
+            /** @description For STREAM_LIMIT_REACHED and SUBSCRIPTION_LIMIT_REACHED: the limit the key has reached. */
+            limit?: number;
             /** @description The connector that failed, when one did (for LIFECYCLE_FAILED: the connector being changed). */
             connector?: string;
             /**
@@ -952,6 +972,31 @@ export interface components {
             /** @description The receiver's answer. */
             status?: number;
             reason?: string;
+        };
+        /** @description One message of `GET /v1/events/stream`, as its SSE fields (`id:`, `event:`, `data:`, each on a line of its own, a blank line after the message): an event, a `reset` or a `shutdown`. */
+        EventStreamMessage: components["schemas"]["EventStreamEvent"] | components["schemas"]["EventStreamReset"] | components["schemas"]["EventStreamShutdown"];
+        /** @description An event of the log. */
+        EventStreamEvent: {
+            /** @description Its position in the shared event log: send it back as `Last-Event-ID` to resume after it. */
+            id: string;
+            /** @description The CloudEvent's type. */
+            event: string;
+            /** @description The CloudEvent, as one line of JSON. */
+            data: string;
+        };
+        /** @description The position the client resumed from is older than the log keeps (or unknown to it): events were missed, and none are replayed. Reload the state; live events follow. */
+        EventStreamReset: {
+            /** @description The newest position of the log: resuming from it misses nothing more. */
+            id: string;
+            /** @constant */
+            event: "reset";
+            data: string;
+        };
+        /** @description The gateway node is shutting down; the stream ends after this. Reconnect with `Last-Event-ID` to resume. */
+        EventStreamShutdown: {
+            /** @constant */
+            event: "shutdown";
+            data: string;
         };
         WebhookSubscriptionRequest: {
             /**
@@ -2123,7 +2168,7 @@ export interface operations {
                 lastEventId?: string;
             };
             header?: {
-                /** @description Resume after this position (the `id:` of the last message received). */
+                /** @description Resume after this position (the `id:` of the last message received); empty counts as none. */
                 "Last-Event-ID"?: string;
             };
             path?: never;
@@ -2131,7 +2176,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The stream; it stays open until the client leaves. */
+            /** @description The stream; it stays open until the client leaves or the node shuts down (`event:shutdown`). */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -2149,10 +2194,48 @@ export interface operations {
                     "text/event-stream": string;
                 };
             };
-            400: components["responses"]["InvalidQuery"];
+            /** @description `VALIDATION_FAILED`: a query parameter, or the `Last-Event-ID` header, is not valid. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             401: components["responses"]["Unauthenticated"];
-            429: components["responses"]["RateLimited"];
+            /**
+             * @description `STREAM_LIMIT_REACHED`: this key holds its limit of streams open on this node (`limit`); or
+             *     `RATE_LIMITED`: it made too many requests (retry after `Retry-After` seconds).
+             */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    /** @description Only with `RATE_LIMITED`: seconds to wait. */
+                    "Retry-After"?: number;
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             500: components["responses"]["Internal"];
+            /** @description `SHUTTING_DOWN`: this gateway node is stopping; connect again (another node answers). */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     reloadConnector: {
@@ -2454,6 +2537,19 @@ export interface operations {
             };
             400: components["responses"]["InvalidBody"];
             401: components["responses"]["Unauthenticated"];
+            /** @description `SUBSCRIPTION_LIMIT_REACHED`: this key holds its limit of subscriptions (`limit`); delete one first. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["RateLimited"];

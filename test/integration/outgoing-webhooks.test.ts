@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { afterEach, describe, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { typeIndexKey } from '../../src/modules/webhooks/subscriptions.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { TEST_REDIS_URL } from '../support/ports.ts';
 import { assertMatchesSpec } from '../support/spec.ts';
 
 const ADMIN_KEY = 'admin-key-webhooks-0123456789';
@@ -222,5 +225,50 @@ describe('webhook subscriptions', () => {
     assert.equal((await gw.api(`/v1/webhooks/subscriptions/${mine.id}`, { method: 'DELETE' })).status, 204);
     const after = await assertMatchesSpec(await gw.api('/v1/webhooks/subscriptions'), 'listWebhookSubscriptions');
     assert.ok(!after.subscriptions.some((s: { id: string }) => s.id === mine.id));
+  });
+});
+
+describe('webhook subscriptions at scale', () => {
+  test('refuse a key past its limit with 409 SUBSCRIPTION_LIMIT_REACHED, and not another key', async () => {
+    // Names of this run only: subscriptions outlive a gateway in the shared Redis.
+    const capped = `capped-key-${process.pid}-0123456789`;
+    const gw = await gateway({ OMNIGATE_API_KEYS: `capped${process.pid}:${capped},other:${OTHER_KEY}`, OMNIGATE_WEBHOOK_MAX_PER_KEY: '2' });
+    const post = (key: string) => gw.api('/v1/webhooks/subscriptions', { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key }, body: JSON.stringify({ url: 'http://127.0.0.1:9/hook', secret: SECRET, types: ['nothing.happened'] }) });
+    const made: string[] = [];
+    cleanups.push(async () => Promise.all(made.map((id) => gw.api(`/v1/webhooks/subscriptions/${id}`, { method: 'DELETE', headers: { 'x-api-key': capped } }))));
+    for (let i = 0; i < 2; i++) {
+      const res = await post(capped);
+      assert.equal(res.status, 201);
+      made.push(((await res.json()) as { id: string }).id);
+    }
+    const refused = await post(capped);
+    assert.equal(refused.status, 409);
+    const problem = await assertMatchesSpec(refused, 'createWebhookSubscription');
+    assert.deepEqual([problem.code, problem.limit], ['SUBSCRIPTION_LIMIT_REACHED', 2]);
+    const theirs = await post(OTHER_KEY);
+    assert.equal(theirs.status, 201);
+    const theirId = ((await theirs.json()) as { id: string }).id;
+    cleanups.push(() => gw.api(`/v1/webhooks/subscriptions/${theirId}`, { method: 'DELETE', headers: { 'x-api-key': OTHER_KEY } }));
+    // Deleting one frees its place.
+    assert.equal((await gw.api(`/v1/webhooks/subscriptions/${made.shift()}`, { method: 'DELETE', headers: { 'x-api-key': capped } })).status, 204);
+    const again = await post(capped);
+    assert.equal(again.status, 201);
+    made.push(((await again.json()) as { id: string }).id);
+  });
+
+  test('are indexed by event type, so an event loads only the subscriptions to its type and to every type', async () => {
+    const gw = await gateway();
+    const redis = new Redis(TEST_REDIS_URL);
+    cleanups.push(async () => redis.disconnect());
+    const typed = await subscribe(gw, { url: 'http://127.0.0.1:9/typed', secret: SECRET, types: ['ticket.created', 'ticket.updated'] });
+    const every = await subscribe(gw, { url: 'http://127.0.0.1:9/every', secret: SECRET, types: ['*'] });
+    assert.equal(await redis.sismember(typeIndexKey('ticket.created'), typed.id), 1);
+    assert.equal(await redis.sismember(typeIndexKey('ticket.updated'), typed.id), 1);
+    assert.equal(await redis.sismember(typeIndexKey('*'), every.id), 1);
+    assert.equal(await redis.sismember(typeIndexKey('*'), typed.id), 0, 'a typed subscription is not loaded for other types');
+    assert.equal(await redis.sismember(typeIndexKey('ticket.created'), every.id), 0);
+    assert.equal((await gw.api(`/v1/webhooks/subscriptions/${typed.id}`, { method: 'DELETE' })).status, 204);
+    assert.equal(await redis.sismember(typeIndexKey('ticket.created'), typed.id), 0, 'deleting removes it from the index');
+    assert.equal(await redis.sismember(typeIndexKey('ticket.updated'), typed.id), 0);
   });
 });

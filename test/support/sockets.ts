@@ -22,3 +22,21 @@ export function establishedTo(port: number): number {
   }
   return count;
 }
+
+/** Whether the client-side connection from this local port is still ESTABLISHED (Linux /proc). */
+export function isEstablished(localPort: number): boolean {
+  const hexPort = localPort.toString(16).toUpperCase().padStart(4, '0');
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols[1]?.endsWith(`:${hexPort}`) && cols[3] === '01') return true;
+    }
+  }
+  return false;
+}

@@ -37,3 +37,31 @@ export async function assertMatchesSpec(res: Response, operationId: string): Pro
   assert.ok(validate(body), `${operationId} ${res.status} breaks the spec: ${toIssues(validate.errors).map((i) => i.message).join('; ')}`);
   return body;
 }
+
+let sseMessage: ValidateFunction | undefined;
+
+/** A schema with every `{ contentMediaType: application/json, contentSchema }` string replaced by its contentSchema. */
+const parsedContent = (schema: unknown, base: string): JsonObject =>
+  JSON.parse(JSON.stringify(schema), (k, v: unknown) => {
+    if (k === '$ref' && typeof v === 'string' && v.startsWith('#/')) return `${base}${v}`;
+    const node = v as JsonObject;
+    return node && typeof node === 'object' && node.contentMediaType === 'application/json' && node.contentSchema ? node.contentSchema : v;
+  }) as JsonObject;
+
+/**
+ * Asserts that one message of GET /v1/events/stream is one the document describes (the
+ * `x-itemSchema` of its text/event-stream): `data` is parsed as the JSON its `contentSchema` names.
+ */
+export function assertSseMessageMatchesSpec(message: { readonly id?: string; readonly event?: string; readonly data: string }): void {
+  if (!sseMessage) {
+    const responses = byId.get('streamEvents')?.responses as Record<string, JsonObject> | undefined;
+    const media = ((responses?.['200']?.content ?? {}) as Record<string, JsonObject>)['text/event-stream'];
+    assert.ok(media?.['x-itemSchema'], 'streamEvents does not describe its messages (x-itemSchema)');
+    const sseAjv = createAjv();
+    sseAjv.opts.strictSchema = false;
+    sseAjv.addSchema({ components: { schemas: parsedContent((doc.components as JsonObject).schemas, 'sse') } }, 'sse');
+    sseMessage = sseAjv.compile(parsedContent(media['x-itemSchema'], 'sse'));
+  }
+  const value = { ...message, data: JSON.parse(message.data) as unknown };
+  assert.ok(sseMessage(value), `the SSE message breaks the spec: ${toIssues(sseMessage.errors).map((i) => `${i.pointer} ${i.message}`).join('; ')}`);
+}

@@ -35,6 +35,8 @@ export function readSse(res: Response) {
   })();
   return {
     messages,
+    /** Settles when the server ends the stream (or after close()). */
+    ended: done,
     next(predicate: (m: SseMessage) => boolean, timeoutMs = 10_000): Promise<SseMessage> {
       const found = messages.find(predicate);
       if (found) return Promise.resolve(found);

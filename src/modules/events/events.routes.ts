@@ -1,56 +1,32 @@
 import { Router, type Request, type Response } from 'express';
+import { AppError } from '../../kernel/errors.ts';
 import { inputOf, type createRequestValidator } from '../http/openapi-validator.ts';
-import type { EventLog, LoggedEvent } from './event-log.ts';
+import { principalOf } from '../http/request-context.ts';
+import type { EventStreams } from './event-streams.ts';
 
-export const SSE_HEARTBEAT_MS = 15_000;
-const REPLAY_PAGE = 500;
-
-/** Stream entry ids are `<ms>-<seq>`: compare them as numbers. */
-function isAfter(position: string, than: string): boolean {
-  const [a = 0, b = 0] = position.split('-').map(Number);
-  const [c = 0, d = 0] = than.split('-').map(Number);
-  return a > c || (a === c && b > d);
-}
+const POSITION = /^\d{1,20}-\d{1,20}$/;
 
 /**
  * GET /v1/events/stream: Server-Sent Events for frontends. Filtered by type and subject;
  * resumable with Last-Event-ID (the header, or `lastEventId` for clients that cannot set it).
  */
-export function createEventsRouter(deps: { eventLog: EventLog; validate: ReturnType<typeof createRequestValidator> }): Router {
+export function createEventsRouter(deps: { streams: EventStreams; validate: ReturnType<typeof createRequestValidator> }): Router {
   const router = Router();
-  router.get('/events/stream', deps.validate('streamEvents'), async (req: Request, res: Response) => {
+  router.get('/events/stream', deps.validate('streamEvents'), (req: Request, res: Response) => {
     const { query } = inputOf(res);
-    const types = new Set((query.type as string[] | undefined) ?? []);
-    const subject = query.subject as string | undefined;
-    const resumeFrom = req.get('last-event-id') ?? (query.lastEventId as string | undefined);
-    const wanted = ({ event }: LoggedEvent) => (types.size === 0 || types.has(event.type)) && (subject === undefined || event.subject === subject);
-
-    res.status(200).set({ 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    res.flushHeaders();
-    let sentUpTo = resumeFrom ?? '0-0';
-    const send = (entry: LoggedEvent) => {
-      if (!isAfter(entry.position, sentUpTo)) return;
-      sentUpTo = entry.position;
-      if (wanted(entry)) res.write(`id: ${entry.position}\nevent: ${entry.event.type}\ndata: ${JSON.stringify(entry.event)}\n\n`);
-    };
-
-    // Live entries wait while the replay runs, so nothing falls between the two.
-    const waiting: LoggedEvent[] = [];
-    let replaying = resumeFrom !== undefined;
-    const stopTail = deps.eventLog.tail((entry) => (replaying ? waiting.push(entry) : send(entry)));
-    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), SSE_HEARTBEAT_MS);
-    res.on('close', () => {
-      stopTail();
-      clearInterval(heartbeat);
-    });
-    res.write(': connected\n\n');
-    if (resumeFrom !== undefined) {
-      for (let page = await deps.eventLog.after(resumeFrom, REPLAY_PAGE); page.length > 0; page = await deps.eventLog.after(sentUpTo, REPLAY_PAGE)) {
-        for (const entry of page) send(entry);
-      }
-      replaying = false;
-      for (const entry of waiting.splice(0)) send(entry);
+    const header = req.get('last-event-id');
+    // An empty header means "no id yet", as EventSource has it; the query form is checked by the spec.
+    const resumeFrom = header !== undefined && header !== '' ? header : (query.lastEventId as string | undefined);
+    if (resumeFrom !== undefined && !POSITION.test(resumeFrom)) {
+      const message = 'Last-Event-ID must be an id this stream sent (<ms>-<seq>)';
+      throw new AppError('VALIDATION_FAILED', message, { errors: [{ in: 'header', pointer: '/Last-Event-ID', message }] });
     }
+    deps.streams.open(res, {
+      owner: principalOf(res).name,
+      types: new Set((query.type as string[] | undefined) ?? []),
+      subject: query.subject as string | undefined,
+      resumeFrom,
+    });
   });
   return router;
 }
