@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, test } from 'node:test';
+import { pino } from 'pino';
+import { isAppError } from '../../kernel/errors.ts';
+import { createSchemaRegistry } from '../../kernel/schemas.ts';
+import { startTrace } from '../../kernel/trace.ts';
+import { createPackageStore } from './package-store.ts';
+import { createConnectorRegistry } from './registry.ts';
+import type { LifecycleOutcome } from './registry.types.ts';
+
+// The real registry, each version in its worker thread, over a connector written to a scratch
+// folder below the repository (so that `omnigate/sdk` resolves there). No backend: the connector
+// answers from its own code.
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const scratch = join(ROOT, '.data', `registry-unit-${process.pid}-${Date.now()}`);
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+function writeConnector(dir: string, version: string, healthy = true): void {
+  mkdirSync(join(dir, 'src'), { recursive: true });
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: '@omnigate/connector-echo', version, type: 'module', main: './src/index.ts', omnigate: { connector: true } }));
+  writeFileSync(join(dir, 'src/index.ts'), `import { apiKeyAuth, defineConnector } from 'omnigate/sdk';
+export default defineConnector({
+  manifest: {
+    name: 'echo', version: '${version}', system: 'echo', description: 'answers from its own code',
+    configSchema: { type: 'object', required: ['baseUrl'], properties: { baseUrl: { type: 'string' } } },
+    capabilities: [{ name: 'customer.get', kind: 'query', description: 'a customer', params: { type: 'object', properties: { id: { type: 'string' } } }, result: 'Customer' }],
+  },
+  async auth() { return apiKeyAuth({ header: 'x-api-key', value: 'k' }); },
+  queries: { 'customer.get': async (params) => ({ version: '${version}', params }) },
+  async health() { return ${healthy ? "{ ok: true }" : "{ ok: false, detail: 'backend says no' }"}; },
+});
+`);
+}
+
+function startRegistry(name: string) {
+  const dir = join(scratch, name);
+  const connectorsDir = join(dir, 'connectors');
+  writeConnector(join(connectorsDir, 'echo'), '1.0.0');
+  const changes: LifecycleOutcome[] = [];
+  const registry = createConnectorRegistry({
+    log: pino({ level: 'silent' }), connectorsDir, connectorEnv: { ECHO_BASE_URL: 'http://127.0.0.1:9' },
+    schemas: createSchemaRegistry(join(ROOT, 'schemas')), store: createPackageStore(join(dir, 'store')),
+    drainTimeoutMs: 1_000, retryMinMs: 10, retryMaxMs: 20, onChange: (outcome) => changes.push(outcome),
+  });
+  return { registry, changes, folder: join(connectorsDir, 'echo') };
+}
+const callOf = (capability: string, params: Record<string, unknown>) => ({ kind: 'query' as const, capability, params, trace: startTrace(undefined, 'unit'), logBindings: {} });
+
+test('loads a connector folder, routes its capability and runs a call in its worker under a lease', async () => {
+  const { registry } = startRegistry('start');
+  try {
+    await registry.start();
+    assert.equal(registry.get('echo')?.state, 'ready');
+    assert.equal(registry.route('customer.get')?.name, 'echo');
+    assert.equal(registry.route('order.get'), undefined);
+    const lease = registry.lease('echo');
+    try {
+      assert.deepEqual(await lease.version.host.call(callOf('customer.get', { id: '7' }), new AbortController().signal), { version: '1.0.0', params: { id: '7' } });
+    } finally {
+      lease.release();
+    }
+  } finally {
+    await registry.close();
+  }
+});
+
+test('a reload whose new version fails its health check keeps the old one serving and says why', async () => {
+  const { registry, changes, folder } = startRegistry('unhealthy');
+  try {
+    await registry.start();
+    writeConnector(folder, '2.0.0', false);
+    const outcome = await registry.reload('echo');
+    assert.equal(outcome.result, 'failed');
+    assert.equal(outcome.problem?.stage, 'health');
+    assert.equal(registry.get('echo')?.active?.version, '1.0.0');
+    assert.equal(changes.at(-1)?.result, 'failed');
+  } finally {
+    await registry.close();
+  }
+});
+
+test('a reload to a healthy version swaps it in; removing the connector leaves nothing to lease', async () => {
+  const { registry, changes, folder } = startRegistry('swap');
+  try {
+    await registry.start();
+    writeConnector(folder, '1.1.0');
+    const outcome = await registry.reload('echo');
+    assert.deepEqual({ result: outcome.result, from: outcome.from, to: outcome.to }, { result: 'ok', from: '1.0.0', to: '1.1.0' });
+    assert.equal(registry.get('echo')?.active?.version, '1.1.0');
+    assert.equal((await registry.remove('echo')).result, 'ok');
+    assert.throws(() => registry.lease('echo'), (err: unknown) => isAppError(err) && err.code === 'CONNECTOR_UNAVAILABLE');
+    assert.deepEqual(changes.map((c) => `${c.action}:${c.result}`), ['start:ok', 'reload:ok', 'remove:ok']);
+  } finally {
+    await registry.close();
+  }
+});
