@@ -101,6 +101,8 @@ export function createEventStreams(deps: EventStreamsDeps): EventStreams {
         const done = () => (res.off('drain', done), res.off('close', done), resolve());
         res.on('drain', done).on('close', done);
       });
+    // A reset, not a close: a FIN would wait behind the unread bytes, and the kernel would keep them.
+    const cut = () => void (res.socket ? res.socket.resetAndDestroy() : res.destroy());
     let hasDrained = true;
     let wasStalled = false;
     res.on('drain', () => (hasDrained = true));
@@ -108,10 +110,7 @@ export function createEventStreams(deps: EventStreamsDeps): EventStreams {
       const isStalled = res.writableNeedDrain && !hasDrained;
       if (isStalled && wasStalled) {
         log.info({ owner: request.owner, bufferedBytes: res.writableLength }, 'event stream dropped: the client read nothing for a heartbeat interval');
-        // A reset, not a close: a FIN would wait behind the unread bytes, and the kernel would keep them.
-        if (res.socket) res.socket.resetAndDestroy();
-        else res.destroy();
-        return;
+        return cut();
       }
       wasStalled = res.writableNeedDrain;
       hasDrained = false;
@@ -119,7 +118,7 @@ export function createEventStreams(deps: EventStreamsDeps): EventStreams {
     }, deps.heartbeatMs);
     const end = () => {
       if (gone) return;
-      if (res.writableLength > 0) return void res.destroy();
+      if (res.writableLength > 0) return cut();
       res.end(SHUTDOWN_FRAME);
       // Ends the connection too once flushed, so the server's close does not wait for it to idle out.
       res.once('finish', () => res.socket?.end());
