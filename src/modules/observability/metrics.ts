@@ -29,7 +29,7 @@ export function createMetrics() {
     eventsDropped: new Counter({ name: 'omnigate_events_dropped_total', help: 'Events dropped because the outbox buffer was full while Redis was away', registers }),
     eventsConsumed: new Counter({ name: 'omnigate_events_consumed_total', help: 'Events handled by a consumer group of this node, by type', labelNames: ['group', 'type'], registers }),
     eventsDuplicate: new Counter({ name: 'omnigate_events_duplicate_total', help: 'Events dropped as already seen (at-least-once delivery)', labelNames: ['group'], registers }),
-    outboxDepth: new Gauge({ name: 'omnigate_outbox_depth', help: 'Events waiting in this node\'s outbox', registers }),
+    outboxDepth: new Gauge({ name: 'omnigate_outbox_depth', help: 'Events waiting in the outbox: every bucket, plus this node\'s memory buffer', registers }),
     consumerLag: new Gauge({ name: 'omnigate_consumer_lag', help: 'Messages behind the end of the topic, per consumer group', labelNames: ['group', 'topic'], registers }),
     queueDepth: new Gauge({ name: 'omnigate_queue_jobs', help: 'Jobs per queue and state', labelNames: ['queue', 'state'], registers }),
     rateLimited: new Counter({ name: 'omnigate_rate_limited_total', help: 'Requests refused by a rate limit', labelNames: ['scope'], registers }),
