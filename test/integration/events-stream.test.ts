@@ -158,7 +158,7 @@ describe('the event stream under load and at shutdown', () => {
     }
   });
 
-  test('refuses a key a stream past its cap with 429 STREAM_LIMIT_REACHED, not another key', async () => {
+  test("refuses a key's stream past its cap with 429 STREAM_LIMIT_REACHED, and not another key's", async () => {
     const open = [readSse(await limited.api('/v1/events/stream')), readSse(await limited.api('/v1/events/stream'))];
     try {
       const refused = await limited.api('/v1/events/stream');
@@ -236,6 +236,13 @@ describe('the event stream under load and at shutdown', () => {
       assert.ok(missed.messages.every((m) => m.event !== 'test.retention'), 'nothing is replayed after a reset');
     } finally {
       await missed.close();
+    }
+    // 0-0 asks for the whole log: once retention has dropped events, that is a reset too.
+    const whole = readSse(await limited.api('/v1/events/stream?type=test.retention', { headers: { 'last-event-id': '0-0' } }));
+    try {
+      assert.equal((await whole.next(() => true)).event, 'reset');
+    } finally {
+      await whole.close();
     }
     // From a position the log still holds, nothing was missed: no reset, live events follow.
     const kept = readSse(await limited.api(`/v1/events/stream?type=test.retention&lastEventId=${third}`));

@@ -271,4 +271,18 @@ describe('webhook subscriptions at scale', () => {
     assert.equal(await redis.sismember(typeIndexKey('ticket.created'), typed.id), 0, 'deleting removes it from the index');
     assert.equal(await redis.sismember(typeIndexKey('ticket.updated'), typed.id), 0);
   });
+
+  test('made before the indexes existed are indexed once at the next start', async () => {
+    const redis = new Redis(TEST_REDIS_URL);
+    cleanups.push(async () => redis.disconnect());
+    const legacy = { id: `whs_legacy${process.pid}`, owner: 'test', url: 'http://127.0.0.1:9/legacy', secret: SECRET, types: ['order.status_changed'], createdAt: new Date().toISOString() };
+    // As an older gateway stored it: in the hash only.
+    await redis.hset('omnigate:webhooks:subscriptions', legacy.id, JSON.stringify(legacy));
+    await redis.del('omnigate:webhooks:indexed');
+    const gw = await gateway();
+    cleanups.push(() => gw.api(`/v1/webhooks/subscriptions/${legacy.id}`, { method: 'DELETE' }));
+    const listed = await assertMatchesSpec(await gw.api('/v1/webhooks/subscriptions'), 'listWebhookSubscriptions');
+    assert.ok(listed.subscriptions.some((s: { id: string }) => s.id === legacy.id), 'its owner still lists it');
+    assert.equal(await redis.sismember(typeIndexKey('order.status_changed'), legacy.id), 1, 'events of its type reach it');
+  });
 });
