@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { ConfigError, type Config } from './config/config.ts';
+import { createBullmqJobBackend } from './adapters/bullmq/bullmq-job-backend.ts';
 import { createRedis } from './adapters/redis/redis-client.ts';
 import { createRedisRateLimiter } from './adapters/redis/redis-rate-limiter.ts';
 import { createRedisStaleCache } from './adapters/redis/redis-stale-cache.ts';
@@ -28,7 +29,7 @@ import { loadOpenApi } from './kernel/openapi.ts';
 import { createContextService } from './modules/query/context.service.ts';
 import { createQueryService } from './modules/query/query.service.ts';
 import { createIdempotency } from './modules/jobs/idempotency.ts';
-import { createJobQueues } from './modules/jobs/job-queues.ts';
+import { createJobQueues, JOB_KEY_PREFIX } from './modules/jobs/job-queues.ts';
 import { createOpenTicket, createTicketJobs } from './modules/jobs/ticket-jobs.ts';
 import { createSubscriptions } from './modules/webhooks/subscriptions.ts';
 import { createWebhooks } from './modules/webhooks/webhooks.service.ts';
@@ -90,7 +91,9 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   });
   disposables.defer('connectors', () => registry.close());
   // Running jobs call connectors: the workers close before the registry.
-  const jobs = createJobQueues({ redisUrl: config.redisUrl, log, metrics, attempts: config.jobAttempts, backoffMs: config.jobBackoffMs, lockMs: config.jobLockMs });
+  const jobBackend = createBullmqJobBackend({ redisUrl: config.redisUrl, log, prefix: JOB_KEY_PREFIX });
+  disposables.defer('job store', () => jobBackend.close());
+  const jobs = createJobQueues({ backend: jobBackend, log, metrics, attempts: config.jobAttempts, backoffMs: config.jobBackoffMs, lockMs: config.jobLockMs });
   disposables.defer('jobs', () => jobs.close(listening ? config.shutdownGraceMs : 0));
   // The pipeline and the registry publish through `events` only once they run, after this line.
   // The outbox's last events may still queue webhook deliveries: events close before the jobs.

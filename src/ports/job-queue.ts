@@ -41,16 +41,26 @@ export interface AddJobOptions {
   readonly keepDeadMs: number;
 }
 
+/** A job as its handler sees it while an attempt runs. */
+export interface RunningJob<D> extends StoredJob<D> {
+  /**
+   * Replaces the job's data: later attempts, and a run after a crash, read it (a marker that a
+   * write started, say). `data` shows it at once.
+   */
+  updateData(data: D): Promise<void>;
+}
+
 /** Runs one attempt of a job; what it resolves with is the job's result. */
-export type JobHandler<D> = (job: StoredJob<D>) => Promise<unknown>;
+export type JobHandler<D> = (job: RunningJob<D>) => Promise<unknown>;
 
 /** How a queue's jobs are taken and retried. */
 export interface WorkOptions<D> {
   /** Jobs run at once by this worker. */
   readonly concurrency: number;
   /**
-   * After a failed attempt with attempts left: how long to wait before the next one, or undefined
-   * when no retry can help (the job dies now). `error` is what the handler threw.
+   * After a failed attempt: how long to wait before the next one, or undefined when no retry can
+   * help (the job dies now). `error` is what the handler threw; with no attempts left the job dies
+   * whatever this answers.
    */
   retryDelay(job: StoredJob<D>, error: unknown): number | undefined;
   /**

@@ -82,6 +82,22 @@ for (const [name, make] of Object.entries(adapters)) {
       assert.deepEqual(asked, [0, 1]);
     });
 
+    test('data an attempt updates is what the next attempt reads', async () => {
+      const queue = fresh<{ marks: string[] }>();
+      queue.work(async (job) => {
+        if (job.data.marks.length === 0) {
+          await job.updateData({ marks: ['first attempt'] });
+          assert.deepEqual(job.data, { marks: ['first attempt'] });
+          throw new Error('UPSTREAM_TIMEOUT: after the mark');
+        }
+        return job.data.marks;
+      }, { concurrency: 1, retryDelay: () => 1 });
+      await queue.add('marked', 'test.mark', { marks: [] }, OPTIONS);
+      const done = await inStatus(queue, 'marked', 'completed');
+      assert.deepEqual(done.result, ['first attempt']);
+      assert.deepEqual(done.data, { marks: ['first attempt'] });
+    });
+
     test('a failure retryDelay refuses to retry kills the job at once, with its reason', async () => {
       const queue = fresh<null>();
       let runs = 0;

@@ -1,7 +1,7 @@
 import { Job, Queue, UnrecoverableError, Worker, type JobType } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from '../../kernel/logger.ts';
-import type { JobBackend, JobQueue, JobStatus, JobWorker, StoredJob } from '../../ports/job-queue.ts';
+import type { JobBackend, JobQueue, JobStatus, JobWorker, RunningJob, StoredJob } from '../../ports/job-queue.ts';
 
 /** The backoff type jobs are added with: BullMQ then asks the worker's strategy, which asks the port's retryDelay. */
 const BACKOFF_TYPE = 'omnigate';
@@ -127,7 +127,8 @@ export function createBullmqJobBackend(options: BullmqJobBackendOptions): JobBac
         const worker = new Worker(
           name,
           async (job: Job) => {
-            const stored = toStored<D>(job, name, 'active');
+            // BullMQ's updateData sets job.data too: `data` reads it through.
+            const stored: RunningJob<D> = { ...toStored<D>(job, name, 'active'), get data() { return job.data as D; }, updateData: (data) => job.updateData(data) };
             try {
               return await handler(stored);
             } catch (err) {

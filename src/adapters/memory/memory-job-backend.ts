@@ -1,4 +1,4 @@
-import type { AddJobOptions, JobBackend, JobHandler, JobQueue, JobStatus, JobWorker, StoredJob, WorkOptions } from '../../ports/job-queue.ts';
+import type { AddJobOptions, JobBackend, JobHandler, JobQueue, JobStatus, JobWorker, RunningJob, StoredJob, WorkOptions } from '../../ports/job-queue.ts';
 
 interface Kept {
   job: StoredJob<unknown>;
@@ -106,7 +106,18 @@ export function createMemoryJobBackend(options: { store?: MemoryJobStore; now?: 
       kept.hold = hold;
       kept.job = { ...kept.job, status: 'active', attemptsStarted: kept.job.attemptsStarted + 1 };
       held.add(kept);
-      const job = copy(kept.job);
+      let data = copy(kept.job.data);
+      const job: RunningJob<unknown> = {
+        ...copy(kept.job),
+        get data() {
+          return data;
+        },
+        async updateData(next) {
+          data = copy(next);
+          // Kept only while this attempt holds the job, as a lock-checked update in Redis would be.
+          if (kept.hold === hold) kept.job = { ...kept.job, data: copy(next) };
+        },
+      };
       let outcome: { result: unknown } | { error: unknown };
       try {
         outcome = { result: await handler(job) };

@@ -1,38 +1,38 @@
-import { UnrecoverableError } from 'bullmq';
 import { ERROR_CATALOGUE, isOutcomeUnknown, toAppError, type ErrorCode } from '../../kernel/errors.ts';
 
 /** The longest wait between two attempts of a job, whatever the attempt count or Retry-After. */
 export const MAX_JOB_BACKOFF_MS = 60_000;
 
-/** The name of the backoff strategy jobs are added with (see `jobBackoff`). */
-export const JOB_BACKOFF_TYPE = 'omnigate';
-
-/** A failed attempt that may be retried; carries the wait the failure asked for, if any. */
-export class RetryableJobError extends Error {
+/**
+ * A failed attempt as the job queue gets it: final (no retry can fix it, straight to the dead
+ * letters) or retryable, with the wait the failure asked for, if any.
+ */
+export class JobFailure extends Error {
+  readonly isFinal: boolean;
   readonly retryAfterMs: number | undefined;
-  constructor(message: string, retryAfterMs: number | undefined) {
+  constructor(message: string, options: { isFinal: boolean; retryAfterMs?: number | undefined }) {
     super(message);
-    this.name = 'RetryableJobError';
-    this.retryAfterMs = retryAfterMs;
+    this.name = 'JobFailure';
+    this.isFinal = options.isFinal;
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 
 /**
- * What a job's processor throws, as BullMQ needs it (`write`: the attempt's write had started). The catalogue decides (its `retryable`):
- * a retryable code leaves the job to its backoff, any other fails it at once
- * (UnrecoverableError, so it goes straight to the dead letters). BullMQ keeps only the message,
- * so the code travels in it as `CODE: detail` (see `parseJobFailure`).
+ * What a job's processor throws (`write`: the attempt's write had started). The catalogue decides
+ * (its `retryable`): a retryable code leaves the job to its backoff, any other fails it at once.
+ * The queue keeps only the message, so the code travels in it as `CODE: detail` (see `parseJobFailure`).
  */
-export function toJobFailure(err: unknown, options: { write?: boolean } = {}): Error {
+export function toJobFailure(err: unknown, options: { write?: boolean } = {}): JobFailure {
   const error = toAppError(err);
   const message = `${error.code}: ${error.message}`;
   // A write that started and whose outcome is unknown may have happened: retrying could do it twice.
-  if (!error.retryable || (options.write && isOutcomeUnknown(error))) return new UnrecoverableError(message);
+  if (!error.retryable || (options.write && isOutcomeUnknown(error))) return new JobFailure(message, { isFinal: true });
   const retryAfterMs = error.extensions.retryAfterMs;
-  return new RetryableJobError(message, typeof retryAfterMs === 'number' ? retryAfterMs : undefined);
+  return new JobFailure(message, { isFinal: false, retryAfterMs: typeof retryAfterMs === 'number' ? retryAfterMs : undefined });
 }
 
-/** A job's `failedReason` back as a code and a detail; anything else BullMQ wrote is INTERNAL. */
+/** A job's `failedReason` back as a code and a detail; anything else the queue wrote (a stalled job …) is INTERNAL. */
 export function parseJobFailure(reason: string): { code: ErrorCode; detail: string } {
   const match = /^([A-Z][A-Z_]+): ([\s\S]*)$/.exec(reason);
   const code = match?.[1];

@@ -1,12 +1,11 @@
-import { Job, Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import { AppError, isAppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
+import type { JobBackend, JobQueue as StoreQueue, JobStatus, JobWorker, RunningJob, StoredJob } from '../../ports/job-queue.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { JOB_BACKOFF_TYPE, jobBackoff, toJobFailure } from './job-failure.ts';
-import { jobStateOf, toJobView, type JobDetails, type JobState, type JobView } from './job-view.ts';
+import { JobFailure, jobBackoff, toJobFailure } from './job-failure.ts';
+import { toJobView, type JobDetails, type JobState, type JobView } from './job-view.ts';
 
-/** Key prefix of every queue in Redis (`omnigate:bull:<queue>:…`). */
+/** Key prefix of every queue in Redis (`omnigate:bull:<queue>:…`); the composition root gives it to the BullMQ adapter. */
 export const JOB_KEY_PREFIX = 'omnigate:bull';
 export const DEFAULT_JOB_CONCURRENCY = 8;
 /** Completed jobs stay readable for a day (as long as an idempotency key holds). */
@@ -14,7 +13,7 @@ export const KEEP_COMPLETED_S = 24 * 60 * 60;
 /** Dead jobs stay in the dead letters for a week. */
 export const KEEP_DEAD_S = 7 * 24 * 60 * 60;
 export const QUEUE_METRICS_INTERVAL_MS = 2_000;
-/** An HTTP request waits this long for the queue's Redis before answering STORE_UNAVAILABLE. */
+/** An HTTP request waits this long for the job store before answering STORE_UNAVAILABLE. */
 export const STORE_DEADLINE_MS = 2_000;
 
 /** What every job carries besides its own input: who asked (only they may read it) and the trace. */
@@ -36,8 +35,8 @@ export interface QueueDefinition<D extends JobEnvelope> {
    */
   readonly writes?: boolean;
   /** Runs one attempt. An AppError with a retryable code is retried with backoff; any other error is final. */
-  process(job: Job<D>, log: Logger, attempt: JobAttempt): Promise<unknown>;
-  details?(job: Job<D>): JobDetails;
+  process(job: RunningJob<D>, log: Logger, attempt: JobAttempt): Promise<unknown>;
+  details?(job: StoredJob<D>): JobDetails;
 }
 
 /** What an attempt tells the queue about itself. */
@@ -53,23 +52,23 @@ export interface JobQueue<D extends JobEnvelope> {
 
 export type JobListState = JobState | 'failed';
 
-/** BullMQ queues on Redis: durable jobs with retries, backoff and dead letters. */
+/** Durable jobs (the JobQueue port: BullMQ on Redis in the gateway) with retries, backoff and dead letters. */
 export interface JobQueues {
   define<D extends JobEnvelope>(definition: QueueDefinition<D>): JobQueue<D>;
   /** Starts the workers of every defined queue (after the connectors are loaded). */
   start(): void;
   /** A job and who owns it; undefined when there is no such job. */
   find(id: string): Promise<{ view: JobView; owner: string } | undefined>;
-  /** Newest first; `failed` is BullMQ's name for `dead`. */
+  /** Newest first; `failed` is another name for `dead`. */
   list(filter: { state: JobListState; queue?: string; limit: number }): Promise<JobView[]>;
   /** Puts a dead job back to waiting with all its attempts. NOT_FOUND, or JOB_NOT_DEAD. */
   retry(id: string): Promise<JobView>;
-  /** Stops taking jobs, waits for running ones (up to `timeoutMs`), then closes queues and connections. */
+  /** Stops taking jobs and waits for running ones (up to `timeoutMs`); the backend is closed by its owner. */
   close(timeoutMs: number): Promise<void>;
 }
 
 export interface JobQueuesDeps {
-  readonly redisUrl: string;
+  readonly backend: JobBackend;
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly attempts: number;
@@ -80,31 +79,19 @@ export interface JobQueuesDeps {
 
 interface Defined {
   readonly definition: QueueDefinition<JobEnvelope>;
-  readonly queue: Queue;
-  worker?: Worker;
+  readonly queue: StoreQueue<JobEnvelope>;
+  worker?: JobWorker;
 }
-
-const LIST_STATES = { waiting: ['waiting', 'prioritized', 'waiting-children', 'paused'], active: ['active'], delayed: ['delayed'], completed: ['completed'], dead: ['failed'], failed: ['failed'] } as const;
-const COUNTED = ['waiting', 'prioritized', 'waiting-children', 'paused', 'active', 'delayed', 'completed', 'failed'] as const;
 
 export function createJobQueues(deps: JobQueuesDeps): JobQueues {
   const log = deps.log.child({ module: 'jobs' });
-  // BullMQ gets its own connections, not the gateway's fail-fast client: workers block on Redis
-  // and must wait out an outage (maxRetriesPerRequest null). Producers refuse at once while it is
-  // away (no offline queue), so that a request can answer STORE_UNAVAILABLE instead of hanging.
-  const retryStrategy = (times: number) => Math.min(times * 200, 2_000);
-  const producer = new Redis(deps.redisUrl, { maxRetriesPerRequest: null, enableOfflineQueue: false, connectTimeout: 1_000, retryStrategy });
-  const consumer = new Redis(deps.redisUrl, { maxRetriesPerRequest: null, connectTimeout: 1_000, retryStrategy });
-  const quietly = throttled(log);
-  for (const client of [producer, consumer]) client.on('error', (err: Error) => quietly('redis', err));
-
   const defined = new Map<string, Defined>();
   const running = new Set<Promise<unknown>>();
   let timer: NodeJS.Timeout | undefined;
 
-  /** A Redis round trip of an HTTP request: bounded, and STORE_UNAVAILABLE when Redis is away. */
+  /** A store round trip of an HTTP request: bounded, and STORE_UNAVAILABLE when the store is away. */
   async function stored<T>(what: string, work: () => Promise<T>): Promise<T> {
-    if (producer.status !== 'ready') throw new AppError('STORE_UNAVAILABLE', `the job store (Redis) is unavailable: cannot ${what}`);
+    if (!deps.backend.isUp()) throw new AppError('STORE_UNAVAILABLE', `the job store (Redis) is unavailable: cannot ${what}`);
     let timeout: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timeout = setTimeout(() => reject(new AppError('STORE_UNAVAILABLE', `the job store (Redis) did not answer in ${STORE_DEADLINE_MS} ms: cannot ${what}`)), STORE_DEADLINE_MS);
@@ -121,99 +108,66 @@ export function createJobQueues(deps: JobQueuesDeps): JobQueues {
   }
 
   const byId = (id: string): Defined | undefined => [...defined.values()].find((d) => id.startsWith(`${d.definition.idPrefix}_`));
+  const viewOf = ({ definition }: Defined, job: StoredJob<JobEnvelope>): JobView => toJobView(job, definition.queue, definition.type, definition.details?.(job) ?? {});
 
-  async function viewOf(entry: Defined, job: Job, knownState?: JobState): Promise<JobView | undefined> {
-    const state = knownState ?? jobStateOf(await job.getState());
-    if (state === undefined) return undefined;
-    // The job was read before its state: if it finished in between, read it again so that the
-    // view is one moment's (state completed, finishedAt and result set).
-    const current = !knownState && (state === 'completed' || state === 'dead') && !job.finishedOn ? ((await Job.fromId(entry.queue, job.id ?? '')) ?? job) : job;
-    return toJobView(current, entry.definition.queue, entry.definition.type, state, entry.definition.details?.(current) ?? {});
-  }
-
-  async function load(id: string): Promise<{ entry: Defined; job: Job } | undefined> {
+  async function load(id: string): Promise<{ entry: Defined; job: StoredJob<JobEnvelope> } | undefined> {
     const entry = byId(id);
-    const job = entry ? await stored('read the job', () => entry.queue.getJob(id)) : undefined;
+    const job = entry ? await stored('read the job', () => entry.queue.get(id)) : undefined;
     return entry && job ? { entry, job } : undefined;
   }
 
   async function recordDepths(): Promise<void> {
-    if (producer.status !== 'ready') return;
+    if (!deps.backend.isUp()) return;
     for (const { definition, queue } of defined.values()) {
-      const counts = await queue.getJobCounts(...COUNTED);
-      const n = (state: string) => counts[state] ?? 0;
-      const depths: Record<JobState, number> = {
-        waiting: n('waiting') + n('prioritized') + n('waiting-children') + n('paused'),
-        active: n('active'),
-        delayed: n('delayed'),
-        completed: n('completed'),
-        dead: n('failed'),
-      };
-      for (const [state, value] of Object.entries(depths)) deps.metrics.queueDepth.set({ queue: definition.queue, state }, value);
+      for (const [state, value] of Object.entries(await queue.counts())) deps.metrics.queueDepth.set({ queue: definition.queue, state }, value);
     }
   }
 
-  function startWorker(entry: Defined): Worker {
-    const { definition } = entry;
-    const worker = new Worker(
-      definition.queue,
-      (job: Job<JobEnvelope>) => {
-        const jobLog = log.child({ queue: definition.queue, jobId: job.id, attempt: job.attemptsStarted });
-        let isWriteStarted = false;
-        const attempt = definition.process(job, jobLog, { writeStarted: () => (isWriteStarted = true) }).catch((err: unknown) => {
-          const failure = toJobFailure(err, { write: definition.writes === true && isWriteStarted });
-          if (!isAppError(err)) jobLog.error({ err }, 'job failed unexpectedly');
-          throw failure;
-        });
-        running.add(attempt);
-        void attempt.catch(() => undefined).finally(() => running.delete(attempt));
-        return attempt;
-      },
-      {
-        connection: consumer,
-        prefix: JOB_KEY_PREFIX,
-        concurrency: definition.concurrency ?? DEFAULT_JOB_CONCURRENCY,
-        ...(deps.lockMs === undefined ? {} : { lockDuration: deps.lockMs, stalledInterval: deps.lockMs }),
-        settings: {
-          backoffStrategy: (attemptsMade, _type, err, job) =>
-            jobBackoff(attemptsMade, job?.opts.backoff && typeof job.opts.backoff === 'object' ? (job.opts.backoff.delay ?? deps.backoffMs) : deps.backoffMs, (err as { retryAfterMs?: number } | undefined)?.retryAfterMs),
-        },
-      },
-    );
-    worker.on('error', (err) => quietly(`worker ${definition.queue}`, err));
-    worker.on('completed', (job) => log.info({ queue: definition.queue, jobId: job.id, attempts: job.attemptsMade }, 'job completed'));
-    worker.on('failed', (job, err) => {
-      if (!job) return;
-      const isFinal = err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
-      const fields = { queue: definition.queue, jobId: job.id, attempts: job.attemptsMade, reason: err.message };
+  /** One attempt: logged, tracked for a graceful close, and its failure turned into the retry decision. */
+  async function attemptOf({ definition }: Defined, job: RunningJob<JobEnvelope>): Promise<unknown> {
+    const jobLog = log.child({ queue: definition.queue, jobId: job.id, attempt: job.attemptsStarted });
+    let isWriteStarted = false;
+    const attempt = definition.process(job, jobLog, { writeStarted: () => (isWriteStarted = true) }).catch((err: unknown) => {
+      const failure = toJobFailure(err, { write: definition.writes === true && isWriteStarted });
+      if (!isAppError(err)) jobLog.error({ err }, 'job failed unexpectedly');
+      throw failure;
+    });
+    running.add(attempt);
+    void attempt.catch(() => undefined).finally(() => running.delete(attempt));
+    const attempts = job.attemptsMade + 1;
+    try {
+      const result = await attempt;
+      log.info({ queue: definition.queue, jobId: job.id, attempts }, 'job completed');
+      return result;
+    } catch (failure) {
+      const isFinal = (failure instanceof JobFailure && failure.isFinal) || attempts >= job.maxAttempts;
+      const fields = { queue: definition.queue, jobId: job.id, attempts, reason: (failure as Error).message };
       if (isFinal) log.warn(fields, 'job dead-lettered');
       else log.info(fields, 'job attempt failed: retrying with backoff');
-    });
-    return worker;
+      throw failure;
+    }
   }
+
+  const startWorker = (entry: Defined): JobWorker =>
+    entry.queue.work((job) => attemptOf(entry, job), {
+      concurrency: entry.definition.concurrency ?? DEFAULT_JOB_CONCURRENCY,
+      ...(deps.lockMs === undefined ? {} : { lockMs: deps.lockMs }),
+      retryDelay: (job, failure) => (failure instanceof JobFailure && !failure.isFinal ? jobBackoff(job.attemptsMade + 1, job.backoffMs, failure.retryAfterMs) : undefined),
+    });
 
   return {
     define<D extends JobEnvelope>(definition: QueueDefinition<D>): JobQueue<D> {
-      const queue = new Queue(definition.queue, { connection: producer, prefix: JOB_KEY_PREFIX });
-      queue.on('error', (err) => quietly(`queue ${definition.queue}`, err));
-      const entry: Defined = { definition: definition as unknown as QueueDefinition<JobEnvelope>, queue };
+      const queue = deps.backend.queue<D>(definition.queue);
+      const entry: Defined = { definition: definition as unknown as QueueDefinition<JobEnvelope>, queue: queue as unknown as StoreQueue<JobEnvelope> };
       defined.set(definition.queue, entry);
       return {
         async add(id, data) {
           if (!id.startsWith(`${definition.idPrefix}_`) || id.includes(':')) throw new Error(`job id ${id} does not fit queue ${definition.queue}`);
           return stored('queue the job', async () => {
-            await queue.add(definition.type, data, {
-              jobId: id,
-              attempts: deps.attempts,
-              backoff: { type: JOB_BACKOFF_TYPE, delay: deps.backoffMs },
-              removeOnComplete: { age: KEEP_COMPLETED_S },
-              removeOnFail: { age: KEEP_DEAD_S },
-            });
             // An id that was there already keeps its job: show that one, not the data just offered.
-            const job = await queue.getJob(id);
-            const view = job ? await viewOf(entry, job) : undefined;
-            if (!view) throw new AppError('STORE_UNAVAILABLE', `job ${id} was queued but cannot be read back`);
-            return view;
+            const job = await queue.add(id, definition.type, data, { attempts: deps.attempts, backoffMs: deps.backoffMs, keepCompletedMs: KEEP_COMPLETED_S * 1_000, keepDeadMs: KEEP_DEAD_S * 1_000 });
+            if (!job) throw new AppError('STORE_UNAVAILABLE', `job ${id} was queued but cannot be read back`);
+            return viewOf(entry, job as unknown as StoredJob<JobEnvelope>);
           });
         },
       };
@@ -221,28 +175,21 @@ export function createJobQueues(deps: JobQueuesDeps): JobQueues {
 
     start() {
       for (const entry of defined.values()) entry.worker ??= startWorker(entry);
-      timer = setInterval(() => void recordDepths().catch((err: unknown) => quietly('queue metrics', err)), QUEUE_METRICS_INTERVAL_MS);
+      timer = setInterval(() => void recordDepths().catch((err: unknown) => log.debug({ err }, 'queue metrics failed')), QUEUE_METRICS_INTERVAL_MS);
       timer.unref();
     },
 
     async find(id) {
       const found = await load(id);
-      const view = found ? await stored('read the job', () => viewOf(found.entry, found.job)) : undefined;
-      return found && view ? { view, owner: String((found.job.data as JobEnvelope).owner) } : undefined;
+      return found ? { view: viewOf(found.entry, found.job), owner: String(found.job.data.owner) } : undefined;
     },
 
     async list({ state, queue, limit }) {
+      const status: JobStatus = state === 'failed' ? 'dead' : state;
       const entries = [...defined.values()].filter((d) => queue === undefined || d.definition.queue === queue);
       const views: JobView[] = [];
       for (const entry of entries) {
-        for (const type of LIST_STATES[state]) {
-          const jobs = await stored('list jobs', () => entry.queue.getJobs([type], 0, limit - 1, false));
-          for (const job of jobs) {
-            const shown = jobStateOf(type);
-            const view = shown && job ? await viewOf(entry, job as Job, shown) : undefined;
-            if (view) views.push(view);
-          }
-        }
+        for (const job of await stored('list jobs', () => entry.queue.list(status, limit))) views.push(viewOf(entry, job));
       }
       const at = (v: JobView) => v.finishedAt ?? v.createdAt;
       return views.sort((a, b) => at(b).localeCompare(at(a))).slice(0, limit);
@@ -251,14 +198,14 @@ export function createJobQueues(deps: JobQueuesDeps): JobQueues {
     async retry(id) {
       const found = await load(id);
       if (!found) throw new AppError('NOT_FOUND', `no job ${id}`);
-      const state = jobStateOf(await stored('read the job', () => found.job.getState()));
-      if (state !== 'dead') throw new AppError('JOB_NOT_DEAD', `job ${id} is ${state ?? 'gone'}, not dead: only a dead job can be retried`);
-      await stored('retry the job', () => found.job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true }));
-      log.info({ queue: found.entry.definition.queue, jobId: id }, 'dead job retried');
+      const { entry, job } = found;
+      if (job.status !== 'dead' || !(await stored('retry the job', () => entry.queue.retry(id)))) {
+        throw new AppError('JOB_NOT_DEAD', `job ${id} is ${job.status}, not dead: only a dead job can be retried`);
+      }
+      log.info({ queue: entry.definition.queue, jobId: id }, 'dead job retried');
       const again = await load(id);
-      const view = again ? await stored('read the job', () => viewOf(again.entry, again.job)) : undefined;
-      if (!view) throw new AppError('NOT_FOUND', `no job ${id}`);
-      return view;
+      if (!again) throw new AppError('NOT_FOUND', `no job ${id}`);
+      return viewOf(again.entry, again.job);
     },
 
     async close(timeoutMs) {
@@ -266,14 +213,11 @@ export function createJobQueues(deps: JobQueuesDeps): JobQueues {
       const workers = [...defined.values()].flatMap((d) => (d.worker ? [d.worker] : []));
       // Take no new job; let the running ones finish, within the bound. A job cut off is taken up
       // again by a worker of another node (or this one, after a restart) once its lock expires.
-      await Promise.all(workers.map((w) => w.pause(true)));
+      await Promise.all(workers.map((w) => w.stop()));
       if ((await within(Promise.allSettled([...running]), timeoutMs)) === 'timeout') {
         log.warn({ running: running.size, timeoutMs }, 'jobs still running at shutdown: they will be taken up again');
       }
-      await within(Promise.allSettled(workers.map((w) => w.close(true))), 2_000);
-      await within(Promise.allSettled([...defined.values()].map((d) => d.queue.close())), 2_000);
-      producer.disconnect();
-      consumer.disconnect();
+      await within(Promise.allSettled(workers.map((w) => w.close())), 2_000);
       log.info('job workers and queues closed');
     },
   };
@@ -284,14 +228,3 @@ const within = <T>(work: Promise<T>, ms: number): Promise<T | 'timeout'> => {
   const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)));
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 };
-
-/** Connection errors repeat every retry while Redis is away: one warning per source every 30 s. */
-function throttled(log: Logger): (source: string, err: unknown) => void {
-  const last = new Map<string, number>();
-  return (source, err) => {
-    const now = Date.now();
-    if (now - (last.get(source) ?? 0) < 30_000) return log.debug({ source, err }, 'job store error');
-    last.set(source, now);
-    log.warn({ source, err }, 'job store error');
-  };
-}

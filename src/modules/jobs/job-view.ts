@@ -1,12 +1,12 @@
-import type { Job } from 'bullmq';
 import type { ErrorCode } from '../../kernel/errors.ts';
+import type { JobStatus, StoredJob } from '../../ports/job-queue.ts';
 import { parseJobFailure } from './job-failure.ts';
 
 /**
- * A job's state as the API shows it. `dead` is BullMQ's `failed` set: every attempt failed, or
- * one failed in a way no retry can fix; it stays there, retryable by an admin, until it expires.
+ * A job's state as the API shows it. `dead`: every attempt failed, or one failed in a way no retry
+ * can fix; it stays there, retryable by an admin, until it expires.
  */
-export type JobState = 'waiting' | 'active' | 'delayed' | 'completed' | 'dead';
+export type JobState = JobStatus;
 
 /** A job as GET /v1/jobs/{id} and the admin API show it (the Job schema in openapi/). */
 export interface JobView {
@@ -30,41 +30,23 @@ export interface JobView {
   readonly webhook?: { readonly subscriptionId: string; readonly eventId: string; readonly eventType: string };
 }
 
-/** BullMQ's states → the API's; `unknown` (no such job) → undefined. */
-export function jobStateOf(state: string): JobState | undefined {
-  switch (state) {
-    case 'completed':
-    case 'active':
-    case 'delayed':
-      return state;
-    case 'failed':
-      return 'dead';
-    case 'waiting':
-    case 'prioritized':
-    case 'waiting-children':
-    case 'paused':
-      return 'waiting';
-    default:
-      return undefined;
-  }
-}
-
 /** The parts of a view only the job's own queue knows. */
 export type JobDetails = Pick<JobView, 'resource' | 'webhook'>;
 
-export function toJobView(job: Job, queue: string, type: string, state: JobState, details: JobDetails): JobView {
+export function toJobView(job: StoredJob, queue: string, type: string, details: JobDetails): JobView {
+  const { status: state } = job;
   const failure = job.failedReason ? parseJobFailure(job.failedReason) : undefined;
   return {
-    id: String(job.id),
+    id: job.id,
     queue,
     type,
     state,
     // A job read just as a worker takes it can be active before its attempt is counted.
-    attempts: Math.max(job.attemptsStarted ?? 0, (job.attemptsMade ?? 0) + (state === 'active' ? 1 : 0)),
-    maxAttempts: job.opts.attempts ?? 1,
-    createdAt: new Date(job.timestamp).toISOString(),
-    ...(job.finishedOn && (state === 'completed' || state === 'dead') ? { finishedAt: new Date(job.finishedOn).toISOString() } : {}),
-    ...(state === 'completed' && job.returnvalue !== null && job.returnvalue !== undefined ? { result: job.returnvalue as unknown } : {}),
+    attempts: Math.max(job.attemptsStarted, job.attemptsMade + (state === 'active' ? 1 : 0)),
+    maxAttempts: job.maxAttempts,
+    createdAt: new Date(job.createdAt).toISOString(),
+    ...(job.finishedAt && (state === 'completed' || state === 'dead') ? { finishedAt: new Date(job.finishedAt).toISOString() } : {}),
+    ...(state === 'completed' && job.result !== null && job.result !== undefined ? { result: job.result } : {}),
     ...(failure && state !== 'completed' ? { error: failure } : {}),
     ...details,
   };

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { Job } from 'bullmq';
 import { AppError, isOutcomeUnknown, toAppError } from '../../kernel/errors.ts';
 import { startTrace } from '../../kernel/trace.ts';
+import type { RunningJob } from '../../ports/job-queue.ts';
 import type { CallOptions, QueryResult, QueryService } from '../query/query.service.ts';
 import type { JobAttempt, JobEnvelope, JobQueues } from './job-queues.ts';
 import type { JobView } from './job-view.ts';
@@ -59,9 +59,9 @@ export interface TicketJobs {
  * a token the write is marked started first, and a run that finds the mark (the run before it
  * died mid-write) stops with an unknown outcome (dead-lettered) rather than write again.
  */
-function writeGuard(job: Job<TicketJobData>, attempt: JobAttempt): WriteGuard {
+function writeGuard(job: RunningJob<TicketJobData>, attempt: JobAttempt): WriteGuard {
   return {
-    token: String(job.id),
+    token: job.id,
     async starting(isRepeatSafe) {
       if (!isRepeatSafe && job.data.writeStartedAt !== undefined) {
         // Counted as this attempt's write, so that the unknown outcome ends the job at once.
@@ -96,7 +96,7 @@ export function createTicketJobs(deps: { jobs: JobQueues; openTicket: OpenTicket
       return { ...result, traceId: trace.traceId } satisfies TicketJobResult;
     },
     details(job) {
-      const id = (job.returnvalue as TicketJobResult | null | undefined)?.data as { id?: unknown } | undefined;
+      const id = (job.result as TicketJobResult | undefined)?.data as { id?: unknown } | undefined;
       return typeof id?.id === 'string' ? { resource: `/v1/tickets/${encodeURIComponent(id.id)}` } : {};
     },
   });
