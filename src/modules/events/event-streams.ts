@@ -107,6 +107,7 @@ export function createEventStreams(deps: EventStreamsDeps): EventStreams {
     let wasStalled = false;
     res.on('drain', () => (hasDrained = true));
     const heartbeat = setInterval(() => {
+      if (gone) return;
       const isStalled = res.writableNeedDrain && !hasDrained;
       if (isStalled && wasStalled) {
         log.info({ owner: request.owner, bufferedBytes: res.writableLength }, 'event stream dropped: the client read nothing for a heartbeat interval');
@@ -119,6 +120,8 @@ export function createEventStreams(deps: EventStreamsDeps): EventStreams {
     const end = () => {
       if (gone) return;
       if (res.writableLength > 0) return cut();
+      // Nothing is written after the end (a write after end is an error on the response).
+      gone = true;
       res.end(SHUTDOWN_FRAME);
       // Ends the connection too once flushed, so the server's close does not wait for it to idle out.
       res.once('finish', () => res.socket?.end());
@@ -140,7 +143,7 @@ export function createEventStreams(deps: EventStreamsDeps): EventStreams {
         // Replaying what is left would still miss events: the client must reload its state instead.
         sentUpTo = newest ?? '0-0';
         const reason = state === 'trimmed' ? 'the event log no longer holds the events after this position (retention)' : 'the event log has no such position';
-        res.write(`id: ${sentUpTo}\nevent: reset\ndata: ${JSON.stringify({ lastEventId: from, reason })}\n\n`);
+        if (!gone) res.write(`id: ${sentUpTo}\nevent: reset\ndata: ${JSON.stringify({ lastEventId: from, reason })}\n\n`);
       } else {
         for (;;) {
           overflowed = false;
@@ -158,7 +161,8 @@ export function createEventStreams(deps: EventStreamsDeps): EventStreams {
     const readLogOrEnd = (from: string) =>
       readLog(from).catch((err: unknown) => {
         log.warn({ err }, 'event stream could not read the log: ending it (the client resumes by Last-Event-ID)');
-        res.end();
+        if (!gone) res.end();
+        gone = true;
       });
     res.write(': connected\n\n');
     if (request.resumeFrom !== undefined) void readLogOrEnd(request.resumeFrom);
