@@ -118,7 +118,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   const slowestCallMs = Math.max(config.callTimeoutMs, ...Object.entries(config.resilienceEnv).filter(([k]) => k.endsWith('_TIMEOUT_MS')).map(([, v]) => Number(v) || 0));
   const idempotency = createIdempotency({ redis, lockMs: 2 * slowestCallMs + 1_000 });
   const webhooks = await createWebhooks({ jobs, events, subscriptions: createSubscriptions(redis, { maxPerKey: config.webhookMaxPerKey, seen: (secret) => secrets.add(secret) }), log, allowPrivate: config.webhookAllowPrivate });
-  const eventStreams = createEventStreams({ eventLog: events.eventLog, log, maxPerKey: config.sseMaxPerKey, maxBufferBytes: config.sseMaxBufferBytes, heartbeatMs: config.sseHeartbeatMs });
+  const eventStreams = createEventStreams({ eventLog: events.eventLog, log, metrics, maxPerKey: config.sseMaxPerKey, maxBufferBytes: config.sseMaxBufferBytes, heartbeatMs: config.sseHeartbeatMs });
   let accepting = false;
   const app = buildApp({
     config, log, rootDir, openapi: loadOpenApi(rootDir), registry, query, context, metrics, limiter, lifecycle, audit, events, eventStreams,

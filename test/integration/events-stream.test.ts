@@ -203,6 +203,7 @@ describe('the event stream under load and at shutdown', () => {
       for (let i = 0; i < 200 && isEstablished(stalled.localPort as number); i++) await new Promise((r) => setTimeout(r, 50));
       assert.ok(!isEstablished(stalled.localPort as number), `the stalled client is still connected after ${sent} events of 32 KiB`);
       assert.equal(reading.messages.length, sent, 'the reading client got every event');
+      assert.match(await (await limited.api('/metrics')).text(), /omnigate_sse_dropped_total 1\b/);
     } finally {
       stalled.destroy();
       await reading.close();

@@ -1,6 +1,7 @@
 import type { Response } from 'express';
 import { AppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
 import { isAfter, type EventLog, type LoggedEvent } from './event-log.ts';
 
 /** Entries per read of a replay: a replay holds at most one page beyond what the socket takes. */
@@ -37,6 +38,7 @@ export interface EventStreams {
 export interface EventStreamsDeps {
   readonly eventLog: EventLog;
   readonly log: Logger;
+  readonly metrics: Pick<Metrics, 'sseStreams' | 'sseDropped'>;
   /** Streams one key may hold open on this node. */
   readonly maxPerKey: number;
   /**
@@ -66,6 +68,7 @@ export function createEventStreams(deps: EventStreamsDeps): EventStreams {
       throw new AppError('STREAM_LIMIT_REACHED', `this key already has ${held} event streams open on this node, its limit; close one first`, { limit: deps.maxPerKey });
     }
     perKey.set(request.owner, held + 1);
+    deps.metrics.sseStreams.inc();
 
     res.status(200).set({ 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     res.flushHeaders();
@@ -111,6 +114,7 @@ export function createEventStreams(deps: EventStreamsDeps): EventStreams {
       const isStalled = res.writableNeedDrain && !hasDrained;
       if (isStalled && wasStalled) {
         log.info({ owner: request.owner, bufferedBytes: res.writableLength }, 'event stream dropped: the client read nothing for a heartbeat interval');
+        deps.metrics.sseDropped.inc();
         return cut();
       }
       wasStalled = res.writableNeedDrain;
@@ -132,6 +136,7 @@ export function createEventStreams(deps: EventStreamsDeps): EventStreams {
       stopTail();
       clearInterval(heartbeat);
       enders.delete(end);
+      deps.metrics.sseStreams.dec();
       const left = (perKey.get(request.owner) ?? 1) - 1;
       if (left > 0) perKey.set(request.owner, left);
       else perKey.delete(request.owner);

@@ -32,6 +32,8 @@ export function createMetrics() {
     outboxDepth: new Gauge({ name: 'omnigate_outbox_depth', help: 'Events waiting in the outbox: every bucket, plus this node\'s memory buffer', registers }),
     consumerLag: new Gauge({ name: 'omnigate_consumer_lag', help: 'Messages behind the end of the topic, per consumer group', labelNames: ['group', 'topic'], registers }),
     queueDepth: new Gauge({ name: 'omnigate_queue_jobs', help: 'Jobs per queue and state', labelNames: ['queue', 'state'], registers }),
+    sseStreams: new Gauge({ name: 'omnigate_sse_streams', help: 'Event streams (SSE) open on this node', registers }),
+    sseDropped: new Counter({ name: 'omnigate_sse_dropped_total', help: 'Event streams cut because their client read nothing for a heartbeat interval while paused', registers }),
     rateLimited: new Counter({ name: 'omnigate_rate_limited_total', help: 'Requests refused by a rate limit', labelNames: ['scope'], registers }),
   };
 }
