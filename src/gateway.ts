@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { ConfigError, type Config } from './config/config.ts';
 import { createBullmqJobBackend } from './adapters/bullmq/bullmq-job-backend.ts';
 import { createRedis } from './adapters/redis/redis-client.ts';
+import { createRedisIdempotencyStore } from './adapters/redis/redis-idempotency-store.ts';
 import { createRedisRateLimiter } from './adapters/redis/redis-rate-limiter.ts';
 import { createRedisStaleCache } from './adapters/redis/redis-stale-cache.ts';
 import { createMetrics } from './modules/observability/metrics.ts';
@@ -116,7 +117,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   // The lock outlives the slowest call a request may make (any connector's deadline, twice: a
   // customer lookup and the write), so a repeat never runs while the first still might.
   const slowestCallMs = Math.max(config.callTimeoutMs, ...Object.entries(config.resilienceEnv).filter(([k]) => k.endsWith('_TIMEOUT_MS')).map(([, v]) => Number(v) || 0));
-  const idempotency = createIdempotency({ redis, lockMs: 2 * slowestCallMs + 1_000 });
+  const idempotency = createIdempotency({ store: createRedisIdempotencyStore(redis), lockMs: 2 * slowestCallMs + 1_000 });
   const webhooks = await createWebhooks({ jobs, events, subscriptions: createSubscriptions(redis, { maxPerKey: config.webhookMaxPerKey, seen: (secret) => secrets.add(secret) }), log, allowPrivate: config.webhookAllowPrivate });
   const eventStreams = createEventStreams({ eventLog: events.eventLog, log, metrics, maxPerKey: config.sseMaxPerKey, maxBufferBytes: config.sseMaxBufferBytes, heartbeatMs: config.sseHeartbeatMs });
   let accepting = false;

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { RedisHandle } from '../../adapters/redis/redis-client.ts';
 import { AppError, isOutcomeUnknown, toAppError, toProblem } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
+import type { IdempotencyStore } from '../../ports/idempotency-store.ts';
 import type { WriteGuard } from './write-guard.ts';
 
 /** How long an answer is kept for replay. */
@@ -53,30 +53,22 @@ export interface Idempotency {
 }
 
 export interface IdempotencyDeps {
-  readonly redis: RedisHandle;
+  /** Where the keys' records live (Redis in the gateway, shared by every node). */
+  readonly store: IdempotencyStore;
   /**
    * How long the first request holds the key, and how long a started write counts as still
    * running: longer than the request can run (its calls' deadlines).
    */
   readonly lockMs: number;
   readonly ttlMs?: number;
+  /** The clock a started write's age is read by (the store's records age by the store's). */
+  readonly now?: () => number;
 }
 
 type StoredRecord =
   | { readonly state: 'running'; readonly token: string; readonly fingerprint: string }
   | { readonly state: 'started'; readonly token: string; readonly fingerprint: string; readonly startedAt: number; readonly isRepeatSafe: boolean }
   | { readonly state: 'done'; readonly token: string; readonly fingerprint: string; readonly answer: Answer };
-
-// Only the holder of the key (its token) may mark it, store the answer or let go of it; a repeat
-// takes over a lapsed started write the same way, by the token it read.
-const REPLACE = `local cur = redis.call('GET', KEYS[1])
-if not cur then return 0 end
-if cjson.decode(cur).token ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-return 1`;
-const RELEASE = `local cur = redis.call('GET', KEYS[1])
-if cur and cjson.decode(cur).token == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`;
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest('base64url');
 
@@ -104,46 +96,48 @@ function stableJson(value: unknown): string {
 const isFinal = (error: AppError, isUnsafeWriteStarted: boolean) => (error.status < 500 && !error.retryable) || (isUnsafeWriteStarted && isOutcomeUnknown(error));
 
 export function createIdempotency(deps: IdempotencyDeps): Idempotency {
-  const { client } = deps.redis;
+  const { store } = deps;
+  const now = deps.now ?? Date.now;
   const ttlMs = deps.ttlMs ?? DEFAULT_IDEMPOTENCY_TTL_MS;
   const unavailable = (err?: unknown) =>
     new AppError('STORE_UNAVAILABLE', 'idempotency keys need the shared store (Redis), which is unavailable: retry later, or send the request without Idempotency-Key', {}, err === undefined ? undefined : { cause: err });
-  const redis = async <T>(work: () => Promise<T>): Promise<T> => {
+  const stored = async <T>(work: () => Promise<T>): Promise<T> => {
     try {
       return await work();
     } catch (err) {
       throw unavailable(err);
     }
   };
-  const replace = (key: string, token: string, record: StoredRecord, ms: number) => redis(() => client.eval(REPLACE, 1, key, token, JSON.stringify(record), String(ms)));
+  // Only the holder of the key (its token) may mark it, store the answer or let go of it; a repeat
+  // takes over a lapsed started write the same way, by the token it read.
+  const replace = (key: string, token: string, record: StoredRecord, ms: number) => stored(() => store.replace(key, token, record, ms));
 
   return {
     async run(request, work) {
-      if (!deps.redis.isUp()) throw unavailable();
+      if (!store.isUp()) throw unavailable();
       const key = `omnigate:idempotency:${request.scope}:${request.principal}:${sha256(request.key)}`;
       const token = randomUUID();
       const running: StoredRecord = { state: 'running', token, fingerprint: request.fingerprint };
 
       // The key may expire between SET NX and GET: then try to take it again.
       for (let tries = 0; tries < 3; tries++) {
-        if ((await redis(() => client.set(key, JSON.stringify(running), 'PX', deps.lockMs, 'NX'))) === 'OK') {
+        if (await stored(() => store.claim(key, running, deps.lockMs))) {
           return { answer: await execute(key, token, request, work), isReplay: false };
         }
-        const raw = await redis(() => client.get(key));
-        if (raw === null) continue;
-        const record = JSON.parse(raw) as StoredRecord;
+        const record = await stored(() => store.read<StoredRecord>(key));
+        if (record === undefined) continue;
         if (record.fingerprint !== request.fingerprint) {
           throw new AppError('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was already used with a different request body: use a new key for a new request');
         }
         if (record.state === 'done') return { answer: record.answer, isReplay: true };
-        if (record.state === 'started' && Date.now() - record.startedAt >= deps.lockMs) {
+        if (record.state === 'started' && now() - record.startedAt >= deps.lockMs) {
           if (!record.isRepeatSafe) {
             throw new AppError('UPSTREAM_TIMEOUT', `the first request with this Idempotency-Key started its write at ${new Date(record.startedAt).toISOString()} and its answer was lost: the outcome is unknown, so it is not written again; check the resource before sending it with a new key`);
           }
           // The write carried the token: running it again returns what the first made. The key
           // stays marked started under the new holder, in case it dies too.
-          const retaken: StoredRecord = { ...record, token, startedAt: Date.now() };
-          if ((await replace(key, record.token, retaken, ttlMs)) === 1) return { answer: await execute(key, token, request, work), isReplay: false };
+          const retaken: StoredRecord = { ...record, token, startedAt: now() };
+          if (await replace(key, record.token, retaken, ttlMs)) return { answer: await execute(key, token, request, work), isReplay: false };
           continue;
         }
         break;
@@ -158,15 +152,15 @@ export function createIdempotency(deps: IdempotencyDeps): Idempotency {
       token: tokenOf(request),
       async starting(isRepeatSafe) {
         // Kept for the whole retention: whatever happens next, a repeat knows the write started.
-        const started: StoredRecord = { state: 'started', token, fingerprint: request.fingerprint, startedAt: Date.now(), isRepeatSafe };
-        if ((await replace(key, token, started, ttlMs)) !== 1) throw new AppError('IDEMPOTENCY_KEY_IN_USE', 'this request lost its hold on its Idempotency-Key before writing: retry', { retryAfterMs: IN_USE_RETRY_AFTER_MS });
+        const started: StoredRecord = { state: 'started', token, fingerprint: request.fingerprint, startedAt: now(), isRepeatSafe };
+        if (!(await replace(key, token, started, ttlMs))) throw new AppError('IDEMPOTENCY_KEY_IN_USE', 'this request lost its hold on its Idempotency-Key before writing: retry', { retryAfterMs: IN_USE_RETRY_AFTER_MS });
         isUnsafeWriteStarted = !isRepeatSafe;
       },
     };
     const keep = async (answer: Answer) => {
       const done: StoredRecord = { state: 'done', token, fingerprint: request.fingerprint, answer };
-      const kept = await client.eval(REPLACE, 1, key, token, JSON.stringify(done), String(ttlMs)).catch((err: unknown) => err);
-      if (kept !== 1) request.log.warn({ err: kept instanceof Error ? kept : undefined }, 'could not keep the answer of an idempotent request: the key stays held until its lock lapses, and a started write is run again only with its token');
+      const kept = await store.replace(key, token, done, ttlMs).catch((err: unknown) => err);
+      if (kept !== true) request.log.warn({ err: kept instanceof Error ? kept : undefined }, 'could not keep the answer of an idempotent request: the key stays held until its lock lapses, and a started write is run again only with its token');
     };
     let answer: Answer;
     try {
@@ -176,7 +170,7 @@ export function createIdempotency(deps: IdempotencyDeps): Idempotency {
       if (isFinal(error, isUnsafeWriteStarted)) {
         await keep({ status: error.status, contentType: 'application/problem+json', headers: {}, body: { ...toProblem(error, request.instance), traceId: request.traceId } });
       } else {
-        await client.eval(RELEASE, 1, key, token).catch(() => undefined);
+        await store.release(key, token).catch(() => undefined);
       }
       throw err;
     }
