@@ -111,13 +111,16 @@ export function createEventStreams(deps: EventStreamsDeps): EventStreams {
     res.on('drain', () => (hasDrained = true));
     const heartbeat = setInterval(() => {
       if (gone) return;
-      const isStalled = res.writableNeedDrain && !hasDrained;
+      // Only a paused stream (nothing more is written to it until it drains) can tell a client that
+      // reads nothing from one that reads steadily a little behind.
+      const isWaiting = fromLog && res.writableNeedDrain;
+      const isStalled = isWaiting && !hasDrained;
       if (isStalled && wasStalled) {
         log.info({ owner: request.owner, bufferedBytes: res.writableLength }, 'event stream dropped: the client read nothing for a heartbeat interval');
         deps.metrics.sseDropped.inc();
         return cut();
       }
-      wasStalled = res.writableNeedDrain;
+      wasStalled = isWaiting;
       hasDrained = false;
       if (!res.writableNeedDrain) res.write(': keep-alive\n\n');
     }, deps.heartbeatMs);
@@ -143,6 +146,7 @@ export function createEventStreams(deps: EventStreamsDeps): EventStreams {
     });
 
     const readLog = async (from: string) => {
+      if (gone) return;
       const { state, newest } = await deps.eventLog.check(from);
       if (state !== 'kept') {
         // Replaying what is left would still miss events: the client must reload its state instead.
