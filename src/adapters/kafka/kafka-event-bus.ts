@@ -11,6 +11,12 @@ export const TOPICS = [
   { topic: COMMANDS_TOPIC, numPartitions: 1 },
 ] as const;
 
+/**
+ * How long the broker holds an empty fetch. A consumer's disconnect waits for the fetch in
+ * flight, so kafkajs's 5 s default made every shutdown wait about that long per consumer.
+ */
+export const FETCH_WAIT_MS = 500;
+
 export interface KafkaEventBusOptions {
   readonly brokers: readonly string[];
   readonly clientId: string;
@@ -131,7 +137,7 @@ export function createKafkaEventBus(options: KafkaEventBusOptions): EventBus & {
       // Joins in the background, retrying while the broker is away: a gateway starts without Kafka.
       const ready = (async () => {
         for (let attempt = 0; !closed; attempt++) {
-          consumer = kafka.consumer({ groupId: group, allowAutoTopicCreation: false, sessionTimeout: 10_000, heartbeatInterval: 1_000, retry: { retries: 1_000_000, initialRetryTime: 300, maxRetryTime: 5_000 } });
+          consumer = kafka.consumer({ groupId: group, allowAutoTopicCreation: false, sessionTimeout: 10_000, heartbeatInterval: 1_000, maxWaitTimeInMs: FETCH_WAIT_MS, retry: { retries: 1_000_000, initialRetryTime: 300, maxRetryTime: 5_000 } });
           try {
             // Our topics may not exist yet on a fresh cluster (a consumer can start first).
             await bus.ensureTopics();
