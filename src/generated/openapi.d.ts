@@ -754,6 +754,31 @@ export interface components {
                 message: string;
             }[];
         };
+        /**
+         * CloudEvent
+         * @description A CloudEvents 1.0 envelope in structured JSON mode, as Omnigate publishes it on Kafka and streams it over SSE. `partitionkey` (CloudEvents partitioning extension) is the aggregate id that orders events: events with the same key are delivered in the order they were published.
+         */
+        CloudEvent: {
+            /** @constant */
+            specversion: "1.0";
+            /** @description Unique per event: consumers drop an id they have seen. */
+            id: string;
+            /** @description URI-reference of what produced it, e.g. /omnigate/connectors/orders-java. */
+            source: string;
+            /** @description noun.past_tense: ticket.created, order.status_changed, connector.changed, breaker.state_changed. */
+            type: string;
+            /** @description What the event is about within the source: a ticket id, an order id, a connector name. */
+            subject?: string;
+            /** Format: date-time */
+            time: string;
+            /** @constant */
+            datacontenttype: "application/json";
+            partitionkey: string;
+            /** @description W3C trace context of the request that caused it (CloudEvents distributed tracing extension). */
+            traceparent?: string;
+            /** @description The event's canonical payload. */
+            data: unknown;
+        };
         QueryRequest: {
             /** @example order.get */
             capability: string;
@@ -1241,31 +1266,6 @@ export interface components {
                     stage: components["schemas"]["ConnectorStage"];
                 };
             }[];
-        };
-        /**
-         * CloudEvent
-         * @description A CloudEvents 1.0 envelope in structured JSON mode, as Omnigate publishes it on Kafka and streams it over SSE. `partitionkey` (CloudEvents partitioning extension) is the aggregate id that orders events: events with the same key are delivered in the order they were published.
-         */
-        CloudEvent: {
-            /** @constant */
-            specversion: "1.0";
-            /** @description Unique per event: consumers drop an id they have seen. */
-            id: string;
-            /** @description URI-reference of what produced it, e.g. /omnigate/connectors/orders-java. */
-            source: string;
-            /** @description noun.past_tense: ticket.created, order.status_changed, connector.changed, breaker.state_changed. */
-            type: string;
-            /** @description What the event is about within the source: a ticket id, an order id, a connector name. */
-            subject?: string;
-            /** Format: date-time */
-            time: string;
-            /** @constant */
-            datacontenttype: "application/json";
-            partitionkey: string;
-            /** @description W3C trace context of the request that caused it (CloudEvents distributed tracing extension). */
-            traceparent?: string;
-            /** @description The event's canonical payload. */
-            data: unknown;
         };
         /**
          * @description The canonical customer id: the customer master's id, an opaque string (the sample CRM's are numbers, another master's may be UUIDs, prefixed keys, e-mail-like handles …). Path-safe: 1 to 128 letters, digits and `_ ~ - . : @ + =`, not starting with `.`, so it can be used in a URL path as it is.
