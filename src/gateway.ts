@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { ConfigError, type Config } from './config/config.ts';
 import { createBullmqJobBackend } from './adapters/bullmq/bullmq-job-backend.ts';
 import { createRedis } from './adapters/redis/redis-client.ts';
+import { createRedisDedupeStore } from './adapters/redis/redis-dedupe-store.ts';
 import { createRedisIdempotencyStore } from './adapters/redis/redis-idempotency-store.ts';
+import { createRedisCursorStore, createRedisLeaseStore } from './adapters/redis/redis-lease-store.ts';
 import { createRedisRateLimiter } from './adapters/redis/redis-rate-limiter.ts';
 import { createRedisStaleCache } from './adapters/redis/redis-stale-cache.ts';
 import { createMetrics } from './modules/observability/metrics.ts';
@@ -71,6 +73,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   const cacheRedis = createRedis(config.redisCacheUrl, log, { name: 'redis-cache', whenLost: 'no stale answers and per-node limits' });
   disposables.defer('redis', () => Promise.all([redis.close(), cacheRedis.close()]));
   if (config.redisCacheUrl === config.redisUrl) log.warn('REDIS_CACHE_URL is REDIS_URL: stale answers and rate-limit buckets share the durable Redis and can crowd out the outbox and queues');
+  const dedupe = createRedisDedupeStore(redis);
   const limiter = createRedisRateLimiter(cacheRedis);
   const cache = createRedisStaleCache(cacheRedis);
   const metrics = createMetrics();
@@ -98,7 +101,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   disposables.defer('jobs', () => jobs.close(listening ? config.shutdownGraceMs : 0));
   // The pipeline and the registry publish through `events` only once they run, after this line.
   // The outbox's last events may still queue webhook deliveries: events close before the jobs.
-  const events = await createEvents({ brokers: config.kafkaBrokers, nodeId: config.nodeId, redis, log, metrics, outboxBatch: config.outboxBatch, outboxBuckets: config.outboxBuckets, outboxLeaseMs: config.outboxLeaseMs });
+  const events = await createEvents({ brokers: config.kafkaBrokers, nodeId: config.nodeId, redis, dedupe, log, metrics, outboxBatch: config.outboxBatch, outboxBuckets: config.outboxBuckets, outboxLeaseMs: config.outboxLeaseMs });
   disposables.defer('events', () => events.close(listening ? Math.min(5_000, config.shutdownGraceMs) : 0));
   const audit = createFileAuditLog(config.auditFile);
   const localLifecycle = createLifecycle({ registry, audit, log });
@@ -124,7 +127,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   const app = buildApp({
     config, log, rootDir, openapi: loadOpenApi(rootDir), registry, query, context, metrics, limiter, lifecycle, audit, events, eventStreams,
     jobs, openTicket, ticketJobs, idempotency, webhooks, calls,
-    inbound: createInboundRouter({ registry, calls, events, redis, schemas, log, bodyLimitBytes: config.bodyLimitBytes }),
+    inbound: createInboundRouter({ registry, calls, events, dedupe, schemas, log, bodyLimitBytes: config.bodyLimitBytes }),
     stores: [redis, cacheRedis], resilience: (name) => pipeline.view(name), isAccepting: () => accepting,
   });
 
@@ -154,7 +157,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   // Event streams never end by themselves: they end before the drain, or it waits out the grace period.
   disposables.defer('event streams', () => eventStreams.close());
   if (config.eventPolling) {
-    const pollers = startPollers({ registry, calls, events, redis, schemas, log, nodeId: config.nodeId });
+    const pollers = startPollers({ registry, calls, events, dedupe, leases: createRedisLeaseStore(redis), cursors: createRedisCursorStore(redis), schemas, log, nodeId: config.nodeId });
     disposables.defer('pollers', () => pollers.close());
   }
   // The watcher reloads this node's own folder; it is not a cluster-wide command.

@@ -1,11 +1,12 @@
 import express, { Router, type Request, type Response } from 'express';
-import type { RedisHandle } from '../../adapters/redis/redis-client.ts';
 import { AppError, isAppError } from '../../kernel/errors.ts';
 import { cloudEvent } from '../../kernel/events.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import type { SchemaRegistry } from '../../kernel/schemas.ts';
 import { startTrace } from '../../kernel/trace.ts';
+import type { DedupeStore } from '../../ports/dedupe-store.ts';
 import type { CloudEvent } from '../../ports/event-bus.ts';
+import type { CursorStore, LeaseStore } from '../../ports/lease-store.ts';
 import type { CanonicalEvent } from '../../sdk/types.ts';
 import type { ConnectorCalls } from '../connectors/connector-calls.ts';
 import type { ConnectorRegistry } from '../connectors/registry.ts';
@@ -13,9 +14,6 @@ import { contextOf } from '../http/request-context.ts';
 import type { Events } from './events.service.ts';
 
 export const INBOUND_SEEN_TTL_S = 24 * 60 * 60;
-const LEASE = `local cur = redis.call('GET', KEYS[1])
-if cur == false or cur == ARGV[1] then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
-return 0`;
 export const POLL_TIMEOUT_MS = 10_000;
 /** Canonical payload schema per event type, where there is one. */
 const DATA_SCHEMAS: Readonly<Record<string, string>> = { 'ticket.created': 'Ticket', 'ticket.updated': 'Ticket' };
@@ -25,7 +23,8 @@ export interface ConnectorEventsDeps {
   /** The one way to call a connector: the lease, its bulkhead, breaker, deadline and rate limits. */
   readonly calls: ConnectorCalls;
   readonly events: Events;
-  readonly redis: RedisHandle;
+  /** Marks of the deliveries taken in already (Redis in the gateway, shared by every node). */
+  readonly dedupe: DedupeStore;
   readonly schemas: SchemaRegistry;
   readonly log: Logger;
 }
@@ -57,14 +56,15 @@ function toCloudEvents(connector: string, declared: readonly string[], found: re
  * is dropped), marking them only once they are in the outbox: a crash in between means a
  * duplicate later (consumers drop it by id), never a loss. Returns how many were new.
  */
-async function publishUnseen(deps: Pick<ConnectorEventsDeps, 'redis' | 'events'>, events: readonly CloudEvent[]): Promise<number> {
+async function publishUnseen(deps: Pick<ConnectorEventsDeps, 'dedupe' | 'events'>, events: readonly CloudEvent[]): Promise<number> {
+  const { dedupe } = deps;
   const mark = (event: CloudEvent) => `omnigate:inbound:${event.id}`;
-  const fresh = deps.redis.isUp()
-    ? (await Promise.all(events.map(async (event) => ((await deps.redis.client.exists(mark(event)).catch(() => 0)) === 1 ? undefined : event)))).filter((e): e is CloudEvent => e !== undefined)
+  const fresh = dedupe.isUp()
+    ? (await Promise.all(events.map(async (event) => ((await dedupe.has(mark(event)).catch(() => false)) ? undefined : event)))).filter((e): e is CloudEvent => e !== undefined)
     : [...events];
   // Acknowledged only once stored in Redis: a sender told "accepted" does not send again.
   await deps.events.publishDurably(fresh);
-  if (deps.redis.isUp()) await Promise.all(fresh.map((event) => deps.redis.client.set(mark(event), '1', 'EX', INBOUND_SEEN_TTL_S).catch(() => undefined)));
+  if (dedupe.isUp()) await Promise.all(fresh.map((event) => dedupe.mark(mark(event), INBOUND_SEEN_TTL_S * 1_000).catch(() => undefined)));
   return fresh.length;
 }
 
@@ -105,10 +105,10 @@ function forSender(err: unknown, connector: string, log: Logger): unknown {
 }
 
 /**
- * Polls every connector that has `poll()`, each on one node at a time (a Redis lease), from a
- * cursor kept in Redis; events go to the outbox before the cursor moves (at least once).
+ * Polls every connector that has `poll()`, each on one node at a time (a lease), from a cursor
+ * kept in the shared store; events go to the outbox before the cursor moves (at least once).
  */
-export function startPollers(deps: ConnectorEventsDeps & { nodeId: string }): { close(): Promise<void> } {
+export function startPollers(deps: ConnectorEventsDeps & { nodeId: string; leases: LeaseStore; cursors: CursorStore }): { close(): Promise<void> } {
   const log = deps.log.child({ module: 'pollers' });
   let closed = false;
   const running = new Map<string, Promise<void>>();
@@ -120,14 +120,13 @@ export function startPollers(deps: ConnectorEventsDeps & { nodeId: string }): { 
     // One node polls: take the lease if free, or extend it if ours (atomically).
     const lockKey = `omnigate:poll-lock:${name}`;
     const leaseMs = Math.max(intervalMs * 5, POLL_TIMEOUT_MS * 2);
-    const held = await deps.redis.client.eval(LEASE, 1, lockKey, deps.nodeId, String(leaseMs));
-    if (held !== 1) return;
+    if (!(await deps.leases.acquire(lockKey, deps.nodeId, leaseMs))) return;
     const cursorKey = `omnigate:cursor:${name}`;
-    const cursor = (await deps.redis.client.get(cursorKey)) ?? undefined;
+    const cursor = await deps.cursors.get(cursorKey);
     // Bounded here too (besides the connector's deadline), so that a poll never outlives the lease.
     const result = await deps.calls.poll(name, cursor, { trace: startTrace(undefined, `poll-${name}`), log: log.child({ poller: name }), signal: AbortSignal.timeout(POLL_TIMEOUT_MS) });
     const published = await publishUnseen(deps, toCloudEvents(name, manifest.events.types, result.events, deps.schemas));
-    await deps.redis.client.set(cursorKey, result.cursor);
+    await deps.cursors.set(cursorKey, result.cursor);
     if (published > 0) log.debug({ connector: name, events: published, cursor: result.cursor }, 'polled');
   }
 
@@ -135,7 +134,7 @@ export function startPollers(deps: ConnectorEventsDeps & { nodeId: string }): { 
     let failures = 0;
     while (!closed && deps.registry.get(name)?.active?.manifest.events?.pollIntervalMs) {
       try {
-        if (deps.redis.isUp()) await pollOnce(name, intervalMs);
+        if (deps.leases.isUp()) await pollOnce(name, intervalMs);
         failures = 0;
       } catch (err) {
         failures += 1;
@@ -164,10 +163,7 @@ export function startPollers(deps: ConnectorEventsDeps & { nodeId: string }): { 
       const names = [...running.keys()];
       await Promise.allSettled(running.values());
       // Hand the polling over at once rather than when the lease runs out.
-      for (const name of names) {
-        const lockKey = `omnigate:poll-lock:${name}`;
-        if ((await deps.redis.client.get(lockKey).catch(() => null)) === deps.nodeId) await deps.redis.client.del(lockKey).catch(() => undefined);
-      }
+      for (const name of names) await deps.leases.release(`omnigate:poll-lock:${name}`, deps.nodeId).catch(() => undefined);
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { RedisHandle } from '../../adapters/redis/redis-client.ts';
+import type { DedupeStore } from '../../ports/dedupe-store.ts';
 import type { CloudEvent, EventHandler } from '../../ports/event-bus.ts';
 import type { Metrics } from '../observability/metrics.ts';
 
@@ -7,9 +7,9 @@ export const DEFAULT_SEEN_TTL_S = 24 * 60 * 60;
 /**
  * Delivery is at least once; this makes handling exactly once per group: an event id already
  * handled by the group is dropped. The mark is set only after the handler succeeded, so a
- * failure gets the event again. Without Redis it remembers ids in memory (bounded).
+ * failure gets the event again. While the store (Redis) is away it remembers ids in memory (bounded).
  */
-export function deduplicated(group: string, handler: EventHandler, deps: { redis: RedisHandle; metrics: Metrics; ttlS?: number }): EventHandler {
+export function deduplicated(group: string, handler: EventHandler, deps: { dedupe: DedupeStore; metrics: Metrics; ttlS?: number }): EventHandler {
   const recent = new Set<string>();
   const remember = (id: string) => {
     recent.add(id);
@@ -18,14 +18,14 @@ export function deduplicated(group: string, handler: EventHandler, deps: { redis
   const key = (event: CloudEvent) => `omnigate:seen:${group}:${event.id}`;
   return async (event) => {
     let seen = recent.has(event.id);
-    if (!seen && deps.redis.isUp()) seen = (await deps.redis.client.exists(key(event)).catch(() => 0)) === 1;
+    if (!seen && deps.dedupe.isUp()) seen = await deps.dedupe.has(key(event)).catch(() => false);
     if (seen) {
       deps.metrics.eventsDuplicate.inc({ group });
       return;
     }
     await handler(event);
     remember(event.id);
-    if (deps.redis.isUp()) await deps.redis.client.set(key(event), '1', 'EX', deps.ttlS ?? DEFAULT_SEEN_TTL_S).catch(() => undefined);
+    if (deps.dedupe.isUp()) await deps.dedupe.mark(key(event), (deps.ttlS ?? DEFAULT_SEEN_TTL_S) * 1_000).catch(() => undefined);
     deps.metrics.eventsConsumed.inc({ group, type: event.type });
   };
 }

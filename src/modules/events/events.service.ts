@@ -3,6 +3,7 @@ import type { Logger } from '../../kernel/logger.ts';
 import type { RedisHandle } from '../../adapters/redis/redis-client.ts';
 import { createKafkaEventBus, EVENTS_TOPIC } from '../../adapters/kafka/kafka-event-bus.ts';
 import { createMemoryEventBus } from '../../adapters/memory/memory-event-bus.ts';
+import type { DedupeStore } from '../../ports/dedupe-store.ts';
 import type { CloudEvent, EventBus, EventHandler, Subscription } from '../../ports/event-bus.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { deduplicated } from './dedupe.ts';
@@ -14,6 +15,8 @@ export interface EventsDeps {
   readonly brokers: readonly string[];
   readonly nodeId: string;
   readonly redis: RedisHandle;
+  /** Marks of the events each consumer group handled (Redis in the gateway). */
+  readonly dedupe: DedupeStore;
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly outboxBatch?: number;
