@@ -69,8 +69,9 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   const redis = createRedis(config.redisUrl, log, {
     whenLost: 'no idempotency, queued jobs or subscriptions; events buffered in memory',
     expect: { policy: 'noeviction', memoryWarnPercent: config.redisMemoryWarnPercent },
+    commandTimeoutMs: config.redisCommandTimeoutMs,
   });
-  const cacheRedis = createRedis(config.redisCacheUrl, log, { name: 'redis-cache', whenLost: 'no stale answers and per-node limits' });
+  const cacheRedis = createRedis(config.redisCacheUrl, log, { name: 'redis-cache', whenLost: 'no stale answers and per-node limits', commandTimeoutMs: config.redisCommandTimeoutMs });
   disposables.defer('redis', () => Promise.all([redis.close(), cacheRedis.close()]));
   if (config.redisCacheUrl === config.redisUrl) log.warn('REDIS_CACHE_URL is REDIS_URL: stale answers and rate-limit buckets share the durable Redis and can crowd out the outbox and queues');
   const dedupe = createRedisDedupeStore(redis);

@@ -10,6 +10,7 @@ export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
 export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 export const DEFAULT_REDIS_MEMORY_WARN_PERCENT = 80;
+export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 200;
 export const DEFAULT_RATE_LIMIT_PER_KEY = 1_200;
 export const DEFAULT_RATE_LIMIT_WINDOW_MS = 60_000;
 export const DEFAULT_STALE_TTL_MS = 24 * 60 * 60 * 1000;
@@ -88,6 +89,8 @@ export interface Config {
   readonly redisCacheUrl: string;
   /** `OMNIGATE_REDIS_MEMORY_WARN_PERCENT`: /readyz is degraded once the durable Redis uses this share of its maxmemory. */
   readonly redisMemoryWarnPercent: number;
+  /** `OMNIGATE_REDIS_COMMAND_TIMEOUT_MS`: how long a command to a connected Redis may take before it fails (and the caller degrades). */
+  readonly redisCommandTimeoutMs: number;
   /** `KAFKA_BROKERS`: comma-separated host:port; none means an in-process bus (one node, no Kafka). */
   readonly kafkaBrokers: readonly string[];
   /**
@@ -188,6 +191,7 @@ const ENV_SCHEMA = {
     REDIS_URL: { type: 'string', pattern: '^rediss?://', default: DEFAULT_REDIS_URL },
     REDIS_CACHE_URL: { type: 'string', pattern: '^rediss?://' },
     OMNIGATE_REDIS_MEMORY_WARN_PERCENT: { type: 'integer', minimum: 1, maximum: 100, default: DEFAULT_REDIS_MEMORY_WARN_PERCENT },
+    OMNIGATE_REDIS_COMMAND_TIMEOUT_MS: { type: 'integer', minimum: 10, maximum: 60_000, default: DEFAULT_REDIS_COMMAND_TIMEOUT_MS },
     KAFKA_BROKERS: { type: 'string', pattern: '^\\s*[A-Za-z0-9.-]+:\\d+\\s*(,\\s*[A-Za-z0-9.-]+:\\d+\\s*)*$' },
     NODE_ID: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' },
     OMNIGATE_OUTBOX_BATCH: { type: 'integer', minimum: 1, maximum: 10_000, default: 100 },
@@ -259,6 +263,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     redisUrl: raw.REDIS_URL as string,
     redisCacheUrl: (raw.REDIS_CACHE_URL as string | undefined) ?? (raw.REDIS_URL as string),
     redisMemoryWarnPercent: raw.OMNIGATE_REDIS_MEMORY_WARN_PERCENT as number,
+    redisCommandTimeoutMs: raw.OMNIGATE_REDIS_COMMAND_TIMEOUT_MS as number,
     kafkaBrokers: Object.freeze(raw.KAFKA_BROKERS === undefined ? [] : String(raw.KAFKA_BROKERS).split(',').map((b) => b.trim())),
     // Two gateways on one host must not share a name (nor a command consumer group); the port
     // tells them apart and stays the same across restarts (an ephemeral port cannot: the pid then).

