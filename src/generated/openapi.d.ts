@@ -1345,7 +1345,8 @@ export interface components {
         /**
          * @description `LIFECYCLE_FAILED`: the new version failed a stage (`stage`: load, manifest, config, auth
          *     or health); the previous version keeps serving. The same is logged, audited and shown in
-         *     the connector's `lastError`.
+         *     the connector's `lastError`. A refused install of a connector that was not there is only
+         *     logged and audited: it is not listed and does not change `/readyz`.
          */
         LifecycleFailed: {
             headers: {

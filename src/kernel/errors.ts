@@ -40,7 +40,7 @@ export const ERROR_CATALOGUE = {
   CONNECTOR_FAILED: { status: 502, wsClose: 4502, retryable: false, breaker: true, outcomeUnknown: true, stale: true, title: 'The connector failed while handling the call' },
   CONNECTOR_BAD_DATA: { status: 502, wsClose: 4502, retryable: false, breaker: true, outcomeUnknown: true, stale: true, title: 'The backend answered data that breaks the contract' },
   WEBHOOK_REJECTED: { status: 502, wsClose: 4502, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'The webhook receiver refused the delivery' },
-  LIFECYCLE_FAILED: { status: 409, wsClose: 4409, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'The connector change failed; the previous version keeps serving' },
+  LIFECYCLE_FAILED: { status: 409, wsClose: 4409, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'The connector change failed; nothing changed' },
   IDEMPOTENCY_KEY_IN_USE: { status: 409, wsClose: 4409, retryable: true, breaker: false, outcomeUnknown: false, stale: false, title: 'A request with this idempotency key is still running' },
   JOB_NOT_DEAD: { status: 409, wsClose: 4409, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'Only a dead job can be retried' },
   SUBSCRIPTION_LIMIT_REACHED: { status: 409, wsClose: 4409, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'This key has its limit of webhook subscriptions' },

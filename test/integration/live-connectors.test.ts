@@ -151,7 +151,7 @@ describe('live connector lifecycle', () => {
   });
 });
 
-describe('a failed first install', () => {
+describe('a refused first install', () => {
   const installAs = async (name: string, broken: boolean) => {
     const folder = copyConnector('orders-java', scratchDir('pkg'), '1.0.0', (source) => `${source.replace("name: 'orders-java'", `name: '${name}'`)}${broken ? '\nthis is not javascript\n' : ''}`);
     const tarball = await packTarball(folder);
@@ -160,16 +160,23 @@ describe('a failed first install', () => {
   };
   const readiness = async () => ((await (await fetch(`${gw.url}/readyz`)).json()) as { status: string }).status;
 
-  test('degrades /readyz only until the connector is removed, or installed properly', async () => {
+  test('a refused install of a new connector leaves readiness and the list as they were, and only the audit remembers it', async () => {
     assert.equal(await readiness(), 'ready');
-    assert.equal((await installAs('orders-extra', true)).status, 409);
-    assert.equal(await readiness(), 'degraded');
-    assert.equal((await admin('/connectors/orders-extra', { method: 'DELETE' })).status, 200);
-    assert.equal(await readiness(), 'ready', 'after removal');
+    const refused = await installAs('orders-extra', true);
+    assert.equal(refused.status, 409);
+    const problem = (await assertMatchesSpec(refused, 'installConnector')) as { code: string; title: string; stage: string; from?: string };
+    assert.equal(problem.code, 'LIFECYCLE_FAILED');
+    assert.equal(problem.from, undefined);
+    assert.doesNotMatch(problem.title, /previous version/, 'there was no previous version');
+    assert.equal(await readiness(), 'ready', 'nothing that was serving stopped');
+    assert.equal(await listed('orders-extra'), undefined, 'no phantom connector');
+    assert.equal((await admin('/connectors/orders-extra', { method: 'DELETE' })).status, 404, 'nothing to remove');
+    const { records } = (await (await admin('/audit?limit=5')).json()) as { records: { action: string; connector: string; result: string }[] };
+    assert.ok(records.some((r) => r.action === 'install' && r.connector === 'orders-extra' && r.result === 'failed'));
 
-    assert.equal((await installAs('orders-extra', true)).status, 409);
     assert.equal((await installAs('orders-extra', false)).status, 200);
     assert.equal(await readiness(), 'ready', 'after a good install');
+    assert.equal((await listed('orders-extra'))?.state, 'ready');
     assert.equal((await admin('/connectors/orders-extra', { method: 'DELETE' })).status, 200);
   });
 });

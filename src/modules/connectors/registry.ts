@@ -39,7 +39,8 @@ export function createConnectorRegistry(deps: ConnectorRegistryDeps): ConnectorR
   function record(outcome: LifecycleOutcome): LifecycleOutcome {
     const fields = { connector: outcome.connector, action: outcome.action, from: outcome.from, to: outcome.to, problem: outcome.problem };
     if (outcome.result === 'ok') log.info(fields, 'connector lifecycle change');
-    else log.error(fields, outcome.action === 'start' ? 'connector failed to load' : 'connector lifecycle change failed; the previous version keeps serving');
+    else if (outcome.action === 'start') log.error(fields, 'connector failed to load');
+    else log.error(fields, outcome.from ? 'connector lifecycle change failed; the previous version keeps serving' : 'connector lifecycle change failed; nothing changed');
     deps.onChange?.(outcome);
     return outcome;
   }
@@ -111,6 +112,20 @@ export function createConnectorRegistry(deps: ConnectorRegistryDeps): ConnectorR
     return outcome;
   }
 
+  /**
+   * A refused install of a connector that never served and is not expected to (not in the folder
+   * at start) leaves nothing behind: no listing, no degraded readiness, nothing to remove. The
+   * admin has the 409, the audit keeps the record.
+   */
+  function refused(slot: Slot, outcome: LifecycleOutcome): LifecycleOutcome {
+    if (outcome.result === 'failed' && !slot.active && !slot.configured) {
+      delete slot.problem;
+      delete slot.lastError;
+      delete slot.manifest;
+    }
+    return outcome;
+  }
+
   const folderOf = (name: string): string | undefined => {
     const direct = join(deps.connectorsDir, name);
     return existsSync(join(direct, 'package.json')) ? direct : undefined;
@@ -127,6 +142,7 @@ export function createConnectorRegistry(deps: ConnectorRegistryDeps): ConnectorR
       await Promise.all(
         folders.map(async (folder) => {
           const slot = slots.slotFor(folder);
+          slot.configured = true;
           let pkg: StoredPackage;
           try {
             pkg = deps.store.fromFolder(folder, join(deps.connectorsDir, folder));
@@ -166,9 +182,9 @@ export function createConnectorRegistry(deps: ConnectorRegistryDeps): ConnectorR
         try {
           pkg = await deps.store.fromTarball(name, tarball);
         } catch (err) {
-          return record({ connector: name, action: 'install', result: 'failed', problem: { stage: 'load', message: (err as Error).message, at: now() } });
+          return refused(slot, record({ connector: name, action: 'install', result: 'failed', problem: { stage: 'load', message: (err as Error).message, at: now() } }));
         }
-        return activate(slot, pkg, 'install');
+        return refused(slot, await activate(slot, pkg, 'install'));
       });
     },
 
@@ -183,7 +199,7 @@ export function createConnectorRegistry(deps: ConnectorRegistryDeps): ConnectorR
 
     remove(name) {
       const slot = slots.byName.get(name);
-      if (!slot) return Promise.resolve(record({ connector: name, action: 'remove', result: 'failed', problem: { stage: 'load', message: `no connector ${name}`, at: now() } }));
+      if (!slot || !slots.isKnown(slot)) return Promise.resolve(record({ connector: name, action: 'remove', result: 'failed', problem: { stage: 'load', message: `no connector ${name}`, at: now() } }));
       return slots.serially(slot, async () => {
         const active = slot.active;
         slots.byName.delete(name);

@@ -21,6 +21,8 @@ export interface Slot {
   /** Lifecycle changes of one connector run one at a time. */
   queue: Promise<unknown>;
   retry?: NodeJS.Timeout;
+  /** In the connectors folder at start: expected to serve, so a failure to load is listed and degrades readiness. */
+  configured?: boolean;
 }
 
 /** The registry's table of connectors: lookup and leases, shared by its lifecycle and supervision. */
@@ -33,6 +35,8 @@ export interface Slots {
   serially<T>(slot: Slot, work: () => Promise<T>): Promise<T>;
   /** Still this connector's slot, and the registry still open (work queued earlier may find neither). */
   isCurrent(slot: Slot): boolean;
+  /** Whether anyone should hear of it: it serves, or failed where it was expected to serve. */
+  isKnown(slot: Slot): boolean;
   list(): readonly ConnectorEntry[];
   get(name: string): ConnectorEntry | undefined;
   route(capability: string): ConnectorEntry | undefined;
@@ -77,11 +81,12 @@ export function createSlots(): Slots {
       return next;
     },
     isCurrent: (slot) => !slots.closed && byName.get(slot.name) === slot,
+    isKnown: (slot) => Boolean(slot.active || slot.problem),
 
-    list: () => [...byName.values()].filter((s) => s.active || s.problem).map(entryOf).sort((a, b) => a.name.localeCompare(b.name)),
+    list: () => [...byName.values()].filter(slots.isKnown).map(entryOf).sort((a, b) => a.name.localeCompare(b.name)),
     get: (name) => {
       const slot = byName.get(name);
-      return slot ? entryOf(slot) : undefined;
+      return slot && slots.isKnown(slot) ? entryOf(slot) : undefined;
     },
     route(capability) {
       const declaring = [...byName.values()].filter((s) => s.manifest?.capabilities.some((c) => c.name === capability));
