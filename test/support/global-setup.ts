@@ -17,17 +17,27 @@ export async function globalSetup(): Promise<void> {
   const kafkaDir = join(rootDir, `.data/test-kafka-${TEST_KAFKA_PORT}`);
   rmSync(kafkaDir, { recursive: true, force: true });
   const kafkaReady = startKafka({ port: TEST_KAFKA_PORT, controllerPort: TEST_KAFKA_CONTROLLER_PORT, dir: kafkaDir, rootDir });
-  // The durable and the cache instance, configured as in production; each run starts empty.
-  const redisDir = join(rootDir, `.data/test-redis-${TEST_REDIS_PORT}`);
-  rmSync(redisDir, { recursive: true, force: true });
-  redis = await startRedisPair({ port: TEST_REDIS_PORT, cachePort: TEST_REDIS_CACHE_PORT, dir: redisDir });
-  backends = await startBackends({
-    rootDir,
-    ports: TEST_PORTS,
-    logDir: join(rootDir, '.data/test-logs'),
-    env: { ORDERS_TOKEN_TTL_SECONDS: String(ORDERS_TOKEN_TTL_SECONDS) },
-  });
-  kafka = await kafkaReady;
+  // Its failure is taken up below, after the others: not an unhandled rejection meanwhile.
+  kafkaReady.catch(() => undefined);
+  try {
+    // The durable and the cache instance, configured as in production; each run starts empty.
+    const redisDir = join(rootDir, `.data/test-redis-${TEST_REDIS_PORT}`);
+    rmSync(redisDir, { recursive: true, force: true });
+    redis = await startRedisPair({ port: TEST_REDIS_PORT, cachePort: TEST_REDIS_CACHE_PORT, dir: redisDir });
+    backends = await startBackends({
+      rootDir,
+      ports: TEST_PORTS,
+      logDir: join(rootDir, '.data/test-logs'),
+      env: { ORDERS_TOKEN_TTL_SECONDS: String(ORDERS_TOKEN_TTL_SECONDS) },
+    });
+    kafka = await kafkaReady;
+  } catch (err) {
+    // No teardown follows a failed set-up: stop what did start, or it outlives the run and holds
+    // its ports against the next one.
+    kafka ??= await kafkaReady.catch(() => undefined);
+    await globalTeardown();
+    throw err;
+  }
 }
 
 export async function globalTeardown(): Promise<void> {
