@@ -7,6 +7,8 @@ import { connectorEnv, startBackends } from './lib/backends.ts';
 import { startKafka } from './lib/kafka.ts';
 import { startRedisPair } from './lib/redis.ts';
 
+/** How long the demo waits for the gateway's /readyz once everything else is up. */
+const DEFAULT_READY_TIMEOUT_MS = 120_000;
 const rootDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const port = Number(process.env.PORT ?? 8080);
 const apiKey = process.env.OMNIGATE_API_KEYS?.split(',')[0]?.split(':').pop() ?? `demo-${randomBytes(12).toString('hex')}`;
@@ -50,14 +52,22 @@ process.on('SIGINT', () => void stopAll(0));
 process.on('SIGTERM', () => void stopAll(0));
 gateway.once('exit', (code) => void stopAll(code ?? 1));
 
+// A first start on a slow machine can take a while (Kafka's group coordinator comes up last):
+// wait for readiness on a generous bound, and say so and stop everything if it never comes.
 const url = `http://127.0.0.1:${port}`;
-for (let i = 0; i < 100; i++) {
+const readyTimeoutMs = Number(process.env.DEMO_READY_TIMEOUT_MS ?? DEFAULT_READY_TIMEOUT_MS);
+const readyBy = Date.now() + readyTimeoutMs;
+for (;;) {
   const ready = await fetch(`${url}/readyz`).then((r) => r.json() as Promise<{ status: string }>, () => undefined);
   if (ready && ready.status !== 'not_ready') {
     process.stdout.write(`\nOmnigate ready at ${url} (${ready.status}) — API key: ${apiKey} — try: curl -s -H 'X-Api-Key: ${apiKey}' ${url}/v1/customers/42/context\n\n`);
     say(`docs: ${url}/docs   connectors: curl -s -H 'X-Api-Key: ${apiKey}' ${url}/v1/connectors   Ctrl-C stops everything`);
     say(`admin key (reload/install/rollback): ${adminKey} — e.g. curl -s -X POST -H 'X-Api-Key: ${adminKey}' ${url}/v1/admin/connectors/orders-java/reload`);
     break;
+  }
+  if (Date.now() > readyBy) {
+    say(`the gateway was not ready within ${readyTimeoutMs} ms (DEMO_READY_TIMEOUT_MS); its log above says why`);
+    await stopAll(1);
   }
   await new Promise((r) => setTimeout(r, 200));
 }
