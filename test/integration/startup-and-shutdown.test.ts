@@ -104,6 +104,30 @@ describe('a backend that is down when the gateway starts', () => {
       await late.stop();
     }
   });
+
+  test('starts, and recovers by itself, also when the folder is not named after its connector', async () => {
+    const renamed = join(dir, '..', `connectors-renamed-${process.pid}`);
+    mkdirSync(renamed, { recursive: true });
+    symlinkSync(join(ROOT_DIR, 'connectors/orders-java'), join(renamed, 'orders'));
+    await setFault('orders', { mode: 'down' });
+    const late = await startTestGateway({ OMNIGATE_CONNECTORS_DIR: renamed, OMNIGATE_PACKAGE_STORE_DIR: join(renamed, '.store'), OMNIGATE_CONNECTOR_RETRY_MIN_MS: '200' });
+    try {
+      const state = async () => ((await (await late.api('/v1/connectors')).json()) as { connectors: Listed[] }).connectors.map((c) => `${c.name}:${c.state}`);
+      assert.deepEqual(await state(), ['orders-java:failed'], 'listed under its own name');
+      await setFault('orders', { mode: 'ok' });
+      let now = await state();
+      for (let i = 0; i < 50 && now[0] !== 'orders-java:ready'; i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        now = await state();
+      }
+      assert.deepEqual(now, ['orders-java:ready']);
+      assert.equal((await late.api('/v1/orders/ORD-0000001')).status, 200);
+    } finally {
+      await setFault('orders', { mode: 'ok' });
+      await late.stop();
+      rmSync(renamed, { recursive: true, force: true });
+    }
+  });
 });
 
 function runMain(env: Record<string, string>) {

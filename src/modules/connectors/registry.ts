@@ -45,6 +45,14 @@ export function createConnectorRegistry(deps: ConnectorRegistryDeps): ConnectorR
     return outcome;
   }
 
+  /** At start the folder name is only a guess; the manifest names the connector. */
+  function rename(slot: Slot, name: string): void {
+    if (slot.name === name) return;
+    slots.byName.delete(slot.name);
+    slot.name = name;
+    slots.byName.set(name, slot);
+  }
+
   /** Loads `pkg` and, if every stage passes, swaps it in for the active version of `name`. */
   async function activate(slot: Slot, pkg: StoredPackage, action: LifecycleAction): Promise<LifecycleOutcome> {
     // Work queued on a connector that was removed (or a registry that closed) since: drop it.
@@ -61,6 +69,9 @@ export function createConnectorRegistry(deps: ConnectorRegistryDeps): ConnectorR
       candidate = await loader.prepare(pkg, slot.name, action === 'start' ? undefined : slot.name, (version, reason) => void supervisor.onWorkerDeath(slot, version, reason));
     } catch (err) {
       const problem: Problem = { stage: err instanceof StageError ? err.stage : 'load', message: (err as Error).message, at: now() };
+      // Past its manifest, a connector failing at start has its name: listed, configured and
+      // rechecked under it (a recheck expects the package to be the connector the slot names).
+      if (action === 'start' && slot.manifest && (problem.stage === 'config' || problem.stage === 'auth')) rename(slot, slot.manifest.name);
       slot.lastError = problem;
       if (!slot.active) {
         slot.state = 'failed';
@@ -68,12 +79,7 @@ export function createConnectorRegistry(deps: ConnectorRegistryDeps): ConnectorR
       }
       return record({ ...base, result: 'failed', problem, to: pkg.version });
     }
-    if (action === 'start' && candidate.name !== slot.name) {
-      // At start the folder name is only a guess; the manifest names the connector.
-      slots.byName.delete(slot.name);
-      slot.name = candidate.name;
-      slots.byName.set(candidate.name, slot);
-    }
+    if (action === 'start') rename(slot, candidate.name);
     const unhealthy = await loader.healthOf(candidate);
     if (unhealthy && previous) {
       await candidate.host.close();
