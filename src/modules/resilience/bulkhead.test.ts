@@ -18,12 +18,18 @@ test('grants up to maxConcurrent slots at once, then queues, then refuses with C
   assert.equal(bulkhead.queued, 0);
 });
 
-test('a queued call gives up after maxWaitMs', async () => {
+test('a queued call gives up after maxWaitMs, not before', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
   const bulkhead = createBulkhead({ connector: 'c', maxConcurrent: 1, maxQueue: 5, maxWaitMs: 30 });
   await bulkhead.acquire();
-  const started = performance.now();
-  await assert.rejects(bulkhead.acquire(), (err: unknown) => isAppError(err) && err.code === 'CONNECTOR_SATURATED');
-  assert.ok(performance.now() - started >= 25);
+  let settled = false;
+  const waiting = bulkhead.acquire().finally(() => (settled = true));
+  t.mock.timers.tick(29);
+  await Promise.resolve();
+  assert.equal(settled, false, 'gave up before maxWaitMs');
+  assert.equal(bulkhead.queued, 1);
+  t.mock.timers.tick(1);
+  await assert.rejects(waiting, (err: unknown) => isAppError(err) && err.code === 'CONNECTOR_SATURATED');
   assert.equal(bulkhead.queued, 0);
 });
 
