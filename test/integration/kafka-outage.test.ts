@@ -17,6 +17,8 @@ import { port, TEST_KAFKA_BROKERS, TEST_REDIS_CACHE_URL, TEST_REDIS_URL, TEST_UR
 
 /** Outbox bucket leases in this file: a dead node's buckets move after this long. */
 const LEASE_MS = 2_000;
+/** Leases that cannot run out within a wait of the test. */
+const LONG_LEASE_MS = 10_000;
 const WEBHOOK_SECRET = 'tickets-webhook-secret';
 
 /** A loopback port nobody listens on now, for a Redis of a test's own. */
@@ -222,6 +224,39 @@ describe('inbound webhooks while Redis is down', () => {
       await until(async () => (await postTicketWebhook(gw.url, `during-${process.pid}`, 'T-1', 'pending')).status === 202, 'the retry to be accepted');
     } finally {
       await gw.stop();
+      await redis.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('outbox bucket leases', () => {
+  test('spread the buckets evenly over the live nodes, and a node that stops hands its buckets to the others at once', async () => {
+    const dir = join(ROOT_DIR, `.data/leases-${process.pid}`);
+    const redis = await startRedis({ port: await freePort(), dir, role: 'durable' });
+    const client = new Redis(redis.url);
+    const env = { REDIS_URL: redis.url, KAFKA_BROKERS: TEST_KAFKA_BROKERS.join(','), OMNIGATE_OUTBOX_BUCKETS: '16', OMNIGATE_OUTBOX_LEASE_MS: String(LONG_LEASE_MS) };
+    const holders = async () => {
+      const owners = await client.mget(...Array.from({ length: 16 }, (_, b) => `${bucketKey(b)}:lease`));
+      return owners.reduce((count, owner) => count.set(String(owner), (count.get(String(owner)) ?? 0) + 1), new Map<string, number>());
+    };
+    const one = await startTestGateway(env);
+    try {
+      await until(async () => (await holders()).get(one.events.instanceId) === 16, 'the only node to hold all 16 buckets');
+      const two = await startTestGateway(env);
+      try {
+        await until(async () => {
+          const held = await holders();
+          return held.get(one.events.instanceId) === 8 && held.get(two.events.instanceId) === 8;
+        }, 'eight buckets each');
+      } finally {
+        await two.stop();
+      }
+      // Sooner than the stopped node's leases could run out: it handed them back.
+      await until(async () => (await holders()).get(one.events.instanceId) === 16, 'the stopped node\'s buckets back with the other', LONG_LEASE_MS / 2);
+    } finally {
+      await one.stop();
+      client.disconnect();
       await redis.stop();
       rmSync(dir, { recursive: true, force: true });
     }

@@ -29,7 +29,8 @@ export function outboxBucketOf(key: string, buckets = DEFAULT_OUTBOX_BUCKETS): n
 /**
  * The Redis stream of a bucket: `omnigate:outbox:{ob-7}`, shared by the cluster. With the
  * in-process bus (no Kafka) the bus is the node's own, so its outbox is too: `scope` (the node
- * id) is appended after the tag.
+ * id) is appended after the tag. An entry has two fields: `e`, the CloudEvent as JSON, and `t`,
+ * its topic (empty for the events topic); a script that appends one itself writes exactly those.
  */
 export function bucketKey(bucket: number, scope?: string): string {
   return `omnigate:outbox:${bucketTag(bucket)}${scope ? `:node:${scope}` : ''}`;
@@ -108,7 +109,9 @@ export function createBucketLeases(deps: {
     await Promise.all(
       Array.from({ length: deps.buckets }, async (_, bucket) => {
         if (live[bucket % live.length] !== deps.instanceId) {
-          if (heldUntil.has(bucket)) await release(bucket);
+          // Released every beat, not only once: a release that failed (a command timeout) is
+          // retried, rather than keeping the bucket from its node until the lease runs out.
+          await release(bucket);
           return;
         }
         const got = await client.eval(ACQUIRE, 1, leaseKey(bucket), deps.instanceId, String(deps.leaseMs));

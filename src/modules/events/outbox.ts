@@ -36,6 +36,8 @@ export interface Outbox {
   emit(events: readonly CloudEvent[], topic?: string): Promise<void>;
   /** Queues events in Redis, or throws STORE_UNAVAILABLE (with a Retry-After): never memory only. */
   emitDurably(events: readonly CloudEvent[], topic?: string): Promise<void>;
+  /** The stream of `bucket` as this outbox uses it (see `bucketKey`), for a script that appends itself. */
+  streamKey(bucket: number): string;
   /** Events waiting: every bucket's stream plus this node's memory buffer. */
   depth(): Promise<number>;
   /** Relays until this node's buckets and buffer are empty or `timeoutMs` passes; for SIGTERM. */
@@ -230,6 +232,7 @@ export function createOutbox(deps: OutboxDeps): Outbox {
       }
       nudge();
     },
+    streamKey: keyOf,
     async depth() {
       if (!deps.redis.isUp()) return memory.length;
       const lengths = await Promise.all(Array.from({ length: deps.buckets }, (_, b) => client.xlen(keyOf(b)).catch(() => 0)));
