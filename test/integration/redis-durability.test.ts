@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { parse } from 'yaml';
 import { REDIS_SETTINGS, startRedis, type RedisRole } from '../../scripts/lib/redis.ts';
 import { cloudEvent } from '../../src/kernel/events.ts';
+import { bucketKey, outboxBucketOf } from '../../src/modules/events/outbox-buckets.ts';
 import type { CloudEvent } from '../../src/ports/event-bus.ts';
 import { ROOT_DIR, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { port, TEST_REDIS_CACHE_URL, TEST_REDIS_URL } from '../support/ports.ts';
@@ -84,7 +85,8 @@ describe('the durable and the cache Redis', () => {
       assert.ok(Number(await info(cache, 'stats', 'evicted_keys')) > evictedBefore, 'the cache evicted keys');
 
       // The outbox: an event goes through the node's Redis stream to a subscriber.
-      const outboxKey = `omnigate:outbox:${gw.events.nodeId}`;
+      // Its bucket's stream; with the in-process bus the buckets are this node's own.
+      const outboxKey = bucketKey(outboxBucketOf('durability'), gw.events.nodeId);
       const received: CloudEvent[] = [];
       const subscription = await gw.events.subscribe(`durability-${randomUUID()}`, async (event) => void received.push(event));
       await subscription.ready;
