@@ -6,6 +6,7 @@ import { createRedis } from './adapters/redis/redis-client.ts';
 import { createRedisDedupeStore } from './adapters/redis/redis-dedupe-store.ts';
 import { createRedisIdempotencyStore } from './adapters/redis/redis-idempotency-store.ts';
 import { createRedisCursorStore, createRedisLeaseStore } from './adapters/redis/redis-lease-store.ts';
+import { createRedisStreamStore } from './adapters/redis/redis-stream-store.ts';
 import { createRedisRateLimiter } from './adapters/redis/redis-rate-limiter.ts';
 import { createRedisStaleCache } from './adapters/redis/redis-stale-cache.ts';
 import { createMetrics } from './modules/observability/metrics.ts';
@@ -75,6 +76,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   disposables.defer('redis', () => Promise.all([redis.close(), cacheRedis.close()]));
   if (config.redisCacheUrl === config.redisUrl) log.warn('REDIS_CACHE_URL is REDIS_URL: stale answers and rate-limit buckets share the durable Redis and can crowd out the outbox and queues');
   const dedupe = createRedisDedupeStore(redis);
+  const leases = createRedisLeaseStore(redis);
   const limiter = createRedisRateLimiter(cacheRedis);
   const cache = createRedisStaleCache(cacheRedis);
   const metrics = createMetrics();
@@ -102,7 +104,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   disposables.defer('jobs', () => jobs.close(listening ? config.shutdownGraceMs : 0));
   // The pipeline and the registry publish through `events` only once they run, after this line.
   // The outbox's last events may still queue webhook deliveries: events close before the jobs.
-  const events = await createEvents({ brokers: config.kafkaBrokers, nodeId: config.nodeId, redis, dedupe, log, metrics, outboxBatch: config.outboxBatch, outboxBuckets: config.outboxBuckets, outboxLeaseMs: config.outboxLeaseMs });
+  const events = await createEvents({ brokers: config.kafkaBrokers, nodeId: config.nodeId, redis, dedupe, streams: createRedisStreamStore(redis), leases, log, metrics, outboxBatch: config.outboxBatch, outboxBuckets: config.outboxBuckets, outboxLeaseMs: config.outboxLeaseMs });
   disposables.defer('events', () => events.close(listening ? Math.min(5_000, config.shutdownGraceMs) : 0));
   const audit = createFileAuditLog(config.auditFile);
   const localLifecycle = createLifecycle({ registry, audit, log });
@@ -158,7 +160,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   // Event streams never end by themselves: they end before the drain, or it waits out the grace period.
   disposables.defer('event streams', () => eventStreams.close());
   if (config.eventPolling) {
-    const pollers = startPollers({ registry, calls, events, dedupe, leases: createRedisLeaseStore(redis), cursors: createRedisCursorStore(redis), schemas, log, nodeId: config.nodeId });
+    const pollers = startPollers({ registry, calls, events, dedupe, leases, cursors: createRedisCursorStore(redis), schemas, log, nodeId: config.nodeId });
     disposables.defer('pollers', () => pollers.close());
   }
   // The watcher reloads this node's own folder; it is not a cluster-wide command.

@@ -19,21 +19,8 @@ export interface StreamInfo {
   readonly added: number;
 }
 
-/** Blocking reads of its own (on Redis, a connection of its own, so nothing waits behind it). */
-export interface StreamReader {
-  /** Entries after `after`, oldest first, waiting up to `blockMs` for one to come; [] when none came. */
-  read(stream: string, after: string, options: { readonly count: number; readonly blockMs: number }): Promise<StreamEntry[]>;
-  close(): void;
-}
-
-/** Append-only logs (the outbox's buckets, the cluster's event log). Each call is atomic. */
-export interface StreamStore {
-  /** Whether the store is reachable now. */
-  isUp(): boolean;
-  /** Appends every entry, each to its stream, all or none; answers their ids in order. `maxLength` trims (about) the oldest. */
-  append(entries: readonly { readonly stream: string; readonly fields: StreamFields }[], options?: { readonly maxLength?: number }): Promise<string[]>;
-  /** Appends unless `once.key` is marked, and marks it for `once.ttlMs`, in one step: the id, or undefined for a repeat. */
-  appendOnce(stream: string, fields: StreamFields, once: { readonly key: string; readonly ttlMs: number }, options?: { readonly maxLength?: number }): Promise<string | undefined>;
+/** Reading streams. */
+export interface StreamReads {
   /** Entries after `after` (exclusive; from the start when absent), oldest first, at most `count`. */
   range(stream: string, options: { readonly after?: string; readonly count: number }): Promise<StreamEntry[]>;
   /** The entry with this id, if the stream still has it. */
@@ -42,7 +29,29 @@ export interface StreamStore {
   newest(stream: string): Promise<StreamEntry | undefined>;
   info(stream: string): Promise<StreamInfo>;
   length(stream: string): Promise<number>;
+}
+
+/** Reads of its own (on Redis, a connection of its own, so that nothing waits behind them). */
+export interface StreamReader extends StreamReads {
+  /** Entries after `after`, oldest first, waiting up to `blockMs` for one to come; [] when none came. */
+  read(stream: string, after: string, options: { readonly count: number; readonly blockMs: number }): Promise<StreamEntry[]>;
+  close(): void;
+}
+
+/** Append-only logs (the outbox's buckets, the cluster's event log). Each call is atomic. */
+export interface StreamStore extends StreamReads {
+  /** Whether the store is reachable now. */
+  isUp(): boolean;
+  /** Appends every entry, each to its stream, all or none; answers their ids in order. `maxLength` trims (about) the oldest. */
+  append(entries: readonly { readonly stream: string; readonly fields: StreamFields }[], options?: { readonly maxLength?: number }): Promise<string[]>;
+  /** Appends unless `once.key` is marked, and marks it for `once.ttlMs`, in one step: the id, or undefined for a repeat. */
+  appendOnce(stream: string, fields: StreamFields, once: { readonly key: string; readonly ttlMs: number }, options?: { readonly maxLength?: number }): Promise<string | undefined>;
   /** Deletes entries by id: how many were there. */
   remove(stream: string, ids: readonly string[]): Promise<number>;
-  reader(): StreamReader;
+  /**
+   * A reader for blocking reads and for reads that may take longer than a command (a page of
+   * large entries): `timeoutMs` bounds each of its reads (none when absent), so a reader that
+   * blocks must block for less.
+   */
+  reader(options?: { readonly timeoutMs?: number }): StreamReader;
 }

@@ -192,12 +192,13 @@ for (const [name, make] of Object.entries(adapters)) {
       const { streams } = make();
       const stream = keyOf('stream');
       const [first] = await streams.append([{ stream, fields: { n: '1' } }]);
-      const reader = streams.reader();
+      const reader = streams.reader({ timeoutMs: 10_000 });
       try {
         assert.deepEqual(await reader.read(stream, first as string, { count: 10, blockMs: 10 }), []);
         const waiting = reader.read(stream, first as string, { count: 10, blockMs: 5_000 });
         await streams.append([{ stream, fields: { n: '2' } }]);
         assert.deepEqual((await waiting).map((e) => e.fields), [{ n: '2' }]);
+        assert.deepEqual((await reader.range(stream, { count: 10 })).map((e) => e.fields.n), ['1', '2'], 'its own reads too');
       } finally {
         reader.close();
       }

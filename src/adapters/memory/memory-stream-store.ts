@@ -1,4 +1,4 @@
-import type { StreamEntry, StreamInfo, StreamReader, StreamStore } from '../../ports/stream-store.ts';
+import type { StreamEntry, StreamInfo, StreamReader, StreamReads, StreamStore } from '../../ports/stream-store.ts';
 import { createExpiringMap } from './expiring-map.ts';
 
 interface Stream {
@@ -43,6 +43,18 @@ export function createMemoryStreamStore(options: { now?: () => number } = {}): S
     if (maxLength !== undefined && stream.entries.length > maxLength) stream.entries.splice(0, stream.entries.length - maxLength);
     return id;
   }
+  const reads: StreamReads = {
+    range: async (stream, { after: position, count }) => after(stream, position, count),
+    get: async (stream, id) => streams.get(stream)?.entries.find((e) => e.id === id),
+    newest: async (stream) => streams.get(stream)?.entries.at(-1),
+    async info(name): Promise<StreamInfo> {
+      const stream = streams.get(name);
+      const first = stream?.entries[0]?.id;
+      const last = stream?.entries.at(-1)?.id;
+      return { length: stream?.entries.length ?? 0, added: stream?.added ?? 0, ...(first ? { first } : {}), ...(last ? { last } : {}) };
+    },
+    length: async (stream) => streams.get(stream)?.entries.length ?? 0,
+  };
   const wake = () => {
     for (const resolve of [...waiting]) resolve();
   };
@@ -61,16 +73,7 @@ export function createMemoryStreamStore(options: { now?: () => number } = {}): S
       wake();
       return id;
     },
-    range: async (stream, { after: position, count }) => after(stream, position, count),
-    get: async (stream, id) => streams.get(stream)?.entries.find((e) => e.id === id),
-    newest: async (stream) => streams.get(stream)?.entries.at(-1),
-    async info(name): Promise<StreamInfo> {
-      const stream = streams.get(name);
-      const first = stream?.entries[0]?.id;
-      const last = stream?.entries.at(-1)?.id;
-      return { length: stream?.entries.length ?? 0, added: stream?.added ?? 0, ...(first ? { first } : {}), ...(last ? { last } : {}) };
-    },
-    length: async (stream) => streams.get(stream)?.entries.length ?? 0,
+    ...reads,
     async remove(name, ids) {
       const stream = streams.get(name);
       if (!stream) return 0;
@@ -82,6 +85,7 @@ export function createMemoryStreamStore(options: { now?: () => number } = {}): S
       let closed = false;
       let stop: (() => void) | undefined;
       return {
+        ...reads,
         async read(stream, position, { count, blockMs }) {
           const found = after(stream, position, count);
           if (found.length > 0 || closed) return found;

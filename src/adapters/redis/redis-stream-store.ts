@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { StreamEntry, StreamFields, StreamInfo, StreamReader, StreamStore } from '../../ports/stream-store.ts';
+import type { StreamEntry, StreamFields, StreamInfo, StreamReader, StreamReads, StreamStore } from '../../ports/stream-store.ts';
 import type { RedisHandle } from './redis-client.ts';
 
 /** The append and its "already appended" mark in one step (both keys must share a slot on a Cluster). */
@@ -17,24 +17,9 @@ const toEntry = ([id, values]: RawEntry): StreamEntry => {
 };
 const trim = (maxLength: number | undefined): string[] => (maxLength === undefined ? [] : ['MAXLEN', '~', String(maxLength)]);
 
-/** Redis Streams (XADD, XRANGE, XREAD BLOCK); stream names are the caller's keys, unchanged. */
-export function createRedisStreamStore(redis: RedisHandle): StreamStore {
-  const { client } = redis;
+/** The reads, on whichever connection. */
+function readsOn(client: Redis): StreamReads {
   return {
-    isUp: () => redis.isUp(),
-    async append(entries, options = {}) {
-      if (entries.length === 0) return [];
-      const transaction = client.multi();
-      for (const { stream, fields } of entries) transaction.xadd(stream, ...trim(options.maxLength), '*', ...flat(fields));
-      const results = await transaction.exec();
-      const failed = results?.find(([err]) => err);
-      if (!results || failed) throw failed?.[0] ?? new Error('stream append failed');
-      return results.map(([, id]) => String(id));
-    },
-    async appendOnce(stream, fields, once, options = {}) {
-      const id = await client.eval(APPEND_ONCE, 2, stream, once.key, String(once.ttlMs), options.maxLength === undefined ? '' : String(options.maxLength), ...flat(fields));
-      return id === null ? undefined : String(id);
-    },
     async range(stream, { after, count }) {
       return ((await client.xrange(stream, after === undefined ? '-' : `(${after}`, '+', 'COUNT', count)) as RawEntry[]).map(toEntry);
     },
@@ -59,14 +44,37 @@ export function createRedisStreamStore(redis: RedisHandle): StreamStore {
       return { length, added: Number(field('entries-added') ?? length), ...(first ? { first } : {}), ...(last ? { last } : {}) };
     },
     length: (stream) => client.xlen(stream),
+  };
+}
+
+/** Redis Streams (XADD, XRANGE, XREAD BLOCK); stream names are the caller's keys, unchanged. */
+export function createRedisStreamStore(redis: RedisHandle): StreamStore {
+  const { client } = redis;
+  return {
+    ...readsOn(client),
+    isUp: () => redis.isUp(),
+    async append(entries, options = {}) {
+      if (entries.length === 0) return [];
+      const transaction = client.multi();
+      for (const { stream, fields } of entries) transaction.xadd(stream, ...trim(options.maxLength), '*', ...flat(fields));
+      const results = await transaction.exec();
+      const failed = results?.find(([err]) => err);
+      if (!results || failed) throw failed?.[0] ?? new Error('stream append failed');
+      return results.map(([, id]) => String(id));
+    },
+    async appendOnce(stream, fields, once, options = {}) {
+      const id = await client.eval(APPEND_ONCE, 2, stream, once.key, String(once.ttlMs), options.maxLength === undefined ? '' : String(options.maxLength), ...flat(fields));
+      return id === null ? undefined : String(id);
+    },
     remove: (stream, ids) => (ids.length === 0 ? Promise.resolve(0) : client.xdel(stream, ...ids)),
-    reader(): StreamReader {
-      // A blocking read outlasts any command timeout: this connection has none. Its first read may
-      // come before it is connected: it waits for the connection (a failed reconnect rejects it).
-      const connection: Redis = client.duplicate({ commandTimeout: undefined as unknown as number, enableOfflineQueue: true });
-      // Its failures reach the caller through read(); the events would only repeat them.
+    reader(options = {}): StreamReader {
+      // A blocking read outlasts any command timeout: it waits as long as it asked to. The first
+      // read may come before the connection is up: it waits for it (a failed reconnect rejects it).
+      const connection: Redis = client.duplicate({ commandTimeout: options.timeoutMs as number, enableOfflineQueue: true });
+      // Its failures reach the caller through its reads; the events would only repeat them.
       connection.on('error', () => undefined);
       return {
+        ...readsOn(connection),
         async read(stream, after, { count, blockMs }) {
           const reply = (await connection.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', stream, after)) as [string, RawEntry[]][] | null;
           return (reply ?? []).flatMap(([, entries]) => entries.map(toEntry));

@@ -5,6 +5,8 @@ import { createKafkaEventBus, EVENTS_TOPIC } from '../../adapters/kafka/kafka-ev
 import { createMemoryEventBus } from '../../adapters/memory/memory-event-bus.ts';
 import type { DedupeStore } from '../../ports/dedupe-store.ts';
 import type { CloudEvent, EventBus, EventHandler, Subscription } from '../../ports/event-bus.ts';
+import type { LeaseStore } from '../../ports/lease-store.ts';
+import type { StreamStore } from '../../ports/stream-store.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { deduplicated } from './dedupe.ts';
 import { createEventLog, EVENT_LOG_GROUP, type EventLog } from './event-log.ts';
@@ -17,6 +19,9 @@ export interface EventsDeps {
   readonly redis: RedisHandle;
   /** Marks of the events each consumer group handled (Redis in the gateway). */
   readonly dedupe: DedupeStore;
+  /** The outbox's streams and bucket leases (Redis in the gateway). */
+  readonly streams: StreamStore;
+  readonly leases: LeaseStore;
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly outboxBatch?: number;
@@ -73,7 +78,7 @@ export async function createEvents(deps: EventsDeps): Promise<Events> {
   }
   const instanceId = `${deps.nodeId}#${randomUUID().slice(0, 8)}`;
   const outbox = createOutbox({
-    redis: deps.redis, bus, log, metrics: deps.metrics, nodeId: deps.nodeId, instanceId, buckets: deps.outboxBuckets ?? DEFAULT_OUTBOX_BUCKETS,
+    streams: deps.streams, leases: deps.leases, bus, log, metrics: deps.metrics, nodeId: deps.nodeId, instanceId, buckets: deps.outboxBuckets ?? DEFAULT_OUTBOX_BUCKETS,
     // With Kafka the buckets are the cluster's, leased by the live nodes; the in-process bus is this node's alone.
     ...(kafka ? { leaseMs: deps.outboxLeaseMs ?? DEFAULT_OUTBOX_LEASE_MS } : {}),
     ...(deps.outboxBatch ? { batchSize: deps.outboxBatch } : {}),

@@ -1,5 +1,5 @@
-import type { RedisHandle } from '../../adapters/redis/redis-client.ts';
 import type { Logger } from '../../kernel/logger.ts';
+import type { LeaseStore } from '../../ports/lease-store.ts';
 
 export const DEFAULT_OUTBOX_BUCKETS = 16;
 export const DEFAULT_OUTBOX_LEASE_MS = 10_000;
@@ -36,18 +36,6 @@ export function bucketKey(bucket: number, scope?: string): string {
   return `omnigate:outbox:${bucketTag(bucket)}${scope ? `:node:${scope}` : ''}`;
 }
 
-/** Takes a free lease or extends our own; one key, so it works on a Redis Cluster too. */
-const ACQUIRE = `local cur = redis.call('GET', KEYS[1])
-if cur == false or cur == ARGV[1] then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
-return 0`;
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`;
-/** Heartbeat of a live node (score: expiry by Redis's clock); drops the expired; lists the live. */
-const HEARTBEAT = `local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-return redis.call('ZRANGE', KEYS[1], 0, -1)`;
 const NODES_KEY = 'omnigate:outbox:nodes';
 const leaseKey = (bucket: number) => `${bucketKey(bucket)}:lease`;
 
@@ -75,7 +63,7 @@ export function allBuckets(buckets: number): BucketLeases {
  * out after `leaseMs`, and its buckets go to the others.
  */
 export function createBucketLeases(deps: {
-  redis: RedisHandle;
+  leases: LeaseStore;
   log: Logger;
   instanceId: string;
   nodeId: string;
@@ -84,7 +72,7 @@ export function createBucketLeases(deps: {
   settle(bucket: number): Promise<void>;
 }): BucketLeases {
   const log = deps.log.child({ module: 'outbox-leases' });
-  const client = deps.redis.client;
+  const store = deps.leases;
   /** Bucket → local time until which its lease is surely ours. */
   const heldUntil = new Map<number, number>();
   let closed = false;
@@ -95,12 +83,13 @@ export function createBucketLeases(deps: {
   async function release(bucket: number): Promise<void> {
     heldUntil.delete(bucket);
     await deps.settle(bucket);
-    await client.eval(RELEASE, 1, leaseKey(bucket), deps.instanceId);
+    await store.release(leaseKey(bucket), deps.instanceId);
   }
 
   async function beat(): Promise<void> {
     const startedAt = Date.now();
-    const live = ((await client.eval(HEARTBEAT, 1, NODES_KEY, deps.instanceId, String(deps.leaseMs))) as string[]).sort();
+    // Expiries by the store's clock, so that nodes whose clocks disagree still agree on who lives.
+    const live = await store.heartbeat(NODES_KEY, deps.instanceId, deps.leaseMs);
     const twins = live.filter((id) => id !== deps.instanceId && id.startsWith(`${deps.nodeId}#`));
     if (twins.length > 0 && !warnedTwin) {
       warnedTwin = true;
@@ -114,8 +103,7 @@ export function createBucketLeases(deps: {
           await release(bucket);
           return;
         }
-        const got = await client.eval(ACQUIRE, 1, leaseKey(bucket), deps.instanceId, String(deps.leaseMs));
-        if (got === 1) heldUntil.set(bucket, startedAt + deps.leaseMs);
+        if (await store.acquire(leaseKey(bucket), deps.instanceId, deps.leaseMs)) heldUntil.set(bucket, startedAt + deps.leaseMs);
         else heldUntil.delete(bucket);
       }),
     );
@@ -124,7 +112,7 @@ export function createBucketLeases(deps: {
   const beating = (async () => {
     while (!closed) {
       try {
-        if (deps.redis.isUp()) await beat();
+        if (store.isUp()) await beat();
         if (failures > 0) log.info({ afterFailures: failures, held: heldUntil.size }, 'outbox leases renewed again');
         failures = 0;
       } catch (err) {
@@ -153,7 +141,7 @@ export function createBucketLeases(deps: {
       await beating;
       // Handed back at once, so that the others take over now rather than when the leases run out.
       await Promise.allSettled([...heldUntil.keys()].map(release));
-      await client.zrem(NODES_KEY, deps.instanceId).catch(() => undefined);
+      await store.leave(NODES_KEY, deps.instanceId).catch(() => undefined);
     },
   };
 }

@@ -1,7 +1,8 @@
 import { AppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
-import type { RedisHandle } from '../../adapters/redis/redis-client.ts';
 import type { CloudEvent, EventBus } from '../../ports/event-bus.ts';
+import type { LeaseStore } from '../../ports/lease-store.ts';
+import type { StreamEntry, StreamStore } from '../../ports/stream-store.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { allBuckets, bucketKey, createBucketLeases, outboxBucketOf, type BucketLeases } from './outbox-buckets.ts';
 
@@ -47,7 +48,10 @@ export interface Outbox {
 }
 
 export interface OutboxDeps {
-  readonly redis: RedisHandle;
+  /** The buckets' streams (Redis in the gateway, shared by every node). */
+  readonly streams: StreamStore;
+  /** The bucket leases, when they are leased (`leaseMs`). */
+  readonly leases: LeaseStore;
   readonly bus: EventBus;
   readonly log: Logger;
   readonly metrics: Metrics;
@@ -62,7 +66,7 @@ export interface OutboxDeps {
 
 export function createOutbox(deps: OutboxDeps): Outbox {
   const log = deps.log.child({ module: 'outbox' });
-  const client = deps.redis.client;
+  const { streams } = deps;
   const scope = deps.leaseMs === undefined ? deps.nodeId : undefined;
   const keyOf = (bucket: number) => bucketKey(bucket, scope);
   const batchSize = deps.batchSize ?? DEFAULT_OUTBOX_BATCH;
@@ -80,7 +84,7 @@ export function createOutbox(deps: OutboxDeps): Outbox {
 
   const leases: BucketLeases = deps.leaseMs === undefined
     ? allBuckets(deps.buckets)
-    : createBucketLeases({ redis: deps.redis, log, instanceId: deps.instanceId, nodeId: deps.nodeId, buckets: deps.buckets, leaseMs: deps.leaseMs, settle: async (b) => void (await inFlight.get(b)?.catch(() => undefined)) });
+    : createBucketLeases({ leases: deps.leases, log, instanceId: deps.instanceId, nodeId: deps.nodeId, buckets: deps.buckets, leaseMs: deps.leaseMs, settle: async (b) => void (await inFlight.get(b)?.catch(() => undefined)) });
 
   const nudge = () => wake?.();
   const idle = (ms: number) => new Promise<void>((resolve) => {
@@ -93,11 +97,7 @@ export function createOutbox(deps: OutboxDeps): Outbox {
   const pendingOf = (events: readonly CloudEvent[], topic: string): Pending[] => events.map((event) => ({ event, topic, bucket: outboxBucketOf(event.partitionkey, deps.buckets) }));
 
   async function append(items: readonly Pending[]): Promise<void> {
-    const pipeline = client.multi();
-    for (const { event, topic, bucket } of items) pipeline.xadd(keyOf(bucket), '*', 'e', JSON.stringify(event), 't', topic);
-    const results = await pipeline.exec();
-    const failed = results?.find(([err]) => err);
-    if (!results || failed) throw failed?.[0] ?? new Error('outbox append failed');
+    await streams.append(items.map(({ event, topic, bucket }) => ({ stream: keyOf(bucket), fields: { e: JSON.stringify(event), t: topic } })));
   }
 
   /** Moves what waits in memory into the streams, ahead of anything newer. */
@@ -113,20 +113,20 @@ export function createOutbox(deps: OutboxDeps): Outbox {
   }
 
   /** An entry that can never go out is moved to its bucket's dead-letter stream, so the rest can. */
-  async function setAside(bucket: number, id: string, fields: string[], why: string): Promise<void> {
+  async function setAside(bucket: number, { id, fields }: StreamEntry, why: string): Promise<void> {
     log.error({ bucket, entry: id, why }, 'outbox entry set aside in its dead-letter stream');
-    await client.xadd(`${keyOf(bucket)}:dead`, '*', ...fields, 'why', why);
-    await client.xdel(keyOf(bucket), id);
+    await streams.append([{ stream: `${keyOf(bucket)}:dead`, fields: { ...fields, why } }]);
+    await streams.remove(keyOf(bucket), [id]);
   }
 
   /** One batch of one bucket: the longest leading run bound for one topic (one send keeps its order). */
-  async function relayBucket(bucket: number, entries: [string, string[]][]): Promise<number> {
+  async function relayBucket(bucket: number, entries: readonly StreamEntry[]): Promise<number> {
     const limit = limits.get(bucket) ?? batchSize;
-    const parsed = entries.map(([id, fields]) => ({ id, fields, event: parseEvent(fields[1]), topic: fields[3] ?? DEFAULT }));
+    const parsed = entries.map((entry) => ({ entry, id: entry.id, event: parseEvent(entry.fields.e), topic: entry.fields.t ?? DEFAULT }));
     const [first] = parsed;
     if (!first) return 0;
     if (first.event === undefined) {
-      await setAside(bucket, first.id, first.fields, 'not a CloudEvent');
+      await setAside(bucket, first.entry, 'not a CloudEvent');
       return 0;
     }
     const run: (typeof parsed)[number][] = [];
@@ -140,30 +140,28 @@ export function createOutbox(deps: OutboxDeps): Outbox {
       // Kafka refuses a batch too large: send smaller ones; one event alone that is refused is set aside.
       if (!isTooLarge(err)) throw err;
       if (run.length > 1) limits.set(bucket, Math.max(1, Math.floor(run.length / 2)));
-      else await setAside(bucket, first.id, first.fields, 'too large for Kafka');
+      else await setAside(bucket, first.entry, 'too large for Kafka');
       return 0;
     }
     limits.delete(bucket);
-    await client.xdel(keyOf(bucket), ...run.map((r) => r.id));
+    await streams.remove(keyOf(bucket), run.map((r) => r.id));
     return run.length;
   }
 
   /** One round: memory into the streams, then one batch of each bucket this node holds. */
   async function relayOnce(): Promise<number> {
-    if (!deps.redis.isUp()) return 0;
+    if (!streams.isUp()) return 0;
     await moveMemory().catch(() => undefined);
     const buckets = leases.held();
     if (buckets.length === 0) return 0;
-    const reads = client.pipeline();
-    for (const bucket of buckets) reads.xrange(keyOf(bucket), '-', '+', 'COUNT', limits.get(bucket) ?? batchSize);
-    const results = (await reads.exec()) ?? [];
+    // Sent together: the reads of every bucket go out in one go, not one round trip each.
+    const results = await Promise.all(buckets.map((bucket) => streams.range(keyOf(bucket), { count: limits.get(bucket) ?? batchSize })));
     let sent = 0;
     for (const [i, bucket] of buckets.entries()) {
-      const [err, entries] = results[i] ?? [new Error('no reply')];
-      if (err) throw err;
+      const entries = results[i] ?? [];
       // A lease lost or handed back meanwhile: that bucket is another node's now.
-      if ((entries as unknown[]).length === 0 || !leases.holds(bucket)) continue;
-      const batch = relayBucket(bucket, entries as [string, string[]][]);
+      if (entries.length === 0 || !leases.holds(bucket)) continue;
+      const batch = relayBucket(bucket, entries);
       inFlight.set(bucket, batch);
       try {
         sent += await batch;
@@ -196,8 +194,8 @@ export function createOutbox(deps: OutboxDeps): Outbox {
 
   /** Events waiting in the buckets this node relays, plus its memory buffer. */
   async function pendingHere(): Promise<number> {
-    if (!deps.redis.isUp()) return memory.length;
-    const lengths = await Promise.all(leases.held().map((b) => client.xlen(keyOf(b)).catch(() => 0)));
+    if (!streams.isUp()) return memory.length;
+    const lengths = await Promise.all(leases.held().map((b) => streams.length(keyOf(b)).catch(() => 0)));
     return lengths.reduce((a, b) => a + b, memory.length);
   }
 
@@ -206,7 +204,7 @@ export function createOutbox(deps: OutboxDeps): Outbox {
       if (events.length === 0) return;
       const items = pendingOf(events, topic);
       try {
-        if (!deps.redis.isUp()) throw new Error('redis is away');
+        if (!streams.isUp()) throw new Error('redis is away');
         // Behind events still waiting in memory, never ahead of them.
         if (memory.length > 0) throw new Error('older events wait in memory');
         await append(items);
@@ -223,7 +221,7 @@ export function createOutbox(deps: OutboxDeps): Outbox {
     },
     async emitDurably(events, topic = DEFAULT) {
       if (events.length === 0) return;
-      if (!deps.redis.isUp()) throw unavailable();
+      if (!streams.isUp()) throw unavailable();
       try {
         await moveMemory();
         await append(pendingOf(events, topic));
@@ -234,8 +232,8 @@ export function createOutbox(deps: OutboxDeps): Outbox {
     },
     streamKey: keyOf,
     async depth() {
-      if (!deps.redis.isUp()) return memory.length;
-      const lengths = await Promise.all(Array.from({ length: deps.buckets }, (_, b) => client.xlen(keyOf(b)).catch(() => 0)));
+      if (!streams.isUp()) return memory.length;
+      const lengths = await Promise.all(Array.from({ length: deps.buckets }, (_, b) => streams.length(keyOf(b)).catch(() => 0)));
       return lengths.reduce((a, b) => a + b, memory.length);
     },
     async flush(timeoutMs) {
