@@ -66,8 +66,11 @@ async function untilRestarted(before: number): Promise<Listed | undefined> {
   return status;
 }
 
-/** Calls the other connectors while `work` runs: they must keep answering while it is still stuck. */
-async function othersKeepServing<T>(work: Promise<T>): Promise<T> {
+/**
+ * Calls the other connectors while `work` runs: they must keep answering, and (`whileStuck`, for
+ * misbehaviour that lasts, like a blocked loop until its timeout) answer before it ends.
+ */
+async function othersKeepServing<T>(work: Promise<T>, whileStuck = true): Promise<T> {
   let done = false;
   const result = work.finally(() => (done = true));
   let answeredMeanwhile = 0;
@@ -77,7 +80,7 @@ async function othersKeepServing<T>(work: Promise<T>): Promise<T> {
     assert.equal(((await res.json()) as { complete: boolean }).complete, true);
     if (!done) answeredMeanwhile++;
   }
-  assert.ok(answeredMeanwhile > 0, 'no other call was answered while the misbehaving one was stuck');
+  if (whileStuck) assert.ok(answeredMeanwhile > 0, 'no other call was answered while the misbehaving one was stuck');
   return result;
 }
 
@@ -106,7 +109,8 @@ describe('a misbehaving connector hurts only its own calls', () => {
 
   test('one that leaks memory: it hits its heap limit, its call fails, and it is restarted', async () => {
     const before = (await chaosStatus())?.restarts ?? 0;
-    const res = await othersKeepServing(chaos('leak'));
+    // How long it takes to hit the heap limit is V8's business: it may be over before another call is.
+    const res = await othersKeepServing(chaos('leak'), false);
     assert.ok([502, 504].includes(res.status), `status ${res.status}`);
     const status = await untilRestarted(before);
     assert.ok((status?.restarts ?? 0) > before);
