@@ -2,6 +2,8 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { ConfigError, type Config } from './config/config.ts';
 import { createBullmqJobBackend } from './adapters/bullmq/bullmq-job-backend.ts';
+import { createKafkaEventBus, EVENTS_TOPIC } from './adapters/kafka/kafka-event-bus.ts';
+import { createMemoryEventBus } from './adapters/memory/memory-event-bus.ts';
 import { createRedis } from './adapters/redis/redis-client.ts';
 import { createRedisDedupeStore } from './adapters/redis/redis-dedupe-store.ts';
 import { createRedisIdempotencyStore } from './adapters/redis/redis-idempotency-store.ts';
@@ -13,14 +15,14 @@ import { createMetrics } from './modules/observability/metrics.ts';
 import { createFileAuditLog } from './adapters/file/file-audit-log.ts';
 import { cloudEvent } from './kernel/events.ts';
 import { clusterLifecycle } from './modules/admin/cluster.ts';
-import { createEvents, type Events } from './modules/events/events.service.ts';
+import { createEvents, type Events, type EventsDeps } from './modules/events/events.service.ts';
 import { createEventStreams } from './modules/events/event-streams.ts';
 import { createInboundRouter, startPollers } from './modules/events/connector-events.ts';
 import { createLifecycle } from './modules/connectors/lifecycle.ts';
 import { watchConnectors } from './modules/connectors/watcher.ts';
 import { createResiliencePipeline } from './modules/resilience/pipeline.ts';
 import { createSettingsProvider } from './modules/resilience/settings.ts';
-import { createDisposables } from './kernel/disposables.ts';
+import { createDisposables, type Disposables } from './kernel/disposables.ts';
 import type { Logger } from './kernel/logger.ts';
 import { createSecrets, type Secrets } from './kernel/secrets.ts';
 import { createAjv, createSchemaRegistry } from './kernel/schemas.ts';
@@ -104,7 +106,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   disposables.defer('jobs', () => jobs.close(listening ? config.shutdownGraceMs : 0));
   // The pipeline and the registry publish through `events` only once they run, after this line.
   // The outbox's last events may still queue webhook deliveries: events close before the jobs.
-  const events = await createEvents({ brokers: config.kafkaBrokers, nodeId: config.nodeId, redis, dedupe, streams: createRedisStreamStore(redis), leases, log, metrics, outboxBatch: config.outboxBatch, outboxBuckets: config.outboxBuckets, outboxLeaseMs: config.outboxLeaseMs });
+  const events = await createEvents({ ...(await eventBusFor(config, log, disposables)), nodeId: config.nodeId, dedupe, streams: createRedisStreamStore(redis), leases, log, metrics, outboxBatch: config.outboxBatch, outboxBuckets: config.outboxBuckets, outboxLeaseMs: config.outboxLeaseMs });
   disposables.defer('events', () => events.close(listening ? Math.min(5_000, config.shutdownGraceMs) : 0));
   const audit = createFileAuditLog(config.auditFile);
   const localLifecycle = createLifecycle({ registry, audit, log });
@@ -188,6 +190,33 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
       return stopping;
     },
   };
+}
+
+/**
+ * The event bus: Kafka when brokers are configured, else the in-process bus. Kafka's topics are
+ * created at start with their partition counts; a broker that is away only delays that.
+ */
+async function eventBusFor(config: Config, log: Logger, disposables: Disposables): Promise<Pick<EventsDeps, 'bus' | 'isShared' | 'lag'>> {
+  const eventsLog = log.child({ module: 'events' });
+  if (config.kafkaBrokers.length === 0) {
+    eventsLog.info('no KAFKA_BROKERS: events stay within this node (in-process bus)');
+    return { bus: createMemoryEventBus(), isShared: false };
+  }
+  const kafka = createKafkaEventBus({ brokers: config.kafkaBrokers, clientId: `omnigate-${config.nodeId}`, log: eventsLog });
+  let stopped = false;
+  disposables.defer('kafka topics', async () => void (stopped = true));
+  const ensure = async (attempt: number): Promise<void> => {
+    try {
+      await kafka.ensureTopics();
+    } catch (err) {
+      if (stopped) return;
+      if (attempt % 10 === 0) eventsLog.warn({ err }, 'kafka unreachable at start: topics will be created when it is back');
+      await new Promise((r) => setTimeout(r, 1_000).unref());
+      return ensure(attempt + 1);
+    }
+  };
+  await Promise.race([ensure(0), new Promise((r) => setTimeout(r, 5_000))]);
+  return { bus: kafka, isShared: true, lag: { topic: EVENTS_TOPIC, read: (groups) => kafka.lag(groups, EVENTS_TOPIC) } };
 }
 
 /** Stops accepting and waits for in-flight requests, at most `graceMs`; then cuts the rest off. */

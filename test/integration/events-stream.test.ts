@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { connect } from 'node:net';
 import { Redis } from 'ioredis';
 import { createRedis } from '../../src/adapters/redis/redis-client.ts';
+import { createRedisStreamStore } from '../../src/adapters/redis/redis-stream-store.ts';
 import { createMemoryEventBus } from '../../src/adapters/memory/memory-event-bus.ts';
 import { cloudEvent } from '../../src/kernel/events.ts';
 import { createLogger } from '../../src/kernel/logger.ts';
@@ -98,7 +99,7 @@ describe('the event log', () => {
     if (!redis.isUp()) await once(redis.client, 'ready');
     const nodes = await Promise.all([0, 1].map(async () => {
       const bus = createMemoryEventBus();
-      return { bus, eventLog: await createEventLog({ bus, redis, log, metrics: createMetrics() }) };
+      return { bus, eventLog: await createEventLog({ bus, streams: createRedisStreamStore(redis), log, metrics: createMetrics() }) };
     }));
     try {
       const event = cloudEvent({ source: '/test', type: 'test.relayed', partitionkey: 'p', data: { n: 1 } });

@@ -2,8 +2,9 @@ import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import type { Logger } from '../../kernel/logger.ts';
 import type { CloudEvent, EventBus, Subscription } from '../../ports/event-bus.ts';
 
-export const EVENTS_TOPIC = 'omnigate.events';
-export const COMMANDS_TOPIC = 'omnigate.commands';
+import { COMMANDS_TOPIC, EVENTS_TOPIC } from '../../kernel/events.ts';
+
+export { COMMANDS_TOPIC, EVENTS_TOPIC };
 /** Topics the gateway creates at start, with their partition counts. */
 export const TOPICS = [
   { topic: EVENTS_TOPIC, numPartitions: 6 },

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { COMMANDS_TOPIC } from '../../adapters/kafka/kafka-event-bus.ts';
 import type { RedisHandle } from '../../adapters/redis/redis-client.ts';
-import { cloudEvent } from '../../kernel/events.ts';
+import { cloudEvent, COMMANDS_TOPIC } from '../../kernel/events.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import type { Events } from '../events/events.service.ts';
 import type { Lifecycle, LifecycleCommand } from '../connectors/lifecycle.ts';

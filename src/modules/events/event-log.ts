@@ -1,7 +1,6 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from '../../kernel/logger.ts';
-import type { RedisHandle } from '../../adapters/redis/redis-client.ts';
 import type { CloudEvent, EventBus, Subscription } from '../../ports/event-bus.ts';
+import type { StreamEntry, StreamStore } from '../../ports/stream-store.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { DEFAULT_SEEN_TTL_S } from './dedupe.ts';
 
@@ -40,14 +39,6 @@ export interface EventLog {
   close(): Promise<void>;
 }
 
-/**
- * The append and its "already logged" mark in one step: a relay that hands an event over again
- * (after a crash between append and mark, or to a second node during a rebalance) finds the mark.
- */
-const APPEND = `
-if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then return 0 end
-redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'e', ARGV[3])
-return 1`;
 const loggedKey = (eventId: string) => `${EVENT_LOG_KEY}:logged:${eventId}`;
 
 /** Stream entry ids are `<ms>-<seq>`: compare them as numbers. */
@@ -57,29 +48,30 @@ export function isAfter(position: string, than: string): boolean {
   return a > c || (a === c && b > d);
 }
 
-const toLogged = ([position, fields]: [string, string[]]): LoggedEvent => ({ position, event: JSON.parse(fields[1] ?? 'null') as CloudEvent });
+const toLogged = ({ id, fields }: StreamEntry): LoggedEvent => ({ position: id, event: JSON.parse(fields.e ?? 'null') as CloudEvent });
 
-export async function createEventLog(deps: { bus: EventBus; redis: RedisHandle; log: Logger; metrics: Metrics; maxLength?: number; seenTtlS?: number }): Promise<EventLog> {
+export async function createEventLog(deps: { bus: EventBus; streams: StreamStore; log: Logger; metrics: Metrics; maxLength?: number; seenTtlS?: number }): Promise<EventLog> {
   const log = deps.log.child({ module: 'event-log' });
   const listeners = new Set<(entry: LoggedEvent) => void>();
   const maxLength = deps.maxLength ?? DEFAULT_EVENT_LOG_LENGTH;
-  const { client } = deps.redis;
-  // Blocking reads and replays each get a connection of their own: neither waits behind the other
-  // nor holds up the shared command connection.
-  const reader: Redis = client.duplicate({ commandTimeout: undefined as unknown as number });
-  const replayer: Redis = client.duplicate({ commandTimeout: REPLAY_COMMAND_TIMEOUT_MS });
-  for (const connection of [reader, replayer]) connection.on('error', (err: Error) => log.debug({ err }, 'event log connection: redis error'));
+  const { streams } = deps;
+  // Blocking reads and replays each get a reader of their own: neither waits behind the other nor
+  // holds up the shared command connection.
+  const reader = streams.reader();
+  const replayer = streams.reader({ timeoutMs: REPLAY_COMMAND_TIMEOUT_MS });
   let closed = false;
   // An explicit position, never '$': with '$' whatever lands between two blocking reads is lost.
-  const newest = (await client.xrevrange(EVENT_LOG_KEY, '+', '-', 'COUNT', 1).catch(() => [])) as [string, string[]][];
-  let last = newest[0]?.[0] ?? '0-0';
+  let last = (await streams.newest(EVENT_LOG_KEY).catch(() => undefined))?.id ?? '0-0';
 
   // A failure (Redis away) throws, and the bus hands the event over again.
   const writer: Subscription = await deps.bus.subscribe(
     EVENT_LOG_GROUP,
     async (event) => {
-      const appended = await client.eval(APPEND, 2, EVENT_LOG_KEY, loggedKey(event.id), String(deps.seenTtlS ?? DEFAULT_SEEN_TTL_S), String(maxLength), JSON.stringify(event));
-      if (appended === 1) deps.metrics.eventsConsumed.inc({ group: EVENT_LOG_GROUP, type: event.type });
+      // The append and its "already logged" mark in one step: a relay that hands an event over
+      // again (after a crash between append and mark, or to a second node in a rebalance) finds the mark.
+      const once = { key: loggedKey(event.id), ttlMs: (deps.seenTtlS ?? DEFAULT_SEEN_TTL_S) * 1_000 };
+      const appended = await streams.appendOnce(EVENT_LOG_KEY, { e: JSON.stringify(event) }, once, { maxLength });
+      if (appended !== undefined) deps.metrics.eventsConsumed.inc({ group: EVENT_LOG_GROUP, type: event.type });
       else deps.metrics.eventsDuplicate.inc({ group: EVENT_LOG_GROUP });
     },
     { fromBeginning: false },
@@ -88,13 +80,10 @@ export async function createEventLog(deps: { bus: EventBus; redis: RedisHandle; 
   const loop = (async () => {
     while (!closed) {
       try {
-        const reply = (await reader.xread('COUNT', 500, 'BLOCK', 1_000, 'STREAMS', EVENT_LOG_KEY, last)) as [string, [string, string[]][]][] | null;
-        for (const [, entries] of reply ?? []) {
-          for (const entry of entries) {
-            last = entry[0];
-            const logged = toLogged(entry);
-            for (const listener of listeners) listener(logged);
-          }
+        for (const entry of await reader.read(EVENT_LOG_KEY, last, { count: 500, blockMs: 1_000 })) {
+          last = entry.id;
+          const logged = toLogged(entry);
+          for (const listener of listeners) listener(logged);
         }
       } catch (err) {
         if (closed) return;
@@ -106,20 +95,16 @@ export async function createEventLog(deps: { bus: EventBus; redis: RedisHandle; 
 
   return {
     async after(position, count) {
-      const entries = (await replayer.xrange(EVENT_LOG_KEY, `(${position}`, '+', 'COUNT', count)) as [string, string[]][];
-      return entries.map(toLogged);
+      return (await replayer.range(EVENT_LOG_KEY, { after: position, count })).map(toLogged);
     },
     async check(position) {
-      const [[, info], [, atPosition]] = (await replayer.multi().xinfo('STREAM', EVENT_LOG_KEY).xrange(EVENT_LOG_KEY, position, position).exec()) as [[unknown, unknown[] | undefined], [unknown, unknown[] | undefined]];
       // The client's own last entry still there: everything after it is too (trimming takes the oldest).
-      if ((atPosition ?? []).length > 0) return { state: 'kept', newest: position };
-      const field = (name: string) => (info?.includes(name) ? info[info.indexOf(name) + 1] : undefined);
-      const newest = (field('last-entry') as [string] | null | undefined)?.[0];
-      const oldest = (field('first-entry') as [string] | null | undefined)?.[0];
+      if ((await replayer.get(EVENT_LOG_KEY, position)) !== undefined) return { state: 'kept', newest: position };
+      const { last: newest, first: oldest, added, length } = await replayer.info(EVENT_LOG_KEY);
       if (newest === undefined) return { state: position === '0-0' ? 'kept' : 'unknown', newest };
       if (isAfter(position, newest)) return { state: 'unknown', newest };
-      // Before the oldest entry of a log that has lost entries (Redis 7 counts them): events between are gone.
-      const hasLost = Number(field('entries-added') ?? Infinity) > Number(field('length'));
+      // Before the oldest entry of a log that has lost entries (the store counts them): events between are gone.
+      const hasLost = added > length;
       return { state: hasLost && oldest !== undefined && isAfter(oldest, position) ? 'trimmed' : 'kept', newest };
     },
     tail(listener) {
@@ -129,8 +114,8 @@ export async function createEventLog(deps: { bus: EventBus; redis: RedisHandle; 
     async close() {
       closed = true;
       await writer.close();
-      reader.disconnect();
-      replayer.disconnect();
+      reader.close();
+      replayer.close();
       await loop;
     },
   };

@@ -1,8 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../kernel/logger.ts';
-import type { RedisHandle } from '../../adapters/redis/redis-client.ts';
-import { createKafkaEventBus, EVENTS_TOPIC } from '../../adapters/kafka/kafka-event-bus.ts';
-import { createMemoryEventBus } from '../../adapters/memory/memory-event-bus.ts';
 import type { DedupeStore } from '../../ports/dedupe-store.ts';
 import type { CloudEvent, EventBus, EventHandler, Subscription } from '../../ports/event-bus.ts';
 import type { LeaseStore } from '../../ports/lease-store.ts';
@@ -14,9 +11,13 @@ import { DEFAULT_OUTBOX_BUCKETS, DEFAULT_OUTBOX_LEASE_MS } from './outbox-bucket
 import { createOutbox, type Outbox } from './outbox.ts';
 
 export interface EventsDeps {
-  readonly brokers: readonly string[];
+  /** The bus: Kafka across the nodes, or in-process within this one (the composition root picks it). */
+  readonly bus: EventBus;
+  /** True when the bus spans nodes (Kafka): the outbox buckets are then the cluster's, leased by the live nodes. */
+  readonly isShared: boolean;
+  /** How far behind this node's consumer groups are on `topic`, where the bus can tell (Kafka). */
+  readonly lag?: { readonly topic: string; read(groups: readonly string[]): Promise<ReadonlyMap<string, number>> };
   readonly nodeId: string;
-  readonly redis: RedisHandle;
   /** Marks of the events each consumer group handled (Redis in the gateway). */
   readonly dedupe: DedupeStore;
   /** The outbox's streams and bucket leases (Redis in the gateway). */
@@ -57,42 +58,24 @@ export interface Events {
 
 export async function createEvents(deps: EventsDeps): Promise<Events> {
   const log = deps.log.child({ module: 'events' });
-  const kafka = deps.brokers.length > 0 ? createKafkaEventBus({ brokers: deps.brokers, clientId: `omnigate-${deps.nodeId}`, log }) : undefined;
-  const bus: EventBus = kafka ?? createMemoryEventBus();
-  let stopped = false;
-  if (kafka) {
-    // Topics are created at start with their partition counts; a broker that is away only delays that.
-    const ensure = async (attempt: number): Promise<void> => {
-      try {
-        await kafka.ensureTopics();
-      } catch (err) {
-        if (stopped) return;
-        if (attempt % 10 === 0) log.warn({ err }, 'kafka unreachable at start: topics will be created when it is back');
-        await new Promise((r) => setTimeout(r, 1_000).unref());
-        return ensure(attempt + 1);
-      }
-    };
-    await Promise.race([ensure(0), new Promise((r) => setTimeout(r, 5_000))]);
-  } else {
-    log.info('no KAFKA_BROKERS: events stay within this node (in-process bus)');
-  }
+  const { bus, lag } = deps;
   const instanceId = `${deps.nodeId}#${randomUUID().slice(0, 8)}`;
   const outbox = createOutbox({
     streams: deps.streams, leases: deps.leases, bus, log, metrics: deps.metrics, nodeId: deps.nodeId, instanceId, buckets: deps.outboxBuckets ?? DEFAULT_OUTBOX_BUCKETS,
     // With Kafka the buckets are the cluster's, leased by the live nodes; the in-process bus is this node's alone.
-    ...(kafka ? { leaseMs: deps.outboxLeaseMs ?? DEFAULT_OUTBOX_LEASE_MS } : {}),
+    ...(deps.isShared ? { leaseMs: deps.outboxLeaseMs ?? DEFAULT_OUTBOX_LEASE_MS } : {}),
     ...(deps.outboxBatch ? { batchSize: deps.outboxBatch } : {}),
   });
-  const eventLog = await createEventLog({ bus, redis: deps.redis, log, metrics: deps.metrics });
+  const eventLog = await createEventLog({ bus, streams: deps.streams, log, metrics: deps.metrics });
   const subscriptions = new Set<Subscription>();
   const groups = new Set<string>([EVENT_LOG_GROUP]);
   const depthTimer = setInterval(() => void outbox.depth().then((d) => deps.metrics.outboxDepth.set(d), () => undefined), 1_000);
   depthTimer.unref();
-  // Consumer lag of this node's groups, from Kafka's own offsets.
-  const lagTimer = kafka
+  // Consumer lag of this node's groups, from the bus's own offsets.
+  const lagTimer = lag
     ? setInterval(() => {
-        void kafka.lag([...groups], EVENTS_TOPIC).then(
-          (lags) => lags.forEach((lag, group) => deps.metrics.consumerLag.set({ group, topic: EVENTS_TOPIC }, lag)),
+        void lag.read([...groups]).then(
+          (lags) => lags.forEach((behind, group) => deps.metrics.consumerLag.set({ group, topic: lag.topic }, behind)),
           () => undefined,
         );
       }, 5_000)
@@ -116,7 +99,6 @@ export async function createEvents(deps: EventsDeps): Promise<Events> {
       return subscription;
     },
     async close(flushTimeoutMs) {
-      stopped = true;
       clearInterval(depthTimer);
       if (lagTimer) clearInterval(lagTimer);
       const flushed = await outbox.flush(flushTimeoutMs);
