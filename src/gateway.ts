@@ -58,7 +58,8 @@ export interface Gateway {
 /**
  * Wires adapters and modules together and listens. main.ts and the integration tests both use it.
  * `secrets` are the values scrubbed from `log`'s lines (the same set given to createLogger); the
- * gateway adds the keys, connector secrets and webhook secrets to them as it learns them.
+ * gateway adds the operators' secrets to them (keys, connector `x-secret` config) as it learns
+ * them; never webhook subscription secrets, which any key holder chooses.
  */
 export async function startGateway(config: Config, log: Logger, rootDir: string, secrets: Secrets = createSecrets()): Promise<Gateway> {
   secrets.add(...config.apiKeys.map((k) => k.key), ...config.adminKeys.map((k) => k.key));
@@ -126,7 +127,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   // customer lookup and the write), so a repeat never runs while the first still might.
   const slowestCallMs = Math.max(config.callTimeoutMs, ...Object.entries(config.resilienceEnv).filter(([k]) => k.endsWith('_TIMEOUT_MS')).map(([, v]) => Number(v) || 0));
   const idempotency = createIdempotency({ store: createRedisIdempotencyStore(redis), lockMs: 2 * slowestCallMs + 1_000 });
-  const webhooks = await createWebhooks({ jobs, events, subscriptions: createSubscriptions(redis, { maxPerKey: config.webhookMaxPerKey, seen: (secret) => secrets.add(secret) }), log, allowPrivate: config.webhookAllowPrivate });
+  const webhooks = await createWebhooks({ jobs, events, subscriptions: createSubscriptions(redis, { maxPerKey: config.webhookMaxPerKey }), log, allowPrivate: config.webhookAllowPrivate });
   const eventStreams = createEventStreams({ eventLog: events.eventLog, log, metrics, maxPerKey: config.sseMaxPerKey, maxBufferBytes: config.sseMaxBufferBytes, heartbeatMs: config.sseHeartbeatMs });
   let accepting = false;
   const app = buildApp({

@@ -5,9 +5,10 @@ export const REDACTED = '[redacted]';
 export const MIN_SECRET_LENGTH = 6;
 
 /**
- * The secret values the gateway knows (API and admin keys, connector config fields marked
- * `x-secret`, webhook subscription secrets), scrubbed from text wherever they sit in it, at any
- * depth of any object, raw, JSON-escaped, base64 (standard and URL-safe) or URL-encoded.
+ * The secret values the operators gave the gateway (API and admin keys, connector config fields
+ * marked `x-secret`), scrubbed from text wherever they sit in it, at any depth of any object, raw,
+ * JSON-escaped, base64 (standard and URL-safe) or URL-encoded. Never a value a client chooses
+ * (such as a webhook subscription's secret): it could blank any text in every node's logs.
  */
 export interface Secrets {
   /** Remembers values (the same value twice is one). */

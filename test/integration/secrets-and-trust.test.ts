@@ -186,6 +186,22 @@ describe('secrets', () => {
       }
     }
   });
+
+  test('a subscription secret that reads like ordinary log text leaves every log line as it was', async () => {
+    // Any key holder picks a subscription's secret: it must never become something the logs are scrubbed of.
+    const ordinary = '"msg":"request done"';
+    const subscribed = await call('/v1/webhooks/subscriptions', SENTINELS.apiKey, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url: 'http://127.0.0.1:9/hook', secret: ordinary, types: ['connector.changed'] }),
+    });
+    assert.equal(subscribed.status, 201, subscribed.text);
+    const { id } = JSON.parse(subscribed.text) as { id: string };
+    const marker = `/v1/orders/ORD-${tag}`;
+    await call(marker, SENTINELS.apiKey);
+    await call(`/v1/webhooks/subscriptions/${id}`, SENTINELS.apiKey, { method: 'DELETE' });
+    const line = await until(async () => output.split('\n').find((l) => l.includes(`"path":"${marker}"`)), 'the log line of the marked request');
+    assert.ok(line.includes(ordinary), line);
+  });
 });
 
 /** Everything on the gateway's topics, read until the install of `connector` has been relayed. */

@@ -64,12 +64,13 @@ redis.call('SET', KEYS[2], '1')
 return 1`;
 
 /**
- * `maxPerKey`: subscriptions one owner may hold. `seen` is told every subscription secret this
- * node handles, so that it is kept out of the logs.
+ * `maxPerKey`: subscriptions one owner may hold. Their secrets are chosen by any key holder, so
+ * they are never added to the values scrubbed from every log line (a "secret" such as
+ * `UPSTREAM_TIMEOUT` would blank that word everywhere); they stay out of the logs because no line
+ * carries them (and `*.secret` is redacted by path).
  */
-export function createSubscriptions(redis: RedisHandle, { maxPerKey, seen = () => {} }: { maxPerKey: number; seen?: (secret: string) => void }): Subscriptions {
+export function createSubscriptions(redis: RedisHandle, { maxPerKey }: { maxPerKey: number }): Subscriptions {
   const { client } = redis;
-  const known = <T extends Subscription>(s: T): T => (seen(s.secret), s);
   let indexed: Promise<unknown> | undefined;
   const store = async <T>(work: () => Promise<T>): Promise<T> => {
     if (!redis.isUp()) throw new AppError('STORE_UNAVAILABLE', 'webhook subscriptions live in the shared store (Redis), which is unavailable');
@@ -89,12 +90,11 @@ export function createSubscriptions(redis: RedisHandle, { maxPerKey, seen = () =
       ? []
       : (await store(() => client.hmget(KEY, ...ids)))
           .filter((raw): raw is string => raw !== null)
-          .map((raw) => known(JSON.parse(raw) as Subscription))
+          .map((raw) => JSON.parse(raw) as Subscription)
           .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 
   return {
     async create(owner, fields) {
-      seen(fields.secret);
       const subscription: Subscription = { id: `whs_${randomBytes(12).toString('hex')}`, owner, url: fields.url, secret: fields.secret, types: [...new Set(fields.types)], createdAt: new Date().toISOString() };
       const keys = [KEY, ownerIndexKey(owner), ...subscription.types.map(typeIndexKey)];
       const created = await store(() => client.eval(CREATE, keys.length, ...keys, subscription.id, String(maxPerKey), JSON.stringify(subscription)));
@@ -112,7 +112,7 @@ export function createSubscriptions(redis: RedisHandle, { maxPerKey, seen = () =
     },
     async get(id) {
       const raw = await store(() => client.hget(KEY, id));
-      return raw === null ? undefined : known(JSON.parse(raw) as Subscription);
+      return raw === null ? undefined : (JSON.parse(raw) as Subscription);
     },
     async matching(type) {
       return load(await store(() => client.sunion(typeIndexKey(type), typeIndexKey('*'))));
