@@ -1488,6 +1488,40 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /**
+         * @description `RATE_LIMITED`: the connector took more deliveries in the current second than its inbound
+         *     limit (`OMNIGATE_RESILIENCE_<CONNECTOR>_INBOUND_RATE_LIMIT_PER_SEC`, across all gateway
+         *     nodes; `connector` names it). Retry after `Retry-After` seconds.
+         */
+        InboundRateLimited: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                traceparent: components["headers"]["traceparent"];
+                "Retry-After": components["headers"]["Retry-After"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description `STORE_UNAVAILABLE` (the event outbox, in Redis, is away: the delivery is not acknowledged
+         *     from memory; with `Retry-After`), or, as for any connector call, `CONNECTOR_UNAVAILABLE`,
+         *     `CIRCUIT_OPEN` (with `Retry-After`), `CONNECTOR_SATURATED` or `SHUTTING_DOWN`. All
+         *     retryable: the sender should deliver again.
+         */
+        InboundUnavailable: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                traceparent: components["headers"]["traceparent"];
+                /** @description With `STORE_UNAVAILABLE` and `CIRCUIT_OPEN`: seconds to wait before delivering again. */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description `UPSTREAM_TIMEOUT`: the backend (or a connector whose event loop is blocked) did not answer in time; retryable. */
         GatewayTimeout: {
             headers: {
@@ -2154,8 +2188,11 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["InboundRateLimited"];
             500: components["responses"]["Internal"];
             502: components["responses"]["BadGateway"];
+            503: components["responses"]["InboundUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
         };
     };
     streamEvents: {

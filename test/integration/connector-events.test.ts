@@ -3,6 +3,7 @@ import { createHmac } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { backendAdmin, perTestGateways, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { TEST_URLS } from '../support/ports.ts';
+import { assertMatchesSpec } from '../support/spec.ts';
 import { readSse } from '../support/sse.ts';
 
 const WEBHOOK_SECRET = 'tickets-webhook-secret';
@@ -70,16 +71,32 @@ describe('ticket events from the tickets service’s signed webhooks', () => {
     assert.equal(((await res.json()) as { code: string }).code, 'NOT_FOUND');
   });
 
-  test('refuses deliveries beyond the connector’s inbound rate limit with 429, through its breaker and bulkhead', async () => {
-    const limited = await gateway({ OMNIGATE_CONNECTOR_TICKETS_NODE_WEBHOOK_SECRET: WEBHOOK_SECRET, OMNIGATE_RESILIENCE_TICKETS_NODE_INBOUND_RATE_LIMIT_PER_SEC: '1' });
+  test('refuses a flood of deliveries beyond the inbound rate limit with 429 before they take bulkhead slots, so a query to the connector still passes', async () => {
+    const limited = await gateway({
+      OMNIGATE_CONNECTOR_TICKETS_NODE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      OMNIGATE_RESILIENCE_TICKETS_NODE_INBOUND_RATE_LIMIT_PER_SEC: '1',
+      // Two slots and no queue: any unsigned delivery that held a slot would crowd the query out.
+      OMNIGATE_RESILIENCE_TICKETS_NODE_MAX_CONCURRENT: '2',
+      OMNIGATE_RESILIENCE_TICKETS_NODE_MAX_QUEUE: '0',
+    });
     const post = () => fetch(`${limited.url}/v1/inbound/tickets-node`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
-    // A limit of 1 per second: of three quick deliveries, at most two fall into different seconds.
-    const statuses = [(await post()).status, (await post()).status, (await post()).status];
-    assert.ok(statuses.includes(429), `statuses ${statuses.join(',')}`);
+    const requesterRef = ((await (await limited.api('/v1/customers/42')).json()) as { data: { externalIds: { tickets: string } } }).data.externalIds.tickets;
+    const query = () => limited.api('/v1/query', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ capability: 'ticket.list', params: { requesterRef } }) });
+    const firstWindow = Math.floor(Date.now() / 1000);
+    const [answered, flood] = await Promise.all([query(), Promise.all(Array.from({ length: 30 }, post))]);
+    const windows = Math.floor(Date.now() / 1000) - firstWindow + 1;
+    const statuses = flood.map((r) => r.status);
+    assert.equal(answered.status, 200, await answered.text());
     assert.ok(statuses.every((s) => s === 401 || s === 429), `statuses ${statuses.join(',')}`);
-    const { connectors } = (await (await limited.api('/v1/connectors')).json()) as { connectors: { name: string; breakers: { capability: string; state: string }[] }[] };
-    const webhook = connectors.find((c) => c.name === 'tickets-node')?.breakers.find((b) => b.capability === 'webhook');
-    assert.equal(webhook?.state, 'closed', 'refused signatures do not count against the breaker');
+    // Fixed one-second windows: at most one delivery per window spanned got past the limit.
+    assert.ok(statuses.filter((s) => s === 401).length <= windows, `statuses ${statuses.join(',')} over ${windows} windows`);
+    const refused = flood.find((r) => r.status === 429);
+    assert.ok(refused, `statuses ${statuses.join(',')}`);
+    assert.equal((await assertMatchesSpec(refused, 'receiveWebhook')).code, 'RATE_LIMITED');
+    const { connectors } = (await (await limited.api('/v1/connectors')).json()) as { connectors: { name: string; bulkhead: { rejected: number }; breakers: { capability: string; state: string }[] }[] };
+    const tickets = connectors.find((c) => c.name === 'tickets-node');
+    assert.equal(tickets?.bulkhead.rejected, 0, 'no call was turned away by the bulkhead');
+    assert.equal(tickets?.breakers.find((b) => b.capability === 'webhook')?.state, 'closed', 'refused signatures do not count against the breaker');
   });
 });
 

@@ -14,6 +14,7 @@ import { cloudEvent } from '../../src/kernel/events.ts';
 import { bucketKey, outboxBucketOf } from '../../src/modules/events/outbox-buckets.ts';
 import { API_KEY, ROOT_DIR, startTestGateway } from '../support/gateway.ts';
 import { port, TEST_KAFKA_BROKERS, TEST_REDIS_CACHE_URL, TEST_REDIS_URL, TEST_URLS } from '../support/ports.ts';
+import { assertMatchesSpec } from '../support/spec.ts';
 
 /** Outbox bucket leases in this file: a dead node's buckets move after this long. */
 const LEASE_MS = 2_000;
@@ -217,7 +218,7 @@ describe('inbound webhooks while Redis is down', () => {
       await redis.stop();
       const refused = await postTicketWebhook(gw.url, `during-${process.pid}`, 'T-1', 'pending');
       assert.equal(refused.status, 503);
-      assert.equal(((await refused.json()) as { code: string }).code, 'STORE_UNAVAILABLE');
+      assert.equal((await assertMatchesSpec(refused, 'receiveWebhook')).code, 'STORE_UNAVAILABLE');
       assert.ok(Number(refused.headers.get('retry-after')) >= 1, 'says when to retry');
       redis = await startRedis({ port: redisPort, dir, role: 'durable' });
       // The sender retries, as told: accepted once the outbox can store it.

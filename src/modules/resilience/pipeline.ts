@@ -127,6 +127,19 @@ export function createResiliencePipeline(deps: {
       const { connector, capability, settings } = call;
       const own = resourcesFor(connector, settings);
       const labels = { connector, capability };
+      const limit = call.rateLimit ?? { key: `connector:${connector}`, perSec: settings.rateLimitPerSec };
+      const overLimit = (retryAfterMs: number): AppError => {
+        metrics.rateLimited.inc({ scope: 'connector' });
+        return new AppError('RATE_LIMITED', `connector ${connector} is at its rate limit of ${limit.perSec} calls per second`, { connector, retryAfterMs });
+      };
+      // Anyone may post a webhook (no key): a delivery is counted before it may take a bulkhead
+      // slot, so a flood the limit refuses cannot crowd out the connector's other calls. It is
+      // never retried, so this one count is all it takes.
+      const countedFirst = call.kind === 'webhook';
+      if (countedFirst) {
+        const allowance = await limiter.consume(limit.key, limit.perSec, 1000);
+        if (!allowance.allowed) throw overLimit(allowance.retryAfterMs);
+      }
 
       let release: () => void;
       try {
@@ -149,17 +162,10 @@ export function createResiliencePipeline(deps: {
           let lastError: unknown;
           for (let attempt = 0; ; attempt++) {
             // The backend's own limit counts the calls that would really reach it, retries included.
-            const limit = call.rateLimit ?? { key: `connector:${connector}`, perSec: settings.rateLimitPerSec };
-            const allowance = await limiter.consume(limit.key, limit.perSec, 1000);
+            const allowance = countedFirst ? { allowed: true, retryAfterMs: 0 } : await limiter.consume(limit.key, limit.perSec, 1000);
             // A retry the limit refuses ends with the real failure, which the breaker must count.
             if (!allowance.allowed && attempt > 0) throw lastError;
-            if (!allowance.allowed) {
-              metrics.rateLimited.inc({ scope: 'connector' });
-              throw new AppError('RATE_LIMITED', `connector ${connector} is at its rate limit of ${limit.perSec} calls per second`, {
-                connector,
-                retryAfterMs: allowance.retryAfterMs,
-              });
-            }
+            if (!allowance.allowed) throw overLimit(allowance.retryAfterMs);
             try {
               return await untilAborted(call.run(signal), signal, (reason) => timeoutOr(reason, undefined, connector));
             } catch (err) {
