@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { startRedis } from '../../scripts/lib/redis.ts';
 import { API_KEY, backendAdmin, perTestGateways, ROOT_DIR, setFault, startTestGateway, type TestGateway } from '../support/gateway.ts';
-import { port } from '../support/ports.ts';
+import { freePort, port } from '../support/ports.ts';
 import { assertMatchesSpec } from '../support/spec.ts';
 
 const OTHER_KEY = 'other-key-jobs-0123456789';
@@ -192,7 +193,9 @@ describe('Idempotency-Key when the client leaves or the answer cannot be kept', 
   });
 
   test('when Redis refuses to keep the answer, a repeat writes no second ticket: it waits, then gets the same one', async () => {
-    const redis = await startRedis({ port: port(16392), dir: join(ROOT_DIR, '.data/test-redis-writes'), role: 'durable' });
+    const redisPort = await freePort();
+    const dir = join(ROOT_DIR, `.data/test-redis-writes-${redisPort}`);
+    const redis = await startRedis({ port: redisPort, dir, role: 'durable' });
     const admin = new Redis(redis.url);
     const gw = await startTestGateway({ ...KEYS, REDIS_URL: redis.url, OMNIGATE_CALL_TIMEOUT_MS: '1500' });
     try {
@@ -222,6 +225,7 @@ describe('Idempotency-Key when the client leaves or the answer cannot be kept', 
       admin.disconnect();
       await gw.stop();
       await redis.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -10,7 +10,7 @@ import { cloudEvent } from '../../src/kernel/events.ts';
 import { bucketKey, outboxBucketOf } from '../../src/modules/events/outbox-buckets.ts';
 import type { CloudEvent } from '../../src/ports/event-bus.ts';
 import { ROOT_DIR, startTestGateway, type TestGateway } from '../support/gateway.ts';
-import { port, TEST_REDIS_CACHE_URL, TEST_REDIS_URL } from '../support/ports.ts';
+import { freePort, TEST_REDIS_CACHE_URL, TEST_REDIS_URL } from '../support/ports.ts';
 import { assertMatchesSpec } from '../support/spec.ts';
 
 /** Key prefixes of what may live in the cache instance: everything there is evictable by design. */
@@ -149,21 +149,23 @@ describe('the durable and the cache Redis', () => {
 
 describe('a crash of the durable Redis', () => {
   test('loses no acknowledged write: an outbox entry is still there after redis-server is killed and started again', async () => {
-    const dir = join(ROOT_DIR, `.data/test-redis-crash-${port(16392)}`);
+    const redisPort = await freePort();
+    const dir = join(ROOT_DIR, `.data/test-redis-crash-${redisPort}`);
     rmSync(dir, { recursive: true, force: true });
-    let redis = await startRedis({ port: port(16392), dir, role: 'durable' });
+    let redis = await startRedis({ port: redisPort, dir, role: 'durable' });
     try {
       const client = new Redis(redis.url);
       const id = await client.xadd('omnigate:outbox:crash', '*', 'e', '{"id":"acknowledged"}', 't', '');
       client.disconnect();
       await redis.kill();
-      redis = await startRedis({ port: port(16392), dir, role: 'durable' });
+      redis = await startRedis({ port: redisPort, dir, role: 'durable' });
       const after = new Redis(redis.url);
       const entries = await after.xrange('omnigate:outbox:crash', '-', '+');
       after.disconnect();
       assert.deepEqual(entries.map(([entryId]) => entryId), [id]);
     } finally {
       await redis.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -1,3 +1,5 @@
+import { createServer } from 'node:net';
+
 /**
  * Fixed loopback ports of what a test run starts once (apart from the demo's 808x). Set
  * OMNIGATE_TEST_PORT_OFFSET to run two suites side by side on one machine.
@@ -22,3 +24,12 @@ export const TEST_KAFKA_CONTROLLER_PORT = port(19093);
 export const TEST_KAFKA_BROKERS = [`127.0.0.1:${TEST_KAFKA_PORT}`];
 /** Short-lived orders tokens, so expiry and refresh happen within a test. */
 export const ORDERS_TOKEN_TTL_SECONDS = 3;
+
+/** A loopback port nobody listens on now, for a server one test starts for itself (no two tests share it). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port: free } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return free;
+}
