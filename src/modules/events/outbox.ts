@@ -20,6 +20,13 @@ const parseEvent = (raw: string | undefined): CloudEvent | undefined => {
   }
 };
 
+/** Whether stream id `a` (`<ms>-<seq>`) comes after `b`. */
+const isAfter = (a: string, b: string): boolean => {
+  const [am = 0, as = 0] = a.split('-').map(Number);
+  const [bm = 0, bs = 0] = b.split('-').map(Number);
+  return am > bm || (am === bm && as > bs);
+};
+
 /** Kafka's refusals that no retry fixes: the batch (or one message) is too large. */
 const isTooLarge = (err: unknown): boolean => /MESSAGE_TOO_LARGE|RECORD_LIST_TOO_LARGE|too large/i.test(String((err as { type?: string }).type ?? (err as Error).message ?? ''));
 
@@ -41,7 +48,7 @@ export interface Outbox {
   streamKey(bucket: number): string;
   /** Events waiting: every bucket's stream plus this node's memory buffer. */
   depth(): Promise<number>;
-  /** Relays until this node's buckets and buffer are empty or `timeoutMs` passes; for SIGTERM. */
+  /** Relays until the events this node queued are out (whoever relays their bucket) or `timeoutMs` passes; for SIGTERM. */
   flush(timeoutMs: number): Promise<boolean>;
   /** Stops relaying and hands the bucket leases back. */
   close(): Promise<void>;
@@ -78,6 +85,8 @@ export function createOutbox(deps: OutboxDeps): Outbox {
   const memory: Pending[] = [];
   /** The batch each bucket has in flight: a lease is handed back only once it is done. */
   const inFlight = new Map<number, Promise<unknown>>();
+  /** Per bucket, the stream id of the last event this node appended (what a flush waits for). */
+  const lastAppended = new Map<number, string>();
   let closed = false;
   let wake: (() => void) | undefined;
   let failures = 0;
@@ -97,7 +106,8 @@ export function createOutbox(deps: OutboxDeps): Outbox {
   const pendingOf = (events: readonly CloudEvent[], topic: string): Pending[] => events.map((event) => ({ event, topic, bucket: outboxBucketOf(event.partitionkey, deps.buckets) }));
 
   async function append(items: readonly Pending[]): Promise<void> {
-    await streams.append(items.map(({ event, topic, bucket }) => ({ stream: keyOf(bucket), fields: { e: JSON.stringify(event), t: topic } })));
+    const ids = await streams.append(items.map(({ event, topic, bucket }) => ({ stream: keyOf(bucket), fields: { e: JSON.stringify(event), t: topic } })));
+    items.forEach(({ bucket }, i) => lastAppended.set(bucket, ids[i] ?? '0-0'));
   }
 
   /** Moves what waits in memory into the streams, ahead of anything newer. */
@@ -192,11 +202,16 @@ export function createOutbox(deps: OutboxDeps): Outbox {
   const unavailable = (err?: unknown) =>
     new AppError('STORE_UNAVAILABLE', 'the event outbox (Redis) is unavailable: the events could not be stored; retry later', { retryAfterMs: STORE_RETRY_AFTER_MS }, err === undefined ? undefined : { cause: err });
 
-  /** Events waiting in the buckets this node relays, plus its memory buffer. */
-  async function pendingHere(): Promise<number> {
-    if (!streams.isUp()) return memory.length;
-    const lengths = await Promise.all(leases.held().map((b) => streams.length(keyOf(b)).catch(() => 0)));
-    return lengths.reduce((a, b) => a + b, memory.length);
+  /**
+   * Whether events this node queued still wait, in memory or in any bucket (whoever relays it):
+   * a bucket's oldest entry at or before the last one this node appended there.
+   */
+  async function ownStillQueued(): Promise<boolean> {
+    if (memory.length > 0) return true;
+    if (!streams.isUp()) return false;
+    const mine = [...lastAppended];
+    const firsts = await Promise.all(mine.map(([b]) => streams.range(keyOf(b), { count: 1 }).catch(() => [])));
+    return firsts.some(([first], i) => first !== undefined && !isAfter(first.id, mine[i]?.[1] ?? '0-0'));
   }
 
   return {
@@ -239,11 +254,11 @@ export function createOutbox(deps: OutboxDeps): Outbox {
     async flush(timeoutMs) {
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {
-        if ((await pendingHere()) === 0) return true;
+        if (!(await ownStillQueued())) return true;
         nudge();
         await new Promise((r) => setTimeout(r, 25));
       }
-      return (await pendingHere()) === 0;
+      return !(await ownStillQueued());
     },
     async close() {
       closed = true;
