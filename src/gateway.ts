@@ -4,6 +4,7 @@ import { ConfigError, type Config } from './config/config.ts';
 import { createBullmqJobBackend } from './adapters/bullmq/bullmq-job-backend.ts';
 import { createKafkaEventBus, EVENTS_TOPIC } from './adapters/kafka/kafka-event-bus.ts';
 import { createMemoryEventBus } from './adapters/memory/memory-event-bus.ts';
+import { createRedisBlobStore } from './adapters/redis/redis-blob-store.ts';
 import { createRedis } from './adapters/redis/redis-client.ts';
 import { createRedisDedupeStore } from './adapters/redis/redis-dedupe-store.ts';
 import { createRedisIdempotencyStore } from './adapters/redis/redis-idempotency-store.ts';
@@ -111,7 +112,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   disposables.defer('events', () => events.close(listening ? Math.min(5_000, config.shutdownGraceMs) : 0));
   const audit = createFileAuditLog(config.auditFile);
   const localLifecycle = createLifecycle({ registry, audit, log });
-  const lifecycle = await clusterLifecycle({ lifecycle: localLifecycle, events, redis, log });
+  const lifecycle = await clusterLifecycle({ lifecycle: localLifecycle, events, packages: createRedisBlobStore(redis), log });
   disposables.defer('lifecycle', () => lifecycle.close());
   const settings = createSettingsProvider(createAjv({ coerceTypes: true, useDefaults: true }), config.resilienceEnv, config.callTimeoutMs);
   const calls = createConnectorCalls({ registry, pipeline, settings });

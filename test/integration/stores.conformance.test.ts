@@ -2,35 +2,39 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
+import { createMemoryBlobStore } from '../../src/adapters/memory/memory-blob-store.ts';
 import { createMemoryDedupeStore } from '../../src/adapters/memory/memory-dedupe-store.ts';
 import { createMemoryIdempotencyStore } from '../../src/adapters/memory/memory-idempotency-store.ts';
 import { createMemoryCursorStore, createMemoryLeaseStore } from '../../src/adapters/memory/memory-lease-store.ts';
 import { createMemoryStreamStore } from '../../src/adapters/memory/memory-stream-store.ts';
+import { createRedisBlobStore } from '../../src/adapters/redis/redis-blob-store.ts';
 import { createRedis, type RedisHandle } from '../../src/adapters/redis/redis-client.ts';
 import { createRedisDedupeStore } from '../../src/adapters/redis/redis-dedupe-store.ts';
 import { createRedisIdempotencyStore } from '../../src/adapters/redis/redis-idempotency-store.ts';
 import { createRedisCursorStore, createRedisLeaseStore } from '../../src/adapters/redis/redis-lease-store.ts';
 import { createRedisStreamStore } from '../../src/adapters/redis/redis-stream-store.ts';
+import type { BlobStore } from '../../src/ports/blob-store.ts';
 import type { DedupeStore } from '../../src/ports/dedupe-store.ts';
 import type { IdempotencyStore } from '../../src/ports/idempotency-store.ts';
 import type { CursorStore, LeaseStore } from '../../src/ports/lease-store.ts';
 import type { StreamStore } from '../../src/ports/stream-store.ts';
 import { TEST_REDIS_URL } from '../support/ports.ts';
 
-// One suite per store port, each run against every adapter: Redis and in-memory.
+// One suite per store port (idempotency, dedupe, leases and cursors, streams, blobs), each run against every adapter: Redis and in-memory.
 interface Stores {
   idempotency: IdempotencyStore;
   dedupe: DedupeStore;
   leases: LeaseStore;
   cursors: CursorStore;
   streams: StreamStore;
+  blobs: BlobStore;
 }
 let redis: RedisHandle | undefined;
 const adapters: Record<string, () => Stores> = {
-  'in-memory': () => ({ idempotency: createMemoryIdempotencyStore(), dedupe: createMemoryDedupeStore(), leases: createMemoryLeaseStore(), cursors: createMemoryCursorStore(), streams: createMemoryStreamStore() }),
+  'in-memory': () => ({ idempotency: createMemoryIdempotencyStore(), dedupe: createMemoryDedupeStore(), leases: createMemoryLeaseStore(), cursors: createMemoryCursorStore(), streams: createMemoryStreamStore(), blobs: createMemoryBlobStore() }),
   redis: () => {
     const handle = redis as RedisHandle;
-    return { idempotency: createRedisIdempotencyStore(handle), dedupe: createRedisDedupeStore(handle), leases: createRedisLeaseStore(handle), cursors: createRedisCursorStore(handle), streams: createRedisStreamStore(handle) };
+    return { idempotency: createRedisIdempotencyStore(handle), dedupe: createRedisDedupeStore(handle), leases: createRedisLeaseStore(handle), cursors: createRedisCursorStore(handle), streams: createRedisStreamStore(handle), blobs: createRedisBlobStore(handle) };
   },
 };
 
@@ -202,6 +206,21 @@ for (const [name, make] of Object.entries(adapters)) {
       } finally {
         reader.close();
       }
+    });
+  });
+}
+
+for (const [name, make] of Object.entries(adapters)) {
+  describe(`BlobStore conformance: ${name}`, () => {
+    test('gives back the very bytes it was given until they lapse', async () => {
+      const { blobs } = make();
+      const key = keyOf('blob');
+      const bytes = Buffer.from([0, 1, 2, 253, 254, 255, 0x1f, 0x8b]);
+      await blobs.put(key, bytes, 20);
+      bytes[0] = 9;
+      assert.deepEqual(await blobs.get(key), Buffer.from([0, 1, 2, 253, 254, 255, 0x1f, 0x8b]));
+      await until(async () => (await blobs.get(key)) === undefined);
+      assert.equal(await blobs.get(keyOf('never')), undefined);
     });
   });
 }

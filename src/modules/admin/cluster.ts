@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { RedisHandle } from '../../adapters/redis/redis-client.ts';
 import { cloudEvent, COMMANDS_TOPIC } from '../../kernel/events.ts';
 import type { Logger } from '../../kernel/logger.ts';
+import type { BlobStore } from '../../ports/blob-store.ts';
 import type { Events } from '../events/events.service.ts';
 import type { Lifecycle, LifecycleCommand } from '../connectors/lifecycle.ts';
 
@@ -28,7 +28,7 @@ interface IssuedCommand {
  * only what its own process issued, by instance id: a node id can be shared by mistake, an
  * instance id cannot.
  */
-export async function clusterLifecycle(deps: { lifecycle: Lifecycle; events: Events; redis: RedisHandle; log: Logger }): Promise<Lifecycle & { close(): Promise<void> }> {
+export async function clusterLifecycle(deps: { lifecycle: Lifecycle; events: Events; packages: BlobStore; log: Logger }): Promise<Lifecycle & { close(): Promise<void> }> {
   const log = deps.log.child({ module: 'cluster' });
   const { nodeId, instanceId } = deps.events;
   const subscription = await deps.events.subscribe(
@@ -39,7 +39,7 @@ export async function clusterLifecycle(deps: { lifecycle: Lifecycle; events: Eve
       const actor = `${command.actor}@${command.origin}`;
       let outcome;
       if (command.action === 'install') {
-        const tarball = command.package ? await deps.redis.client.getBuffer(packageKey(command.package)) : null;
+        const tarball = command.package ? await deps.packages.get(packageKey(command.package)) : undefined;
         if (!tarball) {
           log.error({ connector: command.connector, package: command.package }, 'install from another node: its package is gone from Redis');
           return;
@@ -61,7 +61,7 @@ export async function clusterLifecycle(deps: { lifecycle: Lifecycle; events: Eve
         // Parked before the change, with time to spare: other nodes fetch it from here.
         digest = createHash('sha256').update(command.tarball).digest('hex');
         try {
-          await deps.redis.client.set(packageKey(digest), command.tarball, 'EX', PACKAGE_TTL_S);
+          await deps.packages.put(packageKey(digest), command.tarball, PACKAGE_TTL_S * 1_000);
         } catch (err) {
           log.error({ err, connector: command.connector }, 'could not park the package for the other nodes: they will not follow this install');
           digest = undefined;
