@@ -9,6 +9,7 @@ import { createRedis } from './adapters/redis/redis-client.ts';
 import { createRedisDedupeStore } from './adapters/redis/redis-dedupe-store.ts';
 import { createRedisIdempotencyStore } from './adapters/redis/redis-idempotency-store.ts';
 import { createRedisCursorStore, createRedisLeaseStore } from './adapters/redis/redis-lease-store.ts';
+import { createRedisRecordStore } from './adapters/redis/redis-record-store.ts';
 import { createRedisStreamStore } from './adapters/redis/redis-stream-store.ts';
 import { createRedisRateLimiter } from './adapters/redis/redis-rate-limiter.ts';
 import { createRedisStaleCache } from './adapters/redis/redis-stale-cache.ts';
@@ -128,7 +129,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   // customer lookup and the write), so a repeat never runs while the first still might.
   const slowestCallMs = Math.max(config.callTimeoutMs, ...Object.entries(config.resilienceEnv).filter(([k]) => k.endsWith('_TIMEOUT_MS')).map(([, v]) => Number(v) || 0));
   const idempotency = createIdempotency({ store: createRedisIdempotencyStore(redis), lockMs: 2 * slowestCallMs + 1_000 });
-  const webhooks = await createWebhooks({ jobs, events, subscriptions: createSubscriptions(redis, { maxPerKey: config.webhookMaxPerKey }), log, allowPrivate: config.webhookAllowPrivate });
+  const webhooks = await createWebhooks({ jobs, events, subscriptions: createSubscriptions(createRedisRecordStore(redis), { maxPerKey: config.webhookMaxPerKey }), log, allowPrivate: config.webhookAllowPrivate });
   const eventStreams = createEventStreams({ eventLog: events.eventLog, log, metrics, maxPerKey: config.sseMaxPerKey, maxBufferBytes: config.sseMaxBufferBytes, heartbeatMs: config.sseHeartbeatMs });
   let accepting = false;
   const app = buildApp({

@@ -6,21 +6,24 @@ import { createMemoryBlobStore } from '../../src/adapters/memory/memory-blob-sto
 import { createMemoryDedupeStore } from '../../src/adapters/memory/memory-dedupe-store.ts';
 import { createMemoryIdempotencyStore } from '../../src/adapters/memory/memory-idempotency-store.ts';
 import { createMemoryCursorStore, createMemoryLeaseStore } from '../../src/adapters/memory/memory-lease-store.ts';
+import { createMemoryRecordStore } from '../../src/adapters/memory/memory-record-store.ts';
 import { createMemoryStreamStore } from '../../src/adapters/memory/memory-stream-store.ts';
 import { createRedisBlobStore } from '../../src/adapters/redis/redis-blob-store.ts';
 import { createRedis, type RedisHandle } from '../../src/adapters/redis/redis-client.ts';
 import { createRedisDedupeStore } from '../../src/adapters/redis/redis-dedupe-store.ts';
 import { createRedisIdempotencyStore } from '../../src/adapters/redis/redis-idempotency-store.ts';
 import { createRedisCursorStore, createRedisLeaseStore } from '../../src/adapters/redis/redis-lease-store.ts';
+import { createRedisRecordStore } from '../../src/adapters/redis/redis-record-store.ts';
 import { createRedisStreamStore } from '../../src/adapters/redis/redis-stream-store.ts';
 import type { BlobStore } from '../../src/ports/blob-store.ts';
 import type { DedupeStore } from '../../src/ports/dedupe-store.ts';
 import type { IdempotencyStore } from '../../src/ports/idempotency-store.ts';
 import type { CursorStore, LeaseStore } from '../../src/ports/lease-store.ts';
+import type { RecordStore } from '../../src/ports/record-store.ts';
 import type { StreamStore } from '../../src/ports/stream-store.ts';
 import { TEST_REDIS_URL } from '../support/ports.ts';
 
-// One suite per store port (idempotency, dedupe, leases and cursors, streams, blobs), each run against every adapter: Redis and in-memory.
+// One suite per store port (idempotency, dedupe, leases and cursors, streams, blobs, records), each run against every adapter: Redis and in-memory.
 interface Stores {
   idempotency: IdempotencyStore;
   dedupe: DedupeStore;
@@ -28,13 +31,14 @@ interface Stores {
   cursors: CursorStore;
   streams: StreamStore;
   blobs: BlobStore;
+  records: RecordStore;
 }
 let redis: RedisHandle | undefined;
 const adapters: Record<string, () => Stores> = {
-  'in-memory': () => ({ idempotency: createMemoryIdempotencyStore(), dedupe: createMemoryDedupeStore(), leases: createMemoryLeaseStore(), cursors: createMemoryCursorStore(), streams: createMemoryStreamStore(), blobs: createMemoryBlobStore() }),
+  'in-memory': () => ({ idempotency: createMemoryIdempotencyStore(), dedupe: createMemoryDedupeStore(), leases: createMemoryLeaseStore(), cursors: createMemoryCursorStore(), streams: createMemoryStreamStore(), blobs: createMemoryBlobStore(), records: createMemoryRecordStore() }),
   redis: () => {
     const handle = redis as RedisHandle;
-    return { idempotency: createRedisIdempotencyStore(handle), dedupe: createRedisDedupeStore(handle), leases: createRedisLeaseStore(handle), cursors: createRedisCursorStore(handle), streams: createRedisStreamStore(handle), blobs: createRedisBlobStore(handle) };
+    return { idempotency: createRedisIdempotencyStore(handle), dedupe: createRedisDedupeStore(handle), leases: createRedisLeaseStore(handle), cursors: createRedisCursorStore(handle), streams: createRedisStreamStore(handle), blobs: createRedisBlobStore(handle), records: createRedisRecordStore(handle) };
   },
 };
 
@@ -221,6 +225,42 @@ for (const [name, make] of Object.entries(adapters)) {
       assert.deepEqual(await blobs.get(key), Buffer.from([0, 1, 2, 253, 254, 255, 0x1f, 0x8b]));
       await until(async () => (await blobs.get(key)) === undefined);
       assert.equal(await blobs.get(keyOf('never')), undefined);
+    });
+  });
+}
+
+for (const [name, make] of Object.entries(adapters)) {
+  describe(`RecordStore conformance: ${name}`, () => {
+    test('reads records by id and by index; a deleted one leaves its indexes', async () => {
+      const { records } = make();
+      const [all, owner, type] = [keyOf('records'), keyOf('owner'), keyOf('type')];
+      assert.equal(await records.insert(all, 'r1', '{"n":1}', [owner, type]), true);
+      assert.equal(await records.insert(all, 'r2', '{"n":2}', [owner]), true);
+      assert.equal(await records.get(all, 'r1'), '{"n":1}');
+      assert.deepEqual(await records.getMany(all, ['r2', 'gone', 'r1']), ['{"n":2}', '{"n":1}']);
+      assert.deepEqual((await records.listed([owner])).sort(), ['r1', 'r2']);
+      assert.deepEqual((await records.listed([type, keyOf('empty')])).sort(), ['r1']);
+      assert.equal(await records.delete(all, 'r1', [owner, type]), true);
+      assert.equal(await records.delete(all, 'r1', [owner, type]), false);
+      assert.equal(await records.get(all, 'r1'), undefined);
+      assert.deepEqual(await records.listed([owner, type]), ['r2']);
+    });
+
+    test('a limited index takes no more than its limit, however many insert at once', async () => {
+      const { records } = make();
+      const [all, owner] = [keyOf('records'), keyOf('owner')];
+      const inserted = await Promise.all(Array.from({ length: 6 }, (_, n) => records.insert(all, `r${n}`, '{}', [owner, keyOf('type')], { index: owner, max: 3 })));
+      assert.equal(inserted.filter(Boolean).length, 3);
+      assert.equal((await records.listed([owner])).length, 3);
+    });
+
+    test('reindex lists records stored before their indexes existed, once', async () => {
+      const { records } = make();
+      const [all, marker, index] = [keyOf('records'), keyOf('marker'), keyOf('index')];
+      await records.insert(all, 'old', 'a', []);
+      assert.equal(await records.reindex(all, marker, (record) => (record === 'a' ? [index] : [])), true);
+      assert.deepEqual(await records.listed([index]), ['old']);
+      assert.equal(await records.reindex(all, marker, () => [keyOf('other')]), false);
     });
   });
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { RedisHandle } from '../../adapters/redis/redis-client.ts';
 import { AppError } from '../../kernel/errors.ts';
+import type { RecordStore } from '../../ports/record-store.ts';
 
 const KEY = 'omnigate:webhooks:subscriptions';
 /** The ids of one owner's subscriptions: the per-key cap counts them. */
@@ -25,7 +25,7 @@ export interface Subscription extends SubscriptionView {
   readonly secret: string;
 }
 
-/** Subscriptions in Redis, shared by every node; each belongs to the API key that made it. */
+/** Subscriptions in the shared store (Redis), shared by every node; each belongs to the API key that made it. */
 export interface Subscriptions {
   /** Throws SUBSCRIPTION_LIMIT_REACHED when the owner already holds its limit. */
   create(owner: string, fields: { url: string; secret: string; types: readonly string[] }): Promise<SubscriptionView>;
@@ -39,29 +39,8 @@ export interface Subscriptions {
 
 export const viewOf = ({ id, url, types, createdAt }: Subscription): SubscriptionView => ({ id, url, types, createdAt });
 
-// The cap is checked and the subscription stored with its index entries in one step, so two
-// requests at once cannot both take the last place.
-const CREATE = `
-if redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[2]) then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-redis.call('SADD', KEYS[2], ARGV[1])
-for i = 3, #KEYS do redis.call('SADD', KEYS[i], ARGV[1]) end
-return 1`;
-const REMOVE = `
-if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
-for i = 2, #KEYS do redis.call('SREM', KEYS[i], ARGV[1]) end
-return 1`;
-// Subscriptions stored before the indexes existed get their index entries once.
-const REINDEX = `
-if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
-local all = redis.call('HGETALL', KEYS[1])
-for i = 1, #all, 2 do
-  local s = cjson.decode(all[i + 1])
-  redis.call('SADD', ARGV[1] .. s.owner, s.id)
-  for _, t in ipairs(s.types) do redis.call('SADD', ARGV[2] .. t, s.id) end
-end
-redis.call('SET', KEYS[2], '1')
-return 1`;
+/** Where a subscription is listed: under its owner (the per-key cap counts them) and each of its types. */
+const indexesOf = (s: Pick<Subscription, 'owner' | 'types'>): string[] => [ownerIndexKey(s.owner), ...s.types.map(typeIndexKey)];
 
 /**
  * `maxPerKey`: subscriptions one owner may hold. Their secrets are chosen by any key holder, so
@@ -69,13 +48,13 @@ return 1`;
  * `UPSTREAM_TIMEOUT` would blank that word everywhere); they stay out of the logs because no line
  * carries them (and `*.secret` is redacted by path).
  */
-export function createSubscriptions(redis: RedisHandle, { maxPerKey }: { maxPerKey: number }): Subscriptions {
-  const { client } = redis;
+export function createSubscriptions(records: RecordStore, { maxPerKey }: { maxPerKey: number }): Subscriptions {
   let indexed: Promise<unknown> | undefined;
   const store = async <T>(work: () => Promise<T>): Promise<T> => {
-    if (!redis.isUp()) throw new AppError('STORE_UNAVAILABLE', 'webhook subscriptions live in the shared store (Redis), which is unavailable');
+    if (!records.isUp()) throw new AppError('STORE_UNAVAILABLE', 'webhook subscriptions live in the shared store (Redis), which is unavailable');
     try {
-      indexed ??= client.eval(REINDEX, 2, KEY, INDEXED_KEY, ownerIndexKey(''), typeIndexKey('')).catch((err: unknown) => {
+      // Subscriptions stored before the indexes existed get their index entries once.
+      indexed ??= records.reindex(KEY, INDEXED_KEY, (raw) => indexesOf(JSON.parse(raw) as Subscription)).catch((err: unknown) => {
         indexed = undefined;
         throw err;
       });
@@ -88,34 +67,33 @@ export function createSubscriptions(redis: RedisHandle, { maxPerKey }: { maxPerK
   const load = async (ids: readonly string[]): Promise<Subscription[]> =>
     ids.length === 0
       ? []
-      : (await store(() => client.hmget(KEY, ...ids)))
-          .filter((raw): raw is string => raw !== null)
+      : (await store(() => records.getMany(KEY, ids)))
           .map((raw) => JSON.parse(raw) as Subscription)
           .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 
   return {
     async create(owner, fields) {
       const subscription: Subscription = { id: `whs_${randomBytes(12).toString('hex')}`, owner, url: fields.url, secret: fields.secret, types: [...new Set(fields.types)], createdAt: new Date().toISOString() };
-      const keys = [KEY, ownerIndexKey(owner), ...subscription.types.map(typeIndexKey)];
-      const created = await store(() => client.eval(CREATE, keys.length, ...keys, subscription.id, String(maxPerKey), JSON.stringify(subscription)));
-      if (created !== 1) throw new AppError('SUBSCRIPTION_LIMIT_REACHED', `this key already has ${maxPerKey} webhook subscriptions, its limit; delete one first`, { limit: maxPerKey });
+      // The cap is checked and the subscription stored with its index entries in one step, so two
+      // requests at once cannot both take the last place.
+      const limit = { index: ownerIndexKey(owner), max: maxPerKey };
+      if (!(await store(() => records.insert(KEY, subscription.id, JSON.stringify(subscription), indexesOf(subscription), limit)))) throw new AppError('SUBSCRIPTION_LIMIT_REACHED', `this key already has ${maxPerKey} webhook subscriptions, its limit; delete one first`, { limit: maxPerKey });
       return viewOf(subscription);
     },
     async list(owner) {
-      return (await load(await store(() => client.smembers(ownerIndexKey(owner))))).map(viewOf);
+      return (await load(await store(() => records.listed([ownerIndexKey(owner)])))).map(viewOf);
     },
     async remove(owner, id) {
       const found = await this.get(id);
       if (!found || found.owner !== owner) return false;
-      const keys = [KEY, ownerIndexKey(owner), ...found.types.map(typeIndexKey)];
-      return (await store(() => client.eval(REMOVE, keys.length, ...keys, id))) === 1;
+      return store(() => records.delete(KEY, id, indexesOf(found)));
     },
     async get(id) {
-      const raw = await store(() => client.hget(KEY, id));
-      return raw === null ? undefined : (JSON.parse(raw) as Subscription);
+      const raw = await store(() => records.get(KEY, id));
+      return raw === undefined ? undefined : (JSON.parse(raw) as Subscription);
     },
     async matching(type) {
-      return load(await store(() => client.sunion(typeIndexKey(type), typeIndexKey('*'))));
+      return load(await store(() => records.listed([typeIndexKey(type), typeIndexKey('*')])));
     },
   };
 }
