@@ -1,7 +1,7 @@
 import type { DedupeStore } from '../../ports/dedupe-store.ts';
 import { createExpiringMap } from './expiring-map.ts';
 
-/** Marks within one process (tests, a single node without Redis). */
+/** Marks within one process (the unit tier; one process only). */
 export function createMemoryDedupeStore(options: { now?: () => number } = {}): DedupeStore {
   const marks = createExpiringMap<true>(options.now);
   return {
