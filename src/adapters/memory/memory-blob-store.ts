@@ -1,7 +1,7 @@
 import type { BlobStore } from '../../ports/blob-store.ts';
 import { createExpiringMap } from './expiring-map.ts';
 
-/** Blobs within one process (the unit tier; one process only). */
+/** Blobs within one process (the unit tier). */
 export function createMemoryBlobStore(options: { now?: () => number } = {}): BlobStore {
   const blobs = createExpiringMap<Buffer>(options.now);
   return {

@@ -1,7 +1,7 @@
 import type { DedupeStore } from '../../ports/dedupe-store.ts';
 import { createExpiringMap } from './expiring-map.ts';
 
-/** Marks within one process (the unit tier; one process only). */
+/** Marks within one process (the unit tier). */
 export function createMemoryDedupeStore(options: { now?: () => number } = {}): DedupeStore {
   const marks = createExpiringMap<true>(options.now);
   return {

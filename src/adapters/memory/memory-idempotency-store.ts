@@ -1,7 +1,7 @@
 import type { GuardedRecord, IdempotencyStore } from '../../ports/idempotency-store.ts';
 import { createExpiringMap } from './expiring-map.ts';
 
-/** Idempotency records within one process (the unit tier; one process only). */
+/** Idempotency records within one process (the unit tier). */
 export function createMemoryIdempotencyStore(options: { now?: () => number } = {}): IdempotencyStore {
   // Kept as JSON, as Redis keeps them: a caller never shares an object with the store.
   const records = createExpiringMap<string>(options.now);

@@ -23,7 +23,7 @@ export const createMemoryJobStore = (): MemoryJobStore => ({ queues: new Map() }
 const copy = <T>(value: T): T => (value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T));
 const ended = (status: JobStatus) => status === 'completed' || status === 'dead';
 
-/** Queues within one process (the unit tier; one process only): the port's semantics, no durability past the process. */
+/** Queues within one process (the unit tier): the port's semantics, no durability past the process. */
 export function createMemoryJobBackend(options: { store?: MemoryJobStore; now?: () => number } = {}): JobBackend {
   const store = options.store ?? createMemoryJobStore();
   const now = options.now ?? Date.now;

@@ -1,6 +1,6 @@
 import type { RecordStore } from '../../ports/record-store.ts';
 
-/** Records and indexes within one process (the unit tier; one process only). */
+/** Records and indexes within one process (the unit tier). */
 export function createMemoryRecordStore(): RecordStore {
   const collections = new Map<string, Map<string, string>>();
   const indexes = new Map<string, Set<string>>();

@@ -15,7 +15,7 @@ const isAfter = (id: string, than: string): boolean => {
   return a > c || (a === c && b > d);
 };
 
-/** Streams within one process, with Redis's id scheme and semantics (the unit tier; one process only). */
+/** Streams within one process, with Redis's id scheme and semantics (the unit tier). */
 export function createMemoryStreamStore(options: { now?: () => number } = {}): StreamStore {
   const now = options.now ?? Date.now;
   const streams = new Map<string, Stream>();

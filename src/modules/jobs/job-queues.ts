@@ -46,8 +46,13 @@ export interface JobAttempt {
 }
 
 export interface JobQueue<D extends JobEnvelope> {
-  /** Adds a job under `id`, once: adding an id that exists returns that job as it is. */
-  add(id: string, data: D): Promise<JobView>;
+  /**
+   * Adds a job under `id`, once: adding an id that exists returns that job as it is. With
+   * `delayMs` it is a timer (a visitor idle, an agent silent, a snooze that ends): it runs no sooner.
+   */
+  add(id: string, data: D, options?: { readonly delayMs?: number }): Promise<JobView>;
+  /** Cancels a job that has not begun (a timer that is no longer wanted): false when it ran, runs or is gone. */
+  cancel(id: string): Promise<boolean>;
 }
 
 export type JobListState = JobState | 'failed';
@@ -161,15 +166,17 @@ export function createJobQueues(deps: JobQueuesDeps): JobQueues {
       const entry: Defined = { definition: definition as unknown as QueueDefinition<JobEnvelope>, queue: queue as unknown as StoreQueue<JobEnvelope> };
       defined.set(definition.queue, entry);
       return {
-        async add(id, data) {
+        async add(id, data, options = {}) {
           if (!id.startsWith(`${definition.idPrefix}_`) || id.includes(':')) throw new Error(`job id ${id} does not fit queue ${definition.queue}`);
           return stored('queue the job', async () => {
+            const kept = { attempts: deps.attempts, backoffMs: deps.backoffMs, keepCompletedMs: KEEP_COMPLETED_S * 1_000, keepDeadMs: KEEP_DEAD_S * 1_000 };
             // An id that was there already keeps its job: show that one, not the data just offered.
-            const job = await queue.add(id, definition.type, data, { attempts: deps.attempts, backoffMs: deps.backoffMs, keepCompletedMs: KEEP_COMPLETED_S * 1_000, keepDeadMs: KEEP_DEAD_S * 1_000 });
+            const job = await queue.add(id, definition.type, data, options.delayMs ? { ...kept, delayMs: options.delayMs } : kept);
             if (!job) throw new AppError('STORE_UNAVAILABLE', `job ${id} was queued but cannot be read back`);
             return viewOf(entry, job as unknown as StoredJob<JobEnvelope>);
           });
         },
+        cancel: (id) => stored('cancel the job', () => queue.cancel(id)),
       };
     },
 
