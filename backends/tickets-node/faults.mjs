@@ -1,5 +1,5 @@
 // Fault injection: the mode in force and how each mode answers a request.
-export const MODES = ['ok', 'down', 'latency', 'error', 'garbage', 'hang'];
+export const MODES = ['ok', 'down', 'latency', 'error', 'garbage', 'hang', 'hold'];
 export const DEFAULT_LATENCY_MS = 1000;
 export const DEFAULT_ERROR_RATE = 1.0;
 
@@ -42,7 +42,7 @@ export function parseFault(body) {
 
 /**
  * What the fault in force does to one request:
- *   'down' | 'hang' | 'error' | 'garbage' | 'latency' | null (serve normally).
+ *   'down' | 'hang' | 'error' | 'garbage' | 'latency' | 'hold' | null (serve normally).
  * For 'error', a request escapes the fault with probability 1 - errorRate.
  */
 export function decide(fault, random = Math.random) {
@@ -51,6 +51,7 @@ export function decide(fault, random = Math.random) {
     case 'hang':
     case 'garbage':
     case 'latency':
+    case 'hold':
       return fault.mode;
     case 'error':
       return random() < fault.errorRate ? 'error' : null;

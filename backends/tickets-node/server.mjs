@@ -66,8 +66,16 @@ export function createApp({
   const methods = createMethods(store, Date.now, onEvent);
   const requestLog = createRequestLog();
   let fault = defaultFault();
+  /** Replies 'hold' keeps back: all sent when the fault is set back to 'ok'. */
+  const held = new Set();
+  const setFault = (f) => {
+    fault = f;
+    if (f.mode !== 'ok') return;
+    for (const send of held) send();
+    held.clear();
+  };
   const adminCtx = {
-    faults: { get: () => ({ ...fault }), set: (f) => (fault = f) },
+    faults: { get: () => ({ ...fault }), set: setFault },
     stats,
     requestLog,
     extraStats: () => ({ replayCacheSize: auth.seenCount, tickets: store.size }),
@@ -155,6 +163,9 @@ export function createApp({
     if (action === 'latency') {
       const timer = setTimeout(send, fault.latencyMs);
       res.on('close', () => clearTimeout(timer));
+    } else if (action === 'hold') {
+      held.add(send);
+      res.on('close', () => held.delete(send));
     } else {
       send();
     }

@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { after, describe, test } from 'node:test';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import { connectorEnv } from '../../scripts/lib/backends.ts';
+import { startRedis } from '../../scripts/lib/redis.ts';
 import { API_KEY, backendAdmin, ROOT_DIR, setFault } from '../support/gateway.ts';
-import { port, TEST_REDIS_CACHE_URL, TEST_REDIS_URL, TEST_URLS } from '../support/ports.ts';
+import { freePort, port, TEST_REDIS_CACHE_URL, TEST_URLS } from '../support/ports.ts';
 
 // A write whose outcome is unknown must not run twice: these tests cut a gateway process off
 // mid-write with SIGKILL, and count tickets on the backend.
@@ -12,10 +15,22 @@ import { port, TEST_REDIS_CACHE_URL, TEST_REDIS_URL, TEST_URLS } from '../suppor
 const GATEWAY_PORT = port(18380);
 const URL = `http://127.0.0.1:${GATEWAY_PORT}`;
 const children = new Set<ChildProcess>();
+// A Redis of this file's own: its job queue sees no other gateway, whose stalled-job check (every
+// 30 s by default) would hold off the one that takes up the killed node's job.
+let redis: Awaited<ReturnType<typeof startRedis>> | undefined;
+let redisDir: string;
+
+before(async () => {
+  const redisPort = await freePort();
+  redisDir = join(ROOT_DIR, `.data/test-redis-writes-once-${redisPort}`);
+  redis = await startRedis({ port: redisPort, dir: redisDir, role: 'durable' });
+});
 
 after(async () => {
   for (const child of children) child.kill('SIGKILL');
   await setFault('tickets', { mode: 'ok' });
+  await redis?.stop();
+  rmSync(redisDir, { recursive: true, force: true });
 });
 
 const ticketsInBackend = async () => (await backendAdmin<{ tickets: number }>('tickets', 'stats')).tickets;
@@ -38,7 +53,7 @@ async function startGateway(): Promise<ChildProcess> {
   const child = spawn(process.execPath, [`${ROOT_DIR}/src/main.ts`], {
     cwd: ROOT_DIR,
     env: {
-      PATH: process.env.PATH ?? '', ...connectorEnv(TEST_URLS), REDIS_URL: TEST_REDIS_URL, REDIS_CACHE_URL: TEST_REDIS_CACHE_URL, PORT: String(GATEWAY_PORT), OMNIGATE_API_KEYS: `test:${API_KEY}`,
+      PATH: process.env.PATH ?? '', ...connectorEnv(TEST_URLS), REDIS_URL: redis?.url ?? '', REDIS_CACHE_URL: TEST_REDIS_CACHE_URL, PORT: String(GATEWAY_PORT), OMNIGATE_API_KEYS: `test:${API_KEY}`,
       OMNIGATE_JOB_LOCK_MS: '1000', OMNIGATE_JOB_BACKOFF_MS: '100', OMNIGATE_CALL_TIMEOUT_MS: '3000', LOG_LEVEL: 'warn',
     },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -68,12 +83,15 @@ describe('a gateway killed mid-write', () => {
   test('a ticket job and a create with an Idempotency-Key, cut off by SIGKILL while the backend is slow, each open exactly one ticket after a restart', async () => {
     let gateway = await startGateway();
     const before = await ticketsInBackend();
-    // The backend stores a create at once and answers it late (within the call deadline): the
+    // The backend stores a create at once and holds its answer until the fault is lifted: the
     // writes have happened, their answers are not back when the gateway dies.
-    await setFault('tickets', { mode: 'latency', latencyMs: 2_500 });
+    await setFault('tickets', { mode: 'hold' });
     const res = await api('/v1/tickets', { method: 'POST', headers: { prefer: 'respond-async', 'idempotency-key': randomUUID() }, body: ticket('job killed mid-write') });
     assert.equal(res.status, 202);
     const { job } = (await res.json()) as { job: { id: string } };
+    // The job's ticket first: the request's own write is then stored just before the kill, well
+    // within its call deadline, however long the job took to start.
+    await until('the backend to store the job\'s ticket', async () => ((await ticketsInBackend()) === before + 1 ? true : undefined));
     const key = randomUUID();
     const body = ticket('request killed mid-write');
     const cutOff = api('/v1/tickets', { method: 'POST', headers: { 'idempotency-key': key }, body }).catch(() => undefined);
