@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
+import { rmSync, symlinkSync } from 'node:fs';
 import { createServer, request, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { API_KEY, backendAdmin, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { copyConnector, scratchDir, setVersion } from '../support/connector-packages.ts';
+import { API_KEY, backendAdmin, ROOT_DIR, setFault, startTestGateway, type TestGateway } from '../support/gateway.ts';
+
+const ADMIN_KEY = 'admin-key-proxy-0123456789';
 
 /** A JSON-RPC call through the proxy to the tickets backend. */
 const rpc = (gateway: TestGateway, body: string, headers: Record<string, string> = {}) =>
@@ -156,3 +161,49 @@ describe('what the proxy sends on', () => {
     for (const name of ['x-http-method-override', 'x-http-method', 'x-method-override']) assert.equal(headers[name], undefined, name);
   });
 });
+
+describe('a proxy call waiting for a slot while its connector is reloaded', () => {
+  test('is checked against the rules of the version it runs on, not those active when it arrived', async () => {
+    const dir = scratchDir('proxy-reload');
+    for (const name of ['orders-java', 'crm-python']) symlinkSync(join(ROOT_DIR, 'connectors', name), join(dir, name));
+    const folder = copyConnector('tickets-node', dir, '1.0.0');
+    // One slot, and waits that outlast the test: the second call queues behind the first.
+    const reloading = await startTestGateway({
+      OMNIGATE_CONNECTORS_DIR: dir, OMNIGATE_ADMIN_KEYS: `ops:${ADMIN_KEY}`, OMNIGATE_AUDIT_FILE: join(dir, 'audit.jsonl'), OMNIGATE_PACKAGE_STORE_DIR: join(dir, '.store'),
+      OMNIGATE_RESILIENCE_TICKETS_NODE_MAX_CONCURRENT: '1', OMNIGATE_RESILIENCE_TICKETS_NODE_MAX_WAIT_MS: '60000', OMNIGATE_RESILIENCE_TICKETS_NODE_TIMEOUT_MS: '60000',
+    });
+    const get = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tickets.get', params: { ticketId: 'TCK-100002' } });
+    const tickets = async () => ((await (await reloading.api('/v1/connectors')).json()) as { connectors: { name: string; version: string; bulkhead: { queued: number } }[] }).connectors.find((c) => c.name === 'tickets-node');
+    try {
+      await setFault('tickets', { mode: 'hold' });
+      const before = (await ticketsBackend()).requests;
+      const first = rpc(reloading, get);
+      await until(async () => (await ticketsBackend()).requests > before);
+      const second = rpc(reloading, get);
+      await until(async () => (await tickets())?.bulkhead.queued === 1);
+      // New requests are answered again (the health check of the new version), the first stays held.
+      await setFault('tickets', { mode: 'latency', latencyMs: 0 });
+      // Version 2 no longer opens tickets.get; the reload swaps it in, then drains the held call.
+      setVersion(folder, '2.0.0', (source) => source.replace("rpcMethods: ['tickets.get', 'tickets.search']", "rpcMethods: ['tickets.search']"));
+      const reloaded = fetch(`${reloading.url}/v1/admin/connectors/tickets-node/reload`, { method: 'POST', headers: { 'x-api-key': ADMIN_KEY } });
+      await until(async () => (await tickets())?.version === '2.0.0');
+      await setFault('tickets', { mode: 'ok' });
+      assert.equal((await first).status, 200, 'the call already under way finishes on version 1');
+      const refused = await second;
+      assert.equal(refused.status, 403);
+      assert.equal(((await refused.json()) as { code: string }).code, 'PROXY_PATH_FORBIDDEN');
+      assert.equal((await reloaded).status, 200);
+    } finally {
+      await setFault('tickets', { mode: 'ok' });
+      await reloading.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** Polls `probe` every 50 ms until it holds; gives up after 20 s. */
+async function until(probe: () => Promise<boolean>): Promise<void> {
+  for (const deadline = Date.now() + 20_000; !(await probe()); await new Promise((r) => setTimeout(r, 50))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${String(probe)}`);
+  }
+}

@@ -61,6 +61,11 @@ export interface RawRequest {
   readonly path: string;
   readonly headers: Record<string, string>;
   readonly body: string | undefined;
+  /**
+   * Checks the request against the version the attempt runs on (throw to refuse it): the version
+   * active when the request arrived may have been swapped out while it waited for a slot.
+   */
+  readonly check?: (version: ConnectorVersion) => void;
 }
 
 export interface ConnectorCallsDeps {
@@ -139,6 +144,7 @@ export function createConnectorCalls(deps: ConnectorCallsDeps): ConnectorCalls {
     proxy(connector, request, context, send) {
       // Authorizing inside the attempt: an open breaker keeps even a token fetch from the backend.
       return run(connector, 'proxy', 'command', context, async (version, signal) => {
+        request.check?.(version);
         const baseUrl = String(version.config.baseUrl);
         const url = new URL(request.path, baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
         const headers = await version.host.authorize({ method: request.method, url: url.href, headers: request.headers, body: request.body });

@@ -2,8 +2,9 @@ import express, { Router, type Request, type Response } from 'express';
 import { AppError, isAppError } from '../../kernel/errors.ts';
 import { childTraceparent } from '../../kernel/trace.ts';
 import type { ConnectorCalls } from '../connectors/connector-calls.ts';
-import type { ConnectorRegistry } from '../connectors/registry.ts';
+import type { ConnectorRegistry, ConnectorVersion } from '../connectors/registry.ts';
 import { contextOf } from '../http/request-context.ts';
+import type { ConnectorManifest } from '../../sdk/types.ts';
 import { forwardedHeaders, relay, send } from './forward.ts';
 import { refusalOf } from './proxy-rules.ts';
 
@@ -29,10 +30,13 @@ export function createProxyRouter(deps: ProxyRouterDeps): Router {
     const path = pathname.slice(pathname.indexOf(`/proxy/${system}`) + `/proxy/${system}`.length) || '/';
     const entry = deps.registry.bySystem(system);
     if (!entry) throw new AppError('NOT_FOUND', `no connector reaches a system named ${system}`);
-    const rules = (entry.active?.manifest ?? entry.manifest)?.proxy?.allow ?? [];
     const body = Buffer.isBuffer(req.body) && req.body.length > 0 ? req.body : undefined;
-    const refusal = refusalOf(rules, { method: req.method, path, body });
-    if (refusal) throw new AppError('PROXY_PATH_FORBIDDEN', `${refusal} through the proxy of ${system}`, { connector: entry.name });
+    const allowedBy = (manifest: ConnectorManifest | undefined): void => {
+      const refusal = refusalOf(manifest?.proxy?.allow ?? [], { method: req.method, path, body });
+      if (refusal) throw new AppError('PROXY_PATH_FORBIDDEN', `${refusal} through the proxy of ${system}`, { connector: entry.name });
+    };
+    // Refused here without taking a slot; checked again against the version the call runs on.
+    allowedBy(entry.active?.manifest ?? entry.manifest);
 
     const ctx = contextOf(res);
     const connector = entry.name;
@@ -43,6 +47,7 @@ export function createProxyRouter(deps: ProxyRouterDeps): Router {
       path: `${path.replace(/^\//, '')}${search ? `?${search}` : ''}`,
       headers: { traceparent: childTraceparent(ctx.trace) },
       body: body?.toString('utf8'),
+      check: (version: ConnectorVersion) => allowedBy(version.manifest),
     };
     try {
       // As for commands, a write runs to its deadline even if the client leaves.
