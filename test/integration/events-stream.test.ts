@@ -1,17 +1,19 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { Redis } from 'ioredis';
 import { createRedis } from '../../src/adapters/redis/redis-client.ts';
 import { createRedisStreamStore } from '../../src/adapters/redis/redis-stream-store.ts';
+import { createKafkaEventBus } from '../../src/adapters/kafka/kafka-event-bus.ts';
 import { createMemoryEventBus } from '../../src/adapters/memory/memory-event-bus.ts';
 import { cloudEvent } from '../../src/kernel/events.ts';
 import { createLogger } from '../../src/kernel/logger.ts';
-import { createEventLog, EVENT_LOG_KEY } from '../../src/modules/events/event-log.ts';
+import { createEventLog, EVENT_LOG_GROUP, EVENT_LOG_KEY } from '../../src/modules/events/event-log.ts';
 import { createMetrics } from '../../src/modules/observability/metrics.ts';
 import { API_KEY, setFault, startTestGateway, type TestGateway } from '../support/gateway.ts';
-import { TEST_REDIS_URL } from '../support/ports.ts';
+import { TEST_KAFKA_BROKERS, TEST_REDIS_URL } from '../support/ports.ts';
 import { isEstablished } from '../support/sockets.ts';
 import { assertMatchesSpec, assertSseMessageMatchesSpec } from '../support/spec.ts';
 import { readSse } from '../support/sse.ts';
@@ -99,19 +101,45 @@ describe('the event log', () => {
     if (!redis.isUp()) await once(redis.client, 'ready');
     const nodes = await Promise.all([0, 1].map(async () => {
       const bus = createMemoryEventBus();
-      return { bus, eventLog: await createEventLog({ bus, streams: createRedisStreamStore(redis), log, metrics: createMetrics() }) };
+      const metrics = createMetrics();
+      return { bus, metrics, eventLog: await createEventLog({ bus, streams: createRedisStreamStore(redis), log, metrics }) };
     }));
     try {
       const event = cloudEvent({ source: '/test', type: 'test.relayed', partitionkey: 'p', data: { n: 1 } });
       await Promise.all(nodes.map((n) => n.bus.publish([event])));
       const logged = async () => ((await redis.client.xrange(EVENT_LOG_KEY, '-', '+')) as [string, string[]][]).filter(([, fields]) => fields[1]?.includes(event.id));
-      // Both nodes have handled it once their own seen marks exist; then the log must hold it once.
-      for (let i = 0; i < 100 && (await logged()).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
-      await Promise.all(nodes.map((n) => n.bus.publish([cloudEvent({ source: '/test', type: 'test.relayed', partitionkey: 'p', data: { n: 2 } })])));
-      for (let i = 0; i < 100 && (await redis.client.xrevrange(EVENT_LOG_KEY, '+', '-', 'COUNT', 5)).every(([, f]) => !String(f[1]).includes('"n":2')); i++) await new Promise((r) => setTimeout(r, 20));
+      // Each node counts the event once its writer is done with it: written, or found written already.
+      const handled = async (metrics: ReturnType<typeof createMetrics>) => {
+        const counts = [...(await metrics.eventsConsumed.get()).values, ...(await metrics.eventsDuplicate.get()).values];
+        return counts.filter((c) => c.labels.group === EVENT_LOG_GROUP).reduce((sum, c) => sum + c.value, 0);
+      };
+      for (let i = 0; i < 250 && (await Promise.all(nodes.map((n) => handled(n.metrics)))).some((count) => count < 1); i++) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(await Promise.all(nodes.map((n) => handled(n.metrics))), [1, 1], 'both nodes handled the event');
       assert.equal((await logged()).length, 1);
     } finally {
       await Promise.all(nodes.map(async (n) => (await n.eventLog.close(), await n.bus.close())));
+      await redis.close();
+    }
+  });
+  test('logs an event published before its consumer group ever joined (a fresh cluster)', async () => {
+    const log = createLogger({ level: 'silent' });
+    const redis = createRedis(TEST_REDIS_URL, log);
+    if (!redis.isUp()) await once(redis.client, 'ready');
+    const bus = createKafkaEventBus({ brokers: TEST_KAFKA_BROKERS, clientId: `fresh-${randomUUID()}`, log });
+    const event = cloudEvent({ source: '/test', type: 'test.early', partitionkey: 'p', data: { n: 1 } });
+    await bus.ensureTopics();
+    // Relayed to Kafka before any writer of this (fresh) group has joined.
+    await bus.publish([event]);
+    const eventLog = await createEventLog({ bus, streams: createRedisStreamStore(redis), log, metrics: createMetrics(), group: `event-log-${randomUUID()}` });
+    const seen: string[] = [];
+    const untail = eventLog.tail((entry) => void (entry.event.id === event.id && seen.push(entry.position)));
+    try {
+      for (let i = 0; i < 500 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(seen.length, 1, 'the early event reached the log');
+    } finally {
+      untail();
+      await eventLog.close();
+      await bus.close();
       await redis.close();
     }
   });

@@ -50,7 +50,8 @@ export function isAfter(position: string, than: string): boolean {
 
 const toLogged = ({ id, fields }: StreamEntry): LoggedEvent => ({ position: id, event: JSON.parse(fields.e ?? 'null') as CloudEvent });
 
-export async function createEventLog(deps: { bus: EventBus; streams: StreamStore; log: Logger; metrics: Metrics; maxLength?: number; seenTtlS?: number }): Promise<EventLog> {
+/** `group` is the writers' consumer group (every node's the same one); tests take a fresh one. */
+export async function createEventLog(deps: { bus: EventBus; streams: StreamStore; log: Logger; metrics: Metrics; maxLength?: number; seenTtlS?: number; group?: string }): Promise<EventLog> {
   const log = deps.log.child({ module: 'event-log' });
   const listeners = new Set<(entry: LoggedEvent) => void>();
   const maxLength = deps.maxLength ?? DEFAULT_EVENT_LOG_LENGTH;
@@ -63,18 +64,20 @@ export async function createEventLog(deps: { bus: EventBus; streams: StreamStore
   // An explicit position, never '$': with '$' whatever lands between two blocking reads is lost.
   let last = (await streams.newest(EVENT_LOG_KEY).catch(() => undefined))?.id ?? '0-0';
 
-  // A failure (Redis away) throws, and the bus hands the event over again.
+  // A failure (Redis away) throws, and the bus hands the event over again. A group new to the bus
+  // (a fresh cluster) starts from the earliest event it holds, so what was relayed before any node
+  // first joined is logged too; the append is once per id, so a replay writes nothing twice.
+  const group = deps.group ?? EVENT_LOG_GROUP;
   const writer: Subscription = await deps.bus.subscribe(
-    EVENT_LOG_GROUP,
+    group,
     async (event) => {
       // The append and its "already logged" mark in one step: a relay that hands an event over
       // again (after a crash between append and mark, or to a second node in a rebalance) finds the mark.
       const once = { key: loggedKey(event.id), ttlMs: (deps.seenTtlS ?? DEFAULT_SEEN_TTL_S) * 1_000 };
       const appended = await streams.appendOnce(EVENT_LOG_KEY, { e: JSON.stringify(event) }, once, { maxLength });
-      if (appended !== undefined) deps.metrics.eventsConsumed.inc({ group: EVENT_LOG_GROUP, type: event.type });
-      else deps.metrics.eventsDuplicate.inc({ group: EVENT_LOG_GROUP });
+      if (appended !== undefined) deps.metrics.eventsConsumed.inc({ group, type: event.type });
+      else deps.metrics.eventsDuplicate.inc({ group });
     },
-    { fromBeginning: false },
   );
 
   const loop = (async () => {
