@@ -89,3 +89,23 @@ describe('two gateway processes on one host and one bus, NODE_ID left to its def
     assert.equal(onA, '1.0.0', 'and back the other way');
   });
 });
+
+describe('a node that joins a running cluster', () => {
+  test('does not re-apply a command issued before it first started, and runs one issued while it runs', async () => {
+    const [a] = nodes as [Node];
+    const admin = (node: Node, path: string) => fetch(`${node.url}/v1/admin/connectors/${path}`, { method: 'POST', headers: { 'x-api-key': ADMIN_KEY } });
+    const auditOn = async (node: Node) => ((await (await fetch(`${node.url}/v1/admin/audit`, { headers: { 'x-api-key': ADMIN_KEY } })).json()) as { records: { actor: string; action: string; connector: string }[] }).records;
+    const fromA = `ops@${hostname()}-${port(18281)}`;
+    assert.equal((await admin(a, 'orders-java/reload')).status, 200);
+    // A node id new to the cluster (as after an upgrade that changed NODE_ID): a consumer group new to the commands topic.
+    const c = await startNode('c', port(18283));
+    assert.equal((await admin(a, 'crm-python/reload')).status, 200);
+    let records = await auditOn(c);
+    for (let i = 0; i < 100 && !records.some((r) => r.actor === fromA && r.connector === 'crm-python'); i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      records = await auditOn(c);
+    }
+    // Commands reach a node in the order given: the earlier ones were handled (and skipped) before this one.
+    assert.deepEqual(records.filter((r) => r.actor.startsWith('ops@')).map((r) => `${r.action} ${r.connector}`), ['reload crm-python']);
+  });
+});

@@ -6,7 +6,10 @@ import type { Events } from '../events/events.service.ts';
 import type { Lifecycle, LifecycleCommand } from '../connectors/lifecycle.ts';
 
 export const PACKAGE_TTL_S = 24 * 60 * 60;
+/** How long a node id's first start is remembered (renewed at every start): one unused this long starts afresh. */
+export const FIRST_START_TTL_MS = 365 * 24 * 60 * 60 * 1_000;
 const packageKey = (digest: string) => `omnigate:package:${digest}`;
+const firstStartKey = (nodeId: string) => `omnigate:cluster:first-start:${nodeId}`;
 
 /** A lifecycle command as it travels between nodes. */
 interface IssuedCommand {
@@ -25,17 +28,25 @@ interface IssuedCommand {
  * Makes lifecycle changes cluster-wide: a change made on one node runs there, then goes out on
  * the commands topic; every other node runs it too (each node is its own consumer group, so each
  * sees every command, in order). Install tarballs travel through Redis, by digest. A node skips
- * only what its own process issued, by instance id: a node id can be shared by mistake, an
- * instance id cannot.
+ * what its own process issued, by instance id: a node id can be shared by mistake, an instance id
+ * cannot. It also skips commands issued before its node id first started: a group new to the
+ * topic gets the whole retained history, which its connectors folder and store already reflect or
+ * supersede (replayed, a `remove X` then an `install X` whose package has expired leaves X removed).
+ * A restarted node resumes where its group left off, so it still runs what it missed while down.
  */
 export async function clusterLifecycle(deps: { lifecycle: Lifecycle; events: Events; packages: BlobStore; log: Logger }): Promise<Lifecycle & { close(): Promise<void> }> {
   const log = deps.log.child({ module: 'cluster' });
   const { nodeId, instanceId } = deps.events;
+  const since = await firstStart(deps.packages, nodeId, log);
   const subscription = await deps.events.subscribe(
     `omnigate-node-${nodeId}`,
     async (event) => {
       const command = event.data as IssuedCommand;
       if (command.instance === instanceId) return;
+      if (Date.parse(event.time) < since) {
+        log.info({ connector: command.connector, action: command.action, origin: command.origin, issued: event.time }, 'skipped a lifecycle command issued before this node first started');
+        return;
+      }
       const actor = `${command.actor}@${command.origin}`;
       let outcome;
       if (command.action === 'install') {
@@ -50,7 +61,7 @@ export async function clusterLifecycle(deps: { lifecycle: Lifecycle; events: Eve
       }
       log.info({ connector: command.connector, action: command.action, origin: command.origin, result: outcome.result }, 'ran a lifecycle command from another node');
     },
-    // A node new to the cluster replays the commands it missed, in order, and so converges.
+    // From the start of what the bus holds: a command given while this group first joins is not lost.
     { topic: COMMANDS_TOPIC, fromBeginning: true },
   );
 
@@ -76,4 +87,20 @@ export async function clusterLifecycle(deps: { lifecycle: Lifecycle; events: Eve
     },
     close: () => subscription.close(),
   };
+}
+
+/**
+ * When this node id first started (ms), kept in Redis and renewed at every start. With Redis away,
+ * this start: a restarted node then skips what it missed while down (logged).
+ */
+async function firstStart(store: BlobStore, nodeId: string, log: Logger): Promise<number> {
+  const now = Date.now();
+  try {
+    const since = Number((await store.get(firstStartKey(nodeId)))?.toString() ?? now);
+    await store.put(firstStartKey(nodeId), Buffer.from(String(since)), FIRST_START_TTL_MS);
+    return since;
+  } catch (err) {
+    log.warn({ err }, 'could not read when this node first started: commands issued before this start are skipped');
+    return now;
+  }
 }
