@@ -297,7 +297,8 @@ export interface paths {
          *     `ticket.created`, `ticket.updated`, `order.status_changed`, `connector.changed`,
          *     `breaker.state_changed` … Each SSE message has `id:` (its position in the shared event
          *     log), `event:` (the CloudEvent type) and `data:` (the CloudEvent as one line of JSON); the
-         *     messages are described by `EventStreamMessage` (`x-itemSchema`, OpenAPI 3.2's `itemSchema`).
+         *     messages are described by `EventStreamMessage` (the media type's `schema` is one message, as
+         *     OpenAPI 3.2's `itemSchema`), each ended by a blank line.
          *     A comment line (`: keep-alive`) is sent every 15 s to keep the connection open.
          *
          *     **Resuming.** A client that reconnects with `Last-Event-ID` (or `lastEventId`) gets every
@@ -932,7 +933,9 @@ export interface components {
         CreateTicketRequest: {
             /** @description The canonical customer id. */
             customerId: components["schemas"]["CustomerId"];
+            /** @description Not blank (at least one non-space character). */
             subject: string;
+            /** @description Not blank (at least one non-space character). */
             description: string;
             /** @enum {string} */
             priority?: "low" | "normal" | "high" | "urgent";
@@ -2225,11 +2228,13 @@ export interface operations {
                 };
                 content: {
                     /**
-                     * @example id: 1764236400000-0
-                     *     event: ticket.created
-                     *     data: {"specversion":"1.0","id":"…","type":"ticket.created",…}
+                     * @example {
+                     *       "id": "1764236400000-0",
+                     *       "event": "ticket.created",
+                     *       "data": "{\"specversion\":\"1.0\",\"id\":\"…\",\"type\":\"ticket.created\",…}"
+                     *     }
                      */
-                    "text/event-stream": string;
+                    "text/event-stream": components["schemas"]["EventStreamMessage"];
                 };
             };
             /** @description `VALIDATION_FAILED`: a query parameter, or the `Last-Event-ID` header, is not valid. */

@@ -198,3 +198,50 @@ test('every /v1 operation except the proxy, the admin API, the event stream, job
     assert.ok(op['x-omnigate-capability'], `${operationId} has no x-omnigate-capability`);
   }
 });
+
+/** A compiled schema from the document, its local `$ref`s read against the document's components. */
+function compileInDocument(schema: unknown) {
+  const ajv = createAjv().addKeyword({ keyword: 'components' });
+  ajv.addSchema({ $id: 'https://omnigate.dev/openapi.json', components: doc.components });
+  const base = JSON.parse(JSON.stringify(schema), (k, v: unknown) => (k === '$ref' && typeof v === 'string' && v.startsWith('#/') ? `https://omnigate.dev/openapi.json${v}` : v));
+  return ajv.compile(base as JsonObject);
+}
+const streamEvents = () => operations(doc).find((o) => o.operationId === 'streamEvents');
+
+test("the event stream's media type schema takes each message as fuzzers parse it: an object of its SSE fields", () => {
+  // Schemathesis (ST108) validates each parsed message ({ event, data, id, retry }) against `schema`.
+  const media = (deref(deref(streamEvents()?.op.responses)['200']).content as JsonObject)['text/event-stream'];
+  const validate = compileInDocument(deref(media).schema);
+  const cloudEvent = { specversion: '1.0', id: 'e1', type: 'ticket.created', source: '/x', time: '2026-01-01T00:00:00Z' };
+  for (const message of [
+    { id: '1764236400000-0', event: 'ticket.created', data: JSON.stringify(cloudEvent) },
+    { id: '0-0', event: 'reset', data: JSON.stringify({ lastEventId: '821-658', reason: 'the event log has no such position' }) },
+    { event: 'shutdown', data: JSON.stringify({ reason: 'this gateway node is shutting down' }) },
+  ]) assert.equal(validate(message), true, `${message.event}: ${JSON.stringify(validate.errors)}`);
+  assert.equal(validate({ id: '1-0', event: 'reset', data: '{}', color: 'red' }), false);
+});
+
+test('the resume position parameters admit exactly the positions the stream accepts: two runs of 1 to 20 digits', () => {
+  for (const name of ['lastEventId', 'Last-Event-ID']) {
+    const validate = compileInDocument(streamEvents()?.parameters.find((p) => p.name === name)?.schema);
+    assert.equal(validate(`${'9'.repeat(20)}-${'9'.repeat(20)}`), true, name);
+    assert.equal(validate(`0-${'0'.repeat(21)}`), false, name);
+    assert.equal(validate(`0-${'0'.repeat(60)}`), false, name);
+  }
+});
+
+test('a request one character over every string path and query parameter still fits the 16 KiB the HTTP parser reads', () => {
+  // Past Node's header limit the answer is 431 before any validation: the documented bounds must
+  // stay reachable, even with each character percent-encoded from UTF-8 (up to 9 bytes: %XX%XX%XX).
+  const HEADER_LIMIT_BYTES = 16_384;
+  const OTHER_BYTES = 2048; // method, version, Host, the API key, User-Agent, header parameters …
+  const maxChars = (schema: JsonObject): number =>
+    schema.type === 'array' ? Number(schema.maxItems) * (maxChars(deref(schema.items)) + 3)
+    : schema.type === 'string' ? 1 + Math.max(Number(schema.maxLength ?? 0), Number(/\{\d+,(\d+)\}\$$/.exec(String(schema.pattern ?? ''))?.[1] ?? 0), ...((schema.enum as string[] | undefined) ?? []).map((e) => e.length))
+    : 20;
+  for (const { operationId, path, parameters } of operations(doc)) {
+    const own = parameters.filter((p) => p.in === 'path' || p.in === 'query');
+    const bytes = path.length + OTHER_BYTES + own.reduce((sum, p) => sum + 9 * maxChars(deref(p.schema)), 0);
+    assert.ok(bytes < HEADER_LIMIT_BYTES, `${operationId}: its longest request line is ${bytes} bytes`);
+  }
+});

@@ -58,6 +58,14 @@ describe('bad input gets a clear 4xx problem and changes nothing', () => {
     assert.equal(await ticketCount(), before);
   });
 
+  test('refuses a blank ticket subject or description itself, before the tickets backend sees it', async () => {
+    const before = await ticketCount();
+    const body = await problem(await post('/v1/tickets', JSON.stringify({ customerId: '1', subject: ' \u00a0', description: '\f' })), 400, 'VALIDATION_FAILED', 'createTicket');
+    assert.deepEqual(body.errors.map((e: { pointer: string }) => e.pointer).sort(), ['/description', '/subject']);
+    assert.equal(body.connector, undefined);
+    assert.equal(await ticketCount(), before);
+  });
+
   test('refuses an oversized body with 413 and creates nothing', async () => {
     const before = await ticketCount();
     await problem(await post('/v1/tickets', JSON.stringify({ customerId: '42', subject: 'big', description: 'x'.repeat(5000) })), 413, 'PAYLOAD_TOO_LARGE', 'createTicket');

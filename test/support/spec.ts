@@ -50,17 +50,17 @@ const parsedContent = (schema: unknown, base: string): JsonObject =>
 
 /**
  * Asserts that one message of GET /v1/events/stream is one the document describes (the
- * `x-itemSchema` of its text/event-stream): `data` is parsed as the JSON its `contentSchema` names.
+ * `schema` of its text/event-stream, one message): `data` is parsed as the JSON its `contentSchema` names.
  */
 export function assertSseMessageMatchesSpec(message: { readonly id?: string; readonly event?: string; readonly data: string }): void {
   if (!sseMessage) {
     const responses = byId.get('streamEvents')?.responses as Record<string, JsonObject> | undefined;
     const media = ((responses?.['200']?.content ?? {}) as Record<string, JsonObject>)['text/event-stream'];
-    assert.ok(media?.['x-itemSchema'], 'streamEvents does not describe its messages (x-itemSchema)');
+    assert.ok(media?.schema, 'streamEvents does not describe its messages (schema)');
     const sseAjv = createAjv();
     sseAjv.opts.strictSchema = false;
     sseAjv.addSchema({ components: { schemas: parsedContent((doc.components as JsonObject).schemas, 'sse') } }, 'sse');
-    sseMessage = sseAjv.compile(parsedContent(media['x-itemSchema'], 'sse'));
+    sseMessage = sseAjv.compile(parsedContent(media.schema, 'sse'));
   }
   const value = { ...message, data: JSON.parse(message.data) as unknown };
   assert.ok(sseMessage(value), `the SSE message breaks the spec: ${toIssues(sseMessage.errors).map((i) => `${i.pointer} ${i.message}`).join('; ')}`);
