@@ -205,7 +205,7 @@ async function eventBusFor(config: Config, log: Logger, disposables: Disposables
     eventsLog.info('no KAFKA_BROKERS: events stay within this node (in-process bus)');
     return { bus: createMemoryEventBus(), isShared: false };
   }
-  const kafka = createKafkaEventBus({ brokers: config.kafkaBrokers, clientId: `omnigate-${config.nodeId}`, log: eventsLog });
+  const kafka = createKafkaEventBus({ brokers: config.kafkaBrokers, clientId: `omnigate-${config.nodeId}`, log: eventsLog, sessionTimeoutMs: config.kafkaSessionTimeoutMs });
   let stopped = false;
   disposables.defer('kafka topics', async () => void (stopped = true));
   const ensure = async (attempt: number): Promise<void> => {

@@ -130,6 +130,8 @@ function serverProperties(o: KafkaOptions): string {
     'transaction.state.log.min.isr': 1,
     'transaction.state.log.num.partitions': 1,
     'group.initial.rebalance.delay.ms': 0,
+    // Tests shorten consumer sessions (OMNIGATE_KAFKA_SESSION_TIMEOUT_MS) to see a crashed node's partitions move.
+    'group.min.session.timeout.ms': 1_000,
     // Sized for a 2-core dev machine and a 512 MB heap.
     'num.network.threads': 2,
     'num.io.threads': 4,

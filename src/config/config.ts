@@ -25,6 +25,7 @@ export const DEFAULT_JOB_BACKOFF_MS = 500;
 export const DEFAULT_JOB_LOCK_MS = 30_000;
 export const DEFAULT_OUTBOX_BUCKETS = 16;
 export const DEFAULT_OUTBOX_LEASE_MS = 10_000;
+export const DEFAULT_KAFKA_SESSION_TIMEOUT_MS = 10_000;
 export const DEFAULT_SSE_MAX_PER_KEY = 100;
 export const DEFAULT_SSE_MAX_BUFFER_BYTES = 256 * 1024;
 export const DEFAULT_SSE_HEARTBEAT_MS = 15_000;
@@ -104,6 +105,8 @@ export interface Config {
   readonly outboxBuckets: number;
   /** `OMNIGATE_OUTBOX_LEASE_MS`: how long a node's lease on a bucket lasts unrenewed (a dead node's buckets move after it). */
   readonly outboxLeaseMs: number;
+  /** `OMNIGATE_KAFKA_SESSION_TIMEOUT_MS`: how long a consumer may be silent before the broker hands its partitions to the others. */
+  readonly kafkaSessionTimeoutMs: number;
   /** `OMNIGATE_EVENT_POLLING`: poll connectors that have poll() (one node at a time). */
   readonly eventPolling: boolean;
   /** `OMNIGATE_RATE_LIMIT_PER_KEY`: requests per API key per window, across all nodes. */
@@ -197,6 +200,7 @@ const ENV_SCHEMA = {
     OMNIGATE_OUTBOX_BATCH: { type: 'integer', minimum: 1, maximum: 10_000, default: 100 },
     OMNIGATE_OUTBOX_BUCKETS: { type: 'integer', minimum: 1, maximum: 1_024, default: DEFAULT_OUTBOX_BUCKETS },
     OMNIGATE_OUTBOX_LEASE_MS: { type: 'integer', minimum: 500, maximum: 600_000, default: DEFAULT_OUTBOX_LEASE_MS },
+    OMNIGATE_KAFKA_SESSION_TIMEOUT_MS: { type: 'integer', minimum: 1_000, maximum: 300_000, default: DEFAULT_KAFKA_SESSION_TIMEOUT_MS },
     OMNIGATE_EVENT_POLLING: { type: 'boolean', default: true },
     OMNIGATE_RATE_LIMIT_PER_KEY: { type: 'integer', minimum: 1, maximum: 100_000_000, default: DEFAULT_RATE_LIMIT_PER_KEY },
     OMNIGATE_RATE_LIMIT_WINDOW_MS: { type: 'integer', minimum: 100, maximum: 86_400_000, default: DEFAULT_RATE_LIMIT_WINDOW_MS },
@@ -271,6 +275,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     outboxBatch: raw.OMNIGATE_OUTBOX_BATCH as number,
     outboxBuckets: raw.OMNIGATE_OUTBOX_BUCKETS as number,
     outboxLeaseMs: raw.OMNIGATE_OUTBOX_LEASE_MS as number,
+    kafkaSessionTimeoutMs: raw.OMNIGATE_KAFKA_SESSION_TIMEOUT_MS as number,
     eventPolling: raw.OMNIGATE_EVENT_POLLING as boolean,
     rateLimitPerKey: raw.OMNIGATE_RATE_LIMIT_PER_KEY as number,
     rateLimitWindowMs: raw.OMNIGATE_RATE_LIMIT_WINDOW_MS as number,

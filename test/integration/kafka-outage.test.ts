@@ -21,6 +21,8 @@ const LEASE_MS = 2_000;
 /** Leases that cannot run out within a wait of the test. */
 const LONG_LEASE_MS = 10_000;
 const WEBHOOK_SECRET = 'tickets-webhook-secret';
+/** Kafka consumer sessions in this file: a SIGKILLed node's partitions move to the others after this long. */
+const SESSION_MS = 3_000;
 
 /** A loopback port nobody listens on now, for a Redis of a test's own. */
 async function freePort(): Promise<number> {
@@ -151,6 +153,87 @@ describe('delivery through a Kafka outage, a gateway crash and a Redis restart',
       await nodeB.stop();
       await redis.stop();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a consuming gateway SIGKILLed under load', () => {
+  test('the SSE event log holds every acknowledged event exactly once, in order per key, across a consuming node SIGKILLed and restarted with its NODE_ID', async (t) => {
+    const run = `consumer-crash-${process.pid}-${Date.now()}`;
+    const env = {
+      REDIS_URL: TEST_REDIS_URL, KAFKA_BROKERS: TEST_KAFKA_BROKERS.join(','), OMNIGATE_CONNECTOR_TICKETS_NODE_WEBHOOK_SECRET: WEBHOOK_SECRET, OMNIGATE_RATE_LIMIT_PER_KEY: '1000000',
+      OMNIGATE_RESILIENCE_TICKETS_NODE_INBOUND_RATE_LIMIT_PER_SEC: '100000', OMNIGATE_KAFKA_SESSION_TIMEOUT_MS: String(SESSION_MS),
+      // The killed node's outbox buckets (of the shared Redis) move to the others soon.
+      OMNIGATE_OUTBOX_LEASE_MS: String(LEASE_MS),
+    };
+    const consumerPort = port(18292);
+    // Node A takes the webhooks (and consumes too); node C only consumes: it shares the event log's group.
+    const nodeA = await startTestGateway(env);
+    const from = (await nodeA.events.eventLog.check('0-0')).newest ?? '0-0';
+    const startC = () => spawnGateway({ ...env, NODE_ID: run }, consumerPort);
+    let nodeC = await startC();
+    /** A counter of node C's event-log writer, from its metrics: `consumed` of a type, or `duplicate` (found written already). */
+    const onC = async (metric: 'consumed' | 'duplicate', type = '') => {
+      const text = await fetch(`http://127.0.0.1:${consumerPort}/metrics`, { headers: { 'x-api-key': API_KEY } }).then((r) => r.text(), () => '');
+      const labels = metric === 'consumed' ? `group="omnigate-event-log",type="${type}"` : 'group="omnigate-event-log"';
+      return Number(new RegExp(`omnigate_events_${metric}_total\\{${labels}\\} (\\d+)`).exec(text)?.[1] ?? 0);
+    };
+    const acked: string[] = [];
+    let stop = false;
+    try {
+      const sending = (async () => {
+        for (let n = 0; !stop; n++) {
+          const id = `${run}-d${n}`;
+          // As the tickets service: in order, retrying until it gets its 202.
+          while ((await postTicketWebhook(nodeA.url, id, `${run}-T${n % 5}`, 'open', `#${n}`)).status !== 202) await new Promise((r) => setTimeout(r, 50));
+          acked.push(`tickets-node:${id}`);
+        }
+      })();
+      await until(() => acked.length >= 20, 'webhooks acknowledged by node A');
+      // A burst, so that node C is killed amid a batch it has handled but not yet committed: Kafka hands that over again.
+      const burst = Array.from({ length: 600 }, (_, n) => cloudEvent({ source: '/test', type: 'test.burst', partitionkey: `${run}-B${n % 5}`, data: { id: `${run}-B${n % 5}`, subject: `#${n}` } }));
+      await nodeA.events.publishDurably(burst);
+      acked.push(...burst.map((e) => e.id));
+      await until(async () => (await onC('consumed', 'test.burst')) > 0, 'node C writing the burst to the log');
+      nodeC.kill('SIGKILL');
+      await new Promise((r) => nodeC.once('exit', r));
+      t.diagnostic(`node C SIGKILLed after ${acked.length} acknowledged`);
+      nodeC = await startC();
+      const sentAtRestart = acked.length;
+      await until(async () => acked.length > sentAtRestart + 20 && (await onC('consumed', 'ticket.updated')) > 0, 'node C, restarted, writing webhooks sent since');
+      stop = true;
+      await sending;
+
+      /** The run's events in the log, oldest first (every node tails and replays this log for SSE). */
+      const logged = async () => {
+        const events = [];
+        for (let position = from; ; ) {
+          const page = await nodeA.events.eventLog.after(position, 500);
+          if (page.length === 0) return events;
+          events.push(...page.map((e) => e.event).filter((e) => ['ticket.updated', 'test.burst'].includes(e.type) && (e.data as { id: string }).id.startsWith(run)));
+          position = page.at(-1)?.position ?? position;
+        }
+      };
+      await until(async () => {
+        const ids = new Set((await logged()).map((e) => e.id));
+        return acked.every((id) => ids.has(id));
+      }, 'every acknowledged event in the log');
+      const events = await logged();
+      assert.equal(events.length, acked.length, 'no event logged twice, none that was not acknowledged');
+      assert.equal(new Set(events.map((e) => e.id)).size, acked.length);
+      const perKey = new Map<string, number[]>();
+      for (const { data } of events as { data: { id: string; subject: string } }[]) perKey.set(data.id, [...(perKey.get(data.id) ?? []), Number(data.subject.slice(1))]);
+      for (const [key, ns] of perKey) assert.deepEqual(ns, [...ns].sort((a, b) => a - b), `order of ${key}`);
+      const onA = /omnigate_events_duplicate_total\{group="omnigate-event-log"\} (\d+)/.exec(await (await nodeA.api('/metrics')).text())?.[1] ?? '0';
+      const dropped = Number(onA) + (await onC('duplicate'));
+      t.diagnostic(`${acked.length} events; handed over again and dropped by the writers: ${dropped}`);
+      assert.ok(dropped > 0, 'the crash made Kafka hand events over again (else the test shows nothing about them)');
+    } finally {
+      stop = true;
+      // Stopped, not killed: it hands its outbox buckets back for the tests after this one.
+      const exited = new Promise((r) => nodeC.once('exit', r));
+      nodeC.kill('SIGTERM');
+      await Promise.all([exited, nodeA.stop()]);
     }
   });
 });

@@ -17,6 +17,7 @@ export const TOPICS = [
  * flight, so kafkajs's 5 s default made every shutdown wait about that long per consumer.
  */
 export const FETCH_WAIT_MS = 500;
+const DEFAULT_SESSION_TIMEOUT_MS = 10_000;
 
 export interface KafkaEventBusOptions {
   readonly brokers: readonly string[];
@@ -24,6 +25,8 @@ export interface KafkaEventBusOptions {
   readonly log: Logger;
   /** How long a send waits for the broker before it fails (the outbox retries it). */
   readonly requestTimeoutMs?: number;
+  /** How long a consumer may be silent (a crashed process) before its partitions go to the group's others. */
+  readonly sessionTimeoutMs?: number;
 }
 
 /** kafkajs logs through our pino logger, at its own levels. */
@@ -57,6 +60,9 @@ export function createKafkaEventBus(options: KafkaEventBusOptions): EventBus & {
   let producer: Producer | undefined;
   let connected = false;
   const consumers = new Set<Consumer>();
+  const sessionTimeout = options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
+  // Several heartbeats per session, so one late heartbeat does not cost a member its partitions.
+  const heartbeatInterval = Math.min(1_000, Math.floor(sessionTimeout / 3));
   // Assigned once below; subscribe() uses it to create the topics first.
   let bus: ReturnType<typeof createKafkaEventBus>;
 
@@ -138,7 +144,7 @@ export function createKafkaEventBus(options: KafkaEventBusOptions): EventBus & {
       // Joins in the background, retrying while the broker is away: a gateway starts without Kafka.
       const ready = (async () => {
         for (let attempt = 0; !closed; attempt++) {
-          consumer = kafka.consumer({ groupId: group, allowAutoTopicCreation: false, sessionTimeout: 10_000, heartbeatInterval: 1_000, maxWaitTimeInMs: FETCH_WAIT_MS, retry: { retries: 1_000_000, initialRetryTime: 300, maxRetryTime: 5_000 } });
+          consumer = kafka.consumer({ groupId: group, allowAutoTopicCreation: false, sessionTimeout, heartbeatInterval, maxWaitTimeInMs: FETCH_WAIT_MS, retry: { retries: 1_000_000, initialRetryTime: 300, maxRetryTime: 5_000 } });
           try {
             // Our topics may not exist yet on a fresh cluster (a consumer can start first).
             await bus.ensureTopics();
