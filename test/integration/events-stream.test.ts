@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { Redis } from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
 import { createRedis } from '../../src/adapters/redis/redis-client.ts';
 import { createRedisStreamStore } from '../../src/adapters/redis/redis-stream-store.ts';
 import { createKafkaEventBus } from '../../src/adapters/kafka/kafka-event-bus.ts';
@@ -125,12 +126,17 @@ describe('the event log', () => {
     const log = createLogger({ level: 'silent' });
     const redis = createRedis(TEST_REDIS_URL, log);
     if (!redis.isUp()) await once(redis.client, 'ready');
-    const bus = createKafkaEventBus({ brokers: TEST_KAFKA_BROKERS, clientId: `fresh-${randomUUID()}`, log });
+    // A topic and a group of this test's own, as on a fresh cluster (the shared topic holds the whole run's events).
+    const topic = `fresh-${randomUUID()}`;
+    const admin = new Kafka({ brokers: TEST_KAFKA_BROKERS, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    await admin.disconnect();
+    const bus = createKafkaEventBus({ brokers: TEST_KAFKA_BROKERS, clientId: topic, log });
     const event = cloudEvent({ source: '/test', type: 'test.early', partitionkey: 'p', data: { n: 1 } });
-    await bus.ensureTopics();
-    // Relayed to Kafka before any writer of this (fresh) group has joined.
-    await bus.publish([event]);
-    const eventLog = await createEventLog({ bus, streams: createRedisStreamStore(redis), log, metrics: createMetrics(), group: `event-log-${randomUUID()}` });
+    // Relayed to Kafka before any writer of this group has joined.
+    await bus.publish([event], { topic });
+    const eventLog = await createEventLog({ bus, streams: createRedisStreamStore(redis), log, metrics: createMetrics(), group: topic, topic });
     const seen: string[] = [];
     const untail = eventLog.tail((entry) => void (entry.event.id === event.id && seen.push(entry.position)));
     try {

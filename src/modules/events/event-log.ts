@@ -50,8 +50,8 @@ export function isAfter(position: string, than: string): boolean {
 
 const toLogged = ({ id, fields }: StreamEntry): LoggedEvent => ({ position: id, event: JSON.parse(fields.e ?? 'null') as CloudEvent });
 
-/** `group` is the writers' consumer group (every node's the same one); tests take a fresh one. */
-export async function createEventLog(deps: { bus: EventBus; streams: StreamStore; log: Logger; metrics: Metrics; maxLength?: number; seenTtlS?: number; group?: string }): Promise<EventLog> {
+/** `group` is the writers' consumer group (every node's the same one) on `topic` (the bus's default); tests take fresh ones. */
+export async function createEventLog(deps: { bus: EventBus; streams: StreamStore; log: Logger; metrics: Metrics; maxLength?: number; seenTtlS?: number; group?: string; topic?: string }): Promise<EventLog> {
   const log = deps.log.child({ module: 'event-log' });
   const listeners = new Set<(entry: LoggedEvent) => void>();
   const maxLength = deps.maxLength ?? DEFAULT_EVENT_LOG_LENGTH;
@@ -78,6 +78,7 @@ export async function createEventLog(deps: { bus: EventBus; streams: StreamStore
       if (appended !== undefined) deps.metrics.eventsConsumed.inc({ group, type: event.type });
       else deps.metrics.eventsDuplicate.inc({ group });
     },
+    deps.topic === undefined ? {} : { topic: deps.topic },
   );
 
   const loop = (async () => {
