@@ -113,7 +113,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   disposables.defer('events', () => events.close(listening ? Math.min(5_000, config.shutdownGraceMs) : 0));
   const audit = createFileAuditLog(config.auditFile);
   const localLifecycle = createLifecycle({ registry, audit, log });
-  const lifecycle = await clusterLifecycle({ lifecycle: localLifecycle, events, packages: createRedisBlobStore(redis), log });
+  const lifecycle = await clusterLifecycle({ lifecycle: localLifecycle, events, blobs: createRedisBlobStore(redis), log });
   disposables.defer('lifecycle', () => lifecycle.close());
   const settings = createSettingsProvider(createAjv({ coerceTypes: true, useDefaults: true }), config.resilienceEnv, config.callTimeoutMs);
   const calls = createConnectorCalls({ registry, pipeline, settings });

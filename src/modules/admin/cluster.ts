@@ -33,11 +33,12 @@ interface IssuedCommand {
  * topic gets the whole retained history, which its connectors folder and store already reflect or
  * supersede (replayed, a `remove X` then an `install X` whose package has expired leaves X removed).
  * A restarted node resumes where its group left off, so it still runs what it missed while down.
+ * `blobs` (Redis) holds the install tarballs and when each node id first started.
  */
-export async function clusterLifecycle(deps: { lifecycle: Lifecycle; events: Events; packages: BlobStore; log: Logger }): Promise<Lifecycle & { close(): Promise<void> }> {
+export async function clusterLifecycle(deps: { lifecycle: Lifecycle; events: Events; blobs: BlobStore; log: Logger }): Promise<Lifecycle & { close(): Promise<void> }> {
   const log = deps.log.child({ module: 'cluster' });
   const { nodeId, instanceId } = deps.events;
-  const since = await firstStart(deps.packages, nodeId, log);
+  const since = await firstStart(deps.blobs, nodeId, log);
   const subscription = await deps.events.subscribe(
     `omnigate-node-${nodeId}`,
     async (event) => {
@@ -50,7 +51,7 @@ export async function clusterLifecycle(deps: { lifecycle: Lifecycle; events: Eve
       const actor = `${command.actor}@${command.origin}`;
       let outcome;
       if (command.action === 'install') {
-        const tarball = command.package ? await deps.packages.get(packageKey(command.package)) : undefined;
+        const tarball = command.package ? await deps.blobs.get(packageKey(command.package)) : undefined;
         if (!tarball) {
           log.error({ connector: command.connector, package: command.package }, 'install from another node: its package is gone from Redis');
           return;
@@ -72,7 +73,7 @@ export async function clusterLifecycle(deps: { lifecycle: Lifecycle; events: Eve
         // Parked before the change, with time to spare: other nodes fetch it from here.
         digest = createHash('sha256').update(command.tarball).digest('hex');
         try {
-          await deps.packages.put(packageKey(digest), command.tarball, PACKAGE_TTL_S * 1_000);
+          await deps.blobs.put(packageKey(digest), command.tarball, PACKAGE_TTL_S * 1_000);
         } catch (err) {
           log.error({ err, connector: command.connector }, 'could not park the package for the other nodes: they will not follow this install');
           digest = undefined;
