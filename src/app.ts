@@ -19,6 +19,7 @@ import { createMetricsRouter, httpMetrics } from './modules/observability/metric
 import type { Metrics } from './modules/observability/metrics.ts';
 import type { ConnectorRegistry } from './modules/connectors/registry.ts';
 import { createDocsRouter } from './modules/docs/docs.routes.ts';
+import type { DeclaredCapability } from './modules/docs/served-spec.ts';
 import { createHealthRouter } from './modules/health/health.routes.ts';
 import { allowedMethods } from './modules/http/allowed-methods.ts';
 import { jsonBody } from './modules/http/json-body.ts';
@@ -83,7 +84,7 @@ export function buildApp(deps: AppDeps): Express {
     res.setHeader('connection', 'close');
     next(new AppError('SHUTTING_DOWN', 'the gateway is not accepting requests right now'));
   });
-  app.use(createDocsRouter({ rootDir: deps.rootDir, openapi: deps.openapi }));
+  app.use(createDocsRouter({ rootDir: deps.rootDir, openapi: deps.openapi, capabilities: () => declaredCapabilities(deps.registry) }));
   app.use(allowedMethods(deps.openapi));
 
   const validate = createRequestValidator(deps.openapi);
@@ -111,4 +112,11 @@ export function buildApp(deps: AppDeps): Express {
   app.use(routeNotFound());
   app.use(errorHandler());
   return app;
+}
+
+/** What POST /v1/query accepts now, for the served document: each serving connector's capabilities. */
+function declaredCapabilities(registry: ConnectorRegistry): DeclaredCapability[] {
+  return registry.list().flatMap(({ active }) =>
+    active ? active.manifest.capabilities.map((c) => ({ name: c.name, params: c.params as DeclaredCapability['params'], declaredBy: `${active.name}@${active.version}` })) : [],
+  );
 }

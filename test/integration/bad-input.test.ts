@@ -63,6 +63,9 @@ describe('bad input gets a clear 4xx problem and changes nothing', () => {
     const body = await problem(await post('/v1/tickets', JSON.stringify({ customerId: '1', subject: ' \u00a0', description: '\f' })), 400, 'VALIDATION_FAILED', 'createTicket');
     assert.deepEqual(body.errors.map((e: { pointer: string }) => e.pointer).sort(), ['/description', '/subject']);
     assert.equal(body.connector, undefined);
+    const params = { requesterRef: 'T-1', subject: 'Printer', description: '\f' };
+    const viaQuery = await problem(await post('/v1/query', JSON.stringify({ capability: 'ticket.create', params })), 400, 'VALIDATION_FAILED', 'query');
+    assert.deepEqual(viaQuery.errors.map((e: { pointer: string }) => e.pointer), ['/params/description']);
     assert.equal(await ticketCount(), before);
   });
 

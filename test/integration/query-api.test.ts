@@ -137,4 +137,13 @@ describe('the unified query API over the three real backends', () => {
     assert.match(docs.headers.get('content-type') ?? '', /text\/html/);
     assert.match(await docs.text(), /openapi\.json/);
   });
+
+  test("serves /openapi.json with POST /v1/query's body narrowed to each capability the loaded connectors declare, with its params", async () => {
+    const spec = await json(await fetch(`${gw.url}/openapi.json`));
+    const body = spec.paths['/v1/query'].post.requestBody.content['application/json'].schema;
+    const orderGet = body.oneOf.find((s: any) => s.properties.capability.const === 'order.get');
+    assert.deepEqual(orderGet.required, ['capability', 'params']);
+    assert.deepEqual(orderGet.properties.params.required, ['id']);
+    assert.ok(body.oneOf.some((s: any) => s.properties.capability.const === 'ticket.create'));
+  });
 });

@@ -58,8 +58,9 @@ export function createTicketsConnector(options: TicketsConnectorOptions = {}): C
             additionalProperties: false,
             properties: {
               requesterRef: { type: 'string', minLength: 1 },
-              subject: { type: 'string', minLength: 1, maxLength: 200 },
-              description: { type: 'string', minLength: 1, maxLength: 10000 },
+              // Not blank: the backend refuses a subject or description of only spaces.
+              subject: { type: 'string', maxLength: 200, pattern: '\\S' },
+              description: { type: 'string', maxLength: 10000, pattern: '\\S' },
               priority: { type: 'string', enum: ['low', 'normal', 'high', 'urgent'] },
               // The gateway's idempotency token: the backend's client request id makes a repeat safe.
               idempotencyKey: { type: 'string', minLength: 1, maxLength: 255 },

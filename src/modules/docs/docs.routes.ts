@@ -2,12 +2,15 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import express, { type Router } from 'express';
 import { loadOpenApi, type JsonObject } from '../../kernel/openapi.ts';
+import { createServedSpec, type CapabilitiesSource } from './served-spec.ts';
 
 export interface DocsRouterDeps {
   /** The repository root: openapi/ and schemas/ are read from it. */
   readonly rootDir: string;
   /** The bundled document when the caller already has it; else loaded from `rootDir`. */
   readonly openapi?: JsonObject;
+  /** The loaded connectors' capabilities: POST /v1/query's body is narrowed to them. */
+  readonly capabilities?: CapabilitiesSource;
 }
 
 // Only what the page loads; the package also ships a demo page pointing at the internet.
@@ -34,16 +37,19 @@ const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-/** GET /openapi.json (the bundled document) and GET /docs (it, rendered by swagger-ui, offline). */
-export function createDocsRouter({ rootDir, openapi }: DocsRouterDeps): Router {
-  const body = JSON.stringify(openapi ?? loadOpenApi(rootDir));
+/**
+ * GET /openapi.json (the bundled document, POST /v1/query narrowed to the declared capabilities)
+ * and GET /docs (it, rendered by swagger-ui, offline).
+ */
+export function createDocsRouter({ rootDir, openapi, capabilities }: DocsRouterDeps): Router {
+  const body = createServedSpec(openapi ?? loadOpenApi(rootDir), capabilities);
   // The package's own resolver; requiring its index would load the whole browser bundle.
   const getAbsoluteFSPath = createRequire(import.meta.url)('swagger-ui-dist/absolute-path.js') as () => string;
   const assetsDir = getAbsoluteFSPath();
   const router = express.Router();
 
   router.get('/openapi.json', (_req, res) => {
-    res.type('application/json').send(body);
+    res.type('application/json').send(body());
   });
 
   router.get('/docs', (req, res) => {
