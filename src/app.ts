@@ -14,7 +14,7 @@ import type { Events } from './modules/events/events.service.ts';
 import type { EventStreams } from './modules/events/event-streams.ts';
 import type { RateLimiter } from './ports/rate-limiter.ts';
 import { createKeyRateLimit } from './modules/auth/rate-limit.middleware.ts';
-import { createConnectorsRouter, type ResilienceView } from './modules/connectors/connectors.routes.ts';
+import { createConnectorsRouter, type ClusterProblems, type ResilienceView } from './modules/connectors/connectors.routes.ts';
 import { createMetricsRouter, httpMetrics } from './modules/observability/metrics.routes.ts';
 import type { Metrics } from './modules/observability/metrics.ts';
 import type { ConnectorRegistry } from './modules/connectors/registry.ts';
@@ -52,6 +52,8 @@ export interface AppDeps {
   readonly limiter: RateLimiter;
   readonly stores: readonly StoreHealth[];
   readonly resilience: ResilienceView;
+  /** Connectors this node could not bring to the cluster's desired state, shown on /v1/connectors. */
+  readonly clusterProblems?: ClusterProblems;
   /** The one way to call a connector; the proxy's calls run through it too. */
   readonly calls: ConnectorCalls;
   readonly lifecycle: Lifecycle;
@@ -103,7 +105,7 @@ export function buildApp(deps: AppDeps): Express {
   app.use(createMetricsRouter(deps));
   app.use('/v1/proxy', createProxyRouter({ registry: deps.registry, calls: deps.calls, bodyLimitBytes: deps.config.bodyLimitBytes }));
   app.use(jsonBody(deps.config.bodyLimitBytes));
-  app.use('/v1', createConnectorsRouter({ registry: deps.registry, resilience: deps.resilience }));
+  app.use('/v1', createConnectorsRouter({ registry: deps.registry, resilience: deps.resilience, ...(deps.clusterProblems ? { clusterProblems: deps.clusterProblems } : {}) }));
   app.use('/v1', createQueryRouter({ query: deps.query, context: deps.context, validate, openTicket: deps.openTicket, ticketJobs: deps.ticketJobs, idempotency: deps.idempotency }));
   app.use('/v1', createEventsRouter({ streams: deps.eventStreams, validate }));
   app.use('/v1', createJobsRouter({ jobs: deps.jobs, validate }));

@@ -113,7 +113,9 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   disposables.defer('events', () => events.close(listening ? Math.min(5_000, config.shutdownGraceMs) : 0));
   const audit = createFileAuditLog(config.auditFile);
   const localLifecycle = createLifecycle({ registry, audit, log });
-  const lifecycle = await clusterLifecycle({ lifecycle: localLifecycle, events, blobs: createRedisBlobStore(redis), log });
+  const lifecycle = await clusterLifecycle({
+    lifecycle: localLifecycle, events, blobs: createRedisBlobStore(redis), records: createRedisRecordStore(redis), registry, isShared: config.kafkaBrokers.length > 0, log,
+  });
   disposables.defer('lifecycle', () => lifecycle.close());
   const settings = createSettingsProvider(createAjv({ coerceTypes: true, useDefaults: true }), config.resilienceEnv, config.callTimeoutMs);
   const calls = createConnectorCalls({ registry, pipeline, settings });
@@ -136,7 +138,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
     config, log, rootDir, openapi: loadOpenApi(rootDir), registry, query, context, metrics, limiter, lifecycle, audit, events, eventStreams,
     jobs, openTicket, ticketJobs, idempotency, webhooks, calls,
     inbound: createInboundRouter({ registry, calls, events, dedupe, schemas, log, bodyLimitBytes: config.bodyLimitBytes }),
-    stores: [redis, cacheRedis], resilience: (name) => pipeline.view(name), isAccepting: () => accepting,
+    stores: [redis, cacheRedis], resilience: (name) => pipeline.view(name), clusterProblems: () => lifecycle.problems(), isAccepting: () => accepting,
   });
 
   await registry.start();
@@ -147,6 +149,8 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
     await disposables.dispose();
     throw new ConfigError(problems);
   }
+  // A node added to a running cluster gets what was changed cluster-wide before it started.
+  await lifecycle.start();
   // Jobs call connectors: their workers start once the connectors are loaded.
   jobs.start();
   const server = createServer(app);

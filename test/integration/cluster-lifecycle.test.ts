@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync, symlinkSync } from 'node:fs';
+import { renameSync, rmSync, symlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -17,15 +17,21 @@ interface Node {
 }
 const nodes: Node[] = [];
 
+/** tickets-node under a name of this file's own: what it leaves in Redis's desired state concerns no other test. */
+const TICKETS = 'tickets-cluster';
+const asTickets = (source: string) => source.replace("name: 'tickets-node'", `name: '${TICKETS}'`);
+const ticketsEnv = Object.fromEntries(Object.entries(connectorEnv(TEST_URLS)).filter(([k]) => k.includes('_TICKETS_NODE_')).map(([k, v]) => [k.replace('_TICKETS_NODE_', '_TICKETS_CLUSTER_'), v]));
+
 /** A whole gateway process, as ops would run one of several: on one host, with the default NODE_ID. */
-async function startNode(name: string, httpPort: number): Promise<Node> {
+async function startNode(name: string, httpPort: number, withTickets = false): Promise<Node> {
   const dir = scratchDir(`cluster-${name}`);
   symlinkSync(join(ROOT_DIR, 'connectors/crm-python'), join(dir, 'crm-python'));
   copyConnector('orders-java', dir, '1.0.0');
+  if (withTickets) renameSync(copyConnector('tickets-node', dir, '1.0.0', asTickets), join(dir, TICKETS));
   const child = spawn(process.execPath, [join(ROOT_DIR, 'src/main.ts')], {
     cwd: ROOT_DIR,
     env: {
-      PATH: process.env.PATH ?? '', ...connectorEnv(TEST_URLS), REDIS_URL: TEST_REDIS_URL, REDIS_CACHE_URL: TEST_REDIS_CACHE_URL, KAFKA_BROKERS: TEST_KAFKA_BROKERS.join(','),
+      PATH: process.env.PATH ?? '', ...connectorEnv(TEST_URLS), ...ticketsEnv, REDIS_URL: TEST_REDIS_URL, REDIS_CACHE_URL: TEST_REDIS_CACHE_URL, KAFKA_BROKERS: TEST_KAFKA_BROKERS.join(','),
       PORT: String(httpPort), OMNIGATE_API_KEYS: `test:${API_KEY}`,
       // The test key's limit is shared in Redis with every other test using it.
       OMNIGATE_RATE_LIMIT_PER_KEY: '1000000', OMNIGATE_ADMIN_KEYS: `ops:${ADMIN_KEY}`, OMNIGATE_CONNECTORS_DIR: dir,
@@ -43,9 +49,9 @@ async function startNode(name: string, httpPort: number): Promise<Node> {
   throw new Error(`node ${name} did not become ready`);
 }
 
-const versionOn = async (node: Node): Promise<string | undefined> => {
+const versionOn = async (node: Node, connector = 'orders-java'): Promise<string | undefined> => {
   const { connectors } = (await (await fetch(`${node.url}/v1/connectors`, { headers: { 'x-api-key': API_KEY } })).json()) as { connectors: { name: string; version?: string }[] };
-  return connectors.find((c) => c.name === 'orders-java')?.version;
+  return connectors.find((c) => c.name === connector)?.version;
 };
 
 before(async () => {
@@ -107,5 +113,30 @@ describe('a node that joins a running cluster', () => {
     }
     // Commands reach a node in the order given: the earlier ones were handled (and skipped) before this one.
     assert.deepEqual(records.filter((r) => r.actor.startsWith('ops@')).map((r) => `${r.action} ${r.connector}`), ['reload crm-python']);
+  });
+});
+
+describe('a node added to a running cluster', () => {
+  test('comes up with the connectors installed through the admin API before it started, and without those removed since', async () => {
+    const [a] = nodes as [Node];
+    const folder = copyConnector('tickets-node', scratchDir('cluster-tickets'), '3.1.0', asTickets);
+    const tarball = await packTarball(folder);
+    rmSync(join(folder, '..'), { recursive: true, force: true });
+    const installed = await fetch(`${a.url}/v1/admin/connectors/${TICKETS}`, { method: 'PUT', headers: { 'x-api-key': ADMIN_KEY, 'content-type': 'application/gzip' }, body: new Uint8Array(tarball) });
+    assert.equal(installed.status, 200);
+
+    // Its folder does not hold the connector: only the cluster's desired state does.
+    const c = await startNode('added-c', port(18284));
+    assert.equal(await versionOn(c, TICKETS), '3.1.0', 'ready with the installed version');
+    const answer = await fetch(`${c.url}/v1/query`, { method: 'POST', headers: { 'x-api-key': API_KEY, 'content-type': 'application/json' }, body: JSON.stringify({ capability: 'ticket.get', params: { id: 'TCK-100001' } }) });
+    assert.equal(answer.status, 200);
+    assert.equal(((await answer.json()) as { data: { id: string } }).data.id, 'TCK-100001');
+    const { records } = (await (await fetch(`${c.url}/v1/admin/audit`, { headers: { 'x-api-key': ADMIN_KEY } })).json()) as { records: { actor: string; action: string; connector: string; to?: string }[] };
+    assert.ok(records.some((r) => r.actor === 'system@cluster' && r.action === 'install' && r.connector === TICKETS && r.to === '3.1.0'), 'audited as done by the cluster');
+
+    assert.equal((await fetch(`${a.url}/v1/admin/connectors/${TICKETS}`, { method: 'DELETE', headers: { 'x-api-key': ADMIN_KEY } })).status, 200);
+    // Its folder holds the connector, which the cluster removed.
+    const d = await startNode('added-d', port(18285), true);
+    assert.equal(await versionOn(d, TICKETS), undefined);
   });
 });

@@ -226,6 +226,18 @@ for (const [name, make] of Object.entries(adapters)) {
       await until(async () => (await blobs.get(key)) === undefined);
       assert.equal(await blobs.get(keyOf('never')), undefined);
     });
+    test('keeps bytes put without a lifetime until they are put again with one', async () => {
+      const { blobs } = make();
+      const key = keyOf('blob');
+      await blobs.put(key, Buffer.from('kept'), 20);
+      await blobs.put(key, Buffer.from('kept'));
+      const lapsed = keyOf('blob');
+      await blobs.put(lapsed, Buffer.from('gone'), 20);
+      await until(async () => (await blobs.get(lapsed)) === undefined);
+      assert.deepEqual(await blobs.get(key), Buffer.from('kept'), 'outlived one put with a lifetime');
+      await blobs.put(key, Buffer.from('kept'), 20);
+      await until(async () => (await blobs.get(key)) === undefined);
+    });
   });
 }
 

@@ -2,13 +2,17 @@ import { createHash } from 'node:crypto';
 import { cloudEvent, COMMANDS_TOPIC } from '../../kernel/events.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import type { BlobStore } from '../../ports/blob-store.ts';
+import type { RecordStore } from '../../ports/record-store.ts';
+import type { Subscription } from '../../ports/event-bus.ts';
 import type { Events } from '../events/events.service.ts';
 import type { Lifecycle, LifecycleCommand } from '../connectors/lifecycle.ts';
+import type { ConnectorRegistry, Problem } from '../connectors/registry.ts';
+import { converge } from './converge.ts';
+import { createDesiredStates, PACKAGE_TTL_S, packageKey } from './desired-state.ts';
 
-export const PACKAGE_TTL_S = 24 * 60 * 60;
+export { PACKAGE_TTL_S } from './desired-state.ts';
 /** How long a node id's first start is remembered (renewed at every start): one unused this long starts afresh. */
 export const FIRST_START_TTL_MS = 365 * 24 * 60 * 60 * 1_000;
-const packageKey = (digest: string) => `omnigate:package:${digest}`;
 const firstStartKey = (nodeId: string) => `omnigate:cluster:first-start:${nodeId}`;
 
 /** A lifecycle command as it travels between nodes. */
@@ -33,13 +37,22 @@ interface IssuedCommand {
  * topic gets the whole retained history, which its connectors folder and store already reflect or
  * supersede (replayed, a `remove X` then an `install X` whose package has expired leaves X removed).
  * A restarted node resumes where its group left off, so it still runs what it missed while down.
- * `blobs` (Redis) holds the install tarballs and when each node id first started.
+ * What came before a node first started reaches it through the desired state instead: each change
+ * that took effect records what it makes desired (in `records`, durable Redis), and `start()`
+ * brings the node there before it serves (converge.ts) — only with a shared bus, the one case of
+ * a cluster. `blobs` (Redis) holds the install tarballs and when each node id first started.
  */
-export async function clusterLifecycle(deps: { lifecycle: Lifecycle; events: Events; blobs: BlobStore; log: Logger }): Promise<Lifecycle & { close(): Promise<void> }> {
+export async function clusterLifecycle(deps: {
+  lifecycle: Lifecycle; events: Events; blobs: BlobStore; records: RecordStore; registry: Pick<ConnectorRegistry, 'get'>; isShared: boolean; log: Logger;
+}): Promise<ClusterLifecycle> {
   const log = deps.log.child({ module: 'cluster' });
   const { nodeId, instanceId } = deps.events;
   const since = await firstStart(deps.blobs, nodeId, log);
-  const subscription = await deps.events.subscribe(
+  const desired = createDesiredStates({ records: deps.records, blobs: deps.blobs, log });
+  /** Connectors this node could not bring to the desired state at start, until a change of each takes effect. */
+  let problems = new Map<string, Problem>();
+  let subscription: Subscription | undefined;
+  const subscribe = () => deps.events.subscribe(
     `omnigate-node-${nodeId}`,
     async (event) => {
       const command = event.data as IssuedCommand;
@@ -60,6 +73,7 @@ export async function clusterLifecycle(deps: { lifecycle: Lifecycle; events: Eve
       } else {
         outcome = await deps.lifecycle.execute({ action: command.action, connector: command.connector, actor });
       }
+      if (outcome.result === 'ok') problems.delete(command.connector);
       log.info({ connector: command.connector, action: command.action, origin: command.origin, result: outcome.result }, 'ran a lifecycle command from another node');
     },
     // From the start of what the bus holds: a command given while this group first joins is not lost.
@@ -67,6 +81,12 @@ export async function clusterLifecycle(deps: { lifecycle: Lifecycle; events: Eve
   );
 
   return {
+    async start() {
+      // Before the commands: one given since it read the desired state then runs after it, in order.
+      if (deps.isShared) problems = await converge({ desired, blobs: deps.blobs, registry: deps.registry, lifecycle: deps.lifecycle, log });
+      subscription = await subscribe();
+    },
+    problems: () => problems,
     async execute(command) {
       let digest: string | undefined;
       if (command.action === 'install') {
@@ -82,12 +102,23 @@ export async function clusterLifecycle(deps: { lifecycle: Lifecycle; events: Eve
       const outcome = await deps.lifecycle.execute(command);
       // Only a change that took effect here goes to the others.
       if (outcome.result !== 'ok' || (command.action === 'install' && !digest)) return outcome;
+      problems.delete(command.connector);
+      if (deps.isShared) await desired.changed(command, outcome, digest);
       const issued: IssuedCommand = { action: command.action, connector: command.connector, actor: command.actor, origin: nodeId, instance: instanceId, ...(digest ? { package: digest } : {}) };
       await deps.events.publish([cloudEvent({ source: `/omnigate/nodes/${nodeId}`, type: 'lifecycle.requested', subject: command.connector, partitionkey: command.connector, data: issued })], COMMANDS_TOPIC);
       return outcome;
     },
-    close: () => subscription.close(),
+    close: async () => subscription?.close(),
   };
+}
+
+/** Lifecycle changes made cluster-wide; `start()` once the connectors are loaded, before serving. */
+export interface ClusterLifecycle extends Lifecycle {
+  /** Brings this node to the cluster's desired state, then follows the commands of the other nodes. */
+  start(): Promise<void>;
+  /** Connectors this node could not bring to the cluster's desired state at start, with why. */
+  problems(): ReadonlyMap<string, Problem>;
+  close(): Promise<void>;
 }
 
 /**

@@ -1,8 +1,11 @@
 import { Router } from 'express';
-import type { ConnectorEntry, ConnectorRegistry } from './registry.ts';
+import type { ConnectorEntry, ConnectorRegistry, Problem } from './registry.ts';
 
 /** Live resilience state of a connector (breakers, bulkhead), when the core has any. */
 export type ResilienceView = (connector: string) => object | undefined;
+
+/** Connectors this node could not bring to the cluster's desired state, with why. */
+export type ClusterProblems = () => ReadonlyMap<string, Problem>;
 
 /** A connector as /v1/connectors shows it: never its config. */
 export function describeConnector(entry: ConnectorEntry, resilience?: ResilienceView) {
@@ -22,10 +25,17 @@ export function describeConnector(entry: ConnectorEntry, resilience?: Resilience
   };
 }
 
-export function createConnectorsRouter(deps: { registry: ConnectorRegistry; resilience?: ResilienceView }): Router {
+export function createConnectorsRouter(deps: { registry: ConnectorRegistry; resilience?: ResilienceView; clusterProblems?: ClusterProblems }): Router {
   const router = Router();
   router.get('/connectors', (_req, res) => {
-    res.json({ connectors: deps.registry.list().map((entry) => describeConnector(entry, deps.resilience)) });
+    const entries = deps.registry.list();
+    const apart = deps.clusterProblems?.() ?? new Map<string, Problem>();
+    // Its own problem first; a connector the cluster wants that this node could not install at all is listed as failed.
+    const connectors = entries.map((entry) => describeConnector(!entry.problem && apart.has(entry.name) ? { ...entry, problem: apart.get(entry.name)! } : entry, deps.resilience));
+    for (const [name, problem] of apart) {
+      if (!entries.some((e) => e.name === name)) connectors.push(describeConnector({ name, state: 'failed', problem, restarts: 0 }));
+    }
+    res.json({ connectors });
   });
   return router;
 }
