@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { renameSync, rmSync, symlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { Redis } from 'ioredis';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { connectorEnv } from '../../scripts/lib/backends.ts';
@@ -117,7 +118,7 @@ describe('a node that joins a running cluster', () => {
 });
 
 describe('a node added to a running cluster', () => {
-  test('comes up with the connectors installed through the admin API before it started, and without those removed since', async () => {
+  test('comes up with the connectors installed through the admin API before it started, without those removed since, and lists one it could not install as failed', async () => {
     const [a] = nodes as [Node];
     const folder = copyConnector('tickets-node', scratchDir('cluster-tickets'), '3.1.0', asTickets);
     const tarball = await packTarball(folder);
@@ -135,8 +136,22 @@ describe('a node added to a running cluster', () => {
     assert.ok(records.some((r) => r.actor === 'system@cluster' && r.action === 'install' && r.connector === TICKETS && r.to === '3.1.0'), 'audited as done by the cluster');
 
     assert.equal((await fetch(`${a.url}/v1/admin/connectors/${TICKETS}`, { method: 'DELETE', headers: { 'x-api-key': ADMIN_KEY } })).status, 200);
-    // Its folder holds the connector, which the cluster removed.
-    const d = await startNode('added-d', port(18285), true);
-    assert.equal(await versionOn(d, TICKETS), undefined);
+    // And one wanted installed whose package is gone (as after losing Redis's copy): D serves without it and says so.
+    const redis = new Redis(TEST_REDIS_URL);
+    const gone = JSON.stringify({ connector: 'gone-cluster', state: 'installed', version: '9.9.9', package: 'f'.repeat(64) });
+    await redis.multi().hset('omnigate:cluster:desired', 'gone-cluster', gone).sadd('omnigate:cluster:desired:connectors', 'gone-cluster').exec();
+    try {
+      // Its folder holds the connector, which the cluster removed.
+      const d = await startNode('added-d', port(18285), true);
+      assert.equal(await versionOn(d, TICKETS), undefined);
+      const { connectors } = (await (await fetch(`${d.url}/v1/connectors`, { headers: { 'x-api-key': API_KEY } })).json()) as { connectors: { name: string; state: string; problem?: { message: string } }[] };
+      const failed = connectors.find((x) => x.name === 'gone-cluster');
+      assert.equal(failed?.state, 'failed');
+      assert.match(failed?.problem?.message ?? '', /9\.9\.9 is gone from Redis/);
+    } finally {
+      // Other gateways of this run share the Redis.
+      await redis.multi().hdel('omnigate:cluster:desired', 'gone-cluster').srem('omnigate:cluster:desired:connectors', 'gone-cluster').exec();
+      redis.disconnect();
+    }
   });
 });
