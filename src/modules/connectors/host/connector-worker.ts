@@ -9,6 +9,7 @@ import { isConnector } from '../../../sdk/define-connector.ts';
 import { createHttpClient, DeadlineExceeded } from '../../../sdk/http-client.ts';
 import { createPools } from '../../../sdk/transport.ts';
 import type { Authenticator, Connector, WebhookDelivery } from '../../../sdk/types.ts';
+import { runAuthStage } from './auth-stage.ts';
 import type { FromWorker, ToWorker, WireError, WorkerInit } from './protocol.ts';
 
 const port = parentPort;
@@ -48,8 +49,7 @@ const handlers: { [K in ToWorker['type']]: (message: Extract<ToWorker, { type: K
       if (!connector) throw new Error('not loaded');
       config = message.config;
       baseUrl = message.baseUrl;
-      const signal = AbortSignal.timeout(10_000);
-      authenticator = await connector.auth({ config, log, http: createHttpClient({ baseUrl, pools, log, signal }) });
+      authenticator = await runAuthStage(connector, { config, log, baseUrl, pools });
       send({ type: 'authed' });
     } catch (err) {
       send({ type: 'auth-failed', error: toWire(err) });
