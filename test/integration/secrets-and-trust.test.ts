@@ -118,6 +118,9 @@ before(async () => {
 
 after(async () => {
   if (child && child.exitCode === null) {
+    // Installed over Kafka, the probe is the cluster's desired state: remove it so that no gateway
+    // started later in this run (same Redis) brings it up at start.
+    await call('/v1/admin/connectors/secret-probe', SENTINELS.adminKey, { method: 'DELETE' });
     const exited = new Promise((r) => child?.once('exit', r));
     child.kill('SIGTERM');
     await exited;
