@@ -34,6 +34,19 @@ async function withAdmin<T>(fn: (admin: Admin) => Promise<T>, kafka = client()):
   }
 }
 
+/** Repeats `read` while the broker answers a retriable error (a leader not elected yet), for up to 30 s. */
+async function untilLeaders<T>(read: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      return await read();
+    } catch (err) {
+      if (!(err as { retriable?: boolean }).retriable || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
 interface Received {
   key: string;
   seq: number;
@@ -119,7 +132,8 @@ describe('the project Kafka broker (KRaft, single node)', { timeout: 90_000 }, (
     await broker.start();
 
     assert.ok((await withAdmin((admin) => admin.listTopics())).includes(TOPIC));
-    const offsets = await withAdmin((admin) => admin.fetchTopicOffsets(TOPIC));
+    // Right after a start the broker may still be electing the partitions' leader; wait for that.
+    const offsets = await withAdmin((admin) => untilLeaders(() => admin.fetchTopicOffsets(TOPIC)));
     assert.equal(offsets.length, 3);
     assert.equal(offsets.reduce((sum, p) => sum + Number(p.high), 0), COUNT, 'all messages are still in the log');
     assert.equal(await committedTotal(GROUP), COUNT, 'the committed offsets survived');
