@@ -7,6 +7,7 @@ import { createMemoryEventBus } from '../../src/adapters/memory/memory-event-bus
 import { cloudEvent } from '../../src/kernel/events.ts';
 import type { CloudEvent, EventBus } from '../../src/ports/event-bus.ts';
 import { TEST_KAFKA_BROKERS } from '../support/ports.ts';
+import { waitFor } from '../support/wait.ts';
 
 // One suite, run against every adapter of the EventBus port.
 const adapters: Record<string, () => Promise<EventBus>> = {
@@ -20,14 +21,6 @@ const adapters: Record<string, () => Promise<EventBus>> = {
 
 const events = (run: string, keys: string[], perKey: number): CloudEvent[] =>
   Array.from({ length: perKey }, (_, n) => keys.map((key) => cloudEvent({ source: '/test', type: 'test.happened', subject: key, partitionkey: `${run}-${key}`, data: { run, key, n } }))).flat();
-
-async function until(check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 for (const [name, make] of Object.entries(adapters)) {
   describe(`EventBus conformance: ${name}`, () => {
@@ -47,7 +40,7 @@ for (const [name, make] of Object.entries(adapters)) {
       const sent = events(run, ['a', 'b', 'c'], 20);
       await bus.publish(sent.slice(0, 30));
       await bus.publish(sent.slice(30));
-      await until(() => got.length === sent.length);
+      await waitFor('every event at the subscriber', () => got.length === sent.length);
       for (const key of ['a', 'b', 'c']) {
         const ns = got.filter((e) => e.subject === key).map((e) => (e.data as { n: number }).n);
         assert.deepEqual(ns, [...Array(20).keys()], `order of key ${key}`);
@@ -65,7 +58,7 @@ for (const [name, make] of Object.entries(adapters)) {
         await sub.ready;
       }
       await bus.publish(events(run, ['k'], 10));
-      await until(() => seen.one === 10 && seen.two === 10);
+      await waitFor('all ten events in each group', () => seen.one === 10 && seen.two === 10);
     });
 
     test('within one group, two members share the events: each is handled once', async () => {
@@ -80,7 +73,7 @@ for (const [name, make] of Object.entries(adapters)) {
       }
       const sent = events(run, ['a', 'b', 'c', 'd', 'e', 'f'], 5);
       await bus.publish(sent);
-      await until(() => handled.length >= sent.length);
+      await waitFor('every event handled', () => handled.length >= sent.length);
       await new Promise((r) => setTimeout(r, 300));
       assert.equal(handled.length, sent.length);
       assert.equal(new Set(handled).size, sent.length);
@@ -95,7 +88,7 @@ for (const [name, make] of Object.entries(adapters)) {
       const sub = await bus.subscribe(`late-${run}`, async (e) => void ((e.data as { run: string }).run === run && got.push((e.data as { n: number }).n)));
       open.push(sub);
       await sub.ready;
-      await until(() => got.length === 3);
+      await waitFor('the three earlier events at the new group', () => got.length === 3);
       assert.deepEqual(got, [0, 1, 2]);
     });
 
@@ -117,7 +110,7 @@ for (const [name, make] of Object.entries(adapters)) {
       open.push(sub);
       await sub.ready;
       await bus.publish(events(run, ['only'], 4));
-      await until(() => got.length === 4);
+      await waitFor('all four events, the failed one redelivered', () => got.length === 4);
       assert.deepEqual(got, [0, 1, 2, 3]);
       assert.equal(failures, 2);
     });

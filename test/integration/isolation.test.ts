@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { scratchDir } from '../support/connector-packages.ts';
 import { ROOT_DIR, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { waitFor } from '../support/wait.ts';
 
 // A connector that misbehaves on demand; `ok` answers a valid canonical Customer.
 const CHAOS = `import { defineConnector } from 'omnigate/sdk';
@@ -57,13 +58,12 @@ const chaosStatus = async (): Promise<Listed | undefined> =>
   ((await (await gw.api('/v1/connectors')).json()) as { connectors: Listed[] }).connectors.find((c) => c.name === 'chaos');
 
 /** Waits until the chaos connector has been restarted more than `before` times and serves again. */
-async function untilRestarted(before: number): Promise<Listed | undefined> {
-  let status = await chaosStatus();
-  for (let i = 0; i < 100 && (status?.state !== 'ready' || (status?.restarts ?? 0) <= before); i++) {
-    await new Promise((r) => setTimeout(r, 100));
+async function untilRestarted(before: number): Promise<Listed> {
+  let status: Listed | undefined;
+  return waitFor(`the chaos connector restarted more than ${before} times and ready`, async () => {
     status = await chaosStatus();
-  }
-  return status;
+    return status?.state === 'ready' && status.restarts > before ? status : undefined;
+  }, { timeoutMs: 10_000, intervalMs: 100, detail: () => `its last status: ${JSON.stringify(status)}` });
 }
 
 /**

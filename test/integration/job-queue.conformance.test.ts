@@ -6,6 +6,7 @@ import { createBullmqJobBackend } from '../../src/adapters/bullmq/bullmq-job-bac
 import { createMemoryJobBackend, createMemoryJobStore } from '../../src/adapters/memory/memory-job-backend.ts';
 import type { AddJobOptions, JobBackend, JobQueue, StoredJob } from '../../src/ports/job-queue.ts';
 import { TEST_REDIS_URL } from '../support/ports.ts';
+import { waitFor } from '../support/wait.ts';
 
 // One suite, run against every adapter of the JobQueue port. Each `make` opens a backend over the
 // adapter's one store, so a second backend is the first one restarted.
@@ -18,19 +19,11 @@ const adapters: Record<string, () => JobBackend> = {
 const OPTIONS: AddJobOptions = { attempts: 3, backoffMs: 5, keepCompletedMs: 60_000, keepDeadMs: 60_000 };
 const noRetry = () => undefined;
 
-async function until<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-const inStatus = <D>(queue: JobQueue<D>, id: string, status: StoredJob['status']) => until(async () => {
+const WAIT = { timeoutMs: 10_000 };
+const inStatus = <D>(queue: JobQueue<D>, id: string, status: StoredJob['status']) => waitFor(`job ${id} to be ${status}`, async () => {
   const job = await queue.get(id);
   return job?.status === status ? job : undefined;
-});
+}, WAIT);
 
 for (const [name, make] of Object.entries(adapters)) {
   describe(`JobQueue conformance: ${name}`, () => {
@@ -172,11 +165,11 @@ for (const [name, make] of Object.entries(adapters)) {
         running -= 1;
       }, { concurrency: 2, retryDelay: noRetry });
       for (let n = 0; n < 5; n++) await queue.add(`c${n}`, 'test.gate', n, OPTIONS);
-      await until(async () => (await queue.counts()).active === 2);
+      await waitFor('two jobs active', async () => (await queue.counts()).active === 2, WAIT);
       const counts = await queue.counts();
       assert.deepEqual({ active: counts.active, waiting: counts.waiting }, { active: 2, waiting: 3 });
       gate.resolve();
-      await until(async () => (await queue.counts()).completed === 5);
+      await waitFor('all five jobs completed', async () => (await queue.counts()).completed === 5, WAIT);
       assert.equal(most, 2);
       assert.equal((await queue.list('completed', 3)).length, 3);
     });

@@ -8,6 +8,7 @@ import { startRedis } from '../../scripts/lib/redis.ts';
 import { API_KEY, backendAdmin, perTestGateways, ROOT_DIR, setFault, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { freePort, port } from '../support/ports.ts';
 import { assertMatchesSpec } from '../support/spec.ts';
+import { waitFor } from '../support/wait.ts';
 
 const OTHER_KEY = 'other-key-jobs-0123456789';
 const ADMIN_KEY = 'admin-key-jobs-0123456789';
@@ -23,35 +24,26 @@ function createTicket(gw: TestGateway, body: unknown, headers: Record<string, st
   return gw.api('/v1/tickets', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), ...(signal ? { signal } : {}) });
 }
 
-/** Waits for a condition of the backends or the gateway (not for a time). */
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** How long a condition of the backends or the gateway is waited for (tests wait for conditions, never for a time). */
+const WAIT = { timeoutMs: 15_000 };
 
 /** Repeats a create while the key is in use (409), and returns the first other answer. */
 async function repeatUntilFree(gw: TestGateway, body: unknown, key: string): Promise<Response> {
   let res: Response | undefined;
-  await until('the key to be free', async () => {
+  await waitFor('the key to be free', async () => {
     res = await createTicket(gw, body, { 'idempotency-key': key });
     return res.status !== 409;
-  });
+  }, WAIT);
   return res as Response;
 }
 
 /** Polls until `check` holds for the job, and returns it. */
 async function jobUntil(gw: TestGateway, id: string, check: (job: any) => boolean, timeoutMs = 15_000, key = API_KEY): Promise<any> {
-  const deadline = Date.now() + timeoutMs;
   let job: any;
-  while (Date.now() < deadline) {
+  return waitFor(`job ${id} to get there`, async () => {
     job = await assertMatchesSpec(await gw.api(`/v1/jobs/${id}`, { headers: { 'x-api-key': key } }), 'getJob');
-    if (check(job)) return job;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`job ${id} never got there: ${JSON.stringify(job)}`);
+    return check(job) ? job : undefined;
+  }, { timeoutMs, intervalMs: 100, detail: () => `its last view: ${JSON.stringify(job)}` });
 }
 
 describe('Idempotency-Key on POST /v1/tickets', () => {
@@ -145,7 +137,7 @@ describe('Idempotency-Key when the client leaves or the answer cannot be kept', 
     const seen = await crmRequests();
     const leaving = new AbortController();
     const first = createTicket(gw, body, { 'idempotency-key': key }, leaving.signal).catch(() => undefined);
-    await until('the customer lookup to reach the CRM', async () => (await crmRequests()) > seen);
+    await waitFor('the customer lookup to reach the CRM', async () => (await crmRequests()) > seen, WAIT);
     leaving.abort();
     await first;
     await setFault('crm', { mode: 'ok' });
@@ -165,7 +157,7 @@ describe('Idempotency-Key when the client leaves or the answer cannot be kept', 
     await setFault('tickets', { mode: 'latency', latencyMs: 1000 });
     const leaving = new AbortController();
     const first = createTicket(gw, body, { 'idempotency-key': key }, leaving.signal).catch(() => undefined);
-    await until('the backend to store the ticket', async () => (await ticketsInBackend()) === before + 1);
+    await waitFor('the backend to store the ticket', async () => (await ticketsInBackend()) === before + 1, WAIT);
     leaving.abort();
     await first;
     await setFault('tickets', { mode: 'ok' });
@@ -204,7 +196,7 @@ describe('Idempotency-Key when the client leaves or the answer cannot be kept', 
       const before = await ticketsInBackend();
       await setFault('tickets', { mode: 'latency', latencyMs: 800 });
       const first = createTicket(gw, body, { 'idempotency-key': key });
-      await until('the backend to store the ticket', async () => (await ticketsInBackend()) === before + 1);
+      await waitFor('the backend to store the ticket', async () => (await ticketsInBackend()) === before + 1, WAIT);
       // Out of memory, Redis refuses every write: the answer cannot be kept.
       const [, maxmemory = '0'] = (await admin.config('GET', 'maxmemory')) as string[];
       await admin.config('SET', 'maxmemory', '1');

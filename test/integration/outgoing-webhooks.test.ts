@@ -7,6 +7,7 @@ import { typeIndexKey } from '../../src/modules/webhooks/subscriptions.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { TEST_REDIS_URL } from '../support/ports.ts';
 import { assertMatchesSpec } from '../support/spec.ts';
+import { waitFor } from '../support/wait.ts';
 
 const ADMIN_KEY = 'admin-key-webhooks-0123456789';
 const OTHER_KEY = 'other-key-webhooks-0123456789';
@@ -65,13 +66,7 @@ const deliveries = (received: readonly Received[]) => JSON.stringify(received.ma
 // in the outbox): each test follows the one reload it makes, after it subscribed.
 const isReloadSince = (since: string) => (event: Event) => event.type === 'connector.changed' && event.data.action === 'reload' && event.time >= since;
 
-const until = async (check: () => boolean, timeoutMs = 15_000): Promise<void> => {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
+const WAIT = { timeoutMs: 15_000 };
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -116,7 +111,7 @@ describe('outgoing webhooks', () => {
 
     assert.equal((await reload(gw)).status, 200);
     const mine = () => hook.received.filter((d) => isMine(d.event));
-    await until(() => mine().some((d) => d.status === 204));
+    await waitFor('the delivery answered 204', () => mine().some((d) => d.status === 204), WAIT);
     assert.deepEqual(mine().map((d) => d.status), [500, 500, 204], deliveries(hook.received));
     const delivery = mine()[2] as Received;
     const { event } = delivery;
@@ -151,7 +146,7 @@ describe('outgoing webhooks', () => {
 
     const mine = () => hook.received.filter((d) => isMine(d.event));
     let dead: { id: string; attempts: number; error: { code: string; detail: string } } | undefined;
-    await until(() => mine().length >= 2);
+    await waitFor('both failed deliveries', () => mine().length >= 2, WAIT);
     for (let i = 0; i < 50 && !dead; i++) {
       const listed = await assertMatchesSpec(await admin(gw, '/v1/admin/jobs?state=dead&queue=webhook-delivery'), 'listJobs');
       dead = listed.jobs.find((j: { webhook: { eventId: string } }) => j.webhook.eventId === mine()[0]?.event.id);
@@ -166,7 +161,7 @@ describe('outgoing webhooks', () => {
     const retried = await admin(gw, `/v1/admin/jobs/${dead.id}/retry`, { method: 'POST' });
     assert.equal(retried.status, 200);
     await assertMatchesSpec(retried, 'retryJob');
-    await until(() => mine().some((d) => d.status === 200));
+    await waitFor('the retried delivery answered 200', () => mine().some((d) => d.status === 200), WAIT);
     assert.deepEqual(mine().map((d) => d.status), [503, 503, 200]);
     assert.ok(isSignedBy(SECRET, mine()[2] as Received));
   });
@@ -179,7 +174,7 @@ describe('outgoing webhooks', () => {
     const subscription = await subscribe(gw, { url: hook.url, secret: SECRET, types: ['connector.changed'] });
     assert.equal((await reload(gw)).status, 200);
     const mine = () => hook.received.filter((d) => isMine(d.event));
-    await until(() => mine().length >= 1);
+    await waitFor('the first delivery', () => mine().length >= 1, WAIT);
     let dead: { attempts: number; error: { code: string }; webhook: { subscriptionId: string; eventId: string } } | undefined;
     for (let i = 0; i < 50 && !dead; i++) {
       const listed = await assertMatchesSpec(await admin(gw, '/v1/admin/jobs?state=dead&queue=webhook-delivery'), 'listJobs');

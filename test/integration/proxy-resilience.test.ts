@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { backendAdmin, setFault, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { waitFor } from '../support/wait.ts';
 
 // One gateway for the file, each test on its own connector, so their settings do not meet.
 let gw: TestGateway;
@@ -27,10 +28,6 @@ const getTicket = () =>
   });
 
 const stats = (system: 'orders' | 'crm' | 'tickets') => backendAdmin<{ requests: number; tokensIssued?: number }>(system, 'stats');
-
-async function until(check: () => Promise<boolean>): Promise<void> {
-  while (!(await check())) await new Promise((resolve) => setImmediate(resolve));
-}
 
 const codeOf = async (res: Response) => ((await res.json()) as { code?: string }).code;
 
@@ -71,7 +68,7 @@ describe("the proxy runs through the connector's resilience pipeline", () => {
     await setFault('crm', { mode: 'hang' });
     const before = (await stats('crm')).requests;
     const first = gw.api('/v1/proxy/crm/api/customers/1/');
-    await until(async () => (await stats('crm')).requests > before);
+    await waitFor('the first call to reach the CRM', async () => (await stats('crm')).requests > before);
     const second = await gw.api('/v1/proxy/crm/api/customers/2/');
     assert.equal(second.status, 503);
     assert.equal(await codeOf(second), 'CONNECTOR_SATURATED');

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { copyConnector, scratchDir, setVersion } from '../support/connector-packages.ts';
 import { API_KEY, backendAdmin, ROOT_DIR, setFault, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { waitFor } from '../support/wait.ts';
 
 const ADMIN_KEY = 'admin-key-proxy-0123456789';
 
@@ -178,15 +179,15 @@ describe('a proxy call waiting for a slot while its connector is reloaded', () =
       await setFault('tickets', { mode: 'hold' });
       const before = (await ticketsBackend()).requests;
       const first = rpc(reloading, get);
-      await until(async () => (await ticketsBackend()).requests > before);
+      await waitFor('the first call to reach the backend', async () => (await ticketsBackend()).requests > before);
       const second = rpc(reloading, get);
-      await until(async () => (await tickets())?.bulkhead.queued === 1);
+      await waitFor('the second call to queue in the bulkhead', async () => (await tickets())?.bulkhead.queued === 1);
       // New requests are answered again (the health check of the new version), the first stays held.
       await setFault('tickets', { mode: 'latency', latencyMs: 0 });
       // Version 2 no longer opens tickets.get; the reload swaps it in, then drains the held call.
       setVersion(folder, '2.0.0', (source) => source.replace("rpcMethods: ['tickets.get', 'tickets.search']", "rpcMethods: ['tickets.search']"));
       const reloaded = fetch(`${reloading.url}/v1/admin/connectors/tickets-node/reload`, { method: 'POST', headers: { 'x-api-key': ADMIN_KEY } });
-      await until(async () => (await tickets())?.version === '2.0.0');
+      await waitFor('version 2.0.0 to be swapped in', async () => (await tickets())?.version === '2.0.0');
       await setFault('tickets', { mode: 'ok' });
       assert.equal((await first).status, 200, 'the call already under way finishes on version 1');
       const refused = await second;
@@ -200,10 +201,3 @@ describe('a proxy call waiting for a slot while its connector is reloaded', () =
     }
   });
 });
-
-/** Polls `probe` every 50 ms until it holds; gives up after 20 s. */
-async function until(probe: () => Promise<boolean>): Promise<void> {
-  for (const deadline = Date.now() + 20_000; !(await probe()); await new Promise((r) => setTimeout(r, 50))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${String(probe)}`);
-  }
-}

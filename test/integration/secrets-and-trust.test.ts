@@ -10,6 +10,7 @@ import { COMMANDS_TOPIC, EVENTS_TOPIC } from '../../src/adapters/kafka/kafka-eve
 import { packTarball, scratchDir } from '../support/connector-packages.ts';
 import { ROOT_DIR } from '../support/gateway.ts';
 import { port, TEST_KAFKA_BROKERS, TEST_REDIS_URL, TEST_URLS } from '../support/ports.ts';
+import { waitFor } from '../support/wait.ts';
 
 // A real gateway process (so that /proc/self/environ is its own) with sentinel secrets planted in
 // every place a secret can come from; then everything it writes is searched for them.
@@ -75,14 +76,8 @@ const call = async (path: string, key: string | undefined, init: RequestInit = {
   return { status: res.status, text };
 };
 
-async function until<T>(probe: () => Promise<T | undefined>, what: string): Promise<T> {
-  for (let i = 0; i < 300; i++) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}\n${output.slice(-2000)}`);
-}
+/** The gateway process may not be listening yet (a probe that throws is "not yet"); on a time-out, what it wrote last. */
+const WAIT = { timeoutMs: 30_000, intervalMs: 100, retryOnError: true, detail: () => output.slice(-2000) };
 
 before(async () => {
   dir = scratchDir('secrets');
@@ -104,7 +99,7 @@ before(async () => {
   });
   child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
-  await until(async () => ((await fetch(`${base}/readyz`)).status === 200 ? true : undefined), 'the gateway to be ready');
+  await waitFor('the gateway to be ready', async () => (await fetch(`${base}/readyz`)).status === 200, WAIT);
 
   const pkg = join(scratchDir('secret-probe'), 'package');
   mkdirSync(join(pkg, 'src'), { recursive: true });
@@ -154,7 +149,7 @@ describe('connector trust', () => {
     assert.equal(JSON.parse(refused.text).code, 'CONNECTOR_FAILED');
     assert.doesNotMatch(refused.text, /probe-text/);
     // For the operator, in the log (written after the answer: waited for, not assumed).
-    await until(async () => (output.includes('probe-text') ? true : undefined), 'the refusal in the log');
+    await waitFor('the refusal in the log', () => output.includes('probe-text'), WAIT);
   });
 });
 
@@ -179,7 +174,7 @@ describe('secrets', () => {
 
     const kafka = await kafkaContent(`secret-probe`);
     const logged = (msg: string) => output.includes(`"msg":"${msg}"`);
-    await until(async () => (['my config', 'nested', 'leak'].every(logged) ? true : undefined), 'the connector\'s log lines');
+    await waitFor('the connector\'s log lines', () => ['my config', 'nested', 'leak'].every(logged), WAIT);
     assert.match(output, /"level":20/, 'the logs are at debug');
     const places: Record<string, string> = { logs: output, bodies: bodies.join('\n'), audit: readFileSync(join(dir, 'audit.jsonl'), 'utf8'), kafka };
     assert.match(places.audit ?? '', /secret-probe/);
@@ -202,7 +197,7 @@ describe('secrets', () => {
     const marker = `/v1/orders/ORD-${tag}`;
     await call(marker, SENTINELS.apiKey);
     await call(`/v1/webhooks/subscriptions/${id}`, SENTINELS.apiKey, { method: 'DELETE' });
-    const line = await until(async () => output.split('\n').find((l) => l.includes(`"path":"${marker}"`)), 'the log line of the marked request');
+    const line = await waitFor('the log line of the marked request', () => output.split('\n').find((l) => l.includes(`"path":"${marker}"`)), WAIT);
     assert.ok(line.includes(ordinary), line);
   });
 });
@@ -215,7 +210,7 @@ async function kafkaContent(connector: string): Promise<string> {
   try {
     await consumer.subscribe({ topics: [EVENTS_TOPIC, COMMANDS_TOPIC], fromBeginning: true });
     await consumer.run({ eachMessage: async ({ message }) => void seen.push(`${message.key?.toString() ?? ''} ${message.value?.toString() ?? ''}`) });
-    await until(async () => (seen.some((m) => m.includes('connector.changed') && m.includes(connector) && m.includes('install')) ? true : undefined), 'the install event on Kafka');
+    await waitFor('the install event on Kafka', () => seen.some((m) => m.includes('connector.changed') && m.includes(connector) && m.includes('install')), WAIT);
   } finally {
     await consumer.disconnect();
   }

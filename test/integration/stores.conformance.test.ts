@@ -22,6 +22,10 @@ import type { CursorStore, LeaseStore } from '../../src/ports/lease-store.ts';
 import type { RecordStore } from '../../src/ports/record-store.ts';
 import type { StreamStore } from '../../src/ports/stream-store.ts';
 import { TEST_REDIS_URL } from '../support/ports.ts';
+import { waitFor } from '../support/wait.ts';
+
+/** Records here lapse after 20 ms: anything near 10 s is a store that does not expire them. */
+const WAIT = { timeoutMs: 10_000 };
 
 // One suite per store port (idempotency, dedupe, leases and cursors, streams, blobs, records), each run against every adapter: Redis and in-memory.
 interface Stores {
@@ -44,19 +48,10 @@ const adapters: Record<string, () => Stores> = {
 
 before(async () => {
   redis = createRedis(TEST_REDIS_URL, pino({ level: 'silent' }));
-  await until(() => redis?.isUp());
+  await waitFor('Redis to be up', () => redis?.isUp(), WAIT);
 });
 after(() => redis?.close());
 
-async function until<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 /** Keys of one test: runs never see each other's. */
 const keyOf = (what: string) => `omnigate:test:conformance:${what}:${randomUUID()}`;
 
@@ -88,7 +83,7 @@ for (const [name, make] of Object.entries(adapters)) {
       const { idempotency } = make();
       const key = keyOf('idem');
       await idempotency.claim(key, { token: 'a' }, 20);
-      await until(() => idempotency.claim(key, { token: 'b' }, 60_000));
+      await waitFor('the lapsed key to be claimed again', () => idempotency.claim(key, { token: 'b' }, 60_000), WAIT);
       assert.deepEqual(await idempotency.read(key), { token: 'b' });
     });
   });
@@ -100,7 +95,7 @@ for (const [name, make] of Object.entries(adapters)) {
       assert.equal(await dedupe.has(key), false);
       await dedupe.mark(key, 20);
       assert.equal(await dedupe.has(key), true);
-      await until(async () => !(await dedupe.has(key)));
+      await waitFor('the mark to lapse', async () => !(await dedupe.has(key)), WAIT);
       const first = keyOf('first');
       assert.equal(await dedupe.markFirst(first, 60_000), true);
       assert.equal(await dedupe.markFirst(first, 60_000), false);
@@ -126,7 +121,7 @@ for (const [name, make] of Object.entries(adapters)) {
       const { leases } = make();
       const key = keyOf('lease');
       await leases.acquire(key, 'node-a', 20);
-      await until(() => leases.acquire(key, 'node-b', 60_000));
+      await waitFor('node-b to take the lapsed lease', () => leases.acquire(key, 'node-b', 60_000), WAIT);
       assert.equal(await leases.holder(key), 'node-b');
     });
 
@@ -135,7 +130,7 @@ for (const [name, make] of Object.entries(adapters)) {
       const group = keyOf('group');
       await leases.heartbeat(group, 'node-c', 20);
       assert.deepEqual(await leases.heartbeat(group, 'node-b', 60_000), ['node-b', 'node-c']);
-      await until(async () => (await leases.heartbeat(group, 'node-a', 60_000)).length === 2);
+      await waitFor('node-c to drop out of the group', async () => (await leases.heartbeat(group, 'node-a', 60_000)).length === 2, WAIT);
       assert.deepEqual(await leases.heartbeat(group, 'node-a', 60_000), ['node-a', 'node-b']);
       await leases.leave(group, 'node-b');
       assert.deepEqual(await leases.heartbeat(group, 'node-a', 60_000), ['node-a']);
@@ -223,7 +218,7 @@ for (const [name, make] of Object.entries(adapters)) {
       await blobs.put(key, bytes, 20);
       bytes[0] = 9;
       assert.deepEqual(await blobs.get(key), Buffer.from([0, 1, 2, 253, 254, 255, 0x1f, 0x8b]));
-      await until(async () => (await blobs.get(key)) === undefined);
+      await waitFor('the bytes to lapse', async () => (await blobs.get(key)) === undefined, WAIT);
       assert.equal(await blobs.get(keyOf('never')), undefined);
     });
     test('keeps bytes put without a lifetime until they are put again with one', async () => {
@@ -233,10 +228,10 @@ for (const [name, make] of Object.entries(adapters)) {
       await blobs.put(key, Buffer.from('kept'));
       const lapsed = keyOf('blob');
       await blobs.put(lapsed, Buffer.from('gone'), 20);
-      await until(async () => (await blobs.get(lapsed)) === undefined);
+      await waitFor('the other bytes to lapse', async () => (await blobs.get(lapsed)) === undefined, WAIT);
       assert.deepEqual(await blobs.get(key), Buffer.from('kept'), 'outlived one put with a lifetime');
       await blobs.put(key, Buffer.from('kept'), 20);
-      await until(async () => (await blobs.get(key)) === undefined);
+      await waitFor('the bytes put again with a lifetime to lapse', async () => (await blobs.get(key)) === undefined, WAIT);
     });
   });
 }

@@ -8,6 +8,7 @@ import { connectorEnv } from '../../scripts/lib/backends.ts';
 import { startRedis } from '../../scripts/lib/redis.ts';
 import { API_KEY, backendAdmin, ROOT_DIR, setFault } from '../support/gateway.ts';
 import { freePort, port, TEST_REDIS_CACHE_URL, TEST_URLS } from '../support/ports.ts';
+import { waitFor } from '../support/wait.ts';
 
 // A write whose outcome is unknown must not run twice: these tests cut a gateway process off
 // mid-write with SIGKILL, and count tickets on the backend.
@@ -33,17 +34,10 @@ after(async () => {
   rmSync(redisDir, { recursive: true, force: true });
 });
 
-const ticketsInBackend = async () => (await backendAdmin<{ tickets: number }>('tickets', 'stats')).tickets;
+/** A gateway restarting, or a backend held by a fault, may not answer a probe yet: that is "not yet". */
+const WAIT = { intervalMs: 100, retryOnError: true };
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+const ticketsInBackend = async () => (await backendAdmin<{ tickets: number }>('tickets', 'stats')).tickets;
 
 /**
  * A gateway process (src/main.ts), ready. Its jobs' locks are short, so a killed one's job is taken
@@ -61,11 +55,11 @@ async function startGateway(): Promise<ChildProcess> {
   children.add(child);
   child.once('exit', () => children.delete(child));
   let last: unknown;
-  const outcome = await until('the gateway to be ready', async () => {
+  const outcome = await waitFor('the gateway to be ready', async () => {
     if (child.exitCode !== null) return 'exited';
     last = await (await fetch(`${URL}/readyz`)).json();
     return (last as { status: string }).status === 'ready' ? 'ready' : undefined;
-  }).catch((err: Error) => assert.fail(`${err.message}: ${JSON.stringify(last)}`));
+  }, { ...WAIT, detail: () => `its last /readyz: ${JSON.stringify(last)}` });
   assert.equal(outcome, 'ready', `the gateway exited with ${child.exitCode} (its stderr is above)`);
   return child;
 }
@@ -91,26 +85,26 @@ describe('a gateway killed mid-write', () => {
     const { job } = (await res.json()) as { job: { id: string } };
     // The job's ticket first: the request's own write is then stored just before the kill, well
     // within its call deadline, however long the job took to start.
-    await until('the backend to store the job\'s ticket', async () => ((await ticketsInBackend()) === before + 1 ? true : undefined));
+    await waitFor('the backend to store the job\'s ticket', async () => (await ticketsInBackend()) === before + 1, WAIT);
     const key = randomUUID();
     const body = ticket('request killed mid-write');
     const cutOff = api('/v1/tickets', { method: 'POST', headers: { 'idempotency-key': key }, body }).catch(() => undefined);
-    await until('the backend to store both tickets', async () => ((await ticketsInBackend()) === before + 2 ? true : undefined));
+    await waitFor('the backend to store both tickets', async () => (await ticketsInBackend()) === before + 2, WAIT);
     await kill(gateway);
     assert.equal(await cutOff, undefined, 'the request was cut off before its answer');
     await setFault('tickets', { mode: 'ok' });
 
     gateway = await startGateway();
-    const done = await until('the job to finish', async () => {
+    const done = await waitFor('the job to finish', async () => {
       const view = (await (await api(`/v1/jobs/${job.id}`)).json()) as { state: string };
       return view.state === 'completed' || view.state === 'dead' ? view : undefined;
-    });
+    }, WAIT);
     assert.equal(done.state, 'completed');
     // The key stays held while the cut-off write might still run, then the repeat runs it again with its token.
-    const repeat = await until('the key to be free', async () => {
+    const repeat = await waitFor('the key to be free', async () => {
       const answer = await api('/v1/tickets', { method: 'POST', headers: { 'idempotency-key': key }, body });
       return answer.status === 409 ? undefined : answer;
-    });
+    }, WAIT);
     assert.equal(repeat.status, 201);
     assert.equal(await ticketsInBackend(), before + 2, 'neither the job nor the repeat opened a second ticket');
     await kill(gateway);
