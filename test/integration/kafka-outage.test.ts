@@ -15,6 +15,7 @@ import { bucketKey, outboxBucketOf } from '../../src/modules/events/outbox-bucke
 import { API_KEY, ROOT_DIR, startTestGateway } from '../support/gateway.ts';
 import { port, TEST_KAFKA_BROKERS, TEST_REDIS_CACHE_URL, TEST_REDIS_URL, TEST_URLS } from '../support/ports.ts';
 import { assertMatchesSpec } from '../support/spec.ts';
+import { waitFor } from '../support/wait.ts';
 
 /** Outbox bucket leases in this file: a dead node's buckets move after this long. */
 const LEASE_MS = 2_000;
@@ -43,15 +44,6 @@ function postTicketWebhook(url: string, id: string, ticketId: string, status = '
   return fetch(`${url}/v1/inbound/tickets-node`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-webhook-timestamp': timestamp, 'x-webhook-signature': signature }, body });
 }
 
-async function until(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-
 /** A whole gateway process on the given Redis and Kafka, as ops would run one of several. */
 async function spawnGateway(env: Record<string, string>, httpPort: number): Promise<ChildProcess> {
   const dir = join(ROOT_DIR, `.data/outage-node-${process.pid}`);
@@ -63,7 +55,7 @@ async function spawnGateway(env: Record<string, string>, httpPort: number): Prom
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  await until(async () => (await fetch(`http://127.0.0.1:${httpPort}/readyz`).then((r) => r.json() as Promise<{ status: string }>, () => undefined))?.status === 'ready', 'the gateway process to be ready', 30_000);
+  await waitFor('the gateway process to be ready', async () => (await fetch(`http://127.0.0.1:${httpPort}/readyz`).then((r) => r.json() as Promise<{ status: string }>, () => undefined))?.status === 'ready', { timeoutMs: 30_000 });
   return child;
 }
 
@@ -123,25 +115,25 @@ describe('delivery through a Kafka outage, a gateway crash and a Redis restart',
         return acked.size >= count;
       };
       const arrived = () => [...acked].every((id) => handled.has(id));
-      await until(sent(50), 'webhooks acknowledged by node A');
+      await waitFor('webhooks acknowledged by node A', sent(50));
       // Node B relays the buckets it leases; node A's wait, as it cannot reach Kafka.
-      await until(async () => (await nodeB.events.outbox.depth()) > 0 && !arrived(), 'events waiting in node A\'s buckets');
+      await waitFor('events waiting in node A\'s buckets', async () => (await nodeB.events.outbox.depth()) > 0 && !arrived());
       phase('node A killed');
       nodeA.kill('SIGKILL');
       await new Promise((r) => nodeA.once('exit', r));
       target = nodeB.url;
-      await until(arrived, 'what node A acknowledged, relayed by node B after taking over its buckets', 30_000);
+      await waitFor('what node A acknowledged, relayed by node B after taking over its buckets', arrived, { timeoutMs: 30_000 });
 
       phase('redis stopping');
       await redis.stop();
-      await until(() => refused > 0, 'a webhook refused while Redis is down');
+      await waitFor('a webhook refused while Redis is down', () => refused > 0);
       redis = await startRedis({ port: redisPort, dir: join(dir, 'redis'), role: 'durable' });
       const atRestart = acked.size;
-      await until(sent(atRestart + 20), 'webhooks acknowledged after the Redis restart');
+      await waitFor('webhooks acknowledged after the Redis restart', sent(atRestart + 20));
       phase('sending stopped');
       stop = true;
       await sending;
-      await until(arrived, 'every acknowledged webhook at the consumer', 60_000);
+      await waitFor('every acknowledged webhook at the consumer', arrived, { timeoutMs: 60_000 });
 
       const twice = [...handled].filter(([, count]) => count > 1);
       assert.deepEqual(twice, [], 'no event handled twice');
@@ -189,18 +181,18 @@ describe('a consuming gateway SIGKILLed under load', () => {
           acked.push(`tickets-node:${id}`);
         }
       })();
-      await until(() => acked.length >= 20, 'webhooks acknowledged by node A');
+      await waitFor('webhooks acknowledged by node A', () => acked.length >= 20);
       // A burst, so that node C is killed amid a batch it has handled but not yet committed: Kafka hands that over again.
       const burst = Array.from({ length: 600 }, (_, n) => cloudEvent({ source: '/test', type: 'test.burst', partitionkey: `${run}-B${n % 5}`, data: { id: `${run}-B${n % 5}`, subject: `#${n}` } }));
       await nodeA.events.publishDurably(burst);
       acked.push(...burst.map((e) => e.id));
-      await until(async () => (await onC('consumed', 'test.burst')) > 0, 'node C writing the burst to the log');
+      await waitFor('node C writing the burst to the log', async () => (await onC('consumed', 'test.burst')) > 0);
       nodeC.kill('SIGKILL');
       await new Promise((r) => nodeC.once('exit', r));
       t.diagnostic(`node C SIGKILLed after ${acked.length} acknowledged`);
       nodeC = await startC();
       const sentAtRestart = acked.length;
-      await until(async () => acked.length > sentAtRestart + 20 && (await onC('consumed', 'ticket.updated')) > 0, 'node C, restarted, writing webhooks sent since');
+      await waitFor('node C, restarted, writing webhooks sent since', async () => acked.length > sentAtRestart + 20 && (await onC('consumed', 'ticket.updated')) > 0);
       stop = true;
       await sending;
 
@@ -214,10 +206,10 @@ describe('a consuming gateway SIGKILLed under load', () => {
           position = page.at(-1)?.position ?? position;
         }
       };
-      await until(async () => {
+      await waitFor('every acknowledged event in the log', async () => {
         const ids = new Set((await logged()).map((e) => e.id));
         return acked.every((id) => ids.has(id));
-      }, 'every acknowledged event in the log');
+      });
       const events = await logged();
       assert.equal(events.length, acked.length, 'no event logged twice, none that was not acknowledged');
       assert.equal(new Set(events.map((e) => e.id)).size, acked.length);
@@ -250,7 +242,7 @@ describe('shutting down', () => {
       const published = Array.from({ length: 300 }, (_, n) => cloudEvent({ source: '/test', type: 'test.flushed', subject: `k${n % 7}`, partitionkey: `k${n % 7}`, data: { run, n } }));
       for (const event of published) await gw.events.publish([event]);
       await gw.stop();
-      await until(() => received.size >= published.length, 'every flushed event');
+      await waitFor('every flushed event', () => received.size >= published.length);
       assert.equal(received.size, published.length);
     } finally {
       await sub.close();
@@ -270,10 +262,10 @@ describe('an event Kafka refuses', () => {
       await sub.ready;
       const event = (n: number, padding = '') => cloudEvent({ source: '/test', type: 'test.sized', subject: 'k', partitionkey: 'k', data: { run, n, padding } });
       await gw.events.publish([event(1), event(2, 'x'.repeat(2 * 1024 * 1024)), event(3)]);
-      await until(() => received.length >= 2, 'events 1 and 3');
+      await waitFor('events 1 and 3', () => received.length >= 2);
       assert.deepEqual(received, [1, 3]);
       // The consumer may see event 3 before the relay trims its entry: wait for that, not for a sleep.
-      await until(async () => (await gw.events.outbox.depth()) === 0, 'an empty outbox');
+      await waitFor('an empty outbox', async () => (await gw.events.outbox.depth()) === 0);
       const redis = new Redis(TEST_REDIS_URL);
       try {
         const dead = await redis.xrange(`${bucketKey(outboxBucketOf('k'))}:dead`, '-', '+');
@@ -305,7 +297,7 @@ describe('inbound webhooks while Redis is down', () => {
       assert.ok(Number(refused.headers.get('retry-after')) >= 1, 'says when to retry');
       redis = await startRedis({ port: redisPort, dir, role: 'durable' });
       // The sender retries, as told: accepted once the outbox can store it.
-      await until(async () => (await postTicketWebhook(gw.url, `during-${process.pid}`, 'T-1', 'pending')).status === 202, 'the retry to be accepted');
+      await waitFor('the retry to be accepted', async () => (await postTicketWebhook(gw.url, `during-${process.pid}`, 'T-1', 'pending')).status === 202);
     } finally {
       await gw.stop();
       await redis.stop();
@@ -326,18 +318,18 @@ describe('outbox bucket leases', () => {
     };
     const one = await startTestGateway(env);
     try {
-      await until(async () => (await holders()).get(one.events.instanceId) === 16, 'the only node to hold all 16 buckets');
+      await waitFor('the only node to hold all 16 buckets', async () => (await holders()).get(one.events.instanceId) === 16);
       const two = await startTestGateway(env);
       try {
-        await until(async () => {
+        await waitFor('eight buckets each', async () => {
           const held = await holders();
           return held.get(one.events.instanceId) === 8 && held.get(two.events.instanceId) === 8;
-        }, 'eight buckets each');
+        });
       } finally {
         await two.stop();
       }
       // Sooner than the stopped node's leases could run out: it handed them back.
-      await until(async () => (await holders()).get(one.events.instanceId) === 16, 'the stopped node\'s buckets back with the other', LONG_LEASE_MS / 2);
+      await waitFor('the stopped node\'s buckets back with the other', async () => (await holders()).get(one.events.instanceId) === 16, { timeoutMs: LONG_LEASE_MS / 2 });
     } finally {
       await one.stop();
       client.disconnect();
