@@ -49,6 +49,12 @@ export interface StreamStore extends StreamReads {
   /** Deletes entries by id: how many were there. */
   remove(stream: string, ids: readonly string[]): Promise<number>;
   /**
+   * Moves one entry to the end of another stream, with `extra` fields added, in one step: false
+   * when the entry is no longer there (another reader moved or removed it first), and then
+   * nothing is appended. Both streams must share a slot on a Cluster (one hash tag).
+   */
+  move(from: string, id: string, to: string, extra: StreamFields): Promise<boolean>;
+  /**
    * A reader for blocking reads and for reads that may take longer than a command (a page of
    * large entries): `timeoutMs` bounds each of its reads (none when absent), so a reader that
    * blocks must block for less.

@@ -173,6 +173,17 @@ for (const [name, make] of Object.entries(adapters)) {
       assert.deepEqual(await streams.info(keyOf('never')), { length: 0, added: 0 });
     });
 
+    test('moves an entry to another stream once, with extra fields: a second move of it does nothing', async () => {
+      const { streams } = make();
+      const from = keyOf('from');
+      const to = `${from}:dead`;
+      const [first, second] = await streams.append([1, 2].map((n) => ({ stream: from, fields: { n: String(n) } })));
+      assert.equal(await streams.move(from, first as string, to, { why: 'test' }), true);
+      assert.equal(await streams.move(from, first as string, to, { why: 'again' }), false);
+      assert.deepEqual((await streams.range(to, { count: 10 })).map((e) => e.fields), [{ n: '1', why: 'test' }]);
+      assert.deepEqual((await streams.range(from, { count: 10 })).map((e) => e.id), [second]);
+    });
+
     test('a stream past its maximum length loses its oldest entries, never its newest', async () => {
       const { streams } = make();
       const stream = keyOf('stream');

@@ -74,6 +74,15 @@ export function createMemoryStreamStore(options: { now?: () => number } = {}): S
       return id;
     },
     ...reads,
+    async move(from, id, to, extra) {
+      const stream = streams.get(from);
+      const entry = stream?.entries.find((e) => e.id === id);
+      if (!stream || !entry) return false;
+      stream.entries = stream.entries.filter((e) => e !== entry);
+      add(to, { ...entry.fields, ...extra }, undefined);
+      wake();
+      return true;
+    },
     async remove(name, ids) {
       const stream = streams.get(name);
       if (!stream) return 0;

@@ -8,6 +8,16 @@ if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then return false en
 if ARGV[2] == '' then return redis.call('XADD', KEYS[1], '*', unpack(ARGV, 3)) end
 return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))`;
 
+/** The entry, if still there, appended to KEYS[2] with the extra fields and deleted from KEYS[1]. */
+const MOVE = `
+local found = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])
+if #found == 0 then return 0 end
+local fields = found[1][2]
+for i = 2, #ARGV do fields[#fields + 1] = ARGV[i] end
+redis.call('XADD', KEYS[2], '*', unpack(fields))
+redis.call('XDEL', KEYS[1], ARGV[1])
+return 1`;
+
 type RawEntry = [string, string[]];
 const flat = (fields: StreamFields): string[] => Object.entries(fields).flat();
 const toEntry = ([id, values]: RawEntry): StreamEntry => {
@@ -67,6 +77,7 @@ export function createRedisStreamStore(redis: RedisHandle): StreamStore {
       return id === null ? undefined : String(id);
     },
     remove: (stream, ids) => (ids.length === 0 ? Promise.resolve(0) : client.xdel(stream, ...ids)),
+    move: async (from, id, to, extra) => (await client.eval(MOVE, 2, from, to, id, ...flat(extra))) === 1,
     reader(options = {}): StreamReader {
       // A blocking read outlasts any command timeout: it waits as long as it asked to. The first
       // read may come before the connection is up: it waits for it (a failed reconnect rejects it).

@@ -123,10 +123,10 @@ export function createOutbox(deps: OutboxDeps): Outbox {
   }
 
   /** An entry that can never go out is moved to its bucket's dead-letter stream, so the rest can. */
-  async function setAside(bucket: number, { id, fields }: StreamEntry, why: string): Promise<void> {
-    log.error({ bucket, entry: id, why }, 'outbox entry set aside in its dead-letter stream');
-    await streams.append([{ stream: `${keyOf(bucket)}:dead`, fields: { ...fields, why } }]);
-    await streams.remove(keyOf(bucket), [id]);
+  async function setAside(bucket: number, { id }: StreamEntry, why: string): Promise<void> {
+    // One step, and only if the entry is still there: a relay that read it too (a lease handed
+    // over meanwhile) or a restart after a crash sets nothing aside twice.
+    if (await streams.move(keyOf(bucket), id, `${keyOf(bucket)}:dead`, { why })) log.error({ bucket, entry: id, why }, 'outbox entry set aside in its dead-letter stream');
   }
 
   /** One batch of one bucket: the longest leading run bound for one topic (one send keeps its order). */
