@@ -43,7 +43,7 @@ function startRegistry(name: string) {
   const registry = createConnectorRegistry({
     log: pino({ level: 'silent' }), connectorsDir, connectorEnv: { ECHO_BASE_URL: 'http://127.0.0.1:9' },
     schemas: createSchemaRegistry(join(ROOT, 'schemas')), store: createPackageStore(join(dir, 'store')),
-    drainTimeoutMs: 1_000, retryMinMs: 10, retryMaxMs: 20, onChange: (outcome) => changes.push(outcome),
+    drainTimeoutMs: 1_000, retryMinMs: 10, retryMaxMs: 20, restartResetMs: 60_000, onChange: (outcome) => changes.push(outcome),
   });
   return { registry, changes, folder: join(connectorsDir, 'echo') };
 }

@@ -6,7 +6,6 @@ import { createSlots, now, type Slot } from './slots.ts';
 import { createSupervisor } from './supervision.ts';
 
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
-export { DEFAULT_RESTART_RESET_MS, DEFAULT_RETRY_MAX_MS, DEFAULT_RETRY_MIN_MS } from './supervision.ts';
 
 export type {
   LoadStage, ConnectorState, Problem, ConnectorVersion, ConnectorEntry, Lease, LifecycleAction, LifecycleOutcome, ConnectorRegistry, ConnectorRegistryDeps,

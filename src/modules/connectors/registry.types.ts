@@ -93,10 +93,12 @@ export interface ConnectorRegistryDeps {
   readonly schemas: SchemaRegistry;
   readonly store: PackageStore;
   readonly drainTimeoutMs?: number;
-  readonly retryMinMs?: number;
-  readonly retryMaxMs?: number;
+  /** First recheck delay of a connector that failed at start; a crashed worker's first restart waits a quarter of it. */
+  readonly retryMinMs: number;
+  /** The longest recheck or restart delay. */
+  readonly retryMaxMs: number;
   /** A restarted worker that stays healthy this long resets the restart backoff. */
-  readonly restartResetMs?: number;
+  readonly restartResetMs: number;
   readonly workerHeapMb?: number;
   /** The secret values scrubbed from logs and connector-written text; each worker adds its connector's. */
   readonly secrets?: Secrets;

@@ -3,13 +3,6 @@ import type { StoredPackage } from './package-store.ts';
 import type { ConnectorRegistryDeps, ConnectorState, ConnectorVersion, LifecycleAction, LifecycleOutcome, Problem } from './registry.types.ts';
 import { now, type Slot, type Slots } from './slots.ts';
 
-/** First recheck delay of a connector that failed at start; a crashed worker's first restart waits a quarter of it. */
-export const DEFAULT_RETRY_MIN_MS = 2_000;
-/** The longest recheck or restart delay. */
-export const DEFAULT_RETRY_MAX_MS = 60_000;
-/** A restarted worker that stays healthy this long starts its restart backoff over. */
-export const DEFAULT_RESTART_RESET_MS = 60_000;
-
 /** What supervision needs of the registry: its table, health checks and the lifecycle steps it retries. */
 export interface SupervisionDeps {
   readonly slots: Slots;
@@ -45,13 +38,13 @@ export function createSupervisor(deps: SupervisionDeps): Supervisor {
     slot.restarts += 1;
     slot.crashes += 1;
     clearTimeout(slot.stable);
-    const delay = Math.min((settings.retryMinMs ?? DEFAULT_RETRY_MIN_MS) / 4 * 2 ** Math.min(slot.crashes - 1, 6), settings.retryMaxMs ?? DEFAULT_RETRY_MAX_MS);
+    const delay = Math.min((settings.retryMinMs) / 4 * 2 ** Math.min(slot.crashes - 1, 6), settings.retryMaxMs);
     log.warn({ connector: slot.name, restarts: slot.restarts, delayMs: delay }, 'restarting the connector worker');
     await new Promise((r) => setTimeout(r, delay).unref());
     await slots.serially(slot, async () => {
       if (slots.closed || slot.active !== version) return;
       const outcome = await deps.restart(slot, version);
-      if (outcome.result === 'failed') scheduleRecheck(slot, settings.retryMinMs ?? DEFAULT_RETRY_MIN_MS);
+      if (outcome.result === 'failed') scheduleRecheck(slot, settings.retryMinMs);
     });
   }
 
@@ -62,7 +55,7 @@ export function createSupervisor(deps: SupervisionDeps): Supervisor {
       if (slots.closed || slot.active !== version || !version.host.isAlive) return;
       slot.crashes = 0;
       log.info({ connector: slot.name }, 'connector stayed healthy: restart backoff reset');
-    }, settings.restartResetMs ?? DEFAULT_RESTART_RESET_MS);
+    }, settings.restartResetMs);
     slot.stable.unref();
   }
 
@@ -73,7 +66,7 @@ export function createSupervisor(deps: SupervisionDeps): Supervisor {
       delete slot.retry;
       void slots.serially(slot, async () => {
         if (slots.closed || slot.state === 'ready') return;
-        const next = Math.min(delayMs * 2, settings.retryMaxMs ?? DEFAULT_RETRY_MAX_MS);
+        const next = Math.min(delayMs * 2, settings.retryMaxMs);
         if (slot.active && !slot.active.host.isAlive) {
           // Its worker died and could not be restarted then: try again with a new one.
           const outcome = await deps.restart(slot, slot.active);
@@ -98,5 +91,5 @@ export function createSupervisor(deps: SupervisionDeps): Supervisor {
     slot.retry.unref();
   }
 
-  return { onWorkerDeath, resetBackoffWhenStable, scheduleRecheck, firstRecheckMs: settings.retryMinMs ?? DEFAULT_RETRY_MIN_MS };
+  return { onWorkerDeath, resetBackoffWhenStable, scheduleRecheck, firstRecheckMs: settings.retryMinMs };
 }
