@@ -47,7 +47,7 @@ export type TransferTarget = { readonly agentId: string } | { readonly group: st
 export interface EventDataMap {
   'conversation.created': { readonly visitor: VisitorRef; readonly group?: string; readonly language?: string; readonly subject?: string };
   'conversation.bot_engaged': { readonly bot: string };
-  'conversation.queued': { readonly reason: 'no_bot' | 'handover' | 'agent_timeout' | 'woke' | 'reopened'; readonly group?: string };
+  'conversation.queued': { readonly reason: 'no_bot' | 'handover' | 'agent_timeout' | 'transferred' | 'reopened'; readonly group?: string };
   'conversation.assigned': { readonly agentId: string };
   'conversation.transferred': { readonly fromAgentId?: string; readonly to: TransferTarget; readonly reason?: string };
   'conversation.message_sent': { readonly messageId: string; readonly clientId?: string; readonly author: Actor; readonly visibility: Visibility } & MessageContent;
@@ -65,3 +65,68 @@ export type EventType = keyof EventDataMap;
 export type ConversationEvent = {
   readonly [K in EventType]: StoredEventBase & { readonly type: K; readonly by: Actor; readonly visibility: Visibility; readonly data: EventDataMap[K] };
 }[EventType];
+
+/** An event as `decide` returns it: the service numbers it and gives it its id and time. */
+export type DecidedEvent = ConversationEvent extends infer E ? (E extends ConversationEvent ? Omit<E, 'seq' | 'id' | 'at'> : never) : never;
+
+/** Who issues a command: the actor kinds of the transition table. */
+export type ActorKind = Actor['kind'];
+
+/**
+ * The state commands a participant issues (REST `POST /v1/conversations/{id}/{command}`, the
+ * socket's `command`, `read` and `delivered` frames). `accept` by a system actor names the agent.
+ */
+export type ConversationCommand =
+  | { readonly type: 'accept'; readonly agentId?: string }
+  | { readonly type: 'transfer'; readonly to: TransferTarget; readonly reason?: string }
+  | { readonly type: 'handover'; readonly reason?: string }
+  | { readonly type: 'snooze'; readonly untilMs?: number }
+  | { readonly type: 'wake' }
+  | { readonly type: 'close'; readonly reason?: 'resolved' | 'idle' }
+  | { readonly type: 'abandon' }
+  | { readonly type: 'reopen' }
+  | { readonly type: 'read'; readonly upToSeq: number }
+  | { readonly type: 'delivered'; readonly upToSeq: number };
+
+/** Every command the decider knows: the state commands, plus starting, messages, notes and the answer timer's requeue. */
+export type DeciderCommand =
+  | ConversationCommand
+  | { readonly type: 'start'; readonly visitor: VisitorRef; readonly group?: string; readonly language?: string; readonly subject?: string }
+  | { readonly type: 'send'; readonly messageId: string; readonly clientId?: string; readonly content: MessageContent }
+  | { readonly type: 'note'; readonly messageId: string; readonly clientId?: string; readonly content: MessageContent }
+  | { readonly type: 'requeue' };
+
+export type CommandType = DeciderCommand['type'];
+
+/** The last public message: who spoke last decides which timer runs (visitor idle, or agent has not answered). */
+export interface LastMessage {
+  readonly seq: number;
+  readonly at: string;
+  readonly author: ActorKind;
+}
+
+/** A conversation's state: the fold of its events (`evolve`), cached as the store's snapshot. */
+export interface ConversationState {
+  readonly status: ConversationStatus;
+  /** The seq of the last event folded (0 before it exists). */
+  readonly seq: number;
+  readonly visitor?: VisitorRef;
+  readonly group?: string;
+  readonly language?: string;
+  readonly subject?: string;
+  readonly bot?: string;
+  /** The agent it is (or, once closed, was last) assigned to. */
+  readonly agentId?: string;
+  readonly createdAt?: string;
+  readonly updatedAt?: string;
+  readonly closedAt?: string;
+  readonly closeReason?: EventDataMap['conversation.closed']['reason'];
+  /** Epoch ms at which a snooze ends (absent: until the customer replies). */
+  readonly snoozedUntilMs?: number;
+  readonly lastMessage?: LastMessage;
+  readonly messageCount: number;
+  /** Last read seq per participant (`<kind>:<id>`). */
+  readonly readUpTo: Readonly<Record<string, number>>;
+  /** Last delivered seq per participant (`<kind>:<id>`). */
+  readonly deliveredUpTo: Readonly<Record<string, number>>;
+}

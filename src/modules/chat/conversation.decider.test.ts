@@ -1,0 +1,265 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { AppError } from '../../kernel/errors.ts';
+import { decide, evolve, fold, initialState } from './conversation.decider.ts';
+import type { Actor, ActorKind, CommandType, ConversationEvent, ConversationStatus, DecidedEvent, DeciderCommand } from './conversation.types.ts';
+import { TRANSITIONS, type CommandRules, type DecideContext } from './transitions.ts';
+
+const T0 = Date.parse('2025-03-01T10:00:00.000Z');
+const WINDOW_MS = 60_000;
+const visitor: Actor = { kind: 'visitor', id: 'v-1' };
+const agent: Actor = { kind: 'agent', id: 'a-2' };
+const bot: Actor = { kind: 'bot', id: 'builtin' };
+const system: Actor = { kind: 'system', id: 'crm' };
+const ACTORS: Record<ActorKind, Actor> = { visitor, agent, bot, system };
+const VISITOR_REF = { id: 'v-1', site: 'shop' };
+const text = (t: string) => ({ contentType: 'text', text: t }) as const;
+
+/** Numbers decided events as the service does (seq, id, time). */
+const stored = (decided: readonly DecidedEvent[], afterSeq = 0): ConversationEvent[] =>
+  decided.map((e, i) => ({ ...e, seq: afterSeq + i + 1, id: `e-${afterSeq + i + 1}`, at: new Date(T0 + afterSeq + i + 1).toISOString() }) as ConversationEvent);
+
+const ev = {
+  created: { type: 'conversation.created', by: visitor, visibility: 'public', data: { visitor: VISITOR_REF, group: 'sales' } },
+  botEngaged: { type: 'conversation.bot_engaged', by: visitor, visibility: 'public', data: { bot: 'builtin' } },
+  queued: { type: 'conversation.queued', by: visitor, visibility: 'internal', data: { reason: 'no_bot', group: 'sales' } },
+  assigned: { type: 'conversation.assigned', by: { kind: 'agent', id: 'a-1' }, visibility: 'public', data: { agentId: 'a-1' } },
+  snoozed: { type: 'conversation.snoozed', by: { kind: 'agent', id: 'a-1' }, visibility: 'internal', data: { untilMs: T0 + 5_000 } },
+  closed: { type: 'conversation.closed', by: { kind: 'agent', id: 'a-1' }, visibility: 'public', data: { reason: 'resolved' } },
+} as const satisfies Record<string, DecidedEvent>;
+
+/** The events that bring a conversation to each resting state (`new` never rests: start moves on at once). */
+const HISTORY: Record<Exclude<ConversationStatus, 'new'>, DecidedEvent[]> = {
+  none: [],
+  bot: [ev.created, ev.botEngaged],
+  queued: [ev.created, ev.queued],
+  assigned: [ev.created, ev.queued, ev.assigned],
+  pending: [ev.created, ev.queued, ev.assigned, ev.snoozed],
+  closed: [ev.created, ev.queued, ev.assigned, ev.closed],
+};
+const RESTING = Object.keys(HISTORY) as (keyof typeof HISTORY)[];
+
+const ctxOf = (actor: Actor, extra: Partial<DecideContext> = {}): DecideContext => ({ actor, nowMs: T0 + 10_000, reopenWindowMs: WINDOW_MS, ...extra });
+
+/** given events / when command / then events or error. */
+function given(history: readonly DecidedEvent[]) {
+  const state = fold(stored(history));
+  return {
+    state,
+    when: (command: DeciderCommand, actor: Actor, extra?: Partial<DecideContext>) => ({
+      then: (events: readonly DecidedEvent[]) => assert.deepEqual(decide(command, state, ctxOf(actor, extra)), events),
+      thenRefuses: (code: string, extensions?: Record<string, unknown>) =>
+        assert.throws(() => decide(command, state, ctxOf(actor, extra)), (err: unknown) => {
+          assert.ok(err instanceof AppError);
+          assert.equal(err.code, code);
+          if (extensions) assert.deepEqual(err.extensions, extensions);
+          return true;
+        }),
+    }),
+  };
+}
+
+/** A valid command of each type, for any state that takes it. */
+const SAMPLE: { [T in CommandType]: Extract<DeciderCommand, { type: T }> } = {
+  start: { type: 'start', visitor: VISITOR_REF, group: 'sales' },
+  send: { type: 'send', messageId: 'm-1', clientId: 'c-1', content: text('hello') },
+  note: { type: 'note', messageId: 'm-2', content: text('VIP customer') },
+  handover: { type: 'handover' },
+  accept: { type: 'accept', agentId: 'a-2' },
+  transfer: { type: 'transfer', to: { group: 'billing' }, reason: 'refund question' },
+  snooze: { type: 'snooze', untilMs: T0 + 60_000 },
+  wake: { type: 'wake' },
+  requeue: { type: 'requeue' },
+  close: { type: 'close' },
+  abandon: { type: 'abandon' },
+  reopen: { type: 'reopen' },
+  read: { type: 'read', upToSeq: 1 },
+  delivered: { type: 'delivered', upToSeq: 1 },
+};
+
+const msg = (by: Actor, visibility: 'public' | 'internal', command: Extract<DeciderCommand, { type: 'send' | 'note' }>): DecidedEvent => ({
+  type: 'conversation.message_sent', by, visibility,
+  data: { messageId: command.messageId, ...(command.clientId ? { clientId: command.clientId } : {}), author: by, visibility, ...command.content },
+});
+const queuedBy = (by: Actor, reason: 'no_bot' | 'handover' | 'agent_timeout' | 'transferred' | 'reopened', group?: string): DecidedEvent =>
+  ({ type: 'conversation.queued', by, visibility: 'internal', data: { reason, ...(group ? { group } : {}) } });
+const transferToBilling = (by: Actor, fromAgentId?: string): DecidedEvent[] => [
+  { type: 'conversation.transferred', by, visibility: 'internal', data: { ...(fromAgentId ? { fromAgentId } : {}), to: { group: 'billing' }, reason: 'refund question' } },
+  queuedBy(by, 'transferred', 'billing'),
+];
+const receipt = (type: 'conversation.read' | 'conversation.delivered', by: Actor): DecidedEvent => ({ type, by, visibility: 'public', data: { participant: by, upToSeq: 1 } });
+const closedBy = (by: Actor, reason: 'resolved' | 'abandoned' | 'idle'): DecidedEvent => ({ type: 'conversation.closed', by, visibility: 'public', data: { reason } });
+
+/** Every row of the table, with the events it decides for one actor that may issue it. */
+const ROWS: Record<string, { by: Actor; then: DecidedEvent[] }> = {
+  'start@none': { by: visitor, then: [{ type: 'conversation.created', by: visitor, visibility: 'public', data: { visitor: VISITOR_REF, group: 'sales' } }, queuedBy(visitor, 'no_bot', 'sales')] },
+  'send@bot': { by: visitor, then: [msg(visitor, 'public', SAMPLE.send)] },
+  'send@queued': { by: visitor, then: [msg(visitor, 'public', SAMPLE.send)] },
+  'send@assigned': { by: agent, then: [msg(agent, 'public', SAMPLE.send)] },
+  'send@pending': { by: visitor, then: [msg(visitor, 'public', SAMPLE.send), { type: 'conversation.woke', by: visitor, visibility: 'internal', data: { reason: 'customer_replied' } }] },
+  'note@bot': { by: bot, then: [msg(bot, 'internal', SAMPLE.note)] },
+  'note@queued': { by: agent, then: [msg(agent, 'internal', SAMPLE.note)] },
+  'note@assigned': { by: agent, then: [msg(agent, 'internal', SAMPLE.note)] },
+  'note@pending': { by: agent, then: [msg(agent, 'internal', SAMPLE.note)] },
+  'note@closed': { by: system, then: [msg(system, 'internal', SAMPLE.note)] },
+  'handover@bot': { by: visitor, then: [queuedBy(visitor, 'handover', 'sales')] },
+  'accept@queued': { by: agent, then: [{ type: 'conversation.assigned', by: agent, visibility: 'public', data: { agentId: 'a-2' } }] },
+  'transfer@queued': { by: system, then: transferToBilling(system) },
+  'transfer@assigned': { by: agent, then: transferToBilling(agent, 'a-1') },
+  'transfer@pending': { by: agent, then: transferToBilling(agent, 'a-1') },
+  'snooze@assigned': { by: agent, then: [{ type: 'conversation.snoozed', by: agent, visibility: 'internal', data: { untilMs: T0 + 60_000 } }] },
+  'wake@pending': { by: system, then: [{ type: 'conversation.woke', by: system, visibility: 'internal', data: { reason: 'snooze_ended' } }] },
+  'requeue@assigned': { by: system, then: [queuedBy(system, 'agent_timeout', 'sales')] },
+  'close@bot': { by: system, then: [closedBy(system, 'resolved')] },
+  'close@queued': { by: agent, then: [closedBy(agent, 'resolved')] },
+  'close@assigned': { by: agent, then: [closedBy(agent, 'resolved')] },
+  'close@pending': { by: agent, then: [closedBy(agent, 'resolved')] },
+  'abandon@bot': { by: visitor, then: [closedBy(visitor, 'abandoned')] },
+  'abandon@queued': { by: system, then: [closedBy(system, 'abandoned')] },
+  'reopen@closed': { by: visitor, then: [{ type: 'conversation.reopened', by: visitor, visibility: 'public', data: {} }, queuedBy(visitor, 'reopened', 'sales')] },
+  ...Object.fromEntries((['bot', 'queued', 'assigned', 'pending', 'closed'] as const).flatMap((s) => [
+    [`read@${s}`, { by: visitor, then: [receipt('conversation.read', visitor)] }],
+    [`delivered@${s}`, { by: agent, then: [receipt('conversation.delivered', agent)] }],
+  ])),
+};
+
+const rulesOf = (type: CommandType) => TRANSITIONS[type] as CommandRules<DeciderCommand>;
+const tableRows = (): string[] => (Object.keys(TRANSITIONS) as CommandType[]).flatMap((type) => Object.keys(rulesOf(type).from).map((s) => `${type}@${s}`));
+
+describe('transition table: every row', () => {
+  test('each row of the table has its given/when/then case here (a new row cannot go untested)', () => {
+    assert.deepEqual(Object.keys(ROWS).sort(), tableRows().sort());
+  });
+
+  for (const [key, { by, then }] of Object.entries(ROWS)) {
+    const [type, status] = key.split('@') as [CommandType, keyof typeof HISTORY];
+    test(`${type} in ${status} by ${by.kind} decides ${then.map((e) => e.type).join(', ')}`, () => {
+      given(HISTORY[status]).when(SAMPLE[type], by).then(then);
+    });
+  }
+});
+
+describe('transition table: every refused cell', () => {
+  // Derived from the table: each command × resting state × actor kind that no row allows.
+  for (const type of Object.keys(TRANSITIONS) as CommandType[]) {
+    const rules = rulesOf(type);
+    const issuers = new Set(Object.values(rules.from).flatMap((row) => row.by));
+    for (const status of RESTING) {
+      for (const kind of Object.keys(ACTORS) as ActorKind[]) {
+        const row = rules.from[status];
+        const code = !issuers.has(kind) ? 'FORBIDDEN' : (rules.refuse?.[status] ?? (row?.by.includes(kind) ? undefined : 'INVALID_TRANSITION'));
+        if (code === undefined) {
+          test(`${type} in ${status} by ${kind} is allowed`, () => assert.ok(Array.isArray(decide(SAMPLE[type], given(HISTORY[status]).state, ctxOf(ACTORS[kind])))));
+          continue;
+        }
+        test(`${type} in ${status} by ${kind} is refused ${code}`, () => {
+          const extensions = code === 'FORBIDDEN' ? { command: type } : { state: status, command: type };
+          given(HISTORY[status]).when(SAMPLE[type], ACTORS[kind]).thenRefuses(code, extensions);
+        });
+      }
+    }
+  }
+});
+
+describe('decide: the rules within a row', () => {
+  test('a visitor can never accept, transfer, snooze, wake, requeue, close or write an internal note', () => {
+    for (const type of ['accept', 'transfer', 'snooze', 'wake', 'requeue', 'close', 'note'] as const) {
+      for (const status of RESTING) given(HISTORY[status]).when(SAMPLE[type], visitor).thenRefuses('FORBIDDEN');
+    }
+  });
+
+  test('a second accept on an assigned conversation is refused CONVERSATION_ALREADY_ASSIGNED', () => {
+    const first = decide({ type: 'accept' }, given(HISTORY.queued).state, ctxOf(agent));
+    const state = fold(stored(first, 2), given(HISTORY.queued).state);
+    assert.equal(state.agentId, 'a-2');
+    assert.throws(() => decide({ type: 'accept' }, state, ctxOf({ kind: 'agent', id: 'a-3' })), { code: 'CONVERSATION_ALREADY_ASSIGNED' });
+  });
+
+  test('the system accepts on behalf of a named agent only; an agent accepts for itself only', () => {
+    given(HISTORY.queued).when({ type: 'accept' }, system).thenRefuses('VALIDATION_FAILED');
+    given(HISTORY.queued).when({ type: 'accept', agentId: 'a-9' }, agent).thenRefuses('FORBIDDEN');
+  });
+
+  test('with a bot configured a new conversation goes to the bot, without one straight to the queue', () => {
+    const [, next] = decide(SAMPLE.start, initialState(), ctxOf(visitor, { bot: 'builtin' }));
+    assert.deepEqual(next, { type: 'conversation.bot_engaged', by: visitor, visibility: 'public', data: { bot: 'builtin' } });
+  });
+
+  test('a visitor starts a conversation for itself only', () => {
+    given([]).when({ type: 'start', visitor: { id: 'v-2', site: 'shop' } }, visitor).thenRefuses('FORBIDDEN');
+  });
+
+  test('transfer to an agent assigns it to them; to the agent it already has is refused', () => {
+    given(HISTORY.assigned).when({ type: 'transfer', to: { agentId: 'a-3' } }, agent).then([
+      { type: 'conversation.transferred', by: agent, visibility: 'internal', data: { fromAgentId: 'a-1', to: { agentId: 'a-3' } } },
+      { type: 'conversation.assigned', by: agent, visibility: 'public', data: { agentId: 'a-3' } },
+    ]);
+    given(HISTORY.assigned).when({ type: 'transfer', to: { agentId: 'a-1' } }, agent).thenRefuses('INVALID_TRANSITION', { state: 'assigned', command: 'transfer' });
+  });
+
+  test('reopen works within the configured window after the close, and is refused after it', () => {
+    const closedAtMs = Date.parse(given(HISTORY.closed).state.closedAt!);
+    given(HISTORY.closed).when(SAMPLE.reopen, agent, { nowMs: closedAtMs + WINDOW_MS }).then([
+      { type: 'conversation.reopened', by: agent, visibility: 'public', data: {} },
+      { type: 'conversation.assigned', by: agent, visibility: 'public', data: { agentId: 'a-2' } },
+    ]);
+    given(HISTORY.closed).when(SAMPLE.reopen, visitor, { nowMs: closedAtMs + WINDOW_MS + 1 }).thenRefuses('INVALID_TRANSITION', { state: 'closed', command: 'reopen' });
+  });
+
+  test('the system closes for idleness; an agent always closes as resolved', () => {
+    given(HISTORY.assigned).when({ type: 'close', reason: 'idle' }, system).then([closedBy(system, 'idle')]);
+    given(HISTORY.assigned).when({ type: 'close', reason: 'idle' }, agent).then([closedBy(agent, 'resolved')]);
+  });
+
+  test('a snooze must end in the future', () => {
+    given(HISTORY.assigned).when({ type: 'snooze', untilMs: T0 }, agent).thenRefuses('VALIDATION_FAILED');
+    given(HISTORY.assigned).when({ type: 'snooze' }, agent).then([{ type: 'conversation.snoozed', by: agent, visibility: 'internal', data: {} }]);
+  });
+
+  test('read receipts only move forward and never past the last seq', () => {
+    const state = fold(stored([receipt('conversation.read', visitor)], 3), given(HISTORY.assigned).state);
+    assert.deepEqual(decide({ type: 'read', upToSeq: 1 }, state, ctxOf(visitor)), []);
+    assert.equal(decide({ type: 'read', upToSeq: 4 }, state, ctxOf(visitor)).length, 1);
+    assert.throws(() => decide({ type: 'read', upToSeq: 5 }, state, ctxOf(visitor)), { code: 'VALIDATION_FAILED' });
+    assert.equal(decide({ type: 'read', upToSeq: 1 }, state, ctxOf(agent)).length, 1);
+  });
+});
+
+describe('evolve: the fold', () => {
+  test('starts at none with nothing read', () => {
+    assert.deepEqual(initialState(), { status: 'none', seq: 0, messageCount: 0, readUpTo: {}, deliveredUpTo: {} });
+  });
+
+  test('follows a conversation through bot, queue, agent, snooze, wake, close and reopen', () => {
+    const steps: [DecidedEvent[], Record<string, unknown>][] = [
+      [[ev.created], { status: 'new', group: 'sales', visitor: VISITOR_REF }],
+      [[ev.botEngaged], { status: 'bot', bot: 'builtin' }],
+      [[queuedBy(bot, 'handover')], { status: 'queued', group: 'sales' }],
+      [[ev.assigned], { status: 'assigned', agentId: 'a-1' }],
+      [[msg(agent, 'public', SAMPLE.send)], { messageCount: 1, lastMessage: { seq: 5, at: new Date(T0 + 5).toISOString(), author: 'agent' } }],
+      [[msg(agent, 'internal', SAMPLE.note)], { messageCount: 2, lastMessage: { seq: 5, at: new Date(T0 + 5).toISOString(), author: 'agent' } }],
+      [[ev.snoozed], { status: 'pending', snoozedUntilMs: T0 + 5_000 }],
+      [[{ type: 'conversation.woke', by: system, visibility: 'internal', data: { reason: 'snooze_ended' } }], { status: 'assigned', snoozedUntilMs: undefined }],
+      [transferToBilling(agent, 'a-1'), { status: 'queued', group: 'billing', agentId: undefined }],
+      [[closedBy(system, 'abandoned')], { status: 'closed', closeReason: 'abandoned', closedAt: new Date(T0 + 11).toISOString() }],
+      [[{ type: 'conversation.reopened', by: visitor, visibility: 'public', data: {} }, queuedBy(visitor, 'reopened')], { status: 'queued', closedAt: undefined, closeReason: undefined, seq: 13 }],
+    ];
+    let state = initialState();
+    for (const [events, expected] of steps) {
+      state = fold(stored(events, state.seq), state);
+      for (const [field, value] of Object.entries(expected)) assert.deepEqual(state[field as keyof typeof state], value, `${field} after ${events.map((e) => e.type).join(', ')}`);
+    }
+  });
+
+  test('the fold of any prefix is the state as it was at that seq', () => {
+    const events = stored([...HISTORY.pending, ...transferToBilling(agent, 'a-1')]);
+    assert.equal(fold(events.slice(0, 3)).status, 'assigned');
+    assert.equal(fold(events.slice(0, 4)).status, 'pending');
+    assert.deepEqual(fold(events.slice(0, 4)), fold(events.slice(2, 4), fold(events.slice(0, 2))));
+  });
+
+  test('receipts keep the highest seq per participant', () => {
+    const state = [3, 1].reduce((s, upToSeq) => evolve(s, { type: 'conversation.delivered', by: agent, visibility: 'public', data: { participant: agent, upToSeq }, seq: s.seq + 1, id: 'x', at: 'y' }), initialState());
+    assert.deepEqual(state.deliveredUpTo, { 'agent:a-2': 3 });
+  });
+});
