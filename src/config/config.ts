@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { createAjv } from '../kernel/schemas.ts';
 import type { ApiKey, Config } from './config.types.ts';
+import { parseWsConfig } from './ws-config.ts';
 
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_HOST = '127.0.0.1';
@@ -108,12 +109,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     if (value !== undefined && value !== '') raw[name] = value;
   }
   const validate = createAjv({ coerceTypes: true, useDefaults: true }).compile(ENV_SCHEMA);
-  if (!validate(raw)) {
+  const ws = parseWsConfig(env);
+  if (!validate(raw) || !ws.config) {
     const problems = (validate.errors ?? []).map((e) => {
       const name = e.keyword === 'required' ? String(e.params.missingProperty) : e.instancePath.slice(1);
       return `${name} ${ENV_MESSAGES[name] ?? e.message ?? 'is invalid'}${e.keyword === 'required' ? ' (it is required)' : ''}`;
     });
-    throw new ConfigError([...new Set(problems)]);
+    throw new ConfigError([...new Set([...problems, ...ws.problems])]);
   }
   const apiKeys = parseKeys(String(raw.OMNIGATE_API_KEYS));
   const adminKeys = raw.OMNIGATE_ADMIN_KEYS === undefined ? [] : parseKeys(String(raw.OMNIGATE_ADMIN_KEYS));
@@ -167,6 +169,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     sseMaxPerKey: raw.OMNIGATE_SSE_MAX_PER_KEY as number,
     sseMaxBufferBytes: raw.OMNIGATE_SSE_MAX_BUFFER_BYTES as number,
     sseHeartbeatMs: raw.OMNIGATE_SSE_HEARTBEAT_MS as number,
+    ws: ws.config,
     connectorEnv: Object.freeze(envWithPrefix(env, CONNECTOR_ENV_PREFIX)),
     resilienceEnv: Object.freeze(envWithPrefix(env, RESILIENCE_ENV_PREFIX)),
   });

@@ -1,3 +1,5 @@
+import type { WsConfig } from './ws-config.ts';
+
 /** The gateway's settings, parsed once from the environment and frozen. */
 export interface Config {
   /** `PORT`: where the gateway listens. */
@@ -104,6 +106,8 @@ export interface Config {
   readonly sseMaxBufferBytes: number;
   /** `OMNIGATE_SSE_HEARTBEAT_MS`: keep-alive comments on event streams this often; a paused stream whose client reads nothing for this long is dropped. */
   readonly sseHeartbeatMs: number;
+  /** `OMNIGATE_WS_*`: the chat socket's limits and timers (src/config/ws-config.ts). */
+  readonly ws: WsConfig;
   /**
    * `OMNIGATE_CONNECTOR_<CONNECTOR>_<FIELD>`: raw connector settings, keyed by the name without
    * the prefix (`ORDERS_JAVA_CLIENT_SECRET`). The registry picks each connector's own by its name

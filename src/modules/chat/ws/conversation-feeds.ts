@@ -1,0 +1,174 @@
+import { isAppError, toAppError } from '../../../kernel/errors.ts';
+import type { Logger } from '../../../kernel/logger.ts';
+import type { ConversationEvent } from '../conversation.types.ts';
+import { eventFrame, frame } from './frames.ts';
+import type { Session, WsConversations } from './ws.types.ts';
+
+/** Where one socket stands in one conversation: every seq up to `lastSeq` was sent (or is not its to see). */
+interface Feed {
+  readonly session: Session;
+  readonly conversationId: string;
+  lastSeq: number;
+  /** Live events waiting while a read from the store runs: written in order after it. */
+  readonly waiting: { seq: number; data: Buffer | undefined }[];
+  busy: boolean;
+  /** Events may have been missed (the fan-out resubscribed): read up to the head once idle. */
+  stale: boolean;
+  gone: boolean;
+}
+
+/** The conversations the sockets of this node follow, and the delivery of their events in seq order. */
+export interface ConversationFeeds {
+  /** Follows a conversation after `afterSeq`: `subscribed`, the events since, then live ones. */
+  subscribe(session: Session, conversationId: string, afterSeq: number, frameId: string): Promise<void>;
+  unsubscribe(session: Session, conversationId: string): boolean;
+  /** Drops every feed of a closed socket. */
+  drop(session: Session): void;
+  isFollowing(session: Session, conversationId: string): boolean;
+  /** One stored event from the fan-out (any node): framed once, written to every socket that may see it. */
+  onEvent(conversationId: string, seq: number, json: string): void;
+  /** The sockets following a conversation (typing signals). */
+  followers(conversationId: string): Iterable<Session>;
+  /** After the fan-out's subscription came back: each feed reads what it may have missed. */
+  catchUpAll(): void;
+}
+
+export interface ConversationFeedsDeps {
+  readonly conversations: Pick<WsConversations, 'history' | 'authorize' | 'visibleTo'>;
+  readonly log: Logger;
+  /** Events per history read. */
+  readonly historyPage: number;
+}
+
+export function createConversationFeeds(deps: ConversationFeedsDeps): ConversationFeeds {
+  const byConversation = new Map<string, Map<Session, Feed>>();
+  const log = deps.log;
+
+  /**
+   * Sends the stored events after feed.lastSeq (up to `untilSeq`, or the head). `announce` gets
+   * the head seq before the first event is written (the `subscribed` frame).
+   */
+  async function readStore(feed: Feed, untilSeq?: number, announce?: (headSeq: number) => void): Promise<void> {
+    const { session, conversationId } = feed;
+    for (;;) {
+      const range = { afterSeq: feed.lastSeq, limit: deps.historyPage, ...(untilSeq === undefined ? {} : { untilSeq }) };
+      const page = await deps.conversations.history(session.principal, conversationId, range);
+      if (feed.gone) return;
+      announce?.(page.lastSeq);
+      announce = undefined;
+      for (const event of page.events) {
+        if (event.seq <= feed.lastSeq) continue;
+        session.send(eventFrame(conversationId, JSON.stringify(event)));
+        feed.lastSeq = event.seq;
+      }
+      const last = page.events.at(-1)?.seq;
+      // A page of events this principal may not see moves the feed on too.
+      if (!page.hasMore || last === undefined) {
+        feed.lastSeq = Math.max(feed.lastSeq, Math.min(untilSeq ?? page.lastSeq, page.lastSeq));
+        return;
+      }
+    }
+  }
+
+  /** Runs `work` with the feed marked busy, then writes the live events that waited meanwhile. */
+  async function exclusive(feed: Feed, work: () => Promise<void>): Promise<void> {
+    feed.busy = true;
+    try {
+      await work();
+      while ((feed.waiting.length > 0 || feed.stale) && !feed.gone) {
+        if (feed.waiting.length === 0) {
+          feed.stale = false;
+          await readStore(feed);
+          continue;
+        }
+        const next = feed.waiting.shift()!;
+        if (next.seq <= feed.lastSeq) continue;
+        if (next.seq > feed.lastSeq + 1) await readStore(feed, next.seq - 1);
+        if (next.data) feed.session.send(next.data);
+        feed.lastSeq = next.seq;
+      }
+    } catch (err) {
+      fail(feed, err);
+    } finally {
+      feed.busy = false;
+    }
+  }
+
+  function fail(feed: Feed, err: unknown): void {
+    const error = toAppError(err);
+    remove(feed);
+    if (error.code === 'HISTORY_EXPIRED') {
+      feed.session.send(frame('refetch', { conversationId: feed.conversationId, code: 'HISTORY_EXPIRED' }));
+      return;
+    }
+    // A feed that cannot read the store would leave a gap: the client resumes once it is back.
+    if (!isAppError(err)) log.error({ err, conversationId: feed.conversationId }, 'a socket could not catch up');
+    feed.session.closeWith(error.code === 'INTERNAL' ? 'INTERNAL' : 'STORE_UNAVAILABLE', error.message);
+  }
+
+  function remove(feed: Feed): void {
+    feed.gone = true;
+    const feeds = byConversation.get(feed.conversationId);
+    if (feeds?.get(feed.session) === feed) feeds.delete(feed.session);
+    if (feeds?.size === 0) byConversation.delete(feed.conversationId);
+  }
+
+  function deliver(feed: Feed, seq: number, data: Buffer | undefined): void {
+    if (feed.busy || seq > feed.lastSeq + 1) {
+      feed.waiting.push({ seq, data });
+      if (!feed.busy) void exclusive(feed, async () => {});
+      return;
+    }
+    if (seq <= feed.lastSeq) return;
+    if (data) feed.session.send(data);
+    feed.lastSeq = seq;
+  }
+
+  return {
+    async subscribe(session, conversationId, afterSeq, frameId) {
+      await deps.conversations.authorize(session.principal, conversationId);
+      const feeds = byConversation.get(conversationId) ?? new Map<Session, Feed>();
+      byConversation.set(conversationId, feeds);
+      const previous = feeds.get(session);
+      if (previous) remove(previous);
+      const feed: Feed = { session, conversationId, lastSeq: afterSeq, waiting: [], busy: true, stale: false, gone: false };
+      byConversation.set(conversationId, feeds.set(session, feed));
+      // Registered before the read: a live event from now on waits for it instead of being missed.
+      await exclusive(feed, () => readStore(feed, undefined, (headSeq) => session.send(frame('subscribed', { id: frameId, conversationId, headSeq }))));
+    },
+    unsubscribe(session, conversationId) {
+      const feed = byConversation.get(conversationId)?.get(session);
+      if (feed) remove(feed);
+      return feed !== undefined;
+    },
+    drop(session) {
+      for (const feeds of byConversation.values()) {
+        const feed = feeds.get(session);
+        if (feed) remove(feed);
+      }
+    },
+    isFollowing: (session, conversationId) => byConversation.get(conversationId)?.has(session) ?? false,
+    onEvent(conversationId, seq, json) {
+      const feeds = byConversation.get(conversationId);
+      if (!feeds) return;
+      const event = JSON.parse(json) as ConversationEvent;
+      let asStored: Buffer | undefined;
+      for (const feed of feeds.values()) {
+        const visible = deps.conversations.visibleTo(feed.session.principal, event);
+        let data: Buffer | undefined;
+        if (visible === event) data = asStored ??= Buffer.from(eventFrame(conversationId, json));
+        else if (visible) data = Buffer.from(eventFrame(conversationId, JSON.stringify(visible)));
+        deliver(feed, seq, data);
+      }
+    },
+    followers: (conversationId) => byConversation.get(conversationId)?.keys() ?? [],
+    catchUpAll() {
+      for (const feeds of byConversation.values()) {
+        for (const feed of feeds.values()) {
+          feed.stale = true;
+          if (!feed.busy) void exclusive(feed, async () => {});
+        }
+      }
+    },
+  };
+}
