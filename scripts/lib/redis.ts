@@ -38,11 +38,11 @@ export const DEFAULT_REDIS_MAXMEMORY: Readonly<Record<RedisRole, string>> = { du
  * Starts a private redis-server on loopback (no config file, data in `dir`) with the settings of
  * its role and waits for PING.
  */
-export async function startRedis(options: { port: number; dir: string; role: RedisRole; maxmemory?: string }): Promise<RunningRedis> {
+export async function startRedis(options: { port: number; dir: string; role: RedisRole; maxmemory?: string; /** More arguments (cluster mode, say). */ args?: readonly string[] }): Promise<RunningRedis> {
   mkdirSync(options.dir, { recursive: true });
   if (await answersPing(options.port)) throw new Error(`port ${options.port} for redis is already in use (set REDIS_PORT / REDIS_CACHE_PORT to another port)`);
   const maxmemory = options.maxmemory ?? DEFAULT_REDIS_MAXMEMORY[options.role];
-  const args = ['--bind', '127.0.0.1', '--port', String(options.port), '--dir', options.dir, ...REDIS_SETTINGS[options.role], '--maxmemory', maxmemory, '--protected-mode', 'yes', '--loglevel', 'warning'];
+  const args = ['--bind', '127.0.0.1', '--port', String(options.port), '--dir', options.dir, ...REDIS_SETTINGS[options.role], '--maxmemory', maxmemory, '--protected-mode', 'yes', '--loglevel', 'warning', ...(options.args ?? [])];
   const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));

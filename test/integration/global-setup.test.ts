@@ -26,12 +26,12 @@ describe('the test run set-up', () => {
       const code = await new Promise<number | null>((resolve) => setup.once('exit', resolve));
       assert.notEqual(code, 0);
       assert.match(stderr, new RegExp(`port ${at(19092)} for kafka \\(port\\) is already in use`));
-      for (const [what, base] of [['durable redis', 16379], ['cache redis', 16380], ['orders', 18081], ['crm', 18082], ['tickets', 18083]] as const) {
+      for (const [what, base] of [['durable redis', 16379], ['cache redis', 16380], ['redis cluster', 16395], ['orders', 18081], ['crm', 18082], ['tickets', 18083]] as const) {
         assert.equal(await probePort(at(base)), false, `${what} on ${at(base)} was left running`);
       }
     } finally {
       squatter.close();
-      for (const dir of [`test-redis-${at(16379)}`, `test-kafka-${at(19092)}`]) rmSync(join(ROOT_DIR, '.data', dir), { recursive: true, force: true });
+      for (const dir of [`test-redis-${at(16379)}`, `test-redis-cluster-${at(16395)}`, `test-kafka-${at(19092)}`]) rmSync(join(ROOT_DIR, '.data', dir), { recursive: true, force: true });
     }
   });
 });

@@ -4,13 +4,15 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startBackends, type RunningBackends } from '../../scripts/lib/backends.ts';
 import { startKafka, type RunningKafka } from '../../scripts/lib/kafka.ts';
+import { startRedisCluster, type RunningRedisCluster } from '../../scripts/lib/redis-cluster.ts';
 import { startRedisPair, type RunningRedisPair } from '../../scripts/lib/redis.ts';
-import { ORDERS_TOKEN_TTL_SECONDS, TEST_KAFKA_CONTROLLER_PORT, TEST_KAFKA_PORT, TEST_PORTS, TEST_REDIS_CACHE_PORT, TEST_REDIS_PORT } from './ports.ts';
+import { ORDERS_TOKEN_TTL_SECONDS, TEST_KAFKA_CONTROLLER_PORT, TEST_KAFKA_PORT, TEST_PORTS, TEST_REDIS_CACHE_PORT, TEST_REDIS_CLUSTER_PORTS, TEST_REDIS_PORT } from './ports.ts';
 
 const rootDir = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 let backends: RunningBackends | undefined;
 let redis: RunningRedisPair | undefined;
 let kafka: RunningKafka | undefined;
+let cluster: RunningRedisCluster | undefined;
 
 export async function globalSetup(): Promise<void> {
   // Kafka takes the longest to come up: start it first, wait for it last.
@@ -24,6 +26,10 @@ export async function globalSetup(): Promise<void> {
     const redisDir = join(rootDir, `.data/test-redis-${TEST_REDIS_PORT}`);
     rmSync(redisDir, { recursive: true, force: true });
     redis = await startRedisPair({ port: TEST_REDIS_PORT, cachePort: TEST_REDIS_CACHE_PORT, dir: redisDir });
+    // The conversation store's suite runs against a Redis Cluster too (three masters).
+    const clusterDir = join(rootDir, `.data/test-redis-cluster-${TEST_REDIS_CLUSTER_PORTS[0]}`);
+    rmSync(clusterDir, { recursive: true, force: true });
+    cluster = await startRedisCluster({ ports: TEST_REDIS_CLUSTER_PORTS, dir: clusterDir });
     backends = await startBackends({
       rootDir,
       ports: TEST_PORTS,
@@ -41,5 +47,5 @@ export async function globalSetup(): Promise<void> {
 }
 
 export async function globalTeardown(): Promise<void> {
-  await Promise.all([backends?.stop(), redis?.stop(), kafka?.stop()]);
+  await Promise.all([backends?.stop(), redis?.stop(), cluster?.stop(), kafka?.stop()]);
 }

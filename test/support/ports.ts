@@ -19,6 +19,9 @@ export const TEST_URLS = {
   crm: `http://127.0.0.1:${TEST_PORTS.crm}`,
   tickets: `http://127.0.0.1:${TEST_PORTS.tickets}`,
 } as const;
+/** A three-master Redis Cluster (the conversation store's conformance suite); cluster bus on port + 10000. */
+export const TEST_REDIS_CLUSTER_PORTS = [port(16395), port(16396), port(16397)] as const;
+export const TEST_REDIS_CLUSTER_NODES = TEST_REDIS_CLUSTER_PORTS.map((p) => ({ host: '127.0.0.1', port: p }));
 export const TEST_KAFKA_PORT = port(19092);
 export const TEST_KAFKA_CONTROLLER_PORT = port(19093);
 export const TEST_KAFKA_BROKERS = [`127.0.0.1:${TEST_KAFKA_PORT}`];

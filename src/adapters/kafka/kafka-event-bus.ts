@@ -2,14 +2,16 @@ import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import type { Logger } from '../../kernel/logger.ts';
 import type { CloudEvent, EventBus, Subscription } from '../../ports/event-bus.ts';
 
-import { COMMANDS_TOPIC, EVENTS_TOPIC } from '../../kernel/events.ts';
+import { COMMANDS_TOPIC, CONVERSATIONS_TOPIC, EVENTS_TOPIC } from '../../kernel/events.ts';
 
-export { COMMANDS_TOPIC, EVENTS_TOPIC };
+export { COMMANDS_TOPIC, CONVERSATIONS_TOPIC, EVENTS_TOPIC };
 /** Topics the gateway creates at start, with their partition counts. */
 export const TOPICS = [
   { topic: EVENTS_TOPIC, numPartitions: 6 },
   // One partition: every node sees commands in the order they were given.
   { topic: COMMANDS_TOPIC, numPartitions: 1 },
+  // Conversation events, keyed by conversation id; for the world outside only (no gateway consumer).
+  { topic: CONVERSATIONS_TOPIC, numPartitions: 6 },
 ] as const;
 
 /**

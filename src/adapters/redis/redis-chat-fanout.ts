@@ -1,0 +1,154 @@
+import { Cluster, type Redis } from 'ioredis';
+import type { Logger } from '../../kernel/logger.ts';
+import type { ChatFanout, FanoutMessage } from '../../ports/chat-fanout.ts';
+
+/** Where the conversation store's append publishes each stored event. */
+export const FANOUT_EVENTS_CHANNEL = 'omnigate:chat:events';
+/** Where signals (typing, presence: never stored) go. */
+export const FANOUT_SIGNALS_CHANNEL = 'omnigate:chat:signals';
+
+/**
+ * The message the append publishes for one event: `{"c":<conversation id>,"s":<seq>,"e":<event>}`
+ * with the stored JSON spliced in as it is, so a subscriber can take it back byte for byte.
+ */
+export const eventMessage = (conversationId: string, seq: number, json: string): string => `{"c":${JSON.stringify(conversationId)},"s":${seq},"e":${json}}`;
+
+/** The message of `eventMessage`, its event JSON cut out unchanged; undefined when it is not one. */
+export function parseEventMessage(message: string): FanoutMessage | undefined {
+  try {
+    const { c, s } = JSON.parse(message) as { c?: unknown; s?: unknown };
+    // `,"e":` cannot occur inside the id: JSON escapes every quote in a string.
+    const at = message.indexOf(',"e":');
+    if (typeof c !== 'string' || typeof s !== 'number' || at < 0) return undefined;
+    return { kind: 'event', conversationId: c, seq: s, json: message.slice(at + 5, -1) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reconnects to one Cluster node before the subscriber moves to another. */
+const CLUSTER_NODE_RETRIES = 3;
+
+export interface RedisChatFanoutDeps {
+  /** The shared connection: signals are published on it, and the subscriber is its duplicate. */
+  readonly client: Redis | Cluster;
+  readonly log: Logger;
+}
+
+/**
+ * Chat fan-out over Redis pub/sub, on a subscriber connection of its own (a subscribed
+ * connection can do nothing else). The events come from the store's append script; signals from
+ * `signal`. When the subscriber's connection drops and comes back, it subscribes again and then
+ * tells `onResubscribed` listeners: what was published meanwhile is lost, and they read the gap
+ * from the store.
+ */
+export function createRedisChatFanout(deps: RedisChatFanoutDeps): ChatFanout {
+  const log = deps.log.child({ module: 'chat-fanout' });
+  const handlers = new Set<(message: FanoutMessage) => void>();
+  const resubscribed: (() => void)[] = [];
+  let subscriber: Redis | undefined;
+  let ready: Promise<void> | undefined;
+  let turn = 0;
+
+  const deliver = (channel: string, message: string) => {
+    const parsed = channel === FANOUT_EVENTS_CHANNEL ? parseEventMessage(message) : parseSignal(message);
+    if (!parsed) return log.warn({ channel }, 'chat fan-out message not understood: dropped');
+    for (const handler of handlers) {
+      try {
+        handler(parsed);
+      } catch (err) {
+        log.error({ err }, 'chat fan-out handler failed');
+      }
+    }
+  };
+
+  /**
+   * A plain connection for subscribing, its subscribe queued while it (re)connects. On a Cluster,
+   * a PUBLISH reaches every node, so one node will do: the next in turn, given up for another
+   * after a few failed reconnects (ioredis's own Cluster subscriber says nothing when it moves).
+   */
+  function newConnection(): Redis {
+    const { client } = deps;
+    if (!(client instanceof Cluster)) return client.duplicate({ enableOfflineQueue: true });
+    const nodes = client.nodes('master');
+    const node = nodes[turn++ % Math.max(1, nodes.length)];
+    if (!node) throw new Error('the Redis Cluster has no master to subscribe on');
+    return node.duplicate({ enableOfflineQueue: true, retryStrategy: (times: number) => (times > CLUSTER_NODE_RETRIES ? null : Math.min(times * 200, 1_000)) });
+  }
+
+  /** Subscribes a new connection; when it comes back after a loss (or is replaced), says so. */
+  function open(isReplacement: boolean): Promise<void> {
+    const connection = newConnection();
+    subscriber = connection;
+    let lost = isReplacement;
+    const subscribed = () =>
+      connection.subscribe(FANOUT_EVENTS_CHANNEL, FANOUT_SIGNALS_CHANNEL).then(() => {
+        if (!lost) return;
+        lost = false;
+        log.info('chat fan-out subscriber back');
+        for (const listener of resubscribed) listener();
+      });
+    connection.on('error', (err: Error) => log.debug({ err }, 'chat fan-out subscriber error'));
+    connection.on('message', deliver);
+    connection.on('close', () => {
+      if (!lost && subscriber === connection) log.warn('chat fan-out subscriber lost: events from other nodes are read from the store once it is back');
+      lost = true;
+    });
+    // Subscribed again (ioredis does too; twice is harmless) before anyone is told to read the gap.
+    connection.on('ready', () => {
+      if (lost && subscriber === connection) subscribed().catch((err: unknown) => log.warn({ err }, 'chat fan-out could not subscribe again'));
+    });
+    // Reconnects given up (a Cluster node gone): another node takes over.
+    connection.on('end', () => {
+      if (subscriber === connection) open(true).catch((err: unknown) => log.warn({ err }, 'chat fan-out could not subscribe on another node'));
+    });
+    return subscribed();
+  }
+
+  /** Connects the subscriber once, for every subscription. */
+  function connect(): Promise<void> {
+    ready ??= open(false);
+    return ready;
+  }
+
+  return {
+    async subscribe(handler) {
+      const own = (message: FanoutMessage) => handler(message);
+      handlers.add(own);
+      try {
+        await connect();
+      } catch (err) {
+        handlers.delete(own);
+        const failed = subscriber;
+        subscriber = undefined;
+        ready = undefined;
+        failed?.disconnect();
+        throw err;
+      }
+      return {
+        async close() {
+          handlers.delete(own);
+          if (handlers.size > 0 || !subscriber) return;
+          const closing = subscriber;
+          // Unset first: its end must not open another.
+          subscriber = undefined;
+          ready = undefined;
+          await closing.quit().catch(() => closing.disconnect());
+        },
+      };
+    },
+    async signal(topic, payload) {
+      await deps.client.publish(FANOUT_SIGNALS_CHANNEL, JSON.stringify({ t: topic, p: payload ?? null }));
+    },
+    onResubscribed: (listener) => void resubscribed.push(listener),
+  };
+}
+
+function parseSignal(message: string): FanoutMessage | undefined {
+  try {
+    const { t, p } = JSON.parse(message) as { t?: unknown; p?: unknown };
+    return typeof t === 'string' ? { kind: 'signal', topic: t, payload: p } : undefined;
+  } catch {
+    return undefined;
+  }
+}

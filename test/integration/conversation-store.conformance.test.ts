@@ -1,0 +1,295 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { Cluster } from 'ioredis';
+import { pino } from 'pino';
+import { createMemoryChatFanout } from '../../src/adapters/memory/memory-chat-fanout.ts';
+import { createMemoryConversationStore } from '../../src/adapters/memory/memory-conversation-store.ts';
+import { createMemoryStreamStore } from '../../src/adapters/memory/memory-stream-store.ts';
+import { createRedisChatFanout } from '../../src/adapters/redis/redis-chat-fanout.ts';
+import { createRedis, type RedisHandle } from '../../src/adapters/redis/redis-client.ts';
+import { conversationKeys, createRedisConversationStore } from '../../src/adapters/redis/redis-conversation-store.ts';
+import { createRedisStreamStore } from '../../src/adapters/redis/redis-stream-store.ts';
+import { CONVERSATIONS_TOPIC } from '../../src/kernel/events.ts';
+import type { ConversationEvent } from '../../src/modules/chat/conversation.types.ts';
+import { bucketKey, outboxBucketOf } from '../../src/modules/events/outbox-buckets.ts';
+import type { ChatFanout, FanoutMessage } from '../../src/ports/chat-fanout.ts';
+import type { AppendInput, ConversationStore, UnnumberedEvent } from '../../src/ports/conversation-store.ts';
+import type { StreamEntry } from '../../src/ports/stream-store.ts';
+import { TEST_REDIS_CLUSTER_NODES, TEST_REDIS_URL } from '../support/ports.ts';
+import { waitFor } from '../support/wait.ts';
+
+// One suite for the ConversationStore and ChatFanout ports, run against memory, the test Redis
+// and the three-master Redis Cluster of the test run.
+const BUCKETS = 16;
+const WAIT = { timeoutMs: 10_000 };
+/** This run's outbox streams: a scope of their own, so no gateway's relay takes the entries. */
+const SCOPE = `conformance-${randomUUID()}`;
+const outboxKey = (bucket: number) => bucketKey(bucket, SCOPE);
+
+interface Subject {
+  store: ConversationStore<ConversationEvent>;
+  fanout: ChatFanout;
+  /** The outbox entries of a conversation's bucket. */
+  outbox(conversationId: string): Promise<StreamEntry[]>;
+  /** Drops the fan-out's subscriber connections, as a network fault would (Redis only). */
+  dropSubscribers?(): Promise<void>;
+}
+
+let redis: RedisHandle | undefined;
+let cluster: Cluster | undefined;
+const memoryOutbox = createMemoryStreamStore();
+const adapters: Record<string, () => Subject> = {
+  memory: () => {
+    const fanout = createMemoryChatFanout();
+    const store = createMemoryConversationStore<ConversationEvent>({ nodeId: 'n-1', fanout, outbox: { streams: memoryOutbox, keyOf: (id) => outboxKey(outboxBucketOf(id, BUCKETS)) } });
+    return { store, fanout, outbox: (id) => memoryOutbox.range(outboxKey(outboxBucketOf(id, BUCKETS)), { count: 10_000 }) };
+  },
+  redis: () => {
+    const handle = redis as RedisHandle;
+    const streams = createRedisStreamStore(handle);
+    return {
+      store: createRedisConversationStore({ client: handle.client, isUp: handle.isUp, nodeId: 'n-1', buckets: BUCKETS, outboxKey }),
+      fanout: createRedisChatFanout({ client: handle.client, log: pino({ level: 'silent' }) }),
+      outbox: (id) => streams.range(outboxKey(outboxBucketOf(id, BUCKETS)), { count: 10_000 }),
+      dropSubscribers: async () => void (await handle.client.client('KILL', 'TYPE', 'pubsub')),
+    };
+  },
+  'redis cluster': () => {
+    const client = cluster as Cluster;
+    return {
+      store: createRedisConversationStore({ client, isUp: () => client.status === 'ready', nodeId: 'n-1', buckets: BUCKETS, outboxKey }),
+      fanout: createRedisChatFanout({ client, log: pino({ level: 'silent' }) }),
+      outbox: async (id) => ((await client.xrange(outboxKey(outboxBucketOf(id, BUCKETS)), '-', '+')) as [string, string[]][]).map(([entryId, f]) => ({ id: entryId, fields: { e: f[1] as string, t: f[3] as string } })),
+      dropSubscribers: async () => void (await Promise.all(client.nodes('master').map((node) => node.client('KILL', 'TYPE', 'pubsub')))),
+    };
+  },
+};
+
+before(async () => {
+  redis = createRedis(TEST_REDIS_URL, pino({ level: 'silent' }));
+  cluster = new Cluster(TEST_REDIS_CLUSTER_NODES, { enableOfflineQueue: true });
+  await waitFor('Redis and the Redis Cluster to be up', () => redis?.isUp() && cluster?.status === 'ready', WAIT);
+});
+after(async () => {
+  await redis?.close();
+  await cluster?.quit();
+});
+
+const newId = () => `c-${randomUUID()}`;
+const message = (text: string): UnnumberedEvent<ConversationEvent> => ({
+  id: randomUUID(), type: 'conversation.message_sent', at: new Date().toISOString(), by: { kind: 'visitor', id: 'v-1' }, visibility: 'public',
+  data: { messageId: randomUUID(), author: { kind: 'visitor', id: 'v-1' }, visibility: 'public', contentType: 'text', text },
+});
+const textOf = (event: ConversationEvent | undefined) => (event?.type === 'conversation.message_sent' && event.data.contentType === 'text' ? event.data.text : undefined);
+const append = (store: ConversationStore<ConversationEvent>, conversationId: string, expectedSeq: number, texts: string[], extra: Partial<AppendInput<ConversationEvent>> = {}) =>
+  store.append({ conversationId, expectedSeq, events: texts.map(message), snapshot: { texts }, ...extra });
+
+for (const [name, make] of Object.entries(adapters)) {
+  describe(`ConversationStore conformance: ${name}`, () => {
+    test('numbers events 1, 2, 3 … across appends and reads them back as appended', async () => {
+      const { store } = make();
+      const id = newId();
+      const first = await append(store, id, 0, ['a', 'b']);
+      assert.equal(first.outcome, 'appended');
+      assert.deepEqual(first.outcome === 'appended' && first.events.map((e) => [e.seq, textOf(e)]), [[1, 'a'], [2, 'b']]);
+      const second = await append(store, id, 2, ['c']);
+      assert.deepEqual([second.outcome, second.seq], ['appended', 3]);
+      const all = await store.read(id);
+      assert.deepEqual(all.map((e) => [e.seq, textOf(e)]), [[1, 'a'], [2, 'b'], [3, 'c']]);
+      assert.deepEqual(all.slice(0, 2), first.outcome === 'appended' ? first.events : []);
+    });
+
+    test('an append at a stale expected seq is a conflict and changes nothing', async () => {
+      const { store, outbox } = make();
+      const id = newId();
+      const index = `state:queued:${randomUUID()}`;
+      await append(store, id, 0, ['a', 'b']);
+      const before = (await outbox(id)).length;
+      const stale = await append(store, id, 1, ['late'], { clientId: 'late-1', index: { add: [index], remove: [], score: 1 }, expireAfterMs: 10 });
+      assert.deepEqual(stale, { outcome: 'conflict', seq: 2 });
+      assert.deepEqual((await store.read(id)).map(textOf), ['a', 'b']);
+      assert.deepEqual(await store.head(id), { seq: 2, snapshot: { texts: ['a', 'b'] }, hasStream: true });
+      assert.equal((await outbox(id)).length, before, 'no outbox entry');
+      assert.equal(await store.count(index), 0, 'no index move');
+      // The client id was not taken: the same id at the right seq appends.
+      assert.equal((await append(store, id, 2, ['now'], { clientId: 'late-1' })).outcome, 'appended');
+    });
+
+    test('a repeated client id answers the first seq and stores once, even at another expected seq', async () => {
+      const { store, outbox } = make();
+      const id = newId();
+      assert.deepEqual((await append(store, id, 0, ['hello'], { clientId: 'm-1' })).seq, 1);
+      await append(store, id, 1, ['other']);
+      assert.deepEqual(await append(store, id, 0, ['hello'], { clientId: 'm-1' }), { outcome: 'duplicate', seq: 1 });
+      assert.deepEqual(await append(store, id, 2, ['hello'], { clientId: 'm-1' }), { outcome: 'duplicate', seq: 1 });
+      assert.deepEqual((await store.read(id)).map(textOf), ['hello', 'other']);
+      assert.equal((await outbox(id)).filter((e) => JSON.parse(e.fields.e ?? '{}').subject === id).length, 2);
+    });
+
+    test('of concurrent appends at the same expected seq exactly one wins', async () => {
+      const { store } = make();
+      const id = newId();
+      await append(store, id, 0, ['start']);
+      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => append(store, id, 1, [`racer-${i}`])));
+      assert.equal(results.filter((r) => r.outcome === 'appended').length, 1);
+      assert.ok(results.every((r) => r.outcome === 'appended' || (r.outcome === 'conflict' && r.seq === 2)));
+      assert.equal((await store.read(id)).length, 2);
+    });
+
+    test('reads ranges: after a seq, up to a seq, at most a limit', async () => {
+      const { store } = make();
+      const id = newId();
+      await append(store, id, 0, ['1', '2', '3', '4', '5', '6']);
+      const seqs = async (range: Parameters<typeof store.read>[1]) => (await store.read(id, range)).map((e) => e.seq);
+      assert.deepEqual(await seqs({ afterSeq: 4 }), [5, 6]);
+      assert.deepEqual(await seqs({ untilSeq: 2 }), [1, 2]);
+      assert.deepEqual(await seqs({ afterSeq: 1, untilSeq: 5, limit: 2 }), [2, 3]);
+      assert.deepEqual(await seqs({ afterSeq: 6 }), []);
+      assert.deepEqual(await seqs({ afterSeq: 3, untilSeq: 3 }), []);
+      assert.deepEqual(await store.read(newId()), []);
+    });
+
+    test('the head holds the last seq and the snapshot of the last append', async () => {
+      const { store } = make();
+      const id = newId();
+      assert.equal(await store.head(id), undefined);
+      await append(store, id, 0, ['a']);
+      await store.append({ conversationId: id, expectedSeq: 1, events: [message('b')], snapshot: { status: 'queued', nested: { n: 2, list: [1, 'x'] } } });
+      assert.deepEqual(await store.head(id), { seq: 2, snapshot: { status: 'queued', nested: { n: 2, list: [1, 'x'] } }, hasStream: true });
+    });
+
+    test('indexes: moves on append, newest first, paged by cursor across buckets, counted', async () => {
+      const { store } = make();
+      const queued = `state:queued:${randomUUID()}`;
+      const assigned = `state:assigned:${randomUUID()}`;
+      const ids = Array.from({ length: 23 }, newId);
+      assert.ok(new Set(ids.map((id) => outboxBucketOf(id, BUCKETS))).size > 3, 'the conversations spread over buckets');
+      // Scores with ties (two at each), so pages must cut between equal scores exactly.
+      await Promise.all(ids.map((id, i) => append(store, id, 0, ['hi'], { index: { add: [queued], remove: [], score: 1_000 + Math.floor(i / 2) } })));
+      assert.equal(await store.count(queued), 23);
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page: { ids: string[]; next?: string } = await store.list(queued, { limit: 5, ...(cursor ? { cursor } : {}) });
+        assert.ok(page.ids.length <= 5);
+        seen.push(...page.ids);
+        cursor = page.next;
+      } while (cursor);
+      assert.equal(seen.length, 23, 'every member once');
+      assert.deepEqual(new Set(seen), new Set(ids));
+      const rank = (id: string) => Math.floor(ids.indexOf(id) / 2);
+      assert.ok(seen.every((id, i) => i === 0 || rank(seen[i - 1] as string) >= rank(id)), 'newest score first');
+
+      for (const id of ids.slice(0, 4)) await append(store, id, 1, ['taken'], { index: { add: [assigned], remove: [queued], score: 5_000 } });
+      assert.deepEqual([await store.count(queued), await store.count(assigned)], [19, 4]);
+      assert.deepEqual(new Set((await store.list(assigned, { limit: 10 })).ids), new Set(ids.slice(0, 4)));
+      assert.equal((await store.list(assigned, { limit: 10 })).next, undefined);
+    });
+
+    test('a closed conversation loses its stream after retention, keeps its head, and a later append keeps the new stream', async () => {
+      const { store } = make();
+      const id = newId();
+      await append(store, id, 0, ['a', 'b'], { clientId: 'x-1', expireAfterMs: 30 });
+      await waitFor('the stream to be removed', async () => (await store.head(id))?.hasStream === false, WAIT);
+      assert.deepEqual(await store.head(id), { seq: 2, snapshot: { texts: ['a', 'b'] }, hasStream: false });
+      assert.deepEqual(await store.read(id), []);
+
+      // Reopened: the stream starts again at seq 3, without retention.
+      const reopened = await append(store, id, 2, ['again'], { expireAfterMs: 30 });
+      assert.deepEqual([reopened.outcome, reopened.seq], ['appended', 3]);
+      await append(store, id, 3, ['kept']);
+      // A conversation closed after the last append, with the same retention, goes first.
+      const witness = newId();
+      await append(store, witness, 0, ['w'], { expireAfterMs: 30 });
+      await waitFor('the witness stream to be removed', async () => (await store.head(witness))?.hasStream === false, WAIT);
+      assert.deepEqual((await store.read(id)).map((e) => [e.seq, textOf(e)]), [[3, 'again'], [4, 'kept']]);
+      assert.equal((await store.head(id))?.hasStream, true);
+    });
+
+    test('writes each event to the outbox bucket stream in the same step: same id, topic and key', async () => {
+      const { store, outbox } = make();
+      const id = newId();
+      const first = await append(store, id, 0, ['a', 'b']);
+      const second = await append(store, id, 2, ['c']);
+      const events = [...(first.outcome === 'appended' ? first.events : []), ...(second.outcome === 'appended' ? second.events : [])];
+      const entries = (await outbox(id)).filter((e) => JSON.parse(e.fields.e ?? '{}').subject === id);
+      assert.deepEqual(entries.map((e) => e.fields.t), [CONVERSATIONS_TOPIC, CONVERSATIONS_TOPIC, CONVERSATIONS_TOPIC]);
+      const clouds = entries.map((e) => JSON.parse(e.fields.e ?? '{}') as Record<string, unknown>);
+      assert.deepEqual(clouds, events.map((event) => ({
+        specversion: '1.0', id: event.id, source: '/omnigate/nodes/n-1', type: event.type, subject: id, time: event.at, datacontenttype: 'application/json', partitionkey: id,
+        data: { conversationId: id, seq: event.seq, by: event.by, visibility: event.visibility, data: event.data },
+      })));
+    });
+
+    test('publishes every appended event as its exact stored JSON, and signals, to every subscriber', async () => {
+      const { store, fanout } = make();
+      const id = newId();
+      const got: FanoutMessage[] = [];
+      const also: FanoutMessage[] = [];
+      const subscription = await fanout.subscribe((m) => got.push(m));
+      const second = await fanout.subscribe((m) => also.push(m));
+      try {
+        const appended = [await append(store, id, 0, ['a', 'b']), await append(store, id, 2, ['c "quoted", "e":'])];
+        await append(store, id, 0, ['conflict: not published']);
+        await fanout.signal('typing', { conversationId: id, isTyping: true });
+        const mine = (list: FanoutMessage[]) => list.filter((m) => (m.kind === 'event' ? m.conversationId === id : (m.payload as { conversationId?: string }).conversationId === id));
+        await waitFor('3 events and a signal', () => mine(got).length === 4 && mine(also).length === 4, WAIT);
+        const stored = await store.read(id);
+        assert.deepEqual(mine(got).slice(0, 3), appended.flatMap((r) => (r.outcome === 'appended' ? r.events : [])).map((event) => ({ kind: 'event', conversationId: id, seq: event.seq, json: JSON.stringify(event) })));
+        assert.deepEqual(mine(got).slice(0, 3).map((m) => (m.kind === 'event' ? JSON.parse(m.json) : undefined)), stored);
+        assert.deepEqual(mine(got)[3], { kind: 'signal', topic: 'typing', payload: { conversationId: id, isTyping: true } });
+      } finally {
+        await subscription.close();
+        await second.close();
+      }
+    });
+  });
+}
+
+describe('ChatFanout over Redis: a dropped subscriber', () => {
+  for (const name of ['redis', 'redis cluster']) {
+    test(`${name}: subscribes again, says so, and receives what comes after`, async () => {
+      const { store, fanout, dropSubscribers } = (adapters[name] as () => Subject)();
+      let resubscribed = 0;
+      fanout.onResubscribed(() => (resubscribed += 1));
+      const got: FanoutMessage[] = [];
+      const subscription = await fanout.subscribe((m) => got.push(m));
+      try {
+        await dropSubscribers?.();
+        await waitFor('the subscriber to be back', () => resubscribed > 0, WAIT);
+        const id = newId();
+        await append(store, id, 0, ['after the drop']);
+        await waitFor('the event after the drop', () => got.some((m) => m.kind === 'event' && m.conversationId === id), WAIT);
+      } finally {
+        await subscription.close();
+      }
+    });
+  }
+});
+
+describe('ConversationStore on the Redis Cluster', () => {
+  test('appends conversations whose slots live on different masters, each in one script', async () => {
+    const client = cluster as Cluster;
+    const store = createRedisConversationStore<ConversationEvent>({ client, isUp: () => true, nodeId: 'n-1', buckets: BUCKETS, outboxKey });
+    const masters = new Set<string>();
+    for (const id of Array.from({ length: 12 }, newId)) {
+      const slot = Number(await client.call('CLUSTER', 'KEYSLOT', conversationKeys(id, BUCKETS).events));
+      masters.add(client.slots[slot]?.[0] ?? '?');
+      assert.equal((await append(store, id, 0, ['x', 'y'], { index: { add: ['cluster-test'], remove: [], score: 1 } })).outcome, 'appended');
+      assert.deepEqual((await store.read(id)).map((e) => e.seq), [1, 2]);
+    }
+    assert.ok(masters.size >= 2, `conversations on ${masters.size} master(s): ${[...masters].join(', ')}`);
+  });
+
+  test('with waitReplicas, an append no replica confirmed in time is refused (the masters have none)', async () => {
+    for (const client of [redis?.client, cluster] as const) {
+      const store = createRedisConversationStore<ConversationEvent>({ client: client!, isUp: () => true, nodeId: 'n-1', buckets: BUCKETS, outboxKey, waitReplicas: 1, waitTimeoutMs: 20 });
+      const id = newId();
+      await assert.rejects(append(store, id, 0, ['x'], { clientId: 'w-1' }), { code: 'STORE_UNAVAILABLE' });
+      // It is in Redis all the same: a retry with the client id finds it (and is refused the same way).
+      await assert.rejects(append(store, id, 0, ['x'], { clientId: 'w-1' }), { code: 'STORE_UNAVAILABLE' });
+      assert.equal((await store.read(id)).length, 1);
+    }
+  });
+});
