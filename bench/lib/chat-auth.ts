@@ -1,0 +1,34 @@
+// How a bench socket proves who it is at upgrade, as a value generator processes can receive over IPC.
+import type { SocketAuth } from './chat-client.ts';
+
+export type Credentials =
+  /** The raw baseline: nothing to prove. */
+  | { readonly kind: 'none' }
+  /** A service's API key in a header (non-browser clients). */
+  | { readonly kind: 'apiKey'; readonly key: string }
+  /** An agent's JWT or a visitor token, carried as a browser must: in the subprotocol list. */
+  | { readonly kind: 'bearer'; readonly token: string; readonly origin?: string }
+  /** A visitor: one POST /v1/widget/sessions per socket, then its token in the subprotocol list. */
+  | { readonly kind: 'widget'; readonly httpUrl: string; readonly widgetKey: string; readonly origin: string };
+
+/** What the socket sends at upgrade; a widget visitor first gets its session token. */
+export async function socketAuth(credentials: Credentials, visitorId?: string): Promise<SocketAuth> {
+  switch (credentials.kind) {
+    case 'none':
+      return {};
+    case 'apiKey':
+      return { headers: { 'x-api-key': credentials.key } };
+    case 'bearer':
+      return { protocols: ['omnigate.v1', `bearer.${credentials.token}`], ...(credentials.origin ? { headers: { origin: credentials.origin } } : {}) };
+    case 'widget': {
+      const res = await fetch(`${credentials.httpUrl}/v1/widget/sessions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: credentials.origin },
+        body: JSON.stringify({ widgetKey: credentials.widgetKey, ...(visitorId ? { visitorId } : {}) }),
+      });
+      if (!res.ok) throw new Error(`POST /v1/widget/sessions: ${res.status} ${await res.text()}`);
+      const { token } = (await res.json()) as { token: string };
+      return { protocols: ['omnigate.v1', `bearer.${token}`], headers: { origin: credentials.origin } };
+    }
+  }
+}
