@@ -152,7 +152,7 @@ function withoutGatewaySettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(env).filter(([key]) => !drop.has(key) && !key.startsWith('OMNIGATE_')));
 }
 
-async function waitReady(url: string, child: ChildProcess, log: string, ok = (status: number) => status === 200): Promise<void> {
+async function waitReady(url: string, child: ChildProcess, log: string, ok: (status: number) => boolean = (status) => status === 200): Promise<void> {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`${url}: the process exited with ${child.exitCode} before it was ready (see ${log})`);

@@ -1,0 +1,61 @@
+// CPU time of given processes and of the whole machine (Linux /proc), to tell in each phase how
+// much of the 2 cores our processes used and how much went to other work on the machine.
+import { readdirSync, readFileSync } from 'node:fs';
+
+const TICK_MS = 10; // CLK_TCK is 100 on Linux
+
+/** CPU ms a process (all its threads) used so far; 0 once it is gone. */
+export function cpuMsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU ms the machine spent busy so far, every process's (busy: all but idle and iowait). */
+export function machineBusyMs(): number {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return fields.slice(0, 7).reduce((sum, v, i) => (i === 3 || i === 4 ? sum : sum + v), 0) * TICK_MS;
+}
+
+/** CPU ms used so far by this process and its direct children (servers, Redis, generators), alive now. */
+function oursMs(): number {
+  let total = cpuMsOf(process.pid);
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) === process.pid) total += (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
+
+export interface CpuWindow {
+  /** Ends the window: CPU ms per named process, the machine's busy ms, and the share of capacity others used. */
+  end(): { readonly ms: Record<string, number>; readonly machineBusyPct: number; readonly notOursPct: number; readonly seconds: number };
+}
+
+/** Starts measuring: `pids` (name → pid) are reported one by one; "ours" is this process and its children. */
+export function cpuWindow(pids: Record<string, number>, cores: number): CpuWindow {
+  const at = performance.now();
+  const machine = machineBusyMs();
+  const oursAtStart = oursMs();
+  const start = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuMsOf(pid)]));
+  return {
+    end() {
+      const seconds = (performance.now() - at) / 1000;
+      const ms = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuMsOf(pid) - (start[name] ?? 0)]));
+      const ours = oursMs() - oursAtStart;
+      const capacity = seconds * 1000 * cores;
+      const busy = machineBusyMs() - machine;
+      return { ms, seconds, machineBusyPct: Math.round((busy / capacity) * 100), notOursPct: Math.max(0, Math.round(((busy - ours) / capacity) * 100)) };
+    },
+  };
+}
