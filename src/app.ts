@@ -2,8 +2,12 @@ import express, { type Express, type Router } from 'express';
 import type { Config } from './config/config.ts';
 import { AppError } from './kernel/errors.ts';
 import type { Logger } from './kernel/logger.ts';
-import { createApiKeyAuth } from './modules/auth/api-key.middleware.ts';
-import { createKeyAuthenticator } from './modules/auth/authenticator.ts';
+import { createApiKeyAuth, createChatAuth } from './modules/auth/api-key.middleware.ts';
+import { createWsTicketsRouter } from './modules/auth/ws-tickets.routes.ts';
+import { createAgentsAdminRouter } from './modules/identity/agents.routes.ts';
+import type { Identity } from './modules/identity/identity.ts';
+import { createWidgetCors } from './modules/identity/widget-cors.ts';
+import { createWidgetRouter } from './modules/identity/widget.routes.ts';
 import type { StoreHealth } from './ports/cache.ts';
 import type { AuditLog } from './ports/audit-log.ts';
 import { createAdminAuth } from './modules/admin/admin-key.middleware.ts';
@@ -68,6 +72,8 @@ export interface AppDeps {
   readonly ticketJobs: TicketJobs;
   readonly idempotency: Idempotency;
   readonly webhooks: Webhooks;
+  /** Who talks: the authenticator of every credential, widget keys and sessions, WS tickets, the agent directory. */
+  readonly identity: Identity;
 }
 
 /** The express app, built from its dependencies; main.ts and the tests build it the same way. */
@@ -87,21 +93,36 @@ export function buildApp(deps: AppDeps): Express {
     next(new AppError('SHUTTING_DOWN', 'the gateway is not accepting requests right now'));
   });
   app.use(createDocsRouter({ rootDir: deps.rootDir, openapi: deps.openapi, capabilities: () => declaredCapabilities(deps.registry) }));
+  // Widgets call these from the sites' pages: CORS, with preflights answered before anything else.
+  const { identity } = deps;
+  app.use('/v1/widget', createWidgetCors(identity.widgetKeys, ['POST']));
+  app.use(['/v1/ws', '/v1/conversations'], createWidgetCors(identity.widgetKeys, ['GET', 'POST', 'PUT', 'DELETE']));
   app.use(allowedMethods(deps.openapi));
 
   const validate = createRequestValidator(deps.openapi);
   // Backends' webhooks: the connector checks the sender's signature; no API key.
   app.use('/v1', deps.inbound);
+  // Widget sessions: the site's public widget key, no API key.
+  app.use('/v1/widget', jsonBody(deps.config.bodyLimitBytes), createWidgetRouter({ sessions: identity.sessions, validate }));
   // The admin API takes admin keys only.
-  // One authenticator resolves every key to its principal; each area says which role it needs.
-  const authenticator = createKeyAuthenticator(deps.config);
+  // One authenticator resolves every credential to its principal; each area says which it takes.
+  const { authenticator } = identity;
   app.use('/v1/admin', createAdminAuth(authenticator));
   app.use('/v1/admin', createAdminRouter({ lifecycle: deps.lifecycle, audit: deps.audit, validate, uploadLimitBytes: deps.config.uploadLimitBytes }));
   app.use('/v1/admin', createJobsAdminRouter({ jobs: deps.jobs, validate }));
+  app.use('/v1/admin/agents', jsonBody(deps.config.bodyLimitBytes));
+  app.use('/v1/admin', createAgentsAdminRouter({ directory: identity.directory, validate }));
+
+  // The chat API takes services, agents and visitors; its routes check roles and scopes.
+  const keyRateLimit = createKeyRateLimit({ limiter: deps.limiter, limit: deps.config.rateLimitPerKey, windowMs: deps.config.rateLimitWindowMs, metrics: deps.metrics });
+  app.use(['/v1/conversations', '/v1/ws'], createChatAuth(authenticator, identity.widgetKeys.originAllowed), keyRateLimit, jsonBody(deps.config.bodyLimitBytes));
+  app.use('/v1/ws', createWsTicketsRouter({ tickets: identity.tickets, validate }));
+  // Nothing under the chat paths falls through to the service routes (which would refuse agents and visitors).
+  app.use(['/v1/conversations', '/v1/ws'], routeNotFound());
 
   // Everything below needs a key.
   app.use(createApiKeyAuth(authenticator));
-  app.use(createKeyRateLimit({ limiter: deps.limiter, limit: deps.config.rateLimitPerKey, windowMs: deps.config.rateLimitWindowMs, metrics: deps.metrics }));
+  app.use(keyRateLimit);
   app.use(createMetricsRouter(deps));
   app.use('/v1/proxy', createProxyRouter({ registry: deps.registry, calls: deps.calls, bodyLimitBytes: deps.config.bodyLimitBytes }));
   app.use(jsonBody(deps.config.bodyLimitBytes));

@@ -42,6 +42,9 @@ import { createOpenTicket, createTicketJobs } from './modules/jobs/ticket-jobs.t
 import { createSubscriptions } from './modules/webhooks/subscriptions.ts';
 import { createWebhooks } from './modules/webhooks/webhooks.service.ts';
 import { answerClientError } from './modules/http/client-error.ts';
+import { identitySecrets } from './config/identity-config.ts';
+import { createRedisTicketStore } from './adapters/redis/redis-ticket-store.ts';
+import { createIdentity } from './modules/identity/identity.ts';
 
 /** A running gateway: its server, registry and a clean stop. */
 export interface Gateway {
@@ -64,7 +67,7 @@ export interface Gateway {
  * them; never webhook subscription secrets, which any key holder chooses.
  */
 export async function startGateway(config: Config, log: Logger, rootDir: string, secrets: Secrets = createSecrets()): Promise<Gateway> {
-  secrets.add(...config.apiKeys.map((k) => k.key), ...config.adminKeys.map((k) => k.key));
+  secrets.add(...config.apiKeys.map((k) => k.key), ...config.adminKeys.map((k) => k.key), ...identitySecrets(config.identity));
   const schemas = createSchemaRegistry(join(rootDir, 'schemas'));
   // Each part registers its close as it starts; stop() closes them last first (see Disposables).
   const disposables = createDisposables(log);
@@ -133,9 +136,10 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   const idempotency = createIdempotency({ store: createRedisIdempotencyStore(redis), lockMs: 2 * slowestCallMs + 1_000 });
   const webhooks = await createWebhooks({ jobs, events, subscriptions: createSubscriptions(createRedisRecordStore(redis), { maxPerKey: config.webhookMaxPerKey }), log, allowPrivate: config.webhookAllowPrivate });
   const eventStreams = createEventStreams({ eventLog: events.eventLog, log, metrics, maxPerKey: config.sseMaxPerKey, maxBufferBytes: config.sseMaxBufferBytes, heartbeatMs: config.sseHeartbeatMs });
+  const identity = await createIdentity({ config, log, records: createRedisRecordStore(redis), ticketStore: createRedisTicketStore(redis), limiter, metrics, query });
   let accepting = false;
   const app = buildApp({
-    config, log, rootDir, openapi: loadOpenApi(rootDir), registry, query, context, metrics, limiter, lifecycle, audit, events, eventStreams,
+    config, log, rootDir, identity, openapi: loadOpenApi(rootDir), registry, query, context, metrics, limiter, lifecycle, audit, events, eventStreams,
     jobs, openTicket, ticketJobs, idempotency, webhooks, calls,
     inbound: createInboundRouter({ registry, calls, events, dedupe, schemas, log, bodyLimitBytes: config.bodyLimitBytes }),
     stores: [redis, cacheRedis], resilience: (name) => pipeline.view(name), clusterProblems: () => lifecycle.problems(), isAccepting: () => accepting,

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { createAjv } from '../kernel/schemas.ts';
 import type { ApiKey, Config } from './config.types.ts';
 import { parseWsConfig } from './ws-config.ts';
+import { loadIdentityConfig } from './identity-config.ts';
 
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_HOST = '127.0.0.1';
@@ -110,12 +111,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
   }
   const validate = createAjv({ coerceTypes: true, useDefaults: true }).compile(ENV_SCHEMA);
   const ws = parseWsConfig(env);
+  const identity = loadIdentityConfig(env, rootDir);
   if (!validate(raw) || !ws.config) {
     const problems = (validate.errors ?? []).map((e) => {
       const name = e.keyword === 'required' ? String(e.params.missingProperty) : e.instancePath.slice(1);
       return `${name} ${ENV_MESSAGES[name] ?? e.message ?? 'is invalid'}${e.keyword === 'required' ? ' (it is required)' : ''}`;
     });
-    throw new ConfigError([...new Set([...problems, ...ws.problems])]);
+    throw new ConfigError([...new Set([...problems, ...ws.problems, ...identity.problems])]);
   }
   const apiKeys = parseKeys(String(raw.OMNIGATE_API_KEYS));
   const adminKeys = raw.OMNIGATE_ADMIN_KEYS === undefined ? [] : parseKeys(String(raw.OMNIGATE_ADMIN_KEYS));
@@ -124,7 +126,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
   if (shared.length > 0) keyProblems.push(`OMNIGATE_ADMIN_KEYS must not repeat a key of OMNIGATE_API_KEYS (${shared.map((k) => k.name).join(', ')})`);
   const bothNames = [...new Set(adminKeys.filter((a) => apiKeys.some((k) => k.name === a.name)).map((k) => k.name))];
   if (bothNames.length > 0) keyProblems.push(`a name must not be both an API key and an admin key (${bothNames.join(', ')})`);
-  if (keyProblems.length > 0) throw new ConfigError(keyProblems);
+  keyProblems.push(...identity.problems);
+  if (keyProblems.length > 0 || identity.config === undefined) throw new ConfigError(keyProblems);
 
   return Object.freeze({
     port: raw.PORT as number,
@@ -172,6 +175,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     ws: ws.config,
     connectorEnv: Object.freeze(envWithPrefix(env, CONNECTOR_ENV_PREFIX)),
     resilienceEnv: Object.freeze(envWithPrefix(env, RESILIENCE_ENV_PREFIX)),
+    identity: identity.config,
   });
 }
 

@@ -1,4 +1,5 @@
 import type { WsConfig } from './ws-config.ts';
+import type { IdentityConfig } from './identity-config.ts';
 
 /** The gateway's settings, parsed once from the environment and frozen. */
 export interface Config {
@@ -119,6 +120,8 @@ export interface Config {
    * errorThresholdPercentage, …; see src/modules/resilience/settings.ts), keyed like connectorEnv.
    */
   readonly resilienceEnv: Readonly<Record<string, string>>;
+  /** Agent JWTs, visitor tokens, widget keys, the agent directory's seed (src/config/identity-config.ts). */
+  readonly identity: IdentityConfig;
 }
 
 export interface ApiKey {

@@ -531,6 +531,119 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/widget/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Open a visitor session from a site's widget (visitor token)
+         * @description Called by the chat widget from the site's page, with the site's public widget key in
+         *     `X-Widget-Key` (no API key). Answers a visitor token (`Authorization: Bearer <token>` on the
+         *     chat API, or `bearer.<token>` as a WebSocket subprotocol) scoped to one visitor of this
+         *     site; it lasts `OMNIGATE_VISITOR_TOKEN_TTL_MS`.
+         *
+         *     **Identity verification.** When the site's server knows who the visitor is, the page
+         *     sends `customerId` and `customerHmac`, the hex HMAC-SHA256 of the customer id under the
+         *     site's identity secret (computed on the site's server, never in the page). A matching
+         *     proof for a customer of the customer master links the visitor to that customer (agents
+         *     and the bot see who they are; the link is kept, so later sessions of the same visitor
+         *     keep it). A proof that does not match, or a customer the customer master does not know, is
+         *     403 `IDENTITY_NOT_VERIFIED`. Without them the visitor is anonymous.
+         *
+         *     **Resume.** `previousToken`, the visitor's still valid token, keeps its visitor id (and its
+         *     conversations); a verified customer other than the one the visitor is linked to gets a new
+         *     visitor instead. An expired `previousToken` is 401 `TOKEN_EXPIRED`: open a session without it.
+         *
+         *     **Browsers.** A request with an `Origin` must come from one of the widget key's allowed
+         *     origins (403 `ORIGIN_NOT_ALLOWED`); CORS preflights are answered for every origin a widget
+         *     key allows. Sessions are limited per client address (`OMNIGATE_WIDGET_SESSIONS_PER_IP`)
+         *     and per site (`OMNIGATE_WIDGET_SESSIONS_PER_SITE`) per `OMNIGATE_VISITOR_LIMIT_WINDOW_MS`.
+         */
+        post: operations["createWidgetSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/ws/tickets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A single-use ticket for the WebSocket upgrade
+         * @description A browser cannot set headers on a WebSocket. It can offer its token as a subprotocol
+         *     (`new WebSocket(url, ['omnigate.v1', 'bearer.' + token])`), or trade it here for a ticket
+         *     and open `/v1/ws?ticket=<ticket>`. A ticket opens one socket, on any node, within
+         *     `OMNIGATE_WS_TICKET_TTL_MS`, as the principal that asked for it; a second use is refused
+         *     (close 4401). Takes an API key, an agent token or a visitor token; a visitor's browser must
+         *     be on one of its site's origins.
+         */
+        post: operations["createWsTicket"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/agents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The agent directory
+         * @description Every agent's routing profile, by id. The directory is shared by all nodes; dispatch reads it.
+         */
+        get: operations["listAgents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/agents/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent id: the `sub` of its token. */
+                id: components["parameters"]["AgentId"];
+            };
+            cookie?: never;
+        };
+        /** One agent's profile */
+        get: operations["getAgent"];
+        /**
+         * Create or replace an agent's profile
+         * @description The whole profile; the id is the `sub` of the agent's token. Takes effect on every node at once.
+         */
+        put: operations["putAgent"];
+        post?: never;
+        /**
+         * Remove an agent from the directory
+         * @description Its token still authenticates it (the identity provider decides who is an agent); dispatch no longer routes to it.
+         */
+        delete: operations["deleteAgent"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -726,6 +839,11 @@ export interface components {
             retryable: boolean;
             /** @description For STREAM_LIMIT_REACHED and SUBSCRIPTION_LIMIT_REACHED: the limit the key has reached. */
             limit?: number;
+            /**
+             * @description For RATE_LIMITED of visitors (widget sessions, new conversations): whether the client address or the site reached its limit.
+             * @enum {string}
+             */
+            scope?: "per-ip" | "per-site";
             /** @description The connector that failed, when one did (for LIFECYCLE_FAILED: the connector being changed). */
             connector?: string;
             /**
@@ -1229,6 +1347,70 @@ export interface components {
             requestId?: string;
             traceId?: string;
         };
+        WidgetSessionRequest: {
+            /** @description The customer-master id of the signed-in customer (identity verification), with `customerHmac`. */
+            customerId?: string;
+            /** @description Hex HMAC-SHA256 of `customerId` (its UTF-8 bytes) under the site's identity secret, computed on the site's server. */
+            customerHmac?: string;
+            /** @description The visitor's previous, still valid token, to keep its visitor id. */
+            previousToken?: string;
+        };
+        WidgetSession: {
+            /** @description The visitor token (a JWT). */
+            token: string;
+            visitorId: string;
+            /** @description The widget key's name. */
+            site: string;
+            /** Format: date-time */
+            expiresAt: string;
+            /** @description The customer this visitor is linked to: proven now or by an earlier session. Absent: anonymous. */
+            customerId?: string;
+            /** @description Whether the session kept the visitor id of `previousToken`. */
+            resumed: boolean;
+        };
+        WsTicket: {
+            /** @description Open `/v1/ws?ticket=<ticket>` with it, once. */
+            ticket: string;
+            /** Format: date-time */
+            expiresAt: string;
+        };
+        AgentProfileInput: {
+            displayName?: string;
+            /**
+             * @example [
+             *       "billing",
+             *       "returns"
+             *     ]
+             */
+            skills: string[];
+            /**
+             * @example [
+             *       "en",
+             *       "de"
+             *     ]
+             */
+            languages: string[];
+            /**
+             * @example [
+             *       "support"
+             *     ]
+             */
+            groups: string[];
+            /** @description How many conversations the agent may hold at once. */
+            maxConcurrent: number;
+        };
+        AgentProfile: {
+            /** @description The `sub` of the agent's token. */
+            id: string;
+            displayName?: string;
+            skills: string[];
+            languages: string[];
+            groups: string[];
+            maxConcurrent: number;
+        };
+        AgentList: {
+            agents: components["schemas"]["AgentProfile"][];
+        };
         Health: {
             /** @constant */
             status: "ok";
@@ -1336,6 +1518,39 @@ export interface components {
         };
         /** @description `FORBIDDEN`: a regular API key, not an admin key. */
         AdminForbidden: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                traceparent: components["headers"]["traceparent"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `UNAUTHENTICATED` (no credential, or not a valid API key, agent token or visitor token; an admin key) or `TOKEN_EXPIRED` (the token is past its expiry: get a fresh one). */
+        ChatUnauthenticated: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                traceparent: components["headers"]["traceparent"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `ORIGIN_NOT_ALLOWED`: a visitor token used from a page whose origin its site's widget key does not allow. */
+        OriginNotAllowed: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                traceparent: components["headers"]["traceparent"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `NOT_FOUND`: the directory has no such agent. */
+        AgentNotFound: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
                 traceparent: components["headers"]["traceparent"];
@@ -1600,6 +1815,8 @@ export interface components {
         };
     };
     parameters: {
+        /** @description The agent id: the `sub` of its token. */
+        AgentId: string;
         /** @description The canonical customer id (the customer master's id; see the CustomerId schema). */
         CustomerId: components["schemas"]["CustomerId"];
         ResourceId: string;
@@ -2712,6 +2929,232 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            500: components["responses"]["Internal"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    createWidgetSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["WidgetSessionRequest"];
+            };
+        };
+        responses: {
+            /** @description The visitor's session. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WidgetSession"];
+                };
+            };
+            400: components["responses"]["InvalidBody"];
+            /** @description `UNAUTHENTICATED` (no or an unknown widget key; a `previousToken` that is not valid or of another site) or `TOKEN_EXPIRED` (`previousToken` expired). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `IDENTITY_NOT_VERIFIED` (the proof does not match, or no such customer) or `ORIGIN_NOT_ALLOWED` (the page's origin is not the widget key's). */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `RATE_LIMITED`: this client address or this site opened its limit of sessions in the current window (`scope`: `per-ip` or `per-site`). Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["Internal"];
+        };
+    };
+    createWsTicket: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The ticket. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WsTicket"];
+                };
+            };
+            401: components["responses"]["ChatUnauthenticated"];
+            403: components["responses"]["OriginNotAllowed"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    listAgents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The agents, by id. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentList"];
+                };
+            };
+            401: components["responses"]["AdminUnauthenticated"];
+            403: components["responses"]["AdminForbidden"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    getAgent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent id: the `sub` of its token. */
+                id: components["parameters"]["AgentId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The agent. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentProfile"];
+                };
+            };
+            400: components["responses"]["InvalidRequest"];
+            401: components["responses"]["AdminUnauthenticated"];
+            403: components["responses"]["AdminForbidden"];
+            404: components["responses"]["AgentNotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    putAgent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent id: the `sub` of its token. */
+                id: components["parameters"]["AgentId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AgentProfileInput"];
+            };
+        };
+        responses: {
+            /** @description Replaced. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentProfile"];
+                };
+            };
+            /** @description Created. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentProfile"];
+                };
+            };
+            400: components["responses"]["InvalidBody"];
+            401: components["responses"]["AdminUnauthenticated"];
+            403: components["responses"]["AdminForbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    deleteAgent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent id: the `sub` of its token. */
+                id: components["parameters"]["AgentId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["InvalidRequest"];
+            401: components["responses"]["AdminUnauthenticated"];
+            403: components["responses"]["AdminForbidden"];
+            404: components["responses"]["AgentNotFound"];
             500: components["responses"]["Internal"];
             503: components["responses"]["StoreUnavailable"];
         };
