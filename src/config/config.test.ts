@@ -63,3 +63,15 @@ describe('Redis', () => {
     assert.match(problems.join('\n'), /OMNIGATE_REDIS_MEMORY_WARN_PERCENT/);
   });
 });
+
+describe('chat settings', () => {
+  test('reads the OMNIGATE_CHAT_* timers in ms, and names each bad variable with the other problems', () => {
+    const config = loadConfig({ OMNIGATE_API_KEYS: `alice:${A}`, OMNIGATE_CHAT_AGENT_ANSWER_MS: '250', OMNIGATE_CHAT_BOT: 'builtin' }, '/tmp');
+    assert.equal(config.chat.agentAnswerMs, 250);
+    assert.equal(config.chat.bot, 'builtin');
+    const problems = problemsOf({ OMNIGATE_API_KEYS: 'nope', OMNIGATE_CHAT_VISITOR_IDLE_MS: 'soon', OMNIGATE_CHAT_BOT: 'gpt' });
+    assert.equal(problems.length, 3);
+    assert.ok(problems.some((p) => p.startsWith('OMNIGATE_CHAT_VISITOR_IDLE_MS ')));
+    assert.ok(problems.some((p) => p.startsWith('OMNIGATE_CHAT_BOT ')));
+  });
+});

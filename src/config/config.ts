@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { createAjv } from '../kernel/schemas.ts';
+import { parseChatConfig } from './chat-config.ts';
 import type { ApiKey, Config } from './config.types.ts';
 import { parseWsConfig } from './ws-config.ts';
 import { loadIdentityConfig } from './identity-config.ts';
@@ -112,12 +113,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
   const validate = createAjv({ coerceTypes: true, useDefaults: true }).compile(ENV_SCHEMA);
   const ws = parseWsConfig(env);
   const identity = loadIdentityConfig(env, rootDir);
-  if (!validate(raw) || !ws.config) {
+  const chat = parseChatConfig(env);
+  if (!validate(raw) || !ws.config || chat.problems) {
     const problems = (validate.errors ?? []).map((e) => {
       const name = e.keyword === 'required' ? String(e.params.missingProperty) : e.instancePath.slice(1);
       return `${name} ${ENV_MESSAGES[name] ?? e.message ?? 'is invalid'}${e.keyword === 'required' ? ' (it is required)' : ''}`;
     });
-    throw new ConfigError([...new Set([...problems, ...ws.problems, ...identity.problems])]);
+    throw new ConfigError([...new Set([...problems, ...ws.problems, ...identity.problems, ...(chat.problems ?? [])])]);
   }
   const apiKeys = parseKeys(String(raw.OMNIGATE_API_KEYS));
   const adminKeys = raw.OMNIGATE_ADMIN_KEYS === undefined ? [] : parseKeys(String(raw.OMNIGATE_ADMIN_KEYS));
@@ -176,6 +178,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     connectorEnv: Object.freeze(envWithPrefix(env, CONNECTOR_ENV_PREFIX)),
     resilienceEnv: Object.freeze(envWithPrefix(env, RESILIENCE_ENV_PREFIX)),
     identity: identity.config,
+    chat: chat.config,
   });
 }
 

@@ -1,3 +1,4 @@
+import type { ChatConfig } from './chat-config.ts';
 import type { WsConfig } from './ws-config.ts';
 import type { IdentityConfig } from './identity-config.ts';
 
@@ -122,6 +123,8 @@ export interface Config {
   readonly resilienceEnv: Readonly<Record<string, string>>;
   /** Agent JWTs, visitor tokens, widget keys, the agent directory's seed (src/config/identity-config.ts). */
   readonly identity: IdentityConfig;
+  /** `OMNIGATE_CHAT_*`: conversations (timers, reopen window, retention, the cap per visitor, the bot). */
+  readonly chat: ChatConfig;
 }
 
 export interface ApiKey {

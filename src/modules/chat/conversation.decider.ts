@@ -85,8 +85,15 @@ export function evolve(state: ConversationState, event: ConversationEvent): Conv
       delete next.closeReason;
       break;
   }
+  if (MOVES.has(event.type)) next.sinceSeq = event.seq;
   return next;
 }
+
+/** The events after which the conversation is somewhere else (another status, another agent). */
+const MOVES: ReadonlySet<ConversationEvent['type']> = new Set([
+  'conversation.created', 'conversation.bot_engaged', 'conversation.queued', 'conversation.assigned',
+  'conversation.snoozed', 'conversation.woke', 'conversation.closed', 'conversation.reopened',
+]);
 
 /** The state after a run of events, from `from` (the initial state by default). */
 export const fold = (events: readonly ConversationEvent[], from: ConversationState = initialState()): ConversationState => events.reduce(evolve, from);

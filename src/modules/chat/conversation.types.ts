@@ -115,6 +115,8 @@ export interface ConversationState {
   readonly language?: string;
   readonly subject?: string;
   readonly bot?: string;
+  /** The seq of the last event that moved it (its status or its agent changed): timers count from here. */
+  readonly sinceSeq?: number;
   /** The agent it is (or, once closed, was last) assigned to. */
   readonly agentId?: string;
   readonly createdAt?: string;

@@ -1,0 +1,171 @@
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { pino } from 'pino';
+import { waitFor } from '../../../test/support/wait.ts';
+import { createMemoryConversationStore } from '../../adapters/memory/memory-conversation-store.ts';
+import { createMemoryJobBackend } from '../../adapters/memory/memory-job-backend.ts';
+import type { ChatConfig } from '../../config/chat-config.ts';
+import type { AgentPrincipal, ServicePrincipal, VisitorPrincipal } from '../../kernel/principal.ts';
+import { createJobQueues, type JobQueues } from '../jobs/job-queues.ts';
+import { createMetrics } from '../observability/metrics.ts';
+import { createRuleBot } from './bot.ts';
+import type { ConversationEvent } from './conversation.types.ts';
+import { createConversations } from './conversations.service.ts';
+
+// The real service over the memory adapters of the conversation store and the job queue.
+const opened: { jobs: JobQueues; backend: ReturnType<typeof createMemoryJobBackend> }[] = [];
+after(async () => {
+  for (const { jobs, backend } of opened) {
+    await jobs.close(1_000);
+    await backend.close();
+  }
+});
+
+const CONFIG: ChatConfig = { visitorIdleMs: 600_000, agentAnswerMs: 600_000, reopenWindowMs: 60_000, retentionMs: 60_000, maxOpenPerVisitor: 2, bot: 'none' };
+const visitorOf = (id: string): VisitorPrincipal => ({ kind: 'visitor', name: `visitor:${id}`, visitorId: id, site: 'shop', roles: [], expiresAt: Date.now() + 3_600_000 });
+const agentOf = (id: string): AgentPrincipal => ({ kind: 'agent', name: `agent:${id}`, agentId: id, roles: ['agent'], expiresAt: Date.now() + 3_600_000 });
+const service: ServicePrincipal = { kind: 'service', name: 'crm', roles: ['api'] };
+const text = (t: string) => ({ contentType: 'text', text: t }) as const;
+let n = 0;
+
+function setUp(config: Partial<ChatConfig> = {}, options: { bot?: boolean } = {}) {
+  let clock = Date.now();
+  const store = createMemoryConversationStore<ConversationEvent>({ nodeId: 'test', now: () => clock });
+  // A job backend of its own: another test's workers must not take this one's timers.
+  const backend = createMemoryJobBackend();
+  const jobs = createJobQueues({ backend, log: pino({ level: 'silent' }), metrics: createMetrics(), attempts: 3, backoffMs: 1 });
+  opened.push({ jobs, backend });
+  const conversations = createConversations({ store, jobs, config: { ...CONFIG, ...config }, log: pino({ level: 'silent' }), ...(options.bot ? { bot: createRuleBot() } : {}) });
+  jobs.start();
+  n += 1;
+  return { conversations, store, jobs, visitor: visitorOf(`v-${n}`), tick: (ms: number) => (clock += ms) };
+}
+
+describe('conversations service', () => {
+  test('without a bot a new conversation is queued; a repeated start with the same client id finds it', async () => {
+    const { conversations, visitor } = setUp();
+    const first = await conversations.start(visitor, { group: 'sales', content: text('hi') }, 'start-1');
+    const again = await conversations.start(visitor, { group: 'sales', content: text('hi') }, 'start-1');
+    assert.deepEqual(again, { conversationId: first.conversationId, seq: first.seq, duplicate: true });
+    const view = await conversations.get(visitor, first.conversationId);
+    assert.equal(view.status, 'queued');
+    assert.equal(view.group, undefined, 'a visitor is not shown the group');
+    assert.equal((await conversations.get(service, first.conversationId)).group, 'sales');
+    const queued = await conversations.list(agentOf('a-1'), { state: 'queued' }, { limit: 50 });
+    assert.ok(queued.items.some((c) => c.id === first.conversationId));
+  });
+
+  test('first claim wins: of two concurrent accepts one assigns, the other is refused CONVERSATION_ALREADY_ASSIGNED', async () => {
+    const { conversations, visitor } = setUp();
+    const { conversationId } = await conversations.start(visitor, {});
+    const results = await Promise.allSettled([conversations.command(agentOf('a-1'), conversationId, { type: 'accept' }), conversations.command(agentOf('a-2'), conversationId, { type: 'accept' })]);
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+    const refused = results.find((r) => r.status === 'rejected');
+    assert.equal((refused as PromiseRejectedResult).reason.code, 'CONVERSATION_ALREADY_ASSIGNED');
+    const view = await conversations.get(service, conversationId);
+    assert.equal(view.status, 'assigned');
+    assert.equal(view.seq, 3);
+  });
+
+  test('a command repeated with its client id answers the first outcome instead of refusing', async () => {
+    const { conversations, visitor } = setUp();
+    const { conversationId } = await conversations.start(visitor, {});
+    const first = await conversations.command(agentOf('a-1'), conversationId, { type: 'accept' }, 'accept-1');
+    assert.deepEqual(await conversations.command(agentOf('a-1'), conversationId, { type: 'accept' }, 'accept-1'), { seq: first.seq, duplicate: true });
+  });
+
+  test('a message is stored once per client id; concurrent senders both get in, in some order', async () => {
+    const { conversations, visitor } = setUp();
+    const { conversationId } = await conversations.start(visitor, {});
+    await conversations.command(agentOf('a-1'), conversationId, { type: 'accept' });
+    const [a, b] = await Promise.all([
+      conversations.send(visitor, conversationId, { clientId: 'm-1', content: text('hello') }),
+      conversations.send(agentOf('a-1'), conversationId, { clientId: 'm-2', content: text('hi there') }),
+    ]);
+    assert.notEqual(a.seq, b.seq);
+    assert.deepEqual(await conversations.send(visitor, conversationId, { clientId: 'm-1', content: text('hello') }), { seq: a.seq, duplicate: true });
+    const { events } = await conversations.history(service, conversationId, {});
+    assert.equal(events.filter((e) => e.type === 'conversation.message_sent').length, 2);
+  });
+
+  test('a visitor sees neither internal notes nor routing detail, cannot send agent commands, and cannot see others\' conversations', async () => {
+    const { conversations, visitor } = setUp();
+    const { conversationId } = await conversations.start(visitor, { group: 'sales' });
+    await conversations.command(agentOf('a-1'), conversationId, { type: 'accept' });
+    await conversations.send(agentOf('a-1'), conversationId, { clientId: 'n-1', content: text('VIP, be nice'), visibility: 'internal' });
+    await conversations.command(agentOf('a-1'), conversationId, { type: 'transfer', to: { agentId: 'a-2' }, reason: 'billing expert' });
+    const seen = await conversations.history(visitor, conversationId, {});
+    assert.deepEqual(seen.events.map((e) => e.type), ['conversation.created', 'conversation.assigned', 'conversation.assigned']);
+    assert.equal(seen.lastSeq, 6);
+    assert.equal((await conversations.history(service, conversationId, {})).events.length, 6);
+    await assert.rejects(conversations.send(visitor, conversationId, { clientId: 'n-2', content: text('x'), visibility: 'internal' }), { code: 'FORBIDDEN' });
+    await assert.rejects(conversations.command(visitor, conversationId, { type: 'close' }), { code: 'FORBIDDEN' });
+    await assert.rejects(conversations.get(visitorOf('someone-else'), conversationId), { code: 'NOT_FOUND' });
+    await assert.rejects(conversations.history(visitorOf('someone-else'), conversationId, {}), { code: 'NOT_FOUND' });
+    assert.deepEqual((await conversations.list(visitorOf('someone-else'), {}, { limit: 10 })).items, []);
+  });
+
+  test('an invalid command changes nothing', async () => {
+    const { conversations, visitor } = setUp();
+    const { conversationId } = await conversations.start(visitor, {});
+    await assert.rejects(conversations.command(agentOf('a-1'), conversationId, { type: 'wake' }), { code: 'INVALID_TRANSITION', extensions: { state: 'queued', command: 'wake' } });
+    assert.equal((await conversations.get(service, conversationId)).seq, 2);
+  });
+
+  test('a visitor may hold a configured number of open conversations; a closed one no longer counts', async () => {
+    const { conversations, visitor } = setUp({ maxOpenPerVisitor: 1 });
+    const { conversationId } = await conversations.start(visitor, {});
+    await assert.rejects(conversations.start(visitor, {}), { code: 'CONVERSATION_LIMIT_REACHED' });
+    await conversations.command(visitor, conversationId, { type: 'abandon' });
+    await conversations.start(visitor, {});
+  });
+
+  test('the state at a seq is the fold of the events up to it; once retention removed a closed stream, history says HISTORY_EXPIRED and the state stays', async () => {
+    const { conversations, visitor, tick } = setUp();
+    const { conversationId } = await conversations.start(visitor, {});
+    await conversations.command(agentOf('a-1'), conversationId, { type: 'accept' });
+    await conversations.command(agentOf('a-1'), conversationId, { type: 'close' });
+    assert.equal((await conversations.stateAt(service, conversationId, 2)).status, 'queued');
+    assert.equal((await conversations.stateAt(service, conversationId, 3)).agentId, 'a-1');
+    tick(CONFIG.retentionMs + 1);
+    await assert.rejects(conversations.history(service, conversationId, { afterSeq: 0 }), { code: 'HISTORY_EXPIRED' });
+    await assert.rejects(conversations.stateAt(service, conversationId, 2), { code: 'HISTORY_EXPIRED' });
+    assert.equal((await conversations.get(service, conversationId)).status, 'closed');
+  });
+
+  test('the agent-answer timer requeues a conversation its agent leaves unanswered', async () => {
+    const { conversations, visitor } = setUp({ agentAnswerMs: 30 });
+    const { conversationId } = await conversations.start(visitor, {});
+    await conversations.command(agentOf('a-1'), conversationId, { type: 'accept' });
+    await waitFor('the requeue', async () => (await conversations.get(service, conversationId)).status === 'queued');
+    const { events } = await conversations.history(service, conversationId, { afterSeq: 3 });
+    assert.deepEqual(events.map((e) => [e.type, e.by.kind, e.data]), [['conversation.queued', 'system', { reason: 'agent_timeout' }]]);
+  });
+
+  test('a timer no longer needed is cancelled, and the next one set in its place', async () => {
+    const { conversations, visitor, jobs } = setUp();
+    const { conversationId } = await conversations.start(visitor, {});
+    assert.equal((await jobs.find(`ct_${conversationId}_visitor_idle_2`))?.view.state, 'delayed');
+    await conversations.command(agentOf('a-1'), conversationId, { type: 'accept' });
+    assert.equal(await jobs.find(`ct_${conversationId}_visitor_idle_2`), undefined);
+    assert.equal((await jobs.find(`ct_${conversationId}_agent_answer_3`))?.view.state, 'delayed');
+    await conversations.send(agentOf('a-1'), conversationId, { clientId: 'm-1', content: text('hello') });
+    assert.equal(await jobs.find(`ct_${conversationId}_agent_answer_3`), undefined);
+    assert.equal((await jobs.find(`ct_${conversationId}_visitor_idle_4`))?.view.state, 'delayed');
+    await conversations.command(agentOf('a-1'), conversationId, { type: 'close' });
+    assert.equal(await jobs.find(`ct_${conversationId}_visitor_idle_4`), undefined);
+  });
+
+  test('the built-in bot answers, and on "转人工" notes it for the agents and hands over; the visitor sees the answer, not the note', async () => {
+    const { conversations, visitor } = setUp({}, { bot: true });
+    const { conversationId } = await conversations.start(visitor, { content: text('hello') });
+    await waitFor('the bot answer', async () => (await conversations.history(visitor, conversationId, {})).events.some((e) => e.by.kind === 'bot'));
+    await conversations.send(visitor, conversationId, { clientId: 'm-2', content: text('转人工') });
+    await waitFor('the handover', async () => (await conversations.get(service, conversationId)).status === 'queued');
+    const staff = (await conversations.history(service, conversationId, {})).events;
+    assert.ok(staff.some((e) => e.type === 'conversation.message_sent' && e.visibility === 'internal' && e.by.kind === 'bot'));
+    const seen = (await conversations.history(visitor, conversationId, {})).events;
+    assert.ok(seen.every((e) => e.visibility === 'public'));
+    assert.equal(seen.filter((e) => e.by.kind === 'bot').length, 1);
+  });
+});
