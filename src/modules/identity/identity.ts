@@ -16,6 +16,8 @@ import { createVisitorLimits, type VisitorLimits } from './visitor-limits.ts';
 import { createWidgetKeys, type WidgetKeys } from './widget-keys.ts';
 import { createWidgetSessions, type WidgetSessions } from './widget-sessions.ts';
 
+const DEFAULT_SEED_RETRY_MS = 200;
+
 /** Who talks, resolved in one place: what the HTTP routes, the WebSocket server and the chat use. */
 export interface Identity {
   /** The one resolver of API keys, admin keys, agent JWTs and visitor tokens. */
@@ -30,6 +32,8 @@ export interface Identity {
   readonly directory: AgentDirectory;
   /** Widget sessions and new visitor conversations per address and per site. */
   readonly visitorLimits: VisitorLimits;
+  /** Stops seeding the directory, if it still waits for its store. */
+  close(): Promise<void>;
 }
 
 export interface IdentityDeps {
@@ -41,10 +45,15 @@ export interface IdentityDeps {
   readonly limiter: RateLimiter;
   readonly metrics: Metrics;
   readonly query: QueryService;
+  /** Pause between two attempts to seed the directory while its store is away. */
+  readonly seedRetryMs?: number;
 }
 
-/** Builds the identity parts and seeds the agent directory from config (a store that is down only delays that: logged). */
-export async function createIdentity(deps: IdentityDeps): Promise<Identity> {
+/**
+ * Builds the identity parts and seeds the agent directory from config, in the background until
+ * its store answers (at start Redis may still be connecting; a store that is away delays the seed).
+ */
+export function createIdentity(deps: IdentityDeps): Identity {
   const { identity } = deps.config;
   const log = deps.log.child({ module: 'identity' });
   const widgetKeys = createWidgetKeys(identity.widgetKeys);
@@ -58,12 +67,21 @@ export async function createIdentity(deps: IdentityDeps): Promise<Identity> {
   const tickets = createWsTickets({ store: deps.ticketStore, ttlMs: identity.wsTicketTtlMs });
   const visitorLimits = createVisitorLimits({ limiter: deps.limiter, limits: identity.visitorLimits, metrics: deps.metrics });
   const directory = createAgentDirectory({ records: deps.records, log });
-  try {
-    await directory.seed(identity.agents);
-  } catch (err) {
-    log.warn({ err }, 'agent directory not seeded: the store is unavailable');
-  }
+  let stopped = false;
+  let retry: NodeJS.Timeout | undefined;
+  const seed = (attempt: number): void => {
+    directory.seed(identity.agents).catch((err: unknown) => {
+      if (stopped) return;
+      if (attempt % 10 === 0) log.warn({ err, attempt }, 'agent directory not seeded yet: its store is unavailable');
+      retry = setTimeout(() => seed(attempt + 1), deps.seedRetryMs ?? DEFAULT_SEED_RETRY_MS).unref();
+    });
+  };
+  if (identity.agents.length > 0) seed(0);
   return {
+    async close() {
+      stopped = true;
+      clearTimeout(retry);
+    },
     authenticator, widgetKeys, visitorTokens, tickets, visitorLimits, directory,
     upgradeAuth: createUpgradeAuthenticator({ authenticator, tickets, originAllowed: widgetKeys.originAllowed }),
     sessions: createWidgetSessions({ widgetKeys, visitorTokens, limits: visitorLimits, query: deps.query, records: deps.records, log }),
