@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { mintAgentToken } from '../src/modules/identity/dev-tokens.ts';
 import { connectorEnv, startBackends } from './lib/backends.ts';
 import { startKafka } from './lib/kafka.ts';
 import { startRedisPair } from './lib/redis.ts';
@@ -14,6 +15,20 @@ const port = Number(process.env.PORT ?? 8080);
 const apiKey = process.env.OMNIGATE_API_KEYS?.split(',')[0]?.split(':').pop() ?? `demo-${randomBytes(12).toString('hex')}`;
 const adminKey = process.env.OMNIGATE_ADMIN_KEYS?.split(',')[0]?.split(':').pop() ?? `admin-${randomBytes(12).toString('hex')}`;
 const say = (line: string): boolean => process.stderr.write(`demo: ${line}\n`);
+// Who talks in the demo: agents' JWTs under a secret of the demo's own (a real setup points
+// OMNIGATE_AGENT_JWKS_URL at its identity provider), a widget key for the demo site, two agents.
+const agentJwt = { secret: process.env.OMNIGATE_AGENT_JWT_SECRET ?? randomBytes(32).toString('hex'), issuer: process.env.OMNIGATE_AGENT_JWT_ISSUER ?? 'omnigate-demo', audience: process.env.OMNIGATE_AGENT_JWT_AUDIENCE ?? 'omnigate' };
+const widgetKey = `wk_demo_${randomBytes(12).toString('hex')}`;
+const demoAgents = [
+  { id: 'ada', displayName: 'Ada', skills: ['orders', 'returns'], languages: ['en', 'de'], groups: ['support'], maxConcurrent: 5 },
+  { id: 'sam', displayName: 'Sam (supervisor)', skills: ['escalations'], languages: ['en'], groups: ['support', 'vip'], maxConcurrent: 3 },
+];
+const identityEnv = {
+  OMNIGATE_AGENT_JWT_SECRET: agentJwt.secret, OMNIGATE_AGENT_JWT_ISSUER: agentJwt.issuer, OMNIGATE_AGENT_JWT_AUDIENCE: agentJwt.audience,
+  OMNIGATE_VISITOR_TOKEN_SECRET: process.env.OMNIGATE_VISITOR_TOKEN_SECRET ?? randomBytes(32).toString('hex'),
+  OMNIGATE_WIDGET_KEYS: JSON.stringify([{ name: 'demo', key: widgetKey, origins: [`http://localhost:${port}`, `http://127.0.0.1:${port}`, 'http://localhost:3000'], identitySecret: randomBytes(24).toString('hex') }]),
+  ...(process.env.OMNIGATE_AGENTS_FILE ? {} : { OMNIGATE_AGENTS: process.env.OMNIGATE_AGENTS ?? JSON.stringify(demoAgents) }),
+};
 
 say('starting kafka, redis and the sample backends (orders: Java, crm: Python, tickets: Node)…');
 const kafkaStarting = startKafka({ port: Number(process.env.KAFKA_PORT ?? 9092), controllerPort: Number(process.env.KAFKA_CONTROLLER_PORT ?? 9093), dir: join(rootDir, '.data/kafka'), rootDir });
@@ -31,7 +46,7 @@ say(`kafka up: ${kafka.brokers.join(',')}; redis up: ${redis.durable.url} (durab
 
 const gateway = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', join(rootDir, 'src/main.ts')], {
   cwd: rootDir,
-  env: { ...process.env, ...connectorEnv(backends.urls), ...redis.env, KAFKA_BROKERS: kafka.brokers.join(','), PORT: String(port), OMNIGATE_API_KEYS: process.env.OMNIGATE_API_KEYS ?? `demo:${apiKey}`, OMNIGATE_ADMIN_KEYS: process.env.OMNIGATE_ADMIN_KEYS ?? `ops:${adminKey}` },
+  env: { ...process.env, ...identityEnv, ...connectorEnv(backends.urls), ...redis.env, KAFKA_BROKERS: kafka.brokers.join(','), PORT: String(port), OMNIGATE_API_KEYS: process.env.OMNIGATE_API_KEYS ?? `demo:${apiKey}`, OMNIGATE_ADMIN_KEYS: process.env.OMNIGATE_ADMIN_KEYS ?? `ops:${adminKey}` },
   stdio: ['ignore', 'inherit', 'inherit'],
 });
 
@@ -63,6 +78,14 @@ for (;;) {
     process.stdout.write(`\nOmnigate ready at ${url} (${ready.status}) — API key: ${apiKey} — try: curl -s -H 'X-Api-Key: ${apiKey}' ${url}/v1/customers/42/context\n\n`);
     say(`docs: ${url}/docs   connectors: curl -s -H 'X-Api-Key: ${apiKey}' ${url}/v1/connectors   Ctrl-C stops everything`);
     say(`admin key (reload/install/rollback): ${adminKey} — e.g. curl -s -X POST -H 'X-Api-Key: ${adminKey}' ${url}/v1/admin/connectors/orders-java/reload`);
+    const ttlMs = 8 * 60 * 60 * 1000;
+    const [agentToken, supervisorToken] = await Promise.all([
+      mintAgentToken({ ...agentJwt, sub: 'ada', role: 'agent', ttlMs }),
+      mintAgentToken({ ...agentJwt, sub: 'sam', role: 'supervisor', ttlMs }),
+    ]);
+    process.stdout.write(`Agent token (ada, agent, 8 h): ${agentToken}\nSupervisor token (sam, supervisor, 8 h): ${supervisorToken}\n`);
+    process.stdout.write(`Widget key (site demo): ${widgetKey} — a visitor: curl -s -X POST -H 'X-Widget-Key: ${widgetKey}' ${url}/v1/widget/sessions\n\n`);
+    say(`agent directory: curl -s -H 'X-Api-Key: ${adminKey}' ${url}/v1/admin/agents`);
     break;
   }
   if (Date.now() > readyBy) {

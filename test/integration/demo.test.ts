@@ -29,6 +29,16 @@ describe('the demo', () => {
       const body = (await res.json()) as { complete: boolean; parts: Record<string, { connector: string; status: string }> };
       assert.equal(body.complete, true);
       assert.deepEqual(Object.values(body.parts).map((p) => p.connector).sort(), ['crm-python', 'orders-java', 'tickets-node']);
+      // Who talks: the printed agent and supervisor tokens open the chat API, the widget key opens a visitor session.
+      const base = curl[2]?.replace(/\/v1\/.*$/, '') ?? '';
+      for (const label of ['Agent token', 'Supervisor token']) {
+        const token = new RegExp(`^${label} \\([^)]*\\): (\\S+)$`, 'm').exec(out)?.[1];
+        assert.ok(token, `no ${label} line in:\n${out.slice(-2000)}`);
+        assert.equal((await fetch(`${base}/v1/ws/tickets`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })).status, 201, label);
+      }
+      const widgetKey = /^Widget key \(site demo\): (\S+)/m.exec(out)?.[1];
+      assert.ok(widgetKey, 'no widget key line');
+      assert.equal((await fetch(`${base}/v1/widget/sessions`, { method: 'POST', headers: { 'x-widget-key': widgetKey } })).status, 201);
     } finally {
       demo.kill('SIGINT');
     }

@@ -138,6 +138,8 @@ describe('identity against a running gateway', () => {
     assert.deepEqual([unknown.status, unknown.body.code], [401, 'UNAUTHENTICATED']);
     const none = await call(gw.url, 'POST', '/v1/widget/sessions', { body: {} });
     assert.equal(none.status, 401);
+    // The body is optional: a widget with nothing to prove sends none.
+    assert.equal((await call(gw.url, 'POST', '/v1/widget/sessions', { headers: { 'x-widget-key': WIDGET_KEY } })).status, 201);
     const blog = await call(gw.url, 'POST', '/v1/widget/sessions', { headers: { 'x-widget-key': OTHER_KEY }, body: {} });
     const crossSite = await openSession(gw, { previousToken: blog.body.token });
     assert.deepEqual([crossSite.status, crossSite.body.code], [401, 'UNAUTHENTICATED']);

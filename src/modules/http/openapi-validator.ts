@@ -50,10 +50,10 @@ export function createRequestValidator(doc: Json) {
   const byOperation = new Map<string, (req: Request) => ValidInput>();
 
   for (const { method, path, operationId, op, parameters } of operations(doc)) {
-    byOperation.set(operationId, buildCheck(`${method.toUpperCase()} ${path}`, parameters as unknown as Parameter[], bodySchema(doc, op)));
+    byOperation.set(operationId, buildCheck(`${method.toUpperCase()} ${path}`, parameters as unknown as Parameter[], bodySchema(doc, op), isBodyOptional(doc, op)));
   }
 
-  function buildCheck(label: string, params: Parameter[], body: Json | undefined): (req: Request) => ValidInput {
+  function buildCheck(label: string, params: Parameter[], body: Json | undefined, isOptional: boolean): (req: Request) => ValidInput {
     const group = (where: 'path' | 'query' | 'header') => {
       const own = params.filter((p) => p.in === where);
       const schema: Json = {
@@ -88,8 +88,9 @@ export function createRequestValidator(doc: Json) {
       if (!header.validate(headerInput)) issues.push(...toIssues(header.validate.errors).map((i) => ({ in: 'header' as const, pointer: i.pointer, message: i.message })));
       let bodyInput: unknown = req.body;
       if (validateBody) {
-        if (bodyInput === undefined) issues.push({ in: 'body', pointer: '', message: 'a JSON body is required' });
-        else if (!validateBody(bodyInput)) issues.push(...toIssues(validateBody.errors).map((i) => ({ in: 'body' as const, pointer: i.pointer, message: i.message })));
+        if (bodyInput === undefined) {
+          if (!isOptional) issues.push({ in: 'body', pointer: '', message: 'a JSON body is required' });
+        } else if (!validateBody(bodyInput)) issues.push(...toIssues(validateBody.errors).map((i) => ({ in: 'body' as const, pointer: i.pointer, message: i.message })));
       }
       if (issues.length > 0) {
         throw new AppError('VALIDATION_FAILED', issues.map((i) => `${i.in}: ${i.message}`).join('; '), { errors: issues });
@@ -131,9 +132,18 @@ function queryValues(query: Record<string, unknown>, params: readonly Parameter[
   return out;
 }
 
-function bodySchema(doc: Json, op: Json): Json | undefined {
+function requestBodyOf(doc: Json, op: Json): Json | undefined {
   const raw = op.requestBody as Json | undefined;
-  const requestBody = typeof raw?.$ref === 'string' ? (resolveRef(doc, raw.$ref) as Json | undefined) : raw;
+  return typeof raw?.$ref === 'string' ? (resolveRef(doc, raw.$ref) as Json | undefined) : raw;
+}
+
+/** `requestBody.required: false`: a request without a body is valid (one with a body is still checked). */
+function isBodyOptional(doc: Json, op: Json): boolean {
+  return requestBodyOf(doc, op)?.required === false;
+}
+
+function bodySchema(doc: Json, op: Json): Json | undefined {
+  const requestBody = requestBodyOf(doc, op);
   const content = requestBody?.content as Record<string, { schema?: Json }> | undefined;
   return content?.['application/json']?.schema;
 }

@@ -12,7 +12,7 @@ export interface WidgetRoutesDeps {
 export function createWidgetRouter({ sessions, validate }: WidgetRoutesDeps): Router {
   const router = Router();
   router.post('/sessions', validate('createWidgetSession'), async (req, res) => {
-    const body = inputOf(res).body as { customerId?: string; customerHmac?: string; previousToken?: string };
+    const body = (inputOf(res).body ?? {}) as { customerId?: string; customerHmac?: string; previousToken?: string };
     const ctx = contextOf(res);
     const origin = req.get('origin');
     const session = await sessions.open(
