@@ -46,6 +46,8 @@ export async function setupConversations(p: SetupParams, onReceived: (role: Role
     visitor.onFrame = (frame, at) => onReceived('visitor', frame, at);
     const started = expectReply(await visitor.request({ type: 'conversation.start', id: `${name}-start` }), 'ack');
     const conversationId = String(started.conversationId);
+    // The visitor follows its conversation too: agents' replies reach it only then.
+    expectReply(await visitor.request({ type: 'subscribe', id: `${name}-vsub`, conversationId, afterSeq: Number(started.seq) }), 'subscribed');
     const agent = agents[i % p.agents]!;
     expectReply(await agent.request({ type: 'subscribe', id: `${name}-sub`, conversationId, afterSeq: Number(started.seq) }), 'subscribed');
     if (p.accept) expectReply(await agent.request({ type: 'command', id: `${name}-accept`, conversationId, command: 'accept' }), 'ack');
