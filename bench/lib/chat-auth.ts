@@ -11,8 +11,8 @@ export type Credentials =
   /** A visitor: one POST /v1/widget/sessions per socket, then its token in the subprotocol list. */
   | { readonly kind: 'widget'; readonly httpUrl: string; readonly widgetKey: string; readonly origin: string };
 
-/** What the socket sends at upgrade; a widget visitor first gets its session token. */
-export async function socketAuth(credentials: Credentials, visitorId?: string): Promise<SocketAuth> {
+/** What socket `who` (unique in the run) sends at upgrade; a widget visitor first gets its session token. */
+export async function socketAuth(credentials: Credentials, _who: string): Promise<SocketAuth> {
   switch (credentials.kind) {
     case 'none':
       return {};
@@ -23,8 +23,8 @@ export async function socketAuth(credentials: Credentials, visitorId?: string): 
     case 'widget': {
       const res = await fetch(`${credentials.httpUrl}/v1/widget/sessions`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', origin: credentials.origin },
-        body: JSON.stringify({ widgetKey: credentials.widgetKey, ...(visitorId ? { visitorId } : {}) }),
+        headers: { 'content-type': 'application/json', origin: credentials.origin, 'x-widget-key': credentials.widgetKey },
+        body: '{}',
       });
       if (!res.ok) throw new Error(`POST /v1/widget/sessions: ${res.status} ${await res.text()}`);
       const { token } = (await res.json()) as { token: string };
