@@ -1,16 +1,35 @@
-// The gateway's chat settings for the benches and the credentials bench sockets use.
+// The gateway's chat settings for the benches and the credentials bench sockets use: visitors
+// open a widget session each (POST /v1/widget/sessions) and carry its token in the subprotocol
+// list, as a browser must; agents carry a JWT minted from the bench's own secret.
 import type { Credentials } from './chat-auth.ts';
-import { BENCH_API_KEY, type ServerProcess } from './chat-stack.ts';
+import type { ServerProcess } from './chat-stack.ts';
 
-/** A gateway node's environment for the chat benches, on top of CHAT_GATEWAY_ENV. */
-export function chatGatewayEnv(redis: { REDIS_URL: string; REDIS_CACHE_URL: string }, extra: Record<string, string> = {}): Record<string, string> {
-  return { ...redis, ...extra };
-}
+const AGENT_JWT = { issuer: 'omnigate-bench', audience: 'omnigate', secret: 'bench-agent-jwt-secret-0123456789abcdef' } as const;
+const WIDGET = { name: 'bench-site', key: 'bench-widget-key-0123456789', origin: 'http://bench.example' } as const;
 
 /**
- * What an agent's or a visitor's socket authenticates with. Until agent JWTs and widget sessions
- * are on main, both are the bench's service API key (a service may act for a visitor).
+ * A gateway node's chat environment: the identity settings, and limits that would refuse the
+ * benches' own load (every visitor comes from one of a few loopback addresses and one site: the
+ * per-IP and per-site limits on sessions and new conversations are meant for the open internet).
  */
-export async function chatAuth(_node: ServerProcess, _role: 'agent' | 'visitor'): Promise<Credentials> {
-  return { kind: 'apiKey', key: BENCH_API_KEY };
+export function chatGatewayEnv(redis: { REDIS_URL: string; REDIS_CACHE_URL: string }, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    ...redis,
+    OMNIGATE_AGENT_JWT_ISSUER: AGENT_JWT.issuer,
+    OMNIGATE_AGENT_JWT_AUDIENCE: AGENT_JWT.audience,
+    OMNIGATE_AGENT_JWT_SECRET: AGENT_JWT.secret,
+    OMNIGATE_VISITOR_TOKEN_SECRET: 'bench-visitor-token-secret-0123456789abcdef',
+    OMNIGATE_WIDGET_KEYS: JSON.stringify([{ name: WIDGET.name, key: WIDGET.key, origins: [WIDGET.origin] }]),
+    OMNIGATE_WIDGET_SESSIONS_PER_IP: '100000000',
+    OMNIGATE_WIDGET_SESSIONS_PER_SITE: '100000000',
+    OMNIGATE_CONVERSATION_STARTS_PER_IP: '100000000',
+    OMNIGATE_CONVERSATION_STARTS_PER_SITE: '100000000',
+    ...extra,
+  };
+}
+
+/** What an agent's or a visitor's socket authenticates with on `node`. */
+export async function chatAuth(node: ServerProcess, role: 'agent' | 'visitor'): Promise<Credentials> {
+  if (role === 'agent') return { kind: 'agentJwt', ...AGENT_JWT };
+  return { kind: 'widget', httpUrl: node.httpUrl, widgetKey: WIDGET.key, origin: WIDGET.origin };
 }

@@ -3,7 +3,7 @@
 // processes (`node src/main.ts`), and the raw `ws` baseline server; everything on 127.0.0.1 and
 // stopped at the end, on error and on Ctrl-C.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { startKafka, type RunningKafka } from '../../scripts/lib/kafka.ts';
@@ -62,6 +62,8 @@ export function createRun(say: (line: string) => void): Run {
 
 /** The durable Redis as in production (AOF, everysec); `appendfsync always` for the strict one. */
 export async function startChatRedis(run: Run, options: { port: number; dir: string; role: 'durable' | 'cache'; fsync?: 'everysec' | 'always' }): Promise<RunningRedis> {
+  // A fresh instance each run: an earlier run's conversations would otherwise load from its AOF.
+  rmSync(options.dir, { recursive: true, force: true });
   const redis = await startRedis({ port: options.port, dir: options.dir, role: options.role, maxmemory: '2gb' });
   run.add(() => redis.stop());
   if (options.fsync === 'always') {
