@@ -3,6 +3,7 @@
 #   - Node.js: the machine's own if it is 24 or newer, else Node 24 LTS from the npm registry
 #     (its node-<os>-<arch> packages carry the official binaries) into .tools/node.
 #   - Redis: Debian's redis-server when it is missing (apt-get, as root or through sudo).
+#   - Chromium: Debian's chromium when it is missing (the browser test of the chat WebSocket).
 #   - Kafka 3.9 (KRaft, run by scripts/lib/kafka.ts): its jars from Maven Central into .tools/kafka/libs,
 #     only when scripts/kafka/pom.xml changed.
 #   - npm dependencies (npm ci, only when the lock file changed), the Java orders backend, the seed data.
@@ -45,6 +46,18 @@ if ! command -v redis-server >/dev/null; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server >/dev/null
   else
     echo "install: redis-server 6.2+ is needed (e.g. brew install redis); put it on PATH and run again" >&2
+    exit 1
+  fi
+fi
+# Headless Chromium: the test that opens the chat WebSocket from a real browser page (Origin, subprotocol token).
+if ! command -v chromium >/dev/null; then
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  if command -v apt-get >/dev/null; then
+    echo "install: installing chromium (Debian package)" >&2
+    $sudo apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+  else
+    echo "install: chromium is needed for the browser test (e.g. brew install --cask chromium); put it on PATH and run again" >&2
     exit 1
   fi
 fi
