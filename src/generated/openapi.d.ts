@@ -596,6 +596,335 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/conversations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List conversations, most recently active first
+         * @description Staff see every conversation (filter by `state`, `agentId`, `group`, `customerId`; agents
+         *     watch `state=queued` to claim); a visitor sees its own. A page may hold fewer than `limit`
+         *     items when filters are combined: follow `next` until it is absent.
+         */
+        get: operations["listConversations"];
+        put?: never;
+        /**
+         * Start a conversation
+         * @description A visitor starts one for itself; staff (an agent, or a service acting as the system) name
+         *     the `visitor`. With a bot configured (`OMNIGATE_CHAT_BOT=builtin`) it goes to the bot,
+         *     otherwise straight to the queue, where agents `accept` it. `message` is its first message,
+         *     appended in the same step. Idempotent by `clientId` (or the `Idempotency-Key` header): a
+         *     repeat answers the same conversation with `duplicate: true` (200) and starts nothing. A
+         *     visitor may hold `OMNIGATE_CHAT_MAX_OPEN_PER_VISITOR` open conversations (429
+         *     `CONVERSATION_LIMIT_REACHED` past that).
+         */
+        post: operations["startConversation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{conversationId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example 3f1c9a2e-7b4d-4c1a-9e2f-5a6b7c8d9e0f */
+                conversationId: components["parameters"]["ConversationId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * One conversation's state
+         * @description The fold of its events (cached with its last append). A visitor sees its own only, without routing detail; a snoozed conversation shows as `assigned` to it.
+         */
+        get: operations["getConversation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{conversationId}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example 3f1c9a2e-7b4d-4c1a-9e2f-5a6b7c8d9e0f */
+                conversationId: components["parameters"]["ConversationId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The conversation's messages, oldest first
+         * @description The `conversation.message_sent` events after `afterSeq`, as the caller may see them (a
+         *     visitor never sees internal notes). Page on with `afterSeq=<lastSeq>` while `hasMore`.
+         *     Older than the retention of a closed conversation: 410 `HISTORY_EXPIRED`.
+         */
+        get: operations["listConversationMessages"];
+        put?: never;
+        /**
+         * Send a message
+         * @description Appended once the store has it (see "durable" under the `conversations` tag), then every
+         *     participant's socket gets it. Idempotent by `clientId` (or `Idempotency-Key`): a repeat
+         *     answers the first seq with `duplicate: true` and stores nothing. `visibility: internal` is
+         *     an agent's note, seen by staff only; a visitor may not send one (403).
+         */
+        post: operations["sendConversationMessage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{conversationId}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example 3f1c9a2e-7b4d-4c1a-9e2f-5a6b7c8d9e0f */
+                conversationId: components["parameters"]["ConversationId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Replay the conversation's events
+         * @description Every event after `afterSeq` up to `untilSeq`, as the caller may see them (a visitor sees
+         *     no internal note, routing detail or bot finding). With `untilSeq` the answer also carries
+         *     `state`: the conversation as it was once that seq was appended, rebuilt by folding its
+         *     events. Page on with `afterSeq=<lastSeq>` while `hasMore`.
+         */
+        get: operations["listConversationEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{conversationId}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example 3f1c9a2e-7b4d-4c1a-9e2f-5a6b7c8d9e0f */
+                conversationId: components["parameters"]["ConversationId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Claim a queued conversation
+         * @description An agent claims it for itself (a service names `agentId`). First claim wins: a second gets 409 `CONVERSATION_ALREADY_ASSIGNED`. Refused in any other state (409 `INVALID_TRANSITION`, nothing changes);
+         *     a visitor may not issue staff commands (403 `FORBIDDEN`). Idempotent by `Idempotency-Key`.
+         */
+        post: operations["acceptConversation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{conversationId}/transfer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example 3f1c9a2e-7b4d-4c1a-9e2f-5a6b7c8d9e0f */
+                conversationId: components["parameters"]["ConversationId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Transfer to an agent or a group
+         * @description To an agent: assigned to them. To a group: back in that group's queue. The reason and the group are seen by staff only. Refused in any other state (409 `INVALID_TRANSITION`, nothing changes);
+         *     a visitor may not issue staff commands (403 `FORBIDDEN`). Idempotent by `Idempotency-Key`.
+         */
+        post: operations["transferConversation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{conversationId}/handover": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example 3f1c9a2e-7b4d-4c1a-9e2f-5a6b7c8d9e0f */
+                conversationId: components["parameters"]["ConversationId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Hand over from the bot to a person
+         * @description The bot (or the visitor saying "转人工") hands over: the conversation joins the queue. Refused in any other state (409 `INVALID_TRANSITION`, nothing changes);
+         *     a visitor may not issue staff commands (403 `FORBIDDEN`). Idempotent by `Idempotency-Key`.
+         */
+        post: operations["handoverConversation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{conversationId}/snooze": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example 3f1c9a2e-7b4d-4c1a-9e2f-5a6b7c8d9e0f */
+                conversationId: components["parameters"]["ConversationId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Snooze: wait for the customer
+         * @description Assigned → pending, until the customer replies or `untilMs` (epoch ms) passes. Refused in any other state (409 `INVALID_TRANSITION`, nothing changes);
+         *     a visitor may not issue staff commands (403 `FORBIDDEN`). Idempotent by `Idempotency-Key`.
+         */
+        post: operations["snoozeConversation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{conversationId}/wake": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example 3f1c9a2e-7b4d-4c1a-9e2f-5a6b7c8d9e0f */
+                conversationId: components["parameters"]["ConversationId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Wake a snoozed conversation
+         * @description Pending → assigned, by its agent. Refused in any other state (409 `INVALID_TRANSITION`, nothing changes);
+         *     a visitor may not issue staff commands (403 `FORBIDDEN`). Idempotent by `Idempotency-Key`.
+         */
+        post: operations["wakeConversation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{conversationId}/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example 3f1c9a2e-7b4d-4c1a-9e2f-5a6b7c8d9e0f */
+                conversationId: components["parameters"]["ConversationId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Close (resolved)
+         * @description Staff close it; its events are kept for `OMNIGATE_CHAT_RETENTION_MS`, its final state after that. Refused in any other state (409 `INVALID_TRANSITION`, nothing changes);
+         *     a visitor may not issue staff commands (403 `FORBIDDEN`). Idempotent by `Idempotency-Key`.
+         */
+        post: operations["closeConversation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{conversationId}/abandon": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example 3f1c9a2e-7b4d-4c1a-9e2f-5a6b7c8d9e0f */
+                conversationId: components["parameters"]["ConversationId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Leave while waiting
+         * @description The visitor leaves while the bot or the queue has it: closed as abandoned. Refused in any other state (409 `INVALID_TRANSITION`, nothing changes);
+         *     a visitor may not issue staff commands (403 `FORBIDDEN`). Idempotent by `Idempotency-Key`.
+         */
+        post: operations["abandonConversation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{conversationId}/reopen": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example 3f1c9a2e-7b4d-4c1a-9e2f-5a6b7c8d9e0f */
+                conversationId: components["parameters"]["ConversationId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reopen a closed conversation
+         * @description Within `OMNIGATE_CHAT_REOPEN_WINDOW_MS` of its close. An agent who reopens takes it; anyone else puts it back in the queue. Refused in any other state (409 `INVALID_TRANSITION`, nothing changes);
+         *     a visitor may not issue staff commands (403 `FORBIDDEN`). Idempotent by `Idempotency-Key`.
+         */
+        post: operations["reopenConversation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{conversationId}/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example 3f1c9a2e-7b4d-4c1a-9e2f-5a6b7c8d9e0f */
+                conversationId: components["parameters"]["ConversationId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark read up to a seq
+         * @description The caller's read receipt; receipts only move forward (an older one appends nothing). Refused in any other state (409 `INVALID_TRANSITION`, nothing changes);
+         *     a visitor may not issue staff commands (403 `FORBIDDEN`). Idempotent by `Idempotency-Key`.
+         */
+        post: operations["readConversation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/agents": {
         parameters: {
             query?: never;
@@ -837,7 +1166,7 @@ export interface components {
             /** @enum {string} */
             code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNKNOWN_CAPABILITY" | "UNAUTHENTICATED" | "FORBIDDEN" | "PROXY_PATH_FORBIDDEN" | "NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "RATE_LIMITED" | "PAYLOAD_TOO_LARGE" | "HEADERS_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL" | "UPSTREAM_UNAVAILABLE" | "UPSTREAM_UNAUTHORIZED" | "CONNECTOR_FAILED" | "CONNECTOR_BAD_DATA" | "LIFECYCLE_FAILED" | "CONNECTOR_UNAVAILABLE" | "CIRCUIT_OPEN" | "CONNECTOR_SATURATED" | "SHUTTING_DOWN" | "UPSTREAM_TIMEOUT" | "IDEMPOTENCY_KEY_IN_USE" | "IDEMPOTENCY_KEY_REUSED" | "JOB_NOT_DEAD" | "WEBHOOK_REJECTED" | "STORE_UNAVAILABLE" | "STREAM_LIMIT_REACHED" | "SUBSCRIPTION_LIMIT_REACHED" | "TOKEN_EXPIRED" | "IDENTITY_NOT_VERIFIED" | "ORIGIN_NOT_ALLOWED" | "INVALID_TRANSITION" | "CONVERSATION_ALREADY_ASSIGNED" | "CONVERSATION_BUSY" | "CONVERSATION_LIMIT_REACHED" | "HISTORY_EXPIRED" | "FRAME_TOO_LARGE" | "SLOW_CONSUMER" | "HEARTBEAT_MISSED";
             retryable: boolean;
-            /** @description For STREAM_LIMIT_REACHED and SUBSCRIPTION_LIMIT_REACHED: the limit the key has reached. */
+            /** @description For STREAM_LIMIT_REACHED and SUBSCRIPTION_LIMIT_REACHED: the limit the key has reached; for CONVERSATION_LIMIT_REACHED: the open conversations a visitor may hold. */
             limit?: number;
             /**
              * @description For RATE_LIMITED of visitors (widget sessions, new conversations): whether the client address or the site reached its limit.
@@ -862,6 +1191,14 @@ export interface components {
             to?: string;
             /** @description For CONNECTOR_BAD_DATA: the field that broke the contract. */
             field?: string;
+            /** @description For INVALID_TRANSITION and CONVERSATION_ALREADY_ASSIGNED: the conversation's state that refused the command. */
+            state?: string;
+            /** @description For INVALID_TRANSITION, CONVERSATION_ALREADY_ASSIGNED and FORBIDDEN on a conversation: the command refused. */
+            command?: string;
+            /** @description For HISTORY_EXPIRED: the conversation whose events are gone. */
+            conversationId?: string;
+            /** @description For HISTORY_EXPIRED: the conversation's last seq (its state is still kept). */
+            seq?: number;
             traceId?: string;
             /** @description For RATE_LIMITED, CIRCUIT_OPEN and IDEMPOTENCY_KEY_IN_USE: how long to wait before retrying, in milliseconds. Also sent as the Retry-After header, in whole seconds (rounded up, at least 1). */
             retryAfterMs?: number;
@@ -1411,6 +1748,336 @@ export interface components {
         AgentList: {
             agents: components["schemas"]["AgentProfile"][];
         };
+        /**
+         * @description Where a conversation stands (`new` lasts only within its start; `pending` is snoozed).
+         * @enum {string}
+         */
+        ConversationStatus: "bot" | "queued" | "assigned" | "pending" | "closed";
+        /** @description Who did something; a service acts as `system` under its key's name. */
+        ChatActor: {
+            /** @enum {unknown} */
+            kind: "visitor" | "agent" | "bot" | "system";
+            id: string;
+        };
+        /**
+         * @description `internal`: staff only (an agent's note, routing detail, a bot finding).
+         * @enum {unknown}
+         */
+        Visibility: "public" | "internal";
+        VisitorRef: {
+            id: string;
+            /** @description The widget key's name. */
+            site: string;
+            /** @description Only when the site proved it. */
+            customerId?: string;
+        };
+        /** @description A structured card (an order summary …) with the record it came from. */
+        ChatCard: {
+            kind: string;
+            title: string;
+            fields?: {
+                label: string;
+                value: string;
+            }[];
+            source?: {
+                capability: string;
+                id: string;
+            };
+        };
+        /** @description Text, or a card; attachments will be a third kind. */
+        MessageContent: {
+            /** @constant */
+            contentType: "text";
+            text: string;
+        } | {
+            /** @constant */
+            contentType: "card";
+            card: components["schemas"]["ChatCard"];
+        };
+        TransferTarget: {
+            agentId: string;
+        } | {
+            group: string;
+        };
+        /** @description Chosen by the client, unique per thing it means once (a UUID); the key of idempotency. */
+        ClientId: string;
+        StartConversationRequest: {
+            clientId?: components["schemas"]["ClientId"];
+            visitor?: components["schemas"]["VisitorRef"];
+            group?: string;
+            language?: string;
+            subject?: string;
+            message?: components["schemas"]["MessageContent"];
+        };
+        /** @description The message (text or card), its client id and who may see it (`internal`, staff only). */
+        SendMessageRequest: {
+            clientId?: components["schemas"]["ClientId"];
+            visibility?: components["schemas"]["Visibility"];
+            /** @enum {unknown} */
+            contentType: "text" | "card";
+            text?: string;
+            card?: components["schemas"]["ChatCard"];
+        } & ({
+            /** @constant */
+            contentType?: "text";
+        } | {
+            /** @constant */
+            contentType?: "card";
+        });
+        AcceptRequest: {
+            /** @description A service names the agent; an agent accepts for itself. */
+            agentId?: string;
+        };
+        TransferRequest: {
+            to: components["schemas"]["TransferTarget"];
+            reason?: string;
+        };
+        HandoverRequest: {
+            reason?: string;
+        };
+        SnoozeRequest: {
+            /** @description Epoch ms at which it wakes by itself; absent: when the customer replies. */
+            untilMs?: number;
+        };
+        ReadRequest: {
+            upToSeq: number;
+        };
+        EmptyCommandRequest: Record<string, unknown>;
+        Conversation: {
+            id: string;
+            status: components["schemas"]["ConversationStatus"];
+            /** @description The seq of its last event. */
+            seq: number;
+            /** @description The seq of the last event that moved it (status or agent). */
+            sinceSeq?: number;
+            visitor?: components["schemas"]["VisitorRef"];
+            /** @description Staff only. */
+            group?: string;
+            language?: string;
+            subject?: string;
+            /** @description Staff only. */
+            bot?: string;
+            /** @description The agent it is (or, closed, was last) assigned to. */
+            agentId?: string;
+            /** Format: date-time */
+            createdAt?: string;
+            /** Format: date-time */
+            updatedAt?: string;
+            /** Format: date-time */
+            closedAt?: string;
+            /** @enum {unknown} */
+            closeReason?: "resolved" | "abandoned" | "idle";
+            /** @description Staff only. */
+            snoozedUntilMs?: number;
+            lastMessage?: {
+                seq: number;
+                /** Format: date-time */
+                at: string;
+                /** @enum {unknown} */
+                author: "visitor" | "agent" | "bot" | "system";
+            };
+            /** @description Staff only (it counts internal notes). */
+            messageCount?: number;
+            /** @description Last read seq per participant (`<kind>:<id>`). */
+            readUpTo: {
+                [key: string]: number;
+            };
+            /** @description Last delivered seq per participant (`<kind>:<id>`). */
+            deliveredUpTo: {
+                [key: string]: number;
+            };
+        };
+        ConversationStarted: {
+            conversationId: string;
+            seq: number;
+            duplicate: boolean;
+            conversation: components["schemas"]["Conversation"];
+        };
+        CommandResult: {
+            /** @description The seq the command ended at (a repeat: the first time's). */
+            seq: number;
+            duplicate: boolean;
+            conversation: components["schemas"]["Conversation"];
+        };
+        ConversationList: {
+            items: components["schemas"]["Conversation"][];
+            /** @description The cursor of the next page; absent on the last. */
+            next?: string;
+        };
+        MessageData: {
+            messageId: string;
+            clientId?: string;
+            author: components["schemas"]["ChatActor"];
+            visibility: components["schemas"]["Visibility"];
+            /** @enum {unknown} */
+            contentType: "text" | "card";
+            text?: string;
+            card?: components["schemas"]["ChatCard"];
+        };
+        ReceiptData: {
+            participant: components["schemas"]["ChatActor"];
+            upToSeq: number;
+        };
+        /** @description One stored event of a conversation (the Redis Stream entry, and the CloudEvent's data on Kafka); `data` depends on `type`. */
+        ConversationEvent: {
+            seq: number;
+            id: string;
+            /** @constant */
+            type: "conversation.created";
+            /** Format: date-time */
+            at: string;
+            by: components["schemas"]["ChatActor"];
+            visibility: components["schemas"]["Visibility"];
+            data: {
+                visitor: components["schemas"]["VisitorRef"];
+                group?: string;
+                language?: string;
+                subject?: string;
+            };
+        } | {
+            seq: number;
+            id: string;
+            /** @constant */
+            type: "conversation.bot_engaged";
+            /** Format: date-time */
+            at: string;
+            by: components["schemas"]["ChatActor"];
+            visibility: components["schemas"]["Visibility"];
+            data: {
+                bot: string;
+            };
+        } | {
+            seq: number;
+            id: string;
+            /** @constant */
+            type: "conversation.queued";
+            /** Format: date-time */
+            at: string;
+            by: components["schemas"]["ChatActor"];
+            visibility: components["schemas"]["Visibility"];
+            data: {
+                /** @enum {unknown} */
+                reason: "no_bot" | "handover" | "agent_timeout" | "transferred" | "reopened";
+                group?: string;
+            };
+        } | {
+            seq: number;
+            id: string;
+            /** @constant */
+            type: "conversation.assigned";
+            /** Format: date-time */
+            at: string;
+            by: components["schemas"]["ChatActor"];
+            visibility: components["schemas"]["Visibility"];
+            data: {
+                agentId: string;
+            };
+        } | {
+            seq: number;
+            id: string;
+            /** @constant */
+            type: "conversation.transferred";
+            /** Format: date-time */
+            at: string;
+            by: components["schemas"]["ChatActor"];
+            visibility: components["schemas"]["Visibility"];
+            data: {
+                fromAgentId?: string;
+                to: components["schemas"]["TransferTarget"];
+                reason?: string;
+            };
+        } | {
+            seq: number;
+            id: string;
+            /** @constant */
+            type: "conversation.message_sent";
+            /** Format: date-time */
+            at: string;
+            by: components["schemas"]["ChatActor"];
+            visibility: components["schemas"]["Visibility"];
+            data: components["schemas"]["MessageData"];
+        } | {
+            seq: number;
+            id: string;
+            /** @constant */
+            type: "conversation.delivered";
+            /** Format: date-time */
+            at: string;
+            by: components["schemas"]["ChatActor"];
+            visibility: components["schemas"]["Visibility"];
+            data: components["schemas"]["ReceiptData"];
+        } | {
+            seq: number;
+            id: string;
+            /** @constant */
+            type: "conversation.read";
+            /** Format: date-time */
+            at: string;
+            by: components["schemas"]["ChatActor"];
+            visibility: components["schemas"]["Visibility"];
+            data: components["schemas"]["ReceiptData"];
+        } | {
+            seq: number;
+            id: string;
+            /** @constant */
+            type: "conversation.snoozed";
+            /** Format: date-time */
+            at: string;
+            by: components["schemas"]["ChatActor"];
+            visibility: components["schemas"]["Visibility"];
+            data: {
+                untilMs?: number;
+            };
+        } | {
+            seq: number;
+            id: string;
+            /** @constant */
+            type: "conversation.woke";
+            /** Format: date-time */
+            at: string;
+            by: components["schemas"]["ChatActor"];
+            visibility: components["schemas"]["Visibility"];
+            data: {
+                /** @enum {unknown} */
+                reason: "customer_replied" | "snooze_ended" | "agent";
+            };
+        } | {
+            seq: number;
+            id: string;
+            /** @constant */
+            type: "conversation.closed";
+            /** Format: date-time */
+            at: string;
+            by: components["schemas"]["ChatActor"];
+            visibility: components["schemas"]["Visibility"];
+            data: {
+                /** @enum {unknown} */
+                reason: "resolved" | "abandoned" | "idle";
+            };
+        } | {
+            seq: number;
+            id: string;
+            /** @constant */
+            type: "conversation.reopened";
+            /** Format: date-time */
+            at: string;
+            by: components["schemas"]["ChatActor"];
+            visibility: components["schemas"]["Visibility"];
+            data: Record<string, unknown>;
+        };
+        ConversationMessages: {
+            messages: components["schemas"]["ConversationEvent"][];
+            /** @description The last seq read; page on with afterSeq=lastSeq. */
+            lastSeq: number;
+            hasMore: boolean;
+        };
+        ConversationEvents: {
+            events: components["schemas"]["ConversationEvent"][];
+            /** @description The last seq read; page on with afterSeq=lastSeq. */
+            lastSeq: number;
+            hasMore: boolean;
+            state?: components["schemas"]["Conversation"];
+        };
         Health: {
             /** @constant */
             status: "ok";
@@ -1461,6 +2128,68 @@ export interface components {
         CustomerId: string;
     };
     responses: {
+        /** @description `FORBIDDEN` (a visitor issuing a staff command, sending an internal note or starting for someone else) or `ORIGIN_NOT_ALLOWED`. */
+        ChatForbidden: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                traceparent: components["headers"]["traceparent"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `NOT_FOUND`: no such conversation, or not one the caller may see (a visitor sees its own only). */
+        ConversationNotFound: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                traceparent: components["headers"]["traceparent"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description `INVALID_TRANSITION` (the conversation's state refuses the command: `state` and `command`
+         *     say which), `CONVERSATION_ALREADY_ASSIGNED` (another agent claimed it first) or
+         *     `CONVERSATION_BUSY` (it kept changing while the command was retried; retryable). Nothing changed.
+         */
+        TransitionRefused: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                traceparent: components["headers"]["traceparent"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `HISTORY_EXPIRED`: the conversation closed longer ago than the retention and its events are gone; its final state is still at `GET /v1/conversations/{conversationId}`. */
+        HistoryExpired: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                traceparent: components["headers"]["traceparent"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `CONVERSATION_LIMIT_REACHED` (the visitor has its limit of open conversations; close one first) or `RATE_LIMITED`. */
+        ConversationLimit: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                traceparent: components["headers"]["traceparent"];
+                "Retry-After": components["headers"]["Retry-After"];
+                "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description `VALIDATION_FAILED`: a path or query parameter is not valid. */
         InvalidRequest: {
             headers: {
@@ -1815,6 +2544,12 @@ export interface components {
         };
     };
     parameters: {
+        /** @example 3f1c9a2e-7b4d-4c1a-9e2f-5a6b7c8d9e0f */
+        ConversationId: string;
+        /** @description Only what came after this seq (0, the default, from the start). */
+        AfterSeq: number;
+        /** @description At most this many events are read for one page. */
+        EventLimit: number;
         /** @description The agent id: the `sub` of its token. */
         AgentId: string;
         /** @description The canonical customer id (the customer master's id; see the CustomerId schema). */
@@ -3021,6 +3756,708 @@ export interface operations {
             };
             401: components["responses"]["ChatUnauthenticated"];
             403: components["responses"]["OriginNotAllowed"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    listConversations: {
+        parameters: {
+            query?: {
+                state?: components["schemas"]["ConversationStatus"];
+                agentId?: string;
+                group?: string;
+                customerId?: string;
+                limit?: number;
+                /** @description `next` of the page before. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationList"];
+                };
+            };
+            400: components["responses"]["InvalidQuery"];
+            401: components["responses"]["ChatUnauthenticated"];
+            403: components["responses"]["OriginNotAllowed"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    startConversation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to repeat: 1 to 255 printable ASCII characters, unique per
+                 *     request (a UUID, say), kept for 24 hours per API key. See the operation's description.
+                 * @example 5f0c4a9e-2b7d-4d3e-9a61-0c2f1e8b7a44
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StartConversationRequest"];
+            };
+        };
+        responses: {
+            /** @description A repeat of a start (same client id); nothing new was started. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationStarted"];
+                };
+            };
+            /** @description Started. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationStarted"];
+                };
+            };
+            400: components["responses"]["InvalidRequest"];
+            401: components["responses"]["ChatUnauthenticated"];
+            403: components["responses"]["ChatForbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["ConversationLimit"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    getConversation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example 3f1c9a2e-7b4d-4c1a-9e2f-5a6b7c8d9e0f */
+                conversationId: components["parameters"]["ConversationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The conversation. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Conversation"];
+                };
+            };
+            400: components["responses"]["InvalidRequest"];
+            401: components["responses"]["ChatUnauthenticated"];
+            403: components["responses"]["OriginNotAllowed"];
+            404: components["responses"]["ConversationNotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    listConversationMessages: {
+        parameters: {
+            query?: {
+                /** @description Only what came after this seq (0, the default, from the start). */
+                afterSeq?: components["parameters"]["AfterSeq"];
+                /** @description At most this many events are read for one page. */
+                limit?: components["parameters"]["EventLimit"];
+            };
+            header?: never;
+            path: {
+                /** @example 3f1c9a2e-7b4d-4c1a-9e2f-5a6b7c8d9e0f */
+                conversationId: components["parameters"]["ConversationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of messages. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationMessages"];
+                };
+            };
+            400: components["responses"]["InvalidQuery"];
+            401: components["responses"]["ChatUnauthenticated"];
+            403: components["responses"]["OriginNotAllowed"];
+            404: components["responses"]["ConversationNotFound"];
+            410: components["responses"]["HistoryExpired"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    sendConversationMessage: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to repeat: 1 to 255 printable ASCII characters, unique per
+                 *     request (a UUID, say), kept for 24 hours per API key. See the operation's description.
+                 * @example 5f0c4a9e-2b7d-4d3e-9a61-0c2f1e8b7a44
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @example 3f1c9a2e-7b4d-4c1a-9e2f-5a6b7c8d9e0f */
+                conversationId: components["parameters"]["ConversationId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SendMessageRequest"];
+            };
+        };
+        responses: {
+            /** @description A repeat (same client id); stored once. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommandResult"];
+                };
+            };
+            /** @description Appended. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommandResult"];
+                };
+            };
+            400: components["responses"]["InvalidRequest"];
+            401: components["responses"]["ChatUnauthenticated"];
+            403: components["responses"]["ChatForbidden"];
+            404: components["responses"]["ConversationNotFound"];
+            409: components["responses"]["TransitionRefused"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    listConversationEvents: {
+        parameters: {
+            query?: {
+                /** @description Only what came after this seq (0, the default, from the start). */
+                afterSeq?: components["parameters"]["AfterSeq"];
+                untilSeq?: number;
+                /** @description At most this many events are read for one page. */
+                limit?: components["parameters"]["EventLimit"];
+            };
+            header?: never;
+            path: {
+                /** @example 3f1c9a2e-7b4d-4c1a-9e2f-5a6b7c8d9e0f */
+                conversationId: components["parameters"]["ConversationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of events (and the state at `untilSeq`). */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationEvents"];
+                };
+            };
+            400: components["responses"]["InvalidQuery"];
+            401: components["responses"]["ChatUnauthenticated"];
+            403: components["responses"]["OriginNotAllowed"];
+            404: components["responses"]["ConversationNotFound"];
+            410: components["responses"]["HistoryExpired"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    acceptConversation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to repeat: 1 to 255 printable ASCII characters, unique per
+                 *     request (a UUID, say), kept for 24 hours per API key. See the operation's description.
+                 * @example 5f0c4a9e-2b7d-4d3e-9a61-0c2f1e8b7a44
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @example 3f1c9a2e-7b4d-4c1a-9e2f-5a6b7c8d9e0f */
+                conversationId: components["parameters"]["ConversationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["AcceptRequest"];
+            };
+        };
+        responses: {
+            /** @description Done (or a repeat of the same `Idempotency-Key`). */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommandResult"];
+                };
+            };
+            400: components["responses"]["InvalidRequest"];
+            401: components["responses"]["ChatUnauthenticated"];
+            403: components["responses"]["ChatForbidden"];
+            404: components["responses"]["ConversationNotFound"];
+            409: components["responses"]["TransitionRefused"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    transferConversation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to repeat: 1 to 255 printable ASCII characters, unique per
+                 *     request (a UUID, say), kept for 24 hours per API key. See the operation's description.
+                 * @example 5f0c4a9e-2b7d-4d3e-9a61-0c2f1e8b7a44
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @example 3f1c9a2e-7b4d-4c1a-9e2f-5a6b7c8d9e0f */
+                conversationId: components["parameters"]["ConversationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["TransferRequest"];
+            };
+        };
+        responses: {
+            /** @description Done (or a repeat of the same `Idempotency-Key`). */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommandResult"];
+                };
+            };
+            400: components["responses"]["InvalidRequest"];
+            401: components["responses"]["ChatUnauthenticated"];
+            403: components["responses"]["ChatForbidden"];
+            404: components["responses"]["ConversationNotFound"];
+            409: components["responses"]["TransitionRefused"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    handoverConversation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to repeat: 1 to 255 printable ASCII characters, unique per
+                 *     request (a UUID, say), kept for 24 hours per API key. See the operation's description.
+                 * @example 5f0c4a9e-2b7d-4d3e-9a61-0c2f1e8b7a44
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @example 3f1c9a2e-7b4d-4c1a-9e2f-5a6b7c8d9e0f */
+                conversationId: components["parameters"]["ConversationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["HandoverRequest"];
+            };
+        };
+        responses: {
+            /** @description Done (or a repeat of the same `Idempotency-Key`). */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommandResult"];
+                };
+            };
+            400: components["responses"]["InvalidRequest"];
+            401: components["responses"]["ChatUnauthenticated"];
+            403: components["responses"]["ChatForbidden"];
+            404: components["responses"]["ConversationNotFound"];
+            409: components["responses"]["TransitionRefused"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    snoozeConversation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to repeat: 1 to 255 printable ASCII characters, unique per
+                 *     request (a UUID, say), kept for 24 hours per API key. See the operation's description.
+                 * @example 5f0c4a9e-2b7d-4d3e-9a61-0c2f1e8b7a44
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @example 3f1c9a2e-7b4d-4c1a-9e2f-5a6b7c8d9e0f */
+                conversationId: components["parameters"]["ConversationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["SnoozeRequest"];
+            };
+        };
+        responses: {
+            /** @description Done (or a repeat of the same `Idempotency-Key`). */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommandResult"];
+                };
+            };
+            400: components["responses"]["InvalidRequest"];
+            401: components["responses"]["ChatUnauthenticated"];
+            403: components["responses"]["ChatForbidden"];
+            404: components["responses"]["ConversationNotFound"];
+            409: components["responses"]["TransitionRefused"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    wakeConversation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to repeat: 1 to 255 printable ASCII characters, unique per
+                 *     request (a UUID, say), kept for 24 hours per API key. See the operation's description.
+                 * @example 5f0c4a9e-2b7d-4d3e-9a61-0c2f1e8b7a44
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @example 3f1c9a2e-7b4d-4c1a-9e2f-5a6b7c8d9e0f */
+                conversationId: components["parameters"]["ConversationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["EmptyCommandRequest"];
+            };
+        };
+        responses: {
+            /** @description Done (or a repeat of the same `Idempotency-Key`). */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommandResult"];
+                };
+            };
+            400: components["responses"]["InvalidRequest"];
+            401: components["responses"]["ChatUnauthenticated"];
+            403: components["responses"]["ChatForbidden"];
+            404: components["responses"]["ConversationNotFound"];
+            409: components["responses"]["TransitionRefused"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    closeConversation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to repeat: 1 to 255 printable ASCII characters, unique per
+                 *     request (a UUID, say), kept for 24 hours per API key. See the operation's description.
+                 * @example 5f0c4a9e-2b7d-4d3e-9a61-0c2f1e8b7a44
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @example 3f1c9a2e-7b4d-4c1a-9e2f-5a6b7c8d9e0f */
+                conversationId: components["parameters"]["ConversationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["EmptyCommandRequest"];
+            };
+        };
+        responses: {
+            /** @description Done (or a repeat of the same `Idempotency-Key`). */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommandResult"];
+                };
+            };
+            400: components["responses"]["InvalidRequest"];
+            401: components["responses"]["ChatUnauthenticated"];
+            403: components["responses"]["ChatForbidden"];
+            404: components["responses"]["ConversationNotFound"];
+            409: components["responses"]["TransitionRefused"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    abandonConversation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to repeat: 1 to 255 printable ASCII characters, unique per
+                 *     request (a UUID, say), kept for 24 hours per API key. See the operation's description.
+                 * @example 5f0c4a9e-2b7d-4d3e-9a61-0c2f1e8b7a44
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @example 3f1c9a2e-7b4d-4c1a-9e2f-5a6b7c8d9e0f */
+                conversationId: components["parameters"]["ConversationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["EmptyCommandRequest"];
+            };
+        };
+        responses: {
+            /** @description Done (or a repeat of the same `Idempotency-Key`). */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommandResult"];
+                };
+            };
+            400: components["responses"]["InvalidRequest"];
+            401: components["responses"]["ChatUnauthenticated"];
+            403: components["responses"]["ChatForbidden"];
+            404: components["responses"]["ConversationNotFound"];
+            409: components["responses"]["TransitionRefused"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    reopenConversation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to repeat: 1 to 255 printable ASCII characters, unique per
+                 *     request (a UUID, say), kept for 24 hours per API key. See the operation's description.
+                 * @example 5f0c4a9e-2b7d-4d3e-9a61-0c2f1e8b7a44
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @example 3f1c9a2e-7b4d-4c1a-9e2f-5a6b7c8d9e0f */
+                conversationId: components["parameters"]["ConversationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["EmptyCommandRequest"];
+            };
+        };
+        responses: {
+            /** @description Done (or a repeat of the same `Idempotency-Key`). */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommandResult"];
+                };
+            };
+            400: components["responses"]["InvalidRequest"];
+            401: components["responses"]["ChatUnauthenticated"];
+            403: components["responses"]["ChatForbidden"];
+            404: components["responses"]["ConversationNotFound"];
+            409: components["responses"]["TransitionRefused"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    readConversation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to repeat: 1 to 255 printable ASCII characters, unique per
+                 *     request (a UUID, say), kept for 24 hours per API key. See the operation's description.
+                 * @example 5f0c4a9e-2b7d-4d3e-9a61-0c2f1e8b7a44
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @example 3f1c9a2e-7b4d-4c1a-9e2f-5a6b7c8d9e0f */
+                conversationId: components["parameters"]["ConversationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ReadRequest"];
+            };
+        };
+        responses: {
+            /** @description Done (or a repeat of the same `Idempotency-Key`). */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommandResult"];
+                };
+            };
+            400: components["responses"]["InvalidRequest"];
+            401: components["responses"]["ChatUnauthenticated"];
+            403: components["responses"]["ChatForbidden"];
+            404: components["responses"]["ConversationNotFound"];
+            409: components["responses"]["TransitionRefused"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["StoreUnavailable"];
