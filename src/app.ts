@@ -6,6 +6,8 @@ import { createApiKeyAuth, createChatAuth } from './modules/auth/api-key.middlew
 import { createWsTicketsRouter } from './modules/auth/ws-tickets.routes.ts';
 import { createAgentsAdminRouter } from './modules/identity/agents.routes.ts';
 import type { Identity } from './modules/identity/identity.ts';
+import { createConversationsRouter } from './modules/chat/conversations.routes.ts';
+import type { Conversations } from './modules/chat/conversations.service.ts';
 import { createWidgetCors } from './modules/identity/widget-cors.ts';
 import { createWidgetRouter } from './modules/identity/widget.routes.ts';
 import type { StoreHealth } from './ports/cache.ts';
@@ -74,6 +76,8 @@ export interface AppDeps {
   readonly webhooks: Webhooks;
   /** Who talks: the authenticator of every credential, widget keys and sessions, WS tickets, the agent directory. */
   readonly identity: Identity;
+  /** The conversations (chat over REST here, and over /v1/ws). */
+  readonly conversations: Conversations;
 }
 
 /** The express app, built from its dependencies; main.ts and the tests build it the same way. */
@@ -117,6 +121,7 @@ export function buildApp(deps: AppDeps): Express {
   const keyRateLimit = createKeyRateLimit({ limiter: deps.limiter, limit: deps.config.rateLimitPerKey, windowMs: deps.config.rateLimitWindowMs, metrics: deps.metrics });
   app.use(['/v1/conversations', '/v1/ws'], createChatAuth(authenticator, identity.widgetKeys.originAllowed), keyRateLimit, jsonBody(deps.config.bodyLimitBytes));
   app.use('/v1/ws', createWsTicketsRouter({ tickets: identity.tickets, validate }));
+  app.use('/v1', createConversationsRouter({ conversations: deps.conversations, validate }));
   // Nothing under the chat paths falls through to the service routes (which would refuse agents and visitors).
   app.use(['/v1/conversations', '/v1/ws'], routeNotFound());
 

@@ -45,6 +45,10 @@ import { answerClientError } from './modules/http/client-error.ts';
 import { identitySecrets } from './config/identity-config.ts';
 import { createRedisTicketStore } from './adapters/redis/redis-ticket-store.ts';
 import { createIdentity } from './modules/identity/identity.ts';
+import { createRedisConversationStore } from './adapters/redis/redis-conversation-store.ts';
+import { botFor } from './modules/chat/bot.ts';
+import type { ConversationEvent } from './modules/chat/conversation.types.ts';
+import { createConversations } from './modules/chat/conversations.service.ts';
 
 /** A running gateway: its server, registry and a clean stop. */
 export interface Gateway {
@@ -138,9 +142,13 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   const eventStreams = createEventStreams({ eventLog: events.eventLog, log, metrics, maxPerKey: config.sseMaxPerKey, maxBufferBytes: config.sseMaxBufferBytes, heartbeatMs: config.sseHeartbeatMs });
   const identity = createIdentity({ config, log, records: createRedisRecordStore(redis), ticketStore: createRedisTicketStore(redis), limiter, metrics, query });
   disposables.defer('identity', () => identity.close());
+  // Conversations append to the outbox buckets' streams, in the same script as their own stream.
+  const conversationStore = createRedisConversationStore<ConversationEvent>({ client: redis.client, isUp: redis.isUp, nodeId: config.nodeId, buckets: config.outboxBuckets, outboxKey: events.outbox.streamKey });
+  const bot = botFor(config.chat.bot);
+  const conversations = createConversations({ store: conversationStore, jobs, config: config.chat, log, ...(bot ? { bot } : {}) });
   let accepting = false;
   const app = buildApp({
-    config, log, rootDir, identity, openapi: loadOpenApi(rootDir), registry, query, context, metrics, limiter, lifecycle, audit, events, eventStreams,
+    config, log, rootDir, identity, conversations, openapi: loadOpenApi(rootDir), registry, query, context, metrics, limiter, lifecycle, audit, events, eventStreams,
     jobs, openTicket, ticketJobs, idempotency, webhooks, calls,
     inbound: createInboundRouter({ registry, calls, events, dedupe, schemas, log, bodyLimitBytes: config.bodyLimitBytes }),
     stores: [redis, cacheRedis], resilience: (name) => pipeline.view(name), clusterProblems: () => lifecycle.problems(), isAccepting: () => accepting,

@@ -1930,7 +1930,6 @@ export interface components {
             visibility: components["schemas"]["Visibility"];
             data: {
                 visitor: components["schemas"]["VisitorRef"];
-                group?: string;
                 language?: string;
                 subject?: string;
             };
@@ -1945,6 +1944,7 @@ export interface components {
             visibility: components["schemas"]["Visibility"];
             data: {
                 bot: string;
+                group?: string;
             };
         } | {
             seq: number;
@@ -4096,7 +4096,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: {
+        requestBody: {
             content: {
                 "application/json": components["schemas"]["TransferRequest"];
             };
@@ -4432,7 +4432,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: {
+        requestBody: {
             content: {
                 "application/json": components["schemas"]["ReadRequest"];
             };

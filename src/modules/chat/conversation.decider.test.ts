@@ -20,8 +20,8 @@ const stored = (decided: readonly DecidedEvent[], afterSeq = 0): ConversationEve
   decided.map((e, i) => ({ ...e, seq: afterSeq + i + 1, id: `e-${afterSeq + i + 1}`, at: new Date(T0 + afterSeq + i + 1).toISOString() }) as ConversationEvent);
 
 const ev = {
-  created: { type: 'conversation.created', by: visitor, visibility: 'public', data: { visitor: VISITOR_REF, group: 'sales' } },
-  botEngaged: { type: 'conversation.bot_engaged', by: visitor, visibility: 'public', data: { bot: 'builtin' } },
+  created: { type: 'conversation.created', by: visitor, visibility: 'public', data: { visitor: VISITOR_REF } },
+  botEngaged: { type: 'conversation.bot_engaged', by: visitor, visibility: 'internal', data: { bot: 'builtin', group: 'sales' } },
   queued: { type: 'conversation.queued', by: visitor, visibility: 'internal', data: { reason: 'no_bot', group: 'sales' } },
   assigned: { type: 'conversation.assigned', by: { kind: 'agent', id: 'a-1' }, visibility: 'public', data: { agentId: 'a-1' } },
   snoozed: { type: 'conversation.snoozed', by: { kind: 'agent', id: 'a-1' }, visibility: 'internal', data: { untilMs: T0 + 5_000 } },
@@ -92,7 +92,7 @@ const closedBy = (by: Actor, reason: 'resolved' | 'abandoned' | 'idle'): Decided
 
 /** Every row of the table, with the events it decides for one actor that may issue it. */
 const ROWS: Record<string, { by: Actor; then: DecidedEvent[] }> = {
-  'start@none': { by: visitor, then: [{ type: 'conversation.created', by: visitor, visibility: 'public', data: { visitor: VISITOR_REF, group: 'sales' } }, queuedBy(visitor, 'no_bot', 'sales')] },
+  'start@none': { by: visitor, then: [{ type: 'conversation.created', by: visitor, visibility: 'public', data: { visitor: VISITOR_REF } }, queuedBy(visitor, 'no_bot', 'sales')] },
   'send@bot': { by: visitor, then: [msg(visitor, 'public', SAMPLE.send)] },
   'send@queued': { by: visitor, then: [msg(visitor, 'public', SAMPLE.send)] },
   'send@assigned': { by: agent, then: [msg(agent, 'public', SAMPLE.send)] },
@@ -182,7 +182,7 @@ describe('decide: the rules within a row', () => {
 
   test('with a bot configured a new conversation goes to the bot, without one straight to the queue', () => {
     const [, next] = decide(SAMPLE.start, initialState(), ctxOf(visitor, { bot: 'builtin' }));
-    assert.deepEqual(next, { type: 'conversation.bot_engaged', by: visitor, visibility: 'public', data: { bot: 'builtin' } });
+    assert.deepEqual(next, { type: 'conversation.bot_engaged', by: visitor, visibility: 'internal', data: { bot: 'builtin', group: 'sales' } });
   });
 
   test('a visitor starts a conversation for itself only', () => {
@@ -232,8 +232,8 @@ describe('evolve: the fold', () => {
 
   test('follows a conversation through bot, queue, agent, snooze, wake, close and reopen', () => {
     const steps: [DecidedEvent[], Record<string, unknown>][] = [
-      [[ev.created], { status: 'new', group: 'sales', visitor: VISITOR_REF }],
-      [[ev.botEngaged], { status: 'bot', bot: 'builtin' }],
+      [[ev.created], { status: 'new', group: undefined, visitor: VISITOR_REF }],
+      [[ev.botEngaged], { status: 'bot', bot: 'builtin', group: 'sales' }],
       [[queuedBy(bot, 'handover')], { status: 'queued', group: 'sales' }],
       [[ev.assigned], { status: 'assigned', agentId: 'a-1' }],
       [[msg(agent, 'public', SAMPLE.send)], { messageCount: 1, lastMessage: { seq: 5, at: new Date(T0 + 5).toISOString(), author: 'agent' } }],

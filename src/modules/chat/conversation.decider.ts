@@ -37,12 +37,12 @@ export function evolve(state: ConversationState, event: ConversationEvent): Conv
   const next: Writable<ConversationState> = { ...state, seq: event.seq, updatedAt: event.at };
   switch (event.type) {
     case 'conversation.created': {
-      const { visitor, group, language, subject } = event.data;
-      Object.assign(next, { status: 'new', visitor, createdAt: event.at }, defined({ group, language, subject }));
+      const { visitor, language, subject } = event.data;
+      Object.assign(next, { status: 'new', visitor, createdAt: event.at }, defined({ language, subject }));
       break;
     }
     case 'conversation.bot_engaged':
-      Object.assign(next, { status: 'bot', bot: event.data.bot });
+      Object.assign(next, { status: 'bot', bot: event.data.bot }, defined({ group: event.data.group }));
       break;
     case 'conversation.queued':
       next.status = 'queued';

@@ -45,8 +45,9 @@ export type TransferTarget = { readonly agentId: string } | { readonly group: st
 
 /** Each event type's data. */
 export interface EventDataMap {
-  'conversation.created': { readonly visitor: VisitorRef; readonly group?: string; readonly language?: string; readonly subject?: string };
-  'conversation.bot_engaged': { readonly bot: string };
+  /** Public: what the visitor said of itself. The group it was started for is routing detail: it is in the internal event that follows (bot_engaged or queued). */
+  'conversation.created': { readonly visitor: VisitorRef; readonly language?: string; readonly subject?: string };
+  'conversation.bot_engaged': { readonly bot: string; readonly group?: string };
   'conversation.queued': { readonly reason: 'no_bot' | 'handover' | 'agent_timeout' | 'transferred' | 'reopened'; readonly group?: string };
   'conversation.assigned': { readonly agentId: string };
   'conversation.transferred': { readonly fromAgentId?: string; readonly to: TransferTarget; readonly reason?: string };

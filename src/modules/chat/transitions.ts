@@ -92,12 +92,12 @@ export const TRANSITIONS: TransitionTable = {
         by: ['visitor', 'agent', 'system'],
         then: (command, _state, ctx) => {
           if (ctx.actor.kind === 'visitor' && ctx.actor.id !== command.visitor.id) throw new AppError('FORBIDDEN', 'a visitor starts conversations for itself only');
-          const { type: _type, ...data } = command;
+          const { type: _type, group, ...data } = command;
           return [
             { type: 'conversation.created', by: ctx.actor, visibility: 'public', data },
             ctx.bot === undefined
-              ? queued(ctx, 'no_bot', command.group)
-              : { type: 'conversation.bot_engaged', by: ctx.actor, visibility: 'public', data: { bot: ctx.bot } },
+              ? queued(ctx, 'no_bot', group)
+              : { type: 'conversation.bot_engaged', by: ctx.actor, visibility: 'internal', data: { bot: ctx.bot, ...(group === undefined ? {} : { group }) } },
           ];
         },
       },
