@@ -3598,7 +3598,7 @@ export interface operations {
                 /** @description The state to list; `failed` is BullMQ's name for `dead` and lists the same jobs. */
                 state?: "dead" | "failed" | "waiting" | "delayed" | "active" | "completed";
                 /** @description Only this queue. */
-                queue?: "ticket-create" | "webhook-delivery";
+                queue?: "ticket-create" | "webhook-delivery" | "conversation-timers";
                 /** @description How many jobs to return. */
                 limit?: number;
             };
