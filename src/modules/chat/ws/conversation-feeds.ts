@@ -34,7 +34,7 @@ export interface ConversationFeeds {
 }
 
 export interface ConversationFeedsDeps {
-  readonly conversations: Pick<WsConversations, 'history' | 'authorize' | 'visibleTo'>;
+  readonly conversations: Pick<WsConversations, 'history' | 'get' | 'visibleTo'>;
   readonly log: Logger;
   /** Events per history read. */
   readonly historyPage: number;
@@ -44,29 +44,21 @@ export function createConversationFeeds(deps: ConversationFeedsDeps): Conversati
   const byConversation = new Map<string, Map<Session, Feed>>();
   const log = deps.log;
 
-  /**
-   * Sends the stored events after feed.lastSeq (up to `untilSeq`, or the head). `announce` gets
-   * the head seq before the first event is written (the `subscribed` frame).
-   */
-  async function readStore(feed: Feed, untilSeq?: number, announce?: (headSeq: number) => void): Promise<void> {
+  /** Sends the stored events after feed.lastSeq, up to `untilSeq` (or the head), page by page. */
+  async function readStore(feed: Feed, untilSeq?: number): Promise<void> {
     const { session, conversationId } = feed;
     for (;;) {
       const range = { afterSeq: feed.lastSeq, limit: deps.historyPage, ...(untilSeq === undefined ? {} : { untilSeq }) };
       const page = await deps.conversations.history(session.principal, conversationId, range);
       if (feed.gone) return;
-      announce?.(page.lastSeq);
-      announce = undefined;
       for (const event of page.events) {
         if (event.seq <= feed.lastSeq) continue;
         session.send(eventFrame(conversationId, JSON.stringify(event)));
         feed.lastSeq = event.seq;
       }
-      const last = page.events.at(-1)?.seq;
-      // A page of events this principal may not see moves the feed on too.
-      if (!page.hasMore || last === undefined) {
-        feed.lastSeq = Math.max(feed.lastSeq, Math.min(untilSeq ?? page.lastSeq, page.lastSeq));
-        return;
-      }
+      // `lastSeq` is the last seq read, seen or not: events this principal may not see move the feed on too.
+      feed.lastSeq = Math.max(feed.lastSeq, page.lastSeq);
+      if (!page.hasMore) return;
     }
   }
 
@@ -126,7 +118,7 @@ export function createConversationFeeds(deps: ConversationFeedsDeps): Conversati
 
   return {
     async subscribe(session, conversationId, afterSeq, frameId) {
-      await deps.conversations.authorize(session.principal, conversationId);
+      const { seq: headSeq } = await deps.conversations.get(session.principal, conversationId);
       const feeds = byConversation.get(conversationId) ?? new Map<Session, Feed>();
       byConversation.set(conversationId, feeds);
       const previous = feeds.get(session);
@@ -134,7 +126,10 @@ export function createConversationFeeds(deps: ConversationFeedsDeps): Conversati
       const feed: Feed = { session, conversationId, lastSeq: afterSeq, waiting: [], busy: true, stale: false, gone: false };
       byConversation.set(conversationId, feeds.set(session, feed));
       // Registered before the read: a live event from now on waits for it instead of being missed.
-      await exclusive(feed, () => readStore(feed, undefined, (headSeq) => session.send(frame('subscribed', { id: frameId, conversationId, headSeq }))));
+      await exclusive(feed, async () => {
+        session.send(frame('subscribed', { id: frameId, conversationId, headSeq }));
+        await readStore(feed);
+      });
     },
     unsubscribe(session, conversationId) {
       const feed = byConversation.get(conversationId)?.get(session);

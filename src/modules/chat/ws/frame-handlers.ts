@@ -45,7 +45,8 @@ function commandOf(f: ClientFrameOf<'command'>): WsCommand {
  */
 export const FRAME_HANDLERS: { readonly [T in ClientFrameType]: Handler<T> } = {
   async 'conversation.start'(ctx, session, f) {
-    const { id, type: _type, ...input } = f;
+    const { id, type: _type, text, ...rest } = f;
+    const input = text === undefined ? rest : { ...rest, content: { contentType: 'text', text } as const };
     const r = await ctx.conversations.start(session.principal, input, id);
     ack(session, id, r.conversationId, r);
   },

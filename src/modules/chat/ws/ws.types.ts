@@ -16,11 +16,13 @@ export type WsCommand =
 
 /** What the socket needs of the conversations service (src/modules/chat/conversations.service.ts). */
 export interface WsConversations {
-  start(p: Principal, input: { group?: string; language?: string; subject?: string; text?: string }, clientId?: string): Promise<{ conversationId: string; seq: number; duplicate: boolean }>;
+  start(p: Principal, input: { group?: string; language?: string; subject?: string; content?: MessageContent }, clientId?: string): Promise<{ conversationId: string; seq: number; duplicate: boolean }>;
   send(p: Principal, conversationId: string, input: { clientId: string; content: MessageContent; visibility?: Visibility }): Promise<{ seq: number; duplicate: boolean }>;
   command(p: Principal, conversationId: string, command: WsCommand, clientId?: string): Promise<{ seq: number; duplicate: boolean }>;
   history(p: Principal, conversationId: string, range: { afterSeq?: number; untilSeq?: number; limit?: number }): Promise<{ events: ConversationEvent[]; lastSeq: number; hasMore: boolean }>;
   authorize(p: Principal, conversationId: string): Promise<void>;
+  /** The conversation as p may see it (NOT_FOUND when it may not); `seq` is its head. */
+  get(p: Principal, conversationId: string): Promise<{ readonly seq: number }>;
   visibleTo(p: Principal, event: ConversationEvent): ConversationEvent | undefined;
 }
 
