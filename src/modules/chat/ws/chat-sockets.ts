@@ -104,7 +104,7 @@ export async function createChatSockets(deps: ChatSocketsDeps): Promise<ChatSock
     const session = createSocketSession(ws, principal, { ...config, log: log.child({ principal: principal.name }) });
     sessions.set(ws, session);
     ws.on('pong', () => void (session.alive = true));
-    ws.on('message', (data, isBinary) => void onFrame(session, data as Buffer, isBinary));
+    ws.on('message', (data, isBinary) => onFrame(session, data as Buffer, isBinary));
     ws.on('error', (err) => log.debug({ err, principal: principal.name }, 'socket error'));
     ws.on('close', () => {
       sessions.delete(ws);
@@ -117,7 +117,10 @@ export async function createChatSockets(deps: ChatSocketsDeps): Promise<ChatSock
     if (isStaff(principal)) void presence.sendCurrent(session).catch((err: unknown) => log.warn({ err }, 'could not read presence'));
   }
 
-  async function onFrame(session: SocketSession, data: Buffer, isBinary: boolean): Promise<void> {
+  /** Frames of one socket are handled one after the other: its messages are stored in the order it sent them. */
+  const queues = new WeakMap<SocketSession, Promise<void>>();
+
+  function onFrame(session: SocketSession, data: Buffer, isBinary: boolean): void {
     session.alive = true;
     if (!session.takeFrame()) return session.closeWith('RATE_LIMITED', `more than ${config.ratePerSec} frames per second`);
     let parsed: ClientFrame;
@@ -127,6 +130,11 @@ export async function createChatSockets(deps: ChatSocketsDeps): Promise<ChatSock
     } catch (err) {
       return session.send(errorFrame(toAppError(err)));
     }
+    queues.set(session, (queues.get(session) ?? Promise.resolve()).then(() => handle(session, parsed)));
+  }
+
+  async function handle(session: SocketSession, parsed: ClientFrame): Promise<void> {
+    if (!session.isOpen) return;
     try {
       await (FRAME_HANDLERS[parsed.type] as (c: FrameContext, s: SocketSession, f: ClientFrame) => Promise<void>)(ctx, session, parsed);
     } catch (err) {
