@@ -29,6 +29,14 @@ import type { Logger } from './kernel/logger.ts';
 import { createSecrets, type Secrets } from './kernel/secrets.ts';
 import { createAjv, createSchemaRegistry } from './kernel/schemas.ts';
 import { buildApp } from './app.ts';
+import { createRedisConversationStore } from './adapters/redis/redis-conversation-store.ts';
+import { createRedisChatFanout } from './adapters/redis/redis-chat-fanout.ts';
+import { createRedisPresenceStore } from './adapters/redis/redis-presence-store.ts';
+import { botFor } from './modules/chat/bot.ts';
+import type { ConversationEvent } from './modules/chat/conversation.types.ts';
+import { createConversations } from './modules/chat/conversations.service.ts';
+import { createChatSockets } from './modules/chat/ws/chat-sockets.ts';
+import { createProtocol, loadAsyncApi } from './modules/chat/ws/protocol.ts';
 import { envPrefixFor } from './modules/connectors/connector-config.ts';
 import { createConnectorCalls } from './modules/connectors/connector-calls.ts';
 import { createPackageStore } from './modules/connectors/package-store.ts';
@@ -140,6 +148,10 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   const idempotency = createIdempotency({ store: createRedisIdempotencyStore(redis), lockMs: 2 * slowestCallMs + 1_000 });
   const webhooks = await createWebhooks({ jobs, events, subscriptions: createSubscriptions(createRedisRecordStore(redis), { maxPerKey: config.webhookMaxPerKey }), log, allowPrivate: config.webhookAllowPrivate });
   const eventStreams = createEventStreams({ eventLog: events.eventLog, log, metrics, maxPerKey: config.sseMaxPerKey, maxBufferBytes: config.sseMaxBufferBytes, heartbeatMs: config.sseHeartbeatMs });
+  // Conversations: events in Redis Streams (their outbox entries in the same script), fanned out to every node through Redis pub/sub.
+  const conversationStore = createRedisConversationStore<ConversationEvent>({ client: redis.client, isUp: redis.isUp, nodeId: config.nodeId, buckets: config.outboxBuckets, outboxKey: events.outbox.streamKey });
+  const chatFanout = createRedisChatFanout({ client: redis.client, log });
+  const conversations = createConversations({ store: conversationStore, jobs, config: config.chat, log, ...withBot(botFor(config.chat.bot)) });
   const identity = createIdentity({ config, log, records: createRedisRecordStore(redis), ticketStore: createRedisTicketStore(redis), limiter, metrics, query });
   disposables.defer('identity', () => identity.close());
   // Conversations append to the outbox buckets' streams, in the same script as their own stream.
@@ -168,10 +180,16 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   jobs.start();
   const server = createServer(app);
   server.on('clientError', answerClientError(log));
+  // Before it listens: an upgrade that finds no listener is dropped.
+  const chatSockets = await createChatSockets({
+    server, config: config.ws, nodeId: config.nodeId, log, protocol: createProtocol(loadAsyncApi(rootDir)), authenticate: (req) => identity.upgradeAuth.authenticate(req),
+    conversations, fanout: chatFanout, presence: createRedisPresenceStore(redis),
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
   }).catch(async (err: unknown) => {
+    await chatSockets.close();
     await disposables.dispose();
     throw err;
   });
@@ -181,6 +199,8 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   disposables.defer('http server', () => drain(server, config.shutdownGraceMs, log));
   // Event streams never end by themselves: they end before the drain, or it waits out the grace period.
   disposables.defer('event streams', () => eventStreams.close());
+  // Chat sockets too: each is closed with 1012 (reconnect elsewhere and resume) before the drain.
+  disposables.defer('chat sockets', () => chatSockets.close());
   if (config.eventPolling) {
     const pollers = startPollers({ registry, calls, events, dedupe, leases, cursors: createRedisCursorStore(redis), schemas, log, nodeId: config.nodeId });
     disposables.defer('pollers', () => pollers.close());
@@ -260,3 +280,6 @@ function warnAboutStraySettings(log: Logger, connectors: readonly string[], conf
     if (stray.length > 0) log.warn({ variables: stray.map((key) => `${kind}${key}`) }, 'settings for connectors that are not loaded');
   }
 }
+
+/** `bot` only when one is configured (exactOptionalPropertyTypes). */
+const withBot = <B>(bot: B | undefined): { bot?: B } => (bot === undefined ? {} : { bot });

@@ -54,10 +54,11 @@ export async function createChatSockets(deps: ChatSocketsDeps): Promise<ChatSock
   const { config } = deps;
   const log = deps.log.child({ module: 'chat-ws' });
   const sessions = new Map<WebSocket, SocketSession>();
-  const feeds = createConversationFeeds({ conversations: deps.conversations, log, historyPage: config.historyPage });
+  const feeds = createConversationFeeds({ conversations: deps.conversations, log, historyPage: config.historyPage, pauseAtBytes: Math.floor(config.maxBufferedBytes / 2) });
   const presence = createAgentPresence({ store: deps.presence, fanout: deps.fanout, sessions: () => sessions.values(), ttlMs: config.presenceTtlMs, log });
   const ctx: FrameContext = { conversations: deps.conversations, feeds, fanout: deps.fanout, presence };
   let closing = false;
+  const pendingLeaves = new Set<Promise<void>>();
 
   const subscription = await deps.fanout.subscribe((message) => {
     if (message.kind === 'event') return feeds.onEvent(message.conversationId, message.seq, message.json);
@@ -110,7 +111,10 @@ export async function createChatSockets(deps: ChatSocketsDeps): Promise<ChatSock
       sessions.delete(ws);
       session.dispose();
       feeds.drop(session);
-      presence.leave(session).catch((err: unknown) => log.warn({ err }, 'could not clear a closed socket\'s presence'));
+      const leaving = presence.leave(session).catch((err: unknown) => log.warn({ err }, 'could not clear a closed socket\'s presence'));
+      // A stopping node waits for these before its Redis connection closes.
+      pendingLeaves.add(leaving);
+      void leaving.finally(() => pendingLeaves.delete(leaving));
     });
     session.send(frame('welcome', { node: deps.nodeId, principal: { kind: principal.kind, id: idOf(principal) }, heartbeatMs: config.heartbeatMs }));
     if (principal.kind === 'agent') void presence.set(session, 'online').catch((err: unknown) => log.warn({ err }, 'could not set presence'));
@@ -168,6 +172,7 @@ export async function createChatSockets(deps: ChatSocketsDeps): Promise<ChatSock
       const closed = [...sessions.keys()].map((ws) => new Promise<void>((resolve) => (ws.readyState === ws.CLOSED ? resolve() : ws.once('close', () => resolve()))));
       for (const session of sessions.values()) session.closeWith('SHUTTING_DOWN', 'this node is shutting down: reconnect and resume');
       await Promise.all(closed);
+      await Promise.all(pendingLeaves);
       await subscription.close();
       log.info('chat sockets closed');
     },

@@ -4,6 +4,9 @@ import type { ConversationEvent } from '../conversation.types.ts';
 import { eventFrame, frame } from './frames.ts';
 import type { Session, WsConversations } from './ws.types.ts';
 
+/** Live events a feed holds while it reads from the store; past this it drops them and reads them back. */
+const MAX_WAITING = 1_000;
+
 /** Where one socket stands in one conversation: every seq up to `lastSeq` was sent (or is not its to see). */
 interface Feed {
   readonly session: Session;
@@ -38,6 +41,8 @@ export interface ConversationFeedsDeps {
   readonly log: Logger;
   /** Events per history read. */
   readonly historyPage: number;
+  /** A catch-up waits for the client to read once this many bytes are unread (below the slow-consumer bound). */
+  readonly pauseAtBytes: number;
 }
 
 export function createConversationFeeds(deps: ConversationFeedsDeps): ConversationFeeds {
@@ -53,6 +58,9 @@ export function createConversationFeeds(deps: ConversationFeedsDeps): Conversati
       if (feed.gone) return;
       for (const event of page.events) {
         if (event.seq <= feed.lastSeq) continue;
+        // Paced by the client: a catch-up never fills the buffer past the slow-consumer bound by itself.
+        if (session.bufferedAmount > deps.pauseAtBytes) await session.drain();
+        if (feed.gone) return;
         session.send(eventFrame(conversationId, JSON.stringify(event)));
         feed.lastSeq = event.seq;
       }
@@ -106,6 +114,12 @@ export function createConversationFeeds(deps: ConversationFeedsDeps): Conversati
   }
 
   function deliver(feed: Feed, seq: number, data: Buffer | undefined): void {
+    if (feed.busy && feed.waiting.length >= MAX_WAITING) {
+      // Held in memory no longer: the store has them, read once the catch-up is done.
+      feed.waiting.length = 0;
+      feed.stale = true;
+      return;
+    }
     if (feed.busy || seq > feed.lastSeq + 1) {
       feed.waiting.push({ seq, data });
       if (!feed.busy) void exclusive(feed, async () => {});

@@ -42,6 +42,8 @@ export function createSocketSession(ws: WebSocket, principal: Principal, options
   let expiryTimer: NodeJS.Timeout | undefined;
   let tokens = options.rateBurst;
   let refilledAt = now();
+  /** Settles once the last frame sent has been handed to the kernel (ws calls back then, or with an error on close). */
+  let flushed: Promise<void> = Promise.resolve();
 
   const session: SocketSession = {
     id: randomUUID(),
@@ -51,9 +53,13 @@ export function createSocketSession(ws: WebSocket, principal: Principal, options
     get isOpen() {
       return !closing && ws.readyState === ws.OPEN;
     },
+    get bufferedAmount() {
+      return ws.bufferedAmount;
+    },
+    drain: () => flushed,
     send(data) {
       if (!session.isOpen) return;
-      ws.send(data, { binary: false });
+      flushed = new Promise<void>((resolve) => ws.send(data, { binary: false }, () => resolve()));
       if (ws.bufferedAmount > options.maxBufferedBytes) session.closeWith('SLOW_CONSUMER', `more than ${options.maxBufferedBytes} bytes unread: reconnect and resume`);
     },
     closeWith(code, detail) {

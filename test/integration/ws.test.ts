@@ -1,0 +1,210 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { test } from 'node:test';
+import { API_KEY, perTestGateways, type TestGateway } from '../support/gateway.ts';
+import { agentToken, CHAT_ENV, CHAT_ORIGIN, visitorSession } from '../support/chat-principals.ts';
+import { connectSilentSocket, connectWs, type Frame, type WsTestClient } from '../support/ws-client.ts';
+
+const { gateway } = perTestGateways();
+const chatGateway = (env: Record<string, string> = {}) => gateway({ ...CHAT_ENV, ...env });
+
+async function welcomed(client: WsTestClient): Promise<WsTestClient> {
+  await client.waitFor('welcome', (f) => f.type === 'welcome');
+  return client;
+}
+
+/** A visitor's socket, as a browser opens it: token in the subprotocol list, from the site's origin. */
+async function visitorSocket(gw: TestGateway, token?: string): Promise<WsTestClient & { token: string }> {
+  const t = token ?? (await visitorSession(gw)).token;
+  const client = await welcomed(await connectWs(gw.url, { protocols: ['omnigate.v1', `bearer.${t}`], headers: { origin: CHAT_ORIGIN } }));
+  return Object.assign(client, { token: t });
+}
+
+const agentSocket = async (gw: TestGateway, agentId = 'a-1') => welcomed(await connectWs(gw.url, { token: await agentToken(agentId) }));
+
+/** Sends a frame with a fresh id and waits for its ack (or error). */
+async function request(client: WsTestClient, frame: Record<string, unknown>): Promise<Frame> {
+  const id = (frame.id as string | undefined) ?? randomUUID();
+  const from = client.frames.length;
+  client.send({ ...frame, id });
+  return client.waitFor(`answer to ${String(frame.type)} ${id}`, (f) => (f.type === 'ack' || f.type === 'error' || f.type === 'subscribed') && f.id === id, from);
+}
+
+const say = (conversationId: string, text: string, id = randomUUID()) => ({ type: 'message.send', id, conversationId, contentType: 'text', text });
+
+/** A conversation a visitor started and agent a-1 accepted; both sockets follow it. */
+async function conversation(gw: TestGateway) {
+  const visitor = await visitorSocket(gw);
+  const started = await request(visitor, { type: 'conversation.start', text: 'hello' });
+  assert.equal(started.type, 'ack', JSON.stringify(started));
+  const conversationId = String(started.conversationId);
+  assert.equal((await request(visitor, { type: 'subscribe', conversationId, afterSeq: 0 })).type, 'subscribed');
+  const agent = await agentSocket(gw);
+  assert.equal((await request(agent, { type: 'subscribe', conversationId, afterSeq: 0 })).type, 'subscribed');
+  assert.equal((await request(agent, { type: 'command', conversationId, command: 'accept' })).type, 'ack');
+  return { visitor, agent, conversationId };
+}
+
+const seqs = (client: WsTestClient, conversationId: string) => client.events(conversationId).map((e) => e.seq);
+const consecutive = (list: number[]) => list.every((s, i) => i === 0 || s === list[i - 1]! + 1);
+
+test('refuses an upgrade without valid credentials with the catalogue close code', async () => {
+  const gw = await chatGateway();
+  assert.equal((await (await connectWs(gw.url)).closed).code, 4401);
+  assert.equal((await (await connectWs(gw.url, { token: 'not-a-known-key-0123456789' })).closed).code, 4401);
+  assert.equal((await (await connectWs(gw.url, { token: await agentToken('a-1', { ttlMs: -60_000 }) })).closed).code, 4001);
+  const { token } = await visitorSession(gw);
+  const foreign = await connectWs(gw.url, { protocols: ['omnigate.v1', `bearer.${token}`], headers: { origin: 'https://evil.example' } });
+  assert.equal((await foreign.closed).code, 4403);
+  // A browser offering subprotocols gets one selected, or it would not see the close code.
+  assert.equal(foreign.ws.protocol, 'omnigate.v1');
+  const service = await welcomed(await connectWs(gw.url, { apiKey: API_KEY }));
+  assert.deepEqual(service.frames[0]?.principal, { kind: 'service', id: 'test' });
+});
+
+test('acks a message with its seq, delivers it to the other participant, and keeps internal notes from the visitor', async () => {
+  const gw = await chatGateway();
+  const { visitor, agent, conversationId } = await conversation(gw);
+  const sent = await request(visitor, say(conversationId, 'where is my order?'));
+  assert.equal(sent.type, 'ack');
+  assert.equal(sent.duplicate, false);
+  const delivered = await agent.waitFor('the message', (f) => f.type === 'event' && (f.event as { seq: number }).seq === sent.seq);
+  assert.equal((delivered.event as { data: { text: string } }).data.text, 'where is my order?');
+  const note = await request(agent, { ...say(conversationId, 'VIP customer'), visibility: 'internal' });
+  const reply = await request(agent, say(conversationId, 'on its way'));
+  await visitor.waitFor('the reply', (f) => f.type === 'event' && (f.event as { seq: number }).seq === reply.seq);
+  await agent.waitFor('the note', (f) => f.type === 'event' && (f.event as { seq: number }).seq === note.seq);
+  assert.ok(!visitor.events(conversationId).some((e) => e.seq === note.seq || e.visibility === 'internal'), 'the visitor saw an internal note');
+  assert.ok(consecutive(seqs(agent, conversationId)), `agent got ${seqs(agent, conversationId).join(',')}`);
+});
+
+test('a retried client id is acked again with the same seq and stored once', async () => {
+  const gw = await chatGateway();
+  const { visitor, agent, conversationId } = await conversation(gw);
+  const id = randomUUID();
+  const first = await request(visitor, say(conversationId, 'once', id));
+  const again = await request(visitor, say(conversationId, 'once', id));
+  assert.deepEqual([again.seq, again.duplicate], [first.seq, true]);
+  const marker = await request(visitor, say(conversationId, 'after'));
+  await agent.waitFor('the marker', (f) => f.type === 'event' && (f.event as { seq: number }).seq === marker.seq);
+  assert.equal(agent.events(conversationId).filter((e) => e.data.text === 'once').length, 1);
+});
+
+test('resumes after a reconnect with the gap, then live events, no gap and no duplicate', async () => {
+  const gw = await chatGateway();
+  const { visitor, agent, conversationId } = await conversation(gw);
+  const acked = await request(agent, say(conversationId, 'm0'));
+  await visitor.waitFor('m0', (f) => f.type === 'event' && (f.event as { seq: number }).seq === acked.seq);
+  const lastSeq = Math.max(...seqs(visitor, conversationId));
+  await visitor.close();
+  for (let i = 1; i <= 5; i++) await request(agent, say(conversationId, `m${i}`));
+  const back = await visitorSocket(gw, visitor.token);
+  const subscribed = await request(back, { type: 'subscribe', conversationId, afterSeq: lastSeq });
+  assert.equal(subscribed.type, 'subscribed');
+  const live = await request(agent, say(conversationId, 'live'));
+  await back.waitFor('the live message', (f) => f.type === 'event' && (f.event as { seq: number }).seq === live.seq);
+  const got = seqs(back, conversationId);
+  const texts = back.events(conversationId).filter((e) => e.type === 'conversation.message_sent').map((e) => e.data.text);
+  assert.deepEqual(texts, ['m1', 'm2', 'm3', 'm4', 'm5', 'live']);
+  assert.equal(new Set(got).size, got.length, `duplicates in ${got.join(',')}`);
+  assert.ok(got.every((s) => s > lastSeq));
+  assert.ok(back.frames.findIndex((f) => f.type === 'subscribed') < back.frames.findIndex((f) => f.type === 'event'));
+});
+
+test('answers malformed and invalid frames with error frames and keeps the socket open', async () => {
+  const gw = await chatGateway();
+  const client = await welcomed(await connectWs(gw.url, { apiKey: API_KEY }));
+  client.send('{"type":');
+  await client.waitFor('MALFORMED_JSON', (f) => f.type === 'error' && f.code === 'MALFORMED_JSON');
+  client.send({ type: 'message.send', id: 'bad-1', conversationId: 'c-1', contentType: 'text' });
+  const invalid = await client.waitFor('VALIDATION_FAILED', (f) => f.type === 'error' && f.id === 'bad-1');
+  assert.equal(invalid.code, 'VALIDATION_FAILED');
+  client.send({ type: 'no.such.frame', id: 'bad-2' });
+  await client.waitFor('unknown type refused', (f) => f.type === 'error' && f.id === 'bad-2');
+  client.send({ type: 'ping', id: 'p-1' });
+  await client.waitFor('pong', (f) => f.type === 'pong' && f.id === 'p-1');
+});
+
+test('closes a socket that sends a frame over the size limit (1009) or floods (4429)', async () => {
+  const gw = await chatGateway({ OMNIGATE_WS_MAX_FRAME_BYTES: '4096', OMNIGATE_WS_RATE_PER_SEC: '5', OMNIGATE_WS_RATE_BURST: '10' });
+  const big = await welcomed(await connectWs(gw.url, { apiKey: API_KEY }));
+  big.send({ type: 'ping', id: 'x'.repeat(10) , pad: 'y'.repeat(5000) });
+  assert.equal((await big.closed).code, 1009);
+  const flood = await welcomed(await connectWs(gw.url, { apiKey: API_KEY }));
+  for (let i = 0; i < 50; i++) flood.send({ type: 'ping', id: `p-${i}` });
+  assert.equal((await flood.closed).code, 4429);
+});
+
+test('reaps a socket that does not answer heartbeats with 4008', async () => {
+  const gw = await chatGateway({ OMNIGATE_WS_HEARTBEAT_MS: '200', OMNIGATE_WS_PRESENCE_TTL_MS: '1000' });
+  // One that answers protocol pings (as ws and browsers do) and sends nothing else stays.
+  const live = await welcomed(await connectWs(gw.url, { apiKey: API_KEY }));
+  const silent = await connectSilentSocket(gw.url, { 'x-api-key': API_KEY });
+  assert.equal(await silent.closeCode, 4008);
+  assert.ok(silent.pings() >= 1);
+  assert.equal(live.ws.readyState, live.ws.OPEN);
+  live.send({ type: 'ping', id: 'still-here' });
+  await live.waitFor('pong', (f) => f.type === 'pong');
+});
+
+test('closes a socket whose token expires with 4001', async () => {
+  const gw = await chatGateway();
+  const client = await welcomed(await connectWs(gw.url, { token: await agentToken('a-exp', { ttlMs: 1_000 }) }));
+  assert.equal((await client.closed).code, 4001);
+});
+
+test('signals typing to the other participant and agent presence to staff', async () => {
+  const gw = await chatGateway();
+  const { visitor, agent, conversationId } = await conversation(gw);
+  visitor.send({ type: 'typing', conversationId, isTyping: true });
+  const typing = await agent.waitFor('typing', (f) => f.type === 'typing');
+  assert.deepEqual([typing.conversationId, typing.isTyping, (typing.participant as { kind: string }).kind], [conversationId, true, 'visitor']);
+  assert.ok(!visitor.frames.some((f) => f.type === 'typing'), 'the typist got its own signal');
+  const supervisor = await welcomed(await connectWs(gw.url, { token: await agentToken('sup-1', { role: 'supervisor' }) }));
+  await supervisor.waitFor('a-1 online', (f) => f.type === 'presence' && f.agentId === 'a-1' && f.status === 'online');
+  agent.send({ type: 'presence', status: 'away' });
+  await supervisor.waitFor('a-1 away', (f) => f.type === 'presence' && f.agentId === 'a-1' && f.status === 'away');
+  await agent.close();
+  await supervisor.waitFor('a-1 offline', (f) => f.type === 'presence' && f.agentId === 'a-1' && f.status === 'offline');
+  assert.ok(!visitor.frames.some((f) => f.type === 'presence'), 'a visitor got presence');
+});
+
+test('closes every socket with 1012 when the gateway stops', async () => {
+  const gw = await chatGateway();
+  const client = await welcomed(await connectWs(gw.url, { apiKey: API_KEY }));
+  await gw.stop();
+  assert.equal((await client.closed).code, 1012);
+});
+
+test('closes a client that reads too slowly with 4011, and it resumes losing nothing', async () => {
+  // A long close grace: the paused client must still find the close frame behind what it did not read.
+  const gw = await chatGateway({ OMNIGATE_WS_MAX_BUFFERED_BYTES: '65536', OMNIGATE_WS_CLOSE_GRACE_MS: '60000', OMNIGATE_WS_RATE_PER_SEC: '100000', OMNIGATE_WS_RATE_BURST: '100000' });
+  const { visitor, agent, conversationId } = await conversation(gw);
+  visitor.ws.pause();
+  const text = 'x'.repeat(9_000);
+  let lastAcked = 0;
+  const slowClosed = () => gw.logs.some((l) => l.code === 'SLOW_CONSUMER');
+  let count = 0;
+  // In batches sent without waiting for each ack (the socket's frames are still stored in order).
+  while (count < 3_000 && !slowClosed()) {
+    const ids = Array.from({ length: 50 }, () => randomUUID());
+    for (const id of ids) agent.send(say(conversationId, `${count++} ${text}`, id));
+    const last = await agent.waitFor('the batch acked', (f) => f.type === 'ack' && f.id === ids.at(-1));
+    lastAcked = Number(last.seq);
+  }
+  assert.ok(slowClosed(), 'the slow client was never closed');
+  // The conversation goes on while it is away.
+  visitor.ws.resume();
+  assert.equal((await visitor.closed).code, 4011);
+  for (let i = 0; i < 3; i++) lastAcked = Number((await request(agent, say(conversationId, `${count++} ${text}`))).seq);
+  const before = seqs(visitor, conversationId);
+  const back = await visitorSocket(gw, visitor.token);
+  await request(back, { type: 'subscribe', conversationId, afterSeq: Math.max(0, ...before) });
+  await back.waitFor('the last acked message', (f) => f.type === 'event' && (f.event as { seq: number }).seq === lastAcked);
+  const all = [...before, ...seqs(back, conversationId)];
+  assert.equal(new Set(all).size, all.length, 'a duplicate');
+  const messages = [...visitor.events(conversationId), ...back.events(conversationId)].filter((e) => e.type === 'conversation.message_sent' && String(e.data.text).endsWith(text));
+  assert.deepEqual(messages.map((e) => Number(String(e.data.text).split(' ')[0])), [...Array(messages.length).keys()]);
+  assert.equal(messages.length, count);
+  assert.equal(messages.at(-1)?.seq, lastAcked);
+});
