@@ -29,12 +29,8 @@ import type { Logger } from './kernel/logger.ts';
 import { createSecrets, type Secrets } from './kernel/secrets.ts';
 import { createAjv, createSchemaRegistry } from './kernel/schemas.ts';
 import { buildApp } from './app.ts';
-import { createRedisConversationStore } from './adapters/redis/redis-conversation-store.ts';
 import { createRedisChatFanout } from './adapters/redis/redis-chat-fanout.ts';
 import { createRedisPresenceStore } from './adapters/redis/redis-presence-store.ts';
-import { botFor } from './modules/chat/bot.ts';
-import type { ConversationEvent } from './modules/chat/conversation.types.ts';
-import { createConversations } from './modules/chat/conversations.service.ts';
 import { createChatSockets } from './modules/chat/ws/chat-sockets.ts';
 import { createProtocol, loadAsyncApi } from './modules/chat/ws/protocol.ts';
 import { envPrefixFor } from './modules/connectors/connector-config.ts';
@@ -148,16 +144,14 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   const idempotency = createIdempotency({ store: createRedisIdempotencyStore(redis), lockMs: 2 * slowestCallMs + 1_000 });
   const webhooks = await createWebhooks({ jobs, events, subscriptions: createSubscriptions(createRedisRecordStore(redis), { maxPerKey: config.webhookMaxPerKey }), log, allowPrivate: config.webhookAllowPrivate });
   const eventStreams = createEventStreams({ eventLog: events.eventLog, log, metrics, maxPerKey: config.sseMaxPerKey, maxBufferBytes: config.sseMaxBufferBytes, heartbeatMs: config.sseHeartbeatMs });
-  // Conversations: events in Redis Streams (their outbox entries in the same script), fanned out to every node through Redis pub/sub.
-  const conversationStore = createRedisConversationStore<ConversationEvent>({ client: redis.client, isUp: redis.isUp, nodeId: config.nodeId, buckets: config.outboxBuckets, outboxKey: events.outbox.streamKey });
-  const chatFanout = createRedisChatFanout({ client: redis.client, log });
-  const conversations = createConversations({ store: conversationStore, jobs, config: config.chat, log, ...withBot(botFor(config.chat.bot)) });
   const identity = createIdentity({ config, log, records: createRedisRecordStore(redis), ticketStore: createRedisTicketStore(redis), limiter, metrics, query });
   disposables.defer('identity', () => identity.close());
   // Conversations append to the outbox buckets' streams, in the same script as their own stream.
   const conversationStore = createRedisConversationStore<ConversationEvent>({ client: redis.client, isUp: redis.isUp, nodeId: config.nodeId, buckets: config.outboxBuckets, outboxKey: events.outbox.streamKey });
   const bot = botFor(config.chat.bot);
   const conversations = createConversations({ store: conversationStore, jobs, config: config.chat, log, ...(bot ? { bot } : {}) });
+  // The chat sockets' live events and signals (typing, presence), from every node through Redis pub/sub.
+  const chatFanout = createRedisChatFanout({ client: redis.client, log });
   let accepting = false;
   const app = buildApp({
     config, log, rootDir, identity, conversations, openapi: loadOpenApi(rootDir), registry, query, context, metrics, limiter, lifecycle, audit, events, eventStreams,
@@ -280,6 +274,3 @@ function warnAboutStraySettings(log: Logger, connectors: readonly string[], conf
     if (stray.length > 0) log.warn({ variables: stray.map((key) => `${kind}${key}`) }, 'settings for connectors that are not loaded');
   }
 }
-
-/** `bot` only when one is configured (exactOptionalPropertyTypes). */
-const withBot = <B>(bot: B | undefined): { bot?: B } => (bot === undefined ? {} : { bot });
