@@ -9,7 +9,8 @@ import type { AgentPrincipal, ServicePrincipal, VisitorPrincipal } from '../../k
 import { createJobQueues, type JobQueues } from '../jobs/job-queues.ts';
 import { createMetrics } from '../observability/metrics.ts';
 import { createRuleBot } from './bot.ts';
-import type { ConversationEvent } from './conversation.types.ts';
+import type { ConversationStore } from '../../ports/conversation-store.ts';
+import type { Actor, ConversationEvent } from './conversation.types.ts';
 import { createConversations } from './conversations.service.ts';
 
 // The real service over the memory adapters of the conversation store and the job queue.
@@ -28,9 +29,10 @@ const service: ServicePrincipal = { kind: 'service', name: 'crm', roles: ['api']
 const text = (t: string) => ({ contentType: 'text', text: t }) as const;
 let n = 0;
 
-function setUp(config: Partial<ChatConfig> = {}, options: { bot?: boolean } = {}) {
+function setUp(config: Partial<ChatConfig> = {}, options: { bot?: boolean; store?: (memory: ConversationStore<ConversationEvent>) => ConversationStore<ConversationEvent> } = {}) {
   let clock = Date.now();
-  const store = createMemoryConversationStore<ConversationEvent>({ nodeId: 'test', now: () => clock });
+  const memory = createMemoryConversationStore<ConversationEvent>({ nodeId: 'test', now: () => clock });
+  const store = options.store?.(memory) ?? memory;
   // A job backend of its own: another test's workers must not take this one's timers.
   const backend = createMemoryJobBackend();
   const jobs = createJobQueues({ backend, log: pino({ level: 'silent' }), metrics: createMetrics(), attempts: 3, backoffMs: 1 });
@@ -167,5 +169,29 @@ describe('conversations service', () => {
     const seen = (await conversations.history(visitor, conversationId, {})).events;
     assert.ok(seen.every((e) => e.visibility === 'public'));
     assert.equal(seen.filter((e) => e.by.kind === 'bot').length, 1);
+  });
+
+  test('a command that loses every race to another writer gives up with CONVERSATION_BUSY, having appended nothing', async () => {
+    const other: Actor = { kind: 'agent', id: 'on-another-node' };
+    let isRacing = false;
+    // Another node appends (a read receipt, with its own stale snapshot) just before each of this node's appends.
+    const racing = (memory: ConversationStore<ConversationEvent>): ConversationStore<ConversationEvent> => ({
+      ...memory,
+      async append(input) {
+        const head = await memory.head(input.conversationId);
+        if (isRacing && head) {
+          const receipt = { type: 'conversation.read', by: other, visibility: 'public', data: { participant: other, upToSeq: head.seq }, id: `r-${head.seq}`, at: new Date().toISOString() } as const;
+          await memory.append({ conversationId: input.conversationId, expectedSeq: head.seq, events: [receipt], snapshot: head.snapshot });
+        }
+        return memory.append(input);
+      },
+    });
+    const { conversations, visitor } = setUp({}, { store: racing });
+    const { conversationId } = await conversations.start(visitor, {});
+    isRacing = true;
+    await assert.rejects(conversations.command(agentOf('a-1'), conversationId, { type: 'accept' }), { code: 'CONVERSATION_BUSY' });
+    isRacing = false;
+    const view = await conversations.get(service, conversationId);
+    assert.deepEqual([view.status, view.seq, view.readUpTo['agent:on-another-node']], ['queued', 7, 6]);
   });
 });
