@@ -2,47 +2,28 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import { API_KEY, perTestGateways, type TestGateway } from '../support/gateway.ts';
-import { agentToken, CHAT_ENV, CHAT_ORIGIN, visitorSession } from '../support/chat-principals.ts';
-import { connectSilentSocket, connectWs, type Frame, type WsTestClient } from '../support/ws-client.ts';
+import { waitFor } from '../support/wait.ts';
+import { agentSocket, agentToken, CHAT_ENV, CHAT_ORIGIN, visitorSession, visitorSocket, welcomed } from '../support/chat-principals.ts';
+import { connectSilentSocket, connectWs, textMessage, type Frame, type WsTestClient } from '../support/ws-client.ts';
 
 const { gateway } = perTestGateways();
 const chatGateway = (env: Record<string, string> = {}) => gateway({ ...CHAT_ENV, ...env });
 
-async function welcomed(client: WsTestClient): Promise<WsTestClient> {
-  await client.waitFor('welcome', (f) => f.type === 'welcome');
-  return client;
-}
+/** Sends a frame with a fresh id and waits for its answer. */
+const request = (client: WsTestClient, frame: Record<string, unknown>): Promise<Frame> => client.request(frame);
+const say = textMessage;
 
-/** A visitor's socket, as a browser opens it: token in the subprotocol list, from the site's origin. */
-async function visitorSocket(gw: TestGateway, token?: string): Promise<WsTestClient & { token: string }> {
-  const t = token ?? (await visitorSession(gw)).token;
-  const client = await welcomed(await connectWs(gw.url, { protocols: ['omnigate.v1', `bearer.${t}`], headers: { origin: CHAT_ORIGIN } }));
-  return Object.assign(client, { token: t });
-}
-
-const agentSocket = async (gw: TestGateway, agentId = 'a-1') => welcomed(await connectWs(gw.url, { token: await agentToken(agentId) }));
-
-/** Sends a frame with a fresh id and waits for its ack (or error). */
-async function request(client: WsTestClient, frame: Record<string, unknown>): Promise<Frame> {
-  const id = (frame.id as string | undefined) ?? randomUUID();
-  const from = client.frames.length;
-  client.send({ ...frame, id });
-  return client.waitFor(`answer to ${String(frame.type)} ${id}`, (f) => (f.type === 'ack' || f.type === 'error' || f.type === 'subscribed') && f.id === id, from);
-}
-
-const say = (conversationId: string, text: string, id = randomUUID()) => ({ type: 'message.send', id, conversationId, contentType: 'text', text });
-
-/** A conversation a visitor started and agent a-1 accepted; both sockets follow it. */
-async function conversation(gw: TestGateway) {
+/** A conversation a visitor started and an agent (a new id unless given) accepted; both sockets follow it. */
+async function conversation(gw: TestGateway, agentId = `a-${randomUUID()}`) {
   const visitor = await visitorSocket(gw);
   const started = await request(visitor, { type: 'conversation.start', text: 'hello' });
   assert.equal(started.type, 'ack', JSON.stringify(started));
   const conversationId = String(started.conversationId);
   assert.equal((await request(visitor, { type: 'subscribe', conversationId, afterSeq: 0 })).type, 'subscribed');
-  const agent = await agentSocket(gw);
+  const agent = await agentSocket(gw, agentId);
   assert.equal((await request(agent, { type: 'subscribe', conversationId, afterSeq: 0 })).type, 'subscribed');
   assert.equal((await request(agent, { type: 'command', conversationId, command: 'accept' })).type, 'ack');
-  return { visitor, agent, conversationId };
+  return { visitor, agent, agentId, conversationId };
 }
 
 const seqs = (client: WsTestClient, conversationId: string) => client.events(conversationId).map((e) => e.seq);
@@ -111,6 +92,20 @@ test('resumes after a reconnect with the gap, then live events, no gap and no du
   assert.ok(back.frames.findIndex((f) => f.type === 'subscribed') < back.frames.findIndex((f) => f.type === 'event'));
 });
 
+test('answers refetch when the position asked for is older than what is kept', async () => {
+  const gw = await chatGateway({ OMNIGATE_CHAT_RETENTION_MS: '1000' });
+  const { agent, conversationId } = await conversation(gw);
+  assert.equal((await request(agent, { type: 'command', conversationId, command: 'close' })).type, 'ack');
+  // Redis removes the closed conversation's stream once its retention has passed; until then a subscribe gets the events.
+  const refetch = await waitFor('refetch', async () => {
+    const from = agent.frames.length;
+    await request(agent, { type: 'subscribe', conversationId, afterSeq: 0 });
+    const answer = await agent.waitFor('events or refetch', (f) => (f.type === 'event' || f.type === 'refetch') && f.conversationId === conversationId, from);
+    return answer.type === 'refetch' && answer;
+  }, { intervalMs: 200 });
+  assert.deepEqual(refetch, { type: 'refetch', conversationId, code: 'HISTORY_EXPIRED' });
+});
+
 test('answers malformed and invalid frames with error frames and keeps the socket open', async () => {
   const gw = await chatGateway();
   const client = await welcomed(await connectWs(gw.url, { apiKey: API_KEY }));
@@ -155,17 +150,22 @@ test('closes a socket whose token expires with 4001', async () => {
 
 test('signals typing to the other participant and agent presence to staff', async () => {
   const gw = await chatGateway();
-  const { visitor, agent, conversationId } = await conversation(gw);
+  const { visitor, agent, agentId, conversationId } = await conversation(gw);
   visitor.send({ type: 'typing', conversationId, isTyping: true });
   const typing = await agent.waitFor('typing', (f) => f.type === 'typing');
   assert.deepEqual([typing.conversationId, typing.isTyping, (typing.participant as { kind: string }).kind], [conversationId, true, 'visitor']);
   assert.ok(!visitor.frames.some((f) => f.type === 'typing'), 'the typist got its own signal');
   const supervisor = await welcomed(await connectWs(gw.url, { token: await agentToken('sup-1', { role: 'supervisor' }) }));
-  await supervisor.waitFor('a-1 online', (f) => f.type === 'presence' && f.agentId === 'a-1' && f.status === 'online');
+  await supervisor.waitFor('the agent online', (f) => f.type === 'presence' && f.agentId === agentId && f.status === 'online');
+  // A second tab: the agent is away only once every tab says so, offline once none is left.
+  const tab = await agentSocket(gw, agentId);
+  tab.send({ type: 'presence', status: 'away' });
   agent.send({ type: 'presence', status: 'away' });
-  await supervisor.waitFor('a-1 away', (f) => f.type === 'presence' && f.agentId === 'a-1' && f.status === 'away');
+  await supervisor.waitFor('the agent away', (f) => f.type === 'presence' && f.agentId === agentId && f.status === 'away');
   await agent.close();
-  await supervisor.waitFor('a-1 offline', (f) => f.type === 'presence' && f.agentId === 'a-1' && f.status === 'offline');
+  await tab.close();
+  await supervisor.waitFor('the agent offline', (f) => f.type === 'presence' && f.agentId === agentId && f.status === 'offline');
+  assert.deepEqual(supervisor.frames.filter((f) => f.type === 'presence' && f.agentId === agentId).map((f) => f.status), ['online', 'away', 'offline']);
   assert.ok(!visitor.frames.some((f) => f.type === 'presence'), 'a visitor got presence');
 });
 

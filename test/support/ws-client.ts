@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import { createProtocol, loadAsyncApi } from '../../src/modules/chat/ws/protocol.ts';
@@ -31,6 +31,8 @@ export interface WsTestClient {
   /** Frames that broke the AsyncAPI document (should stay empty). */
   readonly invalid: { frame: unknown; problems: string[] }[];
   send(frame: Record<string, unknown> | string): void;
+  /** Sends a frame (with a fresh id unless it has one) and resolves with its answer: `ack`, `subscribed`, `unsubscribed` or `error`. */
+  request(frame: Record<string, unknown>): Promise<Frame>;
   /** The first frame (from `from`, default 0) that matches; waits until one comes. */
   waitFor(what: string, match: (frame: Frame) => boolean, from?: number): Promise<Frame>;
   /** The stored events received for a conversation, in order. */
@@ -44,6 +46,9 @@ export interface WsTestClient {
 export const wsUrlOf = (gatewayUrl: string, query?: string) => `${gatewayUrl.replace(/^http/, 'ws')}/v1/ws${query ? `?${query}` : ''}`;
 
 /** Opens a socket (the handshake done; a refusal arrives as a close code on `closed`). */
+/** A `message.send` frame of text. */
+export const textMessage = (conversationId: string, text: string, id: string = randomUUID()) => ({ type: 'message.send', id, conversationId, contentType: 'text', text });
+
 export async function connectWs(gatewayUrl: string, options: WsConnectOptions = {}): Promise<WsTestClient> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
@@ -72,6 +77,12 @@ export async function connectWs(gatewayUrl: string, options: WsConnectOptions = 
     invalid,
     closed,
     send: (frame) => ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame)),
+    request(frame) {
+      const id = typeof frame.id === 'string' ? frame.id : randomUUID();
+      const from = frames.length;
+      client.send({ ...frame, id });
+      return client.waitFor(`the answer to ${String(frame.type)} ${id}`, (f) => ['ack', 'error', 'subscribed', 'unsubscribed'].includes(f.type) && f.id === id, from);
+    },
     waitFor: (what, match, from = 0) =>
       waitFor(what, () => {
         if (invalid.length > 0) throw new Error(`the gateway sent frames that break the AsyncAPI document: ${JSON.stringify(invalid)}`);
