@@ -5,7 +5,7 @@ import type { WsConfig } from '../../../config/ws-config.ts';
 import { AppError, ERROR_CATALOGUE, toAppError, type ErrorCode } from '../../../kernel/errors.ts';
 import type { Logger } from '../../../kernel/logger.ts';
 import { isStaff, type Principal } from '../../../kernel/principal.ts';
-import type { ChatFanout } from '../../../ports/chat-fanout.ts';
+import type { ChatFanout, FanoutMessage } from '../../../ports/chat-fanout.ts';
 import type { PresenceStore } from '../../../ports/presence-store.ts';
 import { createAgentPresence, PRESENCE_TOPIC } from './agent-presence.ts';
 import { createConversationFeeds } from './conversation-feeds.ts';
@@ -60,11 +60,31 @@ export async function createChatSockets(deps: ChatSocketsDeps): Promise<ChatSock
   let closing = false;
   const pendingLeaves = new Set<Promise<void>>();
 
-  const subscription = await deps.fanout.subscribe((message) => {
+  const onMessage = (message: FanoutMessage) => {
     if (message.kind === 'event') return feeds.onEvent(message.conversationId, message.seq, message.json);
     if (message.topic === TYPING_TOPIC) return deliverTyping(feeds, message.payload as TypingSignal);
     if (message.topic === PRESENCE_TOPIC) return presence.onSignal(message.payload);
-  });
+  };
+  let subscription: { close(): Promise<void> } | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  // A Redis that is slow or away at start must not keep the node down: it serves sockets, which
+  // catch up from the store once the fan-out is subscribed.
+  const subscribe = async (attempt: number): Promise<void> => {
+    try {
+      subscription = await deps.fanout.subscribe(onMessage);
+      if (closing) return void (await subscription.close());
+      if (attempt > 0) {
+        log.info('chat fan-out subscribed');
+        feeds.catchUpAll();
+      }
+    } catch (err) {
+      if (closing) return;
+      log.warn({ err, attempt }, 'chat fan-out not subscribed: trying again');
+      retry = setTimeout(() => void subscribe(attempt + 1), Math.min(10_000, 250 * 2 ** attempt));
+      retry.unref();
+    }
+  };
+  await subscribe(0);
   deps.fanout.onResubscribed(() => feeds.catchUpAll());
 
   const wss = new WebSocketServer({
@@ -173,7 +193,8 @@ export async function createChatSockets(deps: ChatSocketsDeps): Promise<ChatSock
       for (const session of sessions.values()) session.closeWith('SHUTTING_DOWN', 'this node is shutting down: reconnect and resume');
       await Promise.all(closed);
       await Promise.all(pendingLeaves);
-      await subscription.close();
+      clearTimeout(retry);
+      await subscription?.close();
       log.info('chat sockets closed');
     },
   };
