@@ -619,7 +619,10 @@ export interface paths {
          *     appended in the same step. Idempotent by `clientId` (or the `Idempotency-Key` header): a
          *     repeat answers the same conversation with `duplicate: true` (200) and starts nothing. A
          *     visitor may hold `OMNIGATE_CHAT_MAX_OPEN_PER_VISITOR` open conversations (429
-         *     `CONVERSATION_LIMIT_REACHED` past that).
+         *     `CONVERSATION_LIMIT_REACHED` past that), and visitors start at most
+         *     `OMNIGATE_CONVERSATION_STARTS_PER_IP` new ones per address and
+         *     `OMNIGATE_CONVERSATION_STARTS_PER_SITE` per site per window (429 `RATE_LIMITED` with
+         *     `scope` `per-ip` or `per-site`; a repeated start is not counted).
          */
         post: operations["startConversation"];
         delete?: never;

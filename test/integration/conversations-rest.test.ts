@@ -183,3 +183,23 @@ describe('conversations over REST', () => {
     assert.equal((await chat(gw, SERVICE, 'GET', '/v1/conversations?state=nope')).status, 400);
   });
 });
+
+describe('new conversations are rate limited per address and per site', () => {
+  let limited: TestGateway;
+  before(async () => {
+    limited = await startTestGateway(chatEnv({ OMNIGATE_CONVERSATION_STARTS_PER_IP: '2', OMNIGATE_CHAT_MAX_OPEN_PER_VISITOR: '50' }));
+  });
+  after(async () => limited?.stop());
+
+  test('a visitor starting more than the limit from one address gets 429 per-ip; a repeated start is not counted and nothing more is stored', async () => {
+    const visitor = await openVisitor(limited);
+    const startOnce = (clientId: string) => chat(limited, visitor.token, 'POST', '/v1/conversations', { clientId });
+    assert.equal((await startOnce('s-1')).status, 201);
+    assert.equal((await startOnce('s-2')).status, 201);
+    assert.equal((await startOnce('s-1')).status, 200, 'a repeat answers the conversation it made');
+    const refused = await startOnce('s-3');
+    assert.deepEqual([refused.status, refused.body.code, refused.body.scope], [429, 'RATE_LIMITED', 'per-ip']);
+    const own = (await chat(limited, visitor.token, 'GET', '/v1/conversations')).body.items;
+    assert.equal(own.length, 2);
+  });
+});

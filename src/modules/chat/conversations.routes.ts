@@ -48,7 +48,7 @@ export function createConversationsRouter({ conversations, validate }: Conversat
       ...(typeof body.subject === 'string' ? { subject: body.subject } : {}),
       ...(body.message === undefined ? {} : { content: body.message as MessageContent }),
     };
-    const started = await conversations.start(p, input, clientIdOf(req, body));
+    const started = await conversations.start(p, input, clientIdOf(req, body), { ip: req.ip ?? req.socket.remoteAddress ?? 'unknown' });
     res.status(started.duplicate ? 200 : 201).location(`/v1/conversations/${started.conversationId}`).json({ ...started, conversation: await conversations.get(p, started.conversationId) });
   });
 

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { ChatConfig } from '../../config/chat-config.ts';
 import { AppError, isAppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
-import type { Principal } from '../../kernel/principal.ts';
+import type { Principal, VisitorPrincipal } from '../../kernel/principal.ts';
 import type { ConversationStore } from '../../ports/conversation-store.ts';
 import type { JobQueues } from '../jobs/job-queues.ts';
 import type { Bot } from './bot.ts';
@@ -39,8 +39,12 @@ export interface ListFilter {
 }
 
 export interface Conversations {
-  /** Starts one (visitor: for itself; staff: for a given visitor). Idempotent by clientId (the same id answers the same conversation). */
-  start(p: Principal, input: StartInput, clientId?: string): Promise<{ conversationId: string; seq: number; duplicate: boolean }>;
+  /**
+   * Starts one (visitor: for itself; staff: for a given visitor). Idempotent by clientId (the same
+   * id answers the same conversation). A visitor's new conversation is admitted by `admitStart`
+   * (rate limits per address and site) with the address it came `from`; a repeat is not counted.
+   */
+  start(p: Principal, input: StartInput, clientId?: string, from?: { readonly ip: string }): Promise<{ conversationId: string; seq: number; duplicate: boolean }>;
   /** Sends a message (`internal`: an agent's note). Idempotent by clientId (same id → same seq, stored once). */
   send(p: Principal, conversationId: string, input: { clientId: string; content: MessageContent; visibility?: Visibility }): Promise<{ seq: number; duplicate: boolean }>;
   /** accept | transfer | handover | snooze | wake | close | abandon | reopen | read | delivered. */
@@ -67,6 +71,8 @@ export interface ConversationsDeps {
   readonly bot?: Bot;
   readonly dispatcher?: Dispatcher;
   readonly now?: () => number;
+  /** Admits a visitor's new conversation from an address, or throws (RATE_LIMITED per address and per site). */
+  readonly admitStart?: (visitor: VisitorPrincipal, ip: string) => Promise<void>;
 }
 
 /** The list indexes a conversation is in: each of them names one filter of `list`. */
@@ -198,7 +204,7 @@ export function createConversations(deps: ConversationsDeps): Conversations {
   }
 
   return {
-    async start(p, input, clientId) {
+    async start(p, input, clientId, from) {
       const visitor: VisitorRef | undefined = p.kind === 'visitor' ? { id: p.visitorId, site: p.site, ...(p.customerId === undefined ? {} : { customerId: p.customerId }) } : input.visitor;
       if (visitor === undefined) throw new AppError('VALIDATION_FAILED', 'staff name the visitor a conversation is for', { field: 'visitor' });
       // The id follows from the client id, so a repeated start finds the conversation it made.
@@ -206,6 +212,7 @@ export function createConversations(deps: ConversationsDeps): Conversations {
       if ((await load(conversationId)).status === 'none') {
         const open = await stored('count open conversations', () => deps.store.count(`open:visitor:${visitor.id}`));
         if (open >= deps.config.maxOpenPerVisitor) throw new AppError('CONVERSATION_LIMIT_REACHED', `visitor ${visitor.id} has ${open} open conversations, the most allowed`, { limit: deps.config.maxOpenPerVisitor });
+        if (p.kind === 'visitor' && deps.admitStart) await deps.admitStart(p, from?.ip ?? 'unknown');
       }
       const { group, language, subject, content } = input;
       const start: DeciderCommand = { type: 'start', visitor, ...(group === undefined ? {} : { group }), ...(language === undefined ? {} : { language }), ...(subject === undefined ? {} : { subject }) };
