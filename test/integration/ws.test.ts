@@ -59,6 +59,23 @@ test('acks a message with its seq, delivers it to the other participant, and kee
   assert.ok(consecutive(seqs(agent, conversationId)), `agent got ${seqs(agent, conversationId).join(',')}`);
 });
 
+test('a visitor cannot send agent commands or internal notes; its read receipt is stored and reaches the agent', async () => {
+  const gw = await chatGateway();
+  const { visitor, agent, conversationId } = await conversation(gw);
+  for (const command of ['accept', 'close', 'handover']) {
+    const refused = await request(visitor, { type: 'command', conversationId, command });
+    assert.equal(refused.type, 'error', `${command}: ${JSON.stringify(refused)}`);
+    assert.ok(['FORBIDDEN', 'INVALID_TRANSITION'].includes(String(refused.code)), `${command}: ${String(refused.code)}`);
+  }
+  const note = await request(visitor, { ...say(conversationId, 'pretend note'), visibility: 'internal' });
+  assert.deepEqual([note.type, note.code], ['error', 'FORBIDDEN']);
+  const reply = await request(agent, say(conversationId, 'hello'));
+  const read = await request(visitor, { type: 'read', conversationId, upToSeq: reply.seq });
+  assert.equal(read.type, 'ack');
+  const receipt = await agent.waitFor('the read receipt', (f) => f.type === 'event' && (f.event as { seq: number }).seq === read.seq);
+  assert.deepEqual([(receipt.event as { type: string }).type, (receipt.event as { data: { upToSeq: number } }).data.upToSeq], ['conversation.read', reply.seq]);
+});
+
 test('a retried client id is acked again with the same seq and stored once', async () => {
   const gw = await chatGateway();
   const { visitor, agent, conversationId } = await conversation(gw);
@@ -79,6 +96,8 @@ test('resumes after a reconnect with the gap, then live events, no gap and no du
   const lastSeq = Math.max(...seqs(visitor, conversationId));
   await visitor.close();
   for (let i = 1; i <= 5; i++) await request(agent, say(conversationId, `m${i}`));
+  // An internal note inside the gap: the visitor's resume must skip it.
+  const note = await request(agent, { ...say(conversationId, 'note in the gap'), visibility: 'internal' });
   const back = await visitorSocket(gw, visitor.token);
   const subscribed = await request(back, { type: 'subscribe', conversationId, afterSeq: lastSeq });
   assert.equal(subscribed.type, 'subscribed');
@@ -88,6 +107,7 @@ test('resumes after a reconnect with the gap, then live events, no gap and no du
   const texts = back.events(conversationId).filter((e) => e.type === 'conversation.message_sent').map((e) => e.data.text);
   assert.deepEqual(texts, ['m1', 'm2', 'm3', 'm4', 'm5', 'live']);
   assert.equal(new Set(got).size, got.length, `duplicates in ${got.join(',')}`);
+  assert.ok(!got.includes(Number(note.seq)) && back.events(conversationId).every((e) => e.visibility === 'public'), 'the resume carried an internal event');
   assert.ok(got.every((s) => s > lastSeq));
   assert.ok(back.frames.findIndex((f) => f.type === 'subscribed') < back.frames.findIndex((f) => f.type === 'event'));
 });
