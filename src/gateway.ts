@@ -177,7 +177,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   // Before it listens: an upgrade that finds no listener is dropped.
   const chatSockets = await createChatSockets({
     server, config: config.ws, nodeId: config.nodeId, log, protocol: createProtocol(loadAsyncApi(rootDir)), authenticate: (req) => identity.upgradeAuth.authenticate(req),
-    conversations, fanout: chatFanout, presence: createRedisPresenceStore(redis),
+    conversations, fanout: chatFanout, presence: createRedisPresenceStore(redis), metrics,
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -148,6 +148,12 @@ test('closes a socket that sends a frame over the size limit (1009) or floods (4
   const flood = await welcomed(await connectWs(gw.url, { apiKey: API_KEY }));
   for (let i = 0; i < 50; i++) flood.send({ type: 'ping', id: `p-${i}` });
   assert.equal((await flood.closed).code, 4429);
+  // The node counts what it closed, and both sockets are gone from its gauge once it saw them close.
+  const metrics = await waitFor('the sockets gone from the gauge', async () => {
+    const text = await (await gw.api('/metrics')).text();
+    return /omnigate_ws_sockets\{kind="service"\} 0/.test(text) && text;
+  });
+  assert.match(metrics, /omnigate_ws_closed_total\{code="RATE_LIMITED"\} 1/);
 });
 
 test('reaps a socket that does not answer heartbeats with 4008', async () => {

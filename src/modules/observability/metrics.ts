@@ -34,6 +34,8 @@ export function createMetrics() {
     queueDepth: new Gauge({ name: 'omnigate_queue_jobs', help: 'Jobs per queue and state', labelNames: ['queue', 'state'], registers }),
     sseStreams: new Gauge({ name: 'omnigate_sse_streams', help: 'Event streams (SSE) open on this node', registers }),
     sseDropped: new Counter({ name: 'omnigate_sse_dropped_total', help: 'Event streams cut because their client read nothing for a heartbeat interval while paused', registers }),
+    wsSockets: new Gauge({ name: 'omnigate_ws_sockets', help: 'Chat sockets open on this node, by principal kind', labelNames: ['kind'], registers }),
+    wsClosed: new Counter({ name: 'omnigate_ws_closed_total', help: 'Chat sockets this node closed, by the catalogue code it closed them with', labelNames: ['code'], registers }),
     rateLimited: new Counter({ name: 'omnigate_rate_limited_total', help: 'Requests refused by a rate limit', labelNames: ['scope'], registers }),
   };
 }

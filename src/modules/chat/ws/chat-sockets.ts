@@ -4,6 +4,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { WsConfig } from '../../../config/ws-config.ts';
 import { AppError, ERROR_CATALOGUE, toAppError, type ErrorCode } from '../../../kernel/errors.ts';
 import type { Logger } from '../../../kernel/logger.ts';
+import type { Metrics } from '../../observability/metrics.ts';
 import { isStaff, type Principal } from '../../../kernel/principal.ts';
 import type { ChatFanout, FanoutMessage } from '../../../ports/chat-fanout.ts';
 import type { PresenceStore } from '../../../ports/presence-store.ts';
@@ -34,6 +35,7 @@ export interface ChatSocketsDeps {
   readonly conversations: WsConversations;
   readonly fanout: ChatFanout;
   readonly presence: PresenceStore;
+  readonly metrics: Pick<Metrics, 'wsSockets' | 'wsClosed'>;
 }
 
 /** The chat sockets of this node. */
@@ -110,6 +112,7 @@ export async function createChatSockets(deps: ChatSocketsDeps): Promise<ChatSock
         wss.handleUpgrade(req, socket, head, (ws) => {
           const error = toAppError(err);
           if (error.code === 'INTERNAL') log.error({ err }, 'upgrade authentication failed');
+          deps.metrics.wsClosed.inc({ code: error.code });
           ws.close(ERROR_CATALOGUE[error.code].wsClose, error.code);
           setTimeout(() => ws.terminate(), config.closeGraceMs).unref();
         }),
@@ -122,13 +125,15 @@ export async function createChatSockets(deps: ChatSocketsDeps): Promise<ChatSock
       ws.close(ERROR_CATALOGUE.SHUTTING_DOWN.wsClose, 'SHUTTING_DOWN');
       return;
     }
-    const session = createSocketSession(ws, principal, { ...config, log: log.child({ principal: principal.name }) });
+    const session = createSocketSession(ws, principal, { ...config, log: log.child({ principal: principal.name }), onClose: (code) => deps.metrics.wsClosed.inc({ code }) });
     sessions.set(ws, session);
+    deps.metrics.wsSockets.inc({ kind: principal.kind });
     ws.on('pong', () => void (session.alive = true));
     ws.on('message', (data, isBinary) => onFrame(session, data as Buffer, isBinary));
     ws.on('error', (err) => log.debug({ err, principal: principal.name }, 'socket error'));
     ws.on('close', () => {
       sessions.delete(ws);
+      deps.metrics.wsSockets.dec({ kind: principal.kind });
       session.dispose();
       feeds.drop(session);
       const leaving = presence.leave(session).catch((err: unknown) => log.warn({ err }, 'could not clear a closed socket\'s presence'));

@@ -18,6 +18,8 @@ export interface SocketSessionOptions {
   readonly rateBurst: number;
   /** The socket's own child logger. */
   readonly log: Logger;
+  /** Told each time the server closes a socket, with the catalogue code. */
+  readonly onClose?: (code: ErrorCode) => void;
 }
 
 /** A session plus what the server drives: liveness, the frame rate and the end. */
@@ -68,6 +70,7 @@ export function createSocketSession(ws: WebSocket, principal: Principal, options
       // The reason is the catalogue code (a close reason holds 123 bytes at most): stable for clients.
       ws.close(ERROR_CATALOGUE[code].wsClose, code satisfies ErrorCode);
       options.log.debug({ code, detail }, 'closing the socket');
+      options.onClose?.(code);
       killTimer = setTimeout(() => ws.terminate(), options.closeGraceMs);
       killTimer.unref();
     },
