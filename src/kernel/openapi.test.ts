@@ -10,7 +10,7 @@ import { bundleOpenApi, errorCodes, isObject, loadOpenApi, operations, resolveRe
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const doc = loadOpenApi(ROOT);
-const PUBLIC_OPERATIONS = ['health', 'readiness', 'openapi', 'docs'];
+const PUBLIC_OPERATIONS = ['health', 'readiness', 'openapi', 'asyncapi', 'docs'];
 
 function collectRefs(value: unknown, at = '#', found: Array<{ ref: string; at: string }> = []): Array<{ ref: string; at: string }> {
   if (Array.isArray(value)) value.forEach((item, i) => collectRefs(item, `${at}/${i}`, found));

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
-import { API_KEY, perTestGateways, type TestGateway } from '../support/gateway.ts';
+import { API_KEY, perTestGateways, ROOT_DIR, type TestGateway } from '../support/gateway.ts';
+import { loadAsyncApi } from '../../src/modules/chat/ws/protocol.ts';
 import { waitFor } from '../support/wait.ts';
 import { agentSocket, agentToken, CHAT_ENV, CHAT_ORIGIN, visitorSession, visitorSocket, welcomed } from '../support/chat-principals.ts';
 import { connectSilentSocket, connectWs, textMessage, type Frame, type WsTestClient } from '../support/ws-client.ts';
@@ -41,6 +42,13 @@ test('refuses an upgrade without valid credentials with the catalogue close code
   assert.equal(foreign.ws.protocol, 'omnigate.v1');
   const service = await welcomed(await connectWs(gw.url, { apiKey: API_KEY }));
   assert.deepEqual(service.frames[0]?.principal, { kind: 'service', id: 'test' });
+});
+
+test('serves the protocol document at /asyncapi.json without a key', async () => {
+  const gw = await chatGateway();
+  const reply = await fetch(`${gw.url}/asyncapi.json`);
+  assert.equal(reply.status, 200);
+  assert.deepEqual(await reply.json(), loadAsyncApi(ROOT_DIR));
 });
 
 test('acks a message with its seq, delivers it to the other participant, and keeps internal notes from the visitor', async () => {

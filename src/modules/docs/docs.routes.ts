@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import express, { type Router } from 'express';
 import { loadOpenApi, type JsonObject } from '../../kernel/openapi.ts';
+import { loadAsyncApi } from '../chat/ws/protocol.ts';
 import { createServedSpec, type CapabilitiesSource } from './served-spec.ts';
 
 export interface DocsRouterDeps {
@@ -38,8 +39,8 @@ const CONTENT_SECURITY_POLICY = [
 ].join('; ');
 
 /**
- * GET /openapi.json (the bundled document, POST /v1/query narrowed to the declared capabilities)
- * and GET /docs (it, rendered by swagger-ui, offline).
+ * GET /openapi.json (the bundled document, POST /v1/query narrowed to the declared capabilities),
+ * GET /asyncapi.json (the chat socket's protocol) and GET /docs (the first, rendered by swagger-ui, offline).
  */
 export function createDocsRouter({ rootDir, openapi, capabilities }: DocsRouterDeps): Router {
   const body = createServedSpec(openapi ?? loadOpenApi(rootDir), capabilities);
@@ -50,6 +51,12 @@ export function createDocsRouter({ rootDir, openapi, capabilities }: DocsRouterD
 
   router.get('/openapi.json', (_req, res) => {
     res.type('application/json').send(body());
+  });
+
+  // The chat socket's protocol (AsyncAPI 3.0), as JSON like this document.
+  const asyncapi = JSON.stringify(loadAsyncApi(rootDir));
+  router.get('/asyncapi.json', (_req, res) => {
+    res.type('application/json').send(asyncapi);
   });
 
   router.get('/docs', (req, res) => {

@@ -78,3 +78,19 @@ test('an event frame wraps the stored JSON as is and is valid', () => {
   assert.deepEqual(JSON.parse(text), { type: 'event', conversationId: 'c-1', event });
   assert.deepEqual(protocol.checkServerFrame(JSON.parse(text)), []);
 });
+
+test('the document holds together: every $ref resolves, every channel message is used by an operation, every message is on the channel', () => {
+  const refs: string[] = [];
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) node.forEach(walk);
+    else if (node && typeof node === 'object') for (const [k, v] of Object.entries(node)) k === '$ref' && typeof v === 'string' ? refs.push(v) : walk(v);
+  };
+  walk(doc);
+  const resolve = (ref: string) => ref.slice(2).split('/').reduce<unknown>((n, part) => (n as Record<string, unknown> | undefined)?.[part], doc);
+  for (const ref of refs) assert.notEqual(resolve(ref), undefined, ref);
+  const onChannel = Object.keys((doc.channels as { chat: { messages: object } }).chat.messages);
+  const used = Object.values(doc.operations as Record<string, { messages: { $ref: string }[] }>).flatMap((op) => op.messages.map((m) => m.$ref.split('/').pop()));
+  assert.deepEqual(new Set(used), new Set(onChannel));
+  assert.deepEqual(new Set(onChannel), new Set(Object.keys((doc.components as { messages: object }).messages)));
+  assert.equal(doc.asyncapi, '3.0.0');
+});
