@@ -77,6 +77,15 @@ test('a visitor cannot send agent commands or internal notes; its read receipt i
   }
   const note = await request(visitor, { ...say(conversationId, 'pretend note'), visibility: 'internal' });
   assert.deepEqual([note.type, note.code], ['error', 'FORBIDDEN']);
+  // Another visitor can neither follow nor write into it, nor signal typing there.
+  const stranger = await visitorSocket(gw);
+  const follow = await request(stranger, { type: 'subscribe', conversationId, afterSeq: 0 });
+  assert.deepEqual([follow.type, follow.code], ['error', 'NOT_FOUND']);
+  const write = await request(stranger, say(conversationId, 'intruding'));
+  assert.equal(write.type, 'error');
+  stranger.send({ type: 'typing', conversationId, isTyping: true });
+  await stranger.waitFor('typing refused', (f) => f.type === 'error' && f.conversationId === conversationId && f.id === undefined);
+  assert.ok(!agent.frames.some((f) => f.type === 'typing'), 'a stranger\'s typing reached the agent');
   const reply = await request(agent, say(conversationId, 'hello'));
   const read = await request(visitor, { type: 'read', conversationId, upToSeq: reply.seq });
   assert.equal(read.type, 'ack');
