@@ -251,3 +251,17 @@ test('closes a client that reads too slowly with 4011, and it resumes losing not
   assert.equal(messages.length, count);
   assert.equal(messages.at(-1)?.seq, lastAcked);
 });
+
+test("a visitor's new conversations over the socket count against its address's limit, with those over REST; a repeated start does not", async () => {
+  const gw = await chatGateway({ OMNIGATE_CONVERSATION_STARTS_PER_IP: '2' });
+  const session = await visitorSession(gw);
+  const overRest = await fetch(`${gw.url}/v1/conversations`, { method: 'POST', headers: { authorization: `Bearer ${session.token}`, origin: CHAT_ORIGIN, 'content-type': 'application/json' }, body: '{}' });
+  assert.equal(overRest.status, 201);
+  const visitor = await visitorSocket(gw);
+  const first = await request(visitor, { type: 'conversation.start', id: 'start-1', text: 'hello' });
+  assert.equal(first.type, 'ack', JSON.stringify(first));
+  const again = await request(visitor, { type: 'conversation.start', id: 'start-1', text: 'hello' });
+  assert.deepEqual([again.type, again.duplicate, again.conversationId], ['ack', true, first.conversationId]);
+  const refused = await request(visitor, { type: 'conversation.start', id: 'start-2', text: 'hello again' });
+  assert.deepEqual([refused.type, refused.code], ['error', 'RATE_LIMITED']);
+});

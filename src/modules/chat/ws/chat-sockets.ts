@@ -106,7 +106,7 @@ export async function createChatSockets(deps: ChatSocketsDeps): Promise<ChatSock
     socket.on('error', (err) => log.debug({ err }, 'upgrade socket error'));
     const auth = closing ? Promise.reject(new AppError('SHUTTING_DOWN', 'this node is shutting down')) : deps.authenticate(req);
     void auth.then(
-      ({ principal }) => wss.handleUpgrade(req, socket, head, (ws) => open(ws, principal)),
+      ({ principal }) => wss.handleUpgrade(req, socket, head, (ws) => open(ws, principal, req.socket.remoteAddress ?? 'unknown')),
       (err: unknown) =>
         // Accepted, then closed with the code: a browser sees the code, not a failed handshake.
         wss.handleUpgrade(req, socket, head, (ws) => {
@@ -120,12 +120,12 @@ export async function createChatSockets(deps: ChatSocketsDeps): Promise<ChatSock
   };
   deps.server.on('upgrade', onUpgrade);
 
-  function open(ws: WebSocket, principal: Principal): void {
+  function open(ws: WebSocket, principal: Principal, ip: string): void {
     if (closing) {
       ws.close(ERROR_CATALOGUE.SHUTTING_DOWN.wsClose, 'SHUTTING_DOWN');
       return;
     }
-    const session = createSocketSession(ws, principal, { ...config, log: log.child({ principal: principal.name }), onClose: (code) => deps.metrics.wsClosed.inc({ code }) });
+    const session = createSocketSession(ws, principal, { ...config, ip, log: log.child({ principal: principal.name }), onClose: (code) => deps.metrics.wsClosed.inc({ code }) });
     sessions.set(ws, session);
     deps.metrics.wsSockets.inc({ kind: principal.kind });
     ws.on('pong', () => void (session.alive = true));

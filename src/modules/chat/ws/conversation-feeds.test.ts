@@ -41,7 +41,7 @@ function setUp() {
 /** A socket's writing side that keeps what it was sent. */
 function socket(principal: Principal): Session & { frames: Record<string, unknown>[]; closedWith?: string } {
   const s: Session & { frames: Record<string, unknown>[]; closedWith?: string } = {
-    id: randomUUID(), principal, actor: actorOf(principal), isOpen: true, frames: [], bufferedAmount: 0, drain: async () => {},
+    id: randomUUID(), principal, ip: '127.0.0.1', actor: actorOf(principal), isOpen: true, frames: [], bufferedAmount: 0, drain: async () => {},
     send: (data) => void s.frames.push(JSON.parse(String(data)) as Record<string, unknown>),
     closeWith: (code) => void (s.closedWith = code),
   };

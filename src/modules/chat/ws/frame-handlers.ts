@@ -47,7 +47,7 @@ export const FRAME_HANDLERS: { readonly [T in ClientFrameType]: Handler<T> } = {
   async 'conversation.start'(ctx, session, f) {
     const { id, type: _type, text, ...rest } = f;
     const input = text === undefined ? rest : { ...rest, content: { contentType: 'text', text } as const };
-    const r = await ctx.conversations.start(session.principal, input, id);
+    const r = await ctx.conversations.start(session.principal, input, id, { ip: session.ip });
     ack(session, id, r.conversationId, r);
   },
   async 'message.send'(ctx, session, f) {

@@ -9,6 +9,8 @@ import { actorOf, type Session } from './ws.types.ts';
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface SocketSessionOptions {
+  /** The client's address (see Session.ip). */
+  readonly ip: string;
   /** Bytes the socket may have waiting for its client before it is closed (SLOW_CONSUMER). */
   readonly maxBufferedBytes: number;
   /** How long the client has to answer our close before the connection is cut. */
@@ -50,6 +52,7 @@ export function createSocketSession(ws: WebSocket, principal: Principal, options
   const session: SocketSession = {
     id: randomUUID(),
     principal,
+    ip: options.ip,
     actor: actorOf(principal),
     alive: true,
     get isOpen() {

@@ -14,6 +14,8 @@ export interface Session {
   /** Unique per socket (and node): the presence lease's name. */
   readonly id: string;
   readonly principal: Principal;
+  /** The client's address, as the socket sees it (a visitor's new conversations are limited per address). */
+  readonly ip: string;
   /** Who this socket acts as in a conversation's events. */
   readonly actor: Actor;
   /** Writes one frame; a socket whose unread bytes pass the bound is closed (SLOW_CONSUMER). */
