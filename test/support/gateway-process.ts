@@ -55,9 +55,12 @@ export interface GatewayProcessOptions {
 }
 
 /** Processes still running, killed when this test process ends whatever way it ends (no orphans holding ports). */
-const running = new Set<ChildProcess>();
+const running = new Map<ChildProcess, string>();
 process.once('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
+  for (const [child, scratch] of running) {
+    child.kill('SIGKILL');
+    rmSync(scratch, { recursive: true, force: true });
+  }
 });
 let started = 0;
 
@@ -85,7 +88,7 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
   const out = openSync(logFile, 'a');
   const child = spawn(process.execPath, [join(ROOT_DIR, 'src/main.ts')], { cwd: ROOT_DIR, env: definedOnly(env), stdio: ['ignore', out, out] });
   closeSync(out);
-  running.add(child);
+  running.set(child, scratch);
   const exited = new Promise<ProcessExit>((resolve) =>
     child.once('exit', (code, signal) => {
       running.delete(child);
