@@ -103,6 +103,8 @@ describe('chat across gateway processes sharing Redis and Kafka', () => {
     })();
     await waitFor('a dozen messages acked on A', () => sent.filter(acked).length >= 12);
     await a.kill();
+    // The agent on B goes on meanwhile: the visitor gets it in its resume gap, or live if it is back already.
+    const [meanwhile] = await say(agent, conversationId, ['while you were away']);
     await pumping;
     await waitFor('the visitor\'s socket on A gone', () => visitor.closes.length > 0);
     const ackedOnA = new Map(sent.filter(acked).map((id) => [id, visitor.acks(id)[0]!.seq as number]));
@@ -126,6 +128,7 @@ describe('chat across gateway processes sharing Redis and Kafka', () => {
     for (const [id, seq] of ackedOnA) assert.deepEqual(byClientId.get(id), [seq], `${id}, acked on A, is stored once at its seq`);
     for (const id of unacked) assert.equal(byClientId.get(id)?.length, 1, `${id}, unacked when A died, is stored once after its resend`);
     assert.deepEqual(stored.filter((e) => String(e.data.text).startsWith('kill-')).map((e) => e.data.text), sent, 'in the order the visitor sent them');
+    assert.equal(visitor.events(conversationId).filter((e) => e.seq === meanwhile?.seq).length, 1, 'what the agent said while the visitor was away reached it once');
     await assertAllOnce(visitor, 'visitor (on A, then B)', b, conversationId, visitorToken);
     await assertAllOnce(agent, 'agent', b, conversationId);
   });
