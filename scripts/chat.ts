@@ -1,7 +1,10 @@
 // A terminal chat client for /v1/ws: each line typed is a message, incoming events are printed.
-//   node scripts/chat.ts --url ws://127.0.0.1:8080/v1/ws --token <token> [--conversation <id>]
-// A visitor without --conversation starts one with its first line. Lines starting with / are
-// commands: /accept, /close, /handover, /note <text> (internal, staff only), /join <id>, /quit.
+//   node scripts/chat.ts --widget-key <key> [--group <g>]          a visitor (opens its own widget session)
+//   node scripts/chat.ts --token <agent JWT> --next [--group <g>]  an agent: takes the next waiting conversation
+//   node scripts/chat.ts --token <token> [--conversation <id>]     any token (visitor, agent, API key)
+// --url defaults to ws://127.0.0.1:8080/v1/ws (the demo). A visitor without --conversation starts
+// one with its first line. Lines starting with / are commands: /accept, /close, /handover,
+// /note <text> (internal, staff only), /join <id>, /next, /quit.
 // It resumes after a reconnect (jittered backoff) from the last seq it printed and resends what
 // was not acked, with the same ids: nothing is lost or shown twice.
 import { randomUUID } from 'node:crypto';
@@ -9,12 +12,30 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { WebSocket } from 'ws';
 
-const { values: args } = parseArgs({ options: { url: { type: 'string', default: 'ws://127.0.0.1:8080/v1/ws' }, token: { type: 'string' }, conversation: { type: 'string' } } });
-if (!args.token) {
-  process.stderr.write('usage: node scripts/chat.ts --url ws://host:port/v1/ws --token <visitor token | agent JWT | API key> [--conversation <id>]\n');
+const { values: args } = parseArgs({
+  options: {
+    url: { type: 'string', default: 'ws://127.0.0.1:8080/v1/ws' }, token: { type: 'string' }, conversation: { type: 'string' },
+    'widget-key': { type: 'string' }, group: { type: 'string' }, next: { type: 'boolean', default: false },
+  },
+});
+if (!args.token && !args['widget-key']) {
+  process.stderr.write('usage: node scripts/chat.ts [--url ws://host:port/v1/ws] (--widget-key <key> | --token <visitor token | agent JWT | API key>) [--next] [--group <g>] [--conversation <id>]\n');
   process.exit(2);
 }
-const token = args.token;
+/** The gateway's HTTP base, from the socket URL. */
+const httpUrl = args.url!.replace(/^ws/, 'http').replace(/\/v1\/ws.*$/, '');
+
+/** A visitor's token: a widget session opened as the site's widget would (POST /v1/widget/sessions). */
+async function widgetSession(key: string): Promise<string> {
+  const res = await fetch(`${httpUrl}/v1/widget/sessions`, { method: 'POST', headers: { 'x-widget-key': key, 'content-type': 'application/json' }, body: '{}' });
+  const body = (await res.json()) as { token?: string; detail?: string };
+  if (!body.token) {
+    process.stderr.write(`widget session refused: ${res.status} ${body.detail ?? ''}\n`);
+    process.exit(1);
+  }
+  return body.token;
+}
+const token = args.token ?? (await widgetSession(args['widget-key']!));
 const out = (line: string) => process.stdout.write(`${line}\n`);
 type Frame = { type: string } & Record<string, unknown>;
 
@@ -54,7 +75,8 @@ function onFrame(frame: Frame): void {
       me = frame.principal as { kind: string; id: string };
       out(`* connected to ${String(frame.node)} as ${me.kind} ${me.id}`);
       if (conversationId) subscribe(conversationId);
-      else out(me.kind === 'visitor' ? '* type a line to start a conversation' : '* /join <conversation id> to follow one');
+      else if (args.next && me.kind !== 'visitor') void takeNext();
+      else out(me.kind === 'visitor' ? '* type a line to start a conversation' : '* /join <conversation id> or /next to follow one');
       for (const pending of unacked.values()) socket?.send(JSON.stringify(pending));
       return;
     case 'ack':
@@ -108,7 +130,26 @@ function connect(): void {
   });
 }
 
+/** Waits for the oldest queued conversation (in --group, if given), follows it and claims it; another agent may win the claim, then it takes the next. */
+async function takeNext(): Promise<void> {
+  out(`* waiting for a conversation${args.group ? ` in ${args.group}` : ''}…`);
+  for (;;) {
+    const query = new URLSearchParams({ state: 'queued', limit: '100', ...(args.group ? { group: args.group } : {}) });
+    const res = await fetch(`${httpUrl}/v1/conversations?${query}`, { headers: { authorization: `Bearer ${token}` } }).catch(() => undefined);
+    const items = res?.ok ? ((await res.json()) as { items: { id: string }[] }).items : [];
+    const oldest = items.at(-1);
+    if (oldest) {
+      lastSeq = 0;
+      subscribe(oldest.id);
+      send({ type: 'command', id: randomUUID(), conversationId: oldest.id, command: 'accept' });
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+}
+
 const commands: Record<string, (rest: string) => void> = {
+  next: () => void takeNext(),
   join: (id) => {
     lastSeq = 0;
     subscribe(id);
@@ -128,13 +169,13 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   if (command) {
     const [, name = '', rest = ''] = command;
     if (commands[name]) return void commands[name](rest);
-    if (!conversationId) return out('! join a conversation first');
+    if (!conversationId) return out('! /join or /next first');
     return send({ type: 'command', id: randomUUID(), conversationId, command: name });
   }
   if (!conversationId) {
-    if (me?.kind !== 'visitor') return out('! /join <conversation id> first');
+    if (me?.kind !== 'visitor') return out('! /join <conversation id> or /next first');
     if ([...unacked.values()].some((f) => f.type === 'conversation.start')) return out('! starting…');
-    return send({ type: 'conversation.start', id: randomUUID(), text });
+    return send({ type: 'conversation.start', id: randomUUID(), text, ...(args.group ? { group: args.group } : {}) });
   }
   send({ type: 'message.send', id: randomUUID(), conversationId, contentType: 'text', text });
 });
