@@ -14,14 +14,17 @@ export interface RunningRedisCluster {
 
 /**
  * Starts one redis-server per port in cluster mode (the durable role's settings, data and
- * nodes.conf in `dir/<port>`; the cluster bus on port + 10000), joins them with
+ * nodes.conf in `dir/<port>`; the cluster bus on `busPorts`, else port + 10000), joins them with
  * `redis-cli --cluster create … --cluster-replicas 0` (the slots split evenly) and waits until
  * every node says `cluster_state:ok`. Stops whatever started if a step fails.
  */
-export async function startRedisCluster(options: { ports: readonly number[]; dir: string }): Promise<RunningRedisCluster> {
+export async function startRedisCluster(options: { ports: readonly number[]; busPorts?: readonly number[]; dir: string }): Promise<RunningRedisCluster> {
   const started = await Promise.allSettled(
-    options.ports.map((port) =>
-      startRedis({ port, dir: join(options.dir, String(port)), role: 'durable', args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000'] }),
+    options.ports.map((port, i) =>
+      startRedis({
+        port, dir: join(options.dir, String(port)), role: 'durable',
+        args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000', '--cluster-port', String(options.busPorts?.[i] ?? port + 10_000)],
+      }),
     ),
   );
   const servers = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));

@@ -6,7 +6,7 @@ import { startBackends, type RunningBackends } from '../../scripts/lib/backends.
 import { startKafka, type RunningKafka } from '../../scripts/lib/kafka.ts';
 import { startRedisCluster, type RunningRedisCluster } from '../../scripts/lib/redis-cluster.ts';
 import { startRedisPair, type RunningRedisPair } from '../../scripts/lib/redis.ts';
-import { ORDERS_TOKEN_TTL_SECONDS, TEST_KAFKA_CONTROLLER_PORT, TEST_KAFKA_PORT, TEST_PORTS, TEST_REDIS_CACHE_PORT, TEST_REDIS_CLUSTER_PORTS, TEST_REDIS_PORT } from './ports.ts';
+import { ORDERS_TOKEN_TTL_SECONDS, TEST_KAFKA_CONTROLLER_PORT, TEST_KAFKA_PORT, TEST_PORTS, TEST_REDIS_CACHE_PORT, TEST_REDIS_CLUSTER_BUS_PORTS, TEST_REDIS_CLUSTER_PORTS, TEST_REDIS_PORT } from './ports.ts';
 
 const rootDir = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 let backends: RunningBackends | undefined;
@@ -29,7 +29,7 @@ export async function globalSetup(): Promise<void> {
     // The conversation store's suite runs against a Redis Cluster too (three masters).
     const clusterDir = join(rootDir, `.data/test-redis-cluster-${TEST_REDIS_CLUSTER_PORTS[0]}`);
     rmSync(clusterDir, { recursive: true, force: true });
-    cluster = await startRedisCluster({ ports: TEST_REDIS_CLUSTER_PORTS, dir: clusterDir });
+    cluster = await startRedisCluster({ ports: TEST_REDIS_CLUSTER_PORTS, busPorts: TEST_REDIS_CLUSTER_BUS_PORTS, dir: clusterDir });
     backends = await startBackends({
       rootDir,
       ports: TEST_PORTS,

@@ -21,6 +21,11 @@ export const TEST_URLS = {
 } as const;
 /** A three-master Redis Cluster (the conversation store's conformance suite); cluster bus on port + 10000. */
 export const TEST_REDIS_CLUSTER_PORTS = [port(16395), port(16396), port(16397)] as const;
+/**
+ * Their cluster bus ports, set explicitly: Redis's default (port + 10000) falls into the kernel's
+ * ephemeral range (32768+) once an offset is added, where an outgoing connection may hold it.
+ */
+export const TEST_REDIS_CLUSTER_BUS_PORTS = [port(16495), port(16496), port(16497)] as const;
 export const TEST_REDIS_CLUSTER_NODES = TEST_REDIS_CLUSTER_PORTS.map((p) => ({ host: '127.0.0.1', port: p }));
 export const TEST_KAFKA_PORT = port(19092);
 export const TEST_KAFKA_CONTROLLER_PORT = port(19093);
