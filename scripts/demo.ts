@@ -84,7 +84,11 @@ for (;;) {
       mintAgentToken({ ...agentJwt, sub: 'sam', role: 'supervisor', ttlMs }),
     ]);
     process.stdout.write(`Agent token (ada, agent, 8 h): ${agentToken}\nSupervisor token (sam, supervisor, 8 h): ${supervisorToken}\n`);
-    process.stdout.write(`Widget key (site demo): ${widgetKey} — a visitor: curl -s -X POST -H 'X-Widget-Key: ${widgetKey}' ${url}/v1/widget/sessions\n\n`);
+    process.stdout.write(`Widget key (site demo): ${widgetKey} — a visitor: curl -s -X POST -H 'X-Widget-Key: ${widgetKey}' ${url}/v1/widget/sessions\n`);
+    // Two terminals, two lines: a visitor types to start a conversation, agent ada takes it.
+    const ws = `ws://127.0.0.1:${port}/v1/ws`;
+    process.stdout.write(`Chat as a visitor: node scripts/chat.ts --url ${ws} --widget-key ${widgetKey}\n`);
+    process.stdout.write(`Chat as agent ada: node scripts/chat.ts --url ${ws} --token ${agentToken} --next\n\n`);
     say(`agent directory: curl -s -H 'X-Api-Key: ${adminKey}' ${url}/v1/admin/agents`);
     break;
   }

@@ -4,6 +4,21 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ROOT_DIR } from '../support/gateway.ts';
 import { port } from '../support/ports.ts';
+import { waitFor } from '../support/wait.ts';
+
+/** Runs the command the demo printed after `label: ` (node scripts/chat.ts …), lines in on stdin. */
+function printedChat(out: string, label: string) {
+  const line = new RegExp(`^${label}: node (scripts/chat\\.ts .*)$`, 'm').exec(out)?.[1];
+  assert.ok(line, `no "${label}" line in:\n${out.slice(-2000)}`);
+  const child = spawn(process.execPath, line.split(' '), { cwd: ROOT_DIR, stdio: ['pipe', 'pipe', 'inherit'] });
+  let text = '';
+  child.stdout.on('data', (c: Buffer) => (text += c.toString()));
+  return {
+    type: (l: string) => child.stdin.write(`${l}\n`),
+    waitFor: (what: string, match: RegExp) => waitFor(what, () => match.test(text), { detail: () => text }),
+    stop: () => child.kill(),
+  };
+}
 
 // The README's demo command, end to end (the install step is what .ci/run just did).
 describe('the demo', () => {
@@ -39,6 +54,19 @@ describe('the demo', () => {
       const widgetKey = /^Widget key \(site demo\): (\S+)/m.exec(out)?.[1];
       assert.ok(widgetKey, 'no widget key line');
       assert.equal((await fetch(`${base}/v1/widget/sessions`, { method: 'POST', headers: { 'x-widget-key': widgetKey } })).status, 201);
+      // The two printed lines chat: the visitor's first line starts a conversation, the agent takes it.
+      const visitor = printedChat(out, 'Chat as a visitor');
+      const agent = printedChat(out, 'Chat as agent ada');
+      try {
+        await visitor.waitFor('the visitor connected', /^\* connected .* as visitor/m);
+        visitor.type('hello from the demo');
+        await visitor.waitFor('the conversation started', /^\* conversation \S+/m);
+        await agent.waitFor("the visitor's line at the agent", /visitor:\S+: hello from the demo$/m);
+        await visitor.waitFor('the claim at the visitor', /\* assigned .*ada/m);
+      } finally {
+        visitor.stop();
+        agent.stop();
+      }
     } finally {
       demo.kill('SIGINT');
     }
