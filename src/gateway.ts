@@ -149,7 +149,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   // Conversations append to the outbox buckets' streams, in the same script as their own stream.
   const conversationStore = createRedisConversationStore<ConversationEvent>({ client: redis.client, isUp: redis.isUp, nodeId: config.nodeId, buckets: config.outboxBuckets, outboxKey: events.outbox.streamKey });
   const bot = botFor(config.chat.bot);
-  const conversations = createConversations({ store: conversationStore, jobs, config: config.chat, log, admitStart: (visitor, ip) => identity.visitorLimits.conversationStart(visitor, ip), ...(bot ? { bot } : {}) });
+  const conversations = createConversations({ store: conversationStore, jobs, locks: leases, config: config.chat, log, admitStart: (visitor, ip) => identity.visitorLimits.conversationStart(visitor, ip), ...(bot ? { bot } : {}) });
   // The chat sockets' live events and signals (typing, presence), from every node through Redis pub/sub.
   const chatFanout = createRedisChatFanout({ client: redis.client, log });
   let accepting = false;

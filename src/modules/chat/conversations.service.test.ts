@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { pino } from 'pino';
 import { waitFor } from '../../../test/support/wait.ts';
+import { createMemoryLeaseStore } from '../../adapters/memory/memory-lease-store.ts';
 import { createMemoryConversationStore } from '../../adapters/memory/memory-conversation-store.ts';
 import { createMemoryJobBackend } from '../../adapters/memory/memory-job-backend.ts';
 import type { ChatConfig } from '../../config/chat-config.ts';
@@ -37,7 +38,7 @@ function setUp(config: Partial<ChatConfig> = {}, options: { bot?: boolean; store
   const backend = createMemoryJobBackend();
   const jobs = createJobQueues({ backend, log: pino({ level: 'silent' }), metrics: createMetrics(), attempts: 3, backoffMs: 1 });
   opened.push({ jobs, backend });
-  const conversations = createConversations({ store, jobs, config: { ...CONFIG, ...config }, log: pino({ level: 'silent' }), ...(options.bot ? { bot: createRuleBot() } : {}) });
+  const conversations = createConversations({ store, jobs, locks: createMemoryLeaseStore(), config: { ...CONFIG, ...config }, log: pino({ level: 'silent' }), ...(options.bot ? { bot: createRuleBot() } : {}) });
   jobs.start();
   n += 1;
   return { conversations, store, jobs, visitor: visitorOf(`v-${n}`), tick: (ms: number) => (clock += ms) };
@@ -120,6 +121,14 @@ describe('conversations service', () => {
     await assert.rejects(conversations.start(visitor, {}), { code: 'CONVERSATION_LIMIT_REACHED' });
     await conversations.command(visitor, conversationId, { type: 'abandon' });
     await conversations.start(visitor, {});
+  });
+
+  test('concurrent starts by one visitor never pass its cap of open conversations', async () => {
+    const { conversations, visitor } = setUp({ maxOpenPerVisitor: 2 });
+    const outcomes = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => conversations.start(visitor, {}, `race-${i}`)));
+    assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 2);
+    for (const o of outcomes) if (o.status === 'rejected') assert.equal((o.reason as { code: string }).code, 'CONVERSATION_LIMIT_REACHED');
+    assert.equal((await conversations.list(visitor, {}, { limit: 50 })).items.length, 2);
   });
 
   test('the state at a seq is the fold of the events up to it; once retention removed a closed stream, history says HISTORY_EXPIRED and the state stays', async () => {

@@ -4,6 +4,7 @@ import { AppError, isAppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import type { Principal, VisitorPrincipal } from '../../kernel/principal.ts';
 import type { ConversationStore } from '../../ports/conversation-store.ts';
+import type { LeaseStore } from '../../ports/lease-store.ts';
 import type { JobQueues } from '../jobs/job-queues.ts';
 import type { Bot } from './bot.ts';
 import { decide, fold, initialState } from './conversation.decider.ts';
@@ -12,6 +13,7 @@ import type {
   Actor, ConversationCommand, ConversationEvent, ConversationState, DecidedEvent, DeciderCommand, MessageContent, Visibility, VisitorRef,
 } from './conversation.types.ts';
 import { createManualDispatcher, type Dispatcher } from './dispatcher.ts';
+import { withVisitorStartLock } from './visitor-start-lock.ts';
 import { actorOf, assertMaySee, viewFor, visibleTo, type ConversationView } from './visibility.ts';
 
 /** A command that lost the race this many times (another append came first each time) gives up with CONVERSATION_BUSY. */
@@ -66,6 +68,8 @@ export interface Conversations {
 export interface ConversationsDeps {
   readonly store: ConversationStore<ConversationEvent>;
   readonly jobs: JobQueues;
+  /** Locks shared by the nodes (Redis): one visitor's starts run one at a time (its cap of open conversations). */
+  readonly locks: LeaseStore;
   readonly config: ChatConfig;
   readonly log: Logger;
   readonly bot?: Bot;
@@ -209,15 +213,18 @@ export function createConversations(deps: ConversationsDeps): Conversations {
       if (visitor === undefined) throw new AppError('VALIDATION_FAILED', 'staff name the visitor a conversation is for', { field: 'visitor' });
       // The id follows from the client id, so a repeated start finds the conversation it made.
       const conversationId = clientId === undefined ? randomUUID() : createHash('sha256').update(`${p.name}\n${clientId}`).digest('hex').slice(0, 32).replace(/^(.{8})(.{4})(.{4})(.{4})/, '$1-$2-$3-$4-');
-      if ((await load(conversationId)).status === 'none') {
-        const open = await stored('count open conversations', () => deps.store.count(`open:visitor:${visitor.id}`));
-        if (open >= deps.config.maxOpenPerVisitor) throw new AppError('CONVERSATION_LIMIT_REACHED', `visitor ${visitor.id} has ${open} open conversations, the most allowed`, { limit: deps.config.maxOpenPerVisitor });
-        if (p.kind === 'visitor' && deps.admitStart) await deps.admitStart(p, from?.ip ?? 'unknown');
-      }
       const { group, language, subject, content } = input;
       const start: DeciderCommand = { type: 'start', visitor, ...(group === undefined ? {} : { group }), ...(language === undefined ? {} : { language }), ...(subject === undefined ? {} : { subject }) };
       const first: DeciderCommand[] = content === undefined ? [] : [{ type: 'send', messageId: randomUUID(), ...(clientId === undefined ? {} : { clientId }), content }];
-      const outcome = await execute(conversationId, actorOf(p), () => [start, ...first], clientId === undefined ? {} : { clientId });
+      const append = () => execute(conversationId, actorOf(p), () => [start, ...first], clientId === undefined ? {} : { clientId });
+      if ((await load(conversationId)).status !== 'none') return { conversationId, ...(await append()) };
+      // A new one counts against the visitor's cap: its starts run one at a time, so the count holds until the append.
+      const outcome = await withVisitorStartLock(deps.locks, visitor.id, async () => {
+        const open = await stored('count open conversations', () => deps.store.count(`open:visitor:${visitor.id}`));
+        if (open >= deps.config.maxOpenPerVisitor) throw new AppError('CONVERSATION_LIMIT_REACHED', `visitor ${visitor.id} has ${open} open conversations, the most allowed`, { limit: deps.config.maxOpenPerVisitor });
+        if (p.kind === 'visitor' && deps.admitStart) await deps.admitStart(p, from?.ip ?? 'unknown');
+        return append();
+      });
       return { conversationId, ...outcome };
     },
 

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, test } from 'node:test';
 import { pino } from 'pino';
 import { waitFor } from '../../../../test/support/wait.ts';
+import { createMemoryLeaseStore } from '../../../adapters/memory/memory-lease-store.ts';
 import { createMemoryConversationStore } from '../../../adapters/memory/memory-conversation-store.ts';
 import { createMemoryJobBackend } from '../../../adapters/memory/memory-job-backend.ts';
 import type { ChatConfig } from '../../../config/chat-config.ts';
@@ -31,7 +32,7 @@ function setUp() {
   let drop = false;
   const relay = { publish: (m: FanoutMessage) => queueMicrotask(() => !drop && m.kind === 'event' && feeds.onEvent(m.conversationId, m.seq, m.json)) };
   const store = createMemoryConversationStore<ConversationEvent>({ nodeId: 'test', fanout: relay, now: () => clock });
-  const conversations = createConversations({ store, jobs, config: CONFIG, log, now: () => clock });
+  const conversations = createConversations({ store, jobs, locks: createMemoryLeaseStore(), config: CONFIG, log, now: () => clock });
   const feeds = createConversationFeeds({ conversations, log, historyPage: 2, pauseAtBytes: 1_000_000 });
   const visitor: VisitorPrincipal = { kind: 'visitor', name: 'visitor:v', visitorId: `v-${randomUUID()}`, site: 'shop', roles: [], expiresAt: Date.now() + 3_600_000 };
   const agent: AgentPrincipal = { kind: 'agent', name: 'agent:a-1', agentId: 'a-1', roles: ['agent'], expiresAt: Date.now() + 3_600_000 };
