@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { TRANSITIONS, type CommandRules } from '../../src/modules/chat/transitions.ts';
 import type { ConversationStatus, DeciderCommand } from '../../src/modules/chat/conversation.types.ts';
-import { agentToken, chat, CHAT_RUN, chatEnv, openVisitor, type Caller } from '../support/chat-rest.ts';
+import { agentToken, chat, chatFrom, CHAT_RUN, chatEnv, openVisitor, type Caller } from '../support/chat-rest.ts';
+import { loopbackAddress } from '../support/ports.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -187,19 +188,21 @@ describe('conversations over REST', () => {
 describe('new conversations are rate limited per address and per site', () => {
   let limited: TestGateway;
   before(async () => {
-    limited = await startTestGateway(chatEnv({ OMNIGATE_CONVERSATION_STARTS_PER_IP: '2', OMNIGATE_CHAT_MAX_OPEN_PER_VISITOR: '50' }));
+    limited = await startTestGateway(chatEnv({ OMNIGATE_CONVERSATION_STARTS_PER_IP: '2' }));
   });
   after(async () => limited?.stop());
 
   test('a visitor starting more than the limit from one address gets 429 per-ip; a repeated start is not counted and nothing more is stored', async () => {
     const visitor = await openVisitor(limited);
-    const startOnce = (clientId: string) => chat(limited, visitor.token, 'POST', '/v1/conversations', { clientId });
+    const from = loopbackAddress();
+    const startOnce = (clientId: string) => chatFrom(from, limited, visitor.token, 'POST', '/v1/conversations', { clientId });
     assert.equal((await startOnce('s-1')).status, 201);
     assert.equal((await startOnce('s-2')).status, 201);
     assert.equal((await startOnce('s-1')).status, 200, 'a repeat answers the conversation it made');
     const refused = await startOnce('s-3');
     assert.deepEqual([refused.status, refused.body.code, refused.body.scope], [429, 'RATE_LIMITED', 'per-ip']);
+    assert.equal((await chatFrom(loopbackAddress(), limited, visitor.token, 'POST', '/v1/conversations', { clientId: 's-3' })).status, 201, 'another address is not limited by the first one');
     const own = (await chat(limited, visitor.token, 'GET', '/v1/conversations')).body.items;
-    assert.equal(own.length, 2);
+    assert.equal(own.length, 3);
   });
 });

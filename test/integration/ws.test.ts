@@ -4,6 +4,8 @@ import { test } from 'node:test';
 import { API_KEY, perTestGateways, ROOT_DIR, type TestGateway } from '../support/gateway.ts';
 import { loadAsyncApi } from '../../src/modules/chat/ws/protocol.ts';
 import { waitFor } from '../support/wait.ts';
+import { chatFrom } from '../support/chat-rest.ts';
+import { loopbackAddress } from '../support/ports.ts';
 import { agentSocket, agentToken, CHAT_ENV, CHAT_ORIGIN, visitorSession, visitorSocket, welcomed } from '../support/chat-principals.ts';
 import { connectSilentSocket, connectWs, textMessage, type Frame, type WsTestClient } from '../support/ws-client.ts';
 
@@ -254,10 +256,11 @@ test('closes a client that reads too slowly with 4011, and it resumes losing not
 
 test("a visitor's new conversations over the socket count against its address's limit, with those over REST; a repeated start does not", async () => {
   const gw = await chatGateway({ OMNIGATE_CONVERSATION_STARTS_PER_IP: '2' });
+  const from = loopbackAddress();
   const session = await visitorSession(gw);
-  const overRest = await fetch(`${gw.url}/v1/conversations`, { method: 'POST', headers: { authorization: `Bearer ${session.token}`, origin: CHAT_ORIGIN, 'content-type': 'application/json' }, body: '{}' });
+  const overRest = await chatFrom(from, gw, session.token, 'POST', '/v1/conversations', {});
   assert.equal(overRest.status, 201);
-  const visitor = await visitorSocket(gw);
+  const visitor = await welcomed(await connectWs(gw.url, { token: session.token, localAddress: from }));
   const first = await request(visitor, { type: 'conversation.start', id: 'start-1', text: 'hello' });
   assert.equal(first.type, 'ack', JSON.stringify(first));
   const again = await request(visitor, { type: 'conversation.start', id: 'start-1', text: 'hello' });

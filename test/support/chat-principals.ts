@@ -15,6 +15,9 @@ export const CHAT_ENV: Readonly<Record<string, string>> = {
   OMNIGATE_AGENT_JWT_ISSUER: AGENT_ISSUER,
   OMNIGATE_AGENT_JWT_AUDIENCE: AGENT_AUDIENCE,
   OMNIGATE_AGENT_JWT_SECRET: AGENT_SECRET,
+  // Every test opens sessions and starts conversations from 127.0.0.1: a test of these limits sets its own.
+  OMNIGATE_WIDGET_SESSIONS_PER_IP: '100000', OMNIGATE_WIDGET_SESSIONS_PER_SITE: '100000',
+  OMNIGATE_CONVERSATION_STARTS_PER_IP: '100000', OMNIGATE_CONVERSATION_STARTS_PER_SITE: '100000',
 };
 
 /** A visitor token from POST /v1/widget/sessions, as the widget gets one. */

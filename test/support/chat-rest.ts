@@ -1,5 +1,6 @@
 import { mintAgentToken } from '../../src/modules/identity/dev-tokens.ts';
-import type { TestGateway } from './gateway.ts';
+import { request } from 'node:http';
+import { API_KEY, type TestGateway } from './gateway.ts';
 
 /** Names unique to this run: conversations, agents and visitors live in the shared test Redis. */
 export const CHAT_RUN = `${process.pid}-${Date.now().toString(36)}`;
@@ -17,6 +18,8 @@ export const chatEnv = (chat: Record<string, string> = {}): Record<string, strin
   OMNIGATE_VISITOR_TOKEN_SECRET: 'visitor-secret-for-chat-tests-0123456789',
   OMNIGATE_WIDGET_KEYS: JSON.stringify([{ name: CHAT_SITE, key: WIDGET_KEY, origins: ['https://shop.example'] }]),
   OMNIGATE_WIDGET_SESSIONS_PER_IP: '100000', OMNIGATE_WIDGET_SESSIONS_PER_SITE: '100000',
+  // Every test here starts conversations from 127.0.0.1: a test of these limits sets its own.
+  OMNIGATE_CONVERSATION_STARTS_PER_IP: '100000', OMNIGATE_CONVERSATION_STARTS_PER_SITE: '100000',
   ...chat,
 });
 
@@ -27,6 +30,22 @@ export interface ChatAnswer {
 
 /** Who calls: an API key (undefined), or a bearer token (agent JWT, visitor token). */
 export type Caller = string | undefined;
+
+/** One call of the chat API as `caller` from the client address `localAddress` (fetch cannot choose it). */
+export function chatFrom(localAddress: string, gw: TestGateway, caller: Caller, method: string, path: string, body?: unknown): Promise<ChatAnswer> {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  const headers = { ...(caller === undefined ? { 'x-api-key': API_KEY } : { authorization: `Bearer ${caller}` }), ...(payload === undefined ? {} : { 'content-type': 'application/json' }) };
+  return new Promise((resolve, reject) => {
+    const req = request(`${gw.url}${path}`, { method, localAddress, headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) }));
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
 
 /** One call of the chat API as `caller`. */
 export async function chat(gw: TestGateway, caller: Caller, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ChatAnswer> {

@@ -33,6 +33,15 @@ export const TEST_KAFKA_BROKERS = [`127.0.0.1:${TEST_KAFKA_PORT}`];
 /** Short-lived orders tokens, so expiry and refresh happen within a test. */
 export const ORDERS_TOKEN_TTL_SECONDS = 3;
 
+/**
+ * A random client address in 127.0.0.0/8 (Linux answers the whole block on lo), for a test of
+ * per-address limits: counts left by earlier tests and runs in the shared Redis do not meet it.
+ */
+export function loopbackAddress(): string {
+  const octet = () => 2 + Math.floor(Math.random() * 250);
+  return `127.${octet()}.${octet()}.${octet()}`;
+}
+
 /** A loopback port nobody listens on now, for a server one test starts for itself (no two tests share it). */
 export async function freePort(): Promise<number> {
   const server = createServer();

@@ -22,6 +22,8 @@ export interface WsConnectOptions {
   readonly headers?: Record<string, string>;
   /** Query string (e.g. `ticket=…`). */
   readonly query?: string;
+  /** The client's own address (in 127.0.0.0/8), for tests of per-address limits. */
+  readonly localAddress?: string;
 }
 
 export interface WsTestClient {
@@ -53,7 +55,7 @@ export async function connectWs(gatewayUrl: string, options: WsConnectOptions = 
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   if (options.apiKey) headers['x-api-key'] = options.apiKey;
-  const ws = new WebSocket(wsUrlOf(gatewayUrl, options.query), options.protocols ? [...options.protocols] : [], { headers });
+  const ws = new WebSocket(wsUrlOf(gatewayUrl, options.query), options.protocols ? [...options.protocols] : [], { headers, ...(options.localAddress ? { localAddress: options.localAddress } : {}) });
   const frames: Frame[] = [];
   const invalid: WsTestClient['invalid'] = [];
   ws.on('message', (data) => {
