@@ -1775,7 +1775,7 @@ export interface components {
          * @description Where a conversation stands (`new` lasts only within its start; `pending` is snoozed).
          * @enum {string}
          */
-        ConversationStatus: "bot" | "queued" | "assigned" | "pending" | "closed";
+        ConversationStatus: "new" | "bot" | "queued" | "assigned" | "pending" | "closed";
         /** @description Who did something; a service acts as `system` under its key's name. */
         ChatActor: {
             /** @enum {unknown} */
@@ -1863,6 +1863,7 @@ export interface components {
             untilMs?: number;
         };
         ReadRequest: {
+            /** @description Read up to this seq; one past the last event stands for the last one. Receipts only move forward. */
             upToSeq: number;
         };
         EmptyCommandRequest: Record<string, unknown>;

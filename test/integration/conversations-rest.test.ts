@@ -5,6 +5,7 @@ import type { ConversationStatus, DeciderCommand } from '../../src/modules/chat/
 import { agentToken, chat, chatFrom, CHAT_RUN, chatEnv, openVisitor, type Caller } from '../support/chat-rest.ts';
 import { loopbackAddress } from '../support/ports.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { assertMatchesSpec } from '../support/spec.ts';
 import { waitFor } from '../support/wait.ts';
 
 // Conversations over REST against a real gateway on the test Redis (the Redis conversation store,
@@ -149,6 +150,9 @@ describe('conversations over REST', () => {
     await chat(gw, ada, 'POST', `/v1/conversations/${id}/messages`, { ...text('VIP: refund approved'), visibility: 'internal' });
     await chat(gw, ada, 'POST', `/v1/conversations/${id}/messages`, text('How can I help?'));
     await cmd(ada, id, 'transfer', { to: { group: 'refunds' }, reason: 'needs a refund' });
+    // At seq 1 the conversation is still `new` (created, not yet queued): the answer keeps to the spec.
+    const at1 = await assertMatchesSpec(await gw.api(`/v1/conversations/${id}/events?untilSeq=1`), 'listConversationEvents');
+    assert.equal(at1.state.status, 'new');
     const at2 = await chat(gw, SERVICE, 'GET', `/v1/conversations/${id}/events?untilSeq=2`);
     assert.deepEqual([at2.body.state.status, at2.body.state.seq, at2.body.events.length], ['queued', 2, 2]);
     assert.equal((await chat(gw, ada, 'GET', `/v1/conversations/${id}/events?untilSeq=3`)).body.state.agentId, ADA);

@@ -220,7 +220,9 @@ describe('decide: the rules within a row', () => {
     const state = fold(stored([receipt('conversation.read', visitor)], 3), given(HISTORY.assigned).state);
     assert.deepEqual(decide({ type: 'read', upToSeq: 1 }, state, ctxOf(visitor)), []);
     assert.equal(decide({ type: 'read', upToSeq: 4 }, state, ctxOf(visitor)).length, 1);
-    assert.throws(() => decide({ type: 'read', upToSeq: 5 }, state, ctxOf(visitor)), { code: 'VALIDATION_FAILED' });
+    assert.throws(() => decide({ type: 'read', upToSeq: 0 }, state, ctxOf(visitor)), { code: 'VALIDATION_FAILED' });
+    const ahead = decide({ type: 'read', upToSeq: 9 }, state, ctxOf(agent));
+    assert.equal((ahead[0]?.data as { upToSeq: number }).upToSeq, 4, 'a receipt past the last event stands for the last one');
     assert.equal(decide({ type: 'read', upToSeq: 1 }, state, ctxOf(agent)).length, 1);
   });
 });

@@ -68,13 +68,15 @@ const progress = (kind: 'read' | 'delivered') => (
   rows<CommandOf<'read' | 'delivered'>>([...OPEN, 'closed'], {
     by: EVERYONE,
     then: (command, state, ctx) => {
-      if (!Number.isInteger(command.upToSeq) || command.upToSeq < 1 || command.upToSeq > state.seq) {
+      if (!Number.isInteger(command.upToSeq) || command.upToSeq < 1) {
         throw new AppError('VALIDATION_FAILED', `upToSeq must be a seq of this conversation (1 … ${state.seq})`, { field: 'upToSeq' });
       }
+      // A receipt past the last event means everything so far (a client that counted ahead).
+      const upToSeq = Math.min(command.upToSeq, state.seq);
       const known = (kind === 'read' ? state.readUpTo : state.deliveredUpTo)[`${ctx.actor.kind}:${ctx.actor.id}`] ?? 0;
       // Receipts only move forward; an old one changes nothing.
-      if (command.upToSeq <= known) return [];
-      return [{ type: kind === 'read' ? 'conversation.read' : 'conversation.delivered', by: ctx.actor, visibility: 'public', data: { participant: ctx.actor, upToSeq: command.upToSeq } }];
+      if (upToSeq <= known) return [];
+      return [{ type: kind === 'read' ? 'conversation.read' : 'conversation.delivered', by: ctx.actor, visibility: 'public', data: { participant: ctx.actor, upToSeq } }];
     },
   })
 );
