@@ -9,7 +9,7 @@ import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { socketAuth, type Credentials } from './lib/chat-auth.ts';
-import { expectReply, inBatches, openChatSocket, type ChatSocket } from './lib/chat-client.ts';
+import { expectReply, inBatches, openChatSocket, requestRetrying, type ChatSocket } from './lib/chat-client.ts';
 import { chatAuth, chatGatewayEnv } from './lib/chat-gateway.ts';
 import { CHAT_BENCH_PORTS, createRun, startChatRedis, startGatewayNode, startRawServer, type Run, type ServerProcess } from './lib/chat-stack.ts';
 import { isGenerator, serveGenerator, startGenerators, type Generator } from './lib/generators.ts';
@@ -48,17 +48,19 @@ async function hold(p: HoldParams): Promise<{ opened: number; failed: number; fi
 /** Authenticated, started a conversation, subscribed to it, received its first message. */
 async function oneSocket(p: HoldParams, name: string): Promise<ChatSocket> {
   const socket = await openChatSocket(p.url, await socketAuth(p.credentials, name), { localAddress: p.localAddress });
-  const received = new Promise<void>((resolveReceived) => {
+  const received = new Promise<void>((resolveReceived, reject) => {
+    const timer = setTimeout(() => reject(new Error('no message within 30 s of subscribing')), 30_000);
     socket.onFrame = (frame) => {
       const event = frame.event as { type?: string } | undefined;
       if (frame.type === 'event' && event?.type === 'conversation.message_sent') {
         socket.onFrame = undefined;
+        clearTimeout(timer);
         resolveReceived();
       }
     };
   });
-  const started = expectReply(await socket.request({ type: 'conversation.start', id: `${name}-s`, text: 'hello' }), 'ack');
-  expectReply(await socket.request({ type: 'subscribe', id: `${name}-sub`, conversationId: started.conversationId, afterSeq: 0 }), 'subscribed');
+  const started = expectReply(await requestRetrying(socket, { type: 'conversation.start', id: `${name}-s`, text: 'hello' }), 'ack');
+  expectReply(await requestRetrying(socket, { type: 'subscribe', id: `${name}-sub`, conversationId: started.conversationId, afterSeq: 0 }), 'subscribed');
   await received;
   return socket;
 }

@@ -90,6 +90,18 @@ export function openChatSocket(url: string, auth: SocketAuth, options: { localAd
   });
 }
 
+/**
+ * `request`, sent again with the same id (idempotent) while the answer is a retryable error, as a
+ * client should: a transient store time-out on a busy machine must not count as a failed socket.
+ */
+export async function requestRetrying(socket: ChatSocket, frame: Frame & { readonly id: string }, attempts = 4): Promise<Frame> {
+  for (let attempt = 1; ; attempt++) {
+    const reply = await socket.request(frame);
+    if (reply.type !== 'error' || reply.retryable !== true || attempt >= attempts) return reply;
+    await new Promise((r) => setTimeout(r, 100 * attempt));
+  }
+}
+
 /** Throws unless the reply is the expected type (an `error` frame's code in the message). */
 export function expectReply(reply: Frame, type: string): Frame {
   if (reply.type !== type) throw new Error(`expected ${type}, got ${reply.type}: ${JSON.stringify(reply).slice(0, 300)}`);

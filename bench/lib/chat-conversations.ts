@@ -3,7 +3,7 @@
 // times each one from send to ack (sender) and to delivery (the other side), and counts what was
 // acknowledged but never delivered.
 import { socketAuth, type Credentials } from './chat-auth.ts';
-import { expectReply, inBatches, openChatSocket, type ChatSocket, type Frame } from './chat-client.ts';
+import { expectReply, inBatches, openChatSocket, requestRetrying, type ChatSocket, type Frame } from './chat-client.ts';
 import { percentiles, type Percentiles } from './load.ts';
 
 export interface Conversation {
@@ -44,13 +44,13 @@ export async function setupConversations(p: SetupParams, onReceived: (role: Role
     const name = `${p.prefix}-v${i}`;
     const visitor = await openChatSocket(p.visitorUrl, await socketAuth(p.visitor, name), { localAddress: p.localAddress });
     visitor.onFrame = (frame, at) => onReceived('visitor', frame, at);
-    const started = expectReply(await visitor.request({ type: 'conversation.start', id: `${name}-start` }), 'ack');
+    const started = expectReply(await requestRetrying(visitor, { type: 'conversation.start', id: `${name}-start` }), 'ack');
     const conversationId = String(started.conversationId);
     // The visitor follows its conversation too: agents' replies reach it only then.
-    expectReply(await visitor.request({ type: 'subscribe', id: `${name}-vsub`, conversationId, afterSeq: Number(started.seq) }), 'subscribed');
+    expectReply(await requestRetrying(visitor, { type: 'subscribe', id: `${name}-vsub`, conversationId, afterSeq: Number(started.seq) }), 'subscribed');
     const agent = agents[i % p.agents]!;
-    expectReply(await agent.request({ type: 'subscribe', id: `${name}-sub`, conversationId, afterSeq: Number(started.seq) }), 'subscribed');
-    if (p.accept) expectReply(await agent.request({ type: 'command', id: `${name}-accept`, conversationId, command: 'accept' }), 'ack');
+    expectReply(await requestRetrying(agent, { type: 'subscribe', id: `${name}-sub`, conversationId, afterSeq: Number(started.seq) }), 'subscribed');
+    if (p.accept) expectReply(await requestRetrying(agent, { type: 'command', id: `${name}-accept`, conversationId, command: 'accept' }), 'ack');
     conversations[i] = { id: conversationId, visitor, agent };
   });
   return conversations;

@@ -108,7 +108,8 @@ export async function startGatewayNode(run: Run, options: {
   }, rootDir);
   const proc = serverProcess(name, child, port, inspectPort, '/v1/ws');
   run.add(() => proc.stop());
-  await waitReady(`http://127.0.0.1:${port}/readyz`, child, `${logDir}/${name}.log`);
+  // Listening (healthz), not readyz: a node without connectors reports not_ready (no connector serves), though its chat does.
+  await waitReady(`http://127.0.0.1:${port}/healthz`, child, `${logDir}/${name}.log`);
   return proc;
 }
 
