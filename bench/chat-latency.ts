@@ -58,10 +58,9 @@ async function main(run: Run): Promise<void> {
   const cache = await startChatRedis(run, { port: CHAT_BENCH_PORTS.redisCache, dir: join(root, '.data/bench-chat/redis-cache'), role: 'cache' });
   const redis = await startChatRedis(run, { port: CHAT_BENCH_PORTS.redis, dir: join(root, '.data/bench-chat/redis'), role: 'durable' });
   const env = chatGatewayEnv({ REDIS_URL: redis.url, REDIS_CACHE_URL: cache.url });
-  const [a, b] = await Promise.all([
-    startGatewayNode(run, { rootDir: root, name: 'bench-node-a', port: CHAT_BENCH_PORTS.gateways[0], logDir, env }),
-    startGatewayNode(run, { rootDir: root, name: 'bench-node-b', port: CHAT_BENCH_PORTS.gateways[1], logDir, env }),
-  ]);
+  // One after the other: two starting at once on a busy 2-core machine can meet Redis time-outs.
+  const a = await startGatewayNode(run, { rootDir: root, name: 'bench-node-a', port: CHAT_BENCH_PORTS.gateways[0], logDir, env });
+  const b = await startGatewayNode(run, { rootDir: root, name: 'bench-node-b', port: CHAT_BENCH_PORTS.gateways[1], logDir, env });
   const auth = { visitorAuth: await chatAuth(a, 'visitor'), agentAuth: await chatAuth(a, 'agent'), accept: true };
   phases.push(await measure('gateway, same node', gen!, { visitor: a, agent: a, ...auth }));
   phases.push(await measure('gateway, cross node', gen!, { visitor: a, agent: b, ...auth }));
@@ -70,10 +69,8 @@ async function main(run: Run): Promise<void> {
   say('gateway, appendfsync always: its own redis and node…');
   const strict = await startChatRedis(run, { port: CHAT_BENCH_PORTS.redisStrict, dir: join(root, '.data/bench-chat/redis-strict'), role: 'durable', fsync: 'always' });
   const strictEnv = chatGatewayEnv({ REDIS_URL: strict.url, REDIS_CACHE_URL: cache.url });
-  const [c, d] = await Promise.all([
-    startGatewayNode(run, { rootDir: root, name: 'bench-node-c', port: CHAT_BENCH_PORTS.gateways[2], logDir, env: strictEnv }),
-    startGatewayNode(run, { rootDir: root, name: 'bench-node-d', port: CHAT_BENCH_PORTS.gateways[3], logDir, env: strictEnv }),
-  ]);
+  const c = await startGatewayNode(run, { rootDir: root, name: 'bench-node-c', port: CHAT_BENCH_PORTS.gateways[2], logDir, env: strictEnv });
+  const d = await startGatewayNode(run, { rootDir: root, name: 'bench-node-d', port: CHAT_BENCH_PORTS.gateways[3], logDir, env: strictEnv });
   const strictAuth = { visitorAuth: await chatAuth(c, 'visitor'), agentAuth: await chatAuth(c, 'agent'), accept: true };
   phases.push(await measure('gateway, same node, fsync always', gen!, { visitor: c, agent: c, ...strictAuth }));
   phases.push(await measure('gateway, cross node, fsync always', gen!, { visitor: c, agent: d, ...strictAuth }));
@@ -86,10 +83,10 @@ function report(phases: Phase[]): void {
   const everysec = phases.find((p) => p.phase === 'gateway, same node')?.summary;
   const added = (s: Summary, over: Summary | undefined) => (over ? `+${f(s.deliveryMs.p50 - over.deliveryMs.p50)} / +${f(s.deliveryMs.p99 - over.deliveryMs.p99)}` : '-');
   const lines = [
-    '| phase | delivered | lost | delivery p50 / p90 / p99 / max ms | ack p50 / p99 ms | added over raw ws p50 / p99 ms | added over everysec p50 / p99 ms | machine busy / not ours |',
-    '|---|---|---|---|---|---|---|---|',
+    '| phase | delivered | lost | retried | delivery p50 / p90 / p99 / max ms | ack p50 / p99 ms | added over raw ws p50 / p99 ms | added over everysec p50 / p99 ms | machine busy / not ours |',
+    '|---|---|---|---|---|---|---|---|---|',
     ...phases.map(({ phase, summary: s, cpu }) =>
-      `| ${phase} | ${s.delivered}/${s.sent} | ${s.lost} | ${f(s.deliveryMs.p50)} / ${f(s.deliveryMs.p90)} / ${f(s.deliveryMs.p99)} / ${f(s.deliveryMs.max)} | ${f(s.ackMs.p50)} / ${f(s.ackMs.p99)} | ${phase === phases[0]!.phase ? 'baseline' : added(s, base)} | ${phase.includes('always') ? added(s, phase.includes('cross') ? phases.find((p) => p.phase === 'gateway, cross node')?.summary : everysec) : '-'} | ${cpu.machineBusyPct}% / ${cpu.notOursPct}% |`),
+      `| ${phase} | ${s.delivered}/${s.sent} | ${s.lost} | ${s.retries} | ${f(s.deliveryMs.p50)} / ${f(s.deliveryMs.p90)} / ${f(s.deliveryMs.p99)} / ${f(s.deliveryMs.max)} | ${f(s.ackMs.p50)} / ${f(s.ackMs.p99)} | ${phase === phases[0]!.phase ? 'baseline' : added(s, base)} | ${phase.includes('always') ? added(s, phase.includes('cross') ? phases.find((p) => p.phase === 'gateway, cross node')?.summary : everysec) : '-'} | ${cpu.machineBusyPct}% / ${cpu.notOursPct}% |`),
     '',
     'goal: added over raw ws ≤ 1 ms p50, ≤ 5 ms p99 (same node and cross node, appendfsync everysec)',
   ];

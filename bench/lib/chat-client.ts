@@ -94,10 +94,11 @@ export function openChatSocket(url: string, auth: SocketAuth, options: { localAd
  * `request`, sent again with the same id (idempotent) while the answer is a retryable error, as a
  * client should: a transient store time-out on a busy machine must not count as a failed socket.
  */
-export async function requestRetrying(socket: ChatSocket, frame: Frame & { readonly id: string }, attempts = 4): Promise<Frame> {
+export async function requestRetrying(socket: ChatSocket, frame: Frame & { readonly id: string }, onRetry?: () => void, attempts = 4): Promise<Frame> {
   for (let attempt = 1; ; attempt++) {
-    const reply = await socket.request(frame);
+    const reply = await socket.request(frame, 60_000);
     if (reply.type !== 'error' || reply.retryable !== true || attempt >= attempts) return reply;
+    onRetry?.();
     await new Promise((r) => setTimeout(r, 100 * attempt));
   }
 }

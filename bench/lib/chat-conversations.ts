@@ -72,7 +72,10 @@ export interface TrackerResult {
   readonly lost: number;
   /** Delivered more than once. */
   readonly duplicates: number;
+  /** Errors left after retries. */
   readonly errors: number;
+  /** Sends repeated (same id) after a retryable error. */
+  readonly retries: number;
   readonly firstError?: string;
   readonly ackMs: number[];
   readonly deliveryMs: number[];
@@ -88,6 +91,7 @@ export class Tracker {
   private readonly lags: number[] = [];
   private duplicates = 0;
   private errors = 0;
+  private retries = 0;
   private firstError: string | undefined;
 
   /** Sends one text message and times it. */
@@ -96,7 +100,8 @@ export class Tracker {
     this.lags.push(sentAt - due);
     const entry: InFlight = { sentAt, to: fromRole === 'visitor' ? 'agent' : 'visitor' };
     this.inFlight.set(clientId, entry);
-    from.request({ type: 'message.send', id: clientId, conversationId, contentType: 'text', text: `bench ${clientId}` }, 60_000).then(
+    // A retryable refusal (a store time-out) is sent again with the same id, as a client does; timed from the first send.
+    void requestRetrying(from, { type: 'message.send', id: clientId, conversationId, contentType: 'text', text: `bench ${clientId}` }, () => this.retries++).then(
       (reply) => {
         if (reply.type === 'ack') {
           entry.ackedAt = performance.now();
@@ -146,7 +151,7 @@ export class Tracker {
       }
     }
     return {
-      sent: this.inFlight.size, acked, delivered, lost, duplicates: this.duplicates, errors: this.errors,
+      sent: this.inFlight.size, acked, delivered, lost, duplicates: this.duplicates, errors: this.errors, retries: this.retries,
       ...(this.firstError ? { firstError: this.firstError } : {}),
       ackMs: this.acks.map(round), deliveryMs: this.deliveries.map(round), scheduleLagMs: this.lags.map(round),
     };
@@ -186,6 +191,7 @@ export interface Summary {
   readonly lost: number;
   readonly duplicates: number;
   readonly errors: number;
+  readonly retries: number;
   readonly firstError?: string;
   readonly ackMs: Percentiles;
   readonly deliveryMs: Percentiles;
@@ -193,10 +199,10 @@ export interface Summary {
 }
 
 export function summarize(results: readonly TrackerResult[]): Summary {
-  const sum = (k: 'sent' | 'acked' | 'delivered' | 'lost' | 'duplicates' | 'errors') => results.reduce((n, r) => n + r[k], 0);
+  const sum = (k: 'sent' | 'acked' | 'delivered' | 'lost' | 'duplicates' | 'errors' | 'retries') => results.reduce((n, r) => n + r[k], 0);
   const firstError = results.find((r) => r.firstError)?.firstError;
   return {
-    sent: sum('sent'), acked: sum('acked'), delivered: sum('delivered'), lost: sum('lost'), duplicates: sum('duplicates'), errors: sum('errors'),
+    sent: sum('sent'), acked: sum('acked'), delivered: sum('delivered'), lost: sum('lost'), duplicates: sum('duplicates'), errors: sum('errors'), retries: sum('retries'),
     ...(firstError ? { firstError } : {}),
     ackMs: percentiles(results.flatMap((r) => r.ackMs)),
     deliveryMs: percentiles(results.flatMap((r) => r.deliveryMs)),
