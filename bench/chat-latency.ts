@@ -8,7 +8,7 @@ import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { args } from './lib/args.ts';
-import { cpuWindow } from './lib/cpu.ts';
+import { cpuWindow, perMessage } from './lib/cpu.ts';
 import type { Credentials } from './lib/chat-auth.ts';
 import { summarize, type SetupParams, type Summary, type TrackerResult } from './lib/chat-conversations.ts';
 import { chatAuth, chatGatewayEnv } from './lib/chat-gateway.ts';
@@ -83,10 +83,10 @@ function report(phases: Phase[]): void {
   const everysec = phases.find((p) => p.phase === 'gateway, same node')?.summary;
   const added = (s: Summary, over: Summary | undefined) => (over ? `+${f(s.deliveryMs.p50 - over.deliveryMs.p50)} / +${f(s.deliveryMs.p99 - over.deliveryMs.p99)}` : '-');
   const lines = [
-    '| phase | delivered | lost | retried | delivery p50 / p90 / p99 / max ms | ack p50 / p99 ms | added over raw ws p50 / p99 ms | added over everysec p50 / p99 ms | machine busy / not ours |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| phase | delivered | lost | retried | delivery p50 / p90 / p99 / max ms | ack p50 / p99 ms | added over raw ws p50 / p99 ms | added over everysec p50 / p99 ms | server / redis CPU µs per message | machine busy / not ours |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...phases.map(({ phase, summary: s, cpu }) =>
-      `| ${phase} | ${s.delivered}/${s.sent} | ${s.lost} | ${s.retries} | ${f(s.deliveryMs.p50)} / ${f(s.deliveryMs.p90)} / ${f(s.deliveryMs.p99)} / ${f(s.deliveryMs.max)} | ${f(s.ackMs.p50)} / ${f(s.ackMs.p99)} | ${phase === phases[0]!.phase ? 'baseline' : added(s, base)} | ${phase.includes('always') ? added(s, phase.includes('cross') ? phases.find((p) => p.phase === 'gateway, cross node')?.summary : everysec) : '-'} | ${cpu.machineBusyPct}% / ${cpu.notOursPct}% |`),
+      `| ${phase} | ${s.delivered}/${s.sent} | ${s.lost} | ${s.retries} | ${f(s.deliveryMs.p50)} / ${f(s.deliveryMs.p90)} / ${f(s.deliveryMs.p99)} / ${f(s.deliveryMs.max)} | ${f(s.ackMs.p50)} / ${f(s.ackMs.p99)} | ${phase === phases[0]!.phase ? 'baseline' : added(s, base)} | ${phase.includes('always') ? added(s, phase.includes('cross') ? phases.find((p) => p.phase === 'gateway, cross node')?.summary : everysec) : '-'} | ${perMessage(cpu.ms, s.sent + args.int('warmup', 300))} | ${cpu.machineBusyPct}% / ${cpu.notOursPct}% |`),
     '',
     'goal: added over raw ws ≤ 1 ms p50, ≤ 5 ms p99 (same node and cross node, appendfsync everysec)',
   ];

@@ -16,7 +16,7 @@ import type { Credentials } from './lib/chat-auth.ts';
 import { summarize, type SetupParams, type Summary, type TrackerResult } from './lib/chat-conversations.ts';
 import { chatAuth, chatGatewayEnv } from './lib/chat-gateway.ts';
 import { CHAT_BENCH_PORTS, createRun, startChatRedis, startGatewayNode, startRawServer, type Run, type ServerProcess } from './lib/chat-stack.ts';
-import { cpuWindow } from './lib/cpu.ts';
+import { cpuWindow, perMessage } from './lib/cpu.ts';
 import { startGenerators, type Generator } from './lib/generators.ts';
 import type { ExchangeParams } from './lib/exchange-generator.ts';
 import { measureMemory } from './lib/memory.ts';
@@ -94,10 +94,10 @@ async function main(run: Run): Promise<void> {
 function report(phases: Phase[]): void {
   const f = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '-');
   const lines = [
-    '| phase | setup s | sent | acked | delivered | lost | dup | retried | errors | ack p50 / p99 ms | delivery p50 / p99 / max ms | send lag p99 ms | server RSS MB | CPU s (by process) | machine busy / not ours |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| phase | setup s | sent | acked | delivered | lost | dup | retried | errors | ack p50 / p99 ms | delivery p50 / p99 / max ms | send lag p99 ms | server RSS MB | CPU s (by process) | server / redis CPU µs per message | machine busy / not ours |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...phases.map(({ phase, setupSeconds, summary: s, cpu, serverRssMb }) =>
-      `| ${phase} | ${setupSeconds} | ${s.sent} | ${s.acked} | ${s.delivered} | ${s.lost} | ${s.duplicates} | ${s.retries} | ${s.errors} | ${f(s.ackMs.p50)} / ${f(s.ackMs.p99)} | ${f(s.deliveryMs.p50)} / ${f(s.deliveryMs.p99)} / ${f(s.deliveryMs.max)} | ${f(s.scheduleLagMs.p99)} | ${Object.entries(serverRssMb).map(([n, v]) => `${n} ${v}`).join(', ')} | ${Object.entries(cpu.ms).map(([n, v]) => `${n} ${(v / 1000).toFixed(1)}`).join(', ')} | ${cpu.machineBusyPct}% / ${cpu.notOursPct}% |`),
+      `| ${phase} | ${setupSeconds} | ${s.sent} | ${s.acked} | ${s.delivered} | ${s.lost} | ${s.duplicates} | ${s.retries} | ${s.errors} | ${f(s.ackMs.p50)} / ${f(s.ackMs.p99)} | ${f(s.deliveryMs.p50)} / ${f(s.deliveryMs.p99)} / ${f(s.deliveryMs.max)} | ${f(s.scheduleLagMs.p99)} | ${Object.entries(serverRssMb).map(([n, v]) => `${n} ${v}`).join(', ')} | ${Object.entries(cpu.ms).map(([n, v]) => `${n} ${(v / 1000).toFixed(1)}`).join(', ')} | ${perMessage(cpu.ms, s.sent + settings.rate * 2)} | ${cpu.machineBusyPct}% / ${cpu.notOursPct}% |`),
   ];
   const [raw, gw] = [phases.find((p) => p.phase.startsWith('raw')), phases.find((p) => p.phase.startsWith('gateway'))];
   if (raw && gw) lines.push('', `added over raw ws: ack p50 +${f(gw.summary.ackMs.p50 - raw.summary.ackMs.p50)} ms, p99 +${f(gw.summary.ackMs.p99 - raw.summary.ackMs.p99)} ms; delivery p50 +${f(gw.summary.deliveryMs.p50 - raw.summary.deliveryMs.p50)} ms, p99 +${f(gw.summary.deliveryMs.p99 - raw.summary.deliveryMs.p99)} ms`);

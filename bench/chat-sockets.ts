@@ -13,7 +13,7 @@ import { expectReply, inBatches, openChatSocket, requestRetrying, type ChatSocke
 import { chatAuth, chatGatewayEnv } from './lib/chat-gateway.ts';
 import { CHAT_BENCH_PORTS, createRun, startChatRedis, startGatewayNode, startRawServer, type Run, type ServerProcess } from './lib/chat-stack.ts';
 import { isGenerator, serveGenerator, startGenerators, type Generator } from './lib/generators.ts';
-import { measureMemory, memoryDelta, openFiles, type MemorySample } from './lib/memory.ts';
+import { measureMemory, memoryDelta, openFiles, startHeapSampling, type MemorySample } from './lib/memory.ts';
 import { args } from './lib/args.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -86,6 +86,7 @@ interface Side {
 async function measureSide(side: string, server: ServerProcess, generators: Generator[], credentials: Credentials, total: number): Promise<Side> {
   await new Promise((r) => setTimeout(r, 1_000));
   const before = await measureMemory(server.pid, server.inspectPort);
+  const sampling = process.env.BENCH_HEAP_PROFILE === '1' ? await startHeapSampling(server.inspectPort) : undefined;
   const started = performance.now();
   const shares = generators.map((g, i) => Math.floor(total / generators.length) + (i < total % generators.length ? 1 : 0));
   const results = await Promise.all(generators.map((g, i) =>
@@ -97,6 +98,12 @@ async function measureSide(side: string, server: ServerProcess, generators: Gene
   if (firstError) console.error(`${side}: ${failed} sockets failed, first: ${firstError}`);
   await new Promise((r) => setTimeout(r, 2_000));
   const after = await measureMemory(server.pid, server.inspectPort);
+  const heapSites = await sampling?.stop();
+  if (heapSites) {
+    const file = join(root, `.data/bench-chat-sockets-heap-${side.replace(/\W+/g, '-')}.json`);
+    writeFileSync(file, JSON.stringify(heapSites, null, 2));
+    console.error(`${side}: live heap by allocation site (sampled), per socket:\n${heapSites.slice(0, 15).map((h) => `  ${(h.bytes / Math.max(1, total)).toFixed(0).padStart(6)} B  ${h.site}`).join('\n')}`);
+  }
   const serverOpenFiles = openFiles(server.pid);
   await Promise.all(generators.map((g) => g.call('release')));
   const delta = memoryDelta(before, after);

@@ -21,20 +21,24 @@ export function machineBusyMs(): number {
   return fields.slice(0, 7).reduce((sum, v, i) => (i === 3 || i === 4 ? sum : sum + v), 0) * TICK_MS;
 }
 
-/** CPU ms used so far by this process and its direct children (servers, Redis, generators), alive now. */
-function oursMs(): number {
+/** CPU ms used so far by this process and its direct children (servers, Redis, generators), alive now; and by the Redis servers among them. */
+function oursMs(): { total: number; redis: number } {
   let total = cpuMsOf(process.pid);
+  let redis = 0;
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) === process.pid) total += (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+      if (Number(fields[1]) !== process.pid) continue;
+      const ms = (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+      total += ms;
+      if (stat.includes('(redis-server)')) redis += ms;
     } catch {
       // gone meanwhile
     }
   }
-  return total;
+  return { total, redis };
 }
 
 export interface CpuWindow {
@@ -42,7 +46,7 @@ export interface CpuWindow {
   end(): { readonly ms: Record<string, number>; readonly machineBusyPct: number; readonly notOursPct: number; readonly seconds: number };
 }
 
-/** Starts measuring: `pids` (name → pid) are reported one by one; "ours" is this process and its children. */
+/** Starts measuring: `pids` (name → pid) are reported one by one, and `redis` (every Redis we started); "ours" is this process and its children. */
 export function cpuWindow(pids: Record<string, number>, cores: number): CpuWindow {
   const at = performance.now();
   const machine = machineBusyMs();
@@ -52,10 +56,18 @@ export function cpuWindow(pids: Record<string, number>, cores: number): CpuWindo
     end() {
       const seconds = (performance.now() - at) / 1000;
       const ms = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuMsOf(pid) - (start[name] ?? 0)]));
-      const ours = oursMs() - oursAtStart;
+      const now = oursMs();
+      const ours = now.total - oursAtStart.total;
+      ms.redis = now.redis - oursAtStart.redis;
       const capacity = seconds * 1000 * cores;
       const busy = machineBusyMs() - machine;
       return { ms, seconds, machineBusyPct: Math.round((busy / capacity) * 100), notOursPct: Math.max(0, Math.round(((busy - ours) / capacity) * 100)) };
     },
   };
+}
+
+/** "server / redis" CPU µs per message of a window's `ms` (servers: all but the generators and Redis), `messages` counting the warm-up. */
+export function perMessage(ms: Record<string, number>, messages: number): string {
+  const server = Object.entries(ms).filter(([name]) => !name.startsWith('generator') && name !== 'redis').reduce((sum, [, v]) => sum + v, 0);
+  return messages ? `${Math.round((server * 1000) / messages)} / ${Math.round(((ms.redis ?? 0) * 1000) / messages)}` : '-';
 }
