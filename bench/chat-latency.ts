@@ -1,7 +1,7 @@
 // Visitor → agent delivery latency through the gateway, added over a raw `ws` relay measured in
 // the same run: same node, cross node (two gateway processes sharing Redis), under the default
 // durability (AOF, appendfsync everysec); then the strictest setting (appendfsync always).
-// Usage: node bench/chat-latency.ts [--pairs=20] [--rate=200] [--messages=3000] [--warmup=300]
+// Usage: node bench/chat-latency.ts [--pairs=20] [--rate=200] [--messages=3000] [--warmup=300] [--no-kafka]
 //   (~1.5 min; every process on 127.0.0.1, all stopped at the end)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -11,7 +11,7 @@ import { args } from './lib/args.ts';
 import { cpuWindow, perMessage } from './lib/cpu.ts';
 import type { Credentials } from './lib/chat-auth.ts';
 import { summarize, type SetupParams, type Summary, type TrackerResult } from './lib/chat-conversations.ts';
-import { chatAuth, chatGatewayEnv } from './lib/chat-gateway.ts';
+import { chatAuth, chatGatewayEnv, kafkaEnv } from './lib/chat-gateway.ts';
 import { CHAT_BENCH_PORTS, createRun, startChatRedis, startGatewayNode, startRawServer, type Run, type ServerProcess } from './lib/chat-stack.ts';
 import { startGenerators, type Generator } from './lib/generators.ts';
 
@@ -57,7 +57,8 @@ async function main(run: Run): Promise<void> {
   say('gateway, appendfsync everysec: redis and two nodes…');
   const cache = await startChatRedis(run, { port: CHAT_BENCH_PORTS.redisCache, dir: join(root, '.data/bench-chat/redis-cache'), role: 'cache' });
   const redis = await startChatRedis(run, { port: CHAT_BENCH_PORTS.redis, dir: join(root, '.data/bench-chat/redis'), role: 'durable' });
-  const env = chatGatewayEnv({ REDIS_URL: redis.url, REDIS_CACHE_URL: cache.url });
+  const kafka = await kafkaEnv(run, root, say);
+  const env = chatGatewayEnv({ REDIS_URL: redis.url, REDIS_CACHE_URL: cache.url }, kafka);
   // One after the other: two starting at once on a busy 2-core machine can meet Redis time-outs.
   const a = await startGatewayNode(run, { rootDir: root, name: 'bench-node-a', port: CHAT_BENCH_PORTS.gateways[0], logDir, env });
   const b = await startGatewayNode(run, { rootDir: root, name: 'bench-node-b', port: CHAT_BENCH_PORTS.gateways[1], logDir, env });
@@ -68,7 +69,7 @@ async function main(run: Run): Promise<void> {
 
   say('gateway, appendfsync always: its own redis and node…');
   const strict = await startChatRedis(run, { port: CHAT_BENCH_PORTS.redisStrict, dir: join(root, '.data/bench-chat/redis-strict'), role: 'durable', fsync: 'always' });
-  const strictEnv = chatGatewayEnv({ REDIS_URL: strict.url, REDIS_CACHE_URL: cache.url });
+  const strictEnv = chatGatewayEnv({ REDIS_URL: strict.url, REDIS_CACHE_URL: cache.url }, kafka);
   const c = await startGatewayNode(run, { rootDir: root, name: 'bench-node-c', port: CHAT_BENCH_PORTS.gateways[2], logDir, env: strictEnv });
   const d = await startGatewayNode(run, { rootDir: root, name: 'bench-node-d', port: CHAT_BENCH_PORTS.gateways[3], logDir, env: strictEnv });
   const strictAuth = { visitorAuth: await chatAuth(c, 'visitor'), agentAuth: await chatAuth(c, 'agent'), accept: true };

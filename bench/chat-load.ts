@@ -5,7 +5,7 @@
 // client ids acknowledged but never received by the other side (must be 0). The same load on the
 // raw `ws` relay, in the same run, is the baseline.
 // Usage: node bench/chat-load.ts [--conversations=10000] [--agents=1000] [--rate=2000] [--seconds=30]
-//          [--generators=2] [--agent-share=0.5] [--nodes=1|2] [--only=raw|gateway]
+//          [--generators=2] [--agent-share=0.5] [--nodes=1|2] [--only=raw|gateway] [--no-kafka]
 //   (~2.5 min at the defaults; every process on 127.0.0.1, all stopped at the end)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { args } from './lib/args.ts';
 import type { Credentials } from './lib/chat-auth.ts';
 import { summarize, type SetupParams, type Summary, type TrackerResult } from './lib/chat-conversations.ts';
-import { chatAuth, chatGatewayEnv } from './lib/chat-gateway.ts';
+import { chatAuth, chatGatewayEnv, kafkaEnv } from './lib/chat-gateway.ts';
 import { CHAT_BENCH_PORTS, createRun, startChatRedis, startGatewayNode, startRawServer, type Run, type ServerProcess } from './lib/chat-stack.ts';
 import { cpuWindow, perMessage } from './lib/cpu.ts';
 import { startGenerators, type Generator } from './lib/generators.ts';
@@ -82,7 +82,7 @@ async function main(run: Run): Promise<void> {
   if (only !== 'raw') {
     const cache = await startChatRedis(run, { port: CHAT_BENCH_PORTS.redisCache, dir: join(root, '.data/bench-chat/redis-cache'), role: 'cache' });
     const redis = await startChatRedis(run, { port: CHAT_BENCH_PORTS.redis, dir: join(root, '.data/bench-chat/redis'), role: 'durable' });
-    const env = chatGatewayEnv({ REDIS_URL: redis.url, REDIS_CACHE_URL: cache.url });
+    const env = chatGatewayEnv({ REDIS_URL: redis.url, REDIS_CACHE_URL: cache.url }, await kafkaEnv(run, root, (line) => console.error(`[chat-load] ${line}`)));
     const a = await startGatewayNode(run, { rootDir: root, name: 'bench-node-a', port: CHAT_BENCH_PORTS.gateways[0], logDir, env });
     const b = settings.nodes > 1 ? await startGatewayNode(run, { rootDir: root, name: 'bench-node-b', port: CHAT_BENCH_PORTS.gateways[1], logDir, env }) : a;
     const auth = { visitorAuth: await chatAuth(a, 'visitor'), agentAuth: await chatAuth(b, 'agent'), accept: true };

@@ -2,7 +2,7 @@
 // holding the same count, in one run. Each socket is authenticated, has started a conversation,
 // is subscribed to it and has received one message; then it stays open and idle while the
 // server's memory is measured (full GC through the inspector, then process.memoryUsage and RSS).
-// Usage: node bench/chat-sockets.ts [--sockets=10000] [--generators=N] [--only=raw|gateway]
+// Usage: node bench/chat-sockets.ts [--sockets=10000] [--generators=N] [--only=raw|gateway] [--no-kafka]
 //   (~2 min at 10,000; every process on 127.0.0.1, all stopped at the end)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -10,7 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { socketAuth, type Credentials } from './lib/chat-auth.ts';
 import { expectReply, inBatches, openChatSocket, requestRetrying, type ChatSocket } from './lib/chat-client.ts';
-import { chatAuth, chatGatewayEnv } from './lib/chat-gateway.ts';
+import { chatAuth, chatGatewayEnv, kafkaEnv } from './lib/chat-gateway.ts';
 import { CHAT_BENCH_PORTS, createRun, startChatRedis, startGatewayNode, startRawServer, type Run, type ServerProcess } from './lib/chat-stack.ts';
 import { isGenerator, serveGenerator, startGenerators, type Generator } from './lib/generators.ts';
 import { measureMemory, memoryDelta, openFiles, startHeapSampling, type MemorySample } from './lib/memory.ts';
@@ -133,7 +133,8 @@ async function main(run: Run): Promise<void> {
     say('gateway: starting redis and one node…');
     const redis = await startChatRedis(run, { port: CHAT_BENCH_PORTS.redis, dir: join(root, '.data/bench-chat/redis'), role: 'durable' });
     const cache = await startChatRedis(run, { port: CHAT_BENCH_PORTS.redisCache, dir: join(root, '.data/bench-chat/redis-cache'), role: 'cache' });
-    const node = await startGatewayNode(run, { rootDir: root, name: 'bench-node-a', port: CHAT_BENCH_PORTS.gateways[0], logDir, env: chatGatewayEnv({ REDIS_URL: redis.url, REDIS_CACHE_URL: cache.url }) });
+    const kafka = await kafkaEnv(run, root, say);
+    const node = await startGatewayNode(run, { rootDir: root, name: 'bench-node-a', port: CHAT_BENCH_PORTS.gateways[0], logDir, env: chatGatewayEnv({ REDIS_URL: redis.url, REDIS_CACHE_URL: cache.url }, kafka) });
     say(`gateway: ${total} sockets from ${generatorCount} generators…`);
     sides.push(await measureSide('gateway', node, generators, await chatAuth(node, 'visitor'), total));
   }

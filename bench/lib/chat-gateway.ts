@@ -1,8 +1,9 @@
 // The gateway's chat settings for the benches and the credentials bench sockets use: visitors
 // open a widget session each (POST /v1/widget/sessions) and carry its token in the subprotocol
 // list, as a browser must; agents carry a JWT minted from the bench's own secret.
+import { args } from './args.ts';
 import type { Credentials } from './chat-auth.ts';
-import type { ServerProcess } from './chat-stack.ts';
+import { startChatKafka, type Run, type ServerProcess } from './chat-stack.ts';
 
 const AGENT_JWT = { issuer: 'omnigate-bench', audience: 'omnigate', secret: 'bench-agent-jwt-secret-0123456789abcdef' } as const;
 const WIDGET = { name: 'bench-site', key: 'bench-widget-key-0123456789', origin: 'http://bench.example' } as const;
@@ -32,4 +33,16 @@ export function chatGatewayEnv(redis: { REDIS_URL: string; REDIS_CACHE_URL: stri
 export async function chatAuth(node: ServerProcess, role: 'agent' | 'visitor'): Promise<Credentials> {
   if (role === 'agent') return { kind: 'agentJwt', ...AGENT_JWT };
   return { kind: 'widget', httpUrl: node.httpUrl, widgetKey: WIDGET.key, origin: WIDGET.origin };
+}
+
+/**
+ * KAFKA_BROKERS of a Kafka started for the run, as in production; `--no-kafka` leaves it out, and
+ * the gateway then relays its outbox to the in-process bus, which keeps every event in memory
+ * (a development bus): memory per socket and CPU per message are then not production's.
+ */
+export async function kafkaEnv(run: Run, rootDir: string, say: (line: string) => void): Promise<Record<string, string>> {
+  if (args.bool('no-kafka')) return {};
+  say('starting kafka…');
+  const kafka = await startChatKafka(run, rootDir);
+  return { KAFKA_BROKERS: kafka.brokers.join(',') };
 }

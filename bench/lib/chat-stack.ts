@@ -75,7 +75,10 @@ export async function startChatRedis(run: Run, options: { port: number; dir: str
   return redis;
 }
 
-export async function startChatKafka(run: Run, rootDir: string, dir: string): Promise<RunningKafka> {
+/** A fresh single-node Kafka (KRaft) for the outbox's relay, as in production. */
+export async function startChatKafka(run: Run, rootDir: string): Promise<RunningKafka> {
+  const dir = join(rootDir, '.data/bench-chat/kafka');
+  rmSync(dir, { recursive: true, force: true });
   const kafka = await startKafka({ port: CHAT_BENCH_PORTS.kafka, controllerPort: CHAT_BENCH_PORTS.kafkaController, dir, rootDir });
   run.add(() => kafka.stop());
   return kafka;
