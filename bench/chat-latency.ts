@@ -22,6 +22,8 @@ interface Phase {
   readonly phase: string;
   readonly summary: Summary;
   readonly cpu: ReturnType<ReturnType<typeof cpuWindow>['end']>;
+  /** The servers' CPU with sockets open and no messages, in % of one core. */
+  readonly idlePctOfCore: number;
 }
 
 async function measure(phase: string, gen: Generator, sides: { visitor: ServerProcess; agent: ServerProcess; visitorAuth: Credentials; agentAuth: Credentials; accept: boolean }): Promise<Phase> {
@@ -32,13 +34,19 @@ async function measure(phase: string, gen: Generator, sides: { visitor: ServerPr
     agents: pairs, perAgent: 1, localAddress: gen.localAddress, concurrency: 10, accept: sides.accept, prefix,
   };
   await gen.call('setup', setupParams);
+  // What the servers burn with nothing to do (heartbeats, the outbox relay's and the job queues' polling, Kafka clients), for comparison.
+  const servers = { [sides.visitor.name]: sides.visitor.pid, [sides.agent.name]: sides.agent.pid };
+  const idleWindow = cpuWindow(servers, cpus().length);
+  await new Promise((r) => setTimeout(r, 3_000));
+  const idle = idleWindow.end();
+  const idlePctOfCore = Math.round((Object.entries(idle.ms).filter(([n]) => n !== 'redis').reduce((a, [, v]) => a + v, 0) / (idle.seconds * 1000)) * 100);
   const window = cpuWindow({ generator: gen.pid, [sides.visitor.name]: sides.visitor.pid, [sides.agent.name]: sides.agent.pid }, cpus().length);
   const result = await gen.call<TrackerResult>('exchange', { total: args.int('messages', 3_000), rate: args.int('rate', 200), warmup: args.int('warmup', 300), agentShare: 0, drainMs: 10_000, prefix });
   const cpu = window.end();
   await gen.call('teardown');
   const summary = summarize([result]);
   console.error(`[chat-latency] ${phase}: delivery p50 ${summary.deliveryMs.p50.toFixed(2)} ms, p99 ${summary.deliveryMs.p99.toFixed(2)} ms; lost ${summary.lost}, errors ${summary.errors}${summary.firstError ? ` (${summary.firstError})` : ''}`);
-  return { phase, summary, cpu };
+  return { phase, summary, cpu, idlePctOfCore };
 }
 
 async function main(run: Run): Promise<void> {
@@ -84,10 +92,10 @@ function report(phases: Phase[]): void {
   const everysec = phases.find((p) => p.phase === 'gateway, same node')?.summary;
   const added = (s: Summary, over: Summary | undefined) => (over ? `+${f(s.deliveryMs.p50 - over.deliveryMs.p50)} / +${f(s.deliveryMs.p99 - over.deliveryMs.p99)}` : '-');
   const lines = [
-    '| phase | delivered | lost | retried | delivery p50 / p90 / p99 / max ms | ack p50 / p99 ms | added over raw ws p50 / p99 ms | added over everysec p50 / p99 ms | server / redis CPU µs per message | machine busy / not ours |',
-    '|---|---|---|---|---|---|---|---|---|---|',
-    ...phases.map(({ phase, summary: s, cpu }) =>
-      `| ${phase} | ${s.delivered}/${s.sent} | ${s.lost} | ${s.retries} | ${f(s.deliveryMs.p50)} / ${f(s.deliveryMs.p90)} / ${f(s.deliveryMs.p99)} / ${f(s.deliveryMs.max)} | ${f(s.ackMs.p50)} / ${f(s.ackMs.p99)} | ${phase === phases[0]!.phase ? 'baseline' : added(s, base)} | ${phase.includes('always') ? added(s, phase.includes('cross') ? phases.find((p) => p.phase === 'gateway, cross node')?.summary : everysec) : '-'} | ${perMessage(cpu.ms, s.sent + args.int('warmup', 300))} | ${cpu.machineBusyPct}% / ${cpu.notOursPct}% |`),
+    '| phase | delivered | lost | retried | delivery p50 / p90 / p99 / max ms | ack p50 / p99 ms | added over raw ws p50 / p99 ms | added over everysec p50 / p99 ms | server / redis CPU µs per message | server idle, % of a core | machine busy / not ours |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+    ...phases.map(({ phase, summary: s, cpu, idlePctOfCore }) =>
+      `| ${phase} | ${s.delivered}/${s.sent} | ${s.lost} | ${s.retries} | ${f(s.deliveryMs.p50)} / ${f(s.deliveryMs.p90)} / ${f(s.deliveryMs.p99)} / ${f(s.deliveryMs.max)} | ${f(s.ackMs.p50)} / ${f(s.ackMs.p99)} | ${phase === phases[0]!.phase ? 'baseline' : added(s, base)} | ${phase.includes('always') ? added(s, phase.includes('cross') ? phases.find((p) => p.phase === 'gateway, cross node')?.summary : everysec) : '-'} | ${perMessage(cpu.ms, s.sent + args.int('warmup', 300))} | ${idlePctOfCore}% | ${cpu.machineBusyPct}% / ${cpu.notOursPct}% |`),
     '',
     'goal: added over raw ws ≤ 1 ms p50, ≤ 5 ms p99 (same node and cross node, appendfsync everysec)',
   ];
