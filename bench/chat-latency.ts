@@ -33,7 +33,8 @@ async function measure(phase: string, gen: Generator, sides: { visitor: ServerPr
     visitorUrl: sides.visitor.wsUrl, agentUrl: sides.agent.wsUrl, visitor: sides.visitorAuth, agent: sides.agentAuth,
     agents: pairs, perAgent: 1, localAddress: gen.localAddress, concurrency: 10, accept: sides.accept, prefix,
   };
-  await gen.call('setup', setupParams);
+  const setup = await gen.call<{ failed: number; firstError?: string }>('setup', setupParams);
+  if (setup.failed > 0) console.error(`[chat-latency] ${phase}: ${setup.failed} pairs could not be set up (${setup.firstError}): left out`);
   // What the servers burn with nothing to do (heartbeats, the outbox relay's and the job queues' polling, Kafka clients), for comparison.
   const servers = { [sides.visitor.name]: sides.visitor.pid, [sides.agent.name]: sides.agent.pid };
   const idleWindow = cpuWindow(servers, cpus().length);

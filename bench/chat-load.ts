@@ -35,6 +35,9 @@ const settings = {
 interface Phase {
   readonly phase: string;
   readonly setupSeconds: number;
+  readonly conversations: number;
+  /** Conversations whose setup failed (a socket closed by the server): left out of the exchange. */
+  readonly setupFailed: number;
   readonly summary: Summary;
   readonly cpu: ReturnType<ReturnType<typeof cpuWindow>['end']>;
   readonly serverRssMb: Record<string, number>;
@@ -47,12 +50,15 @@ async function measure(phase: string, gens: Generator[], sides: { visitor: Serve
   const perAgent = Math.floor(settings.conversations / settings.agents);
   say(`opening ${agentsPer * gens.length} agents and ${agentsPer * perAgent * gens.length} visitors, starting and accepting their conversations…`);
   const setupStarted = performance.now();
-  await Promise.all(gens.map((g) => g.call('setup', {
+  const setups = await Promise.all(gens.map((g) => g.call<{ conversations: number; failed: number; firstError?: string }>('setup', {
     visitorUrl: sides.visitor.wsUrl, agentUrl: sides.agent.wsUrl, visitor: sides.visitorAuth, agent: sides.agentAuth,
     agents: agentsPer, perAgent, localAddress: g.localAddress, concurrency: 32, accept: sides.accept, prefix: `${prefix}-g${g.index}`,
   } satisfies SetupParams)));
   const setupSeconds = Math.round((performance.now() - setupStarted) / 100) / 10;
-  say(`set up in ${setupSeconds} s; ${settings.rate} messages/s for ${settings.seconds} s…`);
+  const conversations = setups.reduce((n, r) => n + r.conversations, 0);
+  const setupFailed = setups.reduce((n, r) => n + r.failed, 0);
+  if (setupFailed > 0) say(`${setupFailed} conversations could not be set up (first: ${setups.find((r) => r.firstError)?.firstError}): left out`);
+  say(`${conversations} conversations set up in ${setupSeconds} s; ${settings.rate} messages/s for ${settings.seconds} s…`);
   const servers = [...new Set([sides.visitor, sides.agent])];
   const window = cpuWindow(Object.fromEntries([...servers.map((s) => [s.name, s.pid]), ...gens.map((g) => [`generator-${g.index}`, g.pid])]), cpus().length);
   const perGenRate = settings.rate / gens.length;
@@ -65,7 +71,7 @@ async function measure(phase: string, gens: Generator[], sides: { visitor: Serve
   await Promise.all(gens.map((g) => g.call('teardown')));
   const summary = summarize(results);
   say(`acked ${summary.acked}/${summary.sent}, delivered ${summary.delivered}, lost ${summary.lost}, errors ${summary.errors}${summary.firstError ? ` (first: ${summary.firstError})` : ''}`);
-  return { phase, setupSeconds, summary, cpu, serverRssMb };
+  return { phase, setupSeconds, conversations, setupFailed, summary, cpu, serverRssMb };
 }
 
 async function main(run: Run): Promise<void> {
@@ -94,10 +100,10 @@ async function main(run: Run): Promise<void> {
 function report(phases: Phase[]): void {
   const f = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '-');
   const lines = [
-    '| phase | setup s | sent | acked | delivered | lost | dup | retried | errors | ack p50 / p99 ms | delivery p50 / p99 / max ms | send lag p99 ms | server RSS MB | CPU s (by process) | server / redis CPU µs per message | machine busy / not ours |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
-    ...phases.map(({ phase, setupSeconds, summary: s, cpu, serverRssMb }) =>
-      `| ${phase} | ${setupSeconds} | ${s.sent} | ${s.acked} | ${s.delivered} | ${s.lost} | ${s.duplicates} | ${s.retries} | ${s.errors} | ${f(s.ackMs.p50)} / ${f(s.ackMs.p99)} | ${f(s.deliveryMs.p50)} / ${f(s.deliveryMs.p99)} / ${f(s.deliveryMs.max)} | ${f(s.scheduleLagMs.p99)} | ${Object.entries(serverRssMb).map(([n, v]) => `${n} ${v}`).join(', ')} | ${Object.entries(cpu.ms).map(([n, v]) => `${n} ${(v / 1000).toFixed(1)}`).join(', ')} | ${perMessage(cpu.ms, s.sent + settings.rate * 2)} | ${cpu.machineBusyPct}% / ${cpu.notOursPct}% |`),
+    '| phase | conversations (setup failed) | setup s | sent | acked | delivered | lost | dup | retried | errors | ack p50 / p99 ms | delivery p50 / p99 / max ms | send lag p99 ms | server RSS MB | CPU s (by process) | server / redis CPU µs per message | machine busy / not ours |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ...phases.map(({ phase, conversations, setupFailed, setupSeconds, summary: s, cpu, serverRssMb }) =>
+      `| ${phase} | ${conversations} (${setupFailed}) | ${setupSeconds} | ${s.sent} | ${s.acked} | ${s.delivered} | ${s.lost} | ${s.duplicates} | ${s.retries} | ${s.errors} | ${f(s.ackMs.p50)} / ${f(s.ackMs.p99)} | ${f(s.deliveryMs.p50)} / ${f(s.deliveryMs.p99)} / ${f(s.deliveryMs.max)} | ${f(s.scheduleLagMs.p99)} | ${Object.entries(serverRssMb).map(([n, v]) => `${n} ${v}`).join(', ')} | ${Object.entries(cpu.ms).map(([n, v]) => `${n} ${(v / 1000).toFixed(1)}`).join(', ')} | ${perMessage(cpu.ms, s.sent + settings.rate * 2)} | ${cpu.machineBusyPct}% / ${cpu.notOursPct}% |`),
   ];
   const [raw, gw] = [phases.find((p) => p.phase.startsWith('raw')), phases.find((p) => p.phase.startsWith('gateway'))];
   if (raw && gw) lines.push('', `added over raw ws: ack p50 +${f(gw.summary.ackMs.p50 - raw.summary.ackMs.p50)} ms, p99 +${f(gw.summary.ackMs.p99 - raw.summary.ackMs.p99)} ms; delivery p50 +${f(gw.summary.deliveryMs.p50 - raw.summary.deliveryMs.p50)} ms, p99 +${f(gw.summary.deliveryMs.p99 - raw.summary.deliveryMs.p99)} ms`);

@@ -19,9 +19,10 @@ export interface ExchangeParams {
   readonly prefix: string;
 }
 
-async function setup(p: SetupParams): Promise<number> {
-  conversations = await setupConversations(p, (role, frame, at) => tracker.received(role, frame, at));
-  return conversations.length;
+async function setup(p: SetupParams): Promise<{ conversations: number; failed: number; firstError?: string }> {
+  const result = await setupConversations(p, (role, frame, at) => tracker.received(role, frame, at));
+  conversations = result.conversations;
+  return { conversations: conversations.length, failed: result.failed, ...(result.firstError ? { firstError: result.firstError } : {}) };
 }
 
 /** Round-robin over the conversations, evenly paced; visitors send, or agents for `agentShare` of them. */
