@@ -13,9 +13,11 @@ import { startRedis, type RunningRedis } from '../../scripts/lib/redis.ts';
  * Clear of the demo (808x, 6379/6380, 9092/9093), the tests at any offset of 1000 (…379, …380,
  * …390, …081-083, …092/093, …180), the other benches (27xxx) and Linux's ephemeral range.
  */
+const o = Number(process.env.BENCH_CHAT_PORT_OFFSET ?? 0);
+/** The chat benches' ports; `BENCH_CHAT_PORT_OFFSET=N` moves them all by N (two benches at once on one machine). */
 export const CHAT_BENCH_PORTS = {
-  redis: 25479, redisCache: 25480, redisStrict: 25481, kafka: 25492, kafkaController: 25493,
-  gateways: [25410, 25411, 25412, 25413], raw: 25420, inspectFirst: 25430,
+  redis: 25479 + o, redisCache: 25480 + o, redisStrict: 25481 + o, kafka: 25492 + o, kafkaController: 25493 + o,
+  gateways: [25410 + o, 25411 + o, 25412 + o, 25413 + o], raw: 25420 + o, inspectFirst: 25430 + o,
 } as const;
 
 /** The API key every gateway node accepts in the benches (services may open sockets with it). */
