@@ -188,7 +188,8 @@ test('reaps a socket that does not answer heartbeats with 4008', async () => {
 });
 
 test('closes a socket whose token expires with 4001', async () => {
-  const gw = await chatGateway();
+  // The node's heartbeat sweep ends expired sockets: a short one here.
+  const gw = await chatGateway({ OMNIGATE_WS_HEARTBEAT_MS: '200' });
   const client = await welcomed(await connectWs(gw.url, { token: await agentToken('a-exp', { ttlMs: 1_000 }) }));
   assert.equal((await client.closed).code, 4001);
 });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -13,7 +14,7 @@ import { createConversationFeeds } from './conversation-feeds.ts';
 import { FRAME_HANDLERS, TYPING_TOPIC, type FrameContext } from './frame-handlers.ts';
 import { errorFrame, frame, type ClientFrame } from './frames.ts';
 import type { Protocol } from './protocol.ts';
-import { createSocketSession, type SocketSession } from './socket-session.ts';
+import { SocketSession, type SocketSessionOptions } from './socket-session.ts';
 import { deliverTyping, type TypingSignal } from './typing.ts';
 import type { WsConversations } from './ws.types.ts';
 
@@ -61,6 +62,12 @@ export async function createChatSockets(deps: ChatSocketsDeps): Promise<ChatSock
   const ctx: FrameContext = { conversations: deps.conversations, feeds, fanout: deps.fanout, presence };
   let closing = false;
   const pendingLeaves = new Set<Promise<void>>();
+  // Shared by every socket of this node; a socket's id is the prefix and a counter (unique across nodes and restarts).
+  const sessionOptions: SocketSessionOptions = {
+    maxBufferedBytes: config.maxBufferedBytes, closeGraceMs: config.closeGraceMs, ratePerSec: config.ratePerSec, rateBurst: config.rateBurst, log,
+    idPrefix: `${deps.nodeId}.${randomBytes(6).toString('base64url')}.`,
+    onClose: (code) => deps.metrics.wsClosed.inc({ code }),
+  };
 
   const onMessage = (message: FanoutMessage) => {
     if (message.kind === 'event') return feeds.onEvent(message.conversationId, message.seq, message.json);
@@ -103,13 +110,20 @@ export async function createChatSockets(deps: ChatSocketsDeps): Promise<ChatSock
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    socket.on('error', (err) => log.debug({ err }, 'upgrade socket error'));
+    // Until ws takes the socket over (it has its own listener then); one shared function, not a
+    // closure per socket that would keep the request alive as long as the socket.
+    socket.on('error', onUpgradeSocketError);
     const auth = closing ? Promise.reject(new AppError('SHUTTING_DOWN', 'this node is shutting down')) : deps.authenticate(req);
     void auth.then(
-      ({ principal }) => wss.handleUpgrade(req, socket, head, (ws) => open(ws, principal, req.socket.remoteAddress ?? 'unknown')),
+      ({ principal }) =>
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          socket.off('error', onUpgradeSocketError);
+          open(ws, principal, req.socket.remoteAddress ?? 'unknown');
+        }),
       (err: unknown) =>
         // Accepted, then closed with the code: a browser sees the code, not a failed handshake.
         wss.handleUpgrade(req, socket, head, (ws) => {
+          socket.off('error', onUpgradeSocketError);
           const error = toAppError(err);
           if (error.code === 'INTERNAL') log.error({ err }, 'upgrade authentication failed');
           deps.metrics.wsClosed.inc({ code: error.code });
@@ -118,39 +132,56 @@ export async function createChatSockets(deps: ChatSocketsDeps): Promise<ChatSock
         }),
     );
   };
+  const onUpgradeSocketError = (err: Error) => log.debug({ err }, 'upgrade socket error');
   deps.server.on('upgrade', onUpgrade);
+
+  // The listeners of every socket: shared functions (`this` is the socket), not closures per socket.
+  function onPong(this: WebSocket): void {
+    const session = sessions.get(this);
+    if (session) session.alive = true;
+  }
+  function onSocketMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
+    const session = sessions.get(this);
+    if (session) onFrame(session, data, isBinary);
+  }
+  function onSocketError(this: WebSocket, err: Error): void {
+    log.debug({ err, principal: sessions.get(this)?.principal.name }, 'socket error');
+  }
+  function onSocketClose(this: WebSocket): void {
+    const session = sessions.get(this);
+    if (!session) return;
+    sessions.delete(this);
+    deps.metrics.wsSockets.dec({ kind: session.principal.kind });
+    session.dispose();
+    session.pending = undefined;
+    feeds.drop(session);
+    const leaving = presence.leave(session).catch((err: unknown) => log.warn({ err }, 'could not clear a closed socket\'s presence'));
+    // A stopping node waits for these before its Redis connection closes.
+    pendingLeaves.add(leaving);
+    void leaving.finally(() => pendingLeaves.delete(leaving));
+  }
 
   function open(ws: WebSocket, principal: Principal, ip: string): void {
     if (closing) {
       ws.close(ERROR_CATALOGUE.SHUTTING_DOWN.wsClose, 'SHUTTING_DOWN');
       return;
     }
-    const session = createSocketSession(ws, principal, { ...config, ip, log: log.child({ principal: principal.name }), onClose: (code) => deps.metrics.wsClosed.inc({ code }) });
+    const session = new SocketSession(ws, principal, ip, sessionOptions);
     sessions.set(ws, session);
     deps.metrics.wsSockets.inc({ kind: principal.kind });
-    ws.on('pong', () => void (session.alive = true));
-    ws.on('message', (data, isBinary) => onFrame(session, data as Buffer, isBinary));
-    ws.on('error', (err) => log.debug({ err, principal: principal.name }, 'socket error'));
-    ws.on('close', () => {
-      sessions.delete(ws);
-      deps.metrics.wsSockets.dec({ kind: principal.kind });
-      session.dispose();
-      feeds.drop(session);
-      const leaving = presence.leave(session).catch((err: unknown) => log.warn({ err }, 'could not clear a closed socket\'s presence'));
-      // A stopping node waits for these before its Redis connection closes.
-      pendingLeaves.add(leaving);
-      void leaving.finally(() => pendingLeaves.delete(leaving));
-    });
+    ws.on('pong', onPong);
+    ws.on('message', onSocketMessage);
+    ws.on('error', onSocketError);
+    ws.on('close', onSocketClose);
+    if (session.expired(Date.now())) return session.closeWith('TOKEN_EXPIRED', 'the token has expired: reconnect with a fresh one');
     session.send(frame('welcome', { node: deps.nodeId, principal: { kind: principal.kind, id: idOf(principal) }, heartbeatMs: config.heartbeatMs }));
     if (principal.kind === 'agent') void presence.set(session, 'online').catch((err: unknown) => log.warn({ err }, 'could not set presence'));
     if (isStaff(principal)) void presence.sendCurrent(session).catch((err: unknown) => log.warn({ err }, 'could not read presence'));
   }
 
-  /** Frames of one socket are handled one after the other: its messages are stored in the order it sent them. */
-  const queues = new WeakMap<SocketSession, Promise<void>>();
-
   function onFrame(session: SocketSession, data: Buffer, isBinary: boolean): void {
     session.alive = true;
+    if (session.expired(Date.now())) return session.closeWith('TOKEN_EXPIRED', 'the token has expired: reconnect with a fresh one');
     if (!session.takeFrame()) return session.closeWith('RATE_LIMITED', `more than ${config.ratePerSec} frames per second`);
     let parsed: ClientFrame;
     try {
@@ -159,7 +190,16 @@ export async function createChatSockets(deps: ChatSocketsDeps): Promise<ChatSock
     } catch (err) {
       return session.send(errorFrame(toAppError(err)));
     }
-    queues.set(session, (queues.get(session) ?? Promise.resolve()).then(() => handle(session, parsed)));
+    // Frames of one socket are handled one after the other: its messages are stored in the order it sent them.
+    if (session.pending) return void session.pending.push(parsed);
+    session.pending = [parsed];
+    void handleInOrder(session);
+  }
+
+  async function handleInOrder(session: SocketSession): Promise<void> {
+    await undefined;
+    for (let next = session.pending?.shift(); next; next = session.pending?.shift()) await handle(session, next);
+    session.pending = undefined;
   }
 
   async function handle(session: SocketSession, parsed: ClientFrame): Promise<void> {
@@ -174,8 +214,15 @@ export async function createChatSockets(deps: ChatSocketsDeps): Promise<ChatSock
     }
   }
 
+  // One sweep per node each heartbeat: reaps the silent sockets and ends those whose token expired
+  // (at most one heartbeat after the expiry; a frame after it is refused at once, see onFrame).
   const heartbeat = setInterval(() => {
+    const now = Date.now();
     for (const session of sessions.values()) {
+      if (session.expired(now)) {
+        session.closeWith('TOKEN_EXPIRED', 'the token has expired: reconnect with a fresh one');
+        continue;
+      }
       if (!session.alive) {
         session.closeWith('HEARTBEAT_MISSED', `nothing heard for ${config.heartbeatMs} ms`);
         continue;
