@@ -70,8 +70,11 @@ describe('conversation timers', () => {
     assert.deepEqual([woke.data.reason, woke.by.kind], ['snooze_ended', 'system']);
   });
 
-  test('each move cancels the timer it makes needless and sets the one it calls for', async () => {
-    const id = await start(slow);
+  test('each move cancels the timer it makes needless and sets the one it calls for; a message only moves it on', async () => {
+    const visitor = await openVisitor(slow);
+    const started = await chat(slow, visitor.token, 'POST', '/v1/conversations', {});
+    assert.equal(started.status, 201, JSON.stringify(started.body));
+    const id = String(started.body.conversationId);
     assert.deepEqual(await timersOf(id), [`ct_${id}_visitor_idle_2`]);
     await cmd(slow, ada, id, 'accept');
     assert.deepEqual(await timersOf(id), [`ct_${id}_agent_answer_3`]);
@@ -79,6 +82,9 @@ describe('conversation timers', () => {
     assert.deepEqual(await timersOf(id), [`ct_${id}_snooze_end_4`]);
     await cmd(slow, ada, id, 'wake');
     assert.deepEqual(await timersOf(id), [`ct_${id}_agent_answer_5`]);
+    const sent = await chat(slow, visitor.token, 'POST', `/v1/conversations/${id}/messages`, { clientId: 'still', contentType: 'text', text: 'still there?' });
+    assert.equal(sent.status, 201, JSON.stringify(sent.body));
+    assert.deepEqual(await timersOf(id), [`ct_${id}_agent_answer_5`], 'the timer set stays: it sets itself again when it fires');
     await cmd(slow, ada, id, 'close');
     assert.deepEqual(await timersOf(id), []);
   });

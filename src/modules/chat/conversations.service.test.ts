@@ -30,15 +30,24 @@ const service: ServicePrincipal = { kind: 'service', name: 'crm', roles: ['api']
 const text = (t: string) => ({ contentType: 'text', text: t }) as const;
 let n = 0;
 
-function setUp(config: Partial<ChatConfig> = {}, options: { bot?: boolean; store?: (memory: ConversationStore<ConversationEvent>) => ConversationStore<ConversationEvent> } = {}) {
+interface SetUpOptions {
+  bot?: boolean;
+  store?: (memory: ConversationStore<ConversationEvent>) => ConversationStore<ConversationEvent>;
+  /** The service reads the test's clock too (its events' times, its timers' deadlines). */
+  clocked?: boolean;
+  /** Another node's service over this one's store. */
+  sharing?: ConversationStore<ConversationEvent>;
+}
+
+function setUp(config: Partial<ChatConfig> = {}, options: SetUpOptions = {}) {
   let clock = Date.now();
-  const memory = createMemoryConversationStore<ConversationEvent>({ nodeId: 'test', now: () => clock });
+  const memory = options.sharing ?? createMemoryConversationStore<ConversationEvent>({ nodeId: 'test', now: () => clock });
   const store = options.store?.(memory) ?? memory;
   // A job backend of its own: another test's workers must not take this one's timers.
   const backend = createMemoryJobBackend();
   const jobs = createJobQueues({ backend, log: pino({ level: 'silent' }), metrics: createMetrics(), attempts: 3, backoffMs: 1 });
   opened.push({ jobs, backend });
-  const conversations = createConversations({ store, jobs, locks: createMemoryLeaseStore(), config: { ...CONFIG, ...config }, log: pino({ level: 'silent' }), ...(options.bot ? { bot: createRuleBot() } : {}) });
+  const conversations = createConversations({ store, jobs, locks: createMemoryLeaseStore(), config: { ...CONFIG, ...config }, log: pino({ level: 'silent' }), ...(options.bot ? { bot: createRuleBot() } : {}), ...(options.clocked ? { now: () => clock } : {}) });
   jobs.start();
   n += 1;
   return { conversations, store, jobs, visitor: visitorOf(`v-${n}`), tick: (ms: number) => (clock += ms) };
@@ -165,6 +174,40 @@ describe('conversations service', () => {
     assert.equal((await jobs.find(`ct_${conversationId}_visitor_idle_4`))?.view.state, 'delayed');
     await conversations.command(agentOf('a-1'), conversationId, { type: 'close' });
     assert.equal(await jobs.find(`ct_${conversationId}_visitor_idle_4`), undefined);
+  });
+
+  test('a message before the deadline moves the timer on without a new job: the one set sets itself again and fires once the time since the last message is up', async () => {
+    const { conversations, visitor, jobs, tick } = setUp({ agentAnswerMs: 500 }, { clocked: true });
+    const { conversationId } = await conversations.start(visitor, {});
+    await conversations.command(agentOf('a-1'), conversationId, { type: 'accept' });
+    tick(300);
+    const { seq } = await conversations.send(visitor, conversationId, { clientId: 'm-1', content: text('anyone there?') });
+    assert.equal(await jobs.find(`ct_${conversationId}_agent_answer_${seq}`), undefined, 'a message sets no job of its own');
+    // The first timer fires 500 ms after the accept, by the test's clock only 300 ms: 200 ms short of the message's deadline.
+    await waitFor('the timer set again', async () => (await jobs.find(`ct_${conversationId}_agent_answer_${seq}`))?.view.state === 'delayed');
+    assert.equal((await jobs.find(`ct_${conversationId}_agent_answer_3`))?.view.state, 'completed');
+    assert.equal((await conversations.get(service, conversationId)).status, 'assigned', 'the first timer did not act');
+    tick(500);
+    await waitFor('the requeue', async () => (await conversations.get(service, conversationId)).status === 'queued');
+    const { events } = await conversations.history(service, conversationId, { afterSeq: seq - 1 });
+    const [message, requeued] = events;
+    assert.deepEqual(requeued?.type === 'conversation.queued' ? [requeued.by.kind, requeued.data.reason] : [], ['system', 'agent_timeout']);
+    assert.ok(Date.parse(requeued!.at) - Date.parse(message!.at) >= 500, 'not before the answer time after the last message');
+  });
+
+  test('a node decides on the state it knows; another node\'s appends since are found as a conflict or a refusal, and decided again on the stored state', async () => {
+    const a = setUp();
+    const b = setUp({}, { sharing: a.store });
+    const { conversationId } = await a.conversations.start(a.visitor, {});
+    await b.conversations.command(agentOf('a-1'), conversationId, { type: 'accept' });
+    // Node a still knows it queued: an agent's message there is refused, so it reads the stored state and sends.
+    const sent = await a.conversations.send(agentOf('a-1'), conversationId, { clientId: 'm-1', content: text('hello') });
+    assert.deepEqual(sent, { seq: 4, duplicate: false });
+    await b.conversations.command(agentOf('a-1'), conversationId, { type: 'close' });
+    // Node a knows it assigned: a second accept would append on it, finds the conflict, and is refused on what is stored.
+    await assert.rejects(a.conversations.command(agentOf('a-2'), conversationId, { type: 'accept' }), { code: 'INVALID_TRANSITION' });
+    const view = await b.conversations.get(service, conversationId);
+    assert.deepEqual([view.status, view.seq], ['closed', 5]);
   });
 
   test('the built-in bot answers, and on "转人工" notes it for the agents and hands over; the visitor sees the answer, not the note', async () => {

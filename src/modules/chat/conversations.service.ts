@@ -8,7 +8,9 @@ import type { LeaseStore } from '../../ports/lease-store.ts';
 import type { JobQueues } from '../jobs/job-queues.ts';
 import type { Bot } from './bot.ts';
 import { decide, fold, initialState } from './conversation.decider.ts';
-import { commandOfTimer, createConversationTimers, timerOf, type TimerKind } from './conversation-timers.ts';
+import { indexesOf } from './conversation-indexes.ts';
+import { createConversationStateCache, DEFAULT_STATE_CACHE_SIZE } from './conversation-state-cache.ts';
+import { createConversationTimers, timerFired, type TimerKind, type TimerPlan } from './conversation-timers.ts';
 import type {
   Actor, ConversationCommand, ConversationEvent, ConversationState, DecidedEvent, DeciderCommand, MessageContent, Visibility, VisitorRef,
 } from './conversation.types.ts';
@@ -77,19 +79,8 @@ export interface ConversationsDeps {
   readonly now?: () => number;
   /** Admits a visitor's new conversation from an address, or throws (RATE_LIMITED per address and per site). */
   readonly admitStart?: (visitor: VisitorPrincipal, ip: string) => Promise<void>;
-}
-
-/** The list indexes a conversation is in: each of them names one filter of `list`. */
-export function indexesOf(state: ConversationState): string[] {
-  if (state.status === 'none') return [];
-  const open = state.status !== 'closed';
-  return [
-    'all', `state:${state.status}`, ...(open ? ['open'] : []),
-    ...(state.agentId === undefined ? [] : [`agent:${state.agentId}`]),
-    ...(state.group === undefined ? [] : [`group:${state.group}`]),
-    ...(state.visitor?.customerId === undefined ? [] : [`customer:${state.visitor.customerId}`]),
-    ...(state.visitor === undefined ? [] : [`visitor:${state.visitor.id}`, ...(open ? [`open:visitor:${state.visitor.id}`] : [])]),
-  ];
+  /** Conversations whose last known state is kept in memory (DEFAULT_STATE_CACHE_SIZE); 0 reads Redis before every command. */
+  readonly stateCacheSize?: number;
 }
 
 type Outcome = { seq: number; duplicate: boolean };
@@ -111,8 +102,14 @@ export function createConversations(deps: ConversationsDeps): Conversations {
     }
   }
 
-  /** The state: the snapshot cached with the last append, or the fold of the stream when there is none. */
+  const known = createConversationStateCache(deps.stateCacheSize ?? DEFAULT_STATE_CACHE_SIZE);
+  /** The state as stored: the snapshot cached with the last append, or the fold of the stream when there is none. */
   async function load(conversationId: string): Promise<ConversationState> {
+    const state = await loadStored(conversationId);
+    known.set(conversationId, state);
+    return state;
+  }
+  async function loadStored(conversationId: string): Promise<ConversationState> {
     const head = await stored('read the conversation', () => deps.store.head(conversationId));
     if (!head) return initialState();
     const snapshot = head.snapshot as ConversationState | null;
@@ -128,11 +125,17 @@ export function createConversations(deps: ConversationsDeps): Conversations {
     return result.outcome === 'duplicate' ? result.seq : undefined;
   }
 
-  /** load → decide → append with the expected seq; a lost race decides again (bounded), a repeat of a client id answers what it got the first time. */
+  /**
+   * load → decide → append with the expected seq; a lost race decides again (bounded), a repeat of a client id answers what it got the first time.
+   * The first try decides on the state this node knows without reading Redis: a state another node moved on finds a conflict; a refusal or a no-op decided on it is decided again on the stored state.
+   */
   async function execute(conversationId: string, actor: Actor, commandsFor: (state: ConversationState) => DeciderCommand[], options: { clientId?: string; principal?: Principal } = {}): Promise<Outcome> {
     const { clientId, principal } = options;
+    let mayRecall = true;
     for (let attempt = 0; attempt < MAX_APPEND_ATTEMPTS; attempt++) {
-      const before = await load(conversationId);
+      const cached = mayRecall ? known.get(conversationId) : undefined;
+      mayRecall = false;
+      const before = cached ?? await load(conversationId);
       let decided: DecidedEvent[] = [];
       let after = before;
       try {
@@ -144,11 +147,13 @@ export function createConversations(deps: ConversationsDeps): Conversations {
           after = fold(events.map((e, i) => ({ ...e, seq: after.seq + i + 1, id: '', at }) as ConversationEvent), after);
         }
       } catch (err) {
+        if (cached) { attempt -= 1; continue; } // refused by a state that may be out of date: decide again on the stored one
         // A retried command that already went through is refused by the state it made: answer the first outcome.
         const seen = clientId !== undefined && isAppError(err) && err.code !== 'NOT_FOUND' ? await appendedBefore(conversationId, clientId) : undefined;
         if (seen !== undefined) return { seq: seen, duplicate: true };
         throw err;
       }
+      if (decided.length === 0 && cached) { attempt -= 1; continue; } // a no-op, the same
       if (decided.length === 0) return { seq: before.seq, duplicate: false };
       const at = new Date(now()).toISOString();
       const events = decided.map((e) => ({ ...e, id: randomUUID(), at }));
@@ -162,6 +167,7 @@ export function createConversations(deps: ConversationsDeps): Conversations {
       }));
       if (result.outcome === 'duplicate') return { seq: result.seq, duplicate: true };
       if (result.outcome === 'appended') {
+        known.set(conversationId, after);
         await appended(conversationId, before, after, result.events);
         return { seq: result.seq, duplicate: false };
       }
@@ -193,12 +199,15 @@ export function createConversations(deps: ConversationsDeps): Conversations {
     }
   }
 
-  /** A timer fired: it acts only if the conversation still calls for this very timer. */
+  /** A timer fired: it acts only if the conversation still calls for it and its time is up; one a message moved on is set again for the time left. */
   async function fire(conversationId: string, kind: TimerKind, armedAtSeq: number): Promise<void> {
+    let later: TimerPlan | undefined;
     await execute(conversationId, TIMER_ACTOR, (state) => {
-      const plan = timerOf(state, deps.config, now());
-      return plan?.kind === kind && plan.armedAtSeq === armedAtSeq ? [commandOfTimer(kind, state)] : [];
+      const fired = timerFired(state, kind, armedAtSeq, deps.config, now());
+      later = fired !== undefined && 'later' in fired ? fired.later : undefined;
+      return fired !== undefined && 'act' in fired ? [fired.act] : [];
     });
+    if (later) await timers.rearm(conversationId, later);
   }
 
   async function visible(p: Principal, conversationId: string): Promise<ConversationState> {
