@@ -48,8 +48,9 @@ async function hold(p: HoldParams): Promise<{ opened: number; failed: number; fi
 /** Authenticated, started a conversation, subscribed to it, received its first message. */
 async function oneSocket(p: HoldParams, name: string): Promise<ChatSocket> {
   const socket = await openChatSocket(p.url, await socketAuth(p.credentials, name), { localAddress: p.localAddress });
+  let timer: NodeJS.Timeout | undefined;
   const received = new Promise<void>((resolveReceived, reject) => {
-    const timer = setTimeout(() => reject(new Error('no message within 30 s of subscribing')), 30_000);
+    timer = setTimeout(() => reject(new Error('no message within 30 s of subscribing')), 30_000);
     socket.onFrame = (frame) => {
       const event = frame.event as { type?: string } | undefined;
       if (frame.type === 'event' && event?.type === 'conversation.message_sent') {
@@ -59,10 +60,18 @@ async function oneSocket(p: HoldParams, name: string): Promise<ChatSocket> {
       }
     };
   });
-  const started = expectReply(await requestRetrying(socket, { type: 'conversation.start', id: `${name}-s`, text: 'hello' }), 'ack');
-  expectReply(await requestRetrying(socket, { type: 'subscribe', id: `${name}-sub`, conversationId: started.conversationId, afterSeq: 0 }), 'subscribed');
-  await received;
-  return socket;
+  try {
+    const started = expectReply(await requestRetrying(socket, { type: 'conversation.start', id: `${name}-s`, text: 'hello' }), 'ack');
+    expectReply(await requestRetrying(socket, { type: 'subscribe', id: `${name}-sub`, conversationId: started.conversationId, afterSeq: 0 }), 'subscribed');
+    await received;
+    return socket;
+  } catch (err) {
+    // A socket that failed is counted and closed; its timer must not fail the whole run later.
+    clearTimeout(timer);
+    received.catch(() => {});
+    socket.close();
+    throw err;
+  }
 }
 
 async function release(): Promise<{ closed: number }> {
