@@ -194,6 +194,18 @@ test('closes a socket whose token expires with 4001', async () => {
   assert.equal((await client.closed).code, 4001);
 });
 
+test('refuses a frame sent after the token expired, before any heartbeat sweep, with 4001', async () => {
+  // The default heartbeat (25 s): only the check at each frame can end the socket this soon.
+  const gw = await chatGateway();
+  const token = await agentToken('a-exp-frame', { ttlMs: 2_000 });
+  const client = await welcomed(await connectWs(gw.url, { token }));
+  const expiresAt = (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { exp: number }).exp * 1000;
+  await waitFor('the token to expire', () => Date.now() > expiresAt);
+  client.send({ type: 'ping', id: 'too-late' });
+  assert.equal((await client.closed).code, 4001);
+  assert.ok(!client.frames.some((f) => f.type === 'pong'), 'a frame after the expiry was answered');
+});
+
 test('signals typing to the other participant and agent presence to staff', async () => {
   const gw = await chatGateway();
   const { visitor, agent, agentId, conversationId } = await conversation(gw);
