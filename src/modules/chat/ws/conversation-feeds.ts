@@ -12,8 +12,8 @@ interface Feed {
   readonly session: Session;
   readonly conversationId: string;
   lastSeq: number;
-  /** Live events waiting while a read from the store runs: written in order after it. */
-  readonly waiting: { seq: number; data: Buffer | undefined }[];
+  /** Live events waiting while a read from the store runs: written in order after it (an array only while some wait). */
+  waiting: { seq: number; data: Buffer | undefined }[] | undefined;
   busy: boolean;
   /** Events may have been missed (the fan-out resubscribed): read up to the head once idle. */
   stale: boolean;
@@ -46,7 +46,10 @@ export interface ConversationFeedsDeps {
 }
 
 export function createConversationFeeds(deps: ConversationFeedsDeps): ConversationFeeds {
-  const byConversation = new Map<string, Map<Session, Feed>>();
+  // A conversation has few followers on a node (its visitor, an agent, a supervisor): an array of
+  // them costs a socket far less than a Map per conversation.
+  const byConversation = new Map<string, Feed[]>();
+  const feedOf = (session: Session, conversationId: string) => byConversation.get(conversationId)?.find((f) => f.session === session);
   const log = deps.log;
 
   /** Sends the stored events after feed.lastSeq, up to `untilSeq` (or the head), page by page. */
@@ -75,13 +78,14 @@ export function createConversationFeeds(deps: ConversationFeedsDeps): Conversati
     feed.busy = true;
     try {
       await work();
-      while ((feed.waiting.length > 0 || feed.stale) && !feed.gone) {
-        if (feed.waiting.length === 0) {
+      while ((feed.waiting !== undefined || feed.stale) && !feed.gone) {
+        if (feed.waiting === undefined) {
           feed.stale = false;
           await readStore(feed);
           continue;
         }
         const next = feed.waiting.shift()!;
+        if (feed.waiting.length === 0) feed.waiting = undefined;
         if (next.seq <= feed.lastSeq) continue;
         if (next.seq > feed.lastSeq + 1) await readStore(feed, next.seq - 1);
         if (next.data) feed.session.send(next.data);
@@ -109,19 +113,20 @@ export function createConversationFeeds(deps: ConversationFeedsDeps): Conversati
   function remove(feed: Feed): void {
     feed.gone = true;
     const feeds = byConversation.get(feed.conversationId);
-    if (feeds?.get(feed.session) === feed) feeds.delete(feed.session);
-    if (feeds?.size === 0) byConversation.delete(feed.conversationId);
+    const at = feeds?.indexOf(feed) ?? -1;
+    if (at >= 0) feeds!.splice(at, 1);
+    if (feeds?.length === 0) byConversation.delete(feed.conversationId);
   }
 
   function deliver(feed: Feed, seq: number, data: Buffer | undefined): void {
-    if (feed.busy && feed.waiting.length >= MAX_WAITING) {
+    if (feed.busy && (feed.waiting?.length ?? 0) >= MAX_WAITING) {
       // Held in memory no longer: the store has them, read once the catch-up is done.
-      feed.waiting.length = 0;
+      feed.waiting = undefined;
       feed.stale = true;
       return;
     }
     if (feed.busy || seq > feed.lastSeq + 1) {
-      feed.waiting.push({ seq, data });
+      (feed.waiting ??= []).push({ seq, data });
       if (!feed.busy) void exclusive(feed, async () => {});
       return;
     }
@@ -133,12 +138,12 @@ export function createConversationFeeds(deps: ConversationFeedsDeps): Conversati
   return {
     async subscribe(session, conversationId, afterSeq, frameId) {
       const { seq: headSeq } = await deps.conversations.get(session.principal, conversationId);
-      const feeds = byConversation.get(conversationId) ?? new Map<Session, Feed>();
-      byConversation.set(conversationId, feeds);
-      const previous = feeds.get(session);
+      const previous = feedOf(session, conversationId);
       if (previous) remove(previous);
-      const feed: Feed = { session, conversationId, lastSeq: afterSeq, waiting: [], busy: true, stale: false, gone: false };
-      byConversation.set(conversationId, feeds.set(session, feed));
+      const feed: Feed = { session, conversationId, lastSeq: afterSeq, waiting: undefined, busy: true, stale: false, gone: false };
+      const feeds = byConversation.get(conversationId);
+      if (feeds) feeds.push(feed);
+      else byConversation.set(conversationId, [feed]);
       // Registered before the read: a live event from now on waits for it instead of being missed.
       await exclusive(feed, async () => {
         session.send(frame('subscribed', { id: frameId, conversationId, headSeq }));
@@ -146,23 +151,23 @@ export function createConversationFeeds(deps: ConversationFeedsDeps): Conversati
       });
     },
     unsubscribe(session, conversationId) {
-      const feed = byConversation.get(conversationId)?.get(session);
+      const feed = feedOf(session, conversationId);
       if (feed) remove(feed);
       return feed !== undefined;
     },
     drop(session) {
       for (const feeds of byConversation.values()) {
-        const feed = feeds.get(session);
+        const feed = feeds.find((f) => f.session === session);
         if (feed) remove(feed);
       }
     },
-    isFollowing: (session, conversationId) => byConversation.get(conversationId)?.has(session) ?? false,
+    isFollowing: (session, conversationId) => feedOf(session, conversationId) !== undefined,
     onEvent(conversationId, seq, json) {
       const feeds = byConversation.get(conversationId);
       if (!feeds) return;
       const event = JSON.parse(json) as ConversationEvent;
       let asStored: Buffer | undefined;
-      for (const feed of feeds.values()) {
+      for (const feed of [...feeds]) {
         const visible = deps.conversations.visibleTo(feed.session.principal, event);
         let data: Buffer | undefined;
         if (visible === event) data = asStored ??= Buffer.from(eventFrame(conversationId, json));
@@ -170,10 +175,10 @@ export function createConversationFeeds(deps: ConversationFeedsDeps): Conversati
         deliver(feed, seq, data);
       }
     },
-    followers: (conversationId) => byConversation.get(conversationId)?.keys() ?? [],
+    followers: (conversationId) => (byConversation.get(conversationId) ?? []).map((f) => f.session),
     catchUpAll() {
       for (const feeds of byConversation.values()) {
-        for (const feed of feeds.values()) {
+        for (const feed of [...feeds]) {
           feed.stale = true;
           if (!feed.busy) void exclusive(feed, async () => {});
         }
