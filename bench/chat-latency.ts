@@ -75,6 +75,7 @@ async function main(run: Run): Promise<void> {
   phases.push(await measure('gateway, same node', gen!, { visitor: a, agent: a, ...auth }));
   phases.push(await measure('gateway, cross node', gen!, { visitor: a, agent: b, ...auth }));
   await Promise.all([a.stop(), b.stop()]);
+  if (args.str('only', '') === 'everysec') return report(phases);
 
   say('gateway, appendfsync always: its own redis and node…');
   const strict = await startChatRedis(run, { port: CHAT_BENCH_PORTS.redisStrict, dir: join(root, '.data/bench-chat/redis-strict'), role: 'durable', fsync: 'always' });
