@@ -111,3 +111,22 @@ test('a position older than what is kept gets refetch and the feed ends', async 
   assert.deepEqual(a.frames.at(-1), { type: 'refetch', conversationId, code: 'HISTORY_EXPIRED' });
   assert.equal(feeds.isFollowing(a, conversationId), false);
 });
+
+test('a dropped socket stops following every conversation it followed; the others it shared them with carry on', async () => {
+  const { conversations, feeds, visitor, agent } = setUp();
+  const first = (await conversations.start(visitor, {}, 's-1')).conversationId;
+  const second = (await conversations.start(visitor, {}, 's-2')).conversationId;
+  const leaving = socket(agent);
+  const staying = socket(agent);
+  for (const id of [first, second]) {
+    await feeds.subscribe(leaving, id, 0, `sub-${id}`);
+    await feeds.subscribe(staying, id, 0, `sub-${id}`);
+  }
+  feeds.drop(leaving);
+  assert.deepEqual([feeds.isFollowing(leaving, first), feeds.isFollowing(leaving, second)], [false, false]);
+  assert.deepEqual(feeds.followers(first), [staying]);
+  const before = leaving.frames.length;
+  const last = await conversations.send(visitor, second, say('still there?'));
+  await waitFor('the event at the socket that stayed', () => seqsOf(staying).includes(last.seq));
+  assert.equal(leaving.frames.length, before);
+});

@@ -49,6 +49,8 @@ export function createConversationFeeds(deps: ConversationFeedsDeps): Conversati
   // A conversation has few followers on a node (its visitor, an agent, a supervisor): an array of
   // them costs a socket far less than a Map per conversation.
   const byConversation = new Map<string, Feed[]>();
+  /** The conversations each session follows here: closing a socket visits those, not every conversation of the node. */
+  const followed = new WeakMap<Session, string[]>();
   const feedOf = (session: Session, conversationId: string) => byConversation.get(conversationId)?.find((f) => f.session === session);
   const log = deps.log;
 
@@ -116,6 +118,9 @@ export function createConversationFeeds(deps: ConversationFeedsDeps): Conversati
     const at = feeds?.indexOf(feed) ?? -1;
     if (at >= 0) feeds!.splice(at, 1);
     if (feeds?.length === 0) byConversation.delete(feed.conversationId);
+    const ids = followed.get(feed.session);
+    const i = ids?.indexOf(feed.conversationId) ?? -1;
+    if (i >= 0) ids!.splice(i, 1);
   }
 
   function deliver(feed: Feed, seq: number, data: Buffer | undefined): void {
@@ -144,6 +149,9 @@ export function createConversationFeeds(deps: ConversationFeedsDeps): Conversati
       const feeds = byConversation.get(conversationId);
       if (feeds) feeds.push(feed);
       else byConversation.set(conversationId, [feed]);
+      const ids = followed.get(session);
+      if (ids) ids.push(conversationId);
+      else followed.set(session, [conversationId]);
       // Registered before the read: a live event from now on waits for it instead of being missed.
       await exclusive(feed, async () => {
         session.send(frame('subscribed', { id: frameId, conversationId, headSeq }));
@@ -156,10 +164,11 @@ export function createConversationFeeds(deps: ConversationFeedsDeps): Conversati
       return feed !== undefined;
     },
     drop(session) {
-      for (const feeds of byConversation.values()) {
-        const feed = feeds.find((f) => f.session === session);
+      for (const conversationId of [...(followed.get(session) ?? [])]) {
+        const feed = feedOf(session, conversationId);
         if (feed) remove(feed);
       }
+      followed.delete(session);
     },
     isFollowing: (session, conversationId) => feedOf(session, conversationId) !== undefined,
     onEvent(conversationId, seq, json) {
