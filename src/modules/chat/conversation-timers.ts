@@ -19,7 +19,7 @@ type TimerSettings = Pick<ChatConfig, 'visitorIdleMs' | 'agentAnswerMs'>;
 
 /**
  * The timer a state calls for, if any. Pure. Waiting (bot, queue) the visitor's silence runs from
- * their last word or the last move; assigned, whoever spoke last is waiting for the other; a
+ * the last public message (theirs or the bot's answer) or the last move; assigned, whoever spoke last is waiting for the other; a
  * snooze with an end runs out then. A timer that fires checks it is still this plan (same kind,
  * same seq), so one set before the conversation moved on does nothing.
  */
@@ -29,7 +29,7 @@ export function timerOf(state: ConversationState, settings: TimerSettings, nowMs
   switch (state.status) {
     case 'bot':
     case 'queued':
-      return { kind: 'visitor_idle', armedAtSeq: last?.author === 'visitor' ? last.seq : since, delayMs: settings.visitorIdleMs };
+      return { kind: 'visitor_idle', armedAtSeq: last?.seq ?? since, delayMs: settings.visitorIdleMs };
     case 'assigned':
       return last?.author === 'agent'
         ? { kind: 'visitor_idle', armedAtSeq: last.seq, delayMs: settings.visitorIdleMs }

@@ -195,6 +195,19 @@ describe('conversations service', () => {
     assert.ok(Date.parse(requeued!.at) - Date.parse(message!.at) >= 500, 'not before the answer time after the last message');
   });
 
+  test('with the bot, the visitor\'s silence runs from the bot\'s answer: its message moves the idle timer on', async () => {
+    const { conversations, visitor, jobs, tick } = setUp({ visitorIdleMs: 500 }, { bot: true, clocked: true });
+    const { conversationId, seq } = await conversations.start(visitor, { content: text('hello') });
+    await waitFor('the bot answer', async () => (await conversations.history(service, conversationId, {})).events.some((e) => e.by.kind === 'bot'));
+    const answer = (await conversations.get(service, conversationId)).seq;
+    // The timer set at the visitor's message fires 500 ms later, by the test's clock at once: the answer left it the whole time.
+    await waitFor('the timer set again', async () => (await jobs.find(`ct_${conversationId}_visitor_idle_${answer}`))?.view.state === 'delayed');
+    assert.equal((await jobs.find(`ct_${conversationId}_visitor_idle_${seq}`))?.view.state, 'completed');
+    assert.equal((await conversations.get(service, conversationId)).status, 'bot');
+    tick(500);
+    await waitFor('the abandon', async () => (await conversations.get(service, conversationId)).closeReason === 'abandoned');
+  });
+
   test('a node decides on the state it knows; another node\'s appends since are found as a conflict or a refusal, and decided again on the stored state', async () => {
     const a = setUp();
     const b = setUp({}, { sharing: a.store });
