@@ -18,7 +18,13 @@ before(async () => {
   redis = createRedis(TEST_REDIS_CACHE_URL, pino({ level: 'silent' }));
   for (let i = 0; i < 500 && !redis.isUp(); i++) await new Promise((r) => setTimeout(r, 10));
 });
-after(() => redis?.close());
+// Its buckets live a window (60 s) in the shared cache instance: removed here, so that a later test
+// reading that instance (redis-durability's "every key is a cache key") does not meet them.
+after(async () => {
+  const keys = (await redis?.client.keys('omnigate:test:rl:*')) ?? [];
+  if (keys.length > 0) await redis?.client.del(...keys);
+  await redis?.close();
+});
 
 // A window long enough that a test never straddles two of them.
 const WINDOW_MS = 60_000;
