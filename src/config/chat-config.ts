@@ -1,4 +1,4 @@
-import { createAjv } from '../kernel/schemas.ts';
+import { readEnvArea } from './env-area.ts';
 
 /** A visitor who says nothing this long (while waiting, or after the agent's last word) loses the conversation. */
 export const DEFAULT_CHAT_VISITOR_IDLE_MS = 10 * 60_000;
@@ -41,13 +41,8 @@ const SCHEMA = {
 
 /** The chat settings from the environment, or every problem with them (each naming its variable). */
 export function parseChatConfig(env: NodeJS.ProcessEnv): { config: ChatConfig; problems?: never } | { config?: never; problems: string[] } {
-  const raw: Record<string, unknown> = {};
-  for (const name of Object.keys(SCHEMA.properties)) {
-    const value = env[name];
-    if (value !== undefined && value !== '') raw[name] = value;
-  }
-  const validate = createAjv({ coerceTypes: true, useDefaults: true }).compile(SCHEMA);
-  if (!validate(raw)) return { problems: [...new Set((validate.errors ?? []).map((e) => `${e.instancePath.slice(1)} ${e.message ?? 'is invalid'}`))] };
+  const { raw, problems } = readEnvArea(env, SCHEMA);
+  if (problems.length > 0) return { problems };
   return {
     config: Object.freeze({
       visitorIdleMs: raw.OMNIGATE_CHAT_VISITOR_IDLE_MS as number,

@@ -1,6 +1,6 @@
+import { readEnvArea } from './env-area.ts';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { createAjv } from '../kernel/schemas.ts';
 import { parseChatConfig } from './chat-config.ts';
 import type { ApiKey, Config } from './config.types.ts';
 import { parseWsConfig } from './ws-config.ts';
@@ -105,20 +105,11 @@ const ENV_MESSAGES: Readonly<Record<string, string>> = {
 
 /** Reads and checks the environment once; lists every problem at once. */
 export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
-  const raw: Record<string, unknown> = {};
-  for (const name of Object.keys(ENV_SCHEMA.properties)) {
-    const value = env[name];
-    if (value !== undefined && value !== '') raw[name] = value;
-  }
-  const validate = createAjv({ coerceTypes: true, useDefaults: true }).compile(ENV_SCHEMA);
+  const { raw, problems } = readEnvArea(env, ENV_SCHEMA, ENV_MESSAGES);
   const ws = parseWsConfig(env);
   const identity = loadIdentityConfig(env, rootDir);
   const chat = parseChatConfig(env);
-  if (!validate(raw) || !ws.config || chat.problems) {
-    const problems = (validate.errors ?? []).map((e) => {
-      const name = e.keyword === 'required' ? String(e.params.missingProperty) : e.instancePath.slice(1);
-      return `${name} ${ENV_MESSAGES[name] ?? e.message ?? 'is invalid'}${e.keyword === 'required' ? ' (it is required)' : ''}`;
-    });
+  if (problems.length > 0 || !ws.config || chat.problems) {
     throw new ConfigError([...new Set([...problems, ...ws.problems, ...identity.problems, ...(chat.problems ?? [])])]);
   }
   const apiKeys = parseKeys(String(raw.OMNIGATE_API_KEYS));

@@ -1,3 +1,4 @@
+import { readEnvArea } from './env-area.ts';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createAjv } from '../kernel/schemas.ts';
@@ -151,17 +152,9 @@ export const AGENT_PROFILE_SCHEMA = {
  * variable), or the frozen settings.
  */
 export function loadIdentityConfig(env: NodeJS.ProcessEnv, rootDir: string): { config: IdentityConfig; problems: [] } | { config?: undefined; problems: string[] } {
-  const raw: Record<string, unknown> = {};
-  for (const name of Object.keys(ENV_SCHEMA.properties)) {
-    const value = env[name];
-    if (value !== undefined && value !== '') raw[name] = value;
-  }
-  const ajv = createAjv({ coerceTypes: true, useDefaults: true });
-  const validate = ajv.compile(ENV_SCHEMA);
-  if (!validate(raw)) {
-    const problems = (validate.errors ?? []).map((e) => `${e.instancePath.slice(1)} ${ENV_MESSAGES[e.instancePath.slice(1)] ?? e.message ?? 'is invalid'}`);
-    return { problems: [...new Set(problems)] };
-  }
+  const area = readEnvArea(env, ENV_SCHEMA, ENV_MESSAGES);
+  if (area.problems.length > 0) return { problems: area.problems };
+  const { raw } = area;
   const problems: string[] = [];
   const widgetKeys = parseJson(raw.OMNIGATE_WIDGET_KEYS, 'OMNIGATE_WIDGET_KEYS', WIDGET_KEYS_SCHEMA, problems) as WidgetKey[] | undefined ?? [];
   const agentsText = raw.OMNIGATE_AGENTS ?? readAgentsFile(raw.OMNIGATE_AGENTS_FILE as string | undefined, rootDir, problems);

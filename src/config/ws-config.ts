@@ -1,4 +1,4 @@
-import { createAjv } from '../kernel/schemas.ts';
+import { readEnvArea } from './env-area.ts';
 
 export const DEFAULT_WS_HEARTBEAT_MS = 25_000;
 export const DEFAULT_WS_MAX_FRAME_BYTES = 64 * 1024;
@@ -43,17 +43,11 @@ const WS_ENV_SCHEMA = {
 } as const;
 
 /** The variables this area reads. */
-export const WS_ENV_NAMES = Object.keys(WS_ENV_SCHEMA.properties);
 
 /** Reads the OMNIGATE_WS_* variables; every problem is listed (the caller reports them with the rest). */
 export function parseWsConfig(env: NodeJS.ProcessEnv): { readonly config?: WsConfig; readonly problems: readonly string[] } {
-  const raw: Record<string, unknown> = {};
-  for (const name of WS_ENV_NAMES) {
-    const value = env[name];
-    if (value !== undefined && value !== '') raw[name] = value;
-  }
-  const validate = createAjv({ coerceTypes: true, useDefaults: true }).compile(WS_ENV_SCHEMA);
-  if (!validate(raw)) return { problems: [...new Set((validate.errors ?? []).map((e) => `${e.instancePath.slice(1)} ${e.message ?? 'is invalid'}`))] };
+  const { raw, problems } = readEnvArea(env, WS_ENV_SCHEMA);
+  if (problems.length > 0) return { problems };
   const config: WsConfig = Object.freeze({
     heartbeatMs: raw.OMNIGATE_WS_HEARTBEAT_MS as number,
     maxFrameBytes: raw.OMNIGATE_WS_MAX_FRAME_BYTES as number,
