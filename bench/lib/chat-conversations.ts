@@ -200,19 +200,11 @@ export function paced(total: number, rate: number, fire: (i: number, due: number
 const round = (ms: number) => Math.round(ms * 1000) / 1000;
 
 /** Several generators' results as one: counts summed, percentiles over all their samples. */
-export interface Summary {
-  readonly sent: number;
-  readonly acked: number;
-  readonly delivered: number;
-  readonly lost: number;
-  readonly duplicates: number;
-  readonly errors: number;
-  readonly retries: number;
-  readonly firstError?: string;
+export type Summary = Omit<TrackerResult, 'ackMs' | 'deliveryMs' | 'scheduleLagMs'> & {
   readonly ackMs: Percentiles;
   readonly deliveryMs: Percentiles;
   readonly scheduleLagMs: Percentiles;
-}
+};
 
 export function summarize(results: readonly TrackerResult[]): Summary {
   const sum = (k: 'sent' | 'acked' | 'delivered' | 'lost' | 'duplicates' | 'errors' | 'retries') => results.reduce((n, r) => n + r[k], 0);
