@@ -56,6 +56,8 @@ export const ERROR_CATALOGUE = {
   INVALID_TRANSITION: { status: 409, wsClose: 4409, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'The conversation cannot do this in its current state' },
   CONVERSATION_ALREADY_ASSIGNED: { status: 409, wsClose: 4409, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'Another agent has already claimed this conversation' },
   CONVERSATION_BUSY: { status: 409, wsClose: 4409, retryable: true, breaker: false, outcomeUnknown: false, stale: false, title: 'The conversation changed while this command ran' },
+  AGENT_AT_CAPACITY: { status: 409, wsClose: 4409, retryable: true, breaker: false, outcomeUnknown: false, stale: false, title: 'The agent holds as many conversations as it may' },
+  OFFER_EXPIRED: { status: 409, wsClose: 4409, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'The offer is no longer open' },
   CONVERSATION_LIMIT_REACHED: { status: 429, wsClose: 4429, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'This visitor has its limit of open conversations' },
   HISTORY_EXPIRED: { status: 410, wsClose: 4410, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'This part of the history is no longer kept: refetch the conversation' },
   FRAME_TOO_LARGE: { status: 413, wsClose: 1009, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'The WebSocket frame is too large' },

@@ -75,6 +75,13 @@ const SAMPLE: { [T in CommandType]: Extract<DeciderCommand, { type: T }> } = {
   reopen: { type: 'reopen' },
   read: { type: 'read', upToSeq: 1 },
   delivered: { type: 'delivered', upToSeq: 1 },
+  decline: { type: 'decline', offerId: 'o-1' },
+  leave_message: { type: 'leave_message', text: 'call me back', email: 'v@example.com', ticketJobId: 'cm_1' },
+  route: { type: 'route', decision: { decisionId: 'd-1', rulesVersion: 'v1', group: 'sales', priority: 0, skills: [], outcomes: [], facts: {}, sources: [], missing: [], decidedAt: new Date(T0).toISOString() } },
+  offer: { type: 'offer', offer: { offerId: 'o-1', agentId: 'a-2', expiresAt: new Date(T0 + 30_000).toISOString(), autoAssign: false, reason: 'least_busy', candidates: [], passedOver: 0 } },
+  end_offer: { type: 'end_offer', offerId: 'o-1', agentId: 'a-2', outcome: 'expired' },
+  overflow: { type: 'overflow', to: { group: 'orders' }, reason: 'nobody_online' },
+  ticket_opened: { type: 'ticket_opened', ticketId: 'TCK-1', ticketJobId: 'cm_1' },
 };
 
 const msg = (by: Actor, visibility: 'public' | 'internal', command: Extract<DeciderCommand, { type: 'send' | 'note' }>): DecidedEvent => ({

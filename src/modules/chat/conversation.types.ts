@@ -1,4 +1,5 @@
 import type { StoredEventBase } from '../../ports/conversation-store.ts';
+import type { OverflowTarget, RoutingDecision } from '../dispatch/routing.types.ts';
 
 /**
  * Where a conversation stands. `none` is before it exists; `new` lasts only within the start
@@ -43,20 +44,57 @@ export interface VisitorRef {
 /** Transfer target: one agent, or back to a group's queue. */
 export type TransferTarget = { readonly agentId: string } | { readonly group: string };
 
+/** What the bot made of the conversation when it handed over: routing reads it as `bot.*` facts. */
+export interface Classification {
+  readonly intent?: string;
+  readonly language?: string;
+  readonly skills?: readonly string[];
+}
+
+/** An offer to one agent, as the stream records it (the dispatch state has the live one). */
+export interface OfferRecord {
+  readonly offerId: string;
+  readonly agentId: string;
+  /** RFC 3339. */
+  readonly expiresAt: string;
+  readonly autoAssign: boolean;
+  /** `sticky`: the customer's last agent; `least_busy`: lowest load among the eligible, ties to the longest idle. */
+  readonly reason: 'sticky' | 'least_busy';
+  /** The eligible agents looked at, best first (at most 10). */
+  readonly candidates: readonly { readonly agentId: string; readonly load: number; readonly maxConcurrent: number; readonly idleSinceMs: number }[];
+  /** Queued conversations ahead of this one that no free agent could take. */
+  readonly passedOver: number;
+}
+
 /** Each event type's data. */
 export interface EventDataMap {
   /** Public: what the visitor said of itself. The group it was started for is routing detail: it is in the internal event that follows (bot_engaged or queued). */
-  'conversation.created': { readonly visitor: VisitorRef; readonly language?: string; readonly subject?: string };
+  'conversation.created': { readonly visitor: VisitorRef; readonly language?: string; readonly subject?: string; readonly topic?: string; readonly page?: string };
   'conversation.bot_engaged': { readonly bot: string; readonly group?: string };
-  'conversation.queued': { readonly reason: 'no_bot' | 'handover' | 'agent_timeout' | 'transferred' | 'reopened'; readonly group?: string };
-  'conversation.assigned': { readonly agentId: string };
+  'conversation.queued': { readonly reason: 'no_bot' | 'handover' | 'agent_timeout' | 'transferred' | 'reopened'; readonly group?: string; readonly classification?: Classification };
+  /** `offerId`: the offer (or the claim) it completes; the append is idempotent by it. */
+  'conversation.assigned': { readonly agentId: string; readonly offerId?: string };
+  /** Internal: the routing decision made at enqueue (rules, facts and their sources, what was missing). */
+  'conversation.routed': { readonly decision: RoutingDecision };
+  /** Internal: offered to one agent (who has until `expiresAt` to accept), and why that agent. */
+  'conversation.offered': OfferRecord;
+  /** Internal: an offer that ended without an assignment: it expired, the agent declined, or another claim took the conversation. */
+  'conversation.offer_ended': { readonly offerId: string; readonly agentId: string; readonly outcome: 'expired' | 'declined' | 'cancelled' };
+  /** Internal: its group could not take it; it moved to another group's queue, or to leaving a message. */
+  'conversation.overflowed': { readonly fromGroup?: string; readonly to: OverflowTarget; readonly reason: 'nobody_online' | 'closed' | 'wait_exceeded' };
+  /** Public: the visitor is asked to leave a message (nobody can take the chat now); an anonymous one must give an email. */
+  'conversation.message_requested': { readonly reason: 'nobody_online' | 'closed' | 'wait_exceeded'; readonly emailRequired: boolean };
+  /** Public: the visitor left a message; it becomes a ticket (job `ticketJobId`), and the conversation closes (`left_message`). */
+  'conversation.message_left': { readonly text: string; readonly email?: string; readonly ticketJobId: string };
+  /** Public: the ticket made from the visitor's message exists in the tickets system. */
+  'conversation.ticket_opened': { readonly ticketId: string; readonly ticketJobId: string };
   'conversation.transferred': { readonly fromAgentId?: string; readonly to: TransferTarget; readonly reason?: string };
   'conversation.message_sent': { readonly messageId: string; readonly clientId?: string; readonly author: Actor; readonly visibility: Visibility } & MessageContent;
   'conversation.delivered': { readonly participant: Actor; readonly upToSeq: number };
   'conversation.read': { readonly participant: Actor; readonly upToSeq: number };
   'conversation.snoozed': { readonly untilMs?: number };
   'conversation.woke': { readonly reason: 'customer_replied' | 'snooze_ended' | 'agent' };
-  'conversation.closed': { readonly reason: 'resolved' | 'abandoned' | 'idle' };
+  'conversation.closed': { readonly reason: 'resolved' | 'abandoned' | 'idle' | 'left_message' };
   'conversation.reopened': Record<string, never>;
 }
 
@@ -78,7 +116,10 @@ export type ActorKind = Actor['kind'];
  * socket's `command`, `read` and `delivered` frames). `accept` by a system actor names the agent.
  */
 export type ConversationCommand =
-  | { readonly type: 'accept'; readonly agentId?: string }
+  | { readonly type: 'accept'; readonly agentId?: string; readonly offerId?: string }
+  | { readonly type: 'decline'; readonly offerId: string }
+  /** `ticketJobId` is set by the service (the job that makes the ticket), never by the caller. */
+  | { readonly type: 'leave_message'; readonly text: string; readonly email?: string; readonly ticketJobId?: string }
   | { readonly type: 'transfer'; readonly to: TransferTarget; readonly reason?: string }
   | { readonly type: 'handover'; readonly reason?: string }
   | { readonly type: 'snooze'; readonly untilMs?: number }
@@ -92,10 +133,16 @@ export type ConversationCommand =
 /** Every command the decider knows: the state commands, plus starting, messages, notes and the answer timer's requeue. */
 export type DeciderCommand =
   | ConversationCommand
-  | { readonly type: 'start'; readonly visitor: VisitorRef; readonly group?: string; readonly language?: string; readonly subject?: string }
+  | { readonly type: 'start'; readonly visitor: VisitorRef; readonly group?: string; readonly language?: string; readonly subject?: string; readonly topic?: string; readonly page?: string }
   | { readonly type: 'send'; readonly messageId: string; readonly clientId?: string; readonly content: MessageContent }
   | { readonly type: 'note'; readonly messageId: string; readonly clientId?: string; readonly content: MessageContent }
-  | { readonly type: 'requeue' };
+  | { readonly type: 'requeue' }
+  // Dispatch's own (system only): its decision, its offers, overflow, and the ticket of a left message.
+  | { readonly type: 'route'; readonly decision: RoutingDecision }
+  | { readonly type: 'offer'; readonly offer: OfferRecord }
+  | { readonly type: 'end_offer'; readonly offerId: string; readonly agentId: string; readonly outcome: 'expired' | 'declined' | 'cancelled' }
+  | { readonly type: 'overflow'; readonly to: OverflowTarget; readonly reason: 'nobody_online' | 'closed' | 'wait_exceeded' }
+  | { readonly type: 'ticket_opened'; readonly ticketId: string; readonly ticketJobId: string };
 
 export type CommandType = DeciderCommand['type'];
 

@@ -178,9 +178,7 @@ export function createConversations(deps: ConversationsDeps): Conversations {
   /** What follows a durable append: timers, the dispatcher, the bot. Their failures are logged; the events stand. */
   async function appended(conversationId: string, before: ConversationState, after: ConversationState, events: readonly ConversationEvent[]): Promise<void> {
     await timers.sync(conversationId, before, after);
-    if (after.status === 'queued' && before.status !== 'queued') {
-      await dispatcher.queued(conversationId, after).catch((err: unknown) => log.warn({ err, conversationId }, 'dispatcher failed'));
-    }
+    await dispatcher.appended(conversationId, before, after, events).catch((err: unknown) => log.warn({ err, conversationId }, 'dispatcher failed'));
     const message = events.find((e) => e.type === 'conversation.message_sent' && e.by.kind === 'visitor' && e.visibility === 'public');
     if (deps.bot && after.status === 'bot' && message?.type === 'conversation.message_sent') void runBot(deps.bot, conversationId, after, message);
   }

@@ -191,6 +191,14 @@ export const TRANSITIONS: TransitionTable = {
       },
     },
   },
+  // Dispatch (issue 10): placeholders refused to everyone until their rows are written.
+  decline: { from: {} },
+  leave_message: { from: {} },
+  route: { from: {} },
+  offer: { from: {} },
+  end_offer: { from: {} },
+  overflow: { from: {} },
+  ticket_opened: { from: {} },
   read: { from: progress('read') },
   delivered: { from: progress('delivered') },
 };
