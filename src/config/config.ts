@@ -2,6 +2,7 @@ import { readEnvArea } from './env-area.ts';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parseChatConfig } from './chat-config.ts';
+import { parseDispatchConfig } from './dispatch-config.ts';
 import type { ApiKey, Config } from './config.types.ts';
 import { parseWsConfig } from './ws-config.ts';
 import { loadIdentityConfig } from './identity-config.ts';
@@ -109,8 +110,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
   const ws = parseWsConfig(env);
   const identity = loadIdentityConfig(env, rootDir);
   const chat = parseChatConfig(env);
-  if (problems.length > 0 || !ws.config || chat.problems) {
-    throw new ConfigError([...new Set([...problems, ...ws.problems, ...identity.problems, ...(chat.problems ?? [])])]);
+  const dispatch = parseDispatchConfig(env, rootDir);
+  if (problems.length > 0 || !ws.config || chat.problems || dispatch.problems) {
+    throw new ConfigError([...new Set([...problems, ...ws.problems, ...identity.problems, ...(chat.problems ?? []), ...(dispatch.problems ?? [])])]);
   }
   const apiKeys = parseKeys(String(raw.OMNIGATE_API_KEYS));
   const adminKeys = raw.OMNIGATE_ADMIN_KEYS === undefined ? [] : parseKeys(String(raw.OMNIGATE_ADMIN_KEYS));
@@ -170,6 +172,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     resilienceEnv: Object.freeze(envWithPrefix(env, RESILIENCE_ENV_PREFIX)),
     identity: identity.config,
     chat: chat.config,
+    dispatch: dispatch.config,
   });
 }
 

@@ -1,4 +1,5 @@
 import type { ChatConfig } from './chat-config.ts';
+import type { DispatchConfig } from './dispatch-config.ts';
 import type { WsConfig } from './ws-config.ts';
 import type { IdentityConfig } from './identity-config.ts';
 
@@ -125,6 +126,8 @@ export interface Config {
   readonly identity: IdentityConfig;
   /** `OMNIGATE_CHAT_*`: conversations (timers, reopen window, retention, the cap per visitor, the bot). */
   readonly chat: ChatConfig;
+  /** `OMNIGATE_DISPATCH*`, `OMNIGATE_ROUTING_RULES_FILE`: how waiting conversations reach agents (src/config/dispatch-config.ts). */
+  readonly dispatch: DispatchConfig;
 }
 
 export interface ApiKey {
