@@ -26,6 +26,11 @@ const ev = {
   assigned: { type: 'conversation.assigned', by: { kind: 'agent', id: 'a-1' }, visibility: 'public', data: { agentId: 'a-1' } },
   snoozed: { type: 'conversation.snoozed', by: { kind: 'agent', id: 'a-1' }, visibility: 'internal', data: { untilMs: T0 + 5_000 } },
   closed: { type: 'conversation.closed', by: { kind: 'agent', id: 'a-1' }, visibility: 'public', data: { reason: 'resolved' } },
+  offered: { type: 'conversation.offered', by: { kind: 'system', id: 'dispatch' }, visibility: 'internal', data: { offerId: 'o-1', agentId: 'a-2', expiresAt: new Date(T0 + 30_000).toISOString(), autoAssign: false, reason: 'least_busy', candidates: [], passedOver: 0 } },
+  messageLeft: { type: 'conversation.message_left', by: visitor, visibility: 'public', data: { text: 'call me back', email: 'v@example.com', ticketJobId: 'cm_1' } },
+  closedLeft: { type: 'conversation.closed', by: visitor, visibility: 'public', data: { reason: 'left_message' } },
+  reopened: { type: 'conversation.reopened', by: visitor, visibility: 'public', data: {} },
+  requeued: { type: 'conversation.queued', by: visitor, visibility: 'internal', data: { reason: 'reopened', group: 'sales' } },
 } as const satisfies Record<string, DecidedEvent>;
 
 /** The events that bring a conversation to each resting state (`new` never rests: start moves on at once). */
@@ -97,8 +102,22 @@ const transferToBilling = (by: Actor, fromAgentId?: string): DecidedEvent[] => [
 const receipt = (type: 'conversation.read' | 'conversation.delivered', by: Actor): DecidedEvent => ({ type, by, visibility: 'public', data: { participant: by, upToSeq: 1 } });
 const closedBy = (by: Actor, reason: 'resolved' | 'abandoned' | 'idle'): DecidedEvent => ({ type: 'conversation.closed', by, visibility: 'public', data: { reason } });
 
-/** Every row of the table, with the events it decides for one actor that may issue it. */
-const ROWS: Record<string, { by: Actor; then: DecidedEvent[] }> = {
+const dispatchActor: Actor = { kind: 'system', id: 'dispatch' };
+const offerEnded = (by: Actor, outcome: 'expired' | 'declined' | 'cancelled'): DecidedEvent => ({ type: 'conversation.offer_ended', by, visibility: 'internal', data: { offerId: 'o-1', agentId: 'a-2', outcome } });
+const left = (by: Actor): DecidedEvent[] => [
+  { type: 'conversation.message_left', by, visibility: 'public', data: { text: 'call me back', email: 'v@example.com', ticketJobId: 'cm_1' } },
+  { type: 'conversation.closed', by, visibility: 'public', data: { reason: 'left_message' } },
+];
+const ticketOpened = (by: Actor): DecidedEvent => ({ type: 'conversation.ticket_opened', by, visibility: 'public', data: { ticketId: 'TCK-1', ticketJobId: 'cm_1' } });
+/** A message left (and the conversation closed by it), then reopened into the queue: the ticket may come after. */
+const LEFT: DecidedEvent[] = [ev.created, ev.queued, ev.messageLeft, ev.closedLeft];
+const LEFT_REOPENED: DecidedEvent[] = [...LEFT, ev.reopened, ev.requeued];
+
+/**
+ * Every row of the table, with the events it decides for one actor that may issue it; `given`:
+ * the history it is decided on, when the resting state's own (HISTORY) does not call for it.
+ */
+const ROWS: Record<string, { by: Actor; then: DecidedEvent[]; given?: DecidedEvent[] }> = {
   'start@none': { by: visitor, then: [{ type: 'conversation.created', by: visitor, visibility: 'public', data: { visitor: VISITOR_REF } }, queuedBy(visitor, 'no_bot', 'sales')] },
   'send@bot': { by: visitor, then: [msg(visitor, 'public', SAMPLE.send)] },
   'send@queued': { by: visitor, then: [msg(visitor, 'public', SAMPLE.send)] },
@@ -124,6 +143,20 @@ const ROWS: Record<string, { by: Actor; then: DecidedEvent[] }> = {
   'abandon@bot': { by: visitor, then: [closedBy(visitor, 'abandoned')] },
   'abandon@queued': { by: system, then: [closedBy(system, 'abandoned')] },
   'reopen@closed': { by: visitor, then: [{ type: 'conversation.reopened', by: visitor, visibility: 'public', data: {} }, queuedBy(visitor, 'reopened', 'sales')] },
+  'route@queued': { by: dispatchActor, then: [{ type: 'conversation.routed', by: dispatchActor, visibility: 'internal', data: { decision: SAMPLE.route.decision } }] },
+  'offer@queued': { by: dispatchActor, then: [{ type: 'conversation.offered', by: dispatchActor, visibility: 'internal', data: SAMPLE.offer.offer }] },
+  'end_offer@queued': { by: dispatchActor, given: [ev.created, ev.queued, ev.offered], then: [offerEnded(dispatchActor, 'expired')] },
+  'end_offer@assigned': { by: dispatchActor, given: [ev.created, ev.queued, ev.offered, ev.assigned], then: [offerEnded(dispatchActor, 'expired')] },
+  'end_offer@pending': { by: dispatchActor, given: [ev.created, ev.queued, ev.offered, ev.assigned, ev.snoozed], then: [offerEnded(dispatchActor, 'expired')] },
+  'end_offer@closed': { by: dispatchActor, given: [ev.created, ev.queued, ev.offered, ev.closed], then: [offerEnded(dispatchActor, 'expired')] },
+  'decline@queued': { by: agent, given: [ev.created, ev.queued, ev.offered], then: [offerEnded(agent, 'declined')] },
+  'overflow@queued': { by: dispatchActor, then: [{ type: 'conversation.overflowed', by: dispatchActor, visibility: 'internal', data: { fromGroup: 'sales', to: { group: 'orders' }, reason: 'nobody_online' } }] },
+  'leave_message@bot': { by: visitor, then: left(visitor) },
+  'leave_message@queued': { by: visitor, then: left(visitor) },
+  'ticket_opened@queued': { by: dispatchActor, given: LEFT_REOPENED, then: [ticketOpened(dispatchActor)] },
+  'ticket_opened@assigned': { by: dispatchActor, given: [...LEFT_REOPENED, ev.assigned], then: [ticketOpened(dispatchActor)] },
+  'ticket_opened@pending': { by: dispatchActor, given: [...LEFT_REOPENED, ev.assigned, ev.snoozed], then: [ticketOpened(dispatchActor)] },
+  'ticket_opened@closed': { by: dispatchActor, given: LEFT, then: [ticketOpened(dispatchActor)] },
   ...Object.fromEntries((['bot', 'queued', 'assigned', 'pending', 'closed'] as const).flatMap((s) => [
     [`read@${s}`, { by: visitor, then: [receipt('conversation.read', visitor)] }],
     [`delivered@${s}`, { by: agent, then: [receipt('conversation.delivered', agent)] }],
@@ -138,10 +171,12 @@ describe('transition table: every row', () => {
     assert.deepEqual(Object.keys(ROWS).sort(), tableRows().sort());
   });
 
-  for (const [key, { by, then }] of Object.entries(ROWS)) {
+  for (const [key, { by, then, given: history }] of Object.entries(ROWS)) {
     const [type, status] = key.split('@') as [CommandType, keyof typeof HISTORY];
     test(`${type} in ${status} by ${by.kind} decides ${then.map((e) => e.type).join(', ')}`, () => {
-      given(HISTORY[status]).when(SAMPLE[type], by).then(then);
+      const state = given(history ?? HISTORY[status]);
+      assert.equal(state.state.status, status, 'the given history ends in the row\'s state');
+      state.when(SAMPLE[type], by).then(then);
     });
   }
 });
@@ -156,7 +191,8 @@ describe('transition table: every refused cell', () => {
         const row = rules.from[status];
         const code = !issuers.has(kind) ? 'FORBIDDEN' : (rules.refuse?.[status] ?? (row?.by.includes(kind) ? undefined : 'INVALID_TRANSITION'));
         if (code === undefined) {
-          test(`${type} in ${status} by ${kind} is allowed`, () => assert.ok(Array.isArray(decide(SAMPLE[type], given(HISTORY[status]).state, ctxOf(ACTORS[kind])))));
+          const history = ROWS[`${type}@${status}`]?.given ?? HISTORY[status];
+          test(`${type} in ${status} by ${kind} is allowed`, () => assert.ok(Array.isArray(decide(SAMPLE[type], given(history).state, ctxOf(ACTORS[kind])))));
           continue;
         }
         test(`${type} in ${status} by ${kind} is refused ${code}`, () => {
@@ -234,6 +270,118 @@ describe('decide: the rules within a row', () => {
   });
 });
 
+describe('decide: dispatch (offers, overflow, leaving a message)', () => {
+  const OFFERED = [ev.created, ev.queued, ev.offered];
+  const customer = { id: 'v-1', site: 'shop', customerId: 'c-9' };
+  const createdBy = (ref: typeof VISITOR_REF | typeof customer): DecidedEvent => ({ type: 'conversation.created', by: visitor, visibility: 'public', data: { visitor: ref } });
+
+  test('accept with an offer id assigns it with that offer (the append is idempotent by it), and the offer is over', () => {
+    const assignedWithOffer: DecidedEvent = { type: 'conversation.assigned', by: agent, visibility: 'public', data: { agentId: 'a-2', offerId: 'o-1' } };
+    given(OFFERED).when({ type: 'accept', offerId: 'o-1' }, agent).then([assignedWithOffer]);
+    const state = fold(stored([...OFFERED, assignedWithOffer]));
+    assert.equal(state.offer, undefined);
+    assert.equal(state.agentId, 'a-2');
+  });
+
+  test('another agent\'s claim leaves the open offer recorded until dispatch ends it as cancelled', () => {
+    const taken = fold(stored([...OFFERED, ev.assigned]));
+    assert.equal(taken.offer?.offerId, 'o-1');
+    given([...OFFERED, ev.assigned]).when({ type: 'end_offer', offerId: 'o-1', agentId: 'a-2', outcome: 'cancelled' }, dispatchActor).then([offerEnded(dispatchActor, 'cancelled')]);
+  });
+
+  test('transfer to an agent carries the claim dispatch made for it', () => {
+    given(HISTORY.assigned).when({ type: 'transfer', to: { agentId: 'a-3' }, offerId: 't-1' }, agent).then([
+      { type: 'conversation.transferred', by: agent, visibility: 'internal', data: { fromAgentId: 'a-1', to: { agentId: 'a-3' } } },
+      { type: 'conversation.assigned', by: agent, visibility: 'public', data: { agentId: 'a-3', offerId: 't-1' } },
+    ]);
+  });
+
+  test('an agent declines only its own open offer; any other is refused OFFER_EXPIRED', () => {
+    given(HISTORY.queued).when({ type: 'decline', offerId: 'o-1' }, agent).thenRefuses('OFFER_EXPIRED');
+    given(OFFERED).when({ type: 'decline', offerId: 'o-2' }, agent).thenRefuses('OFFER_EXPIRED');
+    given(OFFERED).when({ type: 'decline', offerId: 'o-1' }, { kind: 'agent', id: 'a-3' }).thenRefuses('OFFER_EXPIRED');
+    const ended = fold(stored([...OFFERED, offerEnded(agent, 'declined')]));
+    assert.equal(ended.offer, undefined);
+    assert.equal(ended.status, 'queued', 'a declined conversation waits on in the queue');
+  });
+
+  test('the end of an offer that is not the current one changes nothing', () => {
+    given(HISTORY.queued).when(SAMPLE.end_offer, dispatchActor).then([]);
+    given([...OFFERED, offerEnded(agent, 'declined')]).when(SAMPLE.end_offer, dispatchActor).then([]);
+    given(OFFERED).when({ ...SAMPLE.end_offer, offerId: 'o-0' }, dispatchActor).then([]);
+  });
+
+  test('a newer offer replaces the recorded one', () => {
+    const second: DecidedEvent = { ...ev.offered, data: { ...ev.offered.data, offerId: 'o-2', agentId: 'a-3' } };
+    assert.deepEqual(fold(stored([...OFFERED, second])).offer, { offerId: 'o-2', agentId: 'a-3', expiresAt: ev.offered.data.expiresAt });
+  });
+
+  test('overflow to a group moves it there, still queued; a repeat to the same group changes nothing', () => {
+    const overflowed = decide(SAMPLE.overflow, given(HISTORY.queued).state, ctxOf(dispatchActor));
+    const state = fold(stored(overflowed, 2), given(HISTORY.queued).state);
+    assert.deepEqual([state.status, state.group], ['queued', 'orders']);
+    assert.deepEqual(decide(SAMPLE.overflow, state, ctxOf(dispatchActor)), []);
+  });
+
+  test('overflow to leaving a message asks the visitor publicly, with an email only when it is not a known customer', () => {
+    const ask = { type: 'overflow', to: { leaveMessage: true }, reason: 'closed' } as const;
+    const overflowed: DecidedEvent = { type: 'conversation.overflowed', by: dispatchActor, visibility: 'internal', data: { fromGroup: 'sales', to: { leaveMessage: true }, reason: 'closed' } };
+    given([createdBy(VISITOR_REF), ev.queued]).when(ask, dispatchActor).then([
+      overflowed, { type: 'conversation.message_requested', by: dispatchActor, visibility: 'public', data: { reason: 'closed', emailRequired: true } },
+    ]);
+    given([createdBy(customer), ev.queued]).when(ask, dispatchActor).then([
+      overflowed, { type: 'conversation.message_requested', by: dispatchActor, visibility: 'public', data: { reason: 'closed', emailRequired: false } },
+    ]);
+    const asked = fold(stored(decide(ask, given(HISTORY.queued).state, ctxOf(dispatchActor)), 2), given(HISTORY.queued).state);
+    assert.equal(asked.awaitingMessage, true);
+    assert.deepEqual(decide(ask, asked, ctxOf(dispatchActor)), [], 'asked once');
+  });
+
+  test('a visitor leaves a message: it closes the conversation (left_message) and records the ticket job', () => {
+    const state = fold(stored([...HISTORY.queued, { type: 'conversation.message_requested', by: dispatchActor, visibility: 'public', data: { reason: 'closed', emailRequired: true } }, ...left(visitor)]));
+    assert.deepEqual([state.status, state.closeReason, state.ticketJobId, state.awaitingMessage], ['closed', 'left_message', 'cm_1', undefined]);
+  });
+
+  test('leaving a message: an anonymous visitor must give a valid email; a known customer need not; the text is 1 … 4000 characters', () => {
+    const leave = (extra: Partial<Extract<DeciderCommand, { type: 'leave_message' }>>) => ({ type: 'leave_message', text: 'call me', ticketJobId: 'cm_1', ...extra }) as const;
+    given(HISTORY.queued).when(leave({}), visitor).thenRefuses('VALIDATION_FAILED', { field: 'email' });
+    given(HISTORY.queued).when(leave({ email: 'not-an-address' }), visitor).thenRefuses('VALIDATION_FAILED', { field: 'email' });
+    given(HISTORY.queued).when(leave({ email: 'v@example.com', text: '  ' }), visitor).thenRefuses('VALIDATION_FAILED', { field: 'text' });
+    given(HISTORY.queued).when(leave({ email: 'v@example.com', text: 'x'.repeat(4_001) }), visitor).thenRefuses('VALIDATION_FAILED', { field: 'text' });
+    assert.equal(decide(leave({ email: 'v@example.com', text: 'x'.repeat(4_000) }), given(HISTORY.queued).state, ctxOf(visitor)).length, 2);
+    given([createdBy(customer), ev.queued]).when(leave({}), visitor).then([
+      { type: 'conversation.message_left', by: visitor, visibility: 'public', data: { text: 'call me', ticketJobId: 'cm_1' } },
+      { type: 'conversation.closed', by: visitor, visibility: 'public', data: { reason: 'left_message' } },
+    ]);
+  });
+
+  test('no message is left without a ticket job to make it a ticket, nor once an agent has the conversation', () => {
+    given(HISTORY.queued).when({ type: 'leave_message', text: 'call me', email: 'v@example.com' }, visitor).thenRefuses('INVALID_TRANSITION');
+    given(HISTORY.assigned).when(SAMPLE.leave_message, visitor).thenRefuses('INVALID_TRANSITION', { state: 'assigned', command: 'leave_message' });
+    given(HISTORY.queued).when(SAMPLE.leave_message, agent).thenRefuses('FORBIDDEN');
+  });
+
+  test('the ticket is recorded for the job of the message left here only, once', () => {
+    given(LEFT).when({ ...SAMPLE.ticket_opened, ticketJobId: 'cm_2' }, dispatchActor).thenRefuses('INVALID_TRANSITION', { state: 'closed', command: 'ticket_opened' });
+    given(HISTORY.closed).when(SAMPLE.ticket_opened, dispatchActor).thenRefuses('INVALID_TRANSITION');
+    const opened = fold(stored([...LEFT, ticketOpened(dispatchActor)]));
+    assert.equal(opened.ticketId, 'TCK-1');
+    assert.deepEqual(decide(SAMPLE.ticket_opened, opened, ctxOf(dispatchActor)), []);
+  });
+
+  test('route records the decision and takes its group and priority', () => {
+    const decision = { ...SAMPLE.route.decision, group: 'orders', priority: 70 };
+    const state = fold(stored(decide({ type: 'route', decision }, given(HISTORY.queued).state, ctxOf(dispatchActor)), 2), given(HISTORY.queued).state);
+    assert.deepEqual([state.status, state.group, state.priority], ['queued', 'orders', 70]);
+  });
+
+  test('only dispatch (a system actor) routes, offers, ends offers, overflows and records tickets', () => {
+    for (const type of ['route', 'offer', 'end_offer', 'overflow', 'ticket_opened'] as const) {
+      for (const actor of [visitor, agent, bot]) given(HISTORY.queued).when(SAMPLE[type], actor).thenRefuses('FORBIDDEN', { command: type });
+    }
+  });
+});
+
 describe('evolve: the fold', () => {
   test('starts at none with nothing read', () => {
     assert.deepEqual(initialState(), { status: 'none', seq: 0, messageCount: 0, readUpTo: {}, deliveredUpTo: {} });
@@ -265,6 +413,12 @@ describe('evolve: the fold', () => {
     assert.equal(fold(events.slice(0, 3)).status, 'assigned');
     assert.equal(fold(events.slice(0, 4)).status, 'pending');
     assert.deepEqual(fold(events.slice(0, 4)), fold(events.slice(2, 4), fold(events.slice(0, 2))));
+  });
+
+  test('keeps the topic and page the widget sent at start', () => {
+    const [created] = decide({ ...SAMPLE.start, topic: 'returns', page: 'https://shop.example/orders/42' }, initialState(), ctxOf(visitor));
+    const state = fold(stored([created!]));
+    assert.deepEqual([state.topic, state.page], ['returns', 'https://shop.example/orders/42']);
   });
 
   test('receipts keep the highest seq per participant', () => {

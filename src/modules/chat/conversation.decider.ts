@@ -37,8 +37,8 @@ export function evolve(state: ConversationState, event: ConversationEvent): Conv
   const next: Writable<ConversationState> = { ...state, seq: event.seq, updatedAt: event.at };
   switch (event.type) {
     case 'conversation.created': {
-      const { visitor, language, subject } = event.data;
-      Object.assign(next, { status: 'new', visitor, createdAt: event.at }, defined({ language, subject }));
+      const { visitor, language, subject, topic, page } = event.data;
+      Object.assign(next, { status: 'new', visitor, createdAt: event.at }, defined({ language, subject, topic, page }));
       break;
     }
     case 'conversation.bot_engaged':
@@ -51,6 +51,31 @@ export function evolve(state: ConversationState, event: ConversationEvent): Conv
       break;
     case 'conversation.assigned':
       Object.assign(next, { status: 'assigned', agentId: event.data.agentId });
+      // The offer it completes is over; another agent's open offer stays until dispatch ends it (cancelled).
+      if (event.data.offerId !== undefined && state.offer?.offerId === event.data.offerId) delete next.offer;
+      delete next.awaitingMessage;
+      break;
+    case 'conversation.routed':
+      Object.assign(next, { group: event.data.decision.group, priority: event.data.decision.priority });
+      break;
+    case 'conversation.offered':
+      next.offer = { offerId: event.data.offerId, agentId: event.data.agentId, expiresAt: event.data.expiresAt };
+      break;
+    case 'conversation.offer_ended':
+      if (state.offer?.offerId === event.data.offerId) delete next.offer;
+      break;
+    case 'conversation.overflowed':
+      if ('group' in event.data.to) next.group = event.data.to.group;
+      break;
+    case 'conversation.message_requested':
+      next.awaitingMessage = true;
+      break;
+    case 'conversation.message_left':
+      next.ticketJobId = event.data.ticketJobId;
+      delete next.awaitingMessage;
+      break;
+    case 'conversation.ticket_opened':
+      next.ticketId = event.data.ticketId;
       break;
     case 'conversation.transferred':
       // The event that follows it (assigned or queued) says where it went.
@@ -79,6 +104,7 @@ export function evolve(state: ConversationState, event: ConversationEvent): Conv
     case 'conversation.closed':
       Object.assign(next, { status: 'closed', closedAt: event.at, closeReason: event.data.reason });
       delete next.snoozedUntilMs;
+      delete next.awaitingMessage;
       break;
     case 'conversation.reopened':
       delete next.closedAt;
@@ -93,6 +119,8 @@ export function evolve(state: ConversationState, event: ConversationEvent): Conv
 const MOVES: ReadonlySet<ConversationEvent['type']> = new Set([
   'conversation.created', 'conversation.bot_engaged', 'conversation.queued', 'conversation.assigned',
   'conversation.snoozed', 'conversation.woke', 'conversation.closed', 'conversation.reopened',
+  // Asked to leave a message, the visitor has its whole idle time again to write it.
+  'conversation.message_requested',
 ]);
 
 /** The state after a run of events, from `from` (the initial state by default). */

@@ -120,7 +120,8 @@ export type ConversationCommand =
   | { readonly type: 'decline'; readonly offerId: string }
   /** `ticketJobId` is set by the service (the job that makes the ticket), never by the caller. */
   | { readonly type: 'leave_message'; readonly text: string; readonly email?: string; readonly ticketJobId?: string }
-  | { readonly type: 'transfer'; readonly to: TransferTarget; readonly reason?: string }
+  /** `offerId` is set by the service (dispatch's claim for the agent it goes to), never by the caller. */
+  | { readonly type: 'transfer'; readonly to: TransferTarget; readonly reason?: string; readonly offerId?: string }
   | { readonly type: 'handover'; readonly reason?: string }
   | { readonly type: 'snooze'; readonly untilMs?: number }
   | { readonly type: 'wake' }
@@ -179,4 +180,17 @@ export interface ConversationState {
   readonly readUpTo: Readonly<Record<string, number>>;
   /** Last delivered seq per participant (`<kind>:<id>`). */
   readonly deliveredUpTo: Readonly<Record<string, number>>;
+  /** What the visitor's widget said at start: the topic chosen and the page it was on. */
+  readonly topic?: string;
+  readonly page?: string;
+  /** The routing decision's priority (`conversation.routed`); the group it chose is `group`. */
+  readonly priority?: number;
+  /** The open offer to one agent, until it ends (`offer_ended`) or is accepted (`assigned` with its id). */
+  readonly offer?: { readonly offerId: string; readonly agentId: string; readonly expiresAt: string };
+  /** The visitor was asked to leave a message (`message_requested`) and has not yet. */
+  readonly awaitingMessage?: boolean;
+  /** The job that makes a ticket of the message the visitor left (`message_left`). */
+  readonly ticketJobId?: string;
+  /** The ticket made of it, once it exists (`ticket_opened`). */
+  readonly ticketId?: string;
 }

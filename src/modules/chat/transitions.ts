@@ -2,6 +2,7 @@ import { AppError } from '../../kernel/errors.ts';
 import type {
   Actor, ActorKind, CommandType, ConversationState, ConversationStatus, DecidedEvent, DeciderCommand, MessageContent,
 } from './conversation.types.ts';
+import { DISPATCH_TRANSITIONS } from './dispatch-transitions.ts';
 
 /** What `decide` knows besides the command and the state: who asks, when, and the configured policy. */
 export interface DecideContext {
@@ -54,7 +55,9 @@ const queued = (ctx: DecideContext, reason: 'no_bot' | 'handover' | 'agent_timeo
   data: { reason, ...(group === undefined ? {} : { group }) },
 });
 
-const assigned = (ctx: DecideContext, agentId: string): DecidedEvent => ({ type: 'conversation.assigned', by: ctx.actor, visibility: 'public', data: { agentId } });
+/** `offerId`: the offer (or claim) it completes, when dispatch made one. */
+const assigned = (ctx: DecideContext, agentId: string, offerId?: string): DecidedEvent =>
+  ({ type: 'conversation.assigned', by: ctx.actor, visibility: 'public', data: { agentId, ...(offerId === undefined ? {} : { offerId }) } });
 
 const closed = (ctx: DecideContext, reason: 'resolved' | 'abandoned' | 'idle'): DecidedEvent => ({ type: 'conversation.closed', by: ctx.actor, visibility: 'public', data: { reason } });
 
@@ -131,7 +134,7 @@ export const TRANSITIONS: TransitionTable = {
           const agentId = ctx.actor.kind === 'agent' ? ctx.actor.id : command.agentId;
           if (agentId === undefined) throw new AppError('VALIDATION_FAILED', 'accept on behalf of the system names the agent', { field: 'agentId' });
           if (ctx.actor.kind === 'agent' && command.agentId !== undefined && command.agentId !== agentId) throw new AppError('FORBIDDEN', 'an agent accepts for itself only');
-          return [assigned(ctx, agentId)];
+          return [assigned(ctx, agentId, command.offerId)];
         },
       },
     },
@@ -149,7 +152,7 @@ export const TRANSITIONS: TransitionTable = {
           visibility: 'internal',
           data: { ...(state.agentId === undefined ? {} : { fromAgentId: state.agentId }), to, ...(command.reason === undefined ? {} : { reason: command.reason }) },
         };
-        return [transferred, 'agentId' in to ? assigned(ctx, to.agentId) : queued(ctx, 'transferred', to.group)];
+        return [transferred, 'agentId' in to ? assigned(ctx, to.agentId, command.offerId) : queued(ctx, 'transferred', to.group)];
       },
     }),
   },
@@ -191,14 +194,7 @@ export const TRANSITIONS: TransitionTable = {
       },
     },
   },
-  // Dispatch (issue 10): placeholders refused to everyone until their rows are written.
-  decline: { from: {} },
-  leave_message: { from: {} },
-  route: { from: {} },
-  offer: { from: {} },
-  end_offer: { from: {} },
-  overflow: { from: {} },
-  ticket_opened: { from: {} },
+  ...DISPATCH_TRANSITIONS,
   read: { from: progress('read') },
   delivered: { from: progress('delivered') },
 };
