@@ -14,6 +14,7 @@ export function createStats() {
     faultsInjected: 0, // requests answered (or not) by a fault
     ticketsCreated: 0,
     ticketsUpdated: 0,
+    requestersCreated: 0,
   };
   return {
     counters,

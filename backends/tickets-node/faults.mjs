@@ -66,12 +66,13 @@ function corrupt(ticket) {
 }
 
 /**
- * A garbage `result` for the call (no side effects: create stores nothing).
+ * A garbage `result` for the call (no side effects: create and ensure store nothing).
  * Uses real tickets where they can be found so the rest looks plausible.
  */
 export function garbageResult(store, method, params) {
   const p = params && typeof params === 'object' && !Array.isArray(params) ? params : {};
   const fallback = store.sample(3);
+  if (method === 'requesters.ensure') return { requesterId: 42, email: 12345, created: 'maybe' };
   if (method === 'tickets.search') {
     const own = typeof p.requesterId === 'string' ? store.forRequester(p.requesterId).slice(0, 3) : [];
     return { items: (own.length ? own : fallback).map(corrupt), nextCursor: null };

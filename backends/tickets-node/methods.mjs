@@ -1,5 +1,5 @@
-// The JSON-RPC methods: tickets.get, tickets.search, tickets.create, tickets.update.
-import { STATUSES, PRIORITIES, newestFirst } from './store.mjs';
+// The JSON-RPC methods: tickets.get, tickets.search, tickets.create, tickets.update, requesters.ensure.
+import { STATUSES, PRIORITIES, CHANNELS, newestFirst } from './store.mjs';
 
 export const ERR_INVALID_PARAMS = -32602;
 export const ERR_TICKET_NOT_FOUND = -32004;
@@ -55,6 +55,9 @@ function decodeCursor(cursor, requesterId) {
   }
   return { createdAt: key.c, ticketId: key.t };
 }
+
+// Deliberately loose (as ticket systems are): one @, something on each side, a dot in the domain, no spaces.
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /** A field tickets.update may change: undefined or null means "leave as it is". */
 const given = (p, name) => p[name] !== undefined && p[name] !== null;
@@ -121,6 +124,8 @@ export function createMethods(store, now = Date.now, onEvent = () => {}) {
       if (!PRIORITIES.includes(priority)) {
         throw invalid(`priority must be one of ${PRIORITIES.join(', ')}`);
       }
+      const channel = p.channel ?? 'email';
+      if (!CHANNELS.includes(channel)) throw invalid(`channel must be one of ${CHANNELS.join(', ')}`);
       let clientRequestId;
       if (p.clientRequestId !== undefined && p.clientRequestId !== null) {
         clientRequestId = requireString(p, 'clientRequestId', { max: 255 });
@@ -130,9 +135,20 @@ export function createMethods(store, now = Date.now, onEvent = () => {}) {
       // reply must not open a second one.
       const earlier = clientRequestId === undefined ? undefined : store.createdFor(clientRequestId, now());
       if (earlier) return earlier;
-      const ticket = store.create({ requesterId, subject, description, priority, clientRequestId }, now());
+      const ticket = store.create({ requesterId, subject, description, priority, channel, clientRequestId }, now());
       onEvent('ticket.created', ticket);
       return ticket;
+    },
+
+    // The requester with this email, made when there is none: repeating it is safe (idempotent by email).
+    'requesters.ensure'(params) {
+      const p = objectParams(params);
+      const email = requireString(p, 'email', { max: 254 });
+      if (!EMAIL.test(email)) throw invalid('email must be an email address');
+      let name;
+      if (p.name !== undefined && p.name !== null) name = requireString(p, 'name', { max: 200 });
+      const { user, created } = store.ensureUser({ email, name });
+      return { requesterId: user.userId, email: user.email, created };
     },
 
     'tickets.update'(params) {

@@ -92,8 +92,10 @@ export function createApp({
     }
     stats.inc('rpcCalls');
     const before = store.size;
+    const usersBefore = store.usersCount;
     const response = handleRpc(raw, methods, onInternalError);
     if (store.size > before) stats.inc('ticketsCreated');
+    if (store.usersCount > usersBefore) stats.inc('requestersCreated');
     return response === null ? [204, null] : [200, response];
   }
 

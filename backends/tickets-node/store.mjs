@@ -1,6 +1,7 @@
 // In-memory ticket store, loaded from $OMNIGATE_SEED_DIR/tickets.json.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 
 export const STATUSES = ['new', 'open', 'pending', 'solved', 'closed'];
 export const PRIORITIES = ['low', 'normal', 'high', 'urgent'];
@@ -27,6 +28,10 @@ export class TicketStore {
       throw new Error('tickets.json must be {"users": [...], "tickets": [...]}');
     }
     this.users = new Map(users.map((u) => [u.userId, u]));
+    this.byEmail = new Map(); // lower-cased email -> user (the first one, if the seed had two)
+    for (const u of users) {
+      if (typeof u?.email === 'string' && !this.byEmail.has(u.email.toLowerCase())) this.byEmail.set(u.email.toLowerCase(), u);
+    }
     this.byId = new Map();
     this.byRequester = new Map(); // requesterId -> tickets, newest first
     let maxId = FIRST_ID - 1;
@@ -72,6 +77,29 @@ export class TicketStore {
     return this.users.has(userId);
   }
 
+  get usersCount() {
+    return this.users.size;
+  }
+
+  /**
+   * The requester with this email (case-insensitive), made when there is none: `{ user, created }`.
+   * A new id is `u_` + 8 hex digits of the email's hash, so the same email gets the same id after a
+   * restart too (memory only); on a clash with another user the hash is taken again with a counter.
+   */
+  ensureUser({ email, name }) {
+    const key = email.toLowerCase();
+    const known = this.byEmail.get(key);
+    if (known) return { user: known, created: false };
+    let userId;
+    for (let n = 0; userId === undefined || this.users.has(userId); n++) {
+      userId = `u_${createHash('sha256').update(n === 0 ? key : `${key}#${n}`).digest('hex').slice(0, 8)}`;
+    }
+    const user = { userId, displayName: name ?? email.slice(0, email.indexOf('@')), email };
+    this.users.set(userId, user);
+    this.byEmail.set(key, user);
+    return { user, created: true };
+  }
+
   get(ticketId) {
     return this.byId.get(ticketId);
   }
@@ -96,7 +124,7 @@ export class TicketStore {
   }
 
   /** A new ticket; with `clientRequestId`, remembered for the retention (see `createdFor`). */
-  create({ requesterId, subject, description, priority, clientRequestId }, now = Date.now()) {
+  create({ requesterId, subject, description, priority, channel = 'email', clientRequestId }, now = Date.now()) {
     const ticket = {
       ticketId: `${ID_PREFIX}${this.nextId++}`,
       requesterId,
@@ -104,7 +132,7 @@ export class TicketStore {
       description,
       status: 'new',
       priority,
-      channel: 'email',
+      channel,
       tags: [],
       createdAt: now,
       updatedAt: now,

@@ -2150,6 +2150,21 @@ export interface components {
          * @example 0f8fad5b-d9cb-469f-a165-70867728950e
          */
         CustomerId: string;
+        /**
+         * Requester
+         * @description Someone the tickets system can open tickets for, found or made by email (`requester.ensure`): an anonymous chat visitor who left an email becomes one.
+         */
+        Requester: {
+            /** @description The requester's id in the tickets system: what `ticket.create` takes as `requesterRef` (see Customer.externalIds.tickets). */
+            id: string;
+            /**
+             * Format: email
+             * @description The email as the tickets system keeps it (the case it was first given in).
+             */
+            email: string;
+            /** @description True when this call made the requester; false when one with this email existed. */
+            created: boolean;
+        };
     };
     responses: {
         /** @description `FORBIDDEN` (a visitor issuing a staff command, sending an internal note or starting for someone else) or `ORIGIN_NOT_ALLOWED`. */

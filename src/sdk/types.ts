@@ -13,11 +13,11 @@ export interface CapabilityDeclaration {
   readonly description: string;
   /** JSON Schema of the params, checked by the gateway before the connector is called. */
   readonly params: JsonSchema;
-  /** Canonical schema of the result: `Customer`, `Order`, `Ticket`, or a page of one (`Page<Order>`). */
+  /** Canonical schema of the result: `Customer`, `Order`, `Ticket`, `Requester`, or a page of one (`Page<Order>`). */
   readonly result: CanonicalResult;
 }
 
-export type CanonicalEntity = 'Customer' | 'Order' | 'Ticket';
+export type CanonicalEntity = 'Customer' | 'Order' | 'Ticket' | 'Requester';
 export type CanonicalResult = CanonicalEntity | `Page<${CanonicalEntity}>`;
 
 /** A raw path the gateway may pass through to the backend (`/v1/proxy/{system}/...`). */

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MatchersV3 as m } from '@pact-foundation/pact';
-import { NotFoundError, type Connector, type ConnectorContext } from 'omnigate/sdk';
+import { InvalidRequestError, NotFoundError, type Connector, type ConnectorContext } from 'omnigate/sdk';
 import { createTicketsConnector } from '../../connectors/tickets-node/src/index.ts';
 import type { TicketsConfig } from '../../connectors/tickets-node/src/config.ts';
 import { createConsumerContract, schemas } from './support/contract-consumer.ts';
@@ -154,6 +154,42 @@ test('ticket.create with an idempotencyKey sends it as the client request id', a
       const ticket = (await tickets.execute('ticket.create', { requesterRef: 'u_f42b2537', ...fields, idempotencyKey: clientRequestId }, ctx)) as Record<string, unknown>;
       assert.equal(schemas.validatorFor('Ticket')(ticket), true);
       assert.equal(ticket.subject, fields.subject);
+    },
+  );
+});
+
+test('requester.ensure maps the recorded requester matched by email to a schema-valid canonical Requester', async () => {
+  await rpc(
+    {
+      id: '00000000-0000-4000-8000-000000000006',
+      state: 'a requester has an email',
+      stateParams: { requesterId: 'u_f42b2537', email: 'quinn.martin.42@example.com' },
+      description: 'a requesters.ensure call for an email the tickets service knows, in another case',
+      method: 'requesters.ensure',
+      params: { email: 'Quinn.Martin.42@example.com' },
+      reply: { result: { requesterId: 'u_f42b2537', email: m.string('quinn.martin.42@example.com'), created: false } },
+    },
+    async (tickets, ctx) => {
+      const requester = (await tickets.execute('requester.ensure', { email: 'Quinn.Martin.42@example.com' }, ctx)) as Record<string, unknown>;
+      assert.equal(schemas.validatorFor('Requester')(requester), true);
+      assert.deepEqual(requester, { id: 'u_f42b2537', email: 'quinn.martin.42@example.com', created: false });
+    },
+  );
+});
+
+test('requester.ensure reports JSON-RPC error -32602 as a refused request', async () => {
+  await rpc(
+    {
+      id: '00000000-0000-4000-8000-000000000007',
+      state: 'a requester exists',
+      stateParams: { requesterId: 'u_f42b2537' },
+      description: 'a requesters.ensure call with a name of only spaces',
+      method: 'requesters.ensure',
+      params: { email: 'quinn.martin.42@example.com', name: '   ' },
+      reply: { error: { code: -32602, message: m.string('Invalid params'), data: { reason: m.string('name must not be empty') } } },
+    },
+    async (tickets, ctx) => {
+      await assert.rejects(tickets.execute('requester.ensure', { email: 'quinn.martin.42@example.com', name: '   ' }, ctx), InvalidRequestError);
     },
   );
 });

@@ -123,7 +123,7 @@ describe('the unified query API over the three real backends', () => {
     const byName = Object.fromEntries(body.connectors.map((c: { name: string }) => [c.name, c]));
     assert.deepEqual(Object.keys(byName).sort(), ['crm-python', 'orders-java', 'tickets-node']);
     for (const c of body.connectors) assert.equal(c.state, 'ready');
-    assert.deepEqual(byName['tickets-node'].capabilities, ['ticket.get', 'ticket.list', 'ticket.create']);
+    assert.deepEqual(byName['tickets-node'].capabilities, ['ticket.get', 'ticket.list', 'ticket.create', 'requester.ensure']);
   });
 
   test('serves health, readiness, the OpenAPI document and the docs page without a key', async () => {

@@ -1,6 +1,7 @@
 import { defineConnector, hmacAuth, NotFoundError, type Connector } from 'omnigate/sdk';
 import { configSchema, type TicketsConfig } from './config.ts';
 import { createTicket } from './operations/create-ticket.ts';
+import { ensureRequester } from './operations/ensure-requester.ts';
 import { getTicket } from './operations/get-ticket.ts';
 import { listTickets } from './operations/list-tickets.ts';
 import { createRpc } from './rpc.ts';
@@ -62,11 +63,29 @@ export function createTicketsConnector(options: TicketsConnectorOptions = {}): C
               subject: { type: 'string', maxLength: 200, pattern: '\\S' },
               description: { type: 'string', maxLength: 10000, pattern: '\\S' },
               priority: { type: 'string', enum: ['low', 'normal', 'high', 'urgent'] },
+              // Where the request came in (a message left in the chat is `chat`); the backend's default is email.
+              channel: { type: 'string', enum: ['email', 'chat', 'phone'] },
               // The gateway's idempotency token: the backend's client request id makes a repeat safe.
               idempotencyKey: { type: 'string', minLength: 1, maxLength: 255 },
             },
           },
           result: 'Ticket',
+        },
+        {
+          name: 'requester.ensure',
+          kind: 'command',
+          description: 'The requester with this email (case-insensitive), made when there is none; safe to repeat (idempotent by email).',
+          params: {
+            type: 'object',
+            required: ['email'],
+            additionalProperties: false,
+            properties: {
+              // As the backend checks it: one @, no spaces, a dot in the domain.
+              email: { type: 'string', maxLength: 254, pattern: '^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$' },
+              name: { type: 'string', maxLength: 200, pattern: '\\S' },
+            },
+          },
+          result: 'Requester',
         },
       ],
       proxy: { allow: [{ methods: ['POST'], path: '/rpc', rpcMethods: ['tickets.get', 'tickets.search'] }] },
@@ -82,7 +101,7 @@ export function createTicketsConnector(options: TicketsConnectorOptions = {}): C
     },
 
     queries: { 'ticket.get': getTicket(rpc), 'ticket.list': listTickets(rpc) },
-    commands: { 'ticket.create': createTicket(rpc) },
+    commands: { 'ticket.create': createTicket(rpc), 'requester.ensure': ensureRequester(rpc) },
 
     async health(ctx) {
       // A signed call proves the secret too: "not found" is the healthy answer.

@@ -20,7 +20,7 @@ export const MANIFEST_SCHEMA = {
           kind: { enum: ['query', 'command'] },
           description: { type: 'string', minLength: 1 },
           params: { type: 'object' },
-          result: { type: 'string', pattern: '^(Customer|Order|Ticket|Page<(Customer|Order|Ticket)>)$' },
+          result: { type: 'string', pattern: '^(Customer|Order|Ticket|Requester|Page<(Customer|Order|Ticket|Requester)>)$' },
         },
       },
     },

@@ -33,7 +33,7 @@ export function seedStates(seedDir = join(ROOT_DIR, '.data/seed')): SeedStates {
   const orderIds = tsvColumn('orders.tsv', 0);
   const orderCustomers = tsvColumn('orders.tsv', 1);
   const crm = once(() => JSON.parse(read('crm-customers.json')) as { id: number; email: string }[]);
-  const tickets = once(() => JSON.parse(read('tickets.json')) as { users: { userId: string }[]; tickets: { ticketId: string; requesterId: string }[] });
+  const tickets = once(() => JSON.parse(read('tickets.json')) as { users: { userId: string; email: string }[]; tickets: { ticketId: string; requesterId: string }[] });
 
   const state = <P>(name: string, check: (params: P) => boolean): StateHandlers => ({
     [name]: async (params?: unknown) => {
@@ -60,6 +60,7 @@ export function seedStates(seedDir = join(ROOT_DIR, '.data/seed')): SeedStates {
       ...state<{ ticketId: string }>('no ticket exists', (p) => !tickets().tickets.some((t) => t.ticketId === p.ticketId)),
       ...state<{ requesterId: string }>('a requester has tickets', (p) => tickets().tickets.some((t) => t.requesterId === p.requesterId)),
       ...state<{ requesterId: string }>('a requester exists', (p) => tickets().users.some((u) => u.userId === p.requesterId)),
+      ...state<{ requesterId: string; email: string }>('a requester has an email', (p) => tickets().users.some((u) => u.userId === p.requesterId && u.email.toLowerCase() === p.email.toLowerCase())),
     },
   };
   return { handlers, ran, problems };

@@ -45,6 +45,7 @@ export const SAMPLES: Readonly<Record<string, CapabilitySample>> = {
   'ticket.create': {
     valid: { requesterRef: customer.external_ids.tickets_user_id, subject: 'Conformance probe', description: 'Never sent: commands are not executed by the suite.' },
   },
+  'requester.ensure': { valid: { email: customer.email } },
 };
 
 export const SAMPLES_FILE = 'test/contract/support/samples.ts';

@@ -4,7 +4,7 @@ import { toTicket } from '../mappers/to-ticket.ts';
 import type { Rpc } from '../rpc.ts';
 
 /**
- * ticket.create {requesterRef, subject, description, priority?, idempotencyKey?} → Ticket. The key
+ * ticket.create {requesterRef, subject, description, priority?, channel?, idempotencyKey?} → Ticket. The key
  * goes to the backend as its client request id: a create it has seen returns the ticket made then.
  */
 export const createTicket = (rpc: Rpc): Operation<TicketsConfig> => async (params, ctx) => {
@@ -13,6 +13,7 @@ export const createTicket = (rpc: Rpc): Operation<TicketsConfig> => async (param
     subject: params.subject,
     description: params.description,
     ...(typeof params.priority === 'string' ? { priority: params.priority } : {}),
+    ...(typeof params.channel === 'string' ? { channel: params.channel } : {}),
     ...(typeof params.idempotencyKey === 'string' ? { clientRequestId: params.idempotencyKey } : {}),
   });
   return toTicket(result, 'result');
