@@ -2165,6 +2165,118 @@ export interface components {
             /** @description True when this call made the requester; false when one with this email existed. */
             created: boolean;
         };
+        /**
+         * @example general
+         * @example orders
+         */
+        RoutingGroupName: string;
+        RoutingRule: {
+            name: string;
+            when: components["schemas"]["RoutingCondition"];
+            then: components["schemas"]["RoutingRuleEffect"];
+        };
+        RoutingRuleEffect: {
+            /** @description Added to the conversation's priority. */
+            priority?: number;
+            group?: components["schemas"]["RoutingGroupName"];
+            skills?: string[];
+            language?: string;
+        };
+        /** @description `all`, `any`, `not`, or a comparison on one fact (`fact` with one or more operators, all of which must hold). */
+        RoutingCondition: Record<string, unknown>;
+        RoutingAll: {
+            all?: components["schemas"]["RoutingCondition"][];
+        };
+        RoutingAny: {
+            any?: components["schemas"]["RoutingCondition"][];
+        };
+        RoutingNot: {
+            not?: components["schemas"]["RoutingCondition"];
+        };
+        RoutingComparison: {
+            /**
+             * @example customer.tier
+             * @example orders.openValueMaxEur
+             */
+            fact: string;
+            eq?: components["schemas"]["RoutingScalar"];
+            ne?: components["schemas"]["RoutingScalar"];
+            in?: (string | number)[];
+            gt?: number;
+            gte?: number;
+            lt?: number;
+            lte?: number;
+            /** @description true: the fact is known; false: it is not. Never unknown itself. */
+            known?: boolean;
+            /** @description For list facts: the list holds this. */
+            contains?: string;
+        };
+        RoutingScalar: string | number | boolean;
+        RoutingGroupPolicy: {
+            hours?: components["schemas"]["RoutingBusinessHours"];
+            offerTimeoutMs?: number;
+            /** @description Assign without waiting for the agent to accept. */
+            autoAssign?: boolean;
+            overflow?: {
+                whenNobodyOnline?: components["schemas"]["RoutingOverflowTarget"];
+                whenClosed?: components["schemas"]["RoutingOverflowTarget"];
+                whenWaitExceeds?: {
+                    afterMs: number;
+                    to: components["schemas"]["RoutingOverflowTarget"];
+                };
+            };
+        };
+        /** @description Another group's queue, or `{"leaveMessage": true}`: the visitor is asked to leave a message, which becomes a ticket. */
+        RoutingOverflowTarget: {
+            group?: components["schemas"]["RoutingGroupName"];
+            /** @constant */
+            leaveMessage?: true;
+        };
+        RoutingBusinessHours: {
+            /**
+             * @description An IANA time zone (`Europe/Berlin`); the hours are wall-clock times there, daylight saving included.
+             * @example Europe/Berlin
+             */
+            timeZone: string;
+            /** @description Opening ranges by day; a day not listed is closed. `["09:00", "18:00"]` is open from 09:00 up to (not including) 18:00; `24:00` ends at midnight. */
+            weekly: {
+                mon?: components["schemas"]["RoutingDayHours"];
+                tue?: components["schemas"]["RoutingDayHours"];
+                wed?: components["schemas"]["RoutingDayHours"];
+                thu?: components["schemas"]["RoutingDayHours"];
+                fri?: components["schemas"]["RoutingDayHours"];
+                sat?: components["schemas"]["RoutingDayHours"];
+                sun?: components["schemas"]["RoutingDayHours"];
+            };
+            /** @description Whole days closed, as dates in the zone. */
+            holidays?: string[];
+        };
+        RoutingDayHours: [
+            string,
+            string
+        ][];
+        /**
+         * RoutingRules
+         * @description How dispatch turns what it knows of a conversation (its facts: widget, bot, business data) into a group, required skills and a priority, and how each group works (business hours, overflow, offers). Rules are evaluated in order: priorities add up, the last rule that names a group wins, skills accumulate, the last language wins. A comparison on a fact nobody knows is unknown, and a rule whose condition is unknown does not fire (the decision says so). The time zones are checked against the IANA database and each opening range must end after it starts.
+         */
+        RoutingRules: {
+            /**
+             * @description Named in every decision made with this document.
+             * @example 2026-12-01
+             */
+            version: string;
+            /** @description The group when neither a rule nor the widget names one. */
+            defaultGroup: components["schemas"]["RoutingGroupName"];
+            /** @description rank = enqueuedAtMs − priority × msPerPoint; lower ranks are served first. A point of priority is worth msPerPoint of waiting (default 1000), so a waiting conversation is overtaken only by those with enough more priority, and nothing starves. */
+            ageing?: {
+                msPerPoint: number;
+            };
+            /** @description Each group's policy, by name. A group not listed is always open, with the dispatcher's defaults. */
+            groups?: {
+                [key: string]: components["schemas"]["RoutingGroupPolicy"];
+            };
+            rules: components["schemas"]["RoutingRule"][];
+        };
     };
     responses: {
         /** @description `FORBIDDEN` (a visitor issuing a staff command, sending an internal note or starting for someone else) or `ORIGIN_NOT_ALLOWED`. */
