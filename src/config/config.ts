@@ -34,6 +34,10 @@ export const DEFAULT_KAFKA_SESSION_TIMEOUT_MS = 10_000;
 export const DEFAULT_SSE_MAX_PER_KEY = 100;
 export const DEFAULT_SSE_MAX_BUFFER_BYTES = 256 * 1024;
 export const DEFAULT_SSE_HEARTBEAT_MS = 15_000;
+/** How often a node reads the dispatch numbers while supervisors watch GET /v1/queues/stream. */
+export const DEFAULT_QUEUES_STREAM_INTERVAL_MS = 1_000;
+/** How long a /metrics scrape waits for the dispatch numbers before leaving them out. */
+export const DEFAULT_QUEUES_METRICS_TIMEOUT_MS = 1_000;
 export const DEFAULT_WEBHOOK_MAX_PER_KEY = 100;
 export const CONNECTOR_ENV_PREFIX = 'OMNIGATE_CONNECTOR_';
 export const RESILIENCE_ENV_PREFIX = 'OMNIGATE_RESILIENCE_';
@@ -96,6 +100,8 @@ const ENV_SCHEMA = {
     OMNIGATE_SSE_MAX_PER_KEY: { type: 'integer', minimum: 1, maximum: 100_000, default: DEFAULT_SSE_MAX_PER_KEY },
     OMNIGATE_SSE_MAX_BUFFER_BYTES: { type: 'integer', minimum: 4096, maximum: 64 * 1024 * 1024, default: DEFAULT_SSE_MAX_BUFFER_BYTES },
     OMNIGATE_SSE_HEARTBEAT_MS: { type: 'integer', minimum: 100, maximum: 600_000, default: DEFAULT_SSE_HEARTBEAT_MS },
+    OMNIGATE_QUEUES_STREAM_INTERVAL_MS: { type: 'integer', minimum: 10, maximum: 600_000, default: DEFAULT_QUEUES_STREAM_INTERVAL_MS },
+    OMNIGATE_QUEUES_METRICS_TIMEOUT_MS: { type: 'integer', minimum: 10, maximum: 60_000, default: DEFAULT_QUEUES_METRICS_TIMEOUT_MS },
   },
 } as const;
 
@@ -167,6 +173,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     sseMaxPerKey: raw.OMNIGATE_SSE_MAX_PER_KEY as number,
     sseMaxBufferBytes: raw.OMNIGATE_SSE_MAX_BUFFER_BYTES as number,
     sseHeartbeatMs: raw.OMNIGATE_SSE_HEARTBEAT_MS as number,
+    queuesStreamIntervalMs: raw.OMNIGATE_QUEUES_STREAM_INTERVAL_MS as number,
+    queuesMetricsTimeoutMs: raw.OMNIGATE_QUEUES_METRICS_TIMEOUT_MS as number,
     ws: ws.config,
     connectorEnv: Object.freeze(envWithPrefix(env, CONNECTOR_ENV_PREFIX)),
     resilienceEnv: Object.freeze(envWithPrefix(env, RESILIENCE_ENV_PREFIX)),

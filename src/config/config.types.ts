@@ -109,6 +109,10 @@ export interface Config {
   readonly sseMaxBufferBytes: number;
   /** `OMNIGATE_SSE_HEARTBEAT_MS`: keep-alive comments on event streams this often; a paused stream whose client reads nothing for this long is dropped. */
   readonly sseHeartbeatMs: number;
+  /** `OMNIGATE_QUEUES_STREAM_INTERVAL_MS`: while GET /v1/queues/stream has a client on a node, the node reads the dispatch numbers this often (an event goes out when they changed). */
+  readonly queuesStreamIntervalMs: number;
+  /** `OMNIGATE_QUEUES_METRICS_TIMEOUT_MS`: a /metrics scrape waits this long for the dispatch numbers; past it they are left out and `omnigate_dispatch_stats_up` is 0. */
+  readonly queuesMetricsTimeoutMs: number;
   /** `OMNIGATE_WS_*`: the chat socket's limits and timers (src/config/ws-config.ts). */
   readonly ws: WsConfig;
   /**
