@@ -7,6 +7,7 @@ import { createWsTicketsRouter } from './modules/auth/ws-tickets.routes.ts';
 import { createAgentsAdminRouter } from './modules/identity/agents.routes.ts';
 import type { Identity } from './modules/identity/identity.ts';
 import { createConversationsRouter } from './modules/chat/conversations.routes.ts';
+import { createDispatchRouter } from './modules/dispatch/dispatch.routes.ts';
 import type { Conversations } from './modules/chat/conversations.service.ts';
 import { createWidgetCors } from './modules/identity/widget-cors.ts';
 import { createWidgetRouter } from './modules/identity/widget.routes.ts';
@@ -122,6 +123,7 @@ export function buildApp(deps: AppDeps): Express {
   app.use(['/v1/conversations', '/v1/ws'], createChatAuth(authenticator, identity.widgetKeys.originAllowed), keyRateLimit, jsonBody(deps.config.bodyLimitBytes));
   app.use('/v1/ws', createWsTicketsRouter({ tickets: identity.tickets, validate }));
   app.use('/v1', createConversationsRouter({ conversations: deps.conversations, validate }));
+  app.use('/v1', createDispatchRouter({ conversations: deps.conversations, validate }));
   // Nothing under the chat paths falls through to the service routes (which would refuse agents and visitors).
   app.use(['/v1/conversations', '/v1/ws'], routeNotFound());
 

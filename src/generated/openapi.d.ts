@@ -928,6 +928,36 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/conversations/{conversationId}/routing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example 3f1c9a2e-7b4d-4c1a-9e2f-5a6b7c8d9e0f */
+                conversationId: components["parameters"]["ConversationId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Why the conversation went where it went
+         * @description Staff only (agents, supervisors, services): the latest routing decision (each rule's
+         *     outcome — `fired`, `not_matched`, or `unknown` when it read a fact nobody knows — the facts
+         *     it read with their sources, freshness and what was unavailable), every offer made (the
+         *     eligible agents looked at, best first, and why the chosen one won) with how it ended, the
+         *     overflows and the assignment. Read from the conversation's own events
+         *     (`conversation.routed`, `offered`, `offer_ended`, `overflowed`, `assigned`), so it is the
+         *     same on every node and survives restarts. A visitor gets 403 `FORBIDDEN` for its own
+         *     conversation (routing is internal) and 404 for any other.
+         */
+        get: operations["getConversationRouting"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/agents": {
         parameters: {
             query?: never;
@@ -2101,6 +2131,111 @@ export interface components {
             lastSeq: number;
             hasMore: boolean;
             state?: components["schemas"]["Conversation"];
+        };
+        RoutingExplanation: {
+            conversationId: string;
+            /** @description The latest decision; null before the conversation was first routed. */
+            decision: components["schemas"]["RoutingDecision"] | null;
+            /** @description How many times it was routed (each entry into the queue is routed again). */
+            decisions: number;
+            offers: {
+                offerId: string;
+                agentId: string;
+                /** Format: date-time */
+                expiresAt: string;
+                autoAssign: boolean;
+                /**
+                 * @description `sticky`: the customer's last agent; `least_busy`: the lowest load among the eligible, ties to the longest idle.
+                 * @enum {unknown}
+                 */
+                reason: "sticky" | "least_busy";
+                /** @description The eligible agents looked at, best first (at most 10). */
+                candidates: {
+                    agentId: string;
+                    load: number;
+                    maxConcurrent: number;
+                    idleSinceMs: number;
+                }[];
+                /** @description Queued conversations ahead of this one that no free agent could take. */
+                passedOver: number;
+                /** Format: date-time */
+                offeredAt: string;
+                /** @enum {unknown} */
+                outcome: "open" | "accepted" | "expired" | "declined" | "cancelled";
+                /** Format: date-time */
+                endedAt?: string;
+                /** @description Why this agent won, in words. */
+                why: string;
+            }[];
+            overflows: {
+                /** Format: date-time */
+                at: string;
+                fromGroup?: string;
+                to: components["schemas"]["OverflowTarget"];
+                /** @enum {unknown} */
+                reason: "nobody_online" | "closed" | "wait_exceeded";
+            }[];
+            assigned: {
+                agentId: string;
+                offerId?: string;
+                /** Format: date-time */
+                at: string;
+            } | null;
+        };
+        /** @description What the rules made of the facts when the conversation entered the queue (recorded as the internal event `conversation.routed`). */
+        RoutingDecision: {
+            decisionId: string;
+            /** @description The `version` of the rules document used. */
+            rulesVersion: string;
+            group: string;
+            priority: number;
+            skills: string[];
+            language?: string;
+            /** @description Every rule, in order, with its outcome and the facts it read (null where unknown). */
+            outcomes: {
+                rule: string;
+                /** @enum {unknown} */
+                outcome: "fired" | "not_matched" | "unknown";
+                read: {
+                    [key: string]: components["schemas"]["FactValue"];
+                };
+                effect?: {
+                    priority?: number;
+                    group?: string;
+                    skills?: string[];
+                    language?: string;
+                };
+            }[];
+            /** @description By dotted name (`customer.tier`, `orders.openValueMaxEur` …); null: unknown. */
+            facts: {
+                [key: string]: components["schemas"]["FactValue"];
+            };
+            sources: {
+                /** @description `customer`, `orders`, `tickets`, `widget`, `bot`. */
+                name: string;
+                connector?: string;
+                /**
+                 * @description `ok` live; `stale` the last good answer (the live call failed); `cached` routing's own cache; `missing` not known.
+                 * @enum {unknown}
+                 */
+                status: "ok" | "stale" | "cached" | "missing";
+                /** Format: date-time */
+                fetchedAt?: string;
+                /** @description Why missing or stale: an error code (`UPSTREAM_TIMEOUT`, `CIRCUIT_OPEN` …), `NO_CUSTOMER` or `NOT_PROVIDED`. */
+                reason?: string;
+            }[];
+            /** @description The fact sources that were unavailable. */
+            missing: string[];
+            /** Format: date-time */
+            decidedAt: string;
+        };
+        /** @description A fact's value; null means unknown. */
+        FactValue: string | number | boolean | string[] | null;
+        OverflowTarget: {
+            group: string;
+        } | {
+            /** @constant */
+            leaveMessage: true;
         };
         Health: {
             /** @constant */
@@ -4609,6 +4744,41 @@ export interface operations {
             409: components["responses"]["TransitionRefused"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    getConversationRouting: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example 3f1c9a2e-7b4d-4c1a-9e2f-5a6b7c8d9e0f */
+                conversationId: components["parameters"]["ConversationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The conversation's routing story (`decision` is null before it is first routed). */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoutingExplanation"];
+                };
+            };
+            400: components["responses"]["InvalidQuery"];
+            401: components["responses"]["ChatUnauthenticated"];
+            403: components["responses"]["ChatForbidden"];
+            404: components["responses"]["ConversationNotFound"];
+            410: components["responses"]["HistoryExpired"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["StoreUnavailable"];

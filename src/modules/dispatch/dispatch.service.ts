@@ -109,6 +109,11 @@ export function createDispatchService(deps: DispatchServiceDeps): DispatchServic
     const heldBefore = holderOf(before);
     if (heldBefore !== undefined && heldBefore !== holderOf(after) && (await store.release(conversationId, heldBefore))) freed.push(heldBefore);
     if (before.status === 'queued' && after.status !== 'queued' && after.status !== 'assigned') await store.dequeue(conversationId);
+    // An offer still on record once the conversation left the queue (another agent took it, it closed) is over: the store cancelled it.
+    const stale = after.status === 'queued' ? undefined : after.offer;
+    if (stale !== undefined) {
+      track('ending an offer', () => deps.conversations().dispatch(conversationId, { type: 'end_offer', offerId: stale.offerId, agentId: stale.agentId, outcome: 'cancelled' }, `offer:${stale.offerId}:ended`), { conversationId });
+    }
     const queued = after.status === 'queued' ? events.findLast((e) => e.type === 'conversation.queued') : undefined;
     if (queued?.type === 'conversation.queued') {
       // Routing waits for business data (bounded by the facts timeout): the append that queued it does not.
