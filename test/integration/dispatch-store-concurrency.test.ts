@@ -117,3 +117,24 @@ for (const [name, connect] of Object.entries(DISPATCH_TARGETS)) {
     });
   });
 }
+
+for (const [name, connect] of Object.entries(DISPATCH_TARGETS)) {
+  describe(`DispatchStore with many agents: ${name}`, () => {
+    let connection: DispatchConnection;
+    before(async () => void (connection = await connect()));
+    after(async () => connection.close());
+
+    test('finds the one eligible agent far down the availability, as deep as the claim agent limit', async () => {
+      const prefix = testDispatchPrefix();
+      const store = dispatchStoreOn(connection, prefix);
+      await Promise.all(Array.from({ length: 150 }, (_, i) => store.setAgent(agent(`a-${i}`), T0 + i)));
+      // The only lawyer has been idle the shortest: last of 150 in the group's availability.
+      await store.setAgent(agent('lawyer', { skills: ['legal'] }), T0 + 1_000);
+      await store.enqueue(entry('c-legal', T0, { skills: ['legal'] }));
+      const shallow = dispatchStoreOn(connection, prefix, { claimAgentLimit: 100 });
+      assert.equal(await shallow.claim('sales', { nowMs: T0 + 2_000, offerTtlMs: 1_000, autoAssign: false, scanDepth: 5 }), undefined, 'not within the 100 least busy');
+      const outcome = await store.claim('sales', { nowMs: T0 + 2_000, offerTtlMs: 1_000, autoAssign: false, scanDepth: 5 });
+      assert.deepEqual([outcome?.offer.agentId, outcome?.candidates.map((c) => c.agentId)], ['lawyer', ['lawyer']]);
+    });
+  });
+}

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
-import { createRedisDispatchStore } from '../../src/adapters/redis/redis-dispatch-store.ts';
+import { createRedisDispatchStore, type RedisDispatchStoreDeps } from '../../src/adapters/redis/redis-dispatch-store.ts';
 import type { DispatchAgent, DispatchStore, RankedEntry } from '../../src/ports/dispatch-store.ts';
 import { TEST_REDIS_CLUSTER_NODES, TEST_REDIS_URL } from './ports.ts';
 import { waitFor } from './wait.ts';
@@ -28,8 +28,8 @@ export const DISPATCH_TARGETS: Record<string, () => Promise<DispatchConnection>>
 /** A prefix of its own (same hash tag as production), so tests sharing the Redis never meet. */
 export const testDispatchPrefix = () => `omnigate:dispatch:{od}:test-${randomUUID()}`;
 
-export function dispatchStoreOn(connection: DispatchConnection, prefix: string): DispatchStore {
-  return createRedisDispatchStore({ client: connection.client, prefix });
+export function dispatchStoreOn(connection: DispatchConnection, prefix: string, options: Partial<RedisDispatchStoreDeps> = {}): DispatchStore {
+  return createRedisDispatchStore({ client: connection.client, prefix, ...options });
 }
 
 export const dispatchAgent = (agentId: string, extra: Partial<DispatchAgent> = {}): DispatchAgent => ({

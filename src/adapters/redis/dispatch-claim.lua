@@ -7,8 +7,19 @@
 local g, now, ttl, auto = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4] == '1'
 local depth, offerId, limit = tonumber(ARGV[5]), ARGV[6], tonumber(ARGV[7])
 
-local available = redis.call('ZRANGE', k('av', g), 0, limit - 1)
+-- The availability is read in chunks as far as needed: most claims stop in the first.
+local CHUNK = 64
+local available = redis.call('ZRANGE', k('av', g), 0, math.min(limit, CHUNK) - 1)
 if #available == 0 or depth <= 0 then return false end
+local exhausted = #available < CHUNK
+local function availableAt(i)
+  if i > #available and not exhausted and #available < limit then
+    local more = redis.call('ZRANGE', k('av', g), #available, math.min(limit, #available + CHUNK) - 1)
+    for _, id in ipairs(more) do available[#available + 1] = id end
+    exhausted = #more < CHUNK
+  end
+  return available[i]
+end
 
 local seen = {}
 local function facts(id)
@@ -53,12 +64,15 @@ for _, conv in ipairs(redis.call('ZRANGE', k('q', g), 0, depth - 1)) do
       chosen, reason = sticky, 'sticky'
       candidates[1] = sticky
     end
-    for _, id in ipairs(available) do
-      if #candidates >= 10 then break end
+    local i = 1
+    local id = availableAt(1)
+    while id and #candidates < 10 do
       if id ~= chosen and eligible(id, entry, excluded) then
         candidates[#candidates + 1] = id
         chosen = chosen or id
       end
+      i = i + 1
+      id = availableAt(i)
     end
     if chosen then
       local described = {}
