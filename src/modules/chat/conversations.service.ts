@@ -1,25 +1,26 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { ChatConfig } from '../../config/chat-config.ts';
-import { AppError, isAppError } from '../../kernel/errors.ts';
+import { AppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import type { Principal, VisitorPrincipal } from '../../kernel/principal.ts';
 import type { ConversationStore } from '../../ports/conversation-store.ts';
 import type { LeaseStore } from '../../ports/lease-store.ts';
 import type { JobQueues } from '../jobs/job-queues.ts';
 import type { Bot } from './bot.ts';
-import { decide, fold, initialState } from './conversation.decider.ts';
-import { indexesOf } from './conversation-indexes.ts';
-import { createConversationStateCache, DEFAULT_STATE_CACHE_SIZE } from './conversation-state-cache.ts';
+import { createConversationCommands, type DispatchCommand } from './conversation-commands.ts';
+import { fold, initialState } from './conversation.decider.ts';
+import { createConversationExecutor } from './conversation-executor.ts';
 import { createConversationTimers, timerFired, type TimerKind, type TimerPlan } from './conversation-timers.ts';
 import type {
-  Actor, ConversationCommand, ConversationEvent, ConversationState, DecidedEvent, DeciderCommand, MessageContent, Visibility, VisitorRef,
+  Actor, ConversationCommand, ConversationEvent, ConversationState, DeciderCommand, MessageContent, Visibility, VisitorRef,
 } from './conversation.types.ts';
 import { createManualDispatcher, type Dispatcher } from './dispatcher.ts';
+import type { LeftMessages } from './left-messages.ts';
 import { withVisitorStartLock } from './visitor-start-lock.ts';
 import { actorOf, assertMaySee, viewFor, visibleTo, type ConversationView } from './visibility.ts';
 
-/** A command that lost the race this many times (another append came first each time) gives up with CONVERSATION_BUSY. */
-export const MAX_APPEND_ATTEMPTS = 5;
+export { MAX_APPEND_ATTEMPTS } from './conversation-executor.ts';
+export { DISPATCH_ACTOR, offerClientId, type DispatchCommand } from './conversation-commands.ts';
 export const DEFAULT_HISTORY_LIMIT = 100;
 export const MAX_HISTORY_LIMIT = 1_000;
 const TIMER_ACTOR: Actor = { kind: 'system', id: 'timer' };
@@ -31,6 +32,9 @@ export interface StartInput {
   readonly group?: string;
   readonly language?: string;
   readonly subject?: string;
+  /** What the widget says the visitor came for (a topic it chose) and the page it was on: routing reads them. */
+  readonly topic?: string;
+  readonly page?: string;
   readonly content?: MessageContent;
 }
 
@@ -51,8 +55,14 @@ export interface Conversations {
   start(p: Principal, input: StartInput, clientId?: string, from?: { readonly ip: string }): Promise<{ conversationId: string; seq: number; duplicate: boolean }>;
   /** Sends a message (`internal`: an agent's note). Idempotent by clientId (same id → same seq, stored once). */
   send(p: Principal, conversationId: string, input: { clientId: string; content: MessageContent; visibility?: Visibility }): Promise<{ seq: number; duplicate: boolean }>;
-  /** accept | transfer | handover | snooze | wake | close | abandon | reopen | read | delivered. */
+  /**
+   * accept | decline | leave_message | transfer | handover | snooze | wake | close | abandon | reopen | read | delivered.
+   * An agent's accept and a transfer to an agent are claimed with the dispatcher first (AGENT_AT_CAPACITY, OFFER_EXPIRED);
+   * an agent transfers only its own conversation, a supervisor any (past the agent's capacity), a service any.
+   */
   command(p: Principal, conversationId: string, command: ConversationCommand, clientId?: string): Promise<{ seq: number; duplicate: boolean }>;
+  /** Dispatch's own commands, as the system actor `dispatch` (no principal: dispatch is the gateway itself). Idempotent by clientId. */
+  dispatch(conversationId: string, command: DispatchCommand, clientId?: string): Promise<{ seq: number; duplicate: boolean }>;
   /** The state (visitor-filtered view); NOT_FOUND when p may not see it. */
   get(p: Principal, conversationId: string): Promise<ConversationView>;
   /** Events after afterSeq (≤ untilSeq), as p may see them; HISTORY_EXPIRED when afterSeq is below what is kept. `lastSeq`: the last seq read (resume from it). */
@@ -76,6 +86,8 @@ export interface ConversationsDeps {
   readonly log: Logger;
   readonly bot?: Bot;
   readonly dispatcher?: Dispatcher;
+  /** Makes tickets of the messages visitors leave; absent: leaving a message is refused (INVALID_TRANSITION). */
+  readonly messages?: LeftMessages;
   readonly now?: () => number;
   /** Admits a visitor's new conversation from an address, or throws (RATE_LIMITED per address and per site). */
   readonly admitStart?: (visitor: VisitorPrincipal, ip: string) => Promise<void>;
@@ -83,97 +95,18 @@ export interface ConversationsDeps {
   readonly stateCacheSize?: number;
 }
 
-type Outcome = { seq: number; duplicate: boolean };
-
 export function createConversations(deps: ConversationsDeps): Conversations {
   const log = deps.log.child({ module: 'conversations' });
   const now = deps.now ?? Date.now;
   const dispatcher = deps.dispatcher ?? createManualDispatcher();
   const timers = createConversationTimers({ jobs: deps.jobs, settings: deps.config, log, now, fire: (id, kind, seq) => fire(id, kind, seq) });
 
-  /** A store call: STORE_UNAVAILABLE when Redis is away or fails (an AppError of the store's own passes through). */
-  async function stored<T>(what: string, work: () => Promise<T>): Promise<T> {
-    if (!deps.store.isUp()) throw new AppError('STORE_UNAVAILABLE', `the conversation store (Redis) is unavailable: cannot ${what}`);
-    try {
-      return await work();
-    } catch (err) {
-      if (isAppError(err)) throw err;
-      throw new AppError('STORE_UNAVAILABLE', `the conversation store (Redis) failed: cannot ${what}`, {}, { cause: err });
-    }
-  }
-
-  const known = createConversationStateCache(deps.stateCacheSize ?? DEFAULT_STATE_CACHE_SIZE);
-  /** The state as stored: the snapshot cached with the last append, or the fold of the stream when there is none. */
-  async function load(conversationId: string): Promise<ConversationState> {
-    const state = await loadStored(conversationId);
-    known.set(conversationId, state);
-    return state;
-  }
-  async function loadStored(conversationId: string): Promise<ConversationState> {
-    const head = await stored('read the conversation', () => deps.store.head(conversationId));
-    if (!head) return initialState();
-    const snapshot = head.snapshot as ConversationState | null;
-    if (snapshot?.seq === head.seq) return snapshot;
-    const from = snapshot !== null && snapshot.seq < head.seq ? snapshot : initialState();
-    return fold(await stored('read the conversation', () => deps.store.read(conversationId, { afterSeq: from.seq })), from);
-  }
-
-  /** Whether a client id was appended already: an append that can only fail (expected seq -1) answers `duplicate` for a known id and writes nothing. */
-  async function appendedBefore(conversationId: string, clientId: string): Promise<number | undefined> {
-    const probe: DecidedEvent = { type: 'conversation.reopened', by: TIMER_ACTOR, visibility: 'internal', data: {} };
-    const result = await stored('check the client id', () => deps.store.append({ conversationId, expectedSeq: -1, clientId, events: [{ ...probe, id: randomUUID(), at: new Date(now()).toISOString() }], snapshot: null }));
-    return result.outcome === 'duplicate' ? result.seq : undefined;
-  }
-
-  /**
-   * load → decide → append with the expected seq; a lost race decides again (bounded), a repeat of a client id answers what it got the first time.
-   * The first try decides on the state this node knows without reading Redis: a state another node moved on finds a conflict; a refusal or a no-op decided on it is decided again on the stored state.
-   */
-  async function execute(conversationId: string, actor: Actor, commandsFor: (state: ConversationState) => DeciderCommand[], options: { clientId?: string; principal?: Principal } = {}): Promise<Outcome> {
-    const { clientId, principal } = options;
-    let mayRecall = true;
-    for (let attempt = 0; attempt < MAX_APPEND_ATTEMPTS; attempt++) {
-      const cached = mayRecall ? known.get(conversationId) : undefined;
-      mayRecall = false;
-      const before = cached ?? await load(conversationId);
-      let decided: DecidedEvent[] = [];
-      let after = before;
-      try {
-        if (principal && before.status !== 'none') assertMaySee(principal, conversationId, before);
-        const at = new Date(now()).toISOString();
-        for (const command of commandsFor(before)) {
-          const events = decide(command, after, { actor, nowMs: now(), reopenWindowMs: deps.config.reopenWindowMs, ...(deps.bot ? { bot: deps.bot.name } : {}) });
-          decided = [...decided, ...events];
-          after = fold(events.map((e, i) => ({ ...e, seq: after.seq + i + 1, id: '', at }) as ConversationEvent), after);
-        }
-      } catch (err) {
-        if (cached) { attempt -= 1; continue; } // refused by a state that may be out of date: decide again on the stored one
-        // A retried command that already went through is refused by the state it made: answer the first outcome.
-        const seen = clientId !== undefined && isAppError(err) && err.code !== 'NOT_FOUND' ? await appendedBefore(conversationId, clientId) : undefined;
-        if (seen !== undefined) return { seq: seen, duplicate: true };
-        throw err;
-      }
-      if (decided.length === 0 && cached) { attempt -= 1; continue; } // a no-op, the same
-      if (decided.length === 0) return { seq: before.seq, duplicate: false };
-      const at = new Date(now()).toISOString();
-      const events = decided.map((e) => ({ ...e, id: randomUUID(), at }));
-      const beforeIndexes = indexesOf(before);
-      const afterIndexes = indexesOf(after);
-      const result = await stored('append to the conversation', () => deps.store.append({
-        conversationId, expectedSeq: before.seq, events, snapshot: after,
-        ...(clientId === undefined ? {} : { clientId }),
-        index: { add: afterIndexes, remove: beforeIndexes.filter((i) => !afterIndexes.includes(i)), score: now() },
-        ...(after.status === 'closed' ? { expireAfterMs: deps.config.retentionMs } : {}),
-      }));
-      if (result.outcome === 'duplicate') return { seq: result.seq, duplicate: true };
-      if (result.outcome === 'appended') {
-        known.set(conversationId, after);
-        await appended(conversationId, before, after, result.events);
-        return { seq: result.seq, duplicate: false };
-      }
-    }
-    throw new AppError('CONVERSATION_BUSY', `conversation ${conversationId} kept changing while this command ran: try again`);
-  }
+  const executor = createConversationExecutor({
+    store: deps.store, config: deps.config, now, appended: (...args) => appended(...args),
+    ...(deps.bot ? { bot: deps.bot.name } : {}), ...(deps.stateCacheSize === undefined ? {} : { stateCacheSize: deps.stateCacheSize }),
+  });
+  const { stored, load, execute } = executor;
+  const commands = createConversationCommands({ executor, dispatcher, log, ...(deps.messages ? { messages: deps.messages } : {}) });
 
   /** What follows a durable append: timers, the dispatcher, the bot. Their failures are logged; the events stand. */
   async function appended(conversationId: string, before: ConversationState, after: ConversationState, events: readonly ConversationEvent[]): Promise<void> {
@@ -220,8 +153,8 @@ export function createConversations(deps: ConversationsDeps): Conversations {
       if (visitor === undefined) throw new AppError('VALIDATION_FAILED', 'staff name the visitor a conversation is for', { field: 'visitor' });
       // The id follows from the client id, so a repeated start finds the conversation it made.
       const conversationId = clientId === undefined ? randomUUID() : createHash('sha256').update(`${p.name}\n${clientId}`).digest('hex').slice(0, 32).replace(/^(.{8})(.{4})(.{4})(.{4})/, '$1-$2-$3-$4-');
-      const { group, language, subject, content } = input;
-      const start: DeciderCommand = { type: 'start', visitor, ...(group === undefined ? {} : { group }), ...(language === undefined ? {} : { language }), ...(subject === undefined ? {} : { subject }) };
+      const { content, visitor: _visitor, ...asked } = input;
+      const start: DeciderCommand = { type: 'start', visitor, ...definedOnly(asked) };
       const first: DeciderCommand[] = content === undefined ? [] : [{ type: 'send', messageId: randomUUID(), ...(clientId === undefined ? {} : { clientId }), content }];
       const append = () => execute(conversationId, actorOf(p), () => [start, ...first], clientId === undefined ? {} : { clientId });
       if ((await load(conversationId)).status !== 'none') return { conversationId, ...(await append()) };
@@ -241,9 +174,8 @@ export function createConversations(deps: ConversationsDeps): Conversations {
       return execute(conversationId, actorOf(p), () => [{ type, messageId, clientId, content }], { clientId, principal: p });
     },
 
-    command(p, conversationId, command, clientId) {
-      return execute(conversationId, actorOf(p), () => [command], { principal: p, ...(clientId === undefined ? {} : { clientId }) });
-    },
+    command: commands.command,
+    dispatch: commands.dispatch,
 
     async get(p, conversationId) {
       return viewFor(p, conversationId, await visible(p, conversationId));
@@ -292,3 +224,5 @@ export function createConversations(deps: ConversationsDeps): Conversations {
     visibleTo,
   };
 }
+
+const definedOnly = <T extends object>(fields: T): T => Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as T;
