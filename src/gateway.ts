@@ -38,7 +38,7 @@ import { createConnectorCalls } from './modules/connectors/connector-calls.ts';
 import { createPackageStore } from './modules/connectors/package-store.ts';
 import { createConnectorRegistry, type ConnectorRegistry } from './modules/connectors/registry.ts';
 import { loadOpenApi } from './kernel/openapi.ts';
-import { createContextService } from './modules/query/context.service.ts';
+import { createContextService, type ContextService } from './modules/query/context.service.ts';
 import { createQueryService } from './modules/query/query.service.ts';
 import { createIdempotency } from './modules/jobs/idempotency.ts';
 import { createJobQueues, JOB_KEY_PREFIX } from './modules/jobs/job-queues.ts';
@@ -59,6 +59,8 @@ export interface Gateway {
   readonly server: Server;
   readonly registry: ConnectorRegistry;
   readonly events: Events;
+  /** Customer context through the query API (dispatch's routing facts read it; so do their tests). */
+  readonly context: ContextService;
   /** The URL it listens on. */
   readonly url: string;
   /**
@@ -214,6 +216,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
     server,
     registry,
     events,
+    context,
     url,
     stop() {
       stopping ??= (async () => {

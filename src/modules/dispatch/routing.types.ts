@@ -10,9 +10,9 @@ export type FactValue = string | number | boolean | readonly string[] | null;
 /**
  * What routing knows of a conversation, by dotted name:
  * `widget.topic`, `widget.language`, `widget.page`, `widget.group` (what the widget sent at start);
- * `bot.intent`, `bot.language` (the bot's classification at handover);
+ * `bot.intent`, `bot.language`, `bot.skills` (the bot's classification at handover);
  * `customer.known` (the visitor is a verified customer), `customer.tier`, `customer.language`, `customer.lifetimeValueEur`;
- * `orders.openCount`, `orders.openValueMaxEur` (the largest open order's value, EUR only);
+ * `orders.openCount`, `orders.openValueMaxEur` (the largest open order's value, EUR only; open: pending, paid, shipped);
  * `tickets.openCount`, `tickets.openUrgentCount`.
  */
 export type Facts = Readonly<Record<string, FactValue>>;
