@@ -27,6 +27,8 @@ export const DEFAULT_CONNECTOR_RETRY_MAX_MS = 60_000;
 export const DEFAULT_WORKER_HEAP_MB = 96;
 export const DEFAULT_JOB_ATTEMPTS = 8;
 export const DEFAULT_JOB_BACKOFF_MS = 500;
+/** A left message's ticket outlasts a tickets backend down for minutes (about 20 to 35 at the default backoff). */
+export const DEFAULT_MESSAGE_TICKET_ATTEMPTS = 40;
 export const DEFAULT_JOB_LOCK_MS = 30_000;
 export const DEFAULT_OUTBOX_BUCKETS = 16;
 export const DEFAULT_OUTBOX_LEASE_MS = 10_000;
@@ -94,6 +96,7 @@ const ENV_SCHEMA = {
     OMNIGATE_STALE_TTL_MS: { type: 'integer', minimum: 1_000, maximum: 30 * 86_400_000, default: DEFAULT_STALE_TTL_MS },
     OMNIGATE_JOB_ATTEMPTS: { type: 'integer', minimum: 1, maximum: 100, default: DEFAULT_JOB_ATTEMPTS },
     OMNIGATE_JOB_BACKOFF_MS: { type: 'integer', minimum: 10, maximum: 600_000, default: DEFAULT_JOB_BACKOFF_MS },
+    OMNIGATE_MESSAGE_TICKET_ATTEMPTS: { type: 'integer', minimum: 1, maximum: 1000, default: DEFAULT_MESSAGE_TICKET_ATTEMPTS },
     OMNIGATE_JOB_LOCK_MS: { type: 'integer', minimum: 500, maximum: 600_000, default: DEFAULT_JOB_LOCK_MS },
     OMNIGATE_WEBHOOK_ALLOW_PRIVATE: { type: 'boolean', default: false },
     OMNIGATE_WEBHOOK_MAX_PER_KEY: { type: 'integer', minimum: 1, maximum: 100_000, default: DEFAULT_WEBHOOK_MAX_PER_KEY },
@@ -167,6 +170,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     staleTtlMs: raw.OMNIGATE_STALE_TTL_MS as number,
     jobAttempts: raw.OMNIGATE_JOB_ATTEMPTS as number,
     jobBackoffMs: raw.OMNIGATE_JOB_BACKOFF_MS as number,
+    messageTicketAttempts: raw.OMNIGATE_MESSAGE_TICKET_ATTEMPTS as number,
     jobLockMs: raw.OMNIGATE_JOB_LOCK_MS as number,
     webhookAllowPrivate: raw.OMNIGATE_WEBHOOK_ALLOW_PRIVATE as boolean,
     webhookMaxPerKey: raw.OMNIGATE_WEBHOOK_MAX_PER_KEY as number,

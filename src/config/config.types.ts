@@ -91,6 +91,11 @@ export interface Config {
   readonly jobAttempts: number;
   /** `OMNIGATE_JOB_BACKOFF_MS`: the first retry delay of a job; it doubles per attempt (with jitter, capped). */
   readonly jobBackoffMs: number;
+  /**
+   * `OMNIGATE_MESSAGE_TICKET_ATTEMPTS`: attempts of the job that makes a ticket of a message left in a
+   * chat (same backoff as every job), so that it outlasts a tickets backend down for minutes.
+   */
+  readonly messageTicketAttempts: number;
   /** `OMNIGATE_JOB_LOCK_MS`: a running job's lock; a job whose node died is taken up again within about twice this. */
   readonly jobLockMs: number;
   /**

@@ -1453,9 +1453,9 @@ export interface components {
             /** @example tc_6f1d2c3b4a5e */
             id: string;
             /** @enum {string} */
-            queue: "ticket-create" | "webhook-delivery";
+            queue: "ticket-create" | "webhook-delivery" | "conversation-timers" | "message-tickets";
             /** @enum {string} */
-            type: "ticket.create" | "webhook.delivery";
+            type: "ticket.create" | "webhook.delivery" | "conversation.timer" | "message.ticket";
             state: components["schemas"]["JobState"];
             /** @description Attempts started so far, the running one included. */
             attempts: number;
@@ -1467,8 +1467,8 @@ export interface components {
              * @description When it completed or died.
              */
             finishedAt?: string;
-            /** @description Once `completed`: for `ticket.create`, the ticket as `POST /v1/tickets` answers it; for `webhook.delivery`, how it went. */
-            result?: components["schemas"]["TicketResponse"] | components["schemas"]["WebhookDeliveryResult"];
+            /** @description Once `completed`: for `ticket.create`, the ticket as `POST /v1/tickets` answers it; for `webhook.delivery`, how it went; for `message.ticket`, the ticket made from a message left in a chat. A `conversation.timer` has none. */
+            result?: components["schemas"]["TicketResponse"] | components["schemas"]["WebhookDeliveryResult"] | components["schemas"]["MessageTicketResult"];
             /** @description The last attempt's failure, while the job waits for its next attempt and once it is dead. */
             error?: {
                 code: components["schemas"]["Problem"]["code"];
@@ -1501,6 +1501,14 @@ export interface components {
         };
         JobList: {
             jobs: components["schemas"]["Job"][];
+        };
+        /** @description A message a chat visitor left (nobody could take the chat) became this ticket; the conversation then shows `conversation.ticket_opened`. */
+        MessageTicketResult: {
+            conversationId: string;
+            /** @description The ticket's id in the tickets system. */
+            ticketId: string;
+            /** @description The requester in the tickets system: the verified customer's, the CRM customer's with that email, or one matched or made by `requester.ensure`. */
+            requesterRef: string;
         };
         WebhookDeliveryResult: {
             /** @description False when the subscription was deleted before the delivery's turn. */
@@ -3884,7 +3892,7 @@ export interface operations {
                 /** @description The state to list; `failed` is BullMQ's name for `dead` and lists the same jobs. */
                 state?: "dead" | "failed" | "waiting" | "delayed" | "active" | "completed";
                 /** @description Only this queue. */
-                queue?: "ticket-create" | "webhook-delivery" | "conversation-timers";
+                queue?: "ticket-create" | "webhook-delivery" | "conversation-timers" | "message-tickets";
                 /** @description How many jobs to return. */
                 limit?: number;
             };

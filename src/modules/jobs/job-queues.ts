@@ -34,6 +34,12 @@ export interface QueueDefinition<D extends JobEnvelope> {
    * unknown outcome (a timeout …) is not retried.
    */
   readonly writes?: boolean;
+  /**
+   * Attempts and base backoff of this queue's jobs, when they differ from every queue's default
+   * (a job that must outlast a backend's outage of minutes takes more).
+   */
+  readonly attempts?: number;
+  readonly backoffMs?: number;
   /** Runs one attempt. An AppError with a retryable code is retried with backoff; any other error is final. */
   process(job: RunningJob<D>, log: Logger, attempt: JobAttempt): Promise<unknown>;
   details?(job: StoredJob<D>): JobDetails;
@@ -169,7 +175,7 @@ export function createJobQueues(deps: JobQueuesDeps): JobQueues {
         async add(id, data, options = {}) {
           if (!id.startsWith(`${definition.idPrefix}_`) || id.includes(':')) throw new Error(`job id ${id} does not fit queue ${definition.queue}`);
           return stored('queue the job', async () => {
-            const kept = { attempts: deps.attempts, backoffMs: deps.backoffMs, keepCompletedMs: KEEP_COMPLETED_S * 1_000, keepDeadMs: KEEP_DEAD_S * 1_000 };
+            const kept = { attempts: definition.attempts ?? deps.attempts, backoffMs: definition.backoffMs ?? deps.backoffMs, keepCompletedMs: KEEP_COMPLETED_S * 1_000, keepDeadMs: KEEP_DEAD_S * 1_000 };
             // An id that was there already keeps its job: show that one, not the data just offered.
             const job = await queue.add(id, definition.type, data, options.delayMs ? { ...kept, delayMs: options.delayMs } : kept);
             if (!job) throw new AppError('STORE_UNAVAILABLE', `job ${id} was queued but cannot be read back`);

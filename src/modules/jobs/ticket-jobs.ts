@@ -34,10 +34,8 @@ export function createOpenTicket(query: QueryService, takesIdempotencyKey: Takes
   };
 }
 
-interface TicketJobData extends JobEnvelope {
+interface TicketJobData extends WritingJobData {
   readonly input: TicketInput;
-  /** Set while an attempt's write is out without a token: a run that finds it may not write again. */
-  readonly writeStartedAt?: string;
 }
 
 /** What a completed ticket job holds: the ticket envelope, as POST /v1/tickets answers it. */
@@ -53,13 +51,18 @@ export interface TicketJobs {
   find(id: string, owner: string): Promise<JobView | undefined>;
 }
 
+/** A job that writes once: while an attempt's write is out without a token, it carries when it started. */
+export interface WritingJobData extends JobEnvelope {
+  readonly writeStartedAt?: string;
+}
+
 /**
  * The job's id is its token: every run and attempt of the job, after a crash too, sends the same
  * one, so a failure with an unknown outcome (a timeout) is retried like any other. Without
  * a token the write is marked started first, and a run that finds the mark (the run before it
  * died mid-write) stops with an unknown outcome (dead-lettered) rather than write again.
  */
-function writeGuard(job: RunningJob<TicketJobData>, attempt: JobAttempt): WriteGuard {
+export function jobWriteGuard<D extends WritingJobData>(job: RunningJob<D>, attempt: JobAttempt): WriteGuard {
   return {
     token: job.id,
     async starting(isRepeatSafe) {
@@ -76,6 +79,12 @@ function writeGuard(job: RunningJob<TicketJobData>, attempt: JobAttempt): WriteG
   };
 }
 
+/** After a failed attempt: a write that did not happen (or never started) is unmarked, so the next attempt may make it. */
+export async function forgetUnstartedWrite<D extends WritingJobData>(job: RunningJob<D>, err: unknown): Promise<void> {
+  const { writeStartedAt, ...data } = job.data;
+  if (writeStartedAt !== undefined && !isOutcomeUnknown(toAppError(err))) await job.updateData(data as D);
+}
+
 export function createTicketJobs(deps: { jobs: JobQueues; openTicket: OpenTicket }): TicketJobs {
   const queue = deps.jobs.define<TicketJobData>({
     queue: TICKET_QUEUE,
@@ -87,10 +96,8 @@ export function createTicketJobs(deps: { jobs: JobQueues; openTicket: OpenTicket
       // The job continues the trace of the request that queued it.
       const trace = startTrace(job.data.traceparent, `job-${job.id}`);
       const options = { trace, log: log.child({ traceId: trace.traceId }) };
-      const result = await deps.openTicket(job.data.input, options, writeGuard(job, attempt)).catch(async (err: unknown) => {
-        // The write did not happen (or never started): the next attempt may make it.
-        const { writeStartedAt, ...data } = job.data;
-        if (writeStartedAt !== undefined && !isOutcomeUnknown(toAppError(err))) await job.updateData(data);
+      const result = await deps.openTicket(job.data.input, options, jobWriteGuard(job, attempt)).catch(async (err: unknown) => {
+        await forgetUnstartedWrite(job, err);
         throw err;
       });
       return { ...result, traceId: trace.traceId } satisfies TicketJobResult;
