@@ -148,12 +148,16 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   const eventStreams = createEventStreams({ eventLog: events.eventLog, log, metrics, maxPerKey: config.sseMaxPerKey, maxBufferBytes: config.sseMaxBufferBytes, heartbeatMs: config.sseHeartbeatMs });
   const identity = createIdentity({ config, log, records: createRedisRecordStore(redis), ticketStore: createRedisTicketStore(redis), limiter, metrics, query });
   disposables.defer('identity', () => identity.close());
-  // Conversations append to the outbox buckets' streams, in the same script as their own stream.
-  const conversationStore = createRedisConversationStore<ConversationEvent>({ client: redis.client, isUp: redis.isUp, nodeId: config.nodeId, buckets: config.outboxBuckets, outboxKey: events.outbox.streamKey });
-  const bot = botFor(config.chat.bot);
-  const conversations = createConversations({ store: conversationStore, jobs, locks: leases, config: config.chat, log, admitStart: (visitor, ip) => identity.visitorLimits.conversationStart(visitor, ip), ...(bot ? { bot } : {}) });
   // The chat sockets' live events and signals (typing, presence), from every node through Redis pub/sub.
   const chatFanout = createRedisChatFanout({ client: redis.client, log });
+  // Conversations append to the outbox buckets' streams, in the same script as their own stream;
+  // this node's own sockets get its appends at once, not after a round trip through pub/sub.
+  const conversationStore = createRedisConversationStore<ConversationEvent>({
+    client: redis.client, isUp: redis.isUp, nodeId: config.nodeId, buckets: config.outboxBuckets, outboxKey: events.outbox.streamKey,
+    onAppended: (conversationId, appended) => chatFanout.deliverAppended(conversationId, appended),
+  });
+  const bot = botFor(config.chat.bot);
+  const conversations = createConversations({ store: conversationStore, jobs, locks: leases, config: config.chat, log, admitStart: (visitor, ip) => identity.visitorLimits.conversationStart(visitor, ip), ...(bot ? { bot } : {}) });
   let accepting = false;
   const app = buildApp({
     config, log, rootDir, identity, conversations, openapi: loadOpenApi(rootDir), registry, query, context, metrics, limiter, lifecycle, audit, events, eventStreams,

@@ -268,6 +268,58 @@ describe('ChatFanout over Redis: a dropped subscriber', () => {
   }
 });
 
+describe('Redis: a node\'s own appends reach its subscribers without the round trip through pub/sub', () => {
+  for (const name of ['redis', 'redis cluster']) {
+    test(`${name}: onAppended has each durable append (seq and stored JSON) before append resolves, not a conflict or a duplicate`, async () => {
+      const client = name === 'redis' ? redis!.client : cluster!;
+      const handed: { conversationId: string; seq: number; json: string }[] = [];
+      const store = createRedisConversationStore<ConversationEvent>({
+        client, isUp: () => true, nodeId: 'n-1', buckets: BUCKETS, outboxKey, onAppended: (conversationId, events) => void handed.push(...events.map((e) => ({ conversationId, ...e }))),
+      });
+      const id = newId();
+      assert.equal((await append(store, id, 0, ['a', 'b'], { clientId: 'own-1' })).outcome, 'appended');
+      const stored = await store.read(id);
+      // The stored JSON exactly, in seq order (what pub/sub carries).
+      assert.deepEqual(handed, stored.map((e) => ({ conversationId: id, seq: e.seq, json: JSON.stringify(e) })));
+      assert.deepEqual(handed.map((h) => JSON.parse(h.json) as unknown), stored);
+      assert.equal((await append(store, id, 2, ['a'], { clientId: 'own-1' })).outcome, 'duplicate');
+      assert.equal((await append(store, id, 1, ['late'])).outcome, 'conflict');
+      assert.equal(handed.length, 2);
+      assert.equal((await append(store, id, 2, ['c'])).outcome, 'appended');
+      assert.deepEqual(handed.map((h) => h.seq), [1, 2, 3]);
+    });
+
+    test(`${name}: deliverAppended hands the events to this node's subscribers at once; pub/sub brings the published ones too`, async () => {
+      const client = name === 'redis' ? redis!.client : cluster!;
+      const fanout = createRedisChatFanout({ client, log: pino({ level: 'silent' }) });
+      const store = createRedisConversationStore<ConversationEvent>({ client, isUp: () => true, nodeId: 'n-1', buckets: BUCKETS, outboxKey });
+      const id = newId();
+      const got: FanoutMessage[] = [];
+      const subscription = await fanout.subscribe((m) => void (m.kind === 'event' && m.conversationId === id && got.push(m)));
+      try {
+        assert.equal((await append(store, id, 0, ['a'])).outcome, 'appended');
+        await waitFor('the published event', () => got.length === 1, WAIT);
+        const [event] = await store.read(id);
+        const json = JSON.stringify(event);
+        fanout.deliverAppended(id, [{ seq: 1, json }]);
+        // Synchronously: no round trip.
+        assert.deepEqual(got, [{ kind: 'event', conversationId: id, seq: 1, json }, { kind: 'event', conversationId: id, seq: 1, json }]);
+      } finally {
+        await subscription.close();
+      }
+    });
+  }
+
+  test('an append refused for want of replicas hands nothing over', async () => {
+    const handed: number[] = [];
+    const store = createRedisConversationStore<ConversationEvent>({
+      client: redis!.client, isUp: () => true, nodeId: 'n-1', buckets: BUCKETS, outboxKey, waitReplicas: 1, waitTimeoutMs: 20, onAppended: (_id, events) => void handed.push(...events.map((e) => e.seq)),
+    });
+    await assert.rejects(append(store, newId(), 0, ['x']), { code: 'STORE_UNAVAILABLE' });
+    assert.deepEqual(handed, []);
+  });
+});
+
 describe('ConversationStore on the Redis Cluster', () => {
   test('appends conversations whose slots live on different masters, each in one script', async () => {
     const client = cluster as Cluster;

@@ -13,13 +13,17 @@ export const FANOUT_SIGNALS_CHANNEL = 'omnigate:chat:signals';
  */
 export const eventMessage = (conversationId: string, seq: number, json: string): string => `{"c":${JSON.stringify(conversationId)},"s":${seq},"e":${json}}`;
 
-/** The message of `eventMessage`, its event JSON cut out unchanged; undefined when it is not one. */
+/**
+ * The message of `eventMessage`, its event JSON cut out unchanged; undefined when it is not one.
+ * Only the head (`{"c":…,"s":…`) is parsed: the event itself is the subscribers' to parse, once.
+ */
 export function parseEventMessage(message: string): FanoutMessage | undefined {
+  // `,"e":` cannot occur inside the id: JSON escapes every quote in a string.
+  const at = message.indexOf(',"e":');
+  if (at < 0 || !message.endsWith('}')) return undefined;
   try {
-    const { c, s } = JSON.parse(message) as { c?: unknown; s?: unknown };
-    // `,"e":` cannot occur inside the id: JSON escapes every quote in a string.
-    const at = message.indexOf(',"e":');
-    if (typeof c !== 'string' || typeof s !== 'number' || at < 0) return undefined;
+    const { c, s } = JSON.parse(`${message.slice(0, at)}}`) as { c?: unknown; s?: unknown };
+    if (typeof c !== 'string' || typeof s !== 'number') return undefined;
     return { kind: 'event', conversationId: c, seq: s, json: message.slice(at + 5, -1) };
   } catch {
     return undefined;
@@ -28,6 +32,16 @@ export function parseEventMessage(message: string): FanoutMessage | undefined {
 
 /** Reconnects to one Cluster node before the subscriber moves to another. */
 const CLUSTER_NODE_RETRIES = 3;
+
+/** The Redis fan-out, and the way in for the events this node appended itself. */
+export interface RedisChatFanout extends ChatFanout {
+  /**
+   * Hands events this node has just appended (durably) to its own subscribers at once, without
+   * the round trip through Redis: the same events come again by pub/sub, and subscribers drop
+   * what they have (by seq). Other nodes hear of them by pub/sub only.
+   */
+  deliverAppended(conversationId: string, events: readonly { readonly seq: number; readonly json: string }[]): void;
+}
 
 export interface RedisChatFanoutDeps {
   /** The shared connection: signals are published on it, and the subscriber is its duplicate. */
@@ -42,7 +56,7 @@ export interface RedisChatFanoutDeps {
  * tells `onResubscribed` listeners: what was published meanwhile is lost, and they read the gap
  * from the store.
  */
-export function createRedisChatFanout(deps: RedisChatFanoutDeps): ChatFanout {
+export function createRedisChatFanout(deps: RedisChatFanoutDeps): RedisChatFanout {
   const log = deps.log.child({ module: 'chat-fanout' });
   const handlers = new Set<(message: FanoutMessage) => void>();
   const resubscribed: (() => void)[] = [];
@@ -53,6 +67,9 @@ export function createRedisChatFanout(deps: RedisChatFanoutDeps): ChatFanout {
   const deliver = (channel: string, message: string) => {
     const parsed = channel === FANOUT_EVENTS_CHANNEL ? parseEventMessage(message) : parseSignal(message);
     if (!parsed) return log.warn({ channel }, 'chat fan-out message not understood: dropped');
+    handOut(parsed);
+  };
+  const handOut = (parsed: FanoutMessage) => {
     for (const handler of handlers) {
       try {
         handler(parsed);
@@ -141,6 +158,9 @@ export function createRedisChatFanout(deps: RedisChatFanoutDeps): ChatFanout {
       await deps.client.publish(FANOUT_SIGNALS_CHANNEL, JSON.stringify({ t: topic, p: payload ?? null }));
     },
     onResubscribed: (listener) => void resubscribed.push(listener),
+    deliverAppended(conversationId, events) {
+      for (const { seq, json } of events) handOut({ kind: 'event', conversationId, seq, json });
+    },
   };
 }
 

@@ -24,6 +24,13 @@ export interface RedisConversationStoreDeps {
   /** Replicas that must have an append before it resolves (`WAIT`); 0 or absent: none. */
   readonly waitReplicas?: number;
   readonly waitTimeoutMs?: number;
+  /**
+   * Told of each append this node made, once it is durable (after `WAIT`) and before `append`
+   * resolves, with each event's seq and stored JSON: the gateway hands them to its own sockets
+   * here (RedisChatFanout.deliverAppended) instead of waiting for the script's PUBLISH to come
+   * back through Redis. Must not throw.
+   */
+  readonly onAppended?: (conversationId: string, events: readonly { readonly seq: number; readonly json: string }[]) => void;
 }
 
 /**
@@ -99,8 +106,9 @@ export function createRedisConversationStore<E extends StoredEventBase>(deps: Re
       if (input.events.length === 0) throw new Error('an append carries at least one event');
       const keys = conversationKeys(input.conversationId, buckets);
       const events = input.events.map((event, i) => ({ seq: input.expectedSeq + i + 1, ...event }) as unknown as E);
-      const perEvent = events.flatMap((event) => {
-        const json = JSON.stringify(event);
+      const stored = events.map((event) => ({ seq: event.seq, json: JSON.stringify(event) }));
+      const perEvent = events.flatMap((event, i) => {
+        const { json } = stored[i]!;
         return [json, JSON.stringify(conversationCloudEvent(input.conversationId, event, deps.nodeId)), eventMessage(input.conversationId, event.seq, json)];
       });
       const index = input.index ?? { add: [], remove: [], score: 0 };
@@ -111,7 +119,9 @@ export function createRedisConversationStore<E extends StoredEventBase>(deps: Re
       );
       if (outcome === 'conflict') return { outcome, seq };
       if (waitReplicas > 0) await waitForReplicas(keys.head);
-      return (outcome === 'duplicate' ? { outcome, seq } : { outcome: 'appended', seq, events }) satisfies AppendResult<E>;
+      if (outcome === 'duplicate') return { outcome, seq };
+      deps.onAppended?.(input.conversationId, stored);
+      return { outcome: 'appended', seq, events } satisfies AppendResult<E>;
     },
     async read(conversationId, range = {}) {
       const { events } = conversationKeys(conversationId, buckets);

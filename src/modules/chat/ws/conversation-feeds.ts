@@ -28,7 +28,7 @@ export interface ConversationFeeds {
   /** Drops every feed of a closed socket. */
   drop(session: Session): void;
   isFollowing(session: Session, conversationId: string): boolean;
-  /** One stored event from the fan-out (any node): framed once, written to every socket that may see it. */
+  /** One stored event from the fan-out (any node; this node's own appends may come twice): framed once, written to every socket that may see it once. */
   onEvent(conversationId: string, seq: number, json: string): void;
   /** The sockets following a conversation (typing signals). */
   followers(conversationId: string): Iterable<Session>;
@@ -173,7 +173,8 @@ export function createConversationFeeds(deps: ConversationFeedsDeps): Conversati
     isFollowing: (session, conversationId) => feedOf(session, conversationId) !== undefined,
     onEvent(conversationId, seq, json) {
       const feeds = byConversation.get(conversationId);
-      if (!feeds) return;
+      // Heard already (this node's own append is handed over before pub/sub brings it back): not parsed again.
+      if (!feeds || feeds.every((f) => !f.busy && f.lastSeq >= seq)) return;
       const event = JSON.parse(json) as ConversationEvent;
       let asStored: Buffer | undefined;
       for (const feed of [...feeds]) {
