@@ -726,8 +726,15 @@ export interface paths {
         put?: never;
         /**
          * Claim a queued conversation
-         * @description An agent claims it for itself (a service names `agentId`). First claim wins: a second gets 409 `CONVERSATION_ALREADY_ASSIGNED`. Refused in any other state (409 `INVALID_TRANSITION`, nothing changes);
-         *     a visitor may not issue staff commands (403 `FORBIDDEN`). Idempotent by `Idempotency-Key`.
+         * @description An agent claims it for itself (a service names `agentId`): the offer it was made
+         *     (`offerId`, from its `offer` frame; 409 `OFFER_EXPIRED` once it expired, was declined or
+         *     was taken), or, without `offerId`, the conversation picked from the queue. The claim is
+         *     made with dispatch first (409 `AGENT_AT_CAPACITY` when the agent holds as many
+         *     conversations as it may), then `conversation.assigned` is appended, idempotent by the
+         *     offer (a repeat answers the first outcome). First claim wins: a second gets 409
+         *     `CONVERSATION_ALREADY_ASSIGNED`. Refused in any other state (409 `INVALID_TRANSITION`,
+         *     nothing changes); a visitor may not issue staff commands (403 `FORBIDDEN`). Idempotent by
+         *     `Idempotency-Key`.
          */
         post: operations["acceptConversation"];
         delete?: never;
@@ -750,10 +757,74 @@ export interface paths {
         put?: never;
         /**
          * Transfer to an agent or a group
-         * @description To an agent: assigned to them. To a group: back in that group's queue. The reason and the group are seen by staff only. Refused in any other state (409 `INVALID_TRANSITION`, nothing changes);
-         *     a visitor may not issue staff commands (403 `FORBIDDEN`). Idempotent by `Idempotency-Key`.
+         * @description To an agent: assigned to them, claimed with dispatch first (409 `AGENT_AT_CAPACITY` when
+         *     they hold as many conversations as they may, except for a supervisor's transfer). To a
+         *     group: back in that group's queue. History and the customer's context stay with it; the
+         *     reason and the group are seen by staff only. An agent transfers only a conversation
+         *     assigned to itself (403 `FORBIDDEN` otherwise); a supervisor or a service any. Refused in
+         *     any other state (409 `INVALID_TRANSITION`, nothing changes); a visitor may not issue staff
+         *     commands (403 `FORBIDDEN`). Idempotent by `Idempotency-Key`.
          */
         post: operations["transferConversation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{conversationId}/decline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example 3f1c9a2e-7b4d-4c1a-9e2f-5a6b7c8d9e0f */
+                conversationId: components["parameters"]["ConversationId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Decline an offer
+         * @description The agent the conversation was offered to declines it (`offerId` from its `offer` frame):
+         *     it goes back to its place in the queue and is offered to another agent (not this one).
+         *     Recorded as the internal event `conversation.offer_ended` (`declined`). Agents only, their
+         *     own open offer: 409 `OFFER_EXPIRED` once it expired, was declined or was taken; 409
+         *     `INVALID_TRANSITION` when the conversation is no longer queued; a visitor or a service may
+         *     not decline (403 `FORBIDDEN`). Idempotent by `Idempotency-Key` (or by the offer).
+         */
+        post: operations["declineConversation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{conversationId}/leave-message": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example 3f1c9a2e-7b4d-4c1a-9e2f-5a6b7c8d9e0f */
+                conversationId: components["parameters"]["ConversationId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Leave a message instead of waiting
+         * @description While it waits (with the bot or in the queue), typically once asked
+         *     (`conversation.message_requested`, when nobody can take the chat), the visitor (or a
+         *     service for it) leaves a message: it becomes a ticket in the tickets system through a job
+         *     (retried while that system is down), and the conversation closes (`left_message`). The
+         *     events `conversation.message_left` (with `ticketJobId`) and, once the ticket exists,
+         *     `conversation.ticket_opened` (with `ticketId`) tell the visitor. A visitor who is not a
+         *     known (verified) customer must give `email` (400 `VALIDATION_FAILED`, `field: email`).
+         *     409 `INVALID_TRANSITION` in any other state, or when no tickets connector is configured;
+         *     agents may not (403 `FORBIDDEN`). Idempotent by `clientId` (or `Idempotency-Key`).
+         */
+        post: operations["leaveConversationMessage"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1868,6 +1939,10 @@ export interface components {
             group?: string;
             language?: string;
             subject?: string;
+            /** @description What the visitor came for, as the widget lets it choose (`returns`, `billing` …): the rules read it as `widget.topic`. */
+            topic?: string;
+            /** @description The page the visitor was on (`widget.page`). */
+            page?: string;
             message?: components["schemas"]["MessageContent"];
         };
         /** @description The message (text or card), its client id and who may see it (`internal`, staff only). */
@@ -1888,6 +1963,18 @@ export interface components {
         AcceptRequest: {
             /** @description A service names the agent; an agent accepts for itself. */
             agentId?: string;
+            /** @description The offer being accepted (from the `offer` frame); absent: the agent picks it from the queue. */
+            offerId?: string;
+        };
+        DeclineRequest: {
+            /** @description The offer being declined (from the `offer` frame). */
+            offerId: string;
+        };
+        LeaveMessageRequest: {
+            clientId?: components["schemas"]["ClientId"];
+            text: string;
+            /** @description Where to answer; required when the visitor is not a known (verified) customer. */
+            email?: string;
         };
         TransferRequest: {
             to: components["schemas"]["TransferTarget"];
@@ -1928,9 +2015,28 @@ export interface components {
             /** Format: date-time */
             closedAt?: string;
             /** @enum {unknown} */
-            closeReason?: "resolved" | "abandoned" | "idle";
+            closeReason?: "resolved" | "abandoned" | "idle" | "left_message";
             /** @description Staff only. */
             snoozedUntilMs?: number;
+            /** @description What the widget said the visitor came for, at start. */
+            topic?: string;
+            /** @description The page the visitor was on, at start. */
+            page?: string;
+            /** @description Staff only: the routing decision's priority. */
+            priority?: number;
+            /** @description Staff only: the open offer to one agent, until it is accepted or ends. */
+            offer?: {
+                offerId: string;
+                agentId: string;
+                /** Format: date-time */
+                expiresAt: string;
+            };
+            /** @description The visitor was asked to leave a message and has not yet. */
+            awaitingMessage?: boolean;
+            /** @description The job making a ticket of the message the visitor left. */
+            ticketJobId?: string;
+            /** @description The ticket made of it, once it exists. */
+            ticketId?: string;
             lastMessage?: {
                 seq: number;
                 /** Format: date-time */
@@ -1994,6 +2100,8 @@ export interface components {
                 visitor: components["schemas"]["VisitorRef"];
                 language?: string;
                 subject?: string;
+                topic?: string;
+                page?: string;
             };
         } | {
             seq: number;
@@ -2021,6 +2129,7 @@ export interface components {
                 /** @enum {unknown} */
                 reason: "no_bot" | "handover" | "agent_timeout" | "transferred" | "reopened";
                 group?: string;
+                classification?: components["schemas"]["BotClassification"];
             };
         } | {
             seq: number;
@@ -2033,6 +2142,8 @@ export interface components {
             visibility: components["schemas"]["Visibility"];
             data: {
                 agentId: string;
+                /** @description The offer (or claim) it completes; the append is idempotent by it. */
+                offerId?: string;
             };
         } | {
             seq: number;
@@ -2114,7 +2225,7 @@ export interface components {
             visibility: components["schemas"]["Visibility"];
             data: {
                 /** @enum {unknown} */
-                reason: "resolved" | "abandoned" | "idle";
+                reason: "resolved" | "abandoned" | "idle" | "left_message";
             };
         } | {
             seq: number;
@@ -2126,6 +2237,106 @@ export interface components {
             by: components["schemas"]["ChatActor"];
             visibility: components["schemas"]["Visibility"];
             data: Record<string, unknown>;
+        } | {
+            seq: number;
+            id: string;
+            /** @constant */
+            type: "conversation.routed";
+            /** Format: date-time */
+            at: string;
+            by: components["schemas"]["ChatActor"];
+            visibility: components["schemas"]["Visibility"];
+            /** @description Internal: the routing decision made when it entered the queue. */
+            data: {
+                decision: components["schemas"]["RoutingDecision"];
+            };
+        } | {
+            seq: number;
+            id: string;
+            /** @constant */
+            type: "conversation.offered";
+            /** Format: date-time */
+            at: string;
+            by: components["schemas"]["ChatActor"];
+            visibility: components["schemas"]["Visibility"];
+            data: components["schemas"]["OfferRecord"];
+        } | {
+            seq: number;
+            id: string;
+            /** @constant */
+            type: "conversation.offer_ended";
+            /** Format: date-time */
+            at: string;
+            by: components["schemas"]["ChatActor"];
+            visibility: components["schemas"]["Visibility"];
+            /** @description Internal: an offer ended without an assignment. */
+            data: {
+                offerId: string;
+                agentId: string;
+                /**
+                 * @description `cancelled`: another claim took the conversation.
+                 * @enum {unknown}
+                 */
+                outcome: "expired" | "declined" | "cancelled";
+            };
+        } | {
+            seq: number;
+            id: string;
+            /** @constant */
+            type: "conversation.overflowed";
+            /** Format: date-time */
+            at: string;
+            by: components["schemas"]["ChatActor"];
+            visibility: components["schemas"]["Visibility"];
+            /** @description Internal: its group could not take it; it moved to another group's queue, or to leaving a message. */
+            data: {
+                fromGroup?: string;
+                to: components["schemas"]["OverflowTarget"];
+                reason: components["schemas"]["OverflowReason"];
+            };
+        } | {
+            seq: number;
+            id: string;
+            /** @constant */
+            type: "conversation.message_requested";
+            /** Format: date-time */
+            at: string;
+            by: components["schemas"]["ChatActor"];
+            visibility: components["schemas"]["Visibility"];
+            /** @description Public: nobody can take the chat now; the visitor is asked to leave a message (`POST …/leave-message`), with an email when it is not a known customer. */
+            data: {
+                reason: components["schemas"]["OverflowReason"];
+                emailRequired: boolean;
+            };
+        } | {
+            seq: number;
+            id: string;
+            /** @constant */
+            type: "conversation.message_left";
+            /** Format: date-time */
+            at: string;
+            by: components["schemas"]["ChatActor"];
+            visibility: components["schemas"]["Visibility"];
+            /** @description Public: the visitor left a message; the job `ticketJobId` makes a ticket of it, and the conversation closes (`left_message`). */
+            data: {
+                text: string;
+                email?: string;
+                ticketJobId: string;
+            };
+        } | {
+            seq: number;
+            id: string;
+            /** @constant */
+            type: "conversation.ticket_opened";
+            /** Format: date-time */
+            at: string;
+            by: components["schemas"]["ChatActor"];
+            visibility: components["schemas"]["Visibility"];
+            /** @description Public: the ticket made of the left message exists in the tickets system. */
+            data: {
+                ticketId: string;
+                ticketJobId: string;
+            };
         };
         ConversationMessages: {
             messages: components["schemas"]["ConversationEvent"][];
@@ -2189,6 +2400,40 @@ export interface components {
                 /** Format: date-time */
                 at: string;
             } | null;
+        };
+        /**
+         * @description `nobody_online`: nobody in the group is online; `closed`: outside its business hours; `wait_exceeded`: it waited longer than the group allows.
+         * @enum {unknown}
+         */
+        OverflowReason: "nobody_online" | "closed" | "wait_exceeded";
+        /** @description What the bot made of the conversation when it handed over (routing reads it as `bot.*` facts). */
+        BotClassification: {
+            intent?: string;
+            language?: string;
+            skills?: string[];
+        };
+        /** @description Internal: the conversation was offered to one agent, who has until `expiresAt` to accept (`accept` with `offerId`) or decline; and why that agent. */
+        OfferRecord: {
+            offerId: string;
+            agentId: string;
+            /** Format: date-time */
+            expiresAt: string;
+            /** @description Assigned at once, without waiting for an accept (the group's policy). */
+            autoAssign: boolean;
+            /**
+             * @description `sticky`: the customer's last agent; `least_busy`: the lowest load among the eligible, ties to the longest idle.
+             * @enum {unknown}
+             */
+            reason: "sticky" | "least_busy";
+            /** @description The eligible agents looked at, best first (at most 10). */
+            candidates: {
+                agentId: string;
+                load: number;
+                maxConcurrent: number;
+                idleSinceMs: number;
+            }[];
+            /** @description Queued conversations ahead of this one that no free agent could take. */
+            passedOver: number;
         };
         /** @description What the rules made of the facts when the conversation entered the queue (recorded as the internal event `conversation.routed`). */
         RoutingDecision: {
@@ -2450,6 +2695,23 @@ export interface components {
          *     `CONVERSATION_BUSY` (it kept changing while the command was retried; retryable). Nothing changed.
          */
         TransitionRefused: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                traceparent: components["headers"]["traceparent"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description `INVALID_TRANSITION` (the conversation's state refuses the command: `state` and `command`
+         *     say which), `CONVERSATION_ALREADY_ASSIGNED` (another agent claimed it first),
+         *     `AGENT_AT_CAPACITY` (the agent holds as many conversations as it may; retryable),
+         *     `OFFER_EXPIRED` (the offer named is no longer open for this agent) or `CONVERSATION_BUSY`
+         *     (it kept changing while the command was retried; retryable). Nothing changed.
+         */
+        ClaimRefused: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
                 traceparent: components["headers"]["traceparent"];
@@ -4365,7 +4627,7 @@ export interface operations {
             401: components["responses"]["ChatUnauthenticated"];
             403: components["responses"]["ChatForbidden"];
             404: components["responses"]["ConversationNotFound"];
-            409: components["responses"]["TransitionRefused"];
+            409: components["responses"]["ClaimRefused"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["RateLimited"];
@@ -4393,6 +4655,102 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["TransferRequest"];
+            };
+        };
+        responses: {
+            /** @description Done (or a repeat of the same `Idempotency-Key`). */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommandResult"];
+                };
+            };
+            400: components["responses"]["InvalidRequest"];
+            401: components["responses"]["ChatUnauthenticated"];
+            403: components["responses"]["ChatForbidden"];
+            404: components["responses"]["ConversationNotFound"];
+            409: components["responses"]["ClaimRefused"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    declineConversation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to repeat: 1 to 255 printable ASCII characters, unique per
+                 *     request (a UUID, say), kept for 24 hours per API key. See the operation's description.
+                 * @example 5f0c4a9e-2b7d-4d3e-9a61-0c2f1e8b7a44
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @example 3f1c9a2e-7b4d-4c1a-9e2f-5a6b7c8d9e0f */
+                conversationId: components["parameters"]["ConversationId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeclineRequest"];
+            };
+        };
+        responses: {
+            /** @description Done (or a repeat of the same `Idempotency-Key`). */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommandResult"];
+                };
+            };
+            400: components["responses"]["InvalidRequest"];
+            401: components["responses"]["ChatUnauthenticated"];
+            403: components["responses"]["ChatForbidden"];
+            404: components["responses"]["ConversationNotFound"];
+            409: components["responses"]["ClaimRefused"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    leaveConversationMessage: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to repeat: 1 to 255 printable ASCII characters, unique per
+                 *     request (a UUID, say), kept for 24 hours per API key. See the operation's description.
+                 * @example 5f0c4a9e-2b7d-4d3e-9a61-0c2f1e8b7a44
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @example 3f1c9a2e-7b4d-4c1a-9e2f-5a6b7c8d9e0f */
+                conversationId: components["parameters"]["ConversationId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LeaveMessageRequest"];
             };
         };
         responses: {

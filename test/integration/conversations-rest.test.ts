@@ -187,6 +187,33 @@ describe('conversations over REST', () => {
     assert.deepEqual(own.map((c: any) => [c.id, c.group]), [[id, undefined]]);
     assert.equal((await chat(gw, SERVICE, 'GET', '/v1/conversations?state=nope')).status, 400);
   });
+
+  test('dispatch over REST: start with topic and page; decline without an open offer is 409 OFFER_EXPIRED; a left message is validated first; an agent transfers only its own conversation, a supervisor any', async () => {
+    const { visitor, id } = await started(gw, { group: 'sales', topic: 'returns', page: 'https://shop.example/orders/42' });
+    const staffView = await stateOf(id);
+    assert.deepEqual([staffView.topic, staffView.page], ['returns', 'https://shop.example/orders/42']);
+    const created = (await assertMatchesSpec(await gw.api(`/v1/conversations/${id}/events`), 'listConversationEvents')).events[0];
+    assert.deepEqual([created.data.topic, created.data.page], ['returns', 'https://shop.example/orders/42']);
+
+    const declined = await chat(gw, ada, 'POST', `/v1/conversations/${id}/decline`, { offerId: 'never-offered' });
+    assert.deepEqual([declined.status, declined.body.code], [409, 'OFFER_EXPIRED']);
+    assert.equal((await cmd(ada, id, 'decline', {})).status, 400, 'offerId is required');
+    assert.deepEqual((await cmd(visitor.token, id, 'decline', { offerId: 'x' })).body.code, 'FORBIDDEN');
+
+    const anonymous = await cmd(visitor.token, id, 'leave-message', { text: 'please call me back' });
+    assert.deepEqual([anonymous.status, anonymous.body.code, anonymous.body.field], [400, 'VALIDATION_FAILED', 'email']);
+    assert.equal((await cmd(visitor.token, id, 'leave-message', { text: '' })).status, 400);
+    assert.deepEqual((await cmd(ada, id, 'leave-message', { text: 'x', email: 'v@example.com' })).body.code, 'FORBIDDEN');
+
+    assert.deepEqual((await cmd(bob, id, 'transfer', { to: { group: 'billing' } })).body.code, 'FORBIDDEN', 'not assigned to bob');
+    assert.equal((await cmd(ada, id, 'accept', {})).status, 200);
+    assert.deepEqual((await cmd(bob, id, 'transfer', { to: { agentId: BOB } })).body.code, 'FORBIDDEN', 'assigned to ada');
+    const boss = await agentToken(`boss-${CHAT_RUN}`, 'supervisor');
+    assert.equal((await cmd(boss, id, 'transfer', { to: { agentId: BOB } })).status, 200);
+    assert.equal((await stateOf(id)).agentId, BOB);
+    assert.equal((await stateOf(id)).status, 'assigned');
+    assert.deepEqual((await cmd(visitor.token, id, 'leave-message', { text: 'too late', email: 'v@example.com' })).body.code, 'INVALID_TRANSITION', 'an agent has it');
+  });
 });
 
 describe('new conversations are rate limited per address and per site', () => {

@@ -128,13 +128,13 @@ export function createConversationCommands({ executor, dispatcher, messages, log
     const { ticketJobId: _set, ...asked } = command; // the job id is the service's, never the caller's
     if (p.kind === 'agent') return plain(p, conversationId, asked, clientId); // refused by the table
     const state = await visible(p, conversationId);
-    if (messages === undefined) {
-      throw new AppError('INVALID_TRANSITION', 'no tickets are made of left messages here (no tickets connector is configured)', { state: state.status, command: 'leave_message' });
-    }
     try {
       executor.decideOn(state, actorOf(p), { ...asked, ticketJobId: 'check' }); // refused here, no job is made
     } catch (err) {
       return refusedOrRepeated(err, conversationId, [clientId]);
+    }
+    if (messages === undefined) {
+      throw new AppError('INVALID_TRANSITION', 'no tickets are made of left messages here (no tickets connector is configured)', { state: state.status, command: 'leave_message' });
     }
     const ticketJobId = await messages.enqueue(conversationId, state, { text: asked.text, ...(asked.email === undefined ? {} : { email: asked.email }) });
     return plain(p, conversationId, { ...asked, ticketJobId }, clientId ?? `message:${ticketJobId}`);

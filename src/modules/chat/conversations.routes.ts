@@ -14,7 +14,8 @@ type Body = Record<string, unknown>;
 
 /** The state commands of POST /v1/conversations/{id}/{command}, each from its (optional) body. */
 const COMMANDS: Readonly<Record<string, (body: Body) => ConversationCommand>> = {
-  accept: (b) => ({ type: 'accept', ...(typeof b.agentId === 'string' ? { agentId: b.agentId } : {}) }),
+  accept: (b) => ({ type: 'accept', ...(typeof b.agentId === 'string' ? { agentId: b.agentId } : {}), ...(typeof b.offerId === 'string' ? { offerId: b.offerId } : {}) }),
+  decline: (b) => ({ type: 'decline', offerId: String(b.offerId) }),
   transfer: (b) => ({ type: 'transfer', to: b.to as TransferTarget, ...(typeof b.reason === 'string' ? { reason: b.reason } : {}) }),
   handover: (b) => ({ type: 'handover', ...(typeof b.reason === 'string' ? { reason: b.reason } : {}) }),
   snooze: (b) => ({ type: 'snooze', ...(typeof b.untilMs === 'number' ? { untilMs: b.untilMs } : {}) }),
@@ -46,6 +47,8 @@ export function createConversationsRouter({ conversations, validate }: Conversat
       ...(typeof body.group === 'string' ? { group: body.group } : {}),
       ...(typeof body.language === 'string' ? { language: body.language } : {}),
       ...(typeof body.subject === 'string' ? { subject: body.subject } : {}),
+      ...(typeof body.topic === 'string' ? { topic: body.topic } : {}),
+      ...(typeof body.page === 'string' ? { page: body.page } : {}),
       ...(body.message === undefined ? {} : { content: body.message as MessageContent }),
     };
     const started = await conversations.start(p, input, clientIdOf(req, body), { ip: req.ip ?? req.socket.remoteAddress ?? 'unknown' });
@@ -83,6 +86,13 @@ export function createConversationsRouter({ conversations, validate }: Conversat
     const untilSeq = typeof q.untilSeq === 'number' ? q.untilSeq : undefined;
     const page = await conversations.history(p, id(res), { afterSeq: q.afterSeq as number, limit: q.limit as number, ...(untilSeq === undefined ? {} : { untilSeq }) });
     res.json({ ...page, ...(untilSeq === undefined ? {} : { state: await conversations.stateAt(p, id(res), untilSeq) }) });
+  });
+
+  router.post('/conversations/:conversationId/leave-message', validate('leaveConversationMessage'), async (req, res) => {
+    const p = principalOf(res);
+    const body = bodyOf(res);
+    const command = { type: 'leave_message', text: String(body.text), ...(typeof body.email === 'string' ? { email: body.email } : {}) } as const;
+    res.json(await result(p, id(res), await conversations.command(p, id(res), command, clientIdOf(req, body))));
   });
 
   for (const [name, commandOf] of Object.entries(COMMANDS)) {
