@@ -8,6 +8,7 @@ import { createAgentsAdminRouter } from './modules/identity/agents.routes.ts';
 import type { Identity } from './modules/identity/identity.ts';
 import { createConversationsRouter } from './modules/chat/conversations.routes.ts';
 import { createDispatchRouter } from './modules/dispatch/dispatch.routes.ts';
+import { createQueuesRouter, type QueuesRoutesDeps } from './modules/dispatch/queues.routes.ts';
 import type { Conversations } from './modules/chat/conversations.service.ts';
 import { createWidgetCors } from './modules/identity/widget-cors.ts';
 import { createWidgetRouter } from './modules/identity/widget.routes.ts';
@@ -79,6 +80,8 @@ export interface AppDeps {
   readonly identity: Identity;
   /** The conversations (chat over REST here, and over /v1/ws). */
   readonly conversations: Conversations;
+  /** GET /v1/queues(/stream): the dispatch store's numbers, and this node's SSE streams of them. */
+  readonly queues: Pick<QueuesRoutesDeps, 'store' | 'streams' | 'now'>;
 }
 
 /** The express app, built from its dependencies; main.ts and the tests build it the same way. */
@@ -120,12 +123,13 @@ export function buildApp(deps: AppDeps): Express {
 
   // The chat API takes services, agents and visitors; its routes check roles and scopes.
   const keyRateLimit = createKeyRateLimit({ limiter: deps.limiter, limit: deps.config.rateLimitPerKey, windowMs: deps.config.rateLimitWindowMs, metrics: deps.metrics });
-  app.use(['/v1/conversations', '/v1/ws'], createChatAuth(authenticator, identity.widgetKeys.originAllowed), keyRateLimit, jsonBody(deps.config.bodyLimitBytes));
+  app.use(['/v1/conversations', '/v1/ws', '/v1/queues'], createChatAuth(authenticator, identity.widgetKeys.originAllowed), keyRateLimit, jsonBody(deps.config.bodyLimitBytes));
   app.use('/v1/ws', createWsTicketsRouter({ tickets: identity.tickets, validate }));
   app.use('/v1', createConversationsRouter({ conversations: deps.conversations, validate }));
   app.use('/v1', createDispatchRouter({ conversations: deps.conversations, validate }));
+  app.use('/v1', createQueuesRouter({ ...deps.queues, validate }));
   // Nothing under the chat paths falls through to the service routes (which would refuse agents and visitors).
-  app.use(['/v1/conversations', '/v1/ws'], routeNotFound());
+  app.use(['/v1/conversations', '/v1/ws', '/v1/queues'], routeNotFound());
 
   // Everything below needs a key.
   app.use(createApiKeyAuth(authenticator));

@@ -53,6 +53,8 @@ import { createRedisConversationStore } from './adapters/redis/redis-conversatio
 import { botFor } from './modules/chat/bot.ts';
 import type { ConversationEvent } from './modules/chat/conversation.types.ts';
 import { createConversations } from './modules/chat/conversations.service.ts';
+import { createRedisDispatchStore } from './adapters/redis/redis-dispatch-store.ts';
+import { createQueues } from './modules/dispatch/queues.ts';
 
 /** A running gateway: its server, registry and a clean stop. */
 export interface Gateway {
@@ -158,10 +160,12 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   });
   const bot = botFor(config.chat.bot);
   const conversations = createConversations({ store: conversationStore, jobs, locks: leases, config: config.chat, log, admitStart: (visitor, ip) => identity.visitorLimits.conversationStart(visitor, ip), ...(bot ? { bot } : {}) });
+  const dispatchStore = createRedisDispatchStore({ client: redis.client });
+  const queues = createQueues({ store: dispatchStore, registry: metrics.registry, log, config });
   let accepting = false;
   const app = buildApp({
     config, log, rootDir, identity, conversations, openapi: loadOpenApi(rootDir), registry, query, context, metrics, limiter, lifecycle, audit, events, eventStreams,
-    jobs, openTicket, ticketJobs, idempotency, webhooks, calls,
+    jobs, openTicket, ticketJobs, idempotency, webhooks, calls, queues,
     inbound: createInboundRouter({ registry, calls, events, dedupe, schemas, log, bodyLimitBytes: config.bodyLimitBytes }),
     stores: [redis, cacheRedis], resilience: (name) => pipeline.view(name), clusterProblems: () => lifecycle.problems(), isAccepting: () => accepting,
   });
@@ -199,6 +203,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   disposables.defer('http server', () => drain(server, config.shutdownGraceMs, log));
   // Event streams never end by themselves: they end before the drain, or it waits out the grace period.
   disposables.defer('event streams', () => eventStreams.close());
+  disposables.defer('queue streams', () => queues.close());
   // Chat sockets too: each is closed with 1012 (reconnect elsewhere and resume) before the drain.
   disposables.defer('chat sockets', () => chatSockets.close());
   if (config.eventPolling) {

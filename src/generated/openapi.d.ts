@@ -1029,6 +1029,69 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/queues": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every group's queue and agents (supervisors)
+         * @description One entry per group that has a queue or agents, by group name: conversations waiting and
+         *     since when, open offers, offers made and how they ended, assignments (in total, in the last
+         *     minute and that minute's rate per second), overflows, and the group's agents by status with
+         *     their load and capacity. Counters count since the dispatch store began, cluster-wide. For
+         *     supervisors (agent token with the `supervisor` role) and services (API key); an agent without
+         *     the supervisor role, or a visitor, is 403 `FORBIDDEN`.
+         */
+        get: operations["listQueues"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/queues/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The numbers of GET /v1/queues, live over Server-Sent Events (supervisors)
+         * @description A `text/event-stream` whose messages are described by `QueueStreamMessage` (the media
+         *     type's `schema` is one message, as OpenAPI 3.2's `itemSchema`), each ended by a blank line:
+         *     `event: queues` with `data:` the same JSON as `GET /v1/queues` (one line), first at once,
+         *     then again whenever a number changed. The node reads the numbers every
+         *     `OMNIGATE_QUEUES_STREAM_INTERVAL_MS` (default 1000) while it has a stream open (one read
+         *     for all its streams), and sends only when they changed: waits grow by themselves between
+         *     two events (`oldestEnqueuedAt` says since when). Messages have no `id:`: each is the whole
+         *     picture, so a client that reconnects gets the current numbers at once. A comment line
+         *     (`: keep-alive`) comes every `OMNIGATE_SSE_HEARTBEAT_MS` (default 15 s). While the store is
+         *     unreadable no event is sent; the stream stays open.
+         *
+         *     **Limits.** One key (or agent) may hold `OMNIGATE_SSE_MAX_PER_KEY` queue streams open per
+         *     gateway node (default 100; counted apart from `/v1/events/stream`); past that the answer is
+         *     `429 STREAM_LIMIT_REACHED`. A client that reads more slowly than the numbers change skips
+         *     the pictures it could not take (past `OMNIGATE_SSE_MAX_BUFFER_BYTES` waiting for it) and gets
+         *     the latest once it has read; one that reads nothing for a heartbeat interval meanwhile is cut.
+         *
+         *     **Shutdown.** When the gateway node stops, every stream gets `event: shutdown` and ends;
+         *     reconnect (another node answers with the same numbers).
+         */
+        get: operations["streamQueues"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/agents": {
         parameters: {
             query?: never;
@@ -1133,6 +1196,15 @@ export interface paths {
          *     `omnigate_`: HTTP requests and latency by route, connector calls and latency by outcome,
          *     breaker states and transitions, bulkhead use, retries, stale answers served, rate-limit
          *     refusals and the process's own metrics. Needs the API key, like the API.
+         *
+         *     **Dispatch** (`omnigate_dispatch_*`, label `group`): `queue_length`,
+         *     `longest_wait_seconds`, `open_offers`, `offers_total{outcome=made|accepted|declined|expired}`,
+         *     `assignments_total` (`rate()` gives assignments per second), `overflows_total`,
+         *     `agents{status=online|away|offline}`, `agent_load`, `agent_capacity`. They are read from the
+         *     shared dispatch store when scraped, so every node reports the same cluster-wide numbers
+         *     (take one node's, or `max`; never sum across nodes). A store slower than
+         *     `OMNIGATE_QUEUES_METRICS_TIMEOUT_MS` (default 1000) or failing leaves them out of that
+         *     scrape, and `omnigate_dispatch_stats_up` is 0.
          */
         get: operations["metrics"];
         put?: never;
@@ -1611,6 +1683,66 @@ export interface components {
         EventStreamShutdown: {
             /** @constant */
             event: "shutdown";
+            data: string;
+        };
+        /** @description Every group's numbers at one moment (GET /v1/queues, and each `queues` event of its stream). */
+        QueueList: {
+            /**
+             * Format: date-time
+             * @description When the numbers were read.
+             */
+            at: string;
+            /** @description One per group that has a queue or agents, by group name. */
+            queues: components["schemas"]["QueueStats"][];
+        };
+        /** @description One group's queue, offers and agents. Counters count since the dispatch store began, cluster-wide. */
+        QueueStats: {
+            group: string;
+            /** @description Conversations waiting in the group's queue (an offered one is not in it until the offer ends unaccepted). */
+            queued: number;
+            /**
+             * Format: date-time
+             * @description When the longest-waiting one entered a queue; absent when none waits.
+             */
+            oldestEnqueuedAt?: string;
+            /** @description How long it has waited, at `at`; 0 when none waits. */
+            longestWaitMs: number;
+            /** @description Offers waiting for their agent's answer. */
+            openOffers: number;
+            /** @description Offers made, and how they ended. */
+            offers: {
+                made: number;
+                accepted: number;
+                declined: number;
+                expired: number;
+            };
+            /** @description Conversations assigned to an agent. */
+            assignments: {
+                total: number;
+                /** @description In the last 60 s. */
+                lastMinute: number;
+                /** @description `lastMinute` / 60 (3 decimals). */
+                perSecond: number;
+            };
+            /** @description Conversations sent on from this group (to another group, or to leave a message). */
+            overflowed: number;
+            /** @description The group's agents by status; `load`: the conversations they hold (offers included, whatever their status); `capacity`: the sum of its online agents' maxima. An agent in two groups counts in both. */
+            agents: {
+                online: number;
+                away: number;
+                offline: number;
+                load: number;
+                /** @description The sum of the online agents' maximum concurrent conversations. */
+                capacity: number;
+            };
+        };
+        /** @description One message of `GET /v1/queues/stream`, as its SSE fields (`event:`, `data:`, each on a line of its own, a blank line after the message): the numbers, or a `shutdown`. */
+        QueueStreamMessage: components["schemas"]["QueueStreamNumbers"] | components["schemas"]["EventStreamShutdown"];
+        /** @description The numbers, sent at once and again whenever they change. */
+        QueueStreamNumbers: {
+            /** @constant */
+            event: "queues";
+            /** @description The numbers as GET /v1/queues answers them, as one line of JSON. */
             data: string;
         };
         WebhookSubscriptionRequest: {
@@ -2825,6 +2957,17 @@ export interface components {
         };
         /** @description `ORIGIN_NOT_ALLOWED`: a visitor token used from a page whose origin its site's widget key does not allow. */
         OriginNotAllowed: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                traceparent: components["headers"]["traceparent"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `FORBIDDEN`: an agent token without the `supervisor` role, or a visitor token; or `ORIGIN_NOT_ALLOWED` (a visitor token from a page its site does not allow). */
+        QueuesForbidden: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
                 traceparent: components["headers"]["traceparent"];
@@ -5148,6 +5291,99 @@ export interface operations {
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    listQueues: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The numbers, read now. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueueList"];
+                };
+            };
+            400: components["responses"]["InvalidQuery"];
+            401: components["responses"]["ChatUnauthenticated"];
+            403: components["responses"]["QueuesForbidden"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    streamQueues: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stream; it stays open until the client leaves or the node shuts down (`event:shutdown`). */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "event": "queues",
+                     *       "data": "{\"at\":\"2026-12-02T10:00:00.000Z\",\"queues\":[{\"group\":\"orders\",\"queued\":3,…}]}"
+                     *     }
+                     */
+                    "text/event-stream": components["schemas"]["QueueStreamMessage"];
+                };
+            };
+            400: components["responses"]["InvalidQuery"];
+            401: components["responses"]["ChatUnauthenticated"];
+            403: components["responses"]["QueuesForbidden"];
+            /**
+             * @description `STREAM_LIMIT_REACHED`: this key (or agent) holds its limit of queue streams open on this
+             *     node (`limit`); or `RATE_LIMITED`: it made too many requests (retry after `Retry-After` seconds).
+             */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    /** @description Only with `RATE_LIMITED`: seconds to wait. */
+                    "Retry-After"?: number;
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["Internal"];
+            /** @description `SHUTTING_DOWN`: this gateway node is stopping; connect again (another node answers). */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     listAgents: {

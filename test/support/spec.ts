@@ -38,7 +38,7 @@ export async function assertMatchesSpec(res: Response, operationId: string): Pro
   return body;
 }
 
-let sseMessage: ValidateFunction | undefined;
+const sseMessages = new Map<string, ValidateFunction>();
 
 /** A schema with every `{ contentMediaType: application/json, contentSchema }` string replaced by its contentSchema. */
 const parsedContent = (schema: unknown, base: string): JsonObject =>
@@ -49,18 +49,21 @@ const parsedContent = (schema: unknown, base: string): JsonObject =>
   }) as JsonObject;
 
 /**
- * Asserts that one message of GET /v1/events/stream is one the document describes (the
- * `schema` of its text/event-stream, one message): `data` is parsed as the JSON its `contentSchema` names.
+ * Asserts that one message of an SSE operation (GET /v1/events/stream unless named) is one the
+ * document describes (the `schema` of its text/event-stream, one message): `data` is parsed as the
+ * JSON its `contentSchema` names.
  */
-export function assertSseMessageMatchesSpec(message: { readonly id?: string; readonly event?: string; readonly data: string }): void {
+export function assertSseMessageMatchesSpec(message: { readonly id?: string; readonly event?: string; readonly data: string }, operationId = 'streamEvents'): void {
+  let sseMessage = sseMessages.get(operationId);
   if (!sseMessage) {
-    const responses = byId.get('streamEvents')?.responses as Record<string, JsonObject> | undefined;
+    const responses = byId.get(operationId)?.responses as Record<string, JsonObject> | undefined;
     const media = ((responses?.['200']?.content ?? {}) as Record<string, JsonObject>)['text/event-stream'];
-    assert.ok(media?.schema, 'streamEvents does not describe its messages (schema)');
+    assert.ok(media?.schema, `${operationId} does not describe its messages (schema)`);
     const sseAjv = createAjv();
     sseAjv.opts.strictSchema = false;
     sseAjv.addSchema({ components: { schemas: parsedContent((doc.components as JsonObject).schemas, 'sse') } }, 'sse');
     sseMessage = sseAjv.compile(parsedContent(media.schema, 'sse'));
+    sseMessages.set(operationId, sseMessage);
   }
   const value = { ...message, data: JSON.parse(message.data) as unknown };
   assert.ok(sseMessage(value), `the SSE message breaks the spec: ${toIssues(sseMessage.errors).map((i) => `${i.pointer} ${i.message}`).join('; ')}`);

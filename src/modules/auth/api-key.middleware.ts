@@ -23,7 +23,7 @@ export function createApiKeyAuth(authenticator: Authenticator) {
     const auth = await authenticator.authenticate(req);
     if (auth.outcome !== 'ok') return refuse(res, next, auth, 'omnigate', 'send an API key in X-Api-Key or Authorization: Bearer');
     const { principal } = auth;
-    if (principal.kind !== 'service') return next(new AppError('FORBIDDEN', `${principal.kind} tokens open only the chat API (/v1/conversations, /v1/ws/tickets): this endpoint needs an API key`));
+    if (principal.kind !== 'service') return next(new AppError('FORBIDDEN', `${principal.kind} tokens open only the chat API (/v1/conversations, /v1/ws/tickets) and the queues (/v1/queues, supervisors): this endpoint needs an API key`));
     if (!principal.roles.includes('api')) return refuse(res, next, { outcome: 'invalid', error: new AppError('UNAUTHENTICATED', 'the API key is not valid') }, 'omnigate', '');
     contextOf(res).principal = principal;
     next();
