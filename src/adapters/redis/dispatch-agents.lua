@@ -26,6 +26,7 @@ if op == 'set' then
   if cameOnline or redis.call('HEXISTS', k('idle'), id) == 0 then redis.call('HSET', k('idle'), id, now) end
   if cameOnline then redis.call('HDEL', k('miss'), id) end
   redis.call('HSET', k('agents'), id, ARGV[3])
+  redis.call('HSET', k('max'), id, new.maxConcurrent)
   rescore(id)
   return 1
 end
@@ -42,6 +43,7 @@ if op == 'remove' then
   redis.call('HDEL', k('agents'), id)
   redis.call('HDEL', k('idle'), id)
   redis.call('HDEL', k('miss'), id)
+  redis.call('HDEL', k('max'), id)
   return 1
 end
 

@@ -7,19 +7,24 @@
 local g, now, ttl, auto = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4] == '1'
 local depth, offerId, limit = tonumber(ARGV[5]), ARGV[6], tonumber(ARGV[7])
 
--- The availability is read in chunks as far as needed: most claims stop in the first.
+-- The availability is read in chunks as far as needed, with its scores (load × 1e13 + idle
+-- since): most claims stop in the first. Every member is online, in the group and has room
+-- (rescore keeps it so), so an entry without requirements needs no agent profile decoded.
 local CHUNK = 64
-local available = redis.call('ZRANGE', k('av', g), 0, math.min(limit, CHUNK) - 1)
-if #available == 0 or depth <= 0 then return false end
-local exhausted = #available < CHUNK
+local available, scores = {}, {}
+local exhausted = false
 local function availableAt(i)
   if i > #available and not exhausted and #available < limit then
-    local more = redis.call('ZRANGE', k('av', g), #available, math.min(limit, #available + CHUNK) - 1)
-    for _, id in ipairs(more) do available[#available + 1] = id end
-    exhausted = #more < CHUNK
+    local more = redis.call('ZRANGE', k('av', g), #available, math.min(limit, #available + CHUNK) - 1, 'WITHSCORES')
+    for j = 1, #more, 2 do
+      available[#available + 1] = more[j]
+      scores[more[j]] = tonumber(more[j + 1])
+    end
+    exhausted = #more < CHUNK * 2
   end
   return available[i]
 end
+if depth <= 0 or not availableAt(1) then return false end
 
 local seen = {}
 local function facts(id)
@@ -37,37 +42,65 @@ local function facts(id)
   end
   return f
 end
-local function eligible(id, entry, excluded)
-  local f = facts(id)
-  if not f or not f.online or not f.inGroup or f.load >= f.max or excluded[id] then return false end
+-- What the entry asks of an agent beyond being free in the group.
+local function fits(f, entry)
   for _, s in ipairs(entry.skills) do if not f.skills[s] then return false end end
-  if type(entry.language) == 'string' and not f.languages[entry.language] then return false end
-  return true
+  return type(entry.language) ~= 'string' or f.languages[entry.language] == true
+end
+local function describe(id)
+  local score = scores[id]
+  if score then
+    local load = math.floor(score / 1e13)
+    local max = redis.call('HGET', k('max'), id) or facts(id).max
+    return {id, load, tonumber(max), num(score - load * 1e13)}
+  end
+  local f = facts(id)
+  return {id, f.load, f.max, num(f.idle)}
+end
+
+-- The queue is read in chunks too: the first entry is usually the one offered.
+local QCHUNK = 8
+local queued, queueDone, dropped = {}, false, 0
+local function queuedAt(i)
+  if i > #queued and not queueDone and #queued < depth then
+    local from = #queued - dropped
+    local more = redis.call('ZRANGE', k('q', g), from, from + math.min(depth - #queued, QCHUNK) - 1)
+    for _, conv in ipairs(more) do queued[#queued + 1] = conv end
+    queueDone = #more < QCHUNK
+  end
+  return queued[i]
 end
 
 local passedOver = 0
-for _, conv in ipairs(redis.call('ZRANGE', k('q', g), 0, depth - 1)) do
+local n = 1
+local conv = queuedAt(1)
+while conv do
   local raw = redis.call('HGET', k('e'), conv)
   if not raw then
     -- A queue member without its entry cannot be offered: drop it rather than scan it forever.
     redis.call('ZREM', k('q', g), conv)
     redis.call('ZREM', k('qa', g), conv)
+    dropped = dropped + 1
   else
     local entry = cjson.decode(raw)
+    local plain = #entry.skills == 0 and type(entry.language) ~= 'string'
     local excludedList = redis.call('SMEMBERS', k('x', conv))
     local excluded = {}
     for _, x in ipairs(excludedList) do excluded[x] = true end
     local chosen, reason = nil, 'least_busy'
     local candidates = {}
     local sticky = entry.stickyAgentId
-    if type(sticky) == 'string' and eligible(sticky, entry, excluded) then
-      chosen, reason = sticky, 'sticky'
-      candidates[1] = sticky
+    if type(sticky) == 'string' and not excluded[sticky] then
+      local f = facts(sticky)
+      if f and f.online and f.inGroup and f.load < f.max and fits(f, entry) then
+        chosen, reason = sticky, 'sticky'
+        candidates[1] = sticky
+      end
     end
     local i = 1
     local id = availableAt(1)
     while id and #candidates < 10 do
-      if id ~= chosen and eligible(id, entry, excluded) then
+      if id ~= chosen and not excluded[id] and (plain or (facts(id) and fits(facts(id), entry))) then
         candidates[#candidates + 1] = id
         chosen = chosen or id
       end
@@ -76,10 +109,7 @@ for _, conv in ipairs(redis.call('ZRANGE', k('q', g), 0, depth - 1)) do
     end
     if chosen then
       local described = {}
-      for _, id in ipairs(candidates) do
-        local f = facts(id)
-        described[#described + 1] = {id, f.load, f.max, num(f.idle)}
-      end
+      for _, c in ipairs(candidates) do described[#described + 1] = describe(c) end
       redis.call('ZREM', k('q', g), conv)
       redis.call('ZREM', k('qa', g), conv)
       takeLoad(chosen, conv, ARGV[2])
@@ -93,5 +123,7 @@ for _, conv in ipairs(redis.call('ZRANGE', k('q', g), 0, depth - 1)) do
     end
     passedOver = passedOver + 1
   end
+  n = n + 1
+  conv = queuedAt(n)
 end
 return false
