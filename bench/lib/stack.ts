@@ -11,6 +11,8 @@ import { startRedisPair, type RunningRedisPair } from '../../scripts/lib/redis.t
  * local end of some outgoing connection, and a backend then fails to bind.
  */
 export const BENCH_PORTS = { redis: 27379, redisCache: 27380, gateway: 27080, orders: 27081, crm: 27082, tickets: 27083 } as const;
+/** Where a stack listens: {@link BENCH_PORTS} unless a bench gives its own (the dispatch bench does). */
+export type BenchPorts = { readonly [K in keyof typeof BENCH_PORTS]: number };
 
 /**
  * The gateway's settings that differ from its defaults: limits high enough that neither the
@@ -47,8 +49,8 @@ const READY_TIMEOUT_MS = 30_000;
  * Starts everything; whatever did start is stopped again if a later step fails. `onStop` gets the
  * stop function at once, so a signal during start-up can stop what is already running.
  */
-export async function startStack(rootDir: string, say: (line: string) => void, onStop: (stop: () => Promise<void>) => void): Promise<Stack> {
-  const logDir = join(rootDir, '.data/bench-logs');
+export async function startStack(rootDir: string, say: (line: string) => void, onStop: (stop: () => Promise<void>) => void, ports: BenchPorts = BENCH_PORTS): Promise<Stack> {
+  const logDir = join(rootDir, ports.gateway === BENCH_PORTS.gateway ? '.data/bench-logs' : `.data/bench-logs/stack-${ports.gateway}`);
   const apiKey = `bench-${process.pid}-0123456789abcdef`;
   let redis: RunningRedisPair | undefined;
   let backends: RunningBackends | undefined;
@@ -72,11 +74,11 @@ export async function startStack(rootDir: string, say: (line: string) => void, o
   onStop(stop);
   try {
     say('starting redis and the sample backends…');
-    redis = await track(startRedisPair({ port: BENCH_PORTS.redis, cachePort: BENCH_PORTS.redisCache, dir: join(rootDir, '.data/bench-redis') }));
+    redis = await track(startRedisPair({ port: ports.redis, cachePort: ports.redisCache, dir: join(rootDir, ports.redis === BENCH_PORTS.redis ? '.data/bench-redis' : `.data/bench-redis-${ports.redis}`) }));
     unlessStopped();
     backends = await track(startBackends({
       rootDir,
-      ports: { orders: BENCH_PORTS.orders, crm: BENCH_PORTS.crm, tickets: BENCH_PORTS.tickets },
+      ports: { orders: ports.orders, crm: ports.crm, tickets: ports.tickets },
       logDir,
       // One token for the whole run, on both sides: no refresh inside a measurement.
       env: {
@@ -85,8 +87,8 @@ export async function startStack(rootDir: string, say: (line: string) => void, o
       },
     }));
     unlessStopped();
-    const gatewayUrl = `http://127.0.0.1:${BENCH_PORTS.gateway}`;
-    if (await answers(`${gatewayUrl}/healthz`)) throw new Error(`port ${BENCH_PORTS.gateway} for the gateway is already in use`);
+    const gatewayUrl = `http://127.0.0.1:${ports.gateway}`;
+    if (await answers(`${gatewayUrl}/healthz`)) throw new Error(`port ${ports.gateway} for the gateway is already in use`);
     say('starting the gateway (node src/main.ts, LOG_LEVEL=warn)…');
     mkdirSync(logDir, { recursive: true });
     const logFd = openSync(join(logDir, 'gateway.log'), 'w');
@@ -99,7 +101,7 @@ export async function startStack(rootDir: string, say: (line: string) => void, o
         ...connectorEnv(backends.urls),
         ...BENCH_GATEWAY_ENV,
         HOST: '127.0.0.1',
-        PORT: String(BENCH_PORTS.gateway),
+        PORT: String(ports.gateway),
         ...redis.env,
         OMNIGATE_API_KEYS: `bench:${apiKey}`,
       },
