@@ -55,6 +55,7 @@ import type { ConversationEvent } from './modules/chat/conversation.types.ts';
 import { createConversations } from './modules/chat/conversations.service.ts';
 import { createRedisDispatchStore } from './adapters/redis/redis-dispatch-store.ts';
 import { createQueues } from './modules/dispatch/queues.ts';
+import { createMessageTickets } from './modules/dispatch/message-tickets.ts';
 
 /** A running gateway: its server, registry and a clean stop. */
 export interface Gateway {
@@ -137,8 +138,9 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   const query = createQueryService({ registry, schemas, calls, cache, metrics, staleTtlMs: config.staleTtlMs });
   const context = createContextService({ query });
   // A capability takes the idempotency token of a write when its connector declares the param.
-  const takesIdempotencyKey = (capability: string) =>
-    (registry.route(capability)?.active?.capabilities.get(capability)?.params as { properties?: Record<string, unknown> } | undefined)?.properties?.idempotencyKey !== undefined;
+  const takesParam = (capability: string, param: string) =>
+    (registry.route(capability)?.active?.capabilities.get(capability)?.params as { properties?: Record<string, unknown> } | undefined)?.properties?.[param] !== undefined;
+  const takesIdempotencyKey = (capability: string) => takesParam(capability, 'idempotencyKey');
   const openTicket = createOpenTicket(query, takesIdempotencyKey);
   const ticketJobs = createTicketJobs({ jobs, openTicket });
   // The first request holds its key for longer than its two connector calls can take.
@@ -159,7 +161,12 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
     onAppended: (conversationId, appended) => chatFanout.deliverAppended(conversationId, appended),
   });
   const bot = botFor(config.chat.bot);
-  const conversations = createConversations({ store: conversationStore, jobs, locks: leases, config: config.chat, log, admitStart: (visitor, ip) => identity.visitorLimits.conversationStart(visitor, ip), ...(bot ? { bot } : {}) });
+  // A message left when nobody can take a chat becomes a ticket; the job tells the conversation once it exists.
+  const messages = createMessageTickets({
+    jobs, query, takesIdempotencyKey, takesParam, log, attempts: config.messageTicketAttempts,
+    appendTicketOpened: async (conversationId, ticketId, ticketJobId) => void (await conversations.dispatch(conversationId, { type: 'ticket_opened', ticketId, ticketJobId }, `ticket:${ticketJobId}`)),
+  });
+  const conversations = createConversations({ store: conversationStore, jobs, locks: leases, config: config.chat, log, messages, admitStart: (visitor, ip) => identity.visitorLimits.conversationStart(visitor, ip), ...(bot ? { bot } : {}) });
   const dispatchStore = createRedisDispatchStore({ client: redis.client });
   const queues = createQueues({ store: dispatchStore, registry: metrics.registry, log, config });
   let accepting = false;

@@ -107,7 +107,12 @@ export function createMessageTickets(deps: MessageTicketsDeps): MessageTickets {
         await forgetUnstartedWrite(job, err);
         throw err;
       });
-      await deps.appendTicketOpened(job.data.conversationId, ticketId, job.id);
+      await deps.appendTicketOpened(job.data.conversationId, ticketId, job.id).catch((err: unknown) => {
+        // The job is queued before the message is recorded: a quick one may get here first. Later,
+        // the conversation has it (the ticket is not made again: the job id is its token).
+        if (toAppError(err).code !== 'INVALID_TRANSITION') throw err;
+        throw new AppError('CONVERSATION_BUSY', `conversation ${job.data.conversationId} has not recorded the message of job ${job.id} yet: ticket ${ticketId} is told once it has`, {}, { cause: err });
+      });
       options.log.info({ ticketId }, 'ticket opened for a left message');
       return { conversationId: job.data.conversationId, ticketId, requesterRef } satisfies MessageTicketResult;
     },

@@ -1,0 +1,203 @@
+// A message left when nobody can take a chat becomes a ticket in the tickets system: the job of
+// src/modules/dispatch/message-tickets.ts run by the real conversations service over the real
+// Redis, with the real connectors and the CRM and tickets backends of this test run.
+import assert from 'node:assert/strict';
+import { createHash, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, afterEach, before, test } from 'node:test';
+import { pino } from 'pino';
+import { createRedisConversationStore } from '../../src/adapters/redis/redis-conversation-store.ts';
+import { createRedisLeaseStore } from '../../src/adapters/redis/redis-lease-store.ts';
+import type { VisitorPrincipal } from '../../src/kernel/principal.ts';
+import type { ConversationEvent } from '../../src/modules/chat/conversation.types.ts';
+import { createConversations, type Conversations } from '../../src/modules/chat/conversations.service.ts';
+import { bucketKey } from '../../src/modules/events/outbox-buckets.ts';
+import { createMessageTickets, type MessageTickets } from '../../src/modules/dispatch/message-tickets.ts';
+import { backendAdmin, ROOT_DIR, setFault } from '../support/gateway.ts';
+import { startQueryStack, type QueryStack } from '../support/query-stack.ts';
+import { waitFor } from '../support/wait.ts';
+
+interface SeedCustomer {
+  readonly id: number;
+  readonly email: string;
+  readonly external_ids: { readonly tickets_user_id: string };
+}
+interface Ticket {
+  readonly id: string;
+  readonly requesterRef: string;
+  readonly subject: string;
+  readonly description: string;
+  readonly channel: string;
+}
+
+const seed = JSON.parse(readFileSync(join(ROOT_DIR, '.data/seed/crm-customers.json'), 'utf8')) as SeedCustomer[];
+const customer = (id: number): SeedCustomer => seed.find((c) => c.id === id) ?? assert.fail(`seed customer ${id} is missing`);
+
+let stack: QueryStack;
+let conversations: Conversations;
+let messages: MessageTickets;
+
+before(async () => {
+  const log = pino({ level: 'silent' });
+  // Quick retries, and a breaker that lets calls through again soon after the backend is back.
+  stack = await startQueryStack(log, { OMNIGATE_JOB_BACKOFF_MS: '50', OMNIGATE_CALL_TIMEOUT_MS: '1000', OMNIGATE_RESILIENCE_TICKETS_NODE_RESET_TIMEOUT_MS: '100' });
+  const store = createRedisConversationStore<ConversationEvent>({ client: stack.redis.client, isUp: stack.redis.isUp, nodeId: `leave-message-${process.pid}`, buckets: stack.config.outboxBuckets, outboxKey: (bucket) => bucketKey(bucket, `leave-message-${process.pid}`) });
+  messages = createMessageTickets({
+    jobs: stack.jobs, query: stack.query, log, takesParam: stack.takesParam, takesIdempotencyKey: (capability) => stack.takesParam(capability, 'idempotencyKey'),
+    appendTicketOpened: async (conversationId, ticketId, ticketJobId) => void (await conversations.dispatch(conversationId, { type: 'ticket_opened', ticketId, ticketJobId }, `ticket:${ticketJobId}`)),
+  });
+  conversations = createConversations({ store, jobs: stack.jobs, locks: createRedisLeaseStore(stack.redis), config: stack.config.chat, log, messages });
+  stack.start();
+});
+after(() => stack.close());
+afterEach(() => setFault('tickets', { mode: 'ok' }));
+
+function visitor(customerId?: string): VisitorPrincipal {
+  const visitorId = `v-${randomUUID()}`;
+  return { kind: 'visitor', name: `visitor:${visitorId}`, visitorId, site: 'shop', roles: [], expiresAt: Date.now() + 3_600_000, ...(customerId === undefined ? {} : { customerId }) };
+}
+
+/** A conversation waiting in the queue (no bot here), started by the visitor. */
+async function waiting(p: VisitorPrincipal, subject = 'Where is my parcel?'): Promise<string> {
+  const { conversationId } = await conversations.start(p, { subject });
+  assert.equal((await conversations.get(p, conversationId)).status, 'queued');
+  return conversationId;
+}
+
+/** The ticket the visitor's history announces, once it does. */
+async function ticketOpened(p: VisitorPrincipal, conversationId: string, timeoutMs?: number): Promise<{ ticketId: string; ticketJobId: string }> {
+  return waitFor(`ticket_opened in conversation ${conversationId}`, async () => {
+    const { events } = await conversations.history(p, conversationId, {});
+    const opened = events.find((e) => e.type === 'conversation.ticket_opened');
+    return opened?.type === 'conversation.ticket_opened' && opened.data;
+  }, timeoutMs === undefined ? {} : { timeoutMs });
+}
+
+const ticket = async (id: string): Promise<Ticket> => (await stack.query.call('ticket.get', { id }, { trace: { traceId: '0'.repeat(32), spanId: '0'.repeat(16), sampled: false, requestId: 'test' }, log: pino({ level: 'silent' }) })).data as Ticket;
+
+/** The tickets of a requester whose description is this text (the message left). */
+async function ticketsWith(requesterRef: string, text: string): Promise<Ticket[]> {
+  const page = await stack.query.call('ticket.list', { requesterRef, pageSize: 100 }, { trace: { traceId: '0'.repeat(32), spanId: '0'.repeat(16), sampled: false, requestId: 'test' }, log: pino({ level: 'silent' }) });
+  return (page.data as { items: Ticket[] }).items.filter((t) => t.description === text);
+}
+
+const requestersCreated = async () => (await backendAdmin<{ requestersCreated: number }>('tickets', 'stats')).requestersCreated;
+
+test("a verified customer's message becomes a chat ticket for their requester, and its number appears in their history", async () => {
+  const quinn = customer(42);
+  const p = visitor(String(quinn.id));
+  const id = await waiting(p);
+  const text = `Please call me back about my parcel (${randomUUID()})`;
+  await conversations.command(p, id, { type: 'leave_message', text });
+  const { events } = await conversations.history(p, id, {});
+  const left = events.find((e) => e.type === 'conversation.message_left');
+  assert.ok(left?.type === 'conversation.message_left');
+  assert.equal((await conversations.get(p, id)).status, 'closed');
+
+  const opened = await ticketOpened(p, id);
+  assert.equal(opened.ticketJobId, left.data.ticketJobId);
+  const made = await ticket(opened.ticketId);
+  assert.deepEqual([made.requesterRef, made.description, made.subject, made.channel], [quinn.external_ids.tickets_user_id, text, 'Chat message: Where is my parcel?', 'chat']);
+});
+
+test('an anonymous visitor with a new email gets a requester made for it, then the ticket, then ticket_opened', async () => {
+  const p = visitor();
+  const id = await waiting(p);
+  const email = `New.Visitor.${randomUUID()}@example.org`;
+  const text = `I could not reach anyone (${randomUUID()})`;
+  const before = await requestersCreated();
+  await conversations.command(p, id, { type: 'leave_message', text, email });
+
+  const made = await ticket((await ticketOpened(p, id)).ticketId);
+  // The backend's id for a new email is a hash of it: the requester was made for this visitor.
+  assert.equal(made.requesterRef, `u_${createHash('sha256').update(email.toLowerCase()).digest('hex').slice(0, 8)}`);
+  assert.equal(await requestersCreated(), before + 1);
+  assert.equal((await ticketsWith(made.requesterRef, text)).length, 1);
+});
+
+test("an anonymous visitor who gives a known customer's email (another case) is matched through the CRM: no requester is made", async () => {
+  const known = customer(43);
+  const p = visitor();
+  const id = await waiting(p);
+  const text = `Matched by email (${randomUUID()})`;
+  const before = await requestersCreated();
+  await conversations.command(p, id, { type: 'leave_message', text, email: known.email.toUpperCase() });
+
+  const made = await ticket((await ticketOpened(p, id)).ticketId);
+  assert.equal(made.requesterRef, known.external_ids.tickets_user_id);
+  assert.equal(await requestersCreated(), before);
+});
+
+test('an anonymous visitor must give an email: refused, and no job is made', async () => {
+  const p = visitor();
+  const id = await waiting(p);
+  await assert.rejects(conversations.command(p, id, { type: 'leave_message', text: 'no email' }), { code: 'VALIDATION_FAILED' });
+  assert.equal((await stack.jobs.find(`mt_${id}`)), undefined);
+  assert.equal((await conversations.get(p, id)).status, 'queued');
+});
+
+test('with the tickets backend down the job is retried; when it is back (after a lost answer too) exactly one ticket is made and announced', async () => {
+  const known = customer(44);
+  const p = visitor();
+  const id = await waiting(p);
+  const text = `Sent while the tickets system was down (${randomUUID()})`;
+  await setFault('tickets', { mode: 'down' });
+  await conversations.command(p, id, { type: 'leave_message', text, email: known.email });
+  const jobId = `mt_${id}`;
+  await waitFor('the job to fail twice and wait for its next attempt', async () => {
+    const job = (await stack.jobs.find(jobId))?.view;
+    return job !== undefined && job.attempts >= 2 && job.state !== 'completed' && job.state !== 'dead' && job.error !== undefined && ['UPSTREAM_UNAVAILABLE', 'CIRCUIT_OPEN'].includes(job.error.code);
+  });
+  assert.equal((await conversations.history(p, id, {})).events.some((e) => e.type === 'conversation.ticket_opened'), false);
+
+  // Next the create reaches the backend but its answer is held past the call's deadline: made, not told.
+  const created = (await backendAdmin<{ ticketsCreated: number }>('tickets', 'stats')).ticketsCreated;
+  await setFault('tickets', { mode: 'hold' });
+  await waitFor('the ticket to be made while its answer is held', async () => (await backendAdmin<{ ticketsCreated: number }>('tickets', 'stats')).ticketsCreated > created);
+  await waitFor('the attempt to time out', async () => (await stack.jobs.find(jobId))?.view.error?.code === 'UPSTREAM_TIMEOUT');
+
+  await setFault('tickets', { mode: 'ok' });
+  const opened = await ticketOpened(p, id);
+  const mine = await ticketsWith(known.external_ids.tickets_user_id, text);
+  assert.deepEqual(mine.map((t) => t.id), [opened.ticketId]);
+  assert.equal((await stack.jobs.find(jobId))?.view.state, 'completed');
+});
+
+test('the same conversation enqueued twice is one job and one ticket, and a repeat of the command is the same outcome', async () => {
+  const p = visitor();
+  const id = await waiting(p);
+  const email = `twice.${randomUUID()}@example.org`;
+  const text = `Only once, please (${randomUUID()})`;
+  const state = await conversations.get(p, id);
+  const first = await messages.enqueue(id, state, { text, email });
+  assert.equal(await messages.enqueue(id, state, { text, email }), first);
+  const left = await conversations.command(p, id, { type: 'leave_message', text, email }, 'leave-1');
+  assert.deepEqual(await conversations.command(p, id, { type: 'leave_message', text, email }, 'leave-1'), { ...left, duplicate: true });
+
+  const opened = await ticketOpened(p, id);
+  assert.equal(opened.ticketJobId, first);
+  assert.equal(await messages.enqueue(id, state, { text, email }), first, 'a completed job is found again, not queued anew');
+  const made = await ticket(opened.ticketId);
+  assert.deepEqual((await ticketsWith(made.requesterRef, text)).map((t) => t.id), [opened.ticketId]);
+  const { events } = await conversations.history(p, id, {});
+  assert.equal(events.filter((e) => e.type === 'conversation.message_left').length, 1);
+  assert.equal(events.filter((e) => e.type === 'conversation.ticket_opened').length, 1);
+});
+
+test('a job that makes the ticket before the conversation has recorded the message waits for it, then announces the ticket', async () => {
+  const p = visitor();
+  const id = await waiting(p);
+  const email = `early.${randomUUID()}@example.org`;
+  const text = `The job was quicker (${randomUUID()})`;
+  // The service queues the job before it appends message_left: here the job runs first.
+  const jobId = await messages.enqueue(id, await conversations.get(p, id), { text, email });
+  await waitFor('the ticket made and the announcement refused for now', async () => {
+    const job = (await stack.jobs.find(jobId))?.view;
+    return job?.error?.code === 'CONVERSATION_BUSY' && job.state !== 'dead';
+  });
+  await conversations.command(p, id, { type: 'leave_message', text, email });
+  const opened = await ticketOpened(p, id);
+  assert.equal(opened.ticketJobId, jobId);
+  assert.deepEqual((await ticketsWith((await ticket(opened.ticketId)).requesterRef, text)).map((t) => t.id), [opened.ticketId]);
+});
