@@ -89,8 +89,8 @@ export function createQueueStreams(deps: QueueStreamsDeps): QueueStreams {
       }
       stream.wasStalled = isStalled;
       stream.hasDrained = false;
+      // One that is behind gets the latest numbers on 'drain'; a comment would only add to its backlog.
       if (!res.writableNeedDrain) res.write(': keep-alive\n\n');
-      else deliver(stream);
     }
   };
 
