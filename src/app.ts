@@ -9,6 +9,8 @@ import type { Identity } from './modules/identity/identity.ts';
 import { createConversationsRouter } from './modules/chat/conversations.routes.ts';
 import { createDispatchRouter } from './modules/dispatch/dispatch.routes.ts';
 import { createQueuesRouter, type QueuesRoutesDeps } from './modules/dispatch/queues.routes.ts';
+import type { RoutingRulesStore } from './modules/dispatch/routing-rules-store.ts';
+import { createRoutingRulesRouter } from './modules/dispatch/routing-rules.routes.ts';
 import type { Conversations } from './modules/chat/conversations.service.ts';
 import { createWidgetCors } from './modules/identity/widget-cors.ts';
 import { createWidgetRouter } from './modules/identity/widget.routes.ts';
@@ -78,6 +80,8 @@ export interface AppDeps {
   readonly webhooks: Webhooks;
   /** Who talks: the authenticator of every credential, widget keys and sessions, WS tickets, the agent directory. */
   readonly identity: Identity;
+  /** The routing rules every node uses (GET/PUT /v1/admin/routing-rules). */
+  readonly routingRules: RoutingRulesStore;
   /** The conversations (chat over REST here, and over /v1/ws). */
   readonly conversations: Conversations;
   /** GET /v1/queues(/stream): the dispatch store's numbers, and this node's SSE streams of them. */
@@ -120,6 +124,8 @@ export function buildApp(deps: AppDeps): Express {
   app.use('/v1/admin', createJobsAdminRouter({ jobs: deps.jobs, validate }));
   app.use('/v1/admin/agents', jsonBody(deps.config.bodyLimitBytes));
   app.use('/v1/admin', createAgentsAdminRouter({ directory: identity.directory, validate }));
+  app.use('/v1/admin/routing-rules', jsonBody(deps.config.bodyLimitBytes));
+  app.use('/v1/admin', createRoutingRulesRouter({ rules: deps.routingRules, validate }));
 
   // The chat API takes services, agents and visitors; its routes check roles and scopes.
   const keyRateLimit = createKeyRateLimit({ limiter: deps.limiter, limit: deps.config.rateLimitPerKey, windowMs: deps.config.rateLimitWindowMs, metrics: deps.metrics });

@@ -56,6 +56,8 @@ import { createConversations } from './modules/chat/conversations.service.ts';
 import { createRedisDispatchStore } from './adapters/redis/redis-dispatch-store.ts';
 import { createQueues } from './modules/dispatch/queues.ts';
 import { createMessageTickets } from './modules/dispatch/message-tickets.ts';
+import { createRoutingRulesStore } from './modules/dispatch/routing-rules-store.ts';
+import { createRoutingRulesValidator, loadRoutingRulesSchema } from './modules/dispatch/routing-rules-validator.ts';
 
 /** A running gateway: its server, registry and a clean stop. */
 export interface Gateway {
@@ -169,10 +171,12 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   const conversations = createConversations({ store: conversationStore, jobs, locks: leases, config: config.chat, log, messages, admitStart: (visitor, ip) => identity.visitorLimits.conversationStart(visitor, ip), ...(bot ? { bot } : {}) });
   const dispatchStore = createRedisDispatchStore({ client: redis.client });
   const queues = createQueues({ store: dispatchStore, registry: metrics.registry, log, config });
+  // Shared by every node in the durable Redis; seeded from the rules file when it has none.
+  const routingRules = createRoutingRulesStore({ client: redis.client, validate: createRoutingRulesValidator(loadRoutingRulesSchema(rootDir)), log, ...(config.dispatch.rulesFile ? { seedFile: config.dispatch.rulesFile } : {}) });
   let accepting = false;
   const app = buildApp({
     config, log, rootDir, identity, conversations, openapi: loadOpenApi(rootDir), registry, query, context, metrics, limiter, lifecycle, audit, events, eventStreams,
-    jobs, openTicket, ticketJobs, idempotency, webhooks, calls, queues,
+    jobs, openTicket, ticketJobs, idempotency, webhooks, calls, queues, routingRules,
     inbound: createInboundRouter({ registry, calls, events, dedupe, schemas, log, bodyLimitBytes: config.bodyLimitBytes }),
     stores: [redis, cacheRedis], resilience: (name) => pipeline.view(name), clusterProblems: () => lifecycle.problems(), isAccepting: () => accepting,
   });
@@ -185,6 +189,11 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
     await disposables.dispose();
     throw new ConfigError(problems);
   }
+  // A rules file that cannot be read or is not valid stops the start, naming its variable.
+  await routingRules.start().catch(async (err: unknown) => {
+    await disposables.dispose();
+    throw new ConfigError([`OMNIGATE_ROUTING_RULES_FILE (${config.dispatch.rulesFile}): ${err instanceof Error ? err.message : String(err)}`]);
+  });
   // A node added to a running cluster gets what was changed cluster-wide before it started.
   await lifecycle.start();
   // Jobs call connectors: their workers start once the connectors are loaded.

@@ -1140,6 +1140,37 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/routing-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The routing rules in force
+         * @description The rules document every node routes with (shared in Redis, seeded from
+         *     `OMNIGATE_ROUTING_RULES_FILE` when Redis has none), with when it was stored. See the
+         *     README, "Routing rules", for the format.
+         */
+        get: operations["getRoutingRules"];
+        /**
+         * Replace the routing rules
+         * @description The whole document. Every node routes with it within about a second, without a restart
+         *     (each re-reads the shared copy at most once a second); conversations already queued keep
+         *     the decision they were routed with. A document that is not valid is refused with 400
+         *     `VALIDATION_FAILED` listing every problem in `errors` (the schema's first; then unknown
+         *     time zones, opening ranges that end before they start and repeated rule names), and the
+         *     rules in force do not change.
+         */
+        put: operations["putRoutingRules"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -1296,6 +1327,28 @@ export interface components {
             externalIds: {
                 [key: string]: string;
             };
+        };
+        /**
+         * RoutingRules
+         * @description How dispatch turns what it knows of a conversation (its facts: widget, bot, business data) into a group, required skills and a priority, and how each group works (business hours, overflow, offers). Rules are evaluated in order: priorities add up, the last rule that names a group wins, skills accumulate, the last language wins. A comparison on a fact nobody knows is unknown, and a rule whose condition is unknown does not fire (the decision says so). The time zones are checked against the IANA database and each opening range must end after it starts.
+         */
+        RoutingRules: {
+            /**
+             * @description Named in every decision made with this document.
+             * @example 2026-12-01
+             */
+            version: string;
+            /** @description The group when neither a rule nor the widget names one. */
+            defaultGroup: components["schemas"]["RoutingGroupName"];
+            /** @description rank = enqueuedAtMs − priority × msPerPoint; lower ranks are served first. A point of priority is worth msPerPoint of waiting (default 1000), so a waiting conversation is overtaken only by those with enough more priority, and nothing starves. */
+            ageing?: {
+                msPerPoint: number;
+            };
+            /** @description Each group's policy, by name. A group not listed is always open, with the dispatcher's defaults. */
+            groups?: {
+                [key: string]: components["schemas"]["RoutingGroupPolicy"];
+            };
+            rules: components["schemas"]["RoutingRule"][];
         };
         /**
          * Money
@@ -2008,6 +2061,14 @@ export interface components {
             languages: string[];
             groups: string[];
             maxConcurrent: number;
+        };
+        StoredRoutingRules: {
+            rules: components["schemas"]["RoutingRules"];
+            /**
+             * Format: date-time
+             * @description When they were stored (seeded or replaced).
+             */
+            updatedAt: string;
         };
         AgentList: {
             agents: components["schemas"]["AgentProfile"][];
@@ -2775,28 +2836,6 @@ export interface components {
             string,
             string
         ][];
-        /**
-         * RoutingRules
-         * @description How dispatch turns what it knows of a conversation (its facts: widget, bot, business data) into a group, required skills and a priority, and how each group works (business hours, overflow, offers). Rules are evaluated in order: priorities add up, the last rule that names a group wins, skills accumulate, the last language wins. A comparison on a fact nobody knows is unknown, and a rule whose condition is unknown does not fire (the decision says so). The time zones are checked against the IANA database and each opening range must end after it starts.
-         */
-        RoutingRules: {
-            /**
-             * @description Named in every decision made with this document.
-             * @example 2026-12-01
-             */
-            version: string;
-            /** @description The group when neither a rule nor the widget names one. */
-            defaultGroup: components["schemas"]["RoutingGroupName"];
-            /** @description rank = enqueuedAtMs − priority × msPerPoint; lower ranks are served first. A point of priority is worth msPerPoint of waiting (default 1000), so a waiting conversation is overtaken only by those with enough more priority, and nothing starves. */
-            ageing?: {
-                msPerPoint: number;
-            };
-            /** @description Each group's policy, by name. A group not listed is always open, with the dispatcher's defaults. */
-            groups?: {
-                [key: string]: components["schemas"]["RoutingGroupPolicy"];
-            };
-            rules: components["schemas"]["RoutingRule"][];
-        };
     };
     responses: {
         /** @description `FORBIDDEN` (a visitor issuing a staff command, sending an internal note or starting for someone else) or `ORIGIN_NOT_ALLOWED`. */
@@ -5515,6 +5554,66 @@ export interface operations {
             401: components["responses"]["AdminUnauthenticated"];
             403: components["responses"]["AdminForbidden"];
             404: components["responses"]["AgentNotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    getRoutingRules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The rules, and when they were stored. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StoredRoutingRules"];
+                };
+            };
+            400: components["responses"]["InvalidRequest"];
+            401: components["responses"]["AdminUnauthenticated"];
+            403: components["responses"]["AdminForbidden"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    putRoutingRules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoutingRules"];
+            };
+        };
+        responses: {
+            /** @description Stored; in force on every node within about a second. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StoredRoutingRules"];
+                };
+            };
+            400: components["responses"]["InvalidBody"];
+            401: components["responses"]["AdminUnauthenticated"];
+            403: components["responses"]["AdminForbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             500: components["responses"]["Internal"];
             503: components["responses"]["StoreUnavailable"];
         };

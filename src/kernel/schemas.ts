@@ -71,9 +71,13 @@ export function createSchemaRegistry(dir: string): SchemaRegistry {
   return { ajv, documents, validatorFor };
 }
 
-/** Turns ajv's errors into issues with a readable field path. */
+/**
+ * Turns ajv's errors into issues with a readable field path, minus the noise of a schema's
+ * structure: an `if`'s "must match then/else" (the branch's own errors say what is wrong), and a
+ * union of types (`anyOf` of `{type}`s) is one issue naming the types, not one per branch.
+ */
 export function toIssues(errors: readonly ErrorObject[] | null | undefined): SchemaIssue[] {
-  return (errors ?? []).map((e) => {
+  return readable(errors ?? []).map((e) => {
     const extra =
       e.keyword === 'required' ? `/${String(e.params.missingProperty)}`
       : e.keyword === 'additionalProperties' ? `/${String(e.params.additionalProperty)}`
@@ -83,6 +87,15 @@ export function toIssues(errors: readonly ErrorObject[] | null | undefined): Sch
     const message = e.keyword === 'required' ? 'is missing' : e.keyword === 'additionalProperties' ? 'is not allowed' : (e.message ?? 'is invalid');
     return { field, pointer, message: `${field || '(value)'} ${message}` };
   });
+}
+
+function readable(errors: readonly ErrorObject[]): ErrorObject[] {
+  const branchesOf = (union: ErrorObject) => errors.filter((e) => e.instancePath === union.instancePath && e.schemaPath.startsWith(`${union.schemaPath}/`));
+  const typeUnions = errors.filter((e) => e.keyword === 'anyOf' && branchesOf(e).every((b) => b.keyword === 'type'));
+  const collapsed = new Set(typeUnions.flatMap(branchesOf));
+  return errors
+    .filter((e) => e.keyword !== 'if' && !collapsed.has(e))
+    .map((e) => (typeUnions.includes(e) ? { ...e, message: `must be one of: ${branchesOf(e).map((b) => String(b.params.type)).join(', ')}` } : e));
 }
 
 export function pointerToField(pointer: string): string {

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ErrorObject } from 'ajv/dist/2020.js';
 import { createAjv, pointerToField, toIssues } from '../../kernel/schemas.ts';
 import type { RoutingRules } from './routing.types.ts';
 
@@ -26,7 +25,7 @@ export function loadRoutingRulesSchema(rootDir: string): Record<string, unknown>
 export function createRoutingRulesValidator(schema: Record<string, unknown>): RoutingRulesValidator {
   const validate = createAjv().compile(schema);
   return (doc) => {
-    if (!validate(doc)) return toIssues(readable(validate.errors ?? [])).map(({ pointer, message }) => ({ pointer, message }));
+    if (!validate(doc)) return toIssues(validate.errors).map(({ pointer, message }) => ({ pointer, message }));
     return semanticIssues(doc as RoutingRules);
   };
 }
@@ -39,20 +38,6 @@ export function isTimeZone(zone: string): boolean {
   } catch {
     return false;
   }
-}
-
-/**
- * ajv's errors minus the noise of the schema's structure: the condition's if/else chain repeats
- * the branch's own errors, and a value of none of a union's types gets one error, not one per type.
- */
-function readable(errors: readonly ErrorObject[]): ErrorObject[] {
-  const union = new Map<string, string[]>();
-  for (const e of errors) {
-    if (e.keyword === 'type' && /\/anyOf\/\d+\/type$/.test(e.schemaPath)) union.set(e.instancePath, [...(union.get(e.instancePath) ?? []), String(e.params.type)]);
-  }
-  return errors
-    .filter((e) => e.keyword !== 'if' && !/\/anyOf\/\d+\//.test(e.schemaPath))
-    .map((e) => (e.keyword === 'anyOf' && union.has(e.instancePath) ? { ...e, message: `must be one of: ${union.get(e.instancePath)!.join(', ')}` } : e));
 }
 
 function semanticIssues(rules: RoutingRules): RulesIssue[] {

@@ -139,3 +139,8 @@ test('an unknown IANA zone, a range that ends before it starts and a repeated ru
     'rules[1].name repeats the rule name "a": names must be unique',
   ]);
 });
+
+test('a value of none of the allowed types is one problem naming the types', () => {
+  const issues = validate({ version: 'x', defaultGroup: 'g', rules: [{ name: 'a', when: { fact: 'a.b', eq: [1] }, then: { priority: 1 } }] });
+  assert.deepEqual(issues, [{ pointer: '/rules/0/when/eq', message: 'rules[0].when.eq must be one of: string, number, boolean' }]);
+});
