@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, afterEach, before, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import { pino } from 'pino';
 import { createRedisConversationStore } from '../../src/adapters/redis/redis-conversation-store.ts';
 import { createRedisLeaseStore } from '../../src/adapters/redis/redis-lease-store.ts';
@@ -14,7 +14,9 @@ import type { ConversationEvent } from '../../src/modules/chat/conversation.type
 import { createConversations, type Conversations } from '../../src/modules/chat/conversations.service.ts';
 import { bucketKey } from '../../src/modules/events/outbox-buckets.ts';
 import { createMessageTickets, type MessageTickets } from '../../src/modules/dispatch/message-tickets.ts';
-import { backendAdmin, ROOT_DIR, setFault } from '../support/gateway.ts';
+import { chat, CHAT_ADMIN_KEY, chatEnv, openVisitor } from '../support/chat-rest.ts';
+import { backendAdmin, ROOT_DIR, setFault, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { assertMatchesSpec } from '../support/spec.ts';
 import { startQueryStack, type QueryStack } from '../support/query-stack.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -34,6 +36,7 @@ interface Ticket {
 const seed = JSON.parse(readFileSync(join(ROOT_DIR, '.data/seed/crm-customers.json'), 'utf8')) as SeedCustomer[];
 const customer = (id: number): SeedCustomer => seed.find((c) => c.id === id) ?? assert.fail(`seed customer ${id} is missing`);
 
+describe('the message tickets job, run by the conversations service', () => {
 let stack: QueryStack;
 let conversations: Conversations;
 let messages: MessageTickets;
@@ -200,4 +203,53 @@ test('a job that makes the ticket before the conversation has recorded the messa
   const opened = await ticketOpened(p, id);
   assert.equal(opened.ticketJobId, jobId);
   assert.deepEqual((await ticketsWith((await ticket(opened.ticketId)).requesterRef, text)).map((t) => t.id), [opened.ticketId]);
+});
+});
+
+describe('leaving a message over HTTP', () => {
+  let gw: TestGateway;
+  before(async () => {
+    gw = await startTestGateway(chatEnv({ OMNIGATE_JOB_BACKOFF_MS: '50', OMNIGATE_RESILIENCE_TICKETS_NODE_RESET_TIMEOUT_MS: '100' }));
+  });
+  after(() => gw?.stop());
+  afterEach(() => setFault('tickets', { mode: 'ok' }));
+
+  const events = async (token: string, id: string) => (await chat(gw, token, 'GET', `/v1/conversations/${id}/events`)).body.events as ConversationEvent[];
+
+  test("an anonymous visitor's message, left while the tickets system is down, shows its ticket number in the visitor's history once it is back", async () => {
+    const visitorSession = await openVisitor(gw);
+    const started = await chat(gw, visitorSession.token, 'POST', '/v1/conversations', { subject: 'Broken zipper', topic: 'returns' });
+    assert.equal(started.status, 201, JSON.stringify(started.body));
+    const id = String(started.body.conversationId);
+    const email = `http.visitor.${randomUUID()}@example.org`;
+    const text = `Nobody answered, please write back (${randomUUID()})`;
+
+    assert.equal((await chat(gw, visitorSession.token, 'POST', `/v1/conversations/${id}/leave-message`, { text })).body.code, 'VALIDATION_FAILED', 'an anonymous visitor gives an email');
+    await setFault('tickets', { mode: 'down' });
+    const left = await chat(gw, visitorSession.token, 'POST', `/v1/conversations/${id}/leave-message`, { text, email });
+    assert.equal(left.status, 200, JSON.stringify(left.body));
+    assert.equal(left.body.conversation.status, 'closed');
+    const message = (await events(visitorSession.token, id)).find((e) => e.type === 'conversation.message_left');
+    assert.ok(message?.type === 'conversation.message_left');
+    const jobId = message.data.ticketJobId;
+
+    // The job waits for its next attempt, as the admin jobs API shows it (schema-checked).
+    const admin = { headers: { 'x-api-key': CHAT_ADMIN_KEY } };
+    await waitFor('the ticket job to be retried', async () => {
+      const list = await assertMatchesSpec(await gw.api('/v1/admin/jobs?state=delayed&queue=message-tickets&limit=1000', admin), 'listJobs');
+      return (list.jobs as { id: string; attempts: number }[]).some((j) => j.id === jobId && j.attempts >= 2);
+    });
+    assert.equal((await events(visitorSession.token, id)).some((e) => e.type === 'conversation.ticket_opened'), false);
+
+    await setFault('tickets', { mode: 'ok' });
+    const opened = await waitFor('ticket_opened in the visitor history', async () => {
+      const found = (await events(visitorSession.token, id)).find((e) => e.type === 'conversation.ticket_opened');
+      return found?.type === 'conversation.ticket_opened' && found.data;
+    });
+    assert.equal(opened.ticketJobId, jobId);
+    const made = await assertMatchesSpec(await gw.api(`/v1/tickets/${opened.ticketId}`), 'getTicket');
+    assert.deepEqual([made.data.description, made.data.subject, made.data.channel], [text, 'Chat message: returns', 'chat']);
+    const job = await assertMatchesSpec(await gw.api(`/v1/admin/jobs?state=completed&queue=message-tickets&limit=1000`, admin), 'listJobs');
+    assert.deepEqual((job.jobs as { id: string; result?: unknown }[]).find((j) => j.id === jobId)?.result, { conversationId: id, ticketId: opened.ticketId, requesterRef: made.data.requesterRef });
+  });
 });
