@@ -136,5 +136,19 @@ for (const [name, connect] of Object.entries(DISPATCH_TARGETS)) {
       const outcome = await store.claim('sales', { nowMs: T0 + 2_000, offerTtlMs: 1_000, autoAssign: false, scanDepth: 5 });
       assert.deepEqual([outcome?.offer.agentId, outcome?.candidates.map((c) => c.agentId)], ['lawyer', ['lawyer']]);
     });
+
+    test('passes over entries whose needs nobody meets, but not a later one with the same needs and fewer exclusions', async () => {
+      const store = dispatchStoreOn(connection, testDispatchPrefix());
+      await Promise.all(Array.from({ length: 100 }, (_, i) => store.setAgent(agent(`a-${i}`), T0 + i)));
+      await store.setAgent(agent('german', { languages: ['de'] }), T0 + 1_000);
+      await store.enqueue(entry('fr-1', T0, { language: 'fr' }));
+      await store.enqueue(entry('fr-2', T0 + 1, { language: 'fr' }));
+      await store.enqueue(entry('de-excluded', T0 + 2, { language: 'de', excluded: ['german'] }));
+      await store.enqueue(entry('de', T0 + 3, { language: 'de' }));
+      const outcome = await store.claim('sales', { nowMs: T0 + 2_000, offerTtlMs: 1_000, autoAssign: false, scanDepth: 10 });
+      assert.deepEqual([outcome?.entry.conversationId, outcome?.offer.agentId, outcome?.passedOver], ['de', 'german', 3]);
+      const next = await store.claim('sales', { nowMs: T0 + 2_000, offerTtlMs: 1_000, autoAssign: false, scanDepth: 10 });
+      assert.equal(next, undefined, 'fr-1, fr-2 and de-excluded wait');
+    });
   });
 }

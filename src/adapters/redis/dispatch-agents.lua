@@ -27,6 +27,11 @@ if op == 'set' then
   if cameOnline then redis.call('HDEL', k('miss'), id) end
   redis.call('HSET', k('agents'), id, ARGV[3])
   redis.call('HSET', k('max'), id, new.maxConcurrent)
+  local caps = {''}
+  for _, l in ipairs(new.languages) do caps[#caps + 1] = 'l:' .. l end
+  for _, s in ipairs(new.skills) do caps[#caps + 1] = 's:' .. s end
+  caps[#caps + 1] = ''
+  redis.call('HSET', k('caps'), id, table.concat(caps, CAPS_SEP))
   rescore(id)
   return 1
 end
@@ -44,6 +49,7 @@ if op == 'remove' then
   redis.call('HDEL', k('idle'), id)
   redis.call('HDEL', k('miss'), id)
   redis.call('HDEL', k('max'), id)
+  redis.call('HDEL', k('caps'), id)
   return 1
 end
 

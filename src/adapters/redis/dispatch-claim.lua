@@ -26,37 +26,45 @@ local function availableAt(i)
 end
 if depth <= 0 or not availableAt(1) then return false end
 
-local seen = {}
-local function facts(id)
-  local f = seen[id]
-  if f == nil then
-    f = false
-    local a = agentOf(id)
-    if a then
-      f = { load = loadOf(id), max = tonumber(a.maxConcurrent), online = a.status == 'online', skills = {}, languages = {}, inGroup = false, idle = idleOf(id) }
-      for _, s in ipairs(a.skills) do f.skills[s] = true end
-      for _, l in ipairs(a.languages) do f.languages[l] = true end
-      for _, x in ipairs(a.groups) do if x == g then f.inGroup = true end end
-    end
-    seen[id] = f
+-- The sticky agent is looked up in full; the others' capabilities come from k('caps'), one
+-- string per agent (see dispatch-agents.lua), read once per script.
+local function stickyFacts(id)
+  local a = agentOf(id)
+  if not a then return nil end
+  local inGroup = false
+  for _, x in ipairs(a.groups) do if x == g then inGroup = true end end
+  return { load = loadOf(id), max = tonumber(a.maxConcurrent), free = a.status == 'online' and inGroup, idle = idleOf(id) }
+end
+local capsOf = {}
+local function fits(id, needs)
+  if #needs == 0 then return true end
+  local c = capsOf[id]
+  if c == nil then
+    c = redis.call('HGET', k('caps'), id) or false
+    capsOf[id] = c
   end
-  return f
+  if not c then return false end
+  for _, token in ipairs(needs) do if not string.find(c, token, 1, true) then return false end end
+  return true
 end
--- What the entry asks of an agent beyond being free in the group.
-local function fits(f, entry)
-  for _, s in ipairs(entry.skills) do if not f.skills[s] then return false end end
-  return type(entry.language) ~= 'string' or f.languages[entry.language] == true
+-- What an entry asks of an agent beyond being free in the group, as tokens of the caps string.
+local function needsOf(entry)
+  local needs = {}
+  for _, s in ipairs(entry.skills) do needs[#needs + 1] = CAPS_SEP .. 's:' .. s .. CAPS_SEP end
+  if type(entry.language) == 'string' then needs[#needs + 1] = CAPS_SEP .. 'l:' .. entry.language .. CAPS_SEP end
+  return needs
 end
-local function describe(id)
+local function describe(id, sticky)
   local score = scores[id]
-  if score then
+  if score and not sticky then
     local load = math.floor(score / 1e13)
-    local max = redis.call('HGET', k('max'), id) or facts(id).max
+    local max = redis.call('HGET', k('max'), id)
     return {id, load, tonumber(max), num(score - load * 1e13)}
   end
-  local f = facts(id)
-  return {id, f.load, f.max, num(f.idle)}
+  return {id, sticky.load, sticky.max, num(sticky.idle)}
 end
+-- Requirements no available agent meets (exclusions aside): later entries asking the same are passed over at once.
+local hopeless = {}
 
 -- The queue is read in chunks too: the first entry is usually the one offered.
 local QCHUNK = 8
@@ -83,33 +91,41 @@ while conv do
     dropped = dropped + 1
   else
     local entry = cjson.decode(raw)
-    local plain = #entry.skills == 0 and type(entry.language) ~= 'string'
+    local needs = needsOf(entry)
+    local signature = table.concat(needs)
     local excludedList = redis.call('SMEMBERS', k('x', conv))
     local excluded = {}
     for _, x in ipairs(excludedList) do excluded[x] = true end
-    local chosen, reason = nil, 'least_busy'
+    local chosen, reason, sticky = nil, 'least_busy', nil
     local candidates = {}
-    local sticky = entry.stickyAgentId
-    if type(sticky) == 'string' and not excluded[sticky] then
-      local f = facts(sticky)
-      if f and f.online and f.inGroup and f.load < f.max and fits(f, entry) then
-        chosen, reason = sticky, 'sticky'
-        candidates[1] = sticky
+    local stickyId = entry.stickyAgentId
+    if type(stickyId) == 'string' and not excluded[stickyId] then
+      local f = stickyFacts(stickyId)
+      if f and f.free and f.load < f.max and fits(stickyId, needs) then
+        chosen, reason, sticky = stickyId, 'sticky', f
+        candidates[1] = stickyId
       end
     end
-    local i = 1
-    local id = availableAt(1)
-    while id and #candidates < 10 do
-      if id ~= chosen and not excluded[id] and (plain or (facts(id) and fits(facts(id), entry))) then
-        candidates[#candidates + 1] = id
-        chosen = chosen or id
+    if not hopeless[signature] then
+      local anyFits = chosen ~= nil
+      local i = 1
+      local id = availableAt(1)
+      while id and #candidates < 10 do
+        if id ~= chosen and fits(id, needs) then
+          anyFits = true
+          if not excluded[id] then
+            candidates[#candidates + 1] = id
+            chosen = chosen or id
+          end
+        end
+        i = i + 1
+        id = availableAt(i)
       end
-      i = i + 1
-      id = availableAt(i)
+      if not anyFits then hopeless[signature] = true end
     end
     if chosen then
       local described = {}
-      for _, c in ipairs(candidates) do described[#described + 1] = describe(c) end
+      for n, c in ipairs(candidates) do described[#described + 1] = describe(c, n == 1 and sticky or nil) end
       redis.call('ZREM', k('q', g), conv)
       redis.call('ZREM', k('qa', g), conv)
       takeLoad(chosen, conv, ARGV[2])

@@ -5,6 +5,8 @@
 local P = KEYS[1]
 local function k(...) return P .. ':' .. table.concat({...}, ':') end
 local function num(n) return string.format('%.0f', n) end
+-- Separates the tokens of an agent's capabilities string (k('caps')): `<sep>l:en<sep>s:billing<sep>`.
+local CAPS_SEP = '\31'
 
 local function agentOf(id)
   local raw = redis.call('HGET', k('agents'), id)

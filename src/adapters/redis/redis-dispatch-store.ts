@@ -29,7 +29,8 @@ type Reply = unknown;
  * The DispatchStore on Redis, one Lua script per step (dispatch-*.lua, each behind the shared
  * dispatch-lib.lua). Keys under the prefix `P` = `omnigate:dispatch:{od}`: `P:q:<group>` queue
  * (sorted set by rank) and `P:qa:<group>` (the same by enqueued time), `P:e` entries (hash of
- * JSON), `P:x:<conversation>` excluded agents, `P:agents` profiles, `P:idle`, `P:miss`,
+ * JSON), `P:x:<conversation>` excluded agents, `P:agents` profiles (with `P:max` and `P:caps`,
+ * languages and skills as one string, for the claim), `P:idle`, `P:miss`,
  * `P:load:<agent>` (set of conversations held), `P:av:<group>` online agents with room scored
  * load × 1e13 + idle-since ms, `P:gagents:<group>`, offers `P:o:<id>` with `P:co` (conversation →
  * offer), `P:oexp` (open, by expiry), `P:unc` (accepted, unconfirmed), `P:gopen:<group>`, counters
