@@ -31,7 +31,7 @@ import { createAjv, createSchemaRegistry } from './kernel/schemas.ts';
 import { buildApp } from './app.ts';
 import { createRedisChatFanout } from './adapters/redis/redis-chat-fanout.ts';
 import { createRedisPresenceStore } from './adapters/redis/redis-presence-store.ts';
-import { createChatSockets } from './modules/chat/ws/chat-sockets.ts';
+import { createChatSockets, type ChatSockets } from './modules/chat/ws/chat-sockets.ts';
 import { createProtocol, loadAsyncApi } from './modules/chat/ws/protocol.ts';
 import { envPrefixFor } from './modules/connectors/connector-config.ts';
 import { createConnectorCalls } from './modules/connectors/connector-calls.ts';
@@ -68,6 +68,8 @@ export interface Gateway {
   readonly context: ContextService;
   /** The URL it listens on. */
   readonly url: string;
+  /** This node's chat sockets (dispatch reads the conversations its visitors follow and writes them queue frames). */
+  readonly chat: ChatSockets;
   /**
    * Stops accepting, drains in-flight requests (bounded by shutdownGraceMs), flushes events, lets
    * running jobs finish (bounded again) and closes the job workers, the connectors and Redis.
@@ -243,6 +245,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
     events,
     context,
     url,
+    chat: chatSockets,
     stop() {
       stopping ??= (async () => {
         accepting = false;

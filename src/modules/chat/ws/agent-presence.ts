@@ -29,12 +29,20 @@ export interface AgentPresenceDeps {
   readonly sessions: () => Iterable<Session>;
   readonly ttlMs: number;
   readonly log: Logger;
+  /** Told of each change of an agent's presence made on this node (a socket's status, a close, a lease swept), once. */
+  readonly onChange?: (change: PresenceChange) => void;
 }
 
 export function createAgentPresence(deps: AgentPresenceDeps): AgentPresence {
   const statusOf = new Map<Session, 'online' | 'away'>();
   const announce = async (change: PresenceChange) => {
-    if (change.before !== change.after) await deps.fanout.signal(PRESENCE_TOPIC, { agentId: change.agentId, status: change.after });
+    if (change.before === change.after) return;
+    try {
+      deps.onChange?.(change);
+    } catch (err) {
+      deps.log.warn({ err, agentId: change.agentId }, 'a presence change listener failed');
+    }
+    await deps.fanout.signal(PRESENCE_TOPIC, { agentId: change.agentId, status: change.after });
   };
   const agentIdOf = (session: Session) => (session.principal.kind === 'agent' ? session.principal.agentId : undefined);
 

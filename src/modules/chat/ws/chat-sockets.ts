@@ -8,9 +8,10 @@ import type { Logger } from '../../../kernel/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import { isStaff, type Principal } from '../../../kernel/principal.ts';
 import type { ChatFanout, FanoutMessage } from '../../../ports/chat-fanout.ts';
-import type { PresenceStore } from '../../../ports/presence-store.ts';
+import type { PresenceChange, PresenceStore } from '../../../ports/presence-store.ts';
 import { createAgentPresence, PRESENCE_TOPIC } from './agent-presence.ts';
 import { createConversationFeeds } from './conversation-feeds.ts';
+import { AGENT_AWAY_TOPIC, AGENT_FRAME_TOPIC, createAgentSockets, type DispatchFrameType } from './dispatch-frames.ts';
 import { FRAME_HANDLERS, TYPING_TOPIC, type FrameContext } from './frame-handlers.ts';
 import { errorFrame, frame, type ClientFrame } from './frames.ts';
 import type { Protocol } from './protocol.ts';
@@ -37,12 +38,18 @@ export interface ChatSocketsDeps {
   readonly fanout: ChatFanout;
   readonly presence: PresenceStore;
   readonly metrics: Pick<Metrics, 'wsSockets' | 'wsClosed'>;
+  /** Told on this node of each change of an agent's presence made here (sockets opening, closing, saying away, leases swept). */
+  readonly onPresenceChange?: (change: PresenceChange) => void;
 }
 
 /** The chat sockets of this node. */
 export interface ChatSockets {
   /** Sockets open now. */
   readonly size: number;
+  /** The conversations that visitor sockets of this node follow (queued or not). */
+  visitorFollowed(): string[];
+  /** A dispatch frame (`queue` …) to the visitor sockets of this node that follow the conversation; how many got it. */
+  sendToVisitors(conversationId: string, type: DispatchFrameType, payload: Record<string, unknown>): number;
   /** Refuses new upgrades and closes every socket with SHUTTING_DOWN (1012: reconnect elsewhere), cutting those that do not answer. */
   close(): Promise<void>;
 }
@@ -58,7 +65,11 @@ export async function createChatSockets(deps: ChatSocketsDeps): Promise<ChatSock
   const log = deps.log.child({ module: 'chat-ws' });
   const sessions = new Map<WebSocket, SocketSession>();
   const feeds = createConversationFeeds({ conversations: deps.conversations, log, historyPage: config.historyPage, pauseAtBytes: Math.floor(config.maxBufferedBytes / 2) });
-  const presence = createAgentPresence({ store: deps.presence, fanout: deps.fanout, sessions: () => sessions.values(), ttlMs: config.presenceTtlMs, log });
+  const presence = createAgentPresence({
+    store: deps.presence, fanout: deps.fanout, sessions: () => sessions.values(), ttlMs: config.presenceTtlMs, log,
+    ...(deps.onPresenceChange === undefined ? {} : { onChange: deps.onPresenceChange }),
+  });
+  const agents = createAgentSockets({ presence, log });
   const ctx: FrameContext = { conversations: deps.conversations, feeds, fanout: deps.fanout, presence };
   let closing = false;
   const pendingLeaves = new Set<Promise<void>>();
@@ -73,6 +84,8 @@ export async function createChatSockets(deps: ChatSocketsDeps): Promise<ChatSock
     if (message.kind === 'event') return feeds.onEvent(message.conversationId, message.seq, message.json);
     if (message.topic === TYPING_TOPIC) return deliverTyping(feeds, message.payload as TypingSignal);
     if (message.topic === PRESENCE_TOPIC) return presence.onSignal(message.payload);
+    if (message.topic === AGENT_FRAME_TOPIC) return agents.onFrame(message.payload);
+    if (message.topic === AGENT_AWAY_TOPIC) return void agents.onAway(message.payload).catch((err: unknown) => log.warn({ err }, 'could not set an agent away'));
   };
   let subscription: { close(): Promise<void> } | undefined;
   let retry: NodeJS.Timeout | undefined;
@@ -155,6 +168,7 @@ export async function createChatSockets(deps: ChatSocketsDeps): Promise<ChatSock
     session.dispose();
     session.pending = undefined;
     feeds.drop(session);
+    agents.remove(session);
     const leaving = presence.leave(session).catch((err: unknown) => log.warn({ err }, 'could not clear a closed socket\'s presence'));
     // A stopping node waits for these before its Redis connection closes.
     pendingLeaves.add(leaving);
@@ -168,6 +182,7 @@ export async function createChatSockets(deps: ChatSocketsDeps): Promise<ChatSock
     }
     const session = new SocketSession(ws, principal, ip, sessionOptions);
     sessions.set(ws, session);
+    agents.add(session);
     deps.metrics.wsSockets.inc({ kind: principal.kind });
     ws.on('pong', onPong);
     ws.on('message', onSocketMessage);
@@ -238,6 +253,8 @@ export async function createChatSockets(deps: ChatSocketsDeps): Promise<ChatSock
     get size() {
       return sessions.size;
     },
+    visitorFollowed: () => feeds.followedBy('visitor'),
+    sendToVisitors: (conversationId, type, payload) => agents.toVisitors(feeds.followers(conversationId), type, payload),
     async close() {
       closing = true;
       clearInterval(heartbeat);

@@ -32,6 +32,8 @@ export interface ConversationFeeds {
   onEvent(conversationId: string, seq: number, json: string): void;
   /** The sockets following a conversation (typing signals). */
   followers(conversationId: string): Iterable<Session>;
+  /** The conversations that some socket of this kind (a visitor's, say) follows on this node. */
+  followedBy(kind: Session['principal']['kind']): string[];
   /** After the fan-out's subscription came back: each feed reads what it may have missed. */
   catchUpAll(): void;
 }
@@ -186,6 +188,11 @@ export function createConversationFeeds(deps: ConversationFeedsDeps): Conversati
       }
     },
     followers: (conversationId) => (byConversation.get(conversationId) ?? []).map((f) => f.session),
+    followedBy(kind) {
+      const ids: string[] = [];
+      for (const [conversationId, feeds] of byConversation) if (feeds.some((f) => f.session.principal.kind === kind)) ids.push(conversationId);
+      return ids;
+    },
     catchUpAll() {
       for (const feeds of byConversation.values()) {
         for (const feed of [...feeds]) {

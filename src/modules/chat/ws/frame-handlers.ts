@@ -24,6 +24,14 @@ const ack = (session: Session, id: string, conversationId: string, r: { seq: num
 
 function commandOf(f: ClientFrameOf<'command'>): WsCommand {
   switch (f.command) {
+    case 'accept':
+      return { type: 'accept', ...(f.offerId === undefined ? {} : { offerId: f.offerId }) };
+    case 'decline':
+      if (f.offerId === undefined) throw new AppError('VALIDATION_FAILED', 'decline needs the `offerId` of the offer', { id: f.id, field: 'offerId' });
+      return { type: 'decline', offerId: f.offerId };
+    case 'leave_message':
+      if (f.text === undefined) throw new AppError('VALIDATION_FAILED', 'leave_message needs the `text` of the message', { id: f.id, field: 'text' });
+      return { type: 'leave_message', text: f.text, ...(f.email === undefined ? {} : { email: f.email }) };
     case 'transfer':
       if (!f.to) throw new AppError('VALIDATION_FAILED', 'transfer needs `to`: { agentId } or { group }', { id: f.id });
       return { type: 'transfer', to: f.to, ...(f.reason === undefined ? {} : { reason: f.reason }) };

@@ -3,9 +3,9 @@ import type { Card, TransferTarget, Visibility } from '../conversation.types.ts'
 
 /** The frames a client sends, as openapi/asyncapi.yaml declares them (validated before they get here). */
 export type ClientFrame =
-  | { type: 'conversation.start'; id: string; group?: string; language?: string; subject?: string; text?: string }
+  | { type: 'conversation.start'; id: string; group?: string; language?: string; subject?: string; topic?: string; page?: string; text?: string }
   | ({ type: 'message.send'; id: string; conversationId: string; visibility?: Visibility } & ({ contentType: 'text'; text: string } | { contentType: 'card'; card: Card }))
-  | { type: 'command'; id: string; conversationId: string; command: WsCommandName; to?: TransferTarget; untilMs?: number; reason?: string }
+  | { type: 'command'; id: string; conversationId: string; command: WsCommandName; to?: TransferTarget; untilMs?: number; reason?: string; offerId?: string; text?: string; email?: string }
   | { type: 'subscribe'; id: string; conversationId: string; afterSeq: number }
   | { type: 'unsubscribe'; id: string; conversationId: string }
   | { type: 'read'; id: string; conversationId: string; upToSeq: number }
@@ -17,7 +17,7 @@ export type ClientFrameType = ClientFrame['type'];
 export type ClientFrameOf<T extends ClientFrameType> = Extract<ClientFrame, { type: T }>;
 
 /** State commands a socket may send (read/delivered have frames of their own). */
-export type WsCommandName = 'accept' | 'transfer' | 'handover' | 'snooze' | 'wake' | 'close' | 'abandon' | 'reopen';
+export type WsCommandName = 'accept' | 'decline' | 'leave_message' | 'transfer' | 'handover' | 'snooze' | 'wake' | 'close' | 'abandon' | 'reopen';
 
 /** Agent presence; `offline` only ever comes from the server (no socket left). */
 export type PresenceStatus = 'online' | 'away' | 'offline';

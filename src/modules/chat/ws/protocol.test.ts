@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { AppError, ERROR_CATALOGUE, type ErrorCode } from '../../../kernel/errors.ts';
+import { DISPATCH_FRAME_TYPES } from './dispatch-frames.ts';
 import { FRAME_HANDLERS } from './frame-handlers.ts';
 import { errorFrame, eventFrame } from './frames.ts';
 import { createProtocol, loadAsyncApi } from './protocol.ts';
@@ -23,6 +24,8 @@ test('the document declares every server frame the code writes', () => {
     for (const m of source.matchAll(/\bframe\('([a-z.]+)'/g)) written.add(m[1]!);
   }
   written.add('event').add('error');
+  // Dispatch's frames (offers, queue positions) are relayed: only these types are written.
+  for (const type of DISPATCH_FRAME_TYPES) written.add(type);
   assert.deepEqual(written, protocol.serverTypes);
 });
 
