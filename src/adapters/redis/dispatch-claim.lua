@@ -8,13 +8,14 @@ local g, now, ttl, auto = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
 local depth, offerId, limit = tonumber(ARGV[5]), ARGV[6], tonumber(ARGV[7])
 
 -- The availability is read in chunks as far as needed, with its scores (load × 1e13 + idle
--- since): most claims stop in the first. Every member is online, in the group and has room
--- (rescore keeps it so), so an entry without requirements needs no agent profile decoded.
-local CHUNK = 64
+-- since): the first chunk holds the 10 candidates an entry without requirements lists. Every
+-- member is online, in the group and has room (rescore keeps it so), so such an entry needs no
+-- agent profile read.
 local available, scores = {}, {}
 local exhausted = false
 local function availableAt(i)
   if i > #available and not exhausted and #available < limit then
+    local CHUNK = #available == 0 and 12 or 64
     local more = redis.call('ZRANGE', k('av', g), #available, math.min(limit, #available + CHUNK) - 1, 'WITHSCORES')
     for j = 1, #more, 2 do
       available[#available + 1] = more[j]
@@ -24,7 +25,8 @@ local function availableAt(i)
   end
   return available[i]
 end
-if depth <= 0 or not availableAt(1) then return false end
+-- An empty queue (the last claim of every pump) costs one command.
+if depth <= 0 or redis.call('ZCARD', k('q', g)) == 0 or not availableAt(1) then return false end
 
 -- The sticky agent is looked up in full; the others' capabilities come from k('caps'), one
 -- string per agent (see dispatch-agents.lua), read once per script.
