@@ -13,8 +13,8 @@ export const DEFAULT_ABORT_GRACE_MS = 50;
 /** Orders and open tickets read per customer (the first page of each). */
 export const DEFAULT_FACT_LIMITS = { orders: 50, tickets: 50 } as const;
 
-/** What routing reads of a conversation: its state (`ConversationState` fits). */
-export interface RoutingSubject {
+/** What routing's facts read of a conversation: its state (`ConversationState` fits). */
+export interface RoutingFactsSubject {
   readonly visitor?: VisitorRef;
   readonly group?: string;
   readonly language?: string;
@@ -47,7 +47,7 @@ export interface RoutingFactsDeps {
 
 /** Gathers routing's facts for a conversation; never fails and never takes (much) longer than the deadline. */
 export interface RoutingFacts {
-  gather(subject: RoutingSubject, extra?: GatherExtra): Promise<GatheredFacts>;
+  gather(subject: RoutingFactsSubject, extra?: GatherExtra): Promise<GatheredFacts>;
 }
 
 interface CachedFacts {
