@@ -7,7 +7,7 @@ test('defaults to manual dispatch with the documented timers, frozen', () => {
   const { config } = parseDispatchConfig({}, '/srv');
   assert.deepEqual(config, {
     mode: 'manual', offerTimeoutMs: DEFAULT_DISPATCH_OFFER_TIMEOUT_MS, maxMisses: 3, sweepIntervalMs: 1_000, positionIntervalMs: 5_000,
-    factsTimeoutMs: 1_500, factsCacheTtlMs: 60_000, scanDepth: 50, unconfirmedAfterMs: 5_000,
+    factsTimeoutMs: 1_500, factsCacheTtlMs: 60_000, scanDepth: 50, unconfirmedAfterMs: 5_000, faultKillAfterClaim: false,
   });
   assert.ok(Object.isFrozen(config));
 });
@@ -21,8 +21,14 @@ test('reads routing with every timer in ms and resolves the rules file from the 
   }, '/srv');
   assert.deepEqual(config, {
     mode: 'routing', rulesFile: '/srv/config/rules.json', offerTimeoutMs: 400, maxMisses: 2, sweepIntervalMs: 50, positionIntervalMs: 100,
-    factsTimeoutMs: 300, factsCacheTtlMs: 0, scanDepth: 10, unconfirmedAfterMs: 200,
+    factsTimeoutMs: 300, factsCacheTtlMs: 0, scanDepth: 10, unconfirmedAfterMs: 200, faultKillAfterClaim: false,
   });
+});
+
+test('the fault-injection hook is off unless OMNIGATE_FAULT_KILL_AFTER_CLAIM says true', () => {
+  assert.equal(parseDispatchConfig({ OMNIGATE_DISPATCH: 'routing' }, '/srv').config?.faultKillAfterClaim, false);
+  assert.equal(parseDispatchConfig({ OMNIGATE_FAULT_KILL_AFTER_CLAIM: 'true' }, '/srv').config?.faultKillAfterClaim, true);
+  assert.match(parseDispatchConfig({ OMNIGATE_FAULT_KILL_AFTER_CLAIM: 'sometimes' }, '/srv').problems?.[0] ?? '', /^OMNIGATE_FAULT_KILL_AFTER_CLAIM /);
 });
 
 test('an empty variable counts as unset', () => {

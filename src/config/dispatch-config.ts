@@ -40,6 +40,12 @@ export interface DispatchConfig {
   readonly scanDepth: number;
   /** `OMNIGATE_DISPATCH_UNCONFIRMED_AFTER_MS`: an accepted offer not yet recorded as `assigned` after this long is completed by a sweeper (its node died). */
   readonly unconfirmedAfterMs: number;
+  /**
+   * `OMNIGATE_FAULT_KILL_AFTER_CLAIM`: FAULT INJECTION for the fault tests only, off by default, never
+   * in production. The node kills itself (SIGKILL) right after the store took an agent's accept and
+   * before the `assigned` event is appended: the crash the `unconfirmed` sweep exists for.
+   */
+  readonly faultKillAfterClaim: boolean;
 }
 
 const HOUR_MS = 60 * 60_000;
@@ -56,6 +62,7 @@ const SCHEMA = {
     OMNIGATE_DISPATCH_FACTS_CACHE_TTL_MS: { type: 'integer', minimum: 0, maximum: 24 * HOUR_MS, default: DEFAULT_DISPATCH_FACTS_CACHE_TTL_MS },
     OMNIGATE_DISPATCH_SCAN_DEPTH: { type: 'integer', minimum: 1, maximum: 10_000, default: DEFAULT_DISPATCH_SCAN_DEPTH },
     OMNIGATE_DISPATCH_UNCONFIRMED_AFTER_MS: { type: 'integer', minimum: 10, maximum: HOUR_MS, default: DEFAULT_DISPATCH_UNCONFIRMED_AFTER_MS },
+    OMNIGATE_FAULT_KILL_AFTER_CLAIM: { type: 'boolean', default: false },
   },
 } as const;
 
@@ -76,6 +83,7 @@ export function parseDispatchConfig(env: NodeJS.ProcessEnv, rootDir: string): { 
       factsCacheTtlMs: raw.OMNIGATE_DISPATCH_FACTS_CACHE_TTL_MS as number,
       scanDepth: raw.OMNIGATE_DISPATCH_SCAN_DEPTH as number,
       unconfirmedAfterMs: raw.OMNIGATE_DISPATCH_UNCONFIRMED_AFTER_MS as number,
+      faultKillAfterClaim: raw.OMNIGATE_FAULT_KILL_AFTER_CLAIM as boolean,
     }),
   };
 }

@@ -72,7 +72,8 @@ export async function connectWs(gatewayUrl: string, options: WsConnectOptions = 
     ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused with HTTP ${res.statusCode}`)));
   });
   let isClosed = false;
-  void closed.then(() => (isClosed = true));
+  let closeCode = '';
+  void closed.then((c) => { isClosed = true; closeCode = `${c.code} ${c.reason}`; });
   const client: WsTestClient = {
     ws,
     frames,
@@ -89,7 +90,7 @@ export async function connectWs(gatewayUrl: string, options: WsConnectOptions = 
       waitFor(what, () => {
         if (invalid.length > 0) throw new Error(`the gateway sent frames that break the AsyncAPI document: ${JSON.stringify(invalid)}`);
         const found = frames.slice(from).find(match);
-        if (!found && isClosed) throw new Error(`socket closed while waiting for ${what}; frames: ${JSON.stringify(frames.slice(-5))}`);
+        if (!found && isClosed) throw new Error(`socket closed (${closeCode}) while waiting for ${what}; frames: ${JSON.stringify(frames.slice(-5))}`);
         return found;
       }, { detail: () => `frames: ${JSON.stringify(frames.slice(-5))}` }),
     events: (conversationId) =>

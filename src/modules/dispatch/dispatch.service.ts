@@ -1,7 +1,7 @@
 import type { DispatchConfig } from '../../config/dispatch-config.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import type { ChatFanout } from '../../ports/chat-fanout.ts';
-import type { DispatchStore } from '../../ports/dispatch-store.ts';
+import type { DispatchStore, Offer } from '../../ports/dispatch-store.ts';
 import type { AgentPresence, PresenceStore } from '../../ports/presence-store.ts';
 import type { ConversationEvent, ConversationState } from '../chat/conversation.types.ts';
 import type { Dispatcher } from '../chat/dispatcher.ts';
@@ -30,6 +30,12 @@ export interface DispatchServiceDeps {
   /** The conversations service (built after this one: it takes the dispatcher). */
   readonly conversations: () => DispatchConversations;
   readonly now?: () => number;
+  /**
+   * FAULT INJECTION (tests only; `OMNIGATE_FAULT_KILL_AFTER_CLAIM`): called right after the store took
+   * an agent's accept, before its `assigned` event is appended. The fault tests pass one that kills
+   * the node there; absent in production.
+   */
+  readonly afterClaim?: (offer: Offer) => void;
 }
 
 /** The routing dispatcher and the loops that keep dispatch moving on this node. */
@@ -130,6 +136,7 @@ export function createDispatchService(deps: DispatchServiceDeps): DispatchServic
       if (offerId !== undefined && ctx.completing.has(offerId)) return { offerId };
       if (offerId !== undefined) {
         const offer = await store.accept(offerId, agentId, ctx.now());
+        deps.afterClaim?.(offer);
         await store.resetMisses(agentId);
         return { offerId: offer.offerId };
       }
