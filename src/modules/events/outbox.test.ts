@@ -62,6 +62,23 @@ test('relays what is emitted to the bus, in order per key, and keeps nothing onc
   assert.equal(await outbox.depth(), 0);
 });
 
+test('what waits in several buckets goes out in one send per topic, in order per key', async () => {
+  const { bus, got } = refusingBus({ down: false, maxBatch: 1_000 });
+  const sends: { topic: string | undefined; count: number }[] = [];
+  const counting: EventBus = { ...bus, publish: async (batch, options) => { sends.push({ topic: options?.topic, count: batch.length }); await bus.publish(batch, options); } };
+  const keys = ['a', 'b', 'c', 'd', 'e', 'f'];
+  assert.ok(new Set(keys.map((k) => outboxBucketOf(k, 4))).size >= 3, 'the keys fall in several buckets');
+  const outbox = outboxOf(counting, stores());
+  const sent = events(keys, 5);
+  await outbox.emit(sent);
+  await outbox.emit(events(['a'], 2), 'other');
+  await until(() => got.length === sent.length);
+  for (const key of keys) assert.deepEqual(order(got, key), [...Array(5).keys()]);
+  assert.deepEqual(sends.filter((s) => s.topic === undefined), [{ topic: undefined, count: sent.length }]);
+  await until(async () => (await outbox.depth()) === 0);
+  assert.deepEqual(sends.filter((s) => s.topic === 'other'), [{ topic: 'other', count: 2 }]);
+});
+
 test('while the bus refuses, events wait in the streams; they go out in order once it is back', async () => {
   const refuse = { down: true, maxBatch: 1_000 };
   const { bus, got } = refusingBus(refuse);

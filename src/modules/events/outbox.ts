@@ -10,6 +10,8 @@ export const DEFAULT_OUTBOX_BATCH = 100;
 export const DEFAULT_MEMORY_BUFFER = 10_000;
 /** What a caller that needs its events stored is told to wait before it tries again. */
 export const STORE_RETRY_AFTER_MS = 1_000;
+/** How long the relay waits between rounds unless whole batches wait (`emit` wakes it at once). */
+export const RELAY_IDLE_MS = 50;
 
 const parseEvent = (raw: string | undefined): CloudEvent | undefined => {
   try {
@@ -129,21 +131,30 @@ export function createOutbox(deps: OutboxDeps): Outbox {
     if (await streams.move(keyOf(bucket), id, `${keyOf(bucket)}:dead`, { why })) log.error({ bucket, entry: id, why }, 'outbox entry set aside in its dead-letter stream');
   }
 
+  type Parsed = { readonly entry: StreamEntry; readonly id: string; readonly event: CloudEvent | undefined; readonly topic: string };
+  const parse = (entries: readonly StreamEntry[]): Parsed[] => entries.map((entry) => ({ entry, id: entry.id, event: parseEvent(entry.fields.e), topic: entry.fields.t ?? DEFAULT }));
+  /** A bucket's longest leading run bound for one topic, at most `limit` (one send keeps its order); empty when the first entry is no event. */
+  function leadingRun(parsed: readonly Parsed[], limit: number): Parsed[] {
+    const run: Parsed[] = [];
+    const topic = parsed[0]?.topic;
+    for (const entry of parsed) {
+      if (entry.event === undefined || entry.topic !== topic || run.length >= limit) break;
+      run.push(entry);
+    }
+    return run;
+  }
+
   /** One batch of one bucket: the longest leading run bound for one topic (one send keeps its order). */
   async function relayBucket(bucket: number, entries: readonly StreamEntry[]): Promise<number> {
     const limit = limits.get(bucket) ?? batchSize;
-    const parsed = entries.map((entry) => ({ entry, id: entry.id, event: parseEvent(entry.fields.e), topic: entry.fields.t ?? DEFAULT }));
+    const parsed = parse(entries);
     const [first] = parsed;
     if (!first) return 0;
     if (first.event === undefined) {
       await setAside(bucket, first.entry, 'not a CloudEvent');
       return 0;
     }
-    const run: (typeof parsed)[number][] = [];
-    for (const entry of parsed) {
-      if (entry.event === undefined || entry.topic !== first.topic || run.length >= limit) break;
-      run.push(entry);
-    }
+    const run = leadingRun(parsed, limit);
     try {
       await deps.bus.publish(run.map((r) => r.event as CloudEvent), first.topic ? { topic: first.topic } : {});
     } catch (err) {
@@ -158,39 +169,78 @@ export function createOutbox(deps: OutboxDeps): Outbox {
     return run.length;
   }
 
-  /** One round: memory into the streams, then one batch of each bucket this node holds. */
-  async function relayOnce(): Promise<number> {
-    if (!streams.isUp()) return 0;
+  /**
+   * The leading runs of several buckets bound for one topic, in one send: a key lives in one
+   * bucket, so its events keep their order. Refused as too large, each bucket goes on its own
+   * (and halves its batches as it must). Then each bucket's run is deleted.
+   */
+  async function relayTogether(runs: readonly { readonly bucket: number; readonly entries: readonly StreamEntry[]; readonly run: readonly Parsed[] }[]): Promise<number> {
+    const topic = runs[0]?.run[0]?.topic ?? DEFAULT;
+    try {
+      await deps.bus.publish(runs.flatMap(({ run }) => run.map((r) => r.event as CloudEvent)), topic ? { topic } : {});
+    } catch (err) {
+      if (!isTooLarge(err)) throw err;
+      let sent = 0;
+      for (const { bucket, entries } of runs) sent += await relayBucket(bucket, entries);
+      return sent;
+    }
+    await Promise.all(runs.map(({ bucket, run }) => streams.remove(keyOf(bucket), run.map((r) => r.id))));
+    return runs.reduce((n, { run }) => n + run.length, 0);
+  }
+
+  /**
+   * One round: memory into the streams, then what waits in each bucket this node holds. Buckets
+   * whose first entries are events for one topic go out in one send per topic, not one send and
+   * one delete round trip after another per bucket; a bucket that needs care (an entry that is no
+   * event, batches halved after a refusal) goes on its own. `full`: some bucket had a whole batch
+   * waiting (more may wait behind it).
+   */
+  async function relayOnce(): Promise<{ sent: number; full: boolean }> {
+    if (!streams.isUp()) return { sent: 0, full: false };
     await moveMemory().catch(() => undefined);
     const buckets = leases.held();
-    if (buckets.length === 0) return 0;
+    if (buckets.length === 0) return { sent: 0, full: false };
     // Sent together: the reads of every bucket go out in one go, not one round trip each.
     const results = await Promise.all(buckets.map((bucket) => streams.range(keyOf(bucket), { count: limits.get(bucket) ?? batchSize })));
-    let sent = 0;
-    for (const [i, bucket] of buckets.entries()) {
-      const entries = results[i] ?? [];
-      // A lease lost or handed back meanwhile: that bucket is another node's now.
-      if (entries.length === 0 || !leases.holds(bucket)) continue;
-      const batch = relayBucket(bucket, entries);
-      inFlight.set(bucket, batch);
-      try {
-        sent += await batch;
-      } finally {
-        inFlight.delete(bucket);
-      }
+    // A lease lost or handed back meanwhile: that bucket is another node's now.
+    const waiting = buckets.map((bucket, i) => ({ bucket, entries: results[i] ?? [] })).filter(({ bucket, entries }) => entries.length > 0 && leases.holds(bucket));
+    if (waiting.length === 0) return { sent: 0, full: false };
+    const full = waiting.some(({ bucket, entries }) => entries.length >= (limits.get(bucket) ?? batchSize));
+    const alone: { bucket: number; entries: readonly StreamEntry[] }[] = [];
+    const byTopic = new Map<string, { bucket: number; entries: readonly StreamEntry[]; run: Parsed[] }[]>();
+    for (const { bucket, entries } of waiting) {
+      const run = limits.has(bucket) ? [] : leadingRun(parse(entries), batchSize);
+      const topic = run[0]?.topic;
+      if (topic === undefined) alone.push({ bucket, entries });
+      else byTopic.set(topic, [...(byTopic.get(topic) ?? []), { bucket, entries, run }]);
     }
-    return sent;
+    const work = (async () => {
+      let sent = 0;
+      for (const runs of byTopic.values()) sent += await relayTogether(runs);
+      for (const { bucket, entries } of alone) sent += await relayBucket(bucket, entries);
+      return sent;
+    })();
+    // A lease is handed back only once the batch holding its bucket is done.
+    for (const { bucket } of waiting) inFlight.set(bucket, work);
+    try {
+      return { sent: await work, full };
+    } finally {
+      for (const { bucket } of waiting) if (inFlight.get(bucket) === work) inFlight.delete(bucket);
+    }
   }
 
   const relay = (async () => {
     while (!closed) {
       try {
-        const sent = await relayOnce();
+        const { sent, full } = await relayOnce();
         if (sent > 0) {
           deps.metrics.eventsProduced.inc(sent);
           if (failures > 0) log.info({ afterFailures: failures }, 'event bus reachable again: outbox draining');
           failures = 0;
-        } else await idle(50);
+        }
+        // Straight on while whole batches wait; otherwise the next round gathers what came meanwhile
+        // (a round per event would cost a send and a delete per event, and read every bucket again).
+        if (!full) await idle(RELAY_IDLE_MS);
       } catch (err) {
         failures += 1;
         if (failures === 1 || failures % 20 === 0) log.warn({ err, failures }, 'event bus unreachable: events wait in the outbox');
