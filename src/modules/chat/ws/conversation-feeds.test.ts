@@ -40,10 +40,10 @@ function setUp() {
 }
 
 /** A socket's writing side that keeps what it was sent. */
-function socket(principal: Principal): Session & { frames: Record<string, unknown>[]; closedWith?: string } {
+function socket(principal: Principal, written?: string[]): Session & { frames: Record<string, unknown>[]; closedWith?: string } {
   const s: Session & { frames: Record<string, unknown>[]; closedWith?: string } = {
     id: randomUUID(), principal, ip: '127.0.0.1', actor: actorOf(principal), isOpen: true, frames: [], bufferedAmount: 0, drain: async () => {},
-    send: (data) => void s.frames.push(JSON.parse(String(data)) as Record<string, unknown>),
+    send: (data) => void (s.frames.push(JSON.parse(String(data)) as Record<string, unknown>), written?.push(principal.name)),
     closeWith: (code) => void (s.closedWith = code),
   };
   return s;
@@ -71,6 +71,24 @@ test('subscribe sends subscribed, the history after afterSeq page by page, then 
   const visible = (await conversations.history(visitor, conversationId, {})).events;
   assert.ok(visible.length < head && visible.every((e) => e.visibility === 'public'));
   assert.deepEqual(seqsOf(v), visible.map((e) => e.seq));
+});
+
+test('a live event goes to the other participants\' sockets before its author\'s own', async () => {
+  const { conversations, feeds, visitor, agent } = setUp();
+  const { conversationId } = await conversations.start(visitor, {}, 's-1');
+  await conversations.command(agent, conversationId, { type: 'accept' });
+  const written: string[] = [];
+  const v = socket(visitor, written);
+  const a = socket(agent, written);
+  // The visitor subscribed first: it would come first if the order were the subscriptions'.
+  await feeds.subscribe(v, conversationId, 2, 'sub-v');
+  await feeds.subscribe(a, conversationId, 2, 'sub-a');
+  written.length = 0;
+  const fromVisitor = await conversations.send(visitor, conversationId, say('hello'));
+  await waitFor('the visitor\'s message at both', () => seqsOf(v).includes(fromVisitor.seq) && seqsOf(a).includes(fromVisitor.seq));
+  const fromAgent = await conversations.send(agent, conversationId, say('hi'));
+  await waitFor('the agent\'s message at both', () => seqsOf(v).includes(fromAgent.seq) && seqsOf(a).includes(fromAgent.seq));
+  assert.deepEqual(written, [agent.name, visitor.name, visitor.name, agent.name]);
 });
 
 test('a live event that jumps ahead makes the feed read the missed range first; a repeat is dropped', async () => {

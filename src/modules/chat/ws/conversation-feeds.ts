@@ -1,6 +1,7 @@
 import { isAppError, toAppError } from '../../../kernel/errors.ts';
 import type { Logger } from '../../../kernel/logger.ts';
-import type { ConversationEvent } from '../conversation.types.ts';
+import type { Principal } from '../../../kernel/principal.ts';
+import type { Actor, ConversationEvent } from '../conversation.types.ts';
 import { eventFrame, frame } from './frames.ts';
 import type { Session, WsConversations } from './ws.types.ts';
 
@@ -28,7 +29,7 @@ export interface ConversationFeeds {
   /** Drops every feed of a closed socket. */
   drop(session: Session): void;
   isFollowing(session: Session, conversationId: string): boolean;
-  /** One stored event from the fan-out (any node; this node's own appends may come twice): framed once, written to every socket that may see it once. */
+  /** One stored event from the fan-out (any node; this node's own appends may come twice): framed once, written once to every socket that may see it, its author's last. */
   onEvent(conversationId: string, seq: number, json: string): void;
   /** The sockets following a conversation (typing signals). */
   followers(conversationId: string): Iterable<Session>;
@@ -37,6 +38,10 @@ export interface ConversationFeeds {
   /** After the fan-out's subscription came back: each feed reads what it may have missed. */
   catchUpAll(): void;
 }
+
+/** Whether the principal is the event's author. */
+const isAuthor = (p: Principal, by: Actor): boolean =>
+  p.kind === 'visitor' ? by.kind === 'visitor' && by.id === p.visitorId : p.kind === 'agent' && by.kind === 'agent' && by.id === p.agentId;
 
 export interface ConversationFeedsDeps {
   readonly conversations: Pick<WsConversations, 'history' | 'get' | 'visibleTo'>;
@@ -179,13 +184,20 @@ export function createConversationFeeds(deps: ConversationFeedsDeps): Conversati
       if (!feeds || feeds.every((f) => !f.busy && f.lastSeq >= seq)) return;
       const event = JSON.parse(json) as ConversationEvent;
       let asStored: Buffer | undefined;
-      for (const feed of [...feeds]) {
+      const write = (feed: Feed) => {
         const visible = deps.conversations.visibleTo(feed.session.principal, event);
         let data: Buffer | undefined;
         if (visible === event) data = asStored ??= Buffer.from(eventFrame(conversationId, json));
         else if (visible) data = Buffer.from(eventFrame(conversationId, JSON.stringify(visible)));
         deliver(feed, seq, data);
+      };
+      // The author's own sockets last: it has what it sent (and its ack says so), the others wait for it.
+      let authors: Feed[] | undefined;
+      for (const feed of [...feeds]) {
+        if (isAuthor(feed.session.principal, event.by)) (authors ??= []).push(feed);
+        else write(feed);
       }
+      if (authors) for (const feed of authors) write(feed);
     },
     followers: (conversationId) => (byConversation.get(conversationId) ?? []).map((f) => f.session),
     followedBy(kind) {
