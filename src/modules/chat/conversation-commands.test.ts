@@ -183,15 +183,17 @@ describe('conversation commands with a dispatcher', () => {
     assert.deepEqual([state.status, state.group], ['queued', 'billing']);
   });
 
-  test('an agent declines its open offer: dispatch learns first, then the end is recorded; a decline dispatch refuses records nothing', async () => {
+  test('an agent declines its open offer: the end is recorded, then dispatch offers it on; another agent\'s decline records nothing and tells dispatch nothing', async () => {
     const { conversations, recording, visitor } = setUp();
     const id = await queuedOne(conversations, visitor);
     recording.offer(id, 'a-1', 'o-1');
     await conversations.dispatch(id, { type: 'offer', offer: offerRecord('o-1', 'a-1') });
     await assert.rejects(conversations.command(agentOf('a-2'), id, { type: 'decline', offerId: 'o-1' }), { code: 'OFFER_EXPIRED' });
+    assert.ok(!recording.calls.some((c) => c.startsWith('decline')));
     const declined = await conversations.command(agentOf('a-1'), id, { type: 'decline', offerId: 'o-1' });
-    assert.deepEqual(recording.calls.slice(-2), ['decline a-1 o-1', 'appended offer_ended']);
+    assert.deepEqual(recording.calls.slice(-2), ['appended offer_ended', 'decline a-1 o-1']);
     assert.deepEqual(await conversations.command(agentOf('a-1'), id, { type: 'decline', offerId: 'o-1' }), { seq: declined.seq, duplicate: true }, 'a retry');
+    assert.equal(recording.calls.at(-1), 'decline a-1 o-1', 'a retry tells dispatch again (it had ended it: nothing more)');
     const ended = (await eventsOf(conversations, id)).at(-1);
     assert.deepEqual([ended?.type, ended?.by, ended?.data], ['conversation.offer_ended', { kind: 'agent', id: 'a-1' }, { offerId: 'o-1', agentId: 'a-1', outcome: 'declined' }]);
     assert.equal((await conversations.get(service, id)).offer, undefined);

@@ -110,17 +110,22 @@ export function createConversationCommands({ executor, dispatcher, messages, log
     return claimed(p, conversationId, state, { agentId: to.agentId, force: isSupervisor(p) }, (offerId) => ({ ...asked, ...(offerId === undefined ? {} : { offerId }) }), clientId);
   }
 
-  /** Dispatch learns of the decline first (the offer must be open there), then it is recorded. */
+  /**
+   * The decline is recorded first (the offer on record must be this agent's: OFFER_EXPIRED otherwise),
+   * then dispatch gives the conversation back to the queue and offers it on. In this order dispatch's
+   * next offer can never be recorded before the decline it follows. A repeat records nothing and tells
+   * dispatch again (a node that died in between); an offer dispatch had already ended is ended either way.
+   */
   async function decline(p: Principal, conversationId: string, command: Extract<ConversationCommand, { type: 'decline' }>, clientId?: string): Promise<Outcome> {
     if (p.kind !== 'agent') return plain(p, conversationId, command, clientId);
-    await visible(p, conversationId);
-    const appendAs = clientId ?? `decline:${command.offerId}`;
+    const outcome = await plain(p, conversationId, command, clientId ?? `decline:${command.offerId}`);
     try {
       await dispatcher.decline(conversationId, p.agentId, command.offerId);
     } catch (err) {
-      return refusedOrRepeated(err, conversationId, [appendAs]);
+      if (!isAppError(err) || err.code !== 'OFFER_EXPIRED') throw err;
+      log.debug({ conversationId, offerId: command.offerId }, 'declined an offer dispatch had ended already');
     }
-    return plain(p, conversationId, command, appendAs);
+    return outcome;
   }
 
   /** The message becomes a ticket through a job (made first, idempotent by the conversation), then it is recorded and the conversation closes. */

@@ -20,7 +20,11 @@ export interface Dispatcher {
   claim(conversationId: string, state: ConversationState, claim: { readonly agentId: string; readonly offerId?: string; readonly force: boolean }): Promise<{ readonly offerId?: string }>;
   /** The claim's append was refused (the conversation moved on meanwhile): give the claim back. */
   unclaim(conversationId: string, agentId: string, offerId: string): Promise<void>;
-  /** The agent declines its open offer (OFFER_EXPIRED when it is not open): the conversation goes back to the queue at its place. */
+  /**
+   * The agent declines its open offer: the conversation goes back to the queue at its place. Called
+   * once the decline is recorded on the stream (`offer_ended`), so an offer made next is recorded
+   * after it; OFFER_EXPIRED when the offer is no longer open (the service takes it as ended already).
+   */
   decline(conversationId: string, agentId: string, offerId: string): Promise<void>;
 }
 
