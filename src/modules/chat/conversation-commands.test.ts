@@ -7,6 +7,7 @@ import { createMemoryJobBackend } from '../../adapters/memory/memory-job-backend
 import type { ChatConfig } from '../../config/chat-config.ts';
 import { AppError } from '../../kernel/errors.ts';
 import type { AgentPrincipal, ServicePrincipal, VisitorPrincipal } from '../../kernel/principal.ts';
+import type { ConversationStore } from '../../ports/conversation-store.ts';
 import { createJobQueues, type JobQueues } from '../jobs/job-queues.ts';
 import { createMetrics } from '../observability/metrics.ts';
 import type { ConversationEvent, ConversationState, OfferRecord } from './conversation.types.ts';
@@ -98,14 +99,14 @@ function createRecordingMessages(): LeftMessages & { jobs: Map<string, { state: 
 }
 
 let visitors = 0;
-function setUp(options: { capacity?: number; messages?: boolean } = {}) {
+function setUp(options: { capacity?: number; messages?: boolean; store?: (memory: ConversationStore<ConversationEvent>) => ConversationStore<ConversationEvent> } = {}) {
   const backend = createMemoryJobBackend();
   const jobs = createJobQueues({ backend, log: pino({ level: 'silent' }), metrics: createMetrics(), attempts: 3, backoffMs: 1 });
   opened.push(jobs);
   const recording = createRecordingDispatcher(options.capacity);
   const messages = createRecordingMessages();
   const conversations = createConversations({
-    store: createMemoryConversationStore<ConversationEvent>({ nodeId: 'test' }), jobs, locks: createMemoryLeaseStore(), config: CONFIG,
+    store: (options.store ?? ((m) => m))(createMemoryConversationStore<ConversationEvent>({ nodeId: 'test' })), jobs, locks: createMemoryLeaseStore(), config: CONFIG,
     log: pino({ level: 'silent' }), dispatcher: recording.dispatcher, ...(options.messages === false ? {} : { messages }),
   });
   visitors += 1;
@@ -160,6 +161,18 @@ describe('conversation commands with a dispatcher', () => {
     await assert.rejects(conversations.command(agentOf('a-1'), id, { type: 'accept' }), { code: 'INVALID_TRANSITION' });
     assert.deepEqual(recording.calls.filter((c) => c.startsWith('claim') || c.startsWith('unclaim')), ['claim a-1', 'unclaim a-1 claim-1']);
     assert.equal(recording.held.get('a-1')?.size, 0);
+  });
+
+  test('a claim whose append failed in the store (it may have been written) is not given back: dispatch\'s sweeper completes it by its offer id', async () => {
+    let failing = false;
+    const { conversations, recording, visitor } = setUp({ store: (memory) => ({ ...memory, append: (input) => (failing ? Promise.reject(new Error('connection reset')) : memory.append(input)) }) });
+    const id = await queuedOne(conversations, visitor);
+    failing = true;
+    await assert.rejects(conversations.command(agentOf('a-1'), id, { type: 'accept' }), { code: 'STORE_UNAVAILABLE' });
+    failing = false;
+    assert.ok(!recording.calls.some((c) => c.startsWith('unclaim')));
+    await conversations.dispatch(id, { type: 'accept', agentId: 'a-1', offerId: 'claim-1' });
+    assert.deepEqual((await eventsOf(conversations, id)).at(-1)?.data, { agentId: 'a-1', offerId: 'claim-1' });
   });
 
   test('a command the conversation refuses anyway claims nothing', async () => {

@@ -81,7 +81,8 @@ export function createConversationCommands({ executor, dispatcher, messages, log
     try {
       return await executor.execute(conversationId, actor, () => [commandOf(offerId)], { principal: p, ...(appendAs === undefined ? {} : { clientId: appendAs }) });
     } catch (err) {
-      if (offerId !== undefined) {
+      // Refused, nothing appended: the claim goes back. A store that failed may have appended it: dispatch's sweeper completes or releases it.
+      if (offerId !== undefined && isAppError(err) && err.code !== 'STORE_UNAVAILABLE' && err.code !== 'INTERNAL') {
         await dispatcher.unclaim(conversationId, claim.agentId, offerId).catch((cause: unknown) => log.warn({ err: cause, conversationId, offerId }, 'dispatcher could not give a claim back'));
       }
       throw err;
