@@ -55,6 +55,9 @@ interface Counted {
   readonly cpuMsPerOffer: Record<string, number>;
   readonly machineBusyPct: number;
   readonly notOursPct: number;
+  /** Redis's own time executing the phase's commands (and scripts), µs in all. */
+  readonly commandUs?: number;
+  readonly scriptUs?: number;
 }
 type Record_ = { arrived: Record<string, number>; enqueued: Record<string, number>; offered: Record<string, number>; claimMs: number[]; factsMs: number[]; errors: number; firstError: string };
 
@@ -90,21 +93,25 @@ async function main(): Promise<void> {
       const rate = how.live ? LIVE_RATE : RATE;
       const groups = mode === 'routing' ? ROUTING_GROUPS : [...BASELINE_GROUPS];
       let window;
+      const resetCommandStats = () => admin.config('RESETSTAT');
       const started = performance.now();
       if (how.paced) {
+        await resetCommandStats();
         window = cpuWindow(Object.fromEntries(nodes.map((n) => [`node-${n.index}`, n.pid])), cpus().length);
         await Promise.all(nodes.map((n, i) => n.call('arrive', { arrivals: halves[i], rate: rate / 2, pump: true })));
         await Promise.all(nodes.map((n) => n.call('drain', { groups })));
       } else {
         // Throughput: everything queued first (not timed), then both nodes pump flat out.
         await Promise.all(nodes.map((n, i) => n.call('arrive', { arrivals: halves[i], rate: 1_000_000, pump: false })));
+        await resetCommandStats();
         window = cpuWindow(Object.fromEntries(nodes.map((n) => [`node-${n.index}`, n.pid])), cpus().length);
         await Promise.all(nodes.map((n) => n.call('drain', { groups })));
       }
+      const commandUs = commandTime(await admin.info('commandstats'));
       const seconds = (performance.now() - started) / 1000;
       const cpu = window.end();
       const records = await Promise.all(nodes.map((n) => n.call<Record_>('collect')));
-      results.push(await count(name, mode, how.paced ? seconds : cpu.seconds, records, cpu, admin, prefix));
+      results.push({ ...(await count(name, mode, how.paced ? seconds : cpu.seconds, records, cpu, admin, prefix)), ...commandUs });
       await dropKeys(admin, prefix);
     };
     await phase('paced, facts cached', 'routing', { live: false, paced: true });
@@ -165,6 +172,17 @@ async function count(phase: string, mode: DispatchMode, seconds: number, records
   };
 }
 
+/** Time Redis spent executing commands (INFO commandstats, since RESETSTAT): in total, and in scripts. */
+function commandTime(info: string): { commandUs: number; scriptUs: number } {
+  let commandUs = 0;
+  let scriptUs = 0;
+  for (const [, name, usec] of info.matchAll(/^cmdstat_(\w+):calls=\d+,usec=(\d+)/gm)) {
+    commandUs += Number(usec);
+    if (name === 'evalsha' || name === 'eval') scriptUs += Number(usec);
+  }
+  return { commandUs, scriptUs };
+}
+
 async function dropKeys(admin: Redis, prefix: string): Promise<void> {
   let cursor = '0';
   do {
@@ -179,9 +197,9 @@ function report(results: Counted[]): void {
   const pct = (p: Percentiles) => `${f(p.p50)} / ${f(p.p99)}`;
   const cpuPer = (c: Counted) => `${Object.entries(c.cpuMsPerOffer).filter(([n]) => n.startsWith('node')).reduce((s, [, v]) => s + v, 0) * 1000 | 0} / ${((c.cpuMsPerOffer.redis ?? 0) * 1000) | 0}`;
   const lines = [
-    '| phase | side | offered (left queued) | double offers / over capacity | offers/s | queued → offered p50 / p99 ms | enqueued → offered p50 / p99 ms | claim call p50 / p99 ms | facts p50 / p99 ms | nodes / redis CPU µs per offer | machine busy / not ours |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
-    ...results.map((c) => `| ${c.phase} | ${c.mode} | ${c.offered} (${c.left}) | ${c.doubleOffers} / ${c.overCapacity} | ${Math.round(c.perSecond)} | ${pct(c.latencyMs)} | ${pct(c.enqueuedToOfferedMs)} | ${pct(c.claimMs)} | ${pct(c.factsMs)} | ${cpuPer(c)} | ${c.machineBusyPct}% / ${c.notOursPct}% |`),
+    '| phase | side | offered (left queued) | double offers / over capacity | offers/s | queued → offered p50 / p99 ms | enqueued → offered p50 / p99 ms | claim call p50 / p99 ms | facts p50 / p99 ms | nodes / redis CPU µs per offer | redis command time µs per offer | machine busy / not ours |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ...results.map((c) => `| ${c.phase} | ${c.mode} | ${c.offered} (${c.left}) | ${c.doubleOffers} / ${c.overCapacity} | ${Math.round(c.perSecond)} | ${pct(c.latencyMs)} | ${pct(c.enqueuedToOfferedMs)} | ${pct(c.claimMs)} | ${pct(c.factsMs)} | ${cpuPer(c)} | ${Math.round((c.commandUs ?? 0) / Math.max(1, c.offered))} | ${c.machineBusyPct}% / ${c.notOursPct}% |`),
     '',
   ];
   const base = (phase: string) => results.find((c) => c.mode === 'baseline' && c.phase.startsWith(phase));

@@ -56,14 +56,20 @@ local function needsOf(entry)
   if type(entry.language) == 'string' then needs[#needs + 1] = CAPS_SEP .. 'l:' .. entry.language .. CAPS_SEP end
   return needs
 end
-local function describe(id, sticky)
-  local score = scores[id]
-  if score and not sticky then
-    local load = math.floor(score / 1e13)
-    local max = redis.call('HGET', k('max'), id)
-    return {id, load, tonumber(max), num(score - load * 1e13)}
+-- The candidates as the outcome lists them: load and idle time from their scores, maxima in one read.
+local function describe(candidates, sticky)
+  local maxima = redis.call('HMGET', k('max'), unpack(candidates))
+  local out = {}
+  for n, id in ipairs(candidates) do
+    local score = scores[id]
+    if n == 1 and sticky then
+      out[n] = {id, sticky.load, sticky.max, num(sticky.idle)}
+    else
+      local load = math.floor(score / 1e13)
+      out[n] = {id, load, tonumber(maxima[n]), num(score - load * 1e13)}
+    end
   end
-  return {id, sticky.load, sticky.max, num(sticky.idle)}
+  return out
 end
 -- Requirements no available agent meets (exclusions aside): later entries asking the same are passed over at once.
 local hopeless = {}
@@ -126,8 +132,7 @@ while conv do
       if not anyFits then hopeless[signature] = true end
     end
     if chosen then
-      local described = {}
-      for n, c in ipairs(candidates) do described[#described + 1] = describe(c, n == 1 and sticky or nil) end
+      local described = describe(candidates, sticky)
       redis.call('ZREM', k('q', g), conv)
       redis.call('ZREM', k('qa', g), conv)
       takeLoad(chosen, conv, ARGV[2])

@@ -74,7 +74,6 @@ end
 local function counter(g, name, by)
   if g == '' then return end
   redis.call('HINCRBY', k('c', g), name, by or 1)
-  redis.call('SADD', k('groups'), g)
 end
 
 -- The entry leaves dispatch altogether (taken, dequeued): queue, entry and exclusions.

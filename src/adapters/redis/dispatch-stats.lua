@@ -29,7 +29,9 @@ end
 
 if op == 'count' then
   -- ARGV: 2 group, 3 counter, 4 by
+  -- The only counter of a group that may have had no queue and no agents yet: it joins the groups here.
   counter(ARGV[2], ARGV[3], tonumber(ARGV[4]))
+  if ARGV[2] ~= '' then redis.call('SADD', k('groups'), ARGV[2]) end
   return 1
 end
 
