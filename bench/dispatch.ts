@@ -49,6 +49,8 @@ interface Counted {
   readonly latencyMs: Percentiles;
   readonly enqueuedToOfferedMs: Percentiles;
   readonly claimMs: Percentiles;
+  /** Claim calls made (each pump ends with one that finds nothing). */
+  readonly claims: number;
   readonly factsMs: Percentiles;
   readonly errors: number;
   readonly firstError?: string;
@@ -165,14 +167,18 @@ async function count(phase: string, mode: DispatchMode, seconds: number, records
   const firstError = records.find((r) => r.firstError)?.firstError;
   return {
     phase, mode, offered: offeredBy.size, left: Object.keys(arrived).length - offeredBy.size, doubleOffers, overCapacity, seconds, perSecond: offeredBy.size / seconds,
-    latencyMs: percentiles(latency), enqueuedToOfferedMs: percentiles(fromEnqueue), claimMs: percentiles(records.flatMap((r) => r.claimMs)), factsMs: percentiles(records.flatMap((r) => r.factsMs)),
+    latencyMs: percentiles(latency), enqueuedToOfferedMs: percentiles(fromEnqueue), claimMs: percentiles(records.flatMap((r) => r.claimMs)), claims: records.reduce((n, r) => n + r.claimMs.length, 0), factsMs: percentiles(records.flatMap((r) => r.factsMs)),
     errors: records.reduce((n, r) => n + r.errors, 0), ...(firstError ? { firstError } : {}),
     cpuMsPerOffer: Object.fromEntries(Object.entries(cpu.ms).map(([name, ms]) => [name, Math.round((ms * 1000) / Math.max(1, offeredBy.size)) / 1000])),
     machineBusyPct: cpu.machineBusyPct, notOursPct: cpu.notOursPct,
   };
 }
 
-/** Time Redis spent executing commands (INFO commandstats, since RESETSTAT): in total, and in scripts. */
+/**
+ * Time Redis spent executing commands (INFO commandstats, since RESETSTAT): in total, and in
+ * scripts. A script's own commands are counted under their names too, so the routing side's time
+ * is its scripts' (its only top-level commands), the baseline's the total.
+ */
 function commandTime(info: string): { commandUs: number; scriptUs: number } {
   let commandUs = 0;
   let scriptUs = 0;
@@ -197,9 +203,9 @@ function report(results: Counted[]): void {
   const pct = (p: Percentiles) => `${f(p.p50)} / ${f(p.p99)}`;
   const cpuPer = (c: Counted) => `${Object.entries(c.cpuMsPerOffer).filter(([n]) => n.startsWith('node')).reduce((s, [, v]) => s + v, 0) * 1000 | 0} / ${((c.cpuMsPerOffer.redis ?? 0) * 1000) | 0}`;
   const lines = [
-    '| phase | side | offered (left queued) | double offers / over capacity | offers/s | queued → offered p50 / p99 ms | enqueued → offered p50 / p99 ms | claim call p50 / p99 ms | facts p50 / p99 ms | nodes / redis CPU µs per offer | redis command time µs per offer | machine busy / not ours |',
+    '| phase | side | offered (left queued) | double offers / over capacity | offers/s | queued → offered p50 / p99 ms | enqueued → offered p50 / p99 ms | claim calls per offer, p50 / p99 ms | facts p50 / p99 ms | nodes / redis CPU µs per offer | redis command time µs per offer | machine busy / not ours |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|',
-    ...results.map((c) => `| ${c.phase} | ${c.mode} | ${c.offered} (${c.left}) | ${c.doubleOffers} / ${c.overCapacity} | ${Math.round(c.perSecond)} | ${pct(c.latencyMs)} | ${pct(c.enqueuedToOfferedMs)} | ${pct(c.claimMs)} | ${pct(c.factsMs)} | ${cpuPer(c)} | ${Math.round((c.commandUs ?? 0) / Math.max(1, c.offered))} | ${c.machineBusyPct}% / ${c.notOursPct}% |`),
+    ...results.map((c) => `| ${c.phase} | ${c.mode} | ${c.offered} (${c.left}) | ${c.doubleOffers} / ${c.overCapacity} | ${Math.round(c.perSecond)} | ${pct(c.latencyMs)} | ${pct(c.enqueuedToOfferedMs)} | ${f(c.claims / Math.max(1, c.offered))}: ${pct(c.claimMs)} | ${pct(c.factsMs)} | ${cpuPer(c)} | ${Math.round(((c.scriptUs || c.commandUs) ?? 0) / Math.max(1, c.offered))} | ${c.machineBusyPct}% / ${c.notOursPct}% |`),
     '',
   ];
   const base = (phase: string) => results.find((c) => c.mode === 'baseline' && c.phase.startsWith(phase));

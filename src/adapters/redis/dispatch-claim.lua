@@ -38,12 +38,22 @@ local function stickyFacts(id)
   return { load = loadOf(id), max = tonumber(a.maxConcurrent), free = a.status == 'online' and inGroup, idle = idleOf(id) }
 end
 local capsOf = {}
-local function fits(id, needs)
+-- `at`: the agent's place in the availability; its caps are read with the next 63 agents' at once.
+local function fits(id, needs, at)
   if #needs == 0 then return true end
   local c = capsOf[id]
   if c == nil then
-    c = redis.call('HGET', k('caps'), id) or false
-    capsOf[id] = c
+    if at then
+      local ids = {}
+      for j = at, math.min(#available, at + 63) do
+        if capsOf[available[j]] == nil then ids[#ids + 1] = available[j] end
+      end
+      local found = redis.call('HMGET', k('caps'), unpack(ids))
+      for j, agentId in ipairs(ids) do capsOf[agentId] = found[j] or false end
+    else
+      capsOf[id] = redis.call('HGET', k('caps'), id) or false
+    end
+    c = capsOf[id]
   end
   if not c then return false end
   for _, token in ipairs(needs) do if not string.find(c, token, 1, true) then return false end end
@@ -119,7 +129,7 @@ while conv do
       local i = 1
       local id = availableAt(1)
       while id and #candidates < 10 do
-        if id ~= chosen and fits(id, needs) then
+        if id ~= chosen and fits(id, needs, i) then
           anyFits = true
           if not excluded[id] then
             candidates[#candidates + 1] = id
