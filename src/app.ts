@@ -86,6 +86,8 @@ export interface AppDeps {
   readonly conversations: Conversations;
   /** GET /v1/queues(/stream): the dispatch store's numbers, and this node's SSE streams of them. */
   readonly queues: Pick<QueuesRoutesDeps, 'store' | 'streams' | 'now'>;
+  /** An agent's profile changed through the admin API (routing dispatch re-syncs it). */
+  readonly agentChanged?: (agentId: string) => void;
 }
 
 /** The express app, built from its dependencies; main.ts and the tests build it the same way. */
@@ -123,7 +125,7 @@ export function buildApp(deps: AppDeps): Express {
   app.use('/v1/admin', createAdminRouter({ lifecycle: deps.lifecycle, audit: deps.audit, validate, uploadLimitBytes: deps.config.uploadLimitBytes }));
   app.use('/v1/admin', createJobsAdminRouter({ jobs: deps.jobs, validate }));
   app.use('/v1/admin/agents', jsonBody(deps.config.bodyLimitBytes));
-  app.use('/v1/admin', createAgentsAdminRouter({ directory: identity.directory, validate }));
+  app.use('/v1/admin', createAgentsAdminRouter({ directory: identity.directory, validate, ...(deps.agentChanged ? { onChange: deps.agentChanged } : {}) }));
   app.use('/v1/admin/routing-rules', jsonBody(deps.config.bodyLimitBytes));
   app.use('/v1/admin', createRoutingRulesRouter({ rules: deps.routingRules, validate }));
 

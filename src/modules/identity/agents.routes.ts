@@ -7,10 +7,12 @@ import type { AgentDirectory, AgentProfile } from './agent-directory.ts';
 export interface AgentsRoutesDeps {
   readonly directory: AgentDirectory;
   readonly validate: ReturnType<typeof createRequestValidator>;
+  /** An agent's profile was written or removed (dispatch re-reads it). */
+  readonly onChange?: (agentId: string) => void;
 }
 
 /** /v1/admin/agents: the agent directory (admin key). */
-export function createAgentsAdminRouter({ directory, validate }: AgentsRoutesDeps): Router {
+export function createAgentsAdminRouter({ directory, validate, onChange }: AgentsRoutesDeps): Router {
   const router = Router();
   const id = (res: Parameters<typeof inputOf>[0]): string => String(inputOf(res).path.id);
 
@@ -26,11 +28,13 @@ export function createAgentsAdminRouter({ directory, validate }: AgentsRoutesDep
     const profile: AgentProfile = { ...(inputOf(res).body as Omit<AgentProfile, 'id'>), id: id(res) };
     const created = await directory.upsert(profile);
     contextOf(res).log.info({ agentId: profile.id, created }, 'agent directory changed');
+    onChange?.(profile.id);
     res.status(created ? 201 : 200).json(await directory.get(profile.id));
   });
   router.delete('/agents/:id', validate('deleteAgent'), async (_req, res) => {
     if (!(await directory.remove(id(res)))) throw new AppError('NOT_FOUND', `no agent ${id(res)} in the directory`);
     contextOf(res).log.info({ agentId: id(res) }, 'agent removed from the directory');
+    onChange?.(id(res));
     res.status(204).end();
   });
   return router;

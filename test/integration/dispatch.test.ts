@@ -1,0 +1,256 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { customerHmac } from '../../src/modules/identity/widget-keys.ts';
+import { agentToken, chat, CHAT_ADMIN_KEY, CHAT_RUN, CHAT_SITE, chatEnv } from '../support/chat-rest.ts';
+import { setFault, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { assertMatchesSpec } from '../support/spec.ts';
+import { waitFor } from '../support/wait.ts';
+import { connectWs, type Frame, type WsTestClient } from '../support/ws-client.ts';
+
+// Routing dispatch end to end: a real gateway (OMNIGATE_DISPATCH=routing) on the test Redis and
+// the three backends, agents on real sockets, visitors through widget sessions (verified
+// customers from the seed: 28 is a VIP, 1 and 2 are standard). Every group and agent is this
+// run's own; the timers are short (ms), so nothing here waits for long.
+const RUN = CHAT_RUN.replace(/[^A-Za-z0-9]/g, '');
+const g = (name: string) => `${name}-${RUN}`;
+const IDENTITY_SECRET = 'dispatch-identity-secret-0123456789';
+const WIDGET_KEY = `wk_dispatch_${RUN}_0123456789`;
+const ORIGIN = 'https://shop.example';
+const VIP = '28';
+const STANDARD = ['1', '2', '4', '6'];
+const MAX_MISSES = 2;
+
+const RULES = {
+  version: `dispatch-test-${RUN}`,
+  defaultGroup: g('general'),
+  ageing: { msPerPoint: 1000 },
+  groups: {
+    [g('expiry')]: { offerTimeoutMs: 400 },
+    [g('misses')]: { offerTimeoutMs: 150 },
+    [g('auto')]: { autoAssign: true },
+    [g('empty')]: { overflow: { whenNobodyOnline: { group: g('backup') } } },
+    [g('closed')]: { hours: { timeZone: 'UTC', weekly: {} } },
+    [g('waits')]: { overflow: { whenWaitExceeds: { afterMs: 200, to: { group: g('backup') } } } },
+  },
+  rules: [{ name: 'vip', when: { fact: 'customer.tier', eq: 'vip' }, then: { priority: 50 } }],
+};
+
+let gw: TestGateway;
+const sockets: WsTestClient[] = [];
+
+before(async () => {
+  gw = await startTestGateway(chatEnv({
+    OMNIGATE_WIDGET_KEYS: JSON.stringify([{ name: CHAT_SITE, key: WIDGET_KEY, origins: [ORIGIN], identitySecret: IDENTITY_SECRET }]),
+    OMNIGATE_CHAT_MAX_OPEN_PER_VISITOR: '20',
+    OMNIGATE_DISPATCH: 'routing', OMNIGATE_DISPATCH_OFFER_TIMEOUT_MS: '20000', OMNIGATE_DISPATCH_MAX_MISSES: String(MAX_MISSES),
+    OMNIGATE_DISPATCH_SWEEP_INTERVAL_MS: '50', OMNIGATE_DISPATCH_POSITION_INTERVAL_MS: '100', OMNIGATE_DISPATCH_FACTS_TIMEOUT_MS: '600',
+    OMNIGATE_DISPATCH_FACTS_CACHE_TTL_MS: '0', OMNIGATE_DISPATCH_UNCONFIRMED_AFTER_MS: '500',
+  }));
+  const put = await admin('PUT', '/v1/admin/routing-rules', RULES);
+  assert.equal(put.status, 200, JSON.stringify(put.body));
+});
+after(async () => {
+  await Promise.all(sockets.splice(0).map((s) => s.close()));
+  await setFault('crm', { mode: 'ok' });
+  await gw?.stop();
+});
+
+async function admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await gw.api(path, { method, headers: { 'x-api-key': CHAT_ADMIN_KEY, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  const text = await res.text();
+  return { status: res.status, body: text === '' ? {} : JSON.parse(text) };
+}
+
+/** An agent in the directory (the admin API: dispatch re-reads it), not yet online. */
+async function agentIn(name: string, groups: string[], maxConcurrent = 3): Promise<string> {
+  const id = `${name}-${RUN}`;
+  const put = await admin('PUT', `/v1/admin/agents/${id}`, { skills: [], languages: ['en'], groups, maxConcurrent });
+  assert.ok(put.status === 200 || put.status === 201, JSON.stringify(put.body));
+  return id;
+}
+
+/** The agent's socket: it is online (and gets offers) while it is open. */
+async function online(agentId: string): Promise<WsTestClient & { token: string }> {
+  const token = await agentToken(agentId);
+  const client = await connectWs(gw.url, { token });
+  sockets.push(client);
+  await client.waitFor('welcome', (f) => f.type === 'welcome');
+  return Object.assign(client, { token });
+}
+
+/** A visitor of the test site; `customerId`: a verified customer of the seed. */
+async function visitor(customerId?: string): Promise<{ token: string; visitorId: string }> {
+  const body = customerId === undefined ? {} : { customerId, customerHmac: customerHmac(IDENTITY_SECRET, customerId) };
+  const res = await fetch(`${gw.url}/v1/widget/sessions`, { method: 'POST', headers: { 'x-widget-key': WIDGET_KEY, origin: ORIGIN, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  assert.equal(res.status, 201, await res.clone().text());
+  return (await res.json()) as { token: string; visitorId: string };
+}
+
+async function start(token: string, group: string): Promise<string> {
+  const res = await chat(gw, token, 'POST', '/v1/conversations', { group });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  return String(res.body.conversationId);
+}
+
+const routingOf = async (id: string): Promise<any> => (await chat(gw, undefined, 'GET', `/v1/conversations/${id}/routing`)).body;
+const stateOf = async (id: string): Promise<any> => (await chat(gw, undefined, 'GET', `/v1/conversations/${id}`)).body;
+const offerTo = (agent: WsTestClient, conversationId: string, from = 0): Promise<Frame> =>
+  agent.waitFor(`an offer of ${conversationId}`, (f) => f.type === 'offer' && f.conversationId === conversationId, from);
+const routed = (id: string) => waitFor(`the routing of ${id}`, async () => (await routingOf(id)).decision ?? undefined);
+
+describe('routing dispatch', () => {
+  test('offers a queued conversation to an online agent of its group; the accept assigns it, and the routing endpoint explains', async () => {
+    const ada = await agentIn('ada', [g('general')]);
+    const agent = await online(ada);
+    const v = await visitor();
+    const id = await start(v.token, g('general'));
+    const offer = await offerTo(agent, id);
+    assert.equal(typeof offer.offerId, 'string');
+    const accepted = await chat(gw, agent.token, 'POST', `/v1/conversations/${id}/accept`, { offerId: offer.offerId });
+    assert.equal(accepted.status, 200, JSON.stringify(accepted.body));
+    assert.deepEqual([accepted.body.conversation.status, accepted.body.conversation.agentId], ['assigned', ada]);
+
+    const res = await gw.api(`/v1/conversations/${id}/routing`);
+    const explained = await assertMatchesSpec(res, 'getConversationRouting');
+    assert.equal(explained.decision.group, g('general'));
+    assert.equal(explained.decision.rulesVersion, RULES.version);
+    assert.deepEqual(explained.decision.outcomes.map((o: any) => [o.rule, o.outcome]), [['vip', 'unknown']]);
+    assert.deepEqual(explained.offers.map((o: any) => [o.offerId, o.agentId, o.outcome, o.reason]), [[offer.offerId, ada, 'accepted', 'least_busy']]);
+    assert.deepEqual(explained.offers[0].candidates.map((c: any) => c.agentId), [ada]);
+    assert.deepEqual(explained.assigned.agentId, ada);
+    // Routing detail is for staff: the visitor is refused its own conversation's, and learns nothing of another's.
+    assert.equal((await chat(gw, v.token, 'GET', `/v1/conversations/${id}/routing`)).body.code, 'FORBIDDEN');
+    const other = await visitor();
+    const hidden = await chat(gw, other.token, 'GET', `/v1/conversations/${id}/routing`);
+    assert.deepEqual([hidden.status, hidden.body.code], [404, 'NOT_FOUND']);
+  });
+
+  test('an offer not accepted in time expires and moves on to the next agent', async () => {
+    const [a, b] = await Promise.all([agentIn('exp-a', [g('expiry')]), agentIn('exp-b', [g('expiry')])]);
+    const agents = new Map([[a, await online(a)], [b, await online(b)]]);
+    const id = await start((await visitor()).token, g('expiry'));
+    const first = await waitFor('the first offer', async () => (await routingOf(id)).offers[0]);
+    const other = first.agentId === a ? b : a;
+    const second = await offerTo(agents.get(other)!, id);
+    const explained = await routingOf(id);
+    assert.deepEqual(explained.offers.map((o: any) => [o.agentId, o.outcome]), [[first.agentId, 'expired'], [other, 'open']]);
+    assert.equal(explained.offers[1].offerId, second.offerId);
+    // The expired offer is closed for its agent.
+    const late = await chat(gw, agents.get(first.agentId)!.token, 'POST', `/v1/conversations/${id}/accept`, { offerId: first.offerId });
+    assert.deepEqual([late.status, late.body.code], [409, 'OFFER_EXPIRED']);
+  });
+
+  test(`an agent who lets ${MAX_MISSES} offers expire in a row is set away`, async () => {
+    const m = await agentIn('missy', [g('misses')]);
+    const agent = await online(m);
+    const ids = [await start((await visitor()).token, g('misses')), await start((await visitor()).token, g('misses'))];
+    for (const id of ids) await offerTo(agent, id);
+    await agent.waitFor('presence away', (f) => f.type === 'presence' && f.agentId === m && f.status === 'away');
+    await waitFor('both offers expired', async () => (await Promise.all(ids.map(routingOf))).every((r) => r.offers[0]?.outcome === 'expired'));
+  });
+
+  test('a VIP who arrives later is served before a standard customer who arrived earlier, in the same group', async () => {
+    const group = g('vip');
+    const v = await agentIn('vic', [group], 1);
+    const standard = await start((await visitor(STANDARD[0])).token, group);
+    await routed(standard);
+    const vip = await start((await visitor(VIP)).token, group);
+    const decision = await routed(vip);
+    assert.equal(decision.priority, 50);
+    assert.deepEqual(decision.outcomes.map((o: any) => [o.rule, o.outcome]), [['vip', 'fired']]);
+    const agent = await online(v);
+    const first = await agent.waitFor('the first offer', (f) => f.type === 'offer');
+    assert.equal(first.conversationId, vip);
+    await chat(gw, agent.token, 'POST', `/v1/conversations/${vip}/accept`, { offerId: first.offerId });
+    await chat(gw, agent.token, 'POST', `/v1/conversations/${vip}/close`);
+    await offerTo(agent, standard);
+  });
+
+  test('least busy first; a returning customer goes back to the agent who served it (sticky), busier or not', async () => {
+    const group = g('sticky');
+    const [f, h] = await Promise.all([agentIn('finn', [group]), agentIn('hana', [group])]);
+    const finn = await online(f);
+    const returning = await visitor(STANDARD[1]);
+    const first = await start(returning.token, group);
+    const offer = await offerTo(finn, first);
+    await chat(gw, finn.token, 'POST', `/v1/conversations/${first}/accept`, { offerId: offer.offerId });
+    await chat(gw, finn.token, 'POST', `/v1/conversations/${first}/close`);
+    const busy = await start((await visitor()).token, group);
+    const busyOffer = await offerTo(finn, busy);
+    await chat(gw, finn.token, 'POST', `/v1/conversations/${busy}/accept`, { offerId: busyOffer.offerId });
+    const hana = await online(h);
+    // Finn holds one, Hana none: a new customer goes to Hana.
+    const fresh = await start((await visitor()).token, group);
+    await offerTo(hana, fresh);
+    const freshOffer = (await routingOf(fresh)).offers[0];
+    assert.deepEqual([freshOffer.agentId, freshOffer.reason], [h, 'least_busy']);
+    assert.deepEqual(freshOffer.candidates.map((c: any) => c.agentId), [h, f]);
+    // The customer Finn served comes back: Finn, though busier.
+    const again = await start(returning.token, group);
+    await offerTo(finn, again);
+    const stickyOffer = (await routingOf(again)).offers[0];
+    assert.deepEqual([stickyOffer.agentId, stickyOffer.reason], [f, 'sticky']);
+  });
+
+  test('an auto-assign group assigns without waiting for an accept', async () => {
+    const a = await agentIn('otto', [g('auto')]);
+    await online(a);
+    const id = await start((await visitor()).token, g('auto'));
+    const state = await waitFor('the assignment', async () => ((await stateOf(id)).status === 'assigned' ? stateOf(id) : undefined));
+    assert.equal(state.agentId, a);
+    const explained = await routingOf(id);
+    assert.deepEqual(explained.offers.map((o: any) => [o.autoAssign, o.outcome]), [[true, 'accepted']]);
+  });
+
+  test('a group with nobody online overflows to the group its policy names; a closed group asks the visitor to leave a message', async () => {
+    const b = await agentIn('bea', [g('backup')]);
+    const backup = await online(b);
+    const id = await start((await visitor()).token, g('empty'));
+    await offerTo(backup, id);
+    const explained = await routingOf(id);
+    assert.deepEqual(explained.overflows.map((o: any) => [o.fromGroup, o.to, o.reason]), [[g('empty'), { group: g('backup') }, 'nobody_online']]);
+    assert.equal((await stateOf(id)).group, g('backup'));
+
+    const v = await visitor();
+    const closed = await start(v.token, g('closed'));
+    const asked = await waitFor('the request to leave a message', async () =>
+      (await chat(gw, v.token, 'GET', `/v1/conversations/${closed}/events`)).body.events.find((e: any) => e.type === 'conversation.message_requested'));
+    assert.deepEqual(asked.data, { reason: 'closed', emailRequired: true });
+  });
+
+  test('a conversation waiting past its group\'s threshold overflows', async () => {
+    const id = await start((await visitor()).token, g('waits'));
+    const explained = await waitFor('the overflow', async () => ((await routingOf(id)).overflows.length > 0 ? routingOf(id) : undefined));
+    assert.deepEqual(explained.overflows.map((o: any) => [o.fromGroup, o.to, o.reason]), [[g('waits'), { group: g('backup') }, 'wait_exceeded']]);
+  });
+
+  test('with the CRM down, routing still happens: the decision marks the customer data missing, and no request hangs', async () => {
+    const v = await visitor(STANDARD[2]);
+    await setFault('crm', { mode: 'hang' });
+    try {
+      const id = await start(v.token, g('crmdown'));
+      assert.equal((await stateOf(id)).status, 'queued');
+      const decision = await routed(id);
+      const customer = decision.sources.find((s: any) => s.name === 'customer');
+      assert.equal(customer.status, 'missing', JSON.stringify(decision.sources));
+      assert.ok(decision.missing.includes('customer'));
+      assert.equal(decision.facts['customer.tier'], null);
+      assert.deepEqual(decision.outcomes.map((o: any) => [o.rule, o.outcome]), [['vip', 'unknown']]);
+    } finally {
+      await setFault('crm', { mode: 'ok' });
+    }
+  });
+    try {
+      const v = await visitor(STANDARD[2]);
+      const id = await start(v.token, g('crmdown'));
+      const decision = await routed(id);
+      const customer = decision.sources.find((s: any) => s.name === 'customer');
+      assert.notEqual(customer.status, 'ok', JSON.stringify(decision.sources));
+      if (customer.status === 'missing') assert.ok(decision.missing.includes('customer'));
+      assert.equal(decision.outcomes[0].outcome, customer.status === 'missing' ? 'unknown' : decision.outcomes[0].outcome);
+      assert.equal((await stateOf(id)).status, 'queued');
+    } finally {
+      await setFault('crm', { mode: 'ok' });
+    }
+  });
+});
