@@ -240,17 +240,4 @@ describe('routing dispatch', () => {
       await setFault('crm', { mode: 'ok' });
     }
   });
-    try {
-      const v = await visitor(STANDARD[2]);
-      const id = await start(v.token, g('crmdown'));
-      const decision = await routed(id);
-      const customer = decision.sources.find((s: any) => s.name === 'customer');
-      assert.notEqual(customer.status, 'ok', JSON.stringify(decision.sources));
-      if (customer.status === 'missing') assert.ok(decision.missing.includes('customer'));
-      assert.equal(decision.outcomes[0].outcome, customer.status === 'missing' ? 'unknown' : decision.outcomes[0].outcome);
-      assert.equal((await stateOf(id)).status, 'queued');
-    } finally {
-      await setFault('crm', { mode: 'ok' });
-    }
-  });
 });

@@ -3,15 +3,14 @@ import { isAppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import type { ChatFanout } from '../../ports/chat-fanout.ts';
 import type { DispatchStore } from '../../ports/dispatch-store.ts';
-import type { Classification, ConversationState, DeciderCommand } from '../chat/conversation.types.ts';
+import type { Classification, ConversationState } from '../chat/conversation.types.ts';
+import type { Conversations } from '../chat/conversations.service.ts';
 import type { BusinessHours, Facts, GatheredFacts, GroupPolicy, RoutingRules, RuleResult } from './routing.types.ts';
 
 /** Fan-out topic: a frame written to every socket of one agent, on any node (offers). Payload `{ agentId, frame }`. */
 export const AGENT_FRAME_TOPIC = 'agent.frame';
 /** Fan-out topic: every socket of one agent, on any node, is set away (K missed offers). Payload `{ agentId, reason }`. */
 export const AGENT_AWAY_TOPIC = 'agent.away';
-/** Rank = enqueuedAtMs − priority × msPerPoint, unless the rules say otherwise. */
-export const DEFAULT_MS_PER_POINT = 1_000;
 
 /** The conversation routing looks at: its state once queued, and the bot's findings when it handed over. */
 export interface RoutingSubject {
@@ -20,10 +19,8 @@ export interface RoutingSubject {
   readonly classification?: Classification;
 }
 
-/** What dispatch asks of the conversations: system commands (`route`, `offer`, `end_offer`, `overflow`, a system `accept`), idempotent by client id. */
-export interface DispatchConversations {
-  dispatch(conversationId: string, command: DeciderCommand, clientId?: string): Promise<{ readonly seq: number; readonly duplicate: boolean }>;
-}
+/** What dispatch asks of the conversations: its own commands (`route`, `offer`, `end_offer`, `overflow`, the `accept` of an offer accepted already), idempotent by client id. */
+export type DispatchConversations = Pick<Conversations, 'dispatch'>;
 
 /** What dispatch asks of this node's chat sockets: the conversations its visitors follow, and a frame to those visitors. */
 export interface DispatchSockets {
@@ -40,13 +37,12 @@ export interface DispatchContext {
   readonly fanout: Pick<ChatFanout, 'signal'>;
   readonly rules: () => Promise<RoutingRules>;
   readonly facts: (subject: RoutingSubject) => Promise<GatheredFacts>;
-  readonly evaluate: (rules: RoutingRules, facts: Facts) => RuleResult;
+  /** The rules on the facts; `group`: the one the widget or a transfer named (rules that name a group override it). */
+  readonly evaluate: (rules: RoutingRules, facts: Facts, options?: { readonly group?: string }) => RuleResult;
   readonly isOpen: (hours: BusinessHours, nowMs: number) => boolean;
   readonly conversations: () => DispatchConversations;
   /** Offers every free agent of the group a waiting conversation (coalesced per group on this node). */
   readonly pump: (group: string) => Promise<void>;
-  /** Offer ids this node is completing itself (auto-assign, a dead node's accept): its own `accept` of them passes the claim. */
-  readonly completing: Set<string>;
 }
 
 /** A group's policy from the rules (none: always open, no overflow). */

@@ -28,7 +28,6 @@ export function createOffers(ctx: DispatchContext): Offers {
   const log = ctx.log;
 
   async function complete(offer: Offer): Promise<boolean> {
-    ctx.completing.add(offer.offerId);
     try {
       await ctx.conversations().dispatch(offer.conversationId, { type: 'accept', agentId: offer.agentId, offerId: offer.offerId }, `offer:${offer.offerId}`);
     } catch (err) {
@@ -37,8 +36,6 @@ export function createOffers(ctx: DispatchContext): Offers {
       await ctx.store.release(offer.conversationId, offer.agentId);
       await ctx.store.confirm(offer.offerId);
       return false;
-    } finally {
-      ctx.completing.delete(offer.offerId);
     }
     await ctx.store.confirm(offer.offerId);
     return true;

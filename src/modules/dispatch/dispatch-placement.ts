@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { QueueEntry } from '../../ports/dispatch-store.ts';
 import type { Classification, ConversationEvent, ConversationState } from '../chat/conversation.types.ts';
-import { customerKeyOf, DEFAULT_MS_PER_POINT, isRefusal, policyOf, type DispatchContext } from './dispatch-context.ts';
-import type { OverflowTarget, RoutingDecision, RoutingRules } from './routing.types.ts';
+import { customerKeyOf, isRefusal, policyOf, type DispatchContext } from './dispatch-context.ts';
+import { rankOf } from './routing-rules.ts';
+import type { OverflowTarget, RoutingDecision } from './routing.types.ts';
 
 /** Overflow from group to group stops after this many hops (a cycle in the rules must not loop). */
 export const MAX_OVERFLOW_HOPS = 3;
@@ -21,9 +22,6 @@ export interface Placement {
 export function createPlacement(ctx: DispatchContext): Placement {
   const log = ctx.log;
 
-  /** The rank of an entry: its wait, less its priority's worth of waiting (ageing: later ones rank after, so nothing starves). */
-  const rankOf = (rules: RoutingRules, wants: Wants): number => wants.enqueuedAtMs - wants.priority * (rules.ageing?.msPerPoint ?? DEFAULT_MS_PER_POINT);
-
   async function anyoneOnline(group: string): Promise<boolean> {
     return (await ctx.store.agents(group)).some((a) => a.status === 'online');
   }
@@ -37,7 +35,7 @@ export function createPlacement(ctx: DispatchContext): Placement {
     }
     const whenNobody = policy.overflow?.whenNobodyOnline;
     if (whenNobody !== undefined && !(await anyoneOnline(group))) return overflow(conversationId, group, whenNobody, wants, 'nobody_online', hops);
-    const added = await ctx.store.enqueue({ conversationId, group, ...wants, rank: rankOf(rules, wants) });
+    const added = await ctx.store.enqueue({ conversationId, group, ...wants, rank: rankOf(wants.priority, wants.enqueuedAtMs, rules) });
     log.debug({ conversationId, group, priority: wants.priority, added }, 'conversation queued for dispatch');
     await ctx.pump(group);
   }
@@ -63,9 +61,10 @@ export function createPlacement(ctx: DispatchContext): Placement {
       const rules = await ctx.rules();
       const classification: Classification | undefined = queued.data.classification;
       const gathered = await ctx.facts({ conversationId, state, ...(classification === undefined ? {} : { classification }) });
-      const result = ctx.evaluate(rules, gathered.facts);
-      // A transfer names its group; otherwise the rules (which fall back on the widget's group, then the default).
-      const group = queued.data.reason === 'transferred' && queued.data.group !== undefined ? queued.data.group : result.group;
+      const named = queued.data.group;
+      const result = ctx.evaluate(rules, gathered.facts, named === undefined ? {} : { group: named });
+      // A transfer to a group is the agent's (or supervisor's) choice: the rules' group does not override it.
+      const group = queued.data.reason === 'transferred' && named !== undefined ? named : result.group;
       const decision: RoutingDecision = {
         ...result, group, decisionId: randomUUID(), rulesVersion: rules.version, facts: gathered.facts, sources: gathered.sources,
         missing: gathered.sources.filter((s) => s.status === 'missing').map((s) => s.name), decidedAt: new Date(ctx.now()).toISOString(),

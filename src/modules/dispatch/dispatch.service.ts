@@ -22,7 +22,7 @@ export interface DispatchServiceDeps {
   readonly rules: () => RoutingRules | Promise<RoutingRules>;
   /** What routing knows of a conversation, never throwing and bounded by the facts timeout (a slow source is marked missing). */
   readonly facts: (subject: RoutingSubject) => Promise<GatheredFacts>;
-  readonly evaluate: (rules: RoutingRules, facts: Facts) => RuleResult;
+  readonly evaluate: (rules: RoutingRules, facts: Facts, options?: { readonly group?: string }) => RuleResult;
   readonly isOpen: (hours: BusinessHours, nowMs: number) => boolean;
   readonly directory: Pick<AgentDirectory, 'get' | 'list'>;
   readonly presence: Pick<PresenceStore, 'list'>;
@@ -69,7 +69,7 @@ export function createDispatchService(deps: DispatchServiceDeps): DispatchServic
 
   const ctx: DispatchContext = {
     store, config: deps.config, log, now: deps.now ?? Date.now, fanout: deps.fanout, facts: deps.facts, evaluate: deps.evaluate, isOpen: deps.isOpen,
-    rules: async () => deps.rules(), conversations: deps.conversations, completing: new Set(), pump,
+    rules: async () => deps.rules(), conversations: deps.conversations, pump,
   };
   const placement = createPlacement(ctx);
   const offers = createOffers(ctx);
@@ -132,8 +132,6 @@ export function createDispatchService(deps: DispatchServiceDeps): DispatchServic
     name: 'routing',
     appended: onAppended,
     async claim(conversationId, state, { agentId, offerId, force }) {
-      // This node appends the assignment of an offer it accepted already (auto-assign, a dead node's accept).
-      if (offerId !== undefined && ctx.completing.has(offerId)) return { offerId };
       if (offerId !== undefined) {
         const offer = await store.accept(offerId, agentId, ctx.now());
         deps.afterClaim?.(offer);
