@@ -13,7 +13,7 @@ export interface Offers {
    * Appends `assigned` for an accepted offer (idempotent by `offer:<offerId>`) and confirms it; when
    * the conversation refuses (closed meanwhile) the agent's load is given back. True when assigned.
    */
-  complete(offer: Offer): Promise<boolean>;
+  complete(offer: Pick<Offer, 'offerId' | 'conversationId' | 'agentId'>): Promise<boolean>;
 }
 
 /** The stream's record of a claim: who, until when, and why that agent. */
@@ -27,7 +27,7 @@ export function offerRecordOf(outcome: ClaimOutcome, autoAssign: boolean): Offer
 export function createOffers(ctx: DispatchContext): Offers {
   const log = ctx.log;
 
-  async function complete(offer: Offer): Promise<boolean> {
+  async function complete(offer: Pick<Offer, 'offerId' | 'conversationId' | 'agentId'>): Promise<boolean> {
     try {
       await ctx.conversations().dispatch(offer.conversationId, { type: 'accept', agentId: offer.agentId, offerId: offer.offerId }, `offer:${offer.offerId}`);
     } catch (err) {

@@ -142,8 +142,9 @@ export function createDispatchService(deps: DispatchServiceDeps): DispatchServic
       return { offerId: offer.offerId };
     },
     async unclaim(conversationId, agentId, offerId) {
-      await store.release(conversationId, agentId);
-      await store.confirm(offerId);
+      // The append failed: refused (closed, taken meanwhile), or its outcome unknown (Redis away). The
+      // claim is completed now if the conversation still takes it (idempotent by the offer id), else given back.
+      if (await offers.complete({ offerId, conversationId, agentId })) return;
       for (const group of await groupsOf(agentId)) track('pump', () => pump(group), { group });
     },
     async decline(_conversationId, agentId, offerId) {
