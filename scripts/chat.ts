@@ -1,10 +1,11 @@
 // A terminal chat client for /v1/ws: each line typed is a message, incoming events are printed.
 //   node scripts/chat.ts --widget-key <key> [--group <g>]          a visitor (opens its own widget session)
-//   node scripts/chat.ts --token <agent JWT> --next [--group <g>]  an agent: takes the next waiting conversation
+//   node scripts/chat.ts --token <agent JWT> --next [--group <g>]  an agent: takes the next conversation offered
+//                                                                   (routing dispatch), else the oldest waiting
 //   node scripts/chat.ts --token <token> [--conversation <id>]     any token (visitor, agent, API key)
 // --url defaults to ws://127.0.0.1:8080/v1/ws (the demo). A visitor without --conversation starts
 // one with its first line. Lines starting with / are commands: /accept, /close, /handover,
-// /note <text> (internal, staff only), /join <id>, /next, /quit.
+// /note <text> (internal, staff only), /join <id>, /next, /take (the last offer), /quit.
 // It resumes after a reconnect (jittered backoff) from the last seq it printed and resends what
 // was not acked, with the same ids: nothing is lost or shown twice.
 import { randomUUID } from 'node:crypto';
@@ -45,6 +46,10 @@ let me: { kind: string; id: string } | undefined;
 let socket: WebSocket | undefined;
 let attempt = 0;
 let quitting = false;
+/** Waiting for the next conversation (--next, /next): the first offer made to this agent is taken. */
+let waitingNext = false;
+/** With routing dispatch, offers come within this long of coming online; without (manual dispatch), the oldest waiting is taken after it. */
+const QUEUE_FALLBACK_MS = 2_000;
 /** Frames sent and not yet acked, by id: resent after a reconnect. */
 const unacked = new Map<string, Frame>();
 
@@ -100,6 +105,15 @@ function onFrame(frame: Frame): void {
     case 'presence':
       out(`* agent ${String(frame.agentId)} is ${String(frame.status)}`);
       return;
+    case 'offer': {
+      out(`* offered ${String(frame.conversationId)} (priority ${String(frame.priority)}, ${String(frame.reason)}) until ${String(frame.expiresAt)}${waitingNext ? '' : ': /take to accept it'}`);
+      lastOffer = { conversationId: String(frame.conversationId), offerId: String(frame.offerId) };
+      if (waitingNext) take(lastOffer);
+      return;
+    }
+    case 'queue':
+      out(`* your place in the queue: ${String(frame.position)}${frame.estimatedWaitMs === null ? '' : ` (about ${Math.ceil(Number(frame.estimatedWaitMs) / 1000)} s)`}`);
+      return;
     case 'refetch':
       out('* history before your position is gone: following from the start of what is kept');
       lastSeq = 0;
@@ -130,15 +144,32 @@ function connect(): void {
   });
 }
 
-/** Waits for the oldest queued conversation (in --group, if given), follows it and claims it; another agent may win the claim, then it takes the next. */
+let lastOffer: { conversationId: string; offerId: string } | undefined;
+/** Follows an offered conversation and accepts the offer. */
+function take(offer: { conversationId: string; offerId: string }): void {
+  waitingNext = false;
+  lastSeq = 0;
+  subscribe(offer.conversationId);
+  send({ type: 'command', id: randomUUID(), conversationId: offer.conversationId, command: 'accept', offerId: offer.offerId });
+}
+
+/**
+ * Takes the next conversation: the first one offered to this agent (routing dispatch offers the
+ * most urgent first); with none offered (manual dispatch), the oldest queued one (in --group, if
+ * given). Another agent may win that claim; then it takes the next.
+ */
 async function takeNext(): Promise<void> {
   out(`* waiting for a conversation${args.group ? ` in ${args.group}` : ''}…`);
-  for (;;) {
+  waitingNext = true;
+  await new Promise((r) => setTimeout(r, QUEUE_FALLBACK_MS));
+  while (waitingNext) {
     const query = new URLSearchParams({ state: 'queued', limit: '100', ...(args.group ? { group: args.group } : {}) });
     const res = await fetch(`${httpUrl}/v1/conversations?${query}`, { headers: { authorization: `Bearer ${token}` } }).catch(() => undefined);
     const items = res?.ok ? ((await res.json()) as { items: { id: string }[] }).items : [];
     const oldest = items.at(-1);
+    if (!waitingNext) return;
     if (oldest) {
+      waitingNext = false;
       lastSeq = 0;
       subscribe(oldest.id);
       send({ type: 'command', id: randomUUID(), conversationId: oldest.id, command: 'accept' });
@@ -150,6 +181,7 @@ async function takeNext(): Promise<void> {
 
 const commands: Record<string, (rest: string) => void> = {
   next: () => void takeNext(),
+  take: () => (lastOffer ? take(lastOffer) : out('! no offer yet')),
   join: (id) => {
     lastSeq = 0;
     subscribe(id);
