@@ -57,6 +57,7 @@ import { createRedisDispatchStore } from './adapters/redis/redis-dispatch-store.
 import { createQueues } from './modules/dispatch/queues.ts';
 import { createMessageTickets } from './modules/dispatch/message-tickets.ts';
 import { createRoutingRulesStore } from './modules/dispatch/routing-rules-store.ts';
+import { dispatcherFor } from './modules/dispatch/routing-dispatch.ts';
 import { createRoutingRulesValidator, loadRoutingRulesSchema } from './modules/dispatch/routing-rules-validator.ts';
 
 /** A running gateway: its server, registry and a clean stop. */
@@ -170,15 +171,21 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
     jobs, query, takesIdempotencyKey, takesParam, log, attempts: config.messageTicketAttempts,
     appendTicketOpened: async (conversationId, ticketId, ticketJobId) => void (await conversations.dispatch(conversationId, { type: 'ticket_opened', ticketId, ticketJobId }, `ticket:${ticketJobId}`)),
   });
-  const conversations = createConversations({ store: conversationStore, jobs, locks: leases, config: config.chat, log, messages, admitStart: (visitor, ip) => identity.visitorLimits.conversationStart(visitor, ip), ...(bot ? { bot } : {}) });
   const dispatchStore = createRedisDispatchStore({ client: redis.client });
-  const queues = createQueues({ store: dispatchStore, registry: metrics.registry, log, config });
   // Shared by every node in the durable Redis; seeded from the rules file when it has none.
   const routingRules = createRoutingRulesStore({ client: redis.client, validate: createRoutingRulesValidator(loadRoutingRulesSchema(rootDir)), log, ...(config.dispatch.rulesFile ? { seedFile: config.dispatch.rulesFile } : {}) });
+  const presence = createRedisPresenceStore(redis);
+  // OMNIGATE_DISPATCH: manual (agents pick from the queue), or routing (rules, group queues, offers), told of every append.
+  const dispatch = dispatcherFor({
+    config: config.dispatch, log, store: dispatchStore, rules: routingRules, context, factsCache: cache, directory: identity.directory, presence, fanout: chatFanout, conversations: () => conversations,
+  });
+  const conversations = createConversations({ store: conversationStore, jobs, locks: leases, config: config.chat, log, messages, dispatcher: dispatch.dispatcher, admitStart: (visitor, ip) => identity.visitorLimits.conversationStart(visitor, ip), ...(bot ? { bot } : {}) });
+  const queues = createQueues({ store: dispatchStore, registry: metrics.registry, log, config });
+  const agentChanged = (agentId: string) => void dispatch.service?.agentChanged(agentId).catch((err: unknown) => log.warn({ err, agentId }, 'dispatch could not sync an agent'));
   let accepting = false;
   const app = buildApp({
     config, log, rootDir, identity, conversations, openapi: loadOpenApi(rootDir), registry, query, context, metrics, limiter, lifecycle, audit, events, eventStreams,
-    jobs, openTicket, ticketJobs, idempotency, webhooks, calls, queues, routingRules,
+    jobs, openTicket, ticketJobs, idempotency, webhooks, calls, queues, routingRules, agentChanged,
     inbound: createInboundRouter({ registry, calls, events, dedupe, schemas, log, bodyLimitBytes: config.bodyLimitBytes }),
     stores: [redis, cacheRedis], resilience: (name) => pipeline.view(name), clusterProblems: () => lifecycle.problems(), isAccepting: () => accepting,
   });
@@ -205,7 +212,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   // Before it listens: an upgrade that finds no listener is dropped.
   const chatSockets = await createChatSockets({
     server, config: config.ws, nodeId: config.nodeId, log, protocol: createProtocol(loadAsyncApi(rootDir)), authenticate: (req) => identity.upgradeAuth.authenticate(req),
-    conversations, fanout: chatFanout, presence: createRedisPresenceStore(redis), metrics,
+    conversations, fanout: chatFanout, presence, metrics,
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -224,6 +231,12 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   disposables.defer('queue streams', () => queues.close());
   // Chat sockets too: each is closed with 1012 (reconnect elsewhere and resume) before the drain.
   disposables.defer('chat sockets', () => chatSockets.close());
+  if (dispatch.service) {
+    const service = dispatch.service;
+    await service.start();
+    // First to stop: no sweep or routing runs on a closing store.
+    disposables.defer('dispatch', () => service.close());
+  }
   if (config.eventPolling) {
     const pollers = startPollers({ registry, calls, events, dedupe, leases, cursors: createRedisCursorStore(redis), schemas, log, nodeId: config.nodeId });
     disposables.defer('pollers', () => pollers.close());
