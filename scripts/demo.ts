@@ -19,14 +19,17 @@ const say = (line: string): boolean => process.stderr.write(`demo: ${line}\n`);
 // OMNIGATE_AGENT_JWKS_URL at its identity provider), a widget key for the demo site, two agents.
 const agentJwt = { secret: process.env.OMNIGATE_AGENT_JWT_SECRET ?? randomBytes(32).toString('hex'), issuer: process.env.OMNIGATE_AGENT_JWT_ISSUER ?? 'omnigate-demo', audience: process.env.OMNIGATE_AGENT_JWT_AUDIENCE ?? 'omnigate' };
 const widgetKey = `wk_demo_${randomBytes(12).toString('hex')}`;
+// The demo site's identity secret: its server signs a logged-in customer's id with it (identity verification).
+const identitySecret = randomBytes(24).toString('hex');
+// Groups and skills for routing dispatch (config/routing-rules.demo.json): general and orders.
 const demoAgents = [
-  { id: 'ada', displayName: 'Ada', skills: ['orders', 'returns'], languages: ['en', 'de'], groups: ['support'], maxConcurrent: 5 },
-  { id: 'sam', displayName: 'Sam (supervisor)', skills: ['escalations'], languages: ['en'], groups: ['support', 'vip'], maxConcurrent: 3 },
+  { id: 'ada', displayName: 'Ada', skills: ['orders', 'returns'], languages: ['en', 'de'], groups: ['general', 'orders'], maxConcurrent: 5 },
+  { id: 'sam', displayName: 'Sam (supervisor)', skills: ['escalations'], languages: ['en'], groups: ['general'], maxConcurrent: 3 },
 ];
 const identityEnv = {
   OMNIGATE_AGENT_JWT_SECRET: agentJwt.secret, OMNIGATE_AGENT_JWT_ISSUER: agentJwt.issuer, OMNIGATE_AGENT_JWT_AUDIENCE: agentJwt.audience,
   OMNIGATE_VISITOR_TOKEN_SECRET: process.env.OMNIGATE_VISITOR_TOKEN_SECRET ?? randomBytes(32).toString('hex'),
-  OMNIGATE_WIDGET_KEYS: JSON.stringify([{ name: 'demo', key: widgetKey, origins: [`http://localhost:${port}`, `http://127.0.0.1:${port}`, 'http://localhost:3000'], identitySecret: randomBytes(24).toString('hex') }]),
+  OMNIGATE_WIDGET_KEYS: JSON.stringify([{ name: 'demo', key: widgetKey, origins: [`http://localhost:${port}`, `http://127.0.0.1:${port}`, 'http://localhost:3000'], identitySecret }]),
   ...(process.env.OMNIGATE_AGENTS_FILE ? {} : { OMNIGATE_AGENTS: process.env.OMNIGATE_AGENTS ?? JSON.stringify(demoAgents) }),
 };
 
@@ -46,7 +49,11 @@ say(`kafka up: ${kafka.brokers.join(',')}; redis up: ${redis.durable.url} (durab
 
 const gateway = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', join(rootDir, 'src/main.ts')], {
   cwd: rootDir,
-  env: { ...process.env, ...identityEnv, ...connectorEnv(backends.urls), ...redis.env, KAFKA_BROKERS: kafka.brokers.join(','), PORT: String(port), OMNIGATE_API_KEYS: process.env.OMNIGATE_API_KEYS ?? `demo:${apiKey}`, OMNIGATE_ADMIN_KEYS: process.env.OMNIGATE_ADMIN_KEYS ?? `ops:${adminKey}` },
+  env: {
+    // Routing dispatch with the demo's rules (VIP +50, a big open order to "orders", an urgent ticket +30); the environment may say otherwise.
+    OMNIGATE_DISPATCH: 'routing', OMNIGATE_ROUTING_RULES_FILE: 'config/routing-rules.demo.json',
+    ...process.env, ...identityEnv, ...connectorEnv(backends.urls), ...redis.env, KAFKA_BROKERS: kafka.brokers.join(','), PORT: String(port), OMNIGATE_API_KEYS: process.env.OMNIGATE_API_KEYS ?? `demo:${apiKey}`, OMNIGATE_ADMIN_KEYS: process.env.OMNIGATE_ADMIN_KEYS ?? `ops:${adminKey}`,
+  },
   stdio: ['ignore', 'inherit', 'inherit'],
 });
 
@@ -90,6 +97,13 @@ for (;;) {
     process.stdout.write(`Chat as a visitor: node scripts/chat.ts --url ${ws} --widget-key ${widgetKey}\n`);
     process.stdout.write(`Chat as agent ada: node scripts/chat.ts --url ${ws} --token ${agentToken} --next\n\n`);
     say(`agent directory: curl -s -H 'X-Api-Key: ${adminKey}' ${url}/v1/admin/agents`);
+    // The demo agents' groups and skills, also over a directory kept from an earlier demo (the seed writes only agents it lacks).
+    if (!process.env.OMNIGATE_AGENTS_FILE && !process.env.OMNIGATE_AGENTS) {
+      for (const { id, ...profile } of demoAgents) {
+        await fetch(`${url}/v1/admin/agents/${id}`, { method: 'PUT', headers: { 'x-api-key': adminKey, 'content-type': 'application/json' }, body: JSON.stringify(profile) });
+      }
+    }
+    process.stdout.write(`See a VIP jump the queue: node scripts/vip-demo.ts --url ${url} --widget-key ${widgetKey} --identity-secret ${identitySecret} --api-key ${apiKey}\n`);
     break;
   }
   if (Date.now() > readyBy) {
