@@ -213,6 +213,8 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   const chatSockets = await createChatSockets({
     server, config: config.ws, nodeId: config.nodeId, log, protocol: createProtocol(loadAsyncApi(rootDir)), authenticate: (req) => identity.upgradeAuth.authenticate(req),
     conversations, fanout: chatFanout, presence, metrics,
+    // Dispatch follows every presence change made on this node (sockets opening, closing, going away, leases swept).
+    onPresenceChange: (change) => void dispatch.service?.agentChanged(change.agentId).catch((err: unknown) => log.warn({ err, agentId: change.agentId }, 'dispatch could not follow a presence change')),
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -233,7 +235,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   disposables.defer('chat sockets', () => chatSockets.close());
   if (dispatch.service) {
     const service = dispatch.service;
-    await service.start();
+    await service.start(chatSockets);
     // First to stop: no sweep or routing runs on a closing store.
     disposables.defer('dispatch', () => service.close());
   }

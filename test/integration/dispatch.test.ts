@@ -96,6 +96,16 @@ const routingOf = async (id: string): Promise<any> => (await chat(gw, undefined,
 const stateOf = async (id: string): Promise<any> => (await chat(gw, undefined, 'GET', `/v1/conversations/${id}`)).body;
 const offerTo = (agent: WsTestClient, conversationId: string, from = 0): Promise<Frame> =>
   agent.waitFor(`an offer of ${conversationId}`, (f) => f.type === 'offer' && f.conversationId === conversationId, from);
+/** A visitor's socket (as a browser opens it) following its conversation. */
+async function following(token: string, conversationId: string): Promise<WsTestClient> {
+  const client = await connectWs(gw.url, { protocols: ['omnigate.v1', `bearer.${token}`], headers: { origin: ORIGIN } });
+  sockets.push(client);
+  await client.waitFor('welcome', (f) => f.type === 'welcome');
+  assert.equal((await client.request({ type: 'subscribe', conversationId, afterSeq: 0 })).type, 'subscribed');
+  return client;
+}
+const placeOf = (client: WsTestClient, conversationId: string, position: number, from = 0) =>
+  client.waitFor(`place ${position} of ${conversationId}`, (f) => f.type === 'queue' && f.conversationId === conversationId && f.position === position, from);
 const routed = (id: string) => waitFor(`the routing of ${id}`, async () => (await routingOf(id)).decision ?? undefined);
 
 describe('routing dispatch', () => {
@@ -239,5 +249,31 @@ describe('routing dispatch', () => {
     } finally {
       await setFault('crm', { mode: 'ok' });
     }
+  });
+  test('a waiting visitor is told its place as it moves, with an estimated wait once the group has assigned', async () => {
+    const group = g('places');
+    const standard = await visitor(STANDARD[3]);
+    const first = await start(standard.token, group);
+    await routed(first);
+    const standardSocket = await following(standard.token, first);
+    await placeOf(standardSocket, first, 1);
+    const vip = await visitor(VIP);
+    const second = await start(vip.token, group);
+    const vipSocket = await following(vip.token, second);
+    await placeOf(vipSocket, second, 1);
+    const moved = await placeOf(standardSocket, first, 2);
+    assert.equal(moved.estimatedWaitMs, null);
+    const agent = await online(await agentIn('pia', [group], 1));
+    const offer = await offerTo(agent, second);
+    await chat(gw, agent.token, 'POST', `/v1/conversations/${second}/accept`, { offerId: offer.offerId });
+    // First in line once the VIP is offered; with an estimate once the group has assigned it (one in the last minute: 60 s).
+    const next = await standardSocket.waitFor('an estimate', (f) => f.type === 'queue' && f.conversationId === first && f.position === 1 && f.estimatedWaitMs !== null);
+    assert.equal(next.estimatedWaitMs, 60_000);
+    for (const client of [standardSocket, vipSocket, agent]) assert.deepEqual(client.invalid, []);
+  });
+
+  test('dispatch logged no failure along the way', () => {
+    const failures = gw.logs.filter((l) => Number(l.level) >= 40 && l.module === 'dispatch' && /failed|could not/.test(String(l.msg)));
+    assert.deepEqual(failures, []);
   });
 });

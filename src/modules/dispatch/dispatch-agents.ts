@@ -5,8 +5,8 @@ import type { DispatchContext } from './dispatch-context.ts';
 
 /** The agents as dispatch sees them: the directory's profile with the presence's status. */
 export interface DispatchAgents {
-  /** One agent changed (presence, or its profile in the directory): written to the store, its groups pumped. `status` absent: read from presence. */
-  sync(agentId: string, status?: AgentPresence): Promise<void>;
+  /** One agent changed (presence, or its profile in the directory): its profile and presence, read now, are written to the store, and its groups pumped. */
+  sync(agentId: string): Promise<void>;
   /** Every agent of the directory, with its presence now (a node's start). */
   syncAll(): Promise<void>;
   /** Sets an agent away in the store at once (K missed offers), before its sockets' presence follows. */
@@ -25,33 +25,54 @@ const asAgent = (profile: AgentProfile, status: AgentPresence): DispatchAgent =>
 
 export function createDispatchAgents({ ctx, directory, presence }: DispatchAgentsDeps): DispatchAgents {
   const presenceOf = async (agentId: string): Promise<AgentPresence> => (await presence.list()).find((p) => p.agentId === agentId)?.status ?? 'offline';
+  /** One agent's syncs run one after the other on this node: each reads profile and presence afresh, so an older read never lands last. */
+  const queues = new Map<string, Promise<void>>();
+  function serially(agentId: string, work: () => Promise<void>): Promise<void> {
+    const run = (queues.get(agentId) ?? Promise.resolve()).catch(() => undefined).then(work);
+    const tail = run.finally(() => {
+      if (queues.get(agentId) === tail) queues.delete(agentId);
+    });
+    queues.set(agentId, tail);
+    return run;
+  }
 
   async function write(profile: AgentProfile, status: AgentPresence): Promise<void> {
     await ctx.store.setAgent(asAgent(profile, status), ctx.now());
     ctx.log.debug({ agentId: profile.id, status, groups: profile.groups }, 'dispatch agent synced');
   }
 
+  async function syncNow(agentId: string): Promise<readonly string[]> {
+    const [profile, status] = await Promise.all([directory.get(agentId), presenceOf(agentId)]);
+    // Not in the directory (removed, or never there): it gets no offers; what it holds stays its own.
+    if (profile === undefined) {
+      await ctx.store.removeAgent(agentId);
+      return [];
+    }
+    // Online: its misses start again (an agent set away for missed offers is trusted once more).
+    if (status === 'online') await ctx.store.resetMisses(agentId);
+    await write(profile, status);
+    return status === 'online' ? profile.groups : [];
+  }
+
   return {
-    async sync(agentId, status) {
-      const profile = await directory.get(agentId);
-      // Not in the directory (removed, or never there): it gets no offers; what it holds stays its own.
-      if (profile === undefined) return ctx.store.removeAgent(agentId);
-      const now = status ?? (await presenceOf(agentId));
-      // Back online: its misses start again (an agent set away for missed offers is trusted once more).
-      if (now === 'online') await ctx.store.resetMisses(agentId);
-      await write(profile, now);
-      if (now === 'online') await Promise.all(profile.groups.map((g) => ctx.pump(g)));
+    async sync(agentId) {
+      let groups: readonly string[] = [];
+      await serially(agentId, async () => void (groups = await syncNow(agentId)));
+      await Promise.all(groups.map((g) => ctx.pump(g)));
     },
     async syncAll() {
-      const [profiles, present] = await Promise.all([directory.list(), presence.list()]);
-      const statusOf = new Map(present.map((p) => [p.agentId, p.status]));
-      for (const profile of profiles) await write(profile, statusOf.get(profile.id) ?? 'offline');
-      const groups = new Set(profiles.filter((p) => statusOf.get(p.id) === 'online').flatMap((p) => p.groups));
+      const profiles = await directory.list();
+      const groups = new Set<string>();
+      await Promise.all(profiles.map((p) => serially(p.id, async () => {
+        for (const g of await syncNow(p.id)) groups.add(g);
+      })));
       await Promise.all([...groups].map((g) => ctx.pump(g)));
     },
     async setAway(agentId) {
-      const profile = await directory.get(agentId);
-      if (profile !== undefined) await write(profile, 'away');
+      await serially(agentId, async () => {
+        const profile = await directory.get(agentId);
+        if (profile !== undefined) await write(profile, 'away');
+      });
     },
   };
 }

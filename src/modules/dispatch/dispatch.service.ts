@@ -2,7 +2,7 @@ import type { DispatchConfig } from '../../config/dispatch-config.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import type { ChatFanout } from '../../ports/chat-fanout.ts';
 import type { DispatchStore, Offer } from '../../ports/dispatch-store.ts';
-import type { AgentPresence, PresenceStore } from '../../ports/presence-store.ts';
+import type { PresenceStore } from '../../ports/presence-store.ts';
 import type { ConversationEvent, ConversationState } from '../chat/conversation.types.ts';
 import type { Dispatcher } from '../chat/dispatcher.ts';
 import type { AgentDirectory } from '../identity/agent-directory.ts';
@@ -43,8 +43,8 @@ export interface DispatchService {
   readonly dispatcher: Dispatcher;
   /** Syncs the agents, then runs the sweeper and (with `sockets`) the visitors' positions tick. */
   start(sockets?: DispatchSockets): Promise<void>;
-  /** An agent's presence changed on this node, or its profile in the directory: dispatch follows. */
-  agentChanged(agentId: string, status?: AgentPresence): Promise<void>;
+  /** An agent's presence changed on this node, or its profile in the directory: dispatch reads both again and follows. */
+  agentChanged(agentId: string): Promise<void>;
   /** Stops the loops and waits for the routing and sweeps under way. */
   close(): Promise<void>;
 }
@@ -175,8 +175,8 @@ export function createDispatchService(deps: DispatchServiceDeps): DispatchServic
       if (sockets) every('queue positions', deps.config.positionIntervalMs, () => positions.tick(sockets));
       log.info({ sweepIntervalMs: deps.config.sweepIntervalMs, offerTimeoutMs: deps.config.offerTimeoutMs }, 'routing dispatch started');
     },
-    async agentChanged(agentId, status) {
-      await agents.sync(agentId, status);
+    async agentChanged(agentId) {
+      await agents.sync(agentId);
     },
     async close() {
       closed = true;
