@@ -22,7 +22,8 @@ const MAX_MISSES = 2;
 
 const RULES = {
   version: `dispatch-test-${RUN}`,
-  defaultGroup: g('general'),
+  // Nobody serves it: conversations of other files that recovery routes (no group of theirs) wait there.
+  defaultGroup: g('unserved'),
   ageing: { msPerPoint: 1000 },
   groups: {
     [g('expiry')]: { offerTimeoutMs: 400 },
@@ -37,15 +38,19 @@ const RULES = {
 
 let gw: TestGateway;
 const sockets: WsTestClient[] = [];
+/** What this file made (the test Redis holds other files' conversations too, which recovery may route). */
+const mine = new Set<string>();
+
+const ENV = chatEnv({
+  OMNIGATE_WIDGET_KEYS: JSON.stringify([{ name: CHAT_SITE, key: WIDGET_KEY, origins: [ORIGIN], identitySecret: IDENTITY_SECRET }]),
+  OMNIGATE_CHAT_MAX_OPEN_PER_VISITOR: '20',
+  OMNIGATE_DISPATCH: 'routing', OMNIGATE_DISPATCH_OFFER_TIMEOUT_MS: '20000', OMNIGATE_DISPATCH_MAX_MISSES: String(MAX_MISSES),
+  OMNIGATE_DISPATCH_SWEEP_INTERVAL_MS: '50', OMNIGATE_DISPATCH_POSITION_INTERVAL_MS: '100', OMNIGATE_DISPATCH_FACTS_TIMEOUT_MS: '600',
+  OMNIGATE_DISPATCH_FACTS_CACHE_TTL_MS: '0', OMNIGATE_DISPATCH_UNCONFIRMED_AFTER_MS: '500', OMNIGATE_DISPATCH_RECOVER_INTERVAL_MS: '300',
+});
 
 before(async () => {
-  gw = await startTestGateway(chatEnv({
-    OMNIGATE_WIDGET_KEYS: JSON.stringify([{ name: CHAT_SITE, key: WIDGET_KEY, origins: [ORIGIN], identitySecret: IDENTITY_SECRET }]),
-    OMNIGATE_CHAT_MAX_OPEN_PER_VISITOR: '20',
-    OMNIGATE_DISPATCH: 'routing', OMNIGATE_DISPATCH_OFFER_TIMEOUT_MS: '20000', OMNIGATE_DISPATCH_MAX_MISSES: String(MAX_MISSES),
-    OMNIGATE_DISPATCH_SWEEP_INTERVAL_MS: '50', OMNIGATE_DISPATCH_POSITION_INTERVAL_MS: '100', OMNIGATE_DISPATCH_FACTS_TIMEOUT_MS: '600',
-    OMNIGATE_DISPATCH_FACTS_CACHE_TTL_MS: '0', OMNIGATE_DISPATCH_UNCONFIRMED_AFTER_MS: '500',
-  }));
+  gw = await startTestGateway(ENV);
   const put = await admin('PUT', '/v1/admin/routing-rules', RULES);
   assert.equal(put.status, 200, JSON.stringify(put.body));
 });
@@ -64,6 +69,7 @@ async function admin(method: string, path: string, body?: unknown): Promise<{ st
 /** An agent in the directory (the admin API: dispatch re-reads it), not yet online. */
 async function agentIn(name: string, groups: string[], maxConcurrent = 3): Promise<string> {
   const id = `${name}-${RUN}`;
+  mine.add(id);
   const put = await admin('PUT', `/v1/admin/agents/${id}`, { skills: [], languages: ['en'], groups, maxConcurrent });
   assert.ok(put.status === 200 || put.status === 201, JSON.stringify(put.body));
   return id;
@@ -89,6 +95,7 @@ async function visitor(customerId?: string): Promise<{ token: string; visitorId:
 async function start(token: string, group: string): Promise<string> {
   const res = await chat(gw, token, 'POST', '/v1/conversations', { group });
   assert.equal(res.status, 201, JSON.stringify(res.body));
+  mine.add(String(res.body.conversationId));
   return String(res.body.conversationId);
 }
 
@@ -272,8 +279,27 @@ describe('routing dispatch', () => {
     for (const client of [standardSocket, vipSocket, agent]) assert.deepEqual(client.invalid, []);
   });
 
+  test('a queued conversation that no node routed (queued under manual dispatch, or its node died while routing it) is routed by a recovery sweep', async () => {
+    const manual = await startTestGateway({ ...ENV, OMNIGATE_DISPATCH: 'manual' });
+    try {
+      const v = await visitor();
+      const res = await chat(manual, v.token, 'POST', '/v1/conversations', { group: g('recovered') });
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+      const id = String(res.body.conversationId);
+      mine.add(id);
+      const decision = await routed(id);
+      assert.equal(decision.group, g('recovered'));
+      const agent = await online(await agentIn('rex', [g('recovered')]));
+      await offerTo(agent, id);
+      assert.equal((await routingOf(id)).decisions, 1);
+    } finally {
+      await manual.stop();
+    }
+  });
+
   test('dispatch logged no failure along the way', () => {
-    const failures = gw.logs.filter((l) => Number(l.level) >= 40 && l.module === 'dispatch' && /failed|could not/.test(String(l.msg)));
+    const ours = (l: Record<string, unknown>) => (l.conversationId === undefined && l.agentId === undefined) || mine.has(String(l.conversationId ?? l.agentId));
+    const failures = gw.logs.filter((l) => Number(l.level) >= 40 && l.module === 'dispatch' && /failed|could not/.test(String(l.msg)) && ours(l));
     assert.deepEqual(failures, []);
   });
 });

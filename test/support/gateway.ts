@@ -33,6 +33,8 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
   const config = loadConfig({ PORT: '0', LOG_LEVEL: 'debug', OMNIGATE_API_KEYS: `test:${API_KEY}`, OMNIGATE_CALL_TIMEOUT_MS: '3000', REDIS_URL: TEST_REDIS_URL, REDIS_CACHE_URL: TEST_REDIS_CACHE_URL, OMNIGATE_RATE_LIMIT_PER_KEY: '1000000',
     // Polling the orders feed would add calls that tests count on the backend; the events tests turn it on.
     OMNIGATE_EVENT_POLLING: 'false',
+    // The test Redis holds every file's conversations: a routing gateway routes none it did not see queued unless a test asks.
+    OMNIGATE_DISPATCH_RECOVER_INTERVAL_MS: '0',
     // Each gateway of a test is a node of its own (its own outbox), as in production.
     NODE_ID: `test-${process.pid}-${++started}`,
     // Fast backends outrun the per-connector default; the rate-limit tests set their own.

@@ -4,12 +4,14 @@ import type { ChatFanout } from '../../ports/chat-fanout.ts';
 import type { DispatchStore, Offer } from '../../ports/dispatch-store.ts';
 import type { PresenceStore } from '../../ports/presence-store.ts';
 import type { ConversationEvent, ConversationState } from '../chat/conversation.types.ts';
+import type { Conversations } from '../chat/conversations.service.ts';
 import type { Dispatcher } from '../chat/dispatcher.ts';
 import type { AgentDirectory } from '../identity/agent-directory.ts';
 import { createDispatchAgents } from './dispatch-agents.ts';
 import { customerKeyOf, type DispatchContext, type DispatchConversations, type DispatchSockets, type RoutingSubject } from './dispatch-context.ts';
 import { createOffers } from './dispatch-offers.ts';
 import { createPlacement } from './dispatch-placement.ts';
+import { recoverQueued } from './dispatch-recovery.ts';
 import { sweep } from './dispatch-sweeper.ts';
 import { createQueuePositions } from './queue-positions.ts';
 import type { BusinessHours, Facts, GatheredFacts, RoutingRules, RuleResult } from './routing.types.ts';
@@ -28,7 +30,7 @@ export interface DispatchServiceDeps {
   readonly presence: Pick<PresenceStore, 'list'>;
   readonly fanout: Pick<ChatFanout, 'signal'>;
   /** The conversations service (built after this one: it takes the dispatcher). */
-  readonly conversations: () => DispatchConversations;
+  readonly conversations: () => DispatchConversations & Pick<Conversations, 'list' | 'history'>;
   readonly now?: () => number;
   /**
    * FAULT INJECTION (tests only; `OMNIGATE_FAULT_KILL_AFTER_CLAIM`): called right after the store took
@@ -172,6 +174,13 @@ export function createDispatchService(deps: DispatchServiceDeps): DispatchServic
     async start(sockets) {
       await agents.syncAll().catch((err: unknown) => log.warn({ err }, 'could not sync the agents at start: presence changes will'));
       every('dispatch sweep', deps.config.sweepIntervalMs, () => sweep({ ctx, offers, placement, setAway: agents.setAway }));
+      // Routing in progress (facts, a claim being completed) is left its time before a conversation counts as lost.
+      const graceMs = 2 * Math.max(deps.config.factsTimeoutMs, deps.config.unconfirmedAfterMs) + 2 * deps.config.sweepIntervalMs;
+      const recover = () => recoverQueued({ ctx, placement, conversations: deps.conversations(), graceMs });
+      if (deps.config.recoverIntervalMs > 0) {
+        track('recovery', recover);
+        every('recovery', deps.config.recoverIntervalMs, recover);
+      }
       if (sockets) every('queue positions', deps.config.positionIntervalMs, () => positions.tick(sockets));
       log.info({ sweepIntervalMs: deps.config.sweepIntervalMs, offerTimeoutMs: deps.config.offerTimeoutMs }, 'routing dispatch started');
     },

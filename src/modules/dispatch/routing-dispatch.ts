@@ -4,6 +4,7 @@ import type { StaleCache } from '../../ports/cache.ts';
 import type { ChatFanout } from '../../ports/chat-fanout.ts';
 import type { DispatchStore } from '../../ports/dispatch-store.ts';
 import type { PresenceStore } from '../../ports/presence-store.ts';
+import type { Conversations } from '../chat/conversations.service.ts';
 import { createManualDispatcher, type Dispatcher } from '../chat/dispatcher.ts';
 import type { AgentDirectory } from '../identity/agent-directory.ts';
 import type { ContextService } from '../query/context.service.ts';
@@ -27,7 +28,7 @@ export interface DispatchWiringDeps {
   readonly directory: Pick<AgentDirectory, 'get' | 'list'>;
   readonly presence: Pick<PresenceStore, 'list'>;
   readonly fanout: Pick<ChatFanout, 'signal'>;
-  readonly conversations: () => DispatchConversations;
+  readonly conversations: () => DispatchConversations & Pick<Conversations, 'list' | 'history'>;
 }
 
 /** The dispatcher the configuration asks for: `manual` (agents pick from the queue), or `routing` with its service (loops, agent sync). */
