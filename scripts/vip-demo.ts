@@ -4,7 +4,8 @@
 // no big open order or urgent ticket, so both wait in "general"). The CRM says who is a VIP; the
 // rules give the VIP +50 priority, worth 50 s of waiting, so the VIP is offered first. It prints
 // each decision (GET /v1/conversations/{id}/routing) and the queue (GET /v1/queues); then an agent
-// who comes online (node scripts/chat.ts --token <agent JWT> --next) is offered the VIP's chat first.
+// who comes online (node scripts/chat.ts --token <agent JWT> --next) is offered the VIP's chat
+// before the standard customer's.
 import { parseArgs } from 'node:util';
 import { customerHmac } from '../src/modules/identity/widget-keys.ts';
 
@@ -59,4 +60,4 @@ for (const [i, customer] of CUSTOMERS.entries()) {
 const queues = await api('/v1/queues');
 for (const q of queues.queues ?? []) if (q.queued > 0) out(`queue ${q.group}: ${q.queued} waiting`);
 out(`The VIP arrived second but waits first. Why: curl -s -H 'X-Api-Key: ${args['api-key']}' ${base}/v1/conversations/${ids[1]}/routing`);
-out('An agent who comes online now is offered the VIP\'s chat first (the chat line for agent ada, printed by ./dev demo).');
+out('An agent who comes online now (the "Chat as agent ada" line printed by ./dev demo) is offered the VIP\'s chat before the standard customer\'s.');

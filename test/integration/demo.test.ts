@@ -20,6 +20,16 @@ function printedChat(out: string, label: string) {
   };
 }
 
+/** Runs a printed `node …` command to its end (never blocking this process: the demo's output keeps flowing). */
+function run(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, args, { cwd: ROOT_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  return new Promise((resolve) => child.once('close', (status) => resolve({ status, stdout, stderr })));
+}
+
 // The README's demo command, end to end (the install step is what .ci/run just did).
 describe('the demo', () => {
   test('starts every service, prints a ready line whose curl answers from all three backends, and Ctrl-C stops it all', async () => {
@@ -66,6 +76,21 @@ describe('the demo', () => {
       } finally {
         visitor.stop();
         agent.stop();
+      }
+      // The printed VIP line: a standard customer, then a VIP; routing puts the VIP first and says why.
+      const vipLine = /^See a VIP jump the queue: node (scripts\/vip-demo\.ts .*)$/m.exec(out)?.[1];
+      assert.ok(vipLine, `no VIP line in:\n${out.slice(-2000)}`);
+      const vip = await run(vipLine.split(' '));
+      assert.equal(vip.status, 0, vip.stderr);
+      assert.match(vip.stdout, /^standard customer 38: conversation \S+ → group general, priority 0 /m);
+      assert.match(vip.stdout, /^VIP customer 145: conversation \S+ → group general, priority 50 \(tier vip; rules fired: vip\)/m);
+      const why = /Why: curl -s -H 'X-Api-Key: ([^']+)' (\S+)$/m.exec(vip.stdout);
+      assert.ok(why, vip.stdout);
+      const routing = (await (await fetch(why[2] ?? '', { headers: { 'x-api-key': why[1] ?? '' } })).json()) as { decision: { priority: number } };
+      assert.equal(routing.decision.priority, 50);
+      // Nothing left waiting for the next demo on this machine's Redis.
+      for (const [, id] of vip.stdout.matchAll(/conversation (\S+) →/g)) {
+        await fetch(`${base}/v1/conversations/${id}/close`, { method: 'POST', headers: { 'x-api-key': why[1] ?? '' } });
       }
     } finally {
       demo.kill('SIGINT');
