@@ -1,27 +1,22 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { customerHmac } from '../../src/modules/identity/widget-keys.ts';
-import { agentToken, chat, CHAT_ADMIN_KEY, CHAT_RUN, CHAT_SITE, chatEnv } from '../support/chat-rest.ts';
+import { chat } from '../support/chat-rest.ts';
+import { dispatchEnv, dispatchRig, own as g } from '../support/dispatch-rig.ts';
 import { setFault, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { assertMatchesSpec } from '../support/spec.ts';
 import { waitFor } from '../support/wait.ts';
-import { connectWs, type Frame, type WsTestClient } from '../support/ws-client.ts';
+import type { WsTestClient } from '../support/ws-client.ts';
 
 // Routing dispatch end to end: a real gateway (OMNIGATE_DISPATCH=routing) on the test Redis and
 // the three backends, agents on real sockets, visitors through widget sessions (verified
-// customers from the seed: 28 is a VIP, 1 and 2 are standard). Every group and agent is this
+// customers from the seed: 28 is a VIP, 1, 2, 4 and 6 are standard). Every group and agent is this
 // run's own; the timers are short (ms), so nothing here waits for long.
-const RUN = CHAT_RUN.replace(/[^A-Za-z0-9]/g, '');
-const g = (name: string) => `${name}-${RUN}`;
-const IDENTITY_SECRET = 'dispatch-identity-secret-0123456789';
-const WIDGET_KEY = `wk_dispatch_${RUN}_0123456789`;
-const ORIGIN = 'https://shop.example';
 const VIP = '28';
 const STANDARD = ['1', '2', '4', '6'];
 const MAX_MISSES = 2;
 
 const RULES = {
-  version: `dispatch-test-${RUN}`,
+  version: `dispatch-test-${g('rules')}`,
   // Nobody serves it: conversations of other files that recovery routes (no group of theirs) wait there.
   defaultGroup: g('unserved'),
   ageing: { msPerPoint: 1000 },
@@ -35,82 +30,29 @@ const RULES = {
   },
   rules: [{ name: 'vip', when: { fact: 'customer.tier', eq: 'vip' }, then: { priority: 50 } }],
 };
+const ENV = dispatchEnv({ OMNIGATE_DISPATCH_MAX_MISSES: String(MAX_MISSES), OMNIGATE_DISPATCH_RECOVER_INTERVAL_MS: '300' });
 
 let gw: TestGateway;
-const sockets: WsTestClient[] = [];
-/** What this file made (the test Redis holds other files' conversations too, which recovery may route). */
-const mine = new Set<string>();
-
-const ENV = chatEnv({
-  OMNIGATE_WIDGET_KEYS: JSON.stringify([{ name: CHAT_SITE, key: WIDGET_KEY, origins: [ORIGIN], identitySecret: IDENTITY_SECRET }]),
-  OMNIGATE_CHAT_MAX_OPEN_PER_VISITOR: '20',
-  OMNIGATE_DISPATCH: 'routing', OMNIGATE_DISPATCH_OFFER_TIMEOUT_MS: '20000', OMNIGATE_DISPATCH_MAX_MISSES: String(MAX_MISSES),
-  OMNIGATE_DISPATCH_SWEEP_INTERVAL_MS: '50', OMNIGATE_DISPATCH_POSITION_INTERVAL_MS: '100', OMNIGATE_DISPATCH_FACTS_TIMEOUT_MS: '600',
-  OMNIGATE_DISPATCH_FACTS_CACHE_TTL_MS: '0', OMNIGATE_DISPATCH_UNCONFIRMED_AFTER_MS: '500', OMNIGATE_DISPATCH_RECOVER_INTERVAL_MS: '300',
-});
+const rig = dispatchRig();
+const { mine, offerTo } = rig;
 
 before(async () => {
   gw = await startTestGateway(ENV);
-  const put = await admin('PUT', '/v1/admin/routing-rules', RULES);
-  assert.equal(put.status, 200, JSON.stringify(put.body));
+  await rig.rules(gw, RULES);
 });
 after(async () => {
-  await Promise.all(sockets.splice(0).map((s) => s.close()));
+  await rig.close();
   await setFault('crm', { mode: 'ok' });
   await gw?.stop();
 });
 
-async function admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await gw.api(path, { method, headers: { 'x-api-key': CHAT_ADMIN_KEY, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-  const text = await res.text();
-  return { status: res.status, body: text === '' ? {} : JSON.parse(text) };
-}
-
-/** An agent in the directory (the admin API: dispatch re-reads it), not yet online. */
-async function agentIn(name: string, groups: string[], maxConcurrent = 3): Promise<string> {
-  const id = `${name}-${RUN}`;
-  mine.add(id);
-  const put = await admin('PUT', `/v1/admin/agents/${id}`, { skills: [], languages: ['en'], groups, maxConcurrent });
-  assert.ok(put.status === 200 || put.status === 201, JSON.stringify(put.body));
-  return id;
-}
-
-/** The agent's socket: it is online (and gets offers) while it is open. */
-async function online(agentId: string): Promise<WsTestClient & { token: string }> {
-  const token = await agentToken(agentId);
-  const client = await connectWs(gw.url, { token });
-  sockets.push(client);
-  await client.waitFor('welcome', (f) => f.type === 'welcome');
-  return Object.assign(client, { token });
-}
-
-/** A visitor of the test site; `customerId`: a verified customer of the seed. */
-async function visitor(customerId?: string): Promise<{ token: string; visitorId: string }> {
-  const body = customerId === undefined ? {} : { customerId, customerHmac: customerHmac(IDENTITY_SECRET, customerId) };
-  const res = await fetch(`${gw.url}/v1/widget/sessions`, { method: 'POST', headers: { 'x-widget-key': WIDGET_KEY, origin: ORIGIN, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  assert.equal(res.status, 201, await res.clone().text());
-  return (await res.json()) as { token: string; visitorId: string };
-}
-
-async function start(token: string, group: string): Promise<string> {
-  const res = await chat(gw, token, 'POST', '/v1/conversations', { group });
-  assert.equal(res.status, 201, JSON.stringify(res.body));
-  mine.add(String(res.body.conversationId));
-  return String(res.body.conversationId);
-}
-
-const routingOf = async (id: string): Promise<any> => (await chat(gw, undefined, 'GET', `/v1/conversations/${id}/routing`)).body;
-const stateOf = async (id: string): Promise<any> => (await chat(gw, undefined, 'GET', `/v1/conversations/${id}`)).body;
-const offerTo = (agent: WsTestClient, conversationId: string, from = 0): Promise<Frame> =>
-  agent.waitFor(`an offer of ${conversationId}`, (f) => f.type === 'offer' && f.conversationId === conversationId, from);
-/** A visitor's socket (as a browser opens it) following its conversation. */
-async function following(token: string, conversationId: string): Promise<WsTestClient> {
-  const client = await connectWs(gw.url, { protocols: ['omnigate.v1', `bearer.${token}`], headers: { origin: ORIGIN } });
-  sockets.push(client);
-  await client.waitFor('welcome', (f) => f.type === 'welcome');
-  assert.equal((await client.request({ type: 'subscribe', conversationId, afterSeq: 0 })).type, 'subscribed');
-  return client;
-}
+const agentIn = (name: string, groups: string[], maxConcurrent = 3) => rig.agentIn(gw, name, groups, maxConcurrent);
+const online = (agentId: string) => rig.online(gw, agentId);
+const visitor = (customerId?: string) => rig.visitor(gw, customerId);
+const start = (token: string, group: string) => rig.start(gw, token, group);
+const following = (token: string, conversationId: string) => rig.following(gw, token, conversationId);
+const routingOf = (id: string) => rig.routingOf(gw, id);
+const stateOf = (id: string) => rig.stateOf(gw, id);
 const placeOf = (client: WsTestClient, conversationId: string, position: number, from = 0) =>
   client.waitFor(`place ${position} of ${conversationId}`, (f) => f.type === 'queue' && f.conversationId === conversationId && f.position === position, from);
 const routed = (id: string) => waitFor(`the routing of ${id}`, async () => (await routingOf(id)).decision ?? undefined);
