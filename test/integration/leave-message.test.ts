@@ -13,7 +13,7 @@ import type { VisitorPrincipal } from '../../src/kernel/principal.ts';
 import type { ConversationEvent } from '../../src/modules/chat/conversation.types.ts';
 import { createConversations, type Conversations } from '../../src/modules/chat/conversations.service.ts';
 import { bucketKey } from '../../src/modules/events/outbox-buckets.ts';
-import { createMessageTickets, type MessageTickets } from '../../src/modules/dispatch/message-tickets.ts';
+import { createMessageTickets, messageTicketJobId, type MessageTickets } from '../../src/modules/dispatch/message-tickets.ts';
 import { chat, CHAT_ADMIN_KEY, chatEnv, openVisitor } from '../support/chat-rest.ts';
 import { backendAdmin, ROOT_DIR, setFault, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { assertMatchesSpec } from '../support/spec.ts';
@@ -135,8 +135,9 @@ test("an anonymous visitor who gives a known customer's email (another case) is 
 test('an anonymous visitor must give an email: refused, and no job is made', async () => {
   const p = visitor();
   const id = await waiting(p);
+  const { seq } = await conversations.get(p, id);
   await assert.rejects(conversations.command(p, id, { type: 'leave_message', text: 'no email' }), { code: 'VALIDATION_FAILED' });
-  assert.equal((await stack.jobs.find(`mt_${id}`)), undefined);
+  assert.equal((await stack.jobs.find(messageTicketJobId(id, seq))), undefined);
   assert.equal((await conversations.get(p, id)).status, 'queued');
 });
 
@@ -146,8 +147,9 @@ test('with the tickets backend down the job is retried; when it is back (after a
   const id = await waiting(p);
   const text = `Sent while the tickets system was down (${randomUUID()})`;
   await setFault('tickets', { mode: 'down' });
+  const { seq } = await conversations.get(p, id);
   await conversations.command(p, id, { type: 'leave_message', text, email: known.email });
-  const jobId = `mt_${id}`;
+  const jobId = messageTicketJobId(id, seq);
   await waitFor('the job to fail twice and wait for its next attempt', async () => {
     const job = (await stack.jobs.find(jobId))?.view;
     return job !== undefined && job.attempts >= 2 && job.state !== 'completed' && job.state !== 'dead' && job.error !== undefined && ['UPSTREAM_UNAVAILABLE', 'CIRCUIT_OPEN'].includes(job.error.code);
@@ -186,6 +188,24 @@ test('the same conversation enqueued twice is one job and one ticket, and a repe
   const { events } = await conversations.history(p, id, {});
   assert.equal(events.filter((e) => e.type === 'conversation.message_left').length, 1);
   assert.equal(events.filter((e) => e.type === 'conversation.ticket_opened').length, 1);
+});
+
+test('a message left again after the conversation was reopened is a ticket of its own', async () => {
+  const p = visitor();
+  const id = await waiting(p);
+  const email = `again.${randomUUID()}@example.org`;
+  await conversations.command(p, id, { type: 'leave_message', text: `First (${randomUUID()})`, email });
+  const first = await ticketOpened(p, id);
+  await conversations.command(p, id, { type: 'reopen' });
+  assert.equal((await conversations.get(p, id)).status, 'queued');
+  await conversations.command(p, id, { type: 'leave_message', text: `Second (${randomUUID()})`, email });
+  const second = await waitFor('a second ticket_opened', async () => {
+    const opened = (await conversations.history(p, id, {})).events.filter((e) => e.type === 'conversation.ticket_opened');
+    const last = opened[1];
+    return last?.type === 'conversation.ticket_opened' && last.data;
+  });
+  assert.notEqual(second.ticketJobId, first.ticketJobId);
+  assert.notEqual(second.ticketId, first.ticketId);
 });
 
 test('a job that makes the ticket before the conversation has recorded the message waits for it, then announces the ticket', async () => {

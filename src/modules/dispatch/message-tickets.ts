@@ -22,7 +22,7 @@ export interface LeftMessage {
 }
 
 /** The conversation as the job needs it; `topic` arrives with the widget's start (dispatch). */
-export type MessageConversation = Pick<ConversationState, 'visitor' | 'subject'> & { readonly topic?: string };
+export type MessageConversation = Pick<ConversationState, 'visitor' | 'subject' | 'seq'> & { readonly topic?: string };
 
 interface MessageTicketJob extends WritingJobData {
   readonly conversationId: string;
@@ -73,13 +73,18 @@ export interface MessageTicketsDeps {
   readonly backoffMs?: number;
 }
 
-/** The job id of a conversation's message: `mt_` and the conversation id (hashed if it has other characters). */
-export function messageTicketJobId(conversationId: string): string {
-  return /^[A-Za-z0-9-]{1,100}$/.test(conversationId) ? `mt_${conversationId}` : `mt_${createHash('sha256').update(conversationId).digest('hex').slice(0, 40)}`;
+/**
+ * The job id of a message left in a conversation at a seq: `mt_`, the conversation id (hashed if it
+ * has other characters) and the seq the message was left at. A repeat at the same seq finds the
+ * same job; a message left again after a reopen (a later seq) is a ticket of its own.
+ */
+export function messageTicketJobId(conversationId: string, seq: number): string {
+  const conversation = /^[A-Za-z0-9-]{1,100}$/.test(conversationId) ? conversationId : createHash('sha256').update(conversationId).digest('hex').slice(0, 40);
+  return `mt_${conversation}_${seq}`;
 }
 
 /** `Chat message`, with the conversation's topic or subject when it has one, within the ticket system's limit. */
-export function messageSubject(state: MessageConversation): string {
+export function messageSubject(state: Pick<MessageConversation, 'subject' | 'topic'>): string {
   const about = (state.topic ?? state.subject)?.trim();
   return (about ? `Chat message: ${about}` : 'Chat message').slice(0, SUBJECT_MAX);
 }
@@ -177,7 +182,7 @@ export function createMessageTickets(deps: MessageTicketsDeps): MessageTickets {
       if (email !== undefined && !EMAIL.test(email)) throw invalid('/email', 'email must be an email address');
       if (customerId === undefined && email === undefined) throw invalid('/email', 'an anonymous visitor must give an email to leave a message');
       if (input.text.trim() === '') throw invalid('/text', 'text must not be blank');
-      const job = await queue.add(messageTicketJobId(conversationId), {
+      const job = await queue.add(messageTicketJobId(conversationId, state.seq), {
         owner: 'system',
         conversationId,
         ...(customerId === undefined ? {} : { customerId }),
