@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { chat } from '../support/chat-rest.ts';
+import { agentToken, chat } from '../support/chat-rest.ts';
 import { dispatchEnv, dispatchRig, own as g } from '../support/dispatch-rig.ts';
 import { setFault, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { assertMatchesSpec } from '../support/spec.ts';
@@ -237,6 +237,31 @@ describe('routing dispatch', () => {
     } finally {
       await manual.stop();
     }
+  });
+
+  test('a transfer to a group is routed there; a transfer to a full agent is refused unless a supervisor forces it', async () => {
+    const [from, to] = [g('t-from'), g('t-to')];
+    const [tia, tom] = await Promise.all([agentIn('tia', [from], 1), agentIn('tom', [to], 1)]);
+    const [tiaSocket, tomSocket] = [await online(tia), await online(tom)];
+    const take = async (socket: typeof tiaSocket, id: string) => {
+      const offer = await offerTo(socket, id);
+      assert.equal((await chat(gw, socket.token, 'POST', `/v1/conversations/${id}/accept`, { offerId: offer.offerId })).status, 200);
+    };
+    const first = await start((await visitor()).token, from);
+    await take(tiaSocket, first);
+    // Tia hands it to the other group: routed there, offered to Tom.
+    assert.equal((await chat(gw, tiaSocket.token, 'POST', `/v1/conversations/${first}/transfer`, { to: { group: to } })).status, 200);
+    await take(tomSocket, first);
+    assert.equal((await routingOf(first)).decision.group, to);
+    // Tia is free again (the transfer gave her load back): a new one is hers; Tom (full) cannot be handed it.
+    const second = await start((await visitor()).token, from);
+    await take(tiaSocket, second);
+    const refused = await chat(gw, tiaSocket.token, 'POST', `/v1/conversations/${second}/transfer`, { to: { agentId: tom } });
+    assert.deepEqual([refused.status, refused.body.code], [409, 'AGENT_AT_CAPACITY']);
+    const supervisor = await agentToken(await agentIn('sara', [from]), 'supervisor');
+    const forced = await chat(gw, supervisor, 'POST', `/v1/conversations/${second}/transfer`, { to: { agentId: tom } });
+    assert.equal(forced.status, 200, JSON.stringify(forced.body));
+    assert.equal(forced.body.conversation.agentId, tom);
   });
 
   test('dispatch logged no failure along the way', () => {
