@@ -129,17 +129,24 @@ export async function simAgent(options: SimAgentOptions): Promise<SimAgent> {
     else go();
   };
 
+  const seenIds = new Set<string>();
+  const seen = (frame: Frame): void => {
+    const offer = offerOfFrame(frame, offers.length);
+    if (offer === undefined || stopped || seenIds.has(offer.offerId)) return;
+    seenIds.add(offer.offerId);
+    offers.push(offer);
+    onOffer(offer);
+  };
+
   const client = await resumingClient({
     urls: options.urls,
     connect: async (node) => {
       const socket = await agentSocket(node, profile.id);
       urlIndex = Math.max(0, options.urls.indexOf(node.url));
-      socket.ws.on('message', (data) => {
-        const offer = offerOfFrame(JSON.parse(String(data)) as Frame, offers.length);
-        if (offer === undefined || stopped) return;
-        offers.push(offer);
-        onOffer(offer);
-      });
+      // Offers that came while the welcome was awaited first, then the live ones: no await in
+      // between, so none slips through.
+      for (const frame of socket.frames) seen(frame);
+      socket.ws.on('message', (data) => seen(JSON.parse(String(data)) as Frame));
       return socket;
     },
   });

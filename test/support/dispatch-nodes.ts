@@ -42,6 +42,8 @@ export function dispatchEnv(options: { redisUrl: string; rulesFile: string; agen
     OMNIGATE_AGENTS: JSON.stringify(options.agents),
     // Nobody answers in these tests: the chat's own timers must not requeue or close anything meanwhile.
     OMNIGATE_CHAT_AGENT_ANSWER_MS: '3600000', OMNIGATE_CHAT_VISITOR_IDLE_MS: '3600000',
+    // Hundreds of sockets in one busy test process answer pings late: a second, not 200 ms (a dead node's agents are offline within 3 s).
+    OMNIGATE_WS_HEARTBEAT_MS: '1000', OMNIGATE_WS_PRESENCE_TTL_MS: '3000',
     OMNIGATE_DISPATCH: 'routing',
     OMNIGATE_ROUTING_RULES_FILE: options.rulesFile,
     OMNIGATE_DISPATCH_OFFER_TIMEOUT_MS: String(t.offerTimeoutMs),

@@ -27,8 +27,13 @@ export async function streamObserver(urls: readonly string[]): Promise<StreamObs
   return {
     client,
     async follow(conversationIds) {
-      // In slices: hundreds of subscribes at once would only queue behind each other.
-      for (let i = 0; i < conversationIds.length; i += 50) await Promise.all(conversationIds.slice(i, i + 50).map((id) => client.follow(id)));
+      // In slices: hundreds of subscribes at once would only queue behind each other. A socket that
+      // drops meanwhile is replaced, and the new one follows every conversation again from its last seq.
+      for (let i = 0; i < conversationIds.length; i += 50) {
+        await Promise.all(conversationIds.slice(i, i + 50).map((id) => client.follow(id).catch((err: unknown) => {
+          if (client.socket.ws.readyState === client.socket.ws.OPEN && client.closes.length === 0) throw err;
+        })));
+      }
     },
     events(conversationId) {
       const bySeq = new Map<number, StreamEvent>();

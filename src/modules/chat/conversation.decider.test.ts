@@ -311,6 +311,18 @@ describe('decide: dispatch (offers, overflow, leaving a message)', () => {
     given(OFFERED).when({ ...SAMPLE.end_offer, offerId: 'o-0' }, dispatchActor).then([]);
   });
 
+  test('a newer offer records the end of the one it replaces first (the store expired it; the sweeper\'s own end may come after the new offer), so the stream never shows two offers open', () => {
+    const next = { ...SAMPLE.offer.offer, offerId: 'o-2', agentId: 'a-3' };
+    const offered2: DecidedEvent = { type: 'conversation.offered', by: dispatchActor, visibility: 'internal', data: next };
+    const replaced = (outcome: 'expired' | 'cancelled'): DecidedEvent => ({ ...offerEnded(dispatchActor, outcome) });
+    given(OFFERED).when({ type: 'offer', offer: next }, dispatchActor, { nowMs: T0 + 30_000 }).then([replaced('expired'), offered2]);
+    given(OFFERED).when({ type: 'offer', offer: next }, dispatchActor, { nowMs: T0 + 29_999 }).then([replaced('cancelled'), offered2]);
+    // The same offer again (a retried append) ends nothing.
+    given(OFFERED).when(SAMPLE.offer, dispatchActor).then([{ type: 'conversation.offered', by: dispatchActor, visibility: 'internal', data: SAMPLE.offer.offer }]);
+    // The sweeper's end of the replaced offer, coming later, changes nothing.
+    given([...OFFERED, replaced('expired'), offered2]).when(SAMPLE.end_offer, dispatchActor).then([]);
+  });
+
   test('a newer offer replaces the recorded one', () => {
     const second: DecidedEvent = { ...ev.offered, data: { ...ev.offered.data, offerId: 'o-2', agentId: 'a-3' } };
     assert.deepEqual(fold(stored([...OFFERED, second])).offer, { offerId: 'o-2', agentId: 'a-3', expiresAt: ev.offered.data.expiresAt });

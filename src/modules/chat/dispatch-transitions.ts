@@ -46,8 +46,21 @@ export const DISPATCH_TRANSITIONS: { readonly [T in 'decline' | 'leave_message' 
     from: { queued: { by: ['system'], then: (command, _s, ctx) => [internal(ctx, 'conversation.routed', { decision: command.decision })] } },
   },
   offer: {
-    // A new offer replaces one still recorded (the store has ended that one already).
-    from: { queued: { by: ['system'], then: (command, _s, ctx) => [internal(ctx, 'conversation.offered', command.offer)] } },
+    // A new offer replaces one still recorded: the store ended that one already (it expired), but the
+    // sweeper that records its end may come after this append. Its end is recorded first, here, so
+    // the stream never shows two offers open at once nor an offer that never ended.
+    from: {
+      queued: {
+        by: ['system'],
+        then: (command, state, ctx) => {
+          const previous = state.offer;
+          const replaced = previous === undefined || previous.offerId === command.offer.offerId ? [] : [
+            internal(ctx, 'conversation.offer_ended', { offerId: previous.offerId, agentId: previous.agentId, outcome: Date.parse(previous.expiresAt) <= ctx.nowMs ? 'expired' : 'cancelled' }),
+          ];
+          return [...replaced, internal(ctx, 'conversation.offered', command.offer)];
+        },
+      },
+    },
   },
   end_offer: {
     // Also once the conversation moved on: another agent's claim cancels an offer of a conversation that is assigned by then.

@@ -2,7 +2,7 @@ import type { DispatchConfig } from '../../config/dispatch-config.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import type { StaleCache } from '../../ports/cache.ts';
 import type { ChatFanout } from '../../ports/chat-fanout.ts';
-import type { DispatchStore } from '../../ports/dispatch-store.ts';
+import type { DispatchStore, Offer } from '../../ports/dispatch-store.ts';
 import type { PresenceStore } from '../../ports/presence-store.ts';
 import type { Conversations } from '../chat/conversations.service.ts';
 import { createManualDispatcher, type Dispatcher } from '../chat/dispatcher.ts';
@@ -42,6 +42,20 @@ export function dispatcherFor(deps: DispatchWiringDeps): { readonly dispatcher: 
     store: deps.store, config, log: deps.log, rules: () => deps.rules.get(), evaluate: evaluateRules, isOpen,
     facts: ({ conversationId, state, classification }) => facts.gather(state, { conversationId, ...(classification === undefined ? {} : { classification }) }),
     directory: deps.directory, presence: deps.presence, fanout: deps.fanout, conversations: deps.conversations,
+    ...(config.faultKillAfterClaim ? { afterClaim: killAfterClaim(deps.log) } : {}),
   });
   return { dispatcher: service.dispatcher, service };
+}
+
+/**
+ * FAULT INJECTION (`OMNIGATE_FAULT_KILL_AFTER_CLAIM`, tests only): the node kills itself with
+ * SIGKILL right after the store took an accept, before the `assigned` event is appended — a crash
+ * at the one step a test cannot otherwise hit on purpose. Nothing runs on the way out.
+ */
+function killAfterClaim(log: Logger): (offer: Offer) => void {
+  log.warn('fault injection on: this node kills itself after the first accept it claims (OMNIGATE_FAULT_KILL_AFTER_CLAIM)');
+  return (offer) => {
+    log.warn({ offerId: offer.offerId, conversationId: offer.conversationId, agentId: offer.agentId }, 'fault injection: killing this node after the claim');
+    process.kill(process.pid, 'SIGKILL');
+  };
 }
