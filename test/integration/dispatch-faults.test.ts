@@ -5,7 +5,7 @@ import type { RoutingRules } from '../../src/modules/dispatch/routing.types.ts';
 import { simAgent, type SimAgent } from '../support/dispatch-agents.ts';
 import { dispatchWorld, seedCustomers } from '../support/dispatch-nodes.ts';
 import { assignedAgents, capacityViolations, dispatchOutcome, offersOf, queueOf, readStreams, streamObserver, streamViolations, type StreamObserver } from '../support/dispatch-streams.ts';
-import { startConversation, type StartedConversation } from '../support/dispatch-visitors.ts';
+import { startConversation, startWith, visitorSessionFor, type StartedConversation } from '../support/dispatch-visitors.ts';
 import { setFault } from '../support/gateway.ts';
 import type { GatewayProcess } from '../support/gateway-process.ts';
 import { waitFor } from '../support/wait.ts';
@@ -117,6 +117,30 @@ describe('dispatch under faults', () => {
     // (Its last words may be lost with it: SIGKILL flushes nothing. That the hook was on, it said at start.)
     assert.ok(c.logs().some((l) => String(l.msg).startsWith('fault injection on')), 'node C said at start that the fault hook was on');
     assert.ok(!a.logs().some((l) => String(l.msg).startsWith('fault injection')), 'a node without the setting has no hook');
+  });
+
+  test('a node SIGKILLed while it routes an acknowledged conversation (its business data slow to come): another node routes it, and it is assigned', async () => {
+    const agent = await simAgent({ profile: ROUTE_AGENT, behaviour: 'prompt', urls: [b.url] });
+    agents.push(agent);
+    await waitFor('the reroute agent online', async () => (await queueOf(b, 'reroute')).agents.online === 1);
+    // Node D waits long for business data; the CRM answers late: D is still gathering when it dies.
+    const d = await world.start('d', { env: { OMNIGATE_DISPATCH_FACTS_TIMEOUT_MS: '20000' } });
+    const [customerId] = seedCustomers('vip', 1, 51);
+    const session = await visitorSessionFor(d, customerId!);
+    await setFault('crm', { mode: 'latency', latencyMs: 20_000 });
+    let c: StartedConversation;
+    try {
+      c = await startWith(d, session, { group: 'reroute' });
+      await d.kill();
+    } finally {
+      await setFault('crm', { mode: 'ok' });
+    }
+    await observer.follow([c.conversationId]);
+    await waitFor('the conversation D was routing assigned by another node', () => dispatchOutcome(observer.events(c.conversationId)) === 'assigned', { timeoutMs: 20_000, detail: () => JSON.stringify(observer.events(c.conversationId).map((e) => e.type)) });
+    const [events] = [...(await readStreams(b, [c.conversationId])).values()];
+    assert.deepEqual(streamViolations(new Map([[c.conversationId, events!]])), []);
+    assert.equal(events!.filter((e) => e.type === 'conversation.routed').length, 1, 'routed once');
+    assert.deepEqual(assignedAgents(events!), [ROUTE_AGENT.id]);
   });
 
   test('CRM down: a verified VIP is still routed and assigned, the decision marks the customer data missing, and no request hangs', async () => {

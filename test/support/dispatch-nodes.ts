@@ -52,6 +52,8 @@ export function dispatchEnv(options: { redisUrl: string; rulesFile: string; agen
     OMNIGATE_DISPATCH_UNCONFIRMED_AFTER_MS: String(t.unconfirmedAfterMs),
     OMNIGATE_DISPATCH_FACTS_TIMEOUT_MS: String(t.factsTimeoutMs),
     OMNIGATE_DISPATCH_POSITION_INTERVAL_MS: '200',
+    // A conversation whose node died while routing it is routed again by another within a second or two.
+    OMNIGATE_DISPATCH_RECOVER_INTERVAL_MS: '500',
     ...options.over,
   });
 }
