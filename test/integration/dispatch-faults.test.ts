@@ -3,7 +3,8 @@ import { after, before, describe, test } from 'node:test';
 import type { AgentProfile } from '../../src/config/identity-config.ts';
 import type { RoutingRules } from '../../src/modules/dispatch/routing.types.ts';
 import { simAgent, type SimAgent } from '../support/dispatch-agents.ts';
-import { dispatchWorld, seedCustomers } from '../support/dispatch-nodes.ts';
+import { CHAT_ORIGIN } from '../support/chat-principals.ts';
+import { DISPATCH_ADMIN_KEY, dispatchWorld, seedCustomers } from '../support/dispatch-nodes.ts';
 import { assignedAgents, capacityViolations, dispatchOutcome, offersOf, queueOf, readStreams, streamObserver, streamViolations, type StreamObserver } from '../support/dispatch-streams.ts';
 import { startConversation, startWith, visitorSessionFor, type StartedConversation } from '../support/dispatch-visitors.ts';
 import { setFault } from '../support/gateway.ts';
@@ -30,11 +31,13 @@ const MAX = new Map(PROFILES.map((p) => [p.id, p.maxConcurrent]));
 const RULES: RoutingRules = {
   version: `faults-${RUN}`,
   defaultGroup: 'kill',
-  groups: { kill: {}, claim: {}, crm: {}, reroute: {}, restart: {} },
+  // Nobody works nights: a visitor there is asked to leave a message.
+  groups: { kill: {}, claim: {}, crm: {}, reroute: {}, restart: {}, night: { overflow: { whenNobodyOnline: { leaveMessage: true } } } },
   rules: [{ name: 'vip first', when: { fact: 'customer.tier', eq: 'vip' }, then: { priority: 50 } }],
 };
 
-const world = dispatchWorld({ name: 'faults', rules: RULES, agents: PROFILES });
+// A failed ticket job waits seconds for its next attempt: long enough to restart everything in between.
+const world = dispatchWorld({ name: 'faults', rules: RULES, agents: PROFILES, env: { OMNIGATE_JOB_BACKOFF_MS: '6000' } });
 let a: GatewayProcess;
 let b: GatewayProcess;
 let observer: StreamObserver;
@@ -44,7 +47,7 @@ before(async () => {
   observer = await streamObserver([b.url, a.url]);
 });
 after(async () => {
-  await setFault('crm', { mode: 'ok' });
+  await Promise.all([setFault('crm', { mode: 'ok' }), setFault('tickets', { mode: 'ok' })]);
   await Promise.all([...agents.map((x) => x.stop()), observer?.close()]);
 });
 
@@ -168,7 +171,7 @@ describe('dispatch under faults', () => {
     }
   });
 
-  test('restart everything (both nodes SIGKILLed, Redis stopped and started on its append-only file): the queue and the open offer come back, the offer expires and moves on, dispatch continues', async () => {
+  test('restart everything (both nodes SIGKILLed, Redis stopped and started on its append-only file): the queue, the open offer and a delayed ticket job come back; the offer expires and moves on, the job runs, dispatch continues', async () => {
     const lazy = await simAgent({ profile: RESTART_LAZY, behaviour: 'never', urls: [b.url] });
     agents.push(lazy);
     await waitFor('the lazy restart agent online', async () => (await queueOf(b, 'restart')).agents.online === 1);
@@ -179,7 +182,24 @@ describe('dispatch under faults', () => {
     const before = await queueOf(b, 'restart');
     assert.equal(before.openOffers, 1);
 
+    // A message left while the tickets system is down: its job waits in BullMQ for its next attempt (seconds away).
+    await setFault('tickets', { mode: 'down' });
+    const night = await started(b, { group: 'night' });
+    await waitFor('the night visitor asked to leave a message', () => observer.events(night.conversationId).some((e) => e.type === 'conversation.message_requested'));
+    const left = await fetch(`${b.url}/v1/conversations/${night.conversationId}/leave-message`, {
+      method: 'POST', headers: { authorization: `Bearer ${night.token}`, origin: CHAT_ORIGIN, 'content-type': 'application/json' }, body: JSON.stringify({ text: 'call me back', email: 'restart@example.com' }),
+    });
+    assert.equal(left.status, 200, await left.clone().text());
+    const message = await waitFor('the message left', () => observer.events(night.conversationId).find((e) => e.type === 'conversation.message_left'));
+    const jobId = String(message.data.ticketJobId);
+    await waitFor('the ticket job waiting for its next attempt', async () => {
+      const res = await b.api('/v1/admin/jobs?state=delayed&queue=message-tickets&limit=1000', { headers: { 'x-api-key': DISPATCH_ADMIN_KEY } });
+      return ((await res.json()) as { jobs: { id: string }[] }).jobs.some((j) => j.id === jobId);
+    });
+    await setFault('tickets', { mode: 'ok' });
+
     await Promise.all(world.nodes.map((n) => n.kill()));
+    assert.ok(!observer.events(night.conversationId).some((e) => e.type === 'conversation.ticket_opened'), 'no ticket before the restart');
     await lazy.stop();
     await world.restartRedis();
     // On the same ports: the clients of the old nodes come back by themselves.
@@ -192,7 +212,9 @@ describe('dispatch under faults', () => {
     const ids = waitingOnes.map((c) => c.conversationId);
     const reader = await streamObserver([a2.url, b2.url]);
     try {
-      await reader.follow(ids);
+      await reader.follow([...ids, night.conversationId]);
+      // The job comes back from Redis with its delay and runs on a new node.
+      await waitFor('the ticket of the message left before the restart', () => reader.events(night.conversationId).some((e) => e.type === 'conversation.ticket_opened'), { timeoutMs: 20_000 });
       await waitFor('the pre-restart offer expired', () => reader.events(offered.conversationId).some((e) => e.type === 'conversation.offer_ended' && e.data.offerId === offered.offerId && e.data.outcome === 'expired'));
       const helper = await simAgent({ profile: RESTART_PROMPT, behaviour: 'prompt', urls: [a2.url, b2.url] });
       agents.push(helper);

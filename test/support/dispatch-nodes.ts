@@ -77,7 +77,7 @@ export interface DispatchWorld {
  * Call at the top of a test file (it registers the file's `after` hook, which stops everything):
  * the Redis starts with the first node.
  */
-export function dispatchWorld(options: { name: string; rules: RoutingRules; agents: readonly AgentProfile[]; timers?: DispatchTimers }): DispatchWorld {
+export function dispatchWorld(options: { name: string; rules: RoutingRules; agents: readonly AgentProfile[]; timers?: DispatchTimers; /** More environment for every node. */ env?: Record<string, string | undefined> }): DispatchWorld {
   const dir = join(ROOT_DIR, '.data', `test-dispatch-${options.name}-${process.pid}`);
   const rulesFile = join(dir, 'routing-rules.json');
   let port = 0;
@@ -111,7 +111,7 @@ export function dispatchWorld(options: { name: string; rules: RoutingRules; agen
       return processes.all;
     },
     async start(name, o = {}) {
-      const env = { ...dispatchEnv({ redisUrl: (await started()).url, rulesFile, agents: options.agents, ...(options.timers ? { timers: options.timers } : {}) }), ...o.env };
+      const env = { ...dispatchEnv({ redisUrl: (await started()).url, rulesFile, agents: options.agents, ...(options.timers ? { timers: options.timers } : {}) }), ...options.env, ...o.env };
       const start: GatewayProcessOptions = { name, env, ...(o.nodeId ? { nodeId: o.nodeId } : {}), ...(o.port ? { port: o.port } : {}), ...(o.readyTimeoutMs ? { readyTimeoutMs: o.readyTimeoutMs } : {}) };
       return processes.start(start);
     },
