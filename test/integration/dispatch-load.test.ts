@@ -4,6 +4,7 @@ import type { AgentProfile } from '../../src/config/identity-config.ts';
 import type { RoutingRules } from '../../src/modules/dispatch/routing.types.ts';
 import { simAgent, simAgents, type AgentBehaviour, type SimAgent } from '../support/dispatch-agents.ts';
 import { dispatchWorld, seedCustomers } from '../support/dispatch-nodes.ts';
+import { sampleAgentLoads } from '../support/dispatch-sampler.ts';
 import { assignedAgents, capacityViolations, dispatchOutcome, offersOf, peakLoads, queueOf, readStreams, streamObserver, streamViolations, type StreamObserver } from '../support/dispatch-streams.ts';
 import { startConversation, startConversations, type StartedConversation, type VisitorSpec } from '../support/dispatch-visitors.ts';
 import type { GatewayProcess } from '../support/gateway-process.ts';
@@ -75,6 +76,8 @@ describe('dispatch on two nodes under load', () => {
     ];
     // Shuffled deterministically, so VIPs, groups and nodes interleave.
     const order = specs.map((s, i) => ({ s, k: (i * 7919) % specs.length })).sort((x, y) => x.k - y.k).map((x) => x.s);
+    // The store's own count of every agent's load, read again and again while the load runs.
+    const sampler = sampleAgentLoads(world.redis.url);
     const started = await startConversations([a, b], order);
     const ids = started.map((c) => c.conversationId);
     await observer.follow(ids);
@@ -82,6 +85,9 @@ describe('dispatch on two nodes under load', () => {
     const waiting = () => ids.filter((id) => dispatchOutcome(observer.events(id)) === 'waiting');
     await waitFor('every conversation assigned or sent on', () => waiting().length === 0, { timeoutMs: 45_000, intervalMs: 100, detail: () => `${waiting().length} still waiting, e.g. ${JSON.stringify(observer.events(waiting()[0] ?? '').map((e) => e.type))}` });
 
+    const loads = await sampler.stop();
+    assert.deepEqual(loads.overloads, [], 'no agent over its maximum in the dispatch store, at any of its reads');
+    t.diagnostic(`${loads.samples} reads of the store's loads; agents at their maximum there: ${PROFILES.filter((p) => loads.peaks.get(p.id) === p.maxConcurrent).length} of ${PROFILES.length}`);
     // The truth is the stored streams, read again over REST.
     const streams = await readStreams(a, ids);
     const bad = streamViolations(streams);
@@ -118,7 +124,7 @@ describe('dispatch on two nodes under load', () => {
     }
     const expired = [...streams.values()].flatMap((events) => events.filter((e) => e.type === 'conversation.offer_ended' && e.data.outcome === 'expired')).length;
     const peaks = peakLoads(streams);
-    t.diagnostic(`agents that reached their maximum: ${PROFILES.filter((p) => peaks.get(p.id) === p.maxConcurrent).length} of ${PROFILES.length}`);
+    t.diagnostic(`agents at their maximum by the streams: ${PROFILES.filter((p) => peaks.get(p.id) === p.maxConcurrent).length} of ${PROFILES.length}`);
     t.diagnostic(`${started.length} conversations, ${agents.length} agents; offers made ${[...streams.values()].reduce((n, e) => n + offersOf(e).length, 0)}, expired ${expired}`);
     for (const agent of agents) assert.deepEqual(agent.client.socket.invalid, [], `${agent.id}: every frame as the AsyncAPI document says`);
   });
