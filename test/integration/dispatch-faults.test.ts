@@ -171,6 +171,28 @@ describe('dispatch under faults', () => {
     }
   });
 
+  test('CRM hanging: routing waits no longer than its facts deadline, marks the customer data missing (timed out), and the VIP is assigned', async () => {
+    // The visitor's session is made while the CRM answers (the identity check reads the customer once).
+    const [customerId] = seedCustomers('vip', 1, 52);
+    const session = await visitorSessionFor(b, customerId!);
+    await setFault('crm', { mode: 'hang' });
+    try {
+      const c = await startWith(b, session, { group: 'crm' });
+      await observer.follow([c.conversationId]);
+      await waitFor('the VIP assigned with the CRM hanging', () => dispatchOutcome(observer.events(c.conversationId)) === 'assigned');
+      const res = await b.api(`/v1/conversations/${c.conversationId}/routing`, { signal: AbortSignal.timeout(10_000) });
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as { decision?: Record<string, unknown> } & Record<string, unknown>;
+      const decision = (body.decision ?? body) as { missing: string[]; sources: Record<string, unknown>[]; priority: number };
+      // The deadline gave up on the live call: missing, and why (a stale copy is used only when a call fails before it).
+      assert.deepEqual(decision.sources.find((s) => s.name === 'customer'), { name: 'customer', connector: 'crm-python', status: 'missing', reason: 'UPSTREAM_TIMEOUT' });
+      assert.ok(decision.missing.includes('customer'));
+      assert.equal(decision.priority, 0, 'the VIP rule could not fire on an unknown tier');
+    } finally {
+      await setFault('crm', { mode: 'ok' });
+    }
+  });
+
   test('restart everything (both nodes SIGKILLed, Redis stopped and started on its append-only file): the queue, the open offer and a delayed ticket job come back; the offer expires and moves on, the job runs, dispatch continues', async () => {
     const lazy = await simAgent({ profile: RESTART_LAZY, behaviour: 'never', urls: [b.url] });
     agents.push(lazy);
