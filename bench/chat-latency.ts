@@ -1,7 +1,7 @@
 // Visitor → agent delivery latency through the gateway, added over a raw `ws` relay measured in
 // the same run: same node, cross node (two gateway processes sharing Redis), under the default
 // durability (AOF, appendfsync everysec); then the strictest setting (appendfsync always).
-// Usage: node bench/chat-latency.ts [--pairs=20] [--rate=200] [--messages=3000] [--warmup=300] [--no-kafka]
+// Usage: node bench/chat-latency.ts [--pairs=20] [--rate=200] [--messages=3000] [--warmup=300] [--no-kafka] [--only=raw|same|everysec]
 //   (~1.5 min; every process on 127.0.0.1, all stopped at the end)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -69,13 +69,15 @@ async function main(run: Run): Promise<void> {
   const kafka = await kafkaEnv(run, root, say);
   const env = chatGatewayEnv({ REDIS_URL: redis.url, REDIS_CACHE_URL: cache.url }, kafka);
   // One after the other: two starting at once on a busy 2-core machine can meet Redis time-outs.
+  // `--only=same`: the raw relay and one node, no second node (its idle work stays off the machine too).
+  const sameOnly = args.str('only', '') === 'same';
   const a = await startGatewayNode(run, { rootDir: root, name: 'bench-node-a', port: CHAT_BENCH_PORTS.gateways[0], logDir, env });
-  const b = await startGatewayNode(run, { rootDir: root, name: 'bench-node-b', port: CHAT_BENCH_PORTS.gateways[1], logDir, env });
+  const b = sameOnly ? undefined : await startGatewayNode(run, { rootDir: root, name: 'bench-node-b', port: CHAT_BENCH_PORTS.gateways[1], logDir, env });
   const auth = { visitorAuth: await chatAuth(a, 'visitor'), agentAuth: await chatAuth(a, 'agent'), accept: true };
   phases.push(await measure('gateway, same node', gen!, { visitor: a, agent: a, ...auth }));
-  phases.push(await measure('gateway, cross node', gen!, { visitor: a, agent: b, ...auth }));
-  await Promise.all([a.stop(), b.stop()]);
-  if (args.str('only', '') === 'everysec') return report(phases);
+  if (b) phases.push(await measure('gateway, cross node', gen!, { visitor: a, agent: b, ...auth }));
+  await Promise.all([a.stop(), b?.stop()]);
+  if (args.str('only', '') === 'everysec' || sameOnly) return report(phases);
 
   say('gateway, appendfsync always: its own redis and node…');
   const strict = await startChatRedis(run, { port: CHAT_BENCH_PORTS.redisStrict, dir: join(root, '.data/bench-chat/redis-strict'), role: 'durable', fsync: 'always' });
