@@ -60,7 +60,8 @@ after(async () => {
 
 describe('dispatch on two nodes under load', () => {
   test('300 conversations at once, 30 agents on two nodes: each assigned once or sent on explicitly, no agent over its maximum, each to an agent of its group with its skills', async (t) => {
-    agents.push(...(await simAgents(PLAN.map(([name, , , , behaviour], i) => ({ profile: PROFILES[i]!, behaviour, thinkMs: 300, holdMs: 150 })), [a.url, b.url])));
+    // Half accept over REST, half with a `command` frame on their socket.
+    agents.push(...(await simAgents(PLAN.map(([, , , , behaviour], i) => ({ profile: PROFILES[i]!, behaviour, thinkMs: 300, holdMs: 150, acceptVia: i % 2 ? 'socket' as const : 'rest' as const })), [a.url, b.url])));
     // Every agent is known to dispatch as online before the first visitor comes.
     await waitFor('the agents online in the dispatch store', async () => {
       const [general, orders] = await Promise.all([queueOf(a, 'general'), queueOf(a, 'orders')]);

@@ -1,7 +1,8 @@
 import type { AgentProfile } from '../../src/config/identity-config.ts';
 import { agentSocket, agentToken } from './chat-principals.ts';
 import { resumingClient, type ResumingClient } from './chat-nodes.ts';
-import type { Frame } from './ws-client.ts';
+import { waitFor } from './wait.ts';
+import type { Frame, WsTestClient } from './ws-client.ts';
 
 /**
  * How a simulated agent answers the offers it gets: `prompt` accepts at once, `slow` after
@@ -59,6 +60,8 @@ export interface SimAgentOptions {
   readonly thinkMs?: number;
   /** Close each assigned conversation after this long (its chat), freeing a place; absent: keep it. */
   readonly holdMs?: number;
+  /** How it accepts: over REST (default) or with a `command` frame on its socket. */
+  readonly acceptVia?: 'rest' | 'socket';
 }
 
 /** The offer in an `offer` frame (flat or under `offer`). */
@@ -74,7 +77,7 @@ export function offerOfFrame(frame: Frame, index: number): SeenOffer | undefined
 
 /**
  * An agent console run by the test: a real agent socket (JWT), online on connect, that answers
- * its `offer` frames as its behaviour says (accept over REST with the offer id),
+ * its `offer` frames as its behaviour says (accept with the offer id, over REST or its socket),
  * closes what it was given after `holdMs`, and reconnects to the next node when its node dies.
  */
 export async function simAgent(options: SimAgentOptions): Promise<SimAgent> {
@@ -84,8 +87,9 @@ export async function simAgent(options: SimAgentOptions): Promise<SimAgent> {
   const assigned = new Set<string>();
   const closed = new Set<string>();
   let stopped = false;
-  /** The node its socket is on now (commands go there first). */
+  /** The node its socket is on now (commands go there first), and that socket. */
   let urlIndex = 0;
+  let current: WsTestClient | undefined;
 
   const token = await agentToken(profile.id);
   /**
@@ -109,8 +113,24 @@ export async function simAgent(options: SimAgentOptions): Promise<SimAgent> {
     throw lastError ?? new Error(`agent ${profile.id} stopped`);
   };
 
+  /** A `command` frame on the socket, again on the next socket if this one drops before the answer (same id: idempotent). */
+  const onSocket = async (frame: Record<string, unknown>): Promise<{ status: number; body: Record<string, unknown> }> => {
+    for (;;) {
+      const socket = current!;
+      try {
+        const answer = await socket.request(frame);
+        return { status: answer.type === 'ack' ? 200 : 409, body: answer };
+      } catch (err) {
+        if (stopped || socket.ws.readyState === socket.ws.OPEN) throw err;
+        await waitFor(`agent ${profile.id} connected again`, () => stopped || (current !== socket && current!.ws.readyState === current!.ws.OPEN));
+      }
+    }
+  };
+
   const accept = async (offer: SeenOffer): Promise<AcceptOutcome> => {
-    const answer = await command(offer.conversationId, 'accept', { offerId: offer.offerId }, `accept:${offer.offerId}`);
+    const answer = options.acceptVia === 'socket'
+      ? await onSocket({ type: 'command', id: `accept:${offer.offerId}`, conversationId: offer.conversationId, command: 'accept', offerId: offer.offerId })
+      : await command(offer.conversationId, 'accept', { offerId: offer.offerId }, `accept:${offer.offerId}`);
     const outcome: AcceptOutcome = answer.status === 200
       ? { offer, result: { ok: true, seq: Number(answer.body.seq), duplicate: answer.body.duplicate === true } }
       : { offer, result: { ok: false, code: String(answer.body.code) } };
@@ -143,6 +163,7 @@ export async function simAgent(options: SimAgentOptions): Promise<SimAgent> {
     connect: async (node) => {
       const socket = await agentSocket(node, profile.id);
       urlIndex = Math.max(0, options.urls.indexOf(node.url));
+      current = socket;
       // Offers that came while the welcome was awaited first, then the live ones: no await in
       // between, so none slips through.
       for (const frame of socket.frames) seen(frame);

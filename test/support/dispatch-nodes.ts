@@ -25,7 +25,7 @@ export interface DispatchTimers {
   readonly factsTimeoutMs: number;
 }
 
-export const FAST_DISPATCH: DispatchTimers = { offerTimeoutMs: 1_500, sweepIntervalMs: 50, maxMisses: 2, unconfirmedAfterMs: 300, factsTimeoutMs: 400 };
+export const FAST_DISPATCH: DispatchTimers = { offerTimeoutMs: 3_000, sweepIntervalMs: 50, maxMisses: 2, unconfirmedAfterMs: 300, factsTimeoutMs: 400 };
 
 /**
  * The environment of a gateway node that routes (`OMNIGATE_DISPATCH=routing`): the chat
@@ -42,8 +42,9 @@ export function dispatchEnv(options: { redisUrl: string; rulesFile: string; agen
     OMNIGATE_AGENTS: JSON.stringify(options.agents),
     // Nobody answers in these tests: the chat's own timers must not requeue or close anything meanwhile.
     OMNIGATE_CHAT_AGENT_ANSWER_MS: '3600000', OMNIGATE_CHAT_VISITOR_IDLE_MS: '3600000',
-    // Hundreds of sockets in one busy test process answer pings late: a second, not 200 ms (a dead node's agents are offline within 3 s).
-    OMNIGATE_WS_HEARTBEAT_MS: '1000', OMNIGATE_WS_PRESENCE_TTL_MS: '3000',
+    // Hundreds of sockets in one test process on a loaded host answer pings late: seconds, not 200 ms
+    // (a killed node's agents reconnect to another at once; their old presence lapses within 15 s).
+    OMNIGATE_WS_HEARTBEAT_MS: '5000', OMNIGATE_WS_PRESENCE_TTL_MS: '15000',
     OMNIGATE_DISPATCH: 'routing',
     OMNIGATE_ROUTING_RULES_FILE: options.rulesFile,
     OMNIGATE_DISPATCH_OFFER_TIMEOUT_MS: String(t.offerTimeoutMs),
