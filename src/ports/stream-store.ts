@@ -48,6 +48,10 @@ export interface StreamStore extends StreamReads {
   appendOnce(stream: string, fields: StreamFields, once: { readonly key: string; readonly ttlMs: number }, options?: { readonly maxLength?: number }): Promise<string | undefined>;
   /** Deletes entries by id: how many were there. */
   remove(stream: string, ids: readonly string[]): Promise<number>;
+  /** `range` of several streams at once (on Redis one pipeline: one write, one round trip), answered in order. */
+  rangeMany(reads: readonly { readonly stream: string; readonly count: number }[]): Promise<StreamEntry[][]>;
+  /** `remove` in several streams at once (on Redis one pipeline), how many were there in each, in order. */
+  removeMany(removals: readonly { readonly stream: string; readonly ids: readonly string[] }[]): Promise<number[]>;
   /**
    * Moves one entry to the end of another stream, with `extra` fields added, in one step: false
    * when the entry is no longer there (another reader moved or removed it first), and then

@@ -173,6 +173,20 @@ for (const [name, make] of Object.entries(adapters)) {
       assert.deepEqual(await streams.info(keyOf('never')), { length: 0, added: 0 });
     });
 
+    test('reads and removes in several streams at once, answering in order', async () => {
+      const { streams } = make();
+      const [a, b, empty] = [keyOf('many-a'), keyOf('many-b'), keyOf('many-empty')];
+      const ids = await streams.append([a, b, a, b, a].map((stream, n) => ({ stream, fields: { n: String(n) } })));
+      const read = await streams.rangeMany([{ stream: b, count: 10 }, { stream: empty, count: 10 }, { stream: a, count: 2 }]);
+      assert.deepEqual(read, [await streams.range(b, { count: 10 }), [], await streams.range(a, { count: 2 })]);
+      assert.deepEqual(read[2]?.map((e) => e.fields.n), ['0', '2']);
+      assert.deepEqual(await streams.removeMany([{ stream: a, ids: [ids[0] as string, ids[4] as string] }, { stream: empty, ids: [] }, { stream: b, ids: [ids[1] as string, '1-1'] }]), [2, 0, 1]);
+      assert.deepEqual((await streams.range(a, { count: 10 })).map((e) => e.id), [ids[2]]);
+      assert.deepEqual((await streams.range(b, { count: 10 })).map((e) => e.id), [ids[3]]);
+      assert.deepEqual(await streams.rangeMany([]), []);
+      assert.deepEqual(await streams.removeMany([]), []);
+    });
+
     test('moves an entry to another stream once, with extra fields: a second move of it does nothing', async () => {
       const { streams } = make();
       const from = keyOf('from');

@@ -43,6 +43,13 @@ export function createMemoryStreamStore(options: { now?: () => number } = {}): S
     if (maxLength !== undefined && stream.entries.length > maxLength) stream.entries.splice(0, stream.entries.length - maxLength);
     return id;
   }
+  function remove(name: string, ids: readonly string[]): number {
+    const stream = streams.get(name);
+    if (!stream) return 0;
+    const before = stream.entries.length;
+    stream.entries = stream.entries.filter((e) => !ids.includes(e.id));
+    return before - stream.entries.length;
+  }
   const reads: StreamReads = {
     range: async (stream, { after: position, count }) => after(stream, position, count),
     get: async (stream, id) => streams.get(stream)?.entries.find((e) => e.id === id),
@@ -83,13 +90,9 @@ export function createMemoryStreamStore(options: { now?: () => number } = {}): S
       wake();
       return true;
     },
-    async remove(name, ids) {
-      const stream = streams.get(name);
-      if (!stream) return 0;
-      const before = stream.entries.length;
-      stream.entries = stream.entries.filter((e) => !ids.includes(e.id));
-      return before - stream.entries.length;
-    },
+    rangeMany: async (reads) => reads.map(({ stream, count }) => after(stream, undefined, count)),
+    removeMany: async (removals) => removals.map(({ stream, ids }) => remove(stream, ids)),
+    remove: async (name, ids) => remove(name, ids),
     reader(): StreamReader {
       let closed = false;
       let stop: (() => void) | undefined;

@@ -27,6 +27,14 @@ const toEntry = ([id, values]: RawEntry): StreamEntry => {
 };
 const trim = (maxLength: number | undefined): string[] => (maxLength === undefined ? [] : ['MAXLEN', '~', String(maxLength)]);
 
+/** A pipeline's replies, or its first error. */
+function replies(results: [Error | null, unknown][] | null): unknown[] {
+  if (!results) throw new Error('the pipeline was not run');
+  const failed = results.find(([err]) => err);
+  if (failed) throw failed[0];
+  return results.map(([, reply]) => reply);
+}
+
 /** The reads, on whichever connection. */
 function readsOn(client: Redis): StreamReads {
   return {
@@ -77,6 +85,20 @@ export function createRedisStreamStore(redis: RedisHandle): StreamStore {
       return id === null ? undefined : String(id);
     },
     remove: (stream, ids) => (ids.length === 0 ? Promise.resolve(0) : client.xdel(stream, ...ids)),
+    async rangeMany(reads) {
+      if (reads.length === 0) return [];
+      const pipeline = client.pipeline();
+      for (const { stream, count } of reads) pipeline.xrange(stream, '-', '+', 'COUNT', count);
+      return replies(await pipeline.exec()).map((raw) => (raw as RawEntry[]).map(toEntry));
+    },
+    async removeMany(removals) {
+      const some = removals.filter(({ ids }) => ids.length > 0);
+      if (some.length === 0) return removals.map(() => 0);
+      const pipeline = client.pipeline();
+      for (const { stream, ids } of some) pipeline.xdel(stream, ...ids);
+      const counts = replies(await pipeline.exec()).map(Number);
+      return removals.map(({ ids }) => (ids.length === 0 ? 0 : (counts.shift() ?? 0)));
+    },
     move: async (from, id, to, extra) => (await client.eval(MOVE, 2, from, to, id, ...flat(extra))) === 1,
     reader(options = {}): StreamReader {
       // A blocking read outlasts any command timeout: it waits as long as it asked to. The first

@@ -184,7 +184,7 @@ export function createOutbox(deps: OutboxDeps): Outbox {
       for (const { bucket, entries } of runs) sent += await relayBucket(bucket, entries);
       return sent;
     }
-    await Promise.all(runs.map(({ bucket, run }) => streams.remove(keyOf(bucket), run.map((r) => r.id))));
+    await streams.removeMany(runs.map(({ bucket, run }) => ({ stream: keyOf(bucket), ids: run.map((r) => r.id) })));
     return runs.reduce((n, { run }) => n + run.length, 0);
   }
 
@@ -200,8 +200,8 @@ export function createOutbox(deps: OutboxDeps): Outbox {
     await moveMemory().catch(() => undefined);
     const buckets = leases.held();
     if (buckets.length === 0) return { sent: 0, full: false };
-    // Sent together: the reads of every bucket go out in one go, not one round trip each.
-    const results = await Promise.all(buckets.map((bucket) => streams.range(keyOf(bucket), { count: limits.get(bucket) ?? batchSize })));
+    // The reads of every bucket in one go (one write and one round trip on Redis), not one each.
+    const results = await streams.rangeMany(buckets.map((bucket) => ({ stream: keyOf(bucket), count: limits.get(bucket) ?? batchSize })));
     // A lease lost or handed back meanwhile: that bucket is another node's now.
     const waiting = buckets.map((bucket, i) => ({ bucket, entries: results[i] ?? [] })).filter(({ bucket, entries }) => entries.length > 0 && leases.holds(bucket));
     if (waiting.length === 0) return { sent: 0, full: false };
