@@ -11,9 +11,10 @@ import { setFault } from '../support/gateway.ts';
 import type { GatewayProcess } from '../support/gateway-process.ts';
 import { waitFor } from '../support/wait.ts';
 
-// Dispatch when things break: a node dies in the middle of dispatching (and, deterministically,
-// between an accept's claim and its `assigned` event), the CRM is down while routing needs it, and
-// every node and Redis restart with conversations waiting and offers open.
+// Dispatch when things break: a node dies in the middle of dispatching, between an accept's claim
+// and its `assigned` event (deterministically, through the fault-injection hook), or while it routes
+// a conversation; the CRM is down or hangs while routing needs it; every node and Redis restart with
+// conversations waiting, an offer open and a ticket job waiting for its next attempt.
 const RUN = `${process.pid.toString(36)}${Date.now().toString(36)}`;
 const agentId = (name: string) => `faults-${RUN}-${name}`;
 const profile = (name: string, group: string, maxConcurrent: number): AgentProfile => ({ id: agentId(name), groups: [group], skills: ['chat'], languages: ['en'], maxConcurrent });
@@ -36,8 +37,8 @@ const RULES: RoutingRules = {
   rules: [{ name: 'vip first', when: { fact: 'customer.tier', eq: 'vip' }, then: { priority: 50 } }],
 };
 
-// A failed ticket job waits seconds for its next attempt: long enough to restart everything in between.
-const world = dispatchWorld({ name: 'faults', rules: RULES, agents: PROFILES, env: { OMNIGATE_JOB_BACKOFF_MS: '6000' } });
+// A failed ticket job waits 1-2 s for its next attempt: the nodes, killed at once, never run it; the restarted ones do.
+const world = dispatchWorld({ name: 'faults', rules: RULES, agents: PROFILES, env: { OMNIGATE_JOB_BACKOFF_MS: '2000' } });
 let a: GatewayProcess;
 let b: GatewayProcess;
 let observer: StreamObserver;
