@@ -116,6 +116,8 @@ export function streamViolations(streams: Streams): string[] {
   return problems;
 }
 
+const MOVED_ON: ReadonlySet<string> = new Set(['conversation.closed', 'conversation.assigned', 'conversation.transferred', 'conversation.overflowed']);
+
 /** One span of time an agent held a conversation (an open offer, or an assignment until its close). */
 interface Hold {
   readonly agentId: string;
@@ -126,7 +128,7 @@ interface Hold {
 
 /**
  * The spans each agent held each conversation, as the streams date them: from the `offered`
- * event to the end of the offer (its expiry, its `offer_ended`, whichever first) or, when it was
+ * event to the end of the offer (its expiry, its `offer_ended`, the conversation moving on, whichever first) or, when it was
  * accepted, to the `closed` event. Each is within the span the dispatch store counted it in the
  * agent's load (the claim comes before `offered`, the release after `closed`, an expiry at or
  * after `expiresAt`), so more of them at once than the agent's maximum is a real overload.
@@ -145,7 +147,10 @@ function holds(streams: Streams): Hold[] {
         toMs = closed ? ms(closed) : Number.POSITIVE_INFINITY;
       } else {
         const ended = events.find((e) => e.type === 'conversation.offer_ended' && e.data.offerId === offerId);
-        toMs = Math.min(Date.parse(String(offer.data.expiresAt)), ended ? ms(ended) : Number.POSITIVE_INFINITY);
+        // The store lets the offer go as the conversation moves on (closed, assigned to another,
+        // transferred, overflowed), before dispatch appends its `offer_ended`.
+        const movedOn = events.find((e) => e.seq > offer.seq && MOVED_ON.has(e.type));
+        toMs = Math.min(Date.parse(String(offer.data.expiresAt)), ended ? ms(ended) : Number.POSITIVE_INFINITY, movedOn ? ms(movedOn) : Number.POSITIVE_INFINITY);
       }
       spans.push({ agentId, conversationId, fromMs: ms(offer), toMs });
     }
