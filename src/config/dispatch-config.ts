@@ -13,6 +13,8 @@ export const DEFAULT_DISPATCH_POSITION_INTERVAL_MS = 5_000;
 export const DEFAULT_DISPATCH_FACTS_TIMEOUT_MS = 1_500;
 /** How long routing reuses a customer's business data. */
 export const DEFAULT_DISPATCH_FACTS_CACHE_TTL_MS = 60_000;
+/** How long routing keeps each source's last known business data per customer, to use (marked stale) when that source is down or slow. */
+export const DEFAULT_DISPATCH_FACTS_LAST_KNOWN_TTL_MS = 7 * 24 * 60 * 60_000;
 /** How deep a claim looks into a group's queue for an entry a free agent can take. */
 export const DEFAULT_DISPATCH_SCAN_DEPTH = 50;
 /** An accepted offer whose `assigned` event is not appended this long after the accept is completed by a sweeper. */
@@ -39,6 +41,8 @@ export interface DispatchConfig {
   readonly factsTimeoutMs: number;
   /** `OMNIGATE_DISPATCH_FACTS_CACHE_TTL_MS`: routing reuses a customer's business data this long (marked `cached`). */
   readonly factsCacheTtlMs: number;
+  /** `OMNIGATE_DISPATCH_FACTS_LAST_KNOWN_TTL_MS`: routing keeps each source's last answer per customer this long, and uses it (marked `stale`) when the source fails or misses the facts deadline; 0: off. */
+  readonly factsLastKnownTtlMs: number;
   /** `OMNIGATE_DISPATCH_SCAN_DEPTH`: entries a claim looks at in a group's queue for one a free agent can take. */
   readonly scanDepth: number;
   /** `OMNIGATE_DISPATCH_UNCONFIRMED_AFTER_MS`: an accepted offer not yet recorded as `assigned` after this long is completed by a sweeper (its node died). */
@@ -65,6 +69,7 @@ const SCHEMA = {
     OMNIGATE_DISPATCH_POSITION_INTERVAL_MS: { type: 'integer', minimum: 10, maximum: 600_000, default: DEFAULT_DISPATCH_POSITION_INTERVAL_MS },
     OMNIGATE_DISPATCH_FACTS_TIMEOUT_MS: { type: 'integer', minimum: 10, maximum: 60_000, default: DEFAULT_DISPATCH_FACTS_TIMEOUT_MS },
     OMNIGATE_DISPATCH_FACTS_CACHE_TTL_MS: { type: 'integer', minimum: 0, maximum: 24 * HOUR_MS, default: DEFAULT_DISPATCH_FACTS_CACHE_TTL_MS },
+    OMNIGATE_DISPATCH_FACTS_LAST_KNOWN_TTL_MS: { type: 'integer', minimum: 0, maximum: 90 * 24 * HOUR_MS, default: DEFAULT_DISPATCH_FACTS_LAST_KNOWN_TTL_MS },
     OMNIGATE_DISPATCH_SCAN_DEPTH: { type: 'integer', minimum: 1, maximum: 10_000, default: DEFAULT_DISPATCH_SCAN_DEPTH },
     OMNIGATE_DISPATCH_UNCONFIRMED_AFTER_MS: { type: 'integer', minimum: 10, maximum: HOUR_MS, default: DEFAULT_DISPATCH_UNCONFIRMED_AFTER_MS },
     OMNIGATE_DISPATCH_RECOVER_INTERVAL_MS: { type: 'integer', minimum: 0, maximum: 24 * HOUR_MS, default: DEFAULT_DISPATCH_RECOVER_INTERVAL_MS },
@@ -87,6 +92,7 @@ export function parseDispatchConfig(env: NodeJS.ProcessEnv, rootDir: string): { 
       positionIntervalMs: raw.OMNIGATE_DISPATCH_POSITION_INTERVAL_MS as number,
       factsTimeoutMs: raw.OMNIGATE_DISPATCH_FACTS_TIMEOUT_MS as number,
       factsCacheTtlMs: raw.OMNIGATE_DISPATCH_FACTS_CACHE_TTL_MS as number,
+      factsLastKnownTtlMs: raw.OMNIGATE_DISPATCH_FACTS_LAST_KNOWN_TTL_MS as number,
       scanDepth: raw.OMNIGATE_DISPATCH_SCAN_DEPTH as number,
       unconfirmedAfterMs: raw.OMNIGATE_DISPATCH_UNCONFIRMED_AFTER_MS as number,
       recoverIntervalMs: raw.OMNIGATE_DISPATCH_RECOVER_INTERVAL_MS as number,

@@ -6,6 +6,7 @@ import { createRedisStaleCache } from '../../src/adapters/redis/redis-stale-cach
 import { createLogger } from '../../src/kernel/logger.ts';
 import { OPEN_ORDER_STATUSES } from '../../src/modules/dispatch/business-facts.ts';
 import { createRoutingFacts, type RoutingFactsDeps } from '../../src/modules/dispatch/routing-facts.ts';
+import { evaluateRules } from '../../src/modules/dispatch/routing-rules.ts';
 import type { FactSource } from '../../src/modules/dispatch/routing.types.ts';
 import { backendAdmin, perTestGateways, setFault, type TestGateway } from '../support/gateway.ts';
 import { TEST_REDIS_CACHE_URL } from '../support/ports.ts';
@@ -22,8 +23,11 @@ after(() => cacheRedis.close());
 const VIP = '28';
 const visitor = (customerId?: string) => ({ id: `v-${randomUUID()}`, site: 'shop', ...(customerId ? { customerId } : {}) });
 const subject = (customerId?: string) => ({ visitor: visitor(customerId), topic: 'delivery', page: '/orders/17', language: 'de', group: 'general' });
-const facts = (gw: TestGateway, deps: Partial<RoutingFactsDeps> = {}) => createRoutingFacts({ context: gw.context, log, timeoutMs: 10_000, cacheTtlMs: 0, ...deps });
+const facts = (gw: TestGateway, deps: Partial<RoutingFactsDeps> = {}) => createRoutingFacts({ context: gw.context, log, timeoutMs: 10_000, cacheTtlMs: 0, lastKnownTtlMs: 60_000, ...deps });
 const source = (sources: readonly FactSource[], name: string) => sources.find((s) => s.name === name);
+/** A facts cache of this test's own (a fresh key space: no customer seen before). */
+const ownCache = () => createRedisStaleCache(cacheRedis, `omnigate:test:routing-facts:${randomUUID()}:`);
+const VIP_RULES = { version: 't', defaultGroup: 'general', rules: [{ name: 'vip', when: { fact: 'customer.tier', eq: 'vip' }, then: { priority: 50 } }] };
 
 /** The facts the public context API implies for a customer, computed independently. */
 async function expectedFacts(gw: TestGateway, id: string) {
@@ -72,6 +76,48 @@ describe('routing facts from the real backends through the query API', () => {
     assert.equal(gathered.facts['widget.topic'], 'delivery');
     assert.equal(gathered.facts['bot.intent'], 'billing');
     assert.equal(source(gathered.sources, 'widget')?.status, 'ok');
+  });
+
+  test('the CRM hanging for a customer seen before: each source\'s last known facts are used, marked stale (UPSTREAM_TIMEOUT) with when they were read; the VIP rule fires; nothing missing', async () => {
+    const gw = await gateway();
+    // The fresh cache off: only the last known copies can answer.
+    const routing = facts(gw, { cache: ownCache(), cacheTtlMs: 0, timeoutMs: 300 });
+    const first = await routing.gather(subject(VIP));
+    assert.deepEqual(first.sources.slice(1).map((s) => s.status), ['ok', 'ok', 'ok']);
+    await setFault('crm', { mode: 'hang' });
+    const gathered = await routing.gather(subject(VIP));
+    for (const name of ['customer', 'orders', 'tickets']) {
+      const was = source(first.sources, name)!;
+      assert.deepEqual(source(gathered.sources, name), { name, connector: was.connector, status: 'stale', fetchedAt: was.fetchedAt, reason: 'UPSTREAM_TIMEOUT' }, name);
+    }
+    for (const name of ['customer.tier', 'orders.openCount', 'orders.openValueMaxEur', 'tickets.openCount', 'tickets.openUrgentCount']) {
+      assert.deepEqual(gathered.facts[name], first.facts[name], name);
+    }
+    assert.equal(gathered.facts['customer.tier'], 'vip');
+    assert.deepEqual(gathered.sources.filter((s) => s.status === 'missing'), []);
+    const result = evaluateRules(VIP_RULES, gathered.facts);
+    assert.equal(result.priority, 50);
+    assert.equal(result.outcomes[0]?.outcome, 'fired');
+  });
+
+  test('the CRM hanging for a customer never seen: nothing to fall back on, missing as before', async () => {
+    const gw = await gateway();
+    await setFault('crm', { mode: 'hang' });
+    const gathered = await facts(gw, { cache: ownCache(), cacheTtlMs: 0, timeoutMs: 300 }).gather(subject(VIP));
+    assert.deepEqual(gathered.sources.slice(1).map((s) => [s.name, s.status, s.reason]), [['customer', 'missing', 'UPSTREAM_TIMEOUT'], ['orders', 'missing', 'UPSTREAM_TIMEOUT'], ['tickets', 'missing', 'UPSTREAM_TIMEOUT']]);
+    assert.equal(gathered.facts['customer.tier'], null);
+    assert.equal(evaluateRules(VIP_RULES, gathered.facts).outcomes[0]?.outcome, 'unknown');
+  });
+
+  test('the tickets backend hanging after a good answer: only tickets from the last known copy (stale), profile and orders live', async () => {
+    const gw = await gateway();
+    const routing = facts(gw, { cache: ownCache(), cacheTtlMs: 0, timeoutMs: 1_000 });
+    const first = await routing.gather(subject(VIP));
+    await setFault('tickets', { mode: 'hang' });
+    const gathered = await routing.gather(subject(VIP));
+    assert.deepEqual(gathered.sources.slice(1).map((s) => [s.name, s.status]), [['customer', 'ok'], ['orders', 'ok'], ['tickets', 'stale']]);
+    assert.deepEqual(source(gathered.sources, 'tickets'), { name: 'tickets', connector: 'tickets-node', status: 'stale', fetchedAt: source(first.sources, 'tickets')?.fetchedAt, reason: 'UPSTREAM_TIMEOUT' });
+    assert.equal(gathered.facts['tickets.openCount'], first.facts['tickets.openCount']);
   });
 
   test('the tickets backend hanging: orders and the profile are known, tickets missing at the deadline', async () => {

@@ -36,7 +36,8 @@ export function dispatcherFor(deps: DispatchWiringDeps): { readonly dispatcher: 
   const { config } = deps;
   if (config.mode === 'manual') return { dispatcher: createManualDispatcher() };
   const facts = createRoutingFacts({
-    context: deps.context, log: deps.log, timeoutMs: config.factsTimeoutMs, cacheTtlMs: config.factsCacheTtlMs, ...(deps.factsCache ? { cache: deps.factsCache } : {}),
+    context: deps.context, log: deps.log, timeoutMs: config.factsTimeoutMs, cacheTtlMs: config.factsCacheTtlMs, lastKnownTtlMs: config.factsLastKnownTtlMs,
+    ...(deps.factsCache ? { cache: deps.factsCache } : {}),
   });
   const service = createDispatchService({
     store: deps.store, config, log: deps.log, rules: () => deps.rules.get(), evaluate: evaluateRules, isOpen,

@@ -5,7 +5,8 @@ import { startTrace, type TraceContext } from '../../kernel/trace.ts';
 import type { StaleCache } from '../../ports/cache.ts';
 import type { Classification, VisitorRef } from '../chat/conversation.types.ts';
 import type { ContextService } from '../query/context.service.ts';
-import { businessFacts, unknownBusinessFacts, type BusinessFacts } from './business-facts.ts';
+import { businessFacts, unknownBusinessFacts, type BusinessFacts, type BusinessSource } from './business-facts.ts';
+import { wantsLastKnown, withLastKnown, type LastKnownFacts } from './last-known-facts.ts';
 import type { FactSource, FactValue, GatheredFacts } from './routing.types.ts';
 
 /** How long the context may still take to settle once the deadline aborted its calls. */
@@ -36,10 +37,12 @@ export interface RoutingFactsDeps {
   /** Routing's own facts cache per customer (the cache Redis); none: always live. */
   readonly cache?: StaleCache;
   readonly log: Logger;
-  /** The deadline for business data: what is not back by then is `missing` (`UPSTREAM_TIMEOUT`). */
+  /** The deadline for business data: what is not back by then is its last known copy (`stale`), else `missing` (`UPSTREAM_TIMEOUT`). */
   readonly timeoutMs: number;
   /** How long a customer's business facts are reused (`cached`); 0: off. */
   readonly cacheTtlMs: number;
+  /** How long each source's last known facts per customer are kept, to stand in (`stale`) when it fails or is slow; 0: off. */
+  readonly lastKnownTtlMs: number;
   readonly abortGraceMs?: number;
   readonly limits?: { readonly orders: number; readonly tickets: number };
   readonly now?: () => number;
@@ -59,7 +62,10 @@ interface CachedFacts {
  * Routing's facts: the widget's (topic, page, language, group), the bot's classification, and the
  * business data of a verified customer through the unified query API (the customer context), each
  * source with its status and freshness. A slow source never holds routing: at `timeoutMs` its
- * calls are abandoned and it is `missing`. A complete answer is kept per customer for `cacheTtlMs`.
+ * calls are abandoned. A complete answer is kept per customer for `cacheTtlMs` (reused `cached`);
+ * each source's last answer (`ok` or `stale`) per customer for `lastKnownTtlMs`: a source that
+ * fails or misses the deadline is answered from it, `stale` with its `fetchedAt` and the reason,
+ * and is `missing` only when routing never read it.
  */
 export function createRoutingFacts(deps: RoutingFactsDeps): RoutingFacts {
   const log = deps.log.child({ module: 'routing-facts' });
@@ -67,6 +73,7 @@ export function createRoutingFacts(deps: RoutingFactsDeps): RoutingFacts {
   const limits = deps.limits ?? DEFAULT_FACT_LIMITS;
   const graceMs = deps.abortGraceMs ?? DEFAULT_ABORT_GRACE_MS;
   const cacheKey = (customerId: string) => `routing-facts:${customerId}`;
+  const lastKey = (customerId: string, source: BusinessSource) => `routing-facts-last:${customerId}:${source}`;
 
   async function live(customerId: string, extra: GatherExtra): Promise<BusinessFacts> {
     const controller = new AbortController();
@@ -90,11 +97,29 @@ export function createRoutingFacts(deps: RoutingFactsDeps): RoutingFacts {
       callLog.warn({ code: error.code, err: error }, 'routing facts: no customer context');
       return unknownBusinessFacts(timedOut && error.retryable ? 'UPSTREAM_TIMEOUT' : error.code);
     }
-    const gathered = businessFacts(outcome.value, fetchedAt, timedOut);
-    if (deps.cache && deps.cacheTtlMs > 0 && gathered.sources.every((s) => s.status === 'ok')) {
-      await deps.cache.set(cacheKey(customerId), gathered satisfies CachedFacts, deps.cacheTtlMs);
+    return businessFacts(outcome.value, fetchedAt, timedOut);
+  }
+
+  /** Today's answer completed from (and recorded in) the last known facts, and kept fresh when complete. */
+  async function remembered(customerId: string, gathered: BusinessFacts): Promise<BusinessFacts> {
+    const cache = deps.cache;
+    if (!cache) return gathered;
+    const fresh = deps.cacheTtlMs > 0 && gathered.sources.every((s) => s.status === 'ok')
+      ? cache.set(cacheKey(customerId), gathered satisfies CachedFacts, deps.cacheTtlMs)
+      : undefined;
+    if (deps.lastKnownTtlMs <= 0) {
+      await fresh;
+      return gathered;
     }
-    return gathered;
+    const wanted = wantsLastKnown(gathered);
+    const copies = await Promise.all(wanted.map(async (name) => [name, (await cache.get<LastKnownFacts>(lastKey(customerId, name)))?.value] as const));
+    const last = Object.fromEntries(copies.filter(([, copy]) => copy !== undefined)) as Partial<Record<BusinessSource, LastKnownFacts>>;
+    const { remember, ...merged } = withLastKnown(gathered, last);
+    await Promise.all([
+      fresh,
+      ...Object.entries(remember).map(([name, copy]) => cache.set(lastKey(customerId, name as BusinessSource), copy, deps.lastKnownTtlMs)),
+    ]);
+    return merged;
   }
 
   async function business(customerId: string, extra: GatherExtra): Promise<BusinessFacts> {
@@ -102,7 +127,7 @@ export function createRoutingFacts(deps: RoutingFactsDeps): RoutingFacts {
       const hit = await deps.cache.get<CachedFacts>(cacheKey(customerId));
       if (hit) return { facts: { ...hit.value.facts }, sources: hit.value.sources.map((s) => ({ ...s, status: 'cached' as const })) };
     }
-    return live(customerId, extra);
+    return remembered(customerId, await live(customerId, extra));
   }
 
   return {
