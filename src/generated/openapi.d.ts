@@ -2661,7 +2661,7 @@ export interface components {
                 name: string;
                 connector?: string;
                 /**
-                 * @description `ok` live; `stale` the last good answer (the live call failed); `cached` routing's own cache; `missing` not known.
+                 * @description `ok` live; `stale` the last good answer (the live call failed or missed the deadline); `cached` routing's own cache; `missing` not known.
                  * @enum {unknown}
                  */
                 status: "ok" | "stale" | "cached" | "missing";
@@ -2670,7 +2670,7 @@ export interface components {
                 /** @description Why missing or stale: an error code (`UPSTREAM_TIMEOUT`, `CIRCUIT_OPEN` …), `NO_CUSTOMER` or `NOT_PROVIDED`. */
                 reason?: string;
             }[];
-            /** @description The fact sources that were unavailable. */
+            /** @description The fact sources nothing is known of (status `missing`); a source answered from its last known copy is `stale` in `sources`, not listed here. */
             missing: string[];
             /** Format: date-time */
             decidedAt: string;

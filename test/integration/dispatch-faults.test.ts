@@ -38,7 +38,8 @@ const RULES: RoutingRules = {
 };
 
 // A failed ticket job waits 1-2 s for its next attempt: the nodes, killed at once, never run it; the restarted ones do.
-const world = dispatchWorld({ name: 'faults', rules: RULES, agents: PROFILES, env: { OMNIGATE_JOB_BACKOFF_MS: '2000' } });
+// Routing's fresh facts cache off: a customer routed again is read again (or answered from its last known copy).
+const world = dispatchWorld({ name: 'faults', rules: RULES, agents: PROFILES, env: { OMNIGATE_JOB_BACKOFF_MS: '2000', OMNIGATE_DISPATCH_FACTS_CACHE_TTL_MS: '0' } });
 let a: GatewayProcess;
 let b: GatewayProcess;
 let observer: StreamObserver;
@@ -172,23 +173,40 @@ describe('dispatch under faults', () => {
     }
   });
 
-  test('CRM hanging: routing waits no longer than its facts deadline, marks the customer data missing (timed out), and the VIP is assigned', async () => {
-    // The visitor's session is made while the CRM answers (the identity check reads the customer once).
-    const [customerId] = seedCustomers('vip', 1, 52);
-    const session = await visitorSessionFor(b, customerId!);
-    await setFault('crm', { mode: 'hang' });
-    try {
-      const c = await startWith(b, session, { group: 'crm' });
-      await observer.follow([c.conversationId]);
-      await waitFor('the VIP assigned with the CRM hanging', () => dispatchOutcome(observer.events(c.conversationId)) === 'assigned');
-      const res = await b.api(`/v1/conversations/${c.conversationId}/routing`, { signal: AbortSignal.timeout(10_000) });
+  test('CRM hanging: routing waits no longer than its facts deadline; a VIP routed before keeps its tier from the last known copy (stale, timed out) and the VIP rule, a VIP never seen is missing it; both are assigned', async () => {
+    // The visitors' sessions are made while the CRM answers (the identity check reads the customer once).
+    const [seenId, unseenId] = seedCustomers('vip', 2, 52);
+    const [seenBefore, seenNow, unseen] = await Promise.all([visitorSessionFor(b, seenId!), visitorSessionFor(b, seenId!), visitorSessionFor(b, unseenId!)]);
+    const decisionOf = async (conversationId: string) => {
+      const res = await b.api(`/v1/conversations/${conversationId}/routing`, { signal: AbortSignal.timeout(10_000) });
       assert.equal(res.status, 200);
       const body = (await res.json()) as { decision?: Record<string, unknown> } & Record<string, unknown>;
-      const decision = (body.decision ?? body) as { missing: string[]; sources: Record<string, unknown>[]; priority: number };
-      // The deadline gave up on the live call: missing, and why (a stale copy is used only when a call fails before it).
-      assert.deepEqual(decision.sources.find((s) => s.name === 'customer'), { name: 'customer', connector: 'crm-python', status: 'missing', reason: 'UPSTREAM_TIMEOUT' });
-      assert.ok(decision.missing.includes('customer'));
-      assert.equal(decision.priority, 0, 'the VIP rule could not fire on an unknown tier');
+      const decision = (body.decision ?? body) as { missing: string[]; sources: Record<string, unknown>[]; priority: number; facts: Record<string, unknown>; outcomes: { rule: string; outcome: string }[] };
+      return { ...decision, customer: decision.sources.find((s) => s.name === 'customer') };
+    };
+    // Routing reads the first customer once while the CRM answers.
+    const first = await startWith(b, seenBefore, { group: 'crm' });
+    await observer.follow([first.conversationId]);
+    await waitFor('the VIP routed while the CRM answers', () => dispatchOutcome(observer.events(first.conversationId)) === 'assigned');
+    const before = await decisionOf(first.conversationId);
+    assert.equal(before.customer?.status, 'ok');
+    await setFault('crm', { mode: 'hang' });
+    try {
+      const [again, never] = await Promise.all([startWith(b, seenNow, { group: 'crm' }), startWith(b, unseen, { group: 'crm' }, 1)]);
+      await observer.follow([again.conversationId, never.conversationId]);
+      for (const c of [again, never]) await waitFor(`the VIP ${c.customerId} assigned with the CRM hanging`, () => dispatchOutcome(observer.events(c.conversationId)) === 'assigned');
+      // Seen before: the deadline gave up on the live call; the last known profile stands in, marked stale with when it was read and why.
+      const known = await decisionOf(again.conversationId);
+      assert.deepEqual(known.customer, { name: 'customer', connector: 'crm-python', status: 'stale', fetchedAt: before.customer?.fetchedAt, reason: 'UPSTREAM_TIMEOUT' });
+      assert.equal(known.facts['customer.tier'], 'vip');
+      assert.ok(!known.missing.includes('customer'), `a known source is not missing: ${JSON.stringify(known.missing)}`);
+      assert.equal(known.priority, 50, 'the VIP rule fired on the last known tier');
+      assert.deepEqual(known.outcomes.map((o) => [o.rule, o.outcome]), [['vip first', 'fired']]);
+      // Never seen: nothing to fall back on — missing, and why.
+      const unknown = await decisionOf(never.conversationId);
+      assert.deepEqual(unknown.customer, { name: 'customer', connector: 'crm-python', status: 'missing', reason: 'UPSTREAM_TIMEOUT' });
+      assert.ok(unknown.missing.includes('customer'));
+      assert.equal(unknown.priority, 0, 'the VIP rule could not fire on an unknown tier');
     } finally {
       await setFault('crm', { mode: 'ok' });
     }

@@ -22,7 +22,7 @@ export interface DispatchServiceDeps {
   readonly log: Logger;
   /** The rules in force (shared by the nodes, reloadable without a restart). */
   readonly rules: () => RoutingRules | Promise<RoutingRules>;
-  /** What routing knows of a conversation, never throwing and bounded by the facts timeout (a slow source is marked missing). */
+  /** What routing knows of a conversation, never throwing and bounded by the facts timeout (a slow source is its last known copy, stale, else missing). */
   readonly facts: (subject: RoutingSubject) => Promise<GatheredFacts>;
   readonly evaluate: (rules: RoutingRules, facts: Facts, options?: { readonly group?: string }) => RuleResult;
   readonly isOpen: (hours: BusinessHours, nowMs: number) => boolean;

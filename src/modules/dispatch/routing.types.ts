@@ -23,7 +23,7 @@ export interface FactSource {
   readonly name: string;
   /** The connector that answered, for business data. */
   readonly connector?: string;
-  /** `ok` live; `stale`: the last good answer (the live call failed); `cached`: routing's own cache; `missing`: not known (down, slow, not provided, no customer). */
+  /** `ok` live; `stale`: the last good answer (the live call failed or missed the deadline); `cached`: routing's own cache; `missing`: not known (down, slow, not provided, no customer). */
   readonly status: 'ok' | 'stale' | 'cached' | 'missing';
   /** When the data was read from its system (RFC 3339). */
   readonly fetchedAt?: string;
@@ -139,7 +139,7 @@ export interface RoutingDecision extends RuleResult {
   readonly rulesVersion: string;
   readonly facts: Facts;
   readonly sources: readonly FactSource[];
-  /** Fact sources that were unavailable (their names). */
+  /** Fact sources nothing is known of (their names: status `missing`). A source answered from its last known copy is `stale` in `sources`, not listed here. */
   readonly missing: readonly string[];
   readonly decidedAt: string;
 }
