@@ -845,7 +845,9 @@ export interface paths {
         put?: never;
         /**
          * Hand over from the bot to a person
-         * @description The bot (or the visitor saying "转人工") hands over: the conversation joins the queue. Refused in any other state (409 `INVALID_TRANSITION`, nothing changes);
+         * @description The bot (or the visitor saying "转人工") hands over: the conversation joins the queue. The built-in bot hands over with its classification
+         *     (`conversation.queued` `classification`, routing's `bot.*` facts); this command takes none: no caller, visitor or staff, can steer routing with one.
+         *     Refused in any other state (409 `INVALID_TRANSITION`, nothing changes);
          *     a visitor may not issue staff commands (403 `FORBIDDEN`). Idempotent by `Idempotency-Key`.
          */
         post: operations["handoverConversation"];
@@ -2599,7 +2601,11 @@ export interface components {
          * @enum {unknown}
          */
         OverflowReason: "nobody_online" | "closed" | "wait_exceeded";
-        /** @description What the bot made of the conversation when it handed over (routing reads it as `bot.*` facts). */
+        /**
+         * @description What the bot made of the conversation when it handed over (routing reads it as the facts `bot.intent`, `bot.language`, `bot.skills`); only the fields it set.
+         *     Only the bot's own handover carries one. The built-in bot (`OMNIGATE_CHAT_BOT=builtin`) sets `intent` from keywords in what the visitor said
+         *     (`orders`, `billing`, `account`, else `other`) and `language` when it is plain (the conversation's own, else `zh` for Han script); never `skills`.
+         */
         BotClassification: {
             intent?: string;
             language?: string;

@@ -44,7 +44,7 @@ const STEPS: [Actor, DeciderCommand][] = [
   [visitor, { type: 'start', visitor: { id: 'v-1', site: 'shop' }, group: 'sales', language: 'de', subject: 'order', topic: 'returns', page: 'https://shop.example/orders/42' }],
   [visitor, { type: 'send', messageId: 'm-1', clientId: 'c-1', content: { contentType: 'text', text: 'hello' } }],
   [bot, { type: 'note', messageId: 'm-2', content: { contentType: 'card', card: { kind: 'order.summary', title: 'Order 42', fields: [{ label: 'total', value: '620 EUR' }], source: { capability: 'order.get', id: '42' } } } }],
-  [bot, { type: 'handover' }],
+  [bot, { type: 'handover', reason: 'visitor_asked', classification: { intent: 'orders', language: 'de', skills: ['returns'] } }],
   [dispatch, { type: 'route', decision }],
   [dispatch, { type: 'offer', offer: offer('o-1') }],
   [agent, { type: 'decline', offerId: 'o-1' }],

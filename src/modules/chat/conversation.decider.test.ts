@@ -228,6 +228,21 @@ describe('decide: the rules within a row', () => {
     assert.deepEqual(next, { type: 'conversation.bot_engaged', by: visitor, visibility: 'internal', data: { bot: 'builtin', group: 'sales' } });
   });
 
+  test('the bot\'s handover carries its classification into the queued event (only the fields it set)', () => {
+    given(HISTORY.bot).when({ type: 'handover', reason: 'visitor_asked', classification: { intent: 'orders', language: 'de', skills: ['returns'] } }, bot).then([
+      { type: 'conversation.queued', by: bot, visibility: 'internal', data: { reason: 'handover', group: 'sales', classification: { intent: 'orders', language: 'de', skills: ['returns'] } } },
+    ]);
+    given(HISTORY.bot).when({ type: 'handover', classification: { intent: 'billing', language: '', skills: [] } }, bot).then([
+      { type: 'conversation.queued', by: bot, visibility: 'internal', data: { reason: 'handover', group: 'sales', classification: { intent: 'billing' } } },
+    ]);
+    given(HISTORY.bot).when({ type: 'handover', classification: {} }, bot).then([queuedBy(bot, 'handover', 'sales')]);
+  });
+
+  test('a classification from anyone but the bot is dropped: a visitor, an agent or a service cannot steer routing with it', () => {
+    const steer = { type: 'handover', classification: { intent: 'vip', skills: ['priority'] } } as const;
+    for (const actor of [visitor, agent, system]) given(HISTORY.bot).when(steer, actor).then([queuedBy(actor, 'handover', 'sales')]);
+  });
+
   test('a visitor starts a conversation for itself only', () => {
     given([]).when({ type: 'start', visitor: { id: 'v-2', site: 'shop' } }, visitor).thenRefuses('FORBIDDEN');
   });

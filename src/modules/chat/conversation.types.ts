@@ -122,7 +122,12 @@ export type ConversationCommand =
   | { readonly type: 'leave_message'; readonly text: string; readonly email?: string; readonly ticketJobId?: string }
   /** `offerId` is set by the service (dispatch's claim for the agent it goes to), never by the caller. */
   | { readonly type: 'transfer'; readonly to: TransferTarget; readonly reason?: string; readonly offerId?: string }
-  | { readonly type: 'handover'; readonly reason?: string }
+  /**
+   * `classification`: what the bot made of the conversation, carried into `conversation.queued`
+   * for routing's `bot.*` facts. Only the bot's counts (the decider drops anyone else's); the REST
+   * and socket handovers do not take one, so neither a visitor nor staff can steer routing with it.
+   */
+  | { readonly type: 'handover'; readonly reason?: string; readonly classification?: Classification }
   | { readonly type: 'snooze'; readonly untilMs?: number }
   | { readonly type: 'wake' }
   | { readonly type: 'close'; readonly reason?: 'resolved' | 'idle' }

@@ -24,6 +24,8 @@ export { DISPATCH_ACTOR, offerClientId, type DispatchCommand } from './conversat
 export const DEFAULT_HISTORY_LIMIT = 100;
 export const MAX_HISTORY_LIMIT = 1_000;
 const TIMER_ACTOR: Actor = { kind: 'system', id: 'timer' };
+/** How many events before a visitor's message a bot may look back over. */
+const BOT_LOOKBACK = 200;
 
 /** What starting a conversation takes: staff name the visitor; the first message may come with it. */
 export interface StartInput {
@@ -119,7 +121,7 @@ export function createConversations(deps: ConversationsDeps): Conversations {
   async function runBot(bot: Bot, conversationId: string, state: ConversationState, message: Extract<ConversationEvent, { type: 'conversation.message_sent' }>): Promise<void> {
     const actor: Actor = { kind: 'bot', id: bot.name };
     try {
-      const actions = await bot.reply({ conversationId, state, message });
+      const actions = await bot.reply({ conversationId, state, message, earlier: () => visitorSaid(conversationId, message.seq) });
       for (const [i, action] of actions.entries()) {
         const clientId = `bot-${message.data.messageId}-${i}`;
         const command: DeciderCommand = action.type === 'handover' ? action : { type: action.type, messageId: randomUUID(), clientId, content: action.content };
@@ -128,6 +130,12 @@ export function createConversations(deps: ConversationsDeps): Conversations {
     } catch (err) {
       log.warn({ err, conversationId, bot: bot.name }, 'bot answer failed');
     }
+  }
+
+  /** The visitor's public texts in the last BOT_LOOKBACK events before `beforeSeq`, oldest first: what a bot classifies at handover. */
+  async function visitorSaid(conversationId: string, beforeSeq: number): Promise<string[]> {
+    const events = await stored('read the conversation', () => deps.store.read(conversationId, { afterSeq: Math.max(0, beforeSeq - 1 - BOT_LOOKBACK), untilSeq: beforeSeq - 1 }));
+    return events.flatMap((e) => (e.type === 'conversation.message_sent' && e.by.kind === 'visitor' && e.visibility === 'public' && e.data.contentType === 'text' ? [e.data.text] : []));
   }
 
   /** A timer fired: it acts only if the conversation still calls for it and its time is up; one a message moved on is set again for the time left. */

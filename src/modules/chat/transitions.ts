@@ -1,6 +1,6 @@
 import { AppError } from '../../kernel/errors.ts';
 import type {
-  Actor, ActorKind, CommandType, ConversationState, ConversationStatus, DecidedEvent, DeciderCommand, MessageContent,
+  Actor, ActorKind, Classification, CommandType, ConversationState, ConversationStatus, DecidedEvent, DeciderCommand, MessageContent,
 } from './conversation.types.ts';
 import { DISPATCH_TRANSITIONS } from './dispatch-transitions.ts';
 
@@ -48,12 +48,20 @@ const message = (type: 'send' | 'note') => (command: CommandOf<'send' | 'note'>,
 });
 
 /** Routing detail (which group, why) is internal: a visitor only learns that an agent joined. */
-const queued = (ctx: DecideContext, reason: 'no_bot' | 'handover' | 'agent_timeout' | 'transferred' | 'reopened', group: string | undefined): DecidedEvent => ({
+const queued = (ctx: DecideContext, reason: 'no_bot' | 'handover' | 'agent_timeout' | 'transferred' | 'reopened', group: string | undefined, classification?: Classification): DecidedEvent => ({
   type: 'conversation.queued',
   by: ctx.actor,
   visibility: 'internal',
-  data: { reason, ...(group === undefined ? {} : { group }) },
+  data: { reason, ...(group === undefined ? {} : { group }), ...(classification === undefined ? {} : { classification }) },
 });
+
+/** The bot's own classification, with only the fields it set; anyone else's (and an empty one) is none. */
+const classificationOf = (command: CommandOf<'handover'>, ctx: DecideContext): Classification | undefined => {
+  if (ctx.actor.kind !== 'bot' || command.classification === undefined) return undefined;
+  const { intent, language, skills } = command.classification;
+  const kept: Classification = { ...(intent ? { intent } : {}), ...(language ? { language } : {}), ...(skills && skills.length > 0 ? { skills: [...skills] } : {}) };
+  return Object.keys(kept).length === 0 ? undefined : kept;
+};
 
 /** `offerId`: the offer (or claim) it completes, when dispatch made one. */
 const assigned = (ctx: DecideContext, agentId: string, offerId?: string): DecidedEvent =>
@@ -124,7 +132,7 @@ export const TRANSITIONS: TransitionTable = {
   },
   note: { from: rows([...OPEN, 'closed'], { by: ['agent', 'bot', 'system'], then: (c, s, ctx) => [message('note')(c, s, ctx)] }) },
   handover: {
-    from: { bot: { by: ['visitor', 'bot', 'agent', 'system'], then: (_c, s, ctx) => [queued(ctx, 'handover', s.group)] } },
+    from: { bot: { by: ['visitor', 'bot', 'agent', 'system'], then: (c, s, ctx) => [queued(ctx, 'handover', s.group, classificationOf(c, ctx))] } },
   },
   accept: {
     from: {
