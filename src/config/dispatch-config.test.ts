@@ -7,7 +7,7 @@ test('defaults to manual dispatch with the documented timers, frozen', () => {
   const { config } = parseDispatchConfig({}, '/srv');
   assert.deepEqual(config, {
     mode: 'manual', offerTimeoutMs: DEFAULT_DISPATCH_OFFER_TIMEOUT_MS, maxMisses: 3, sweepIntervalMs: 1_000, positionIntervalMs: 5_000,
-    factsTimeoutMs: 1_500, factsCacheTtlMs: 60_000, factsLastKnownTtlMs: 7 * 24 * 3_600_000, scanDepth: 50, unconfirmedAfterMs: 5_000, recoverIntervalMs: 60_000, faultKillAfterClaim: false,
+    factsTimeoutMs: 1_500, factsCacheTtlMs: 60_000, factsLastKnownTtlMs: 7 * 24 * 3_600_000, scanDepth: 50, unconfirmedAfterMs: 5_000, recoverIntervalMs: 60_000, agentResyncIntervalMs: 60_000, faultKillAfterClaim: false,
   });
   assert.ok(Object.isFrozen(config));
 });
@@ -17,11 +17,11 @@ test('reads routing with every timer in ms and resolves the rules file from the 
     OMNIGATE_DISPATCH: 'routing', OMNIGATE_ROUTING_RULES_FILE: 'config/rules.json', OMNIGATE_DISPATCH_OFFER_TIMEOUT_MS: '400',
     OMNIGATE_DISPATCH_MAX_MISSES: '2', OMNIGATE_DISPATCH_SWEEP_INTERVAL_MS: '50', OMNIGATE_DISPATCH_POSITION_INTERVAL_MS: '100',
     OMNIGATE_DISPATCH_FACTS_TIMEOUT_MS: '300', OMNIGATE_DISPATCH_FACTS_CACHE_TTL_MS: '0', OMNIGATE_DISPATCH_FACTS_LAST_KNOWN_TTL_MS: '0', OMNIGATE_DISPATCH_SCAN_DEPTH: '10',
-    OMNIGATE_DISPATCH_UNCONFIRMED_AFTER_MS: '200', OMNIGATE_DISPATCH_RECOVER_INTERVAL_MS: '1000',
+    OMNIGATE_DISPATCH_UNCONFIRMED_AFTER_MS: '200', OMNIGATE_DISPATCH_RECOVER_INTERVAL_MS: '1000', OMNIGATE_DISPATCH_AGENT_RESYNC_INTERVAL_MS: '0',
   }, '/srv');
   assert.deepEqual(config, {
     mode: 'routing', rulesFile: '/srv/config/rules.json', offerTimeoutMs: 400, maxMisses: 2, sweepIntervalMs: 50, positionIntervalMs: 100,
-    factsTimeoutMs: 300, factsCacheTtlMs: 0, factsLastKnownTtlMs: 0, scanDepth: 10, unconfirmedAfterMs: 200, recoverIntervalMs: 1_000, faultKillAfterClaim: false,
+    factsTimeoutMs: 300, factsCacheTtlMs: 0, factsLastKnownTtlMs: 0, scanDepth: 10, unconfirmedAfterMs: 200, recoverIntervalMs: 1_000, agentResyncIntervalMs: 0, faultKillAfterClaim: false,
   });
 });
 

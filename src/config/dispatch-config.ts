@@ -20,6 +20,9 @@ export const DEFAULT_DISPATCH_SCAN_DEPTH = 50;
 /** An accepted offer whose `assigned` event is not appended this long after the accept is completed by a sweeper. */
 export const DEFAULT_DISPATCH_UNCONFIRMED_AFTER_MS = 5_000;
 
+/** How often each node writes every agent's profile and presence to the dispatch store again (a sync lost to a Redis failure heals then). */
+export const DEFAULT_DISPATCH_AGENT_RESYNC_INTERVAL_MS = 60_000;
+
 /** How often each node looks for queued conversations dispatch lost track of (a node died while routing one). */
 export const DEFAULT_DISPATCH_RECOVER_INTERVAL_MS = 60_000;
 
@@ -49,6 +52,8 @@ export interface DispatchConfig {
   readonly unconfirmedAfterMs: number;
   /** `OMNIGATE_DISPATCH_RECOVER_INTERVAL_MS`: each node routes again, this often (and at start), queued conversations that are in no group's queue and have no offer (their node died while routing them, or they were queued under manual dispatch); 0: never. */
   readonly recoverIntervalMs: number;
+  /** `OMNIGATE_DISPATCH_AGENT_RESYNC_INTERVAL_MS`: each node writes every agent's profile and presence to the dispatch store again this often (a presence change whose sync failed, even after its retries, heals then); 0: never. */
+  readonly agentResyncIntervalMs: number;
   /**
    * `OMNIGATE_FAULT_KILL_AFTER_CLAIM`: FAULT INJECTION for the fault tests only, off by default, never
    * in production. The node kills itself (SIGKILL) right after the store took an agent's accept and
@@ -73,6 +78,7 @@ const SCHEMA = {
     OMNIGATE_DISPATCH_SCAN_DEPTH: { type: 'integer', minimum: 1, maximum: 10_000, default: DEFAULT_DISPATCH_SCAN_DEPTH },
     OMNIGATE_DISPATCH_UNCONFIRMED_AFTER_MS: { type: 'integer', minimum: 10, maximum: HOUR_MS, default: DEFAULT_DISPATCH_UNCONFIRMED_AFTER_MS },
     OMNIGATE_DISPATCH_RECOVER_INTERVAL_MS: { type: 'integer', minimum: 0, maximum: 24 * HOUR_MS, default: DEFAULT_DISPATCH_RECOVER_INTERVAL_MS },
+    OMNIGATE_DISPATCH_AGENT_RESYNC_INTERVAL_MS: { type: 'integer', minimum: 0, maximum: 24 * HOUR_MS, default: DEFAULT_DISPATCH_AGENT_RESYNC_INTERVAL_MS },
     OMNIGATE_FAULT_KILL_AFTER_CLAIM: { type: 'boolean', default: false },
   },
 } as const;
@@ -96,6 +102,7 @@ export function parseDispatchConfig(env: NodeJS.ProcessEnv, rootDir: string): { 
       scanDepth: raw.OMNIGATE_DISPATCH_SCAN_DEPTH as number,
       unconfirmedAfterMs: raw.OMNIGATE_DISPATCH_UNCONFIRMED_AFTER_MS as number,
       recoverIntervalMs: raw.OMNIGATE_DISPATCH_RECOVER_INTERVAL_MS as number,
+      agentResyncIntervalMs: raw.OMNIGATE_DISPATCH_AGENT_RESYNC_INTERVAL_MS as number,
       faultKillAfterClaim: raw.OMNIGATE_FAULT_KILL_AFTER_CLAIM as boolean,
     }),
   };

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { createRedisDispatchStore } from '../../src/adapters/redis/redis-dispatch-store.ts';
 import { agentToken, chat } from '../support/chat-rest.ts';
 import { dispatchEnv, dispatchRig, own as g } from '../support/dispatch-rig.ts';
 import { setFault, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { assertMatchesSpec } from '../support/spec.ts';
+import { TEST_REDIS_URL } from '../support/ports.ts';
 import { waitFor } from '../support/wait.ts';
 import type { WsTestClient } from '../support/ws-client.ts';
 
@@ -30,7 +33,7 @@ const RULES = {
   },
   rules: [{ name: 'vip', when: { fact: 'customer.tier', eq: 'vip' }, then: { priority: 50 } }],
 };
-const ENV = dispatchEnv({ OMNIGATE_DISPATCH_MAX_MISSES: String(MAX_MISSES), OMNIGATE_DISPATCH_RECOVER_INTERVAL_MS: '300' });
+const ENV = dispatchEnv({ OMNIGATE_DISPATCH_MAX_MISSES: String(MAX_MISSES), OMNIGATE_DISPATCH_RECOVER_INTERVAL_MS: '300', OMNIGATE_DISPATCH_AGENT_RESYNC_INTERVAL_MS: '300' });
 
 let gw: TestGateway;
 const rig = dispatchRig();
@@ -97,6 +100,24 @@ describe('routing dispatch', () => {
     // The expired offer is closed for its agent.
     const late = await chat(gw, agents.get(first.agentId)!.token, 'POST', `/v1/conversations/${id}/accept`, { offerId: first.offerId });
     assert.deepEqual([late.status, late.body.code], [409, 'OFFER_EXPIRED']);
+  });
+
+  test('an agent whose presence never reached the dispatch store (the sync failed) is written there again by the periodic resync, and gets offers', async () => {
+    const lost = await agentIn('lost', [g('resync')]);
+    const agent = await online(lost);
+    // What a sync lost to a Redis failure leaves: the store still holds the agent as offline.
+    const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+    try {
+      const store = createRedisDispatchStore({ client: redis });
+      const statusOf = async () => (await store.agents(g('resync'))).find((a) => a.agentId === lost)?.status;
+      await waitFor('the agent online in the dispatch store', async () => (await statusOf()) === 'online');
+      await store.setAgent({ agentId: lost, groups: [g('resync')], skills: [], languages: [], maxConcurrent: 3, status: 'offline' }, Date.now());
+      const id = await start((await visitor()).token, g('resync'));
+      await offerTo(agent, id);
+      assert.equal(await statusOf(), 'online');
+    } finally {
+      redis.disconnect();
+    }
   });
 
   test(`an agent who lets ${MAX_MISSES} offers expire in a row is set away`, async () => {

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { DispatchConfig } from '../../config/dispatch-config.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import type { ChatFanout } from '../../ports/chat-fanout.ts';
@@ -15,6 +16,10 @@ import { recoverQueued } from './dispatch-recovery.ts';
 import { sweep } from './dispatch-sweeper.ts';
 import { createQueuePositions } from './queue-positions.ts';
 import type { BusinessHours, Facts, GatheredFacts, RoutingRules, RuleResult } from './routing.types.ts';
+
+/** Tries at syncing an agent after a presence change or a directory edit (250, 500 ms apart) before it waits for the periodic resync. */
+const AGENT_SYNC_ATTEMPTS = 3;
+const AGENT_SYNC_RETRY_MS = 250;
 
 export interface DispatchServiceDeps {
   readonly store: DispatchStore;
@@ -181,11 +186,21 @@ export function createDispatchService(deps: DispatchServiceDeps): DispatchServic
         track('recovery', recover);
         every('recovery', deps.config.recoverIntervalMs, recover);
       }
+      if (deps.config.agentResyncIntervalMs > 0) every('agent resync', deps.config.agentResyncIntervalMs, () => agents.syncAll());
       if (sockets) every('queue positions', deps.config.positionIntervalMs, () => positions.tick(sockets));
       log.info({ sweepIntervalMs: deps.config.sweepIntervalMs, offerTimeoutMs: deps.config.offerTimeoutMs }, 'routing dispatch started');
     },
     async agentChanged(agentId) {
-      await agents.sync(agentId);
+      // A sync lost to a passing Redis failure would leave the agent as it was (offline: no offers); the periodic resync is the last resort.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await agents.sync(agentId);
+        } catch (err) {
+          if (closed || attempt + 1 >= AGENT_SYNC_ATTEMPTS) throw err;
+          log.warn({ err, agentId, attempt }, 'dispatch could not sync an agent: trying again');
+          await delay(AGENT_SYNC_RETRY_MS * 2 ** attempt);
+        }
+      }
     },
     async close() {
       closed = true;
