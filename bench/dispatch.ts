@@ -2,10 +2,11 @@
 // conversations on two nodes (processes) sharing one Redis, against a baseline of the same Redis
 // round trips without routing logic, in the same run. Store level: each node does what the
 // routing dispatcher does with the DispatchStore (business data, rules, enqueue, pump = claim
-// loop); the gateway-level run (conversations over the WebSocket, `offered` events and frames)
-// is to be added as `--level=gateway` once the dispatch service is wired into the gateway.
-// Usage: node bench/dispatch.ts [--agents=1000] [--conversations=10000] [--rate=500] [--live-rate=100] [--live-conversations=2000] [--scan-depth=50] [--no-live]
-//   (~2 min; every process on 127.0.0.1, all stopped at the end)
+// loop). `--level=gateway` runs the same baseline, then two real gateway nodes routing
+// conversations started over REST to 1,000 agent sockets (bench/lib/dispatch-gateway.ts).
+// Usage: node bench/dispatch.ts [--level=store|gateway] [--agents=1000] [--conversations=10000] [--rate=500] [--live-rate=100] [--live-conversations=2000] [--scan-depth=50] [--no-live]
+//   [--gateway-agent-sockets=100] [--gateway-rate=50] [--gateway-conversations=2000] [--gateway-live-rate=25] [--gateway-live-conversations=1000]
+//   (store ~2 min, gateway ~5 min; every process on 127.0.0.1, all stopped at the end)
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -17,6 +18,7 @@ import { createRedisDispatchStore } from '../src/adapters/redis/redis-dispatch-s
 import { args } from './lib/args.ts';
 import { createRun } from './lib/chat-stack.ts';
 import { cpuWindow } from './lib/cpu.ts';
+import { runGatewayLevel, type GatewayPhase } from './lib/dispatch-gateway.ts';
 import { BASELINE_GROUPS, baselineKeys, dispatchNode, type Arrival, type DispatchMode } from './lib/dispatch-node.ts';
 import { isGenerator, serveGenerator, startGenerators } from './lib/generators.ts';
 import { percentiles, type Percentiles } from './lib/load.ts';
@@ -25,7 +27,12 @@ import { BENCH_PORTS, startStack, type Stack } from './lib/stack.ts';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const o = Number(process.env.BENCH_DISPATCH_PORT_OFFSET ?? 0);
 /** Clear of the tests at any offset of 1000, the demo, the chat benches (254xx) and gateway-overhead (27xxx); `BENCH_DISPATCH_PORT_OFFSET=N` moves them. */
-const PORTS = { redis: 25579 + o, stack: { redis: 25574 + o, redisCache: 25575 + o, gateway: 25570 + o, orders: 25571 + o, crm: 25572 + o, tickets: 25573 + o } } as const;
+const PORTS = {
+  redis: 25579 + o, stack: { redis: 25574 + o, redisCache: 25575 + o, gateway: 25570 + o, orders: 25571 + o, crm: 25572 + o, tickets: 25573 + o },
+  /** `--level=gateway`: the nodes and their inspectors (the stack's Redis and backend ports serve it; no stack runs then). */
+  gateways: [25576 + o, 25577 + o], inspect: [25568 + o, 25569 + o],
+} as const;
+const GATEWAY_LEVEL = args.str('level', 'store') === 'gateway';
 const AGENTS = args.int('agents', 1_000);
 const CONVERSATIONS = args.int('conversations', 10_000);
 const RATE = args.int('rate', 500);
@@ -36,6 +43,8 @@ const LIVE_CONVERSATIONS = args.int('live-conversations', 2_000);
 /** 20 places each: twice the conversations, so that every one can be offered (German speakers included). */
 const MAX_CONCURRENT = 20;
 const ROUTING_GROUPS = ['general', 'orders'];
+/** Gateway level: nothing is accepted, so every offer of the run (warm-up, paced, drain, live) keeps its place: 30 each. */
+const GATEWAY_MAX_CONCURRENT = 30;
 
 interface Counted {
   readonly phase: string;
@@ -72,7 +81,7 @@ async function main(): Promise<void> {
     const admin = new Redis(redis.url);
     run.add(async () => void (await admin.quit()));
     let stack: Stack | undefined;
-    if (!args.bool('no-live')) {
+    if (!args.bool('no-live') && !GATEWAY_LEVEL) {
       stack = await startStack(root, say, (stop) => run.add(stop), { ...BENCH_PORTS, ...PORTS.stack });
     }
     const nodes = await startGenerators(fileURLToPath(import.meta.url), 2);
@@ -116,13 +125,22 @@ async function main(): Promise<void> {
       results.push({ ...(await count(name, mode, how.paced ? seconds : cpu.seconds, records, cpu, admin, prefix)), ...commandUs });
       await dropKeys(admin, prefix);
     };
-    await phase('paced, facts cached', 'routing', { live: false, paced: true });
-    if (stack) await phase('paced, facts live', 'routing', { live: true, paced: true });
-    await phase('paced', 'baseline', { live: false, paced: true });
     const drain = `drain (${CONVERSATIONS.toLocaleString('en')} queued)`;
-    await phase(drain, 'routing', { live: false, paced: false });
+    if (!GATEWAY_LEVEL) {
+      await phase('paced, facts cached', 'routing', { live: false, paced: true });
+      if (stack) await phase('paced, facts live', 'routing', { live: true, paced: true });
+    }
+    await phase('paced', 'baseline', { live: false, paced: true });
+    if (!GATEWAY_LEVEL) await phase(drain, 'routing', { live: false, paced: false });
     await phase(drain, 'baseline', { live: false, paced: false });
-    report(results);
+    if (!GATEWAY_LEVEL) return report(results);
+    const gateway = await runGatewayLevel({
+      rootDir: root, run, say, agents: AGENTS, sockets: args.int('gateway-agent-sockets', 100), conversations: CONVERSATIONS, maxConcurrent: GATEWAY_MAX_CONCURRENT,
+      rate: args.int('gateway-rate', 50), pacedConversations: args.int('gateway-conversations', 2_000),
+      liveRate: args.int('gateway-live-rate', 25), liveConversations: args.int('gateway-live-conversations', 1_000),
+      ports: { redis: PORTS.stack.redis, redisCache: PORTS.stack.redisCache, gateways: PORTS.gateways, inspect: PORTS.inspect, orders: PORTS.stack.orders, crm: PORTS.stack.crm, tickets: PORTS.stack.tickets },
+    });
+    report(results, gateway);
   } finally {
     await run.stopAll();
   }
@@ -198,7 +216,7 @@ async function dropKeys(admin: Redis, prefix: string): Promise<void> {
   } while (cursor !== '0');
 }
 
-function report(results: Counted[]): void {
+function report(results: Counted[], gateway: GatewayPhase[] = []): void {
   const f = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '-');
   const pct = (p: Percentiles) => `${f(p.p50)} / ${f(p.p99)}`;
   const cpuPer = (c: Counted) => `${Object.entries(c.cpuMsPerOffer).filter(([n]) => n.startsWith('node')).reduce((s, [, v]) => s + v, 0) * 1000 | 0} / ${((c.cpuMsPerOffer.redis ?? 0) * 1000) | 0}`;
@@ -217,10 +235,31 @@ function report(results: Counted[]): void {
       : `${c.phase}: queued → offered added over baseline p50 +${f(c.latencyMs.p50 - b.latencyMs.p50)} ms, p99 +${f(c.latencyMs.p99 - b.latencyMs.p99)} ms`);
     if (c.errors > 0) lines.push(`  ${c.errors} errors (${c.firstError})`);
   }
+  if (gateway.length > 0) lines.push('', ...gatewayReport(gateway, results));
   console.log(lines.join('\n'));
   mkdirSync(join(root, '.data'), { recursive: true });
-  writeFileSync(join(root, '.data/bench-dispatch.json'), JSON.stringify({ machine: { cpus: cpus().length, node: process.version }, settings: { agents: AGENTS, conversations: CONVERSATIONS, rate: RATE, liveRate: LIVE_RATE, liveConversations: LIVE_CONVERSATIONS, scanDepth: SCAN_DEPTH, maxConcurrent: MAX_CONCURRENT }, results }, null, 2));
+  writeFileSync(join(root, '.data/bench-dispatch.json'), JSON.stringify({ machine: { cpus: cpus().length, node: process.version }, settings: { agents: AGENTS, conversations: CONVERSATIONS, rate: RATE, liveRate: LIVE_RATE, liveConversations: LIVE_CONVERSATIONS, scanDepth: SCAN_DEPTH, maxConcurrent: MAX_CONCURRENT }, results, gateway }, null, 2));
 }
 
 if (isGenerator()) serveGenerator(dispatchNode() as unknown as Parameters<typeof serveGenerator>[0]);
 else await main();
+
+function gatewayReport(gateway: GatewayPhase[], results: Counted[]): string[] {
+  const f = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '-');
+  const pct = (p: Percentiles) => `${f(p.p50)} / ${f(p.p99)}`;
+  const base = (phase: string) => results.find((c) => c.mode === 'baseline' && c.phase.startsWith(phase));
+  const lines = [
+    '| gateway phase | started (errors) | offered (double) | starts/s | offers/s | start request p50 / p99 ms | queued → offered p50 / p99 ms (streams) | queued → offer frame p50 / p99 ms (frames) | nodes CPU µs per offer | machine busy / not ours | load avg start → end |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+    ...gateway.map((g) => `| ${g.phase} | ${g.started} (${g.startErrors}) | ${g.offered} (${g.doubleOffers}) | ${Math.round(g.startsPerSecond)} | ${Math.round(g.offersPerSecond)} | ${pct(g.startMs)} | ${pct(g.queuedToOfferedMs)} | ${pct(g.queuedToFrameMs)} (${g.frames}) | ${Math.round(((g.cpuMsPerOffer['node-a'] ?? 0) + (g.cpuMsPerOffer['node-b'] ?? 0)) * 1000)} | ${g.machineBusyPct}% / ${g.notOursPct}% | ${g.loadAvg[0].toFixed(1)} → ${g.loadAvg[1].toFixed(1)} |`),
+    '',
+  ];
+  const paced = base('paced');
+  const drain = base('drain');
+  for (const g of gateway) {
+    if (paced && g.phase.includes('paced')) lines.push(`${g.phase}: queued → offered ${pct(g.queuedToOfferedMs)} ms against the baseline's ${pct(paced.latencyMs)} ms (p50 / p99)`);
+    if (drain && g.drainSeconds !== undefined) lines.push(`${g.phase}: ${Math.round(g.offersPerSecond)} offers/s against the baseline drain's ${Math.round(drain.perSecond)} (${f(g.offersPerSecond / drain.perSecond)}); ${f(g.drainSeconds)} s from setting the agents online to the last offer`);
+    if (g.firstStartError) lines.push(`  ${g.startErrors} starts refused (${g.firstStartError})`);
+  }
+  return lines;
+}

@@ -92,11 +92,13 @@ const nextInspectPort = () => CHAT_BENCH_PORTS.inspectFirst + inspectPorts++;
 /** A gateway node (`node src/main.ts`) on `port`, ready (readyz) when this resolves. */
 export async function startGatewayNode(run: Run, options: {
   rootDir: string; name: string; port: number; logDir: string; env: Record<string, string>;
+  /** --inspect port; default: the next of the chat benches' own (another bench gives its own). */
+  inspectPort?: number;
 }): Promise<ServerProcess> {
   const { rootDir, name, port, logDir } = options;
   const dataDir = join(rootDir, '.data/bench-chat', name);
   mkdirSync(join(dataDir, 'connectors'), { recursive: true });
-  const inspectPort = nextInspectPort();
+  const inspectPort = options.inspectPort ?? nextInspectPort();
   const profile = process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', `--cpu-prof-dir=${join(rootDir, '.data/bench-profile')}`] : [];
   const child = spawnLogged(name, logDir, [`--inspect=127.0.0.1:${inspectPort}`, ...profile, '--disable-warning=TimeoutNegativeWarning', join(rootDir, 'src/main.ts')], {
     ...withoutGatewaySettings(process.env),
