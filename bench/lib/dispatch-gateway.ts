@@ -124,6 +124,8 @@ export async function runGatewayLevel(o: GatewayLevelOptions): Promise<GatewayPh
       // Nobody accepts: an offer is the end of the measurement and must hold its agent's place for the run.
       OMNIGATE_DISPATCH_OFFER_TIMEOUT_MS: '3600000',
       OMNIGATE_DISPATCH_FACTS_CACHE_TTL_MS: String(factsTtlMs),
+      // The periodic resync would write the bench's store-only agents back to offline (no presence), and the drain's away ones online.
+      OMNIGATE_DISPATCH_AGENT_RESYNC_INTERVAL_MS: '0',
       OMNIGATE_CHAT_AGENT_ANSWER_MS: '3600000', OMNIGATE_CHAT_VISITOR_IDLE_MS: '3600000',
       OMNIGATE_REDIS_COMMAND_TIMEOUT_MS: '2000',
       OMNIGATE_RESILIENCE_ORDERS_JAVA_RATE_LIMIT_PER_SEC: '1000000',
