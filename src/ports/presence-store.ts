@@ -20,6 +20,8 @@ export interface PresenceStore {
   remove(agentId: string, socketId: string): Promise<PresenceChange>;
   /** Drops the sockets whose lease ran out; the agents whose presence changed, each once. */
   sweep(): Promise<PresenceChange[]>;
+  /** One agent's presence: one read, whatever the number of agents (dispatch asks it on every presence change). */
+  get(agentId: string): Promise<AgentPresence>;
   /** Every agent with at least one live socket. */
   list(): Promise<{ readonly agentId: string; readonly status: AgentPresence }[]>;
 }

@@ -45,6 +45,9 @@ end
 return out`;
 const SWEEP_BATCH = 1_000;
 
+/** An agent's presence from its sockets' statuses: online if any is, away if all are, offline with none. */
+const statusOf = (statuses: readonly string[]): AgentPresence => (statuses.length === 0 ? 'offline' : statuses.includes('online') ? 'online' : 'away');
+
 /** Presence in the durable Redis: a sorted set of socket leases (score: expiry by Redis's clock) and a hash per agent. */
 export function createRedisPresenceStore(redis: RedisHandle): PresenceStore {
   const { client } = redis;
@@ -58,14 +61,21 @@ export function createRedisPresenceStore(redis: RedisHandle): PresenceStore {
       for (let i = 0; i + 2 < flat.length; i += 3) changes.push(change(flat[i]!, [flat[i + 1]!, flat[i + 2]!]));
       return changes;
     },
+    get: async (agentId) => statusOf(await client.hvals(AGENT_PREFIX + agentId)),
     async list() {
       const members = await client.zrange(LEASES, 0, -1);
       const agents = [...new Set(members.map((m) => m.slice(0, m.indexOf('\n'))))];
+      // One round trip for every agent's hash (all in the presence slot), not one per agent.
+      const pipeline = client.pipeline();
+      for (const agentId of agents) pipeline.hvals(AGENT_PREFIX + agentId);
+      const replies = agents.length === 0 ? [] : ((await pipeline.exec()) ?? []);
       const out: { agentId: string; status: AgentPresence }[] = [];
-      for (const agentId of agents) {
-        const statuses = await client.hvals(AGENT_PREFIX + agentId);
-        if (statuses.length > 0) out.push({ agentId, status: statuses.includes('online') ? 'online' : 'away' });
-      }
+      agents.forEach((agentId, i) => {
+        const [err, statuses] = replies[i] ?? [new Error('no reply'), []];
+        if (err) throw err;
+        const status = statusOf(statuses as string[]);
+        if (status !== 'offline') out.push({ agentId, status });
+      });
       return out;
     },
   };

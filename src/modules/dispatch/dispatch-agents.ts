@@ -16,7 +16,7 @@ export interface DispatchAgents {
 export interface DispatchAgentsDeps {
   readonly ctx: DispatchContext;
   readonly directory: Pick<AgentDirectory, 'get' | 'list'>;
-  readonly presence: Pick<PresenceStore, 'list'>;
+  readonly presence: Pick<PresenceStore, 'get' | 'list'>;
 }
 
 const asAgent = (profile: AgentProfile, status: AgentPresence): DispatchAgent => ({
@@ -24,7 +24,8 @@ const asAgent = (profile: AgentProfile, status: AgentPresence): DispatchAgent =>
 });
 
 export function createDispatchAgents({ ctx, directory, presence }: DispatchAgentsDeps): DispatchAgents {
-  const presenceOf = async (agentId: string): Promise<AgentPresence> => (await presence.list()).find((p) => p.agentId === agentId)?.status ?? 'offline';
+  // One agent's own read: reading every agent's presence for each change made n agents coming online cost n² round trips.
+  const presenceOf = (agentId: string): Promise<AgentPresence> => presence.get(agentId);
   /** One agent's syncs run one after the other on this node: each reads profile and presence afresh, so an older read never lands last. */
   const queues = new Map<string, Promise<void>>();
   /** Syncs asked for each agent on this node, so a resync does not write an older presence read over a newer sync. */

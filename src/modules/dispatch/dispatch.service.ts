@@ -32,7 +32,7 @@ export interface DispatchServiceDeps {
   readonly evaluate: (rules: RoutingRules, facts: Facts, options?: { readonly group?: string }) => RuleResult;
   readonly isOpen: (hours: BusinessHours, nowMs: number) => boolean;
   readonly directory: Pick<AgentDirectory, 'get' | 'list'>;
-  readonly presence: Pick<PresenceStore, 'list'>;
+  readonly presence: Pick<PresenceStore, 'get' | 'list'>;
   readonly fanout: Pick<ChatFanout, 'signal'>;
   /** The conversations service (built after this one: it takes the dispatcher). */
   readonly conversations: () => DispatchConversations & Pick<Conversations, 'list' | 'history'>;

@@ -26,7 +26,7 @@ export interface DispatchWiringDeps {
   /** Routing's own facts cache (the cache Redis). */
   readonly factsCache?: StaleCache;
   readonly directory: Pick<AgentDirectory, 'get' | 'list'>;
-  readonly presence: Pick<PresenceStore, 'list'>;
+  readonly presence: Pick<PresenceStore, 'get' | 'list'>;
   readonly fanout: Pick<ChatFanout, 'signal'>;
   readonly conversations: () => DispatchConversations & Pick<Conversations, 'list' | 'history'>;
 }
