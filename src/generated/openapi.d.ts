@@ -2168,7 +2168,10 @@ export interface components {
         LeaveMessageRequest: {
             clientId?: components["schemas"]["ClientId"];
             text: string;
-            /** @description Where to answer; required when the visitor is not a known (verified) customer. */
+            /**
+             * Format: email
+             * @description Where to answer; required when the visitor is not a known (verified) customer.
+             */
             email?: string;
         };
         TransferRequest: {
