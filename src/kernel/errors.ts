@@ -51,6 +51,7 @@ export const ERROR_CATALOGUE = {
   SHUTTING_DOWN: { status: 503, wsClose: 1012, retryable: true, breaker: false, outcomeUnknown: false, stale: false, title: 'The gateway is shutting down' },
   STORE_UNAVAILABLE: { status: 503, wsClose: 4503, retryable: true, breaker: false, outcomeUnknown: false, stale: false, title: 'The shared store this request needs is unavailable' },
   TOKEN_EXPIRED: { status: 401, wsClose: 4001, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'The token has expired' },
+  NOT_A_PARTICIPANT: { status: 403, wsClose: 4403, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'Only a participant of the conversation may act for it' },
   IDENTITY_NOT_VERIFIED: { status: 403, wsClose: 4403, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'The identity proof does not match' },
   ORIGIN_NOT_ALLOWED: { status: 403, wsClose: 4403, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'This origin is not allowed for the widget key' },
   INVALID_TRANSITION: { status: 409, wsClose: 4409, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'The conversation cannot do this in its current state' },

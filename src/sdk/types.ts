@@ -13,11 +13,26 @@ export interface CapabilityDeclaration {
   readonly description: string;
   /** JSON Schema of the params, checked by the gateway before the connector is called. */
   readonly params: JsonSchema;
-  /** Canonical schema of the result: `Customer`, `Order`, `Ticket`, `Requester`, or a page of one (`Page<Order>`). */
+  /** Canonical schema of the result: `Customer`, `Order`, `Ticket`, `Requester`, `Product`, or a page of one (`Page<Order>`). */
   readonly result: CanonicalResult;
+  /**
+   * The fields of the result that name business records: lineage indexes every call made for a
+   * conversation under them (`GET /v1/lineage/{system}/{id}`), for a connector nobody here wrote too.
+   */
+  readonly businessKeys?: readonly BusinessKeyDeclaration[];
 }
 
-export type CanonicalEntity = 'Customer' | 'Order' | 'Ticket' | 'Requester';
+/** A field of a capability's result that names a business record. */
+export interface BusinessKeyDeclaration {
+  /** The record's kind: `order`, `customer`, `ticket`, `product`, `requester`. */
+  readonly type: string;
+  /** A dotted path into the result (into each item of a `Page<…>`); `[]` steps into an array: `id`, `customerRef`, `lines[].sku`. */
+  readonly path: string;
+  /** The system the id belongs to, when not the connector's own (`manifest.system`). */
+  readonly system?: string;
+}
+
+export type CanonicalEntity = 'Customer' | 'Order' | 'Ticket' | 'Requester' | 'Product';
 export type CanonicalResult = CanonicalEntity | `Page<${CanonicalEntity}>`;
 
 /** A raw path the gateway may pass through to the backend (`/v1/proxy/{system}/...`). */

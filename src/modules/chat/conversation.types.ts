@@ -1,4 +1,5 @@
 import type { StoredEventBase } from '../../ports/conversation-store.ts';
+import type { BotFindings } from '../bot/bot.types.ts';
 import type { OverflowTarget, RoutingDecision } from '../dispatch/routing.types.ts';
 
 /**
@@ -71,7 +72,7 @@ export interface EventDataMap {
   /** Public: what the visitor said of itself. The group it was started for is routing detail: it is in the internal event that follows (bot_engaged or queued). */
   'conversation.created': { readonly visitor: VisitorRef; readonly language?: string; readonly subject?: string; readonly topic?: string; readonly page?: string };
   'conversation.bot_engaged': { readonly bot: string; readonly group?: string };
-  'conversation.queued': { readonly reason: 'no_bot' | 'handover' | 'agent_timeout' | 'transferred' | 'reopened'; readonly group?: string; readonly classification?: Classification };
+  'conversation.queued': { readonly reason: 'no_bot' | 'handover' | 'agent_timeout' | 'transferred' | 'reopened'; readonly group?: string; readonly classification?: Classification; readonly findings?: BotFindings };
   /** `offerId`: the offer (or the claim) it completes; the append is idempotent by it. */
   'conversation.assigned': { readonly agentId: string; readonly offerId?: string };
   /** Internal: the routing decision made at enqueue (rules, facts and their sources, what was missing). */
@@ -127,7 +128,7 @@ export type ConversationCommand =
    * for routing's `bot.*` facts. Only the bot's counts (the decider drops anyone else's); the REST
    * and socket handovers do not take one, so neither a visitor nor staff can steer routing with it.
    */
-  | { readonly type: 'handover'; readonly reason?: string; readonly classification?: Classification }
+  | { readonly type: 'handover'; readonly reason?: string; readonly classification?: Classification; readonly findings?: BotFindings }
   | { readonly type: 'snooze'; readonly untilMs?: number }
   | { readonly type: 'wake' }
   | { readonly type: 'close'; readonly reason?: 'resolved' | 'idle' }
@@ -198,4 +199,6 @@ export interface ConversationState {
   readonly ticketJobId?: string;
   /** The ticket made of it, once it exists (`ticket_opened`). */
   readonly ticketId?: string;
+  /** What the bot found before it handed over (the last `queued` that carried findings): for the agent. */
+  readonly botFindings?: BotFindings;
 }

@@ -3,6 +3,7 @@ import { allowsStaleAnswer, AppError, toAppError, type ErrorCode } from '../../k
 import type { Logger } from '../../kernel/logger.ts';
 import { toIssues, type SchemaRegistry } from '../../kernel/schemas.ts';
 import type { TraceContext } from '../../kernel/trace.ts';
+import type { ConversationAttribution } from '../lineage/lineage.types.ts';
 import type { StaleCache } from '../../ports/cache.ts';
 import type { ConnectorCalls } from '../connectors/connector-calls.ts';
 import type { ConnectorRegistry } from '../connectors/registry.ts';
@@ -37,6 +38,8 @@ export interface CallOptions {
   readonly log: Logger;
   /** Aborted when the client goes away. */
   readonly signal?: AbortSignal;
+  /** The conversation the call is made for (X-Conversation-Id, the sidebar, the bot): lineage records it, spans carry its id. */
+  readonly conversation?: ConversationAttribution;
 }
 
 /** Calls capabilities on whichever connector serves them and returns checked canonical data. */
