@@ -35,3 +35,23 @@ test('names every problem of a definition at once: a capability without operatio
     },
   );
 });
+
+test('business keys are checked: path syntax (a.b, a[].b), lowercase kebab type, system name, no duplicates', () => {
+  const withKeys = (businessKeys: unknown) => ({ ...base, manifest: { ...manifest, capabilities: [{ ...manifest.capabilities[0]!, businessKeys }, manifest.capabilities[1]!] } }) as ConnectorDefinition<unknown>;
+  const good = defineConnector(withKeys([{ type: 'order', path: 'id' }, { type: 'product', path: 'lines[].sku' }, { type: 'customer', path: 'customer.ref', system: 'crm' }, { type: 'support-case', path: 'tags[]' }]));
+  assert.equal(good.manifest.capabilities[0]?.businessKeys?.length, 4);
+  assert.throws(
+    () => defineConnector(withKeys([{ type: 'Order', path: 'id' }, { type: 'product', path: 'lines.[].sku' }, { type: 'order', path: 'a..b' }, { type: 'x', path: 'id', system: 'Orders' }, { type: 'order', path: 'id' }, { type: 'order', path: 'id' }])),
+    (err: unknown) => {
+      const message = (err as Error).message;
+      return [
+        'businessKeys[0].type must be lowercase kebab-case',
+        'businessKeys[1].path must be dotted fields',
+        'businessKeys[2].path must be dotted fields',
+        'businessKeys[3].system must be a system name',
+        'businessKeys[5] is declared twice',
+      ].every((p) => message.includes(p)) && !message.includes('businessKeys[4]');
+    },
+  );
+  assert.throws(() => defineConnector(withKeys({ type: 'order', path: 'id' })), /businessKeys must be an array/);
+});

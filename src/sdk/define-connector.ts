@@ -1,10 +1,12 @@
+import { businessKeyProblems } from './business-key-path.ts';
 import type { Connector, ConnectorDefinition } from './types.ts';
 
 const BRAND = Symbol.for('omnigate.connector');
 
 /**
  * Declares a connector. Checks that every declared capability has exactly one operation of the
- * right kind and no operation is undeclared, with one precise error per problem.
+ * right kind, no operation is undeclared and every declared business key is well-formed, with one
+ * precise error per problem.
  */
 export function defineConnector<Config>(definition: ConnectorDefinition<Config>): Connector<Config> {
   const { manifest } = definition;
@@ -16,6 +18,7 @@ export function defineConnector<Config>(definition: ConnectorDefinition<Config>)
     if (typeof table[capability.name] !== 'function') {
       problems.push(`capability ${capability.name} (${capability.kind}) has no operation in ${capability.kind === 'query' ? 'queries' : 'commands'}`);
     }
+    problems.push(...businessKeyProblems(capability));
   }
   const declared = new Set(manifest.capabilities.map((c) => c.name));
   for (const name of [...Object.keys(queries), ...Object.keys(commands)]) {

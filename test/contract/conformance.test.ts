@@ -7,6 +7,7 @@ import { after, afterEach, describe, test, type TestContext } from 'node:test';
 import { createAjv, createSchemaRegistry, toIssues } from '../../src/kernel/schemas.ts';
 import { secretFields } from '../../src/modules/connectors/connector-config.ts';
 import { MANIFEST_SCHEMA } from '../../src/modules/connectors/manifest.schema.ts';
+import { businessKeysOf } from '../../src/modules/lineage/business-keys.ts';
 import { isConnector } from '../../src/sdk/define-connector.ts';
 import { BadUpstreamDataError, NotFoundError, UnauthorizedError, UpstreamTimeoutError, UpstreamUnavailableError } from '../../src/sdk/errors.ts';
 import { DeadlineExceeded, type OutgoingRequest } from '../../src/sdk/http-client.ts';
@@ -156,6 +157,19 @@ function describeBehaviour(n: string, candidate: Candidate, connector: Connector
       assert.ok(outcome.settled && outcome.ok, `the call failed: ${outcome.settled ? describeError(outcome.error) : 'it did not settle'}`);
       const validate = schemas.validatorFor(capability.result);
       assert.ok(validate(outcome.value), `breaks ${capability.result}: ${toIssues(validate.errors).slice(0, 5).map((i) => i.message).join('; ')}`);
+    });
+  }
+
+  for (const capability of queries.filter((c) => (c.businessKeys ?? []).length > 0)) {
+    check(`${n}: ${capability.name} finds every declared business key in its answer (lineage)`, async () => {
+      requireBackend();
+      const outcome = await attempt(capability, sampleFor(capability).valid);
+      assert.ok(outcome.settled && outcome.ok, `the call failed: ${outcome.settled ? describeError(outcome.error) : 'it did not settle'}`);
+      const found = businessKeysOf(manifest.system, capability, outcome.value);
+      for (const key of capability.businessKeys ?? []) {
+        const system = key.system ?? manifest.system;
+        assert.ok(found.some((k) => k.system === system && k.type === key.type), `businessKeys ${key.type} at ${key.path}: no string id there in the answer to the sample ${JSON.stringify(sampleFor(capability).valid)}`);
+      }
     });
   }
 

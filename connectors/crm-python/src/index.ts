@@ -3,6 +3,13 @@ import { configSchema, type CrmConfig } from './config.ts';
 import { getCustomer } from './operations/get-customer.ts';
 import { listCustomers } from './operations/list-customers.ts';
 
+/** The records a customer names, for lineage: the customer master's id, and the same customer's ids in the orders and tickets systems. */
+const CUSTOMER_KEYS = [
+  { type: 'customer', path: 'id' },
+  { type: 'customer', path: 'externalIds.orders', system: 'orders' },
+  { type: 'requester', path: 'externalIds.tickets', system: 'tickets' },
+] as const;
+
 export default defineConnector<CrmConfig>({
   manifest: {
     name: 'crm-python',
@@ -17,6 +24,7 @@ export default defineConnector<CrmConfig>({
         description: 'One customer by the canonical id, with their ids in the other systems.',
         params: { type: 'object', required: ['id'], additionalProperties: false, properties: { id: { type: 'string', minLength: 1 } } },
         result: 'Customer',
+        businessKeys: CUSTOMER_KEYS,
       },
       {
         name: 'customer.list',
@@ -32,6 +40,7 @@ export default defineConnector<CrmConfig>({
           },
         },
         result: 'Page<Customer>',
+        businessKeys: CUSTOMER_KEYS,
       },
     ],
     proxy: { allow: [{ methods: ['GET'], path: '/api/customers/' }, { methods: ['GET'], path: '/api/customers/*/' }] },

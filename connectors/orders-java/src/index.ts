@@ -4,6 +4,13 @@ import { getOrder } from './operations/get-order.ts';
 import { listOrders } from './operations/list-orders.ts';
 import { pollStatusChanges } from './events/poll-status-changes.ts';
 
+/** The records an order names, for lineage: the order, its customer (by the orders system's id) and each product ordered. */
+const ORDER_KEYS = [
+  { type: 'order', path: 'id' },
+  { type: 'customer', path: 'customerRef' },
+  { type: 'product', path: 'lines[].sku' },
+] as const;
+
 export default defineConnector<OrdersConfig>({
   manifest: {
     name: 'orders-java',
@@ -18,6 +25,7 @@ export default defineConnector<OrdersConfig>({
         description: 'One order by its id.',
         params: { type: 'object', required: ['id'], additionalProperties: false, properties: { id: { type: 'string', minLength: 1 } } },
         result: 'Order',
+        businessKeys: ORDER_KEYS,
       },
       {
         name: 'order.list',
@@ -34,6 +42,7 @@ export default defineConnector<OrdersConfig>({
           },
         },
         result: 'Page<Order>',
+        businessKeys: ORDER_KEYS,
       },
     ],
     proxy: { allow: [{ methods: ['GET'], path: '/api/orders/*' }, { methods: ['GET'], path: '/api/customers/*/orders' }] },

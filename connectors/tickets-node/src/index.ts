@@ -7,6 +7,12 @@ import { listTickets } from './operations/list-tickets.ts';
 import { createRpc } from './rpc.ts';
 import { toTicketEvents } from './events/to-ticket-event.ts';
 
+/** The records a ticket names, for lineage: the ticket and its requester (the customer's id in the tickets system). */
+const TICKET_KEYS = [
+  { type: 'ticket', path: 'id' },
+  { type: 'requester', path: 'requesterRef' },
+] as const;
+
 const STATUS = { type: 'string', enum: ['new', 'open', 'pending', 'solved', 'closed'] } as const;
 
 /** Options of the tickets connector; the gateway loads it with none (the default export). */
@@ -31,6 +37,7 @@ export function createTicketsConnector(options: TicketsConnectorOptions = {}): C
           description: 'One ticket by its id.',
           params: { type: 'object', required: ['id'], additionalProperties: false, properties: { id: { type: 'string', minLength: 1 } } },
           result: 'Ticket',
+          businessKeys: TICKET_KEYS,
         },
         {
           name: 'ticket.list',
@@ -48,6 +55,7 @@ export function createTicketsConnector(options: TicketsConnectorOptions = {}): C
             },
           },
           result: 'Page<Ticket>',
+          businessKeys: TICKET_KEYS,
         },
         {
           name: 'ticket.create',
@@ -70,6 +78,7 @@ export function createTicketsConnector(options: TicketsConnectorOptions = {}): C
             },
           },
           result: 'Ticket',
+          businessKeys: TICKET_KEYS,
         },
         {
           name: 'requester.ensure',
@@ -86,6 +95,7 @@ export function createTicketsConnector(options: TicketsConnectorOptions = {}): C
             },
           },
           result: 'Requester',
+          businessKeys: [{ type: 'requester', path: 'id' }],
         },
       ],
       proxy: { allow: [{ methods: ['POST'], path: '/rpc', rpcMethods: ['tickets.get', 'tickets.search'] }] },

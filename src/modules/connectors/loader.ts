@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url';
 import type { ValidateFunction } from 'ajv/dist/2020.js';
 import type { Logger } from '../../kernel/logger.ts';
 import { createAjv, toIssues } from '../../kernel/schemas.ts';
+import { businessKeyProblems } from '../../sdk/business-key-path.ts';
 import type { ConnectorManifest } from '../../sdk/types.ts';
 import { resolveConnectorConfig } from './connector-config.ts';
 import { createWorkerHost } from './host/worker-host.ts';
@@ -41,6 +42,8 @@ export function createLoader(deps: ConnectorRegistryDeps, log: Logger, slots: Sl
   function checkManifest(manifest: ConnectorManifest, expectedName: string | undefined): void {
     if (!validateManifest(manifest)) throw new StageError('manifest', toIssues(validateManifest.errors).map((i) => `manifest.${i.message}`).join('; '));
     if (expectedName && manifest.name !== expectedName) throw new StageError('manifest', `the package is connector ${manifest.name}, not ${expectedName}`);
+    const keyProblems = manifest.capabilities.flatMap((capability) => businessKeyProblems(capability));
+    if (keyProblems.length > 0) throw new StageError('manifest', keyProblems.join('; '));
     for (const capability of manifest.capabilities) {
       try {
         deps.schemas.validatorFor(capability.result);

@@ -1,3 +1,5 @@
+import { BUSINESS_KEY_PATH_PATTERN, BUSINESS_KEY_SYSTEM_PATTERN, BUSINESS_KEY_TYPE_PATTERN, MAX_BUSINESS_KEY_DECLARATIONS } from '../../sdk/business-key-path.ts';
+
 /** The shape every connector manifest must have; checked with ajv before anything of it runs. */
 export const MANIFEST_SCHEMA = {
   type: 'object',
@@ -21,6 +23,21 @@ export const MANIFEST_SCHEMA = {
           description: { type: 'string', minLength: 1 },
           params: { type: 'object' },
           result: { type: 'string', pattern: '^(Customer|Order|Ticket|Requester|Page<(Customer|Order|Ticket|Requester)>)$' },
+          // The result's fields that name business records, for lineage (sdk/business-key-path.ts).
+          businessKeys: {
+            type: 'array',
+            maxItems: MAX_BUSINESS_KEY_DECLARATIONS,
+            items: {
+              type: 'object',
+              required: ['type', 'path'],
+              additionalProperties: false,
+              properties: {
+                type: { type: 'string', pattern: BUSINESS_KEY_TYPE_PATTERN },
+                path: { type: 'string', maxLength: 200, pattern: BUSINESS_KEY_PATH_PATTERN },
+                system: { type: 'string', pattern: BUSINESS_KEY_SYSTEM_PATTERN },
+              },
+            },
+          },
         },
       },
     },

@@ -18,20 +18,23 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const scratch = join(ROOT, '.data', `registry-unit-${process.pid}-${Date.now()}`);
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
-function writeConnector(dir: string, version: string, healthy = true): void {
+function writeConnector(dir: string, version: string, healthy = true, businessKeys = "[{ type: 'customer', path: 'id' }]"): void {
   mkdirSync(join(dir, 'src'), { recursive: true });
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: '@omnigate/connector-echo', version, type: 'module', main: './src/index.ts', omnigate: { connector: true } }));
   writeFileSync(join(dir, 'src/index.ts'), `import { apiKeyAuth, defineConnector } from 'omnigate/sdk';
-export default defineConnector({
+const connector = defineConnector({
   manifest: {
     name: 'echo', version: '${version}', system: 'echo', description: 'answers from its own code',
     configSchema: { type: 'object', required: ['baseUrl'], properties: { baseUrl: { type: 'string' } } },
-    capabilities: [{ name: 'customer.get', kind: 'query', description: 'a customer', params: { type: 'object', properties: { id: { type: 'string' } } }, result: 'Customer' }],
+    capabilities: [{ name: 'customer.get', kind: 'query', description: 'a customer', params: { type: 'object', properties: { id: { type: 'string' } } }, result: 'Customer', businessKeys: [{ type: 'customer', path: 'id' }] }],
   },
   async auth() { return apiKeyAuth({ header: 'x-api-key', value: 'k' }); },
   queries: { 'customer.get': async (params) => ({ version: '${version}', params }) },
   async health() { return ${healthy ? "{ ok: true }" : "{ ok: false, detail: 'backend says no' }"}; },
 });
+// Changed after defineConnector checked it: what the registry's own manifest check sees.
+connector.manifest.capabilities[0].businessKeys = ${businessKeys};
+export default connector;
 `);
 }
 
@@ -93,6 +96,22 @@ test('a reload to a healthy version swaps it in; removing the connector leaves n
     assert.equal((await registry.remove('echo')).result, 'ok');
     assert.throws(() => registry.lease('echo'), (err: unknown) => isAppError(err) && err.code === 'CONNECTOR_UNAVAILABLE');
     assert.deepEqual(changes.map((c) => `${c.action}:${c.result}`), ['start:ok', 'reload:ok', 'remove:ok']);
+  } finally {
+    await registry.close();
+  }
+});
+
+test("a version whose manifest declares a malformed business key is refused at the manifest stage; the old one keeps serving", async () => {
+  const { registry, folder } = startRegistry('keys');
+  try {
+    await registry.start();
+    assert.deepEqual(registry.get('echo')?.active?.manifest.capabilities[0]?.businessKeys, [{ type: 'customer', path: 'id' }]);
+    writeConnector(folder, '2.0.0', true, "[{ type: 'Customer', path: 'lines.[]' }]");
+    const outcome = await registry.reload('echo');
+    assert.equal(outcome.result, 'failed');
+    assert.equal(outcome.problem?.stage, 'manifest');
+    assert.match(outcome.problem?.message ?? '', /businessKeys/, outcome.problem?.message);
+    assert.equal(registry.get('echo')?.active?.version, '1.0.0');
   } finally {
     await registry.close();
   }
