@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parseChatConfig } from './chat-config.ts';
 import { parseDispatchConfig } from './dispatch-config.ts';
+import { parseLineageConfig } from './lineage-config.ts';
 import type { ApiKey, Config } from './config.types.ts';
 import { parseWsConfig } from './ws-config.ts';
 import { loadIdentityConfig } from './identity-config.ts';
@@ -120,8 +121,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
   const identity = loadIdentityConfig(env, rootDir);
   const chat = parseChatConfig(env);
   const dispatch = parseDispatchConfig(env, rootDir);
-  if (problems.length > 0 || !ws.config || chat.problems || dispatch.problems) {
-    throw new ConfigError([...new Set([...problems, ...ws.problems, ...identity.problems, ...(chat.problems ?? []), ...(dispatch.problems ?? [])])]);
+  const lineage = parseLineageConfig(env);
+  if (problems.length > 0 || !ws.config || chat.problems || dispatch.problems || lineage.problems) {
+    throw new ConfigError([...new Set([...problems, ...ws.problems, ...identity.problems, ...(chat.problems ?? []), ...(dispatch.problems ?? []), ...(lineage.problems ?? [])])]);
   }
   const apiKeys = parseKeys(String(raw.OMNIGATE_API_KEYS));
   const adminKeys = raw.OMNIGATE_ADMIN_KEYS === undefined ? [] : parseKeys(String(raw.OMNIGATE_ADMIN_KEYS));
@@ -185,6 +187,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     identity: identity.config,
     chat: chat.config,
     dispatch: dispatch.config,
+    lineage: lineage.config,
   });
 }
 

@@ -1,5 +1,6 @@
 import type { ChatConfig } from './chat-config.ts';
 import type { DispatchConfig } from './dispatch-config.ts';
+import type { LineageConfig } from './lineage-config.ts';
 import type { WsConfig } from './ws-config.ts';
 import type { IdentityConfig } from './identity-config.ts';
 
@@ -137,6 +138,8 @@ export interface Config {
   readonly chat: ChatConfig;
   /** `OMNIGATE_DISPATCH*`, `OMNIGATE_ROUTING_RULES_FILE`: how waiting conversations reach agents (src/config/dispatch-config.ts). */
   readonly dispatch: DispatchConfig;
+  /** `OMNIGATE_LINEAGE_*`, `OMNIGATE_JAEGER_UI_URL`: how long and how much lineage is kept, and where traces open (src/config/lineage-config.ts). */
+  readonly lineage: LineageConfig;
 }
 
 export interface ApiKey {

@@ -25,6 +25,8 @@ export interface ConversationAttribution {
   readonly actor: Actor;
   /** Why, in a few words, for the trace: `bot.order_status`, `sidebar`, `console`. */
   readonly purpose?: string;
+  /** What of the answer is shown, and to whom (`status only, to an anonymous visitor`): kept as the entry's `shown`. */
+  readonly shown?: string;
 }
 
 /** What one attributed call did: written once per call (after it ends, failed or not). */
