@@ -1,0 +1,216 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { createKitConversation, createKitMemory, createKitQueries } from '../../../../test/support/bot-dialogue-kit.ts';
+import type { BotReply } from '../bot.types.ts';
+import type { Understand } from '../nlu.types.ts';
+import { createBuiltinBot } from './builtin-bot.ts';
+
+// A stand-in for nlu's understanding with the few words these dialogues use: the dialogues are
+// under test here, not the understanding (which has its own labelled set and floor).
+const understand: Understand = (text, products) => {
+  const orderIds = [...text.matchAll(/ORD-?(\d{1,7})/gi)].map((m) => `ORD-${m[1]!.padStart(7, '0')}`);
+  const emails = [...text.matchAll(/[^\s@，,]+@[^\s@，,]+\.[a-z]+/gi)].map((m) => m[0]);
+  const names: Record<string, RegExp> = { 'SKU-DK-01': /docking station|扩展坞/i, 'SKU-MN-04': /monitor|显示器/i };
+  const skus = products.filter((p) => names[p.sku]?.test(text)).map((p) => p.sku);
+  const rules: [RegExp, string, string?][] = [
+    [/转人工|人工客服|\bhuman\b|\bagent\b/i, 'handoff'], [/\breturn\b|退货/i, 'return'], [/complain|投诉/i, 'complaint'],
+    [/how long.*ship|多久.*发货/i, 'faq', 'shipping_time'], [/where|status|到哪|物流/i, 'order_status'], [/^(hi|hello|你好)/i, 'greeting'], [/thank|谢谢/i, 'thanks'],
+  ];
+  const [, intent, faqId] = rules.find(([re]) => re.test(text)) ?? [undefined, 'none'];
+  return { intent: intent as never, confidence: intent === 'none' ? 0 : 0.9, language: /\p{Script=Han}/u.test(text) ? 'zh' : 'en', entities: { orderIds, skus, emails }, ...(faqId ? { faqId } : {}) };
+};
+
+function rig(customerId?: string) {
+  const kit = createKitQueries();
+  const memory = createKitMemory();
+  const products = [{ sku: 'SKU-DK-01', name: 'Docking Station' }, { sku: 'SKU-MN-04', name: '27" Monitor' }];
+  // Routing's keyword classification is bot-core's; here it shows what the bot hands it.
+  const classified: [readonly string[], string | undefined][] = [];
+  const classify = (said: readonly string[], language: string | undefined) => {
+    classified.push([said, language]);
+    return { intent: 'orders', ...(language === undefined ? {} : { language }) };
+  };
+  const bot = createBuiltinBot({
+    understand, memory, classify,
+    catalogue: { products: () => products, refreshedAt: () => 0 },
+    faq: (id, lang) => (id === 'shipping_time' ? (lang === 'zh' ? '一般2-3个工作日发货。' : 'Orders ship within 2-3 working days.') : undefined),
+  });
+  const talk = createKitConversation(kit.queries, customerId);
+  const say = (t: string) => bot.reply(talk.input(t));
+  return { ...kit, memory, bot, talk, say, classified };
+}
+
+const said = (reply: BotReply): string => (reply.kind === 'nothing' ? '' : (reply.messages ?? []).map((m) => (m.contentType === 'text' ? m.text : '')).join('\n'));
+
+describe('order status', () => {
+  test('a verified customer asking in English about an own order gets its details, read as "order details, verified customer"', async () => {
+    const r = rig('42');
+    const reply = await r.say('where is my order ORD-0000001');
+    assert.equal(reply.kind, 'answer');
+    assert.match(said(reply), /Order ORD-0000001 has shipped/);
+    assert.match(said(reply), /1 × Docking Station.*129\.00 EUR/);
+    assert.deepEqual(r.calls.map((c) => [c.capability, c.shown]), [
+      ['customer.get', 'nothing (whose orders are theirs), verified customer'],
+      ['order.get', 'nothing (whose order it is), verified customer'],
+      ['order.get', 'order details, verified customer'],
+    ]);
+  });
+
+  test('an anonymous visitor asking in Chinese is asked for the email, and with the right one gets the status only', async () => {
+    const r = rig();
+    const first = await r.say('我的订单ORD-0000001到哪了');
+    assert.equal(first.kind, 'ask');
+    assert.match(said(first), /邮箱/);
+    const wrong = await r.say('bob@example.com');
+    assert.match(said(wrong), /不符/);
+    assert.doesNotMatch(said(wrong), /已发货/);
+    await r.say('我的订单ORD-0000001到哪了');
+    const right = await r.say('ada@example.com');
+    assert.match(said(right), /订单ORD-0000001已发货/);
+    assert.doesNotMatch(said(right), /Docking|129/, 'no items, no total');
+    assert.equal(r.calls.at(-1)?.shown, 'status only, anonymous visitor (email proven)');
+    assert.ok(!r.calls.some((c) => c.shown === 'order details, verified customer'));
+  });
+
+  test('a verified customer asking about someone else\'s order gets no details: proof is asked as of anyone', async () => {
+    const r = rig('42');
+    const reply = await r.say('where is ORD-0000003?');
+    assert.equal(reply.kind, 'ask');
+    assert.doesNotMatch(said(reply), /paid|Docking/);
+  });
+
+  test('without a number a verified customer picks from the recent orders; the next message picks one', async () => {
+    const r = rig('42');
+    const list = await r.say('where is my order?');
+    assert.equal(list.kind, 'ask');
+    assert.match(said(list), /1\) ORD-0000001.*\n2\) ORD-0000002/);
+    const picked = await r.say('2');
+    assert.match(said(picked), /Order ORD-0000002 has been delivered.*\n.*27" Monitor/);
+  });
+
+  test('an anonymous visitor without a number is asked for it, and the next message gives it', async () => {
+    const r = rig();
+    assert.match(said(await r.say('where is my order?')), /ORD-0001234/);
+    assert.match(said(await r.say('ORD-0000003')), /email address on the order/);
+  });
+
+  test('walking order numbers: the fourth unproven number is refused without a look-up, the next try hands over', async () => {
+    const r = rig();
+    for (const n of [1, 2, 3]) assert.equal((await r.say(`where is ORD-000000${n}`)).kind, 'ask');
+    const lookups = r.calls.length;
+    const refused = await r.say('where is ORD-0000009');
+    assert.match(said(refused), /cannot look up more order numbers/);
+    assert.equal(r.calls.length, lookups, 'the fourth number was not looked up');
+    const handed = await r.say('where is ORD-0000010');
+    assert.equal(handed.kind, 'handover');
+    assert.equal(handed.kind === 'handover' && handed.reason, 'policy');
+  });
+
+  test('a stale answer is used for the status and says how old it is', async () => {
+    const r = rig('42');
+    r.stale.set('order.get', 240_000);
+    r.down.set('orders', 'UPSTREAM_UNAVAILABLE');
+    const reply = await r.say('where is ORD-0000001');
+    assert.match(said(reply), /has shipped[\s\S]*4 minutes ago/);
+  });
+});
+
+describe('a source down', () => {
+  test('orders down: it says it cannot see orders and offers a person; "yes" hands over with the reason', async () => {
+    const r = rig();
+    r.down.set('orders', 'CIRCUIT_OPEN');
+    const reply = await r.say('where is my order ORD-0000001');
+    assert.equal(reply.kind, 'ask');
+    assert.match(said(reply), /can't see orders right now[\s\S]*talk to a person/);
+    const handed = await r.say('yes please');
+    assert.equal(handed.kind, 'handover');
+    if (handed.kind !== 'handover') return;
+    assert.equal(handed.reason, 'source_down');
+    assert.match(handed.findings.summary ?? '', /orders unavailable \(CIRCUIT_OPEN\)/);
+  });
+
+  test('in Chinese: 我现在查不到订单信息', async () => {
+    const r = rig();
+    r.down.set('orders', 'UPSTREAM_TIMEOUT');
+    assert.match(said(await r.say('我的订单ORD-0000001到哪了')), /我现在查不到订单信息/);
+  });
+});
+
+describe('return and complaint form', () => {
+  test('which order, which item, why, the email: then requester.ensure and ticket.create, the number told; the same form makes no second ticket', async () => {
+    const r = rig();
+    assert.match(said(await r.say('I want to return something')), /Which order/);
+    assert.match(said(await r.say('ORD-0000002')), /Which item/);
+    assert.match(said(await r.say('the thing')), /could not recognise/);
+    assert.match(said(await r.say('the monitor')), /reason/);
+    assert.match(said(await r.say('it flickers')), /email/);
+    const done = await r.say('ada@example.com');
+    assert.match(said(done), /opened ticket TCK-100 for your return/);
+    const created = r.calls.find((c) => c.capability === 'ticket.create')!;
+    assert.equal(created.params.subject, 'Return: 27" Monitor (SKU-MN-04), order ORD-0000002');
+    assert.match(String(created.params.description), /^it flickers/);
+    assert.deepEqual(r.calls.map((c) => c.capability), ['requester.ensure', 'ticket.create']);
+    const key = created.params.idempotencyKey;
+    // The same form in the same conversation again: the same client request id, the same ticket.
+    await r.say('I want to return the monitor from ORD-0000002');
+    await r.say('it flickers');
+    assert.match(said(await r.say('ada@example.com')), /TCK-100/);
+    assert.equal(r.calls.filter((c) => c.capability === 'ticket.create').at(-1)?.params.idempotencyKey, key);
+  });
+
+  test('a verified customer\'s complaint in Chinese: the product by its Chinese alias, the email from the CRM', async () => {
+    const r = rig('42');
+    assert.match(said(await r.say('我要投诉，订单ORD-0000001的扩展坞')), /原因/);
+    const done = await r.say('发货太慢了，包装也破了');
+    assert.match(said(done), /投诉工单 TCK-100/);
+    assert.deepEqual(r.calls.find((c) => c.capability === 'requester.ensure')?.params, { email: 'ada@example.com' });
+  });
+
+  test('tickets down: it says so and offers a person', async () => {
+    const r = rig('42');
+    r.down.set('tickets', 'CONNECTOR_UNAVAILABLE');
+    await r.say('return ORD-0000001 docking station');
+    assert.match(said(await r.say('it arrived broken')), /can't open a ticket right now[\s\S]*person/);
+  });
+});
+
+describe('FAQ, handoff and not understanding', () => {
+  test('FAQ answers come from the knowledge, in the visitor\'s language', async () => {
+    const r = rig();
+    assert.equal(said(await r.say('how long does shipping take?')), 'Orders ship within 2-3 working days.');
+    assert.equal(said(await r.say('多久发货？')), '一般2-3个工作日发货。');
+  });
+
+  test('"转人工" hands over with the findings: intent, entities, the orders looked at, a summary, and routing\'s classification', async () => {
+    const r = rig('42');
+    await r.say('我的订单ORD-0000001到哪了');
+    const handed = await r.say('转人工');
+    assert.equal(handed.kind, 'handover');
+    if (handed.kind !== 'handover') return;
+    assert.equal(handed.reason, 'visitor_asked');
+    assert.deepEqual(handed.classification, { intent: 'orders', language: 'zh' });
+    assert.deepEqual(r.classified, [[['我的订单ORD-0000001到哪了', '转人工'], 'zh']], 'everything the visitor said, and the language');
+    assert.deepEqual(handed.findings.entities, { order: ['ORD-0000001'] });
+    assert.deepEqual(handed.findings.records, [{ system: 'orders', type: 'order', id: 'ORD-0000001' }]);
+    assert.equal(handed.findings.intent, 'order_status');
+    assert.equal(handed.findings.summary, 'order_status; ORD-0000001 shipped; wants a person');
+    assert.match(said(handed), /人工客服/);
+  });
+
+  test('two failed understandings in a row hand over; one in between understood resets the count', async () => {
+    const r = rig();
+    assert.equal((await r.say('blorp')).kind, 'ask');
+    assert.equal((await r.say('hello')).kind, 'answer');
+    assert.equal((await r.say('blorp')).kind, 'ask');
+    const handed = await r.say('zzz');
+    assert.equal(handed.kind === 'handover' && handed.reason, 'not_understood');
+  });
+
+  test('the same message again (the job ran twice) answers the same without asking the systems again', async () => {
+    const r = rig('42');
+    const first = await r.bot.reply(r.talk.input('where is ORD-0000001'));
+    const calls = r.calls.length;
+    assert.deepEqual(await r.bot.reply(r.talk.input('where is ORD-0000001', true)), first);
+    assert.equal(r.calls.length, calls);
+  });
+});

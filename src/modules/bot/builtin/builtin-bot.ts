@@ -1,0 +1,144 @@
+import type { Bot, BotReply } from '../bot.types.ts';
+import type { Understanding } from '../nlu.types.ts';
+import { freshDialogue, type BuiltinBotDeps, type DialogueState, type Lang, type Turn } from './dialogue.types.ts';
+import { handover } from './handover.ts';
+import { remember } from './lookups.ts';
+import { lookUpOrder, orderStatus, pickOrder, proveEmail } from './order-status.ts';
+import { continueForm, reaskForm, startForm } from './return-form.ts';
+import { answer, ask, isYes, P } from './texts.ts';
+
+const DEFAULT_MIN_CONFIDENCE = 0.5;
+/** Misunderstood messages in a row after which the bot hands over. */
+const MAX_MISSES = 2;
+const HAN = /\p{Script=Han}/u;
+
+/**
+ * The built-in bot (`OMNIGATE_CHAT_BOT=builtin`): order status (with its privacy rules), a return
+ * or complaint form that ends in a ticket, FAQ answers, and a handover to a person when asked, when
+ * it failed to understand twice in a row, or when a source it needs is down and the visitor wants
+ * one. It answers in the visitor's language; it reads business data only through the
+ * conversation's attributed query API; what it needs across messages is in `deps.memory`.
+ */
+export function createBuiltinBot(deps: BuiltinBotDeps): Bot {
+  return {
+    name: 'builtin',
+    async reply(input) {
+      const { message } = input;
+      if (message.data.contentType !== 'text') return { kind: 'nothing' };
+      const state = (await deps.memory.load(input.conversationId)) ?? freshDialogue();
+      // The job ran again for a message already answered: the same answer (its appends are idempotent).
+      if (state.handledSeq === message.seq && state.reply !== undefined) return state.reply;
+      const text = message.data.text;
+      const understood = deps.understand(text, deps.catalogue.products());
+      const lang = languageOf(text, state, input.state.language);
+      const turn: Turn = { input, text, understood, lang, state, deps };
+      state.lang = lang;
+      mergeEntities(state, understood);
+      const reply = await route(turn);
+      state.handledSeq = message.seq;
+      state.reply = reply;
+      await deps.memory.save(input.conversationId, state);
+      return reply;
+    },
+  };
+}
+
+async function route(turn: Turn): Promise<BotReply> {
+  const { understood, state } = turn;
+  if (understood.intent === 'handoff') return handover(turn, 'visitor_asked');
+  const pending = state.pending;
+  if (pending?.kind === 'offer_human' && isYes(turn.text)) return handover(turn, 'source_down');
+  const confident = understood.intent !== 'none' && understood.confidence >= (turn.deps.minConfidence ?? DEFAULT_MIN_CONFIDENCE);
+  // A clear new request leaves the question asked; anything else is read as its answer.
+  const switching = confident && !(pending?.kind === 'form' && understood.intent === pending.form.kind);
+  if (pending !== undefined && pending.kind !== 'offer_human' && !switching) {
+    const answered = await answerPending(turn);
+    if (answered !== undefined) {
+      state.misses = 0;
+      return answered;
+    }
+    return missed(turn, pending.kind === 'form' ? reaskForm(turn, pending.form) : undefined);
+  }
+  state.pending = undefined;
+  const orderId = understood.entities.orderIds[0];
+  if (!confident && orderId !== undefined) return understoodAs(turn, 'order_status', () => lookUpOrder(turn, orderId));
+  if (!confident) return missed(turn);
+  switch (understood.intent) {
+    case 'order_status':
+      return understoodAs(turn, 'order_status', () => orderStatus(turn));
+    case 'return':
+    case 'complaint': {
+      const kind = understood.intent;
+      return understoodAs(turn, kind, () => startForm(turn, kind));
+    }
+    case 'faq': {
+      const reply = understood.faqId === undefined ? undefined : turn.deps.faq(understood.faqId, turn.lang);
+      if (reply === undefined) return missed(turn);
+      return understoodAs(turn, 'faq', () => {
+        turn.state.notes.push(`FAQ ${understood.faqId}`);
+        return { kind: 'answer', messages: [{ contentType: 'text', text: reply }] };
+      });
+    }
+    case 'greeting':
+      state.misses = 0;
+      return answer(turn.lang, P.greeting);
+    case 'thanks':
+      state.misses = 0;
+      return answer(turn.lang, P.thanks);
+    default:
+      return missed(turn);
+  }
+}
+
+/** The next message after a question: the order picked, the number, the email, the form's next field. */
+async function answerPending(turn: Turn): Promise<BotReply | undefined> {
+  const { pending } = turn.state;
+  const { orderIds, emails } = turn.understood.entities;
+  switch (pending?.kind) {
+    case 'pick_order':
+      return pickOrder(turn, pending);
+    case 'order_number':
+      return orderIds[0] === undefined ? undefined : lookUpOrder(turn, orderIds[0]);
+    case 'order_email':
+      if (emails[0] !== undefined) return proveEmail(turn, pending, emails[0]);
+      return orderIds[0] !== undefined && orderIds[0] !== pending.orderId ? lookUpOrder(turn, orderIds[0]) : undefined;
+    case 'form':
+      return continueForm(turn, pending.form);
+    default:
+      return undefined;
+  }
+}
+
+async function understoodAs(turn: Turn, intent: string, then: () => Promise<BotReply> | BotReply): Promise<BotReply> {
+  turn.state.misses = 0;
+  turn.state.intent = intent;
+  return then();
+}
+
+/** Not understood: said so (or the question asked again), and handed over the second time in a row. */
+function missed(turn: Turn, again?: BotReply): Promise<BotReply> | BotReply {
+  turn.state.misses += 1;
+  if (turn.state.misses >= MAX_MISSES) {
+    turn.state.notes.push(`did not understand "${turn.text.slice(0, 60)}"`);
+    return handover(turn, 'not_understood');
+  }
+  return again ?? ask(turn.lang, P.notUnderstood);
+}
+
+function mergeEntities(state: DialogueState, understood: Understanding): void {
+  const { orderIds, skus, emails } = understood.entities;
+  if (orderIds.length > 0) remember(state.entities.order ??= [], ...orderIds);
+  if (skus.length > 0) remember(state.entities.product ??= [], ...skus);
+  if (emails.length > 0) remember(state.entities.email ??= [], ...emails);
+}
+
+/**
+ * The visitor's language: Chinese when the message has Han script, English when it has words in
+ * Latin letters (order numbers and emails aside); a bare number or email keeps the last one.
+ */
+export function languageOf(text: string, state: DialogueState, conversationLanguage: string | undefined): Lang {
+  if (HAN.test(text)) return 'zh';
+  const words = text.replace(/\S+@\S+/g, ' ').replace(/ORD-?\d+/gi, ' ');
+  if (/[a-z]{2,}/i.test(words)) return 'en';
+  return state.lang ?? (conversationLanguage?.startsWith('zh') ? 'zh' : 'en');
+}

@@ -1,0 +1,118 @@
+import { createHash } from 'node:crypto';
+import type { BotReply } from '../bot.types.ts';
+import type { TicketForm, Turn } from './dialogue.types.ts';
+import { look, remember, sourceDown } from './lookups.ts';
+import { answer, ask, P, ticketPhrase, type Phrase } from './texts.ts';
+
+/** As the tickets connector checks an email: one @, no spaces, a dot in the domain. */
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const DESCRIPTION_MAX = 10_000;
+const SUBJECT_MAX = 200;
+
+/** Starts a return or complaint form with what the first message already says. */
+export function startForm(turn: Turn, kind: TicketForm['kind']): Promise<BotReply> {
+  const form: TicketForm = { kind };
+  fromEntities(turn, form);
+  return fillForm(turn, form);
+}
+
+/**
+ * One more answer to the form: whatever it names (order, product, email) fills the fields still
+ * empty, else it answers the question asked (the reason takes any text). A message that fills
+ * nothing asked for is `undefined`: not understood, the caller decides.
+ */
+export async function continueForm(turn: Turn, form: TicketForm): Promise<BotReply | undefined> {
+  const asked = missingField(turn, form);
+  const before = JSON.stringify(form);
+  const next = { ...form };
+  if (asked === 'reason' && turn.text.trim().length >= 2) next.reason = turn.text.trim();
+  fromEntities(turn, next);
+  if (JSON.stringify(next) === before) return undefined;
+  return fillForm(turn, next);
+}
+
+/** The question for a field the form still needs, when the last answer filled nothing. */
+export function reaskForm(turn: Turn, form: TicketForm): BotReply {
+  const field = missingField(turn, form);
+  turn.state.pending = { kind: 'form', form };
+  const again: Phrase = field === 'sku' ? P.itemUnknown : field === 'email' ? P.badEmail : P.askOrderNumber;
+  return ask(turn.lang, again, ...(field === 'order' ? [] : [questionFor(field)]));
+}
+
+function fromEntities(turn: Turn, form: TicketForm): void {
+  const { orderIds, skus, emails } = turn.understood.entities;
+  form.orderId ??= orderIds[0];
+  form.sku ??= skus[0];
+  if (turn.input.state.visitor?.customerId === undefined) form.email ??= emails.find((e) => EMAIL.test(e));
+}
+
+type Field = 'order' | 'sku' | 'reason' | 'email' | undefined;
+
+function missingField(turn: Turn, form: TicketForm): Field {
+  if (form.orderId === undefined) return 'order';
+  if (form.sku === undefined) return 'sku';
+  if (form.reason === undefined) return 'reason';
+  if (form.email === undefined && turn.input.state.visitor?.customerId === undefined) return 'email';
+  return undefined;
+}
+
+const questionFor = (field: Field): Phrase => (field === 'order' ? P.askOrderNumber : field === 'sku' ? P.askItem : field === 'reason' ? P.askReason : P.askFormEmail);
+
+async function fillForm(turn: Turn, form: TicketForm): Promise<BotReply> {
+  const { state } = turn;
+  if (form.orderId !== undefined) remember(state.entities.order ??= [], form.orderId);
+  if (form.sku !== undefined) remember(state.entities.product ??= [], form.sku);
+  const field = missingField(turn, form);
+  if (field !== undefined) {
+    state.pending = { kind: 'form', form };
+    return ask(turn.lang, questionFor(field));
+  }
+  state.pending = undefined;
+  return submit(turn, form);
+}
+
+/** The ticket: the requester by email (the verified customer's from the CRM), then the ticket, once per conversation and form. */
+async function submit(turn: Turn, form: TicketForm): Promise<BotReply> {
+  const { state, input } = turn;
+  const email = form.email ?? (await verifiedEmail(turn));
+  if (typeof email === 'object') return email;
+  if (email === undefined) {
+    state.pending = { kind: 'form', form };
+    return ask(turn.lang, P.askFormEmail);
+  }
+  const requester = await look(turn, 'requester.ensure', { email }, 'nothing (the requester of a ticket)');
+  if (!requester.ok) return sourceDown(turn, 'tickets', requester.code);
+  const product = turn.deps.catalogue.products().find((p) => p.sku === form.sku);
+  const item = product === undefined ? String(form.sku) : `${product.name} (${product.sku})`;
+  const label = form.kind === 'return' ? 'Return' : 'Complaint';
+  const created = await look(turn, 'ticket.create', {
+    requesterRef: (requester.result.data as { id: string }).id,
+    subject: `${label}: ${item}, order ${form.orderId}`.slice(0, SUBJECT_MAX),
+    description: [form.reason, '', `Order: ${form.orderId}`, `Item: ${item}`, `From chat conversation ${input.conversationId} (the built-in bot).`].join('\n').slice(0, DESCRIPTION_MAX),
+    channel: 'chat',
+    idempotencyKey: formRequestId(input.conversationId, form),
+  }, 'ticket number, to the visitor');
+  if (!created.ok) return sourceDown(turn, 'tickets', created.code);
+  const ticketId = (created.result.data as { id: string }).id;
+  remember(state.tickets, ticketId);
+  state.notes.push(`${form.kind} ticket ${ticketId} opened for ${form.orderId} ${form.sku}`);
+  return answer(turn.lang, ticketPhrase(form.kind, ticketId));
+}
+
+async function verifiedEmail(turn: Turn): Promise<string | undefined | BotReply> {
+  const customerId = turn.input.state.visitor?.customerId;
+  if (customerId === undefined) return undefined;
+  if (turn.state.email !== undefined) return turn.state.email;
+  const looked = await look(turn, 'customer.get', { id: customerId }, 'nothing (the email for a ticket), verified customer');
+  if (!looked.ok) return looked.missing ? undefined : sourceDown(turn, looked.system, looked.code);
+  const customer = looked.result.data as { email?: string; externalIds?: Record<string, string> };
+  turn.state.email = customer.email;
+  turn.state.ordersRef ??= customer.externalIds?.orders;
+  return customer.email;
+}
+
+/** The ticket's client request id: the conversation and the form's content, so a repeat of the same form makes no second ticket. */
+export function formRequestId(conversationId: string, form: TicketForm): string {
+  const digest = createHash('sha256').update(JSON.stringify([conversationId, form.kind, form.orderId, form.sku, form.reason, form.email ?? null])).digest('base64url');
+  return `bot-form-${digest.slice(0, 43)}`;
+}

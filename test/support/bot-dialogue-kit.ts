@@ -1,0 +1,119 @@
+// An in-process stand-in for the query API behind the built-in bot's unit tests: the three systems'
+// records as plain data, the same error codes the query service throws (NOT_FOUND, a source down),
+// stale answers, and every call recorded with what the bot said it would show.
+import { createHash } from 'node:crypto';
+import { AppError, type ErrorCode } from '../../src/kernel/errors.ts';
+import type { AttributedQueries, BotInput } from '../../src/modules/bot/bot.types.ts';
+import type { DialogueMemory, DialogueState } from '../../src/modules/bot/builtin/dialogue.types.ts';
+import type { ConversationEvent, ConversationState } from '../../src/modules/chat/conversation.types.ts';
+import type { QueryResult } from '../../src/modules/query/query.service.ts';
+
+export interface KitOrder {
+  readonly id: string;
+  readonly customerRef: string;
+  readonly status: string;
+  readonly createdAt: string;
+  readonly total: { readonly amount: string; readonly currency: string };
+  readonly lines: readonly { readonly sku: string; readonly name: string; readonly quantity: number; readonly unitPrice: unknown; readonly lineTotal: unknown }[];
+}
+
+const money = (amount: string) => ({ amount, currency: 'EUR' });
+export const order = (id: string, customerRef: string, status: string, sku = 'SKU-DK-01', name = 'Docking Station'): KitOrder => ({
+  id, customerRef, status, createdAt: '2026-11-20T10:00:00Z', total: money('129.00'),
+  lines: [{ sku, name, quantity: 1, unitPrice: money('129.00'), lineTotal: money('129.00') }],
+});
+
+export interface Call { readonly capability: string; readonly params: Record<string, unknown>; readonly shown: string | undefined }
+
+/** The sample world: customer 42 (orders C-1, ada@example.com) and customer 43 (orders C-2, bob@example.com). */
+export function createKitQueries() {
+  const orders = new Map<string, KitOrder>([
+    ['ORD-0000001', order('ORD-0000001', 'C-1', 'shipped')],
+    ['ORD-0000002', order('ORD-0000002', 'C-1', 'delivered', 'SKU-MN-04', '27" Monitor')],
+    ['ORD-0000003', order('ORD-0000003', 'C-2', 'paid')],
+  ]);
+  const customers = [
+    { id: '42', email: 'ada@example.com', externalIds: { orders: 'C-1', tickets: 'u_ada' } },
+    { id: '43', email: 'bob@example.com', externalIds: { orders: 'C-2', tickets: 'u_bob' } },
+  ];
+  const tickets = new Map<string, { id: string; params: Record<string, unknown> }>();
+  const down = new Map<string, ErrorCode>();
+  const stale = new Map<string, number>();
+  const calls: Call[] = [];
+  const systemOf = (capability: string) => (capability.startsWith('order.') ? 'orders' : capability.startsWith('customer.') ? 'crm' : 'tickets');
+
+  function answer(capability: string, params: Record<string, unknown>): unknown {
+    switch (capability) {
+      case 'order.get': {
+        const found = orders.get(String(params.id));
+        if (!found) throw new AppError('NOT_FOUND', `no order ${String(params.id)}`);
+        return found;
+      }
+      case 'order.list':
+        return { items: [...orders.values()].filter((o) => o.customerRef === params.customerRef).slice(0, Number(params.pageSize ?? 20)), page: { page: 1 } };
+      case 'customer.get': {
+        const found = customers.find((c) => c.id === params.id);
+        if (!found) throw new AppError('NOT_FOUND', `no customer ${String(params.id)}`);
+        return found;
+      }
+      case 'customer.list':
+        return { items: customers.filter((c) => c.email.toLowerCase() === String(params.email).toLowerCase()), page: { page: 1 } };
+      case 'requester.ensure':
+        return { id: `u_${createHash('sha256').update(String(params.email).toLowerCase()).digest('hex').slice(0, 8)}`, email: params.email, created: false };
+      case 'ticket.create': {
+        const key = String(params.idempotencyKey ?? Math.random());
+        const made = tickets.get(key) ?? { id: `TCK-${String(100 + tickets.size)}`, params };
+        tickets.set(key, made);
+        return { id: made.id };
+      }
+      default:
+        throw new AppError('UNKNOWN_CAPABILITY', capability);
+    }
+  }
+
+  const queries: AttributedQueries = {
+    attribution: { conversationId: 'c-1', actor: { kind: 'bot', id: 'builtin' } },
+    async call(capability, params, options) {
+      calls.push({ capability, params, shown: options?.shown });
+      const source = { connector: systemOf(capability), version: '1.0.0', system: systemOf(capability), latencyMs: 1 };
+      const code = down.get(systemOf(capability));
+      const ageMs = stale.get(capability);
+      if (code !== undefined && ageMs === undefined) throw new AppError(code, `${systemOf(capability)} is down`);
+      const data = structuredClone(answer(capability, params));
+      const result: QueryResult = { capability, data, source };
+      return ageMs === undefined ? result : { ...result, stale: true, staleness: { ageMs, storedAt: new Date(Date.now() - ageMs).toISOString(), reason: { code: 'UPSTREAM_UNAVAILABLE', detail: 'down' } } };
+    },
+  };
+  return { queries, calls, orders, tickets, down, stale };
+}
+
+export function createKitMemory(): DialogueMemory & { readonly states: Map<string, DialogueState> } {
+  const states = new Map<string, DialogueState>();
+  return {
+    states,
+    async load(id) { const s = states.get(id); return s === undefined ? undefined : structuredClone(s); },
+    async save(id, state) { states.set(id, structuredClone(state)); },
+  };
+}
+
+/** A conversation with a visitor (verified as `customerId` when given) sending texts one by one. */
+export function createKitConversation(queries: AttributedQueries, customerId?: string) {
+  const said: ConversationEvent[] = [];
+  let seq = 3;
+  const state: ConversationState = {
+    status: 'bot', seq: 2, messageCount: 0, readUpTo: {}, deliveredUpTo: {},
+    visitor: { id: 'v-1', site: 'shop', ...(customerId === undefined ? {} : { customerId }) },
+  };
+  return {
+    input(text: string, again = false): BotInput {
+      if (!again) seq += 2;
+      const message = {
+        type: 'conversation.message_sent', seq, id: `e-${seq}`, at: '2026-12-02T10:00:00.000Z', by: { kind: 'visitor', id: 'v-1' }, visibility: 'public',
+        data: { messageId: `m-${seq}`, author: { kind: 'visitor', id: 'v-1' }, visibility: 'public', contentType: 'text', text },
+      } as const;
+      const earlier = [...said];
+      if (!again) said.push(message);
+      return { conversationId: 'c-1', state: { ...state, seq }, message, earlier: async () => earlier, queries, traceId: '0'.repeat(32) };
+    },
+  };
+}
