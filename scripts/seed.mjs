@@ -151,8 +151,11 @@ writeFileSync(join(outDir, 'orders.tsv'),
   tsv(['orderId', 'customerNo', 'status', 'currency', 'createdAt', 'totalAmountMinor'], orders));
 writeFileSync(join(outDir, 'order-lines.tsv'),
   tsv(['orderId', 'lineNo', 'sku', 'productName', 'quantity', 'unitPriceMinor'], lines));
+// The catalogue: every product the order lines use, in the list's order (no random draws, so the rest of the seed is unchanged).
+writeFileSync(join(outDir, 'products.tsv'),
+  tsv(['sku', 'name', 'unitPriceMinor', 'currency'], PRODUCTS.map(([sku, name, price]) => [sku, name, price, 'EUR'])));
 writeFileSync(join(outDir, 'tickets.json'), JSON.stringify({
   users: people.map((p) => ({ userId: p.userId, displayName: `${p.first} ${p.last}`, email: p.email })),
   tickets,
 }));
-process.stdout.write(`seed: ${CUSTOMERS} customers, ${ORDERS} orders, ${TICKETS} tickets → ${outDir}\n`);
+process.stdout.write(`seed: ${CUSTOMERS} customers, ${ORDERS} orders, ${PRODUCTS.length} products, ${TICKETS} tickets → ${outDir}\n`);

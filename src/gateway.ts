@@ -59,6 +59,7 @@ import { createMessageTickets } from './modules/dispatch/message-tickets.ts';
 import { createRoutingRulesStore } from './modules/dispatch/routing-rules-store.ts';
 import { dispatcherFor } from './modules/dispatch/routing-dispatch.ts';
 import { createRoutingRulesValidator, loadRoutingRulesSchema } from './modules/dispatch/routing-rules-validator.ts';
+import { createProductCatalogue, type RefreshingCatalogue } from './modules/bot/catalogue.ts';
 
 /** A running gateway: its server, registry and a clean stop. */
 export interface Gateway {
@@ -71,6 +72,8 @@ export interface Gateway {
   readonly url: string;
   /** This node's chat sockets (dispatch reads the conversations its visitors follow and writes them queue frames). */
   readonly chat: ChatSockets;
+  /** The product catalogue the built-in bot recognises products by (only with `OMNIGATE_CHAT_BOT=builtin`). */
+  readonly catalogue?: RefreshingCatalogue;
   /**
    * Stops accepting, drains in-flight requests (bounded by shutdownGraceMs), flushes events, lets
    * running jobs finish (bounded again) and closes the job workers, the connectors and Redis.
@@ -165,6 +168,9 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
     client: redis.client, isUp: redis.isUp, nodeId: config.nodeId, buckets: config.outboxBuckets, outboxKey: events.outbox.streamKey,
     onAppended: (conversationId, appended) => chatFanout.deliverAppended(conversationId, appended),
   });
+  // The built-in bot's dictionary of products, read through the query API once the connectors are loaded.
+  const catalogue = config.chat.bot === 'builtin' ? createProductCatalogue({ query, log, refreshMs: config.botCatalogueRefreshMs }) : undefined;
+  if (catalogue) disposables.defer('catalogue', () => catalogue.close());
   const bot = botFor(config.chat.bot);
   // A message left when nobody can take a chat becomes a ticket; the job tells the conversation once it exists.
   const messages = createMessageTickets({
@@ -191,6 +197,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   });
 
   await registry.start();
+  catalogue?.start();
   const names = registry.list().map((e) => e.name);
   warnAboutStraySettings(log, names, config);
   const problems = settings.problems(names);
@@ -261,6 +268,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
     context,
     url,
     chat: chatSockets,
+    ...(catalogue ? { catalogue } : {}),
     stop() {
       stopping ??= (async () => {
         accepting = false;

@@ -42,6 +42,8 @@ export const DEFAULT_QUEUES_STREAM_INTERVAL_MS = 1_000;
 /** How long a /metrics scrape waits for the dispatch numbers before leaving them out. */
 export const DEFAULT_QUEUES_METRICS_TIMEOUT_MS = 1_000;
 export const DEFAULT_WEBHOOK_MAX_PER_KEY = 100;
+/** How often the built-in bot's product catalogue is read again through `product.list`. */
+export const DEFAULT_BOT_CATALOGUE_REFRESH_MS = 300_000;
 export const CONNECTOR_ENV_PREFIX = 'OMNIGATE_CONNECTOR_';
 export const RESILIENCE_ENV_PREFIX = 'OMNIGATE_RESILIENCE_';
 
@@ -106,6 +108,7 @@ const ENV_SCHEMA = {
     OMNIGATE_SSE_HEARTBEAT_MS: { type: 'integer', minimum: 100, maximum: 600_000, default: DEFAULT_SSE_HEARTBEAT_MS },
     OMNIGATE_QUEUES_STREAM_INTERVAL_MS: { type: 'integer', minimum: 10, maximum: 600_000, default: DEFAULT_QUEUES_STREAM_INTERVAL_MS },
     OMNIGATE_QUEUES_METRICS_TIMEOUT_MS: { type: 'integer', minimum: 10, maximum: 60_000, default: DEFAULT_QUEUES_METRICS_TIMEOUT_MS },
+    OMNIGATE_BOT_CATALOGUE_REFRESH_MS: { type: 'integer', minimum: 10, maximum: 86_400_000, default: DEFAULT_BOT_CATALOGUE_REFRESH_MS },
   },
 } as const;
 
@@ -181,6 +184,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     sseHeartbeatMs: raw.OMNIGATE_SSE_HEARTBEAT_MS as number,
     queuesStreamIntervalMs: raw.OMNIGATE_QUEUES_STREAM_INTERVAL_MS as number,
     queuesMetricsTimeoutMs: raw.OMNIGATE_QUEUES_METRICS_TIMEOUT_MS as number,
+    botCatalogueRefreshMs: raw.OMNIGATE_BOT_CATALOGUE_REFRESH_MS as number,
     ws: ws.config,
     connectorEnv: Object.freeze(envWithPrefix(env, CONNECTOR_ENV_PREFIX)),
     resilienceEnv: Object.freeze(envWithPrefix(env, RESILIENCE_ENV_PREFIX)),

@@ -119,6 +119,8 @@ export interface Config {
   readonly queuesStreamIntervalMs: number;
   /** `OMNIGATE_QUEUES_METRICS_TIMEOUT_MS`: a /metrics scrape waits this long for the dispatch numbers; past it they are left out and `omnigate_dispatch_stats_up` is 0. */
   readonly queuesMetricsTimeoutMs: number;
+  /** `OMNIGATE_BOT_CATALOGUE_REFRESH_MS`: the built-in bot's product catalogue is read again (`product.list`) this often; a failed read keeps the last good list. */
+  readonly botCatalogueRefreshMs: number;
   /** `OMNIGATE_WS_*`: the chat socket's limits and timers (src/config/ws-config.ts). */
   readonly ws: WsConfig;
   /**

@@ -1404,6 +1404,24 @@ export interface components {
             updatedAt: string;
         };
         /**
+         * Product
+         * @description A product of the catalogue of the orders system (`product.list`): what the built-in bot's dictionary recognises by name, and what order lines name by SKU.
+         */
+        Product: {
+            /**
+             * @description The stock-keeping unit, as order lines name it (`Order.lines[].sku`).
+             * @example SKU-MN-04
+             */
+            sku: string;
+            /**
+             * @description The name in the orders system (English in the sample catalogue).
+             * @example 27" monitor
+             */
+            name: string;
+            /** @description The current unit price. */
+            price: components["schemas"]["Money"];
+        };
+        /**
          * Problem
          * @description RFC 9457 problem details, with a stable `code` from the gateway's error catalogue.
          */

@@ -20,7 +20,7 @@ export interface SchemaRegistry {
   readonly ajv: Ajv2020;
   /** Raw schema documents by file name (`order.schema.json`). */
   readonly documents: ReadonlyMap<string, Record<string, unknown>>;
-  /** Validator for `Customer`, `Order`, `Ticket`, `Requester` or `Page<X>`. */
+  /** Validator for `Customer`, `Order`, `Ticket`, `Requester`, `Product` or `Page<X>`. */
   validatorFor(result: string): ValidateFunction;
 }
 

@@ -94,4 +94,22 @@ test("order.list maps a recorded Spring page of a customer's orders to a canonic
   });
 });
 
+test('product.list maps the recorded catalogue to one canonical page of every product', async () => {
+  withToken(contract.pact)
+    .given('the catalogue has a product', { sku: 'SKU-MN-04' })
+    .uponReceiving('a request for the product catalogue')
+    .withRequest({ method: 'GET', path: '/api/products', headers: authorized })
+    .willRespondWith({
+      status: 200,
+      headers: JSON_HEADERS,
+      body: m.eachLike({ sku: m.string('SKU-MN-04'), name: m.string('27" monitor'), unitPriceMinor: m.integer(32900), currency: m.regex('^[A-Z]{3}$', 'EUR') }),
+    });
+  await run(async (ctx) => {
+    const page = (await orders.query('product.list', {}, ctx)) as { items: unknown[]; page: unknown };
+    assert.equal(schemas.validatorFor('Page<Product>')(page), true);
+    assert.deepEqual(page.items, [{ sku: 'SKU-MN-04', name: '27" monitor', price: { amount: '329.00', currency: 'EUR' } }]);
+    assert.deepEqual(page.page, { number: 1, size: 1, totalItems: 1, hasMore: false });
+  });
+});
+
 test('the recorded contract is the committed contracts/orders-java-orders.json', () => contract.settle());

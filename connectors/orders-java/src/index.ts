@@ -2,6 +2,7 @@ import { defineConnector, oauth2ClientCredentials } from 'omnigate/sdk';
 import { configSchema, type OrdersConfig } from './config.ts';
 import { getOrder } from './operations/get-order.ts';
 import { listOrders } from './operations/list-orders.ts';
+import { listProducts } from './operations/list-products.ts';
 import { pollStatusChanges } from './events/poll-status-changes.ts';
 
 /** The records an order names, for lineage: the order, its customer (by the orders system's id) and each product ordered. */
@@ -44,8 +45,15 @@ export default defineConnector<OrdersConfig>({
         result: 'Page<Order>',
         businessKeys: ORDER_KEYS,
       },
+      {
+        name: 'product.list',
+        kind: 'query',
+        description: 'The product catalogue (SKU, name, price): every product, on one page.',
+        params: { type: 'object', additionalProperties: false, properties: {} },
+        result: 'Page<Product>',
+      },
     ],
-    proxy: { allow: [{ methods: ['GET'], path: '/api/orders/*' }, { methods: ['GET'], path: '/api/customers/*/orders' }] },
+    proxy: { allow: [{ methods: ['GET'], path: '/api/orders/*' }, { methods: ['GET'], path: '/api/customers/*/orders' }, { methods: ['GET'], path: '/api/products' }] },
     // The orders service has no webhooks: its change feed is polled (one gateway node at a time).
     events: { types: ['order.status_changed'], pollIntervalMs: 1000 },
   },
@@ -56,7 +64,7 @@ export default defineConnector<OrdersConfig>({
     return authenticator;
   },
 
-  queries: { 'order.get': getOrder, 'order.list': listOrders },
+  queries: { 'order.get': getOrder, 'order.list': listOrders, 'product.list': listProducts },
 
   poll: pollStatusChanges,
 

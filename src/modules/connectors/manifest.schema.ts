@@ -22,7 +22,7 @@ export const MANIFEST_SCHEMA = {
           kind: { enum: ['query', 'command'] },
           description: { type: 'string', minLength: 1 },
           params: { type: 'object' },
-          result: { type: 'string', pattern: '^(Customer|Order|Ticket|Requester|Page<(Customer|Order|Ticket|Requester)>)$' },
+          result: { type: 'string', pattern: '^(Customer|Order|Ticket|Requester|Product|Page<(Customer|Order|Ticket|Requester|Product)>)$' },
           // The result's fields that name business records, for lineage (sdk/business-key-path.ts).
           businessKeys: {
             type: 'array',

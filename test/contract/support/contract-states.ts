@@ -32,6 +32,7 @@ export function seedStates(seedDir = join(ROOT_DIR, '.data/seed')): SeedStates {
   const tsvColumn = (file: string, column: number) => once(() => new Set(read(file).split('\n').slice(1).map((line) => line.split('\t')[column])));
   const orderIds = tsvColumn('orders.tsv', 0);
   const orderCustomers = tsvColumn('orders.tsv', 1);
+  const skus = tsvColumn('products.tsv', 0);
   const crm = once(() => JSON.parse(read('crm-customers.json')) as { id: number; email: string }[]);
   const tickets = once(() => JSON.parse(read('tickets.json')) as { users: { userId: string; email: string }[]; tickets: { ticketId: string; requesterId: string }[] });
 
@@ -50,6 +51,7 @@ export function seedStates(seedDir = join(ROOT_DIR, '.data/seed')): SeedStates {
       ...state<{ orderId: string }>('an order exists', (p) => orderIds().has(p.orderId)),
       ...state<{ orderId: string }>('no order exists', (p) => !orderIds().has(p.orderId)),
       ...state<{ customerNo: string }>('a customer has orders', (p) => orderCustomers().has(p.customerNo)),
+      ...state<{ sku: string }>('the catalogue has a product', (p) => skus().has(p.sku)),
     },
     crm: {
       ...state<{ id: number; email?: string }>('a customer exists', (p) => crm().some((c) => c.id === p.id && (p.email === undefined || c.email === p.email))),

@@ -40,6 +40,7 @@ export const SAMPLES: Readonly<Record<string, CapabilitySample>> = {
   'customer.list': { valid: { email: customer.email, page: 1, pageSize: 5 } },
   'order.get': { valid: { id: 'ORD-0000001' }, unknown: { id: 'ORD-9999999' } },
   'order.list': { valid: { customerRef: customer.external_ids.orders_customer_no, page: 1, pageSize: 5 } },
+  'product.list': { valid: {} },
   'ticket.get': { valid: { id: 'TCK-100001' }, unknown: { id: 'TCK-999999' } },
   'ticket.list': { valid: { requesterRef: customer.external_ids.tickets_user_id, pageSize: 5 } },
   'ticket.create': {

@@ -82,9 +82,10 @@ public final class Main {
               workers.shutdownNow();
             }));
     err.printf(
-        "orders: listening on http://127.0.0.1:%d (%d customers, %d orders from %s; change feed epoch %s)"
-            + " in %d ms%n",
-        config.port(), store.customerCount(), store.orderCount(), config.seedDir(), changes.epoch(),
+        "orders: listening on http://127.0.0.1:%d (%d customers, %d orders, %d products from %s;"
+            + " change feed epoch %s) in %d ms%n",
+        config.port(), store.customerCount(), store.orderCount(), store.productCount(), config.seedDir(),
+        changes.epoch(),
         (System.nanoTime() - started) / 1_000_000);
   }
 }

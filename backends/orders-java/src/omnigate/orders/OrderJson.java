@@ -5,7 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** Orders and Spring pages as JSON; "garbage" gives the wrong-typed fields the fault calls for. */
+/** Orders, Spring pages and products as JSON; "garbage" gives the wrong-typed fields the fault calls for. */
 final class OrderJson {
   // always with seconds: LocalDateTime.toString() would drop ":00"
   private static final DateTimeFormatter LOCAL_DATE_TIME =
@@ -60,6 +60,20 @@ final class OrderJson {
     json.put("from", change.from().name());
     json.put("to", change.to().name());
     json.put("changedAt", garbage ? "yesterday" : change.changedAt().format(LOCAL_DATE_TIME));
+    return json;
+  }
+
+  /** The catalogue: [{"sku","name","unitPriceMinor","currency"}]; garbage: "unitPriceMinor":"lots". */
+  static List<Map<String, Object>> products(List<Product> products, boolean garbage) {
+    return products.stream().map(p -> product(p, garbage)).toList();
+  }
+
+  private static Map<String, Object> product(Product product, boolean garbage) {
+    Map<String, Object> json = new LinkedHashMap<>();
+    json.put("sku", product.sku());
+    json.put("name", product.name());
+    json.put("unitPriceMinor", garbage ? "lots" : product.unitPriceMinor());
+    json.put("currency", product.currency());
     return json;
   }
 

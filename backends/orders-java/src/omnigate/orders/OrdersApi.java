@@ -8,7 +8,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
-/** /api/**: bearer-protected order reads, status changes and the change feed, in Spring REST style. */
+/** /api/**: bearer-protected order reads, status changes, the change feed and the product catalogue, in Spring REST style. */
 final class OrdersApi {
   static final int DEFAULT_PAGE_SIZE = 20;
   static final int MAX_PAGE_SIZE = 100;
@@ -44,11 +44,14 @@ final class OrdersApi {
             && segments[1].equals("customers")
             && !segments[2].isEmpty()
             && segments[3].equals("orders");
+    boolean isProducts = segments.length == 2 && segments[1].equals("products");
     String allowed = isOrderStatus ? "POST" : "GET";
-    if (!isChanges && !isOrder && !isOrderStatus && !isCustomerOrders) {
+    if (!isChanges && !isOrder && !isOrderStatus && !isCustomerOrders && !isProducts) {
       call.fail(404, "No endpoint " + call.method() + " " + call.path() + ".");
     } else if (!call.method().equals(allowed)) {
       call.fail(405, "Request method '" + call.method() + "' is not supported", Map.of("Allow", allowed));
+    } else if (isProducts) {
+      call.reply(200, OrderJson.products(store.products(), garbage));
     } else if (isChanges) {
       listChanges(call, garbage);
     } else if (isOrder) {

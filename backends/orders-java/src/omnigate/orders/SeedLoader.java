@@ -13,11 +13,12 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-/** Reads the three orders TSV files written by scripts/seed.mjs; any malformed row stops the start. */
+/** Reads the orders TSV files written by scripts/seed.mjs; any malformed row stops the start. */
 final class SeedLoader {
   static final String CUSTOMERS_FILE = "orders-customers.tsv";
   static final String ORDERS_FILE = "orders.tsv";
   static final String LINES_FILE = "order-lines.tsv";
+  static final String PRODUCTS_FILE = "products.tsv";
 
   private SeedLoader() {}
 
@@ -46,7 +47,11 @@ final class SeedLoader {
               row.dateTime(4),
               lines.stream().sorted(Comparator.comparingInt(Order.Line::lineNo)).toList()));
     }
-    return new Store(customers, orders);
+    List<Product> products = new ArrayList<>();
+    for (Row row : rows(dir.resolve(PRODUCTS_FILE), 4)) {
+      products.add(new Product(row.cell(0), row.cell(1), row.integer(2), row.cell(3)));
+    }
+    return new Store(customers, orders, products);
   }
 
   private static List<Row> rows(Path file, int columns) throws IOException {

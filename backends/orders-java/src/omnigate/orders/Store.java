@@ -11,7 +11,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
 
 /**
- * In-memory orders indexed by order id and by customer (newest first). Everything is fixed at
+ * In-memory orders indexed by order id and by customer (newest first), and the product catalogue. Everything is fixed at
  * load except an order's status: {@link #replace} swaps in the changed order (OrderChanges
  * serializes the writers; readers see either the old or the new order).
  */
@@ -23,8 +23,10 @@ final class Store {
   private final Map<String, Order> ordersById;
   private final Map<String, List<String>> orderIdsByCustomer; // newest first
   private final List<String> orderIds; // ascending, the order churn walks them in
+  private final List<Product> products; // as the seed lists them
 
-  Store(Collection<Customer> customers, Collection<Order> orders) {
+  Store(Collection<Customer> customers, Collection<Order> orders, Collection<Product> products) {
+    this.products = List.copyOf(products);
     this.customers = new HashMap<>();
     customers.forEach(c -> this.customers.put(c.customerNo(), c));
     this.ordersById = new ConcurrentHashMap<>();
@@ -56,6 +58,11 @@ final class Store {
         .toList();
   }
 
+  /** The product catalogue, in the seed's order. */
+  List<Product> products() {
+    return products;
+  }
+
   /** Every order id, ascending. */
   List<String> orderIds() {
     return orderIds;
@@ -74,5 +81,9 @@ final class Store {
 
   int orderCount() {
     return ordersById.size();
+  }
+
+  int productCount() {
+    return products.size();
   }
 }
