@@ -51,6 +51,7 @@ export default defineConnector<OrdersConfig>({
         description: 'The product catalogue (SKU, name, price): every product, on one page.',
         params: { type: 'object', additionalProperties: false, properties: {} },
         result: 'Page<Product>',
+        businessKeys: [{ type: 'product', path: 'sku' }],
       },
     ],
     proxy: { allow: [{ methods: ['GET'], path: '/api/orders/*' }, { methods: ['GET'], path: '/api/customers/*/orders' }, { methods: ['GET'], path: '/api/products' }] },
