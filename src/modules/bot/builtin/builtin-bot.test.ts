@@ -129,10 +129,21 @@ describe('a source down', () => {
     assert.match(handed.findings.summary ?? '', /orders unavailable \(CIRCUIT_OPEN\)/);
   });
 
-  test('in Chinese: 我现在查不到订单信息', async () => {
+  test('in Chinese: 我现在查不到订单信息; declined, and asked again once it is back, it answers', async () => {
     const r = rig();
     r.down.set('orders', 'UPSTREAM_TIMEOUT');
-    assert.match(said(await r.say('我的订单ORD-0000001到哪了')), /我现在查不到订单信息/);
+    assert.match(said(await r.say('我的订单ORD-0000001到哪了')), /我现在查不到订单信息[\s\S]*转人工/);
+    assert.equal((await r.say('不用了')).kind, 'answer');
+    r.down.clear();
+    assert.match(said(await r.say('我的订单ORD-0000001到哪了')), /邮箱/);
+  });
+
+  test('"agent" after the offer hands over too', async () => {
+    const r = rig('42');
+    r.down.set('crm', 'CIRCUIT_OPEN');
+    assert.match(said(await r.say('where is my order?')), /can't see customer accounts/);
+    const handed = await r.say('agent');
+    assert.equal(handed.kind === 'handover' && handed.reason, 'visitor_asked');
   });
 });
 

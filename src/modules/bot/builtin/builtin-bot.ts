@@ -5,7 +5,7 @@ import { handover } from './handover.ts';
 import { remember } from './lookups.ts';
 import { lookUpOrder, orderStatus, pickOrder, proveEmail } from './order-status.ts';
 import { continueForm, reaskForm, startForm } from './return-form.ts';
-import { answer, ask, isYes, P } from './texts.ts';
+import { answer, ask, isNo, isYes, P } from './texts.ts';
 
 const DEFAULT_MIN_CONFIDENCE = 0.5;
 /** Misunderstood messages in a row after which the bot hands over. */
@@ -48,6 +48,10 @@ async function route(turn: Turn): Promise<BotReply> {
   if (understood.intent === 'handoff') return handover(turn, 'visitor_asked');
   const pending = state.pending;
   if (pending?.kind === 'offer_human' && isYes(turn.text)) return handover(turn, 'source_down');
+  if (pending?.kind === 'offer_human' && isNo(turn.text)) {
+    state.pending = undefined;
+    return answer(turn.lang, P.declined);
+  }
   const confident = understood.intent !== 'none' && understood.confidence >= (turn.deps.minConfidence ?? DEFAULT_MIN_CONFIDENCE);
   // A clear new request leaves the question asked; anything else is read as its answer.
   const switching = confident && !(pending?.kind === 'form' && understood.intent === pending.form.kind);

@@ -58,6 +58,7 @@ export const P = {
     en: 'Hello! I can tell you where your order is, take a return or a complaint, or answer common questions. Say "agent" to talk to a person.',
     zh: '您好！我可以帮您查询订单状态、办理退货或投诉、解答常见问题。如需人工服务，请说"转人工"。',
   },
+  declined: { en: 'All right. Anything else I can do?', zh: '好的。还有什么可以帮您？' },
   thanks: { en: "You're welcome! Anything else I can do?", zh: '不客气！还有什么可以帮您？' },
   askOrderNumber: { en: 'Which order is it? Please give me its number (like ORD-0001234).', zh: '请提供您的订单号（例如 ORD-0001234）。' },
   noOrders: { en: 'I cannot find any orders on your account.', zh: '您的账户下没有找到订单。' },
@@ -95,6 +96,9 @@ export const notFoundPhrase = (orderId: string): Phrase => ({ en: `I cannot find
 /** Short answers that accept an offer ("yes", "好的"). */
 const YES = /^\s*(yes|yeah|yep|y|sure|ok(ay)?|please|yes please)\b|^\s*(好|是|要|可以|行|嗯|对|需要)/i;
 export const isYes = (t: string): boolean => YES.test(t);
+/** Short answers that decline it ("no", "不用"). */
+const NO = /^\s*(no|nope|no thanks|not now)\b|^\s*(不|不用|不要|算了)/i;
+export const isNo = (t: string): boolean => NO.test(t);
 
 /** "2", "the second", "第二个" → 1-based position in a list of n, else undefined. */
 export function pickedPosition(t: string, n: number): number | undefined {
