@@ -3,7 +3,8 @@ import { describe, test } from 'node:test';
 import { createKitConversation, createKitMemory, createKitQueries } from '../../../../test/support/bot-dialogue-kit.ts';
 import type { BotReply } from '../bot.types.ts';
 import type { Understand } from '../nlu.types.ts';
-import { createBuiltinBot } from './builtin-bot.ts';
+import type { UnderstandingEntry } from '../../lineage/lineage.types.ts';
+import { createDialogueBot } from './builtin-bot.ts';
 
 // A stand-in for nlu's understanding with the few words these dialogues use: the dialogues are
 // under test here, not the understanding (which has its own labelled set and floor).
@@ -30,14 +31,15 @@ function rig(customerId?: string) {
     classified.push([said, language]);
     return { intent: 'orders', ...(language === undefined ? {} : { language }) };
   };
-  const bot = createBuiltinBot({
-    understand, memory, classify,
+  const understood: UnderstandingEntry[] = [];
+  const bot = createDialogueBot({
+    understand, memory, classify, understood: async (entry) => void understood.push(entry),
     catalogue: { products: () => products, refreshedAt: () => 0 },
     faq: (id, lang) => (id === 'shipping_time' ? (lang === 'zh' ? '一般2-3个工作日发货。' : 'Orders ship within 2-3 working days.') : undefined),
   });
   const talk = createKitConversation(kit.queries, customerId);
   const say = (t: string) => bot.reply(talk.input(t));
-  return { ...kit, memory, bot, talk, say, classified };
+  return { ...kit, memory, bot, talk, say, classified, understood };
 }
 
 const said = (reply: BotReply): string => (reply.kind === 'nothing' ? '' : (reply.messages ?? []).map((m) => (m.contentType === 'text' ? m.text : '')).join('\n'));
@@ -223,5 +225,13 @@ describe('FAQ, handoff and not understanding', () => {
     const calls = r.calls.length;
     assert.deepEqual(await r.bot.reply(r.talk.input('where is ORD-0000001', true)), first);
     assert.equal(r.calls.length, calls);
+  });
+
+  test('what it made of each message is recorded for lineage, once per message id', async () => {
+    const r = rig();
+    await r.say('where is ORD-0000003 ada@example.com');
+    assert.deepEqual(r.understood.map((u) => [u.id, u.messageSeq, u.intent, u.entities]), [
+      ['und_c-1_5', 5, 'order_status', { order: ['ORD-0000003'], product: [], email: ['ada@example.com'] }],
+    ]);
   });
 });

@@ -1,6 +1,6 @@
 import type { Bot, BotReply } from '../bot.types.ts';
 import type { Understanding } from '../nlu.types.ts';
-import { freshDialogue, type BuiltinBotDeps, type DialogueState, type Lang, type Turn } from './dialogue.types.ts';
+import { freshDialogue, type DialogueDeps, type DialogueState, type Lang, type Turn } from './dialogue.types.ts';
 import { handover } from './handover.ts';
 import { remember } from './lookups.ts';
 import { lookUpOrder, orderStatus, pickOrder, proveEmail } from './order-status.ts';
@@ -19,7 +19,7 @@ const HAN = /\p{Script=Han}/u;
  * one. It answers in the visitor's language; it reads business data only through the
  * conversation's attributed query API; what it needs across messages is in `deps.memory`.
  */
-export function createBuiltinBot(deps: BuiltinBotDeps): Bot {
+export function createDialogueBot(deps: DialogueDeps): Bot {
   return {
     name: 'builtin',
     async reply(input) {
@@ -31,6 +31,12 @@ export function createBuiltinBot(deps: BuiltinBotDeps): Bot {
       const text = message.data.text;
       const understood = deps.understand(text, deps.catalogue.products());
       const lang = languageOf(text, state, input.state.language);
+      await deps.understood?.({
+        // One entry per message: a repeat of its job records the same one again.
+        id: `und_${input.conversationId}_${message.seq}`, at: new Date(deps.now?.() ?? Date.now()).toISOString(), conversationId: input.conversationId,
+        messageSeq: message.seq, actor: input.queries.attribution.actor, intent: understood.intent, confidence: understood.confidence,
+        entities: { order: understood.entities.orderIds, product: understood.entities.skus, email: understood.entities.emails }, traceId: input.traceId,
+      });
       const turn: Turn = { input, text, understood, lang, state, deps };
       state.lang = lang;
       mergeEntities(state, understood);

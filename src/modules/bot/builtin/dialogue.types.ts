@@ -1,4 +1,5 @@
 import type { Classification } from '../../chat/conversation.types.ts';
+import type { UnderstandingEntry } from '../../lineage/lineage.types.ts';
 import type { BotInput, BotReply } from '../bot.types.ts';
 import type { ProductCatalogue, Understand, Understanding } from '../nlu.types.ts';
 
@@ -69,7 +70,8 @@ export interface DialogueMemory {
 /** The knowledge file's answer to one FAQ entry in a language, if it has one. */
 export type FaqAnswers = (faqId: string, lang: Lang) => string | undefined;
 
-export interface BuiltinBotDeps {
+/** What the dialogues need, each injected (the gateway's `createBuiltinBot` builds them from the bot runtime's deps). */
+export interface DialogueDeps {
   readonly understand: Understand;
   readonly catalogue: ProductCatalogue;
   readonly faq: FaqAnswers;
@@ -80,7 +82,9 @@ export interface BuiltinBotDeps {
   readonly minConfidence?: number;
   /** Different order numbers an unverified visitor may try without proof before the bot refuses. Default 3. */
   readonly maxUnprovenOrders?: number;
-  /** Now (epoch ms), for the age of stale answers. */
+  /** Records what the bot made of a message (lineage's `understood`); absent: not recorded. */
+  readonly understood?: (entry: UnderstandingEntry) => Promise<void>;
+  /** Now (epoch ms). */
   readonly now?: () => number;
 }
 
@@ -91,5 +95,5 @@ export interface Turn {
   readonly understood: Understanding;
   readonly lang: Lang;
   readonly state: DialogueState;
-  readonly deps: BuiltinBotDeps;
+  readonly deps: DialogueDeps;
 }
