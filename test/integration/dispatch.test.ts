@@ -25,7 +25,8 @@ const RULES = {
   ageing: { msPerPoint: 1000 },
   groups: {
     [g('expiry')]: { offerTimeoutMs: 400 },
-    [g('misses')]: { offerTimeoutMs: 150 },
+    // Longer than the agent resync (300 ms): a resync runs between two misses in a row, and must not forget the first.
+    [g('misses')]: { offerTimeoutMs: 700 },
     [g('auto')]: { autoAssign: true },
     [g('empty')]: { overflow: { whenNobodyOnline: { group: g('backup') } } },
     [g('closed')]: { hours: { timeZone: 'UTC', weekly: {} } },
@@ -121,7 +122,8 @@ describe('routing dispatch', () => {
   });
 
   test(`an agent who lets ${MAX_MISSES} offers expire in a row is set away`, async () => {
-    const m = await agentIn('missy', [g('misses')]);
+    // One at a time: the second offer comes only after the first expired, so misses are counted across sweeps and resyncs.
+    const m = await agentIn('missy', [g('misses')], 1);
     const agent = await online(m);
     const ids = [await start((await visitor()).token, g('misses')), await start((await visitor()).token, g('misses'))];
     for (const id of ids) await offerTo(agent, id);

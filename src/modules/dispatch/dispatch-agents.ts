@@ -52,8 +52,9 @@ export function createDispatchAgents({ ctx, directory, presence }: DispatchAgent
       await ctx.store.removeAgent(agentId);
       return [];
     }
-    // Online: its misses start again (an agent set away for missed offers is trusted once more).
-    if (status === 'online') await ctx.store.resetMisses(agentId);
+    // The store starts its misses again when it comes online from another status (setAgent, in
+    // the same step): resetting them on every sync let a periodic resync between two missed
+    // offers forget the first, so an agent who never answered was never set away.
     await write(profile, status);
     return status === 'online' ? profile.groups : [];
   }
