@@ -2752,6 +2752,104 @@ export interface components {
             }[];
         };
         /**
+         * BotEntities
+         * @description Other names of the catalogue's products (config/bot/entities.json), by SKU: Chinese names, nicknames, short forms. The catalogue itself (SKUs and English names) comes from the orders system at runtime.
+         */
+        BotEntities: {
+            $schema?: string;
+            version: string;
+            /** @description English alias words at least this long match one edit away (default 6). */
+            fuzzyMinLength?: number;
+            products: {
+                [key: string]: {
+                    en?: string[];
+                    zh?: string[];
+                };
+            };
+        };
+        /**
+         * BotFaq
+         * @description The built-in bot's knowledge file (config/bot/faq.json): per entry, ways a visitor asks the question and the answer, in English and Chinese.
+         */
+        BotFaq: {
+            $schema?: string;
+            version: string;
+            entries: {
+                id: string;
+                variants: {
+                    en: string[];
+                    zh: string[];
+                };
+                answer: {
+                    en: string;
+                    zh: string;
+                };
+            }[];
+        };
+        BotTermLists: {
+            en?: string[];
+            zh?: string[];
+        };
+        /** @description Term → weight (negative weights count against). English: words or phrases matched on words, `ship*` matches by prefix. Chinese (any term with Han script): matched in the text, fully when it lines up with the segmenter's words. */
+        BotWeightedTerms: {
+            [key: string]: number;
+        };
+        BotIntentRule: {
+            /** @enum {unknown} */
+            intent: "order_status" | "return" | "complaint" | "faq" | "handoff" | "greeting" | "thanks";
+            /** @description For `faq`: the faq.json entry it stands for. */
+            faqId?: string;
+            terms?: {
+                en?: components["schemas"]["BotWeightedTerms"];
+                zh?: components["schemas"]["BotWeightedTerms"];
+            };
+            patterns?: {
+                re: string;
+                weight: number;
+            }[];
+            /** @description Added once when the message holds such an entity. */
+            entityWeights?: {
+                orderId?: number;
+                email?: number;
+                sku?: number;
+            };
+        };
+        /**
+         * BotIntents
+         * @description The built-in bot's intents (config/bot/intents.json): per intent, weighted terms per language and patterns, and how entities (order numbers, emails, SKUs) are found. A message's score for an intent is the sum of the weights of what it matched; the best intent wins when its confidence reaches the threshold.
+         */
+        BotIntents: {
+            $schema?: string;
+            version: string;
+            /** @description Below this confidence the message is understood as `none`. */
+            threshold: number;
+            /** @description The score at which the strength part of the confidence reaches one half (default 2). */
+            saturation?: number;
+            /** @description Words at least this long match a term one edit away (Damerau-Levenshtein; default 5). */
+            fuzzyMinLength?: number;
+            /** @description A Chinese term found inside the text but across the segmenter's word boundaries counts this much of its weight (default 0.8). */
+            unalignedFactor?: number;
+            /** @description Added to an FAQ entry's score times the similarity (0..1) of the message to its closest question variant in faq.json (default 3). */
+            faqVariantWeight?: number;
+            /** @description A variant less similar than this adds nothing (default 0.4). */
+            faqVariantMinSimilarity?: number;
+            /** @description Words that do not count in the similarity to FAQ variants. */
+            stopwords?: components["schemas"]["BotTermLists"];
+            intents: components["schemas"]["BotIntentRule"][];
+            entities: {
+                /** @description Each pattern (a case-insensitive regular expression) captures the number's digits in its first group; fewer digits than `digits` are zero-padded, more are refused. */
+                orderId: {
+                    patterns: string[];
+                    digits: number;
+                    prefix: string;
+                };
+                /** @description A case-insensitive regular expression for an email address. */
+                email: string;
+                /** @description A case-insensitive regular expression for a SKU written out (`SKU-MN-04`). */
+                sku: string;
+            };
+        };
+        /**
          * @description The canonical customer id: the customer master's id, an opaque string (the sample CRM's are numbers, another master's may be UUIDs, prefixed keys, e-mail-like handles …). Path-safe: 1 to 128 letters, digits and `_ ~ - . : @ + =`, not starting with `.`, so it can be used in a URL path as it is.
          * @example 42
          * @example cus_7f3a9b
