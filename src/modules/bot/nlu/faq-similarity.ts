@@ -1,0 +1,42 @@
+import { normalise, prepare, type Message } from './text.ts';
+
+/** What two texts are compared on: English words (a plural `s` dropped) and pairs of neighbouring Han characters. */
+export type Features = ReadonlySet<string>;
+
+const HAN_RUN = /\p{Script=Han}+/gu;
+
+/** The features of a prepared message, without the stopwords (English words; Chinese words or characters, removed before pairing). */
+export function featuresOf(message: Message, stopwords: { readonly en: ReadonlySet<string>; readonly zh: readonly string[] }): Features {
+  const features = new Set<string>();
+  for (const token of message.tokens) {
+    if (token.han || stopwords.en.has(token.word)) continue;
+    features.add(token.word.length > 3 && token.word.endsWith('s') ? token.word.slice(0, -1) : token.word);
+  }
+  let han = message.text;
+  for (const word of stopwords.zh) han = han.split(word).join(' ');
+  for (const [run] of han.matchAll(HAN_RUN)) {
+    if (run.length === 1) features.add(run);
+    for (let i = 0; i + 1 < run.length; i++) features.add(run.slice(i, i + 2));
+  }
+  return features;
+}
+
+/** Dice coefficient of two feature sets: 1 when equal, 0 when nothing is shared. */
+export function similarity(a: Features, b: Features): number {
+  if (a.size === 0 || b.size === 0) return 0;
+  let shared = 0;
+  for (const feature of a) if (b.has(feature)) shared++;
+  return (2 * shared) / (a.size + b.size);
+}
+
+/** The stopword lists of intents.json, ready for {@link featuresOf}. */
+export function stopwordsOf(lists: { readonly en?: readonly string[]; readonly zh?: readonly string[] } | undefined) {
+  return {
+    en: new Set((lists?.en ?? []).map(normalise)),
+    // Longest first, so a word is removed before a character inside it.
+    zh: (lists?.zh ?? []).map(normalise).sort((a, b) => b.length - a.length),
+  };
+}
+
+/** Features of a text not yet prepared (the FAQ variants, once per load). */
+export const featuresOfText = (text: string, stopwords: Parameters<typeof featuresOf>[1]): Features => featuresOf(prepare(text), stopwords);
