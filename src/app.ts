@@ -45,7 +45,8 @@ import type { OpenTicket, TicketJobs } from './modules/jobs/ticket-jobs.ts';
 import { createWebhooksRouter } from './modules/webhooks/webhooks.routes.ts';
 import type { Webhooks } from './modules/webhooks/webhooks.service.ts';
 import type { ContextService } from './modules/query/context.service.ts';
-import { createQueryRouter } from './modules/query/query.routes.ts';
+import { createConversationAttributor } from './modules/query/conversation-attribution.ts';
+import { createQueryRouter, isQueryRead } from './modules/query/query.routes.ts';
 import type { QueryService } from './modules/query/query.service.ts';
 
 export interface AppDeps {
@@ -140,13 +141,17 @@ export function buildApp(deps: AppDeps): Express {
   app.use(['/v1/conversations', '/v1/ws', '/v1/queues'], routeNotFound());
 
   // Everything below needs a key.
-  app.use(createApiKeyAuth(authenticator));
+  app.use(createApiKeyAuth(authenticator, { agentMay: isQueryRead }));
   app.use(keyRateLimit);
   app.use(createMetricsRouter(deps));
   app.use('/v1/proxy', createProxyRouter({ registry: deps.registry, calls: deps.calls, bodyLimitBytes: deps.config.bodyLimitBytes }));
   app.use(jsonBody(deps.config.bodyLimitBytes));
   app.use('/v1', createConnectorsRouter({ registry: deps.registry, resilience: deps.resilience, ...(deps.clusterProblems ? { clusterProblems: deps.clusterProblems } : {}) }));
-  app.use('/v1', createQueryRouter({ query: deps.query, context: deps.context, validate, openTicket: deps.openTicket, ticketJobs: deps.ticketJobs, idempotency: deps.idempotency }));
+  app.use('/v1', createQueryRouter({
+    query: deps.query, context: deps.context, validate, openTicket: deps.openTicket, ticketJobs: deps.ticketJobs, idempotency: deps.idempotency,
+    attributor: createConversationAttributor({ conversations: deps.conversations }),
+    capabilityKind: (capability) => deps.registry.route(capability)?.active?.capabilities.get(capability)?.kind,
+  }));
   app.use('/v1', createEventsRouter({ streams: deps.eventStreams, validate }));
   app.use('/v1', createJobsRouter({ jobs: deps.jobs, validate }));
   app.use('/v1', createWebhooksRouter({ webhooks: deps.webhooks, validate }));

@@ -1464,7 +1464,7 @@ export interface components {
             state?: string;
             /** @description For INVALID_TRANSITION, CONVERSATION_ALREADY_ASSIGNED and FORBIDDEN on a conversation: the command refused. */
             command?: string;
-            /** @description For HISTORY_EXPIRED: the conversation whose events are gone. */
+            /** @description For HISTORY_EXPIRED: the conversation whose events are gone; for NOT_A_PARTICIPANT: the conversation the caller may not act for. */
             conversationId?: string;
             /** @description For HISTORY_EXPIRED: the conversation's last seq (its state is still kept). */
             seq?: number;
@@ -3042,6 +3042,51 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /**
+         * @description `NOT_A_PARTICIPANT`: `X-Conversation-Id` names a conversation the caller takes no part in
+         *     (another agent's, one that does not exist, any with an API key); or `FORBIDDEN`: an agent
+         *     token without `X-Conversation-Id` (or a visitor token). Nothing was called.
+         */
+        QueryReadForbidden: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                traceparent: components["headers"]["traceparent"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description `FORBIDDEN`: writes take an API key, not an agent or visitor token; or `NOT_A_PARTICIPANT`:
+         *     an API key sent `X-Conversation-Id` (it acts for no conversation). Nothing was called.
+         */
+        WriteForbidden: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                traceparent: components["headers"]["traceparent"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description For a `query` capability as for the other reads: `NOT_A_PARTICIPANT` (`X-Conversation-Id`
+         *     names a conversation the caller takes no part in, or came with an API key) or `FORBIDDEN`
+         *     (an agent token without it). For a `command` capability: `FORBIDDEN` (not an API key) or
+         *     `NOT_A_PARTICIPANT` (an API key with `X-Conversation-Id`). Nothing was called.
+         */
+        QueryForbidden: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                traceparent: components["headers"]["traceparent"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description `VALIDATION_FAILED`: a path or query parameter is not valid. */
         InvalidRequest: {
             headers: {
@@ -3417,6 +3462,15 @@ export interface components {
         AgentId: string;
         /** @description The canonical customer id (the customer master's id; see the CustomerId schema). */
         CustomerId: components["schemas"]["CustomerId"];
+        /**
+         * @description The conversation this read is made for: checked before anything is called, then recorded
+         *     in the conversation's lineage (`GET /v1/conversations/{conversationId}/trace`) under the
+         *     caller. Accepted from the agent the conversation is assigned to and from supervisors;
+         *     anyone else, an API key included, gets 403 `NOT_A_PARTICIPANT`. Agents (not supervisors)
+         *     must send it; API keys must not.
+         * @example 3f1c9a2e-7b4d-4c1a-9e2f-5a6b7c8d9e0f
+         */
+        ConversationHeader: string;
         ResourceId: string;
         /** @description 1-based page number; past the last page the page is empty. */
         Page: number;
@@ -3472,7 +3526,17 @@ export interface operations {
                 /** @description Items per page. */
                 pageSize?: components["parameters"]["PageSize"];
             };
-            header?: never;
+            header?: {
+                /**
+                 * @description The conversation this read is made for: checked before anything is called, then recorded
+                 *     in the conversation's lineage (`GET /v1/conversations/{conversationId}/trace`) under the
+                 *     caller. Accepted from the agent the conversation is assigned to and from supervisors;
+                 *     anyone else, an API key included, gets 403 `NOT_A_PARTICIPANT`. Agents (not supervisors)
+                 *     must send it; API keys must not.
+                 * @example 3f1c9a2e-7b4d-4c1a-9e2f-5a6b7c8d9e0f
+                 */
+                "X-Conversation-Id"?: components["parameters"]["ConversationHeader"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3493,6 +3557,7 @@ export interface operations {
             };
             400: components["responses"]["InvalidRequest"];
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["QueryReadForbidden"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             502: components["responses"]["BadGateway"];
@@ -3503,7 +3568,17 @@ export interface operations {
     getCustomer: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The conversation this read is made for: checked before anything is called, then recorded
+                 *     in the conversation's lineage (`GET /v1/conversations/{conversationId}/trace`) under the
+                 *     caller. Accepted from the agent the conversation is assigned to and from supervisors;
+                 *     anyone else, an API key included, gets 403 `NOT_A_PARTICIPANT`. Agents (not supervisors)
+                 *     must send it; API keys must not.
+                 * @example 3f1c9a2e-7b4d-4c1a-9e2f-5a6b7c8d9e0f
+                 */
+                "X-Conversation-Id"?: components["parameters"]["ConversationHeader"];
+            };
             path: {
                 /** @description The canonical customer id (the customer master's id; see the CustomerId schema). */
                 id: components["parameters"]["CustomerId"];
@@ -3527,6 +3602,7 @@ export interface operations {
             };
             400: components["responses"]["InvalidRequest"];
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["QueryReadForbidden"];
             404: components["responses"]["NotFound"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
@@ -3543,7 +3619,17 @@ export interface operations {
                 /** @description Items per page. */
                 pageSize?: components["parameters"]["PageSize"];
             };
-            header?: never;
+            header?: {
+                /**
+                 * @description The conversation this read is made for: checked before anything is called, then recorded
+                 *     in the conversation's lineage (`GET /v1/conversations/{conversationId}/trace`) under the
+                 *     caller. Accepted from the agent the conversation is assigned to and from supervisors;
+                 *     anyone else, an API key included, gets 403 `NOT_A_PARTICIPANT`. Agents (not supervisors)
+                 *     must send it; API keys must not.
+                 * @example 3f1c9a2e-7b4d-4c1a-9e2f-5a6b7c8d9e0f
+                 */
+                "X-Conversation-Id"?: components["parameters"]["ConversationHeader"];
+            };
             path: {
                 /** @description The canonical customer id (the customer master's id; see the CustomerId schema). */
                 id: components["parameters"]["CustomerId"];
@@ -3567,6 +3653,7 @@ export interface operations {
             };
             400: components["responses"]["InvalidRequest"];
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["QueryReadForbidden"];
             404: components["responses"]["NotFound"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
@@ -3589,7 +3676,17 @@ export interface operations {
                  */
                 cursor?: string;
             };
-            header?: never;
+            header?: {
+                /**
+                 * @description The conversation this read is made for: checked before anything is called, then recorded
+                 *     in the conversation's lineage (`GET /v1/conversations/{conversationId}/trace`) under the
+                 *     caller. Accepted from the agent the conversation is assigned to and from supervisors;
+                 *     anyone else, an API key included, gets 403 `NOT_A_PARTICIPANT`. Agents (not supervisors)
+                 *     must send it; API keys must not.
+                 * @example 3f1c9a2e-7b4d-4c1a-9e2f-5a6b7c8d9e0f
+                 */
+                "X-Conversation-Id"?: components["parameters"]["ConversationHeader"];
+            };
             path: {
                 /** @description The canonical customer id (the customer master's id; see the CustomerId schema). */
                 id: components["parameters"]["CustomerId"];
@@ -3613,6 +3710,7 @@ export interface operations {
             };
             400: components["responses"]["InvalidRequest"];
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["QueryReadForbidden"];
             404: components["responses"]["NotFound"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
@@ -3629,7 +3727,17 @@ export interface operations {
                 /** @description How many of the latest open tickets to include. */
                 ticketsLimit?: number;
             };
-            header?: never;
+            header?: {
+                /**
+                 * @description The conversation this read is made for: checked before anything is called, then recorded
+                 *     in the conversation's lineage (`GET /v1/conversations/{conversationId}/trace`) under the
+                 *     caller. Accepted from the agent the conversation is assigned to and from supervisors;
+                 *     anyone else, an API key included, gets 403 `NOT_A_PARTICIPANT`. Agents (not supervisors)
+                 *     must send it; API keys must not.
+                 * @example 3f1c9a2e-7b4d-4c1a-9e2f-5a6b7c8d9e0f
+                 */
+                "X-Conversation-Id"?: components["parameters"]["ConversationHeader"];
+            };
             path: {
                 /** @description The canonical customer id (the customer master's id; see the CustomerId schema). */
                 id: components["parameters"]["CustomerId"];
@@ -3653,6 +3761,7 @@ export interface operations {
             };
             400: components["responses"]["InvalidRequest"];
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["QueryReadForbidden"];
             404: components["responses"]["NotFound"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
@@ -3661,7 +3770,17 @@ export interface operations {
     getOrder: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The conversation this read is made for: checked before anything is called, then recorded
+                 *     in the conversation's lineage (`GET /v1/conversations/{conversationId}/trace`) under the
+                 *     caller. Accepted from the agent the conversation is assigned to and from supervisors;
+                 *     anyone else, an API key included, gets 403 `NOT_A_PARTICIPANT`. Agents (not supervisors)
+                 *     must send it; API keys must not.
+                 * @example 3f1c9a2e-7b4d-4c1a-9e2f-5a6b7c8d9e0f
+                 */
+                "X-Conversation-Id"?: components["parameters"]["ConversationHeader"];
+            };
             path: {
                 id: components["parameters"]["ResourceId"];
             };
@@ -3684,6 +3803,7 @@ export interface operations {
             };
             400: components["responses"]["InvalidRequest"];
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["QueryReadForbidden"];
             404: components["responses"]["NotFound"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
@@ -3695,7 +3815,17 @@ export interface operations {
     getTicket: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The conversation this read is made for: checked before anything is called, then recorded
+                 *     in the conversation's lineage (`GET /v1/conversations/{conversationId}/trace`) under the
+                 *     caller. Accepted from the agent the conversation is assigned to and from supervisors;
+                 *     anyone else, an API key included, gets 403 `NOT_A_PARTICIPANT`. Agents (not supervisors)
+                 *     must send it; API keys must not.
+                 * @example 3f1c9a2e-7b4d-4c1a-9e2f-5a6b7c8d9e0f
+                 */
+                "X-Conversation-Id"?: components["parameters"]["ConversationHeader"];
+            };
             path: {
                 id: components["parameters"]["ResourceId"];
             };
@@ -3718,6 +3848,7 @@ export interface operations {
             };
             400: components["responses"]["InvalidRequest"];
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["QueryReadForbidden"];
             404: components["responses"]["NotFound"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
@@ -3787,6 +3918,7 @@ export interface operations {
             };
             400: components["responses"]["InvalidBody"];
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["WriteForbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["IdempotencyKeyInUse"];
             413: components["responses"]["PayloadTooLarge"];
@@ -3802,7 +3934,17 @@ export interface operations {
     query: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The conversation this read is made for: checked before anything is called, then recorded
+                 *     in the conversation's lineage (`GET /v1/conversations/{conversationId}/trace`) under the
+                 *     caller. Accepted from the agent the conversation is assigned to and from supervisors;
+                 *     anyone else, an API key included, gets 403 `NOT_A_PARTICIPANT`. Agents (not supervisors)
+                 *     must send it; API keys must not.
+                 * @example 3f1c9a2e-7b4d-4c1a-9e2f-5a6b7c8d9e0f
+                 */
+                "X-Conversation-Id"?: components["parameters"]["ConversationHeader"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3827,6 +3969,7 @@ export interface operations {
             };
             400: components["responses"]["InvalidQuery"];
             401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["QueryForbidden"];
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];

@@ -82,8 +82,11 @@ const CHAT_SECURITY = [{ ApiKeyHeader: [] }, { BearerAuth: [] }, { AgentBearer: 
 const isChatPath = (path: string): boolean => path === '/v1/conversations' || path.startsWith('/v1/conversations/') || path.startsWith('/v1/ws/');
 // Supervisors' views: keys and agent tokens (the route refuses agents without the role); never visitors.
 const QUEUES_SECURITY = [{ ApiKeyHeader: [] }, { BearerAuth: [] }, { AgentBearer: [] }];
+// The query API's reads: keys, and agent tokens with X-Conversation-Id (the routes check it); never visitors.
+const QUERY_READ_SECURITY = QUEUES_SECURITY;
+const QUERY_READS = ['listCustomers', 'getCustomer', 'listCustomerOrders', 'listCustomerTickets', 'getCustomerContext', 'getOrder', 'getTicket', 'query'];
 
-test('every operation has a unique operationId and needs an API key unless it is public, an admin key under /v1/admin, a key or token on the chat API', () => {
+test('every operation has a unique operationId and needs an API key unless it is public, an admin key under /v1/admin, a key or token on the chat API and the query reads', () => {
   const ops = operations(doc);
   assert.equal(new Set(ops.map((o) => o.operationId)).size, ops.length);
   assert.deepEqual(doc.security, [{ ApiKeyHeader: [] }, { BearerAuth: [] }]);
@@ -96,6 +99,10 @@ test('every operation has a unique operationId and needs an API key unless it is
     else if (path.startsWith('/v1/admin/')) assert.deepEqual(op.security, [{ AdminKeyHeader: [] }, { AdminBearer: [] }], `${operationId} must need an admin key`);
     else if (isChatPath(path)) assert.deepEqual(op.security, CHAT_SECURITY, `${operationId} takes API keys, agent and visitor tokens`);
     else if (path === '/v1/queues' || path.startsWith('/v1/queues/')) assert.deepEqual(op.security, QUEUES_SECURITY, `${operationId} takes API keys and supervisor tokens`);
+    else if (QUERY_READS.includes(operationId)) {
+      assert.deepEqual(op.security, QUERY_READ_SECURITY, `${operationId} takes API keys and agent tokens`);
+      assert.ok((op.parameters as JsonObject[]).some((p) => p.$ref === '#/components/parameters/ConversationHeader'), `${operationId} documents X-Conversation-Id`);
+    }
     else assert.equal(op.security, undefined, `${operationId} must not override the global security`);
   }
   assert.deepEqual(ops.filter((o) => PUBLIC_OPERATIONS.includes(o.operationId)).length, PUBLIC_OPERATIONS.length);

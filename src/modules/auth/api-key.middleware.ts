@@ -13,16 +13,30 @@ function refuse(res: Response, next: NextFunction, auth: Exclude<Authentication,
   next(auth.error);
 }
 
+export interface ApiKeyAuthOptions {
+  /**
+   * The requests an agent or supervisor token may make too: the query API's reads (their routes
+   * then ask agents for the `X-Conversation-Id` of a conversation they take part in).
+   */
+  readonly agentMay?: (req: Request) => boolean;
+}
+
 /**
  * Requires an API key, as `X-Api-Key: <key>` or `Authorization: Bearer <key>`, and puts its
  * principal on the request context. An admin key is not an API key here: 401, as for a stranger.
- * Agent and visitor tokens are valid but open only the chat API: 403.
+ * Agent tokens open the chat API and, where `agentMay` says so, the query API's reads; visitor
+ * tokens the chat API only: 403 elsewhere.
  */
-export function createApiKeyAuth(authenticator: Authenticator) {
+export function createApiKeyAuth(authenticator: Authenticator, options: ApiKeyAuthOptions = {}) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const auth = await authenticator.authenticate(req);
     if (auth.outcome !== 'ok') return refuse(res, next, auth, 'omnigate', 'send an API key in X-Api-Key or Authorization: Bearer');
     const { principal } = auth;
+    if (principal.kind === 'agent' && options.agentMay?.(req) === true) {
+      contextOf(res).principal = principal;
+      return next();
+    }
+    if (principal.kind === 'agent') return next(new AppError('FORBIDDEN', 'agent tokens open only the chat API (/v1/conversations, /v1/ws/tickets), the queues (/v1/queues, supervisors) and the query API\'s reads (with X-Conversation-Id): this endpoint needs an API key'));
     if (principal.kind !== 'service') return next(new AppError('FORBIDDEN', `${principal.kind} tokens open only the chat API (/v1/conversations, /v1/ws/tickets) and the queues (/v1/queues, supervisors): this endpoint needs an API key`));
     if (!principal.roles.includes('api')) return refuse(res, next, { outcome: 'invalid', error: new AppError('UNAUTHENTICATED', 'the API key is not valid') }, 'omnigate', '');
     contextOf(res).principal = principal;

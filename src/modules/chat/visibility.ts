@@ -27,7 +27,7 @@ export function visibleTo(p: Principal, event: ConversationEvent): ConversationE
 }
 
 /** Whether a principal may follow a conversation: a visitor its own only; agents, supervisors and services all (for now). */
-export function maySee(p: Principal, state: ConversationState): boolean {
+export function maySee(p: Principal, state: Pick<ConversationState, 'visitor'>): boolean {
   return p.kind !== 'visitor' || state.visitor?.id === p.visitorId;
 }
 
@@ -41,4 +41,15 @@ export function viewFor(p: Principal, conversationId: string, state: Conversatio
   if (p.kind !== 'visitor') return { id: conversationId, ...state };
   const { group: _group, bot: _bot, snoozedUntilMs: _snoozed, messageCount: _count, priority: _priority, offer: _offer, ...shown } = state;
   return { id: conversationId, ...shown, status: state.status === 'pending' ? 'assigned' : state.status };
+}
+
+/**
+ * Whether a principal takes part in a conversation, so that it may act for it elsewhere (a query
+ * with `X-Conversation-Id`, which lineage records under the conversation): the agent it is assigned
+ * to (its last assignee, once closed), or a supervisor who may see it. Not another agent, not a
+ * service key, not a visitor, and nobody for a conversation that does not exist.
+ */
+export function participant(p: Principal, state: Pick<ConversationState, 'status' | 'agentId' | 'visitor'>): boolean {
+  if (state.status === 'none' || p.kind !== 'agent') return false;
+  return p.roles.includes('supervisor') ? maySee(p, state) : state.agentId === p.agentId;
 }
