@@ -1,5 +1,6 @@
 // A terminal chat client for /v1/ws: each line typed is a message, incoming events are printed.
 //   node scripts/chat.ts --widget-key <key> [--group <g>]          a visitor (opens its own widget session)
+//     [--customer <id> --identity-secret <secret>]                 … a verified customer of the shop, as its site would sign it
 //   node scripts/chat.ts --token <agent JWT> --next [--group <g>]  an agent: takes the next conversation offered
 //                                                                   (routing dispatch), else the oldest waiting
 //   node scripts/chat.ts --token <token> [--conversation <id>]     any token (visitor, agent, API key)
@@ -12,15 +13,16 @@ import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { WebSocket } from 'ws';
+import { customerHmac } from '../src/modules/identity/widget-keys.ts';
 
 const { values: args } = parseArgs({
   options: {
     url: { type: 'string', default: 'ws://127.0.0.1:8080/v1/ws' }, token: { type: 'string' }, conversation: { type: 'string' },
-    'widget-key': { type: 'string' }, group: { type: 'string' }, next: { type: 'boolean', default: false },
+    'widget-key': { type: 'string' }, customer: { type: 'string' }, 'identity-secret': { type: 'string' }, group: { type: 'string' }, next: { type: 'boolean', default: false },
   },
 });
 if (!args.token && !args['widget-key']) {
-  process.stderr.write('usage: node scripts/chat.ts [--url ws://host:port/v1/ws] (--widget-key <key> | --token <visitor token | agent JWT | API key>) [--next] [--group <g>] [--conversation <id>]\n');
+  process.stderr.write('usage: node scripts/chat.ts [--url ws://host:port/v1/ws] (--widget-key <key> [--customer <id> --identity-secret <secret>] | --token <visitor token | agent JWT | API key>) [--next] [--group <g>] [--conversation <id>]\n');
   process.exit(2);
 }
 /** The gateway's HTTP base, from the socket URL. */
@@ -28,7 +30,9 @@ const httpUrl = args.url!.replace(/^ws/, 'http').replace(/\/v1\/ws.*$/, '');
 
 /** A visitor's token: a widget session opened as the site's widget would (POST /v1/widget/sessions). */
 async function widgetSession(key: string): Promise<string> {
-  const res = await fetch(`${httpUrl}/v1/widget/sessions`, { method: 'POST', headers: { 'x-widget-key': key, 'content-type': 'application/json' }, body: '{}' });
+  // A verified customer: the site signs the customer id with its identity secret (HMAC-SHA256).
+  const proof = args.customer && args['identity-secret'] ? { customerId: args.customer, customerHmac: customerHmac(args['identity-secret'], args.customer) } : {};
+  const res = await fetch(`${httpUrl}/v1/widget/sessions`, { method: 'POST', headers: { 'x-widget-key': key, 'content-type': 'application/json' }, body: JSON.stringify(proof) });
   const body = (await res.json()) as { token?: string; detail?: string };
   if (!body.token) {
     process.stderr.write(`widget session refused: ${res.status} ${body.detail ?? ''}\n`);
