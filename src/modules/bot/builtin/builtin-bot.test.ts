@@ -179,6 +179,14 @@ describe('return and complaint form', () => {
     assert.deepEqual(r.calls.find((c) => c.capability === 'requester.ensure')?.params, { email: 'ada@example.com' });
   });
 
+  test('the reason is whatever the visitor says, even words of another intent; a question of another kind leaves the form', async () => {
+    const r = rig('42');
+    await r.say('return ORD-0000001 docking station');
+    assert.match(said(await r.say('where is the problem: it does not charge, I complain')), /opened ticket TCK-100/);
+    await r.say('I want to return the monitor');
+    assert.match(said(await r.say('how long does shipping take?')), /2-3 working days/);
+  });
+
   test('tickets down: it says so and offers a person', async () => {
     const r = rig('42');
     r.down.set('tickets', 'CONNECTOR_UNAVAILABLE');

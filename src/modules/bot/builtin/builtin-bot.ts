@@ -4,7 +4,7 @@ import { freshDialogue, type DialogueDeps, type DialogueState, type Lang, type T
 import { handover } from './handover.ts';
 import { remember } from './lookups.ts';
 import { lookUpOrder, orderStatus, pickOrder, proveEmail } from './order-status.ts';
-import { continueForm, reaskForm, startForm } from './return-form.ts';
+import { continueForm, missingField, reaskForm, startForm } from './return-form.ts';
 import { answer, ask, isNo, isYes, P } from './texts.ts';
 
 const DEFAULT_MIN_CONFIDENCE = 0.5;
@@ -59,8 +59,10 @@ async function route(turn: Turn): Promise<BotReply> {
     return answer(turn.lang, P.declined);
   }
   const confident = understood.intent !== 'none' && understood.confidence >= (turn.deps.minConfidence ?? DEFAULT_MIN_CONFIDENCE);
-  // A clear new request leaves the question asked; anything else is read as its answer.
-  const switching = confident && !(pending?.kind === 'form' && understood.intent === pending.form.kind);
+  // A clear new request leaves the question asked; anything else is read as its answer. In a form,
+  // the reason asked for is whatever the visitor says, and talk of returns or complaints fills it in.
+  const inForm = pending?.kind === 'form' && (understood.intent === 'return' || understood.intent === 'complaint' || missingField(turn, pending.form) === 'reason');
+  const switching = confident && !inForm;
   if (pending !== undefined && pending.kind !== 'offer_human' && !switching) {
     const answered = await answerPending(turn);
     if (answered !== undefined) {

@@ -46,9 +46,10 @@ function fromEntities(turn: Turn, form: TicketForm): void {
   if (turn.input.state.visitor?.customerId === undefined) form.email ??= emails.find((e) => EMAIL.test(e));
 }
 
-type Field = 'order' | 'sku' | 'reason' | 'email' | undefined;
+export type Field = 'order' | 'sku' | 'reason' | 'email' | undefined;
 
-function missingField(turn: Turn, form: TicketForm): Field {
+/** The field the form asks for next (undefined: complete). */
+export function missingField(turn: Turn, form: TicketForm): Field {
   if (form.orderId === undefined) return 'order';
   if (form.sku === undefined) return 'sku';
   if (form.reason === undefined) return 'reason';
