@@ -18,7 +18,7 @@ export interface KitOrder {
 }
 
 const money = (amount: string) => ({ amount, currency: 'EUR' });
-export const order = (id: string, customerRef: string, status: string, sku = 'SKU-DK-01', name = 'Docking Station'): KitOrder => ({
+export const order = (id: string, customerRef: string, status: string, sku = 'SKU-DK-05', name = 'Docking station'): KitOrder => ({
   id, customerRef, status, createdAt: '2026-11-20T10:00:00Z', total: money('129.00'),
   lines: [{ sku, name, quantity: 1, unitPrice: money('129.00'), lineTotal: money('129.00') }],
 });
@@ -29,7 +29,7 @@ export interface Call { readonly capability: string; readonly params: Record<str
 export function createKitQueries() {
   const orders = new Map<string, KitOrder>([
     ['ORD-0000001', order('ORD-0000001', 'C-1', 'shipped')],
-    ['ORD-0000002', order('ORD-0000002', 'C-1', 'delivered', 'SKU-MN-04', '27" Monitor')],
+    ['ORD-0000002', order('ORD-0000002', 'C-1', 'delivered', 'SKU-MN-04', '27" monitor')],
     ['ORD-0000003', order('ORD-0000003', 'C-2', 'paid')],
   ]);
   const customers = [

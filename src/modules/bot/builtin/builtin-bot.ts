@@ -4,10 +4,11 @@ import { freshDialogue, type DialogueDeps, type DialogueState, type Lang, type T
 import { handover } from './handover.ts';
 import { remember } from './lookups.ts';
 import { lookUpOrder, orderStatus, pickOrder, proveEmail } from './order-status.ts';
-import { continueForm, missingField, reaskForm, startForm } from './return-form.ts';
+import { answersForm, continueForm, reaskForm, startForm } from './return-form.ts';
 import { answer, ask, isNo, isYes, P } from './texts.ts';
 
-const DEFAULT_MIN_CONFIDENCE = 0.5;
+/** The understanding applies its own threshold (intents.json): anything but `none` is understood unless the bot is told otherwise. */
+const DEFAULT_MIN_CONFIDENCE = 0;
 /** Misunderstood messages in a row after which the bot hands over. */
 const MAX_MISSES = 2;
 const HAN = /\p{Script=Han}/u;
@@ -51,7 +52,7 @@ export function createDialogueBot(deps: DialogueDeps): Bot {
 
 async function route(turn: Turn): Promise<BotReply> {
   const { understood, state } = turn;
-  if (understood.intent === 'handoff') return handover(turn, 'visitor_asked');
+  if (asksForPerson(turn)) return handover(turn, 'visitor_asked');
   const pending = state.pending;
   if (pending?.kind === 'offer_human' && isYes(turn.text)) return handover(turn, 'source_down');
   if (pending?.kind === 'offer_human' && isNo(turn.text)) {
@@ -60,8 +61,9 @@ async function route(turn: Turn): Promise<BotReply> {
   }
   const confident = understood.intent !== 'none' && understood.confidence >= (turn.deps.minConfidence ?? DEFAULT_MIN_CONFIDENCE);
   // A clear new request leaves the question asked; anything else is read as its answer. In a form,
-  // the reason asked for is whatever the visitor says, and talk of returns or complaints fills it in.
-  const inForm = pending?.kind === 'form' && (understood.intent === 'return' || understood.intent === 'complaint' || missingField(turn, pending.form) === 'reason');
+  // the reason asked for is whatever the visitor says, a field it needs named answers it ("ORD-…"
+  // alone reads as order status), and talk of returns or complaints fills it in.
+  const inForm = pending?.kind === 'form' && (understood.intent === 'return' || understood.intent === 'complaint' || answersForm(turn, pending.form));
   const switching = confident && !inForm;
   if (pending !== undefined && pending.kind !== 'offer_human' && !switching) {
     const answered = await answerPending(turn);
@@ -100,6 +102,18 @@ async function route(turn: Turn): Promise<BotReply> {
     default:
       return missed(turn);
   }
+}
+
+/**
+ * A person asked for anywhere in the message: the whole reads as handoff, or one of its clauses
+ * does ("where is my order? agent" reads as order status as a whole).
+ */
+function asksForPerson(turn: Turn): boolean {
+  if (turn.understood.intent === 'handoff') return true;
+  const clauses = turn.text.split(/[?!.,;:\n？！。，；：、]+/u).map((c) => c.trim()).filter((c) => c !== '');
+  if (clauses.length < 2) return false;
+  const products = turn.deps.catalogue.products();
+  return clauses.some((clause) => turn.deps.understand(clause, products).intent === 'handoff');
 }
 
 /** The next message after a question: the order picked, the number, the email, the form's next field. */

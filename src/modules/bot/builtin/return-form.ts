@@ -48,6 +48,14 @@ function fromEntities(turn: Turn, form: TicketForm): void {
 
 export type Field = 'order' | 'sku' | 'reason' | 'email' | undefined;
 
+/** Whether the message answers the form: the reason asked for (any text), or a field it still needs named (an order, a product, an email). */
+export function answersForm(turn: Turn, form: TicketForm): boolean {
+  if (missingField(turn, form) === 'reason') return true;
+  const { orderIds, skus, emails } = turn.understood.entities;
+  const anonymous = turn.input.state.visitor?.customerId === undefined;
+  return (form.orderId === undefined && orderIds.length > 0) || (form.sku === undefined && skus.length > 0) || (anonymous && form.email === undefined && emails.length > 0);
+}
+
 /** The field the form asks for next (undefined: complete). */
 export function missingField(turn: Turn, form: TicketForm): Field {
   if (form.orderId === undefined) return 'order';
