@@ -47,6 +47,7 @@ import type { Webhooks } from './modules/webhooks/webhooks.service.ts';
 import type { ContextService } from './modules/query/context.service.ts';
 import { createConversationAttributor } from './modules/query/conversation-attribution.ts';
 import { createQueryRouter, isQueryRead } from './modules/query/query.routes.ts';
+import { createLineageRouter, type LineageRoutesDeps } from './modules/lineage/lineage.routes.ts';
 import type { QueryService } from './modules/query/query.service.ts';
 
 export interface AppDeps {
@@ -57,6 +58,8 @@ export interface AppDeps {
   readonly registry: ConnectorRegistry;
   readonly query: QueryService;
   readonly context: ContextService;
+  /** GET /v1/conversations/{id}/trace and /v1/lineage/{system}/{id}: the lineage store, and Jaeger's UI for links. */
+  readonly lineage: Pick<LineageRoutesDeps, 'store' | 'jaegerUiUrl'>;
   /** False while starting and once draining: new requests get 503 SHUTTING_DOWN. */
   readonly isAccepting: () => boolean;
   readonly metrics: Metrics;
@@ -132,13 +135,14 @@ export function buildApp(deps: AppDeps): Express {
 
   // The chat API takes services, agents and visitors; its routes check roles and scopes.
   const keyRateLimit = createKeyRateLimit({ limiter: deps.limiter, limit: deps.config.rateLimitPerKey, windowMs: deps.config.rateLimitWindowMs, metrics: deps.metrics });
-  app.use(['/v1/conversations', '/v1/ws', '/v1/queues'], createChatAuth(authenticator, identity.widgetKeys.originAllowed), keyRateLimit, jsonBody(deps.config.bodyLimitBytes));
+  app.use(['/v1/conversations', '/v1/ws', '/v1/queues', '/v1/lineage'], createChatAuth(authenticator, identity.widgetKeys.originAllowed), keyRateLimit, jsonBody(deps.config.bodyLimitBytes));
   app.use('/v1/ws', createWsTicketsRouter({ tickets: identity.tickets, validate }));
   app.use('/v1', createConversationsRouter({ conversations: deps.conversations, validate }));
   app.use('/v1', createDispatchRouter({ conversations: deps.conversations, validate }));
   app.use('/v1', createQueuesRouter({ ...deps.queues, validate }));
+  app.use('/v1', createLineageRouter({ ...deps.lineage, conversations: deps.conversations, validate }));
   // Nothing under the chat paths falls through to the service routes (which would refuse agents and visitors).
-  app.use(['/v1/conversations', '/v1/ws', '/v1/queues'], routeNotFound());
+  app.use(['/v1/conversations', '/v1/ws', '/v1/queues', '/v1/lineage'], routeNotFound());
 
   // Everything below needs a key.
   app.use(createApiKeyAuth(authenticator, { agentMay: isQueryRead }));

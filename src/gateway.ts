@@ -40,6 +40,9 @@ import { createConnectorRegistry, type ConnectorRegistry } from './modules/conne
 import { loadOpenApi } from './kernel/openapi.ts';
 import { createContextService, type ContextService } from './modules/query/context.service.ts';
 import { createQueryService } from './modules/query/query.service.ts';
+import { createRedisLineageStore } from './adapters/redis/redis-lineage-store.ts';
+import { businessKeysOf } from './modules/lineage/business-keys.ts';
+import { createLineageRecorder, type LineageRecorder } from './modules/lineage/lineage-recorder.ts';
 import { createIdempotency } from './modules/jobs/idempotency.ts';
 import { createJobQueues, JOB_KEY_PREFIX } from './modules/jobs/job-queues.ts';
 import { createOpenTicket, createTicketJobs } from './modules/jobs/ticket-jobs.ts';
@@ -68,6 +71,8 @@ export interface Gateway {
   readonly events: Events;
   /** Customer context through the query API (dispatch's routing facts read it; so do their tests). */
   readonly context: ContextService;
+  /** The query service, recording the lineage of every call made for a conversation (and the bot's understandings). */
+  readonly query: LineageRecorder;
   /** The URL it listens on. */
   readonly url: string;
   /** This node's chat sockets (dispatch reads the conversations its visitors follow and writes them queue frames). */
@@ -143,7 +148,12 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   disposables.defer('lifecycle', () => lifecycle.close());
   const settings = createSettingsProvider(createAjv({ coerceTypes: true, useDefaults: true }), config.resilienceEnv, config.callTimeoutMs);
   const calls = createConnectorCalls({ registry, pipeline, settings });
-  const query = createQueryService({ registry, schemas, calls, cache, metrics, staleTtlMs: config.staleTtlMs });
+  // Every call made for a conversation (the query routes with X-Conversation-Id, the sidebar, the bot) is recorded as lineage.
+  const lineageStore = createRedisLineageStore(redis.client, config.lineage);
+  const query = createLineageRecorder({
+    query: createQueryService({ registry, schemas, calls, cache, metrics, staleTtlMs: config.staleTtlMs }), store: lineageStore, events, registry, keysOf: businessKeysOf, log, source,
+    breakerOf: (connector, capability) => pipeline.view(connector)?.breakers.find((b) => b.capability === capability)?.state,
+  });
   const context = createContextService({ query });
   // A capability takes the idempotency token of a write when its connector declares the param.
   const takesParam = (capability: string, param: string) =>
@@ -190,7 +200,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   const agentChanged = (agentId: string) => void dispatch.service?.agentChanged(agentId).catch((err: unknown) => log.warn({ err, agentId }, 'dispatch could not sync an agent'));
   let accepting = false;
   const app = buildApp({
-    config, log, rootDir, identity, conversations, openapi: loadOpenApi(rootDir), registry, query, context, metrics, limiter, lifecycle, audit, events, eventStreams,
+    config, log, rootDir, identity, conversations, openapi: loadOpenApi(rootDir), registry, query, context, lineage: { store: lineageStore, ...(config.lineage.jaegerUiUrl ? { jaegerUiUrl: config.lineage.jaegerUiUrl } : {}) }, metrics, limiter, lifecycle, audit, events, eventStreams,
     jobs, openTicket, ticketJobs, idempotency, webhooks, calls, queues, routingRules, agentChanged,
     inbound: createInboundRouter({ registry, calls, events, dedupe, schemas, log, bodyLimitBytes: config.bodyLimitBytes }),
     stores: [redis, cacheRedis], resilience: (name) => pipeline.view(name), clusterProblems: () => lifecycle.problems(), isAccepting: () => accepting,
@@ -266,6 +276,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
     registry,
     events,
     context,
+    query,
     url,
     chat: chatSockets,
     ...(catalogue ? { catalogue } : {}),

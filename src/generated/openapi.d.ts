@@ -1031,6 +1031,81 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/conversations/{conversationId}/trace": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example 3f1c9a2e-7b4d-4c1a-9e2f-5a6b7c8d9e0f */
+                conversationId: components["parameters"]["ConversationId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * What each message of the conversation caused, down to the business records
+         * @description The conversation's lineage, message by message (by `seq`; calls made for no message in
+         *     particular come last, without `seq`): what the bot understood (intent, entities), every
+         *     query or command made for it through the query API (the bot's own calls, the sidebar, an
+         *     agent's look-ups with `X-Conversation-Id`) with the connector and version that served it,
+         *     the backend outcome (`ok`, `stale` with the age of the answer shown, or `error` with its
+         *     code; latency; the breaker's state right after), the business records read or written
+         *     (`orders`/`order`/ORD-…, `tickets`/`ticket`/TCK-…, `crm`/`customer`/…), what was shown,
+         *     and the W3C trace id of each step, with a link into Jaeger's UI when
+         *     `OMNIGATE_JAEGER_UI_URL` is set. Kept in Redis for `OMNIGATE_LINEAGE_RETENTION_MS` (30 days),
+         *     at most `OMNIGATE_LINEAGE_MAX_PER_CONVERSATION` entries (the newest).
+         *
+         *     Paged oldest first (`limit` entries per page, follow `next`): a message whose steps straddle
+         *     two pages appears on both. For the agent the conversation is assigned to, supervisors and
+         *     services; anyone else, visitors included, gets 404 as for a conversation that is not there.
+         */
+        get: operations["getConversationTrace"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/lineage/{system}/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The record's system, as a connector's manifest names it (`orders`, `crm`, `tickets`).
+                 * @example orders
+                 */
+                system: string;
+                /**
+                 * @description The record's id in that system.
+                 * @example ORD-0001234
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Which conversations read or changed a business record
+         * @description Every attributed call that read or wrote the record (its id found in the call's params or
+         *     result by the connector's declared `businessKeys`), newest first: the conversation and
+         *     message it was made for, who made it (the bot, an agent, a supervisor, a service), when,
+         *     why (`purpose`), what was shown (`shown`), the connector and version, the outcome and the
+         *     trace id (with a Jaeger link when `OMNIGATE_JAEGER_UI_URL` is set). A record is its system and
+         *     id, whatever its type there. Kept for `OMNIGATE_LINEAGE_RETENTION_MS`, at most
+         *     `OMNIGATE_LINEAGE_MAX_PER_RECORD` calls (the newest). A record nobody touched has no items.
+         *     For supervisors (agent token with the `supervisor` role) and services (API key); an agent
+         *     without the supervisor role, or a visitor, is 403 `FORBIDDEN`.
+         */
+        get: operations["getRecordLineage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/queues": {
         parameters: {
             query?: never;
@@ -2710,6 +2785,152 @@ export interface components {
             /** @constant */
             leaveMessage: true;
         };
+        /** @description One business record, as lineage names it. `GET /v1/lineage/{system}/{id}` lists who touched it. */
+        BusinessKey: {
+            /** @description A connector manifest's `system`: `orders`, `crm`, `tickets`. */
+            system: string;
+            /** @description The record's kind there (a connector's `businessKeys[].type`): `order`, `customer`, `ticket`, `product`, `requester`. */
+            type: string;
+            id: string;
+        };
+        /** @description One attributed call (query or command) and what it did; written once, after the call ended, failed or not. */
+        LineageCall: {
+            /** @description `lin_<uuid>`. */
+            id: string;
+            /**
+             * Format: date-time
+             * @description When the call ended.
+             */
+            at: string;
+            conversationId: string;
+            /** @description The message it was made for, when there is one. */
+            messageSeq?: number;
+            actor: components["schemas"]["ChatActor"];
+            /** @description Why, in a few words: `bot.order_status`, `sidebar`, `console`. */
+            purpose?: string;
+            /** @example order.get */
+            capability: string;
+            /**
+             * @description `read` for a query capability, `write` for a command.
+             * @enum {unknown}
+             */
+            access: "read" | "write";
+            /** @description The connector that served it (absent when none was reached). */
+            connector?: string;
+            version?: string;
+            system?: string;
+            /** @description The backend call as the gateway saw it. */
+            outcome: {
+                /**
+                 * @description `stale`: the live call failed and the last good answer was given.
+                 * @enum {unknown}
+                 */
+                status: "ok" | "stale" | "error";
+                /** @description The problem code, when not ok (for `stale`: why the live call failed). */
+                code?: string;
+                latencyMs: number;
+                /**
+                 * @description The breaker's state for this capability right after the call.
+                 * @enum {unknown}
+                 */
+                breaker?: "closed" | "open" | "halfOpen";
+                /** @description For `stale`: the age of the answer shown. */
+                staleAgeMs?: number;
+            };
+            /** @description The records read or written, found in the params and the result by the connector's `businessKeys`. */
+            keys: components["schemas"]["BusinessKey"][];
+            /** @description What was shown and to whom, when the caller said. */
+            shown?: string;
+            /** @description The W3C trace id of the call. */
+            traceId: string;
+            /**
+             * Format: uri
+             * @description The trace in Jaeger's UI, when `OMNIGATE_JAEGER_UI_URL` is set (not in the Kafka events).
+             */
+            jaegerUrl?: string;
+        };
+        /** @description What the bot made of one visitor message. */
+        LineageUnderstanding: {
+            id: string;
+            /** Format: date-time */
+            at: string;
+            conversationId: string;
+            messageSeq: number;
+            actor: components["schemas"]["ChatActor"];
+            /** @example order_status */
+            intent: string;
+            confidence?: number;
+            /**
+             * @example {
+             *       "order": [
+             *         "ORD-0001234"
+             *       ]
+             *     }
+             */
+            entities: {
+                [key: string]: string[];
+            };
+            traceId: string;
+        };
+        /** @description What one message caused. */
+        MessageTrace: {
+            /** @description The message's seq; absent for calls made for no message in particular. */
+            seq?: number;
+            understanding?: {
+                id: string;
+                /** Format: date-time */
+                at: string;
+                actor: components["schemas"]["ChatActor"];
+                intent: string;
+                confidence?: number;
+                entities: {
+                    [key: string]: string[];
+                };
+                traceId: string;
+                /** Format: uri */
+                jaegerUrl?: string;
+            };
+            calls: components["schemas"]["LineageCall"][];
+            /** @description The records these calls read or wrote, each once (`write` when any call wrote it). */
+            keys: {
+                system: string;
+                type: string;
+                id: string;
+                /** @enum {unknown} */
+                access: "read" | "write";
+            }[];
+        };
+        ConversationTrace: {
+            conversationId: string;
+            messages: components["schemas"]["MessageTrace"][];
+            /** @description The cursor of the next page; absent on the last. */
+            next?: string;
+        };
+        RecordLineage: {
+            system: string;
+            id: string;
+            /** @description Newest first. */
+            items: components["schemas"]["LineageCall"][];
+            /** @description The cursor of the next page; absent on the last. */
+            next?: string;
+        };
+        /**
+         * @description The lineage CloudEvents on Kafka (topic `omnigate.conversations`, through the outbox, keyed
+         *     and `subject` by the conversation id, the entry's id as the event id): `lineage.recorded`
+         *     (data: a LineageCall, without `jaegerUrl`) for every attributed call, `lineage.understood`
+         *     (data: a LineageUnderstanding) for the bot's reading of a message.
+         */
+        LineageEvent: (components["schemas"]["CloudEvent"] & {
+            /** @constant */
+            type: "lineage.recorded";
+            subject: string;
+            data: components["schemas"]["LineageCall"];
+        }) | (components["schemas"]["CloudEvent"] & {
+            /** @constant */
+            type: "lineage.understood";
+            subject: string;
+            data: components["schemas"]["LineageUnderstanding"];
+        });
         Health: {
             /** @constant */
             status: "ok";
@@ -3177,6 +3398,17 @@ export interface components {
         };
         /** @description `FORBIDDEN`: an agent token without the `supervisor` role, or a visitor token; or `ORIGIN_NOT_ALLOWED` (a visitor token from a page its site does not allow). */
         QueuesForbidden: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                traceparent: components["headers"]["traceparent"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `FORBIDDEN`: an agent token without the `supervisor` role, or a visitor token; or `ORIGIN_NOT_ALLOWED` (a visitor token from a page its site does not allow). */
+        LineageForbidden: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
                 traceparent: components["headers"]["traceparent"];
@@ -5595,6 +5827,90 @@ export interface operations {
             403: components["responses"]["ChatForbidden"];
             404: components["responses"]["ConversationNotFound"];
             410: components["responses"]["HistoryExpired"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    getConversationTrace: {
+        parameters: {
+            query?: {
+                /** @description Entries (understandings and calls) per page. */
+                limit?: number;
+                /** @description `next` of the page before. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @example 3f1c9a2e-7b4d-4c1a-9e2f-5a6b7c8d9e0f */
+                conversationId: components["parameters"]["ConversationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of the trace. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationTrace"];
+                };
+            };
+            400: components["responses"]["InvalidRequest"];
+            401: components["responses"]["ChatUnauthenticated"];
+            403: components["responses"]["OriginNotAllowed"];
+            404: components["responses"]["ConversationNotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    getRecordLineage: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description `next` of the page before. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The record's system, as a connector's manifest names it (`orders`, `crm`, `tickets`).
+                 * @example orders
+                 */
+                system: string;
+                /**
+                 * @description The record's id in that system.
+                 * @example ORD-0001234
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of the record's lineage. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecordLineage"];
+                };
+            };
+            400: components["responses"]["InvalidRequest"];
+            401: components["responses"]["ChatUnauthenticated"];
+            403: components["responses"]["LineageForbidden"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
             503: components["responses"]["StoreUnavailable"];

@@ -98,11 +98,11 @@ test('every operation has a unique operationId and needs an API key unless it is
     else if (operationId === 'createWidgetSession') assert.deepEqual(op.security, [{ WidgetKey: [] }], 'createWidgetSession takes a widget key');
     else if (path.startsWith('/v1/admin/')) assert.deepEqual(op.security, [{ AdminKeyHeader: [] }, { AdminBearer: [] }], `${operationId} must need an admin key`);
     else if (isChatPath(path)) assert.deepEqual(op.security, CHAT_SECURITY, `${operationId} takes API keys, agent and visitor tokens`);
-    else if (path === '/v1/queues' || path.startsWith('/v1/queues/')) assert.deepEqual(op.security, QUEUES_SECURITY, `${operationId} takes API keys and supervisor tokens`);
     else if (QUERY_READS.includes(operationId)) {
       assert.deepEqual(op.security, QUERY_READ_SECURITY, `${operationId} takes API keys and agent tokens`);
       assert.ok((op.parameters as JsonObject[]).some((p) => p.$ref === '#/components/parameters/ConversationHeader'), `${operationId} documents X-Conversation-Id`);
     }
+    else if (path === '/v1/queues' || path.startsWith('/v1/queues/') || path.startsWith('/v1/lineage/')) assert.deepEqual(op.security, QUEUES_SECURITY, `${operationId} takes API keys and supervisor tokens`);
     else assert.equal(op.security, undefined, `${operationId} must not override the global security`);
   }
   assert.deepEqual(ops.filter((o) => PUBLIC_OPERATIONS.includes(o.operationId)).length, PUBLIC_OPERATIONS.length);
@@ -207,8 +207,8 @@ test('query parameters coerce from strings and fill defaults, as the request val
   assert.equal(validators.get('getCustomerContext')?.({ ordersLimit: '0' }), false);
 });
 
-test('every /v1 operation except the proxy, the admin API, the event stream, jobs, webhook subscriptions, the chat API, the queues and the connector list names the capability it calls', () => {
-  const callsNone = ['/v1/proxy/', '/v1/admin/', '/v1/events/', '/v1/inbound/', '/v1/jobs/', '/v1/webhooks/', '/v1/ws/', '/v1/conversations', '/v1/queues'];
+test('every /v1 operation except the proxy, the admin API, the event stream, jobs, webhook subscriptions, the chat API, the queues, lineage and the connector list names the capability it calls', () => {
+  const callsNone = ['/v1/proxy/', '/v1/admin/', '/v1/events/', '/v1/inbound/', '/v1/jobs/', '/v1/webhooks/', '/v1/ws/', '/v1/conversations', '/v1/queues', '/v1/lineage/'];
   for (const { operationId, path, op } of operations(doc)) {
     if (!path.startsWith('/v1/') || callsNone.some((prefix) => path.startsWith(prefix)) || operationId === 'listConnectors') continue;
     assert.ok(op['x-omnigate-capability'], `${operationId} has no x-omnigate-capability`);

@@ -14,6 +14,13 @@ import type { BusinessKey, ConversationAttribution, LineageEntry, UnderstandingE
 export const LINEAGE_RECORDED = 'lineage.recorded';
 export const LINEAGE_UNDERSTOOD = 'lineage.understood';
 
+export type LineageEventType = typeof LINEAGE_RECORDED | typeof LINEAGE_UNDERSTOOD;
+
+/** The CloudEvent of a lineage entry: its id, the conversation as subject and key, the entry as data, the call's trace. */
+export function lineageEvent(source: string, type: LineageEventType, entry: LineageEntry | UnderstandingEntry, trace?: TraceContext): CloudEvent {
+  return cloudEvent({ id: entry.id, source, type, subject: entry.conversationId, partitionkey: entry.conversationId, time: entry.at, data: entry, ...(trace ? { traceparent: ownTraceparent(trace) } : {}) });
+}
+
 /** The business keys of one call: found in its result by the declaration's `businessKeys`, plus the ones its params name. */
 export type BusinessKeysOf = (system: string, declaration: CapabilityDeclaration, result: unknown, params?: Record<string, unknown>) => BusinessKey[];
 
@@ -99,8 +106,7 @@ export function createLineageRecorder(deps: LineageRecorderDeps): LineageRecorde
     };
   }
 
-  const eventOf = (type: string, entry: LineageEntry | UnderstandingEntry, trace?: TraceContext) =>
-    cloudEvent({ id: entry.id, source: deps.source, type, subject: entry.conversationId, partitionkey: entry.conversationId, time: entry.at, data: entry, ...(trace ? { traceparent: ownTraceparent(trace) } : {}) });
+  const eventOf = (type: LineageEventType, entry: LineageEntry | UnderstandingEntry, trace?: TraceContext) => lineageEvent(deps.source, type, entry, trace);
 
   async function record(entry: LineageEntry, options: CallOptions): Promise<void> {
     try {
