@@ -14,4 +14,4 @@ COPY openapi openapi
 ENV HOST=0.0.0.0 PORT=8080
 EXPOSE 8080
 USER node
-CMD ["node", "src/main.ts"]
+CMD ["node", "--import", "./src/instrument.ts", "src/main.ts"]

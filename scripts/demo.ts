@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mintAgentToken } from '../src/modules/identity/dev-tokens.ts';
 import { connectorEnv, startBackends } from './lib/backends.ts';
+import { startJaeger } from './lib/jaeger.ts';
 import { startKafka } from './lib/kafka.ts';
 import { startRedisPair } from './lib/redis.ts';
 
@@ -33,7 +34,13 @@ const identityEnv = {
   ...(process.env.OMNIGATE_AGENTS_FILE ? {} : { OMNIGATE_AGENTS: process.env.OMNIGATE_AGENTS ?? JSON.stringify(demoAgents) }),
 };
 
-say('starting kafka, redis and the sample backends (orders: Java, crm: Python, tickets: Node)…');
+say('starting kafka, redis, jaeger and the sample backends (orders: Java, crm: Python, tickets: Node)…');
+// Jaeger in memory, on loopback: the gateway and its connectors' workers send their spans to it.
+const jaegerStarting = startJaeger({
+  otlpPort: Number(process.env.JAEGER_OTLP_PORT ?? 4318), queryPort: Number(process.env.JAEGER_UI_PORT ?? 16686), queryGrpcPort: Number(process.env.JAEGER_GRPC_PORT ?? 16685),
+  dir: join(rootDir, '.data/jaeger'), ...(process.env.JAEGER_UI_ASSETS ? { uiAssets: process.env.JAEGER_UI_ASSETS } : {}),
+});
+jaegerStarting.catch(() => undefined);
 const kafkaStarting = startKafka({ port: Number(process.env.KAFKA_PORT ?? 9092), controllerPort: Number(process.env.KAFKA_CONTROLLER_PORT ?? 9093), dir: join(rootDir, '.data/kafka'), rootDir });
 // Two instances: the durable one (AOF, noeviction) and the cache (allkeys-lru); README, "Redis: two instances".
 const redis = await startRedisPair({ port: Number(process.env.REDIS_PORT ?? 6379), cachePort: Number(process.env.REDIS_CACHE_PORT ?? 6380), dir: join(rootDir, '.data/redis') });
@@ -45,13 +52,17 @@ const backends = await startBackends({
   env: { TICKETS_WEBHOOK_URL: `http://127.0.0.1:${port}/v1/inbound/tickets-node` },
 });
 const kafka = await kafkaStarting;
+const jaeger = await jaegerStarting;
+say(`jaeger up: ${jaeger.queryUrl} (spans in over OTLP/HTTP at ${jaeger.otlpUrl}; log in .data/jaeger/)`);
 say(`kafka up: ${kafka.brokers.join(',')}; redis up: ${redis.durable.url} (durable), ${redis.cache.url} (cache); backends up: ${Object.values(backends.urls).join(' ')} (logs in .data/logs/)`);
 
-const gateway = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', join(rootDir, 'src/main.ts')], {
+// As npm start runs it: OpenTelemetry's instrumentations preloaded, spans to the demo's Jaeger.
+const gateway = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', '--import', join(rootDir, 'src/instrument.ts'), join(rootDir, 'src/main.ts')], {
   cwd: rootDir,
   env: {
     // Routing dispatch with the demo's rules (VIP +50, a big open order to "orders", an urgent ticket +30); the environment may say otherwise.
     OMNIGATE_DISPATCH: 'routing', OMNIGATE_ROUTING_RULES_FILE: 'config/routing-rules.demo.json',
+    OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpUrl, OTEL_BSP_SCHEDULE_DELAY: '1000',
     ...process.env, ...identityEnv, ...connectorEnv(backends.urls), ...redis.env, KAFKA_BROKERS: kafka.brokers.join(','), PORT: String(port), OMNIGATE_API_KEYS: process.env.OMNIGATE_API_KEYS ?? `demo:${apiKey}`, OMNIGATE_ADMIN_KEYS: process.env.OMNIGATE_ADMIN_KEYS ?? `ops:${adminKey}`,
   },
   stdio: ['ignore', 'inherit', 'inherit'],
@@ -65,7 +76,7 @@ function stopAll(code: number): Promise<never> {
       gateway.kill('SIGTERM');
       await new Promise((r) => gateway.once('exit', r));
     }
-    await Promise.all([backends.stop(), redis.stop(), kafka.stop()]);
+    await Promise.all([backends.stop(), redis.stop(), kafka.stop(), jaeger.stop()]);
     process.exit(code);
   })();
   return stopping;
@@ -83,6 +94,7 @@ for (;;) {
   const ready = await fetch(`${url}/readyz`).then((r) => r.json() as Promise<{ status: string }>, () => undefined);
   if (ready && ready.status !== 'not_ready') {
     process.stdout.write(`\nOmnigate ready at ${url} (${ready.status}) — API key: ${apiKey} — try: curl -s -H 'X-Api-Key: ${apiKey}' ${url}/v1/customers/42/context\n\n`);
+    process.stdout.write(`Traces (Jaeger): ${jaeger.queryUrl}/search?service=omnigate-gateway — one trace as JSON: curl -s ${jaeger.queryUrl}/api/traces/<trace id> (the id is in every answer's traceparent header)\n`);
     say(`docs: ${url}/docs   connectors: curl -s -H 'X-Api-Key: ${apiKey}' ${url}/v1/connectors   Ctrl-C stops everything`);
     say(`admin key (reload/install/rollback): ${adminKey} — e.g. curl -s -X POST -H 'X-Api-Key: ${adminKey}' ${url}/v1/admin/connectors/orders-java/reload`);
     const ttlMs = 8 * 60 * 60 * 1000;

@@ -6,8 +6,10 @@
 #   - Chromium: Debian's chromium when it is missing (the browser test of the chat WebSocket).
 #   - Kafka 3.9 (KRaft, run by scripts/lib/kafka.ts): its jars from Maven Central into .tools/kafka/libs,
 #     only when scripts/kafka/pom.xml changed.
+#   - Jaeger v1.76.0 all-in-one (the tracing tests and the demo's trace viewer): built once from the Go
+#     module proxy into ~/.cache/omnigate/jaeger/<version>/ (scripts/install-jaeger.sh), outside the clone.
 #   - npm dependencies (npm ci, only when the lock file changed), the Java orders backend, the seed data.
-# Needs: bash, npm, java 17+, mvn 3.6+, python 3.10+. Then `source scripts/env.sh` puts that Node on PATH.
+# Needs: bash, npm, java 17+, mvn 3.6+, python 3.10+, go 1.24+ (for Jaeger, once). Then `source scripts/env.sh` puts that Node on PATH.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -75,5 +77,6 @@ fi
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
+bash scripts/install-jaeger.sh >/dev/null
 bash backends/orders-java/build.sh
 [ .data/seed/tickets.json -nt scripts/seed.mjs ] || node scripts/seed.mjs

@@ -27,6 +27,7 @@ import { createSettingsProvider } from './modules/resilience/settings.ts';
 import { createDisposables, type Disposables } from './kernel/disposables.ts';
 import type { Logger } from './kernel/logger.ts';
 import { createSecrets, type Secrets } from './kernel/secrets.ts';
+import { startTelemetry } from './kernel/telemetry.ts';
 import { createAjv, createSchemaRegistry } from './kernel/schemas.ts';
 import { buildApp } from './app.ts';
 import { createRedisChatFanout } from './adapters/redis/redis-chat-fanout.ts';
@@ -97,6 +98,10 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   const schemas = createSchemaRegistry(join(rootDir, 'schemas'));
   // Each part registers its close as it starts; stop() closes them last first (see Disposables).
   const disposables = createDisposables(log);
+  // The thread's tracing (src/instrument.ts started it already, with the instrumentations, when
+  // preloaded); its last spans go out after everything else has stopped.
+  const telemetry = startTelemetry(config.telemetry);
+  disposables.defer('telemetry', () => telemetry.flush());
   /** Once it listens, a stop is graceful (jobs and the outbox get their time); before, it is not. */
   let listening = false;
   // Two instances (README, "Redis: two instances"): what users drive into the cache must never
@@ -124,7 +129,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   const registry = createConnectorRegistry({
     log, connectorsDir: config.connectorsDir, connectorEnv: config.connectorEnv, schemas, store,
     drainTimeoutMs: config.drainTimeoutMs, workerHeapMb: config.workerHeapMb, restartResetMs: config.restartResetMs,
-    retryMinMs: config.connectorRetryMinMs, retryMaxMs: config.connectorRetryMaxMs, secrets,
+    retryMinMs: config.connectorRetryMinMs, retryMaxMs: config.connectorRetryMaxMs, secrets, telemetry: config.telemetry,
     onChange: (outcome) => {
       if (outcome.action === 'remove' && outcome.result === 'ok') pipeline.forget(outcome.connector);
       void events.publish([cloudEvent({ source, type: 'connector.changed', subject: outcome.connector, partitionkey: outcome.connector, data: outcome })]);

@@ -5,6 +5,7 @@ import { parseChatConfig } from './chat-config.ts';
 import { parseDispatchConfig } from './dispatch-config.ts';
 import { parseLineageConfig } from './lineage-config.ts';
 import type { ApiKey, Config } from './config.types.ts';
+import { parseTelemetryConfig } from './telemetry-config.ts';
 import { parseWsConfig } from './ws-config.ts';
 import { loadIdentityConfig } from './identity-config.ts';
 
@@ -125,8 +126,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
   const chat = parseChatConfig(env);
   const dispatch = parseDispatchConfig(env, rootDir);
   const lineage = parseLineageConfig(env);
-  if (problems.length > 0 || !ws.config || chat.problems || dispatch.problems || lineage.problems) {
-    throw new ConfigError([...new Set([...problems, ...ws.problems, ...identity.problems, ...(chat.problems ?? []), ...(dispatch.problems ?? []), ...(lineage.problems ?? [])])]);
+  const telemetry = parseTelemetryConfig(env);
+  if (problems.length > 0 || !ws.config || chat.problems || dispatch.problems || lineage.problems || !telemetry.config) {
+    throw new ConfigError([...new Set([...problems, ...ws.problems, ...identity.problems, ...(chat.problems ?? []), ...(dispatch.problems ?? []), ...(lineage.problems ?? []), ...telemetry.problems])]);
   }
   const apiKeys = parseKeys(String(raw.OMNIGATE_API_KEYS));
   const adminKeys = raw.OMNIGATE_ADMIN_KEYS === undefined ? [] : parseKeys(String(raw.OMNIGATE_ADMIN_KEYS));
@@ -192,6 +194,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     chat: chat.config,
     dispatch: dispatch.config,
     lineage: lineage.config,
+    telemetry: telemetry.config,
   });
 }
 

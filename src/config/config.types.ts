@@ -1,4 +1,5 @@
 import type { ChatConfig } from './chat-config.ts';
+import type { TelemetryConfig } from './telemetry-config.ts';
 import type { DispatchConfig } from './dispatch-config.ts';
 import type { LineageConfig } from './lineage-config.ts';
 import type { WsConfig } from './ws-config.ts';
@@ -142,6 +143,8 @@ export interface Config {
   readonly dispatch: DispatchConfig;
   /** `OMNIGATE_LINEAGE_*`, `OMNIGATE_JAEGER_UI_URL`: how long and how much lineage is kept, and where traces open (src/config/lineage-config.ts). */
   readonly lineage: LineageConfig;
+  /** `OTEL_SERVICE_NAME`, `OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_BSP_SCHEDULE_DELAY`: spans and where they go (src/config/telemetry-config.ts). */
+  readonly telemetry: TelemetryConfig;
 }
 
 export interface ApiKey {

@@ -1,5 +1,6 @@
+import { context, SpanKind, SpanStatusCode, trace as otel, type Span } from '@opentelemetry/api';
 import type { Logger } from 'pino';
-import { childTraceparent, type TraceContext } from '../kernel/trace.ts';
+import { formatTraceparent, parentContext, type TraceContext } from '../kernel/trace.ts';
 import { BadUpstreamDataError, UpstreamTimeoutError, UpstreamUnavailableError } from './errors.ts';
 import { send, sharedPools, toHeaders, type Pools, type RawReply } from './transport.ts';
 import type { Authenticator } from './types.ts';
@@ -51,8 +52,12 @@ export interface HttpClientOptions {
   readonly log: Logger;
   readonly authenticator?: Authenticator;
   readonly signal?: AbortSignal;
+  /** The call's trace: each request is a client span under it, and carries that span's `traceparent`. */
   readonly trace?: TraceContext;
 }
+
+/** The tracer of the SDK's client spans. */
+const TRACER = 'omnigate-connector-sdk';
 
 /** The reason a call's deadline aborts it with, so the client can tell a timeout from a caller leaving. */
 export class DeadlineExceeded extends Error {
@@ -68,7 +73,33 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const { baseUrl, log, authenticator, signal, trace } = options;
   const pools = options.pools ?? sharedPools();
 
-  async function exchange(request: HttpRequest, attempt: number): Promise<HttpResponse> {
+  /**
+   * One request as a CLIENT span (OpenTelemetry's semantic conventions), child of the active span
+   * (the worker's span of the call) or of `trace`; a request outside any trace (a health check)
+   * makes none.
+   */
+  async function traced(request: HttpRequest, attempt: number): Promise<HttpResponse> {
+    const active = otel.getSpan(context.active());
+    if (!trace && !active?.isRecording()) return exchange(request, attempt);
+    const method = request.method ?? 'GET';
+    const parent = trace ? parentContext(trace) : context.active();
+    return otel.getTracer(TRACER).startActiveSpan(method, { kind: SpanKind.CLIENT, attributes: { 'http.request.method': method } }, parent, async (span) => {
+      try {
+        const response = await exchange(request, attempt, span);
+        span.setAttribute('http.response.status_code', response.status);
+        if (response.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+        return response;
+      } catch (err) {
+        span.recordException(err as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+        throw err;
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  async function exchange(request: HttpRequest, attempt: number, span?: Span): Promise<HttpResponse> {
     const url = new URL(request.path.replace(/^\//, ''), baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
     for (const [key, value] of Object.entries(request.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
@@ -82,7 +113,10 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       body = new URLSearchParams(request.form as Record<string, string>).toString();
       headers['content-type'] = 'application/x-www-form-urlencoded';
     }
-    if (trace) headers.traceparent = childTraceparent(trace);
+    if (span) {
+      headers.traceparent = formatTraceparent(span.spanContext());
+      span.setAttributes({ 'url.full': `${url.origin}${url.pathname}`, 'server.address': url.hostname, 'server.port': Number(url.port || (url.protocol === 'https:' ? 443 : 80)) });
+    }
     const callSignal = request.signal && signal ? AbortSignal.any([request.signal, signal]) : (request.signal ?? signal);
     const outgoing: OutgoingRequest = { method: request.method ?? 'GET', url, headers, body, ...(callSignal ? { signal: callSignal } : {}) };
     try {
@@ -111,7 +145,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
 
     if (reply.status === 401 && attempt === 0 && authenticator?.invalidate?.(outgoing)) {
       log.info({ target }, 'upstream refused credentials; refreshing once');
-      return exchange(request, 1);
+      return traced(request, 1);
     }
 
     const durationMs = Math.round(performance.now() - started);
@@ -127,5 +161,5 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     return { status: reply.status, headers: toHeaders(reply.headers), body: parsed, durationMs };
   }
 
-  return { request: (request) => exchange(request, 0) };
+  return { request: (request) => traced(request, 0) };
 }

@@ -86,7 +86,8 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
   };
   // A file, not a pipe: the node keeps writing while this process is busy, and the file outlives both.
   const out = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [join(ROOT_DIR, 'src/main.ts')], { cwd: ROOT_DIR, env: definedOnly(env), stdio: ['ignore', out, out] });
+  // As npm start runs it: OpenTelemetry's instrumentations preloaded (src/instrument.ts).
+  const child = spawn(process.execPath, ['--import', join(ROOT_DIR, 'src/instrument.ts'), join(ROOT_DIR, 'src/main.ts')], { cwd: ROOT_DIR, env: definedOnly(env), stdio: ['ignore', out, out] });
   closeSync(out);
   running.set(child, scratch);
   const exited = new Promise<ProcessExit>((resolve) =>

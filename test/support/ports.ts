@@ -30,6 +30,14 @@ export const TEST_REDIS_CLUSTER_NODES = TEST_REDIS_CLUSTER_PORTS.map((p) => ({ h
 export const TEST_KAFKA_PORT = port(19092);
 export const TEST_KAFKA_CONTROLLER_PORT = port(19093);
 export const TEST_KAFKA_BROKERS = [`127.0.0.1:${TEST_KAFKA_PORT}`];
+/** Jaeger (scripts/lib/jaeger.ts): OTLP/HTTP in, query API out, and its query gRPC (opened regardless; loopback too). */
+export const TEST_JAEGER_OTLP_PORT = port(14318);
+export const TEST_JAEGER_QUERY_PORT = port(17686);
+export const TEST_JAEGER_QUERY_GRPC_PORT = port(17685);
+/** `OTEL_EXPORTER_OTLP_ENDPOINT` of a test gateway whose spans go to the run's Jaeger. */
+export const TEST_OTLP_ENDPOINT = `http://127.0.0.1:${TEST_JAEGER_OTLP_PORT}`;
+/** The run's Jaeger query API (`/api/traces/{traceId}`). */
+export const TEST_JAEGER_QUERY_URL = `http://127.0.0.1:${TEST_JAEGER_QUERY_PORT}`;
 /** Short-lived orders tokens, so expiry and refresh happen within a test. */
 export const ORDERS_TOKEN_TTL_SECONDS = 3;
 

@@ -1,6 +1,7 @@
 import { AppError, isAppError, toAppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
-import type { TraceContext } from '../../kernel/trace.ts';
+import { inSpan, SpanKind } from '../../kernel/telemetry.ts';
+import { parentContext, traceOfSpan, type TraceContext } from '../../kernel/trace.ts';
 import type { CanonicalEvent, PollResult, WebhookDelivery } from '../../sdk/types.ts';
 import type { PipelineCall, ResiliencePipeline } from '../resilience/pipeline.ts';
 import type { SettingsProvider } from '../resilience/settings.ts';
@@ -12,6 +13,8 @@ export interface CallContext {
   readonly log: Logger;
   /** Aborted when the caller goes away (reads only: a write runs to its deadline). */
   readonly signal?: AbortSignal;
+  /** Attributes for the call's span and the worker's (`omnigate.conversation.id` …). */
+  readonly attributes?: Readonly<Record<string, string | number>>;
 }
 
 /** A capability call on one connector. */
@@ -76,8 +79,20 @@ export interface ConnectorCallsDeps {
 
 /** The facade over one registry and pipeline. */
 export function createConnectorCalls(deps: ConnectorCallsDeps): ConnectorCalls {
-  /** One call through the pipeline; `attempt` runs once per try, holding a lease. */
-  function run<T>(connector: string, capability: string, kind: PipelineCall<T>['kind'], context: CallContext, attempt: (version: ConnectorVersion, signal: AbortSignal) => Promise<T>, extra: Partial<PipelineCall<T>> = {}): Promise<T> {
+  /**
+   * One call through the pipeline, in a CLIENT span (`<kind> <connector> <capability>`) that
+   * covers its retries; `attempt` runs once per try, holding a lease, and gets that span's trace
+   * context to hand to the worker.
+   */
+  function run<T>(connector: string, capability: string, kind: PipelineCall<T>['kind'], context: CallContext, attempt: (version: ConnectorVersion, signal: AbortSignal, trace: TraceContext) => Promise<T>, extra: Partial<PipelineCall<T>> = {}): Promise<T> {
+    const attributes = { 'omnigate.connector': connector, 'omnigate.capability': capability, ...context.attributes };
+    return inSpan(`${kind} ${connector} ${capability}`, { kind: SpanKind.CLIENT, attributes }, (span) => {
+      const trace = traceOfSpan(span, context.trace.requestId) ?? context.trace;
+      return runPipeline(connector, capability, kind, context, (version, signal) => attempt(version, signal, trace), extra);
+    }, parentContext(context.trace));
+  }
+
+  function runPipeline<T>(connector: string, capability: string, kind: PipelineCall<T>['kind'], context: CallContext, attempt: (version: ConnectorVersion, signal: AbortSignal) => Promise<T>, extra: Partial<PipelineCall<T>>): Promise<T> {
     const settings = deps.settings.forConnector(connector);
     return deps.pipeline
       .execute<T>({
@@ -105,10 +120,10 @@ export function createConnectorCalls(deps: ConnectorCallsDeps): ConnectorCalls {
   function capabilityCall(kind: 'query' | 'command', call: CapabilityCall): Promise<CallAnswer> {
     const { connector, capability } = call;
     // A write is not abandoned half-way when its caller leaves: its outcome would be unknown.
-    const context = kind === 'command' ? { trace: call.trace, log: call.log } : call;
-    return run(connector, capability, kind, context, async (version, signal) => {
+    const context = kind === 'command' ? { trace: call.trace, log: call.log, ...(call.attributes ? { attributes: call.attributes } : {}) } : call;
+    return run(connector, capability, kind, context, async (version, signal, trace) => {
       const data = await version.host
-        .call({ kind, capability, params: call.params, trace: call.trace, logBindings: call.log.bindings() }, signal)
+        .call({ kind, capability, params: call.params, trace, logBindings: call.log.bindings(), ...(call.attributes ? { attributes: { ...call.attributes } } : {}) }, signal)
         .catch((err: unknown) => {
           throw attribute(err, connector);
         });
@@ -123,9 +138,9 @@ export function createConnectorCalls(deps: ConnectorCallsDeps): ConnectorCalls {
 
     webhook(connector, delivery, context) {
       const { inboundRateLimitPerSec } = deps.settings.forConnector(connector);
-      return run(connector, 'webhook', 'webhook', context, async (version, signal) => {
+      return run(connector, 'webhook', 'webhook', context, async (version, signal, trace) => {
         try {
-          return (await version.host.call({ kind: 'webhook', capability: 'webhook', params: { delivery }, trace: context.trace, logBindings: context.log.bindings() }, signal)) as CanonicalEvent[];
+          return (await version.host.call({ kind: 'webhook', capability: 'webhook', params: { delivery }, trace, logBindings: context.log.bindings() }, signal)) as CanonicalEvent[];
         } catch (err) {
           // A delivery the connector refuses (bad signature, replay) is the sender's problem, and
           // says nothing about the backend's health: it must not open the breaker.
@@ -136,8 +151,8 @@ export function createConnectorCalls(deps: ConnectorCallsDeps): ConnectorCalls {
     },
 
     poll(connector, cursor, context) {
-      return run(connector, 'poll', 'poll', context, async (version, signal) =>
-        (await version.host.call({ kind: 'poll', capability: 'poll', params: { cursor }, trace: context.trace, logBindings: context.log.bindings() }, signal)) as PollResult,
+      return run(connector, 'poll', 'poll', context, async (version, signal, trace) =>
+        (await version.host.call({ kind: 'poll', capability: 'poll', params: { cursor }, trace, logBindings: context.log.bindings() }, signal)) as PollResult,
       );
     },
 

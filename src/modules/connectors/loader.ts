@@ -61,6 +61,7 @@ export function createLoader(deps: ConnectorRegistryDeps, log: Logger, slots: Sl
       moduleUrl: pathToFileURL(join(pkg.dir, pkg.entry)).href,
       log: connectorLog,
       ...(deps.workerHeapMb ? { heapMb: deps.workerHeapMb } : {}),
+      ...(deps.telemetry ? { telemetry: deps.telemetry } : {}),
       ...(deps.secrets ? { secrets: deps.secrets } : {}),
       onDeath: (reason) => version && onDeath(version, reason),
     });

@@ -3,7 +3,7 @@ import type { Logger } from '../../kernel/logger.ts';
 import type { SchemaRegistry } from '../../kernel/schemas.ts';
 import type { Secrets } from '../../kernel/secrets.ts';
 import type { CapabilityDeclaration, ConnectorManifest } from '../../sdk/types.ts';
-import type { WorkerHost } from './host/worker-host.ts';
+import type { WorkerHost, WorkerTelemetry } from './host/worker-host.ts';
 import type { PackageStore, StoredPackage } from './package-store.ts';
 
 // The registry's vocabulary: what it keeps per connector and version, and what it tells.
@@ -100,6 +100,8 @@ export interface ConnectorRegistryDeps {
   /** A restarted worker that stays healthy this long resets the restart backoff. */
   readonly restartResetMs: number;
   readonly workerHeapMb?: number;
+  /** Where the workers send their spans (each as `omnigate-connector-<name>`); none: their spans stay in the worker. */
+  readonly telemetry?: WorkerTelemetry;
   /** The secret values scrubbed from logs and connector-written text; each worker adds its connector's. */
   readonly secrets?: Secrets;
   /** Told of every lifecycle change, for audit and events. */

@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace as otel, type Context, type Span } from '@opentelemetry/api';
+import { getRPCMetadata } from '@opentelemetry/core';
 import type { NextFunction, Request, Response } from 'express';
 import { AppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import type { Principal } from '../../kernel/principal.ts';
-import { ownTraceparent, startTrace, type TraceContext } from '../../kernel/trace.ts';
+import { tracer } from '../../kernel/telemetry.ts';
+import { ownTraceparent, startTrace, traceOfSpan, type TraceContext } from '../../kernel/trace.ts';
 
 /** What every request carries through the gateway (res.locals.ctx). */
 export interface RequestContext {
@@ -29,14 +32,36 @@ export function principalOf(res: Response): Principal {
 }
 
 /**
- * Starts (or continues) the W3C trace, names the request, gives it a child logger with both ids,
- * puts them in the response headers and logs one line when the answer is done.
+ * The request's server span: the one OpenTelemetry's http instrumentation opened (it continued
+ * the caller's `traceparent`). A gateway started without `src/instrument.ts` (embedded in a test
+ * process) has none: then this middleware opens it, from the same header, and ends it with the
+ * answer.
+ */
+function serverSpan(req: Request, res: Response): { span: Span; ctx: Context } {
+  const active = context.active();
+  const instrumented = getRPCMetadata(active)?.span;
+  if (instrumented && instrumented.spanContext().traceId !== '0'.repeat(32)) return { span: instrumented, ctx: active };
+  const parent = propagation.extract(ROOT_CONTEXT, req.headers);
+  const span = tracer().startSpan(req.method, { kind: SpanKind.SERVER, attributes: { 'http.request.method': req.method, 'url.path': req.path } }, parent);
+  res.once('close', () => {
+    span.setAttribute('http.response.status_code', res.statusCode);
+    if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+    span.end();
+  });
+  return { span, ctx: otel.setSpan(active, span) };
+}
+
+/**
+ * Continues the W3C trace (the request's OpenTelemetry server span), names the request, gives it
+ * a child logger with both ids, puts them in the response headers and logs one line when the
+ * answer is done.
  */
 export function requestContext(log: Logger) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const incoming = req.get('x-request-id');
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-    const trace = startTrace(req.get('traceparent'), requestId);
+    const server = serverSpan(req, res);
+    const trace = traceOfSpan(server.span, requestId) ?? startTrace(req.get('traceparent'), requestId);
     const controller = new AbortController();
     // 'close' on the response fires on completion too: only an unfinished answer means the client left.
     res.on('close', () => {
@@ -53,6 +78,6 @@ export function requestContext(log: Logger) {
         'request done',
       );
     });
-    next();
+    context.with(server.ctx, next);
   };
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { allowsStaleAnswer, AppError, toAppError, type ErrorCode } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import { toIssues, type SchemaRegistry } from '../../kernel/schemas.ts';
+import { annotateActive, conversationAttributes } from '../../kernel/telemetry.ts';
 import type { TraceContext } from '../../kernel/trace.ts';
 import type { ConversationAttribution } from '../lineage/lineage.types.ts';
 import type { StaleCache } from '../../ports/cache.ts';
@@ -103,7 +104,10 @@ export function createQueryService(deps: QueryServiceDeps): QueryService {
       };
 
       const key = cacheKey(capability, input);
-      const call = { connector: name, capability, params: input, trace: options.trace, log, check, ...(options.signal ? { signal: options.signal } : {}) };
+      // The conversation the call works for, on the caller's span and on the connector's and worker's.
+      const attributes = conversationAttributes(options.conversation) as Record<string, string | number>;
+      annotateActive(attributes);
+      const call = { connector: name, capability, params: input, trace: options.trace, log, check, attributes, ...(options.signal ? { signal: options.signal } : {}) };
       try {
         const { data } = declaration.kind === 'query' ? await deps.calls.query(call) : await deps.calls.execute(call);
         if (declaration.kind === 'query') void deps.cache.set(key, data, deps.staleTtlMs);

@@ -5,6 +5,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { WsConfig } from '../../../config/ws-config.ts';
 import { AppError, ERROR_CATALOGUE, toAppError, type ErrorCode } from '../../../kernel/errors.ts';
 import type { Logger } from '../../../kernel/logger.ts';
+import { ATTR_CONVERSATION_ID, inSpan, SpanKind } from '../../../kernel/telemetry.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import { isStaff, type Principal } from '../../../kernel/principal.ts';
 import type { ChatFanout, FanoutMessage } from '../../../ports/chat-fanout.ts';
@@ -18,6 +19,9 @@ import type { Protocol } from './protocol.ts';
 import { SocketSession, type SocketSessionOptions } from './socket-session.ts';
 import { deliverTyping, type TypingSignal } from './typing.ts';
 import type { WsConversations } from './ws.types.ts';
+
+/** Client frames that get a span: those that append to a conversation. */
+const TRACED_FRAMES: ReadonlySet<ClientFrame['type']> = new Set(['conversation.start', 'message.send', 'command']);
 
 /** The path of the chat socket. */
 export const WS_PATH = '/v1/ws';
@@ -220,7 +224,15 @@ export async function createChatSockets(deps: ChatSocketsDeps): Promise<ChatSock
   async function handle(session: SocketSession, parsed: ClientFrame): Promise<void> {
     if (!session.isOpen) return;
     try {
-      await (FRAME_HANDLERS[parsed.type] as (c: FrameContext, s: SocketSession, f: ClientFrame) => Promise<void>)(ctx, session, parsed);
+      const run = () => (FRAME_HANDLERS[parsed.type] as (c: FrameContext, s: SocketSession, f: ClientFrame) => Promise<void>)(ctx, session, parsed);
+      // A frame that changes a conversation starts a trace of its own (no instrumentation knows
+      // ws frames): what it causes — the bot's job, queries, connector calls — continues it.
+      if (TRACED_FRAMES.has(parsed.type)) {
+        const conversationId = 'conversationId' in parsed ? parsed.conversationId : undefined;
+        await inSpan(`ws ${parsed.type}`, { kind: SpanKind.SERVER, attributes: { 'omnigate.ws.frame': parsed.type, 'omnigate.principal.kind': session.principal.kind, ...(conversationId ? { [ATTR_CONVERSATION_ID]: conversationId } : {}) } }, run);
+      } else {
+        await run();
+      }
     } catch (err) {
       const error = toAppError(err);
       if (error.code === 'INTERNAL') log.error({ err, type: parsed.type }, 'a frame failed');

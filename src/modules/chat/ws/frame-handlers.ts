@@ -1,4 +1,5 @@
 import { AppError } from '../../../kernel/errors.ts';
+import { annotateActive, conversationAttributes } from '../../../kernel/telemetry.ts';
 import type { ChatFanout } from '../../../ports/chat-fanout.ts';
 import type { MessageContent } from '../conversation.types.ts';
 import type { AgentPresence } from './agent-presence.ts';
@@ -19,8 +20,11 @@ export interface FrameContext {
 
 type Handler<T extends ClientFrameType> = (ctx: FrameContext, session: Session, frame: ClientFrameOf<T>) => Promise<void>;
 
-const ack = (session: Session, id: string, conversationId: string, r: { seq: number; duplicate: boolean }) =>
+const ack = (session: Session, id: string, conversationId: string, r: { seq: number; duplicate: boolean }) => {
+  // The frame's span (chat-sockets.ts) learns where the append landed.
+  annotateActive(conversationAttributes({ conversationId, messageSeq: r.seq }));
   session.send(frame('ack', { id, conversationId, seq: r.seq, duplicate: r.duplicate }));
+};
 
 function commandOf(f: ClientFrameOf<'command'>): WsCommand {
   switch (f.command) {

@@ -5,6 +5,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import { AppError, isAppError } from '../../../kernel/errors.ts';
 import { REDACT_PATHS } from '../../../kernel/logger.ts';
+import { inSpan, SpanKind, startTelemetry } from '../../../kernel/telemetry.ts';
+import { parentContext, traceOfSpan } from '../../../kernel/trace.ts';
 import { isConnector } from '../../../sdk/define-connector.ts';
 import { createHttpClient, DeadlineExceeded } from '../../../sdk/http-client.ts';
 import { createPools } from '../../../sdk/transport.ts';
@@ -20,6 +22,9 @@ const log = pino(
   { level: init.logLevel, base: null, timestamp: false, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
   { write: (line: string) => send({ type: 'log', line }) },
 );
+// This thread's own tracing: its spans are the connector's (service omnigate-connector-<name>),
+// children of the gateway's connector-call span whose context each `call` carries.
+const telemetry = startTelemetry(init.telemetry);
 const pools = createPools();
 const calls = new Map<number, AbortController>();
 let connector: Connector | undefined;
@@ -65,18 +70,23 @@ const handlers: { [K in ToWorker['type']]: (message: Extract<ToWorker, { type: K
       send({ type: 'health', id, report: { ok: false, detail: (err as Error).message } });
     }
   },
-  async call({ id, kind, capability, params, trace, log: bindings }) {
+  async call({ id, kind, capability, params, trace: caller, log: bindings, attributes }) {
     const controller = new AbortController();
     calls.set(id, controller);
     const callLog = log.child(bindings);
     try {
       if (!connector) throw new Error('not loaded');
-      const ctx = { config, log: callLog, signal: controller.signal, trace, http: client(controller.signal, trace, callLog) };
-      const data =
-        kind === 'query' ? await connector.query(capability, params, ctx)
-        : kind === 'command' ? await connector.execute(capability, params, ctx)
-        : kind === 'webhook' ? await requireFn(connector.webhook, 'webhook')(params.delivery as WebhookDelivery, ctx)
-        : await requireFn(connector.poll, 'poll')(params.cursor as string | undefined, ctx);
+      const run = connector;
+      const spanAttributes = { 'omnigate.capability': capability, 'omnigate.call.kind': kind, ...attributes };
+      const data = await inSpan(`${kind} ${capability}`, { kind: SpanKind.SERVER, attributes: spanAttributes }, async (span) => {
+        // What the connector sees, and what its HTTP client's client spans hang from, is this span.
+        const trace = traceOfSpan(span, caller.requestId) ?? caller;
+        const ctx = { config, log: callLog, signal: controller.signal, trace, http: client(controller.signal, trace, callLog) };
+        return kind === 'query' ? await run.query(capability, params, ctx)
+          : kind === 'command' ? await run.execute(capability, params, ctx)
+          : kind === 'webhook' ? await requireFn(run.webhook, 'webhook')(params.delivery as WebhookDelivery, ctx)
+          : await requireFn(run.poll, 'poll')(params.cursor as string | undefined, ctx);
+      }, parentContext(caller));
       send({ type: 'result', id, data });
     } catch (err) {
       send({ type: 'error', id, error: toWire(err) });
@@ -104,6 +114,7 @@ const handlers: { [K in ToWorker['type']]: (message: Extract<ToWorker, { type: K
     for (const controller of calls.values()) controller.abort(new Error('connector closing'));
     await connector?.close();
     pools.destroy();
+    await telemetry.flush();
     port.close();
   },
 };

@@ -5,7 +5,7 @@ import type { ConnectorManifest, HealthReport } from '../../../sdk/types.ts';
 export type ToWorker =
   | { readonly type: 'auth'; readonly config: Record<string, unknown>; readonly baseUrl: string }
   | { readonly type: 'health'; readonly id: number }
-  | { readonly type: 'call'; readonly id: number; readonly kind: 'query' | 'command' | 'webhook' | 'poll'; readonly capability: string; readonly params: Record<string, unknown>; readonly trace: TraceContext; readonly log: Record<string, unknown> }
+  | { readonly type: 'call'; readonly id: number; readonly kind: 'query' | 'command' | 'webhook' | 'poll'; readonly capability: string; readonly params: Record<string, unknown>; readonly trace: TraceContext; readonly log: Record<string, unknown>; readonly attributes?: Record<string, string | number> }
   | { readonly type: 'cancel'; readonly id: number; readonly reason: { readonly deadlineMs?: number } }
   | { readonly type: 'authorize'; readonly id: number; readonly request: { readonly method: string; readonly url: string; readonly headers: Record<string, string>; readonly body: string | undefined } }
   | { readonly type: 'ping'; readonly seq: number }
@@ -37,4 +37,6 @@ export type FromWorker =
 export interface WorkerInit {
   readonly moduleUrl: string;
   readonly logLevel: string;
+  /** The worker's tracing: its service name and, when spans are exported, where to. */
+  readonly telemetry: { readonly serviceName: string; readonly otlpEndpoint?: string; readonly exportDelayMs: number };
 }

@@ -22,18 +22,32 @@ export interface WorkerHostOptions {
   readonly blockedAfterMs?: number;
   /** Learns the connector's `x-secret` config values, and scrubs all known secrets from what the connector writes. */
   readonly secrets?: Secrets;
+  /** Where the worker's spans go (the gateway's OTLP endpoint); without it they are made but not exported. */
+  readonly telemetry?: WorkerTelemetry;
   /** Called once when the worker dies, crashes or blocks (not on close()). */
   readonly onDeath?: (reason: string) => void;
 }
+
+/** The gateway's span export settings, handed to each worker (whose environment is empty). */
+export interface WorkerTelemetry {
+  readonly otlpEndpoint?: string;
+  readonly exportDelayMs: number;
+}
+
+/** A connector worker's service name in traces. */
+export const connectorServiceName = (connector: string): string => `omnigate-connector-${connector}`;
 
 export interface CallRequest {
   /** query/command: an operation; webhook: params.delivery; poll: params.cursor. */
   readonly kind: 'query' | 'command' | 'webhook' | 'poll';
   readonly capability: string;
   readonly params: Record<string, unknown>;
+  /** The caller's span (the connector call's): the worker's span is its child. */
   readonly trace: TraceContext;
   /** Bindings of the caller's logger (reqId, traceId …), for the worker's log lines. */
   readonly logBindings: Record<string, unknown>;
+  /** Attributes for the worker's span (the conversation the call works for …). */
+  readonly attributes?: Record<string, string | number>;
 }
 
 /** One connector version in its own worker thread, with a heap limit and a heartbeat. */
@@ -69,7 +83,11 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
     ...(error.extensions ? { extensions: JSON.parse(scrub(JSON.stringify(error.extensions))) as Record<string, unknown> } : {}),
   });
   let manifest: ConnectorManifest | undefined;
-  const init: WorkerInit = { moduleUrl: options.moduleUrl, logLevel: log.level };
+  const init: WorkerInit = {
+    moduleUrl: options.moduleUrl,
+    logLevel: log.level,
+    telemetry: { serviceName: connectorServiceName(name), exportDelayMs: options.telemetry?.exportDelayMs ?? 5_000, ...(options.telemetry?.otlpEndpoint ? { otlpEndpoint: options.telemetry.otlpEndpoint } : {}) },
+  };
   let worker: Worker | undefined;
   let alive = false;
   let closing = false;
@@ -260,7 +278,7 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
             reject(err);
           },
         });
-        post({ type: 'call', id, kind: request.kind, capability: request.capability, params: request.params, trace: request.trace, log: request.logBindings });
+        post({ type: 'call', id, kind: request.kind, capability: request.capability, params: request.params, trace: request.trace, log: request.logBindings, ...(request.attributes ? { attributes: request.attributes } : {}) });
       });
     },
 

@@ -1,0 +1,16 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { DEFAULT_EXPORT_DELAY_MS, DEFAULT_SERVICE_NAME, parseTelemetryConfig } from './telemetry-config.ts';
+
+test('exports nothing unless OTEL_EXPORTER_OTLP_ENDPOINT is set, as omnigate-gateway by default', () => {
+  assert.deepEqual(parseTelemetryConfig({}), { config: { serviceName: DEFAULT_SERVICE_NAME, exportDelayMs: DEFAULT_EXPORT_DELAY_MS }, problems: [] });
+  const { config } = parseTelemetryConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318/', OTEL_BSP_SCHEDULE_DELAY: '100', OTEL_SERVICE_NAME: 'gw-a' });
+  assert.deepEqual(config, { serviceName: 'gw-a', otlpEndpoint: 'http://127.0.0.1:4318', exportDelayMs: 100 });
+});
+
+test('lists every bad tracing setting by its variable', () => {
+  const { config, problems } = parseTelemetryConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'grpc://collector:4317', OTEL_BSP_SCHEDULE_DELAY: '0', OTEL_SERVICE_NAME: 'has space' });
+  assert.equal(config, undefined);
+  assert.equal(problems.length, 3);
+  for (const name of ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_BSP_SCHEDULE_DELAY', 'OTEL_SERVICE_NAME']) assert.ok(problems.some((p) => p.startsWith(name)), name);
+});

@@ -1,0 +1,120 @@
+// Full-chain tracing read back from the run's real Jaeger: gateway processes started as `npm start`
+// starts them (OpenTelemetry's instrumentations preloaded), exporting over OTLP/HTTP.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { backendAdmin } from '../support/gateway.ts';
+import { gatewayProcesses } from '../support/gateway-process.ts';
+import { agentSocket, CHAT_ENV, visitorSocket } from '../support/chat-principals.ts';
+import { TEST_JAEGER_QUERY_URL, TEST_OTLP_ENDPOINT } from '../support/ports.ts';
+import { waitFor } from '../support/wait.ts';
+
+/** A span as Jaeger's query API (`/api/traces`) shows it. */
+interface JaegerSpan {
+  readonly traceID: string;
+  readonly spanID: string;
+  readonly operationName: string;
+  readonly processID: string;
+  readonly references: readonly { refType: string; traceID: string; spanID: string }[];
+  readonly tags: readonly { key: string; value: unknown }[];
+}
+interface JaegerTrace {
+  readonly traceID: string;
+  readonly spans: readonly JaegerSpan[];
+  readonly processes: Readonly<Record<string, { serviceName: string }>>;
+}
+
+const nodes = gatewayProcesses();
+// Spans leave each process every 100 ms, so that a trace is complete in Jaeger soon after the answer.
+const TRACED = { OTEL_EXPORTER_OTLP_ENDPOINT: TEST_OTLP_ENDPOINT, OTEL_BSP_SCHEDULE_DELAY: '100' };
+
+const tag = (span: JaegerSpan, key: string): unknown => span.tags.find((t) => t.key === key)?.value;
+const serviceOf = (trace: JaegerTrace, span: JaegerSpan): string => trace.processes[span.processID]?.serviceName ?? '';
+const parentOf = (span: JaegerSpan): string | undefined => span.references.find((r) => r.refType === 'CHILD_OF')?.spanID;
+
+async function jaeger<T>(path: string): Promise<T | undefined> {
+  const reply = await fetch(`${TEST_JAEGER_QUERY_URL}${path}`);
+  const text = await reply.text();
+  if (reply.status === 404) return undefined;
+  assert.equal(reply.status, 200, `${path}: ${text}`);
+  return (JSON.parse(text) as { data: T }).data;
+}
+
+/** The trace once `complete` says all its spans arrived (spans of three processes come in separate exports). */
+function traceInJaeger(traceId: string, complete: (trace: JaegerTrace) => boolean): Promise<JaegerTrace> {
+  let last: JaegerTrace | undefined;
+  return waitFor(`trace ${traceId} in Jaeger`, async () => {
+    last = (await jaeger<JaegerTrace[]>(`/api/traces/${traceId}`))?.[0];
+    return last && complete(last) ? last : undefined;
+  }, { timeoutMs: 20_000, intervalMs: 100, detail: () => `spans so far: ${JSON.stringify(last?.spans.map((s) => [serviceOf(last!, s), s.operationName]))}` });
+}
+
+describe('full-chain tracing in Jaeger', () => {
+  test('one request is one trace: gateway, connector worker and backend call, with the id of the answer, the log line and the backend log', async () => {
+    const gw = await nodes.start({ name: 'trace', env: TRACED });
+    const requestId = `trace-${process.pid}-${Date.now()}`;
+    const reply = await gw.api('/v1/orders/ORD-0000001', { headers: { 'x-request-id': requestId } });
+    assert.equal(reply.status, 200, await reply.clone().text());
+    const traceparent = reply.headers.get('traceparent') ?? '';
+    const [, traceId, serverSpanId] = traceparent.split('-');
+    assert.match(traceparent, /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    assert.equal(((await reply.json()) as { traceId?: string }).traceId ?? traceId, traceId);
+
+    const isBackendCall = (s: JaegerSpan) => tag(s, 'span.kind') === 'client' && tag(s, 'otel.scope.name') === 'omnigate-connector-sdk';
+    const trace = await traceInJaeger(traceId!, (t) => t.spans.some(isBackendCall) && t.spans.some((s) => s.spanID === serverSpanId));
+    assert.ok(trace.spans.every((s) => s.traceID === traceId));
+
+    // The gateway's server span (http instrumentation) is the one the answer names, with express's route.
+    const server = trace.spans.find((s) => s.spanID === serverSpanId)!;
+    assert.equal(serviceOf(trace, server), 'omnigate-gateway');
+    assert.equal(tag(server, 'span.kind'), 'server');
+    assert.equal(tag(server, 'otel.scope.name'), '@opentelemetry/instrumentation-http');
+    assert.ok(trace.spans.some((s) => tag(s, 'otel.scope.name') === '@opentelemetry/instrumentation-express'), 'no express span');
+    // The gateway's connector call, the worker's span (its own service) under it, the backend call under that.
+    const call = trace.spans.find((s) => s.operationName === 'query orders-java order.get')!;
+    assert.ok(call, 'no connector call span');
+    assert.equal(serviceOf(trace, call), 'omnigate-gateway');
+    const worker = trace.spans.find((s) => parentOf(s) === call.spanID && serviceOf(trace, s) === 'omnigate-connector-orders-java')!;
+    assert.ok(worker, 'no worker span under the connector call');
+    assert.equal(tag(worker, 'omnigate.capability'), 'order.get');
+    const backendCall = trace.spans.find((s) => isBackendCall(s) && parentOf(s) === worker.spanID)!;
+    assert.ok(backendCall, 'no backend client span under the worker span');
+    assert.equal(serviceOf(trace, backendCall), 'omnigate-connector-orders-java');
+    assert.equal(tag(backendCall, 'http.response.status_code'), 200);
+
+    // The backend logged the client span's own traceparent; the gateway's log line has the trace id.
+    const seen = await backendAdmin<{ path: string; traceparent: string | null }[]>('orders', 'requests');
+    assert.ok(seen.some((r) => r.traceparent === `00-${traceId}-${backendCall.spanID}-01`), `orders did not log 00-${traceId}-${backendCall.spanID}-01`);
+    const done = await waitFor('the request line in the log', () => gw.logs().find((l) => l.msg === 'request done' && l.reqId === requestId));
+    assert.equal(done.traceId, traceId);
+    const lines = gw.logs().filter((l) => l.reqId === requestId);
+    assert.ok(lines.some((l) => l.msg === 'upstream call' && l.connector === 'orders-java'), 'no upstream call line from the worker');
+    for (const line of lines) assert.equal(line.traceId, traceId);
+  });
+
+  test('a WebSocket frame of a conversation is a trace carrying the conversation id and the message seq', async () => {
+    const gw = await nodes.start({ name: 'trace-ws', env: { ...TRACED, ...CHAT_ENV } });
+    const visitor = await visitorSocket(gw);
+    const started = await visitor.request({ type: 'conversation.start', text: 'where is my order ORD-0000001?' });
+    assert.equal(started.type, 'ack', JSON.stringify(started));
+    const conversationId = String(started.conversationId);
+    const agent = await agentSocket(gw, `a-trace-${process.pid}`);
+    const accepted = await agent.request({ type: 'command', conversationId, command: 'accept' });
+    assert.equal(accepted.type, 'ack', JSON.stringify(accepted));
+
+    const tags = encodeURIComponent(JSON.stringify({ 'omnigate.conversation.id': conversationId }));
+    const frameSpans = await waitFor('both frames of the conversation in Jaeger', async () => {
+      const traces = (await jaeger<JaegerTrace[]>(`/api/traces?service=omnigate-gateway&tags=${tags}&limit=20`)) ?? [];
+      const spans = traces.flatMap((t) => t.spans.filter((s) => s.operationName.startsWith('ws ')).map((s) => ({ trace: t, span: s })));
+      return spans.length >= 2 ? spans : undefined;
+    }, { timeoutMs: 20_000, intervalMs: 100 });
+    const start = frameSpans.find((f) => f.span.operationName === 'ws conversation.start')!;
+    const accept = frameSpans.find((f) => f.span.operationName === 'ws command')!;
+    assert.ok(start && accept, JSON.stringify(frameSpans.map((f) => f.span.operationName)));
+    for (const { span } of [start, accept]) assert.equal(tag(span, 'omnigate.conversation.id'), conversationId);
+    assert.equal(tag(start.span, 'omnigate.message.seq'), started.seq);
+    assert.equal(tag(accept.span, 'omnigate.message.seq'), accepted.seq);
+    assert.equal(tag(accept.span, 'omnigate.principal.kind'), 'agent');
+    // The append itself: ioredis's spans are children of the frame's span, in its trace.
+    assert.ok(start.trace.spans.some((s) => parentOf(s) === start.span.spanID && tag(s, 'otel.scope.name') === '@opentelemetry/instrumentation-ioredis'), 'no redis span under the frame');
+  });
+});
