@@ -62,7 +62,7 @@ const gateway = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarni
   env: {
     // Routing dispatch with the demo's rules (VIP +50, a big open order to "orders", an urgent ticket +30); the environment may say otherwise.
     OMNIGATE_DISPATCH: 'routing', OMNIGATE_ROUTING_RULES_FILE: 'config/routing-rules.demo.json',
-    OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpUrl, OTEL_BSP_SCHEDULE_DELAY: '1000',
+    OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpUrl, OTEL_BSP_SCHEDULE_DELAY: '1000', OMNIGATE_JAEGER_UI_URL: jaeger.queryUrl,
     ...process.env, ...identityEnv, ...connectorEnv(backends.urls), ...redis.env, KAFKA_BROKERS: kafka.brokers.join(','), PORT: String(port), OMNIGATE_API_KEYS: process.env.OMNIGATE_API_KEYS ?? `demo:${apiKey}`, OMNIGATE_ADMIN_KEYS: process.env.OMNIGATE_ADMIN_KEYS ?? `ops:${adminKey}`,
   },
   stdio: ['ignore', 'inherit', 'inherit'],

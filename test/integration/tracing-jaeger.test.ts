@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { backendAdmin } from '../support/gateway.ts';
 import { gatewayProcesses } from '../support/gateway-process.ts';
-import { agentSocket, CHAT_ENV, visitorSocket } from '../support/chat-principals.ts';
+import { agentSocket, agentToken, CHAT_ENV, visitorSocket } from '../support/chat-principals.ts';
 import { TEST_JAEGER_QUERY_URL, TEST_OTLP_ENDPOINT } from '../support/ports.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -91,13 +91,14 @@ describe('full-chain tracing in Jaeger', () => {
     for (const line of lines) assert.equal(line.traceId, traceId);
   });
 
-  test('a WebSocket frame of a conversation is a trace carrying the conversation id and the message seq', async () => {
+  test('a WebSocket frame of a conversation is a trace carrying the conversation id and the message seq, and so is the agent\'s look-up down to the worker', async () => {
     const gw = await nodes.start({ name: 'trace-ws', env: { ...TRACED, ...CHAT_ENV } });
     const visitor = await visitorSocket(gw);
     const started = await visitor.request({ type: 'conversation.start', text: 'where is my order ORD-0000001?' });
     assert.equal(started.type, 'ack', JSON.stringify(started));
     const conversationId = String(started.conversationId);
-    const agent = await agentSocket(gw, `a-trace-${process.pid}`);
+    const agentId = `a-trace-${process.pid}`;
+    const agent = await agentSocket(gw, agentId);
     const accepted = await agent.request({ type: 'command', conversationId, command: 'accept' });
     assert.equal(accepted.type, 'ack', JSON.stringify(accepted));
 
@@ -116,5 +117,16 @@ describe('full-chain tracing in Jaeger', () => {
     assert.equal(tag(accept.span, 'omnigate.principal.kind'), 'agent');
     // The append itself: ioredis's spans are children of the frame's span, in its trace.
     assert.ok(start.trace.spans.some((s) => parentOf(s) === start.span.spanID && tag(s, 'otel.scope.name') === '@opentelemetry/instrumentation-ioredis'), 'no redis span under the frame');
+
+    // The assigned agent looks the order up for the conversation (X-Conversation-Id): the gateway's
+    // connector call and the worker's span carry the conversation too.
+    const lookup = await fetch(`${gw.url}/v1/orders/ORD-0000001`, { headers: { authorization: `Bearer ${await agentToken(agentId)}`, 'x-conversation-id': conversationId } });
+    assert.equal(lookup.status, 200, await lookup.clone().text());
+    const traceId = (lookup.headers.get('traceparent') ?? '').split('-')[1]!;
+    const workerOf = (t: JaegerTrace) => t.spans.find((s) => serviceOf(t, s) === 'omnigate-connector-orders-java' && tag(s, 'span.kind') === 'server');
+    const trace = await traceInJaeger(traceId, (t) => workerOf(t) !== undefined);
+    const call = trace.spans.find((s) => s.operationName === 'query orders-java order.get')!;
+    assert.equal(tag(call, 'omnigate.conversation.id'), conversationId);
+    assert.equal(tag(workerOf(trace)!, 'omnigate.conversation.id'), conversationId);
   });
 });
