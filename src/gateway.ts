@@ -54,7 +54,8 @@ import { identitySecrets } from './config/identity-config.ts';
 import { createRedisTicketStore } from './adapters/redis/redis-ticket-store.ts';
 import { createIdentity } from './modules/identity/identity.ts';
 import { createRedisConversationStore } from './adapters/redis/redis-conversation-store.ts';
-import { botFor } from './modules/chat/bot.ts';
+import { createBotRuntime } from './modules/bot/bot-for.ts';
+import { botSecrets } from './config/chat-config.ts';
 import type { ConversationEvent } from './modules/chat/conversation.types.ts';
 import { createConversations } from './modules/chat/conversations.service.ts';
 import { createRedisDispatchStore } from './adapters/redis/redis-dispatch-store.ts';
@@ -94,7 +95,7 @@ export interface Gateway {
  * them; never webhook subscription secrets, which any key holder chooses.
  */
 export async function startGateway(config: Config, log: Logger, rootDir: string, secrets: Secrets = createSecrets()): Promise<Gateway> {
-  secrets.add(...config.apiKeys.map((k) => k.key), ...config.adminKeys.map((k) => k.key), ...identitySecrets(config.identity));
+  secrets.add(...config.apiKeys.map((k) => k.key), ...config.adminKeys.map((k) => k.key), ...identitySecrets(config.identity), ...botSecrets(config.bot));
   const schemas = createSchemaRegistry(join(rootDir, 'schemas'));
   // Each part registers its close as it starts; stop() closes them last first (see Disposables).
   const disposables = createDisposables(log);
@@ -186,7 +187,8 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   // The built-in bot's dictionary of products, read through the query API once the connectors are loaded.
   const catalogue = config.chat.bot === 'builtin' ? createProductCatalogue({ query, log, refreshMs: config.botCatalogueRefreshMs }) : undefined;
   if (catalogue) disposables.defer('catalogue', () => catalogue.close());
-  const bot = botFor(config.chat.bot);
+  // OMNIGATE_CHAT_BOT: each visitor message in state bot is answered by a job (any node), through the query API.
+  const bots = createBotRuntime({ chat: config.chat, bot: config.bot, schemas, log, jobs, query, leases, blobs: createRedisBlobStore(redis), conversations: () => conversations.forBot });
   // A message left when nobody can take a chat becomes a ticket; the job tells the conversation once it exists.
   const messages = createMessageTickets({
     jobs, query, takesIdempotencyKey, takesParam, log, attempts: config.messageTicketAttempts,
@@ -200,7 +202,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   const dispatch = dispatcherFor({
     config: config.dispatch, log, store: dispatchStore, rules: routingRules, context, factsCache: cache, directory: identity.directory, presence, fanout: chatFanout, conversations: () => conversations,
   });
-  const conversations = createConversations({ store: conversationStore, jobs, locks: leases, config: config.chat, log, messages, dispatcher: dispatch.dispatcher, admitStart: (visitor, ip) => identity.visitorLimits.conversationStart(visitor, ip), ...(bot ? { bot } : {}) });
+  const conversations = createConversations({ store: conversationStore, jobs, locks: leases, config: config.chat, log, messages, dispatcher: dispatch.dispatcher, admitStart: (visitor, ip) => identity.visitorLimits.conversationStart(visitor, ip), ...(bots.runner ? { bot: bots.runner } : {}) });
   const queues = createQueues({ store: dispatchStore, registry: metrics.registry, log, config });
   const agentChanged = (agentId: string) => void dispatch.service?.agentChanged(agentId).catch((err: unknown) => log.warn({ err, agentId }, 'dispatch could not sync an agent'));
   let accepting = false;

@@ -1,7 +1,7 @@
 import { readEnvArea } from './env-area.ts';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { parseChatConfig } from './chat-config.ts';
+import { parseBotConfig, parseChatConfig } from './chat-config.ts';
 import { parseDispatchConfig } from './dispatch-config.ts';
 import { parseLineageConfig } from './lineage-config.ts';
 import type { ApiKey, Config } from './config.types.ts';
@@ -124,11 +124,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
   const ws = parseWsConfig(env);
   const identity = loadIdentityConfig(env, rootDir);
   const chat = parseChatConfig(env);
+  const bot = parseBotConfig(env, rootDir);
   const dispatch = parseDispatchConfig(env, rootDir);
   const lineage = parseLineageConfig(env);
   const telemetry = parseTelemetryConfig(env);
-  if (problems.length > 0 || !ws.config || chat.problems || dispatch.problems || lineage.problems || !telemetry.config) {
-    throw new ConfigError([...new Set([...problems, ...ws.problems, ...identity.problems, ...(chat.problems ?? []), ...(dispatch.problems ?? []), ...(lineage.problems ?? []), ...telemetry.problems])]);
+  if (problems.length > 0 || !ws.config || chat.problems || bot.problems || dispatch.problems || lineage.problems || !telemetry.config) {
+    throw new ConfigError([...new Set([...problems, ...ws.problems, ...identity.problems, ...(chat.problems ?? []), ...(bot.problems ?? []), ...(dispatch.problems ?? []), ...(lineage.problems ?? []), ...telemetry.problems])]);
   }
   const apiKeys = parseKeys(String(raw.OMNIGATE_API_KEYS));
   const adminKeys = raw.OMNIGATE_ADMIN_KEYS === undefined ? [] : parseKeys(String(raw.OMNIGATE_ADMIN_KEYS));
@@ -192,6 +193,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     resilienceEnv: Object.freeze(envWithPrefix(env, RESILIENCE_ENV_PREFIX)),
     identity: identity.config,
     chat: chat.config,
+    bot: bot.config,
     dispatch: dispatch.config,
     lineage: lineage.config,
     telemetry: telemetry.config,

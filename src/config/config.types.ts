@@ -1,4 +1,4 @@
-import type { ChatConfig } from './chat-config.ts';
+import type { BotConfig, ChatConfig } from './chat-config.ts';
 import type { TelemetryConfig } from './telemetry-config.ts';
 import type { DispatchConfig } from './dispatch-config.ts';
 import type { LineageConfig } from './lineage-config.ts';
@@ -139,6 +139,8 @@ export interface Config {
   readonly identity: IdentityConfig;
   /** `OMNIGATE_CHAT_*`: conversations (timers, reopen window, retention, the cap per visitor, the bot). */
   readonly chat: ChatConfig;
+  /** `OMNIGATE_BOT_*`: the webhook bot's service (secret), the built-in bot's data, the bot's jobs (src/config/chat-config.ts). */
+  readonly bot: BotConfig;
   /** `OMNIGATE_DISPATCH*`, `OMNIGATE_ROUTING_RULES_FILE`: how waiting conversations reach agents (src/config/dispatch-config.ts). */
   readonly dispatch: DispatchConfig;
   /** `OMNIGATE_LINEAGE_*`, `OMNIGATE_JAEGER_UI_URL`: how long and how much lineage is kept, and where traces open (src/config/lineage-config.ts). */

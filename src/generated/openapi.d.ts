@@ -2328,6 +2328,8 @@ export interface components {
             ticketJobId?: string;
             /** @description The ticket made of it, once it exists. */
             ticketId?: string;
+            /** @description Staff only: what the bot found before it handed over. */
+            botFindings?: components["schemas"]["BotFindings"];
             lastMessage?: {
                 seq: number;
                 /** Format: date-time */
@@ -2421,6 +2423,7 @@ export interface components {
                 reason: "no_bot" | "handover" | "agent_timeout" | "transferred" | "reopened";
                 group?: string;
                 classification?: components["schemas"]["BotClassification"];
+                findings?: components["schemas"]["BotFindings"];
             };
         } | {
             seq: number;
@@ -2699,13 +2702,40 @@ export interface components {
         OverflowReason: "nobody_online" | "closed" | "wait_exceeded";
         /**
          * @description What the bot made of the conversation when it handed over (routing reads it as the facts `bot.intent`, `bot.language`, `bot.skills`); only the fields it set.
-         *     Only the bot's own handover carries one. The built-in bot (`OMNIGATE_CHAT_BOT=builtin`) sets `intent` from keywords in what the visitor said
+         *     Only the bot's own handover carries one. A bot that hands over without one of its own gets the gateway's: `intent` from keywords in what the visitor said
          *     (`orders`, `billing`, `account`, else `other`) and `language` when it is plain (the conversation's own, else `zh` for Han script); never `skills`.
          */
         BotClassification: {
             intent?: string;
             language?: string;
             skills?: string[];
+        };
+        /**
+         * @description Internal: what the bot found out by the time it handed over, for the agent (only the bot's own handover carries it; the
+         *     conversation's `botFindings` keeps the last). Only the fields it set.
+         */
+        BotFindings: {
+            /** @description The intent it settled on: `order_status`, `return`, `complaint`, `faq`, `handoff`, `unknown` … */
+            intent?: string;
+            /** @description What it recognised, by kind: `{ "order": ["ORD-0001234"], "product": ["SKU-MN-04"] }`. */
+            entities?: {
+                [key: string]: string[];
+            };
+            /** @description The business records it looked at (as lineage names them). */
+            records?: {
+                /** @description The connector manifest's `system`: `orders`, `crm`, `tickets`. */
+                system: string;
+                /** @description `order`, `customer`, `ticket`, `product` … */
+                type: string;
+                id: string;
+            }[];
+            /** @description One line for the agent. */
+            summary?: string;
+            /**
+             * @description Why it handed over: the visitor asked, it failed to understand twice, a source it needed is down, the bot (or the webhook bot's service) failed, a form ended, or a rule (walking order numbers).
+             * @enum {unknown}
+             */
+            reason?: "visitor_asked" | "not_understood" | "source_down" | "bot_failed" | "form_done" | "policy";
         };
         /** @description Internal: the conversation was offered to one agent, who has until `expiresAt` to accept (`accept` with `offerId`) or decline; and why that agent. */
         OfferRecord: {
@@ -2972,6 +3002,66 @@ export interface components {
                 };
             }[];
         };
+        messages: ({
+            /** @constant */
+            contentType: "text";
+            text: string;
+        } | {
+            /** @constant */
+            contentType: "card";
+            card: {
+                kind: string;
+                title: string;
+                fields?: {
+                    label: string;
+                    value: string;
+                }[];
+                source?: {
+                    capability: string;
+                    id: string;
+                };
+            };
+        })[];
+        /**
+         * BotReply
+         * @description What an external bot service (OMNIGATE_CHAT_BOT=webhook) answers to a signed request about one visitor message: answer it, ask something back, hand over to a person (with what it found), or do nothing. Its messages are appended in order, public, by the bot. Anything else hands over (reason bot_failed).
+         */
+        BotReply: {
+            /** @enum {unknown} */
+            kind: "answer" | "ask" | "handover" | "nothing";
+        } & ({
+            /** @enum {unknown} */
+            kind: "answer" | "ask";
+            messages: components["schemas"]["messages"];
+        } | {
+            /** @constant */
+            kind: "handover";
+            messages?: components["schemas"]["messages"];
+            /** @enum {unknown} */
+            reason: "visitor_asked" | "not_understood" | "source_down" | "bot_failed" | "form_done" | "policy";
+            /** @description What the conversation is about, for routing's bot.* facts; absent: the gateway classifies what the visitor said by keywords. */
+            classification?: {
+                intent?: string;
+                language?: string;
+                skills?: string[];
+            };
+            /** @description What the bot found, for the agent. */
+            findings: {
+                intent?: string;
+                entities?: {
+                    [key: string]: string[];
+                };
+                records?: {
+                    system: string;
+                    type: string;
+                    id: string;
+                }[];
+                summary?: string;
+            };
+        } | {
+            /** @constant */
+            kind: "nothing";
+        });
         /**
          * BotEntities
          * @description Other names of the catalogue's products (config/bot/entities.json), by SKU: Chinese names, nicknames, short forms. The catalogue itself (SKUs and English names) comes from the orders system at runtime.

@@ -69,7 +69,9 @@ describe('routing on the bot\'s classification', () => {
     // The stream says what the bot found, as the OpenAPI event schema describes it.
     const events = await assertMatchesSpec(await gw.api(`/v1/conversations/${id}/events`), 'listConversationEvents');
     const queued = events.events.find((e: any) => e.type === 'conversation.queued');
-    assert.deepEqual([queued.by, queued.data], [{ kind: 'bot', id: 'builtin' }, { reason: 'handover', group: g('front'), classification: { intent: 'orders', language: 'en' } }]);
+    assert.deepEqual([queued.by, queued.data.reason, queued.data.group, queued.data.classification], [{ kind: 'bot', id: 'builtin' }, 'handover', g('front'), { intent: 'orders', language: 'en' }]);
+    // And what it found, for the agent: at least why it handed over.
+    assert.equal(queued.data.findings.reason, 'visitor_asked');
   });
 
   test('the bot classifies everything the visitor said before asking for a person', async () => {

@@ -15,6 +15,8 @@ export interface BotFindings {
   readonly records?: readonly BusinessKey[];
   /** One line for the agent: `asked where ORD-0001234 is; shipped 2 days ago; wants a person`. */
   readonly summary?: string;
+  /** Why it handed over (set by the bot runner from the reply). */
+  readonly reason?: HandoverReason;
 }
 
 /** Why the bot hands over. */

@@ -243,6 +243,19 @@ describe('decide: the rules within a row', () => {
     for (const actor of [visitor, agent, system]) given(HISTORY.bot).when(steer, actor).then([queuedBy(actor, 'handover', 'sales')]);
   });
 
+  test('the bot\'s findings go onto the queued event and into the state for the agent; anyone else\'s (and empty ones) are dropped', () => {
+    const findings = { intent: 'order_status', entities: { order: ['ORD-0001234'] }, records: [{ system: 'orders', type: 'order', id: 'ORD-0001234' }], summary: 'asked where ORD-0001234 is', reason: 'visitor_asked' } as const;
+    const queued = { type: 'conversation.queued', by: bot, visibility: 'internal', data: { reason: 'handover', group: 'sales', findings } } as const;
+    given(HISTORY.bot).when({ type: 'handover', reason: 'visitor_asked', findings }, bot).then([queued]);
+    const state = fold(stored([queued], HISTORY.bot.length), given(HISTORY.bot).state);
+    assert.deepEqual([state.status, state.botFindings], ['queued', findings]);
+    // A later queue (the agent did not answer) keeps what the bot found.
+    const requeued = fold(stored([{ type: 'conversation.queued', by: system, visibility: 'internal', data: { reason: 'agent_timeout', group: 'sales' } }], state.seq), state);
+    assert.deepEqual(requeued.botFindings, findings);
+    given(HISTORY.bot).when({ type: 'handover', findings: {} }, bot).then([queuedBy(bot, 'handover', 'sales')]);
+    for (const actor of [visitor, agent, system]) given(HISTORY.bot).when({ type: 'handover', findings: { summary: 'a VIP, serve first' } }, actor).then([queuedBy(actor, 'handover', 'sales')]);
+  });
+
   test('a visitor starts a conversation for itself only', () => {
     given([]).when({ type: 'start', visitor: { id: 'v-2', site: 'shop' } }, visitor).thenRefuses('FORBIDDEN');
   });

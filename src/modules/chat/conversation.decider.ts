@@ -48,6 +48,7 @@ export function evolve(state: ConversationState, event: ConversationEvent): Conv
       next.status = 'queued';
       delete next.agentId;
       if (event.data.group !== undefined) next.group = event.data.group;
+      if (event.data.findings !== undefined) next.botFindings = event.data.findings;
       break;
     case 'conversation.assigned':
       Object.assign(next, { status: 'assigned', agentId: event.data.agentId });

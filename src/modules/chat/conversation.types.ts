@@ -125,8 +125,9 @@ export type ConversationCommand =
   | { readonly type: 'transfer'; readonly to: TransferTarget; readonly reason?: string; readonly offerId?: string }
   /**
    * `classification`: what the bot made of the conversation, carried into `conversation.queued`
-   * for routing's `bot.*` facts. Only the bot's counts (the decider drops anyone else's); the REST
-   * and socket handovers do not take one, so neither a visitor nor staff can steer routing with it.
+   * for routing's `bot.*` facts; `findings`: what it found, for the agent (folded into
+   * `botFindings`). Only the bot's count (the decider drops anyone else's); the REST and socket
+   * handovers take neither, so neither a visitor nor staff can steer routing or forge findings.
    */
   | { readonly type: 'handover'; readonly reason?: string; readonly classification?: Classification; readonly findings?: BotFindings }
   | { readonly type: 'snooze'; readonly untilMs?: number }

@@ -9,10 +9,13 @@ import type { ChatConfig } from '../../config/chat-config.ts';
 import type { AgentPrincipal, ServicePrincipal, VisitorPrincipal } from '../../kernel/principal.ts';
 import { createJobQueues, type JobQueues } from '../jobs/job-queues.ts';
 import { createMetrics } from '../observability/metrics.ts';
-import { createRuleBot } from './bot.ts';
+import { createMemoryBlobStore } from '../../adapters/memory/memory-blob-store.ts';
+import { AppError } from '../../kernel/errors.ts';
+import { createBotRunner } from '../bot/bot-jobs.ts';
+import { createRuleBot } from '../bot/rule-bot.ts';
 import type { ConversationStore } from '../../ports/conversation-store.ts';
 import type { Actor, ConversationEvent } from './conversation.types.ts';
-import { createConversations } from './conversations.service.ts';
+import { createConversations, type Conversations } from './conversations.service.ts';
 
 // The real service over the memory adapters of the conversation store and the job queue.
 const opened: { jobs: JobQueues; backend: ReturnType<typeof createMemoryJobBackend> }[] = [];
@@ -47,7 +50,12 @@ function setUp(config: Partial<ChatConfig> = {}, options: SetUpOptions = {}) {
   const backend = createMemoryJobBackend();
   const jobs = createJobQueues({ backend, log: pino({ level: 'silent' }), metrics: createMetrics(), attempts: 3, backoffMs: 1 });
   opened.push({ jobs, backend });
-  const conversations = createConversations({ store, jobs, locks: createMemoryLeaseStore(), config: { ...CONFIG, ...config }, log: pino({ level: 'silent' }), ...(options.bot ? { bot: createRuleBot() } : {}), ...(options.clocked ? { now: () => clock } : {}) });
+  // The rule bot, run as jobs as in the gateway; it makes no query (a call would fail the test).
+  const bot = options.bot ? createBotRunner({
+    jobs, bot: createRuleBot(), conversations: () => conversations.forBot!, leases: createMemoryLeaseStore(), progress: createMemoryBlobStore(), log: pino({ level: 'silent' }),
+    query: { call: async (capability) => { throw new AppError('UNKNOWN_CAPABILITY', `no ${capability} here`); } }, lockMs: 1_000, attempts: 20, backoffMs: 1, keepMs: 60_000,
+  }) : undefined;
+  const conversations: Conversations = createConversations({ store, jobs, locks: createMemoryLeaseStore(), config: { ...CONFIG, ...config }, log: pino({ level: 'silent' }), ...(bot ? { bot } : {}), ...(options.clocked ? { now: () => clock } : {}) });
   jobs.start();
   n += 1;
   return { conversations, store, jobs, visitor: visitorOf(`v-${n}`), tick: (ms: number) => (clock += ms) };
@@ -223,17 +231,38 @@ describe('conversations service', () => {
     assert.deepEqual([view.status, view.seq], ['closed', 5]);
   });
 
-  test('the built-in bot answers, and on "转人工" notes it for the agents and hands over; the visitor sees the answer, not the note', async () => {
+  test('the bot answers, and on "转人工" hands over with its findings and classification for the agents; the visitor sees the answer, not the findings', async () => {
     const { conversations, visitor } = setUp({}, { bot: true });
-    const { conversationId } = await conversations.start(visitor, { content: text('hello') });
+    const { conversationId } = await conversations.start(visitor, { content: text('where is my parcel') });
     await waitFor('the bot answer', async () => (await conversations.history(visitor, conversationId, {})).events.some((e) => e.by.kind === 'bot'));
     await conversations.send(visitor, conversationId, { clientId: 'm-2', content: text('转人工') });
     await waitFor('the handover', async () => (await conversations.get(service, conversationId)).status === 'queued');
     const staff = (await conversations.history(service, conversationId, {})).events;
-    assert.ok(staff.some((e) => e.type === 'conversation.message_sent' && e.visibility === 'internal' && e.by.kind === 'bot'));
+    const queued = staff.find((e) => e.type === 'conversation.queued');
+    const findings = { reason: 'visitor_asked', intent: 'handoff', summary: 'the visitor asked for a person' };
+    assert.deepEqual([queued?.by, queued?.data], [{ kind: 'bot', id: 'builtin' }, { reason: 'handover', classification: { intent: 'orders', language: 'zh' }, findings }]);
+    assert.deepEqual((await conversations.get(service, conversationId)).botFindings, findings);
     const seen = (await conversations.history(visitor, conversationId, {})).events;
     assert.ok(seen.every((e) => e.visibility === 'public'));
     assert.equal(seen.filter((e) => e.by.kind === 'bot').length, 1);
+    assert.equal((await conversations.get(visitor, conversationId)).botFindings, undefined, 'a visitor is not shown what the bot found');
+  });
+
+  test('a visitor\'s messages are answered once each, in order, however many arrive at once; a repeat of one answers nothing more', async () => {
+    const { conversations, visitor } = setUp({}, { bot: true });
+    const { conversationId } = await conversations.start(visitor, {});
+    const sent = await Promise.all(['one', 'two', 'three', 'four'].map((t, i) => conversations.send(visitor, conversationId, { clientId: `burst-${i}`, content: text(t) })));
+    await conversations.send(visitor, conversationId, { clientId: 'burst-0', content: text('one') });
+    const answered = async () => (await conversations.history(service, conversationId, {})).events.filter((e) => e.type === 'conversation.message_sent');
+    const events = await waitFor('four answers', async () => { const all = await answered(); return all.filter((e) => e.by.kind === 'bot').length === 4 && all; });
+    // Each visitor message is followed by the bot's answer to it before the next visitor message is answered.
+    const bySeq = new Map(sent.map((s) => [s.seq, s]));
+    const answers = events.filter((e) => e.by.kind === 'bot');
+    assert.equal(answers.length, 4);
+    assert.deepEqual(answers.map((e) => e.type === 'conversation.message_sent' && e.data.clientId), [...bySeq.keys()].sort((a, b) => a - b).map((seq) => {
+      const message = events.find((e) => e.seq === seq);
+      return message?.type === 'conversation.message_sent' && `bot-${message.data.messageId}-0`;
+    }));
   });
 
   test('a command that loses every race to another writer gives up with CONVERSATION_BUSY, having appended nothing', async () => {

@@ -6,10 +6,9 @@ import type { Principal, VisitorPrincipal } from '../../kernel/principal.ts';
 import type { ConversationStore } from '../../ports/conversation-store.ts';
 import type { LeaseStore } from '../../ports/lease-store.ts';
 import type { JobQueues } from '../jobs/job-queues.ts';
-import type { Bot } from './bot.ts';
 import { createConversationCommands, type DispatchCommand } from './conversation-commands.ts';
 import { fold, initialState } from './conversation.decider.ts';
-import { createConversationExecutor } from './conversation-executor.ts';
+import { createConversationExecutor, type Outcome } from './conversation-executor.ts';
 import { createConversationTimers, timerFired, type TimerKind, type TimerPlan } from './conversation-timers.ts';
 import type {
   Actor, ConversationCommand, ConversationEvent, ConversationState, DeciderCommand, MessageContent, Visibility, VisitorRef,
@@ -24,8 +23,27 @@ export { DISPATCH_ACTOR, offerClientId, type DispatchCommand } from './conversat
 export const DEFAULT_HISTORY_LIMIT = 100;
 export const MAX_HISTORY_LIMIT = 1_000;
 const TIMER_ACTOR: Actor = { kind: 'system', id: 'timer' };
-/** How many events before a visitor's message a bot may look back over. */
-const BOT_LOOKBACK = 200;
+
+type MessageSent = Extract<ConversationEvent, { type: 'conversation.message_sent' }>;
+
+/**
+ * The bot that takes new conversations, as this service drives it: its name (`bot_engaged`,
+ * the author of its messages), and how a visitor's public message in state `bot` reaches it.
+ */
+export interface ConversationBot {
+  readonly name: string;
+  /** Queues the answer durably (a job); called before the message is acknowledged, so an acknowledged message is answered. */
+  answer(conversationId: string, message: MessageSent): Promise<void>;
+}
+
+/** The bot's access to conversations: no principal (the bot is the gateway's own), the stored state and events, its commands as the bot. */
+export interface BotAccess {
+  load(conversationId: string): Promise<ConversationState>;
+  /** Stored events with afterSeq < seq ≤ untilSeq, oldest first, internal ones too. */
+  read(conversationId: string, range: { readonly afterSeq: number; readonly untilSeq: number }): Promise<ConversationEvent[]>;
+  /** A message or the handover, as the bot actor; idempotent by clientId (a repeat answers the first outcome). */
+  act(conversationId: string, command: Extract<DeciderCommand, { type: 'send' | 'handover' }>, clientId: string): Promise<{ seq: number; duplicate: boolean }>;
+}
 
 /** What starting a conversation takes: staff name the visitor; the first message may come with it. */
 export interface StartInput {
@@ -77,6 +95,8 @@ export interface Conversations {
   authorize(p: Principal, conversationId: string): Promise<void>;
   /** What p may see of an event: itself, or undefined. Pure, sync. */
   visibleTo(p: Principal, event: ConversationEvent): ConversationEvent | undefined;
+  /** The configured bot's access (the bot runner's); absent without a bot. */
+  readonly forBot?: BotAccess;
 }
 
 export interface ConversationsDeps {
@@ -86,7 +106,7 @@ export interface ConversationsDeps {
   readonly locks: LeaseStore;
   readonly config: ChatConfig;
   readonly log: Logger;
-  readonly bot?: Bot;
+  readonly bot?: ConversationBot;
   readonly dispatcher?: Dispatcher;
   /** Makes tickets of the messages visitors leave; absent: leaving a message is refused (INVALID_TRANSITION). */
   readonly messages?: LeftMessages;
@@ -110,33 +130,31 @@ export function createConversations(deps: ConversationsDeps): Conversations {
   const { stored, load, execute } = executor;
   const commands = createConversationCommands({ executor, dispatcher, log, ...(deps.messages ? { messages: deps.messages } : {}) });
 
-  /** What follows a durable append: timers, the dispatcher, the bot. Their failures are logged; the events stand. */
+  /**
+   * What follows a durable append: timers, the dispatcher, the bot. The dispatcher's failures are
+   * logged (the events stand); the bot's job is queued before the append is acknowledged, and a
+   * failure to queue it fails the command (its repeat queues the job: see `ensureAnswered`).
+   */
   async function appended(conversationId: string, before: ConversationState, after: ConversationState, events: readonly ConversationEvent[]): Promise<void> {
     await timers.sync(conversationId, before, after);
     await dispatcher.appended(conversationId, before, after, events).catch((err: unknown) => log.warn({ err, conversationId }, 'dispatcher failed'));
-    const message = events.find((e) => e.type === 'conversation.message_sent' && e.by.kind === 'visitor' && e.visibility === 'public');
-    if (deps.bot && after.status === 'bot' && message?.type === 'conversation.message_sent') void runBot(deps.bot, conversationId, after, message);
+    const message = events.find((e): e is MessageSent => e.type === 'conversation.message_sent' && e.by.kind === 'visitor' && e.visibility === 'public');
+    if (deps.bot && after.status === 'bot' && message) await deps.bot.answer(conversationId, message);
   }
 
-  async function runBot(bot: Bot, conversationId: string, state: ConversationState, message: Extract<ConversationEvent, { type: 'conversation.message_sent' }>): Promise<void> {
-    const actor: Actor = { kind: 'bot', id: bot.name };
-    try {
-      const actions = await bot.reply({ conversationId, state, message, earlier: () => visitorSaid(conversationId, message.seq) });
-      for (const [i, action] of actions.entries()) {
-        const clientId = `bot-${message.data.messageId}-${i}`;
-        const command: DeciderCommand = action.type === 'handover' ? action : { type: action.type, messageId: randomUUID(), clientId, content: action.content };
-        await execute(conversationId, actor, () => [command], { clientId });
-      }
-    } catch (err) {
-      log.warn({ err, conversationId, bot: bot.name }, 'bot answer failed');
-    }
+  /** A repeated visitor message (its client id seen before) in state `bot`: its job is queued again, in case the first try stored the message but not the job (queueing is idempotent by the job id). */
+  async function ensureAnswered(conversationId: string, outcome: Outcome): Promise<Outcome> {
+    if (!deps.bot || !outcome.duplicate || (await load(conversationId)).status !== 'bot') return outcome;
+    const [event] = await stored('read the conversation', () => deps.store.read(conversationId, { afterSeq: outcome.seq - 1, untilSeq: outcome.seq }));
+    if (event?.type === 'conversation.message_sent' && event.by.kind === 'visitor' && event.visibility === 'public') await deps.bot.answer(conversationId, event);
+    return outcome;
   }
 
-  /** The visitor's public texts in the last BOT_LOOKBACK events before `beforeSeq`, oldest first: what a bot classifies at handover. */
-  async function visitorSaid(conversationId: string, beforeSeq: number): Promise<string[]> {
-    const events = await stored('read the conversation', () => deps.store.read(conversationId, { afterSeq: Math.max(0, beforeSeq - 1 - BOT_LOOKBACK), untilSeq: beforeSeq - 1 }));
-    return events.flatMap((e) => (e.type === 'conversation.message_sent' && e.by.kind === 'visitor' && e.visibility === 'public' && e.data.contentType === 'text' ? [e.data.text] : []));
-  }
+  const forBot = (name: string): BotAccess => ({
+    load,
+    read: (conversationId, range) => stored('read the conversation', () => deps.store.read(conversationId, range)),
+    act: (conversationId, command, clientId) => execute(conversationId, { kind: 'bot', id: name }, () => [command], { clientId }),
+  });
 
   /** A timer fired: it acts only if the conversation still calls for it and its time is up; one a message moved on is set again for the time left. */
   async function fire(conversationId: string, kind: TimerKind, armedAtSeq: number): Promise<void> {
@@ -164,7 +182,7 @@ export function createConversations(deps: ConversationsDeps): Conversations {
       const { content, visitor: _visitor, ...asked } = input;
       const start: DeciderCommand = { type: 'start', visitor, ...definedOnly(asked) };
       const first: DeciderCommand[] = content === undefined ? [] : [{ type: 'send', messageId: randomUUID(), ...(clientId === undefined ? {} : { clientId }), content }];
-      const append = () => execute(conversationId, actorOf(p), () => [start, ...first], clientId === undefined ? {} : { clientId });
+      const append = async () => ensureAnswered(conversationId, await execute(conversationId, actorOf(p), () => [start, ...first], clientId === undefined ? {} : { clientId }));
       if ((await load(conversationId)).status !== 'none') return { conversationId, ...(await append()) };
       // A new one counts against the visitor's cap: its starts run one at a time, so the count holds until the append.
       const outcome = await withVisitorStartLock(deps.locks, visitor.id, async () => {
@@ -176,10 +194,11 @@ export function createConversations(deps: ConversationsDeps): Conversations {
       return { conversationId, ...outcome };
     },
 
-    send(p, conversationId, { clientId, content, visibility }) {
+    async send(p, conversationId, { clientId, content, visibility }) {
       const type = visibility === 'internal' ? 'note' : 'send';
       const messageId = randomUUID();
-      return execute(conversationId, actorOf(p), () => [{ type, messageId, clientId, content }], { clientId, principal: p });
+      const outcome = await execute(conversationId, actorOf(p), () => [{ type, messageId, clientId, content }], { clientId, principal: p });
+      return p.kind === 'visitor' ? ensureAnswered(conversationId, outcome) : outcome;
     },
 
     command: commands.command,
@@ -230,6 +249,7 @@ export function createConversations(deps: ConversationsDeps): Conversations {
     },
 
     visibleTo,
+    ...(deps.bot ? { forBot: forBot(deps.bot.name) } : {}),
   };
 }
 

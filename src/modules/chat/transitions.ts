@@ -2,6 +2,7 @@ import { AppError } from '../../kernel/errors.ts';
 import type {
   Actor, ActorKind, Classification, CommandType, ConversationState, ConversationStatus, DecidedEvent, DeciderCommand, MessageContent,
 } from './conversation.types.ts';
+import type { BotFindings } from '../bot/bot.types.ts';
 import { DISPATCH_TRANSITIONS } from './dispatch-transitions.ts';
 
 /** What `decide` knows besides the command and the state: who asks, when, and the configured policy. */
@@ -48,12 +49,16 @@ const message = (type: 'send' | 'note') => (command: CommandOf<'send' | 'note'>,
 });
 
 /** Routing detail (which group, why) is internal: a visitor only learns that an agent joined. */
-const queued = (ctx: DecideContext, reason: 'no_bot' | 'handover' | 'agent_timeout' | 'transferred' | 'reopened', group: string | undefined, classification?: Classification): DecidedEvent => ({
+const queued = (ctx: DecideContext, reason: 'no_bot' | 'handover' | 'agent_timeout' | 'transferred' | 'reopened', group: string | undefined, classification?: Classification, findings?: BotFindings): DecidedEvent => ({
   type: 'conversation.queued',
   by: ctx.actor,
   visibility: 'internal',
-  data: { reason, ...(group === undefined ? {} : { group }), ...(classification === undefined ? {} : { classification }) },
+  data: { reason, ...(group === undefined ? {} : { group }), ...(classification === undefined ? {} : { classification }), ...(findings === undefined ? {} : { findings }) },
 });
+
+/** The bot's own findings, for the agent; anyone else's (and an empty one) are none. */
+const findingsOf = (command: CommandOf<'handover'>, ctx: DecideContext): BotFindings | undefined =>
+  ctx.actor.kind !== 'bot' || command.findings === undefined || Object.keys(command.findings).length === 0 ? undefined : command.findings;
 
 /** The bot's own classification, with only the fields it set; anyone else's (and an empty one) is none. */
 const classificationOf = (command: CommandOf<'handover'>, ctx: DecideContext): Classification | undefined => {
@@ -132,7 +137,7 @@ export const TRANSITIONS: TransitionTable = {
   },
   note: { from: rows([...OPEN, 'closed'], { by: ['agent', 'bot', 'system'], then: (c, s, ctx) => [message('note')(c, s, ctx)] }) },
   handover: {
-    from: { bot: { by: ['visitor', 'bot', 'agent', 'system'], then: (c, s, ctx) => [queued(ctx, 'handover', s.group, classificationOf(c, ctx))] } },
+    from: { bot: { by: ['visitor', 'bot', 'agent', 'system'], then: (c, s, ctx) => [queued(ctx, 'handover', s.group, classificationOf(c, ctx), findingsOf(c, ctx))] } },
   },
   accept: {
     from: {

@@ -36,10 +36,10 @@ export function assertMaySee(p: Principal, conversationId: string, state: Conver
   if (state.status === 'none' || !maySee(p, state)) throw new AppError('NOT_FOUND', `no conversation ${conversationId}`);
 }
 
-/** The state as a principal may see it: a visitor sees no group, bot, snooze, priority, offer or internal count, and a snoozed conversation as assigned. */
+/** The state as a principal may see it: a visitor sees no group, bot, bot findings, snooze, priority, offer or internal count, and a snoozed conversation as assigned. */
 export function viewFor(p: Principal, conversationId: string, state: ConversationState): ConversationView {
   if (p.kind !== 'visitor') return { id: conversationId, ...state };
-  const { group: _group, bot: _bot, snoozedUntilMs: _snoozed, messageCount: _count, priority: _priority, offer: _offer, ...shown } = state;
+  const { group: _group, bot: _bot, snoozedUntilMs: _snoozed, messageCount: _count, priority: _priority, offer: _offer, botFindings: _findings, ...shown } = state;
   return { id: conversationId, ...shown, status: state.status === 'pending' ? 'assigned' : state.status };
 }
 

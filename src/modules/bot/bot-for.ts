@@ -1,0 +1,76 @@
+import type { BotConfig, ChatConfig } from '../../config/chat-config.ts';
+import type { Logger } from '../../kernel/logger.ts';
+import type { SchemaRegistry } from '../../kernel/schemas.ts';
+import type { BlobStore } from '../../ports/blob-store.ts';
+import type { LeaseStore } from '../../ports/lease-store.ts';
+import type { BotAccess } from '../chat/conversations.service.ts';
+import type { JobQueues } from '../jobs/job-queues.ts';
+import type { QueryService } from '../query/query.service.ts';
+import { createBotRunner, type BotRunner } from './bot-jobs.ts';
+import { createBotMemory, type BotMemory } from './bot-memory.ts';
+import type { Bot } from './bot.types.ts';
+import { createRuleBot } from './rule-bot.ts';
+import { BOT_REPLY_SCHEMA_ID, createWebhookBot } from './webhook-bot.ts';
+
+/** What the configured bot and its jobs are built from (the composition root's). */
+export interface BotRuntimeDeps {
+  readonly chat: Pick<ChatConfig, 'bot' | 'retentionMs' | 'visitorIdleMs'>;
+  readonly bot: BotConfig;
+  readonly schemas: SchemaRegistry;
+  readonly log: Logger;
+  readonly jobs: JobQueues;
+  /** The query service as wired (the lineage recorder around it). */
+  readonly query: QueryService;
+  readonly leases: LeaseStore;
+  /** Durable blobs (Redis): the bot memory and each conversation's answered seq. */
+  readonly blobs: BlobStore;
+  /** The conversations service's bot access (given late: the service takes the runner). */
+  readonly conversations: () => BotAccess | undefined;
+  /** Builds the built-in dialogue bot (`createBuiltinBot` with the rest of its BuiltinBotDeps); absent: the rule bot stands in. */
+  readonly builtin?: (memory: BotMemory) => Bot;
+  /** The active trace context when a message is stored, carried into its job (the telemetry helper's). */
+  readonly traceparent?: () => string | undefined;
+}
+
+/** The configured bot, run as jobs (absent with `OMNIGATE_CHAT_BOT=none`), and the bot memory. */
+export interface BotRuntime {
+  readonly runner?: BotRunner;
+  readonly memory: BotMemory;
+}
+
+/** The configured bot (`OMNIGATE_CHAT_BOT`): none (new conversations go straight to the queue), the built-in one, or the webhook bot. */
+export function botFor(deps: Pick<BotRuntimeDeps, 'chat' | 'bot' | 'schemas' | 'log'>, builtin?: () => Bot): Bot | undefined {
+  switch (deps.chat.bot) {
+    case 'none':
+      return undefined;
+    case 'builtin':
+      return builtin?.() ?? createRuleBot();
+    case 'webhook': {
+      const webhook = deps.bot.webhook;
+      const validate = deps.schemas.ajv.getSchema(BOT_REPLY_SCHEMA_ID);
+      // The config check requires both with OMNIGATE_CHAT_BOT=webhook; the schema ships with the gateway.
+      if (!webhook || !validate) throw new Error('OMNIGATE_CHAT_BOT=webhook needs OMNIGATE_BOT_WEBHOOK_URL, OMNIGATE_BOT_WEBHOOK_SECRET and schemas/bot-reply.schema.json');
+      return createWebhookBot({ ...webhook, validate, log: deps.log });
+    }
+  }
+}
+
+/** The bot memory, the configured bot and the runner of its jobs. */
+export function createBotRuntime(deps: BotRuntimeDeps): BotRuntime {
+  const memory = createBotMemory({ blobs: deps.blobs, ttlMs: deps.bot.memoryTtlMs });
+  const bot = botFor(deps, deps.builtin && (() => deps.builtin!(memory)));
+  if (!bot) return { memory };
+  const runner = createBotRunner({
+    jobs: deps.jobs, bot, query: deps.query, leases: deps.leases, progress: deps.blobs, log: deps.log,
+    conversations: () => {
+      const access = deps.conversations();
+      if (!access) throw new Error('the conversations service was built without the bot');
+      return access;
+    },
+    lockMs: deps.bot.lockMs, attempts: deps.bot.jobAttempts, backoffMs: deps.bot.jobBackoffMs,
+    // Progress outlives any stay in state `bot` (the visitor idles out long before).
+    keepMs: deps.chat.retentionMs + deps.chat.visitorIdleMs,
+    ...(deps.traceparent ? { traceparent: deps.traceparent } : {}),
+  });
+  return { runner, memory };
+}
