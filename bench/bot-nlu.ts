@@ -3,7 +3,7 @@
 // (bench/data/bot/utterances.tsv, tuned against) and the held-out set
 // (bench/data/bot/utterances.heldout.tsv, never tuned against) apart. The baseline, measured in the
 // same run, is the majority class (every utterance read as the dev set's most frequent intent).
-// Usage: node bench/bot-nlu.ts [--data=config/bot] [--misses] [--json=.data/bench-bot-nlu.json]
+// Usage: node bench/bot-nlu.ts [--data=config/bot] [--set=dev|heldout|both] [--misses] [--json=.data/bench-bot-nlu.json]
 //   --misses lists the dev set's misreadings (never the held-out set's: its texts stay unread).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -44,7 +44,10 @@ function print(name: string, file: string, report: SetReport, baseline: number, 
 const results: Record<string, unknown> = {};
 const dev = readLabelledSet(join(root, sets.dev));
 const majority = [...Map.groupBy(dev, (r) => r.intent)].sort((a, b) => b[1].length - a[1].length)[0]?.[0] ?? 'none';
+const only = args.str('set', 'both');
+evaluate(understand, dev, products); // warm-up, so the first set's time per utterance is not the JIT's
 for (const [name, file] of Object.entries(sets)) {
+  if (only !== 'both' && only !== name) continue;
   const rows = name === 'dev' ? dev : readLabelledSet(join(root, file));
   const started = process.hrtime.bigint();
   const report = evaluate(understand, rows, products);

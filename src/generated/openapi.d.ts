@@ -3110,6 +3110,8 @@ export interface components {
             intent: "order_status" | "return" | "complaint" | "faq" | "handoff" | "greeting" | "thanks";
             /** @description For `faq`: the faq.json entry it stands for. */
             faqId?: string;
+            /** @description Social small talk: it scores nothing when another intent scores `yieldAt` or more. */
+            yields?: boolean;
             terms?: {
                 en?: components["schemas"]["BotWeightedTerms"];
                 zh?: components["schemas"]["BotWeightedTerms"];
@@ -3132,7 +3134,7 @@ export interface components {
         BotIntents: {
             $schema?: string;
             version: string;
-            /** @description Below this confidence the message is understood as `none`. */
+            /** @description Below this (raw) confidence the message is understood as `none`; the confidence the bot is given is calibrated so that this threshold reads 0.5. */
             threshold: number;
             /** @description The score at which the strength part of the confidence reaches one half (default 2). */
             saturation?: number;
@@ -3144,6 +3146,8 @@ export interface components {
             faqVariantWeight?: number;
             /** @description A variant less similar than this adds nothing (default 0.4). */
             faqVariantMinSimilarity?: number;
+            /** @description An intent marked `yields` (greetings, thanks) scores nothing once another intent scores at least this much (default 1.5): `hi, where is my order` is about the order. */
+            yieldAt?: number;
             /** @description Words that do not count in the similarity to FAQ variants. */
             stopwords?: components["schemas"]["BotTermLists"];
             intents: components["schemas"]["BotIntentRule"][];

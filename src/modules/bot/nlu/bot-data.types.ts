@@ -7,6 +7,7 @@ export type WeightedTerms = Readonly<Record<string, number>>;
 export interface IntentRule {
   readonly intent: Exclude<Intent, 'none'>;
   readonly faqId?: string;
+  readonly yields?: boolean;
   readonly terms?: { readonly en?: WeightedTerms; readonly zh?: WeightedTerms };
   readonly patterns?: readonly { readonly re: string; readonly weight: number }[];
   readonly entityWeights?: { readonly orderId?: number; readonly email?: number; readonly sku?: number };
@@ -21,6 +22,7 @@ export interface IntentsFile {
   readonly unalignedFactor?: number;
   readonly faqVariantWeight?: number;
   readonly faqVariantMinSimilarity?: number;
+  readonly yieldAt?: number;
   readonly stopwords?: { readonly en?: readonly string[]; readonly zh?: readonly string[] };
   readonly intents: readonly IntentRule[];
   readonly entities: {

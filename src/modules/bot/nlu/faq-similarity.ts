@@ -1,6 +1,6 @@
 import { normalise, prepare, type Message } from './text.ts';
 
-/** What two texts are compared on: English words (a plural `s` dropped) and pairs of neighbouring Han characters. */
+/** What two texts are compared on: English words (a plural `s` dropped) and pairs of neighbouring Han characters (single ones for a text too short for pairs). */
 export type Features = ReadonlySet<string>;
 
 const HAN_RUN = /\p{Script=Han}+/gu;
@@ -14,10 +14,10 @@ export function featuresOf(message: Message, stopwords: { readonly en: ReadonlyS
   }
   let han = message.text;
   for (const word of stopwords.zh) han = han.split(word).join(' ');
-  for (const [run] of han.matchAll(HAN_RUN)) {
-    if (run.length === 1) features.add(run);
-    for (let i = 0; i + 1 < run.length; i++) features.add(run.slice(i, i + 2));
-  }
+  const runs = [...han.matchAll(HAN_RUN)].map(([run]) => run);
+  for (const run of runs) for (let i = 0; i + 1 < run.length; i++) features.add(run.slice(i, i + 2));
+  // Single characters only for a text too short for pairs: elsewhere they match too much.
+  if (runs.every((run) => run.length < 2)) for (const run of runs) features.add(run);
   return features;
 }
 

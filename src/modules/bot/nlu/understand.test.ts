@@ -104,3 +104,22 @@ test('a message it knows nothing of is none, sure of it; a clear one is confiden
 test('understanding is pure: the same text and catalogue give the same reading', () => {
   assert.deepEqual(read('我的dock发货了没'), read('我的dock发货了没'));
 });
+
+test('small talk gives way to a topic: a greeting before a question is the question', () => {
+  assert.equal(read('hi').intent, 'greeting');
+  assert.equal(read('hi, where is my order?').intent, 'order_status');
+  assert.equal(read('你好，我要退货').intent, 'return');
+  assert.equal(read('谢谢').intent, 'thanks');
+});
+
+test('confidence is calibrated to the data\'s threshold: any reading but none is at least 0.5', () => {
+  for (const text of ['ORD-0000123', 'when does my delivery come', '怎么申请refund', 'hi', 'thx', '我要投诉']) {
+    const u = read(text);
+    assert.notEqual(u.intent, 'none', text);
+    assert.ok(u.confidence >= 0.5 && u.confidence <= 1, `${text}: ${u.confidence}`);
+  }
+});
+
+test('a long word one edit from a term is not taken for it when it is a term itself (charge is not change)', () => {
+  assert.equal(read('the headset doesnt charge').intent, 'complaint');
+});
