@@ -3,6 +3,7 @@ import { AppError } from '../../kernel/errors.ts';
 import type { Principal } from '../../kernel/principal.ts';
 import type { LineageStore } from '../../ports/lineage-store.ts';
 import type { Conversations } from '../chat/conversations.service.ts';
+import { participant } from '../chat/visibility.ts';
 import { inputOf, type createRequestValidator } from '../http/openapi-validator.ts';
 import { principalOf } from '../http/request-context.ts';
 import { callView, messageTraces } from './lineage-views.ts';
@@ -32,8 +33,8 @@ export function createLineageRouter({ store, conversations, validate, jaegerUiUr
     const { path, query } = inputOf(res);
     const conversationId = String(path.conversationId);
     const conversation = await conversations.get(p, conversationId);
-    const mayRead = p.kind === 'service' || isSupervisor(p) || (p.kind === 'agent' && conversation.agentId === p.agentId);
-    if (!mayRead) throw new AppError('NOT_FOUND', `no conversation ${conversationId}`);
+    // Its participants (the agent it is assigned to, or was last; supervisors) and services; a visitor never.
+    if (p.kind !== 'service' && !participant(p, conversation)) throw new AppError('NOT_FOUND', `no conversation ${conversationId}`);
     const page = await store.byConversation(conversationId, pageOf(query));
     res.json({ conversationId, messages: messageTraces(page.items, jaegerUiUrl), ...(page.next ? { next: page.next } : {}) });
   });
