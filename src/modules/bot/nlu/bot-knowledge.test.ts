@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { waitFor } from '../../../../test/support/wait.ts';
+import type { BuiltinBotDeps } from '../builtin-bot.types.ts';
 import { BotDataError } from './bot-data.ts';
 import { createBotKnowledge } from './bot-knowledge.ts';
 
@@ -30,6 +31,8 @@ test('answers FAQ entries by id and language; an unknown id is undefined', (t) =
   assert.match(knowledge.faq('warranty', 'en') ?? '', /warranty/);
   assert.match(knowledge.faq('warranty', 'zh') ?? '', /保修/);
   assert.equal(knowledge.faq('no_such_entry', 'en'), undefined);
+  const forTheBot: BuiltinBotDeps['knowledge'] = knowledge; // what the composition root hands the built-in bot
+  assert.equal(forTheBot.faqAnswer('warranty', 'zh'), knowledge.faq('warranty', 'zh'));
   assert.equal(knowledge.understand('转人工', []).intent, 'handoff');
 });
 

@@ -33,6 +33,8 @@ export interface BotKnowledge {
   readonly understand: Understand;
   /** The answer of an FAQ entry in a language, or undefined for an id the knowledge file lacks. */
   faq(id: string, lang: 'en' | 'zh'): string | undefined;
+  /** The same as {@link BotKnowledge.faq}, under the name bot-core's `BuiltinBotDeps.knowledge` asks for. */
+  faqAnswer(id: string, lang: 'en' | 'zh'): string | undefined;
   /** The FAQ ids known now. */
   faqIds(): readonly string[];
   /** The `version` fields of intents.json, entities.json and faq.json in force, joined by `/`. */
@@ -98,6 +100,7 @@ export function createBotKnowledge(deps: BotKnowledgeDeps): BotKnowledge {
   return {
     understand: (text, products) => current.understanding.understand(text, products),
     faq: (id, lang) => current.answers.get(id)?.[lang],
+    faqAnswer: (id, lang) => current.answers.get(id)?.[lang],
     faqIds: () => [...current.answers.keys()],
     version: () => versionOf(current.data),
     reload,
