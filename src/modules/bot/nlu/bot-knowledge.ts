@@ -5,7 +5,7 @@ import type { Logger } from '../../../kernel/logger.ts';
 import type { Understand } from '../nlu.types.ts';
 import { BOT_DATA_FILES, BOT_SCHEMA_DIR, BotDataError, loadBotData } from './bot-data.ts';
 import type { BotData } from './bot-data.types.ts';
-import { createUnderstanding, type Understanding$ } from './understand.ts';
+import { createUnderstanding, type CompiledUnderstanding } from './understand.ts';
 
 /** How often the data folder is checked when no change event came (fs.watch misses some: network mounts, some editors). */
 export const DEFAULT_BOT_DATA_POLL_MS = 5_000;
@@ -47,7 +47,7 @@ export interface BotKnowledge {
 
 interface Loaded {
   readonly data: BotData;
-  readonly understanding: Understanding$;
+  readonly understanding: CompiledUnderstanding;
   readonly answers: ReadonlyMap<string, BotData['faq']['entries'][number]['answer']>;
 }
 

@@ -33,6 +33,9 @@ test('order numbers are normalised: case, width, spaces, 订单号, short number
   assert.deepEqual(ids('track ord-1577'), ['ORD-0001577']);
   assert.deepEqual(ids('order number 0003001'), ['ORD-0003001']);
   assert.deepEqual(ids('ORD-0000002 and then ORD-0000001'), ['ORD-0000002', 'ORD-0000001']);
+  assert.deepEqual(ids('my order number is 0001234'), ['ORD-0001234']);
+  assert.deepEqual(ids(' 0001234 '), ['ORD-0001234'], 'seven digits alone answer "which order?"');
+  assert.deepEqual(ids('I bought 2 for 1234567 yen'), [], 'seven digits inside a sentence are not an order number');
   assert.deepEqual(ids('ORD-12345678'), [], 'eight digits are no order number of ours');
   assert.deepEqual(ids('call me on 13812345678'), []);
 });

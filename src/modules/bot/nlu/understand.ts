@@ -26,7 +26,7 @@ interface Candidate {
 }
 
 /** The understanding made from one version of the data files, and its scores (for the bench and the tests). */
-export interface Understanding$ {
+export interface CompiledUnderstanding {
   readonly understand: Understand;
   /** Every candidate's score for a message, best first. */
   readonly scores: (text: string, products: Parameters<Understand>[1]) => Scored[];
@@ -42,7 +42,7 @@ export interface Understanding$ {
  * the threshold of intents.json is 0.5: any reading other than `none` has a confidence ≥ 0.5, and
  * the confidence of `none` says how sure it is that nothing was meant (1 for a message nothing matched).
  */
-export function createUnderstanding(data: BotData): Understanding$ {
+export function createUnderstanding(data: BotData): CompiledUnderstanding {
   const config = { ...NLU_DEFAULTS, ...data.intents };
   const vocabulary = new Set<string>();
   for (const rule of data.intents.intents) {
