@@ -7,6 +7,8 @@ import { createWsTicketsRouter } from './modules/auth/ws-tickets.routes.ts';
 import { createAgentsAdminRouter } from './modules/identity/agents.routes.ts';
 import type { Identity } from './modules/identity/identity.ts';
 import { createConversationsRouter } from './modules/chat/conversations.routes.ts';
+import { createSidebarRouter } from './modules/chat/sidebar.routes.ts';
+import { createSidebar } from './modules/chat/sidebar.service.ts';
 import { createDispatchRouter } from './modules/dispatch/dispatch.routes.ts';
 import { createQueuesRouter, type QueuesRoutesDeps } from './modules/dispatch/queues.routes.ts';
 import type { RoutingRulesStore } from './modules/dispatch/routing-rules-store.ts';
@@ -138,6 +140,7 @@ export function buildApp(deps: AppDeps): Express {
   app.use(['/v1/conversations', '/v1/ws', '/v1/queues', '/v1/lineage'], createChatAuth(authenticator, identity.widgetKeys.originAllowed), keyRateLimit, jsonBody(deps.config.bodyLimitBytes));
   app.use('/v1/ws', createWsTicketsRouter({ tickets: identity.tickets, validate }));
   app.use('/v1', createConversationsRouter({ conversations: deps.conversations, validate }));
+  app.use('/v1', createSidebarRouter({ sidebar: createSidebar({ conversations: deps.conversations, context: deps.context }), validate }));
   app.use('/v1', createDispatchRouter({ conversations: deps.conversations, validate }));
   app.use('/v1', createQueuesRouter({ ...deps.queues, validate }));
   app.use('/v1', createLineageRouter({ ...deps.lineage, conversations: deps.conversations, validate }));

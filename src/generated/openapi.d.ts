@@ -1067,6 +1067,39 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/conversations/{conversationId}/context": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example 3f1c9a2e-7b4d-4c1a-9e2f-5a6b7c8d9e0f */
+                conversationId: components["parameters"]["ConversationId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The agent's sidebar: the conversation's customer and what the bot found
+         * @description The customer context (profile, latest orders, open tickets: as `GET /v1/customers/{id}/context`)
+         *     of the conversation's verified customer (`visitor.customerId`), plus what the bot found
+         *     before it handed over (`botFindings`). Each part that is not `ok` carries a short English
+         *     `message` to show the agent as it is ("Orders are unavailable; showing data from 4 minutes
+         *     ago", "Tickets are unavailable right now"). An anonymous visitor has no customer to show:
+         *     200 with `customerId: null`, every part `none`, and a `message` saying so.
+         *
+         *     Who may read it: the agent the conversation is assigned to, supervisors and services;
+         *     another agent gets 404 (as if it did not exist), a visitor 403 `FORBIDDEN`. The backend
+         *     calls it makes are attributed to the conversation (`purpose: sidebar`, the caller as the
+         *     actor), so lineage records them (`GET /v1/conversations/{id}/trace`).
+         */
+        get: operations["getConversationContext"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/lineage/{system}/{id}": {
         parameters: {
             query?: never;
@@ -1938,6 +1971,115 @@ export interface components {
                     data?: components["schemas"]["Ticket"][];
                 };
             };
+        };
+        /**
+         * @description The agent's sidebar for one conversation (`GET /v1/conversations/{id}/context`). For an
+         *     anonymous visitor: `customerId: null`, a `message` ("The visitor is not a verified customer:
+         *     there is no profile, order or ticket to show. …"), every part `{status: none, latencyMs: 0,
+         *     message}` and `complete: false`.
+         */
+        ConversationContext: {
+            conversationId: string;
+            /** @description The conversation's verified customer (customer-master id), or null when the visitor is anonymous. */
+            customerId: components["schemas"]["CustomerId"] | null;
+            /** @description Present when there is no verified customer: says so, for the agent. */
+            message?: string;
+            /** @description True when every part is `ok`. */
+            complete: boolean;
+            parts: {
+                customer: components["schemas"]["SidebarPart"] & {
+                    data?: components["schemas"]["Customer"];
+                };
+                orders: components["schemas"]["SidebarPart"] & {
+                    data?: components["schemas"]["Order"][];
+                };
+                openTickets: components["schemas"]["SidebarPart"] & {
+                    data?: components["schemas"]["Ticket"][];
+                };
+            };
+            /** @description What the bot found before it handed over, or null (no bot, or it found nothing). */
+            botFindings: components["schemas"]["BotFindings"] | null;
+            traceId: string;
+        };
+        /**
+         * @description One part of the sidebar: a customer-context part (see `ContextPart`: `ok`, `stale`, `error`,
+         *     `skipped`) or `none` (no verified customer, nothing fetched), with `message` — one short
+         *     English sentence to show the agent — whenever it is not `ok`.
+         * @example {
+         *       "status": "stale",
+         *       "connector": "orders-java",
+         *       "version": "1.0.0",
+         *       "latencyMs": 48,
+         *       "data": [],
+         *       "staleness": {
+         *         "ageMs": 240000,
+         *         "storedAt": "2026-11-27T10:11:30.000Z",
+         *         "reason": {
+         *           "code": "UPSTREAM_UNAVAILABLE",
+         *           "detail": "orders-java: the backend could not be reached"
+         *         }
+         *       },
+         *       "error": {
+         *         "code": "UPSTREAM_UNAVAILABLE",
+         *         "detail": "orders-java: the backend could not be reached",
+         *         "retryable": true
+         *       },
+         *       "message": "Orders are unavailable; showing data from 4 minutes ago"
+         *     }
+         * @example {
+         *       "status": "error",
+         *       "connector": "tickets-node",
+         *       "latencyMs": 3001,
+         *       "error": {
+         *         "code": "UPSTREAM_TIMEOUT",
+         *         "detail": "tickets-node did not answer ticket.list within 3000 ms",
+         *         "retryable": true
+         *       },
+         *       "message": "Tickets are unavailable right now"
+         *     }
+         * @example {
+         *       "status": "none",
+         *       "latencyMs": 0,
+         *       "message": "No orders to show: the visitor is not a verified customer"
+         *     }
+         */
+        SidebarPart: {
+            /** @enum {string} */
+            status: "ok" | "stale" | "error" | "skipped" | "none";
+            /**
+             * @example Orders are unavailable; showing data from 4 minutes ago
+             * @example Tickets are unavailable right now
+             */
+            message?: string;
+            /** @description The part's data, with `ok` and `stale` only: the customer, or a list of orders or tickets. */
+            data?: unknown;
+            /** @description The connector that answered or failed. */
+            connector?: string;
+            /** @description That connector's version (only with `data`). */
+            version?: string;
+            latencyMs: number;
+            error?: components["schemas"]["ContextPartError"];
+            staleness?: components["schemas"]["Staleness"];
+        } & (unknown & unknown & unknown);
+        /** @description What the bot found out by the time it handed over (intent, entities, the records it looked at), for the agent. */
+        BotFindings: {
+            /** @example order_status */
+            intent?: string;
+            /** @description What it recognised, by kind: `{ order: [ORD-0001234], product: [SKU-MN-04] }`. */
+            entities?: {
+                [key: string]: string[];
+            };
+            /** @description The business records it looked at (lineage keys). */
+            records?: {
+                /** @example orders */
+                system: string;
+                /** @example order */
+                type: string;
+                /** @example ORD-0001234 */
+                id: string;
+            }[];
+            /** @description One line for the agent. */
+            summary?: string;
         };
         /**
          * @description One part of a customer context, by `status`:
@@ -3481,6 +3623,17 @@ export interface components {
         };
         /** @description `ORIGIN_NOT_ALLOWED`: a visitor token used from a page whose origin its site's widget key does not allow. */
         OriginNotAllowed: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                traceparent: components["headers"]["traceparent"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `FORBIDDEN`: a visitor token (the sidebar is for staff), or `ORIGIN_NOT_ALLOWED` (a visitor token from a page its site does not allow). */
+        SidebarForbidden: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
                 traceparent: components["headers"]["traceparent"];
@@ -5959,6 +6112,45 @@ export interface operations {
             400: components["responses"]["InvalidRequest"];
             401: components["responses"]["ChatUnauthenticated"];
             403: components["responses"]["OriginNotAllowed"];
+            404: components["responses"]["ConversationNotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    getConversationContext: {
+        parameters: {
+            query?: {
+                /** @description How many of the latest orders to include. */
+                ordersLimit?: number;
+                /** @description How many of the latest open tickets to include. */
+                ticketsLimit?: number;
+            };
+            header?: never;
+            path: {
+                /** @example 3f1c9a2e-7b4d-4c1a-9e2f-5a6b7c8d9e0f */
+                conversationId: components["parameters"]["ConversationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sidebar; check `complete`, and show each part's `message` when it has one. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationContext"];
+                };
+            };
+            400: components["responses"]["InvalidQuery"];
+            401: components["responses"]["ChatUnauthenticated"];
+            403: components["responses"]["SidebarForbidden"];
             404: components["responses"]["ConversationNotFound"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
