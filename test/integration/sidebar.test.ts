@@ -46,6 +46,13 @@ async function assignedToAda(visitorToken: string): Promise<string> {
   return id;
 }
 
+/** The calls lineage recorded for the conversation with purpose `sidebar`. */
+async function sidebarCalls(id: string): Promise<{ capability: string; actor: { kind: string; id: string }; outcome: { status: string } }[]> {
+  const trace = await chat(gw, SERVICE, 'GET', `/v1/conversations/${id}/trace?limit=200`);
+  assert.equal(trace.status, 200, JSON.stringify(trace.body));
+  return (trace.body.messages as { calls: any[] }[]).flatMap((m) => m.calls).filter((c) => c.purpose === 'sidebar');
+}
+
 const sidebar = (caller: Caller, id: string) => gw.api(`/v1/conversations/${id}/context`, caller === undefined ? {} : { headers: { authorization: `Bearer ${caller}` } });
 const ids = (items: { id: string }[]) => items.map((i) => i.id);
 
@@ -77,6 +84,10 @@ describe("the agent's sidebar", () => {
     for (const order of orders.data) assert.equal(order.customerRef, customer.data.externalIds.orders);
     assert.deepEqual(ids(openTickets.data), ids(direct.parts.openTickets?.data));
     for (const ticket of openTickets.data) assert.ok(['new', 'open', 'pending'].includes(ticket.status));
+    // Its calls are attributed to the conversation, as Ada's: lineage records them.
+    const calls = await sidebarCalls(conversationId);
+    assert.deepEqual(calls.map((c) => c.capability).sort(), ['customer.get', 'order.list', 'ticket.list']);
+    for (const call of calls) assert.deepEqual([call.actor, call.outcome.status], [{ kind: 'agent', id: ADA }, 'ok']);
     // Supervisors and services may read it too.
     assert.equal((await sidebar(lead, conversationId)).status, 200);
     assert.equal((await sidebar(SERVICE, conversationId)).status, 200);
@@ -95,6 +106,8 @@ describe("the agent's sidebar", () => {
       assert.equal(orders.error.code, 'UPSTREAM_UNAVAILABLE');
       assert.equal(body.complete, false);
       assert.deepEqual([customer.status, openTickets.status], ['ok', 'ok']);
+      const shownStale = (await sidebarCalls(conversationId)).filter((c) => c.capability === 'order.list' && c.outcome.status === 'stale');
+      assert.equal(shownStale.length, 1);
     } finally {
       await setFault('orders', { mode: 'ok' });
     }
