@@ -2061,26 +2061,6 @@ export interface components {
             error?: components["schemas"]["ContextPartError"];
             staleness?: components["schemas"]["Staleness"];
         } & (unknown & unknown & unknown);
-        /** @description What the bot found out by the time it handed over (intent, entities, the records it looked at), for the agent. */
-        BotFindings: {
-            /** @example order_status */
-            intent?: string;
-            /** @description What it recognised, by kind: `{ order: [ORD-0001234], product: [SKU-MN-04] }`. */
-            entities?: {
-                [key: string]: string[];
-            };
-            /** @description The business records it looked at (lineage keys). */
-            records?: {
-                /** @example orders */
-                system: string;
-                /** @example order */
-                type: string;
-                /** @example ORD-0001234 */
-                id: string;
-            }[];
-            /** @description One line for the agent. */
-            summary?: string;
-        };
         /**
          * @description One part of a customer context, by `status`:
          *     - `ok`: `data` is the live answer.
@@ -3144,66 +3124,6 @@ export interface components {
                 };
             }[];
         };
-        messages: ({
-            /** @constant */
-            contentType: "text";
-            text: string;
-        } | {
-            /** @constant */
-            contentType: "card";
-            card: {
-                kind: string;
-                title: string;
-                fields?: {
-                    label: string;
-                    value: string;
-                }[];
-                source?: {
-                    capability: string;
-                    id: string;
-                };
-            };
-        })[];
-        /**
-         * BotReply
-         * @description What an external bot service (OMNIGATE_CHAT_BOT=webhook) answers to a signed request about one visitor message: answer it, ask something back, hand over to a person (with what it found), or do nothing. Its messages are appended in order, public, by the bot. Anything else hands over (reason bot_failed).
-         */
-        BotReply: {
-            /** @enum {unknown} */
-            kind: "answer" | "ask" | "handover" | "nothing";
-        } & ({
-            /** @enum {unknown} */
-            kind: "answer" | "ask";
-            messages: components["schemas"]["messages"];
-        } | {
-            /** @constant */
-            kind: "handover";
-            messages?: components["schemas"]["messages"];
-            /** @enum {unknown} */
-            reason: "visitor_asked" | "not_understood" | "source_down" | "bot_failed" | "form_done" | "policy";
-            /** @description What the conversation is about, for routing's bot.* facts; absent: the gateway classifies what the visitor said by keywords. */
-            classification?: {
-                intent?: string;
-                language?: string;
-                skills?: string[];
-            };
-            /** @description What the bot found, for the agent. */
-            findings: {
-                intent?: string;
-                entities?: {
-                    [key: string]: string[];
-                };
-                records?: {
-                    system: string;
-                    type: string;
-                    id: string;
-                }[];
-                summary?: string;
-            };
-        } | {
-            /** @constant */
-            kind: "nothing";
-        });
         /**
          * BotEntities
          * @description Other names of the catalogue's products (config/bot/entities.json), by SKU: Chinese names, nicknames, short forms. The catalogue itself (SKUs and English names) comes from the orders system at runtime.
@@ -3306,6 +3226,66 @@ export interface components {
                 sku: string;
             };
         };
+        messages: ({
+            /** @constant */
+            contentType: "text";
+            text: string;
+        } | {
+            /** @constant */
+            contentType: "card";
+            card: {
+                kind: string;
+                title: string;
+                fields?: {
+                    label: string;
+                    value: string;
+                }[];
+                source?: {
+                    capability: string;
+                    id: string;
+                };
+            };
+        })[];
+        /**
+         * BotReply
+         * @description What an external bot service (OMNIGATE_CHAT_BOT=webhook) answers to a signed request about one visitor message: answer it, ask something back, hand over to a person (with what it found), or do nothing. Its messages are appended in order, public, by the bot. Anything else hands over (reason bot_failed).
+         */
+        BotReply: {
+            /** @enum {unknown} */
+            kind: "answer" | "ask" | "handover" | "nothing";
+        } & ({
+            /** @enum {unknown} */
+            kind: "answer" | "ask";
+            messages: components["schemas"]["messages"];
+        } | {
+            /** @constant */
+            kind: "handover";
+            messages?: components["schemas"]["messages"];
+            /** @enum {unknown} */
+            reason: "visitor_asked" | "not_understood" | "source_down" | "bot_failed" | "form_done" | "policy";
+            /** @description What the conversation is about, for routing's bot.* facts; absent: the gateway classifies what the visitor said by keywords. */
+            classification?: {
+                intent?: string;
+                language?: string;
+                skills?: string[];
+            };
+            /** @description What the bot found, for the agent. */
+            findings: {
+                intent?: string;
+                entities?: {
+                    [key: string]: string[];
+                };
+                records?: {
+                    system: string;
+                    type: string;
+                    id: string;
+                }[];
+                summary?: string;
+            };
+        } | {
+            /** @constant */
+            kind: "nothing";
+        });
         /**
          * @description The canonical customer id: the customer master's id, an opaque string (the sample CRM's are numbers, another master's may be UUIDs, prefixed keys, e-mail-like handles …). Path-safe: 1 to 128 letters, digits and `_ ~ - . : @ + =`, not starting with `.`, so it can be used in a URL path as it is.
          * @example 42
