@@ -188,7 +188,11 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   const catalogue = config.chat.bot === 'builtin' ? createProductCatalogue({ query, log, refreshMs: config.botCatalogueRefreshMs }) : undefined;
   if (catalogue) disposables.defer('catalogue', () => catalogue.close());
   // OMNIGATE_CHAT_BOT: each visitor message in state bot is answered by a job (any node), through the query API.
-  const bots = createBotRuntime({ chat: config.chat, bot: config.bot, schemas, log, jobs, query, leases, blobs: createRedisBlobStore(redis), conversations: () => conversations.forBot });
+  const bots = createBotRuntime({
+    chat: config.chat, bot: config.bot, schemas, log, jobs, query, leases, blobs: createRedisBlobStore(redis), conversations: () => conversations.forBot,
+    ...(catalogue ? { catalogue } : {}), understood: (entry) => query.recordUnderstanding(entry),
+  });
+  disposables.defer('bot', async () => bots.close());
   // A message left when nobody can take a chat becomes a ticket; the job tells the conversation once it exists.
   const messages = createMessageTickets({
     jobs, query, takesIdempotencyKey, takesParam, log, attempts: config.messageTicketAttempts,

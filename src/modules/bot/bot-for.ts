@@ -9,6 +9,10 @@ import type { QueryService } from '../query/query.service.ts';
 import { createBotRunner, type BotRunner } from './bot-jobs.ts';
 import { createBotMemory, type BotMemory } from './bot-memory.ts';
 import type { Bot } from './bot.types.ts';
+import { createBuiltinBot } from './builtin-bot.ts';
+import type { BuiltinBotDeps } from './builtin-bot.types.ts';
+import { createBotKnowledge } from './nlu/bot-knowledge.ts';
+import type { ProductCatalogue } from './nlu.types.ts';
 import { createRuleBot } from './rule-bot.ts';
 import { BOT_REPLY_SCHEMA_ID, createWebhookBot } from './webhook-bot.ts';
 
@@ -26,16 +30,18 @@ export interface BotRuntimeDeps {
   readonly blobs: BlobStore;
   /** The conversations service's bot access (given late: the service takes the runner). */
   readonly conversations: () => BotAccess | undefined;
-  /** Builds the built-in dialogue bot (`createBuiltinBot` with the rest of its BuiltinBotDeps); absent: the rule bot stands in. */
-  readonly builtin?: (memory: BotMemory) => Bot;
-  /** The active trace context when a message is stored, carried into its job (the telemetry helper's). */
-  readonly traceparent?: () => string | undefined;
+  /** The built-in bot's product dictionary (with `OMNIGATE_CHAT_BOT=builtin`; without one the rule bot stands in). */
+  readonly catalogue?: ProductCatalogue;
+  /** Records what the built-in bot made of each message (the lineage recorder's). */
+  readonly understood?: BuiltinBotDeps['understood'];
 }
 
 /** The configured bot, run as jobs (absent with `OMNIGATE_CHAT_BOT=none`), and the bot memory. */
 export interface BotRuntime {
   readonly runner?: BotRunner;
   readonly memory: BotMemory;
+  /** Stops watching the built-in bot's data folder. */
+  close(): void;
 }
 
 /** The configured bot (`OMNIGATE_CHAT_BOT`): none (new conversations go straight to the queue), the built-in one, or the webhook bot. */
@@ -58,8 +64,12 @@ export function botFor(deps: Pick<BotRuntimeDeps, 'chat' | 'bot' | 'schemas' | '
 /** The bot memory, the configured bot and the runner of its jobs. */
 export function createBotRuntime(deps: BotRuntimeDeps): BotRuntime {
   const memory = createBotMemory({ blobs: deps.blobs, ttlMs: deps.bot.memoryTtlMs });
-  const bot = botFor(deps, deps.builtin && (() => deps.builtin!(memory)));
-  if (!bot) return { memory };
+  // Its data folder is read at start: a bad one stops the start (BotDataError lists every problem).
+  const knowledge = deps.chat.bot === 'builtin' && deps.catalogue ? createBotKnowledge({ dir: deps.bot.dataDir, log: deps.log }) : undefined;
+  const close = () => knowledge?.close();
+  const { catalogue, understood } = deps;
+  const bot = botFor(deps, knowledge && catalogue && (() => createBuiltinBot({ log: deps.log, knowledge, catalogue, memory, ...(understood ? { understood } : {}), now: Date.now })));
+  if (!bot) return { memory, close };
   const runner = createBotRunner({
     jobs: deps.jobs, bot, query: deps.query, leases: deps.leases, progress: deps.blobs, log: deps.log,
     conversations: () => {
@@ -70,7 +80,6 @@ export function createBotRuntime(deps: BotRuntimeDeps): BotRuntime {
     lockMs: deps.bot.lockMs, attempts: deps.bot.jobAttempts, backoffMs: deps.bot.jobBackoffMs,
     // Progress outlives any stay in state `bot` (the visitor idles out long before).
     keepMs: deps.chat.retentionMs + deps.chat.visitorIdleMs,
-    ...(deps.traceparent ? { traceparent: deps.traceparent } : {}),
   });
-  return { runner, memory };
+  return { runner, memory, close };
 }

@@ -1,7 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { AppError, toAppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
-import { startTrace, type TraceContext } from '../../kernel/trace.ts';
+import { conversationAttributes, traceparentOfActive, withRemoteParent } from '../../kernel/telemetry.ts';
+import { startTrace, traceOfSpan, type TraceContext } from '../../kernel/trace.ts';
 import type { BlobStore } from '../../ports/blob-store.ts';
 import type { LeaseStore } from '../../ports/lease-store.ts';
 import type { RunningJob } from '../../ports/job-queue.ts';
@@ -48,7 +49,7 @@ export interface BotRunnerDeps {
   readonly backoffMs: number;
   /** How long a conversation's progress is kept after its last answer (at least as long as it may be in state `bot`). */
   readonly keepMs: number;
-  /** The trace context of the code that stored the message (the active span), carried into the job. */
+  /** The trace context of the code that stored the message, carried into the job (default: the active span's). */
   readonly traceparent?: () => string | undefined;
 }
 
@@ -80,24 +81,27 @@ export function createBotRunner(deps: BotRunnerDeps): BotRunner {
     idPrefix: 'bot',
     attempts: deps.attempts,
     backoffMs: deps.backoffMs,
-    async process(job, log) {
-      const { conversationId, seq } = job.data;
-      const trace = startTrace(job.data.traceparent, `job-${job.id}`);
-      const jobLog = log.child({ traceId: trace.traceId, conversationId });
-      const holder = randomUUID();
-      if (!(await deps.leases.acquire(lockKey(conversationId), holder, deps.lockMs))) {
-        throw new AppError('CONVERSATION_BUSY', `conversation ${conversationId} is being answered by another job: message ${seq} waits its turn`);
-      }
-      const renew = setInterval(() => void deps.leases.acquire(lockKey(conversationId), holder, deps.lockMs).catch((err: unknown) => jobLog.warn({ err }, 'bot lock not renewed')), Math.max(50, Math.floor(deps.lockMs / 3)));
-      renew.unref();
-      try {
-        return await answerUpTo(job, trace, jobLog);
-      } finally {
-        clearInterval(renew);
-        await deps.leases.release(lockKey(conversationId), holder).catch(() => undefined);
-      }
-    },
+    // The job's span continues the trace of the message it answers (its traceparent), across the queue.
+    process: (job, log) => withRemoteParent(job.data.traceparent, 'bot.reply', conversationAttributes({ conversationId: job.data.conversationId, messageSeq: job.data.seq }), (span) =>
+      answerWithLock(job, log, traceOfSpan(span, `job-${job.id}`) ?? startTrace(job.data.traceparent, `job-${job.id}`))),
   });
+
+  async function answerWithLock(job: RunningJob<BotJobData>, log: Logger, trace: TraceContext): Promise<{ answered: number[] }> {
+    const { conversationId, seq } = job.data;
+    const jobLog = log.child({ traceId: trace.traceId, conversationId });
+    const holder = randomUUID();
+    if (!(await deps.leases.acquire(lockKey(conversationId), holder, deps.lockMs))) {
+      throw new AppError('CONVERSATION_BUSY', `conversation ${conversationId} is being answered by another job: message ${seq} waits its turn`);
+    }
+    const renew = setInterval(() => void deps.leases.acquire(lockKey(conversationId), holder, deps.lockMs).catch((err: unknown) => jobLog.warn({ err }, 'bot lock not renewed')), Math.max(50, Math.floor(deps.lockMs / 3)));
+    renew.unref();
+    try {
+      return await answerUpTo(job, trace, jobLog);
+    } finally {
+      clearInterval(renew);
+      await deps.leases.release(lockKey(conversationId), holder).catch(() => undefined);
+    }
+  }
 
   async function answerUpTo(job: RunningJob<BotJobData>, trace: TraceContext, log: Logger): Promise<{ answered: number[] }> {
     const { conversationId, seq } = job.data;
@@ -154,7 +158,7 @@ export function createBotRunner(deps: BotRunnerDeps): BotRunner {
   return {
     name: bot.name,
     async answer(conversationId, message) {
-      const traceparent = deps.traceparent?.();
+      const traceparent = (deps.traceparent ?? traceparentOfActive)();
       await queue.add(botJobId(conversationId, message.seq), { owner: 'system', conversationId, seq: message.seq, messageId: message.data.messageId, ...(traceparent === undefined ? {} : { traceparent }) });
     },
   };
