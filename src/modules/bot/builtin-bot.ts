@@ -7,7 +7,7 @@ import { classify } from './classify.ts';
 export const createBuiltinBot: CreateBuiltinBot = (deps) => createDialogueBot({
   understand: deps.knowledge.understand,
   catalogue: deps.catalogue,
-  faq: (id, lang) => deps.knowledge.faq(id, lang),
+  faq: (id, lang) => deps.knowledge.faqAnswer(id, lang),
   memory: {
     load: async (conversationId) => (await deps.memory.get(conversationId)) as DialogueState | undefined,
     save: (conversationId, state) => deps.memory.set(conversationId, state),

@@ -13,7 +13,7 @@ import type { ProductCatalogue } from './nlu.types.ts';
 export interface BuiltinBotDeps {
   readonly log: Logger;
   /** Understanding and FAQ answers from OMNIGATE_BOT_DATA_DIR, reloaded on change (the nlu's createBotKnowledge). */
-  readonly knowledge: Pick<BotKnowledge, 'understand' | 'faq'>;
+  readonly knowledge: Pick<BotKnowledge, 'understand' | 'faqAnswer'>;
   /** The products as the orders system lists them (`product.list`, refreshed on a schedule): the dictionary of product names. */
   readonly catalogue: ProductCatalogue;
   /** The dialogue's state between messages (a form half filled in, order numbers tried), per conversation, shared by every node. */
