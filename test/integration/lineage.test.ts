@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { Redis } from 'ioredis';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { pino } from 'pino';
 import { CONVERSATIONS_TOPIC } from '../../src/kernel/events.ts';
@@ -8,9 +9,10 @@ import { loadOpenApi, type JsonObject } from '../../src/kernel/openapi.ts';
 import { createAjv, toIssues } from '../../src/kernel/schemas.ts';
 import { startTrace } from '../../src/kernel/trace.ts';
 import type { LineageEntry } from '../../src/modules/lineage/lineage.types.ts';
+import { lineageKeys } from '../../src/adapters/redis/redis-lineage-store.ts';
 import { agentToken, chat, CHAT_RUN, chatEnv, openVisitor, type Caller } from '../support/chat-rest.ts';
 import { API_KEY, ROOT_DIR, setFault, startTestGateway, type TestGateway } from '../support/gateway.ts';
-import { TEST_KAFKA_BROKERS } from '../support/ports.ts';
+import { TEST_KAFKA_BROKERS, TEST_REDIS_URL } from '../support/ports.ts';
 import { assertMatchesSpec } from '../support/spec.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -247,5 +249,25 @@ describe('lineage', () => {
     assert.equal(lineage().filter((m) => m.event.type === 'lineage.understood').length, 1);
     const failed = lineage().find((m) => m.event.data.traceId === traces.failed);
     assert.equal((failed?.event.data.outcome as { status: string }).status, 'error');
+  });
+
+  test("a lineage write that fails is logged and never fails the caller's call; its event still reaches Kafka", async () => {
+    const c = await assignedTo(ada, 'and my other order?');
+    // The conversation's lineage hash is made a string in the real Redis: the store's script fails (WRONGTYPE).
+    const redis = new Redis(TEST_REDIS_URL);
+    try {
+      await redis.set(lineageKeys.conversation(c.conversationId).data, 'not a hash', 'PX', 600_000);
+      const { res, traceId } = await lookUp(ada, '/v1/orders/ORD-0000002', c.conversationId);
+      assert.equal(res.status, 200);
+      assert.equal(((await res.json()) as { data: { id: string } }).data.id, 'ORD-0000002');
+      const warned = gw.logs.find((l) => l.msg === 'lineage of a call could not be stored' && l.conversationId === c.conversationId);
+      assert.equal(warned?.level, 40, 'logged as a warning');
+      await waitFor('the lineage event on Kafka', () => onKafka.some((m) => m.event.type === 'lineage.recorded' && m.event.data.traceId === traceId));
+      // The record's index (another slot) is written all the same.
+      const order = (await (await read(SERVICE, '/v1/lineage/orders/ORD-0000002')).json()) as { items: LineageEntry[] };
+      assert.ok(order.items.some((e) => e.traceId === traceId && e.conversationId === c.conversationId));
+    } finally {
+      redis.disconnect();
+    }
   });
 });

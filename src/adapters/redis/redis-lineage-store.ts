@@ -78,8 +78,13 @@ export function createRedisLineageStore(client: Redis | Cluster, options: Lineag
   return {
     async record(entry) {
       const json = JSON.stringify(entry);
-      await add(lineageKeys.conversation(entry.conversationId), entry, json, options.maxPerConversation);
-      for (const key of recordsOf(entry.keys)) await add(lineageKeys.record(key.system, key.id), entry, json, options.maxPerRecord);
+      // Every index is written even when one fails (each is its own slot): the first failure is thrown after.
+      const written = await Promise.allSettled([
+        add(lineageKeys.conversation(entry.conversationId), entry, json, options.maxPerConversation),
+        ...recordsOf(entry.keys).map((key) => add(lineageKeys.record(key.system, key.id), entry, json, options.maxPerRecord)),
+      ]);
+      const failed = written.find((w) => w.status === 'rejected');
+      if (failed) throw failed.reason;
     },
     async understood(entry) {
       await add(lineageKeys.conversation(entry.conversationId), entry, JSON.stringify(entry), options.maxPerConversation);
