@@ -46,13 +46,15 @@ export function parentContext(of: TraceContext, active: Context = context.active
 }
 
 /**
- * The trace context of work that continues the caller's `traceparent` outside any span (a job, a
- * poll): that caller's span is the parent of what it starts. A new trace when the header is
- * missing or invalid.
+ * The trace context of work that continues the caller's `traceparent` (a job, a poll): the active
+ * span when it continues that trace already (a job's span), else the caller's span itself, the
+ * parent of what the work starts. A new trace when the header is missing or invalid.
  */
 export function startTrace(traceparent: string | undefined, requestId: string): TraceContext {
   const match = traceparent === undefined ? null : TRACEPARENT.exec(traceparent.trim().toLowerCase());
   if (match && match[1] !== ZERO_TRACE && match[2] !== ZERO_SPAN) {
+    const active = traceOfSpan(undefined, requestId);
+    if (active && active.traceId === match[1]) return active;
     const flags = Number.parseInt(match[3] ?? '01', 16);
     return { traceId: match[1] ?? newTraceId(), spanId: match[2] ?? newSpanId(), sampled: (flags & 1) === 1, requestId };
   }

@@ -91,6 +91,21 @@ describe('full-chain tracing in Jaeger', () => {
     for (const line of lines) assert.equal(line.traceId, traceId);
   });
 
+  test('a queued job continues the trace of the request that queued it, down to the backend call', async () => {
+    const gw = await nodes.start({ name: 'trace-job', env: TRACED });
+    const queued = await gw.api('/v1/tickets', { method: 'POST', headers: { 'content-type': 'application/json', prefer: 'respond-async' }, body: JSON.stringify({ customerId: '42', subject: 'Traced parcel', description: 'Where is it?' }) });
+    assert.equal(queued.status, 202, await queued.clone().text());
+    const [, traceId, serverSpanId] = (queued.headers.get('traceparent') ?? '').split('-');
+    const isJob = (s: JaegerSpan) => s.operationName === 'job ticket.create';
+    const trace = await traceInJaeger(traceId!, (t) => t.spans.some(isJob) && t.spans.some((s) => tag(s, 'otel.scope.name') === 'omnigate-connector-sdk' && tag(s, 'http.response.status_code') !== undefined));
+    const job = trace.spans.find(isJob)!;
+    assert.equal(tag(job, 'span.kind'), 'consumer');
+    assert.equal(parentOf(job), serverSpanId, 'the job span is not a child of the request that queued it');
+    const call = trace.spans.find((s) => s.operationName === 'command tickets-node ticket.create')!;
+    assert.ok(call, 'no connector call span');
+    assert.equal(parentOf(call), job.spanID);
+  });
+
   test('a WebSocket frame of a conversation is a trace carrying the conversation id and the message seq, and so is the agent\'s look-up down to the worker', async () => {
     const gw = await nodes.start({ name: 'trace-ws', env: { ...TRACED, ...CHAT_ENV } });
     const visitor = await visitorSocket(gw);

@@ -1,5 +1,6 @@
 import { AppError, isAppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
+import { withRemoteParent } from '../../kernel/telemetry.ts';
 import type { JobBackend, JobQueue as StoreQueue, JobStatus, JobWorker, RunningJob, StoredJob } from '../../ports/job-queue.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { JobFailure, jobBackoff, toJobFailure } from './job-failure.ts';
@@ -138,7 +139,11 @@ export function createJobQueues(deps: JobQueuesDeps): JobQueues {
   async function attemptOf({ definition }: Defined, job: RunningJob<JobEnvelope>): Promise<unknown> {
     const jobLog = log.child({ queue: definition.queue, jobId: job.id, attempt: job.attemptsStarted });
     let isWriteStarted = false;
-    const attempt = definition.process(job, jobLog, { writeStarted: () => (isWriteStarted = true) }).catch((err: unknown) => {
+    const run = () => definition.process(job, jobLog, { writeStarted: () => (isWriteStarted = true) });
+    // A job that carries the trace of what queued it (a request, a chat message) continues it: a
+    // CONSUMER span per attempt, parent of the calls the job makes.
+    const traced = job.data.traceparent === undefined ? run() : withRemoteParent(job.data.traceparent, `job ${definition.type}`, { 'omnigate.job.queue': definition.queue, 'omnigate.job.id': job.id, 'omnigate.job.attempt': job.attemptsStarted }, run);
+    const attempt = traced.catch((err: unknown) => {
       const failure = toJobFailure(err, { write: definition.writes === true && isWriteStarted });
       if (!isAppError(err)) jobLog.error({ err }, 'job failed unexpectedly');
       throw failure;
