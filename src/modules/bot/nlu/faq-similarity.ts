@@ -21,12 +21,16 @@ export function featuresOf(message: Message, stopwords: { readonly en: ReadonlyS
   return features;
 }
 
-/** Dice coefficient of two feature sets: 1 when equal, 0 when nothing is shared. */
-export function similarity(a: Features, b: Features): number {
-  if (a.size === 0 || b.size === 0) return 0;
+/**
+ * Dice coefficient of a message's features and a variant's: 1 when equal, 0 when they share fewer
+ * than two (unless the variant has only one): one shared word (`name`, `need`) says nothing.
+ */
+export function similarity(message: Features, variant: Features): number {
+  if (message.size === 0 || variant.size === 0) return 0;
   let shared = 0;
-  for (const feature of a) if (b.has(feature)) shared++;
-  return (2 * shared) / (a.size + b.size);
+  for (const feature of message) if (variant.has(feature)) shared++;
+  if (shared < Math.min(2, variant.size)) return 0;
+  return (2 * shared) / (message.size + variant.size);
 }
 
 /** The stopword lists of intents.json, ready for {@link featuresOf}. */

@@ -126,3 +126,7 @@ test('confidence is calibrated to the data\'s threshold: any reading but none is
 test('a long word one edit from a term is not taken for it when it is a term itself (charge is not change)', () => {
   assert.equal(read('the headset doesnt charge').intent, 'complaint');
 });
+
+test('one word in common with an FAQ question is no FAQ: "what\'s your name" is not about the invoice\'s company name', () => {
+  for (const text of ["what's your name", 'I need help', 'where are you located']) assert.equal(read(text).intent, 'none', text);
+});
