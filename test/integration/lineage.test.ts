@@ -271,3 +271,37 @@ describe('lineage', () => {
     }
   });
 });
+
+describe('lineage of the built-in bot', () => {
+  let botGw: TestGateway;
+  before(async () => {
+    botGw = await startTestGateway(chatEnv({ OMNIGATE_CHAT_BOT: 'builtin', KAFKA_BROKERS: TEST_KAFKA_BROKERS.join(','), OMNIGATE_JAEGER_UI_URL: JAEGER }));
+  });
+  after(() => botGw?.stop());
+
+  test("a visitor's question to the bot: its trace shows what the bot understood of that message and the calls it made for it, by the bot", async () => {
+    const visitor = await openVisitor(botGw);
+    const started = await chat(botGw, visitor.token, 'POST', '/v1/conversations', { group: 'sales' });
+    assert.equal(started.status, 201, JSON.stringify(started.body));
+    const conversationId = String(started.body.conversationId);
+    const sent = await chat(botGw, visitor.token, 'POST', `/v1/conversations/${conversationId}/messages`, { contentType: 'text', text: `我的订单${SHARED_ORDER}到哪了` });
+    assert.equal(sent.status, 201, JSON.stringify(sent.body));
+    const seq = Number(sent.body.seq);
+    const trace = await waitFor('the bot to have read the message and called the orders system', async () => {
+      const body = (await (await botGw.api(`/v1/conversations/${conversationId}/trace`)).json()) as Trace;
+      const message = body.messages.find((m) => m.seq === seq);
+      return message?.understanding && message.calls.length > 0 ? body : undefined;
+    });
+    const message = trace.messages.find((m) => m.seq === seq);
+    assert.equal(message?.understanding?.intent, 'order_status');
+    assert.deepEqual(message?.understanding?.actor, { kind: 'bot', id: 'builtin' });
+    for (const call of message?.calls ?? []) {
+      assert.equal(call.actor.kind, 'bot');
+      assert.equal(call.messageSeq, seq);
+      assert.match(String(call.purpose), /^bot/);
+    }
+    assert.ok(message?.keys.some((k) => k.system === 'orders' && k.id === SHARED_ORDER), JSON.stringify(message?.keys));
+    const lineage = (await (await botGw.api(`/v1/lineage/orders/${SHARED_ORDER}`)).json()) as { items: LineageEntry[] };
+    assert.ok(lineage.items.some((e) => e.conversationId === conversationId && e.actor.kind === 'bot'));
+  });
+});
