@@ -8,10 +8,10 @@ import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
 const UNTRACED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 /**
- * The gateway's instrumentations: a server span per HTTP request (and a client span per
- * outgoing one), express's router and handler spans (not one per middleware), ioredis commands
- * made inside a traced piece of work, and kafkajs's produce/consume spans (which carry the
- * trace context in the message headers).
+ * The gateway's instrumentations: a server span per HTTP request (and a client span per outgoing
+ * one), express's request-handler span with its route (none per middleware or router), ioredis
+ * commands made inside a traced piece of work, and kafkajs's produce/consume spans (which carry
+ * the trace context in the message headers).
  */
 export function gatewayInstrumentations(): Instrumentation[] {
   return [
@@ -19,7 +19,7 @@ export function gatewayInstrumentations(): Instrumentation[] {
       ignoreIncomingRequestHook: (req) => UNTRACED_PATHS.has((req.url ?? '').split('?')[0] ?? ''),
       requireParentforOutgoingSpans: true,
     }),
-    new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE] }),
+    new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.ROUTER] }),
     new IORedisInstrumentation({ requireParentSpan: true }),
     new KafkaJsInstrumentation(),
   ];
