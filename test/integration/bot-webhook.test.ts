@@ -1,0 +1,179 @@
+// The webhook bot (OMNIGATE_CHAT_BOT=webhook) against a real HTTP server in this test, the external
+// bot service: it checks each request's signature (Standard Webhooks, as the gateway's outbound
+// webhooks) and answers a BotReply. Visitors talk over the real WebSocket to real gateways on the
+// test Redis. A slow, failing or misconfigured service hands the visitor over to a person; a
+// message's bot job outlives the node that took it.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { verifyWebhook } from '../../src/modules/webhooks/signature.ts';
+import { CHAT_ENV, visitorSocket } from '../support/chat-principals.ts';
+import { perTestGateways, type TestGateway } from '../support/gateway.ts';
+import { waitFor } from '../support/wait.ts';
+import type { WsTestClient } from '../support/ws-client.ts';
+
+const SECRET = 'bot-webhook-secret-0123456789abcdef';
+const TIMEOUT_MS = 500;
+
+/** One request as the bot service received it, and whether its signature held with the service's secret. */
+interface Received {
+  readonly headers: IncomingMessage['headers'];
+  readonly body: any;
+  readonly isSigned: boolean;
+  readonly res: ServerResponse;
+}
+
+/** The external bot service: what it does with each request is the test's (`answer`); a request whose signature fails is 401. */
+let service: Server;
+let serviceUrl = '';
+let serviceSecret = SECRET;
+let answer: (request: Received) => void = (r) => reply(r.res, 200, { kind: 'nothing' });
+const received: Received[] = [];
+const reply = (res: ServerResponse, status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+
+before(async () => {
+  service = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
+      const [id, timestamp, signature] = [req.headers['webhook-id'], req.headers['webhook-timestamp'], req.headers['webhook-signature']].map(String);
+      const isSigned = verifyWebhook(serviceSecret, id!, Number(timestamp), raw, signature!);
+      const request: Received = { headers: req.headers, body: JSON.parse(raw), isSigned, res };
+      received.push(request);
+      if (!isSigned) return reply(res, 401, { error: 'bad signature' });
+      answer(request);
+    });
+  });
+  service.listen(0, '127.0.0.1');
+  await once(service, 'listening');
+  serviceUrl = `http://127.0.0.1:${(service.address() as AddressInfo).port}/bot`;
+});
+after(() => {
+  service.closeAllConnections();
+  service.close();
+});
+
+const { gateway } = perTestGateways();
+const botGateway = (over: Record<string, string> = {}) => gateway({
+  ...CHAT_ENV, OMNIGATE_CHAT_BOT: 'webhook', OMNIGATE_BOT_WEBHOOK_URL: serviceUrl, OMNIGATE_BOT_WEBHOOK_SECRET: SECRET, OMNIGATE_BOT_WEBHOOK_TIMEOUT_MS: String(TIMEOUT_MS),
+  // Nobody answers here: the chat's own timers must not move the conversations meanwhile.
+  OMNIGATE_CHAT_AGENT_ANSWER_MS: '3600000', OMNIGATE_CHAT_VISITOR_IDLE_MS: '3600000', ...over,
+});
+
+/** A visitor's socket in a new conversation with the bot, following it. */
+async function talk(gw: TestGateway, token?: string): Promise<{ visitor: WsTestClient & { token: string }; conversationId: string }> {
+  const visitor = await visitorSocket(gw, token);
+  const started = await visitor.request({ type: 'conversation.start', language: 'en' });
+  assert.equal(started.type, 'ack', JSON.stringify(started));
+  const conversationId = String(started.conversationId);
+  assert.equal((await visitor.request({ type: 'subscribe', conversationId, afterSeq: 0 })).type, 'subscribed');
+  return { visitor, conversationId };
+}
+
+const say = async (visitor: WsTestClient, conversationId: string, text: string) => {
+  const ack = await visitor.request({ type: 'message.send', conversationId, contentType: 'text', text });
+  assert.equal(ack.type, 'ack', JSON.stringify(ack));
+  return Number(ack.seq);
+};
+const botMessages = (visitor: WsTestClient, conversationId: string) =>
+  visitor.events(conversationId).filter((e) => e.type === 'conversation.message_sent' && (e.data.author as { kind: string }).kind === 'bot');
+const staffEvents = async (gw: TestGateway, id: string) => ((await (await gw.api(`/v1/conversations/${id}/events`)).json()) as { events: any[] }).events;
+const requestsFor = (conversationId: string) => received.filter((r) => r.body.conversation?.id === conversationId);
+
+describe('the webhook bot', () => {
+  test('the service\'s answer is appended as the bot\'s public message, over the WebSocket; each request is signed and carries the conversation, the message and the earlier ones', async () => {
+    serviceSecret = SECRET;
+    answer = (r) => reply(r.res, 200, { kind: r.body.earlier.length === 0 ? 'ask' : 'answer', messages: [{ contentType: 'text', text: `you said: ${r.body.message.text}` }] });
+    const gw = await botGateway();
+    const { visitor, conversationId } = await talk(gw);
+    await say(visitor, conversationId, 'where is my order?');
+    await waitFor('the bot\'s first answer', () => botMessages(visitor, conversationId).length === 1);
+    await say(visitor, conversationId, 'ORD-0001234');
+    await waitFor('the bot\'s second answer', () => botMessages(visitor, conversationId).length === 2);
+    assert.deepEqual(botMessages(visitor, conversationId).map((e) => [e.visibility, e.data.text, e.data.author]), [
+      ['public', 'you said: where is my order?', { kind: 'bot', id: 'webhook' }],
+      ['public', 'you said: ORD-0001234', { kind: 'bot', id: 'webhook' }],
+    ]);
+    const [first, second] = requestsFor(conversationId);
+    assert.ok(first?.isSigned && second?.isSigned, 'signed with the shared secret');
+    assert.equal(first.headers['webhook-id'], `bot-${first.body.message.messageId}`);
+    assert.deepEqual([first.body.type, first.body.conversation.status, first.body.conversation.language, first.body.message.text], ['bot.message', 'bot', 'en', 'where is my order?']);
+    assert.match(first.body.traceId, /^[0-9a-f]{32}$/);
+    assert.deepEqual(second.body.earlier.map((m: any) => [m.author.kind, m.text]), [['visitor', 'where is my order?'], ['bot', 'you said: where is my order?']]);
+    assert.equal((await staffEvents(gw, conversationId)).at(-1).type, 'conversation.message_sent', 'still with the bot');
+    await visitor.close();
+  });
+
+  test('a service slower than OMNIGATE_BOT_WEBHOOK_TIMEOUT_MS: the visitor is told and handed over (bot_failed), and the conversation lands queued', async () => {
+    serviceSecret = SECRET;
+    const held: ServerResponse[] = [];
+    answer = (r) => void held.push(r.res);
+    const gw = await botGateway();
+    const { visitor, conversationId } = await talk(gw);
+    await say(visitor, conversationId, 'hello?');
+    const queued = await waitFor('the handover', async () => (await staffEvents(gw, conversationId)).find((e) => e.type === 'conversation.queued'));
+    assert.deepEqual([queued.by, queued.data.reason, queued.data.findings.reason], [{ kind: 'bot', id: 'webhook' }, 'handover', 'bot_failed']);
+    assert.match(queued.data.findings.summary, new RegExp(`did not answer within ${TIMEOUT_MS} ms`));
+    const state = (await (await gw.api(`/v1/conversations/${conversationId}`)).json()) as { status: string; botFindings: { reason: string } };
+    assert.deepEqual([state.status, state.botFindings.reason], ['queued', 'bot_failed']);
+    await waitFor('the visitor told', () => botMessages(visitor, conversationId).length === 1);
+    assert.match(String(botMessages(visitor, conversationId)[0]!.data.text), /passing you to a person/);
+    for (const res of held) reply(res, 200, { kind: 'nothing' });
+    await visitor.close();
+  });
+
+  test('a service that has another secret refuses the signature (401): the gateway hands over and says why, never logging the secret', async () => {
+    serviceSecret = 'another-secret-0123456789abcdef';
+    answer = (r) => reply(r.res, 200, { kind: 'answer', messages: [{ contentType: 'text', text: 'never sent' }] });
+    const gw = await botGateway();
+    const { visitor, conversationId } = await talk(gw);
+    await say(visitor, conversationId, 'hi');
+    const queued = await waitFor('the handover', async () => (await staffEvents(gw, conversationId)).find((e) => e.type === 'conversation.queued'));
+    assert.equal(requestsFor(conversationId)[0]?.isSigned, false, 'the service could not verify it');
+    assert.deepEqual([queued.data.findings.reason, queued.data.findings.summary], ['bot_failed', 'the bot failed: the bot service answered 401']);
+    const warned = gw.logs.find((l) => l.msg === 'the bot service failed: handing over' && l.conversationId === conversationId);
+    assert.equal(warned?.reason, 'the bot service answered 401');
+    assert.ok(!JSON.stringify(gw.logs).includes(SECRET), 'the secret is never logged');
+    await visitor.close();
+  });
+
+  test('an answer that is not a BotReply hands over too, naming what is wrong', async () => {
+    serviceSecret = SECRET;
+    answer = (r) => reply(r.res, 200, { kind: 'answer', messages: [] });
+    const gw = await botGateway();
+    const { visitor, conversationId } = await talk(gw);
+    await say(visitor, conversationId, 'hi');
+    const queued = await waitFor('the handover', async () => (await staffEvents(gw, conversationId)).find((e) => e.type === 'conversation.queued'));
+    assert.match(queued.data.findings.summary, /^the bot failed: the bot service's answer is not a BotReply/);
+    await visitor.close();
+  });
+
+  test('an acknowledged message is answered exactly once though the node that took its job stops before the service answers', async () => {
+    serviceSecret = SECRET;
+    const held: Received[] = [];
+    // The first request is held (its node stops meanwhile); any later one is answered.
+    answer = (r) => (held.length === 0 ? void held.push(r) : reply(r.res, 200, { kind: 'answer', messages: [{ contentType: 'text', text: 'answered by the node that took over' }] }));
+    // Short job and bot locks, so the stopped node's job is taken up soon; no grace for its running job.
+    const fast = { OMNIGATE_JOB_LOCK_MS: '1000', OMNIGATE_BOT_LOCK_MS: '1000', OMNIGATE_SHUTDOWN_GRACE_MS: '0', OMNIGATE_BOT_WEBHOOK_TIMEOUT_MS: '60000' };
+    const a = await botGateway(fast);
+    const { visitor, conversationId } = await talk(a);
+    const seq = await say(visitor, conversationId, 'where is my order?');
+    await waitFor('the service to get the message from node a', () => held.length === 1);
+    const b = await botGateway(fast);
+    await a.stop();
+    const again = await visitorSocket(b, visitor.token);
+    assert.equal((await again.request({ type: 'subscribe', conversationId, afterSeq: 0 })).type, 'subscribed');
+    await waitFor('the answer from node b', () => botMessages(again, conversationId).length === 1);
+    // Node a's cut-off attempt gets its answer now, too late: its store is closed, nothing more is appended.
+    reply(held[0]!.res, 200, { kind: 'answer', messages: [{ contentType: 'text', text: 'answered by the stopped node' }] });
+    const jobId = `bot_${conversationId}_${seq}`;
+    await waitFor('node a\'s attempt to end', () => a.logs.some((l) => l.jobId === jobId && /^job (attempt failed|dead-lettered|completed)/.test(String(l.msg))));
+    const answers = (await staffEvents(b, conversationId)).filter((e) => e.type === 'conversation.message_sent' && e.by.kind === 'bot');
+    assert.deepEqual(answers.map((e) => e.data.text), ['answered by the node that took over']);
+    assert.equal(requestsFor(conversationId).length, 2, 'asked once by each node');
+    await again.close();
+  });
+});
