@@ -9,6 +9,7 @@ import { createMemoryLeaseStore } from '../../adapters/memory/memory-lease-store
 import type { ChatConfig } from '../../config/chat-config.ts';
 import { AppError } from '../../kernel/errors.ts';
 import type { ServicePrincipal, VisitorPrincipal } from '../../kernel/principal.ts';
+import type { JobBackend } from '../../ports/job-queue.ts';
 import type { ConversationEvent } from '../chat/conversation.types.ts';
 import { createConversations, type Conversations } from '../chat/conversations.service.ts';
 import { createJobQueues, type JobQueues } from '../jobs/job-queues.ts';
@@ -24,8 +25,8 @@ const opened: JobQueues[] = [];
 after(async () => Promise.all(opened.map((jobs) => jobs.close(1_000))));
 let n = 0;
 
-function setUp(bot: Bot, options: { start?: boolean } = {}) {
-  const jobs = createJobQueues({ backend: createMemoryJobBackend(), log: pino({ level: 'silent' }), metrics: createMetrics(), attempts: 3, backoffMs: 1 });
+function setUp(bot: Bot, options: { start?: boolean; backend?: JobBackend } = {}) {
+  const jobs = createJobQueues({ backend: options.backend ?? createMemoryJobBackend(), log: pino({ level: 'silent' }), metrics: createMetrics(), attempts: 3, backoffMs: 1 });
   opened.push(jobs);
   const runner = createBotRunner({
     jobs, bot, conversations: () => conversations.forBot!, leases: createMemoryLeaseStore(), progress: createMemoryBlobStore(), log: pino({ level: 'silent' }),
@@ -111,5 +112,23 @@ describe('the bot runner', () => {
     assert.ok(said?.type === 'conversation.message_sent' && said.visibility === 'public' && said.data.contentType === 'text' && said.data.text.includes('人工'));
     const queued = all.find((e) => e.type === 'conversation.queued');
     assert.deepEqual(queued?.type === 'conversation.queued' && queued.data.findings, { reason: 'bot_failed', summary: 'the bot failed: INTERNAL' });
+  });
+
+  test('a message stored while its job could not be queued is answered once the visitor sends it again (same client id)', async () => {
+    let isUp = true;
+    const memory = createMemoryJobBackend();
+    // The job store (Redis) away for a moment: the message is stored, its job is not, and the send fails.
+    const flaky: JobBackend = { ...memory, isUp: () => isUp };
+    const bot: Bot = { name: 'builtin', async reply(input) { return { kind: 'answer', messages: [text(`re: ${textOf(input)}`)] }; } };
+    const { conversations, visitor, events } = setUp(bot, { backend: flaky });
+    const { conversationId } = await conversations.start(visitor, {});
+    isUp = false;
+    await assert.rejects(conversations.send(visitor, conversationId, { clientId: 'm-1', content: text('hello?') }), { code: 'STORE_UNAVAILABLE' });
+    isUp = true;
+    const again = await conversations.send(visitor, conversationId, { clientId: 'm-1', content: text('hello?') });
+    assert.equal(again.duplicate, true);
+    await waitFor('the answer', async () => (await events(conversationId)).some((e) => e.by.kind === 'bot'));
+    const said = (await events(conversationId)).flatMap((e) => (e.type === 'conversation.message_sent' && e.data.contentType === 'text' ? [e.data.text] : []));
+    assert.deepEqual(said, ['hello?', 're: hello?']);
   });
 });
