@@ -1,6 +1,6 @@
 import type { Bot, BotReply } from '../bot.types.ts';
 import type { Understanding } from '../nlu.types.ts';
-import { freshDialogue, type DialogueDeps, type DialogueState, type Lang, type Turn } from './dialogue.types.ts';
+import { freshDialogue, type DialogueDeps, type DialogueState, type Lang, type Pending, type Turn } from './dialogue.types.ts';
 import { handover } from './handover.ts';
 import { remember } from './lookups.ts';
 import { lookUpOrder, orderStatus, pickOrder, proveEmail } from './order-status.ts';
@@ -71,7 +71,7 @@ async function route(turn: Turn): Promise<BotReply> {
       state.misses = 0;
       return answered;
     }
-    return missed(turn, pending.kind === 'form' ? reaskForm(turn, pending.form) : undefined);
+    return missed(turn, reask(turn, pending));
   }
   state.pending = undefined;
   const orderId = understood.entities.orderIds[0];
@@ -139,6 +139,20 @@ async function understoodAs(turn: Turn, intent: string, then: () => Promise<BotR
   turn.state.misses = 0;
   turn.state.intent = intent;
   return then();
+}
+
+/** The question asked again, when the answer did not fit it. */
+function reask(turn: Turn, pending: Pending): BotReply | undefined {
+  switch (pending.kind) {
+    case 'form':
+      return reaskForm(turn, pending.form);
+    case 'order_email':
+      return ask(turn.lang, P.askEmail);
+    case 'order_number':
+      return ask(turn.lang, P.askOrderNumber);
+    default:
+      return undefined;
+  }
 }
 
 /** Not understood: said so (or the question asked again), and handed over the second time in a row. */
