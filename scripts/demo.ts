@@ -62,6 +62,8 @@ const gateway = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarni
   env: {
     // Routing dispatch with the demo's rules (VIP +50, a big open order to "orders", an urgent ticket +30); the environment may say otherwise.
     OMNIGATE_DISPATCH: 'routing', OMNIGATE_ROUTING_RULES_FILE: 'config/routing-rules.demo.json',
+    // The built-in bot answers first (orders, returns, FAQ, in Chinese and English) and hands over on 转人工 / "agent".
+    OMNIGATE_CHAT_BOT: 'builtin',
     OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpUrl, OTEL_BSP_SCHEDULE_DELAY: '1000', OMNIGATE_JAEGER_UI_URL: jaeger.queryUrl,
     ...process.env, ...identityEnv, ...connectorEnv(backends.urls), ...redis.env, KAFKA_BROKERS: kafka.brokers.join(','), PORT: String(port), OMNIGATE_API_KEYS: process.env.OMNIGATE_API_KEYS ?? `demo:${apiKey}`, OMNIGATE_ADMIN_KEYS: process.env.OMNIGATE_ADMIN_KEYS ?? `ops:${adminKey}`,
   },
@@ -116,6 +118,8 @@ for (;;) {
       }
     }
     process.stdout.write(`See a VIP jump the queue: node scripts/vip-demo.ts --url ${url} --widget-key ${widgetKey} --identity-secret ${identitySecret} --api-key ${apiKey}\n`);
+    process.stdout.write(`Ask the bot about an order in Chinese, be handed to ada, then see the order's lineage: node scripts/bot-demo.ts --url ${url} --widget-key ${widgetKey} --identity-secret ${identitySecret} --api-key ${apiKey} --agent-token ${agentToken}\n`);
+    process.stdout.write(`… or type it yourself as verified customer 42 (e.g. 我的订单到哪了, then 转人工): node scripts/chat.ts --url ${ws} --widget-key ${widgetKey} --customer 42 --identity-secret ${identitySecret}\n`);
     break;
   }
   if (Date.now() > readyBy) {

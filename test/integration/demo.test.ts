@@ -86,6 +86,9 @@ describe('the demo', () => {
         await visitor.waitFor('the visitor connected', /^\* connected .* as visitor/m);
         visitor.type('hello from the demo');
         await visitor.waitFor('the conversation started', /^\* conversation \S+/m);
+        // The built-in bot answers first; "转人工" hands the conversation to the queue, and ada.
+        await visitor.waitFor("the bot's answer", /^\[\d+\] bot:builtin: /m);
+        visitor.type('转人工');
         await agent.waitFor("the visitor's line at the agent", /visitor:\S+: hello from the demo$/m);
         await visitor.waitFor('the claim at the visitor', /\* assigned .*ada/m, agent.output);
       } finally {
@@ -103,6 +106,17 @@ describe('the demo', () => {
       assert.ok(why, vip.stdout);
       const routing = (await (await fetch(why[2] ?? '', { headers: { 'x-api-key': why[1] ?? '' } })).json()) as { decision: { priority: number } };
       assert.equal(routing.decision.priority, 50);
+      // The printed bot line: a question about an order in Chinese, answered from the orders backend, handed to ada, then the order's lineage.
+      const botLine = /^Ask the bot about an order in Chinese, be handed to ada, then see the order's lineage: node (scripts\/bot-demo\.ts .*)$/m.exec(out)?.[1];
+      assert.ok(botLine, `no bot line in:\n${out.slice(-2000)}`);
+      const bot = await run(botLine.split(' '));
+      assert.equal(bot.status, 0, bot.stderr);
+      const orderId = /^visitor \(customer 42\): 我的订单(ORD-\d{7})到哪了/m.exec(bot.stdout)?.[1];
+      assert.ok(orderId, bot.stdout);
+      assert.match(bot.stdout, new RegExp(`^bot: .*订单${orderId}`, 'm'));
+      assert.match(bot.stdout, /^agent ada accepted the conversation$/m);
+      assert.match(bot.stdout, /the bot's findings: .*"intent":"order_status"/);
+      assert.match(bot.stdout, new RegExp(`^lineage of ${orderId}: \\S+ conversation \\S+ by bot:builtin \\(order\\.get; shown: order details, verified customer\\)$`, 'm'));
       // Nothing left open for the next demo on this machine's Redis.
       await closeOpen(base, apiKey);
     } finally {
