@@ -107,6 +107,22 @@ describe('the webhook bot', () => {
     await visitor.close();
   });
 
+  test('the bot\'s answer continues the trace of the visitor\'s message: the request the service gets names it', async () => {
+    serviceSecret = SECRET;
+    answer = (r) => reply(r.res, 200, { kind: 'answer', messages: [{ contentType: 'text', text: 'traced' }] });
+    const gw = await botGateway();
+    const { visitor, conversationId } = await talk(gw);
+    const sent = await gw.api(`/v1/conversations/${conversationId}/messages`, {
+      method: 'POST', headers: { authorization: `Bearer ${visitor.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ clientId: 'traced-1', contentType: 'text', text: 'hi' }),
+    });
+    assert.equal(sent.status, 201, await sent.clone().text());
+    const traceId = /^00-([0-9a-f]{32})-/.exec(sent.headers.get('traceparent') ?? '')?.[1];
+    assert.ok(traceId, 'the send answers its traceparent');
+    const request = await waitFor('the service asked', () => requestsFor(conversationId)[0]);
+    assert.equal(request.body.traceId, traceId);
+    await visitor.close();
+  });
+
   test('a service slower than OMNIGATE_BOT_WEBHOOK_TIMEOUT_MS: the visitor is told and handed over (bot_failed), and the conversation lands queued', async () => {
     serviceSecret = SECRET;
     const held: ServerResponse[] = [];
