@@ -36,6 +36,13 @@ const read = async <T>(path: string): Promise<T> => {
   assert.equal(reply.status, 200, `${path}: ${reply.status}`);
   return ((await reply.json()) as { data: T }).data;
 };
+/** What the bot's calls for one conversation said they showed of an order, oldest first (its lineage). */
+const shownOf = async (orderId: string, conversationId: string, count: number): Promise<string[]> => waitFor(`${count} lineage entries of ${orderId}`, async () => {
+  const reply = await gw.api(`/v1/lineage/orders/${orderId}`);
+  const { items } = (await reply.json()) as { items: { conversationId: string; capability: string; shown?: string; actor: { kind: string } }[] };
+  const mine = items.filter((i) => i.conversationId === conversationId && i.actor.kind === 'bot' && i.capability === 'order.get').map((i) => String(i.shown)).reverse();
+  return mine.length >= count && mine;
+});
 const customer = (id: string) => read<CustomerView>(`/v1/customers/${id}`);
 const ordersOf = async (id: string) => (await read<{ items: OrderView[] }>(`/v1/customers/${id}/orders?pageSize=5`)).items;
 
@@ -84,6 +91,7 @@ describe('order status, answered from the real orders backend', () => {
     assert.ok(said.includes(order.lines[0]!.name), said);
     assert.ok(said.includes(`${order.total.amount} ${order.total.currency}`), said);
     assert.equal(order.customerRef, ada.externalIds.orders);
+    assert.deepEqual(await shownOf(order.id, bot.conversationId, 2), ['nothing (whose order it is), verified customer', 'order details, verified customer']);
     await bot.close();
   });
 
@@ -122,6 +130,10 @@ describe('an anonymous visitor', () => {
     assert.match(right, new RegExp(`Order ${order!.id} `));
     assert.ok(!right.includes(order!.lines[0]!.name), 'no items');
     assert.ok(!right.includes(order!.total.amount), 'no total');
+    // The order's lineage says what this visitor was shown: nothing until the proof, then the status only.
+    assert.deepEqual(await shownOf(order!.id, bot.conversationId, 3), [
+      'nothing (whose order it is), anonymous visitor', 'nothing (whose order it is), anonymous visitor', 'status only, anonymous visitor (email proven)',
+    ]);
     await bot.close();
   });
 
