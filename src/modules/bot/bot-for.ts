@@ -13,7 +13,6 @@ import { createBuiltinBot } from './builtin-bot.ts';
 import type { BuiltinBotDeps } from './builtin-bot.types.ts';
 import { createBotKnowledge } from './nlu/bot-knowledge.ts';
 import type { ProductCatalogue } from './nlu.types.ts';
-import { createRuleBot } from './rule-bot.ts';
 import { BOT_REPLY_SCHEMA_ID, createWebhookBot } from './webhook-bot.ts';
 
 /** What the configured bot and its jobs are built from (the composition root's). */
@@ -30,7 +29,7 @@ export interface BotRuntimeDeps {
   readonly blobs: BlobStore;
   /** The conversations service's bot access (given late: the service takes the runner). */
   readonly conversations: () => BotAccess | undefined;
-  /** The built-in bot's product dictionary (with `OMNIGATE_CHAT_BOT=builtin`; without one the rule bot stands in). */
+  /** The built-in bot's product dictionary (required with `OMNIGATE_CHAT_BOT=builtin`). */
   readonly catalogue?: ProductCatalogue;
   /** Records what the built-in bot made of each message (the lineage recorder's). */
   readonly understood?: BuiltinBotDeps['understood'];
@@ -50,7 +49,8 @@ export function botFor(deps: Pick<BotRuntimeDeps, 'chat' | 'bot' | 'schemas' | '
     case 'none':
       return undefined;
     case 'builtin':
-      return builtin?.() ?? createRuleBot();
+      if (!builtin) throw new Error('OMNIGATE_CHAT_BOT=builtin needs the product catalogue');
+      return builtin();
     case 'webhook': {
       const webhook = deps.bot.webhook;
       const validate = deps.schemas.ajv.getSchema(BOT_REPLY_SCHEMA_ID);

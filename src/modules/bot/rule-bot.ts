@@ -5,8 +5,8 @@ const HANDOVER = /\b(agent|human|person)\b|转人工|人工客服/i;
 
 /**
  * A tiny rule bot: it greets, and hands over on "agent", "human" or "转人工" (reason
- * `visitor_asked`; the runner adds the keyword classification routing reads). It stands in for
- * `OMNIGATE_CHAT_BOT=builtin` until the built-in dialogue bot (src/modules/bot/builtin/) is wired.
+ * `visitor_asked`; the runner adds the keyword classification routing reads). Not configurable in
+ * the gateway (`builtin` is the dialogue bot): the chat service's unit tests drive the bot seam with it.
  */
 export function createRuleBot(name = 'builtin'): Bot {
   return {
