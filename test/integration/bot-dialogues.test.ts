@@ -200,4 +200,16 @@ describe('the orders backend down', () => {
     assert.match(queued.findings?.summary, /orders unavailable/);
     await bot.close();
   });
+
+  test('an order read before is answered from its last good copy, saying how old it is', async () => {
+    const orders = await ordersOf('42');
+    const order = orders[orders.length - 1]!;
+    const bot = await withBot('42');
+    await bot.say(`where is my order ${order.id}`, /Total:/);
+    await setFault('orders', { mode: 'down' });
+    const said = await bot.say(`where is my order ${order.id}`, /minutes? ago/);
+    assert.match(said, new RegExp(`Order ${order.id} `));
+    assert.match(said, /the orders system is not answering right now; this is what it said 1 minute ago/);
+    await bot.close();
+  });
 });
