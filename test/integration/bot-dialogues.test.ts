@@ -3,10 +3,12 @@
 // API: order status in English and Chinese, its privacy rules, the return form's ticket, the
 // handover on "转人工" with the bot's findings, and the orders backend down.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { customerHmac } from '../../src/modules/identity/widget-keys.ts';
 import { CHAT_ENV, CHAT_ORIGIN, CHAT_SITE, visitorSocket, WIDGET_KEY } from '../support/chat-principals.ts';
-import { setFault, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { ROOT_DIR, setFault, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { waitFor } from '../support/wait.ts';
 import type { WsTestClient } from '../support/ws-client.ts';
 
@@ -168,6 +170,25 @@ describe('the return form', () => {
     assert.equal(ticket.channel, 'chat');
     await bot.close();
   });
+
+  test('in Chinese, an anonymous visitor\'s complaint: the product by its Chinese name, the email given, a real ticket for that requester', async () => {
+    const owner = await customer('11');
+    const [order] = await ordersOf('11');
+    const item = order!.lines[0]!;
+    const aliases = JSON.parse(readFileSync(join(ROOT_DIR, 'config/bot/entities.json'), 'utf8')) as { products: Record<string, { zh: string[] }> };
+    const zhName = aliases.products[item.sku]!.zh[0]!;
+    const bot = await withBot();
+    await bot.say(`我要投诉，订单${order!.id}的${zhName}`, /原因/);
+    await bot.say('收到的时候外包装已经破损了', /邮箱/);
+    const done = await bot.say(owner.email, /投诉工单/);
+    const ticketId = /投诉工单 (\S+)，/.exec(done)?.[1];
+    assert.ok(ticketId, done);
+    const ticket = await read<{ requesterRef: string; subject: string; description: string }>(`/v1/tickets/${ticketId}`);
+    assert.equal(ticket.requesterRef, owner.externalIds.tickets, 'requester.ensure found the seeded requester of that email');
+    assert.ok(ticket.subject.startsWith('Complaint: ') && ticket.subject.includes(item.sku), ticket.subject);
+    assert.match(ticket.description, /^收到的时候外包装已经破损了/);
+    await bot.close();
+  });
 });
 
 describe('handing over', () => {
@@ -183,6 +204,18 @@ describe('handing over', () => {
     assert.deepEqual(queued.findings?.records, [{ system: 'orders', type: 'order', id: order!.id }]);
     assert.deepEqual(queued.findings?.entities?.order, [order!.id]);
     assert.match(queued.findings?.summary, new RegExp(`${order!.id} ${order!.status}.*wants a person`));
+    await bot.close();
+  });
+});
+
+describe('not understood', () => {
+  test('two messages in a row the bot does not understand hand the conversation over', async () => {
+    const bot = await withBot(undefined, 'en');
+    await bot.say('qwxz plorb', /did not understand/);
+    await bot.say('zzgrk vlummp', /passing you to a colleague/);
+    const queued = await bot.queued();
+    assert.equal(queued.reason, 'handover');
+    assert.match(queued.findings?.summary, /did not understand twice/);
     await bot.close();
   });
 });

@@ -77,7 +77,7 @@ describe('order status', () => {
     const r = rig('42');
     const list = await r.say('where is my order?');
     assert.equal(list.kind, 'ask');
-    assert.match(said(list), /1\) ORD-0000001.*\n2\) ORD-0000002/);
+    assert.match(said(list), /1\) ORD-0000001 · shipped · 2026-11-20\n2\) ORD-0000002 · delivered/);
     const picked = await r.say('2');
     assert.match(said(picked), /Order ORD-0000002 has been delivered.*\n.*27" monitor/);
   });
@@ -97,6 +97,17 @@ describe('order status', () => {
     assert.equal(r.calls.length, lookups, 'the fourth number was not looked up');
     const handed = await r.say('where is ORD-0000010');
     assert.equal(handed.kind, 'handover');
+    assert.equal(handed.kind === 'handover' && handed.reason, 'policy');
+  });
+
+  test('guessing the email of an order: past three wrong emails a person takes over', async () => {
+    const r = rig();
+    await r.say('where is ORD-0000001');
+    for (const guess of ['a@example.com', 'b@example.com', 'c@example.com']) {
+      assert.match(said(await r.say(guess)), /does not match/);
+      await r.say('where is ORD-0000001');
+    }
+    const handed = await r.say('bob@example.com');
     assert.equal(handed.kind === 'handover' && handed.reason, 'policy');
   });
 

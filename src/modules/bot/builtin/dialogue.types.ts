@@ -40,6 +40,8 @@ export interface DialogueState {
   unproven: string[];
   /** Set once walking was refused: the next order look-up hands over. */
   walkingRefused?: boolean | undefined;
+  /** Emails given as proof that did not match (guessing an order's email is refused too). */
+  wrongEmails?: number | undefined;
   /** Orders whose email the visitor proved. */
   proven: string[];
   /** The verified customer's id in the orders system, once read from the CRM. */

@@ -3,7 +3,7 @@ import type { BotReply } from '../bot.types.ts';
 import type { Pending, Turn } from './dialogue.types.ts';
 import { handover } from './handover.ts';
 import { look, remember, sourceDown } from './lookups.ts';
-import { answer, ask, notFoundPhrase, P, pickedPosition, pickPhrase, stalePhrase, statusPhrase, text, type Phrase } from './texts.ts';
+import { answer, ask, notFoundPhrase, P, pickedPosition, pickPhrase, stalePhrase, statusPhrase, statusWord, text, type Phrase } from './texts.ts';
 
 /** The canonical order, as far as the bot reads it. */
 interface Order {
@@ -58,7 +58,7 @@ async function recentOrders(turn: Turn): Promise<BotReply> {
   if (only === undefined) return answer(turn.lang, P.noOrders);
   if (orders.length === 1) return showOrder(turn, only.id, 'details');
   turn.state.pending = { kind: 'pick_order', options: orders.map((o) => o.id) };
-  const lines = orders.map((o, i) => `${i + 1}) ${o.id} · ${o.status} · ${o.createdAt.slice(0, 10)}`);
+  const lines = orders.map((o, i) => `${i + 1}) ${o.id} · ${statusWord(o.status, turn.lang)} · ${o.createdAt.slice(0, 10)}`);
   return withAge(turn, looked.result, ask(turn.lang, pickPhrase(lines)));
 }
 
@@ -121,6 +121,9 @@ export async function proveEmail(turn: Turn, pending: Extract<Pending, { kind: '
   const customers = (looked.result.data as { items: { externalIds?: Record<string, string> }[] }).items;
   if (!customers.some((c) => c.externalIds?.orders === pending.customerRef)) {
     turn.state.notes.push(`email given for ${pending.orderId} did not match`);
+    turn.state.wrongEmails = (turn.state.wrongEmails ?? 0) + 1;
+    // Guessing emails is walking too: past the limit, a person takes over.
+    if (turn.state.wrongEmails > (turn.deps.maxUnprovenOrders ?? DEFAULT_MAX_UNPROVEN)) return handover(turn, 'policy');
     return answer(turn.lang, P.emailMismatch);
   }
   remember(turn.state.proven, pending.orderId);

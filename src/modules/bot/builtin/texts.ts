@@ -19,6 +19,13 @@ const STATUS: Readonly<Record<string, Phrase>> = {
   returned: { en: 'was returned', zh: '已退货' },
 };
 
+const STATUS_WORD: Readonly<Record<string, Phrase>> = {
+  pending: { en: 'awaiting payment', zh: '待付款' }, paid: { en: 'paid', zh: '已付款' }, shipped: { en: 'shipped', zh: '已发货' },
+  delivered: { en: 'delivered', zh: '已送达' }, cancelled: { en: 'cancelled', zh: '已取消' }, returned: { en: 'returned', zh: '已退货' },
+};
+/** An order status in a word, for a list. */
+export const statusWord = (status: string, lang: Lang): string => STATUS_WORD[status]?.[lang] ?? status;
+
 export const statusPhrase = (orderId: string, status: string, createdAt: string): Phrase => {
   const day = createdAt.slice(0, 10);
   const said = STATUS[status] ?? { en: `is ${status}`, zh: status };
