@@ -46,6 +46,7 @@ function fromEntities(turn: Turn, form: TicketForm): void {
   if (turn.input.state.visitor?.customerId === undefined) form.email ??= emails.find((e) => EMAIL.test(e));
 }
 
+/** A field of the form (undefined: none left). */
 export type Field = 'order' | 'sku' | 'reason' | 'email' | undefined;
 
 /** Whether the message answers the form: the reason asked for (any text), or a field it still needs named (an order, a product, an email). */

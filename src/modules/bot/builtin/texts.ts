@@ -5,8 +5,11 @@ import type { Lang } from './dialogue.types.ts';
 /** A text in both languages. */
 export type Phrase = Readonly<Record<Lang, string>>;
 
+/** A text message. */
 export const text = (t: string): MessageContent => ({ contentType: 'text', text: t });
+/** An answer of one message per phrase, in the visitor's language. */
 export const answer = (lang: Lang, ...phrases: Phrase[]): BotReply => ({ kind: 'answer', messages: phrases.map((p) => text(p[lang])) });
+/** A question (the next message answers it), one message per phrase. */
 export const ask = (lang: Lang, ...phrases: Phrase[]): BotReply => ({ kind: 'ask', messages: phrases.map((p) => text(p[lang])) });
 
 /** What an order's canonical status reads as. */
@@ -26,6 +29,7 @@ const STATUS_WORD: Readonly<Record<string, Phrase>> = {
 /** An order status in a word, for a list. */
 export const statusWord = (status: string, lang: Lang): string => STATUS_WORD[status]?.[lang] ?? status;
 
+/** Where an order stands, with the day it was ordered. */
 export const statusPhrase = (orderId: string, status: string, createdAt: string): Phrase => {
   const day = createdAt.slice(0, 10);
   const said = STATUS[status] ?? { en: `is ${status}`, zh: status };
@@ -54,6 +58,7 @@ export const SOURCE_DOWN: Readonly<Record<string, Phrase>> = {
   tickets: { en: "Sorry, I can't open a ticket right now.", zh: '抱歉，我现在无法创建工单。' },
 };
 
+/** The bot's fixed phrases. */
 export const P = {
   offerHuman: { en: 'Would you like to talk to a person? Say "yes" or "agent".', zh: '需要为您转接人工客服吗？请回复"是"或"转人工"。' },
   handingOver: { en: 'I am passing you to a colleague, one moment please.', zh: '正在为您转接人工客服，请稍候。' },
@@ -93,18 +98,22 @@ export const P = {
   badEmail: { en: 'That does not look like an email address.', zh: '这似乎不是有效的邮箱地址。' },
 } as const satisfies Record<string, Phrase>;
 
+/** The ticket opened for a return or complaint, its number told. */
 export const ticketPhrase = (kind: 'return' | 'complaint', ticketId: string): Phrase =>
   kind === 'return'
     ? { en: `I have opened ticket ${ticketId} for your return. A colleague will contact you by email.`, zh: `已为您创建退货工单 ${ticketId}，客服会通过邮件与您联系。` }
     : { en: `I have opened ticket ${ticketId} for your complaint. A colleague will contact you by email.`, zh: `已为您创建投诉工单 ${ticketId}，客服会通过邮件与您联系。` };
 
+/** No such order (said the same whoever asks). */
 export const notFoundPhrase = (orderId: string): Phrase => ({ en: `I cannot find order ${orderId}.`, zh: `没有找到订单${orderId}。` });
 
 /** Short answers that accept an offer ("yes", "好的"). */
 const YES = /^\s*(yes|yeah|yep|y|sure|ok(ay)?|please|yes please)\b|^\s*(好|是|要|可以|行|嗯|对|需要)/i;
+/** Whether the visitor accepted an offer. */
 export const isYes = (t: string): boolean => YES.test(t);
 /** Short answers that decline it ("no", "不用"). */
 const NO = /^\s*(no|nope|no thanks|not now)\b|^\s*(不|不用|不要|算了)/i;
+/** Whether the visitor declined an offer. */
 export const isNo = (t: string): boolean => NO.test(t);
 
 /** "2", "the second", "第二个" → 1-based position in a list of n, else undefined. */
