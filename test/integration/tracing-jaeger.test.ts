@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { backendAdmin } from '../support/gateway.ts';
 import { gatewayProcesses } from '../support/gateway-process.ts';
-import { agentSocket, agentToken, CHAT_ENV, visitorSocket } from '../support/chat-principals.ts';
+import { customerHmac } from '../../src/modules/identity/widget-keys.ts';
+import { agentSocket, agentToken, CHAT_ENV, CHAT_ORIGIN, CHAT_SITE, visitorSocket, WIDGET_KEY } from '../support/chat-principals.ts';
 import { TEST_JAEGER_QUERY_URL, TEST_OTLP_ENDPOINT } from '../support/ports.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -143,5 +144,47 @@ describe('full-chain tracing in Jaeger', () => {
     const call = trace.spans.find((s) => s.operationName === 'query orders-java order.get')!;
     assert.equal(tag(call, 'omnigate.conversation.id'), conversationId);
     assert.equal(tag(workerOf(trace)!, 'omnigate.conversation.id'), conversationId);
+  });
+
+  test("a visitor's question to the built-in bot is one trace: the message's frame, the bot's job, its query, the worker and the orders backend call", async () => {
+    const identitySecret = 'trace-identity-secret-0123456789abcdef';
+    const gw = await nodes.start({ name: 'trace-bot', env: {
+      ...TRACED, ...CHAT_ENV, OMNIGATE_CHAT_BOT: 'builtin',
+      OMNIGATE_WIDGET_KEYS: JSON.stringify([{ name: CHAT_SITE, key: WIDGET_KEY, origins: [CHAT_ORIGIN], identitySecret }]),
+      OMNIGATE_CHAT_AGENT_ANSWER_MS: '3600000', OMNIGATE_CHAT_VISITOR_IDLE_MS: '3600000',
+    } });
+    const orders = (await (await gw.api('/v1/customers/42/orders?pageSize=1')).json()) as { data: { items: { id: string }[] } };
+    const orderId = orders.data.items[0]!.id;
+    const session = await fetch(`${gw.url}/v1/widget/sessions`, { method: 'POST', headers: { 'x-widget-key': WIDGET_KEY, origin: CHAT_ORIGIN, 'content-type': 'application/json' }, body: JSON.stringify({ customerId: '42', customerHmac: customerHmac(identitySecret, '42') }) });
+    assert.equal(session.status, 201, await session.clone().text());
+    const visitor = await visitorSocket(gw, ((await session.json()) as { token: string }).token);
+    const started = await visitor.request({ type: 'conversation.start' });
+    const conversationId = String(started.conversationId);
+    const asked = await visitor.request({ type: 'message.send', conversationId, contentType: 'text', text: `where is my order ${orderId}` });
+    assert.equal(asked.type, 'ack', JSON.stringify(asked));
+
+    // The frame's trace (found by the conversation and the seq), complete once the backend call is in.
+    const tags = encodeURIComponent(JSON.stringify({ 'omnigate.conversation.id': conversationId, 'omnigate.message.seq': String(asked.seq) }));
+    const isFrame = (s: JaegerSpan) => s.operationName === 'ws message.send' && tag(s, 'omnigate.message.seq') === asked.seq;
+    const isOrderCall = (t: JaegerTrace, s: JaegerSpan) => serviceOf(t, s) === 'omnigate-connector-orders-java' && tag(s, 'span.kind') === 'client';
+    let last: JaegerTrace[] = [];
+    const trace = await waitFor("the bot's answer's trace in Jaeger", async () => {
+      last = (await jaeger<JaegerTrace[]>(`/api/traces?service=omnigate-gateway&tags=${tags}&limit=20`)) ?? [];
+      return last.find((t) => t.spans.some(isFrame) && t.spans.some((s) => isOrderCall(t, s)));
+    }, { timeoutMs: 20_000, intervalMs: 100, detail: () => JSON.stringify(last.map((t) => t.spans.map((s) => s.operationName))) });
+    const byId = new Map(trace.spans.map((s) => [s.spanID, s]));
+    const ancestry = (span: JaegerSpan): JaegerSpan[] => {
+      const parent = byId.get(parentOf(span) ?? '');
+      return parent ? [parent, ...ancestry(parent)] : [];
+    };
+    // The orders backend call hangs, through the worker, the connector call and the bot's job, from the message's frame.
+    const backendCall = trace.spans.find((s) => isOrderCall(trace, s) && tag(s, 'http.response.status_code') === 200 && ancestry(s).some((a) => a.operationName === 'query orders-java order.get'))!;
+    assert.ok(backendCall, 'no order.get backend call in the trace');
+    const chain = ancestry(backendCall).map((s) => s.operationName);
+    for (const step of ['query order.get', 'query orders-java order.get', 'bot.reply', 'ws message.send']) assert.ok(chain.includes(step), `${step} missing from ${chain.join(' < ')}`);
+    const call = ancestry(backendCall).find((s) => s.operationName === 'query orders-java order.get')!;
+    assert.equal(tag(call, 'omnigate.conversation.id'), conversationId);
+    const seen = await backendAdmin<{ traceparent: string | null }[]>('orders', 'requests');
+    assert.ok(seen.some((r) => r.traceparent === `00-${trace.traceID}-${backendCall.spanID}-01`), 'orders did not log the call of that trace');
   });
 });
