@@ -105,7 +105,8 @@ for (const message of (trace.messages ?? []) as Record<string, any>[]) {
   out(`trace of ${which}: ${intent ? `intent ${intent}; ` : ''}${calls.join('; ') || 'no calls'}`);
 }
 const jaegerUrl = (trace.messages as Record<string, any>[] | undefined)?.flatMap((m) => (m.calls ?? []) as Record<string, any>[]).find((c) => c.jaegerUrl)?.jaegerUrl;
-if (jaegerUrl) out(`the bot's order look-up, from the message down to the orders backend's HTTP call, in Jaeger: ${jaegerUrl}`);
+// The native Jaeger build has no UI pages (README, Tracing): its query API gives the same trace as JSON.
+if (jaegerUrl) out(`the bot's order look-up, from the message down to the orders backend's HTTP call, in Jaeger: ${jaegerUrl} (as JSON: curl -s ${String(jaegerUrl).replace('/trace/', '/api/traces/')})`);
 const lineage = await asService(`/v1/lineage/orders/${order.id}`);
 for (const entry of ((lineage.items ?? []) as Record<string, any>[]).slice(0, 5)) {
   out(`lineage of ${order.id}: ${entry.at} conversation ${entry.conversationId} by ${entry.actor?.kind}:${entry.actor?.id} (${entry.capability}${entry.shown ? `; shown: ${entry.shown}` : ''})`);

@@ -33,10 +33,13 @@ async function startAs(customerId: string, subject: string): Promise<string> {
     method: 'POST', headers: { 'x-widget-key': args['widget-key']!, 'content-type': 'application/json' },
     body: JSON.stringify({ customerId, customerHmac: customerHmac(args['identity-secret']!, customerId) }),
   }));
-  const started = await json(await fetch(`${base}/v1/conversations`, {
-    method: 'POST', headers: { authorization: `Bearer ${session.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ subject }),
-  }));
-  return String(started.conversationId);
+  const visitor = { authorization: `Bearer ${session.token}`, 'content-type': 'application/json' };
+  const started = await json(await fetch(`${base}/v1/conversations`, { method: 'POST', headers: visitor, body: JSON.stringify({ subject }) }));
+  const conversationId = String(started.conversationId);
+  // With a bot (the demo's built-in one), the chat starts with it: the customer asks for a person, and it is queued.
+  const state = await json(await fetch(`${base}/v1/conversations/${conversationId}`, { headers: visitor }));
+  if (state.status === 'bot') await json(await fetch(`${base}/v1/conversations/${conversationId}/handover`, { method: 'POST', headers: visitor, body: '{}' }));
+  return conversationId;
 }
 
 const api = async (path: string) => json(await fetch(`${base}${path}`, { headers: { 'x-api-key': args['api-key']! } }));
