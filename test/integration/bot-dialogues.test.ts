@@ -7,8 +7,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { customerHmac } from '../../src/modules/identity/widget-keys.ts';
-import { CHAT_ENV, CHAT_ORIGIN, CHAT_SITE, visitorSocket, WIDGET_KEY } from '../support/chat-principals.ts';
-import { ROOT_DIR, setFault, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { agentToken, CHAT_ENV, CHAT_ORIGIN, CHAT_SITE, visitorSocket, WIDGET_KEY } from '../support/chat-principals.ts';
+import { backendAdmin, ROOT_DIR, setFault, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { assertMatchesSpec } from '../support/spec.ts';
 import { waitFor } from '../support/wait.ts';
 import type { WsTestClient } from '../support/ws-client.ts';
 
@@ -171,22 +172,37 @@ describe('the return form', () => {
     await bot.close();
   });
 
-  test('in Chinese, an anonymous visitor\'s complaint: the product by its Chinese name, the email given, a real ticket for that requester', async () => {
+  test('in Chinese, an anonymous visitor\'s complaint: the product by its Chinese name, the order\'s email proven, a real ticket for that requester', async () => {
     const owner = await customer('11');
     const [order] = await ordersOf('11');
     const item = order!.lines[0]!;
     const aliases = JSON.parse(readFileSync(join(ROOT_DIR, 'config/bot/entities.json'), 'utf8')) as { products: Record<string, { zh: string[] }> };
     const zhName = aliases.products[item.sku]!.zh[0]!;
     const bot = await withBot();
-    await bot.say(`我要投诉，订单${order!.id}的${zhName}`, /原因/);
-    await bot.say('收到的时候外包装已经破损了', /邮箱/);
-    const done = await bot.say(owner.email, /投诉工单/);
+    // The order's email first (the proof), which is also where the ticket is sent.
+    await bot.say(`我要投诉，订单${order!.id}的${zhName}`, /邮箱/);
+    await bot.say(owner.email, /原因/);
+    const done = await bot.say('收到的时候外包装已经破损了', /投诉工单/);
     const ticketId = /投诉工单 (\S+)，/.exec(done)?.[1];
     assert.ok(ticketId, done);
     const ticket = await read<{ requesterRef: string; subject: string; description: string }>(`/v1/tickets/${ticketId}`);
     assert.equal(ticket.requesterRef, owner.externalIds.tickets, 'requester.ensure found the seeded requester of that email');
     assert.ok(ticket.subject.startsWith('Complaint: ') && ticket.subject.includes(item.sku), ticket.subject);
     assert.match(ticket.description, /^收到的时候外包装已经破损了/);
+    await bot.close();
+  });
+
+  test('an anonymous visitor\'s return for an order that is not theirs is asked for proof, and a wrong email creates no ticket', async () => {
+    const [order] = await ordersOf('7');
+    const other = await customer('8');
+    const ticketsBefore = (await backendAdmin<{ tickets: number }>('tickets', 'stats')).tickets;
+    const bot = await withBot(undefined, 'en');
+    await bot.say(`I want to return the ${order!.lines[0]!.name} from ${order!.id}`, /email address on the order/);
+    await bot.say(other.email, /does not match/);
+    assert.equal((await backendAdmin<{ tickets: number }>('tickets', 'stats')).tickets, ticketsBefore, 'the tickets backend has no new ticket');
+    const trace = (await (await gw.api(`/v1/conversations/${bot.conversationId}/trace?limit=200`)).json()) as { messages: { calls: { capability: string }[] }[] };
+    const called = trace.messages.flatMap((m) => m.calls.map((c) => c.capability));
+    assert.ok(called.includes('customer.list') && !called.includes('ticket.create') && !called.includes('requester.ensure'), called.join(', '));
     await bot.close();
   });
 });
@@ -204,6 +220,30 @@ describe('handing over', () => {
     assert.deepEqual(queued.findings?.records, [{ system: 'orders', type: 'order', id: order!.id }]);
     assert.deepEqual(queued.findings?.entities?.order, [order!.id]);
     assert.match(queued.findings?.summary, new RegExp(`${order!.id} ${order!.status}.*wants a person`));
+    await bot.close();
+  });
+
+  test('the agent who accepts it sees in the sidebar what the bot found and the customer\'s real profile', async () => {
+    const profile = await customer('42');
+    const [order] = await ordersOf('42');
+    const bot = await withBot('42');
+    await bot.say(`where is my order ${order!.id}`, /Total:/);
+    await bot.say('转人工', /人工客服/);
+    await bot.queued();
+    const agent = { authorization: `Bearer ${await agentToken(`sidebar-agent-${bot.conversationId}`)}` };
+    const accepted = await gw.api(`/v1/conversations/${bot.conversationId}/accept`, { method: 'POST', headers: { ...agent, 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(accepted.status, 200, await accepted.clone().text());
+    const context = await assertMatchesSpec(await gw.api(`/v1/conversations/${bot.conversationId}/context`, { headers: agent }), 'getConversationContext');
+    assert.equal(context.customerId, '42');
+    assert.equal(context.botFindings.intent, 'order_status');
+    assert.equal(context.botFindings.reason, 'visitor_asked');
+    assert.deepEqual(context.botFindings.entities.order, [order!.id]);
+    assert.deepEqual(context.botFindings.records, [{ system: 'orders', type: 'order', id: order!.id }]);
+    assert.match(context.botFindings.summary, new RegExp(`${order!.id} ${order!.status}`));
+    const shown = context.parts.customer;
+    assert.equal(shown.status, 'ok');
+    assert.deepEqual([shown.data.id, shown.data.email, shown.data.externalIds], [profile.id, profile.email, profile.externalIds]);
+    assert.ok((context.parts.orders.data as { id: string }[]).some((o) => o.id === order!.id));
     await bot.close();
   });
 });

@@ -3,8 +3,11 @@
 // stale answers, and every call recorded with what the bot said it would show.
 import { createHash } from 'node:crypto';
 import { AppError, type ErrorCode } from '../../src/kernel/errors.ts';
-import type { AttributedQueries, BotInput } from '../../src/modules/bot/bot.types.ts';
-import type { DialogueMemory, DialogueState } from '../../src/modules/bot/builtin/dialogue.types.ts';
+import type { AttributedQueries, BotInput, BotReply } from '../../src/modules/bot/bot.types.ts';
+import { createDialogueBot } from '../../src/modules/bot/builtin/builtin-bot.ts';
+import type { DialogueMemory, DialogueState, Lang } from '../../src/modules/bot/builtin/dialogue.types.ts';
+import type { Understand } from '../../src/modules/bot/nlu.types.ts';
+import type { UnderstandingEntry } from '../../src/modules/lineage/lineage.types.ts';
 import type { ConversationEvent, ConversationState } from '../../src/modules/chat/conversation.types.ts';
 import type { QueryResult } from '../../src/modules/query/query.service.ts';
 
@@ -117,3 +120,37 @@ export function createKitConversation(queries: AttributedQueries, customerId?: s
     },
   };
 }
+
+/** What the rig's bot understands with: the project's real understanding and FAQ (config/bot). */
+export interface KitKnowledge {
+  readonly understand: Understand;
+  faq(id: string, lang: Lang): string | undefined;
+}
+
+/**
+ * The built-in bot over the kit's world, for a visitor verified as `customerId` when given: `say`
+ * one message after another; every call, ticket and understanding is kept for the test to read.
+ */
+export function createKitBot(knowledge: KitKnowledge, customerId?: string) {
+  const kit = createKitQueries();
+  const memory = createKitMemory();
+  const products = [{ sku: 'SKU-DK-05', name: 'Docking station' }, { sku: 'SKU-MN-04', name: '27" monitor' }];
+  // Routing's keyword classification is bot-core's; here it shows what the bot hands it.
+  const classified: [readonly string[], string | undefined][] = [];
+  const classify = (said: readonly string[], language: string | undefined) => {
+    classified.push([said, language]);
+    return { intent: 'orders', ...(language === undefined ? {} : { language }) };
+  };
+  const understood: UnderstandingEntry[] = [];
+  const bot = createDialogueBot({
+    understand: knowledge.understand, memory, classify, understood: async (entry) => void understood.push(entry),
+    catalogue: { products: () => products, refreshedAt: () => 0 },
+    faq: (id, lang) => knowledge.faq(id, lang),
+  });
+  const talk = createKitConversation(kit.queries, customerId);
+  const say = (t: string) => bot.reply(talk.input(t));
+  return { ...kit, memory, bot, talk, say, classified, understood };
+}
+
+/** Everything a reply says, its messages one per line. */
+export const saidIn = (reply: BotReply): string => (reply.kind === 'nothing' ? '' : (reply.messages ?? []).map((m) => (m.contentType === 'text' ? m.text : '')).join('\n'));

@@ -71,7 +71,7 @@ async function route(turn: Turn): Promise<BotReply> {
       state.misses = 0;
       return answered;
     }
-    return missed(turn, reask(turn, pending));
+    return missed(turn, () => reask(turn, pending));
   }
   state.pending = undefined;
   const orderId = understood.entities.orderIds[0];
@@ -142,7 +142,7 @@ async function understoodAs(turn: Turn, intent: string, then: () => Promise<BotR
 }
 
 /** The question asked again, when the answer did not fit it. */
-function reask(turn: Turn, pending: Pending): BotReply | undefined {
+function reask(turn: Turn, pending: Pending): Promise<BotReply> | BotReply | undefined {
   switch (pending.kind) {
     case 'form':
       return reaskForm(turn, pending.form);
@@ -155,14 +155,14 @@ function reask(turn: Turn, pending: Pending): BotReply | undefined {
   }
 }
 
-/** Not understood: said so (or the question asked again), and handed over the second time in a row. */
-function missed(turn: Turn, again?: BotReply): Promise<BotReply> | BotReply {
+/** Not understood: said so (or the question asked `again`), and handed over the second time in a row. */
+async function missed(turn: Turn, again?: () => Promise<BotReply> | BotReply | undefined): Promise<BotReply> {
   turn.state.misses += 1;
   if (turn.state.misses >= MAX_MISSES) {
     turn.state.notes.push(`did not understand "${turn.text.slice(0, 60)}"`);
     return handover(turn, 'not_understood');
   }
-  return again ?? ask(turn.lang, P.notUnderstood);
+  return (await again?.()) ?? ask(turn.lang, P.notUnderstood);
 }
 
 function mergeEntities(state: DialogueState, understood: Understanding): void {

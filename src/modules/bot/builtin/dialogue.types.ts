@@ -12,8 +12,14 @@ export interface TicketForm {
   orderId?: string | undefined;
   sku?: string | undefined;
   reason?: string | undefined;
-  /** An anonymous visitor's contact for the ticket. */
+  /** An anonymous visitor's contact for the ticket (the order's email, once proven). */
   email?: string | undefined;
+  /** Set once the order may be filed for: the verified customer's own, or its email proven. */
+  allowed?: boolean | undefined;
+  /** The order's customer in the orders system while an anonymous visitor is to prove its email. */
+  customerRef?: string | undefined;
+  /** The order's items (SKU and name), read when whose it is was checked: the item must be one of them. */
+  lines?: readonly { readonly sku: string; readonly name: string }[] | undefined;
 }
 
 /** What the bot's last question waits for: the next message answers it. */

@@ -1,21 +1,10 @@
 import type { QueryResult } from '../../query/query.service.ts';
 import type { BotReply } from '../bot.types.ts';
 import type { Pending, Turn } from './dialogue.types.ts';
-import { handover } from './handover.ts';
+import { checkOrder, ownRef, provesOrder, type Order } from './order-access.ts';
 import { look, remember, sourceDown } from './lookups.ts';
 import { answer, ask, notFoundPhrase, P, pickedPosition, pickPhrase, stalePhrase, statusPhrase, statusWord, text, type Phrase } from './texts.ts';
 
-/** The canonical order, as far as the bot reads it. */
-interface Order {
-  readonly id: string;
-  readonly customerRef: string;
-  readonly status: string;
-  readonly createdAt: string;
-  readonly total: { readonly amount: string; readonly currency: string };
-  readonly lines: readonly { readonly sku: string; readonly name: string; readonly quantity: number }[];
-}
-
-const DEFAULT_MAX_UNPROVEN = 3;
 const RECENT_ORDERS = 5;
 
 /**
@@ -32,19 +21,6 @@ export async function orderStatus(turn: Turn): Promise<BotReply> {
     return ask(turn.lang, P.askOrderNumber);
   }
   return recentOrders(turn);
-}
-
-/** The verified customer's id in the orders system (read from the CRM once), or a reply when the CRM is down. */
-async function ownRef(turn: Turn): Promise<string | undefined | BotReply> {
-  const customerId = turn.input.state.visitor?.customerId;
-  if (customerId === undefined) return undefined;
-  if (turn.state.ordersRef !== undefined) return turn.state.ordersRef;
-  const looked = await look(turn, 'customer.get', { id: customerId }, 'nothing (whose orders are theirs), verified customer');
-  if (!looked.ok) return looked.missing ? undefined : sourceDown(turn, looked.system, looked.code);
-  const customer = looked.result.data as { email?: string; externalIds?: Record<string, string> };
-  turn.state.email = customer.email;
-  turn.state.ordersRef = customer.externalIds?.orders;
-  return turn.state.ordersRef;
 }
 
 async function recentOrders(turn: Turn): Promise<BotReply> {
@@ -71,63 +47,38 @@ export async function pickOrder(turn: Turn, pending: Extract<Pending, { kind: 'p
   return picked === undefined ? undefined : showOrder(turn, picked, 'details');
 }
 
-/** One order by number: whose it is decides what is shown. */
+/** One order by number: whose it is decides what is shown (details to its verified owner, the status once its email is proven). */
 export async function lookUpOrder(turn: Turn, orderId: string): Promise<BotReply> {
   const { state } = turn;
   state.pending = undefined;
   remember(state.entities.order ??= [], orderId);
-  const ref = await ownRef(turn);
-  if (typeof ref === 'object') return ref;
-  const max = turn.deps.maxUnprovenOrders ?? DEFAULT_MAX_UNPROVEN;
-  const tried = state.proven.includes(orderId) || state.unproven.includes(orderId);
-  // An anonymous visitor's new number past the limit is refused before it is looked up: whether it exists is not told.
-  if (ref === undefined && !tried && state.unproven.length >= max) return refuseWalking(turn);
-
-  const check = await look(turn, 'order.get', { id: orderId }, ref === undefined ? 'nothing (whose order it is), anonymous visitor' : 'nothing (whose order it is), verified customer');
-  if (!check.ok && !check.missing) return sourceDown(turn, check.system, check.code);
-  const order = check.ok ? (check.result.data as Order) : undefined;
-  if (order !== undefined && ref !== undefined && order.customerRef === ref) return showOrder(turn, orderId, 'details');
-  if (state.proven.includes(orderId)) return showOrder(turn, orderId, 'status');
-  if (!tried && state.unproven.length >= max) return refuseWalking(turn);
-  remember(state.unproven, orderId);
-  if (order === undefined) {
-    state.notes.push(`${orderId} not found`);
-    return answer(turn.lang, notFoundPhrase(orderId));
+  const access = await checkOrder(turn, orderId);
+  switch (access.kind) {
+    case 'refused':
+      return access.reply;
+    case 'own':
+      return showOrder(turn, orderId, 'details');
+    case 'proven':
+      return showOrder(turn, orderId, 'status');
+    case 'missing':
+      return answer(turn.lang, notFoundPhrase(orderId));
+    case 'unproven': {
+      remember(state.orders, orderId);
+      const pending = { kind: 'order_email', orderId, customerRef: access.order.customerRef } as const;
+      const email = turn.understood.entities.emails[0];
+      if (email !== undefined) return proveEmail(turn, pending, email);
+      state.pending = pending;
+      return ask(turn.lang, P.askEmail);
+    }
   }
-  remember(state.orders, orderId);
-  const pending = { kind: 'order_email', orderId, customerRef: order.customerRef } as const;
-  const email = turn.understood.entities.emails[0];
-  if (email !== undefined) return proveEmail(turn, pending, email);
-  state.pending = pending;
-  return ask(turn.lang, P.askEmail);
 }
 
-function refuseWalking(turn: Turn): Promise<BotReply> | BotReply {
-  if (turn.state.walkingRefused) {
-    turn.state.notes.push('kept trying order numbers without proof');
-    return handover(turn, 'policy');
-  }
-  turn.state.walkingRefused = true;
-  turn.state.notes.push(`refused: more than ${turn.state.unproven.length} order numbers without proof`);
-  return answer(turn.lang, P.walkingRefused);
-}
-
-/** The answer to "what is the email on the order": the CRM's customers with that email, matched by their orders id. */
+/** The answer to "what is the email on the order": proven, the status; else nothing about it. */
 export async function proveEmail(turn: Turn, pending: Extract<Pending, { kind: 'order_email' }>, email: string): Promise<BotReply> {
   turn.state.pending = undefined;
-  remember(turn.state.entities.email ??= [], email);
-  const looked = await look(turn, 'customer.list', { email, pageSize: 10 }, 'nothing (proof of the email of an order), anonymous visitor');
-  if (!looked.ok) return looked.missing ? answer(turn.lang, P.emailMismatch) : sourceDown(turn, looked.system, looked.code);
-  const customers = (looked.result.data as { items: { externalIds?: Record<string, string> }[] }).items;
-  if (!customers.some((c) => c.externalIds?.orders === pending.customerRef)) {
-    turn.state.notes.push(`email given for ${pending.orderId} did not match`);
-    turn.state.wrongEmails = (turn.state.wrongEmails ?? 0) + 1;
-    // Guessing emails is walking too: past the limit, a person takes over.
-    if (turn.state.wrongEmails > (turn.deps.maxUnprovenOrders ?? DEFAULT_MAX_UNPROVEN)) return handover(turn, 'policy');
-    return answer(turn.lang, P.emailMismatch);
-  }
-  remember(turn.state.proven, pending.orderId);
-  turn.state.unproven = turn.state.unproven.filter((id) => id !== pending.orderId);
+  const proof = await provesOrder(turn, pending.orderId, pending.customerRef, email);
+  if (typeof proof === 'object') return proof;
+  if (proof === 'mismatch') return answer(turn.lang, P.emailMismatch);
   return showOrder(turn, pending.orderId, 'status');
 }
 

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { BotReply } from '../bot.types.ts';
 import type { TicketForm, Turn } from './dialogue.types.ts';
 import { look, remember, sourceDown } from './lookups.ts';
+import { listItems, settleOrder } from './form-order.ts';
 import { answer, ask, P, ticketPhrase, type Phrase } from './texts.ts';
 
 /** As the tickets connector checks an email: one @, no spaces, a dot in the domain. */
@@ -18,66 +19,95 @@ export function startForm(turn: Turn, kind: TicketForm['kind']): Promise<BotRepl
 
 /**
  * One more answer to the form: whatever it names (order, product, email) fills the fields still
- * empty, else it answers the question asked (the reason takes any text). A message that fills
- * nothing asked for is `undefined`: not understood, the caller decides.
+ * empty (another order replaces one not yet allowed), an email answers the proof asked for, else
+ * it answers the question asked (the reason takes any text). A message that fills nothing asked
+ * for is `undefined`: not understood, the caller decides.
  */
 export async function continueForm(turn: Turn, form: TicketForm): Promise<BotReply | undefined> {
   const asked = missingField(turn, form);
-  const before = JSON.stringify(form);
-  const next = { ...form };
+  const { orderIds, emails, skus } = turn.understood.entities;
+  const next: TicketForm = { ...form };
+  const named = orderIds[0];
+  if (named !== undefined && !form.allowed && named !== form.orderId) Object.assign(next, { orderId: named, customerRef: undefined, lines: undefined });
+  if (asked === 'proof' && next.customerRef !== undefined && emails[0] !== undefined) return fillForm(turn, next);
   if (asked === 'reason' && turn.text.trim().length >= 2) next.reason = turn.text.trim();
   fromEntities(turn, next);
-  if (JSON.stringify(next) === before) return undefined;
+  // A product named that is not on the order: its items are listed (understood, so no miss).
+  if (asked === 'sku' && next.sku === undefined && skus.length > 0) return listItems(turn, next, true);
+  if (JSON.stringify(next) === JSON.stringify(form)) return undefined;
   return fillForm(turn, next);
 }
 
-/** The question for a field the form still needs, when the last answer filled nothing. */
-export function reaskForm(turn: Turn, form: TicketForm): BotReply {
+/** The question for a field the form still needs, when the last answer filled nothing: an item not recognised lists the order's. */
+export function reaskForm(turn: Turn, form: TicketForm): Promise<BotReply> | BotReply {
   const field = missingField(turn, form);
+  if (field === 'sku' && form.lines !== undefined) return listItems(turn, form, false);
   turn.state.pending = { kind: 'form', form };
+  if (field === 'proof') return ask(turn.lang, P.askFormProof);
   const again: Phrase = field === 'sku' ? P.itemUnknown : field === 'email' ? P.badEmail : P.askOrderNumber;
   return ask(turn.lang, again, ...(field === 'order' ? [] : [questionFor(field)]));
 }
 
 function fromEntities(turn: Turn, form: TicketForm): void {
-  const { orderIds, skus, emails } = turn.understood.entities;
+  const { orderIds, emails } = turn.understood.entities;
   form.orderId ??= orderIds[0];
-  form.sku ??= skus[0];
-  if (turn.input.state.visitor?.customerId === undefined) form.email ??= emails.find((e) => EMAIL.test(e));
+  form.sku ??= itemNamed(turn, form.lines);
+  // Before the order is allowed an email is its proof, not the ticket's contact.
+  if (turn.input.state.visitor?.customerId === undefined && form.allowed) form.email ??= emails.find((e) => EMAIL.test(e));
 }
 
-/** A field of the form (undefined: none left). */
-export type Field = 'order' | 'sku' | 'reason' | 'email' | undefined;
+/**
+ * The item the message names: a SKU recognised (catalogue and aliases) or, once the order's
+ * items are known, one of them by SKU or by its name in the message. Undefined: none of its items.
+ */
+function itemNamed(turn: Turn, lines: TicketForm['lines']): string | undefined {
+  const { skus } = turn.understood.entities;
+  if (lines === undefined) return skus[0];
+  const said = turn.text.toLowerCase();
+  return skus.find((sku) => lines.some((l) => l.sku === sku)) ?? lines.find((l) => said.includes(l.name.toLowerCase()))?.sku;
+}
+
+/** A field of the form (undefined: none left); `proof`: whose the order is is not settled yet. */
+export type Field = 'order' | 'proof' | 'sku' | 'reason' | 'email' | undefined;
 
 /** Whether the message answers the form: the reason asked for (any text), or a field it still needs named (an order, a product, an email). */
 export function answersForm(turn: Turn, form: TicketForm): boolean {
-  if (missingField(turn, form) === 'reason') return true;
+  const field = missingField(turn, form);
+  if (field === 'reason') return true;
   const { orderIds, skus, emails } = turn.understood.entities;
   const anonymous = turn.input.state.visitor?.customerId === undefined;
+  if (field === 'proof' && (emails.length > 0 || orderIds.some((id) => id !== form.orderId))) return true;
   return (form.orderId === undefined && orderIds.length > 0) || (form.sku === undefined && skus.length > 0) || (anonymous && form.email === undefined && emails.length > 0);
 }
 
 /** The field the form asks for next (undefined: complete). */
 export function missingField(turn: Turn, form: TicketForm): Field {
   if (form.orderId === undefined) return 'order';
+  if (!form.allowed) return 'proof';
   if (form.sku === undefined) return 'sku';
   if (form.reason === undefined) return 'reason';
   if (form.email === undefined && turn.input.state.visitor?.customerId === undefined) return 'email';
   return undefined;
 }
 
-const questionFor = (field: Field): Phrase => (field === 'order' ? P.askOrderNumber : field === 'sku' ? P.askItem : field === 'reason' ? P.askReason : P.askFormEmail);
+const questionFor = (field: Field): Phrase =>
+  field === 'order' ? P.askOrderNumber : field === 'proof' ? P.askFormProof : field === 'sku' ? P.askItem : field === 'reason' ? P.askReason : P.askFormEmail;
 
 async function fillForm(turn: Turn, form: TicketForm): Promise<BotReply> {
   const { state } = turn;
+  state.pending = undefined;
+  if (form.orderId !== undefined && !form.allowed) {
+    const stop = await settleOrder(turn, form);
+    if (stop !== undefined) return stop;
+  }
   if (form.orderId !== undefined) remember(state.entities.order ??= [], form.orderId);
   if (form.sku !== undefined) remember(state.entities.product ??= [], form.sku);
+  if (form.sku !== undefined && form.lines !== undefined && !form.lines.some((l) => l.sku === form.sku)) return listItems(turn, { ...form, sku: undefined }, true);
   const field = missingField(turn, form);
   if (field !== undefined) {
     state.pending = { kind: 'form', form };
     return ask(turn.lang, questionFor(field));
   }
-  state.pending = undefined;
   return submit(turn, form);
 }
 
@@ -92,8 +122,8 @@ async function submit(turn: Turn, form: TicketForm): Promise<BotReply> {
   }
   const requester = await look(turn, 'requester.ensure', { email }, 'nothing (the requester of a ticket)');
   if (!requester.ok) return sourceDown(turn, 'tickets', requester.code);
-  const product = turn.deps.catalogue.products().find((p) => p.sku === form.sku);
-  const item = product === undefined ? String(form.sku) : `${product.name} (${product.sku})`;
+  const name = form.lines?.find((l) => l.sku === form.sku)?.name ?? turn.deps.catalogue.products().find((p) => p.sku === form.sku)?.name;
+  const item = name === undefined ? String(form.sku) : `${name} (${form.sku})`;
   const label = form.kind === 'return' ? 'Return' : 'Complaint';
   const created = await look(turn, 'ticket.create', {
     requesterRef: (requester.result.data as { id: string }).id,

@@ -96,6 +96,11 @@ export const P = {
   askReason: { en: 'What is the reason? Please describe it in a sentence.', zh: '请简单描述一下原因。' },
   askFormEmail: { en: 'Which email address should the ticket be sent to?', zh: '请提供接收工单通知的邮箱地址。' },
   badEmail: { en: 'That does not look like an email address.', zh: '这似乎不是有效的邮箱地址。' },
+  askFormProof: {
+    en: 'To file this for the order I need to know it is yours: what is the email address on the order?',
+    zh: '为核实订单归属，请提供下单时使用的邮箱地址。',
+  },
+  formEmailMismatch: { en: 'That email does not match the order, so I cannot file anything for it.', zh: '该邮箱与订单不符，无法为该订单办理。' },
 } as const satisfies Record<string, Phrase>;
 
 /** The ticket opened for a return or complaint, its number told. */
@@ -103,6 +108,18 @@ export const ticketPhrase = (kind: 'return' | 'complaint', ticketId: string): Ph
   kind === 'return'
     ? { en: `I have opened ticket ${ticketId} for your return. A colleague will contact you by email.`, zh: `已为您创建退货工单 ${ticketId}，客服会通过邮件与您联系。` }
     : { en: `I have opened ticket ${ticketId} for your complaint. A colleague will contact you by email.`, zh: `已为您创建投诉工单 ${ticketId}，客服会通过邮件与您联系。` };
+
+/** A verified customer named an order of someone else's for a return or complaint. */
+export const notYourOrderPhrase = (orderId: string): Phrase => ({
+  en: `Order ${orderId} is not on your account, so I cannot file a return or complaint for it. Which of your orders is it? (its number, like ORD-0001234)`,
+  zh: `订单${orderId}不在您的账户下，无法为其办理退货或投诉。请提供您自己的订单号（例如 ORD-0001234）。`,
+});
+
+/** The item named is not one of the order's (or was not recognised): its items, by name, to pick from. */
+export const itemNotOnOrderPhrase = (orderId: string, names: readonly string[], named: boolean): Phrase => ({
+  en: `${named ? `That item is not on order ${orderId}` : 'I could not recognise that product'}. Which of its items is it: ${names.join(', ')}?`,
+  zh: `${named ? `订单${orderId}中没有这件商品` : '没有识别出这件商品'}。是以下哪一件：${names.join('、')}？`,
+});
 
 /** No such order (said the same whoever asks). */
 export const notFoundPhrase = (orderId: string): Phrase => ({ en: `I cannot find order ${orderId}.`, zh: `没有找到订单${orderId}。` });
