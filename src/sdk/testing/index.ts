@@ -1,0 +1,6 @@
+/**
+ * The connector test kit, as `omnigate/sdk/testing`: what a connector's own tests import to run
+ * against a real backend. See docs/connector-guide.md, "Testing against your own backend".
+ */
+export { startFaultProxy, DEFAULT_FAULT_LATENCY_MS, DEFAULT_FAULT_PROXY_MAX_CONNECTIONS, MAX_FAULT_LATENCY_MS } from './fault-proxy.ts';
+export type { Fault, FaultKind, FaultProxy, FaultProxyOptions, FaultProxyStats } from './fault-proxy.ts';
