@@ -1541,7 +1541,7 @@ export interface components {
             detail: string;
             instance?: string;
             /** @enum {string} */
-            code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNKNOWN_CAPABILITY" | "UNAUTHENTICATED" | "FORBIDDEN" | "PROXY_PATH_FORBIDDEN" | "NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "RATE_LIMITED" | "PAYLOAD_TOO_LARGE" | "HEADERS_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL" | "UPSTREAM_UNAVAILABLE" | "UPSTREAM_UNAUTHORIZED" | "CONNECTOR_FAILED" | "CONNECTOR_BAD_DATA" | "LIFECYCLE_FAILED" | "CONNECTOR_UNAVAILABLE" | "CIRCUIT_OPEN" | "CONNECTOR_SATURATED" | "SHUTTING_DOWN" | "UPSTREAM_TIMEOUT" | "IDEMPOTENCY_KEY_IN_USE" | "IDEMPOTENCY_KEY_REUSED" | "JOB_NOT_DEAD" | "WEBHOOK_REJECTED" | "STORE_UNAVAILABLE" | "STREAM_LIMIT_REACHED" | "SUBSCRIPTION_LIMIT_REACHED" | "TOKEN_EXPIRED" | "NOT_A_PARTICIPANT" | "IDENTITY_NOT_VERIFIED" | "ORIGIN_NOT_ALLOWED" | "INVALID_TRANSITION" | "CONVERSATION_ALREADY_ASSIGNED" | "CONVERSATION_BUSY" | "AGENT_AT_CAPACITY" | "OFFER_EXPIRED" | "CONVERSATION_LIMIT_REACHED" | "HISTORY_EXPIRED" | "FRAME_TOO_LARGE" | "SLOW_CONSUMER" | "HEARTBEAT_MISSED";
+            code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNKNOWN_CAPABILITY" | "UNAUTHENTICATED" | "FORBIDDEN" | "PROXY_PATH_FORBIDDEN" | "NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "RATE_LIMITED" | "PAYLOAD_TOO_LARGE" | "HEADERS_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL" | "UPSTREAM_UNAVAILABLE" | "UPSTREAM_UNAUTHORIZED" | "CONNECTOR_FAILED" | "CONNECTOR_BAD_DATA" | "LIFECYCLE_FAILED" | "CONNECTOR_UNAVAILABLE" | "CONNECTOR_NOT_CONFIGURED" | "CIRCUIT_OPEN" | "CONNECTOR_SATURATED" | "SHUTTING_DOWN" | "UPSTREAM_TIMEOUT" | "IDEMPOTENCY_KEY_IN_USE" | "IDEMPOTENCY_KEY_REUSED" | "JOB_NOT_DEAD" | "WEBHOOK_REJECTED" | "STORE_UNAVAILABLE" | "STREAM_LIMIT_REACHED" | "SUBSCRIPTION_LIMIT_REACHED" | "TOKEN_EXPIRED" | "NOT_A_PARTICIPANT" | "IDENTITY_NOT_VERIFIED" | "ORIGIN_NOT_ALLOWED" | "INVALID_TRANSITION" | "CONVERSATION_ALREADY_ASSIGNED" | "CONVERSATION_BUSY" | "AGENT_AT_CAPACITY" | "OFFER_EXPIRED" | "CONVERSATION_LIMIT_REACHED" | "HISTORY_EXPIRED" | "FRAME_TOO_LARGE" | "SLOW_CONSUMER" | "HEARTBEAT_MISSED";
             retryable: boolean;
             /** @description For STREAM_LIMIT_REACHED and SUBSCRIPTION_LIMIT_REACHED: the limit the key has reached; for CONVERSATION_LIMIT_REACHED: the open conversations a visitor may hold. */
             limit?: number;
@@ -3759,7 +3759,7 @@ export interface components {
          * @description `CONNECTOR_UNAVAILABLE` (the connector is not loaded or not ready), `CIRCUIT_OPEN` (the
          *     backend keeps failing and its breaker pauses calls to it; with `Retry-After`),
          *     `CONNECTOR_SATURATED` (the connector is at its concurrency limit) or `SHUTTING_DOWN`; all
-         *     retryable.
+         *     retryable. `CONNECTOR_NOT_CONFIGURED` (its settings are missing or not valid) is not.
          */
         ConnectorUnavailable: {
             headers: {
@@ -3773,7 +3773,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description `CONNECTOR_UNAVAILABLE` (the connector is not loaded or not ready), `CIRCUIT_OPEN` (its breaker is open), `CONNECTOR_SATURATED` (its bulkhead is full) or `SHUTTING_DOWN`; all retryable. A backend's own 503 passes through as it answered it. */
+        /** @description `CONNECTOR_UNAVAILABLE` (the connector is not loaded or not ready), `CIRCUIT_OPEN` (its breaker is open), `CONNECTOR_SATURATED` (its bulkhead is full) or `SHUTTING_DOWN`; all retryable. `CONNECTOR_NOT_CONFIGURED` (its settings are missing or not valid) is not. A backend's own 503 passes through as it answered it. */
         ProxyUnavailable: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3822,7 +3822,8 @@ export interface components {
          * @description `STORE_UNAVAILABLE` (the event outbox, in Redis, is away: the delivery is not acknowledged
          *     from memory; with `Retry-After`), or, as for any connector call, `CONNECTOR_UNAVAILABLE`,
          *     `CIRCUIT_OPEN` (with `Retry-After`), `CONNECTOR_SATURATED` or `SHUTTING_DOWN`. All
-         *     retryable: the sender should deliver again.
+         *     retryable: the sender should deliver again. `CONNECTOR_NOT_CONFIGURED` (the connector's
+         *     settings are missing or not valid) is not.
          */
         InboundUnavailable: {
             headers: {
@@ -3874,6 +3875,7 @@ export interface components {
          * @description `CONNECTOR_UNAVAILABLE`, `CIRCUIT_OPEN` (with `Retry-After`), `CONNECTOR_SATURATED` or
          *     `SHUTTING_DOWN`, as for any connector call, or `STORE_UNAVAILABLE`: Redis is away and
          *     the request has an `Idempotency-Key` or asks for `respond-async`. All retryable.
+         *     `CONNECTOR_NOT_CONFIGURED` (the connector's settings are missing or not valid) is not.
          */
         CreateTicketUnavailable: {
             headers: {

@@ -46,6 +46,7 @@ export const ERROR_CATALOGUE = {
   SUBSCRIPTION_LIMIT_REACHED: { status: 409, wsClose: 4409, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'This key has its limit of webhook subscriptions' },
   IDEMPOTENCY_KEY_REUSED: { status: 422, wsClose: 4422, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'The idempotency key was already used for another request' },
   CONNECTOR_UNAVAILABLE: { status: 503, wsClose: 4503, retryable: true, breaker: false, outcomeUnknown: false, stale: false, title: 'The connector for this capability is not loaded' },
+  CONNECTOR_NOT_CONFIGURED: { status: 503, wsClose: 4503, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'The connector is missing settings it needs' },
   CIRCUIT_OPEN: { status: 503, wsClose: 4503, retryable: true, breaker: false, outcomeUnknown: false, stale: true, title: 'The backend is failing; calls to it are paused' },
   CONNECTOR_SATURATED: { status: 503, wsClose: 4503, retryable: true, breaker: false, outcomeUnknown: false, stale: true, title: 'The connector is at its concurrency limit' },
   SHUTTING_DOWN: { status: 503, wsClose: 1012, retryable: true, breaker: false, outcomeUnknown: false, stale: false, title: 'The gateway is shutting down' },

@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { connectorEnv } from '../../scripts/lib/backends.ts';
 import { API_KEY, ROOT_DIR, setFault, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { port, TEST_REDIS_CACHE_URL, TEST_REDIS_URL, TEST_URLS } from '../support/ports.ts';
+import { assertMatchesSpec } from '../support/spec.ts';
 
 const dir = join(ROOT_DIR, '.data', `connectors-under-test-${process.pid}`);
 
@@ -31,8 +32,8 @@ before(async () => {
 export default defineConnector({ manifest: { ...${VALID_MANIFEST.replace('NAME', 'Bad Name!').replace('SYSTEM', 'billing')}, version: 'one' },
   async auth() { return { authorize() {} }; }, queries: { 'invoice.get': async () => ({}) }, async health() { return { ok: true }; } });\n`);
   connectorPackage('missing-config', `import { defineConnector } from 'omnigate/sdk';
-export default defineConnector({ manifest: ${VALID_MANIFEST.replace('NAME', 'missing-config').replace('SYSTEM', 'billing')},
-  async auth() { return { authorize() {} }; }, queries: { 'invoice.get': async () => ({}) }, async health() { return { ok: true }; } });\n`);
+export default defineConnector({ manifest: ${VALID_MANIFEST.replace('NAME', 'missing-config').replace('SYSTEM', 'billing').replace("'invoice.get'", "'invoice.settings'")},
+  async auth() { return { authorize() {} }; }, queries: { 'invoice.settings': async () => ({}) }, async health() { return { ok: true }; } });\n`);
   gw = await startTestGateway({ OMNIGATE_CONNECTORS_DIR: dir });
 });
 after(async () => {
@@ -73,6 +74,14 @@ describe('start-up with broken connectors', () => {
     const res = await gw.api('/v1/query', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ capability: 'invoice.get', params: {} }) });
     assert.equal(res.status, 503);
     assert.equal(((await res.json()) as { code: string }).code, 'CONNECTOR_UNAVAILABLE');
+  });
+
+  test('answers a capability of a connector missing its settings with 503 CONNECTOR_NOT_CONFIGURED, not retryable', async () => {
+    const res = await gw.api('/v1/query', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ capability: 'invoice.settings', params: {} }) });
+    assert.equal(res.status, 503);
+    const problem = (await assertMatchesSpec(res, 'query')) as { code: string; retryable: boolean; connector: string; detail: string };
+    assert.deepEqual({ code: problem.code, retryable: problem.retryable, connector: problem.connector }, { code: 'CONNECTOR_NOT_CONFIGURED', retryable: false, connector: 'missing-config' });
+    assert.match(problem.detail, /OMNIGATE_CONNECTOR_MISSING_CONFIG_API_KEY/);
   });
 });
 

@@ -38,13 +38,13 @@ export default connector;
 `);
 }
 
-function startRegistry(name: string) {
+function startRegistry(name: string, connectorEnv: Record<string, string> = { ECHO_BASE_URL: 'http://127.0.0.1:9' }) {
   const dir = join(scratch, name);
   const connectorsDir = join(dir, 'connectors');
   writeConnector(join(connectorsDir, 'echo'), '1.0.0');
   const changes: LifecycleOutcome[] = [];
   const registry = createConnectorRegistry({
-    log: pino({ level: 'silent' }), connectorsDir, connectorEnv: { ECHO_BASE_URL: 'http://127.0.0.1:9' },
+    log: pino({ level: 'silent' }), connectorsDir, connectorEnv,
     schemas: createSchemaRegistry(join(ROOT, 'schemas')), store: createPackageStore(join(dir, 'store')),
     drainTimeoutMs: 1_000, retryMinMs: 10, retryMaxMs: 20, restartResetMs: 60_000, onChange: (outcome) => changes.push(outcome),
   });
@@ -112,6 +112,23 @@ test("a version whose manifest declares a malformed business key is refused at t
     assert.equal(outcome.problem?.stage, 'manifest');
     assert.match(outcome.problem?.message ?? '', /businessKeys/, outcome.problem?.message);
     assert.equal(registry.get('echo')?.active?.version, '1.0.0');
+  } finally {
+    await registry.close();
+  }
+});
+
+test('a connector missing a required setting answers a problem that is not retryable and names the setting', async () => {
+  const { registry } = startRegistry('unconfigured', {});
+  try {
+    await registry.start();
+    assert.equal(registry.get('echo')?.problem?.stage, 'config');
+    assert.throws(() => registry.lease('echo'), (err: unknown) => {
+      assert.ok(isAppError(err));
+      assert.equal(err.code, 'CONNECTOR_NOT_CONFIGURED');
+      assert.equal(err.retryable, false, 'no retry sets a missing setting');
+      assert.match(err.message, /OMNIGATE_CONNECTOR_ECHO_BASE_URL/);
+      return true;
+    });
   } finally {
     await registry.close();
   }

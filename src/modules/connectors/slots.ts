@@ -103,7 +103,7 @@ export function createSlots(): Slots {
       const slot = byName.get(name);
       const version = slot?.active;
       if (!slot || !version) {
-        throw new AppError('CONNECTOR_UNAVAILABLE', `connector ${name} is not loaded: ${slot?.problem?.message ?? 'unknown connector'}`, { connector: name });
+        throw notServing(name, slot?.problem, 'unknown connector');
       }
       slot.leases.set(version, (slot.leases.get(version) ?? 0) + 1);
       let released = false;
@@ -120,4 +120,13 @@ export function createSlots(): Slots {
     },
   };
   return slots;
+}
+
+/**
+ * Why a connector serves nothing. Missing or invalid settings (stage `config`) are not retryable:
+ * no retry sets them, an operator must. Anything else may pass (a backend coming back, a recheck).
+ */
+export function notServing(name: string, problem: { stage: string; message: string } | undefined, fallback: string): AppError {
+  if (problem?.stage === 'config') return new AppError('CONNECTOR_NOT_CONFIGURED', `connector ${name} is not configured: ${problem.message}`, { connector: name, stage: 'config' });
+  return new AppError('CONNECTOR_UNAVAILABLE', `connector ${name} is not loaded: ${problem?.message ?? fallback}`, { connector: name });
 }

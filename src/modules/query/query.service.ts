@@ -8,6 +8,7 @@ import type { ConversationAttribution } from '../lineage/lineage.types.ts';
 import type { StaleCache } from '../../ports/cache.ts';
 import type { ConnectorCalls } from '../connectors/connector-calls.ts';
 import type { ConnectorRegistry } from '../connectors/registry.ts';
+import { notServing } from '../connectors/slots.ts';
 import type { Metrics } from '../observability/metrics.ts';
 
 /** Which connector answered a call, and how long it took. */
@@ -68,7 +69,7 @@ export function createQueryService(deps: QueryServiceDeps): QueryService {
       if (!entry) throw new AppError('UNKNOWN_CAPABILITY', `no connector declares the capability ${capability}`, { capability });
       const { name } = entry;
       if (!entry.active) {
-        throw new AppError('CONNECTOR_UNAVAILABLE', `connector ${name} is not loaded: ${entry.problem?.message ?? 'unknown problem'}`, { connector: name });
+        throw notServing(name, entry.problem, 'unknown problem');
       }
       const { active } = entry;
       const declaration = active.capabilities.get(capability);
