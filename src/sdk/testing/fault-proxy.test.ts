@@ -144,12 +144,23 @@ test('the SDK http client through the proxy sees the canonical errors: UPSTREAM_
   }
 });
 
-test('close() ends held requests and open connections, and stops listening', async () => {
-  const own = await startFaultProxy({ target });
-  own.setFault({ kind: 'hang' });
-  const pending = outcome(fetch(`${own.url}/owners/6`));
-  await waitFor('the request held', () => own.stats().hanging === 1);
-  await own.close();
-  assert.ok((await pending).error instanceof TypeError);
-  assert.ok((await outcome(fetch(`${own.url}/owners/6`))).error instanceof TypeError, 'still listening after close()');
+test('close() ends held requests and every connection, to clients and to the backend, and stops listening', async () => {
+  const own = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+  own.keepAliveTimeout = 60_000; // so only the proxy can close the connection
+  await new Promise<void>((resolve) => own.listen(0, '127.0.0.1', resolve));
+  const connections = (): Promise<number> => new Promise((resolve, reject) => own.getConnections((err, n) => (err ? reject(err) : resolve(n))));
+  const ownProxy = await startFaultProxy({ target: `http://127.0.0.1:${(own.address() as AddressInfo).port}` });
+  try {
+    assert.equal((await outcome(fetch(`${ownProxy.url}/kept-alive`))).status, 200);
+    assert.equal(await connections(), 1, 'the proxy keeps its connection to the backend alive');
+    ownProxy.setFault({ kind: 'hang' });
+    const pending = outcome(fetch(`${ownProxy.url}/owners/6`));
+    await waitFor('the request held', () => ownProxy.stats().hanging === 1);
+    await ownProxy.close();
+    assert.ok((await pending).error instanceof TypeError);
+    await waitFor('the backend connection closed', async () => (await connections()) === 0);
+    assert.ok((await outcome(fetch(`${ownProxy.url}/owners/6`))).error instanceof TypeError, 'still listening after close()');
+  } finally {
+    await new Promise<void>((resolve) => own.close(() => resolve()));
+  }
 });
