@@ -368,6 +368,10 @@ export interface paths {
          *     health, atomic swap, drain the calls in flight on the old version (bounded), close it.
          *     Every installed version is kept, so the change can be rolled back. Any failure keeps the
          *     old version serving and answers 409 `LIFECYCLE_FAILED` with the `stage` that failed.
+         *     The package's `package.json` must agree with its manifest: the same `version`, and a
+         *     `name` that is the connector's name, optionally `connector-`-prefixed and scoped
+         *     (`@omnigate/connector-billing-sap`); otherwise the install fails at stage `manifest`,
+         *     naming the field and both values.
          */
         put: operations["installConnector"];
         post?: never;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { copyConnector, packTarball, scratchDir, setVersion } from '../support/connector-packages.ts';
@@ -114,6 +114,22 @@ describe('live connector lifecycle', () => {
     assert.equal((await listed('orders-java'))?.version, '1.1.20');
   });
 
+  test('an install whose package.json version disagrees with the manifest is refused with 409, naming the field and both values', async () => {
+    const folder = copyConnector('orders-java', scratchDir('pkg'), '1.3.0');
+    const pkgPath = join(folder, 'package.json');
+    writeFileSync(pkgPath, JSON.stringify({ ...(JSON.parse(readFileSync(pkgPath, 'utf8')) as object), version: '1.3.1' }));
+    const tarball = await packTarball(folder);
+    rmSync(join(folder, '..'), { recursive: true, force: true });
+    const before = (await listed('orders-java'))?.version;
+    const res = await admin('/connectors/orders-java', { method: 'PUT', headers: { 'content-type': 'application/gzip' }, body: new Uint8Array(tarball) });
+    assert.equal(res.status, 409);
+    const problem = (await assertMatchesSpec(res, 'installConnector')) as { code: string; stage: string; detail: string };
+    assert.equal(problem.code, 'LIFECYCLE_FAILED');
+    assert.equal(problem.stage, 'manifest');
+    assert.match(problem.detail, /package\.json version 1\.3\.1 does not match the manifest's version 1\.3\.0/);
+    assert.equal((await listed('orders-java'))?.version, before, 'nothing changed');
+  });
+
   test('rolls back to the version the last change replaced', async () => {
     const res = await admin('/connectors/orders-java/rollback', { method: 'POST' });
     const outcome = (await assertMatchesSpec(res, 'rollbackConnector')) as { from: string; to: string };
@@ -154,6 +170,9 @@ describe('live connector lifecycle', () => {
 describe('a refused first install', () => {
   const installAs = async (name: string, broken: boolean) => {
     const folder = copyConnector('orders-java', scratchDir('pkg'), '1.0.0', (source) => `${source.replace("name: 'orders-java'", `name: '${name}'`)}${broken ? '\nthis is not javascript\n' : ''}`);
+    // The package is named after the connector, as an install checks.
+    const pkgPath = join(folder, 'package.json');
+    writeFileSync(pkgPath, JSON.stringify({ ...(JSON.parse(readFileSync(pkgPath, 'utf8')) as object), name: `@omnigate/connector-${name}` }));
     const tarball = await packTarball(folder);
     rmSync(join(folder, '..'), { recursive: true, force: true });
     return admin(`/connectors/${name}`, { method: 'PUT', headers: { 'content-type': 'application/gzip' }, body: new Uint8Array(tarball) });

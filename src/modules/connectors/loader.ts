@@ -27,7 +27,8 @@ export class StageError extends Error {
 /** Loading one version up to the swap (worker, manifest, config, auth), and its health check. */
 export interface Loader {
   /** A version that may serve, or a StageError. */
-  prepare(pkg: StoredPackage, label: string, expectedName: string | undefined, onDeath: (version: ConnectorVersion, reason: string) => void): Promise<ConnectorVersion>;
+  /** `checkPackage`: the package.json must agree with the manifest on name and version (an install). */
+  prepare(pkg: StoredPackage, label: string, expectedName: string | undefined, onDeath: (version: ConnectorVersion, reason: string) => void, checkPackage?: boolean): Promise<ConnectorVersion>;
   /** What is wrong with a version's health, if anything. */
   healthOf(version: ConnectorVersion): Promise<Problem | undefined>;
 }
@@ -53,7 +54,22 @@ export function createLoader(deps: ConnectorRegistryDeps, log: Logger, slots: Sl
     }
   }
 
-  async function prepare(pkg: StoredPackage, label: string, expectedName: string | undefined, onDeath: (version: ConnectorVersion, reason: string) => void): Promise<ConnectorVersion> {
+  /**
+   * An uploaded package says what it is twice: package.json and the manifest. Both must agree, or
+   * the admin would see one version listed and another installed. The package name is the
+   * connector's name, optionally prefixed `connector-` and scoped (`@omnigate/connector-echo`).
+   */
+  function checkPackageAgrees(pkg: StoredPackage, manifest: ConnectorManifest): void {
+    if (pkg.version !== manifest.version) {
+      throw new StageError('manifest', `package.json version ${pkg.version} does not match the manifest's version ${manifest.version}: set both to the same version`);
+    }
+    const bare = pkg.name?.replace(/^@[^/]+\//, '');
+    if (bare !== manifest.name && bare !== `connector-${manifest.name}`) {
+      throw new StageError('manifest', `package.json name ${pkg.name ?? '(none)'} does not match the manifest's name ${manifest.name}: name the package ${manifest.name} or connector-${manifest.name} (a scope is allowed)`);
+    }
+  }
+
+  async function prepare(pkg: StoredPackage, label: string, expectedName: string | undefined, onDeath: (version: ConnectorVersion, reason: string) => void, checkPackage = false): Promise<ConnectorVersion> {
     const connectorLog = log.child({ connector: label });
     let version: ConnectorVersion | undefined;
     const host = createWorkerHost({
@@ -76,6 +92,7 @@ export function createLoader(deps: ConnectorRegistryDeps, log: Logger, slots: Sl
       const labelled = slots.byName.get(label);
       if (labelled && !labelled.active) labelled.manifest = manifest;
       checkManifest(manifest, expectedName);
+      if (checkPackage) checkPackageAgrees(pkg, manifest);
       const { config, problems } = resolveConnectorConfig(configAjv, manifest.name, manifest.configSchema, deps.connectorEnv);
       if (problems.length > 0) throw new StageError('config', problems.join('; '));
       const params = new Map<string, ValidateFunction>();

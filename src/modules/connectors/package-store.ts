@@ -10,6 +10,8 @@ export interface StoredPackage {
   readonly dir: string;
   /** package.json `version`. */
   readonly version: string;
+  /** package.json `name`, if it has one. */
+  readonly name?: string;
   /** Content digest of the package, so two loads of the same code share one copy. */
   readonly digest: string;
   /** The file to import (package.json `main`). */
@@ -47,7 +49,7 @@ export function createPackageStore(root: string) {
 
   /** Moves (or copies) a package folder into the store; an identical one is reused. */
   function keep(name: string, source: string, move: boolean): StoredPackage {
-    const { version, entry } = describe(source);
+    const { version, entry, name: packageName } = describe(source);
     const digest = digestOf(source);
     const dir = join(root, name, `${version}-${digest}`);
     if (!existsSync(dir)) {
@@ -57,7 +59,7 @@ export function createPackageStore(root: string) {
     } else if (move) {
       rmSync(source, { recursive: true, force: true });
     }
-    return { dir, version, digest, entry };
+    return { dir, version, digest, entry, ...(typeof packageName === 'string' ? { name: packageName } : {}) };
   }
 
   return {

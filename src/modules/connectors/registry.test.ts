@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import { pino } from 'pino';
+import { c as createTar } from 'tar';
 import { isAppError } from '../../kernel/errors.ts';
 import { createSchemaRegistry } from '../../kernel/schemas.ts';
 import { startTrace } from '../../kernel/trace.ts';
@@ -129,6 +130,42 @@ test('a connector missing a required setting answers a problem that is not retry
       assert.match(err.message, /OMNIGATE_CONNECTOR_ECHO_BASE_URL/);
       return true;
     });
+  } finally {
+    await registry.close();
+  }
+});
+
+/** `npm pack`-shaped tarball of the echo connector at `version`, its package.json edited by `edit`. */
+async function tarballOf(dir: string, version: string, edit: (pkg: Record<string, unknown>) => void): Promise<Buffer> {
+  writeConnector(dir, version);
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Record<string, unknown>;
+  edit(pkg);
+  writeFileSync(join(dir, 'package.json'), JSON.stringify(pkg));
+  const chunks: Buffer[] = [];
+  for await (const chunk of createTar({ gzip: true, cwd: dir, prefix: 'package/', portable: true }, ['.']) as AsyncIterable<Buffer>) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+test('an install whose package.json and manifest disagree on version or name is refused, naming the field and both values', async () => {
+  const { registry } = startRegistry('agree');
+  try {
+    await registry.start();
+    const upload = join(scratch, 'agree', 'upload');
+    const badVersion = await registry.install('echo', await tarballOf(upload, '2.0.0', (pkg) => (pkg.version = '2.0.1')));
+    assert.equal(badVersion.result, 'failed');
+    assert.equal(badVersion.problem?.stage, 'manifest');
+    assert.match(badVersion.problem?.message ?? '', /version/);
+    assert.match(badVersion.problem?.message ?? '', /2\.0\.1/);
+    assert.match(badVersion.problem?.message ?? '', /2\.0\.0/);
+    const badName = await registry.install('echo', await tarballOf(upload, '2.0.0', (pkg) => (pkg.name = '@omnigate/connector-other')));
+    assert.equal(badName.result, 'failed');
+    assert.equal(badName.problem?.stage, 'manifest');
+    assert.match(badName.problem?.message ?? '', /name/);
+    assert.match(badName.problem?.message ?? '', /@omnigate\/connector-other/);
+    assert.match(badName.problem?.message ?? '', /echo/);
+    assert.equal(registry.get('echo')?.active?.version, '1.0.0', 'the old version keeps serving');
+    const good = await registry.install('echo', await tarballOf(upload, '2.0.0', () => {}));
+    assert.deepEqual({ result: good.result, to: good.to }, { result: 'ok', to: '2.0.0' });
   } finally {
     await registry.close();
   }

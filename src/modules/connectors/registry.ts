@@ -65,7 +65,7 @@ export function createConnectorRegistry(deps: ConnectorRegistryDeps): ConnectorR
     let candidate: ConnectorVersion;
     try {
       // At start the folder name only labels the connector until its manifest names it.
-      candidate = await loader.prepare(pkg, slot.name, action === 'start' ? undefined : slot.name, (version, reason) => void supervisor.onWorkerDeath(slot, version, reason));
+      candidate = await loader.prepare(pkg, slot.name, action === 'start' ? undefined : slot.name, (version, reason) => void supervisor.onWorkerDeath(slot, version, reason), action === 'install');
     } catch (err) {
       const problem: Problem = { stage: err instanceof StageError ? err.stage : 'load', message: (err as Error).message, at: now() };
       // Past its manifest, a connector failing at start has its name: listed, configured and
