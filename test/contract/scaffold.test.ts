@@ -136,6 +136,23 @@ describe('connector scaffold', () => {
     }
   });
 
+  test('packs only the connector (package.json `files`): an old tarball in its folder is never packed into a new one', () => {
+    const pkg = JSON.parse(read('package.json')) as { files?: string[] };
+    assert.ok(Array.isArray(pkg.files), 'package.json lists its files');
+    const old = join(target, 'omnigate-connector-acme-contacts-0.0.9.tgz');
+    writeFileSync(old, 'an earlier npm pack');
+    try {
+      const { NODE_TEST_CONTEXT: _ignored, ...env } = process.env;
+      const run = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: target, encoding: 'utf8', env });
+      assert.equal(run.status, 0, run.stderr);
+      const packed = ((JSON.parse(run.stdout) as Array<{ files: Array<{ path: string }> }>)[0]?.files ?? []).map((f) => f.path).sort();
+      assert.deepEqual(packed.filter((p) => p.endsWith('.tgz')), [], `a tarball was packed: ${packed.join(', ')}`);
+      for (const needed of ['package.json', 'README.md', 'src/index.ts', 'src/mappers/to-customer.ts']) assert.ok(packed.includes(needed), `${needed} is packed: ${packed.join(', ')}`);
+    } finally {
+      rmSync(old, { force: true });
+    }
+  });
+
   test('refuses a name that is not kebab-case with a clear message and exit code 2', () => {
     for (const bad of ['AcmeContacts', 'acme_contacts', 'acme.contacts', 'acme-', 'acme--contacts', '1acme', 'acme contacts', 'a'.repeat(51)]) {
       const run = scaffold(bad, '--dir', connectorsDir);
