@@ -128,7 +128,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
       void events.publish([cloudEvent({ source, type: 'breaker.state_changed', subject: change.connector, partitionkey: change.connector, data: change })]),
   });
   const registry = createConnectorRegistry({
-    log, connectorsDir: config.connectorsDir, connectorEnv: config.connectorEnv, schemas, store,
+    log, connectorsDir: config.connectorsDir, connectorEnv: config.connectorEnv, capabilityOwners: config.capabilityOwners, schemas, store,
     drainTimeoutMs: config.drainTimeoutMs, workerHeapMb: config.workerHeapMb, restartResetMs: config.restartResetMs,
     retryMinMs: config.connectorRetryMinMs, retryMaxMs: config.connectorRetryMaxMs, secrets, telemetry: config.telemetry,
     onChange: (outcome) => {

@@ -1,6 +1,7 @@
 import { readEnvArea } from './env-area.ts';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
+import { parseCapabilityOwners } from './capability-owners-config.ts';
 import { parseBotConfig, parseChatConfig } from './chat-config.ts';
 import { parseDispatchConfig } from './dispatch-config.ts';
 import { parseLineageConfig } from './lineage-config.ts';
@@ -128,8 +129,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
   const dispatch = parseDispatchConfig(env, rootDir);
   const lineage = parseLineageConfig(env);
   const telemetry = parseTelemetryConfig(env);
-  if (problems.length > 0 || !ws.config || chat.problems || bot.problems || dispatch.problems || lineage.problems || !telemetry.config) {
-    throw new ConfigError([...new Set([...problems, ...ws.problems, ...identity.problems, ...(chat.problems ?? []), ...(bot.problems ?? []), ...(dispatch.problems ?? []), ...(lineage.problems ?? []), ...telemetry.problems])]);
+  const owners = parseCapabilityOwners(env);
+  if (problems.length > 0 || !ws.config || chat.problems || bot.problems || dispatch.problems || lineage.problems || !telemetry.config || owners.problems) {
+    throw new ConfigError([...new Set([...problems, ...ws.problems, ...identity.problems, ...(chat.problems ?? []), ...(bot.problems ?? []), ...(dispatch.problems ?? []), ...(lineage.problems ?? []), ...telemetry.problems, ...(owners.problems ?? [])])]);
   }
   const apiKeys = parseKeys(String(raw.OMNIGATE_API_KEYS));
   const adminKeys = raw.OMNIGATE_ADMIN_KEYS === undefined ? [] : parseKeys(String(raw.OMNIGATE_ADMIN_KEYS));
@@ -191,6 +193,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     ws: ws.config,
     connectorEnv: Object.freeze(envWithPrefix(env, CONNECTOR_ENV_PREFIX)),
     resilienceEnv: Object.freeze(envWithPrefix(env, RESILIENCE_ENV_PREFIX)),
+    capabilityOwners: owners.config,
     identity: identity.config,
     chat: chat.config,
     bot: bot.config,

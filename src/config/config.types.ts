@@ -145,6 +145,8 @@ export interface Config {
   readonly dispatch: DispatchConfig;
   /** `OMNIGATE_LINEAGE_*`, `OMNIGATE_JAEGER_UI_URL`: how long and how much lineage is kept, and where traces open (src/config/lineage-config.ts). */
   readonly lineage: LineageConfig;
+  /** `OMNIGATE_CAPABILITY_OWNERS`: the connector that serves a capability several connectors declare (src/config/capability-owners-config.ts). */
+  readonly capabilityOwners: Readonly<Record<string, string>>;
   /** `OTEL_SERVICE_NAME`, `OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_BSP_SCHEDULE_DELAY`: spans and where they go (src/config/telemetry-config.ts). */
   readonly telemetry: TelemetryConfig;
 }

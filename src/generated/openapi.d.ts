@@ -2093,6 +2093,34 @@ export interface components {
         };
         ConnectorList: {
             connectors: components["schemas"]["ConnectorInfo"][];
+            /**
+             * @description The capabilities that several loaded connectors declare, by capability name, and which
+             *     connector serves each: the owner named in `OMNIGATE_CAPABILITY_OWNERS`, or, with no owner
+             *     among them (`ambiguous`), the connector the gateway knew first (serving ones first), as
+             *     before. An ambiguous capability degrades `/readyz`. Empty when every capability has one connector.
+             */
+            sharedCapabilities: components["schemas"]["SharedCapability"][];
+        };
+        SharedCapability: {
+            /** @example customer.get */
+            capability: string;
+            /**
+             * @description The connectors declaring it, by name.
+             * @example [
+             *       "crm-python",
+             *       "crm-second"
+             *     ]
+             */
+            connectors: string[];
+            /**
+             * @description The connector its calls go to.
+             * @example crm-python
+             */
+            servedBy: string;
+            /** @description The owner configured in `OMNIGATE_CAPABILITY_OWNERS`, when it is one of the connectors declaring it. */
+            owner?: string;
+            /** @description No owner configured among them: calls go to the connector the gateway knew first. */
+            ambiguous: boolean;
         };
         ConnectorInfo: {
             /** @example orders-java */
@@ -2187,6 +2215,30 @@ export interface components {
             to?: string;
             /** @constant */
             result: "ok";
+            /**
+             * @description Present when the change left the connector sharing a capability with another connector and
+             *     no owner is configured for it (`OMNIGATE_CAPABILITY_OWNERS`): the change is applied, calls to
+             *     that capability keep going to the connector the gateway knew first, and `/readyz` is degraded
+             *     until an owner is configured or one of them is removed.
+             */
+            warnings?: components["schemas"]["LifecycleWarning"][];
+        };
+        LifecycleWarning: {
+            /** @constant */
+            code: "CAPABILITY_AMBIGUOUS";
+            /** @example customer.get */
+            capability: string;
+            /**
+             * @example [
+             *       "crm-python",
+             *       "crm-second"
+             *     ]
+             */
+            connectors: string[];
+            /** @example crm-python */
+            servedBy: string;
+            /** @example customer.get is declared by crm-python and crm-second; calls go to crm-python. Name its owner in OMNIGATE_CAPABILITY_OWNERS (or remove one). */
+            message: string;
         };
         AuditList: {
             /** @description Newest first. */
@@ -3093,8 +3145,20 @@ export interface components {
         };
         Readiness: {
             /**
+             * @description Capabilities that several loaded connectors declare with no owner configured
+             *     (`OMNIGATE_CAPABILITY_OWNERS`); each degrades readiness. Absent when there is none.
+             */
+            ambiguousCapabilities?: {
+                /** @example customer.get */
+                capability: string;
+                connectors: string[];
+                /** @description The connector its calls go to (the one the gateway knew first). */
+                servedBy: string;
+            }[];
+            /**
              * @description `ready`: every connector is ready and every store is up. `degraded`: at least one
-             *     connector serves, but some connector is unhealthy or failed, or some store is down
+             *     connector serves, but some connector is unhealthy or failed, or a capability is
+             *     ambiguous (`ambiguousCapabilities`), or some store is down
              *     (no stale answers and rate limits per node, or no jobs and idempotency) or warns
              *     (the durable Redis nearly full). `not_ready`: no connector serves, or the
              *     gateway is starting or draining.

@@ -25,7 +25,7 @@ function answer(res: Response, outcome: LifecycleOutcome): void {
       ...(outcome.to ? { to: outcome.to } : {}),
     });
   }
-  res.json({ connector: outcome.connector, action: outcome.action, ...(outcome.from ? { from: outcome.from } : {}), ...(outcome.to ? { to: outcome.to } : {}), result: 'ok' });
+  res.json({ connector: outcome.connector, action: outcome.action, ...(outcome.from ? { from: outcome.from } : {}), ...(outcome.to ? { to: outcome.to } : {}), result: 'ok', ...(outcome.warnings ? { warnings: outcome.warnings } : {}) });
 }
 
 /** /v1/admin: connector lifecycle (reload, install, rollback, remove) and the audit trail. */

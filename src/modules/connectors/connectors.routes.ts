@@ -35,7 +35,7 @@ export function createConnectorsRouter(deps: { registry: ConnectorRegistry; resi
     for (const [name, problem] of apart) {
       if (!entries.some((e) => e.name === name)) connectors.push(describeConnector({ name, state: 'failed', problem, restarts: 0 }));
     }
-    res.json({ connectors });
+    res.json({ connectors, sharedCapabilities: deps.registry.sharedCapabilities() });
   });
   return router;
 }

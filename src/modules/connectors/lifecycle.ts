@@ -1,6 +1,6 @@
 import type { Logger } from '../../kernel/logger.ts';
 import type { AuditLog } from '../../ports/audit-log.ts';
-import type { ConnectorRegistry, LifecycleOutcome } from './registry.ts';
+import type { ConnectorRegistry, LifecycleOutcome, LifecycleWarning } from './registry.ts';
 
 /**
  * A connector lifecycle change, as a command: today it runs on this node; the events work sends
@@ -39,7 +39,23 @@ export function createLifecycle(deps: { registry: ConnectorRegistry; audit: Audi
           ...(command.traceId ? { traceId: command.traceId } : {}),
         })
         .catch((err: unknown) => log.error({ err, connector: command.connector }, 'could not write the audit record'));
-      return outcome;
+      const warnings = outcome.result === 'ok' && outcome.action !== 'remove' ? ambiguities(registry, command.connector) : [];
+      for (const w of warnings) log.warn({ connector: command.connector, capability: w.capability, connectors: w.connectors, servedBy: w.servedBy }, 'capability declared by several connectors without an owner');
+      return warnings.length > 0 ? { ...outcome, warnings } : outcome;
     },
   };
+}
+
+/** The capabilities `connector` now shares with another connector, with no owner configured. */
+export function ambiguities(registry: ConnectorRegistry, connector: string): LifecycleWarning[] {
+  return registry
+    .sharedCapabilities()
+    .filter((s) => s.ambiguous && s.connectors.includes(connector))
+    .map((s) => ({
+      code: 'CAPABILITY_AMBIGUOUS',
+      capability: s.capability,
+      connectors: s.connectors,
+      servedBy: s.servedBy,
+      message: `${s.capability} is declared by ${s.connectors.join(' and ')}; calls go to ${s.servedBy}. Name its owner in OMNIGATE_CAPABILITY_OWNERS (or remove one).`,
+    }));
 }

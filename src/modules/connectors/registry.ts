@@ -8,7 +8,7 @@ import { createSupervisor } from './supervision.ts';
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 
 export type {
-  LoadStage, ConnectorState, Problem, ConnectorVersion, ConnectorEntry, Lease, LifecycleAction, LifecycleOutcome, ConnectorRegistry, ConnectorRegistryDeps,
+  LoadStage, ConnectorState, Problem, ConnectorVersion, ConnectorEntry, Lease, LifecycleAction, LifecycleWarning, SharedCapability, LifecycleOutcome, ConnectorRegistry, ConnectorRegistryDeps,
 } from './registry.types.ts';
 import type { Problem, ConnectorVersion, LifecycleAction, LifecycleOutcome, ConnectorRegistry, ConnectorRegistryDeps } from './registry.types.ts';
 
@@ -19,7 +19,7 @@ import type { Problem, ConnectorVersion, LifecycleAction, LifecycleOutcome, Conn
  */
 export function createConnectorRegistry(deps: ConnectorRegistryDeps): ConnectorRegistry {
   const log = deps.log.child({ module: 'connectors' });
-  const slots = createSlots();
+  const slots = createSlots(deps.capabilityOwners);
   const loader = createLoader(deps, log, slots);
   /** The package of a connector that never came up, for rechecks. */
   const pendingPackages = new Map<string, StoredPackage>();
@@ -168,6 +168,7 @@ export function createConnectorRegistry(deps: ConnectorRegistryDeps): ConnectorR
     list: slots.list,
     get: slots.get,
     route: slots.route,
+    sharedCapabilities: slots.sharedCapabilities,
     bySystem: slots.bySystem,
     lease: slots.lease,
 

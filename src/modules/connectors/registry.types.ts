@@ -50,6 +50,30 @@ export interface ConnectorEntry {
   readonly restarts: number;
 }
 
+/**
+ * A capability that several loaded connectors declare. `ambiguous`: no owner among them is
+ * configured (`OMNIGATE_CAPABILITY_OWNERS`), so the connector the gateway knew first serves it.
+ */
+export interface SharedCapability {
+  readonly capability: string;
+  /** The connectors declaring it, by name. */
+  readonly connectors: readonly string[];
+  /** The one its calls go to. */
+  readonly servedBy: string;
+  /** The configured owner, when it is one of them. */
+  readonly owner?: string;
+  readonly ambiguous: boolean;
+}
+
+/** A change that succeeded but left something to look at: a capability it now shares without an owner. */
+export interface LifecycleWarning {
+  readonly code: 'CAPABILITY_AMBIGUOUS';
+  readonly capability: string;
+  readonly connectors: readonly string[];
+  readonly servedBy: string;
+  readonly message: string;
+}
+
 /** A hold on one version for one call; a swap waits for holds on the old version to end. */
 export interface Lease {
   readonly version: ConnectorVersion;
@@ -65,6 +89,8 @@ export interface LifecycleOutcome {
   readonly to?: string;
   readonly result: 'ok' | 'failed';
   readonly problem?: Problem;
+  /** Set by the lifecycle on a change that succeeded (never in the `connector.changed` event). */
+  readonly warnings?: readonly LifecycleWarning[];
 }
 
 export interface ConnectorRegistry {
@@ -74,6 +100,8 @@ export interface ConnectorRegistry {
   get(name: string): ConnectorEntry | undefined;
   /** The connector declaring a capability (serving ones first); undefined if none does. */
   route(capability: string): ConnectorEntry | undefined;
+  /** The capabilities several loaded connectors declare, by name, with who serves each. */
+  sharedCapabilities(): readonly SharedCapability[];
   /** The connector reaching a system (for the proxy). */
   bySystem(system: string): ConnectorEntry | undefined;
   /** Holds the active version of a connector for one call; throws CONNECTOR_UNAVAILABLE if none serves. */
@@ -90,6 +118,8 @@ export interface ConnectorRegistryDeps {
   readonly log: Logger;
   readonly connectorsDir: string;
   readonly connectorEnv: Readonly<Record<string, string>>;
+  /** `OMNIGATE_CAPABILITY_OWNERS`: the connector serving a capability that several declare. */
+  readonly capabilityOwners?: Readonly<Record<string, string>>;
   readonly schemas: SchemaRegistry;
   readonly store: PackageStore;
   readonly drainTimeoutMs?: number;

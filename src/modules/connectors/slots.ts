@@ -1,7 +1,7 @@
 import { AppError } from '../../kernel/errors.ts';
 import type { ConnectorManifest } from '../../sdk/types.ts';
 import type { StoredPackage } from './package-store.ts';
-import type { ConnectorEntry, ConnectorState, ConnectorVersion, Lease, Problem } from './registry.types.ts';
+import type { ConnectorEntry, ConnectorState, ConnectorVersion, Lease, Problem, SharedCapability } from './registry.types.ts';
 
 /** What the registry keeps of one connector, across its versions. */
 export interface Slot {
@@ -40,6 +40,7 @@ export interface Slots {
   list(): readonly ConnectorEntry[];
   get(name: string): ConnectorEntry | undefined;
   route(capability: string): ConnectorEntry | undefined;
+  sharedCapabilities(): readonly SharedCapability[];
   bySystem(system: string): ConnectorEntry | undefined;
   lease(name: string): Lease;
 }
@@ -47,9 +48,20 @@ export interface Slots {
 /** Timestamps of problems and loads. */
 export const now = (): string => new Date().toISOString();
 
-/** An empty table; the registry fills it as connectors load. */
-export function createSlots(): Slots {
+/**
+ * An empty table; the registry fills it as connectors load. `owners` (capability → connector)
+ * decides which connector serves a capability several declare; without an owner the connector
+ * the table knew first keeps it (serving ones first), and the capability is ambiguous.
+ */
+export function createSlots(owners: Readonly<Record<string, string>> = {}): Slots {
   const byName = new Map<string, Slot>();
+
+  /** The connectors declaring a capability, in table order (the order they were first known). */
+  const declaring = (capability: string): Slot[] => [...byName.values()].filter((s) => slots.isKnown(s) && s.manifest?.capabilities.some((c) => c.name === capability));
+  function routeSlot(capability: string, candidates: Slot[]): Slot | undefined {
+    const owner = owners[capability];
+    return candidates.find((s) => s.name === owner) ?? candidates.find((s) => s.active) ?? candidates[0];
+  }
 
   function entryOf(slot: Slot): ConnectorEntry {
     return {
@@ -89,9 +101,26 @@ export function createSlots(): Slots {
       return slot && slots.isKnown(slot) ? entryOf(slot) : undefined;
     },
     route(capability) {
-      const declaring = [...byName.values()].filter((s) => s.manifest?.capabilities.some((c) => c.name === capability));
-      const slot = declaring.find((s) => s.active) ?? declaring[0];
+      const slot = routeSlot(capability, declaring(capability));
       return slot ? entryOf(slot) : undefined;
+    },
+    sharedCapabilities() {
+      const names = new Set([...byName.values()].filter(slots.isKnown).flatMap((s) => s.manifest?.capabilities.map((c) => c.name) ?? []));
+      const shared: SharedCapability[] = [];
+      for (const capability of [...names].sort()) {
+        const candidates = declaring(capability);
+        if (candidates.length < 2) continue;
+        const owner = owners[capability];
+        const owned = owner !== undefined && candidates.some((s) => s.name === owner);
+        shared.push({
+          capability,
+          connectors: candidates.map((s) => s.name).sort(),
+          servedBy: routeSlot(capability, candidates)!.name,
+          ...(owned ? { owner } : {}),
+          ambiguous: !owned,
+        });
+      }
+      return shared;
     },
     bySystem(system) {
       const matching = [...byName.values()].filter((s) => s.manifest?.system === system);

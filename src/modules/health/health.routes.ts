@@ -14,7 +14,8 @@ export interface HealthDeps {
  * /healthz: the process is alive. /readyz: it should get traffic — `ready` when every connector
  * serves, `degraded` (still 200: the healthy parts answer) when some do not, `not_ready` (503)
  * when none does or it is starting or draining. A shared store that is down, or up with a
- * warning (the durable Redis near its memory limit), degrades, never fails.
+ * warning (the durable Redis near its memory limit), degrades, never fails; so does a capability
+ * several connectors declare with no owner configured (`ambiguousCapabilities`).
  */
 export function createHealthRouter(deps: HealthDeps): Router {
   const router = Router();
@@ -27,9 +28,11 @@ export function createHealthRouter(deps: HealthDeps): Router {
     const connectors = deps.registry.list().map((e) => ({ name: e.name, state: e.state, ...(e.problem ? { problem: { stage: e.problem.stage } } : {}) }));
     const serving = connectors.filter((c) => c.state !== 'failed').length;
     const stores = await Promise.all(deps.stores.map(storeStatus));
-    const allWell = connectors.every((c) => c.state === 'ready') && stores.every((s) => s.status === 'up' && !s.warning);
+    // A capability several connectors declare with no owner configured: served, but by chance of order.
+    const ambiguous = deps.registry.sharedCapabilities().filter((s) => s.ambiguous).map(({ capability, connectors: declaring, servedBy }) => ({ capability, connectors: declaring, servedBy }));
+    const allWell = connectors.every((c) => c.state === 'ready') && stores.every((s) => s.status === 'up' && !s.warning) && ambiguous.length === 0;
     const status = !deps.isAccepting() || serving === 0 ? 'not_ready' : allWell ? 'ready' : 'degraded';
-    res.status(status === 'not_ready' ? 503 : 200).json({ status, connectors, stores });
+    res.status(status === 'not_ready' ? 503 : 200).json({ status, connectors, stores, ...(ambiguous.length > 0 ? { ambiguousCapabilities: ambiguous } : {}) });
   });
   return router;
 }
