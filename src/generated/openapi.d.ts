@@ -3726,7 +3726,8 @@ export interface components {
         };
         /**
          * @description `LIFECYCLE_FAILED`: the new version failed a stage (`stage`: load, manifest, config, auth
-         *     or health); the previous version keeps serving. The same is logged, audited and shown in
+         *     or health). The version serving before (`from`), if any, keeps serving, and `detail` says
+         *     so; for a connector that never loaded it says that no version is serving. The same is logged, audited and shown in
          *     the connector's `lastError`. A refused install of a connector that was not there is only
          *     logged and audited: it is not listed and does not change `/readyz`.
          */

@@ -99,6 +99,7 @@ describe('live connector lifecycle', () => {
     assert.equal(problem.code, 'LIFECYCLE_FAILED');
     assert.equal(problem.stage, 'manifest');
     assert.equal(problem.from, '1.1.20');
+    assert.match((problem as unknown as { detail: string }).detail, /version 1\.1\.20 keeps serving/);
     const now = await listed('orders-java');
     assert.equal(now?.version, '1.1.20');
     assert.equal(now?.state, 'ready');
@@ -187,6 +188,9 @@ describe('a refused first install', () => {
     assert.equal(problem.code, 'LIFECYCLE_FAILED');
     assert.equal(problem.from, undefined);
     assert.doesNotMatch(problem.title, /previous version/, 'there was no previous version');
+    const { detail } = problem as unknown as { detail: string };
+    assert.doesNotMatch(detail, /keeps serving/, 'a connector that never loaded has no version to keep serving');
+    assert.match(detail, /no version of orders-extra is serving/);
     assert.equal(await readiness(), 'ready', 'nothing that was serving stopped');
     assert.equal(await listed('orders-extra'), undefined, 'no phantom connector');
     assert.equal((await admin('/connectors/orders-extra', { method: 'DELETE' })).status, 404, 'nothing to remove');

@@ -13,11 +13,15 @@ export interface AdminRoutesDeps {
   readonly uploadLimitBytes: number;
 }
 
-/** A change that failed answers 409 with why; the previous version keeps serving. */
+/**
+ * A change that failed answers 409 with why, and what serves now: the version it would have
+ * replaced (`from`) keeps serving, or, for a connector that never loaded, nothing does.
+ */
 function answer(res: Response, outcome: LifecycleOutcome): void {
   if (outcome.result === 'failed') {
     if (outcome.action === 'remove') throw new AppError('NOT_FOUND', outcome.problem?.message ?? `no connector ${outcome.connector}`);
-    throw new AppError('LIFECYCLE_FAILED', `${outcome.action} of ${outcome.connector} failed at ${outcome.problem?.stage}: ${outcome.problem?.message}`, {
+    const serving = outcome.from ? `version ${outcome.from} keeps serving` : `no version of ${outcome.connector} is serving`;
+    throw new AppError('LIFECYCLE_FAILED', `${outcome.action} of ${outcome.connector} failed at ${outcome.problem?.stage}: ${outcome.problem?.message}; ${serving}`, {
       connector: outcome.connector,
       action: outcome.action,
       ...(outcome.problem ? { stage: outcome.problem.stage } : {}),

@@ -44,6 +44,9 @@ export function createConnectorRegistry(deps: ConnectorRegistryDeps): ConnectorR
     return outcome;
   }
 
+  /** The version that serves (and keeps serving when a change fails), as an outcome's `from`. */
+  const serving = (slot: Slot): { from?: string } => (slot.active?.host.isAlive ? { from: slot.active.version } : {});
+
   /** At start the folder name is only a guess; the manifest names the connector. */
   function rename(slot: Slot, name: string): void {
     if (slot.name === name) return;
@@ -176,7 +179,7 @@ export function createConnectorRegistry(deps: ConnectorRegistryDeps): ConnectorR
       const slot = slots.slotFor(name);
       return slots.serially(slot, async () => {
         const folder = folderOf(name);
-        if (!folder) return record({ connector: name, action: 'reload', result: 'failed', problem: { stage: 'load', message: `no folder ${name} in ${deps.connectorsDir}`, at: now() } });
+        if (!folder) return record({ connector: name, action: 'reload', result: 'failed', ...serving(slot), problem: { stage: 'load', message: `no folder ${name} in ${deps.connectorsDir}`, at: now() } });
         return activate(slot, deps.store.fromFolder(name, folder), 'reload');
       });
     },
@@ -198,7 +201,7 @@ export function createConnectorRegistry(deps: ConnectorRegistryDeps): ConnectorR
       const slot = slots.slotFor(name);
       return slots.serially(slot, async () => {
         const target = slot.rollbackTo;
-        if (!target) return record({ connector: name, action: 'rollback', result: 'failed', problem: { stage: 'load', message: 'there is no earlier version to roll back to', at: now() } });
+        if (!target) return record({ connector: name, action: 'rollback', result: 'failed', ...serving(slot), problem: { stage: 'load', message: 'there is no earlier version to roll back to', at: now() } });
         return activate(slot, target, 'rollback');
       });
     },
