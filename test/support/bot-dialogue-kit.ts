@@ -77,14 +77,19 @@ export function createKitQueries() {
   const queries: AttributedQueries = {
     attribution: { conversationId: 'c-1', actor: { kind: 'bot', id: 'builtin' } },
     async call(capability, params, options) {
-      calls.push({ capability, params, shown: options?.shown });
+      const shown = options?.shown;
+      const call = { capability, params, shown: typeof shown === 'string' ? shown : undefined };
+      calls.push(call);
       const source = { connector: systemOf(capability), version: '1.0.0', system: systemOf(capability), latencyMs: 1 };
       const code = down.get(systemOf(capability));
       const ageMs = stale.get(capability);
       if (code !== undefined && ageMs === undefined) throw new AppError(code, `${systemOf(capability)} is down`);
       const data = structuredClone(answer(capability, params));
-      const result: QueryResult = { capability, data, source };
-      return ageMs === undefined ? result : { ...result, stale: true, staleness: { ageMs, storedAt: new Date(Date.now() - ageMs).toISOString(), reason: { code: 'UPSTREAM_UNAVAILABLE', detail: 'down' } } };
+      const fresh: QueryResult = { capability, data, source };
+      const result: QueryResult = ageMs === undefined ? fresh : { ...fresh, stale: true, staleness: { ageMs, storedAt: new Date(Date.now() - ageMs).toISOString(), reason: { code: 'UPSTREAM_UNAVAILABLE', detail: 'down' } } };
+      // What was shown, told from the answer as the lineage recorder tells it (a failed call: none).
+      if (typeof shown === 'function') calls[calls.indexOf(call)] = { ...call, shown: shown(result) };
+      return result;
     },
   };
   return { queries, calls, orders, tickets, down, stale };

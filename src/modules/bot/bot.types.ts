@@ -1,4 +1,4 @@
-import type { BusinessKey, ConversationAttribution } from '../lineage/lineage.types.ts';
+import type { BusinessKey, ConversationAttribution, Shown } from '../lineage/lineage.types.ts';
 import type { QueryResult } from '../query/query.service.ts';
 import type { Classification, ConversationEvent, ConversationState, MessageContent } from '../chat/conversation.types.ts';
 
@@ -35,8 +35,12 @@ export type BotReply =
 
 /** The unified query API, attributed to this conversation and message (lineage, spans): the only way a bot reaches business data. */
 export interface AttributedQueries {
-  /** Calls a capability (query or command) through the query service, with `attribution` set. `shown`: what of the answer the bot will show, and to whom (lineage). */
-  call(capability: string, params: Record<string, unknown>, options?: { readonly shown?: string; readonly purpose?: string }): Promise<QueryResult>;
+  /**
+   * Calls a capability (query or command) through the query service, with `attribution` set.
+   * `shown`: what of the answer the bot will show, and to whom (lineage) — a text, or a function
+   * of the answer when the answer itself decides it (evaluated once the call answered).
+   */
+  call(capability: string, params: Record<string, unknown>, options?: { readonly shown?: Shown; readonly purpose?: string }): Promise<QueryResult>;
   readonly attribution: ConversationAttribution;
 }
 

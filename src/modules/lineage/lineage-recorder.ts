@@ -8,7 +8,7 @@ import type { LineageStore } from '../../ports/lineage-store.ts';
 import type { CapabilityDeclaration } from '../../sdk/types.ts';
 import type { ConnectorRegistry } from '../connectors/registry.ts';
 import type { CallOptions, QueryResult, QueryService } from '../query/query.service.ts';
-import type { BusinessKey, ConversationAttribution, LineageEntry, UnderstandingEntry } from './lineage.types.ts';
+import type { BusinessKey, ConversationAttribution, LineageEntry, Shown, UnderstandingEntry } from './lineage.types.ts';
 
 /** The CloudEvent types of lineage, on `omnigate.conversations`, keyed (and subject) by the conversation id. */
 export const LINEAGE_RECORDED = 'lineage.recorded';
@@ -101,9 +101,21 @@ export function createLineageRecorder(deps: LineageRecorderDeps): LineageRecorde
         ...(result?.staleness ? { staleAgeMs: result.staleness.ageMs } : {}),
       },
       keys,
-      ...(attribution.shown === undefined ? {} : { shown: attribution.shown }),
+      ...shownOf(attribution.shown, result, capability),
       traceId: trace.traceId,
     };
+  }
+
+  /** The entry's `shown`: the fixed text, or the caller's function of the answer (none for a failed call, or a function that throws: logged). */
+  function shownOf(shown: Shown | undefined, result: QueryResult | undefined, capability: string): { shown?: string } {
+    if (typeof shown === 'string') return { shown };
+    if (shown === undefined || result === undefined) return {};
+    try {
+      return { shown: shown(result) };
+    } catch (err) {
+      log.warn({ err, capability }, 'what a call showed could not be told from its answer');
+      return {};
+    }
   }
 
   const eventOf = (type: LineageEventType, entry: LineageEntry | UnderstandingEntry, trace?: TraceContext) => lineageEvent(deps.source, type, entry, trace);

@@ -1,4 +1,5 @@
 import type { Actor } from '../chat/conversation.types.ts';
+import type { QueryResult } from '../query/query.service.ts';
 
 /**
  * One business record, as lineage names it: the system it lives in (a connector manifest's
@@ -26,8 +27,16 @@ export interface ConversationAttribution {
   /** Why, in a few words, for the trace: `bot.order_status`, `sidebar`, `console`. */
   readonly purpose?: string;
   /** What of the answer is shown, and to whom (`status only, to an anonymous visitor`): kept as the entry's `shown`. */
-  readonly shown?: string;
+  readonly shown?: Shown;
 }
+
+/**
+ * What of a call's answer is shown, and to whom: a fixed text, or one the caller decides from the
+ * answer itself (whose order it is decides what of it the visitor sees), so one read both decides
+ * and is recorded truly. The function is evaluated once, when the call has answered (ok or stale);
+ * a call that failed showed nothing and records no `shown`.
+ */
+export type Shown = string | ((result: QueryResult) => string);
 
 /** What one attributed call did: written once per call (after it ends, failed or not). */
 export interface LineageEntry {

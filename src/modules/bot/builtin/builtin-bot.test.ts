@@ -14,7 +14,7 @@ const rig = (customerId?: string) => createKitBot(knowledge, customerId);
 const said = saidIn;
 
 describe('order status', () => {
-  test('a verified customer asking in English about an own order gets its details, read as "order details, verified customer"', async () => {
+  test('a verified customer asking in English about an own order gets its details from ONE read, recorded as "order details, verified customer"', async () => {
     const r = rig('42');
     const reply = await r.say('where is my order ORD-0000001');
     assert.equal(reply.kind, 'answer');
@@ -22,9 +22,14 @@ describe('order status', () => {
     assert.match(said(reply), /1 × Docking station.*129\.00 EUR/);
     assert.deepEqual(r.calls.map((c) => [c.capability, c.shown]), [
       ['customer.get', 'nothing (whose orders are theirs), verified customer'],
-      ['order.get', 'nothing (whose order it is), verified customer'],
       ['order.get', 'order details, verified customer'],
     ]);
+  });
+
+  test('a verified customer asking about someone else\'s order: the one read says it showed nothing', async () => {
+    const r = rig('42');
+    await r.say('where is ORD-0000003?');
+    assert.deepEqual(r.calls.filter((c) => c.capability === 'order.get').map((c) => c.shown), ['nothing (whose order it is), verified customer']);
   });
 
   test('an anonymous visitor asking in Chinese is asked for the email, and with the right one gets the status only', async () => {

@@ -1,4 +1,5 @@
 import { toAppError } from '../../../kernel/errors.ts';
+import type { Shown } from '../../lineage/lineage.types.ts';
 import type { QueryResult } from '../../query/query.service.ts';
 import type { BotReply } from '../bot.types.ts';
 import type { Turn } from './dialogue.types.ts';
@@ -16,11 +17,11 @@ export const systemOf = (capability: string): string =>
 
 /**
  * Calls a capability through the conversation's attributed query API, saying what of the answer
- * the visitor will be shown. A record that does not exist (NOT_FOUND) is `missing`; any other
+ * the visitor will be shown (a text, or a function of the answer when the answer decides it). A record that does not exist (NOT_FOUND) is `missing`; any other
  * failure (CIRCUIT_OPEN, UPSTREAM_*, CONNECTOR_UNAVAILABLE …) means the source is down, and the
  * bot never answers in its place.
  */
-export async function look(turn: Turn, capability: string, params: Record<string, unknown>, shown: string): Promise<Looked> {
+export async function look(turn: Turn, capability: string, params: Record<string, unknown>, shown: Shown): Promise<Looked> {
   const purpose = `bot.${turn.state.intent ?? 'unknown'}`;
   try {
     return { ok: true, result: await turn.input.queries.call(capability, params, { shown, purpose }) };

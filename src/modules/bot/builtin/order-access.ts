@@ -1,5 +1,6 @@
+import type { QueryResult } from '../../query/query.service.ts';
 import type { BotReply } from '../bot.types.ts';
-import type { Turn } from './dialogue.types.ts';
+import type { DialogueState, Turn } from './dialogue.types.ts';
 import { handover } from './handover.ts';
 import { look, remember, sourceDown } from './lookups.ts';
 import { answer, P } from './texts.ts';
@@ -25,8 +26,8 @@ export const DEFAULT_MAX_UNPROVEN = 3;
  * that ends the turn (walking refused or handed over, a source down).
  */
 export type OrderAccess =
-  | { readonly kind: 'own'; readonly order: Order }
-  | { readonly kind: 'proven'; readonly order: Order }
+  | { readonly kind: 'own'; readonly order: Order; readonly result: QueryResult }
+  | { readonly kind: 'proven'; readonly order: Order; readonly result: QueryResult }
   | { readonly kind: 'unproven'; readonly order: Order; readonly verified: boolean }
   | { readonly kind: 'missing' }
   | { readonly kind: 'refused'; readonly reply: BotReply };
@@ -45,11 +46,28 @@ export async function ownRef(turn: Turn): Promise<string | undefined | BotReply>
 }
 
 /**
- * Reads one order to learn whose it is (the read shows the visitor nothing). An anonymous
- * visitor's new number past `maxUnprovenOrders` is refused before it is looked up, so whether it
- * exists is not told; a verified customer's number of someone else's order counts the same.
+ * What the caller will show of an order it may show, from the same read that settles whose it is
+ * (lineage records it): for the verified customer's `own` order, for a `proven` one. Unset, the
+ * read shows nothing.
  */
-export async function checkOrder(turn: Turn, orderId: string): Promise<OrderAccess> {
+export interface OrderShows {
+  readonly own?: string;
+  readonly proven?: string;
+}
+
+/** Whose an order is to this visitor: the verified customer's (`ref`) own, proven by its email in this conversation, or another's. */
+function whoseOrder(state: DialogueState, ref: string | undefined, orderId: string, order: Order): 'own' | 'proven' | 'other' {
+  if (ref !== undefined && order.customerRef === ref) return 'own';
+  return state.proven.includes(orderId) ? 'proven' : 'other';
+}
+
+/**
+ * Reads one order, once, to learn whose it is; its lineage says what the caller will show of it
+ * (`shows`, decided from the answer by the same rule as the access returned; else nothing). An
+ * anonymous visitor's new number past `maxUnprovenOrders` is refused before it is looked up, so
+ * whether it exists is not told; a verified customer's number of someone else's order counts the same.
+ */
+export async function checkOrder(turn: Turn, orderId: string, shows: OrderShows = {}): Promise<OrderAccess> {
   const { state } = turn;
   const ref = await ownRef(turn);
   if (typeof ref === 'object') return { kind: 'refused', reply: ref };
@@ -57,11 +75,19 @@ export async function checkOrder(turn: Turn, orderId: string): Promise<OrderAcce
   const tried = state.proven.includes(orderId) || state.unproven.includes(orderId);
   if (ref === undefined && !tried && state.unproven.length >= max) return { kind: 'refused', reply: await refuseWalking(turn) };
 
-  const check = await look(turn, 'order.get', { id: orderId }, ref === undefined ? 'nothing (whose order it is), anonymous visitor' : 'nothing (whose order it is), verified customer');
+  const nothing = ref === undefined ? 'nothing (whose order it is), anonymous visitor' : 'nothing (whose order it is), verified customer';
+  const shown = (result: QueryResult): string => {
+    const whose = whoseOrder(state, ref, orderId, result.data as Order);
+    return (whose === 'own' ? shows.own : whose === 'proven' ? shows.proven : undefined) ?? nothing;
+  };
+  const check = await look(turn, 'order.get', { id: orderId }, shown);
   if (!check.ok && !check.missing) return { kind: 'refused', reply: sourceDown(turn, check.system, check.code) };
+  if (!check.ok && state.proven.includes(orderId)) return { kind: 'missing' };
   const order = check.ok ? (check.result.data as Order) : undefined;
-  if (order !== undefined && ref !== undefined && order.customerRef === ref) return { kind: 'own', order };
-  if (state.proven.includes(orderId)) return order === undefined ? { kind: 'missing' } : { kind: 'proven', order };
+  if (check.ok && order !== undefined) {
+    const whose = whoseOrder(state, ref, orderId, order);
+    if (whose !== 'other') return { kind: whose, order, result: check.result };
+  }
   if (!tried && state.unproven.length >= max) return { kind: 'refused', reply: await refuseWalking(turn) };
   remember(state.unproven, orderId);
   if (order === undefined) {

@@ -52,14 +52,15 @@ export async function lookUpOrder(turn: Turn, orderId: string): Promise<BotReply
   const { state } = turn;
   state.pending = undefined;
   remember(state.entities.order ??= [], orderId);
-  const access = await checkOrder(turn, orderId);
+  // One read: whose the order is decides what is shown, and its lineage says so.
+  const access = await checkOrder(turn, orderId, { own: SHOWN.details, proven: SHOWN.status });
   switch (access.kind) {
     case 'refused':
       return access.reply;
     case 'own':
-      return showOrder(turn, orderId, 'details');
+      return present(turn, orderId, access.result, 'details');
     case 'proven':
-      return showOrder(turn, orderId, 'status');
+      return present(turn, orderId, access.result, 'status');
     case 'missing':
       return answer(turn.lang, notFoundPhrase(orderId));
     case 'unproven': {
@@ -82,20 +83,33 @@ export async function proveEmail(turn: Turn, pending: Extract<Pending, { kind: '
   return showOrder(turn, pending.orderId, 'status');
 }
 
-/** Reads the order again to show it, the read saying what is shown: everything to its verified owner, the status to one who proved the email. */
+/** What a read that shows an order records (lineage): everything to its verified owner, the status to one who proved the email. */
+const SHOWN = { details: 'order details, verified customer', status: 'status only, anonymous visitor (email proven)' } as const;
+
+/** Reads an order already known to be showable (picked from the own list, its email just proven) and shows it, the read saying what is shown. */
 async function showOrder(turn: Turn, orderId: string, what: 'details' | 'status'): Promise<BotReply> {
+  looking(turn, orderId);
+  const looked = await look(turn, 'order.get', { id: orderId }, SHOWN[what]);
+  if (!looked.ok) return looked.missing ? answer(turn.lang, notFoundPhrase(orderId)) : sourceDown(turn, looked.system, looked.code);
+  return present(turn, orderId, looked.result, what);
+}
+
+/** The order is the one the conversation is about now (the findings name it). */
+function looking(turn: Turn, orderId: string): void {
   turn.state.pending = undefined;
   remember(turn.state.entities.order ??= [], orderId);
   remember(turn.state.orders, orderId);
-  const shown = what === 'details' ? 'order details, verified customer' : 'status only, anonymous visitor (email proven)';
-  const looked = await look(turn, 'order.get', { id: orderId }, shown);
-  if (!looked.ok) return looked.missing ? answer(turn.lang, notFoundPhrase(orderId)) : sourceDown(turn, looked.system, looked.code);
-  const order = looked.result.data as Order;
-  turn.state.notes.push(`${orderId} ${order.status}${looked.result.stale ? ' (stale)' : ''}`);
+}
+
+/** The answer about an order from the read that fetched it: its status, and its details to its verified owner. */
+function present(turn: Turn, orderId: string, result: QueryResult, what: 'details' | 'status'): BotReply {
+  looking(turn, orderId);
+  const order = result.data as Order;
+  turn.state.notes.push(`${orderId} ${order.status}${result.stale ? ' (stale)' : ''}`);
   const phrases: Phrase[] = [statusPhrase(orderId, order.status, order.createdAt)];
   if (what === 'details') phrases.push(detailsPhrase(order));
   else phrases.push(P.statusOnly);
-  return withAge(turn, looked.result, answer(turn.lang, ...phrases));
+  return withAge(turn, result, answer(turn.lang, ...phrases));
 }
 
 function detailsPhrase(order: Order): Phrase {
