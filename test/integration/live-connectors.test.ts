@@ -7,6 +7,7 @@ import { connectorEnv } from '../../scripts/lib/backends.ts';
 import { API_KEY, ROOT_DIR, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { TEST_URLS } from '../support/ports.ts';
 import { assertMatchesSpec } from '../support/spec.ts';
+import { waitFor } from '../support/wait.ts';
 
 const ADMIN_KEY = 'admin-key-0123456789abcdef';
 let dir: string;
@@ -212,18 +213,16 @@ describe('watching connectors/ (opt-in, for development)', () => {
     symlinkSync(join(ROOT_DIR, 'connectors/crm-python'), join(watched, 'crm-python'));
     const dev = await startTestGateway({ OMNIGATE_CONNECTORS_DIR: watched, OMNIGATE_WATCH_CONNECTORS: 'true', OMNIGATE_PACKAGE_STORE_DIR: join(watched, '.store'), OMNIGATE_AUDIT_FILE: join(watched, 'audit.jsonl') });
     try {
+      const ordersJava = async () => ((await (await dev.api('/v1/connectors')).json()) as { connectors: Listed[] }).connectors.find((c) => c.name === 'orders-java');
       setVersion(join(watched, 'orders-java'), '3.0.1');
-      let version = '3.0.0';
-      for (let i = 0; i < 50 && version !== '3.0.1'; i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        const { connectors } = (await (await dev.api('/v1/connectors')).json()) as { connectors: Listed[] };
-        version = connectors.find((c) => c.name === 'orders-java')?.version ?? 'none';
-      }
-      assert.equal(version, '3.0.1');
+      await waitFor('the watched folder reloaded as 3.0.1', async () => (await ordersJava())?.version === '3.0.1');
+      assert.equal((await ordersJava())?.lastError, undefined, 'no error before the bad save');
       writeFileSync(join(watched, 'orders-java/src/index.ts'), 'export default 42;\n');
-      await new Promise((r) => setTimeout(r, 1200));
-      const { connectors } = (await (await dev.api('/v1/connectors')).json()) as { connectors: Listed[] };
-      const orders = connectors.find((c) => c.name === 'orders-java');
+      // Waits on the refused load itself, not on a fixed time (which a busy machine outran).
+      const orders = await waitFor('the bad save refused at load', async () => {
+        const found = await ordersJava();
+        return found?.lastError?.stage === 'load' ? found : undefined;
+      });
       assert.equal(orders?.version, '3.0.1', 'a bad save keeps the previous version serving');
       assert.equal(orders?.lastError?.stage, 'load');
     } finally {
