@@ -129,7 +129,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   });
   const registry = createConnectorRegistry({
     log, connectorsDir: config.connectorsDir, connectorEnv: config.connectorEnv, capabilityOwners: config.capabilityOwners, schemas, store,
-    drainTimeoutMs: config.drainTimeoutMs, workerHeapMb: config.workerHeapMb, restartResetMs: config.restartResetMs,
+    drainTimeoutMs: config.drainTimeoutMs, workerHeapMb: config.workerHeapMb, restartResetMs: config.restartResetMs, healthCheckIntervalMs: config.healthCheckIntervalMs,
     retryMinMs: config.connectorRetryMinMs, retryMaxMs: config.connectorRetryMaxMs, secrets, telemetry: config.telemetry,
     onChange: (outcome) => {
       if (outcome.action === 'remove' && outcome.result === 'ok') pipeline.forget(outcome.connector);

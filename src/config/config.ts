@@ -26,6 +26,7 @@ export const DEFAULT_UPLOAD_LIMIT_BYTES = 5 * 1024 * 1024;
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 export const DEFAULT_RESTART_RESET_MS = 60_000;
 export const DEFAULT_CONNECTOR_RETRY_MIN_MS = 2_000;
+export const DEFAULT_HEALTH_CHECK_INTERVAL_MS = 30_000;
 export const DEFAULT_CONNECTOR_RETRY_MAX_MS = 60_000;
 export const DEFAULT_WORKER_HEAP_MB = 96;
 export const DEFAULT_JOB_ATTEMPTS = 8;
@@ -79,6 +80,7 @@ const ENV_SCHEMA = {
     OMNIGATE_RESTART_RESET_MS: { type: 'integer', minimum: 10, maximum: 86_400_000, default: DEFAULT_RESTART_RESET_MS },
     OMNIGATE_CONNECTOR_RETRY_MIN_MS: { type: 'integer', minimum: 4, maximum: 3_600_000, default: DEFAULT_CONNECTOR_RETRY_MIN_MS },
     OMNIGATE_CONNECTOR_RETRY_MAX_MS: { type: 'integer', minimum: 4, maximum: 3_600_000, default: DEFAULT_CONNECTOR_RETRY_MAX_MS },
+    OMNIGATE_HEALTH_CHECK_INTERVAL_MS: { type: 'integer', minimum: 0, maximum: 3_600_000, default: DEFAULT_HEALTH_CHECK_INTERVAL_MS },
     OMNIGATE_WORKER_HEAP_MB: { type: 'integer', minimum: 16, maximum: 4096, default: DEFAULT_WORKER_HEAP_MB },
     OMNIGATE_CONNECTORS_DIR: { type: 'string', minLength: 1 },
     OMNIGATE_PACKAGE_STORE_DIR: { type: 'string', minLength: 1 },
@@ -156,6 +158,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     restartResetMs: raw.OMNIGATE_RESTART_RESET_MS as number,
     connectorRetryMinMs: raw.OMNIGATE_CONNECTOR_RETRY_MIN_MS as number,
     connectorRetryMaxMs: raw.OMNIGATE_CONNECTOR_RETRY_MAX_MS as number,
+    healthCheckIntervalMs: raw.OMNIGATE_HEALTH_CHECK_INTERVAL_MS as number,
     workerHeapMb: raw.OMNIGATE_WORKER_HEAP_MB as number,
     connectorsDir: resolve(rootDir, (raw.OMNIGATE_CONNECTORS_DIR as string | undefined) ?? 'connectors'),
     connectorStoreDir: resolve(rootDir, (raw.OMNIGATE_PACKAGE_STORE_DIR as string | undefined) ?? '.data/connector-store'),

@@ -36,6 +36,8 @@ export interface Config {
    */
   readonly connectorRetryMinMs: number;
   readonly connectorRetryMaxMs: number;
+  /** `OMNIGATE_HEALTH_CHECK_INTERVAL_MS`: how often each ready connector's health() runs (0: only at load). */
+  readonly healthCheckIntervalMs: number;
   /** `OMNIGATE_WORKER_HEAP_MB`: heap limit of each connector's worker thread. */
   readonly workerHeapMb: number;
   /** `OMNIGATE_CONNECTORS_DIR`: the folder of connector packages. */

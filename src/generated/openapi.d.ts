@@ -1317,7 +1317,10 @@ export interface paths {
          *     limits counted per node; the durable one: no jobs or idempotency) or up with a `warning`
          *     (the durable Redis near its maxmemory). `not_ready` (503) when no
          *     connector serves, or the gateway is starting or shutting down. A store that is down never
-         *     makes the gateway `not_ready` on its own.
+         *     makes the gateway `not_ready` on its own. Each ready connector's health check runs again
+         *     every `OMNIGATE_HEALTH_CHECK_INTERVAL_MS` while it serves: a backend that stops answering
+         *     it turns its connector `unhealthy` (listed by name, `problem.stage` `health`), so the
+         *     gateway is `degraded`, until a recheck passes.
          */
         get: operations["readiness"];
         put?: never;

@@ -35,6 +35,8 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
     OMNIGATE_EVENT_POLLING: 'false',
     // The test Redis holds every file's conversations: a routing gateway routes none it did not see queued unless a test asks.
     OMNIGATE_DISPATCH_RECOVER_INTERVAL_MS: '0',
+    // Periodic health checks would add calls that tests count on the backends; readyz-health turns them on.
+    OMNIGATE_HEALTH_CHECK_INTERVAL_MS: '0',
     // Each gateway of a test is a node of its own (its own outbox), as in production.
     NODE_ID: `test-${process.pid}-${++started}`,
     // Fast backends outrun the per-connector default; the rate-limit tests set their own.

@@ -24,6 +24,7 @@ export function createConnectorRegistry(deps: ConnectorRegistryDeps): ConnectorR
   /** The package of a connector that never came up, for rechecks. */
   const pendingPackages = new Map<string, StoredPackage>();
   const supervisor = createSupervisor({ slots, log, settings: deps, healthOf: loader.healthOf, activate, restart, pending: pendingPackages });
+  let stopHealthChecks = (): void => {};
 
   /** Waits (bounded) for the calls holding a version to end, then closes it. */
   async function retire(slot: Slot, version: ConnectorVersion): Promise<void> {
@@ -166,6 +167,7 @@ export function createConnectorRegistry(deps: ConnectorRegistryDeps): ConnectorR
           }
         }),
       );
+      stopHealthChecks = supervisor.startHealthChecks();
     },
 
     list: slots.list,
@@ -222,6 +224,7 @@ export function createConnectorRegistry(deps: ConnectorRegistryDeps): ConnectorR
 
     async close() {
       slots.closed = true;
+      stopHealthChecks();
       await Promise.allSettled(
         [...slots.byName.values()].map(async (slot) => {
           if (slot.retry) clearTimeout(slot.retry);

@@ -129,6 +129,8 @@ export interface ConnectorRegistryDeps {
   readonly retryMaxMs: number;
   /** A restarted worker that stays healthy this long resets the restart backoff. */
   readonly restartResetMs: number;
+  /** How often each ready connector's health() runs while it serves; 0 or none: only at load. */
+  readonly healthCheckIntervalMs?: number;
   readonly workerHeapMb?: number;
   /** Where the workers send their spans (each as `omnigate-connector-<name>`); none: their spans stay in the worker. */
   readonly telemetry?: WorkerTelemetry;

@@ -7,7 +7,7 @@ import { now, type Slot, type Slots } from './slots.ts';
 export interface SupervisionDeps {
   readonly slots: Slots;
   readonly log: Logger;
-  readonly settings: Pick<ConnectorRegistryDeps, 'retryMinMs' | 'retryMaxMs' | 'restartResetMs'>;
+  readonly settings: Pick<ConnectorRegistryDeps, 'retryMinMs' | 'retryMaxMs' | 'restartResetMs' | 'healthCheckIntervalMs'>;
   healthOf(version: ConnectorVersion): Promise<Problem | undefined>;
   activate(slot: Slot, pkg: StoredPackage, action: LifecycleAction): Promise<LifecycleOutcome>;
   /** Restarts the active version's package in a fresh worker. */
@@ -21,6 +21,8 @@ export interface Supervisor {
   onWorkerDeath(slot: Slot, version: ConnectorVersion, reason: string): Promise<void>;
   resetBackoffWhenStable(slot: Slot, version: ConnectorVersion): void;
   scheduleRecheck(slot: Slot, delayMs: number): void;
+  /** Runs each ready connector's health check every `healthCheckIntervalMs` (if set); returns the stop. */
+  startHealthChecks(): () => void;
   /** The first recheck delay. */
   readonly firstRecheckMs: number;
 }
@@ -91,5 +93,33 @@ export function createSupervisor(deps: SupervisionDeps): Supervisor {
     slot.retry.unref();
   }
 
-  return { onWorkerDeath, resetBackoffWhenStable, scheduleRecheck, firstRecheckMs: settings.retryMinMs };
+  /**
+   * A backend that stops answering while its connector serves: the connector turns unhealthy
+   * (named in /readyz with stage `health`) and is rechecked with backoff until it passes again.
+   */
+  function startHealthChecks(): () => void {
+    const every = settings.healthCheckIntervalMs ?? 0;
+    if (every <= 0) return () => {};
+    const probing = new Set<Slot>();
+    const timer = setInterval(() => {
+      for (const slot of slots.byName.values()) {
+        const version = slot.active;
+        if (slots.closed || probing.has(slot) || slot.state !== 'ready' || !version?.host.isAlive) continue;
+        probing.add(slot);
+        void deps.healthOf(version).then((problem) => {
+          probing.delete(slot);
+          if (!problem || slots.closed || slot.active !== version || slot.state !== 'ready') return;
+          slot.state = 'unhealthy';
+          slot.problem = problem;
+          slot.lastError = problem;
+          log.warn({ connector: slot.name, problem }, 'connector health check failed: unhealthy until a recheck passes');
+          scheduleRecheck(slot, settings.retryMinMs);
+        });
+      }
+    }, every);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
+  return { onWorkerDeath, resetBackoffWhenStable, scheduleRecheck, startHealthChecks, firstRecheckMs: settings.retryMinMs };
 }

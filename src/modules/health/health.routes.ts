@@ -13,7 +13,8 @@ export interface HealthDeps {
 /**
  * /healthz: the process is alive. /readyz: it should get traffic — `ready` when every connector
  * serves, `degraded` (still 200: the healthy parts answer) when some do not, `not_ready` (503)
- * when none does or it is starting or draining. A shared store that is down, or up with a
+ * when none does or it is starting or draining. A connector whose periodic health check fails
+ * (its backend stopped answering) is `unhealthy` until a recheck passes, so it degrades too. A shared store that is down, or up with a
  * warning (the durable Redis near its memory limit), degrades, never fails; so does a capability
  * several connectors declare with no owner configured (`ambiguousCapabilities`).
  */
