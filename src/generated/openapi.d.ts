@@ -1657,7 +1657,7 @@ export interface components {
             /** @description For cursor pages: pass back as `cursor` for the next page. */
             nextCursor?: string;
         };
-        /** @description Why an answer comes from the stale cache (the last good answer of the same read), and how old it is. */
+        /** @description Why an answer comes from the stale cache (the last good answer of the same read, stored by the connector version serving now: `source.version`), and how old it is. */
         Staleness: {
             /** @description How long ago the answer was stored, in milliseconds. */
             ageMs: number;

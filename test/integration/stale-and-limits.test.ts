@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { rmSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { perTestGateways, setFault, type TestGateway } from '../support/gateway.ts';
+import { copyConnector, scratchDir, setVersion } from '../support/connector-packages.ts';
+import { perTestGateways, ROOT_DIR, setFault, type TestGateway } from '../support/gateway.ts';
 import { assertMatchesSpec } from '../support/spec.ts';
 
 const { gateway } = perTestGateways();
@@ -53,6 +56,33 @@ describe('stale fallback from the Redis cache', () => {
     await new Promise((r) => setTimeout(r, 1200));
     const res = await gw.api('/v1/orders/ORD-0006003');
     assert.equal(res.status, 502);
+  });
+
+  test('a stale answer comes from the connector version serving now: an upgrade does not pass off the old version\'s answers as its own', async (t) => {
+    const dir = scratchDir('stale-version');
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    for (const name of ['crm-python', 'tickets-node']) symlinkSync(join(ROOT_DIR, 'connectors', name), join(dir, name));
+    // Versions of this run only: the cache is shared by every test run on this Redis.
+    const [v1, v2] = [`7.${process.pid}.1`, `7.${process.pid}.2`];
+    const folder = copyConnector('orders-java', dir, v1);
+    const adminKey = 'admin-key-stale-0123456789';
+    const gw = await gateway({ OMNIGATE_CONNECTORS_DIR: dir, OMNIGATE_ADMIN_KEYS: `ops:${adminKey}`, OMNIGATE_PACKAGE_STORE_DIR: join(dir, '.store'), OMNIGATE_AUDIT_FILE: join(dir, 'audit.jsonl'), OMNIGATE_RESILIENCE_ORDERS_JAVA_RETRIES: '0' });
+    const read = () => gw.api('/v1/orders/ORD-0006004');
+    assert.equal((await assertMatchesSpec(await read(), 'getOrder')).source.version, v1);
+    setVersion(folder, v2);
+    assert.equal((await fetch(`${gw.url}/v1/admin/connectors/orders-java/reload`, { method: 'POST', headers: { 'x-api-key': adminKey } })).status, 200);
+
+    await setFault('orders', { mode: 'down' });
+    const failed = await read();
+    assert.equal(failed.status, 502, `${v1}'s answer is not served as ${v2}'s`);
+    assert.equal(((await failed.json()) as { code: string }).code, 'UPSTREAM_UNAVAILABLE');
+
+    await setFault('orders', { mode: 'ok' });
+    assert.equal((await read()).status, 200);
+    await setFault('orders', { mode: 'down' });
+    const stale = await assertMatchesSpec(await read(), 'getOrder');
+    assert.equal(stale.stale, true);
+    assert.equal(stale.source.version, v2, 'the version that stored the answer');
   });
 
   test('writes never fall back', async () => {

@@ -60,8 +60,13 @@ export interface QueryServiceDeps {
 }
 
 export function createQueryService(deps: QueryServiceDeps): QueryService {
-  const cacheKey = (capability: string, params: unknown): string =>
-    `${capability}:${createHash('sha256').update(JSON.stringify(params)).digest('base64url')}`;
+  /**
+   * Keyed by connector version: a stale answer is one the version serving now stored (its
+   * `source.version`), never an older mapping's passed off as the new one's. An upgrade starts
+   * with no stale answers; a rollback finds its version's again (within their TTL).
+   */
+  const cacheKey = (capability: string, version: { name: string; version: string }, params: unknown): string =>
+    `${capability}:${version.name}@${version.version}:${createHash('sha256').update(JSON.stringify(params)).digest('base64url')}`;
 
   return {
     async call(capability, params, options) {
@@ -104,20 +109,23 @@ export function createQueryService(deps: QueryServiceDeps): QueryService {
         });
       };
 
-      const key = cacheKey(capability, input);
+      const keyOf = (version: typeof active): string => cacheKey(capability, version, input);
       // The conversation the call works for, on the caller's span and on the connector's and worker's.
       const attributes = conversationAttributes(options.conversation) as Record<string, string | number>;
       annotateActive(attributes);
       const call = { connector: name, capability, params: input, trace: options.trace, log, check, attributes, ...(options.signal ? { signal: options.signal } : {}) };
       try {
         const { data } = declaration.kind === 'query' ? await deps.calls.query(call) : await deps.calls.execute(call);
-        if (declaration.kind === 'query') void deps.cache.set(key, data, deps.staleTtlMs);
+        if (declaration.kind === 'query') void deps.cache.set(keyOf(servedBy), data, deps.staleTtlMs);
         return { capability, data, source: source() };
       } catch (err) {
         const error = toAppError(err);
         // Writes never fall back: a stale answer to a command would be a lie.
         if (declaration.kind !== 'query' || !allowsStaleAnswer(error) || options.signal?.aborted) throw error;
-        const cached = await deps.cache.get<unknown>(key);
+        // The version that serves now (a swap during the call may have moved past `active`).
+        const current = deps.registry.get(name)?.active ?? servedBy;
+        servedBy = current;
+        const cached = await deps.cache.get<unknown>(keyOf(current));
         deps.metrics.cacheHits.inc({ connector: name, capability, result: cached ? 'hit' : 'miss' });
         if (!cached) throw error;
         deps.metrics.staleServes.inc({ connector: name, capability });
