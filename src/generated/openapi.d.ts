@@ -1423,27 +1423,28 @@ export interface components {
     schemas: {
         /**
          * Customer
-         * @description A customer as the CRM (the customer master) knows them, with the ids they have in the other systems.
+         * @description A customer as the customer master knows them. Only `id` and `displayName` are required: every other field is optional, and a consumer treats a missing one as unknown (never invented by a connector, never guessed by Omnigate).
          */
         Customer: {
             id: components["schemas"]["CustomerId"];
             displayName: string;
-            givenName: string;
-            familyName: string;
+            givenName?: string;
+            familyName?: string;
             /** Format: email */
-            email: string;
+            email?: string;
             phone?: string;
             /** @enum {string} */
-            tier: "standard" | "gold" | "vip";
+            tier?: "standard" | "gold" | "vip";
             /** @description BCP 47 language tag. */
-            language: string;
+            language?: string;
             /** Format: date-time */
-            createdAt: string;
-            lifetimeValue: components["schemas"]["Money"];
+            createdAt?: string;
+            lifetimeValue?: components["schemas"]["Money"];
             /** @description The customer's ids in other systems, keyed by system name (orders, tickets). */
-            externalIds: {
+            externalIds?: {
                 [key: string]: string;
             };
+            attributes?: components["schemas"]["Attributes"];
         };
         /**
          * RoutingRules
@@ -1477,6 +1478,15 @@ export interface components {
             /** @example EUR */
             currency: string;
         };
+        /**
+         * Attributes
+         * @description Source-specific fields the canonical model has no place for, kept instead of dropped: the connector copies them as the source gave them (string keys, JSON values). Their meaning is the source's, not Omnigate's: nothing routes or decides on them. Bounded: at most 50 keys of 1 to 64 characters.
+         * @example {
+         *       "petCount": 2,
+         *       "city": "Madison"
+         *     }
+         */
+        Attributes: Record<string, unknown>;
         /** Order */
         Order: {
             id: string;
@@ -1496,6 +1506,7 @@ export interface components {
                 unitPrice: components["schemas"]["Money"];
                 lineTotal: components["schemas"]["Money"];
             }[];
+            attributes?: components["schemas"]["Attributes"];
         };
         /** Ticket */
         Ticket: {
@@ -1504,19 +1515,30 @@ export interface components {
             requesterRef: string;
             subject: string;
             description: string;
-            /** @enum {string} */
-            status: "new" | "open" | "pending" | "solved" | "closed";
-            /** @description True while the ticket needs work (new, open, pending). */
+            /**
+             * @description The canonical status; `other` when the source's status maps to none of them (see `sourceStatus`).
+             * @enum {string}
+             */
+            status: "new" | "open" | "pending" | "solved" | "closed" | "other";
+            /** @description The status in the tickets system's own vocabulary. */
+            sourceStatus?: string;
+            /** @description True while the ticket needs work (new, open, pending; for `other`, what the source says). */
             isOpen: boolean;
             /** @enum {string} */
             priority: "low" | "normal" | "high" | "urgent";
-            /** @enum {string} */
-            channel: "email" | "chat" | "phone" | "web";
+            /**
+             * @description The canonical channel; `other` when the source's channel maps to none of them (see `sourceChannel`).
+             * @enum {string}
+             */
+            channel: "email" | "chat" | "phone" | "web" | "other";
+            /** @description The channel in the tickets system's own vocabulary. */
+            sourceChannel?: string;
             tags: string[];
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
             updatedAt: string;
+            attributes?: components["schemas"]["Attributes"];
         };
         /**
          * Product
@@ -1535,6 +1557,7 @@ export interface components {
             name: string;
             /** @description The current unit price. */
             price: components["schemas"]["Money"];
+            attributes?: components["schemas"]["Attributes"];
         };
         /**
          * Problem
@@ -3378,6 +3401,7 @@ export interface components {
             email: string;
             /** @description True when this call made the requester; false when one with this email existed. */
             created: boolean;
+            attributes?: components["schemas"]["Attributes"];
         };
         /**
          * @example general

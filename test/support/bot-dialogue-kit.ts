@@ -28,16 +28,18 @@ export const order = (id: string, customerRef: string, status: string, sku = 'SK
 
 export interface Call { readonly capability: string; readonly params: Record<string, unknown>; readonly shown: string | undefined }
 
-/** The sample world: customer 42 (orders C-1, ada@example.com) and customer 43 (orders C-2, bob@example.com). */
+/** The sample world: customer 42 (orders C-1, ada@example.com), customer 43 (orders C-2, bob@example.com), customer 44 (a name only). */
 export function createKitQueries() {
   const orders = new Map<string, KitOrder>([
     ['ORD-0000001', order('ORD-0000001', 'C-1', 'shipped')],
     ['ORD-0000002', order('ORD-0000002', 'C-1', 'delivered', 'SKU-MN-04', '27" monitor')],
     ['ORD-0000003', order('ORD-0000003', 'C-2', 'paid')],
   ]);
-  const customers = [
+  // 44: a customer master that knows only an id and a name (no email, no ids in other systems).
+  const customers: { id: string; displayName?: string; email?: string; externalIds?: Record<string, string> }[] = [
     { id: '42', email: 'ada@example.com', externalIds: { orders: 'C-1', tickets: 'u_ada' } },
     { id: '43', email: 'bob@example.com', externalIds: { orders: 'C-2', tickets: 'u_bob' } },
+    { id: '44', displayName: 'George Franklin' },
   ];
   const tickets = new Map<string, { id: string; params: Record<string, unknown> }>();
   const down = new Map<string, ErrorCode>();
@@ -60,7 +62,7 @@ export function createKitQueries() {
         return found;
       }
       case 'customer.list':
-        return { items: customers.filter((c) => c.email.toLowerCase() === String(params.email).toLowerCase()), page: { page: 1 } };
+        return { items: customers.filter((c) => c.email?.toLowerCase() === String(params.email).toLowerCase()), page: { page: 1 } };
       case 'requester.ensure':
         return { id: `u_${createHash('sha256').update(String(params.email).toLowerCase()).digest('hex').slice(0, 8)}`, email: params.email, created: false };
       case 'ticket.create': {

@@ -58,3 +58,14 @@ test('stale parts are used and marked with when they were stored; failed parts a
   // Cut short by the deadline: what was still running is a timeout.
   assert.equal(businessFacts(contextOf({ orders: failed }), AT, true).sources[1]?.reason, 'UPSTREAM_TIMEOUT');
 });
+
+test('a customer with only an id and a display name: every customer fact unknown (null), none invented, the source ok', () => {
+  const { facts, sources } = businessFacts(contextOf({ customer: ok('crm', { id: 'owner-6', displayName: 'George Franklin', attributes: { tier: 'gold' } }) }), AT, false);
+  assert.deepEqual([facts['customer.tier'], facts['customer.language'], facts['customer.lifetimeValueEur']], [null, null, null]);
+  assert.equal(sources[0]?.status, 'ok');
+});
+
+test('open tickets with a status the model has no name for (`other`) still count', () => {
+  const tickets = [{ status: 'other', sourceStatus: 'on-hold', isOpen: true, priority: 'urgent', channel: 'other' }];
+  assert.equal(businessFacts(contextOf({ openTickets: ok('tickets', tickets) }), AT, false).facts['tickets.openUrgentCount'], 1);
+});

@@ -26,7 +26,7 @@ export type TakesIdempotencyKey = (capability: string) => boolean;
 export function createOpenTicket(query: QueryService, takesIdempotencyKey: TakesIdempotencyKey): OpenTicket {
   return async ({ customerId, ...ticket }, options, guard) => {
     const lookup = await query.call('customer.get', { id: customerId }, options);
-    const requesterRef = (lookup.data as { externalIds: Record<string, string | undefined> }).externalIds.tickets;
+    const requesterRef = (lookup.data as { externalIds?: Record<string, string | undefined> }).externalIds?.tickets;
     if (requesterRef === undefined) throw new AppError('NOT_FOUND', `customer ${customerId} has no account in the tickets system`);
     const withToken = guard !== undefined && takesIdempotencyKey('ticket.create');
     await guard?.starting(withToken);

@@ -62,9 +62,12 @@ export function createContextService(deps: { query: QueryService }): ContextServ
       const customer = await part('customer.get', { id: customerId }, options, (d) => d, (err) => {
         throw err;
       });
-      const ids = (customer.data as { externalIds?: Record<string, string> } | undefined)?.externalIds;
+      // externalIds is optional: a profile without it (or without a system) has no id there; only
+      // a profile that could not be read leaves the other systems' ids unknown.
+      const profile = customer.data as { externalIds?: Record<string, string> } | undefined;
+      const ids = profile?.externalIds;
       const skip = (system: string): ContextPart =>
-        ids
+        profile !== undefined
           ? skipped('NOT_FOUND', `${system} skipped: the customer has no id in that system`)
           : skipped('UPSTREAM_UNAVAILABLE', `${system} skipped: the customer profile, which holds the ids of the other systems, is unavailable`);
       const [orders, openTickets] = await Promise.all([

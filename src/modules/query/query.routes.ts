@@ -83,7 +83,8 @@ export function createQueryRouter({ query, context, validate, openTicket, ticket
   /** The customer's id in another system, from the CRM (the customer master), and the CRM's answer. */
   async function externalId(res: Response, customerId: string, system: string): Promise<{ id: string | undefined; lookup: QueryResult }> {
     const lookup = await query.call('customer.get', { id: customerId }, optionsOf(res));
-    return { id: (lookup.data as { externalIds: Record<string, string> }).externalIds[system], lookup };
+    // externalIds is optional: a CRM that keeps no ids of other systems has no account there.
+    return { id: (lookup.data as { externalIds?: Record<string, string> }).externalIds?.[system], lookup };
   }
 
   router.get('/customers', validate('listCustomers'), attributed, async (_req: Request, res: Response) => {

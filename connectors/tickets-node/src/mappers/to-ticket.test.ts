@@ -35,3 +35,25 @@ test('maps a recorded search result to a cursor page', () => {
   assert.equal(page.items.length <= 2, true);
   assert.equal(page.page.hasMore, page.page.nextCursor !== undefined);
 });
+
+test('keeps what the source said: sourceStatus and sourceChannel; a status or channel it has no canonical name for is `other`', () => {
+  const raw = fixture('get-reply.json').result;
+  const known = toTicket({ ...raw, status: 'pending', channel: 'chat' });
+  assert.equal(known.sourceStatus, 'pending');
+  assert.equal(known.sourceChannel, 'chat');
+  const odd = toTicket({ ...raw, status: 'on-hold', channel: 'whatsapp' });
+  assert.equal(odd.status, 'other');
+  assert.equal(odd.sourceStatus, 'on-hold');
+  assert.equal(odd.channel, 'other');
+  assert.equal(odd.sourceChannel, 'whatsapp');
+  assert.equal(odd.isOpen, true, 'a status nobody mapped is not hidden from agents');
+  assert.equal(schemas.validatorFor('Ticket')(odd), true);
+});
+
+test('a ticket without a channel says `other` with no sourceChannel: unknown, not invented', () => {
+  const { channel: _dropped, ...raw } = fixture('get-reply.json').result;
+  const ticket = toTicket(raw);
+  assert.equal(ticket.channel, 'other');
+  assert.equal('sourceChannel' in ticket, false);
+  assert.equal(schemas.validatorFor('Ticket')(ticket), true);
+});

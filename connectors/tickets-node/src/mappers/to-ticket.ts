@@ -1,21 +1,29 @@
-import { BadUpstreamDataError, field, utcFromEpochMs } from 'omnigate/sdk';
+import { field, utcFromEpochMs } from 'omnigate/sdk';
 
 const OPEN_STATUSES = new Set(['new', 'open', 'pending']);
 const STATUSES = new Set([...OPEN_STATUSES, 'solved', 'closed']);
+const CHANNELS = new Set(['email', 'chat', 'phone', 'web']);
 
-/** A tickets-service ticket (camelCase, epoch ms) → canonical Ticket. */
+/**
+ * A tickets-service ticket (camelCase, epoch ms) → canonical Ticket. What the source said is kept
+ * in `sourceStatus` / `sourceChannel`; a value with no canonical name maps to `other` (a status
+ * nobody mapped counts as open, so it is not hidden from agents); a missing channel is `other`
+ * with no `sourceChannel` (unknown, not invented).
+ */
 export function toTicket(raw: unknown, path = 'ticket'): Record<string, unknown> {
   const status = field<string>(raw, 'status', 'string', { path });
-  if (!STATUSES.has(status)) throw new BadUpstreamDataError(`${path}.status`, `${path}.status is not a known ticket status`);
+  const channel = field<string>(raw, 'channel', 'string', { path, optional: true });
   return {
     id: field<string>(raw, 'ticketId', 'string', { path }),
     requesterRef: field<string>(raw, 'requesterId', 'string', { path }),
     subject: field<string>(raw, 'subject', 'string', { path }),
     description: field<string>(raw, 'description', 'string', { path, optional: true }) ?? '',
-    status,
-    isOpen: OPEN_STATUSES.has(status),
+    status: STATUSES.has(status) ? status : 'other',
+    sourceStatus: status,
+    isOpen: OPEN_STATUSES.has(status) || !STATUSES.has(status),
     priority: field<string>(raw, 'priority', 'string', { path }),
-    channel: field<string>(raw, 'channel', 'string', { path, optional: true }) ?? 'web',
+    channel: channel !== undefined && CHANNELS.has(channel) ? channel : 'other',
+    ...(channel === undefined ? {} : { sourceChannel: channel }),
     tags: field<unknown[]>(raw, 'tags', 'array', { path, optional: true })?.map(String) ?? [],
     createdAt: utcFromEpochMs(field(raw, 'createdAt', 'number', { path }), `${path}.createdAt`),
     updatedAt: utcFromEpochMs(field(raw, 'updatedAt', 'number', { path }), `${path}.updatedAt`),

@@ -241,3 +241,13 @@ describe('FAQ, handoff and not understanding', () => {
     ]);
   });
 });
+
+describe('a customer the customer master knows only by id and name', () => {
+  test('asking about an order: no email and no orders id is unknown, not a crash; the order is not shown as theirs', async () => {
+    const r = rig('44');
+    const reply = await r.say('where is my order ORD-0000001');
+    assert.notEqual(reply.kind, 'answer', said(reply));
+    assert.doesNotMatch(said(reply), /has shipped|Docking station/);
+    assert.deepEqual(r.calls.map((c) => c.capability).slice(0, 2), ['customer.get', 'order.get']);
+  });
+});
