@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { connectorEnv } from '../../scripts/lib/backends.ts';
-import { copyConnector, packTarball, scratchDir } from '../support/connector-packages.ts';
+import { copyConnector, namePackage, packTarball, scratchDir } from '../support/connector-packages.ts';
 import { ROOT_DIR, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { TEST_URLS } from '../support/ports.ts';
 import { assertMatchesSpec } from '../support/spec.ts';
@@ -34,9 +34,7 @@ after(async () => {
 
 const admin = (path: string, init: RequestInit = {}) => fetch(`${gw.url}/v1/admin${path}`, { ...init, headers: { 'x-api-key': ADMIN_KEY, ...init.headers } });
 const installSecondCrm = async () => {
-  const folder = copyConnector('crm-python', scratchDir('pkg'), '1.0.0', (source) => source.replace("name: 'crm-python'", "name: 'crm-second'"));
-  const pkgPath = join(folder, 'package.json');
-  writeFileSync(pkgPath, JSON.stringify({ ...JSON.parse(readFileSync(pkgPath, 'utf8')), name: '@omnigate/connector-crm-second' }, null, 2));
+  const folder = namePackage(copyConnector('crm-python', scratchDir('pkg'), '1.0.0', (source) => source.replace("name: 'crm-python'", "name: 'crm-second'")), 'crm-second');
   const tarball = await packTarball(folder);
   rmSync(join(folder, '..'), { recursive: true, force: true });
   return admin('/connectors/crm-second', { method: 'PUT', headers: { 'content-type': 'application/gzip' }, body: new Uint8Array(tarball) });

@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { connectorEnv } from '../../scripts/lib/backends.ts';
-import { copyConnector, packTarball, scratchDir } from '../support/connector-packages.ts';
+import { copyConnector, namePackage, packTarball, scratchDir } from '../support/connector-packages.ts';
 import { API_KEY, ROOT_DIR } from '../support/gateway.ts';
 import { port, TEST_KAFKA_BROKERS, TEST_REDIS_CACHE_URL, TEST_REDIS_URL, TEST_URLS } from '../support/ports.ts';
 
@@ -28,7 +28,7 @@ async function startNode(name: string, httpPort: number, withTickets = false): P
   const dir = scratchDir(`cluster-${name}`);
   symlinkSync(join(ROOT_DIR, 'connectors/crm-python'), join(dir, 'crm-python'));
   copyConnector('orders-java', dir, '1.0.0');
-  if (withTickets) renameSync(copyConnector('tickets-node', dir, '1.0.0', asTickets), join(dir, TICKETS));
+  if (withTickets) renameSync(namePackage(copyConnector('tickets-node', dir, '1.0.0', asTickets), TICKETS), join(dir, TICKETS));
   const child = spawn(process.execPath, [join(ROOT_DIR, 'src/main.ts')], {
     cwd: ROOT_DIR,
     env: {
@@ -120,7 +120,7 @@ describe('a node that joins a running cluster', () => {
 describe('a node added to a running cluster', () => {
   test('comes up with the connectors installed through the admin API before it started, without those removed since, and lists one it could not install as failed', async () => {
     const [a] = nodes as [Node];
-    const folder = copyConnector('tickets-node', scratchDir('cluster-tickets'), '3.1.0', asTickets);
+    const folder = namePackage(copyConnector('tickets-node', scratchDir('cluster-tickets'), '3.1.0', asTickets), TICKETS);
     const tarball = await packTarball(folder);
     rmSync(join(folder, '..'), { recursive: true, force: true });
     const installed = await fetch(`${a.url}/v1/admin/connectors/${TICKETS}`, { method: 'PUT', headers: { 'x-api-key': ADMIN_KEY, 'content-type': 'application/gzip' }, body: new Uint8Array(tarball) });

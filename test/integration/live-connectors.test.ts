@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { copyConnector, packTarball, scratchDir, setVersion } from '../support/connector-packages.ts';
+import { copyConnector, namePackage, packTarball, scratchDir, setVersion } from '../support/connector-packages.ts';
 import { connectorEnv } from '../../scripts/lib/backends.ts';
 import { API_KEY, ROOT_DIR, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { TEST_URLS } from '../support/ports.ts';
@@ -171,10 +171,8 @@ describe('live connector lifecycle', () => {
 
 describe('a refused first install', () => {
   const installAs = async (name: string, broken: boolean) => {
-    const folder = copyConnector('orders-java', scratchDir('pkg'), '1.0.0', (source) => `${source.replace("name: 'orders-java'", `name: '${name}'`)}${broken ? '\nthis is not javascript\n' : ''}`);
     // The package is named after the connector, as an install checks.
-    const pkgPath = join(folder, 'package.json');
-    writeFileSync(pkgPath, JSON.stringify({ ...(JSON.parse(readFileSync(pkgPath, 'utf8')) as object), name: `@omnigate/connector-${name}` }));
+    const folder = namePackage(copyConnector('orders-java', scratchDir('pkg'), '1.0.0', (source) => `${source.replace("name: 'orders-java'", `name: '${name}'`)}${broken ? '\nthis is not javascript\n' : ''}`), name);
     const tarball = await packTarball(folder);
     rmSync(join(folder, '..'), { recursive: true, force: true });
     return admin(`/connectors/${name}`, { method: 'PUT', headers: { 'content-type': 'application/gzip' }, body: new Uint8Array(tarball) });

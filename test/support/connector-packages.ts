@@ -29,6 +29,13 @@ export function setVersion(folder: string, version: string, edit: (source: strin
   writeFileSync(indexPath, edit(readFileSync(indexPath, 'utf8').replace(/version: '[^']+'/, `version: '${version}'`)));
 }
 
+/** Names a copied connector's package after the connector `name`, as an install checks (`@omnigate/connector-<name>`). */
+export function namePackage(folder: string, name: string): string {
+  const pkgPath = join(folder, 'package.json');
+  writeFileSync(pkgPath, JSON.stringify({ ...(JSON.parse(readFileSync(pkgPath, 'utf8')) as object), name: `@omnigate/connector-${name}` }, null, 2));
+  return folder;
+}
+
 /** `npm pack`-shaped tarball (files under package/) of a folder. */
 export async function packTarball(folder: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
