@@ -1,6 +1,7 @@
 import { readEnvArea } from './env-area.ts';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
+import { CONNECTOR_ENV_PREFIX } from '../modules/connectors/connector-config.ts';
 import { parseCapabilityOwners } from './capability-owners-config.ts';
 import { parseBotConfig, parseChatConfig } from './chat-config.ts';
 import { parseDispatchConfig } from './dispatch-config.ts';
@@ -8,7 +9,10 @@ import { parseLineageConfig } from './lineage-config.ts';
 import type { ApiKey, Config } from './config.types.ts';
 import { parseTelemetryConfig } from './telemetry-config.ts';
 import { parseWsConfig } from './ws-config.ts';
+
 import { loadIdentityConfig } from './identity-config.ts';
+
+export { CONNECTOR_ENV_PREFIX };
 
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_HOST = '127.0.0.1';
@@ -47,7 +51,6 @@ export const DEFAULT_QUEUES_METRICS_TIMEOUT_MS = 1_000;
 export const DEFAULT_WEBHOOK_MAX_PER_KEY = 100;
 /** How often the built-in bot's product catalogue is read again through `product.list`. */
 export const DEFAULT_BOT_CATALOGUE_REFRESH_MS = 300_000;
-export const CONNECTOR_ENV_PREFIX = 'OMNIGATE_CONNECTOR_';
 export const RESILIENCE_ENV_PREFIX = 'OMNIGATE_RESILIENCE_';
 
 export type { ApiKey, Config } from './config.types.ts';

@@ -2,6 +2,9 @@ import type { Ajv2020 } from 'ajv/dist/2020.js';
 import type { JsonSchema } from '../../sdk/types.ts';
 import { toIssues } from '../../kernel/schemas.ts';
 
+/** Every connector setting in the environment starts so: `OMNIGATE_CONNECTOR_<NAME>_<FIELD>`. */
+export const CONNECTOR_ENV_PREFIX = 'OMNIGATE_CONNECTOR_';
+
 /** `orders-java` → `ORDERS_JAVA_`: the env prefix (after OMNIGATE_CONNECTOR_) of its settings. */
 export const envPrefixFor = (connector: string): string => `${connector.toUpperCase().replace(/-/g, '_')}_`;
 

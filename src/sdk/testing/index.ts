@@ -4,3 +4,5 @@
  */
 export { startFaultProxy, DEFAULT_FAULT_LATENCY_MS, DEFAULT_FAULT_PROXY_MAX_CONNECTIONS, MAX_FAULT_LATENCY_MS } from './fault-proxy.ts';
 export type { Fault, FaultKind, FaultProxy, FaultProxyOptions, FaultProxyStats } from './fault-proxy.ts';
+export { canonicalSchemas, configFromEnv, createTestContexts, CANONICAL_SCHEMAS_DIR } from './context.ts';
+export type { TestContextOptions, TestContexts } from './context.ts';
