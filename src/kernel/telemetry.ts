@@ -101,8 +101,8 @@ export function contextOfTraceparent(traceparent: string | undefined, tracestate
 
 /**
  * Continues a trace that crossed a queue or a thread: runs `fn` in a span named `name` whose
- * parent is `traceparent` (a new trace when it is absent or invalid). For a job that works for a
- * message: `withRemoteParent(job.data.traceparent, 'bot.reply', conversationAttributes(...), fn)`.
+ * parent is `traceparent` (a new trace when it is absent or invalid). The job queues do it for
+ * every job (`job <type>`); work inside a job is a plain `inSpan` child of that span.
  */
 export function withRemoteParent<T>(traceparent: string | undefined, name: string, attributes: Attributes, fn: (span: Span) => Promise<T>, kind: SpanKind = SpanKind.CONSUMER): Promise<T> {
   return inSpan(name, { kind, attributes }, fn, contextOfTraceparent(traceparent));

@@ -182,6 +182,9 @@ describe('full-chain tracing in Jaeger', () => {
     assert.ok(backendCall, 'no order.get backend call in the trace');
     const chain = ancestry(backendCall).map((s) => s.operationName);
     for (const step of ['query order.get', 'query orders-java order.get', 'bot.reply', 'ws message.send']) assert.ok(chain.includes(step), `${step} missing from ${chain.join(' < ')}`);
+    // The reply is the job's child (the job span continues the message's trace), not re-parented beside it.
+    const reply = ancestry(backendCall).find((s) => s.operationName === 'bot.reply')!;
+    assert.equal(byId.get(parentOf(reply) ?? '')?.operationName, 'job bot.reply', `bot.reply's parent: ${chain.join(' < ')}`);
     const call = ancestry(backendCall).find((s) => s.operationName === 'query orders-java order.get')!;
     assert.equal(tag(call, 'omnigate.conversation.id'), conversationId);
     const seen = await backendAdmin<{ traceparent: string | null }[]>('orders', 'requests');

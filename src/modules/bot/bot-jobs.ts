@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { AppError, toAppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
-import { conversationAttributes, traceparentOfActive, withRemoteParent } from '../../kernel/telemetry.ts';
+import { conversationAttributes, inSpan, traceparentOfActive } from '../../kernel/telemetry.ts';
 import { startTrace, traceOfSpan, type TraceContext } from '../../kernel/trace.ts';
 import type { BlobStore } from '../../ports/blob-store.ts';
 import type { LeaseStore } from '../../ports/lease-store.ts';
@@ -81,8 +81,9 @@ export function createBotRunner(deps: BotRunnerDeps): BotRunner {
     idPrefix: 'bot',
     attempts: deps.attempts,
     backoffMs: deps.backoffMs,
-    // The job's span continues the trace of the message it answers (its traceparent), across the queue.
-    process: (job, log) => withRemoteParent(job.data.traceparent, 'bot.reply', conversationAttributes({ conversationId: job.data.conversationId, messageSeq: job.data.seq }), (span) =>
+    // The job queues continue the message's trace (its traceparent) as the span `job bot.reply`;
+    // the reply is that span's child, so the chain reads message < job < reply < queries.
+    process: (job, log) => inSpan('bot.reply', { attributes: conversationAttributes({ conversationId: job.data.conversationId, messageSeq: job.data.seq }) }, (span) =>
       answerWithLock(job, log, traceOfSpan(span, `job-${job.id}`) ?? startTrace(job.data.traceparent, `job-${job.id}`))),
   });
 
