@@ -13,7 +13,7 @@ import { MANIFEST_SCHEMA } from '../../src/modules/connectors/manifest.schema.ts
 import { isConnector } from '../../src/sdk/define-connector.ts';
 import { NotFoundError } from '../../src/sdk/errors.ts';
 import { ROOT_DIR } from '../support/gateway.ts';
-import { createHarness } from './support/harness.ts';
+import { createTestContexts } from '../../src/sdk/testing/index.ts';
 
 const SCRIPT = join(ROOT_DIR, 'scripts/connector-new.ts');
 const NAME = 'acme-contacts';
@@ -120,18 +120,19 @@ describe('connector scaffold', () => {
       res.writeHead(status, { 'content-type': 'application/json' }).end(body);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const harness = createHarness();
+    const config = { baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, apiKey: 'scaffold-test-key' };
+    const contexts = createTestContexts({ config });
     try {
-      const config = { baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, apiKey: 'scaffold-test-key' };
-      const authenticator = await connector.auth(harness.authContext(config));
-      assert.deepEqual(await connector.health(harness.callContext(config, authenticator, AbortSignal.timeout(2_000))), { ok: true });
-      const customer = await connector.query('contact.get', { id: 'c_0042' }, harness.callContext(config, authenticator, AbortSignal.timeout(2_000)));
+      const authenticator = await connector.auth(contexts.authContext());
+      const callContext = () => contexts.callContext({ authenticator, signal: AbortSignal.timeout(2_000) });
+      assert.deepEqual(await connector.health(callContext()), { ok: true });
+      const customer = await connector.query('contact.get', { id: 'c_0042' }, callContext());
       const validate = createSchemaRegistry(join(ROOT_DIR, 'schemas')).validatorFor('Customer');
       assert.ok(validate(customer), JSON.stringify(validate.errors));
-      await assert.rejects(connector.query('contact.get', { id: 'nobody' }, harness.callContext(config, authenticator, AbortSignal.timeout(2_000))), NotFoundError);
+      await assert.rejects(connector.query('contact.get', { id: 'nobody' }, callContext()), NotFoundError);
       assert.deepEqual(new Set(keys), new Set(['scaffold-test-key']));
     } finally {
-      harness.close();
+      contexts.close();
       await new Promise((resolve) => server.close(resolve));
     }
   });

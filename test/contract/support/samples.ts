@@ -1,14 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { CapabilitySample } from '../../../src/sdk/testing/index.ts';
 import { ROOT_DIR } from '../../support/gateway.ts';
-
-/** Params for one capability that the conformance suite calls against the real backend. */
-export interface CapabilitySample {
-  /** Params naming a record that exists in the seed: the call must answer canonical data. */
-  readonly valid: Readonly<Record<string, unknown>>;
-  /** For `*.get` capabilities: params naming a record no backend has; the call must throw NotFoundError. */
-  readonly unknown?: Readonly<Record<string, unknown>>;
-}
 
 /** The seed customer every sample hangs off; the CRM holds their ids in the other systems. */
 export const SEED_CUSTOMER_ID = '42';
@@ -30,10 +23,11 @@ function seedCustomer(): SeedCustomer {
 const customer = seedCustomer();
 
 /**
- * Sample params per capability name, from the shared seed (ids that exist in every run). A
- * connector that declares a capability missing here fails the suite: add its samples here.
- * Commands are never executed (they would change the backends other tests read); their
- * samples are still checked against the params schema, and their error mapping is exercised.
+ * Sample params per capability name, from the shared seed (ids that exist in every run), for
+ * describeConformance. A connector that declares a capability missing here fails the suite: add
+ * its samples here. Commands are never executed against a backend (they would change what other
+ * tests read): their samples are checked against the params schema, and their error mapping is
+ * exercised through the fault proxy, which never forwards a faulted request.
  */
 export const SAMPLES: Readonly<Record<string, CapabilitySample>> = {
   'customer.get': { valid: { id: SEED_CUSTOMER_ID }, unknown: { id: '999999999' } },
