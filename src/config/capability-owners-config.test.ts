@@ -29,3 +29,40 @@ describe('OMNIGATE_CAPABILITY_OWNERS', () => {
     assert.match(problems[2] ?? '', /owner of order\.get must be a connector name/);
   });
 });
+
+describe('OMNIGATE_CAPABILITY_OWNERS routings by a param', () => {
+  test('reads a routing (by, routes, default) and a system-wide entry beside plain owners', () => {
+    const owners = loadConfig({
+      ...KEYS,
+      OMNIGATE_CAPABILITY_OWNERS: JSON.stringify({
+        'customer.get': { by: 'region', routes: { eu: 'crm-eu', us: 'crm-us' }, default: 'crm-python' },
+        'customer.list': { by: 'tenant', routes: { acme: 'crm-acme' } },
+        'system:orders': 'orders-java',
+      }),
+    }, '/tmp').capabilityOwners;
+    assert.deepEqual(owners, {
+      'customer.get': { by: 'region', routes: { eu: 'crm-eu', us: 'crm-us' }, default: 'crm-python' },
+      'customer.list': { by: 'tenant', routes: { acme: 'crm-acme' } },
+      'system:orders': 'orders-java',
+    });
+    assert.ok(Object.isFrozen(owners['customer.get']), 'the routing is frozen with the rest');
+  });
+
+  test('refuses a routing without by or routes, with unknown fields, or naming what is not a connector, every problem at once', () => {
+    const problems = problemsOf(JSON.stringify({
+      'customer.get': { routes: { eu: 'crm-eu' } },
+      'customer.list': { by: 'region', routes: {} },
+      'order.get': { by: 'region', routes: { eu: 'Orders EU' }, default: 3 },
+      'order.list': { by: 'region', routes: { eu: 'orders-eu' }, fallback: 'orders-java' },
+      'system:': 'crm-python',
+    }));
+    assert.deepEqual(problems.map((p) => p.replace(/ \(.*$/, '')), [
+      'OMNIGATE_CAPABILITY_OWNERS: the routing of customer.get needs "by": the name of the param that picks the route',
+      'OMNIGATE_CAPABILITY_OWNERS: the routing of customer.list needs "routes": an object of param values to connector names',
+      'OMNIGATE_CAPABILITY_OWNERS: the routing of order.get: the route "eu" must name a connector',
+      'OMNIGATE_CAPABILITY_OWNERS: the routing of order.get: "default" must name a connector',
+      'OMNIGATE_CAPABILITY_OWNERS: the routing of order.list has an unknown field "fallback"',
+      'OMNIGATE_CAPABILITY_OWNERS: "system:" is not a capability name',
+    ]);
+  });
+});

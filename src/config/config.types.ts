@@ -1,3 +1,4 @@
+import type { CapabilityOwners } from './capability-owners-config.ts';
 import type { BotConfig, ChatConfig } from './chat-config.ts';
 import type { TelemetryConfig } from './telemetry-config.ts';
 import type { DispatchConfig } from './dispatch-config.ts';
@@ -147,8 +148,8 @@ export interface Config {
   readonly dispatch: DispatchConfig;
   /** `OMNIGATE_LINEAGE_*`, `OMNIGATE_JAEGER_UI_URL`: how long and how much lineage is kept, and where traces open (src/config/lineage-config.ts). */
   readonly lineage: LineageConfig;
-  /** `OMNIGATE_CAPABILITY_OWNERS`: the connector that serves a capability several connectors declare (src/config/capability-owners-config.ts). */
-  readonly capabilityOwners: Readonly<Record<string, string>>;
+  /** `OMNIGATE_CAPABILITY_OWNERS`: the connector that serves a capability several connectors declare, or its routing by a param (src/config/capability-owners-config.ts). */
+  readonly capabilityOwners: CapabilityOwners;
   /** `OTEL_SERVICE_NAME`, `OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_BSP_SCHEDULE_DELAY`: spans and where they go (src/config/telemetry-config.ts). */
   readonly telemetry: TelemetryConfig;
 }

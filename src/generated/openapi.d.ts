@@ -191,6 +191,15 @@ export interface paths {
          * @description Routes the request to the connector declaring `capability`, validates `params` against that
          *     capability's params schema and the answer against its canonical result schema.
          *     `GET /v1/connectors` lists the capabilities on offer.
+         *
+         *     When `OMNIGATE_CAPABILITY_OWNERS` routes the capability by a param (`{"customer.get": {"by":
+         *     "region", "routes": {"eu": "crm-eu", "us": "crm-us"}, "default": "crm-python"}}`), the value
+         *     of `params.region` picks the connector (`source.connector` says which served); a value with no
+         *     route, or none, goes to the default; without a default the call is refused with `NO_ROUTE`
+         *     and nothing is called. A route to a connector that is not loaded, or does not declare the
+         *     capability, answers `CONNECTOR_UNAVAILABLE`. The routing param is the gateway's: it is
+         *     removed from `params` before they are checked and passed on, unless the serving
+         *     connector's params schema declares it.
          */
         post: operations["query"];
         delete?: never;
@@ -1571,7 +1580,7 @@ export interface components {
             detail: string;
             instance?: string;
             /** @enum {string} */
-            code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNKNOWN_CAPABILITY" | "UNAUTHENTICATED" | "FORBIDDEN" | "PROXY_PATH_FORBIDDEN" | "NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "RATE_LIMITED" | "PAYLOAD_TOO_LARGE" | "HEADERS_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL" | "UPSTREAM_UNAVAILABLE" | "UPSTREAM_UNAUTHORIZED" | "CONNECTOR_FAILED" | "CONNECTOR_BAD_DATA" | "LIFECYCLE_FAILED" | "CONNECTOR_UNAVAILABLE" | "CONNECTOR_NOT_CONFIGURED" | "CIRCUIT_OPEN" | "CONNECTOR_SATURATED" | "SHUTTING_DOWN" | "UPSTREAM_TIMEOUT" | "IDEMPOTENCY_KEY_IN_USE" | "IDEMPOTENCY_KEY_REUSED" | "JOB_NOT_DEAD" | "WEBHOOK_REJECTED" | "STORE_UNAVAILABLE" | "STREAM_LIMIT_REACHED" | "SUBSCRIPTION_LIMIT_REACHED" | "TOKEN_EXPIRED" | "NOT_A_PARTICIPANT" | "IDENTITY_NOT_VERIFIED" | "ORIGIN_NOT_ALLOWED" | "INVALID_TRANSITION" | "CONVERSATION_ALREADY_ASSIGNED" | "CONVERSATION_BUSY" | "AGENT_AT_CAPACITY" | "OFFER_EXPIRED" | "CONVERSATION_LIMIT_REACHED" | "HISTORY_EXPIRED" | "FRAME_TOO_LARGE" | "SLOW_CONSUMER" | "HEARTBEAT_MISSED";
+            code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNKNOWN_CAPABILITY" | "NO_ROUTE" | "UNAUTHENTICATED" | "FORBIDDEN" | "PROXY_PATH_FORBIDDEN" | "NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "RATE_LIMITED" | "PAYLOAD_TOO_LARGE" | "HEADERS_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL" | "UPSTREAM_UNAVAILABLE" | "UPSTREAM_UNAUTHORIZED" | "CONNECTOR_FAILED" | "CONNECTOR_BAD_DATA" | "LIFECYCLE_FAILED" | "CONNECTOR_UNAVAILABLE" | "CONNECTOR_NOT_CONFIGURED" | "CIRCUIT_OPEN" | "CONNECTOR_SATURATED" | "SHUTTING_DOWN" | "UPSTREAM_TIMEOUT" | "IDEMPOTENCY_KEY_IN_USE" | "IDEMPOTENCY_KEY_REUSED" | "JOB_NOT_DEAD" | "WEBHOOK_REJECTED" | "STORE_UNAVAILABLE" | "STREAM_LIMIT_REACHED" | "SUBSCRIPTION_LIMIT_REACHED" | "TOKEN_EXPIRED" | "NOT_A_PARTICIPANT" | "IDENTITY_NOT_VERIFIED" | "ORIGIN_NOT_ALLOWED" | "INVALID_TRANSITION" | "CONVERSATION_ALREADY_ASSIGNED" | "CONVERSATION_BUSY" | "AGENT_AT_CAPACITY" | "OFFER_EXPIRED" | "CONVERSATION_LIMIT_REACHED" | "HISTORY_EXPIRED" | "FRAME_TOO_LARGE" | "SLOW_CONSUMER" | "HEARTBEAT_MISSED";
             retryable: boolean;
             /** @description For STREAM_LIMIT_REACHED and SUBSCRIPTION_LIMIT_REACHED: the limit the key has reached; for CONVERSATION_LIMIT_REACHED: the open conversations a visitor may hold. */
             limit?: number;
@@ -1596,6 +1605,12 @@ export interface components {
             from?: string;
             /** @description For LIFECYCLE_FAILED: the version the change tried to bring in. */
             to?: string;
+            /** @description For UNKNOWN_CAPABILITY and NO_ROUTE (and CONNECTOR_UNAVAILABLE of a routed call): the capability called. */
+            capability?: string;
+            /** @description For NO_ROUTE: the param that picks the route (`by` of the capability's routing in OMNIGATE_CAPABILITY_OWNERS). */
+            param?: string;
+            /** @description For NO_ROUTE: the values of the param that have a route. */
+            known?: string[];
             /** @description For CONNECTOR_BAD_DATA: the field that broke the contract. */
             field?: string;
             /** @description For INVALID_TRANSITION and CONVERSATION_ALREADY_ASSIGNED: the conversation's state that refused the command. */
@@ -2120,10 +2135,13 @@ export interface components {
         ConnectorList: {
             connectors: components["schemas"]["ConnectorInfo"][];
             /**
-             * @description The capabilities that several loaded connectors declare, by capability name, and which
-             *     connector serves each: the owner named in `OMNIGATE_CAPABILITY_OWNERS`, or, with no owner
-             *     among them (`ambiguous`), the connector the gateway knew first (serving ones first), as
-             *     before. An ambiguous capability degrades `/readyz`. Empty when every capability has one connector.
+             * @description The capabilities that several loaded connectors declare, or that a routing covers, by
+             *     capability name, and which connector serves each: the owner named in
+             *     `OMNIGATE_CAPABILITY_OWNERS` (for the capability, or for its connectors' system as
+             *     `system:<system>`), the connectors its `routing` by a param names, or, with neither
+             *     (`ambiguous`), the connector the gateway knew first (serving ones first), as before. An
+             *     ambiguous capability, or a route in `routeProblems`, degrades `/readyz`. Empty when every
+             *     capability has one connector and none is routed.
              */
             sharedCapabilities: components["schemas"]["SharedCapability"][];
         };
@@ -2131,7 +2149,7 @@ export interface components {
             /** @example customer.get */
             capability: string;
             /**
-             * @description The connectors declaring it, by name.
+             * @description The connectors declaring it, by name (one or more when it is routed, two or more otherwise).
              * @example [
              *       "crm-python",
              *       "crm-second"
@@ -2139,14 +2157,61 @@ export interface components {
              */
             connectors: string[];
             /**
-             * @description The connector its calls go to.
+             * @description The connector its calls go to; when it is routed, the default (else the first routed connector declaring it).
              * @example crm-python
              */
             servedBy: string;
             /** @description The owner configured in `OMNIGATE_CAPABILITY_OWNERS`, when it is one of the connectors declaring it. */
             owner?: string;
-            /** @description No owner configured among them: calls go to the connector the gateway knew first. */
+            routing?: components["schemas"]["CapabilityRouting"];
+            /** @description Routes (or the default) whose connector cannot serve the capability: their calls answer `CONNECTOR_UNAVAILABLE`. Absent when every route can serve. */
+            routeProblems?: components["schemas"]["RouteProblem"][];
+            /** @description No owner nor routing configured among them: calls go to the connector the gateway knew first. Never true of a routed capability. */
             ambiguous: boolean;
+        };
+        /**
+         * @description The routing of a capability by a param, as configured in `OMNIGATE_CAPABILITY_OWNERS`:
+         *     `params[by]` picks the route; a value with no route, or none, goes to `default`; without a
+         *     default such a call is refused (`NO_ROUTE`).
+         */
+        CapabilityRouting: {
+            /**
+             * @description The param whose value picks the route.
+             * @example region
+             */
+            by: string;
+            /**
+             * @description Param value → connector name.
+             * @example {
+             *       "eu": "crm-eu",
+             *       "us": "crm-us"
+             *     }
+             */
+            routes: {
+                [key: string]: string;
+            };
+            /**
+             * @description The connector serving a call whose value has no route.
+             * @example crm-python
+             */
+            default?: string;
+        };
+        RouteProblem: {
+            /**
+             * @description The param value of the route; absent for the default.
+             * @example us
+             */
+            route?: string;
+            /**
+             * @description The connector the route names.
+             * @example crm-us
+             */
+            connector: string;
+            /**
+             * @description `not_loaded`: no such connector is loaded. `not_declared`: it is, but does not declare the capability.
+             * @enum {string}
+             */
+            reason: "not_loaded" | "not_declared";
         };
         ConnectorInfo: {
             /** @example orders-java */
@@ -2245,11 +2310,46 @@ export interface components {
              * @description Present when the change left the connector sharing a capability with another connector and
              *     no owner is configured for it (`OMNIGATE_CAPABILITY_OWNERS`): the change is applied, calls to
              *     that capability keep going to the connector the gateway knew first, and `/readyz` is degraded
-             *     until an owner is configured or one of them is removed.
+             *     until an owner is configured or one of them is removed (`CAPABILITY_AMBIGUOUS`). Also when a
+             *     capability routed by a param, that the connector declares or that a route sends to it, has a
+             *     route whose connector is not loaded or does not declare it (`CAPABILITY_ROUTE_BROKEN`; after
+             *     a remove too): the calls that route picks answer `CONNECTOR_UNAVAILABLE`, and `/readyz` is
+             *     degraded until the connector serves it or the routing changes.
              */
             warnings?: components["schemas"]["LifecycleWarning"][];
         };
-        LifecycleWarning: {
+        LifecycleWarning: components["schemas"]["CapabilityAmbiguousWarning"] | components["schemas"]["CapabilityRouteBrokenWarning"];
+        CapabilityRouteBrokenWarning: {
+            /** @constant */
+            code: "CAPABILITY_ROUTE_BROKEN";
+            /** @example customer.get */
+            capability: string;
+            /**
+             * @description The connectors declaring the capability.
+             * @example [
+             *       "crm-eu",
+             *       "crm-python"
+             *     ]
+             */
+            connectors: string[];
+            /** @example crm-python */
+            servedBy: string;
+            /**
+             * @description The param value of the broken route; absent for the default.
+             * @example us
+             */
+            route?: string;
+            /**
+             * @description The connector the route names.
+             * @example crm-us
+             */
+            connector: string;
+            /** @enum {string} */
+            reason: "not_loaded" | "not_declared";
+            /** @example customer.get for region "us" goes to crm-us, which is not loaded: such calls fail until it does (or OMNIGATE_CAPABILITY_OWNERS changes). */
+            message: string;
+        };
+        CapabilityAmbiguousWarning: {
             /** @constant */
             code: "CAPABILITY_AMBIGUOUS";
             /** @example customer.get */
@@ -3182,9 +3282,27 @@ export interface components {
                 servedBy: string;
             }[];
             /**
+             * @description Routes of capabilities routed by a param (`OMNIGATE_CAPABILITY_OWNERS`) whose connector is
+             *     not loaded or does not declare the capability: the calls they pick fail. Each degrades
+             *     readiness. Absent when there is none.
+             */
+            brokenRoutes?: {
+                /** @example customer.get */
+                capability: string;
+                /**
+                 * @description The param value of the route; absent for the default.
+                 * @example us
+                 */
+                route?: string;
+                /** @example crm-us */
+                connector: string;
+                /** @enum {string} */
+                reason: "not_loaded" | "not_declared";
+            }[];
+            /**
              * @description `ready`: every connector is ready and every store is up. `degraded`: at least one
              *     connector serves, but some connector is unhealthy or failed, or a capability is
-             *     ambiguous (`ambiguousCapabilities`), or some store is down
+             *     ambiguous (`ambiguousCapabilities`) or has a broken route (`brokenRoutes`), or some store is down
              *     (no stale answers and rate limits per node, or no jobs and idempotency) or warns
              *     (the durable Redis nearly full). `not_ready`: no connector serves, or the
              *     gateway is starting or draining.
@@ -3641,7 +3759,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description `VALIDATION_FAILED` (the body or the capability's params), `MALFORMED_JSON` or `UNKNOWN_CAPABILITY`. */
+        /** @description `VALIDATION_FAILED` (the body or the capability's params), `MALFORMED_JSON`, `UNKNOWN_CAPABILITY` or `NO_ROUTE` (a routed capability whose params pick no route). */
         InvalidQuery: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];

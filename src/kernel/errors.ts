@@ -23,6 +23,7 @@ export const ERROR_CATALOGUE = {
   VALIDATION_FAILED: { status: 400, wsClose: 4400, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'The request is not valid' },
   MALFORMED_JSON: { status: 400, wsClose: 4400, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'The body is not valid JSON' },
   UNKNOWN_CAPABILITY: { status: 400, wsClose: 4400, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'No connector declares this capability' },
+  NO_ROUTE: { status: 400, wsClose: 4400, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'The call picks no route of this capability' },
   UNAUTHENTICATED: { status: 401, wsClose: 4401, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'Missing or invalid API key' },
   FORBIDDEN: { status: 403, wsClose: 4403, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'Not allowed' },
   PROXY_PATH_FORBIDDEN: { status: 403, wsClose: 4403, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'This path is not open through the proxy' },

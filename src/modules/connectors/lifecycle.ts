@@ -39,23 +39,35 @@ export function createLifecycle(deps: { registry: ConnectorRegistry; audit: Audi
           ...(command.traceId ? { traceId: command.traceId } : {}),
         })
         .catch((err: unknown) => log.error({ err, connector: command.connector }, 'could not write the audit record'));
-      const warnings = outcome.result === 'ok' && outcome.action !== 'remove' ? ambiguities(registry, command.connector) : [];
-      for (const w of warnings) log.warn({ connector: command.connector, capability: w.capability, connectors: w.connectors, servedBy: w.servedBy }, 'capability declared by several connectors without an owner');
+      const warnings = outcome.result === 'ok' ? ambiguities(registry, command.connector) : [];
+      for (const w of warnings) {
+        if (w.code === 'CAPABILITY_AMBIGUOUS') log.warn({ connector: command.connector, capability: w.capability, connectors: w.connectors, servedBy: w.servedBy }, 'capability declared by several connectors without an owner');
+        else log.warn({ connector: command.connector, capability: w.capability, route: w.route, target: w.connector, reason: w.reason }, 'capability route names a connector that cannot serve it');
+      }
       return warnings.length > 0 ? { ...outcome, warnings } : outcome;
     },
   };
 }
 
-/** The capabilities `connector` now shares with another connector, with no owner configured. */
+/**
+ * The capabilities `connector` now shares with another connector, with no owner configured; and
+ * the broken routes of the routed capabilities it declares or a route names (a removed connector
+ * declares nothing, but its routes break).
+ */
 export function ambiguities(registry: ConnectorRegistry, connector: string): LifecycleWarning[] {
-  return registry
-    .sharedCapabilities()
-    .filter((s) => s.ambiguous && s.connectors.includes(connector))
-    .map((s) => ({
-      code: 'CAPABILITY_AMBIGUOUS',
-      capability: s.capability,
-      connectors: s.connectors,
-      servedBy: s.servedBy,
-      message: `${s.capability} is declared by ${s.connectors.join(' and ')}; calls go to ${s.servedBy}. Name its owner in OMNIGATE_CAPABILITY_OWNERS (or remove one).`,
+  return registry.sharedCapabilities().flatMap((s): LifecycleWarning[] => {
+    const { capability, connectors, servedBy } = s;
+    if (s.ambiguous && connectors.includes(connector)) {
+      return [{
+        code: 'CAPABILITY_AMBIGUOUS', capability, connectors, servedBy,
+        message: `${capability} is declared by ${connectors.join(' and ')}; calls go to ${servedBy}. Name its owner in OMNIGATE_CAPABILITY_OWNERS (or remove one).`,
+      }];
+    }
+    const { routing } = s;
+    if (!routing || !(connectors.includes(connector) || Object.values(routing.routes).includes(connector) || routing.default === connector)) return [];
+    return (s.routeProblems ?? []).map((p) => ({
+      code: 'CAPABILITY_ROUTE_BROKEN', capability, connectors, servedBy, ...p,
+      message: `${capability} ${p.route === undefined ? 'by default' : `for ${routing.by} "${p.route}"`} goes to ${p.connector}, which ${p.reason === 'not_loaded' ? 'is not loaded' : `does not declare ${capability}`}: such calls fail until it does (or OMNIGATE_CAPABILITY_OWNERS changes).`,
     }));
+  });
 }

@@ -173,6 +173,7 @@ export function createConnectorRegistry(deps: ConnectorRegistryDeps): ConnectorR
     list: slots.list,
     get: slots.get,
     route: slots.route,
+    resolve: slots.resolve,
     sharedCapabilities: slots.sharedCapabilities,
     bySystem: slots.bySystem,
     lease: slots.lease,

@@ -1,4 +1,5 @@
 import type { ValidateFunction } from 'ajv/dist/2020.js';
+import type { CapabilityOwners, CapabilityRouting } from '../../config/capability-owners-config.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import type { SchemaRegistry } from '../../kernel/schemas.ts';
 import type { Secrets } from '../../kernel/secrets.ts';
@@ -51,27 +52,58 @@ export interface ConnectorEntry {
 }
 
 /**
- * A capability that several loaded connectors declare. `ambiguous`: no owner among them is
- * configured (`OMNIGATE_CAPABILITY_OWNERS`), so the connector the gateway knew first serves it.
+ * A capability that several loaded connectors declare, or that a routing covers. `ambiguous`: no
+ * owner among them is configured (`OMNIGATE_CAPABILITY_OWNERS`), so the connector the gateway knew
+ * first serves it. A routed capability is never ambiguous; a route to a connector that is not
+ * loaded, or does not declare it, is listed under `routeProblems`.
  */
 export interface SharedCapability {
   readonly capability: string;
   /** The connectors declaring it, by name. */
   readonly connectors: readonly string[];
-  /** The one its calls go to. */
+  /** The one its calls go to; with a routing, the default (else the first routed connector declaring it). */
   readonly servedBy: string;
   /** The configured owner, when it is one of them. */
   readonly owner?: string;
+  /** The configured routing by a param, when there is one. */
+  readonly routing?: CapabilityRouting;
+  /** The routes whose connector cannot serve it; absent when there is none. */
+  readonly routeProblems?: readonly RouteProblem[];
   readonly ambiguous: boolean;
 }
 
-/** A change that succeeded but left something to look at: a capability it now shares without an owner. */
-export interface LifecycleWarning {
-  readonly code: 'CAPABILITY_AMBIGUOUS';
-  readonly capability: string;
-  readonly connectors: readonly string[];
-  readonly servedBy: string;
-  readonly message: string;
+/** A route (or the default: no `route`) naming a connector that is not loaded, or that does not declare the capability. */
+export interface RouteProblem {
+  readonly route?: string;
+  readonly connector: string;
+  readonly reason: 'not_loaded' | 'not_declared';
+}
+
+/**
+ * A change that succeeded but left something to look at: a capability it now shares without an
+ * owner (`CAPABILITY_AMBIGUOUS`), or a route of a capability it declares or is named in whose
+ * connector cannot serve it (`CAPABILITY_ROUTE_BROKEN`).
+ */
+export type LifecycleWarning =
+  | {
+      readonly code: 'CAPABILITY_AMBIGUOUS';
+      readonly capability: string;
+      readonly connectors: readonly string[];
+      readonly servedBy: string;
+      readonly message: string;
+    }
+  | ({
+      readonly code: 'CAPABILITY_ROUTE_BROKEN';
+      readonly capability: string;
+      readonly connectors: readonly string[];
+      readonly servedBy: string;
+      readonly message: string;
+    } & RouteProblem);
+
+/** The connector a call goes to, and the param that routed it (kept from the connector unless its params declare it). */
+export interface RoutedEntry {
+  readonly entry: ConnectorEntry;
+  readonly by?: string;
 }
 
 /** A hold on one version for one call; a swap waits for holds on the old version to end. */
@@ -98,8 +130,19 @@ export interface ConnectorRegistry {
   start(): Promise<void>;
   list(): readonly ConnectorEntry[];
   get(name: string): ConnectorEntry | undefined;
-  /** The connector declaring a capability (serving ones first); undefined if none does. */
-  route(capability: string): ConnectorEntry | undefined;
+  /**
+   * The connector declaring a capability (serving ones first); undefined if none does. With params,
+   * a routed capability goes where its routing sends them (undefined if nowhere); without, to the
+   * routing's default (else its first routed connector declaring it), for questions about the
+   * capability as a whole (its kind, its params).
+   */
+  route(capability: string, params?: Readonly<Record<string, unknown>>): ConnectorEntry | undefined;
+  /**
+   * The connector a call goes to, or why none does: UNKNOWN_CAPABILITY (none declares it), NO_ROUTE
+   * (its routing picks none for these params), CONNECTOR_UNAVAILABLE (the route's connector is not
+   * loaded or does not declare it).
+   */
+  resolve(capability: string, params: Readonly<Record<string, unknown>>): RoutedEntry;
   /** The capabilities several loaded connectors declare, by name, with who serves each. */
   sharedCapabilities(): readonly SharedCapability[];
   /** The connector reaching a system (for the proxy). */
@@ -118,8 +161,8 @@ export interface ConnectorRegistryDeps {
   readonly log: Logger;
   readonly connectorsDir: string;
   readonly connectorEnv: Readonly<Record<string, string>>;
-  /** `OMNIGATE_CAPABILITY_OWNERS`: the connector serving a capability that several declare. */
-  readonly capabilityOwners?: Readonly<Record<string, string>>;
+  /** `OMNIGATE_CAPABILITY_OWNERS`: the connector serving a capability that several declare, or its routing by a param. */
+  readonly capabilityOwners?: CapabilityOwners;
   readonly schemas: SchemaRegistry;
   readonly store: PackageStore;
   readonly drainTimeoutMs?: number;

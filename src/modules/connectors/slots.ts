@@ -1,7 +1,8 @@
 import { AppError } from '../../kernel/errors.ts';
 import type { ConnectorManifest } from '../../sdk/types.ts';
+import { chooseRoute, isRouting, noRoute, routedConnectors, routesOf, ruleFor, type CapabilityOwners, type CapabilityRouting } from './capability-routing.ts';
 import type { StoredPackage } from './package-store.ts';
-import type { ConnectorEntry, ConnectorState, ConnectorVersion, Lease, Problem, SharedCapability } from './registry.types.ts';
+import type { ConnectorEntry, ConnectorState, ConnectorVersion, Lease, Problem, RoutedEntry, RouteProblem, SharedCapability } from './registry.types.ts';
 
 /** What the registry keeps of one connector, across its versions. */
 export interface Slot {
@@ -39,7 +40,8 @@ export interface Slots {
   isKnown(slot: Slot): boolean;
   list(): readonly ConnectorEntry[];
   get(name: string): ConnectorEntry | undefined;
-  route(capability: string): ConnectorEntry | undefined;
+  route(capability: string, params?: Readonly<Record<string, unknown>>): ConnectorEntry | undefined;
+  resolve(capability: string, params: Readonly<Record<string, unknown>>): RoutedEntry;
   sharedCapabilities(): readonly SharedCapability[];
   bySystem(system: string): ConnectorEntry | undefined;
   lease(name: string): Lease;
@@ -49,19 +51,53 @@ export interface Slots {
 export const now = (): string => new Date().toISOString();
 
 /**
- * An empty table; the registry fills it as connectors load. `owners` (capability → connector)
- * decides which connector serves a capability several declare; without an owner the connector
- * the table knew first keeps it (serving ones first), and the capability is ambiguous.
+ * An empty table; the registry fills it as connectors load. `owners` (capability → connector or
+ * routing by a param) decides which connector serves a capability several declare; without an
+ * owner the connector the table knew first keeps it (serving ones first), and the capability is
+ * ambiguous.
  */
-export function createSlots(owners: Readonly<Record<string, string>> = {}): Slots {
+export function createSlots(owners: CapabilityOwners = {}): Slots {
   const byName = new Map<string, Slot>();
 
+  const declares = (slot: Slot, capability: string): boolean => Boolean(slot.manifest?.capabilities.some((c) => c.name === capability));
   /** The connectors declaring a capability, in table order (the order they were first known). */
-  const declaring = (capability: string): Slot[] => [...byName.values()].filter((s) => slots.isKnown(s) && s.manifest?.capabilities.some((c) => c.name === capability));
+  const declaring = (capability: string): Slot[] => [...byName.values()].filter((s) => slots.isKnown(s) && declares(s, capability));
+  const ruleOf = (capability: string, candidates: Slot[]) => ruleFor(owners, capability, candidates.map((s) => s.manifest!.system));
+  /** Who serves the capability as a whole: its owner or routing's first connector declaring it, else the first serving. */
   function routeSlot(capability: string, candidates: Slot[]): Slot | undefined {
-    const owner = owners[capability];
-    return candidates.find((s) => s.name === owner) ?? candidates.find((s) => s.active) ?? candidates[0];
+    const rule = ruleOf(capability, candidates);
+    const named = isRouting(rule) ? routedConnectors(rule) : [rule];
+    for (const name of named) {
+      const owner = candidates.find((s) => s.name === name);
+      if (owner) return owner;
+    }
+    return candidates.find((s) => s.active) ?? candidates[0];
   }
+  /** The connector a call goes to, or the error saying why none does. */
+  function select(capability: string, params: Readonly<Record<string, unknown>>): { slot: Slot; by?: string } | AppError {
+    const candidates = declaring(capability);
+    const rule = ruleOf(capability, candidates);
+    if (!isRouting(rule)) {
+      const slot = routeSlot(capability, candidates);
+      return slot ? { slot } : new AppError('UNKNOWN_CAPABILITY', `no connector declares the capability ${capability}`, { capability });
+    }
+    const choice = chooseRoute(rule, params);
+    if (!choice) return noRoute(capability, rule, params);
+    const slot = byName.get(choice.connector);
+    const problem = slot && slots.isKnown(slot) ? (slot.manifest && !declares(slot, capability) ? 'does not declare it' : undefined) : 'is not loaded';
+    if (!slot || problem) {
+      const via = choice.route === undefined ? 'by default' : `for ${rule.by} "${choice.route}"`;
+      return new AppError('CONNECTOR_UNAVAILABLE', `${capability} ${via} goes to connector ${choice.connector}, which ${problem ?? 'is not loaded'}`, { connector: choice.connector, capability });
+    }
+    return { slot, by: rule.by };
+  }
+  /** The routes of a routing whose connector cannot serve the capability. */
+  const routeProblems = (capability: string, routing: CapabilityRouting): RouteProblem[] =>
+    routesOf(routing).flatMap(({ route, connector }) => {
+      const slot = byName.get(connector);
+      const reason = !slot || !slots.isKnown(slot) ? 'not_loaded' : slot.manifest && !declares(slot, capability) ? 'not_declared' : undefined;
+      return reason ? [{ ...(route === undefined ? {} : { route }), connector, reason }] : [];
+    });
 
   function entryOf(slot: Slot): ConnectorEntry {
     return {
@@ -100,25 +136,35 @@ export function createSlots(owners: Readonly<Record<string, string>> = {}): Slot
       const slot = byName.get(name);
       return slot && slots.isKnown(slot) ? entryOf(slot) : undefined;
     },
-    route(capability) {
-      const slot = routeSlot(capability, declaring(capability));
-      return slot ? entryOf(slot) : undefined;
+    route(capability, params) {
+      if (params === undefined) {
+        const slot = routeSlot(capability, declaring(capability));
+        return slot ? entryOf(slot) : undefined;
+      }
+      const selected = select(capability, params);
+      return selected instanceof AppError ? undefined : entryOf(selected.slot);
+    },
+    resolve(capability, params) {
+      const selected = select(capability, params);
+      if (selected instanceof AppError) throw selected;
+      return { entry: entryOf(selected.slot), ...(selected.by === undefined ? {} : { by: selected.by }) };
     },
     sharedCapabilities() {
       const names = new Set([...byName.values()].filter(slots.isKnown).flatMap((s) => s.manifest?.capabilities.map((c) => c.name) ?? []));
       const shared: SharedCapability[] = [];
       for (const capability of [...names].sort()) {
         const candidates = declaring(capability);
+        const rule = ruleOf(capability, candidates);
+        const connectors = candidates.map((s) => s.name).sort();
+        const servedBy = routeSlot(capability, candidates)!.name;
+        if (isRouting(rule)) {
+          const problems = routeProblems(capability, rule);
+          shared.push({ capability, connectors, servedBy, routing: rule, ...(problems.length > 0 ? { routeProblems: problems } : {}), ambiguous: false });
+          continue;
+        }
         if (candidates.length < 2) continue;
-        const owner = owners[capability];
-        const owned = owner !== undefined && candidates.some((s) => s.name === owner);
-        shared.push({
-          capability,
-          connectors: candidates.map((s) => s.name).sort(),
-          servedBy: routeSlot(capability, candidates)!.name,
-          ...(owned ? { owner } : {}),
-          ambiguous: !owned,
-        });
+        const owned = rule !== undefined && candidates.some((s) => s.name === rule);
+        shared.push({ capability, connectors, servedBy, ...(owned ? { owner: rule } : {}), ambiguous: !owned });
       }
       return shared;
     },

@@ -16,7 +16,8 @@ export interface HealthDeps {
  * when none does or it is starting or draining. A connector whose periodic health check fails
  * (its backend stopped answering) is `unhealthy` until a recheck passes, so it degrades too. A shared store that is down, or up with a
  * warning (the durable Redis near its memory limit), degrades, never fails; so does a capability
- * several connectors declare with no owner configured (`ambiguousCapabilities`).
+ * several connectors declare with no owner configured (`ambiguousCapabilities`), and a route of a
+ * routed capability whose connector is not loaded or does not declare it (`brokenRoutes`).
  */
 export function createHealthRouter(deps: HealthDeps): Router {
   const router = Router();
@@ -31,9 +32,11 @@ export function createHealthRouter(deps: HealthDeps): Router {
     const stores = await Promise.all(deps.stores.map(storeStatus));
     // A capability several connectors declare with no owner configured: served, but by chance of order.
     const ambiguous = deps.registry.sharedCapabilities().filter((s) => s.ambiguous).map(({ capability, connectors: declaring, servedBy }) => ({ capability, connectors: declaring, servedBy }));
-    const allWell = connectors.every((c) => c.state === 'ready') && stores.every((s) => s.status === 'up' && !s.warning) && ambiguous.length === 0;
+    // A route whose connector is not loaded or does not declare the capability: its calls fail.
+    const brokenRoutes = deps.registry.sharedCapabilities().flatMap(({ capability, routeProblems }) => (routeProblems ?? []).map((p) => ({ capability, ...p })));
+    const allWell = connectors.every((c) => c.state === 'ready') && stores.every((s) => s.status === 'up' && !s.warning) && ambiguous.length === 0 && brokenRoutes.length === 0;
     const status = !deps.isAccepting() || serving === 0 ? 'not_ready' : allWell ? 'ready' : 'degraded';
-    res.status(status === 'not_ready' ? 503 : 200).json({ status, connectors, stores, ...(ambiguous.length > 0 ? { ambiguousCapabilities: ambiguous } : {}) });
+    res.status(status === 'not_ready' ? 503 : 200).json({ status, connectors, stores, ...(ambiguous.length > 0 ? { ambiguousCapabilities: ambiguous } : {}), ...(brokenRoutes.length > 0 ? { brokenRoutes } : {}) });
   });
   return router;
 }

@@ -63,7 +63,7 @@ export function createLineageRecorder(deps: LineageRecorderDeps): LineageRecorde
   const log = deps.log.child({ module: 'lineage' });
 
   function entryOf(capability: string, params: Record<string, unknown>, attribution: ConversationAttribution, trace: TraceContext, ended: Result): LineageEntry {
-    const route = deps.registry.route(capability);
+    const route = deps.registry.route(capability, params);
     const declaration = route?.active?.capabilities.get(capability);
     const source = ended.ok ? ended.result.source : undefined;
     const connector = source?.connector ?? route?.name;

@@ -70,8 +70,7 @@ export function createQueryService(deps: QueryServiceDeps): QueryService {
 
   return {
     async call(capability, params, options) {
-      const entry = deps.registry.route(capability);
-      if (!entry) throw new AppError('UNKNOWN_CAPABILITY', `no connector declares the capability ${capability}`, { capability });
+      const { entry, by } = deps.registry.resolve(capability, params);
       const { name } = entry;
       if (!entry.active) {
         throw notServing(name, entry.problem, 'unknown problem');
@@ -82,6 +81,8 @@ export function createQueryService(deps: QueryServiceDeps): QueryService {
       if (!declaration || !validateParams) throw new AppError('UNKNOWN_CAPABILITY', `no connector declares the capability ${capability}`, { capability });
 
       const input = structuredClone(params);
+      // The routing param is the gateway's: the connector gets it only if its params declare it.
+      if (by !== undefined && !declaresParam(declaration.params, by)) delete input[by];
       if (!validateParams(input)) {
         const issues = toIssues(validateParams.errors);
         throw new AppError('VALIDATION_FAILED', `params of ${capability}: ${issues.map((i) => i.message).join('; ')}`, {
@@ -140,4 +141,10 @@ export function createQueryService(deps: QueryServiceDeps): QueryService {
       }
     },
   };
+}
+
+/** Whether a capability's params schema names a property. */
+function declaresParam(schema: unknown, param: string): boolean {
+  const properties = (schema as { properties?: Record<string, unknown> } | undefined)?.properties;
+  return properties !== undefined && Object.hasOwn(properties, param);
 }
