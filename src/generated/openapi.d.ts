@@ -1501,8 +1501,11 @@ export interface components {
             id: string;
             /** @description The customer's id in the orders system (see Customer.externalIds.orders). */
             customerRef: string;
-            /** @enum {string} */
-            status: "pending" | "paid" | "shipped" | "delivered" | "cancelled" | "returned";
+            /**
+             * @description The canonical status; `other` when the source's status maps to none of them (see `sourceStatus`): not known to be finished, so consumers treat it as open and say what the source said.
+             * @enum {string}
+             */
+            status: "pending" | "paid" | "shipped" | "delivered" | "cancelled" | "returned" | "other";
             /** @description The status in the orders system's own vocabulary. */
             sourceStatus: string;
             total: components["schemas"]["Money"];
@@ -2012,6 +2015,10 @@ export interface components {
                 orders: components["schemas"]["ContextPart"] & {
                     data?: components["schemas"]["Order"][];
                 };
+                /**
+                 * @description Tickets that need work: `new`, `open`, `pending`, and `other` (a status of the source with
+                 *     no canonical name, told in `sourceStatus`) unless the connector said `isOpen: false`.
+                 */
                 openTickets: components["schemas"]["ContextPart"] & {
                     data?: components["schemas"]["Ticket"][];
                 };
@@ -4340,8 +4347,11 @@ export interface operations {
     listCustomerTickets: {
         parameters: {
             query?: {
-                /** @description Only tickets in these statuses, comma-separated (`status=new,open`). */
-                status?: ("new" | "open" | "pending" | "solved" | "closed")[];
+                /**
+                 * @description Only tickets in these canonical statuses, comma-separated (`status=new,open`); `other`:
+                 *     those whose status in the tickets system has no canonical name (each says it in `sourceStatus`).
+                 */
+                status?: ("new" | "open" | "pending" | "solved" | "closed" | "other")[];
                 /** @description Items per page. */
                 pageSize?: components["parameters"]["PageSize"];
                 /**

@@ -13,7 +13,8 @@ const TICKET_KEYS = [
   { type: 'requester', path: 'requesterRef' },
 ] as const;
 
-const STATUS = { type: 'string', enum: ['new', 'open', 'pending', 'solved', 'closed'] } as const;
+/** The canonical statuses a ticket.list may filter on (`other`: a status with no canonical name). */
+const STATUS = { type: 'string', enum: ['new', 'open', 'pending', 'solved', 'closed', 'other'] } as const;
 
 /** Options of the tickets connector; the gateway loads it with none (the default export). */
 export interface TicketsConnectorOptions {

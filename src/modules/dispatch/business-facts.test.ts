@@ -69,3 +69,9 @@ test('open tickets with a status the model has no name for (`other`) still count
   const tickets = [{ status: 'other', sourceStatus: 'on-hold', isOpen: true, priority: 'urgent', channel: 'other' }];
   assert.equal(businessFacts(contextOf({ openTickets: ok('tickets', tickets) }), AT, false).facts['tickets.openUrgentCount'], 1);
 });
+
+test('an order in a status the model has no name for (`other`) is not known to be finished: it counts as open', () => {
+  const orders = [{ status: 'other', sourceStatus: 'ON_HOLD', total: { amount: '310.00', currency: 'EUR' } }, { status: 'delivered', total: { amount: '9000.00', currency: 'EUR' } }];
+  const { facts } = businessFacts(contextOf({ orders: ok('o', orders) }), AT, false);
+  assert.deepEqual([facts['orders.openCount'], facts['orders.openValueMaxEur']], [1, 310]);
+});

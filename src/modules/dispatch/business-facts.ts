@@ -10,8 +10,11 @@ export const BUSINESS_FACTS = {
 
 export type BusinessSource = keyof typeof BUSINESS_FACTS;
 
-/** Orders that still need the customer (or the shop): not yet delivered, cancelled or returned. */
-export const OPEN_ORDER_STATUSES: readonly string[] = ['pending', 'paid', 'shipped'];
+/**
+ * Orders that still need the customer (or the shop): not yet delivered, cancelled or returned;
+ * and `other` (a status of the source with no canonical name), which is not known to be finished.
+ */
+export const OPEN_ORDER_STATUSES: readonly string[] = ['pending', 'paid', 'shipped', 'other'];
 
 /** Business facts with where each group came from. */
 export interface BusinessFacts {
@@ -48,7 +51,7 @@ const readers: Record<BusinessSource, (data: unknown) => Record<string, FactValu
     return { 'orders.openCount': open.length, 'orders.openValueMaxEur': max };
   },
   tickets(data) {
-    // The context asks for open tickets only (new, open, pending).
+    // The context holds open tickets only (new, open, pending, and `other` unless said closed: isOpenTicket).
     const open = data as { priority?: string }[];
     return { 'tickets.openCount': open.length, 'tickets.openUrgentCount': open.filter((t) => t.priority === 'urgent').length };
   },

@@ -1,7 +1,16 @@
 import { ERROR_CATALOGUE, toAppError, type AppError, type ErrorCode } from '../../kernel/errors.ts';
 import type { CallOptions, QueryService, Staleness } from './query.service.ts';
 
-const OPEN_TICKET_STATUSES = ['new', 'open', 'pending'];
+/**
+ * The statuses the context asks `ticket.list` for: the open ones, and `other` (a status the
+ * source has that maps to no canonical one), which is not known to be closed, so it is shown
+ * with its `sourceStatus` rather than silently dropped.
+ */
+export const OPEN_TICKET_STATUSES: readonly string[] = ['new', 'open', 'pending', 'other'];
+
+/** An open ticket: new, open or pending; one in status `other` unless its connector said `isOpen: false`. */
+export const isOpenTicket = (ticket: { readonly status?: unknown; readonly sourceStatus?: unknown; readonly isOpen?: unknown }): boolean =>
+  ticket.status === 'other' ? ticket.isOpen !== false : OPEN_TICKET_STATUSES.includes(String(ticket.status));
 
 /** One source's share of a context answer. */
 export interface ContextPart {
@@ -55,6 +64,7 @@ export function createContextService(deps: { query: QueryService }): ContextServ
     error: { code, detail, retryable: ERROR_CATALOGUE[code].retryable },
   });
   const items = (data: unknown): unknown => (data as { items: unknown[] }).items;
+  const openOnly = (data: unknown): unknown => (data as { items: { status?: unknown; isOpen?: unknown }[] }).items.filter(isOpenTicket);
 
   return {
     async customerContext(customerId, limits, options) {
@@ -72,7 +82,7 @@ export function createContextService(deps: { query: QueryService }): ContextServ
           : skipped('UPSTREAM_UNAVAILABLE', `${system} skipped: the customer profile, which holds the ids of the other systems, is unavailable`);
       const [orders, openTickets] = await Promise.all([
         ids?.orders ? part('order.list', { customerRef: ids.orders, pageSize: limits.orders }, options, items) : skip('orders'),
-        ids?.tickets ? part('ticket.list', { requesterRef: ids.tickets, status: OPEN_TICKET_STATUSES, pageSize: limits.tickets }, options, items) : skip('tickets'),
+        ids?.tickets ? part('ticket.list', { requesterRef: ids.tickets, status: OPEN_TICKET_STATUSES, pageSize: limits.tickets }, options, openOnly) : skip('tickets'),
       ]);
       const parts = { customer, orders, openTickets };
       return { customerId, complete: Object.values(parts).every((p) => p.status === 'ok'), parts };

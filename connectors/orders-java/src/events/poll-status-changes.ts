@@ -36,8 +36,9 @@ export async function pollStatusChanges(cursor: string | undefined, ctx: Connect
       data: {
         orderId,
         customerRef: field<string>(change, 'customerNo', 'string', { path: at }),
-        from: CANONICAL_STATUS[from] ?? from,
-        to: CANONICAL_STATUS[to] ?? to,
+        // A status the mapping does not know is `other`, as on the order; sourceFrom/sourceTo say it.
+        from: CANONICAL_STATUS[from] ?? 'other',
+        to: CANONICAL_STATUS[to] ?? 'other',
         sourceFrom: from,
         sourceTo: to,
         changedAt,

@@ -24,11 +24,14 @@ test('turns minor units into exact decimal money and local Berlin time into UTC'
   assert.deepEqual(order.lines[0]?.lineTotal, { amount: '10.05', currency: 'EUR' });
 });
 
-test('maps every status of the orders vocabulary and refuses an unknown one', () => {
+test('maps every status of the orders vocabulary; one it does not know is `other`, with what the source said', () => {
   const base = { orderId: 'O', customerNo: 'C', currency: 'EUR', totalAmountMinor: 0, createdAt: '2024-01-01T00:00:00', lines: [] };
   assert.equal(toOrder({ ...base, status: 'IN_DELIVERY' }, 'UTC').status, 'shipped');
   assert.equal(toOrder({ ...base, status: 'PAYMENT_PENDING' }, 'UTC').status, 'pending');
-  assert.throws(() => toOrder({ ...base, status: 'LOST' }, 'UTC'), (err: unknown) => err instanceof BadUpstreamDataError && err.field === 'order.status');
+  const lost = toOrder({ ...base, status: 'LOST' }, 'UTC');
+  assert.deepEqual([lost.status, lost.sourceStatus], ['other', 'LOST']);
+  assert.equal(schemas.validatorFor('Order')(lost), true);
+  assert.throws(() => toOrder({ ...base, status: 42 }, 'UTC'), (err: unknown) => err instanceof BadUpstreamDataError && err.field === 'order.status');
 });
 
 test('names the broken field when the backend sends garbage', () => {

@@ -1,4 +1,4 @@
-import { field, minorToDecimal, utcFromLocal, BadUpstreamDataError, type Money } from 'omnigate/sdk';
+import { field, minorToDecimal, utcFromLocal, type Money } from 'omnigate/sdk';
 
 /** The orders system's own status vocabulary → the canonical one. */
 export const CANONICAL_STATUS: Readonly<Record<string, string>> = {
@@ -23,8 +23,8 @@ const minor = (value: number, currency: string): Money => ({ amount: minorToDeci
 export function toOrder(raw: unknown, timeZone: string, path = 'order'): Record<string, unknown> {
   const currency = field<string>(raw, 'currency', 'string', { path });
   const sourceStatus = field<string>(raw, 'status', 'string', { path });
-  const status = CANONICAL_STATUS[sourceStatus];
-  if (status === undefined) throw new BadUpstreamDataError(`${path}.status`, `${path}.status is not a known order status`);
+  // A status this mapping does not know (one the orders system added since) is `other`, its word kept in sourceStatus.
+  const status = CANONICAL_STATUS[sourceStatus] ?? 'other';
   const lines = field<unknown[]>(raw, 'lines', 'array', { path }).map((line, i) => {
     const at = `${path}.lines[${i}]`;
     const quantity = field<number>(line, 'quantity', 'integer', { path: at });

@@ -2,6 +2,8 @@ import { field, utcFromEpochMs } from 'omnigate/sdk';
 
 const OPEN_STATUSES = new Set(['new', 'open', 'pending']);
 const STATUSES = new Set([...OPEN_STATUSES, 'solved', 'closed']);
+/** The statuses the tickets service has (and filters on): the canonical names, but for `other`. */
+export const SOURCE_STATUSES: ReadonlySet<string> = STATUSES;
 const CHANNELS = new Set(['email', 'chat', 'phone', 'web']);
 
 /**

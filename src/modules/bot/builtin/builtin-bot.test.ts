@@ -64,6 +64,22 @@ describe('order status', () => {
     assert.match(said(picked), /Order ORD-0000002 has been delivered.*\n.*27" monitor/);
   });
 
+  test('an order in a status the orders system has no canonical name for (`other`) is told in the source\'s words, in the list and in the answer', async () => {
+    const r = rig('42');
+    const onHold = { ...r.orders.get('ORD-0000001')!, status: 'other', sourceStatus: 'ON_HOLD' };
+    r.orders.set('ORD-0000001', onHold);
+    const list = await r.say('where is my order?');
+    assert.match(said(list), /1\) ORD-0000001 · "ON_HOLD" · 2026-11-20/);
+    const picked = await r.say('1');
+    assert.match(said(picked), /Order ORD-0000001 has the status "ON_HOLD" in the orders system \(ordered on 2026-11-20\)/);
+    assert.doesNotMatch(said(picked), /is other/);
+    const zh = rig('42');
+    zh.orders.set('ORD-0000001', onHold);
+    assert.match(said(await zh.say('我的订单ORD-0000001到哪了')), /订单ORD-0000001在订单系统中的状态为"ON_HOLD"/);
+    const handed = await zh.say('转人工');
+    assert.match(handed.kind === 'handover' ? handed.findings?.summary ?? '' : '', /ORD-0000001 other \(ON_HOLD\)/, 'the agent is told what the source said too');
+  });
+
   test('an anonymous visitor without a number is asked for it, and the next message gives it', async () => {
     const r = rig();
     assert.match(said(await r.say('where is my order?')), /ORD-0001234/);

@@ -9,7 +9,10 @@ import { answer, P } from './texts.ts';
 export interface Order {
   readonly id: string;
   readonly customerRef: string;
+  /** The canonical status; `other` when the source's maps to none (see `sourceStatus`). */
   readonly status: string;
+  /** The status in the orders system's own words. */
+  readonly sourceStatus?: string;
   readonly createdAt: string;
   readonly total: { readonly amount: string; readonly currency: string };
   readonly lines: readonly { readonly sku: string; readonly name: string; readonly quantity: number }[];

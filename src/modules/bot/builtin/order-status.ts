@@ -34,7 +34,7 @@ async function recentOrders(turn: Turn): Promise<BotReply> {
   if (only === undefined) return answer(turn.lang, P.noOrders);
   if (orders.length === 1) return showOrder(turn, only.id, 'details');
   turn.state.pending = { kind: 'pick_order', options: orders.map((o) => o.id) };
-  const lines = orders.map((o, i) => `${i + 1}) ${o.id} · ${statusWord(o.status, turn.lang)} · ${o.createdAt.slice(0, 10)}`);
+  const lines = orders.map((o, i) => `${i + 1}) ${o.id} · ${statusWord(o, turn.lang)} · ${o.createdAt.slice(0, 10)}`);
   return withAge(turn, looked.result, ask(turn.lang, pickPhrase(lines)));
 }
 
@@ -105,8 +105,9 @@ function looking(turn: Turn, orderId: string): void {
 function present(turn: Turn, orderId: string, result: QueryResult, what: 'details' | 'status'): BotReply {
   looking(turn, orderId);
   const order = result.data as Order;
-  turn.state.notes.push(`${orderId} ${order.status}${result.stale ? ' (stale)' : ''}`);
-  const phrases: Phrase[] = [statusPhrase(orderId, order.status, order.createdAt)];
+  const status = order.status === 'other' ? `other (${order.sourceStatus ?? 'unknown'})` : order.status;
+  turn.state.notes.push(`${orderId} ${status}${result.stale ? ' (stale)' : ''}`);
+  const phrases: Phrase[] = [statusPhrase(orderId, order, order.createdAt)];
   if (what === 'details') phrases.push(detailsPhrase(order));
   else phrases.push(P.statusOnly);
   return withAge(turn, result, answer(turn.lang, ...phrases));

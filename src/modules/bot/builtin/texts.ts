@@ -26,13 +26,27 @@ const STATUS_WORD: Readonly<Record<string, Phrase>> = {
   pending: { en: 'awaiting payment', zh: '待付款' }, paid: { en: 'paid', zh: '已付款' }, shipped: { en: 'shipped', zh: '已发货' },
   delivered: { en: 'delivered', zh: '已送达' }, cancelled: { en: 'cancelled', zh: '已取消' }, returned: { en: 'returned', zh: '已退货' },
 };
-/** An order status in a word, for a list. */
-export const statusWord = (status: string, lang: Lang): string => STATUS_WORD[status]?.[lang] ?? status;
+/** An order's status as the bot reads it: canonical, with the source's own word for `other`. */
+export interface OrderStatus {
+  readonly status: string;
+  readonly sourceStatus?: string;
+}
+
+/** `other`: what the orders system said, as it said it (the bot has no words of its own for it). */
+const sourceSaid = (order: OrderStatus): Phrase | undefined => {
+  if (order.status !== 'other') return undefined;
+  const word = order.sourceStatus ?? 'unknown';
+  return { en: `has the status "${word}" in the orders system`, zh: `在订单系统中的状态为"${word}"` };
+};
+
+/** An order status in a word, for a list (`other`: the source's word, quoted). */
+export const statusWord = (order: OrderStatus, lang: Lang): string =>
+  order.status === 'other' ? `"${order.sourceStatus ?? 'unknown'}"` : STATUS_WORD[order.status]?.[lang] ?? order.status;
 
 /** Where an order stands, with the day it was ordered. */
-export const statusPhrase = (orderId: string, status: string, createdAt: string): Phrase => {
+export const statusPhrase = (orderId: string, order: OrderStatus, createdAt: string): Phrase => {
   const day = createdAt.slice(0, 10);
-  const said = STATUS[status] ?? { en: `is ${status}`, zh: status };
+  const said = sourceSaid(order) ?? STATUS[order.status] ?? { en: `is ${order.status}`, zh: order.status };
   return { en: `Order ${orderId} ${said.en} (ordered on ${day}).`, zh: `订单${orderId}${said.zh}（下单日期 ${day}）。` };
 };
 
