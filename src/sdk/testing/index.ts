@@ -9,3 +9,7 @@ export type { TestContextOptions, TestContexts } from './context.ts';
 export { describeConformance, DEFAULT_ABORT_SETTLE_LIMIT_MS, DEFAULT_CALL_LIMIT_MS } from './conformance.ts';
 export type { CapabilitySample, ConformanceOptions } from './conformance.ts';
 export { describeError, outcomeOf, type Outcome } from './outcome.ts';
+export { createConsumerContract, verifyContract, CONTRACTS_UPDATE_ENV, DEFAULT_PACT_VERIFIER_PORT, PACT_VERIFIER_PORT_ENV } from './contract.ts';
+export type { ConsumerContract, ConsumerContractOptions, ContractConfig, ContractVerification, VerifyContractOptions } from './contract.ts';
+export type { ProviderStateFn, ProviderStateHandler, ReplayedRequest, RequestFilter } from './verification-proxy.ts';
+export { PactMissingError, PACT_PACKAGE } from './pact-loader.ts';
