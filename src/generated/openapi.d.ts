@@ -1517,6 +1517,7 @@ export interface components {
                 quantity: number;
                 unitPrice: components["schemas"]["Money"];
                 lineTotal: components["schemas"]["Money"];
+                attributes?: components["schemas"]["Attributes"];
             }[];
             attributes?: components["schemas"]["Attributes"];
         };

@@ -20,4 +20,4 @@ export { apiKeyAuth } from './auth/api-key.ts';
 export { noAuth } from './auth/no-auth.ts';
 export { hmacAuth, type HmacAuthOptions } from './auth/hmac.ts';
 export { oauth2ClientCredentials, type OAuth2ClientCredentials, type OAuth2ClientCredentialsOptions } from './auth/oauth2-client-credentials.ts';
-export { money, minorToDecimal, utcFromLocal, utcFromZoned, utcFromEpochMs, field, type Money } from './mapping.ts';
+export { money, minorToDecimal, utcFromLocal, utcFromZoned, utcFromEpochMs, field, sourceAttributes, withAttributes, MAX_ATTRIBUTES, MAX_ATTRIBUTE_KEY_LENGTH, type Money } from './mapping.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BadUpstreamDataError } from './errors.ts';
-import { field, minorToDecimal, money, utcFromEpochMs, utcFromLocal, utcFromZoned } from './mapping.ts';
+import { field, MAX_ATTRIBUTES, minorToDecimal, money, sourceAttributes, utcFromEpochMs, utcFromLocal, utcFromZoned, withAttributes } from './mapping.ts';
 
 const badField = (name: string) => (err: unknown) => err instanceof BadUpstreamDataError && err.code === 'CONNECTOR_BAD_DATA' && err.message.includes(name);
 
@@ -28,4 +28,22 @@ test('timestamps become RFC 3339 UTC: local in the backend zone (a DST gap resol
   assert.equal(utcFromEpochMs(0, 'at'), '1970-01-01T00:00:00.000Z');
   assert.throws(() => utcFromZoned('2023-05-01T10:00:00', 'at'), badField('at'));
   assert.throws(() => utcFromLocal('yesterday', 'createdAt'), badField('createdAt'));
+});
+
+test('sourceAttributes keeps the fields a mapper did not map, as given, and nothing when there are none', () => {
+  const raw = { id: 7, name: 'Ada', petCount: 2, address: { city: 'Madison' }, fax: null, later: undefined };
+  assert.deepEqual(sourceAttributes(raw, ['id', 'name']), { petCount: 2, address: { city: 'Madison' }, fax: null });
+  assert.equal(sourceAttributes({ id: 7 }, ['id']), undefined);
+  assert.equal(sourceAttributes('not a record', []), undefined);
+  assert.deepEqual(withAttributes(undefined), {});
+  assert.deepEqual(withAttributes({ a: 1 }), { attributes: { a: 1 } });
+});
+
+test('sourceAttributes stays within the attributes schema: keys of at most 64 characters, at most 50 of them, in the source order', () => {
+  const many = Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`f${String(i).padStart(2, '0')}`, i]));
+  const kept = sourceAttributes({ ['k'.repeat(65)]: 'too long a key', ...many }, [])!;
+  assert.equal(Object.keys(kept).length, MAX_ATTRIBUTES);
+  assert.equal('k'.repeat(65) in kept, false);
+  assert.deepEqual(Object.keys(kept).slice(0, 2), ['f00', 'f01']);
+  assert.equal(kept.f49, 49);
 });

@@ -88,3 +88,30 @@ export function utcFromEpochMs(ms: unknown, fieldName: string): string {
   }
   return new Date(ms).toISOString();
 }
+
+/** At most this many keys in a canonical `attributes` object (schemas/attributes.schema.json). */
+export const MAX_ATTRIBUTES = 50;
+/** The longest key of a canonical `attributes` object. */
+export const MAX_ATTRIBUTE_KEY_LENGTH = 64;
+
+/**
+ * The fields of a backend record that the mapper did not map (not named in `mapped`), as the
+ * source gave them, for the entity's `attributes` instead of dropping them. Bounded as the
+ * schema says: a key of more than 64 characters is left out, and only the first 50 keys (in the
+ * record's order) are kept. Null values are kept (the source said null); undefined when nothing
+ * is left, so the entity has no `attributes`.
+ *
+ * `return { id, …, ...withAttributes(sourceAttributes(raw, ['id', 'name', …])) }`
+ */
+export function sourceAttributes(record: unknown, mapped: readonly string[]): Record<string, unknown> | undefined {
+  if (typeof record !== 'object' || record === null || Array.isArray(record)) return undefined;
+  const skip = new Set(mapped);
+  const kept = Object.entries(record as Record<string, unknown>)
+    .filter(([key, value]) => !skip.has(key) && value !== undefined && key.length >= 1 && key.length <= MAX_ATTRIBUTE_KEY_LENGTH)
+    .slice(0, MAX_ATTRIBUTES);
+  return kept.length === 0 ? undefined : Object.fromEntries(kept);
+}
+
+/** `{ attributes }` to spread into a canonical entity, or nothing when there are none. */
+export const withAttributes = (attributes: Record<string, unknown> | undefined): { attributes?: Record<string, unknown> } =>
+  attributes === undefined ? {} : { attributes };

@@ -38,3 +38,18 @@ test('maps a recorded DRF page and tells whether more pages follow', () => {
   assert.equal(page.page.totalItems, 1000);
   assert.equal(page.page.hasMore, true);
 });
+
+test('keeps the CRM fields the model has no place for in attributes, ids of unnamed systems under external_ids; none: no attributes', () => {
+  const raw = fixture('customer.json');
+  assert.equal('attributes' in toCustomer(raw), false, 'the recorded customer has nothing unmapped');
+  const customer = toCustomer({ ...raw, loyalty_points: 120, segment: 'b2b', external_ids: { ...(raw.external_ids as object), billing_account: 'BA-9' } });
+  assert.deepEqual(customer.attributes, { loyalty_points: 120, segment: 'b2b', external_ids: { billing_account: 'BA-9' } });
+  assert.equal(schemas.validatorFor('Customer')(customer), true);
+});
+
+test('attributes stay within the schema\'s bounds however many fields the CRM adds', () => {
+  const extra = Object.fromEntries(Array.from({ length: 70 }, (_, i) => [`custom_${i}`, i]));
+  const customer = toCustomer({ ...fixture('customer.json'), ...extra, ['x'.repeat(80)]: 'key too long' });
+  assert.equal(Object.keys(customer.attributes as object).length, 50);
+  assert.equal(schemas.validatorFor('Customer')(customer), true);
+});

@@ -45,3 +45,13 @@ test('maps a recorded Spring page to a 1-based canonical page', () => {
   assert.equal(page.page.number, 1);
   assert.equal(page.page.hasMore, true);
 });
+
+test('keeps what the model has no place for: each line\'s lineNo in its attributes, an unmapped order field in the order\'s', () => {
+  const recorded = fixture('order.json') as Record<string, unknown>;
+  const order = toOrder(recorded, 'Europe/Berlin') as { attributes?: unknown; lines: { attributes?: unknown }[] };
+  assert.deepEqual(order.lines.map((l) => l.attributes), [{ lineNo: 1 }, { lineNo: 2 }, { lineNo: 3 }]);
+  assert.equal(order.attributes, undefined, 'every order field of the recording is mapped');
+  const tracked = toOrder({ ...recorded, trackingNumber: 'DHL-123', giftWrap: true }, 'Europe/Berlin');
+  assert.deepEqual(tracked.attributes, { trackingNumber: 'DHL-123', giftWrap: true });
+  assert.equal(schemas.validatorFor('Order')(tracked), true);
+});

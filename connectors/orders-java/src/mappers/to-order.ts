@@ -1,4 +1,4 @@
-import { field, minorToDecimal, utcFromLocal, type Money } from 'omnigate/sdk';
+import { field, minorToDecimal, sourceAttributes, utcFromLocal, withAttributes, type Money } from 'omnigate/sdk';
 
 /** The orders system's own status vocabulary → the canonical one. */
 export const CANONICAL_STATUS: Readonly<Record<string, string>> = {
@@ -19,7 +19,14 @@ export const SOURCE_STATUSES: Readonly<Record<string, readonly string[]>> = Obje
 
 const minor = (value: number, currency: string): Money => ({ amount: minorToDecimal(value), currency });
 
-/** A Spring-style order (minor units, local date-time) → canonical Order. */
+/** The order and order-line fields this mapper maps; any other is kept in `attributes`. */
+const MAPPED = ['orderId', 'customerNo', 'status', 'currency', 'totalAmountMinor', 'createdAt', 'lines'];
+const MAPPED_LINE = ['sku', 'productName', 'quantity', 'unitPriceMinor'];
+
+/**
+ * A Spring-style order (minor units, local date-time) → canonical Order. Fields with no canonical
+ * place (a line's `lineNo`, say) are kept in the order's or the line's `attributes`.
+ */
 export function toOrder(raw: unknown, timeZone: string, path = 'order'): Record<string, unknown> {
   const currency = field<string>(raw, 'currency', 'string', { path });
   const sourceStatus = field<string>(raw, 'status', 'string', { path });
@@ -35,6 +42,7 @@ export function toOrder(raw: unknown, timeZone: string, path = 'order'): Record<
       quantity,
       unitPrice: minor(unit, currency),
       lineTotal: minor(unit * quantity, currency),
+      ...withAttributes(sourceAttributes(line, MAPPED_LINE)),
     };
   });
   return {
@@ -45,5 +53,6 @@ export function toOrder(raw: unknown, timeZone: string, path = 'order'): Record<
     total: minor(field<number>(raw, 'totalAmountMinor', 'integer', { path }), currency),
     createdAt: utcFromLocal(field<string>(raw, 'createdAt', 'string', { path }), `${path}.createdAt`, timeZone),
     lines,
+    ...withAttributes(sourceAttributes(raw, MAPPED)),
   };
 }

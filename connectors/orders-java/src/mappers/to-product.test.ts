@@ -32,3 +32,9 @@ test('names the broken field when the backend sends garbage', () => {
   assert.throws(() => toProductPage(garbage), (err: unknown) => err instanceof BadUpstreamDataError && err.field === '[0].unitPriceMinor');
   assert.throws(() => toProductPage({ content: [] }), (err: unknown) => err instanceof BadUpstreamDataError);
 });
+
+test('keeps catalogue fields the model has no place for in attributes', () => {
+  const product = toProduct({ sku: 'SKU-MN-04', name: '27" monitor', unitPriceMinor: 32905, currency: 'EUR', weightGrams: 5400 });
+  assert.deepEqual(product.attributes, { weightGrams: 5400 });
+  assert.equal(schemas.validatorFor('Product')(product), true);
+});

@@ -1,11 +1,14 @@
-import { BadUpstreamDataError, field, minorToDecimal } from 'omnigate/sdk';
+import { BadUpstreamDataError, field, minorToDecimal, sourceAttributes, withAttributes } from 'omnigate/sdk';
 
-/** A catalogue entry of the orders system ({sku,name,unitPriceMinor,currency}) → canonical Product. */
+const MAPPED = ['sku', 'name', 'unitPriceMinor', 'currency'];
+
+/** A catalogue entry of the orders system ({sku,name,unitPriceMinor,currency}) → canonical Product; other fields in `attributes`. */
 export function toProduct(raw: unknown, path = 'product'): Record<string, unknown> {
   return {
     sku: field<string>(raw, 'sku', 'string', { path }),
     name: field<string>(raw, 'name', 'string', { path }),
     price: { amount: minorToDecimal(field<number>(raw, 'unitPriceMinor', 'integer', { path })), currency: field<string>(raw, 'currency', 'string', { path }) },
+    ...withAttributes(sourceAttributes(raw, MAPPED)),
   };
 }
 

@@ -19,3 +19,9 @@ test('names the broken field when the tickets service sends garbage', () => {
   assert.throws(() => toRequester(garbage, 'result'), (err: unknown) => err instanceof BadUpstreamDataError && err.field === 'result.requesterId');
   assert.throws(() => toRequester({ ...fixture('ensure-requester-reply.json').result, created: 'maybe' }, 'result'), (err: unknown) => err instanceof BadUpstreamDataError && err.field === 'result.created');
 });
+
+test('keeps requester fields the model has no place for in attributes', () => {
+  const requester = toRequester({ ...fixture('ensure-requester-reply.json').result, locale: 'de-AT' });
+  assert.deepEqual(requester.attributes, { locale: 'de-AT' });
+  assert.equal(schemas.validatorFor('Requester')(requester), true);
+});

@@ -57,3 +57,11 @@ test('a ticket without a channel says `other` with no sourceChannel: unknown, no
   assert.equal('sourceChannel' in ticket, false);
   assert.equal(schemas.validatorFor('Ticket')(ticket), true);
 });
+
+test('keeps ticket fields the model has no place for in attributes; the recorded ticket has none', () => {
+  const raw = fixture('get-reply.json').result;
+  assert.equal('attributes' in toTicket(raw), false);
+  const ticket = toTicket({ ...raw, assignee: 'agent-7', slaBreached: true });
+  assert.deepEqual(ticket.attributes, { assignee: 'agent-7', slaBreached: true });
+  assert.equal(schemas.validatorFor('Ticket')(ticket), true);
+});

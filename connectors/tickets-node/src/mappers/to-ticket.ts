@@ -1,4 +1,4 @@
-import { field, utcFromEpochMs } from 'omnigate/sdk';
+import { field, sourceAttributes, utcFromEpochMs, withAttributes } from 'omnigate/sdk';
 
 const OPEN_STATUSES = new Set(['new', 'open', 'pending']);
 const STATUSES = new Set([...OPEN_STATUSES, 'solved', 'closed']);
@@ -6,8 +6,12 @@ const STATUSES = new Set([...OPEN_STATUSES, 'solved', 'closed']);
 export const SOURCE_STATUSES: ReadonlySet<string> = STATUSES;
 const CHANNELS = new Set(['email', 'chat', 'phone', 'web']);
 
+/** The tickets-service fields this mapper maps; any other is kept in `attributes`. */
+const MAPPED = ['ticketId', 'requesterId', 'subject', 'description', 'status', 'priority', 'channel', 'tags', 'createdAt', 'updatedAt'];
+
 /**
- * A tickets-service ticket (camelCase, epoch ms) → canonical Ticket. What the source said is kept
+ * A tickets-service ticket (camelCase, epoch ms) → canonical Ticket; fields with no canonical
+ * place are kept in `attributes`. What the source said is kept
  * in `sourceStatus` / `sourceChannel`; a value with no canonical name maps to `other` (a status
  * nobody mapped counts as open, so it is not hidden from agents); a missing channel is `other`
  * with no `sourceChannel` (unknown, not invented).
@@ -29,6 +33,7 @@ export function toTicket(raw: unknown, path = 'ticket'): Record<string, unknown>
     tags: field<unknown[]>(raw, 'tags', 'array', { path, optional: true })?.map(String) ?? [],
     createdAt: utcFromEpochMs(field(raw, 'createdAt', 'number', { path }), `${path}.createdAt`),
     updatedAt: utcFromEpochMs(field(raw, 'updatedAt', 'number', { path }), `${path}.updatedAt`),
+    ...withAttributes(sourceAttributes(raw, MAPPED)),
   };
 }
 
