@@ -154,6 +154,21 @@ describe('verifyContract', () => {
     assert.deepEqual(seen, [`GET ${CONTEXT_PATH}/owners/6 ${REAL_KEY}`]);
   });
 
+  test('verifies interactions that name no provider state: nothing to set up for them', async () => {
+    owners = new Map([[6, { id: 6, firstName: 'Jean', lastName: 'Coleman' }]]);
+    seen.length = 0;
+    const contract = await createConsumerContract({ consumer: 'petclinic', provider: 'petclinic-stateless', dir: tempDir(), update: true });
+    contract.pact
+      .uponReceiving('a request for owner 6, in no named state')
+      .withRequest({ method: 'GET', path: `${CONTEXT_PATH}/owners/6`, headers: { 'X-Api-Key': m.string('contract-key') } })
+      .willRespondWith({ status: 200, headers: { 'Content-Type': m.regex('^application/json', 'application/json') }, body: OWNER });
+    await contract.execute(petclinic, REAL_CONFIG, async (ctx) => void (await petclinic.query('owner.get', { id: '6' }, ctx)));
+    contract.settle();
+    const result = await verifyContract({ pactFile: contract.file, providerBaseUrl, port: await freePort(), requestFilter: realKey });
+    assert.deepEqual(result, { consumer: 'petclinic', provider: 'petclinic-stateless', interactions: 1, states: [] });
+    assert.deepEqual(seen, [`GET ${CONTEXT_PATH}/owners/6 ${REAL_KEY}`]);
+  });
+
   test('fails naming the interaction when the backend does not honour it', async () => {
     owners = new Map();
     const brokenState = { 'an owner exists': async () => undefined }; // the owner is never created: 404
