@@ -1,7 +1,7 @@
 // `npm run connector:new -- <name> [--dir <connectorsDir>]`: generates a working connector package
 // from templates/connector/ (see docs/connector-guide.md). Exit 2: bad usage or name; 1: refused.
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -11,6 +11,8 @@ const TEMPLATE_SUFFIX = '.tmpl';
 /** The registry's manifest name pattern: kebab-case, starting with a letter. */
 const NAME_PATTERN = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 const MAX_NAME_LENGTH = 50;
+/** The SDK version a generated connector develops against: this repository's. */
+const OMNIGATE_VERSION = (JSON.parse(readFileSync(join(ROOT_DIR, 'package.json'), 'utf8')) as { version: string }).version;
 const USAGE = 'usage: npm run connector:new -- <name> [--dir <connectorsDir>]   (name in kebab-case, e.g. billing-sap)';
 
 /** A refusal the user can fix; `exitCode` 2 for usage, 1 for a clash. */
@@ -60,14 +62,24 @@ function templateFiles(dir: string, prefix = ''): string[] {
   });
 }
 
+/** A folder of connectors/: a workspace of this repository, where the root itself provides `omnigate`. */
+const isWorkspace = (target: string): boolean => relative(join(ROOT_DIR, 'connectors'), target) === basename(target);
+
+/**
+ * In a workspace the SDK is this repository (node_modules/omnigate links the root), and `omnigate`
+ * is not on the npm registry: a devDependency on it would break the root's `npm install`.
+ */
+function withoutSdkDevDependency(packageJson: string): string {
+  const { devDependencies: _sdk, ...rest } = JSON.parse(packageJson) as Record<string, unknown>;
+  return `${JSON.stringify(rest, null, 2)}\n`;
+}
+
 /** Writes connectorsDir/<name>/ whole or not at all: built aside, then renamed into place. */
 function scaffold(name: string, connectorsDir: string): { target: string; files: string[] } {
   const target = join(connectorsDir, name);
   if (existsSync(target)) throw new Refusal(`${relative(process.cwd(), target) || target} already exists: pick another name, or remove that folder first`, 1);
   mkdirSync(connectorsDir, { recursive: true });
-  // The mapper test imports the canonical schemas from the repository, from src/mappers/.
-  const repoRoot = relative(join(target, 'src/mappers'), ROOT_DIR).split('\\').join('/') || '.';
-  const values = { ...namesFor(name), repoRoot };
+  const values = { ...namesFor(name), omnigateVersion: OMNIGATE_VERSION };
   // package.json last: the registry counts a folder as a connector once it has one.
   const files = templateFiles(TEMPLATE_DIR).sort((a, b) => Number(a === `package.json${TEMPLATE_SUFFIX}`) - Number(b === `package.json${TEMPLATE_SUFFIX}`));
   const staging = mkdtempSync(join(connectorsDir, `.${name}-`));
@@ -75,7 +87,8 @@ function scaffold(name: string, connectorsDir: string): { target: string; files:
     for (const file of files) {
       const out = join(staging, file.slice(0, -TEMPLATE_SUFFIX.length));
       mkdirSync(dirname(out), { recursive: true });
-      writeFileSync(out, render(readFileSync(join(TEMPLATE_DIR, file), 'utf8'), values, file));
+      const text = render(readFileSync(join(TEMPLATE_DIR, file), 'utf8'), values, file);
+      writeFileSync(out, file === `package.json${TEMPLATE_SUFFIX}` && isWorkspace(target) ? withoutSdkDevDependency(text) : text);
     }
     renameSync(staging, target);
   } catch (err) {
@@ -89,20 +102,25 @@ function nextSteps(names: Names, target: string, files: readonly string[]): stri
   const shown = relative(process.cwd(), target) || '.';
   const env = `OMNIGATE_CONNECTOR_${names.ENV_NAME}`;
   const outside = relative(ROOT_DIR, target).startsWith('..');
+  const tarball = `omnigate-connector-${names.name}-0.1.0.tgz`;
+  const steps: string[][] = [
+    outside
+      ? [`Get the SDK: in an omnigate clone run npm run sdk:pack, then in ${shown}: npm install -D <path to .packs/omnigate-${OMNIGATE_VERSION}.tgz>`]
+      : [`The SDK is this repository: omnigate/sdk and omnigate/sdk/testing resolve from ${shown} as they are.`],
+    ['Replace the sample contacts API with yours: src/fixtures/ (a recorded reply), src/mappers/, src/operations/, src/index.ts,', '   and the sample params in test/conformance.test.ts (an id your backend has, one it has not).'],
+    [`Run its mapper test:              node --test ${shown}/src/mappers/to-customer.test.ts`],
+    ...(isWorkspace(target) ? [['Record the new workspace:         npm install']] : []),
+    [`Point it at your backend:         export ${env}_BASE_URL=https://…  ${env}_API_KEY=…`, `   then, in ${shown}: npm test   (its unit tests and the conformance suite; faults come from the kit's proxy)`],
+    outside
+      ? [`Install it into a running gateway: npm pack --pack-destination <a folder outside ${shown}>, then`, `   curl -X PUT -H "X-Api-Key: <admin key>" -H 'Content-Type: application/gzip' --data-binary @<that folder>/${tarball} http://127.0.0.1:8080/v1/admin/connectors/${names.name}`]
+      : [`Load it into a running gateway:   curl -X POST -H "X-Api-Key: <admin key>" http://127.0.0.1:8080/v1/admin/connectors/${names.name}/reload`, '   (admin keys come from OMNIGATE_ADMIN_KEYS; or restart the gateway)'],
+  ];
   return [
     `Created ${shown}/ (@omnigate/connector-${names.name} 0.1.0, capability contact.get → Customer):`,
     ...files.map((f) => `  ${f}`),
     '',
     'Next steps:',
-    `  1. Point it at your backend:      export ${env}_BASE_URL=https://…  ${env}_API_KEY=…`,
-    '  2. Replace the sample contacts API with yours: src/fixtures/ (a recorded reply), src/mappers/, src/operations/, src/index.ts.',
-    `  3. Run its test:                  node --test ${shown}/src/mappers/to-customer.test.ts`,
-    '  4. Record the new workspace:      npm install',
-    '  5. Give the conformance suite sample params (test/contract/support/samples.ts), test settings and a',
-    '     backend of the test run (scripts/lib/backends.ts), then: npm test',
-    `  6. Load it into a running gateway: curl -X POST -H "X-Api-Key: <admin key>" http://127.0.0.1:8080/v1/admin/connectors/${names.name}/reload`,
-    '     (admin keys come from OMNIGATE_ADMIN_KEYS; or restart the gateway)',
-    ...(outside ? ['', `Note: ${shown} is outside the repository, where 'omnigate/sdk' does not resolve until omnigate is installed there.`] : []),
+    ...steps.flatMap(([first, ...more], i) => [`  ${i + 1}. ${first ?? ''}`, ...more.map((line) => `  ${line}`)]),
   ].join('\n');
 }
 

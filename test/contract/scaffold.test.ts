@@ -1,19 +1,17 @@
 // `npm run connector:new`: what it generates must be a working connector on the first run.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { createAjv, createSchemaRegistry } from '../../src/kernel/schemas.ts';
 import { secretFields } from '../../src/modules/connectors/connector-config.ts';
 import { MANIFEST_SCHEMA } from '../../src/modules/connectors/manifest.schema.ts';
 import { isConnector } from '../../src/sdk/define-connector.ts';
-import { NotFoundError } from '../../src/sdk/errors.ts';
 import { ROOT_DIR } from '../support/gateway.ts';
-import { createTestContexts } from '../../src/sdk/testing/index.ts';
 
 const SCRIPT = join(ROOT_DIR, 'scripts/connector-new.ts');
 const NAME = 'acme-contacts';
@@ -26,7 +24,10 @@ const EXPECTED_FILES = [
   'src/mappers/to-customer.test.ts',
   'src/mappers/to-customer.ts',
   'src/operations/get-contact.ts',
+  'test/conformance.test.ts',
 ];
+const CLI = join(ROOT_DIR, 'src/sdk/testing/cli.ts');
+const ROOT_VERSION = (JSON.parse(readFileSync(join(ROOT_DIR, 'package.json'), 'utf8')) as { version: string }).version;
 
 // Under .data/ so that `omnigate/sdk` resolves from the generated package (node_modules/omnigate).
 let connectorsDir: string;
@@ -55,13 +56,48 @@ before(() => {
 });
 after(() => rmSync(connectorsDir, { recursive: true, force: true }));
 
+const CONTEXT_PATH = '/acme/api';
+const API_KEY = 'scaffold-test-key';
+
+/**
+ * A stand-in for the contacts API the template assumes (the run's backends have none), under a
+ * context path: replays the recorded reply for the right key, 401 for another, 404 for other ids.
+ */
+async function startContactsBackend(fixture: string) {
+  const seen: { url: string; key: unknown }[] = [];
+  const server: Server = createServer((req, res) => {
+    seen.push({ url: req.url ?? '', key: req.headers['x-api-key'] });
+    const [status, body] =
+      req.url === `${CONTEXT_PATH}/health` ? [200, '{"status":"ok"}']
+      : req.headers['x-api-key'] !== API_KEY ? [401, '{"error":"bad key"}']
+      : req.url === `${CONTEXT_PATH}/v1/contacts/c_0042` ? [200, fixture]
+      : [404, '{"error":"not found"}'];
+    res.writeHead(status, { 'content-type': 'application/json' }).end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, close: () => new Promise((resolve) => server.close(resolve)) };
+}
+
+/** `npm test` in the generated folder: the kit's CLI there, with `settings` as its only connector settings. */
+function connectorTest(settings: Readonly<Record<string, string>>): Promise<{ status: number | null; output: string }> {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => key !== 'NODE_TEST_CONTEXT' && !key.startsWith('OMNIGATE_CONNECTOR_')));
+  // Not spawnSync: the stand-in backend answers from this process's event loop.
+  const child = spawn(process.execPath, [CLI, 'test', '--test-reporter=spec'], { cwd: target, env: { ...env, ...settings } });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return new Promise((resolve) => child.once('close', (status) => resolve({ status, output })));
+}
+
 describe('connector scaffold', () => {
   test('generates every file of a connector package and prints the next steps', () => {
     assert.equal(generated.status, 0, generated.stderr);
     assert.deepEqual(listFiles(target).sort(), EXPECTED_FILES);
-    for (const expected of ['OMNIGATE_CONNECTOR_ACME_CONTACTS_BASE_URL', 'OMNIGATE_CONNECTOR_ACME_CONTACTS_API_KEY', 'node --test', '/v1/admin/connectors/acme-contacts/reload']) {
+    for (const expected of ['OMNIGATE_CONNECTOR_ACME_CONTACTS_BASE_URL', 'OMNIGATE_CONNECTOR_ACME_CONTACTS_API_KEY', 'node --test', ': npm test', 'test/conformance.test.ts', '/v1/admin/connectors/acme-contacts/reload']) {
       assert.ok(generated.stdout.includes(expected), `the next steps should mention ${expected}:\n${generated.stdout}`);
     }
+    // Testing a new connector changes nothing in the repository.
+    assert.doesNotMatch(generated.stdout, /samples\.ts|backends\.ts/);
   });
 
   test('substitutes the name in kebab, camel, Pascal and UPPER_SNAKE case and leaves no token behind', () => {
@@ -70,6 +106,8 @@ describe('connector scaffold', () => {
     assert.equal(pkg.name, '@omnigate/connector-acme-contacts');
     assert.equal(pkg.type, 'module');
     assert.equal(pkg.main, './src/index.ts');
+    assert.deepEqual(pkg.scripts, { test: 'omnigate-connector test', contract: 'omnigate-connector contract' });
+    assert.deepEqual(pkg.devDependencies, { omnigate: `^${ROOT_VERSION}` });
     assert.deepEqual(pkg.peerDependencies, { omnigate: '*' });
     assert.deepEqual(pkg.peerDependenciesMeta, { omnigate: { optional: true } });
     assert.match(read('src/index.ts'), /const acmeContactsConnector = defineConnector<AcmeContactsConfig>/);
@@ -78,6 +116,15 @@ describe('connector scaffold', () => {
     assert.match(read('src/config.ts'), /OMNIGATE_CONNECTOR_ACME_CONTACTS_<FIELD>/);
     assert.match(read('README.md'), /^# acme-contacts$/m);
     assert.match(read('README.md'), /OMNIGATE_CONNECTOR_ACME_CONTACTS_API_KEY/);
+    assert.match(read('test/conformance.test.ts'), /describeConformance\(\{/);
+    assert.match(read('test/conformance.test.ts'), /'contact\.get': \{ valid: \{ id: 'c_0042' \}, unknown: /);
+    // Only the SDK's public entry points: a connector folder needs nothing else of the repository.
+    for (const file of EXPECTED_FILES.filter((f) => f.endsWith('.ts'))) {
+      for (const [, from = ''] of read(file).matchAll(/from '([^']+)'/g)) {
+        const inside = from.startsWith('.') && !relative(target, resolve(dirname(join(target, file)), from)).startsWith('..');
+        assert.ok(inside || /^(node:|omnigate\/sdk(\/testing)?$)/.test(from), `${file} imports ${from}: only node:, omnigate/sdk, omnigate/sdk/testing and its own files`);
+      }
+    }
   });
 
   test('generates a mapper test that passes under node --test', () => {
@@ -107,34 +154,30 @@ describe('connector scaffold', () => {
     assert.equal(ajv.validate(manifest.configSchema, { baseUrl: 'http://127.0.0.1:1', apiKey: 'k' }), true);
   });
 
-  test('generates a connector that serves contact.get from a backend answering like its fixture', async () => {
-    const module = (await import(pathToFileURL(join(target, 'src/index.ts')).href)) as { default?: unknown };
-    assert.ok(isConnector(module.default));
-    const connector = module.default;
-    const keys: unknown[] = [];
-    const fixture = read('src/fixtures/contact.json');
-    // A stand-in for the contacts backend the template assumes: replays the recorded reply.
-    const server: Server = createServer((req, res) => {
-      keys.push(req.headers['x-api-key']);
-      const [status, body] = req.url === '/health' ? [200, '{"status":"ok"}'] : req.url === '/v1/contacts/c_0042' ? [200, fixture] : [404, '{"error":"not found"}'];
-      res.writeHead(status, { 'content-type': 'application/json' }).end(body);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const config = { baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, apiKey: 'scaffold-test-key' };
-    const contexts = createTestContexts({ config });
+  test('passes its own npm test (omnigate-connector test in its folder): mapper tests and the conformance suite, against a backend answering like its fixture under a context path', async () => {
+    const backend = await startContactsBackend(read('src/fixtures/contact.json'));
     try {
-      const authenticator = await connector.auth(contexts.authContext());
-      const callContext = () => contexts.callContext({ authenticator, signal: AbortSignal.timeout(2_000) });
-      assert.deepEqual(await connector.health(callContext()), { ok: true });
-      const customer = await connector.query('contact.get', { id: 'c_0042' }, callContext());
-      const validate = createSchemaRegistry(join(ROOT_DIR, 'schemas')).validatorFor('Customer');
-      assert.ok(validate(customer), JSON.stringify(validate.errors));
-      await assert.rejects(connector.query('contact.get', { id: 'nobody' }, callContext()), NotFoundError);
-      assert.deepEqual(new Set(keys), new Set(['scaffold-test-key']));
+      const run = await connectorTest({ OMNIGATE_CONNECTOR_ACME_CONTACTS_BASE_URL: `${backend.origin}${CONTEXT_PATH}`, OMNIGATE_CONNECTOR_ACME_CONTACTS_API_KEY: API_KEY });
+      assert.equal(run.status, 0, run.output);
+      assert.match(run.output, /^ℹ fail 0$/m);
+      for (const name of ['maps a recorded contact to a schema-valid canonical Customer', 'acme-contacts: contact.get answers data valid against the canonical Customer schema', 'acme-contacts: contact.get maps an unknown id to NotFoundError', 'acme-contacts: contact.get rejects when its signal aborts while the backend hangs', 'acme-contacts: maps refused credentials to UnauthorizedError', 'acme-contacts: keeps its package name and version in step with the manifest']) {
+        assert.ok(run.output.split('\n').some((line) => line.includes('✔') && line.includes(name)), `"${name}" should pass:\n${run.output}`);
+      }
+      // Every request kept the context path, and carried the configured key (or the suite's wrong one).
+      assert.ok(backend.seen.length > 0);
+      assert.deepEqual(backend.seen.filter((r) => !r.url.startsWith(`${CONTEXT_PATH}/`)), []);
+      assert.deepEqual(new Set(backend.seen.map((r) => r.key)), new Set([API_KEY, `wrong-${API_KEY}`]));
     } finally {
-      contexts.close();
-      await new Promise((resolve) => server.close(resolve));
+      await backend.close();
     }
+  });
+
+  test('without its settings, its unit tests still pass and the conformance suite fails naming the variable to set', async () => {
+    const run = await connectorTest({});
+    assert.equal(run.status, 1, run.output);
+    assert.ok(run.output.split('\n').some((line) => line.includes('✔') && line.includes('maps a recorded contact to a schema-valid canonical Customer')), run.output);
+    assert.ok(run.output.split('\n').some((line) => line.includes('✖') && line.includes('acme-contacts: authenticates against the real backend with the real config')), run.output);
+    assert.match(run.output, /cannot call the backend: the config passed to describeConformance is invalid: baseUrl is missing \(set OMNIGATE_CONNECTOR_ACME_CONTACTS_BASE_URL\); apiKey is missing \(set OMNIGATE_CONNECTOR_ACME_CONTACTS_API_KEY\)/);
   });
 
   test('packs only the connector (package.json `files`): an old tarball in its folder is never packed into a new one', () => {
