@@ -10,7 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { verifyWebhook } from '../../src/modules/webhooks/signature.ts';
 import { CHAT_ENV, visitorSocket } from '../support/chat-principals.ts';
-import { perTestGateways, type TestGateway } from '../support/gateway.ts';
+import { startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { TEST_REDIS_URL } from '../support/ports.ts';
 import { waitFor } from '../support/wait.ts';
 import type { WsTestClient } from '../support/ws-client.ts';
 
@@ -56,12 +57,20 @@ after(() => {
   service.close();
 });
 
-const { gateway } = perTestGateways();
-const botGateway = (over: Record<string, string> = {}) => gateway({
+const botEnv = (over: Record<string, string> = {}) => ({
   ...CHAT_ENV, OMNIGATE_CHAT_BOT: 'webhook', OMNIGATE_BOT_WEBHOOK_URL: serviceUrl, OMNIGATE_BOT_WEBHOOK_SECRET: SECRET, OMNIGATE_BOT_WEBHOOK_TIMEOUT_MS: String(TIMEOUT_MS),
   // Nobody answers here: the chat's own timers must not move the conversations meanwhile.
   OMNIGATE_CHAT_AGENT_ANSWER_MS: '3600000', OMNIGATE_CHAT_VISITOR_IDLE_MS: '3600000', ...over,
 });
+
+/**
+ * The Redis of the nodes in the test of a job outliving its node: the test Redis, in a database
+ * no other test uses. BullMQ runs one stalled-job check per queue at a time: the worker that runs
+ * it sets `<queue>:stalled-check` for its own stalledInterval, and every other worker skips its
+ * checks until that expires. A gateway of an earlier test (or file) with the default 30 s job lock
+ * would so hold off the check that takes up the stopped node's job for up to 30 s.
+ */
+const TAKEOVER_REDIS_URL = `${TEST_REDIS_URL}/7`;
 
 /** A visitor's socket in a new conversation with the bot, following it. */
 async function talk(gw: TestGateway, token?: string): Promise<{ visitor: WsTestClient & { token: string }; conversationId: string }> {
@@ -84,10 +93,17 @@ const staffEvents = async (gw: TestGateway, id: string) => ((await (await gw.api
 const requestsFor = (conversationId: string) => received.filter((r) => r.body.conversation?.id === conversationId);
 
 describe('the webhook bot', () => {
+  // One gateway for the tests of what the service answers: each talks in a conversation of its
+  // own, and says what the service does before it starts.
+  let gw: TestGateway;
+  before(async () => {
+    gw = await startTestGateway(botEnv());
+  });
+  after(() => gw?.stop());
+
   test('the service\'s answer is appended as the bot\'s public message, over the WebSocket; each request is signed and carries the conversation, the message and the earlier ones', async () => {
     serviceSecret = SECRET;
     answer = (r) => reply(r.res, 200, { kind: r.body.earlier.length === 0 ? 'ask' : 'answer', messages: [{ contentType: 'text', text: `you said: ${r.body.message.text}` }] });
-    const gw = await botGateway();
     const { visitor, conversationId } = await talk(gw);
     await say(visitor, conversationId, 'where is my order?');
     await waitFor('the bot\'s first answer', () => botMessages(visitor, conversationId).length === 1);
@@ -110,7 +126,6 @@ describe('the webhook bot', () => {
   test('the bot\'s answer continues the trace of the visitor\'s message: the request the service gets names it', async () => {
     serviceSecret = SECRET;
     answer = (r) => reply(r.res, 200, { kind: 'answer', messages: [{ contentType: 'text', text: 'traced' }] });
-    const gw = await botGateway();
     const { visitor, conversationId } = await talk(gw);
     const sent = await gw.api(`/v1/conversations/${conversationId}/messages`, {
       method: 'POST', headers: { authorization: `Bearer ${visitor.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ clientId: 'traced-1', contentType: 'text', text: 'hi' }),
@@ -127,7 +142,6 @@ describe('the webhook bot', () => {
     serviceSecret = SECRET;
     const held: ServerResponse[] = [];
     answer = (r) => void held.push(r.res);
-    const gw = await botGateway();
     const { visitor, conversationId } = await talk(gw);
     await say(visitor, conversationId, 'hello?');
     const queued = await waitFor('the handover', async () => (await staffEvents(gw, conversationId)).find((e) => e.type === 'conversation.queued'));
@@ -144,7 +158,6 @@ describe('the webhook bot', () => {
   test('a service that has another secret refuses the signature (401): the gateway hands over and says why, never logging the secret', async () => {
     serviceSecret = 'another-secret-0123456789abcdef';
     answer = (r) => reply(r.res, 200, { kind: 'answer', messages: [{ contentType: 'text', text: 'never sent' }] });
-    const gw = await botGateway();
     const { visitor, conversationId } = await talk(gw);
     await say(visitor, conversationId, 'hi');
     const queued = await waitFor('the handover', async () => (await staffEvents(gw, conversationId)).find((e) => e.type === 'conversation.queued'));
@@ -159,7 +172,6 @@ describe('the webhook bot', () => {
   test('an answer that is not a BotReply hands over too, naming what is wrong', async () => {
     serviceSecret = SECRET;
     answer = (r) => reply(r.res, 200, { kind: 'answer', messages: [] });
-    const gw = await botGateway();
     const { visitor, conversationId } = await talk(gw);
     await say(visitor, conversationId, 'hi');
     const queued = await waitFor('the handover', async () => (await staffEvents(gw, conversationId)).find((e) => e.type === 'conversation.queued'));
@@ -173,23 +185,28 @@ describe('the webhook bot', () => {
     // The first request is held (its node stops meanwhile); any later one is answered.
     answer = (r) => (held.length === 0 ? void held.push(r) : reply(r.res, 200, { kind: 'answer', messages: [{ contentType: 'text', text: 'answered by the node that took over' }] }));
     // Short job and bot locks, so the stopped node's job is taken up soon; no grace for its running job.
-    const fast = { OMNIGATE_JOB_LOCK_MS: '1000', OMNIGATE_BOT_LOCK_MS: '1000', OMNIGATE_SHUTDOWN_GRACE_MS: '0', OMNIGATE_BOT_WEBHOOK_TIMEOUT_MS: '60000' };
-    const a = await botGateway(fast);
-    const { visitor, conversationId } = await talk(a);
-    const seq = await say(visitor, conversationId, 'where is my order?');
-    await waitFor('the service to get the message from node a', () => held.length === 1);
-    const b = await botGateway(fast);
-    await a.stop();
-    const again = await visitorSocket(b, visitor.token);
-    assert.equal((await again.request({ type: 'subscribe', conversationId, afterSeq: 0 })).type, 'subscribed');
-    await waitFor('the answer from node b', () => botMessages(again, conversationId).length === 1);
-    // Node a's cut-off attempt gets its answer now, too late: its store is closed, nothing more is appended.
-    reply(held[0]!.res, 200, { kind: 'answer', messages: [{ contentType: 'text', text: 'answered by the stopped node' }] });
-    const jobId = `bot_${conversationId}_${seq}`;
-    await waitFor('node a\'s attempt to end', () => a.logs.some((l) => l.jobId === jobId && /^job (attempt failed|dead-lettered|completed)/.test(String(l.msg))));
-    const answers = (await staffEvents(b, conversationId)).filter((e) => e.type === 'conversation.message_sent' && e.by.kind === 'bot');
-    assert.deepEqual(answers.map((e) => e.data.text), ['answered by the node that took over']);
-    assert.equal(requestsFor(conversationId).length, 2, 'asked once by each node');
-    await again.close();
+    const node = () => startTestGateway(botEnv({ REDIS_URL: TAKEOVER_REDIS_URL, OMNIGATE_JOB_LOCK_MS: '1000', OMNIGATE_BOT_LOCK_MS: '1000', OMNIGATE_SHUTDOWN_GRACE_MS: '0', OMNIGATE_BOT_WEBHOOK_TIMEOUT_MS: '60000' }));
+    const a = await node();
+    let b: TestGateway | undefined;
+    try {
+      const { visitor, conversationId } = await talk(a);
+      const seq = await say(visitor, conversationId, 'where is my order?');
+      await waitFor('the service to get the message from node a', () => held.length === 1);
+      // Node b starts while node a stops: a's job is locked until a second after a stopped.
+      [b] = await Promise.all([node(), a.stop()]);
+      const again = await visitorSocket(b, visitor.token);
+      assert.equal((await again.request({ type: 'subscribe', conversationId, afterSeq: 0 })).type, 'subscribed');
+      await waitFor('the answer from node b', () => botMessages(again, conversationId).length === 1);
+      // Node a's cut-off attempt gets its answer now, too late: its store is closed, nothing more is appended.
+      reply(held[0]!.res, 200, { kind: 'answer', messages: [{ contentType: 'text', text: 'answered by the stopped node' }] });
+      const jobId = `bot_${conversationId}_${seq}`;
+      await waitFor('node a\'s attempt to end', () => a.logs.some((l) => l.jobId === jobId && /^job (attempt failed|dead-lettered|completed)/.test(String(l.msg))));
+      const answers = (await staffEvents(b, conversationId)).filter((e) => e.type === 'conversation.message_sent' && e.by.kind === 'bot');
+      assert.deepEqual(answers.map((e) => e.data.text), ['answered by the node that took over']);
+      assert.equal(requestsFor(conversationId).length, 2, 'asked once by each node');
+      await again.close();
+    } finally {
+      await Promise.all([a.stop(), b?.stop()]);
+    }
   });
 });
