@@ -14,8 +14,7 @@ import { forbiddenSources, repoPath, SDK_BIN_NAME, sdkDependencies, sdkManifest,
 const ROOT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const TSCONFIG = join(ROOT_DIR, 'tsconfig.sdk.json');
 const SCHEMAS_DIR = join(ROOT_DIR, 'schemas');
-const REQUIRED_ENTRIES = ['src/sdk/index.ts', 'src/sdk/testing/index.ts'];
-const CLI_ENTRY = 'src/sdk/testing/cli.ts';
+const ENTRY_POINTS = ['src/sdk/index.ts', 'src/sdk/testing/index.ts', 'src/sdk/testing/cli.ts'];
 const CLI_OUTPUT = 'dist/sdk/testing/cli.js';
 const USAGE = 'usage: npm run sdk:pack [-- --out-dir <dir>]   (default .packs/)';
 
@@ -47,8 +46,8 @@ function failOnDiagnostics(what: string, diagnostics: readonly ts.Diagnostic[]):
   if (diagnostics.length > 0) throw new PackFailure(`${what}:\n${ts.formatDiagnostics(diagnostics, formatHost)}`);
 }
 
-/** Compiles the SDK's entry points into `distDir`; true when the CLI was among them. */
-function compile(distDir: string): boolean {
+/** Compiles the SDK's entry points into `distDir`. */
+function compile(distDir: string): void {
   const host: ts.ParseConfigFileHost = {
     ...ts.sys,
     onUnRecoverableConfigFileDiagnostic: (diagnostic) => failOnDiagnostics('tsconfig.sdk.json', [diagnostic]),
@@ -57,7 +56,7 @@ function compile(distDir: string): boolean {
   if (!parsed) throw new PackFailure('tsconfig.sdk.json could not be read');
   failOnDiagnostics('tsconfig.sdk.json', parsed.errors);
   const entries = parsed.fileNames.map((file) => repoPath(ROOT_DIR, file));
-  const missing = REQUIRED_ENTRIES.filter((entry) => !entries.includes(entry));
+  const missing = ENTRY_POINTS.filter((entry) => !entries.includes(entry));
   if (missing.length > 0) throw new PackFailure(`the SDK's entry points are missing: ${missing.join(', ')}`);
 
   const program = ts.createProgram({ rootNames: parsed.fileNames, options: parsed.options });
@@ -73,7 +72,6 @@ function compile(distDir: string): boolean {
   const emitted = program.emit();
   failOnDiagnostics('the SDK could not be emitted', emitted.diagnostics);
   if (emitted.emitSkipped) throw new PackFailure('tsc emitted nothing');
-  return entries.includes(CLI_ENTRY);
 }
 
 function emittedFiles(dir: string): string[] {
@@ -103,7 +101,7 @@ function importsOf(packageDir: string): Map<string, string[]> {
 /** The bin keeps its `#!/usr/bin/env node` line and is executable. */
 function prepareCli(packageDir: string): void {
   const cli = join(packageDir, CLI_OUTPUT);
-  if (!readFileSync(cli, 'utf8').startsWith('#!')) throw new PackFailure(`${CLI_ENTRY} must start with '#!/usr/bin/env node' to be the ${CLI_OUTPUT} bin`);
+  if (!readFileSync(cli, 'utf8').startsWith('#!')) throw new PackFailure(`src/sdk/testing/cli.ts must start with '#!/usr/bin/env node' to be the ${SDK_BIN_NAME} bin`);
   chmodSync(cli, 0o755);
 }
 
@@ -136,15 +134,14 @@ function main(): void {
   rmSync(packageDir, { recursive: true, force: true });
   mkdirSync(packageDir, { recursive: true });
 
-  const hasCli = compile(join(packageDir, 'dist'));
-  if (hasCli) prepareCli(packageDir);
-  else console.log(`note: ${CLI_ENTRY} does not exist yet: the package has no ${SDK_BIN_NAME} bin`);
+  compile(join(packageDir, 'dist'));
+  prepareCli(packageDir);
   const root = JSON.parse(readFileSync(join(ROOT_DIR, 'package.json'), 'utf8')) as RootManifest;
   const deps = sdkDependencies(importsOf(packageDir), root);
   if (deps.problems.length > 0) throw new PackFailure(`the SDK imports packages it could not depend on:\n  ${deps.problems.join('\n  ')}`);
   copySchemas(packageDir);
-  writeFileSync(join(packageDir, 'package.json'), `${JSON.stringify(sdkManifest(root, deps, hasCli), null, 2)}\n`);
-  writeFileSync(join(packageDir, 'README.md'), sdkReadme(root.version, hasCli));
+  writeFileSync(join(packageDir, 'package.json'), `${JSON.stringify(sdkManifest(root, deps), null, 2)}\n`);
+  writeFileSync(join(packageDir, 'README.md'), sdkReadme(root.version));
   console.log(`dependencies: ${Object.entries(deps.dependencies).map(([name, range]) => `${name}@${range}`).join(', ')}`);
   console.log(npmPack(packageDir, outDir));
 }

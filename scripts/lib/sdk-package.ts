@@ -6,7 +6,7 @@ import { relative, sep } from 'node:path';
 
 /** The package an integrator installs: the same name as the repository's, so imports read `omnigate/sdk`. */
 export const SDK_PACKAGE_NAME = 'omnigate';
-/** The `omnigate-connector` CLI, when src/sdk/testing/cli.ts exists. */
+/** The test kit's command line, src/sdk/testing/cli.ts. */
 export const SDK_BIN_NAME = 'omnigate-connector';
 /** Loaded lazily by the contract part of the kit only: an integrator installs it when they record contracts. */
 export const OPTIONAL_PEERS: readonly string[] = ['@pact-foundation/pact'];
@@ -100,8 +100,8 @@ function entry(path: string): Record<string, string> {
   return { types: `./dist/${path}.d.ts`, import: `./dist/${path}.js`, default: `./dist/${path}.js` };
 }
 
-/** The package.json of the SDK package; `hasCli` adds the `omnigate-connector` bin. */
-export function sdkManifest(root: RootManifest, deps: SdkDependencies, hasCli: boolean): Record<string, unknown> {
+/** The package.json of the SDK package. */
+export function sdkManifest(root: RootManifest, deps: SdkDependencies): Record<string, unknown> {
   return {
     name: SDK_PACKAGE_NAME,
     version: root.version,
@@ -110,7 +110,7 @@ export function sdkManifest(root: RootManifest, deps: SdkDependencies, hasCli: b
     license: root.license ?? 'UNLICENSED',
     engines: { node: '>=24' },
     exports: { './sdk': entry('sdk/index'), './sdk/testing': entry('sdk/testing/index'), './package.json': './package.json' },
-    ...(hasCli ? { bin: { [SDK_BIN_NAME]: 'dist/sdk/testing/cli.js' } } : {}),
+    bin: { [SDK_BIN_NAME]: 'dist/sdk/testing/cli.js' },
     files: ['dist', 'schemas', 'README.md'],
     dependencies: deps.dependencies,
     peerDependencies: deps.peerDependencies,
@@ -119,13 +119,7 @@ export function sdkManifest(root: RootManifest, deps: SdkDependencies, hasCli: b
 }
 
 /** The README shipped in the package. */
-export function sdkReadme(version: string, hasCli: boolean): string {
-  const cli = hasCli
-    ? `- \`omnigate-connector\` (bin): \`omnigate-connector test\` runs the connector's tests,
-  \`omnigate-connector contract\` records and verifies its Pact contract (install
-  \`@pact-foundation/pact\` for that part).
-`
-    : '';
+export function sdkReadme(version: string): string {
   return `# omnigate ${version}: the connector SDK
 
 The packed build of Omnigate's connector SDK, made by \`npm run sdk:pack\` in an Omnigate clone.
@@ -135,9 +129,13 @@ Install it in a connector's folder: \`npm install -D <path>/omnigate-${version}.
   \`noAuth\`, \`hmacAuth\`, \`oauth2ClientCredentials\`), the mapping helpers and the errors a
   connector throws.
 - \`omnigate/sdk/testing\`: the test kit: \`createTestContexts\`, \`configFromEnv\`,
-  \`canonicalSchemas()\` (the canonical JSON Schemas in \`schemas/\`) and \`startFaultProxy\`
-  (down, latency, hang, error, garbage in front of any backend).
-${cli}
+  \`canonicalSchemas()\` (the canonical JSON Schemas in \`schemas/\`), \`startFaultProxy\`
+  (down, latency, hang, error, garbage in front of any backend) and \`describeConformance\`
+  (the conformance suite for one connector against its own backend).
+- \`omnigate-connector\` (bin): \`omnigate-connector test\` runs the connector's tests,
+  \`omnigate-connector contract\` records and verifies its Pact contract (install
+  \`@pact-foundation/pact\` for that part).
+
 JavaScript with type declarations (\`.d.ts\`); TypeScript users also need \`@types/node\`.
 Node >=24. The full guide is docs/connector-guide.md in the Omnigate repository.
 `;

@@ -71,6 +71,7 @@ describe('the packed SDK', () => {
     assert.equal(manifest.version, ROOT_MANIFEST.version);
     assert.equal(manifest.type, 'module');
     assert.deepEqual(manifest.engines, { node: '>=24' });
+    assert.deepEqual(manifest.bin, { 'omnigate-connector': 'dist/sdk/testing/cli.js' });
     assert.deepEqual(manifest.dependencies, Object.fromEntries(RUNTIME_PACKAGES.map((name) => [name, ROOT_MANIFEST.dependencies[name]])));
     assert.deepEqual(manifest.peerDependencies, { '@pact-foundation/pact': ROOT_MANIFEST.devDependencies['@pact-foundation/pact'] });
     assert.deepEqual(manifest.peerDependenciesMeta, { '@pact-foundation/pact': { optional: true } });
@@ -114,6 +115,28 @@ describe('the packed SDK', () => {
         "wrong.ts TS2339 Property 'compileEverything' does not exist on type 'Ajv2020'.",
       ],
     );
+  });
+});
+
+describe('the omnigate-connector command of the installed package', () => {
+  test('prints its usage with --help', () => {
+    const help = ok(run('npx', ['--no-install', 'omnigate-connector', '--help'], consumer), 'npx omnigate-connector --help');
+    assert.match(help, /^usage: omnigate-connector <command>/);
+    assert.match(help, /^ {2}test /m);
+    assert.match(help, /^ {2}contract /m);
+  });
+
+  test('runs the connector folder’s tests with the kit, and exits with their exit code', () => {
+    mkdirSync(join(consumer, 'src'), { recursive: true });
+    writeFileSync(join(consumer, 'src/schemas.test.ts'), CONNECTOR_TEST_TS.replace('EXPECTED', 'true'));
+    const passed = run('npx', ['--no-install', 'omnigate-connector', 'test'], consumer);
+    assert.equal(passed.status, 0, `${passed.stdout}\n${passed.stderr}`);
+    assert.match(passed.stdout, /a customer needs only an id and a display name/);
+    assert.match(passed.stdout, /pass 1$/m);
+    writeFileSync(join(consumer, 'src/schemas.test.ts'), CONNECTOR_TEST_TS.replace('EXPECTED', 'false'));
+    const failed = run('npx', ['--no-install', 'omnigate-connector', 'test'], consumer);
+    assert.equal(failed.status, 1, `${failed.stdout}\n${failed.stderr}`);
+    assert.match(failed.stdout, /fail 1$/m);
   });
 });
 
@@ -209,7 +232,7 @@ console.log(JSON.stringify({
 `;
 
 const CONSUMER_TS = `import { apiKeyAuth, defineConnector, noAuth, NotFoundError, type Authenticator, type Connector } from 'omnigate/sdk';
-import { canonicalSchemas, configFromEnv, createTestContexts, startFaultProxy, type FaultProxy } from 'omnigate/sdk/testing';
+import { canonicalSchemas, configFromEnv, createTestContexts, describeConformance, startFaultProxy, type ConformanceOptions, type FaultProxy } from 'omnigate/sdk/testing';
 
 interface AcmeConfig { readonly baseUrl: string; readonly apiKey: string }
 
@@ -227,6 +250,18 @@ export const baseUrl: string = config.baseUrl;
 export const problemCount: number = problems.length;
 export const contexts = createTestContexts({ config });
 export const proxy: Promise<FaultProxy> = startFaultProxy({ target: baseUrl });
+export const conformance = (options: ConformanceOptions<AcmeConfig>): void => describeConformance(options);
+`;
+
+/** A connector's own test, run by \`omnigate-connector test\` from its folder (TypeScript, as Node strips it). */
+const CONNECTOR_TEST_TS = `import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { canonicalSchemas } from 'omnigate/sdk/testing';
+
+test('a customer needs only an id and a display name', () => {
+  const valid: boolean = canonicalSchemas().validatorFor('Customer')({ id: 'c-1', displayName: 'One' });
+  assert.equal(valid, EXPECTED);
+});
 `;
 
 /** Wrong uses, each an error only if the declarations are real types, down to pino and ajv. */
