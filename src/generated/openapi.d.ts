@@ -217,8 +217,9 @@ export interface paths {
         };
         /**
          * Forward a GET to a backend
-         * @description Forwards the request to the backend reached by the connector for `system`, signed with that
-         *     connector's credentials, if the connector's manifest allows the method and path (and, where
+         * @description Forwards the request to the backend reached by the connector for `system` (when several
+         *     connectors reach it: the owner `OMNIGATE_CAPABILITY_OWNERS` names for `system:<system>`, or
+         *     that routing's default, else the first serving), signed with that connector's credentials, if the connector's manifest allows the method and path (and, where
          *     its rule names JSON-RPC methods, every call's `method` in the body: a batch, a body that
          *     names a key twice or one that is not strict JSON is refused). `path` is the rest of the URL
          *     and may contain slashes (`/v1/proxy/crm/api/customers/42/`); the query string is forwarded
@@ -233,8 +234,9 @@ export interface paths {
         put?: never;
         /**
          * Forward a POST to a backend
-         * @description Forwards the request to the backend reached by the connector for `system`, signed with that
-         *     connector's credentials, if the connector's manifest allows the method and path (and, where
+         * @description Forwards the request to the backend reached by the connector for `system` (when several
+         *     connectors reach it: the owner `OMNIGATE_CAPABILITY_OWNERS` names for `system:<system>`, or
+         *     that routing's default, else the first serving), signed with that connector's credentials, if the connector's manifest allows the method and path (and, where
          *     its rule names JSON-RPC methods, every call's `method` in the body: a batch, a body that
          *     names a key twice or one that is not strict JSON is refused). `path` is the rest of the URL
          *     and may contain slashes (`/v1/proxy/crm/api/customers/42/`); the query string is forwarded

@@ -26,7 +26,8 @@ before(async () => {
     OMNIGATE_ADMIN_KEYS: `ops:${ADMIN_KEY}`,
     OMNIGATE_AUDIT_FILE: join(dir, 'audit.jsonl'),
     OMNIGATE_PACKAGE_STORE_DIR: join(dir, '.store'),
-    OMNIGATE_CAPABILITY_OWNERS: JSON.stringify({ 'customer.get': GET_ROUTING, 'customer.list': LIST_ROUTING }),
+    // The crm system (its proxy) belongs to crm-eu; each capability's own routing wins over that.
+    OMNIGATE_CAPABILITY_OWNERS: JSON.stringify({ 'customer.get': GET_ROUTING, 'customer.list': LIST_ROUTING, 'system:crm': 'crm-eu' }),
     // Both regional CRMs (copies of crm-python under other names) reach the same backend.
     ...crmEnv('CRM_EU'),
     ...crmEnv('CRM_US'),
@@ -67,6 +68,13 @@ const problemOf = async (res: Response, status: number) => {
 };
 /** The paths the CRM backend was asked for (its last 100 requests, query strings included). */
 const backendPaths = async () => (await backendAdmin<{ path: string }[]>('crm', 'requests')).map((r) => r.path);
+/** The connector the gateway's proxy used for one call through /v1/proxy/crm (from its log line). */
+const proxiedBy = async () => {
+  const seen = gw.logs.filter((l) => l.msg === 'proxying').length;
+  const res = await gw.api('/v1/proxy/crm/api/customers/?page_size=1');
+  assert.equal(res.status, 200);
+  return gw.logs.filter((l) => l.msg === 'proxying')[seen]?.connector;
+};
 const brokenRoute = (capability: string, route: string, connector: string) => ({ capability, route, connector, reason: 'not_loaded' });
 
 describe('a capability routed by a region param over two regional CRMs', () => {
@@ -82,6 +90,7 @@ describe('a capability routed by a region param over two regional CRMs', () => {
     assert.equal(eu.code, 'CONNECTOR_UNAVAILABLE', 'a region whose CRM is missing is not served by another');
     assert.match(eu.detail, /customer\.get for region "eu" goes to connector crm-eu, which is not loaded/);
     assert.equal(await servedBy('customer.get', { id: '42', region: 'mars' }), 'crm-python');
+    assert.equal(await proxiedBy(), 'crm-python', 'the owner of the crm system is not loaded yet');
 
     const warnings = await installCrm('crm-eu');
     assert.deepEqual(warnings.map((w) => [w.code, w.capability, w.route, w.connector, w.reason]), [
@@ -113,8 +122,9 @@ describe('a capability routed by a region param over two regional CRMs', () => {
     assert.equal(await servedBy('customer.get', { id: '42', region: 'mars' }), 'crm-python', 'a region with no route goes to the default');
     assert.equal(await servedBy('customer.get', { id: '42' }), 'crm-python', 'no region: the default');
     const rest = await gw.api('/v1/customers/42');
-    assert.equal(rest.status, 200);
     assert.equal(((await rest.json()) as { source: { connector: string } }).source.connector, 'crm-python', 'the REST route has no region: the default');
+
+    assert.equal(await proxiedBy(), 'crm-eu', 'the owner of the crm system serves its proxy');
 
     assert.equal(await servedBy('customer.list', { email: 'route-eu@example.invalid', region: 'eu' }), 'crm-eu');
     const kept = await problemOf(await query('customer.list', { pageSize: 1, region: 'us' }), 400);

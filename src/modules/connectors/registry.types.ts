@@ -145,7 +145,7 @@ export interface ConnectorRegistry {
   resolve(capability: string, params: Readonly<Record<string, unknown>>): RoutedEntry;
   /** The capabilities several loaded connectors declare, by name, with who serves each. */
   sharedCapabilities(): readonly SharedCapability[];
-  /** The connector reaching a system (for the proxy). */
+  /** The connector reaching a system (for the proxy): its owner in `OMNIGATE_CAPABILITY_OWNERS` (`system:<system>`, or that routing's default), else the first serving. */
   bySystem(system: string): ConnectorEntry | undefined;
   /** Holds the active version of a connector for one call; throws CONNECTOR_UNAVAILABLE if none serves. */
   lease(name: string): Lease;

@@ -83,3 +83,14 @@ describe('routing a capability by a param', () => {
     assert.equal(slots.route('invoice.get', {}), undefined);
   });
 });
+
+describe('the connector reaching a system (the proxy)', () => {
+  test("is the system's owner, or its routing's default, else the first connector of the system known", () => {
+    const crms = { 'crm-python': ['customer.get'], 'crm-eu': ['customer.get'] };
+    assert.equal(table({}, crms).bySystem('crm')?.name, 'crm-python');
+    assert.equal(table({ 'system:crm': 'crm-eu' }, crms).bySystem('crm')?.name, 'crm-eu');
+    assert.equal(table({ 'system:crm': { by: 'region', routes: { us: 'crm-python' }, default: 'crm-eu' } }, crms).bySystem('crm')?.name, 'crm-eu');
+    assert.equal(table({ 'system:crm': 'crm-us' }, crms).bySystem('crm')?.name, 'crm-python', 'an owner that is not loaded decides nothing');
+    assert.equal(table({}, crms).bySystem('orders'), undefined);
+  });
+});

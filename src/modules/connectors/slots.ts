@@ -170,7 +170,10 @@ export function createSlots(owners: CapabilityOwners = {}): Slots {
     },
     bySystem(system) {
       const matching = [...byName.values()].filter((s) => s.manifest?.system === system);
-      const slot = matching.find((s) => s.active) ?? matching[0];
+      // The system's owner (`system:<system>`), or its routing's default: the proxy has no params to route by.
+      const rule = owners[`system:${system}`];
+      const owner = isRouting(rule) ? rule.default : rule;
+      const slot = matching.find((s) => s.name === owner && slots.isKnown(s)) ?? matching.find((s) => s.active) ?? matching[0];
       return slot ? entryOf(slot) : undefined;
     },
 
