@@ -92,7 +92,7 @@ function activeFault(fault: Fault): ActiveFault {
  * real backend that has no fault endpoint. Bodies stream both ways; paths are forwarded as they
  * are, so a `target` with a context path (`http://host/petclinic/api`) gives a {@link FaultProxy.url}
  * with the same path. A target that cannot be reached closes the client's connection, as the
- * backend itself would. See docs/connector-guide.md, "Testing against your own backend".
+ * backend itself would. See docs/connector-guide.md, "The fault proxy" (under "Testing your connector").
  */
 export async function startFaultProxy(options: FaultProxyOptions): Promise<FaultProxy> {
   const target = new URL(options.target);
