@@ -2,7 +2,8 @@
 // `omnigate/sdk/testing`, the `omnigate-connector` CLI) and what it imports to JavaScript + type
 // declarations with tsc (tsconfig.sdk.json), and packs it as the npm package an integrator
 // installs: <out-dir>/omnigate-<version>.tgz (default .packs/). The tarball's absolute path is the
-// last line printed. Exit 1: the build failed, or it pulled in what the SDK must not contain.
+// last line printed. Exit 1: the build failed, or it pulled in what the SDK must not contain;
+// 2: bad usage. Tests pack into a folder of their own with --out-dir.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
