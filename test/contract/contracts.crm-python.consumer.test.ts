@@ -6,9 +6,9 @@ import { MatchersV3 as m } from '@pact-foundation/pact';
 import { NotFoundError, type ConnectorContext } from 'omnigate/sdk';
 import crm from '../../connectors/crm-python/src/index.ts';
 import type { CrmConfig } from '../../connectors/crm-python/src/config.ts';
-import { createConsumerContract, schemas } from './support/contract-consumer.ts';
+import { repoContract, schemas } from './support/contract-consumer.ts';
 
-const contract = createConsumerContract('crm-python', 'crm');
+const contract = await repoContract('crm-python', 'crm');
 
 // A placeholder: the provider verification swaps in the backend's real token.
 const TOKEN = 'contract-token';

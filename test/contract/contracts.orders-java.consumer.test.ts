@@ -6,9 +6,9 @@ import { MatchersV3 as m, type PactV3 } from '@pact-foundation/pact';
 import { NotFoundError, type ConnectorContext } from 'omnigate/sdk';
 import orders from '../../connectors/orders-java/src/index.ts';
 import type { OrdersConfig } from '../../connectors/orders-java/src/config.ts';
-import { createConsumerContract, schemas } from './support/contract-consumer.ts';
+import { repoContract, schemas } from './support/contract-consumer.ts';
 
-const contract = createConsumerContract('orders-java', 'orders');
+const contract = await repoContract('orders-java', 'orders');
 
 // Placeholders: the provider verification swaps in the backend's real credentials.
 const CLIENT = { clientId: 'contract-client', clientSecret: 'contract-secret' };

@@ -6,9 +6,9 @@ import { MatchersV3 as m } from '@pact-foundation/pact';
 import { InvalidRequestError, NotFoundError, type Connector, type ConnectorContext } from 'omnigate/sdk';
 import { createTicketsConnector } from '../../connectors/tickets-node/src/index.ts';
 import type { TicketsConfig } from '../../connectors/tickets-node/src/config.ts';
-import { createConsumerContract, schemas } from './support/contract-consumer.ts';
+import { repoContract, schemas } from './support/contract-consumer.ts';
 
-const contract = createConsumerContract('tickets-node', 'tickets');
+const contract = await repoContract('tickets-node', 'tickets');
 
 const JSON_HEADERS = { 'Content-Type': m.regex('^application/json(;.*)?$', 'application/json') };
 // Signed with a placeholder secret: the provider verification signs each replay afresh.

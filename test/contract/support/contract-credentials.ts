@@ -1,17 +1,14 @@
-import type { Request, RequestHandler } from 'express';
 import { createHttpClient, hmacAuth, oauth2ClientCredentials, type OutgoingRequest } from 'omnigate/sdk';
+import type { ReplayedRequest, RequestFilter } from 'omnigate/sdk/testing';
 import { connectorEnv } from '../../../scripts/lib/backends.ts';
 import { createLogger } from '../../../src/kernel/logger.ts';
 import { createPools } from '../../../src/sdk/transport.ts';
 
 type System = 'orders' | 'crm' | 'tickets';
 
-/** Where Pact's verifier posts provider-state changes, through the same proxy and filter: left alone. */
-const PACT_STATE_SETUP_PATH = '/_pactSetup';
-
 export interface CredentialFilters {
-  /** Pact request filters: each replayed request leaves with the backend's real credentials. */
-  readonly filters: Readonly<Record<System, RequestHandler>>;
+  /** Request filters of `verifyContract`: each replayed request leaves with the backend's real credentials. */
+  readonly filters: Readonly<Record<System, RequestFilter>>;
   close(): void;
 }
 
@@ -38,41 +35,30 @@ export function createCredentialFilters(urls: Readonly<Record<System, string>>):
   const crmToken = setting('OMNIGATE_CONNECTOR_CRM_PYTHON_API_TOKEN');
   const signer = hmacAuth({ secret: setting('OMNIGATE_CONNECTOR_TICKETS_NODE_HMAC_SECRET') });
 
-  const filter =
-    (work: (req: Request) => void | Promise<void>): RequestHandler =>
-    (req, _res, next) => {
-      if (req.path === PACT_STATE_SETUP_PATH) return next();
-      Promise.resolve(work(req)).then(() => next(), next);
-    };
-
   return {
     filters: {
-      orders: filter(async (req) => {
-        if (req.path === '/oauth/token' && isPlainObject(req.body)) {
-          setBody(req, new URLSearchParams({ ...(req.body as Record<string, string>), client_id: orders.clientId, client_secret: orders.clientSecret }).toString());
+      orders: async (req) => {
+        if (pathOf(req) === '/oauth/token') {
+          const form = new URLSearchParams(req.body.toString('utf8'));
+          form.set('client_id', orders.clientId);
+          form.set('client_secret', orders.clientSecret);
+          req.body = Buffer.from(form.toString(), 'utf8');
         } else {
           req.headers.authorization = `Bearer ${await oauth.token()}`;
         }
-      }),
-      crm: filter((req) => {
+      },
+      crm: (req) => {
         req.headers.authorization = `Token ${crmToken}`;
-      }),
-      tickets: filter(async (req) => {
-        const body = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : JSON.stringify(req.body ?? {});
-        setBody(req, body);
-        const outgoing: OutgoingRequest = { method: req.method, url: new URL(req.originalUrl, urls.tickets), headers: {}, body };
+      },
+      // Signed over the exact bytes forwarded (the kit forwards the body as Pact sent it).
+      tickets: async (req) => {
+        const outgoing: OutgoingRequest = { method: req.method, url: new URL(req.path, urls.tickets), headers: {}, body: req.body.toString('utf8') };
         await signer.authorize(outgoing);
-        Object.assign(req.headers, outgoing.headers);
-      }),
+        for (const [name, value] of Object.entries(outgoing.headers)) req.headers[name.toLowerCase()] = value;
+      },
     },
     close: () => pools.destroy(),
   };
 }
 
-const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Buffer.isBuffer(value);
-
-/** Pact's proxy forwards `req.body` (re-serialising parsed bodies): make it the exact bytes we mean. */
-function setBody(req: Request, text: string): void {
-  req.body = Buffer.from(text, 'utf8');
-  req.headers['content-length'] = String(Buffer.byteLength(text));
-}
+const pathOf = (req: ReplayedRequest): string => req.path.split('?')[0] ?? req.path;

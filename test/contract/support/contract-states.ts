@@ -1,18 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { VerifierOptions } from '@pact-foundation/pact';
+import type { ProviderStateHandler } from 'omnigate/sdk/testing';
 import { ROOT_DIR } from './contract-consumer.ts';
 
-type StateHandlers = NonNullable<VerifierOptions['stateHandlers']>;
+type StateHandlers = Record<string, ProviderStateHandler>;
 
 export interface SeedStates {
   readonly handlers: Readonly<Record<'orders' | 'crm' | 'tickets', StateHandlers>>;
   /** The states set up so far. */
   readonly ran: Set<string>;
-  /**
-   * The states that did not hold. Pact's proxy only logs a failing state handler and goes on,
-   * so the test asserts on this list.
-   */
+  /** The states that did not hold (`verifyContract` fails on them too, naming each). */
   readonly problems: string[];
 }
 
