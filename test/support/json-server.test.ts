@@ -8,7 +8,7 @@ import { waitFor } from './wait.ts';
 
 const DB = join(ROOT_DIR, 'test/fixtures/integrator/db.json');
 
-test('json-server serves a temp copy of the fixture under its context path, and stops', async () => {
+test('json-server serves a temp copy of the fixture under its context path only, and stops', async () => {
   const server = await startJsonServer({ db: DB });
   try {
     assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+\/shop\/api$/);
@@ -16,6 +16,7 @@ test('json-server serves a temp copy of the fixture under its context path, and 
     assert.equal(customer.status, 200);
     assert.equal(((await customer.json()) as { name: string }).name, 'Ada Lovelace');
     assert.equal((await fetch(`${server.url}/customers/999`)).status, 404);
+    assert.equal((await fetch(`${server.origin}/customers/1`)).status, 404, 'nothing outside the context path');
     const orders = (await (await fetch(`${server.url}/orders?customerId=1`)).json()) as { id: number }[];
     assert.deepEqual(orders.map((o) => o.id), [101, 102]);
 

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT_DIR } from './gateway.ts';
@@ -30,7 +30,10 @@ export interface JsonServer {
 export interface JsonServerOptions {
   /** The db.json fixture; a temp copy is served, so the fixture never changes. */
   readonly db: string;
-  /** The context path its API is served under (a routes file rewrites `<contextPath>/*` to `/*`); default `/shop/api`. */
+  /**
+   * The context path its API is served under, and only there (a routes file rewrites
+   * `<contextPath>/*` to `/*` and sends the bare paths to a 404); default `/shop/api`.
+   */
   readonly contextPath?: string;
   /** Default: a free loopback port. */
   readonly port?: number;
@@ -39,7 +42,7 @@ export interface JsonServerOptions {
 }
 
 /**
- * Starts json-server on 127.0.0.1 over a temp copy of `db`, with its API under `contextPath`
+ * Starts json-server on 127.0.0.1 over a temp copy of `db`, with its API under `contextPath` only
  * (through `--routes`), and resolves once it answers there.
  */
 export async function startJsonServer(options: JsonServerOptions): Promise<JsonServer> {
@@ -48,10 +51,15 @@ export async function startJsonServer(options: JsonServerOptions): Promise<JsonS
   const dir = mkdtempSync(join(tmpdir(), 'omnigate-json-server-'));
   const dbFile = join(dir, 'db.json');
   copyFileSync(options.db, dbFile);
-  writeFileSync(join(dir, 'routes.json'), JSON.stringify({ [`${contextPath}/*`]: '/$1' }));
+  // As an app deployed under a context path answers: only there. json-server would also serve
+  // /customers, so its routes first send every path of its own (a resource, /db) nowhere (a 404),
+  // then rewrite <contextPath>/* to them: a client that drops the path fails here as it would there.
+  const resources = Object.keys(JSON.parse(readFileSync(dbFile, 'utf8')) as Record<string, unknown>);
+  const outside = Object.fromEntries(['db', ...resources].map((name) => [`/${name}*`, '/__outside_the_context_path__']));
+  writeFileSync(join(dir, 'routes.json'), JSON.stringify({ ...outside, [`${contextPath}/*`]: '/$1' }));
   let output = '';
   // Its cwd is the temp folder: json-server serves ./public from there, of which there is none.
-  const child = spawn(process.execPath, [realpathSync(JSON_SERVER_BIN), '--host', '127.0.0.1', '--port', String(port), '--routes', 'routes.json', 'db.json'], {
+  const child = spawn(process.execPath, [realpathSync(JSON_SERVER_BIN), 'db.json', '--host', '127.0.0.1', '--port', String(port), '--routes', 'routes.json'], {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
