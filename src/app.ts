@@ -20,6 +20,8 @@ import type { StoreHealth } from './ports/cache.ts';
 import type { AuditLog } from './ports/audit-log.ts';
 import { createAdminAuth } from './modules/admin/admin-key.middleware.ts';
 import { createAdminRouter } from './modules/admin/admin.routes.ts';
+import { createConnectorConfigRouter } from './modules/admin/connector-config.routes.ts';
+import type { ConnectorConfigs } from './modules/admin/connector-configs.ts';
 import type { Lifecycle } from './modules/connectors/lifecycle.ts';
 import { createEventsRouter } from './modules/events/events.routes.ts';
 import type { Events } from './modules/events/events.service.ts';
@@ -73,6 +75,8 @@ export interface AppDeps {
   /** The one way to call a connector; the proxy's calls run through it too. */
   readonly calls: ConnectorCalls;
   readonly lifecycle: Lifecycle;
+  /** Connectors' run-time config (GET/PUT/DELETE /v1/admin/connectors/{name}/config). */
+  readonly connectorConfigs: ConnectorConfigs;
   readonly audit: AuditLog;
   readonly events: Events;
   /** The SSE streams of GET /v1/events/stream (ended by the gateway's stop). */
@@ -129,6 +133,8 @@ export function buildApp(deps: AppDeps): Express {
   const { authenticator } = identity;
   app.use('/v1/admin', createAdminAuth(authenticator));
   app.use('/v1/admin', createAdminRouter({ lifecycle: deps.lifecycle, audit: deps.audit, validate, uploadLimitBytes: deps.config.uploadLimitBytes }));
+  app.use('/v1/admin/connectors/:name/config', jsonBody(deps.config.bodyLimitBytes));
+  app.use('/v1/admin', createConnectorConfigRouter({ configs: deps.connectorConfigs, validate }));
   app.use('/v1/admin', createJobsAdminRouter({ jobs: deps.jobs, validate }));
   app.use('/v1/admin/agents', jsonBody(deps.config.bodyLimitBytes));
   app.use('/v1/admin', createAgentsAdminRouter({ directory: identity.directory, validate, ...(deps.agentChanged ? { onChange: deps.agentChanged } : {}) }));

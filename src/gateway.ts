@@ -38,6 +38,9 @@ import { envPrefixFor } from './modules/connectors/connector-config.ts';
 import { createConnectorCalls } from './modules/connectors/connector-calls.ts';
 import { createPackageStore } from './modules/connectors/package-store.ts';
 import { createConnectorRegistry, type ConnectorRegistry } from './modules/connectors/registry.ts';
+import { createRuntimeConfigs } from './modules/connectors/runtime-config.ts';
+import { createConnectorConfigs } from './modules/admin/connector-configs.ts';
+import { createConfigCipher } from './kernel/config-cipher.ts';
 import { loadOpenApi } from './kernel/openapi.ts';
 import { createContextService, type ContextService } from './modules/query/context.service.ts';
 import { createQueryService } from './modules/query/query.service.ts';
@@ -127,8 +130,12 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
     onBreakerChange: (change) =>
       void events.publish([cloudEvent({ source, type: 'breaker.state_changed', subject: change.connector, partitionkey: change.connector, data: change })]),
   });
+  // Run-time connector config (PUT /v1/admin/connectors/{name}/config), shared in the durable Redis.
+  const { encryptionKey, readEnv } = config.connectorSettings;
+  if (encryptionKey) secrets.add(encryptionKey.toString('base64'));
+  const runtimeConfigs = createRuntimeConfigs({ records: createRedisRecordStore(redis), readEnv, log, ...(encryptionKey ? { cipher: createConfigCipher(encryptionKey) } : {}) });
   const registry = createConnectorRegistry({
-    log, connectorsDir: config.connectorsDir, connectorEnv: config.connectorEnv, capabilityOwners: config.capabilityOwners, schemas, store,
+    log, connectorsDir: config.connectorsDir, connectorEnv: config.connectorEnv, runtimeConfig: (name) => runtimeConfigs.resolve(name), capabilityOwners: config.capabilityOwners, schemas, store,
     drainTimeoutMs: config.drainTimeoutMs, workerHeapMb: config.workerHeapMb, restartResetMs: config.restartResetMs, healthCheckIntervalMs: config.healthCheckIntervalMs,
     retryMinMs: config.connectorRetryMinMs, retryMaxMs: config.connectorRetryMaxMs, secrets, telemetry: config.telemetry,
     onChange: (outcome) => {
@@ -149,8 +156,9 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   const audit = createFileAuditLog(config.auditFile);
   const localLifecycle = createLifecycle({ registry, audit, log });
   const lifecycle = await clusterLifecycle({
-    lifecycle: localLifecycle, events, blobs: createRedisBlobStore(redis), records: createRedisRecordStore(redis), registry, isShared: config.kafkaBrokers.length > 0, log,
+    lifecycle: localLifecycle, events, blobs: createRedisBlobStore(redis), records: createRedisRecordStore(redis), registry, isShared: config.kafkaBrokers.length > 0, log, runtimeConfigs,
   });
+  const connectorConfigs = createConnectorConfigs({ registry, lifecycle, store: runtimeConfigs, connectorEnv: config.connectorEnv, secrets, log });
   disposables.defer('lifecycle', () => lifecycle.close());
   const settings = createSettingsProvider(createAjv({ coerceTypes: true, useDefaults: true }), config.resilienceEnv, config.callTimeoutMs);
   const calls = createConnectorCalls({ registry, pipeline, settings });
@@ -211,12 +219,14 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   const agentChanged = (agentId: string) => void dispatch.service?.agentChanged(agentId).catch((err: unknown) => log.warn({ err, agentId }, 'dispatch could not sync an agent'));
   let accepting = false;
   const app = buildApp({
-    config, log, rootDir, identity, conversations, openapi: loadOpenApi(rootDir), registry, query, context, lineage: { store: lineageStore, ...(config.lineage.jaegerUiUrl ? { jaegerUiUrl: config.lineage.jaegerUiUrl } : {}) }, metrics, limiter, lifecycle, audit, events, eventStreams,
+    config, log, rootDir, identity, conversations, openapi: loadOpenApi(rootDir), registry, query, context, lineage: { store: lineageStore, ...(config.lineage.jaegerUiUrl ? { jaegerUiUrl: config.lineage.jaegerUiUrl } : {}) }, metrics, limiter, lifecycle, connectorConfigs, audit, events, eventStreams,
     jobs, openTicket, ticketJobs, idempotency, webhooks, calls, queues, routingRules, agentChanged,
     inbound: createInboundRouter({ registry, calls, events, dedupe, schemas, log, bodyLimitBytes: config.bodyLimitBytes }),
     stores: [redis, cacheRedis], resilience: (name) => pipeline.view(name), clusterProblems: () => lifecycle.problems(), isAccepting: () => accepting,
   });
 
+  // Before the connectors load: their run-time config counts from the first load.
+  await runtimeConfigs.load();
   await registry.start();
   catalogue?.start();
   const names = registry.list().map((e) => e.name);

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { CONNECTOR_ENV_PREFIX } from '../modules/connectors/connector-config.ts';
 import { parseCapabilityOwners } from './capability-owners-config.ts';
+import { parseConnectorSettings } from './connector-settings-config.ts';
 import { parseBotConfig, parseChatConfig } from './chat-config.ts';
 import { parseDispatchConfig } from './dispatch-config.ts';
 import { parseLineageConfig } from './lineage-config.ts';
@@ -135,8 +136,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
   const lineage = parseLineageConfig(env);
   const telemetry = parseTelemetryConfig(env);
   const owners = parseCapabilityOwners(env);
-  if (problems.length > 0 || !ws.config || chat.problems || bot.problems || dispatch.problems || lineage.problems || !telemetry.config || owners.problems) {
-    throw new ConfigError([...new Set([...problems, ...ws.problems, ...identity.problems, ...(chat.problems ?? []), ...(bot.problems ?? []), ...(dispatch.problems ?? []), ...(lineage.problems ?? []), ...telemetry.problems, ...(owners.problems ?? [])])]);
+  const connectorSettings = parseConnectorSettings(env);
+  if (problems.length > 0 || !ws.config || chat.problems || bot.problems || dispatch.problems || lineage.problems || !telemetry.config || owners.problems || connectorSettings.problems) {
+    throw new ConfigError([...new Set([...problems, ...ws.problems, ...identity.problems, ...(chat.problems ?? []), ...(bot.problems ?? []), ...(dispatch.problems ?? []), ...(lineage.problems ?? []), ...telemetry.problems, ...(owners.problems ?? []), ...(connectorSettings.problems ?? [])])]);
   }
   const apiKeys = parseKeys(String(raw.OMNIGATE_API_KEYS));
   const adminKeys = raw.OMNIGATE_ADMIN_KEYS === undefined ? [] : parseKeys(String(raw.OMNIGATE_ADMIN_KEYS));
@@ -200,6 +202,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     connectorEnv: Object.freeze(envWithPrefix(env, CONNECTOR_ENV_PREFIX)),
     resilienceEnv: Object.freeze(envWithPrefix(env, RESILIENCE_ENV_PREFIX)),
     capabilityOwners: owners.config,
+    connectorSettings: connectorSettings.config,
     identity: identity.config,
     chat: chat.config,
     bot: bot.config,

@@ -4,6 +4,7 @@ import type { TelemetryConfig } from './telemetry-config.ts';
 import type { DispatchConfig } from './dispatch-config.ts';
 import type { LineageConfig } from './lineage-config.ts';
 import type { WsConfig } from './ws-config.ts';
+import type { ConnectorSettingsConfig } from './connector-settings-config.ts';
 import type { IdentityConfig } from './identity-config.ts';
 
 /** The gateway's settings, parsed once from the environment and frozen. */
@@ -150,6 +151,8 @@ export interface Config {
   readonly lineage: LineageConfig;
   /** `OMNIGATE_CAPABILITY_OWNERS`: the connector that serves a capability several connectors declare, or its routing by a param (src/config/capability-owners-config.ts). */
   readonly capabilityOwners: CapabilityOwners;
+  /** `OMNIGATE_CONFIG_ENCRYPTION_KEY` and the variables run-time connector config may reference (src/config/connector-settings-config.ts). */
+  readonly connectorSettings: ConnectorSettingsConfig;
   /** `OTEL_SERVICE_NAME`, `OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_BSP_SCHEDULE_DELAY`: spans and where they go (src/config/telemetry-config.ts). */
   readonly telemetry: TelemetryConfig;
 }

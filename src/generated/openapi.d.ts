@@ -398,6 +398,64 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/connectors/{name}/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A connector's effective config, secrets redacted, with where each field comes from
+         * @description The config the connector loads with on this node: its environment settings
+         *     (`OMNIGATE_CONNECTOR_<NAME>_<FIELD>`), with the run-time fields laid over them one by one
+         *     (a run-time field wins over the same field in the environment), typed and with the
+         *     schema's defaults filled. Every field marked `x-secret` is `[redacted]`, whatever its
+         *     source. `sources` says where each field comes from: `env`, `runtime`, `fromEnv:<VAR>` or
+         *     `default`; `problems` says what keeps it from loading with this config on this node (a
+         *     missing field, a referenced variable not set here), by field and variable name, never a value.
+         */
+        get: operations["getConnectorConfig"];
+        /**
+         * Set a connector's config at run time, and reload it on every node
+         * @description Replaces the connector's run-time config with the fields given, then loads the connector
+         *     again with it by the swap protocol (see the `admin` tag), on this node and, once it took
+         *     effect here, on every node of the cluster (and on nodes added later: it is kept in the
+         *     durable Redis). No restart. Each field is a value, or `{ "fromEnv": "NAME" }`: the
+         *     variable `NAME`, read by each node from its own environment when the connector loads. A
+         *     run-time field wins over the same field in the environment; the fields not given keep
+         *     their environment settings (or the schema's defaults).
+         *
+         *     The fields are checked against the connector's config schema, merged over its environment
+         *     settings, before anything is stored: an unknown field, a value not valid, a required field
+         *     still missing or a referenced variable not set on this node answers 400
+         *     `VALIDATION_FAILED` naming the fields (in `errors`, pointers under `/config`), and nothing
+         *     changes. A field marked `x-secret` given literally is stored encrypted (AES-256-GCM, with
+         *     `OMNIGATE_CONFIG_ENCRYPTION_KEY`); without that key it is refused with 400
+         *     `SECRET_NEEDS_ENCRYPTION_KEY`: reference a variable instead. Secrets are scrubbed from the
+         *     logs; the audit trail records the change (action `configure`) without any value.
+         *
+         *     The answer is the reload's outcome: 200 when the connector serves with the new config, 409
+         *     `LIFECYCLE_FAILED` with the `stage` that failed otherwise. A change that does not take
+         *     effect is not kept: the previous run-time config stays, and the version serving before (if
+         *     any) keeps serving. A connector installed without its config (its install answered 409 at
+         *     stage `config`; its capabilities answer 503 `CONNECTOR_NOT_CONFIGURED`) starts serving
+         *     here.
+         */
+        put: operations["setConnectorConfig"];
+        post?: never;
+        /**
+         * Drop a connector's run-time config, and reload it with its environment settings
+         * @description Drops the run-time config and loads the connector again with its environment settings
+         *     only, on every node, like a `PUT` of this path. When that reload fails (the environment
+         *     lacks a field, say) the answer is 409 `LIFECYCLE_FAILED` and the run-time config stays.
+         */
+        delete: operations["deleteConnectorConfig"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/connectors/{name}/rollback": {
         parameters: {
             query?: never;
@@ -1586,7 +1644,7 @@ export interface components {
             detail: string;
             instance?: string;
             /** @enum {string} */
-            code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNKNOWN_CAPABILITY" | "NO_ROUTE" | "UNAUTHENTICATED" | "FORBIDDEN" | "PROXY_PATH_FORBIDDEN" | "NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "RATE_LIMITED" | "PAYLOAD_TOO_LARGE" | "HEADERS_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL" | "UPSTREAM_UNAVAILABLE" | "UPSTREAM_UNAUTHORIZED" | "CONNECTOR_FAILED" | "CONNECTOR_BAD_DATA" | "LIFECYCLE_FAILED" | "CONNECTOR_UNAVAILABLE" | "CONNECTOR_NOT_CONFIGURED" | "CIRCUIT_OPEN" | "CONNECTOR_SATURATED" | "SHUTTING_DOWN" | "UPSTREAM_TIMEOUT" | "IDEMPOTENCY_KEY_IN_USE" | "IDEMPOTENCY_KEY_REUSED" | "JOB_NOT_DEAD" | "WEBHOOK_REJECTED" | "STORE_UNAVAILABLE" | "STREAM_LIMIT_REACHED" | "SUBSCRIPTION_LIMIT_REACHED" | "TOKEN_EXPIRED" | "NOT_A_PARTICIPANT" | "IDENTITY_NOT_VERIFIED" | "ORIGIN_NOT_ALLOWED" | "INVALID_TRANSITION" | "CONVERSATION_ALREADY_ASSIGNED" | "CONVERSATION_BUSY" | "AGENT_AT_CAPACITY" | "OFFER_EXPIRED" | "CONVERSATION_LIMIT_REACHED" | "HISTORY_EXPIRED" | "FRAME_TOO_LARGE" | "SLOW_CONSUMER" | "HEARTBEAT_MISSED";
+            code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNKNOWN_CAPABILITY" | "NO_ROUTE" | "UNAUTHENTICATED" | "FORBIDDEN" | "PROXY_PATH_FORBIDDEN" | "NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "RATE_LIMITED" | "PAYLOAD_TOO_LARGE" | "HEADERS_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL" | "UPSTREAM_UNAVAILABLE" | "UPSTREAM_UNAUTHORIZED" | "CONNECTOR_FAILED" | "CONNECTOR_BAD_DATA" | "LIFECYCLE_FAILED" | "CONNECTOR_UNAVAILABLE" | "CONNECTOR_NOT_CONFIGURED" | "CIRCUIT_OPEN" | "CONNECTOR_SATURATED" | "SHUTTING_DOWN" | "UPSTREAM_TIMEOUT" | "IDEMPOTENCY_KEY_IN_USE" | "IDEMPOTENCY_KEY_REUSED" | "JOB_NOT_DEAD" | "WEBHOOK_REJECTED" | "STORE_UNAVAILABLE" | "STREAM_LIMIT_REACHED" | "SUBSCRIPTION_LIMIT_REACHED" | "TOKEN_EXPIRED" | "NOT_A_PARTICIPANT" | "IDENTITY_NOT_VERIFIED" | "ORIGIN_NOT_ALLOWED" | "INVALID_TRANSITION" | "CONVERSATION_ALREADY_ASSIGNED" | "CONVERSATION_BUSY" | "AGENT_AT_CAPACITY" | "OFFER_EXPIRED" | "CONVERSATION_LIMIT_REACHED" | "HISTORY_EXPIRED" | "FRAME_TOO_LARGE" | "SLOW_CONSUMER" | "HEARTBEAT_MISSED" | "SECRET_NEEDS_ENCRYPTION_KEY";
             retryable: boolean;
             /** @description For STREAM_LIMIT_REACHED and SUBSCRIPTION_LIMIT_REACHED: the limit the key has reached; for CONVERSATION_LIMIT_REACHED: the open conversations a visitor may hold. */
             limit?: number;
@@ -1601,7 +1659,7 @@ export interface components {
              * @description For LIFECYCLE_FAILED: the change that failed.
              * @enum {string}
              */
-            action?: "reload" | "install" | "rollback" | "remove";
+            action?: "reload" | "install" | "rollback" | "remove" | "configure";
             /**
              * @description For LIFECYCLE_FAILED (and a connector's `problem`/`lastError`): where it failed. `load`: the package could not be read or its worker thread not started (or there is no such version, e.g. nothing to roll back to). `manifest`: the manifest is not valid. `config`: its settings are not valid. `auth`: it could not authenticate to its backend. `health`: its health check failed. `runtime`: its worker died (crash, out of memory, blocked event loop) after it served.
              * @enum {string}
@@ -1619,6 +1677,8 @@ export interface components {
             known?: string[];
             /** @description For CONNECTOR_BAD_DATA: the field that broke the contract. */
             field?: string;
+            /** @description For SECRET_NEEDS_ENCRYPTION_KEY: the secret fields of the connector's config that were given literally. */
+            fields?: string[];
             /** @description For INVALID_TRANSITION and CONVERSATION_ALREADY_ASSIGNED: the conversation's state that refused the command. */
             state?: string;
             /** @description For INVALID_TRANSITION, CONVERSATION_ALREADY_ASSIGNED and FORBIDDEN on a conversation: the command refused. */
@@ -2308,8 +2368,11 @@ export interface components {
         LifecycleResult: {
             /** @example orders-java */
             connector: string;
-            /** @enum {string} */
-            action: "reload" | "install" | "rollback" | "remove";
+            /**
+             * @description `configure`: loaded again with a new run-time config (PUT or DELETE /v1/admin/connectors/{name}/config).
+             * @enum {string}
+             */
+            action: "reload" | "install" | "rollback" | "remove" | "configure";
             /** @description The version that served before the change (absent on a first install). */
             from?: string;
             /** @description The version that serves now (absent after a remove). */
@@ -2327,6 +2390,39 @@ export interface components {
              *     degraded until the connector serves it or the routing changes.
              */
             warnings?: components["schemas"]["LifecycleWarning"][];
+        };
+        ConnectorConfigRequest: {
+            /**
+             * @description The run-time fields, by the names of the connector's config schema. Each is a value
+             *     (checked against the schema; strings are coerced as environment settings are), or
+             *     `{ "fromEnv": "NAME" }` to read the variable `NAME` on each node when the connector loads.
+             */
+            config: {
+                [key: string]: components["schemas"]["ConnectorConfigEnvReference"] | unknown;
+            };
+        };
+        ConnectorConfigEnvReference: {
+            /** @example CRM_EU_TOKEN */
+            fromEnv: string;
+        };
+        ConnectorConfigView: {
+            /** @example crm-eu */
+            connector: string;
+            /** @description The effective config; every `x-secret` field is `[redacted]`. */
+            config: Record<string, unknown>;
+            /** @description Where each field comes from: `env`, `runtime`, `fromEnv:<VAR>` or `default`. */
+            sources: {
+                [key: string]: string;
+            };
+            /** @description What keeps the connector from loading with this config on this node (field and variable names, never values). */
+            problems?: string[];
+            /**
+             * Format: date-time
+             * @description When the run-time config was last set (absent without one).
+             */
+            updatedAt?: string;
+            /** @description The admin key's name that set it. */
+            updatedBy?: string;
         };
         LifecycleWarning: components["schemas"]["CapabilityAmbiguousWarning"] | components["schemas"]["CapabilityRouteBrokenWarning"];
         CapabilityRouteBrokenWarning: {
@@ -2391,8 +2487,11 @@ export interface components {
              * @example system
              */
             actor: string;
-            /** @enum {string} */
-            action: "start" | "reload" | "install" | "rollback" | "remove" | "restart";
+            /**
+             * @description `configure`: a run-time config set or dropped (never its values).
+             * @enum {string}
+             */
+            action: "start" | "reload" | "install" | "rollback" | "remove" | "restart" | "configure";
             /** @example orders-java */
             connector: string;
             /** @description The version that served before the change. */
@@ -5063,6 +5162,152 @@ export interface operations {
                 };
             };
             500: components["responses"]["Internal"];
+        };
+    };
+    getConnectorConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The connector's name, as its manifest names it (`orders-java`). */
+                name: components["parameters"]["ConnectorName"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The effective config. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectorConfigView"];
+                };
+            };
+            400: components["responses"]["InvalidRequest"];
+            401: components["responses"]["AdminUnauthenticated"];
+            403: components["responses"]["AdminForbidden"];
+            /** @description `NOT_FOUND`: no connector of this name is installed on this node (install it first: its config is checked against its schema). */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["Internal"];
+        };
+    };
+    setConnectorConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The connector's name, as its manifest names it (`orders-java`). */
+                name: components["parameters"]["ConnectorName"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConnectorConfigRequest"];
+            };
+        };
+        responses: {
+            /** @description The connector serves with the new config; `from` and `to` are its version. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LifecycleResult"];
+                };
+            };
+            /**
+             * @description `VALIDATION_FAILED`: the body, or the config merged over the environment settings, is
+             *     not valid for the connector's schema (`errors` names the fields), or a referenced
+             *     variable is not set on this node. `SECRET_NEEDS_ENCRYPTION_KEY`: a secret was given
+             *     literally and there is no `OMNIGATE_CONFIG_ENCRYPTION_KEY` (`fields` names it).
+             *     Nothing was changed.
+             */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: components["responses"]["AdminUnauthenticated"];
+            403: components["responses"]["AdminForbidden"];
+            /** @description `NOT_FOUND`: no connector of this name is installed on this node (install it first: its config is checked against its schema). */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            409: components["responses"]["LifecycleFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    deleteConnectorConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The connector's name, as its manifest names it (`orders-java`). */
+                name: components["parameters"]["ConnectorName"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The connector serves with its environment settings. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LifecycleResult"];
+                };
+            };
+            400: components["responses"]["InvalidRequest"];
+            401: components["responses"]["AdminUnauthenticated"];
+            403: components["responses"]["AdminForbidden"];
+            /** @description `NOT_FOUND`: no connector of this name is installed on this node (install it first: its config is checked against its schema). */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    traceparent: components["headers"]["traceparent"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            409: components["responses"]["LifecycleFailed"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["StoreUnavailable"];
         };
     };
     rollbackConnector: {

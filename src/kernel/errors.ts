@@ -21,6 +21,7 @@ export interface ErrorPolicy {
  */
 export const ERROR_CATALOGUE = {
   VALIDATION_FAILED: { status: 400, wsClose: 4400, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'The request is not valid' },
+  SECRET_NEEDS_ENCRYPTION_KEY: { status: 400, wsClose: 4400, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'A secret given literally cannot be stored without OMNIGATE_CONFIG_ENCRYPTION_KEY' },
   MALFORMED_JSON: { status: 400, wsClose: 4400, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'The body is not valid JSON' },
   UNKNOWN_CAPABILITY: { status: 400, wsClose: 4400, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'No connector declares this capability' },
   NO_ROUTE: { status: 400, wsClose: 4400, retryable: false, breaker: false, outcomeUnknown: false, stale: false, title: 'The call picks no route of this capability' },

@@ -17,7 +17,7 @@ export interface AdminRoutesDeps {
  * A change that failed answers 409 with why, and what serves now: the version it would have
  * replaced (`from`) keeps serving, or, for a connector that never loaded, nothing does.
  */
-function answer(res: Response, outcome: LifecycleOutcome): void {
+export function answerOutcome(res: Response, outcome: LifecycleOutcome): void {
   if (outcome.result === 'failed') {
     if (outcome.action === 'remove') throw new AppError('NOT_FOUND', outcome.problem?.message ?? `no connector ${outcome.connector}`);
     const serving = outcome.from ? `version ${outcome.from} keeps serving` : `no version of ${outcome.connector} is serving`;
@@ -39,7 +39,7 @@ export function createAdminRouter(deps: AdminRoutesDeps): Router {
     const ctx = contextOf(res);
     return { actor: principalOf(res).name, requestId: ctx.trace.requestId, traceId: ctx.trace.traceId };
   };
-  const run = async (res: Response, command: LifecycleCommand) => answer(res, await deps.lifecycle.execute(command));
+  const run = async (res: Response, command: LifecycleCommand) => answerOutcome(res, await deps.lifecycle.execute(command));
   const name = (res: Response) => String(inputOf(res).path.name);
 
   router.post('/connectors/:name/reload', deps.validate('reloadConnector'), (_req, res) => run(res, { action: 'reload', connector: name(res), ...who(res) }));

@@ -6,7 +6,8 @@ import type { RecordStore } from '../../ports/record-store.ts';
 import type { Subscription } from '../../ports/event-bus.ts';
 import type { Events } from '../events/events.service.ts';
 import type { Lifecycle, LifecycleCommand } from '../connectors/lifecycle.ts';
-import type { ConnectorRegistry, Problem } from '../connectors/registry.ts';
+import type { ConnectorRegistry, LifecycleOutcome, Problem } from '../connectors/registry.ts';
+import type { RuntimeConfigs } from '../connectors/runtime-config.ts';
 import { converge } from './converge.ts';
 import { createDesiredStates, PACKAGE_TTL_S, packageKey } from './desired-state.ts';
 
@@ -44,6 +45,8 @@ interface IssuedCommand {
  */
 export async function clusterLifecycle(deps: {
   lifecycle: Lifecycle; events: Events; blobs: BlobStore; records: RecordStore; registry: Pick<ConnectorRegistry, 'get'>; isShared: boolean; log: Logger;
+  /** Read again before a `configure` from another node runs: it changed the connector's run-time config there. */
+  runtimeConfigs?: Pick<RuntimeConfigs, 'refresh'>;
 }): Promise<ClusterLifecycle> {
   const log = deps.log.child({ module: 'cluster' });
   const { nodeId, instanceId } = deps.events;
@@ -71,6 +74,7 @@ export async function clusterLifecycle(deps: {
         }
         outcome = await deps.lifecycle.execute({ action: 'install', connector: command.connector, tarball, actor });
       } else {
+        if (command.action === 'configure') await deps.runtimeConfigs?.refresh(command.connector);
         outcome = await deps.lifecycle.execute({ action: command.action, connector: command.connector, actor });
       }
       if (outcome.result === 'ok') problems.delete(command.connector);
@@ -100,8 +104,8 @@ export async function clusterLifecycle(deps: {
         }
       }
       const outcome = await deps.lifecycle.execute(command);
-      // Only a change that took effect here goes to the others.
-      if (outcome.result !== 'ok' || (command.action === 'install' && !digest)) return outcome;
+      // Only a change that took effect here goes to the others (an install kept until its config is set counts).
+      if (!(outcome.result === 'ok' || awaitsConfig(outcome)) || (command.action === 'install' && !digest)) return outcome;
       problems.delete(command.connector);
       if (deps.isShared) await desired.changed(command, outcome, digest);
       const issued: IssuedCommand = { action: command.action, connector: command.connector, actor: command.actor, origin: nodeId, instance: instanceId, ...(digest ? { package: digest } : {}) };
@@ -111,6 +115,12 @@ export async function clusterLifecycle(deps: {
     close: async () => subscription?.close(),
   };
 }
+
+/**
+ * An install that failed only for its config, with nothing serving before: the package is kept
+ * (on every node) until PUT /v1/admin/connectors/{name}/config gives it one.
+ */
+const awaitsConfig = (outcome: LifecycleOutcome): boolean => outcome.action === 'install' && outcome.result === 'failed' && outcome.problem?.stage === 'config' && !outcome.from;
 
 /** Lifecycle changes made cluster-wide; `start()` once the connectors are loaded, before serving. */
 export interface ClusterLifecycle extends Lifecycle {

@@ -57,6 +57,9 @@ export function createDesiredStates(deps: { records: RecordStore; blobs: BlobSto
       case 'reload':
         // Each node reloads its own folder: that is what a node added later serves too.
         return undefined;
+      case 'configure':
+        // The config lives in its own records (runtime-config.ts): the version wanted stays.
+        return was;
     }
   }
 

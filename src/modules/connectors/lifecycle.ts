@@ -4,10 +4,11 @@ import type { ConnectorRegistry, LifecycleOutcome, LifecycleWarning } from './re
 
 /**
  * A connector lifecycle change, as a command: today it runs on this node; the events work sends
- * the same command over the bus so that every node runs it.
+ * the same command over the bus so that every node runs it. `configure` loads the connector again
+ * with its run-time config as the store holds it now (see src/modules/admin/connector-configs.ts).
  */
 export type LifecycleCommand =
-  | { readonly action: 'reload' | 'rollback' | 'remove'; readonly connector: string; readonly actor: string; readonly requestId?: string; readonly traceId?: string }
+  | { readonly action: 'reload' | 'rollback' | 'remove' | 'configure'; readonly connector: string; readonly actor: string; readonly requestId?: string; readonly traceId?: string }
   | { readonly action: 'install'; readonly connector: string; readonly tarball: Buffer; readonly actor: string; readonly requestId?: string; readonly traceId?: string };
 
 /** Runs lifecycle commands and writes the audit record of each. */
@@ -24,6 +25,7 @@ export function createLifecycle(deps: { registry: ConnectorRegistry; audit: Audi
         command.action === 'install' ? await registry.install(command.connector, command.tarball)
         : command.action === 'reload' ? await registry.reload(command.connector)
         : command.action === 'rollback' ? await registry.rollback(command.connector)
+        : command.action === 'configure' ? await registry.reconfigure(command.connector)
         : await registry.remove(command.connector);
       await deps.audit
         .append({

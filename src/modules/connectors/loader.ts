@@ -93,7 +93,7 @@ export function createLoader(deps: ConnectorRegistryDeps, log: Logger, slots: Sl
       if (labelled && !labelled.active) labelled.manifest = manifest;
       checkManifest(manifest, expectedName);
       if (checkPackage) checkPackageAgrees(pkg, manifest);
-      const { config, problems } = resolveConnectorConfig(configAjv, manifest.name, manifest.configSchema, deps.connectorEnv);
+      const { config, problems, sources } = resolveConnectorConfig(configAjv, manifest.name, manifest.configSchema, deps.connectorEnv, deps.runtimeConfig ? (deps.runtimeConfig(manifest.name) ?? { values: {}, sources: {} }) : undefined);
       if (problems.length > 0) throw new StageError('config', problems.join('; '));
       const params = new Map<string, ValidateFunction>();
       for (const capability of manifest.capabilities) {
@@ -113,6 +113,7 @@ export function createLoader(deps: ConnectorRegistryDeps, log: Logger, slots: Sl
         package: pkg,
         host,
         config,
+        configSources: sources,
         params,
         capabilities: new Map(manifest.capabilities.map((c) => [c.name, c])),
         loadedAt: now(),

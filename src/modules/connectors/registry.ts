@@ -124,10 +124,18 @@ export function createConnectorRegistry(deps: ConnectorRegistryDeps): ConnectorR
   /**
    * A refused install of a connector that never served and is not expected to (not in the folder
    * at start) leaves nothing behind: no listing, no degraded readiness, nothing to remove. The
-   * admin has the 409, the audit keeps the record.
+   * admin has the 409, the audit keeps the record. One that only misses its config is kept,
+   * expected to serve and answering CONNECTOR_NOT_CONFIGURED, until its run-time config is set
+   * (PUT /v1/admin/connectors/{name}/config loads it then).
    */
-  function refused(slot: Slot, outcome: LifecycleOutcome): LifecycleOutcome {
-    if (outcome.result === 'failed' && !slot.active && !slot.configured) {
+  function refused(slot: Slot, outcome: LifecycleOutcome, pkg?: StoredPackage): LifecycleOutcome {
+    if (outcome.result !== 'failed' || slot.active) return outcome;
+    if (pkg && outcome.problem?.stage === 'config' && slot.manifest) {
+      slot.configured = true;
+      pendingPackages.set(slot.name, pkg);
+      return outcome;
+    }
+    if (!slot.configured) {
       delete slot.problem;
       delete slot.lastError;
       delete slot.manifest;
@@ -165,6 +173,8 @@ export function createConnectorRegistry(deps: ConnectorRegistryDeps): ConnectorR
             pendingPackages.set(slot.name, pkg);
             supervisor.scheduleRecheck(slot, supervisor.firstRecheckMs);
           }
+          // Its run-time config, once set, loads it.
+          if (outcome.result === 'failed' && outcome.problem?.stage === 'config') pendingPackages.set(slot.name, pkg);
         }),
       );
       stopHealthChecks = supervisor.startHealthChecks();
@@ -196,7 +206,7 @@ export function createConnectorRegistry(deps: ConnectorRegistryDeps): ConnectorR
         } catch (err) {
           return refused(slot, record({ connector: name, action: 'install', result: 'failed', problem: { stage: 'load', message: (err as Error).message, at: now() } }));
         }
-        return refused(slot, await activate(slot, pkg, 'install'));
+        return refused(slot, await activate(slot, pkg, 'install'), pkg);
       });
     },
 
@@ -209,12 +219,29 @@ export function createConnectorRegistry(deps: ConnectorRegistryDeps): ConnectorR
       });
     },
 
+    reconfigure(name) {
+      const slot = slots.byName.get(name);
+      if (!slot || !slots.isKnown(slot)) return Promise.resolve(record({ connector: name, action: 'configure', result: 'failed', problem: { stage: 'load', message: `no connector ${name}`, at: now() } }));
+      return slots.serially(slot, async () => {
+        const pkg = slot.active?.package ?? pendingPackages.get(slot.name);
+        if (!pkg) return record({ connector: name, action: 'configure', result: 'failed', ...serving(slot), problem: { stage: 'load', message: `no package of ${name} is kept to load: install it again`, at: now() } });
+        const rollbackTo = slot.rollbackTo;
+        const outcome = await activate(slot, pkg, 'configure');
+        // A new config is not an upgrade: it must not change what a rollback returns to.
+        if (rollbackTo) slot.rollbackTo = rollbackTo;
+        else delete slot.rollbackTo;
+        if (outcome.result === 'ok') pendingPackages.delete(slot.name);
+        return outcome;
+      });
+    },
+
     remove(name) {
       const slot = slots.byName.get(name);
       if (!slot || !slots.isKnown(slot)) return Promise.resolve(record({ connector: name, action: 'remove', result: 'failed', problem: { stage: 'load', message: `no connector ${name}`, at: now() } }));
       return slots.serially(slot, async () => {
         const active = slot.active;
         slots.byName.delete(name);
+        pendingPackages.delete(name);
         delete slot.active;
         if (slot.retry) clearTimeout(slot.retry);
         clearTimeout(slot.stable);

@@ -4,6 +4,7 @@ import type { Logger } from '../../kernel/logger.ts';
 import type { SchemaRegistry } from '../../kernel/schemas.ts';
 import type { Secrets } from '../../kernel/secrets.ts';
 import type { CapabilityDeclaration, ConnectorManifest } from '../../sdk/types.ts';
+import type { ConfigOverrides, ConfigSources } from './connector-config.ts';
 import type { WorkerHost, WorkerTelemetry } from './host/worker-host.ts';
 import type { PackageStore, StoredPackage } from './package-store.ts';
 
@@ -29,6 +30,8 @@ export interface ConnectorVersion {
   readonly package: StoredPackage;
   readonly host: WorkerHost;
   readonly config: Record<string, unknown>;
+  /** Where each field of `config` came from: `env`, `runtime`, `fromEnv:<VAR>` or `default`. */
+  readonly configSources: Readonly<ConfigSources>;
   readonly params: ReadonlyMap<string, ValidateFunction>;
   readonly capabilities: ReadonlyMap<string, CapabilityDeclaration>;
   readonly loadedAt: string;
@@ -112,7 +115,8 @@ export interface Lease {
   release(): void;
 }
 
-export type LifecycleAction = 'start' | 'reload' | 'install' | 'rollback' | 'remove' | 'restart';
+/** `configure`: the version serving (or waiting for its config) loaded again with the connector's run-time config. */
+export type LifecycleAction = 'start' | 'reload' | 'install' | 'rollback' | 'remove' | 'restart' | 'configure';
 
 export interface LifecycleOutcome {
   readonly connector: string;
@@ -153,6 +157,11 @@ export interface ConnectorRegistry {
   reload(name: string): Promise<LifecycleOutcome>;
   install(name: string, tarball: Buffer): Promise<LifecycleOutcome>;
   rollback(name: string): Promise<LifecycleOutcome>;
+  /**
+   * Loads the connector's package again (the version serving, or one installed that waits for its
+   * config) with its config as it is now, by the same swap; any failure keeps the old version.
+   */
+  reconfigure(name: string): Promise<LifecycleOutcome>;
   remove(name: string): Promise<LifecycleOutcome>;
   close(): Promise<void>;
 }
@@ -161,6 +170,8 @@ export interface ConnectorRegistryDeps {
   readonly log: Logger;
   readonly connectorsDir: string;
   readonly connectorEnv: Readonly<Record<string, string>>;
+  /** A connector's run-time config, resolved on this node; its fields win over the env's, one by one. */
+  readonly runtimeConfig?: (connector: string) => ConfigOverrides | undefined;
   /** `OMNIGATE_CAPABILITY_OWNERS`: the connector serving a capability that several declare, or its routing by a param. */
   readonly capabilityOwners?: CapabilityOwners;
   readonly schemas: SchemaRegistry;
