@@ -100,7 +100,7 @@ async function record(cwd: string, env: Readonly<Record<string, string | undefin
   // The child is a test run of its own, even when this command runs inside one.
   const { NODE_TEST_CONTEXT: _parentRun, ...childEnv } = env;
   const code = await new Promise<number>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--test', ...files], { cwd, env: { ...childEnv, [CONTRACTS_UPDATE_ENV]: '1' }, stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(process.execPath, ['--test', '--test-force-exit', ...files], { cwd, env: { ...childEnv, [CONTRACTS_UPDATE_ENV]: '1' }, stdio: ['ignore', 'inherit', 'inherit'] });
     child.on('error', reject);
     child.on('close', (status) => resolve(status ?? 1));
   });

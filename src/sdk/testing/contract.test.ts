@@ -121,7 +121,6 @@ describe('verifyContract', () => {
     const match = /^\/petclinic\/api\/owners\/(\d+)$/.exec(req.url ?? '');
     const owner = match ? owners.get(Number(match[1])) : undefined;
     if (req.headers['x-api-key'] !== REAL_KEY) return void res.writeHead(401).end();
-    if (req.url === `${CONTEXT_PATH}/health`) return void res.writeHead(200).end();
     if (!owner) return void res.writeHead(404).end();
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(owner));
   });

@@ -219,8 +219,10 @@ const nameOf = (party: unknown): string => String((party as { name?: unknown } |
 function failureSummary(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
   try {
-    const report = JSON.parse(message) as { errors?: { interaction?: string; mismatch?: { message?: string; mismatches?: { description?: string }[] } }[] };
-    const lines = (report.errors ?? []).map((e) => `${e.interaction ?? '?'}: ${e.mismatch?.message ?? (e.mismatch?.mismatches ?? []).map((m) => m.description).join(', ')}`);
+    type Mismatch = { mismatch?: string; description?: string; path?: string; type?: string };
+    const report = JSON.parse(message) as { errors?: { interaction?: string; mismatch?: { message?: string; mismatches?: Mismatch[] } }[] };
+    const describe = (m: Mismatch) => [m.path, m.mismatch ?? m.description ?? m.type].filter(Boolean).join(' -> ');
+    const lines = (report.errors ?? []).map((e) => `${e.interaction ?? '?'}: ${e.mismatch?.message ?? (e.mismatch?.mismatches ?? []).map(describe).join('; ')}`);
     return lines.length > 0 ? lines.join('\n') : message;
   } catch {
     return message;
