@@ -120,3 +120,31 @@ test('fails nothing else: the sound capability, the faults the planted ones hand
     assert.ok(passed(name), `${name} should pass:\n${output()}`);
   }
 });
+
+test('fails every check that calls the backend when config.baseUrl is no http(s) URL, saying so, and still runs the others', () => {
+  writeFileSync(join(dir, 'ftp.test.mjs'), FTP_SUITE);
+  const { NODE_TEST_CONTEXT: _ignored, ...env } = process.env;
+  const ftp = spawnSync(process.execPath, ['--test', '--test-force-exit', '--test-reporter=spec', join(dir, 'ftp.test.mjs')], { cwd: dir, encoding: 'utf8', env, timeout: 60_000 });
+  const lines = `${ftp.stdout}\n${ftp.stderr}`;
+  assert.equal(ftp.status, 1, lines);
+  assert.ok(lines.split('\n').some((line) => line.includes('✖') && line.includes('ftp: authenticates against the real backend with the real config')), lines);
+  assert.ok(lines.split('\n').some((line) => line.includes('✔') && line.includes('ftp: declares a manifest the registry accepts')), lines);
+  assert.match(lines, /cannot call the backend: .*config\.baseUrl must be the backend's http\(s\) URL .*got "ftp:\/\/files\.example\/x"/);
+});
+
+const FTP_SUITE = `
+import { defineConnector, noAuth } from 'omnigate/sdk';
+import { describeConformance } from 'omnigate/sdk/testing';
+
+const connector = defineConnector({
+  manifest: {
+    name: 'ftp', version: '1.0.0', system: 'ftp', description: 'A connector whose baseUrl is not HTTP.',
+    configSchema: { type: 'object', required: ['baseUrl'], properties: { baseUrl: { type: 'string', format: 'uri' } } },
+    capabilities: [{ name: 'file.get', kind: 'query', description: 'A file.', result: 'Customer', params: { type: 'object', properties: { id: { type: 'string' } } } }],
+  },
+  auth: async () => noAuth(),
+  queries: { 'file.get': async () => ({ id: '1', displayName: 'one' }) },
+  health: async () => ({ ok: true }),
+});
+describeConformance({ connector, config: { baseUrl: 'ftp://files.example/x' }, samples: { 'file.get': { valid: {}, unknown: {} } } });
+`;

@@ -66,6 +66,10 @@ export function describeConformance<Config>(options: ConformanceOptions<Config>)
   const callLimitMs = options.callLimitMs ?? DEFAULT_CALL_LIMIT_MS;
   const settleLimitMs = options.abortSettleLimitMs ?? DEFAULT_ABORT_SETTLE_LIMIT_MS;
   const problems = configProblems(connector, options.config);
+  const baseUrl = (options.config as { baseUrl?: unknown }).baseUrl;
+  if (problems.length === 0 && !(typeof baseUrl === 'string' && /^https?:\/\//.test(baseUrl))) {
+    problems.push(`config.baseUrl must be the backend's http(s) URL (the suite puts its fault proxy in front of it), got ${JSON.stringify(baseUrl)}`);
+  }
   const queries = manifest.capabilities.filter((c) => c.kind === 'query');
 
   describe(`conformance of ${n}`, () => {
@@ -77,7 +81,7 @@ export function describeConformance<Config>(options: ConformanceOptions<Config>)
     before(async () => {
       if (problems.length > 0) return;
       // Every call goes through the proxy: it forwards untouched until a check sets a fault.
-      proxy = await startFaultProxy({ target: String((options.config as { baseUrl?: unknown }).baseUrl) });
+      proxy = await startFaultProxy({ target: String(baseUrl) });
       config = { ...options.config, baseUrl: proxy.url };
       contexts = createTestContexts({ config });
     });
