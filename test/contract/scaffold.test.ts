@@ -12,6 +12,7 @@ import { secretFields } from '../../src/modules/connectors/connector-config.ts';
 import { MANIFEST_SCHEMA } from '../../src/modules/connectors/manifest.schema.ts';
 import { isConnector } from '../../src/sdk/define-connector.ts';
 import { ROOT_DIR } from '../support/gateway.ts';
+import { freePort } from '../support/ports.ts';
 
 const SCRIPT = join(ROOT_DIR, 'scripts/connector-new.ts');
 const NAME = 'acme-contacts';
@@ -25,6 +26,8 @@ const EXPECTED_FILES = [
   'src/mappers/to-customer.ts',
   'src/operations/get-contact.ts',
   'test/conformance.test.ts',
+  'test/contact.contract.test.ts',
+  'test/provider-states.ts',
 ];
 const CLI = join(ROOT_DIR, 'src/sdk/testing/cli.ts');
 const ROOT_VERSION = (JSON.parse(readFileSync(join(ROOT_DIR, 'package.json'), 'utf8')) as { version: string }).version;
@@ -80,9 +83,14 @@ async function startContactsBackend(fixture: string) {
 
 /** `npm test` in the generated folder: the kit's CLI there, with `settings` as its only connector settings. */
 function connectorTest(settings: Readonly<Record<string, string>>): Promise<{ status: number | null; output: string }> {
+  return connectorCommand('test', settings, ['--test-reporter=spec']);
+}
+
+/** The kit's CLI in the generated folder (`npm test`, `npm run contract`), with `settings` as its only connector settings. */
+function connectorCommand(command: string, settings: Readonly<Record<string, string>>, args: readonly string[] = []): Promise<{ status: number | null; output: string }> {
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => key !== 'NODE_TEST_CONTEXT' && !key.startsWith('OMNIGATE_CONNECTOR_')));
   // Not spawnSync: the stand-in backend answers from this process's event loop.
-  const child = spawn(process.execPath, [CLI, 'test', '--test-reporter=spec'], { cwd: target, env: { ...env, ...settings } });
+  const child = spawn(process.execPath, [CLI, command, ...args], { cwd: target, env: { ...env, ...settings } });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -169,6 +177,24 @@ describe('connector scaffold', () => {
       assert.deepEqual(new Set(backend.seen.map((r) => r.key)), new Set([API_KEY, `wrong-${API_KEY}`]));
     } finally {
       await backend.close();
+    }
+  });
+
+  test('records its contract and verifies it against a backend under a context path (omnigate-connector contract in its folder)', async () => {
+    const backend = await startContactsBackend(read('src/fixtures/contact.json'));
+    try {
+      const run = await connectorCommand('contract', { OMNIGATE_CONNECTOR_ACME_CONTACTS_BASE_URL: `${backend.origin}${CONTEXT_PATH}`, OMNIGATE_CONNECTOR_ACME_CONTACTS_API_KEY: API_KEY, OMNIGATE_PACT_VERIFIER_PORT: String(await freePort()) });
+      assert.equal(run.status, 0, run.output);
+      assert.match(run.output, /recorded contracts\/acme-contacts-acme-contacts-api\.json/);
+      assert.match(run.output, /verified contracts\/acme-contacts-acme-contacts-api\.json against http:\/\/127\.0\.0\.1:\d+: 2 interaction\(s\), provider states "a contact exists", "no contact exists"/);
+      const pact = JSON.parse(read('contracts/acme-contacts-acme-contacts-api.json')) as { interactions: { request: { path: string; headers: Record<string, string> } }[] };
+      assert.deepEqual(pact.interactions.map((i) => i.request.path).sort(), [`${CONTEXT_PATH}/v1/contacts/c_0042`, `${CONTEXT_PATH}/v1/contacts/no-such-contact`]);
+      assert.ok(pact.interactions.every((i) => i.request.headers['X-Api-Key'] === 'contract-key'), 'the contract holds the placeholder key, never the real one');
+      // The replayed requests reached the backend under its context path with the real key.
+      assert.ok(backend.seen.some((r) => r.url === `${CONTEXT_PATH}/v1/contacts/c_0042` && r.key === API_KEY), JSON.stringify(backend.seen));
+    } finally {
+      await backend.close();
+      rmSync(join(target, 'contracts'), { recursive: true, force: true });
     }
   });
 

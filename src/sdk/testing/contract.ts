@@ -1,7 +1,7 @@
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { PactV3 } from '@pact-foundation/pact';
+import type { MatchersV3, PactV3 } from '@pact-foundation/pact';
 import type { Connector, ConnectorContext } from '../types.ts';
 import { createTestContexts } from './context.ts';
 import { loadPact, loadPactCore } from './pact-loader.ts';
@@ -33,6 +33,8 @@ export type ContractConfig<Config> = Config | ((mockServerUrl: string) => Config
 export interface ConsumerContract {
   /** Add the interactions of the next `execute` here (`given`, `uponReceiving`, `withRequest`, `willRespondWith`). */
   readonly pact: PactV3;
+  /** Pact's matchers (`MatchersV3`: `string`, `integer`, `regex`, `eachLike` …), so a test needs no import of Pact itself. */
+  readonly matchers: typeof MatchersV3;
   /** The committed contract: `<dir>/<consumer>-<provider>.json`. */
   readonly file: string;
   /**
@@ -56,7 +58,7 @@ export interface ConsumerContract {
  * folder. Loads `@pact-foundation/pact` (install it as a dev dependency).
  */
 export async function createConsumerContract(options: ConsumerContractOptions): Promise<ConsumerContract> {
-  const { PactV3 } = await loadPact();
+  const { PactV3, MatchersV3: matchers } = await loadPact();
   const { consumer, provider } = options;
   const update = options.update ?? process.env[CONTRACTS_UPDATE_ENV] === '1';
   const updateCommand = options.updateCommand ?? 'npm run contract';
@@ -68,6 +70,7 @@ export async function createConsumerContract(options: ConsumerContractOptions): 
   let failures = 0;
   return {
     pact,
+    matchers,
     file: committedFile,
     async execute(connector, config, work) {
       try {
@@ -166,7 +169,7 @@ export interface ContractVerification {
   readonly consumer: string;
   readonly provider: string;
   readonly interactions: number;
-  /** The provider states set up. */
+  /** The provider states set up, sorted. */
   readonly states: readonly string[];
 }
 
@@ -183,7 +186,7 @@ export async function verifyContract(options: VerifyContractOptions): Promise<Co
   const consumer = nameOf(pact.consumer);
   const provider = nameOf(pact.provider);
   const stateHandlers = options.stateHandlers ?? {};
-  const states = [...new Set(pact.interactions.flatMap((i) => (i.providerStates ?? []).map((s) => s.name)))];
+  const states = [...new Set(pact.interactions.flatMap((i) => (i.providerStates ?? []).map((s) => s.name)))].sort();
   const unhandled = states.filter((state) => !Object.hasOwn(stateHandlers, state));
   if (unhandled.length > 0) {
     throw new Error(`${pactFile} needs provider state(s) with no handler: ${unhandled.map((s) => `"${s}"`).join(', ')}. Add a handler for each (in a connector folder: the default export of test/provider-states.ts)`);
