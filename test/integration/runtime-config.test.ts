@@ -159,7 +159,7 @@ describe('connector config set at run time, on two nodes sharing Redis and Kafka
       return connectors.find((x) => x.name === CRM && x.problem);
     });
     assert.equal(listed.problem?.stage, 'config');
-    assert.match(listed.problem?.message ?? '', /environment variable CRM_RUNTIME_TOKEN is not set on this node/);
+    assert.match(listed.problem?.message ?? '', /environment variable CRM_RUNTIME_TOKEN is not set on this node/, JSON.stringify(c.logs.filter((l) => l.module === 'runtime-config' || l.level as number >= 40).slice(0, 20)));
     assert.equal((await problemOf(await customer(c))).code, 'CONNECTOR_NOT_CONFIGURED');
   });
 });

@@ -3,6 +3,10 @@ import type { Logger } from '../../kernel/logger.ts';
 import type { RecordStore } from '../../ports/record-store.ts';
 import type { ConfigOverrides } from './connector-config.ts';
 
+/** How often a node tries to read the run-time config at start before it loads connectors without it. */
+export const DEFAULT_RUNTIME_CONFIG_READ_ATTEMPTS = 5;
+/** The wait before the next try grows by this much each time. */
+export const DEFAULT_RUNTIME_CONFIG_RETRY_MS = 200;
 const COLLECTION = 'omnigate:connector-config';
 const INDEX = 'omnigate:connector-config:connectors';
 
@@ -47,6 +51,8 @@ export interface RuntimeConfigsDeps {
   readonly cipher?: ConfigCipher;
   readonly readEnv: (name: string) => string | undefined;
   readonly log: Logger;
+  readonly readAttempts?: number;
+  readonly retryMs?: number;
 }
 
 const contextOf = (connector: string, field: string) => `${connector}/${field}`;
@@ -71,17 +77,26 @@ export function createRuntimeConfigs(deps: RuntimeConfigsDeps): RuntimeConfigs {
 
   return {
     async load() {
-      try {
-        const ids = await deps.records.listed([INDEX]);
-        const raws = await deps.records.getMany(COLLECTION, ids);
-        byConnector.clear();
-        for (const raw of raws) {
-          const { connector, ...config } = JSON.parse(raw) as StoredConfig & { connector: string };
-          byConnector.set(connector, config);
+      const attempts = deps.readAttempts ?? DEFAULT_RUNTIME_CONFIG_READ_ATTEMPTS;
+      // A busy Redis at start (short command timeouts) must not make a node serve without the cluster's config.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const ids = await deps.records.listed([INDEX]);
+          const raws = await deps.records.getMany(COLLECTION, ids);
+          byConnector.clear();
+          for (const raw of raws) {
+            const { connector, ...config } = JSON.parse(raw) as StoredConfig & { connector: string };
+            byConnector.set(connector, config);
+          }
+          if (byConnector.size > 0) log.info({ connectors: [...byConnector.keys()] }, 'read the run-time config of connectors');
+          return;
+        } catch (err) {
+          if (attempt >= attempts) {
+            log.error({ err, attempts }, 'could not read the run-time config of connectors: they load with their env settings only');
+            return;
+          }
+          await new Promise((r) => setTimeout(r, (deps.retryMs ?? DEFAULT_RUNTIME_CONFIG_RETRY_MS) * attempt).unref());
         }
-        if (byConnector.size > 0) log.info({ connectors: [...byConnector.keys()] }, 'read the run-time config of connectors');
-      } catch (err) {
-        log.warn({ err }, 'could not read the run-time config of connectors: they load with their env settings only');
       }
     },
     async refresh(connector) {
