@@ -3983,7 +3983,11 @@ export interface components {
          *     or health). The version serving before (`from`), if any, keeps serving, and `detail` says
          *     so; for a connector that never loaded it says that no version is serving. The same is logged, audited and shown in
          *     the connector's `lastError`. A refused install of a connector that was not there is only
-         *     logged and audited: it is not listed and does not change `/readyz`.
+         *     logged and audited: it is not listed and does not change `/readyz`; except at stage
+         *     `config`: the package is then kept (listed, `/readyz` degraded, its capabilities answering
+         *     503 `CONNECTOR_NOT_CONFIGURED`) until `PUT /v1/admin/connectors/{name}/config` sets its
+         *     config, and the install reaches the other nodes too. For `action: configure`, the run-time
+         *     config that was refused is not kept.
          */
         LifecycleFailed: {
             headers: {
