@@ -1,23 +1,27 @@
 // Issue 12's check, end to end, as an integrator goes: a connector for a backend Omnigate has never
 // seen (json-server, third-party software nobody here wrote, with a context path in its baseUrl),
 // scaffolded in a folder outside the repository, depending on the packed SDK, tested from its own
-// folder (conformance through the kit's fault proxy, contract recorded and verified). Nothing in
-// the repository changes.
+// folder (conformance through the kit's fault proxy, contract recorded and verified), then packed
+// and installed into a running gateway through the admin API and configured at run time. Nothing
+// in the repository changes.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ROOT_DIR } from '../support/gateway.ts';
+import { scratchDir } from '../support/connector-packages.ts';
+import { ROOT_DIR, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { startJsonServer, type JsonServer } from '../support/json-server.ts';
 import { port } from '../support/ports.ts';
+import { assertMatchesSpec } from '../support/spec.ts';
 
 const NAME = 'shop-api';
 const ENV_NAME = 'SHOP_API';
 const FIXTURE_DIR = join(ROOT_DIR, 'test/fixtures/integrator/connector');
 /** The fixture keeps its tests as `*.test.fixture.ts` so the repository's own run skips them. */
 const FIXTURE_TEST_SUFFIX = '.test.fixture.ts';
+const ADMIN_KEY = 'admin-key-integrator-0123456789';
 /** Bounds every step: an npm install from the cache, a test run, a build. */
 const STEP_TIMEOUT_MS = 240_000;
 
@@ -179,6 +183,55 @@ describe('an integrator connects a backend Omnigate has never seen, from a folde
     assert.ok(pact.interactions.length >= 2);
     for (const { request } of pact.interactions) assert.match(request.path, /^\/shop\/api\//, 'the recorded path keeps baseUrl\'s context path');
     assert.match(contracted.output, new RegExp(`verified contracts/${NAME}-shop\\.json against ${shop.origin}: 3 interaction\\(s\\)`), 'verified against the real backend');
+  });
+
+  test('npm pack, installed into a running gateway through the admin API and configured at run time, serves canonical answers through the query API', { timeout: STEP_TIMEOUT_MS }, async () => {
+    const packed = await run('npm', ['pack', '--pack-destination', workDir], connectorDir);
+    assert.equal(packed.code, 0, packed.output);
+    const tarball = join(workDir, `omnigate-connector-${NAME}-0.1.0.tgz`);
+    assert.ok(existsSync(tarball), packed.output);
+
+    const dir = scratchDir('integrator');
+    const started = Date.now();
+    let gw: TestGateway | undefined;
+    try {
+      gw = await startTestGateway({
+        OMNIGATE_CONNECTORS_DIR: join(dir, 'connectors'),
+        OMNIGATE_ADMIN_KEYS: `ops:${ADMIN_KEY}`,
+        OMNIGATE_AUDIT_FILE: join(dir, 'audit.jsonl'),
+        OMNIGATE_PACKAGE_STORE_DIR: join(dir, '.store'),
+      });
+      const admin = (path: string, init: RequestInit = {}) => fetch(`${gw!.url}/v1/admin${path}`, { ...init, headers: { 'x-api-key': ADMIN_KEY, ...init.headers } });
+      const body = new Uint8Array(readFileSync(tarball));
+      // Installed without its config (the gateway's environment has none for it): kept, not serving.
+      const install = await admin(`/connectors/${NAME}`, { method: 'PUT', headers: { 'content-type': 'application/gzip' }, body });
+      const refused = (await assertMatchesSpec(install, 'installConnector')) as { code: string; stage: string };
+      assert.deepEqual([install.status, refused.code, refused.stage], [409, 'LIFECYCLE_FAILED', 'config'], JSON.stringify(refused));
+      const unconfigured = await gw.api('/v1/customers/1');
+      assert.equal(unconfigured.status, 503);
+      assert.equal(((await unconfigured.json()) as { code: string }).code, 'CONNECTOR_NOT_CONFIGURED');
+
+      // Configured at run time: the same gateway, no restart.
+      const configured = await admin(`/connectors/${NAME}/config`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ config: { baseUrl: shop.url } }) });
+      const outcome = (await assertMatchesSpec(configured, 'setConnectorConfig')) as { action: string; result: string; to: string };
+      assert.equal(configured.status, 200, JSON.stringify(outcome));
+      assert.deepEqual([outcome.action, outcome.result, outcome.to], ['configure', 'ok', '0.1.0']);
+      const view = (await assertMatchesSpec(await admin(`/connectors/${NAME}/config`), 'getConnectorConfig')) as { config: unknown; sources: unknown };
+      assert.deepEqual([view.config, view.sources], [{ baseUrl: shop.url }, { baseUrl: 'runtime' }]);
+
+      const customer = await gw.api('/v1/customers/1');
+      const answer = (await assertMatchesSpec(customer, 'getCustomer')) as { data: Record<string, unknown>; source: { connector: string; system: string } };
+      assert.equal(customer.status, 200, JSON.stringify(answer));
+      assert.deepEqual(answer.data, { id: '1', displayName: 'Ada Lovelace', attributes: { city: 'London', loyaltyPoints: 1250, newsletter: true, memberSince: '2021-03-04' } });
+      assert.deepEqual([answer.source.connector, answer.source.system], [NAME, 'shop']);
+      const order = (await assertMatchesSpec(await gw.api('/v1/orders/103'), 'getOrder')) as { data: Record<string, unknown> };
+      assert.deepEqual([order.data.status, order.data.sourceStatus, order.data.total], ['pending', 'NEW', { amount: '59.97', currency: 'USD' }]);
+      assert.equal((await gw.api('/v1/customers/999999')).status, 404);
+      timings.gateway = Date.now() - started;
+    } finally {
+      await gw?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('nothing in the repository changed', async () => {
