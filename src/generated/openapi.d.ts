@@ -2505,6 +2505,8 @@ export interface components {
                 stage: components["schemas"]["ConnectorStage"];
                 message: string;
             };
+            /** @description For `configure`: the fields of the run-time config it set, by name, never values (empty: the run-time config was dropped). */
+            fields?: string[];
             /** @description The admin request that made the change. */
             requestId?: string;
             traceId?: string;

@@ -9,6 +9,8 @@ export interface AuditRecord {
   readonly to?: string;
   readonly result: 'ok' | 'failed';
   readonly problem?: { readonly stage: string; readonly message: string };
+  /** For `configure`: the fields of the run-time config it set, by name, never values (empty: it was dropped). */
+  readonly fields?: readonly string[];
   readonly requestId?: string;
   readonly traceId?: string;
 }

@@ -115,8 +115,12 @@ describe('connector config set at run time, on two nodes sharing Redis and Kafka
     assert.deepEqual(shown.config, { baseUrl: crmProxy.url, apiToken: '[redacted]' });
     assert.deepEqual(shown.sources, { baseUrl: 'runtime', apiToken: 'runtime' });
     assert.equal(shown.updatedBy, 'ops');
-    const audit = (await (await admin(a, '/audit?limit=20')).json()) as { records: { action: string; connector: string; result: string }[] };
-    assert.ok(audit.records.some((r) => r.action === 'configure' && r.connector === CRM && r.result === 'ok'));
+    for (const gw of [a, b]) {
+      const audit = (await assertMatchesSpec(await admin(gw, '/audit?limit=20'), 'listAudit')) as { records: { action: string; connector: string; result: string; fields?: string[]; actor: string }[] };
+      const configured = audit.records.find((r) => r.action === 'configure' && r.connector === CRM);
+      assert.deepEqual([configured?.result, configured?.fields], ['ok', ['baseUrl', 'apiToken']], `audited on ${gw === a ? 'a' : 'b'}, by field name`);
+      assert.match(configured?.actor ?? '', /^ops/);
+    }
     for (const gw of [a, b]) assert.ok(!JSON.stringify(gw.logs).includes(TOKEN), 'the secret is in no log line');
     assert.ok(!readFileSync(join(dirs[0]!, 'audit.jsonl'), 'utf8').includes(TOKEN));
   });
@@ -204,6 +208,8 @@ describe('connector config set at run time on one node, without Kafka', () => {
     assert.equal((await solo.api('/v1/orders/ORD-0000001')).status, 200);
     assert.equal(ordersProxy.stats().forwarded, after, 'back on the environment\'s base URL');
     assert.equal((await view(solo, 'orders-java')).sources.baseUrl, 'env');
+    const audit = (await (await admin(solo, '/audit?limit=5')).json()) as { records: { action: string; connector: string; fields?: string[] }[] };
+    assert.deepEqual(audit.records.find((r) => r.connector === 'orders-java')?.fields, [], 'a dropped run-time config is audited with no field');
   });
 
   test('an unknown connector has no config to set or show', async () => {

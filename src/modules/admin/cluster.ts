@@ -27,6 +27,8 @@ interface IssuedCommand {
   readonly instance: string;
   /** For install: the tarball's sha256, its bytes parked in Redis. */
   readonly package?: string;
+  /** For configure: the run-time fields now set, by name (for the audit). */
+  readonly fields?: readonly string[];
 }
 
 /**
@@ -73,8 +75,10 @@ export async function clusterLifecycle(deps: {
           return;
         }
         outcome = await deps.lifecycle.execute({ action: 'install', connector: command.connector, tarball, actor });
+      } else if (command.action === 'configure') {
+        await deps.runtimeConfigs?.refresh(command.connector);
+        outcome = await deps.lifecycle.execute({ action: 'configure', connector: command.connector, actor, ...(command.fields ? { fields: command.fields } : {}) });
       } else {
-        if (command.action === 'configure') await deps.runtimeConfigs?.refresh(command.connector);
         outcome = await deps.lifecycle.execute({ action: command.action, connector: command.connector, actor });
       }
       if (outcome.result === 'ok') problems.delete(command.connector);
@@ -108,7 +112,7 @@ export async function clusterLifecycle(deps: {
       if (!(outcome.result === 'ok' || awaitsConfig(outcome)) || (command.action === 'install' && !digest)) return outcome;
       problems.delete(command.connector);
       if (deps.isShared) await desired.changed(command, outcome, digest);
-      const issued: IssuedCommand = { action: command.action, connector: command.connector, actor: command.actor, origin: nodeId, instance: instanceId, ...(digest ? { package: digest } : {}) };
+      const issued: IssuedCommand = { action: command.action, connector: command.connector, actor: command.actor, origin: nodeId, instance: instanceId, ...(digest ? { package: digest } : {}), ...(command.action === 'configure' && command.fields ? { fields: command.fields } : {}) };
       await deps.events.publish([cloudEvent({ source: `/omnigate/nodes/${nodeId}`, type: 'lifecycle.requested', subject: command.connector, partitionkey: command.connector, data: issued })], COMMANDS_TOPIC);
       return outcome;
     },

@@ -81,7 +81,7 @@ export function createConnectorConfigs(deps: ConnectorConfigsDeps): ConnectorCon
       log.warn({ err, connector }, 'could not store the run-time config');
       throw new AppError('STORE_UNAVAILABLE', 'the run-time config could not be stored (Redis): nothing was changed', { connector });
     }
-    const outcome = await deps.lifecycle.execute({ action: 'configure', connector, ...who });
+    const outcome = await deps.lifecycle.execute({ action: 'configure', connector, fields: Object.keys(next?.fields ?? {}), ...who });
     if (outcome.result !== 'ok') {
       await deps.store.save(connector, previous).catch((err: unknown) => log.error({ err, connector }, 'could not put the previous run-time config back after a refused reload'));
     }
@@ -128,6 +128,8 @@ export function createConnectorConfigs(deps: ConnectorConfigsDeps): ConnectorCon
       const stored = deps.store.stored(connector);
       const { config, sources, problems } = resolveConnectorConfig(ajv, connector, schema, deps.connectorEnv, deps.store.resolve(connector) ?? { values: {}, sources: {} });
       for (const field of secretFieldsDeep(schema)) if (field in config) config[field] = REDACTED;
+      // A reference may name any variable: a known secret (a key, say) read into a plain field is not shown either.
+      for (const [field, value] of Object.entries(config)) if (typeof value === 'string' && deps.secrets.scrub(value) !== value) config[field] = REDACTED;
       return {
         connector,
         config,

@@ -8,7 +8,8 @@ import type { ConnectorRegistry, LifecycleOutcome, LifecycleWarning } from './re
  * with its run-time config as the store holds it now (see src/modules/admin/connector-configs.ts).
  */
 export type LifecycleCommand =
-  | { readonly action: 'reload' | 'rollback' | 'remove' | 'configure'; readonly connector: string; readonly actor: string; readonly requestId?: string; readonly traceId?: string }
+  | { readonly action: 'reload' | 'rollback' | 'remove'; readonly connector: string; readonly actor: string; readonly requestId?: string; readonly traceId?: string }
+  | { readonly action: 'configure'; readonly connector: string; readonly actor: string; /** The run-time fields now set, for the audit (names only). */ readonly fields?: readonly string[]; readonly requestId?: string; readonly traceId?: string }
   | { readonly action: 'install'; readonly connector: string; readonly tarball: Buffer; readonly actor: string; readonly requestId?: string; readonly traceId?: string };
 
 /** Runs lifecycle commands and writes the audit record of each. */
@@ -37,6 +38,7 @@ export function createLifecycle(deps: { registry: ConnectorRegistry; audit: Audi
           ...(outcome.to ? { to: outcome.to } : {}),
           result: outcome.result,
           ...(outcome.problem ? { problem: { stage: outcome.problem.stage, message: outcome.problem.message } } : {}),
+          ...(command.action === 'configure' && command.fields ? { fields: command.fields } : {}),
           ...(command.requestId ? { requestId: command.requestId } : {}),
           ...(command.traceId ? { traceId: command.traceId } : {}),
         })
