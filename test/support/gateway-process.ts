@@ -9,6 +9,8 @@ import { waitFor } from './wait.ts';
 
 /** Where each gateway process of a test writes its stdout and stderr (kept after the run, for a failure's post-mortem). */
 export const TEST_LOG_DIR = join(ROOT_DIR, '.data/test-logs');
+/** Where gateway processes keep Node's compile cache (NODE_COMPILE_CACHE): kept between runs, checked by Node against each file's content. */
+export const COMPILE_CACHE_DIR = join(ROOT_DIR, '.data/node-compile-cache');
 
 /** How a gateway process ended: its exit code, or the signal that ended it. */
 export interface ProcessExit {
@@ -82,6 +84,9 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
     // The test key's limit is counted in Redis, shared with every other test using it.
     OMNIGATE_RATE_LIMIT_PER_KEY: '1000000', OMNIGATE_EVENT_POLLING: 'false',
     OMNIGATE_AUDIT_FILE: join(scratch, 'audit.jsonl'), OMNIGATE_PACKAGE_STORE_DIR: join(scratch, 'store'),
+    // Node's on-disk compile cache, shared by every node of the run: a node after the first loads its
+    // modules (TypeScript stripped, node_modules compiled) from it, not from source.
+    NODE_COMPILE_CACHE: COMPILE_CACHE_DIR,
     ...options.env,
   };
   // A file, not a pipe: the node keeps writing while this process is busy, and the file outlives both.
