@@ -128,7 +128,15 @@ async function verify(connector: Connector<Record<string, unknown>>, cwd: string
   const { stateHandlers, requestFilter } = await loadProviderStates(cwd);
   const contexts = createTestContexts({ config });
   try {
-    const filter = requestFilter ?? credentialsOf(await connector.auth(contexts.authContext()), providerBaseUrl);
+    let filter = requestFilter;
+    if (filter === undefined) {
+      try {
+        filter = credentialsOf(await connector.auth(contexts.authContext()), providerBaseUrl);
+      } catch (err) {
+        fail(`NOT verified: the connector's auth() failed against ${baseUrl}, so no request could carry real credentials: ${err instanceof Error ? err.message : String(err)}`);
+        return 1;
+      }
+    }
     const portSetting = env[PACT_VERIFIER_PORT_ENV];
     let failed = 0;
     for (const pactFile of files) {

@@ -81,7 +81,14 @@ export async function startVerificationProxy(options: VerificationProxyOptions):
 
   // A failed state change answers 422, not 5xx: Pact's verifier retries a 5xx for minutes.
   async function changeState(body: Buffer, res: ServerResponse): Promise<void> {
-    const { state, action = 'setup', params = {} } = JSON.parse(body.toString('utf8') || '{}') as { state?: string; action?: string; params?: Record<string, unknown> };
+    let change: { state?: string; action?: string; params?: Record<string, unknown> };
+    try {
+      change = JSON.parse(body.toString('utf8') || '{}') as typeof change;
+    } catch {
+      problems.push('a provider-state change that is not JSON');
+      return void res.writeHead(400).end('not JSON');
+    }
+    const { state, action = 'setup', params = {} } = change;
     if (state === undefined) return void res.writeHead(400).end('no state');
     // Pact's verifier asks for state "" before an interaction that names none: nothing to set up.
     if (state === '') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
