@@ -102,7 +102,11 @@ export interface Config {
    * chat (same backoff as every job), so that it outlasts a tickets backend down for minutes.
    */
   readonly messageTicketAttempts: number;
-  /** `OMNIGATE_JOB_LOCK_MS`: a running job's lock; a job whose node died is taken up again within about twice this. */
+  /**
+   * `OMNIGATE_JOB_LOCK_MS`: a running job's lock; a job whose node died is taken up again within about
+   * twice this. Nodes on one Redis should share it: BullMQ checks a queue for stalled jobs once per
+   * interval across all nodes, at the pace of the node that checked last.
+   */
   readonly jobLockMs: number;
   /**
    * `OMNIGATE_WEBHOOK_ALLOW_PRIVATE`: let webhook subscriptions target loopback, private and
