@@ -119,8 +119,9 @@ describe('an integrator connects a backend Omnigate has never seen, from a folde
     writeFileSync(join(connectorDir, 'package.json'), JSON.stringify({ ...pkg, description: "Omnigate connector for the shop's REST API: customers and orders (no auth)." }, null, 2));
     assert.ok(sample.includes('src/operations/get-contact.ts'), `the sample's operation was replaced: ${sample.join(', ')}`);
 
-    const pactVersion = (JSON.parse(readFileSync(join(ROOT_DIR, 'node_modules/@pact-foundation/pact/package.json'), 'utf8')) as { version: string }).version;
-    const installed = await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '-D', sdkTarball, `@pact-foundation/pact@${pactVersion}`], connectorDir);
+    // Pact for the contract, TypeScript and Node's types to typecheck: at the versions the repository uses (in npm's cache).
+    const devTools = ['@pact-foundation/pact', 'typescript', '@types/node'].map((name) => `${name}@${(JSON.parse(readFileSync(join(ROOT_DIR, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version}`);
+    const installed = await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '-D', sdkTarball, ...devTools], connectorDir);
     timings.npmInstall = installed.ms;
     assert.equal(installed.code, 0, installed.output);
     assert.ok(existsSync(join(connectorDir, 'node_modules/omnigate/package.json')), 'omnigate is installed from the tarball');
@@ -128,6 +129,21 @@ describe('an integrator connects a backend Omnigate has never seen, from a folde
       const imports = [...readFileSync(join(connectorDir, file), 'utf8').matchAll(/from '([^']+)'/g)].map((m) => m[1]!);
       const allowed = (specifier: string) => specifier.startsWith('.') || specifier.startsWith('node:') || /^omnigate\/sdk(\/testing)?$/.test(specifier);
       for (const specifier of imports) assert.ok(allowed(specifier), `${file} imports ${specifier}: only omnigate/sdk, omnigate/sdk/testing, node: and its own files`);
+    }
+  });
+
+  test("the integrator's TypeScript typechecks against the SDK's type declarations, which catch a wrong call", { timeout: STEP_TIMEOUT_MS }, async () => {
+    const checked = await run(join(connectorDir, 'node_modules/.bin/tsc'), ['-p', '.'], connectorDir);
+    timings.typecheck = checked.ms;
+    assert.equal(checked.code, 0, checked.output);
+    const wrong = join(connectorDir, 'src/wrong.ts');
+    writeFileSync(wrong, "import { money } from 'omnigate/sdk';\nexport const price = money(12.3, 'EUR');\n");
+    try {
+      const refused = await run(join(connectorDir, 'node_modules/.bin/tsc'), ['-p', '.'], connectorDir);
+      assert.notEqual(refused.code, 0, refused.output);
+      assert.match(refused.output, /src\/wrong\.ts.*TS2345.*'number'.*'string'/, 'money() takes its amount as a string, as its declaration says');
+    } finally {
+      rmSync(wrong);
     }
   });
 
