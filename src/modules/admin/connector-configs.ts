@@ -72,8 +72,22 @@ export function createConnectorConfigs(deps: ConnectorConfigsDeps): ConnectorCon
       errors: problems.map((p) => ({ in: 'body', pointer: `/config${p.field ? `/${p.field}` : ''}`, message: p.message })),
     });
 
+  /** Changes of one connector's config, one at a time: a refused one puts back what was there before it, not after a later one. */
+  const queues = new Map<string, Promise<unknown>>();
+  function serially<T>(connector: string, work: () => Promise<T>): Promise<T> {
+    const next = (queues.get(connector) ?? Promise.resolve()).then(work, work);
+    const settled = next.catch(() => undefined);
+    queues.set(connector, settled);
+    void settled.then(() => queues.get(connector) === settled && queues.delete(connector));
+    return next;
+  }
+
   /** Stores `next` (undefined: none), runs the reload everywhere, and puts the old config back if it did not take effect here. */
-  async function apply(connector: string, next: StoredConfig | undefined, who: ConfigActor): Promise<LifecycleOutcome> {
+  function apply(connector: string, next: StoredConfig | undefined, who: ConfigActor): Promise<LifecycleOutcome> {
+    return serially(connector, () => applyNow(connector, next, who));
+  }
+
+  async function applyNow(connector: string, next: StoredConfig | undefined, who: ConfigActor): Promise<LifecycleOutcome> {
     const previous = deps.store.stored(connector);
     try {
       await deps.store.save(connector, next);
