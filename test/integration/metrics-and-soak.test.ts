@@ -1,44 +1,41 @@
 import assert from 'node:assert/strict';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { after, before, describe, test } from 'node:test';
-import { setFault, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { describe, test } from 'node:test';
+import { setFault, startTestGateway } from '../support/gateway.ts';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-// One gateway for the file (a start costs seconds): its orders breaker opens after 20 calls and
-// tries again after 200 ms, with one retry, so that a long run of failures is mostly refused fast.
-let gw: TestGateway;
-before(async () => {
-  gw = await startTestGateway({ OMNIGATE_RESILIENCE_ORDERS_JAVA_VOLUME_THRESHOLD: '20', OMNIGATE_RESILIENCE_ORDERS_JAVA_RESET_TIMEOUT_MS: '200', OMNIGATE_RESILIENCE_ORDERS_JAVA_RETRIES: '1', OMNIGATE_RESILIENCE_ORDERS_JAVA_RATE_LIMIT_PER_SEC: '100000' });
-});
-after(() => gw?.stop());
-
 describe('metrics', () => {
   test('GET /metrics exports calls, latency, breakers, bulkheads, retries, cache and process metrics in Prometheus text, behind the key', async () => {
-    assert.equal((await fetch(`${gw.url}/metrics`)).status, 401);
-    await gw.api('/v1/customers/42/context');
-    await gw.api('/v1/orders/ORD-404');
-    const res = await gw.api('/metrics');
-    assert.equal(res.status, 200);
-    assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
-    const text = await res.text();
-    for (const pattern of [
-      /omnigate_connector_calls_total\{connector="crm-python",capability="customer\.get",outcome="ok"\} \d+/,
-      /omnigate_connector_calls_total\{connector="orders-java",capability="order\.get",outcome="NOT_FOUND"\} 1/,
-      /omnigate_connector_call_duration_seconds_bucket\{le="0\.1",connector="tickets-node",capability="ticket\.list",outcome="ok"\} \d+/,
-      /omnigate_breaker_state\{connector="orders-java",capability="order\.list"\} 0/,
-      /omnigate_bulkhead_in_use\{connector="orders-java"\} 0/,
-      /# TYPE omnigate_bulkhead_rejected_total counter/,
-      /# TYPE omnigate_retries_total counter/,
-      /# TYPE omnigate_cache_lookups_total counter/,
-      /# TYPE omnigate_stale_serves_total counter/,
-      /omnigate_http_requests_total\{method="GET",route="\/v1\/customers\/:id\/context",status="200"\} 1/,
-      /omnigate_process_resident_memory_bytes \d+/,
-      /omnigate_nodejs_eventloop_lag_seconds/,
-    ]) {
-      assert.match(text, pattern);
+    const gw = await startTestGateway();
+    try {
+      assert.equal((await fetch(`${gw.url}/metrics`)).status, 401);
+      await gw.api('/v1/customers/42/context');
+      await gw.api('/v1/orders/ORD-404');
+      const res = await gw.api('/metrics');
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
+      const text = await res.text();
+      for (const pattern of [
+        /omnigate_connector_calls_total\{connector="crm-python",capability="customer\.get",outcome="ok"\} \d+/,
+        /omnigate_connector_calls_total\{connector="orders-java",capability="order\.get",outcome="NOT_FOUND"\} 1/,
+        /omnigate_connector_call_duration_seconds_bucket\{le="0\.1",connector="tickets-node",capability="ticket\.list",outcome="ok"\} \d+/,
+        /omnigate_breaker_state\{connector="orders-java",capability="order\.list"\} 0/,
+        /omnigate_bulkhead_in_use\{connector="orders-java"\} 0/,
+        /# TYPE omnigate_bulkhead_rejected_total counter/,
+        /# TYPE omnigate_retries_total counter/,
+        /# TYPE omnigate_cache_lookups_total counter/,
+        /# TYPE omnigate_stale_serves_total counter/,
+        /omnigate_http_requests_total\{method="GET",route="\/v1\/customers\/:id\/context",status="200"\} 1/,
+        /omnigate_process_resident_memory_bytes \d+/,
+        /omnigate_nodejs_eventloop_lag_seconds/,
+      ]) {
+        assert.match(text, pattern);
+      }
+    } finally {
+      await gw.stop();
     }
   });
 });
@@ -48,6 +45,7 @@ describe('a long run of failures', () => {
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);
+    const gw = await startTestGateway({ OMNIGATE_RESILIENCE_ORDERS_JAVA_VOLUME_THRESHOLD: '20', OMNIGATE_RESILIENCE_ORDERS_JAVA_RESET_TIMEOUT_MS: '200', OMNIGATE_RESILIENCE_ORDERS_JAVA_RETRIES: '1', OMNIGATE_RESILIENCE_ORDERS_JAVA_RATE_LIMIT_PER_SEC: '100000' });
     try {
       await setFault('orders', { mode: 'error', errorRate: 1 });
       const run = async (count: number) => {
@@ -72,6 +70,7 @@ describe('a long run of failures', () => {
     } finally {
       process.off('unhandledRejection', onUnhandled);
       await setFault('orders', { mode: 'ok' });
+      await gw.stop();
     }
   });
 });
