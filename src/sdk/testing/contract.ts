@@ -1,6 +1,7 @@
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import type { MatchersV3, PactV3 } from '@pact-foundation/pact';
 import type { Connector, ConnectorContext } from '../types.ts';
 import { createTestContexts } from './context.ts';
@@ -102,7 +103,7 @@ export async function createConsumerContract(options: ConsumerContractOptions): 
         if (!existsSync(committedFile)) throw new Error(`${committedFile} is not recorded yet: run \`${updateCommand}\` and commit it`);
         const recorded = comparable(recordedFile);
         const committed = comparable(committedFile);
-        if (JSON.stringify(recorded) !== JSON.stringify(committed)) {
+        if (!isDeepStrictEqual(recorded, committed)) {
           throw new Error(`${committedFile} differs from what ${consumer}'s consumer tests record (${describeDrift(recorded, committed)}): run \`${updateCommand}\` and commit the change`);
         }
       } finally {
