@@ -156,6 +156,30 @@ describe('connector config set at run time, on two nodes sharing Redis and Kafka
     assert.equal((await customer(a)).status, 200);
   });
 
+  test('a change the connector cannot serve with is refused like a reload, and not kept', async () => {
+    crmProxy.setFault({ kind: 'down' });
+    try {
+      const res = await putConfig(a, CRM, { baseUrl: crmProxy.url, apiToken: { fromEnv: 'CRM_RUNTIME_TOKEN' } });
+      assert.equal(res.status, 409);
+      const problem = (await assertMatchesSpec(res, 'setConnectorConfig')) as { code: string; action: string; stage: string; from: string; detail: string };
+      assert.deepEqual([problem.code, problem.action, problem.from], ['LIFECYCLE_FAILED', 'configure', '1.0.0']);
+      assert.ok(['auth', 'health'].includes(problem.stage), problem.stage);
+      assert.match(problem.detail, /version 1\.0\.0 keeps serving/);
+    } finally {
+      crmProxy.clear();
+    }
+    assert.equal((await view(a, CRM)).config.baseUrl, TEST_URLS.crm, 'the config before it stays');
+    const before = crmProxy.stats().forwarded;
+    assert.equal((await customer(a)).status, 200);
+    assert.equal(crmProxy.stats().forwarded, before);
+  });
+
+  test('a node added later loads the connector with the run-time config kept in Redis', async () => {
+    const d = await node('d', { KAFKA_BROKERS: TEST_KAFKA_BROKERS.join(','), OMNIGATE_CONFIG_ENCRYPTION_KEY: KEY });
+    assert.equal((await customer(d)).status, 200, 'served from the first request');
+    assert.deepEqual((await view(d, CRM)).sources, { apiToken: 'fromEnv:CRM_RUNTIME_TOKEN', baseUrl: 'runtime' });
+  });
+
   test('a variable missing on another node is named in that node\'s connector problem, never a value', async () => {
     const c = await node('c', { KAFKA_BROKERS: TEST_KAFKA_BROKERS.join(','), OMNIGATE_CONFIG_ENCRYPTION_KEY: KEY, CRM_RUNTIME_TOKEN: '' });
     const listed = await waitFor('crm-runtime on node c', async () => {
