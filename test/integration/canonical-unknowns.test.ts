@@ -20,6 +20,7 @@ const DB = {
   customers: [
     { id: 'cus_min', name: 'Mia Minimal' },
     { id: 'cus_odd', name: 'Otto Odd', ordersRef: 'cus_odd', ticketsRef: 'cus_odd' },
+    { id: 'cus_old', name: 'Olga Older', ordersRef: 'cus_old', ticketsRef: 'cus_old' },
   ],
   orders: [
     { id: 'A-1', customerId: 'cus_odd', state: 'ON_HOLD', total: '310.00', currency: 'EUR', placedAt: '2026-11-20T10:00:00Z' },
@@ -29,6 +30,7 @@ const DB = {
     { id: 'T-1', customerId: 'cus_odd', state: 'escalated', title: 'Parcel lost', priority: 'high', createdAt: '2026-11-21T10:00:00Z' },
     { id: 'T-2', customerId: 'cus_odd', state: 'closed', title: 'Invoice copy', priority: 'low', createdAt: '2026-11-02T10:00:00Z' },
     { id: 'T-3', customerId: 'cus_odd', state: 'archived', title: 'Old question', priority: 'low', createdAt: '2026-10-02T10:00:00Z' },
+    { id: 'T-4', customerId: 'cus_old', state: 'open', title: 'Where is my refund', priority: 'normal', createdAt: '2026-11-22T10:00:00Z' },
   ],
 };
 
@@ -102,6 +104,11 @@ before(async () => {
   mkdirSync(join(connector, 'src'), { recursive: true });
   writeFileSync(join(connector, 'package.json'), JSON.stringify({ name: '@omnigate/connector-shop-json', version: '1.0.0', type: 'module', main: './src/index.ts', omnigate: { connector: true } }));
   writeFileSync(join(connector, 'src/index.ts'), CONNECTOR);
+  // The same connector as written before tickets had `other`: its status filter refuses it.
+  const legacy = join(dir, 'connectors-legacy/shop-json');
+  mkdirSync(join(legacy, 'src'), { recursive: true });
+  writeFileSync(join(legacy, 'package.json'), JSON.stringify({ name: '@omnigate/connector-shop-json', version: '1.0.0', type: 'module', main: './src/index.ts', omnigate: { connector: true } }));
+  writeFileSync(join(legacy, 'src/index.ts'), CONNECTOR.replace("'closed', 'other'] }", "'closed'] }"));
   gw = await startTestGateway(dispatchEnv({ OMNIGATE_CONNECTORS_DIR: join(dir, 'connectors'), OMNIGATE_CONNECTOR_SHOP_JSON_BASE_URL: server.url }));
   await rig.rules(gw, RULES);
 });
@@ -180,5 +187,20 @@ describe('orders and tickets in statuses the canonical model has no name for', (
     assert.deepEqual(shown.parts.openTickets.data.map((t: any) => [t.id, t.sourceStatus]), [['T-1', 'escalated']]);
     const { status } = await chat(gw, undefined, 'GET', `/v1/conversations/${id}`);
     assert.equal(status, 200);
+  });
+});
+
+describe('a ticket connector written before `other` existed', () => {
+  test('its status filter refuses `other`: the context asks it for the open statuses alone, and its open tickets still show', async () => {
+    const legacy = await startTestGateway({ OMNIGATE_CONNECTORS_DIR: join(dir, 'connectors-legacy'), OMNIGATE_CONNECTOR_SHOP_JSON_BASE_URL: server.url });
+    try {
+      const refused = await legacy.api('/v1/customers/cus_old/tickets?status=other');
+      assert.equal(refused.status, 400, 'the connector really refuses other');
+      const body = await assertMatchesSpec(await legacy.api('/v1/customers/cus_old/context'), 'getCustomerContext');
+      assert.equal(body.parts.openTickets.status, 'ok', JSON.stringify(body.parts.openTickets.error));
+      assert.deepEqual(body.parts.openTickets.data.map((t: any) => [t.id, t.status]), [['T-4', 'open']]);
+    } finally {
+      await legacy.stop();
+    }
   });
 });

@@ -7,6 +7,8 @@ import type { CallOptions, QueryService, Staleness } from './query.service.ts';
  * with its `sourceStatus` rather than silently dropped.
  */
 export const OPEN_TICKET_STATUSES: readonly string[] = ['new', 'open', 'pending', 'other'];
+/** The open statuses alone, for a connector whose status filter predates `other` and refuses it. */
+const CANONICAL_OPEN_STATUSES: readonly string[] = OPEN_TICKET_STATUSES.filter((s) => s !== 'other');
 
 /** An open ticket: new, open or pending; one in status `other` unless its connector said `isOpen: false`. */
 export const isOpenTicket = (ticket: { readonly status?: unknown; readonly sourceStatus?: unknown; readonly isOpen?: unknown }): boolean =>
@@ -36,10 +38,26 @@ export interface ContextService {
 }
 
 export function createContextService(deps: { query: QueryService }): ContextService {
+  /**
+   * `ticket.list` for the open statuses and `other`. A connector written before `other` existed
+   * may refuse it in its status filter (VALIDATION_FAILED on `/params/status`, before any backend
+   * call): it is asked for the open statuses alone, so its tickets still show.
+   */
+  async function listTickets(params: Record<string, unknown>, options: CallOptions): ReturnType<QueryService['call']> {
+    try {
+      return await deps.query.call('ticket.list', { ...params, status: OPEN_TICKET_STATUSES }, options);
+    } catch (err) {
+      const error = toAppError(err);
+      const refused = (error.extensions.errors as { pointer?: string }[] | undefined)?.some((e) => e.pointer?.startsWith('/params/status') === true) ?? false;
+      if (error.code !== 'VALIDATION_FAILED' || !refused) throw err;
+      return deps.query.call('ticket.list', { ...params, status: CANONICAL_OPEN_STATUSES }, options);
+    }
+  }
+
   async function part(capability: string, params: Record<string, unknown>, options: CallOptions, pick: (data: unknown) => unknown, notFound?: (err: AppError) => void): Promise<ContextPart> {
     const started = performance.now();
     try {
-      const result = await deps.query.call(capability, params, options);
+      const result = capability === 'ticket.list' ? await listTickets(params, options) : await deps.query.call(capability, params, options);
       const base = { connector: result.source.connector, version: result.source.version, latencyMs: result.source.latencyMs, data: pick(result.data) };
       if (!result.staleness) return { status: 'ok', ...base };
       const { reason } = result.staleness;
@@ -82,7 +100,7 @@ export function createContextService(deps: { query: QueryService }): ContextServ
           : skipped('UPSTREAM_UNAVAILABLE', `${system} skipped: the customer profile, which holds the ids of the other systems, is unavailable`);
       const [orders, openTickets] = await Promise.all([
         ids?.orders ? part('order.list', { customerRef: ids.orders, pageSize: limits.orders }, options, items) : skip('orders'),
-        ids?.tickets ? part('ticket.list', { requesterRef: ids.tickets, status: OPEN_TICKET_STATUSES, pageSize: limits.tickets }, options, openOnly) : skip('tickets'),
+        ids?.tickets ? part('ticket.list', { requesterRef: ids.tickets, pageSize: limits.tickets }, options, openOnly) : skip('tickets'),
       ]);
       const parts = { customer, orders, openTickets };
       return { customerId, complete: Object.values(parts).every((p) => p.status === 'ok'), parts };
