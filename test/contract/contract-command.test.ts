@@ -25,7 +25,11 @@ export default defineConnector<PetclinicConfig>({
     configSchema: { type: 'object', required: ['baseUrl', 'apiKey'], properties: { baseUrl: { type: 'string', format: 'uri' }, apiKey: { type: 'string', 'x-secret': true } } },
     capabilities: [{ name: 'owner.get', kind: 'query', description: 'One owner.', params: { type: 'object' }, result: 'Customer' }],
   },
-  auth: async ({ config }) => apiKeyAuth({ header: 'X-Api-Key', value: config.apiKey }),
+  auth: async ({ config }) => {
+    // Stands for a token endpoint refusing the configured credentials.
+    if (config.apiKey === 'revoked') throw new Error('the backend refused the key');
+    return apiKeyAuth({ header: 'X-Api-Key', value: config.apiKey });
+  },
   queries: {
     'owner.get': async (params, ctx) => {
       const reply = await ctx.http.request({ path: '/owners/' + String(params.id) });
@@ -146,6 +150,14 @@ test('exits 2 naming the variable to set when the connector\'s config is incompl
   const run = await contract(['--verify-only'], partial);
   assert.equal(run.status, 2, run.stdout + run.stderr);
   assert.match(run.stderr, /config is incomplete.*\n.*OMNIGATE_CONNECTOR_PETCLINIC_BASE_URL/);
+});
+
+test('--verify-only exits 1 naming the backend when the connector cannot authenticate with the real config', async () => {
+  seen.length = 0;
+  const run = await contract(['--verify-only'], { ...env, OMNIGATE_CONNECTOR_PETCLINIC_API_KEY: 'revoked' });
+  assert.equal(run.status, 1, run.stdout + run.stderr);
+  assert.match(run.stderr, /NOT verified: the connector's auth\(\) failed against http:\/\/127\.0\.0\.1:\d+\/petclinic\/api, so no request could carry real credentials: the backend refused the key/);
+  assert.deepEqual(seen, [], 'nothing was replayed');
 });
 
 test('exits 1 without touching contracts/ when a consumer test fails', async () => {
