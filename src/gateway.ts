@@ -133,7 +133,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   // Run-time connector config (PUT /v1/admin/connectors/{name}/config), shared in the durable Redis.
   const { encryptionKey, readEnv } = config.connectorSettings;
   if (encryptionKey) secrets.add(encryptionKey.toString('base64'));
-  const runtimeConfigs = createRuntimeConfigs({ records: createRedisRecordStore(redis), readEnv, log, ...(encryptionKey ? { cipher: createConfigCipher(encryptionKey) } : {}) });
+  const runtimeConfigs = createRuntimeConfigs({ records: createRedisRecordStore(redis), readEnv, log, secrets, ...(encryptionKey ? { cipher: createConfigCipher(encryptionKey) } : {}) });
   const registry = createConnectorRegistry({
     log, connectorsDir: config.connectorsDir, connectorEnv: config.connectorEnv, runtimeConfig: (name) => runtimeConfigs.resolve(name), capabilityOwners: config.capabilityOwners, schemas, store,
     drainTimeoutMs: config.drainTimeoutMs, workerHeapMb: config.workerHeapMb, restartResetMs: config.restartResetMs, healthCheckIntervalMs: config.healthCheckIntervalMs,

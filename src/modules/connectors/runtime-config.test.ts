@@ -5,6 +5,7 @@ import { createMemoryRecordStore } from '../../adapters/memory/memory-record-sto
 import { createConfigCipher } from '../../kernel/config-cipher.ts';
 import { createLogger } from '../../kernel/logger.ts';
 import { createAjv } from '../../kernel/schemas.ts';
+import { createSecrets } from '../../kernel/secrets.ts';
 import { resolveConnectorConfig } from './connector-config.ts';
 import { createRuntimeConfigs, type StoredConfig } from './runtime-config.ts';
 
@@ -48,9 +49,11 @@ describe('run-time connector config', () => {
     await here.save('crm', at({ apiToken: here.seal('crm', 'apiToken', 's3cret-value') }));
     assert.ok(!JSON.stringify(here.stored('crm')).includes('s3cret'));
 
-    const sameKey = createRuntimeConfigs({ records, cipher: createConfigCipher(key), readEnv: () => undefined, log });
+    const secrets = createSecrets();
+    const sameKey = createRuntimeConfigs({ records, cipher: createConfigCipher(key), readEnv: () => undefined, log, secrets });
     await sameKey.load();
     assert.deepEqual(sameKey.resolve('crm')?.values, { apiToken: 's3cret-value' });
+    assert.equal(secrets.scrub('token s3cret-value'), 'token [redacted]', 'an opened secret is scrubbed from then on');
 
     const otherKey = createRuntimeConfigs({ records, cipher: createConfigCipher(randomBytes(32)), readEnv: () => undefined, log });
     await otherKey.load();

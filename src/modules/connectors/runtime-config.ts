@@ -1,5 +1,6 @@
 import type { ConfigCipher, SealedValue } from '../../kernel/config-cipher.ts';
 import type { Logger } from '../../kernel/logger.ts';
+import type { Secrets } from '../../kernel/secrets.ts';
 import type { RecordStore } from '../../ports/record-store.ts';
 import type { ConfigOverrides } from './connector-config.ts';
 
@@ -51,6 +52,8 @@ export interface RuntimeConfigsDeps {
   readonly cipher?: ConfigCipher;
   readonly readEnv: (name: string) => string | undefined;
   readonly log: Logger;
+  /** Learns every secret it opens, before anything could write it out. */
+  readonly secrets?: Secrets;
   readonly readAttempts?: number;
   readonly retryMs?: number;
 }
@@ -69,7 +72,9 @@ export function createRuntimeConfigs(deps: RuntimeConfigsDeps): RuntimeConfigs {
     }
     if (!deps.cipher) return { problem: `${field} is stored encrypted and this node has no OMNIGATE_CONFIG_ENCRYPTION_KEY to open it (set the same key on every node)` };
     try {
-      return { value: JSON.parse(deps.cipher.open(stored.sealed, contextOf(connector, field))) as unknown, source: 'runtime' };
+      const value = JSON.parse(deps.cipher.open(stored.sealed, contextOf(connector, field))) as unknown;
+      deps.secrets?.add(value);
+      return { value, source: 'runtime' };
     } catch {
       return { problem: `${field} is stored encrypted and cannot be opened: it was changed, or OMNIGATE_CONFIG_ENCRYPTION_KEY differs from the node that stored it` };
     }
