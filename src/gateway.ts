@@ -69,6 +69,9 @@ import { dispatcherFor } from './modules/dispatch/routing-dispatch.ts';
 import { createRoutingRulesValidator, loadRoutingRulesSchema } from './modules/dispatch/routing-rules-validator.ts';
 import { createProductCatalogue, type RefreshingCatalogue } from './modules/bot/catalogue.ts';
 
+/** How long start-up waits for the durable Redis to connect before going on degraded. */
+const REDIS_START_WAIT_MS = 2_000;
+
 /** A running gateway: its server, registry and a clean stop. */
 export interface Gateway {
   readonly server: Server;
@@ -117,6 +120,10 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   });
   const cacheRedis = createRedis(config.redisCacheUrl, log, { name: 'redis-cache', whenLost: 'no stale answers and per-node limits', commandTimeoutMs: config.redisCommandTimeoutMs });
   disposables.defer('redis', () => Promise.all([redis.close(), cacheRedis.close()]));
+  // Start-up reads (when this node first started, the desired connector state) fail fast while the
+  // connection is still opening: wait for it, briefly. A Redis that is down is degraded, not fatal.
+  const redisReady = await redis.ready(REDIS_START_WAIT_MS);
+  if (!redisReady) log.warn({ waitedMs: REDIS_START_WAIT_MS }, 'redis not ready at start: starting degraded, it keeps reconnecting');
   if (config.redisCacheUrl === config.redisUrl) log.warn('REDIS_CACHE_URL is REDIS_URL: stale answers and rate-limit buckets share the durable Redis and can crowd out the outbox and queues');
   const dedupe = createRedisDedupeStore(redis);
   const leases = createRedisLeaseStore(redis);

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { Redis } from 'ioredis';
 import { connectorEnv } from '../../scripts/lib/backends.ts';
 import { API_KEY, ROOT_DIR, setFault, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { port, TEST_REDIS_CACHE_URL, TEST_REDIS_URL, TEST_URLS } from '../support/ports.ts';
@@ -148,6 +149,19 @@ function runMain(env: Record<string, string>) {
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, exited, out: () => stdout, err: () => stderr };
 }
+
+describe('start-up with Redis', () => {
+  test('reads and records when this node first started (the connection is ready before the first read, not failed fast while opening)', async () => {
+    const failed = gw.logs.filter((l) => String(l.msg).includes('could not read when this node first started'));
+    assert.deepEqual(failed.map((l) => (l.err as { message?: string } | undefined)?.message), [], 'the start-up read failed');
+    const redis = new Redis(TEST_REDIS_URL);
+    try {
+      assert.ok(Number(await redis.get(`omnigate:cluster:first-start:${gw.events.nodeId}`)) > 0, 'the first start is recorded');
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
 
 describe('the gateway process', () => {
   test('refuses to start on bad configuration, listing every problem at once', async () => {

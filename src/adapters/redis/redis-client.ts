@@ -6,6 +6,11 @@ export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 200;
 
 export interface RedisHandle extends StoreHealth {
   readonly client: Redis;
+  /**
+   * Resolves once the connection is ready, or after `timeoutMs` if it is not (never rejects):
+   * commands fail fast without an offline queue, so start-up reads wait for it first.
+   */
+  ready(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -54,6 +59,19 @@ export function createRedis(url: string, log: Logger, options: RedisOptions = {}
     name,
     client,
     isUp: () => up && client.status === 'ready',
+    async ready(timeoutMs) {
+      if (client.status === 'ready') return true;
+      let timer: NodeJS.Timeout | undefined;
+      let onReady: (() => void) | undefined;
+      const isReady = await new Promise<boolean>((resolve) => {
+        onReady = () => resolve(true);
+        client.once('ready', onReady);
+        timer = setTimeout(() => resolve(client.status === 'ready'), timeoutMs);
+      });
+      clearTimeout(timer);
+      if (onReady) client.off('ready', onReady);
+      return isReady;
+    },
     ...(expect ? { warning: async () => memoryWarning(await client.info('memory').catch(() => ''), expect) } : {}),
     async close() {
       await client.quit().catch(() => client.disconnect());
