@@ -12,7 +12,10 @@ const TEMPLATE_SUFFIX = '.tmpl';
 const NAME_PATTERN = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 const MAX_NAME_LENGTH = 50;
 /** The SDK version a generated connector develops against: this repository's. */
-const OMNIGATE_VERSION = (JSON.parse(readFileSync(join(ROOT_DIR, 'package.json'), 'utf8')) as { version: string }).version;
+const ROOT_PACKAGE = JSON.parse(readFileSync(join(ROOT_DIR, 'package.json'), 'utf8')) as { version: string; devDependencies: Record<string, string> };
+const OMNIGATE_VERSION = ROOT_PACKAGE.version;
+/** Pact, for `npm run contract`: the range this repository's own contract tests use. */
+const PACT_VERSION = ROOT_PACKAGE.devDependencies['@pact-foundation/pact'] ?? '*';
 const USAGE = 'usage: npm run connector:new -- <name> [--dir <connectorsDir>]   (name in kebab-case, e.g. billing-sap)';
 
 /** A refusal the user can fix; `exitCode` 2 for usage, 1 for a clash. */
@@ -79,7 +82,7 @@ function scaffold(name: string, connectorsDir: string): { target: string; files:
   const target = join(connectorsDir, name);
   if (existsSync(target)) throw new Refusal(`${relative(process.cwd(), target) || target} already exists: pick another name, or remove that folder first`, 1);
   mkdirSync(connectorsDir, { recursive: true });
-  const values = { ...namesFor(name), omnigateVersion: OMNIGATE_VERSION };
+  const values = { ...namesFor(name), omnigateVersion: OMNIGATE_VERSION, pactVersion: PACT_VERSION };
   // package.json last: the registry counts a folder as a connector once it has one.
   const files = templateFiles(TEMPLATE_DIR).sort((a, b) => Number(a === `package.json${TEMPLATE_SUFFIX}`) - Number(b === `package.json${TEMPLATE_SUFFIX}`));
   const staging = mkdtempSync(join(connectorsDir, `.${name}-`));
@@ -111,8 +114,14 @@ function nextSteps(names: Names, target: string, files: readonly string[]): stri
     [`Run its mapper test:              node --test ${shown}/src/mappers/to-customer.test.ts`],
     ...(isWorkspace(target) ? [['Record the new workspace:         npm install']] : []),
     [`Point it at your backend:         export ${env}_BASE_URL=https://…  ${env}_API_KEY=…`, `   then, in ${shown}: npm test   (its unit tests and the conformance suite; faults come from the kit's proxy)`],
+    [`Record and verify its contract:   in ${shown}: npm run contract   (writes contracts/, replays it against the backend)`],
     outside
-      ? [`Install it into a running gateway: npm pack --pack-destination <a folder outside ${shown}>, then`, `   curl -X PUT -H "X-Api-Key: <admin key>" -H 'Content-Type: application/gzip' --data-binary @<that folder>/${tarball} http://127.0.0.1:8080/v1/admin/connectors/${names.name}`]
+      ? [
+        `Install it into a running gateway: npm pack --pack-destination <a folder outside ${shown}>, then`,
+        `   curl -X PUT -H "X-Api-Key: <admin key>" -H 'Content-Type: application/gzip' --data-binary @<that folder>/${tarball} http://127.0.0.1:8080/v1/admin/connectors/${names.name}`,
+        `   and configure it without a restart: curl -X PUT -H "X-Api-Key: <admin key>" -H 'Content-Type: application/json' \\`,
+        `   -d '{"config":{"baseUrl":"https://…","apiKey":{"fromEnv":"MY_API_KEY"}}}' http://127.0.0.1:8080/v1/admin/connectors/${names.name}/config`,
+      ]
       : [`Load it into a running gateway:   curl -X POST -H "X-Api-Key: <admin key>" http://127.0.0.1:8080/v1/admin/connectors/${names.name}/reload`, '   (admin keys come from OMNIGATE_ADMIN_KEYS; or restart the gateway)'],
   ];
   return [

@@ -30,7 +30,9 @@ const EXPECTED_FILES = [
   'test/provider-states.ts',
 ];
 const CLI = join(ROOT_DIR, 'src/sdk/testing/cli.ts');
-const ROOT_VERSION = (JSON.parse(readFileSync(join(ROOT_DIR, 'package.json'), 'utf8')) as { version: string }).version;
+const ROOT_PACKAGE = JSON.parse(readFileSync(join(ROOT_DIR, 'package.json'), 'utf8')) as { version: string; devDependencies: Record<string, string> };
+const ROOT_VERSION = ROOT_PACKAGE.version;
+const ROOT_DEV_DEPENDENCIES = ROOT_PACKAGE.devDependencies;
 
 // Under .data/ so that `omnigate/sdk` resolves from the generated package (node_modules/omnigate).
 let connectorsDir: string;
@@ -115,7 +117,7 @@ describe('connector scaffold', () => {
     assert.equal(pkg.type, 'module');
     assert.equal(pkg.main, './src/index.ts');
     assert.deepEqual(pkg.scripts, { test: 'omnigate-connector test', contract: 'omnigate-connector contract' });
-    assert.deepEqual(pkg.devDependencies, { omnigate: `^${ROOT_VERSION}` });
+    assert.deepEqual(pkg.devDependencies, { omnigate: `^${ROOT_VERSION}`, '@pact-foundation/pact': ROOT_DEV_DEPENDENCIES['@pact-foundation/pact'] }, 'the SDK, and Pact for npm run contract at the range the repository tests with');
     assert.deepEqual(pkg.peerDependencies, { omnigate: '*' });
     assert.deepEqual(pkg.peerDependenciesMeta, { omnigate: { optional: true } });
     assert.match(read('src/index.ts'), /const acmeContactsConnector = defineConnector<AcmeContactsConfig>/);
