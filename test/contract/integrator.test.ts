@@ -119,12 +119,14 @@ describe('an integrator connects a backend Omnigate has never seen, from a folde
     writeFileSync(join(connectorDir, 'package.json'), JSON.stringify({ ...pkg, description: "Omnigate connector for the shop's REST API: customers and orders (no auth)." }, null, 2));
     assert.ok(sample.includes('src/operations/get-contact.ts'), `the sample's operation was replaced: ${sample.join(', ')}`);
 
-    // Pact for the contract, TypeScript and Node's types to typecheck: at the versions the repository uses (in npm's cache).
-    const devTools = ['@pact-foundation/pact', 'typescript', '@types/node'].map((name) => `${name}@${(JSON.parse(readFileSync(join(ROOT_DIR, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version}`);
+    // Beside the SDK (the scaffold already lists Pact, for the contract): TypeScript and Node's
+    // types to typecheck, at the versions the repository uses (in npm's cache).
+    const devTools = ['typescript', '@types/node'].map((name) => `${name}@${(JSON.parse(readFileSync(join(ROOT_DIR, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version}`);
     const installed = await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '-D', sdkTarball, ...devTools], connectorDir);
     timings.npmInstall = installed.ms;
     assert.equal(installed.code, 0, installed.output);
     assert.ok(existsSync(join(connectorDir, 'node_modules/omnigate/package.json')), 'omnigate is installed from the tarball');
+    assert.ok(existsSync(join(connectorDir, 'node_modules/@pact-foundation/pact/package.json')), 'and Pact, which the scaffold lists');
     for (const file of listFiles(connectorDir).filter((f) => f.endsWith('.ts'))) {
       const imports = [...readFileSync(join(connectorDir, file), 'utf8').matchAll(/from '([^']+)'/g)].map((m) => m[1]!);
       const allowed = (specifier: string) => specifier.startsWith('.') || specifier.startsWith('node:') || /^omnigate\/sdk(\/testing)?$/.test(specifier);
