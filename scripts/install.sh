@@ -77,6 +77,9 @@ fi
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
+# connectors import the SDK as omnigate/sdk: the root links itself in (its postinstall does too,
+# but an `npm install <pkg>` since then prunes the link)
+node scripts/link-self.mjs
 bash scripts/install-jaeger.sh >/dev/null
 bash backends/orders-java/build.sh
 [ .data/seed/tickets.json -nt scripts/seed.mjs ] || node scripts/seed.mjs
