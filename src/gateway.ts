@@ -13,6 +13,8 @@ import { createRedisRecordStore } from './adapters/redis/redis-record-store.ts';
 import { createRedisStreamStore } from './adapters/redis/redis-stream-store.ts';
 import { createRedisRateLimiter } from './adapters/redis/redis-rate-limiter.ts';
 import { createRedisStaleCache } from './adapters/redis/redis-stale-cache.ts';
+import { createRedisSharedBreakerStore } from './adapters/redis/redis-shared-breaker-store.ts';
+import { createMemorySharedBreakerStore } from './adapters/memory/memory-shared-breaker-store.ts';
 import { createMetrics } from './modules/observability/metrics.ts';
 import { createFileAuditLog } from './adapters/file/file-audit-log.ts';
 import { cloudEvent } from './kernel/events.ts';
@@ -24,6 +26,7 @@ import { createLifecycle } from './modules/connectors/lifecycle.ts';
 import { watchConnectors } from './modules/connectors/watcher.ts';
 import { createResiliencePipeline } from './modules/resilience/pipeline.ts';
 import { createSettingsProvider } from './modules/resilience/settings.ts';
+import { createSharedBreakers } from './modules/resilience/shared-breakers.ts';
 import { createDisposables, type Disposables } from './kernel/disposables.ts';
 import type { Logger } from './kernel/logger.ts';
 import { createSecrets, type Secrets } from './kernel/secrets.ts';
@@ -132,8 +135,14 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   const metrics = createMetrics();
   const source = `/omnigate/nodes/${config.nodeId}`;
   const store = createPackageStore(config.connectorStoreDir);
+  // Breakers count failures and hold their state across the nodes, in the cache Redis (docs/scaling.md).
+  const sharedBreakers = createSharedBreakers({
+    store: config.breakers.shared ? createRedisSharedBreakerStore(cacheRedis) : createMemorySharedBreakerStore(),
+    nodeId: config.nodeId, scope: config.breakers.scope, syncMs: config.breakers.syncMs, log, metrics,
+  });
+  disposables.defer('shared breakers', async () => sharedBreakers.close());
   const pipeline = createResiliencePipeline({
-    log, metrics, limiter,
+    log, metrics, limiter, shared: sharedBreakers,
     onBreakerChange: (change) =>
       void events.publish([cloudEvent({ source, type: 'breaker.state_changed', subject: change.connector, partitionkey: change.connector, data: change })]),
   });

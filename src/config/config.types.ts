@@ -89,6 +89,8 @@ export interface Config {
   readonly rateLimitPerKey: number;
   /** `OMNIGATE_RATE_LIMIT_WINDOW_MS`: the window of the per-key limit. */
   readonly rateLimitWindowMs: number;
+  /** How breakers are shared across the nodes on one cache Redis (docs/scaling.md, "Breakers across nodes"). */
+  readonly breakers: BreakerSharing;
   /** `OMNIGATE_STALE_TTL_MS`: how long a last good answer is kept for stale fallback. */
   readonly staleTtlMs: number;
   /** `OMNIGATE_SHUTDOWN_GRACE_MS`: how long SIGTERM waits for in-flight requests (and then for running jobs). */
@@ -164,4 +166,22 @@ export interface Config {
 export interface ApiKey {
   readonly name: string;
   readonly key: string;
+}
+
+/** Breaker state shared by the nodes of a cluster. */
+export interface BreakerSharing {
+  /**
+   * `OMNIGATE_BREAKER_SHARED` (default true): count failures across the nodes in the cache Redis,
+   * open every node's breaker when the cluster's opens, and send one half-open trial per reset
+   * interval for the cluster. Off (or Redis away), each node's breakers decide alone.
+   */
+  readonly shared: boolean;
+  /** `OMNIGATE_BREAKER_SCOPE` (default `omnigate`): nodes on one Redis with the same scope share breakers. */
+  readonly scope: string;
+  /**
+   * `OMNIGATE_BREAKER_SYNC_MS` (default 200, at most 1000): how often a node sends its outcomes and
+   * reads the cluster's state: one round trip for all its breakers. An open cluster breaker reaches
+   * every node within it.
+   */
+  readonly syncMs: number;
 }

@@ -83,6 +83,8 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
     PORT: String(httpPort), HOST: '127.0.0.1', NODE_ID: nodeId, OMNIGATE_API_KEYS: `test:${API_KEY}`, LOG_LEVEL: 'info',
     // The test key's limit is counted in Redis, shared with every other test using it.
     OMNIGATE_RATE_LIMIT_PER_KEY: '1000000', OMNIGATE_EVENT_POLLING: 'false',
+    // Breakers shared only by the nodes a test puts in one scope: the test Redis outlives each test's open breakers.
+    OMNIGATE_BREAKER_SCOPE: nodeId,
     OMNIGATE_AUDIT_FILE: join(scratch, 'audit.jsonl'), OMNIGATE_PACKAGE_STORE_DIR: join(scratch, 'store'),
     // Node's on-disk compile cache, shared by every node of the run: a node after the first loads its
     // modules (TypeScript stripped, node_modules compiled) from it, not from source.

@@ -39,6 +39,8 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
     OMNIGATE_HEALTH_CHECK_INTERVAL_MS: '0',
     // Each gateway of a test is a node of its own (its own outbox), as in production.
     NODE_ID: `test-${process.pid}-${++started}`,
+    // …and a cluster of its own for breakers: the test Redis outlives each test's failures and open breakers.
+    OMNIGATE_BREAKER_SCOPE: `test-${process.pid}-${started}`,
     // Fast backends outrun the per-connector default; the rate-limit tests set their own.
     OMNIGATE_RESILIENCE_ORDERS_JAVA_RATE_LIMIT_PER_SEC: '100000', OMNIGATE_RESILIENCE_CRM_PYTHON_RATE_LIMIT_PER_SEC: '100000', OMNIGATE_RESILIENCE_TICKETS_NODE_RATE_LIMIT_PER_SEC: '100000', ...connectorEnv(TEST_URLS), ...env }, ROOT_DIR);
   const secrets = createSecrets();

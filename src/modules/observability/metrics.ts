@@ -17,6 +17,8 @@ export function createMetrics() {
     connectorCalls: new Counter({ name: 'omnigate_connector_calls_total', help: 'Connector calls by outcome (ok or the error code)', labelNames: ['connector', 'capability', 'outcome'], registers }),
     connectorDuration: new Histogram({ name: 'omnigate_connector_call_duration_seconds', help: 'Connector call latency, retries included', labelNames: ['connector', 'capability', 'outcome'], buckets: LATENCY_BUCKETS, registers }),
     breakerState: new Gauge({ name: 'omnigate_breaker_state', help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open', labelNames: ['connector', 'capability'], registers }),
+    breakerClusterState: new Gauge({ name: 'omnigate_breaker_cluster_state', help: 'The cluster\'s shared breaker as this node last read it: 0 closed, 1 trial due, 2 open', labelNames: ['connector', 'capability'], registers }),
+    breakerSharedUp: new Gauge({ name: 'omnigate_breaker_shared_up', help: 'Whether this node reaches the shared breaker state (0: its breakers decide alone)', registers }),
     breakerTransitions: new Counter({ name: 'omnigate_breaker_transitions_total', help: 'Circuit breaker state changes', labelNames: ['connector', 'capability', 'to'], registers }),
     bulkheadInUse: new Gauge({ name: 'omnigate_bulkhead_in_use', help: 'Calls in flight per connector', labelNames: ['connector'], registers }),
     bulkheadQueued: new Gauge({ name: 'omnigate_bulkhead_queued', help: 'Calls waiting for a bulkhead slot', labelNames: ['connector'], registers }),

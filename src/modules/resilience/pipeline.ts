@@ -9,6 +9,7 @@ import type { RateLimiter } from '../../ports/rate-limiter.ts';
 import { createBulkhead, type Bulkhead } from './bulkhead.ts';
 import { createRetryBudget, isRetryable, retryDelayMs, sleep, type RetryBudget } from './retry.ts';
 import type { ResilienceSettings } from './settings.ts';
+import type { SharedBreaker, SharedBreakers } from './shared-breakers.ts';
 
 export type BreakerState = keyof typeof BREAKER_STATE_VALUE;
 
@@ -55,7 +56,7 @@ interface ConnectorResources {
   readonly settings: ResilienceSettings;
   readonly bulkhead: Bulkhead;
   readonly budget: RetryBudget;
-  readonly breakers: Map<string, CircuitBreaker<[() => Promise<unknown>], unknown>>;
+  readonly breakers: Map<string, { readonly local: CircuitBreaker<[() => Promise<unknown>], unknown>; readonly shared?: SharedBreaker }>;
 }
 
 /** opossum's error filter: true means "count this as a success". Which codes count is a column of the catalogue. */
@@ -68,6 +69,8 @@ export function createResiliencePipeline(deps: {
   log: Logger;
   metrics: Metrics;
   limiter: RateLimiter;
+  /** The cluster's side of every breaker; without it each breaker decides on this node's calls alone. */
+  shared?: SharedBreakers;
   /** Told of every breaker transition (the gateway publishes it as an event). */
   onBreakerChange?: (change: { connector: string; capability: string; state: BreakerState }) => void;
 }): ResiliencePipeline {
@@ -90,13 +93,13 @@ export function createResiliencePipeline(deps: {
   }
 
   function breakerFor(connector: string, capability: string, own: ConnectorResources) {
-    let breaker = own.breakers.get(capability);
-    if (breaker) return breaker;
+    const found = own.breakers.get(capability);
+    if (found) return found;
     const { settings } = own;
     // opossum counts a filtered error as a success; an abandoned half-open trial must not close
     // the breaker, so while half-open it counts as a failure (the backend proved nothing).
     let self: CircuitBreaker | undefined;
-    breaker = new CircuitBreaker((attempt: () => Promise<unknown>) => attempt(), {
+    const breaker = new CircuitBreaker((attempt: () => Promise<unknown>) => attempt(), {
       timeout: false, // the pipeline's own deadline aborts the call; opossum's would only stop waiting
       errorThresholdPercentage: settings.errorThresholdPercentage,
       volumeThreshold: settings.volumeThreshold,
@@ -109,17 +112,34 @@ export function createResiliencePipeline(deps: {
     self = breaker;
     const labels = { connector, capability };
     metrics.breakerState.set(labels, BREAKER_STATE_VALUE.closed);
+    // Whose decision a transition is: this node's calls, or the cluster's state (shared-breakers.ts).
+    let cause: 'node' | 'cluster' = 'node';
     const transition = (state: BreakerState) => () => {
       metrics.breakerState.set(labels, BREAKER_STATE_VALUE[state]);
       metrics.breakerTransitions.inc({ ...labels, to: state });
-      log.warn({ connector, capability, state }, 'breaker state changed');
+      log.warn({ connector, capability, state, cause }, 'breaker state changed');
       deps.onBreakerChange?.({ connector, capability, state });
+      if (state === 'open' && cause === 'node') void deps.shared?.sync();
     };
     breaker.on('open', transition('open'));
     breaker.on('halfOpen', transition('halfOpen'));
     breaker.on('close', transition('closed'));
-    own.breakers.set(capability, breaker);
-    return breaker;
+    const byCluster = (change: () => void) => () => {
+      cause = 'cluster';
+      try {
+        change();
+      } finally {
+        cause = 'node';
+      }
+    };
+    const shared = deps.shared?.join(connector, capability, settings, { open: byCluster(() => breaker.open()), close: byCluster(() => breaker.close()), get closed() { return breaker.closed; } });
+    if (shared) {
+      breaker.on('success', () => shared.record(false));
+      breaker.on('failure', () => shared.record(true));
+    }
+    const entry = { local: breaker, ...(shared ? { shared } : {}) };
+    own.breakers.set(capability, entry);
+    return entry;
   }
 
   return {
@@ -155,8 +175,14 @@ export function createResiliencePipeline(deps: {
       const timer = setTimeout(() => deadline.abort(new DeadlineExceeded(settings.timeoutMs)), settings.timeoutMs);
       const signal = call.signal ? AbortSignal.any([call.signal, deadline.signal]) : deadline.signal;
       const started = performance.now();
-      const breaker = breakerFor(connector, capability, own);
+      const { local: breaker, shared } = breakerFor(connector, capability, own);
+      let admission: Awaited<ReturnType<SharedBreaker['admit']>> = 'pass';
       try {
+        if (shared) {
+          const asked = shared.admit(breaker.closed || breaker.pendingClose);
+          admission = typeof asked === 'string' ? asked : await asked;
+          if (admission === 'refuse') throw Object.assign(new Error('the cluster\'s breaker is open'), { code: 'EOPENBREAKER' });
+        }
         const attempts = async (): Promise<T> => {
           own.budget.deposit();
           let lastError: unknown;
@@ -186,9 +212,11 @@ export function createResiliencePipeline(deps: {
           }
         };
         const value = (await breaker.fire(attempts)) as T;
+        if (admission === 'trial') await shared?.settleTrial(true);
         observe('ok');
         return value;
       } catch (err) {
+        if (admission === 'trial') await shared?.settleTrial(ignoredByBreaker(err, true));
         const error = (err as { code?: string }).code === 'EOPENBREAKER'
           ? new AppError('CIRCUIT_OPEN', `calls to ${connector} for ${capability} are paused: its backend has been failing`, { connector, retryAfterMs: settings.resetTimeoutMs })
           : err;
@@ -212,12 +240,15 @@ export function createResiliencePipeline(deps: {
       const own = resources.get(connector);
       if (!own) return undefined;
       return {
-        breakers: [...own.breakers.entries()].map(([capability, breaker]) => {
+        breakers: [...own.breakers.entries()].map(([capability, { local: breaker, shared }]) => {
           const s = breaker.stats;
+          // While the cluster's breaker is open this node's is too, or refuses for it.
+          const cluster = shared?.clusterState();
+          const mine: BreakerState = breaker.opened ? 'open' : breaker.halfOpen ? 'halfOpen' : 'closed';
           return {
             capability,
-            state: breaker.opened ? 'open' : breaker.halfOpen ? 'halfOpen' : 'closed',
-            stats: { calls: s.fires, successes: s.successes, failures: s.failures, rejects: s.rejects },
+            state: cluster === 'open' || mine === 'open' ? 'open' : cluster ?? mine,
+            stats: { calls: s.fires, successes: s.successes, failures: s.failures, rejects: s.rejects + (shared?.rejects ?? 0) },
           };
         }),
         bulkhead: { inUse: own.bulkhead.inUse, queued: own.bulkhead.queued, maxConcurrent: own.settings.maxConcurrent, rejected: own.bulkhead.rejected },
@@ -225,7 +256,8 @@ export function createResiliencePipeline(deps: {
     },
 
     forget(connector) {
-      for (const breaker of resources.get(connector)?.breakers.values() ?? []) breaker.shutdown();
+      for (const { local } of resources.get(connector)?.breakers.values() ?? []) local.shutdown();
+      deps.shared?.forget(connector);
       resources.delete(connector);
     },
   };
