@@ -14,7 +14,7 @@ import { freePort, TEST_REDIS_CACHE_URL, TEST_REDIS_URL } from '../support/ports
 import { assertMatchesSpec } from '../support/spec.ts';
 
 /** Key prefixes of what may live in the cache instance: everything there is evictable by design. */
-const CACHE_PREFIXES = ['omnigate:stale:', 'omnigate:rl:'];
+const CACHE_PREFIXES = ['omnigate:stale:', 'omnigate:rl:', 'omnigate:breaker:'];
 
 const info = async (redis: Redis, section: string, field: string): Promise<string> => new RegExp(`^${field}:(.*)\\r?$`, 'm').exec(await redis.info(section))?.[1]?.trim() ?? '';
 const configValue = async (redis: Redis, name: string): Promise<string> => String(((await redis.config('GET', name)) as string[])[1]);

@@ -74,6 +74,8 @@ interface Tracked {
   quiet: boolean;
   trialGeneration?: number;
   rejects: number;
+  /** The last verdict found the failures one node's own (said once per spell). */
+  isLocalFault: boolean;
 }
 
 export function createSharedBreakers(deps: SharedBreakersDeps): SharedBreakers {
@@ -144,6 +146,10 @@ export function createSharedBreakers(deps: SharedBreakersDeps): SharedBreakers {
       return;
     }
     const verdict = clusterVerdict(snapshot.window, t.settings);
+    // One node failing while others are in the window (calling or watching): its own network, most likely.
+    const isLocalFault = !verdict.open && verdict.failingNodes.length === 1 && verdict.nodes.length > 1;
+    if (isLocalFault && !t.isLocalFault) log.info({ ...t.labels, calls: verdict.calls, failures: verdict.failures, failingNodes: verdict.failingNodes }, 'failures local to one node: the cluster breaker stays closed');
+    t.isLocalFault = isLocalFault;
     if (!verdict.open) return;
     log.warn({ ...t.labels, calls: verdict.calls, failures: verdict.failures, failingNodes: verdict.failingNodes }, 'cluster breaker opening: failures across the cluster');
     const opened = await store.open(t.key, generation, t.settings.resetTimeoutMs).catch(() => undefined);
@@ -198,7 +204,7 @@ export function createSharedBreakers(deps: SharedBreakersDeps): SharedBreakers {
   return {
     join(connector, capability, settings, local) {
       const key = `${deps.scope}:${connector}:${capability}`;
-      const t: Tracked = { key, labels: { connector, capability }, settings, local, calls: 0, failures: 0, claiming: false, quiet: false, rejects: 0 };
+      const t: Tracked = { key, labels: { connector, capability }, settings, local, calls: 0, failures: 0, claiming: false, quiet: false, rejects: 0, isLocalFault: false };
       tracked.set(key, t);
       return shared(t);
     },
