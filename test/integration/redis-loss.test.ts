@@ -4,6 +4,7 @@ import { describe, test } from 'node:test';
 import { startRedis } from '../../scripts/lib/redis.ts';
 import { ROOT_DIR, setFault, startTestGateway } from '../support/gateway.ts';
 import { port } from '../support/ports.ts';
+import { waitFor } from '../support/wait.ts';
 
 const PORT = port(16390);
 const REDIS_COMMAND_TIMEOUT_MS = 30_000;
@@ -48,6 +49,46 @@ describe('losing the cache Redis', () => {
         status = ((await (await fetch(`${gw.url}/readyz`)).json()) as { status: string }).status;
       }
       assert.equal(status, 'ready');
+    } finally {
+      await setFault('orders', { mode: 'ok' });
+      await gw.stop();
+      await redis.stop();
+    }
+  });
+});
+
+describe('breakers while the cache Redis is away', () => {
+  test('decide on each node alone: said once in the log and in a metric, no call waits for Redis, and they follow the cluster again once it returns', async () => {
+    const dir = join(ROOT_DIR, '.data/test-redis-loss-breakers');
+    let redis = await startRedis({ port: PORT, dir, role: 'cache' });
+    const gw = await startTestGateway({
+      REDIS_CACHE_URL: redis.url, OMNIGATE_REDIS_COMMAND_TIMEOUT_MS: String(REDIS_COMMAND_TIMEOUT_MS), OMNIGATE_BREAKER_SYNC_MS: '50',
+      OMNIGATE_RESILIENCE_ORDERS_JAVA_RETRIES: '0', OMNIGATE_RESILIENCE_ORDERS_JAVA_VOLUME_THRESHOLD: '4', OMNIGATE_RESILIENCE_ORDERS_JAVA_RESET_TIMEOUT_MS: '60000',
+    });
+    const lines = (msg: string) => gw.logs.filter((l) => l.msg === msg);
+    const sharedUp = async () => /omnigate_breaker_shared_up 1/.test(await (await gw.api('/metrics')).text());
+    try {
+      await waitFor('the cache redis', async () => ((await (await fetch(`${gw.url}/readyz`)).json()) as { status: string }).status === 'ready');
+      assert.equal((await gw.api('/v1/orders/ORD-0006601')).status, 200);
+      await redis.stop();
+      await waitFor('the breakers to go per node', async () => !(await sharedUp()));
+      assert.equal(lines('shared breaker state unreachable: each node\'s breakers decide alone').length, 1);
+
+      await setFault('orders', { mode: 'down' });
+      const started = performance.now();
+      // With the first call's success, three failures of four calls open it (volume 4, over 50 %).
+      for (let i = 0; i < 3; i++) {
+        const failed = await gw.api(`/v1/orders/ORD-000670${i}`);
+        assert.equal(((await failed.json()) as { code: string }).code, 'UPSTREAM_UNAVAILABLE');
+      }
+      const refused = await gw.api('/v1/orders/ORD-0006705');
+      assert.equal(((await refused.json()) as { code: string }).code, 'CIRCUIT_OPEN', 'this node\'s own breaker opened on its own calls');
+      assert.ok(performance.now() - started < REDIS_COMMAND_TIMEOUT_MS, 'a call waited for the lost Redis');
+      assert.equal(lines('shared breaker state unreachable: each node\'s breakers decide alone').length, 1, 'said once, not once per sync');
+
+      redis = await startRedis({ port: PORT, dir, role: 'cache' });
+      await waitFor('the breakers to follow the cluster again', sharedUp);
+      assert.equal(lines('shared breaker state reachable again: breakers follow the cluster').length, 1);
     } finally {
       await setFault('orders', { mode: 'ok' });
       await gw.stop();
