@@ -5,6 +5,7 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local op = ARGV[1]
 local STATE_TTL_MS = 86400000
+local CLOSED_TTL_MS = 600000
 
 local function state()
   local s = redis.call('HMGET', KEYS[2], 'phase', 'generation', 'until')
@@ -67,7 +68,8 @@ if op == 'close' then
     generation = generation + 1
     phase, hold = 'closed', 0
     redis.call('HSET', KEYS[2], 'phase', phase, 'generation', generation, 'until', now)
-    redis.call('PEXPIRE', KEYS[2], STATE_TTL_MS)
+    -- A closed breaker needs no state: it only keeps the generation for the nodes' next sync.
+    redis.call('PEXPIRE', KEYS[2], CLOSED_TTL_MS)
     redis.call('DEL', KEYS[1], KEYS[3])
   end
   return { phase, generation, hold }
