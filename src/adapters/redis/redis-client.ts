@@ -42,6 +42,7 @@ export function createRedis(url: string, log: Logger, options: RedisOptions = {}
     connectTimeout: 1_000,
     retryStrategy: (times) => Math.min(times * 200, 2_000),
     lazyConnect: false,
+    enableAutoPipelining: true,
   });
   let up = false;
   client.on('ready', () => {
