@@ -119,6 +119,7 @@ describe('bad input gets a clear 4xx problem and changes nothing', () => {
     const before = await ticketCount();
     const cases: Array<[string, string, RequestInit, string]> = [
       ['DELETE', '/v1/customers/42', {}, 'GET, HEAD'],
+      ['DELETE', '/v1/customers/42/', {}, 'GET, HEAD'],
       ['PUT', '/v1/tickets', { headers: { 'content-type': 'application/json' }, body: '{}' }, 'POST'],
       ['PATCH', '/v1/webhooks/subscriptions', {}, 'GET, HEAD, POST'],
       ['POST', '/healthz', { headers: { 'x-api-key': 'none' } }, 'GET, HEAD'],
