@@ -34,7 +34,14 @@ const RULES = {
   },
   rules: [{ name: 'vip', when: { fact: 'customer.tier', eq: 'vip' }, then: { priority: 50 } }],
 };
-const ENV = dispatchEnv({ OMNIGATE_DISPATCH_MAX_MISSES: String(MAX_MISSES), OMNIGATE_DISPATCH_RECOVER_INTERVAL_MS: '300', OMNIGATE_DISPATCH_AGENT_RESYNC_INTERVAL_MS: '300' });
+// The gateway runs in this test's process: an event-loop stall of the test's own (a GC, a big
+// assertion diff) runs Node's timers before the Redis replies that came in meanwhile, so the 200 ms
+// production command timeout can fire although Redis has answered (a CI run on 2 December: the
+// sweep, recovery and resync all timed out at the same millisecond). The last test asserts dispatch
+// logged no failure: give the in-process gateway a timeout that a stall of the test process does not reach.
+const ENV = dispatchEnv({
+  OMNIGATE_DISPATCH_MAX_MISSES: String(MAX_MISSES), OMNIGATE_DISPATCH_RECOVER_INTERVAL_MS: '300', OMNIGATE_DISPATCH_AGENT_RESYNC_INTERVAL_MS: '300', OMNIGATE_REDIS_COMMAND_TIMEOUT_MS: '2000',
+});
 
 let gw: TestGateway;
 const rig = dispatchRig();
