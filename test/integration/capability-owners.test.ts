@@ -2,10 +2,8 @@ import assert from 'node:assert/strict';
 import { rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { connectorEnv } from '../../scripts/lib/backends.ts';
-import { copyConnector, namePackage, packTarball, scratchDir } from '../support/connector-packages.ts';
+import { copyConnector, namePackage, packTarball, scratchDir, settingsAs } from '../support/connector-packages.ts';
 import { ROOT_DIR, startTestGateway, type TestGateway } from '../support/gateway.ts';
-import { TEST_URLS } from '../support/ports.ts';
 import { assertMatchesSpec } from '../support/spec.ts';
 
 const ADMIN_KEY = 'admin-key-0123456789abcdef';
@@ -24,7 +22,7 @@ before(async () => {
     // customer.list is owned by the second CRM; customer.get has no owner.
     OMNIGATE_CAPABILITY_OWNERS: JSON.stringify({ 'customer.list': 'crm-second' }),
     // The second CRM (a copy of crm-python under another name) reaches the same backend.
-    ...Object.fromEntries(Object.entries(connectorEnv(TEST_URLS)).filter(([k]) => k.startsWith('OMNIGATE_CONNECTOR_CRM_PYTHON_')).map(([k, v]) => [k.replace('CRM_PYTHON', 'CRM_SECOND'), v])),
+    ...settingsAs('crm-python', 'crm-second'),
   });
 });
 after(async () => {

@@ -2,10 +2,8 @@ import assert from 'node:assert/strict';
 import { rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { connectorEnv } from '../../scripts/lib/backends.ts';
-import { copyConnector, namePackage, packTarball, scratchDir } from '../support/connector-packages.ts';
+import { copyConnector, namePackage, packTarball, scratchDir, settingsAs } from '../support/connector-packages.ts';
 import { backendAdmin, ROOT_DIR, startTestGateway, type TestGateway } from '../support/gateway.ts';
-import { TEST_URLS } from '../support/ports.ts';
 import { assertMatchesSpec } from '../support/spec.ts';
 
 const ADMIN_KEY = 'admin-key-0123456789abcdef';
@@ -13,8 +11,6 @@ const ADMIN_KEY = 'admin-key-0123456789abcdef';
 // and its apac route names a CRM that is never installed.
 const GET_ROUTING = { by: 'region', routes: { eu: 'crm-eu', us: 'crm-us' }, default: 'crm-python' };
 const LIST_ROUTING = { by: 'region', routes: { eu: 'crm-eu', us: 'crm-us', apac: 'crm-apac' } };
-const crmEnv = (name: string) =>
-  Object.fromEntries(Object.entries(connectorEnv(TEST_URLS)).filter(([k]) => k.startsWith('OMNIGATE_CONNECTOR_CRM_PYTHON_')).map(([k, v]) => [k.replace('CRM_PYTHON', name), v]));
 let dir: string;
 let gw: TestGateway;
 
@@ -29,8 +25,8 @@ before(async () => {
     // The crm system (its proxy) belongs to crm-eu; each capability's own routing wins over that.
     OMNIGATE_CAPABILITY_OWNERS: JSON.stringify({ 'customer.get': GET_ROUTING, 'customer.list': LIST_ROUTING, 'system:crm': 'crm-eu' }),
     // Both regional CRMs (copies of crm-python under other names) reach the same backend.
-    ...crmEnv('CRM_EU'),
-    ...crmEnv('CRM_US'),
+    ...settingsAs('crm-python', 'crm-eu'),
+    ...settingsAs('crm-python', 'crm-us'),
   });
 });
 after(async () => {

@@ -1,7 +1,9 @@
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { c as createTar } from 'tar';
+import { connectorEnv } from '../../scripts/lib/backends.ts';
 import { ROOT_DIR } from './gateway.ts';
+import { TEST_URLS } from './ports.ts';
 
 /** A scratch folder below the repository (so `omnigate/sdk` resolves for what is put there). */
 export function scratchDir(name: string): string {
@@ -42,4 +44,13 @@ export async function packTarball(folder: string): Promise<Buffer> {
   const stream = createTar({ gzip: true, cwd: folder, prefix: 'package/', portable: true }, ['.']);
   for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
   return Buffer.concat(chunks);
+}
+
+/**
+ * The test run's settings of a sample connector, named for a renamed copy of it:
+ * `settingsAs('crm-python', 'crm-eu')` → `OMNIGATE_CONNECTOR_CRM_EU_BASE_URL` … (the same backend).
+ */
+export function settingsAs(from: string, to: string): Record<string, string> {
+  const prefix = (name: string) => `OMNIGATE_CONNECTOR_${name.toUpperCase().replace(/-/g, '_')}_`;
+  return Object.fromEntries(Object.entries(connectorEnv(TEST_URLS)).filter(([k]) => k.startsWith(prefix(from))).map(([k, v]) => [prefix(to) + k.slice(prefix(from).length), v]));
 }
