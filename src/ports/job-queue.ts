@@ -43,6 +43,8 @@ export interface AddJobOptions {
 
 /** A job as its handler sees it while an attempt runs. */
 export interface RunningJob<D> extends StoredJob<D> {
+  /** How many times a worker died (or lost its lock) while running this job: it was taken up again each time. */
+  readonly stalls: number;
   /**
    * Replaces the job's data: later attempts, and a run after a crash, read it (a marker that a
    * write started, say). `data` shows it at once.
@@ -68,6 +70,12 @@ export interface WorkOptions<D> {
    * died runs again once the hold lapses.
    */
   readonly lockMs?: number;
+  /**
+   * The stalls after which the handler no longer gets the job (its `stalls` says how many there
+   * were; it decides what to do). The backend may fail a job that stalls more often than that
+   * without calling the handler. Default: 1.
+   */
+  readonly maxStalls?: number;
 }
 
 /** Takes jobs of one queue until it is closed. */

@@ -209,4 +209,37 @@ describe('the webhook bot', () => {
       await Promise.all([a.stop(), b?.stop()]);
     }
   });
+
+  test('a message whose job stalls twice (its node stops mid-answer, then the next one does too) is not run a third time: the visitor is told and handed over, and the job is dead', async () => {
+    serviceSecret = SECRET;
+    const held: Received[] = [];
+    // Every request is held: the service never answers, each node stops while it waits.
+    answer = (r) => void held.push(r);
+    const node = () => startTestGateway(botEnv({ REDIS_URL: TAKEOVER_REDIS_URL, OMNIGATE_JOB_LOCK_MS: '1000', OMNIGATE_BOT_LOCK_MS: '1000', OMNIGATE_SHUTDOWN_GRACE_MS: '0', OMNIGATE_BOT_WEBHOOK_TIMEOUT_MS: '60000' }));
+    const a = await node();
+    let b: TestGateway | undefined;
+    let c: TestGateway | undefined;
+    try {
+      const { visitor, conversationId } = await talk(a);
+      const seq = await say(visitor, conversationId, 'my order never came');
+      const jobId = `bot_${conversationId}_${seq}`;
+      await waitFor('the service to get the message from node a', () => requestsFor(conversationId).length === 1);
+      [b] = await Promise.all([node(), a.stop()]);
+      await waitFor('the service to get the message again, from node b', () => requestsFor(conversationId).length === 2);
+      [c] = await Promise.all([node(), b.stop()]);
+      const again = await visitorSocket(c, visitor.token);
+      assert.equal((await again.request({ type: 'subscribe', conversationId, afterSeq: 0 })).type, 'subscribed');
+      const queued = await waitFor('the handover on node c', async () => (await staffEvents(c!, conversationId)).find((e) => e.type === 'conversation.queued'));
+      assert.deepEqual([queued.by, queued.data.reason, queued.data.findings.reason], [{ kind: 'bot', id: 'webhook' }, 'handover', 'bot_failed']);
+      await waitFor('the visitor to be told', () => botMessages(again, conversationId).length === 1);
+      assert.equal(botMessages(again, conversationId)[0]!.data.text, 'Sorry, I cannot answer that right now. I am passing you to a person.');
+      assert.match(queued.data.findings.summary, new RegExp(`its job for message ${seq} stopped 2 times`));
+      await waitFor('the job dead-lettered on node c', () => c!.logs.some((l) => l.jobId === jobId && l.msg === 'job stalled out: dead-lettered'));
+      assert.equal(requestsFor(conversationId).length, 2, 'node c did not ask the service a third time');
+      await again.close();
+    } finally {
+      await Promise.all([a.stop(), b?.stop(), c?.stop()]);
+      for (const r of held) reply(r.res, 200, { kind: 'nothing' });
+    }
+  });
 });

@@ -128,7 +128,7 @@ export function createBullmqJobBackend(options: BullmqJobBackendOptions): JobBac
           name,
           async (job: Job) => {
             // BullMQ's updateData sets job.data too: `data` reads it through.
-            const stored: RunningJob<D> = { ...toStored<D>(job, name, 'active'), get data() { return job.data as D; }, updateData: (data) => job.updateData(data) };
+            const stored: RunningJob<D> = { ...toStored<D>(job, name, 'active'), stalls: job.stalledCounter ?? 0, get data() { return job.data as D; }, updateData: (data) => job.updateData(data) };
             try {
               return await handler(stored);
             } catch (err) {
@@ -141,6 +141,10 @@ export function createBullmqJobBackend(options: BullmqJobBackendOptions): JobBac
             connection: consumer,
             prefix: options.prefix,
             concurrency: work.concurrency,
+            // BullMQ fails a job that stalled more often than this without running it: one more
+            // than the handler's limit, so the handler sees the job that reached it (and hands it
+            // over, say), and BullMQ is the backstop should that run stall too.
+            maxStalledCount: (work.maxStalls ?? 1) + 1,
             ...(work.lockMs === undefined ? {} : { lockDuration: work.lockMs, stalledInterval: work.lockMs }),
             settings: { backoffStrategy: (_attemptsMade, _type, err) => (err instanceof RetryLater ? err.retryDelayMs : 0) },
           },

@@ -109,6 +109,8 @@ export function createMemoryJobBackend(options: { store?: MemoryJobStore; now?: 
       let data = copy(kept.job.data);
       const job: RunningJob<unknown> = {
         ...copy(kept.job),
+        // One process: a job's worker cannot die while the queue lives on.
+        stalls: 0,
         get data() {
           return data;
         },

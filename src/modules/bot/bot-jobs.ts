@@ -85,7 +85,23 @@ export function createBotRunner(deps: BotRunnerDeps): BotRunner {
     // the reply is that span's child, so the chain reads message < job < reply < queries.
     process: (job, log) => inSpan('bot.reply', { attributes: conversationAttributes({ conversationId: job.data.conversationId, messageSeq: job.data.seq }) }, (span) =>
       answerWithLock(job, log, traceOfSpan(span, `job-${job.id}`) ?? startTrace(job.data.traceparent, `job-${job.id}`))),
+    // Its workers died answering this message, twice: answering it again may kill another. The
+    // visitor is not left waiting on a bot that will never answer: a person takes over.
+    stalledOut: (job, log) => handOverStalled(job, log.child({ conversationId: job.data.conversationId })),
   });
+
+  async function handOverStalled(job: RunningJob<BotJobData>, log: Logger): Promise<void> {
+    const { conversationId, seq } = job.data;
+    const conversations = deps.conversations();
+    const state = await conversations.load(conversationId);
+    const [message] = (await conversations.read(conversationId, { afterSeq: seq - 1, untilSeq: seq })).filter(isVisitorMessage);
+    if (state.status !== 'bot' || !message) {
+      log.info({ seq, status: state.status }, 'a stalled bot job: its conversation left the bot meanwhile, nothing to hand over');
+      return;
+    }
+    log.warn({ seq, bot: bot.name, stalls: job.stalls }, 'the bot\'s job for a message stalled out: handing over');
+    await act(conversationId, failedReply(state, `its job for message ${seq} stopped ${job.stalls} times without an answer`), message, state, log);
+  }
 
   async function answerWithLock(job: RunningJob<BotJobData>, log: Logger, trace: TraceContext): Promise<{ answered: number[] }> {
     const { conversationId, seq } = job.data;
@@ -142,6 +158,13 @@ export function createBotRunner(deps: BotRunnerDeps): BotRunner {
       log.warn({ err, seq: message.seq, bot: bot.name }, 'the bot failed: handing over');
       reply = failedReply(state, error.code);
     }
+    if (await act(conversationId, reply, message, state, log)) log.info({ seq: message.seq, reply: reply.kind, bot: bot.name }, 'bot answered');
+  }
+
+  /** Appends a reply's messages and handover, idempotently; false when the conversation moved on first. */
+  async function act(conversationId: string, reply: BotReply, message: MessageSent, state: ConversationState, log: Logger): Promise<boolean> {
+    const conversations = deps.conversations();
+    const earlierEvents = () => conversations.read(conversationId, { afterSeq: Math.max(0, message.seq - 1 - BOT_LOOKBACK), untilSeq: message.seq - 1 });
     const said = reply.kind === 'handover' ? [...visitorTexts(await earlierEvents()), ...visitorTexts([message])] : [];
     for (const { command, clientId } of commandsOf(reply, message, state, said, randomUUID)) {
       try {
@@ -150,10 +173,10 @@ export function createBotRunner(deps: BotRunnerDeps): BotRunner {
         // Handed over or closed meanwhile (by the visitor, a timer): the rest of the answer is moot.
         if (toAppError(err).code !== 'INVALID_TRANSITION') throw err;
         log.info({ seq: message.seq, command: command.type }, 'the conversation moved on: the rest of the bot\'s answer is dropped');
-        return;
+        return false;
       }
     }
-    log.info({ seq: message.seq, reply: reply.kind, bot: bot.name }, 'bot answered');
+    return true;
   }
 
   return {

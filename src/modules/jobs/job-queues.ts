@@ -16,6 +16,12 @@ export const KEEP_DEAD_S = 7 * 24 * 60 * 60;
 export const QUEUE_METRICS_INTERVAL_MS = 2_000;
 /** An HTTP request waits this long for the job store before answering STORE_UNAVAILABLE. */
 export const STORE_DEADLINE_MS = 2_000;
+/**
+ * A job whose worker died while running it (a crash, a kill, a loop that blocked past its lock)
+ * is run again; once that has happened more often than this, the job is not run again: it may be
+ * what kills its workers. It goes to the dead letters, after its queue's `stalledOut`.
+ */
+export const MAX_JOB_STALLS = 1;
 
 /** What every job carries besides its own input: who asked (only they may read it) and the trace. */
 export interface JobEnvelope {
@@ -43,6 +49,12 @@ export interface QueueDefinition<D extends JobEnvelope> {
   readonly backoffMs?: number;
   /** Runs one attempt. An AppError with a retryable code is retried with backoff; any other error is final. */
   process(job: RunningJob<D>, log: Logger, attempt: JobAttempt): Promise<unknown>;
+  /**
+   * Runs instead of an attempt when the job's workers died while running it more than
+   * MAX_JOB_STALLS times (the bot hands its conversation over to a person). The job is then dead
+   * whatever this does; if it throws, that is logged.
+   */
+  stalledOut?(job: RunningJob<D>, log: Logger): Promise<void>;
   details?(job: StoredJob<D>): JobDetails;
 }
 
@@ -138,6 +150,7 @@ export function createJobQueues(deps: JobQueuesDeps): JobQueues {
   /** One attempt: logged, tracked for a graceful close, and its failure turned into the retry decision. */
   async function attemptOf({ definition }: Defined, job: RunningJob<JobEnvelope>): Promise<unknown> {
     const jobLog = log.child({ queue: definition.queue, jobId: job.id, attempt: job.attemptsStarted });
+    if (job.stalls > MAX_JOB_STALLS) return stalledOut(definition, job, jobLog);
     let isWriteStarted = false;
     const run = () => definition.process(job, jobLog, { writeStarted: () => (isWriteStarted = true) });
     // A job that carries the trace of what queued it (a request, a chat message) continues it: a
@@ -164,9 +177,18 @@ export function createJobQueues(deps: JobQueuesDeps): JobQueues {
     }
   }
 
+  /** A job that stalled too often: its queue's last word, then the dead letters (retryable by hand). */
+  async function stalledOut(definition: QueueDefinition<JobEnvelope>, job: RunningJob<JobEnvelope>, jobLog: Logger): Promise<never> {
+    const reason = `its worker stopped while running it ${job.stalls} times (a crash, a kill, or a loop blocked past the job's lock): it is not run again`;
+    jobLog.warn({ queue: definition.queue, jobId: job.id, stalls: job.stalls }, 'job stalled out: dead-lettered');
+    await definition.stalledOut?.(job, jobLog).catch((err: unknown) => jobLog.error({ err }, 'the queue\'s stalled-out step failed'));
+    throw new JobFailure(`INTERNAL: ${reason}`, { isFinal: true });
+  }
+
   const startWorker = (entry: Defined): JobWorker =>
     entry.queue.work((job) => attemptOf(entry, job), {
       concurrency: entry.definition.concurrency ?? DEFAULT_JOB_CONCURRENCY,
+      maxStalls: MAX_JOB_STALLS,
       ...(deps.lockMs === undefined ? {} : { lockMs: deps.lockMs }),
       retryDelay: (job, failure) => (failure instanceof JobFailure && !failure.isFinal ? jobBackoff(job.attemptsMade + 1, job.backoffMs, failure.retryAfterMs) : undefined),
     });
