@@ -1,12 +1,16 @@
 // `npm run bench`: what the gateway costs in front of the Java orders backend, as ratios against
 // the backend called directly in the same run. A benchmark, never a test. See bench/README.md.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { args } from './lib/args.ts';
+import { goalsTable, judgeGoals, type Goal } from './lib/goals.ts';
 import { runAutocannon, runPaced, type LoadRun, type Target } from './lib/load.ts';
 import { cpuDelta, counterDelta, sampleCpu, scrapeCounters } from './lib/probes.ts';
-import { contended, cpuTable, non2xx, summarize, summaryText, table, type Row } from './lib/report.ts';
+import { contended, cpuTable, non2xx, summarize, summaryText, table, type Row, type Summary } from './lib/report.ts';
 import { BENCH_GATEWAY_ENV, JAVA_NODELAY, startStack, type Stack } from './lib/stack.ts';
 
 const rootDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -26,6 +30,17 @@ const HOT = orderIds(1, 100);
 const FAST_FAIL_AUTOCANNON = orderIds(5_001, 100);
 const FAST_FAIL_PACED = orderIds(6_001, 100);
 const BREAKER_OPENERS = orderIds(9_001, 1_000);
+// Customers that do not exist: the one call a second the CRM's limit lets through answers 404,
+// so no answer is cached and every other one is the rate-limited refusal.
+const UNKNOWN_CUSTOMERS = Array.from({ length: 1_000 }, (_, i) => `bench-missing-${900_001 + i}`);
+/** The hop baselines' ports: beside the stack's (27080-27083), clear of everything else it uses. */
+const HOP_PORTS = { http: 27086, express: 27087 } as const;
+/**
+ * `--phases=a,b,c,d,e` (default all): a) always runs, as the others' rate derives from it, so
+ * `--phases=a` measures the hop alone (~1 min).
+ */
+const PHASES = new Set(args.str('phases', 'a,b,c,d,e').split(',').map((p) => p.trim()));
+const hops: ChildProcess[] = [];
 
 let stack: Stack | undefined;
 let stopStack: (() => Promise<void>) | undefined;
@@ -33,6 +48,7 @@ let stopping: Promise<void> | undefined;
 function shutdown(): Promise<void> {
   stopping ??= (async () => {
     if (stack) await setFault(stack, 'ok').catch(() => undefined);
+    for (const hop of hops) hop.kill('SIGTERM');
     await stopStack?.();
   })();
   return stopping;
@@ -65,14 +81,20 @@ async function main(): Promise<void> {
   const gateway = (ids: readonly string[], marker?: string): Target => ({
     origin: s.gatewayUrl, headers: { 'x-api-key': s.apiKey }, paths: ids.map((id) => `/v1/orders/${id}`), ...(marker ? { marker } : {}),
   });
+  const hopHttp = await startHop('http', HOP_PORTS.http, s.ordersUrl, token);
+  const hopExpress = await startHop('express', HOP_PORTS.express, s.ordersUrl, token);
+  const hop = (origin: string) => (ids: readonly string[]): Target => ({ origin, headers: {}, paths: ids.map((id) => `/v1/orders/${id}`) });
+  const named = new Map<number, string>([[s.gatewayPid ?? -1, 'gateway'], [hopHttp.pid ?? -1, 'hop-http'], [hopExpress.pid ?? -1, 'hop-express']]);
   await expectOk(direct(HOT), 'direct');
+  await expectOk(hop(hopHttp.url)(HOT), 'node:http hop');
+  await expectOk(hop(hopExpress.url)(HOT), 'express hop');
   await expectOk(gateway(HOT), 'gateway');
   const rows: Row[] = [];
   const measure = async (phase: string, side: string, start: () => Promise<LoadRun>): Promise<Row> => {
     say(`${phase} — ${side}…`);
-    const [cpuBefore, countersBefore] = [sampleCpu(s.gatewayPid), await scrapeCounters(s.gatewayUrl, s.apiKey)];
+    const [cpuBefore, countersBefore] = [sampleCpu(named), await scrapeCounters(s.gatewayUrl, s.apiKey)];
     const run = await start();
-    const [cpuAfter, countersAfter] = [sampleCpu(s.gatewayPid), await scrapeCounters(s.gatewayUrl, s.apiKey)];
+    const [cpuAfter, countersAfter] = [sampleCpu(named), await scrapeCounters(s.gatewayUrl, s.apiKey)];
     const row = { phase, side, run, cpuMs: cpuDelta(cpuBefore, cpuAfter), counters: counterDelta(countersBefore, countersAfter) };
     rows.push(row);
     return row;
@@ -82,19 +104,31 @@ async function main(): Promise<void> {
 
   say(`warm-up: ${WARMUP_S} s each side (JIT, token, keep-alive pools)`);
   const warmDirect = await runAutocannon(direct(HOT), { connections: CONNECTIONS, durationS: WARMUP_S });
+  const warmHops = [await runAutocannon(hop(hopHttp.url)(HOT), { connections: CONNECTIONS, durationS: WARMUP_S }), await runAutocannon(hop(hopExpress.url)(HOT), { connections: CONNECTIONS, durationS: WARMUP_S })];
   const warmGateway = await runAutocannon(gateway(HOT), { connections: CONNECTIONS, durationS: WARMUP_S });
-  if (non2xx(warmDirect) + non2xx(warmGateway) > 0) throw new Error(`non-2xx answers while warming up: direct ${JSON.stringify(warmDirect.statuses)}, gateway ${JSON.stringify(warmGateway.statuses)}`);
+  const warmNon2xx = [warmDirect, ...warmHops, warmGateway].reduce((n, run) => n + non2xx(run), 0);
+  if (warmNon2xx > 0) throw new Error(`non-2xx answers while warming up: direct ${JSON.stringify(warmDirect.statuses)}, hops ${JSON.stringify(warmHops.map((h) => h.statuses))}, gateway ${JSON.stringify(warmGateway.statuses)}`);
 
   const maxDirect = await measure('a) max throughput', 'direct', closedLoop(direct(HOT)));
+  const maxHttpHop = await measure('a) max throughput', 'node:http hop', closedLoop(hop(hopHttp.url)(HOT)));
+  const maxExpressHop = await measure('a) max throughput', 'express hop', closedLoop(hop(hopExpress.url)(HOT)));
   const maxGateway = await measure('a) max throughput', 'gateway', closedLoop(gateway(HOT)));
+  for (const child of hops.splice(0)) child.kill('SIGTERM');
+  const hopsMeasured = { http: maxHttpHop, express: maxExpressHop };
+  if (!PHASES.has('b')) return report({ rows, machine, began, s, hopsMeasured, maxDirect, maxGateway });
+  if (['b', 'c', 'd', 'e'].some((p) => !PHASES.has(p))) throw new Error(`--phases takes "a" (the hop alone) or all of a,b,c,d,e: b) to e) build on each other`);
   const rate = Math.max(20, Math.round(maxGateway.run.rps / 2 / 10) * 10);
-  say(`fixed rate for b), c) and d): ${rate} req/s (half the gateway's max)`);
+  say(`fixed rate for b) to e): ${rate} req/s (half the gateway's max)`);
 
   // Gateway before direct: the last 10 s without gateway traffic empty the breaker's rolling
   // window, so that c) opens it with a few dozen failures instead of thousands.
   const overallRate = { direct: await measure('b) fixed rate (overallRate)', 'direct', closedLoop(direct(HOT), rate)), gateway: await measure('b) fixed rate (overallRate)', 'gateway', closedLoop(gateway(HOT), rate)) };
   const pacedGateway = await measure('b) fixed rate (paced)', 'gateway', () => runPaced(gateway(HOT), { rate, durationS: MEASURE_S }));
   const paced = { gateway: pacedGateway, direct: await measure('b) fixed rate (paced)', 'direct', () => runPaced(direct(HOT), { rate, durationS: MEASURE_S })) };
+
+  say('e) the CRM connector\'s rate limit (1 call/s) refusing customers no call has cached…');
+  const customers: Target = { origin: s.gatewayUrl, headers: { 'x-api-key': s.apiKey }, paths: UNKNOWN_CUSTOMERS.map((id) => `/v1/customers/${id}`), marker: '"RATE_LIMITED"' };
+  const rateLimited = await measure('e) connector rate limit', 'gateway (paced)', () => runPaced(customers, { rate, durationS: MEASURE_S }));
 
   say('c) orders backend down: opening the breaker on order.get…');
   await setFault(s, 'down');
@@ -111,21 +145,59 @@ async function main(): Promise<void> {
   await setFault(s, 'ok');
 
   const summary = summarize({ maxDirect, maxGateway, rate, overallRate, paced, fastFail, staleServed });
-  const totalS = Math.round((Date.now() - began) / 1000);
+  const goals = judgeGoals({
+    cores: machine.cpus, maxExpressHop, maxGateway, breakerOpen: fastFail.paced, rateLimited,
+    paced: { ...paced, staleAnswers: summary.fixedRate.paced.staleAnswers },
+  });
+  return report({ rows, machine, began, s, hopsMeasured, maxDirect, maxGateway, goals, full: { summary, opening, backendRequestsWhileOpen, breakerAfter } });
+}
+
+interface ReportInputs {
+  readonly rows: readonly Row[];
+  readonly machine: { readonly cpus: number; readonly cpuModel: string; readonly node: string };
+  readonly began: number;
+  readonly s: Stack;
+  readonly hopsMeasured: { readonly http: Row; readonly express: Row };
+  readonly maxDirect: Row;
+  readonly maxGateway: Row;
+  readonly goals?: readonly Goal[];
+  /** Everything past a) (absent with `--phases=a`). */
+  readonly full?: { summary: Summary; opening: unknown; backendRequestsWhileOpen: number; breakerAfter: BreakerState | undefined };
+}
+
+/** Prints the tables, the ratios and the goals; writes every number to .data/bench-results.json. */
+function report(r: ReportInputs): void {
+  const { rows, machine, s, hopsMeasured: hop, maxDirect, maxGateway, full } = r;
+  const goals = r.goals ?? judgeGoals({ cores: machine.cpus, maxExpressHop: hop.express, maxGateway });
+  const totalS = Math.round((Date.now() - r.began) / 1000);
   const out = (text: string) => void process.stdout.write(text);
-  out(`\nOmnigate gateway overhead — GET one order (orders-java), ${HOT.length} ids rotating; ${machine.cpus} CPUs (${machine.cpuModel}), node ${machine.node}; orders backend TCP_NODELAY ${JAVA_NODELAY ? 'on' : 'off (as shipped)'}; whole run ${totalS} s\n\n`);
+  const ratio = (a: Row, b: Row) => (a.run.rps / b.run.rps).toFixed(3);
+  out(`\nOmnigate gateway overhead — GET one order (orders-java), ${HOT.length} ids rotating; ${machine.cpus} CPUs (${machine.cpuModel}), node ${machine.node}; orders backend TCP_NODELAY ${JAVA_NODELAY ? 'on' : 'off (as shipped)'}; gateway LOG_LEVEL=${BENCH_GATEWAY_ENV.LOG_LEVEL}; whole run ${totalS} s\n\n`);
   out(`${table(rows)}\n\nCPU per answered request, by process (µs), and the gateway's own counters:\n\n${cpuTable(rows, machine.cpus)}\n\n`);
-  out(summaryText(summary, { backendRequestsWhileOpen, breakerAfter: breakerAfter?.state ?? 'unknown' }));
+  out(`a) max throughput, as a share of direct: node:http hop ${ratio(hop.http, maxDirect)}, express hop ${ratio(hop.express, maxDirect)}, gateway ${ratio(maxGateway, maxDirect)}\n`);
+  out(`   gateway / express hop: ${ratio(maxGateway, hop.express)}; gateway / node:http hop: ${ratio(maxGateway, hop.http)}\n`);
+  if (full) out(summaryText(full.summary, { backendRequestsWhileOpen: full.backendRequestsWhileOpen, breakerAfter: full.breakerAfter?.state ?? 'unknown' }));
+  out(`\nIssue 13's goals, judged on this run:\n\n${goalsTable(goals)}\n`);
   const noisy = contended(rows, machine.cpus);
   if (noisy.length > 0) out(`\nNote: other processes used over 10% of the machine during ${noisy.length} of ${rows.length} phases (${noisy.join('; ')}): expect noisier numbers.\n`);
   writeFileSync(resultsFile, `${JSON.stringify({
-    finishedAt: new Date().toISOString(), totalS, machine,
+    finishedAt: new Date().toISOString(), totalS, machine, phasesRun: full ? 'a-e' : 'a',
     settings: { connections: CONNECTIONS, measureS: MEASURE_S, warmupS: WARMUP_S, staleS: STALE_S, ids: HOT.length, gatewayEnv: BENCH_GATEWAY_ENV, javaNodelay: JAVA_NODELAY },
-    summary, breaker: { opening, backendRequestsWhileOpen, after: breakerAfter }, contendedPhases: noisy,
-    warmup: { direct: warmDirect, gateway: warmGateway },
+    hops: { http: hop.http.run.rps, express: hop.express.run.rps }, goals,
+    ...(full ? { summary: full.summary, breaker: { opening: full.opening, backendRequestsWhileOpen: full.backendRequestsWhileOpen, after: full.breakerAfter } } : {}),
+    contendedPhases: noisy,
     phases: rows,
   }, null, 2)}\n`);
   say(`raw numbers in ${resultsFile}; logs in ${s.logDir}/`);
+}
+
+/** A hop baseline (bench/lib/hop-server.ts) as its own process, once it listens. */
+async function startHop(kind: 'http' | 'express', port: number, backend: string, token: string): Promise<{ url: string; pid: number | undefined }> {
+  const child = spawn(process.execPath, [join(rootDir, 'bench/lib/hop-server.ts'), kind, String(port), backend], { env: { ...process.env, BENCH_HOP_TOKEN: token }, stdio: ['ignore', 'pipe', 'inherit'] });
+  hops.push(child);
+  const [line] = (await Promise.race([once(child.stdout!, 'data'), once(child, 'exit').then(() => [Buffer.from('exited')])])) as Buffer[];
+  if (!String(line).startsWith('ready')) throw new Error(`the ${kind} hop did not start on ${port}: ${String(line)}`);
+  return { url: `http://127.0.0.1:${port}`, pid: child.pid };
 }
 
 async function ordersToken(ordersUrl: string): Promise<string> {

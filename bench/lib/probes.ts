@@ -13,8 +13,12 @@ const ticksPerSecond = (() => {
   }
 })();
 
-/** Names the children by their command; `gatewayPid` tells the gateway's node from the tickets backend's. */
-export function sampleCpu(gatewayPid: number | undefined): CpuSample {
+/**
+ * Names the children by their command, or by pid where `named` knows it (the gateway's node from
+ * the tickets backend's, the hop baselines). A process a child started (a gateway's cluster
+ * workers) counts for that child.
+ */
+export function sampleCpu(named: ReadonlyMap<number, string>): CpuSample {
   const self = process.cpuUsage();
   const sample: CpuSample = { generator: (self.user + self.system) / 1000 };
   const machine = machineBusyMs();
@@ -25,6 +29,7 @@ export function sampleCpu(gatewayPid: number | undefined): CpuSample {
   } catch {
     return sample; // not Linux: generator only
   }
+  const processes = new Map<number, { comm: string; ppid: number; ms: number }>();
   for (const pid of entries) {
     let stat: string;
     try {
@@ -34,13 +39,26 @@ export function sampleCpu(gatewayPid: number | undefined): CpuSample {
     }
     // pid (comm) state ppid … utime(14) stime(15): comm may hold spaces, so split after the ')'.
     const close = stat.lastIndexOf(')');
-    const comm = stat.slice(stat.indexOf('(') + 1, close);
     const fields = stat.slice(close + 2).split(' ');
-    if (Number(fields[1]) !== process.pid) continue;
-    const ms = ((Number(fields[11]) + Number(fields[12])) / ticksPerSecond) * 1000;
-    // Node names its main thread MainThread; the gateway is the node child we know by pid.
-    const name = Number(pid) === gatewayPid ? 'gateway' : ({ java: 'orders-java', 'redis-server': 'redis', python3: 'crm-python', node: 'tickets-node', MainThread: 'tickets-node' } as Record<string, string>)[comm] ?? comm;
-    sample[name] = (sample[name] ?? 0) + ms;
+    processes.set(Number(pid), { comm: stat.slice(stat.indexOf('(') + 1, close), ppid: Number(fields[1]), ms: ((Number(fields[11]) + Number(fields[12])) / ticksPerSecond) * 1000 });
+  }
+  /** The child of this process that `pid` descends from (itself included), if any. */
+  const childOfOurs = (pid: number): number | undefined => {
+    for (let at: number | undefined = pid, depth = 0; at !== undefined && depth < 8; depth++) {
+      const p = processes.get(at);
+      if (!p) return undefined;
+      if (p.ppid === process.pid) return at;
+      at = p.ppid;
+    }
+    return undefined;
+  };
+  for (const [pid, p] of processes) {
+    const child = childOfOurs(pid);
+    if (child === undefined) continue;
+    const comm = processes.get(child)!.comm;
+    // Node names its main thread MainThread; the processes we started are known by pid.
+    const name = named.get(child) ?? ({ java: 'orders-java', 'redis-server': 'redis', python3: 'crm-python', node: 'tickets-node', MainThread: 'tickets-node' } as Record<string, string>)[comm] ?? comm;
+    sample[name] = (sample[name] ?? 0) + p.ms;
   }
   return sample;
 }

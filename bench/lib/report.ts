@@ -108,13 +108,25 @@ export function contended(rows: readonly Row[], cores: number, share = 0.1): str
     .map(({ phase, side }) => `${phase} ${side}`);
 }
 
-const CPU_COLUMNS = ['generator', 'gateway', 'orders-java', 'redis'] as const;
+const CPU_COLUMNS = ['generator', 'gateway', 'hop-http', 'hop-express', 'orders-java', 'redis'] as const;
+
+/** CPU µs a process spent per answered request during a phase. */
+export function cpuPerRequestUs(row: Row, name: string): number {
+  return row.run.completed ? Math.round(((row.cpuMs[name] ?? 0) * 1000) / row.run.completed) : 0;
+}
+
+/** The share of the machine other processes (not ours) used during a phase, 0-1; undefined off Linux. */
+export function notOurs(row: Row, cores: number): number | undefined {
+  if (row.cpuMs.machine === undefined) return undefined;
+  const oursMs = Object.entries(row.cpuMs).reduce((sum, [name, v]) => (name === 'machine' ? sum : sum + v), 0);
+  return Math.max(0, (row.cpuMs.machine - oursMs) / (row.run.durationS * 1000 * cores));
+}
 
 /** CPU per request of each process, how busy the machine was, and what the gateway's counters say happened. */
 export function cpuTable(rows: readonly Row[], cores: number): string {
-  const head = `${pad('phase', 34)}${pad('side', 22)}${CPU_COLUMNS.map((c) => lpad(`${c} µs`, 15)).join('')}${lpad('machine busy', 14)}${lpad('not ours', 10)}  gateway counters`;
+  const head = `${pad('phase', 34)}${pad('side', 22)}${CPU_COLUMNS.map((c) => lpad(`${c} µs`, 14)).join('')}${lpad('machine busy', 14)}${lpad('not ours', 10)}  gateway counters`;
   const lines = rows.map(({ phase, side, run, cpuMs, counters }) => {
-    const perRequest = (name: string) => (run.completed ? Math.round(((cpuMs[name] ?? 0) * 1000) / run.completed) : 0);
+    const perRequest = (name: string) => cpuPerRequestUs({ phase, side, run, cpuMs, counters }, name);
     const capacityMs = run.durationS * 1000 * cores;
     const oursMs = Object.entries(cpuMs).reduce((sum, [name, v]) => (name === 'machine' ? sum : sum + v), 0);
     const busy = (cpuMs.machine ?? oursMs) / capacityMs;
@@ -123,7 +135,7 @@ export function cpuTable(rows: readonly Row[], cores: number): string {
       .filter(([name]) => !name.startsWith('http_requests_total') && name !== 'connector_calls_total{outcome="ok"}')
       .map(([name, n]) => `${name.replace(/_total/, '')}:${n}`)
       .join(' ');
-    return `${pad(phase, 34)}${pad(side, 22)}${CPU_COLUMNS.map((c) => lpad(String(perRequest(c)), 15)).join('')}${lpad(`${Math.round(busy * 100)}%`, 14)}${lpad(others, 10)}  ${notable || '-'}`;
+    return `${pad(phase, 34)}${pad(side, 22)}${CPU_COLUMNS.map((c) => lpad(String(perRequest(c)), 14)).join('')}${lpad(`${Math.round(busy * 100)}%`, 14)}${lpad(others, 10)}  ${notable || '-'}`;
   });
   return [head, '-'.repeat(head.length), ...lines].join('\n');
 }

@@ -24,7 +24,10 @@ export const BENCH_GATEWAY_ENV = {
   OMNIGATE_RATE_LIMIT_PER_KEY: '100000000',
   OMNIGATE_RESILIENCE_ORDERS_JAVA_RATE_LIMIT_PER_SEC: '1000000',
   OMNIGATE_RESILIENCE_ORDERS_JAVA_RESET_TIMEOUT_MS: '120000',
-  LOG_LEVEL: 'warn',
+  // e) measures the connector rate limit's refusal: one CRM call a second gets through.
+  OMNIGATE_RESILIENCE_CRM_PYTHON_RATE_LIMIT_PER_SEC: '1',
+  // Every feature on, as in production: one access line per request.
+  LOG_LEVEL: 'info',
 } as const;
 
 /**
@@ -89,7 +92,7 @@ export async function startStack(rootDir: string, say: (line: string) => void, o
     unlessStopped();
     const gatewayUrl = `http://127.0.0.1:${ports.gateway}`;
     if (await answers(`${gatewayUrl}/healthz`)) throw new Error(`port ${ports.gateway} for the gateway is already in use`);
-    say('starting the gateway (node src/main.ts, LOG_LEVEL=warn)…');
+    say(`starting the gateway (node src/main.ts, LOG_LEVEL=${BENCH_GATEWAY_ENV.LOG_LEVEL})…`);
     mkdirSync(logDir, { recursive: true });
     const logFd = openSync(join(logDir, 'gateway.log'), 'w');
     // BENCH_PROFILE=1: a V8 CPU profile of the gateway for the whole run, written when it stops.
