@@ -222,21 +222,24 @@ describe('the event stream under load and at shutdown', () => {
     const stalled = connect({ host: '127.0.0.1', port });
     await once(stalled, 'connect');
     stalled.write(`GET /v1/events/stream?type=test.bulk HTTP/1.1\r\nhost: 127.0.0.1\r\nx-api-key: ${OTHER}\r\n\r\n`);
-    stalled.pause();
     stalled.on('error', () => undefined);
+    // Its stream is open (the head read), and from here on it reads nothing.
+    const head = String(await new Promise<Buffer>((resolve) => stalled.once('data', resolve)));
+    stalled.pause();
+    assert.match(head, /^HTTP\/1\.1 200 /, `the stalled client's stream did not open: ${head.slice(0, 200)}`);
     const reading = readSse(await limited.api('/v1/events/stream?type=test.bulk'));
     const pad = 'x'.repeat(32 * 1024);
     try {
       let sent = 0;
       // At most 32 MB: far past the kernel's socket buffers and the 64 KiB bound.
-      while (isEstablished(stalled.localPort as number) && sent < 1_000) {
+      while (isEstablished(stalled.localPort as number, port) && sent < 1_000) {
         for (let i = 0; i < 20; i++) await publish('test.bulk', { n: ++sent, pad });
         const last = sent;
         await reading.next((m) => (JSON.parse(m.data) as { data: { n: number } }).data.n === last);
       }
       // Paused at the bound, it is dropped once it has read nothing for a heartbeat interval.
-      for (let i = 0; i < 200 && isEstablished(stalled.localPort as number); i++) await new Promise((r) => setTimeout(r, 50));
-      assert.ok(!isEstablished(stalled.localPort as number), `the stalled client is still connected after ${sent} events of 32 KiB`);
+      for (let i = 0; i < 200 && isEstablished(stalled.localPort as number, port); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(!isEstablished(stalled.localPort as number, port), `the stalled client is still connected after ${sent} events of 32 KiB`);
       assert.equal(reading.messages.length, sent, 'the reading client got every event');
       assert.match(await (await limited.api('/metrics')).text(), /omnigate_sse_dropped_total 1\b/);
     } finally {

@@ -28,7 +28,11 @@ export function establishedTo(port: number): number {
   return establishedSockets().filter((s) => s.remote.endsWith(hexPort(port))).length;
 }
 
-/** Whether the client-side connection from this local port is still ESTABLISHED (Linux /proc). */
-export function isEstablished(localPort: number): boolean {
-  return establishedSockets().some((s) => s.local.endsWith(hexPort(localPort)));
+/**
+ * Whether the client-side connection from this local port to 127.0.0.1:remotePort is still
+ * ESTABLISHED (Linux /proc). Both ends: once closed, its local port may be reused at once by a
+ * connection elsewhere (to Redis, say), which must not count as this one.
+ */
+export function isEstablished(localPort: number, remotePort: number): boolean {
+  return establishedSockets().some((s) => s.local.endsWith(hexPort(localPort)) && s.remote.endsWith(hexPort(remotePort)));
 }
