@@ -130,7 +130,9 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   if (config.redisCacheUrl === config.redisUrl) log.warn('REDIS_CACHE_URL is REDIS_URL: stale answers and rate-limit buckets share the durable Redis and can crowd out the outbox and queues');
   const dedupe = createRedisDedupeStore(redis);
   const leases = createRedisLeaseStore(redis);
-  const limiter = createRedisRateLimiter(cacheRedis);
+  // Rate limits are decided here and reconciled with the other nodes through Redis every syncMs.
+  const limiter = createRedisRateLimiter(cacheRedis, { syncMs: config.rateLimitSyncMs });
+  disposables.defer('rate limits', () => limiter.close());
   const cache = createRedisStaleCache(cacheRedis);
   const metrics = createMetrics();
   const source = `/omnigate/nodes/${config.nodeId}`;

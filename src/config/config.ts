@@ -26,6 +26,7 @@ export const DEFAULT_REDIS_MEMORY_WARN_PERCENT = 80;
 export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 200;
 export const DEFAULT_RATE_LIMIT_PER_KEY = 1_200;
 export const DEFAULT_RATE_LIMIT_WINDOW_MS = 60_000;
+export const DEFAULT_RATE_LIMIT_SYNC_MS = 100;
 export const DEFAULT_BREAKER_SCOPE = 'omnigate';
 export const DEFAULT_BREAKER_SYNC_MS = 200;
 export const DEFAULT_STALE_TTL_MS = 24 * 60 * 60 * 1000;
@@ -106,6 +107,7 @@ const ENV_SCHEMA = {
     OMNIGATE_EVENT_POLLING: { type: 'boolean', default: true },
     OMNIGATE_RATE_LIMIT_PER_KEY: { type: 'integer', minimum: 1, maximum: 100_000_000, default: DEFAULT_RATE_LIMIT_PER_KEY },
     OMNIGATE_RATE_LIMIT_WINDOW_MS: { type: 'integer', minimum: 100, maximum: 86_400_000, default: DEFAULT_RATE_LIMIT_WINDOW_MS },
+    OMNIGATE_RATE_LIMIT_SYNC_MS: { type: 'integer', minimum: 10, maximum: 10_000, default: DEFAULT_RATE_LIMIT_SYNC_MS },
     OMNIGATE_BREAKER_SHARED: { type: 'boolean', default: true },
     OMNIGATE_BREAKER_SCOPE: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$', default: DEFAULT_BREAKER_SCOPE },
     OMNIGATE_BREAKER_SYNC_MS: { type: 'integer', minimum: 10, maximum: 1_000, default: DEFAULT_BREAKER_SYNC_MS },
@@ -190,6 +192,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     eventPolling: raw.OMNIGATE_EVENT_POLLING as boolean,
     rateLimitPerKey: raw.OMNIGATE_RATE_LIMIT_PER_KEY as number,
     rateLimitWindowMs: raw.OMNIGATE_RATE_LIMIT_WINDOW_MS as number,
+    rateLimitSyncMs: raw.OMNIGATE_RATE_LIMIT_SYNC_MS as number,
     breakers: Object.freeze({ shared: raw.OMNIGATE_BREAKER_SHARED as boolean, scope: raw.OMNIGATE_BREAKER_SCOPE as string, syncMs: raw.OMNIGATE_BREAKER_SYNC_MS as number }),
     staleTtlMs: raw.OMNIGATE_STALE_TTL_MS as number,
     jobAttempts: raw.OMNIGATE_JOB_ATTEMPTS as number,

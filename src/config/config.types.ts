@@ -89,6 +89,11 @@ export interface Config {
   readonly rateLimitPerKey: number;
   /** `OMNIGATE_RATE_LIMIT_WINDOW_MS`: the window of the per-key limit. */
   readonly rateLimitWindowMs: number;
+  /**
+   * `OMNIGATE_RATE_LIMIT_SYNC_MS`: how often a node sends its rate-limit counts to Redis and reads
+   * the cluster's; between syncs it decides locally (docs/scaling.md, "Rate limits across nodes").
+   */
+  readonly rateLimitSyncMs: number;
   /** How breakers are shared across the nodes on one cache Redis (docs/scaling.md, "Breakers across nodes"). */
   readonly breakers: BreakerSharing;
   /** `OMNIGATE_STALE_TTL_MS`: how long a last good answer is kept for stale fallback. */

@@ -46,7 +46,7 @@ export async function startQueryStack(log: Logger, env: Record<string, string> =
     log, connectorsDir: config.connectorsDir, connectorEnv: config.connectorEnv, schemas, store: createPackageStore(config.connectorStoreDir),
     retryMinMs: config.connectorRetryMinMs, retryMaxMs: config.connectorRetryMaxMs, restartResetMs: config.restartResetMs,
   });
-  const pipeline = createResiliencePipeline({ log, metrics, limiter: createRedisRateLimiter(cacheRedis) });
+  const pipeline = createResiliencePipeline({ log, metrics, limiter: createRedisRateLimiter(cacheRedis, { syncMs: 100 }) });
   const settings = createSettingsProvider(createAjv({ coerceTypes: true, useDefaults: true }), config.resilienceEnv, config.callTimeoutMs);
   const calls = createConnectorCalls({ registry, pipeline, settings });
   const query = createQueryService({ registry, schemas, calls, cache: createRedisStaleCache(cacheRedis), metrics, staleTtlMs: config.staleTtlMs });
