@@ -149,7 +149,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     }
 
     const durationMs = Math.round(performance.now() - started);
-    log.info({ target, status: reply.status, durationMs }, 'upstream call');
+    // At debug: the access line ("request done") is the one line per request at info; a failed call warns.
+    log.debug({ target, status: reply.status, durationMs }, 'upstream call');
     let parsed: unknown;
     if (reply.text.length > 0) {
       try {

@@ -26,7 +26,8 @@ interface JaegerTrace {
 
 const nodes = gatewayProcesses();
 // Spans leave each process every 100 ms, so that a trace is complete in Jaeger soon after the answer.
-const TRACED = { OTEL_EXPORTER_OTLP_ENDPOINT: TEST_OTLP_ENDPOINT, OTEL_BSP_SCHEDULE_DELAY: '100' };
+// At debug: the worker's `upstream call` lines are checked for the trace id too.
+const TRACED = { OTEL_EXPORTER_OTLP_ENDPOINT: TEST_OTLP_ENDPOINT, OTEL_BSP_SCHEDULE_DELAY: '100', LOG_LEVEL: 'debug' };
 
 const tag = (span: JaegerSpan, key: string): unknown => span.tags.find((t) => t.key === key)?.value;
 const serviceOf = (trace: JaegerTrace, span: JaegerSpan): string => trace.processes[span.processID]?.serviceName ?? '';

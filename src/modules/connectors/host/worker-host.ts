@@ -132,7 +132,7 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
     worker = undefined;
     void dead?.terminate();
     if (!closing) {
-      log.error({ connector: name, reason }, 'connector worker died');
+      log.error({ reason }, 'connector worker died');
       options.onDeath?.(reason);
     }
   }
@@ -172,11 +172,12 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
   /** Worker log lines go out through the gateway's logger (same redaction, same sink). */
   function forwardLog(line: string): void {
     try {
-      const { level, msg, ...fields } = JSON.parse(line) as { level: number; msg?: string };
+      // `connector` is this logger's binding already: from the line too it would be in the output twice.
+      const { level, msg, connector: _connector, ...fields } = JSON.parse(line) as { level: number; msg?: string; connector?: unknown };
       const method = level >= 50 ? 'error' : level >= 40 ? 'warn' : level >= 30 ? 'info' : 'debug';
-      log[method]({ connector: name, ...fields }, msg ?? '');
+      log[method](fields, msg ?? '');
     } catch {
-      log.info({ connector: name, line }, 'connector output');
+      log.info({ line }, 'connector output');
     }
   }
 
