@@ -39,3 +39,34 @@ export function createLogger(options: { level: LevelWithSilent; name?: string; s
     secrets ? { write: (line: string) => sink.write(secrets.scrub(line)) } : sink,
   );
 }
+
+/** What a lazy child says of its bindings without becoming a pino child. */
+const KNOWN_BINDINGS = Symbol('known bindings');
+const parsedBindings = new WeakMap<Logger, Record<string, unknown>>();
+
+function bindingsOf(log: Logger): Record<string, unknown> {
+  const known = (log as Logger & { [KNOWN_BINDINGS]?: () => Record<string, unknown> })[KNOWN_BINDINGS];
+  if (known) return known();
+  let parsed = parsedBindings.get(log);
+  if (!parsed) parsedBindings.set(log, (parsed = log.bindings()));
+  return parsed;
+}
+
+/**
+ * `parent.child(bindings)`, made only when something is logged through it. Most requests and
+ * calls log nothing of their own (the access line is written from the request's fields), and a
+ * pino child costs its bindings' serialisation and redaction up front. `bindings()` answers
+ * without making it (a long-lived parent's are parsed once).
+ */
+export function lazyChild(parent: Logger, bindings: Record<string, unknown>): Logger {
+  let real: Logger | undefined;
+  const all = () => ({ ...bindingsOf(parent), ...bindings });
+  return new Proxy(parent, {
+    get(_target, prop) {
+      if (prop === KNOWN_BINDINGS || prop === 'bindings') return all;
+      real ??= parent.child(bindings);
+      const value: unknown = Reflect.get(real, prop, real);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(real) : value;
+    },
+  });
+}

@@ -3,7 +3,7 @@ import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace as 
 import { getRPCMetadata } from '@opentelemetry/core';
 import type { NextFunction, Request, Response } from 'express';
 import { AppError } from '../../kernel/errors.ts';
-import type { Logger } from '../../kernel/logger.ts';
+import { lazyChild, type Logger } from '../../kernel/logger.ts';
 import type { Principal } from '../../kernel/principal.ts';
 import { tracer } from '../../kernel/telemetry.ts';
 import { ownTraceparent, startTrace, traceOfSpan, type TraceContext } from '../../kernel/trace.ts';
@@ -67,14 +67,15 @@ export function requestContext(log: Logger) {
     res.on('close', () => {
       if (!res.writableFinished) controller.abort(new Error('client closed the connection'));
     });
-    const ctx: RequestContext = { trace, log: log.child({ reqId: requestId, traceId: trace.traceId }), signal: controller.signal };
+    const ctx: RequestContext = { trace, log: lazyChild(log, { reqId: requestId, traceId: trace.traceId }), signal: controller.signal };
     res.locals.ctx = ctx;
     res.setHeader('x-request-id', requestId);
     res.setHeader('traceparent', ownTraceparent(trace));
     const started = performance.now();
     res.on('finish', () => {
-      ctx.log.info(
-        { method: req.method, path: req.path, status: res.statusCode, durationMs: Math.round(performance.now() - started), principal: ctx.principal?.name },
+      // From the root logger with the request's ids: the same line, without making the request's child logger.
+      log.info(
+        { reqId: requestId, traceId: trace.traceId, method: req.method, path: req.path, status: res.statusCode, durationMs: Math.round(performance.now() - started), principal: ctx.principal?.name },
         'request done',
       );
     });

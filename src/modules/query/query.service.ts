@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { allowsStaleAnswer, AppError, toAppError, type ErrorCode } from '../../kernel/errors.ts';
-import type { Logger } from '../../kernel/logger.ts';
+import { lazyChild, type Logger } from '../../kernel/logger.ts';
 import { toIssues, type SchemaRegistry } from '../../kernel/schemas.ts';
 import { annotateActive, conversationAttributes } from '../../kernel/telemetry.ts';
 import type { TraceContext } from '../../kernel/trace.ts';
@@ -66,7 +66,7 @@ export function createQueryService(deps: QueryServiceDeps): QueryService {
    * with no stale answers; a rollback finds its version's again (within their TTL).
    */
   const cacheKey = (capability: string, version: { name: string; version: string }, params: unknown): string =>
-    `${capability}:${version.name}@${version.version}:${createHash('sha256').update(JSON.stringify(params)).digest('base64url')}`;
+    `${capability}:${version.name}@${version.version}:${hash('sha256', JSON.stringify(params), 'base64url')}`;
 
   return {
     async call(capability, params, options) {
@@ -90,7 +90,7 @@ export function createQueryService(deps: QueryServiceDeps): QueryService {
         });
       }
 
-      const log = options.log.child({ connector: name, capability });
+      const log = lazyChild(options.log, { connector: name, capability });
       const validate = deps.schemas.validatorFor(declaration.result);
       const started = performance.now();
       let servedBy = active;
