@@ -100,6 +100,9 @@ export interface AppDeps {
   readonly agentChanged?: (agentId: string) => void;
 }
 
+/** Where the chat routers' routes live, under /v1 (their paths all start so). */
+const CHAT_AREA = /^\/(?:conversations|queues|lineage)(?:\/|$)/i;
+
 /** The express app, built from its dependencies; main.ts and the tests build it the same way. */
 export function buildApp(deps: AppDeps): Express {
   const app = express();
@@ -145,11 +148,14 @@ export function buildApp(deps: AppDeps): Express {
   const keyRateLimit = createKeyRateLimit({ limiter: deps.limiter, limit: deps.config.rateLimitPerKey, windowMs: deps.config.rateLimitWindowMs, metrics: deps.metrics });
   app.use(['/v1/conversations', '/v1/ws', '/v1/queues', '/v1/lineage'], createChatAuth(authenticator, identity.widgetKeys.originAllowed), keyRateLimit, jsonBody(deps.config.bodyLimitBytes));
   app.use('/v1/ws', createWsTicketsRouter({ tickets: identity.tickets, validate }));
-  app.use('/v1', createConversationsRouter({ conversations: deps.conversations, validate }));
-  app.use('/v1', createSidebarRouter({ sidebar: createSidebar({ conversations: deps.conversations, context: deps.context }), validate }));
-  app.use('/v1', createDispatchRouter({ conversations: deps.conversations, validate }));
-  app.use('/v1', createQueuesRouter({ ...deps.queues, validate }));
-  app.use('/v1', createLineageRouter({ ...deps.lineage, conversations: deps.conversations, validate }));
+  // Entered only under the chat paths: any other request skips all their routes in one test.
+  const chat = express.Router();
+  chat.use(createConversationsRouter({ conversations: deps.conversations, validate }));
+  chat.use(createSidebarRouter({ sidebar: createSidebar({ conversations: deps.conversations, context: deps.context }), validate }));
+  chat.use(createDispatchRouter({ conversations: deps.conversations, validate }));
+  chat.use(createQueuesRouter({ ...deps.queues, validate }));
+  chat.use(createLineageRouter({ ...deps.lineage, conversations: deps.conversations, validate }));
+  app.use('/v1', (req, res, next) => (CHAT_AREA.test(req.path) ? chat(req, res, next) : next()));
   // Nothing under the chat paths falls through to the service routes (which would refuse agents and visitors).
   app.use(['/v1/conversations', '/v1/ws', '/v1/queues', '/v1/lineage'], routeNotFound());
 

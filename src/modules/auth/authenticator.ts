@@ -59,12 +59,21 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     ...deps.adminKeys.map((k) => ({ digest: digest(k.key), principal: principal(k.name, 'admin') })),
   ];
   const invalid = (error: AppError): Authentication => ({ outcome: 'invalid', error });
+  // Keys seen to be valid, so a client's every request does not hash and compare again. Keys are
+  // fixed at start; only a match is remembered (a guesser cannot fill it), and the map stays small.
+  const accepted = new Map<string, Principal>();
 
   async function resolve(credential: string): Promise<Authentication> {
+    const remembered = accepted.get(credential);
+    if (remembered) return { outcome: 'ok', principal: remembered };
     const candidate = digest(credential);
     let match: Principal | undefined;
     for (const k of known) if (timingSafeEqual(k.digest, candidate)) match = k.principal;
-    if (match) return { outcome: 'ok', principal: match };
+    if (match) {
+      if (accepted.size >= known.length) accepted.clear();
+      accepted.set(credential, match);
+      return { outcome: 'ok', principal: match };
+    }
     if (!JWT_SHAPE.test(credential)) return invalid(new AppError('UNAUTHENTICATED', 'the key is not valid'));
     let audience: unknown;
     try {
