@@ -25,5 +25,10 @@ test('a lazy child writes what a pino child would, bindings and redaction includ
   assert.deepEqual(line?.headers, { authorization: '[redacted]' });
   call.info('again');
   assert.equal(made, 1, 'made once');
+  const quiet = lazyChild(createLogger({ level: 'info' }, sink), { reqId: 'r2' });
+  quiet.debug('dropped');
+  assert.equal(lines.length, 2, 'a line below the level is dropped');
+  quiet.info('kept');
+  assert.equal(lines[2]?.reqId, 'r2');
   assert.equal(call.level, 'debug');
 });

@@ -40,6 +40,9 @@ export function createLogger(options: { level: LevelWithSilent; name?: string; s
   );
 }
 
+const LEVEL_METHODS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal']);
+const noop = (): void => undefined;
+
 /** What a lazy child says of its bindings without becoming a pino child. */
 const KNOWN_BINDINGS = Symbol('known bindings');
 const parsedBindings = new WeakMap<Logger, Record<string, unknown>>();
@@ -64,6 +67,8 @@ export function lazyChild(parent: Logger, bindings: Record<string, unknown>): Lo
   return new Proxy(parent, {
     get(_target, prop) {
       if (prop === KNOWN_BINDINGS || prop === 'bindings') return all;
+      // A line below the level is not written: no child needed to drop it.
+      if (!real && typeof prop === 'string' && LEVEL_METHODS.has(prop) && !parent.isLevelEnabled(prop)) return noop;
       real ??= parent.child(bindings);
       const value: unknown = Reflect.get(real, prop, real);
       return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(real) : value;

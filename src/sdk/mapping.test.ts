@@ -30,6 +30,25 @@ test('timestamps become RFC 3339 UTC: local in the backend zone (a DST gap resol
   assert.throws(() => utcFromLocal('yesterday', 'createdAt'), badField('createdAt'));
 });
 
+test('local times around daylight-saving changes map right minute by minute, asked once or again (offsets are remembered per quarter hour)', () => {
+  const wallClock = (iso: string, timeZone: string) =>
+    new Intl.DateTimeFormat('sv-SE', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).format(new Date(iso)).replace(' ', 'T');
+  // Berlin's switches at 02:00/03:00 local, Lord Howe's by half an hour at 02:00, Kathmandu at +05:45.
+  const days = [['Europe/Berlin', '2024-03-31'], ['Europe/Berlin', '2024-10-27'], ['Australia/Lord_Howe', '2024-04-07'], ['Australia/Lord_Howe', '2024-10-06'], ['Asia/Kathmandu', '2024-06-01']] as const;
+  for (const [zone, day] of days) {
+    for (let pass = 0; pass < 2; pass++) {
+      for (let minute = 0; minute < 4 * 60; minute += 1) {
+        const local = `${day}T${String(Math.floor(minute / 60)).padStart(2, '0')}:${String(minute % 60).padStart(2, '0')}:00`;
+        const utc = utcFromLocal(local, 'at', zone);
+        const back = wallClock(utc, zone);
+        // A local time in a spring-forward gap does not exist: it resolves forward, to a later wall time.
+        assert.ok(back === local || back > local, `${zone} ${local} → ${utc} → ${back} (pass ${pass})`);
+        if (back !== local) assert.ok(Date.parse(`${back}Z`) - Date.parse(`${local}Z`) <= 60 * 60 * 1000, `${zone} ${local} moved by more than the gap`);
+      }
+    }
+  }
+});
+
 test('sourceAttributes keeps the fields a mapper did not map, as given, and nothing when there are none', () => {
   const raw = { id: 7, name: 'Ada', petCount: 2, address: { city: 'Madison' }, fax: null, later: undefined };
   assert.deepEqual(sourceAttributes(raw, ['id', 'name']), { petCount: 2, address: { city: 'Madison' }, fax: null });

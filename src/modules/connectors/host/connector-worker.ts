@@ -4,7 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import { AppError, isAppError } from '../../../kernel/errors.ts';
-import { REDACT_PATHS } from '../../../kernel/logger.ts';
+import { lazyChild, REDACT_PATHS } from '../../../kernel/logger.ts';
 import { inSpan, SpanKind, startTelemetry } from '../../../kernel/telemetry.ts';
 import { parentContext, traceOfSpan } from '../../../kernel/trace.ts';
 import { isConnector } from '../../../sdk/define-connector.ts';
@@ -73,7 +73,8 @@ const handlers: { [K in ToWorker['type']]: (message: Extract<ToWorker, { type: K
   async call({ id, kind, capability, params, trace: caller, log: bindings, attributes }) {
     const controller = new AbortController();
     calls.set(id, controller);
-    const callLog = log.child(bindings);
+    // Made only when the connector logs (its upstream line is at debug).
+    const callLog = lazyChild(log, bindings);
     try {
       if (!connector) throw new Error('not loaded');
       const run = connector;
