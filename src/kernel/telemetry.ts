@@ -11,6 +11,7 @@ import { registerInstrumentations, type Instrumentation } from '@opentelemetry/i
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, TracerProvider, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import { isAppError } from './errors.ts';
 
 /** Span attribute naming the conversation a span works for (BOT-CONTRACT). */
 export const ATTR_CONVERSATION_ID = 'omnigate.conversation.id';
@@ -83,7 +84,9 @@ export function inSpan<T>(name: string, options: { kind?: SpanKind; attributes?:
     try {
       return await fn(span);
     } catch (err) {
-      span.recordException(err instanceof Error ? err : new Error(String(err)));
+      // A known failure (a refusal, the backend's own error) is its code and message: formatting its
+      // stack would cost more than the refusal itself, and says nothing the code does not.
+      span.recordException(isAppError(err) && err.code !== 'INTERNAL' ? { name: err.code, message: err.message } : err instanceof Error ? err : new Error(String(err)));
       span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
       throw err;
     } finally {

@@ -5,6 +5,7 @@ import { contextOf } from './request-context.ts';
 /** Sends an error as RFC 9457 problem+json. */
 export function sendProblem(res: Response, err: AppError, instance?: string): void {
   const ctx = contextOf(res);
+  if (ctx) ctx.problem = err.code;
   const retryAfterMs = err.extensions.retryAfterMs;
   if (typeof retryAfterMs === 'number') res.setHeader('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
   res.status(err.status).type('application/problem+json').json({ ...toProblem(err, instance), ...(ctx ? { traceId: ctx.trace.traceId } : {}) });
@@ -25,13 +26,17 @@ function fromBodyParser(err: { type?: string; status?: number; message?: string 
   }
 }
 
+const QUIET_REFUSALS: ReadonlySet<string> = new Set(['CIRCUIT_OPEN', 'SHUTTING_DOWN']);
+
 /** The last middleware: every error leaves as problem+json; unknown ones are logged with their cause. */
 export function errorHandler() {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
     const error = (typeof err === 'object' && err !== null && fromBodyParser(err)) || toAppError(err);
     const log = contextOf(res)?.log;
     if (error.code === 'INTERNAL') log?.error({ err: error.cause ?? err }, 'unhandled error');
-    else if (error.status >= 500) log?.warn({ code: error.code, connector: error.extensions.connector, detail: error.message }, 'request failed upstream');
+    // A refusal that protects a backend or the gateway (an open breaker, shutting down) is no news
+    // per request: its cause is logged once when it starts, and the access line has its code.
+    else if (error.status >= 500 && !QUIET_REFUSALS.has(error.code)) log?.warn({ code: error.code, connector: error.extensions.connector, detail: error.message }, 'request failed upstream');
     if (res.headersSent) {
       res.destroy();
       return;

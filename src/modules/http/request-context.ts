@@ -16,6 +16,8 @@ export interface RequestContext {
   readonly signal: AbortSignal;
   /** Who the request acts for; set by the authentication in front of the route. */
   principal?: Principal;
+  /** The error code of a problem answer, for the access line. */
+  problem?: string;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -75,7 +77,7 @@ export function requestContext(log: Logger) {
     res.on('finish', () => {
       // From the root logger with the request's ids: the same line, without making the request's child logger.
       log.info(
-        { reqId: requestId, traceId: trace.traceId, method: req.method, path: req.path, status: res.statusCode, durationMs: Math.round(performance.now() - started), principal: ctx.principal?.name },
+        { reqId: requestId, traceId: trace.traceId, method: req.method, path: req.path, status: res.statusCode, durationMs: Math.round(performance.now() - started), principal: ctx.principal?.name, code: ctx.problem },
         'request done',
       );
     });
