@@ -77,13 +77,22 @@ export const PROBLEM_TYPE_PREFIX = 'urn:omnigate:problem:';
 /** Extra members that travel with a problem (connector, field, errors …). */
 export type ProblemExtensions = Record<string, unknown>;
 
+const REFUSALS: ReadonlySet<ErrorCode> = new Set(['CIRCUIT_OPEN', 'CONNECTOR_SATURATED', 'SHUTTING_DOWN']);
+/** Codes whose errors carry no stack: the caller's (4xx) and the gateway's refusals. */
+const WITHOUT_STACK = (code: ErrorCode): boolean => ERROR_CATALOGUE[code].status < 500 || REFUSALS.has(code);
+
 /** An error the gateway knows how to report. Unknown errors are wrapped once, at the boundary. */
 export class AppError extends Error {
   readonly code: ErrorCode;
   readonly extensions: ProblemExtensions;
 
   constructor(code: ErrorCode, detail: string, extensions: ProblemExtensions = {}, options?: ErrorOptions) {
+    // A refusal or a caller's mistake is told by its code: capturing a stack for it cost more than
+    // the rest of a rate-limited refusal did (bench/README.md).
+    const stackTraceLimit = Error.stackTraceLimit;
+    if (WITHOUT_STACK(code)) Error.stackTraceLimit = 0;
     super(detail, options);
+    Error.stackTraceLimit = stackTraceLimit;
     this.name = 'AppError';
     this.code = code;
     this.extensions = extensions;

@@ -26,7 +26,10 @@ export const REDACT_PATHS = [
 
 /** The one root logger; made in main.ts and passed down. Every line it writes is scrubbed of `secrets`. */
 export function createLogger(options: { level: LevelWithSilent; name?: string; secrets?: Secrets }, destination?: pino.DestinationStream): Logger {
-  const sink = destination ?? pino.destination(1);
+  // Asynchronous: a line is written at once when no write is in flight, and lines that come
+  // meanwhile go out together, so a busy gateway makes one write for many (a synchronous write per
+  // line was a syscall per request). pino flushes what is left when the process exits.
+  const sink = destination ?? pino.destination({ dest: 1, sync: false });
   const { secrets } = options;
   return pino(
     {
