@@ -1,4 +1,5 @@
 import { hash } from 'node:crypto';
+import { jsonTextOf } from '../../kernel/json-text.ts';
 import type { CacheEntry, StaleCache } from '../../ports/cache.ts';
 import type { RedisHandle } from './redis-client.ts';
 
@@ -29,7 +30,8 @@ export function createRedisStaleCache(redis: RedisHandle, prefix = 'omnigate:sta
     },
     async set(key, value, ttlMs) {
       if (!redis.isUp()) return;
-      const json = JSON.stringify(value);
+      // The connector's answer comes as JSON text from its worker: stored as it came.
+      const json = jsonTextOf(value);
       const digest = hash('sha1', json, 'base64');
       const now = Date.now();
       const last = stored.get(key);

@@ -88,7 +88,7 @@ const handlers: { [K in ToWorker['type']]: (message: Extract<ToWorker, { type: K
           : kind === 'webhook' ? await requireFn(run.webhook, 'webhook')(params.delivery as WebhookDelivery, ctx)
           : await requireFn(run.poll, 'poll')(params.cursor as string | undefined, ctx);
       }, parentContext(caller));
-      send({ type: 'result', id, data });
+      send({ type: 'result', id, ...(data === undefined ? {} : { json: JSON.stringify(data) }) });
     } catch (err) {
       send({ type: 'error', id, error: toWire(err) });
     } finally {

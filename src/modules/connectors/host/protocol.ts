@@ -27,7 +27,8 @@ export type FromWorker =
   | { readonly type: 'authed' }
   | { readonly type: 'auth-failed'; readonly error: WireError }
   | { readonly type: 'health'; readonly id: number; readonly report: HealthReport }
-  | { readonly type: 'result'; readonly id: number; readonly data: unknown }
+  /** The answer as JSON text: cheaper across the thread boundary than a structured clone of its object graph, and the stale cache stores the same text. Absent for no answer. */
+  | { readonly type: 'result'; readonly id: number; readonly json?: string }
   | { readonly type: 'error'; readonly id: number; readonly error: WireError }
   | { readonly type: 'authorized'; readonly id: number; readonly headers: Record<string, string> }
   | { readonly type: 'pong'; readonly seq: number }

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { AppError, ERROR_CATALOGUE, type ErrorCode } from '../../../kernel/errors.ts';
+import { parseKeepingText } from '../../../kernel/json-text.ts';
 import type { Logger } from '../../../kernel/logger.ts';
 import { secretValuesOf, type Secrets } from '../../../kernel/secrets.ts';
 import type { TraceContext } from '../../../kernel/trace.ts';
@@ -140,7 +141,7 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
   function onMessage(message: FromWorker): void {
     switch (message.type) {
       case 'result':
-        pending.get(message.id)?.resolve(message.data);
+        pending.get(message.id)?.resolve(message.json === undefined ? undefined : parseKeepingText(message.json));
         pending.delete(message.id);
         return;
       case 'error':
