@@ -21,6 +21,11 @@ export interface RequestContext {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** The whole path, without the query (`req.path` is relative to the router that answered, by the time the answer is done). */
+const pathOf = (url: string): string => {
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
+};
 
 export function contextOf(res: Response): RequestContext {
   return res.locals.ctx as RequestContext;
@@ -77,7 +82,7 @@ export function requestContext(log: Logger) {
     res.on('finish', () => {
       // From the root logger with the request's ids: the same line, without making the request's child logger.
       log.info(
-        { reqId: requestId, traceId: trace.traceId, method: req.method, path: req.path, status: res.statusCode, durationMs: Math.round(performance.now() - started), principal: ctx.principal?.name, code: ctx.problem },
+        { reqId: requestId, traceId: trace.traceId, method: req.method, path: pathOf(req.originalUrl), status: res.statusCode, durationMs: Math.round(performance.now() - started), principal: ctx.principal?.name, code: ctx.problem },
         'request done',
       );
     });
