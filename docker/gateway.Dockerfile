@@ -11,7 +11,8 @@ COPY src src
 COPY connectors connectors
 COPY schemas schemas
 COPY openapi openapi
-ENV HOST=0.0.0.0 PORT=8080
+# One gateway process per core behind the one port (OMNIGATE_PROCESSES=1 for a single process).
+ENV HOST=0.0.0.0 PORT=8080 OMNIGATE_PROCESSES=auto
 EXPOSE 8080
 USER node
 CMD ["node", "--import", "./src/instrument.ts", "src/main.ts"]

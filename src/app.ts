@@ -67,6 +67,8 @@ export interface AppDeps {
   /** False while starting and once draining: new requests get 503 SHUTTING_DOWN. */
   readonly isAccepting: () => boolean;
   readonly metrics: Metrics;
+  /** On one of several processes of a host: the host's metrics, aggregated by its primary (else this process's). */
+  readonly hostMetrics?: () => Promise<{ text: string; contentType: string }>;
   readonly limiter: RateLimiter;
   readonly stores: readonly StoreHealth[];
   readonly resilience: ResilienceView;

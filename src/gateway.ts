@@ -2,8 +2,9 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { ConfigError, type Config } from './config/config.ts';
 import { createBullmqJobBackend } from './adapters/bullmq/bullmq-job-backend.ts';
-import { createKafkaEventBus, EVENTS_TOPIC } from './adapters/kafka/kafka-event-bus.ts';
+import { COMMANDS_TOPIC, createKafkaEventBus, EVENTS_TOPIC } from './adapters/kafka/kafka-event-bus.ts';
 import { createMemoryEventBus } from './adapters/memory/memory-event-bus.ts';
+import { createHostChannel, type HostChannel } from './modules/host/host-channel.ts';
 import { createRedisBlobStore } from './adapters/redis/redis-blob-store.ts';
 import { createRedis } from './adapters/redis/redis-client.ts';
 import { createRedisDedupeStore } from './adapters/redis/redis-dedupe-store.ts';
@@ -135,6 +136,9 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   disposables.defer('rate limits', () => limiter.close());
   const cache = createRedisStaleCache(cacheRedis);
   const metrics = createMetrics();
+  // One of several processes on this host (OMNIGATE_PROCESSES): its primary writes the audit trail,
+  // relays lifecycle commands between the processes and aggregates their metrics (src/primary.ts).
+  const host = config.processes.index !== undefined && process.send ? createHostChannel(metrics.registry) : undefined;
   const source = `/omnigate/nodes/${config.nodeId}`;
   const store = createPackageStore(config.connectorStoreDir);
   // Breakers count failures and hold their state across the nodes, in the cache Redis (docs/scaling.md).
@@ -169,16 +173,17 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   disposables.defer('jobs', () => jobs.close(listening ? config.shutdownGraceMs : 0));
   // The pipeline and the registry publish through `events` only once they run, after this line.
   // The outbox's last events may still queue webhook deliveries: events close before the jobs.
-  const events = await createEvents({ ...(await eventBusFor(config, log, disposables)), nodeId: config.nodeId, dedupe, streams: createRedisStreamStore(redis), leases, log, metrics, outboxBatch: config.outboxBatch, outboxBuckets: config.outboxBuckets, outboxLeaseMs: config.outboxLeaseMs });
+  const events = await createEvents({ ...(await eventBusFor(config, log, disposables, host)), nodeId: config.nodeId, dedupe, streams: createRedisStreamStore(redis), leases, log, metrics, outboxBatch: config.outboxBatch, outboxBuckets: config.outboxBuckets, outboxLeaseMs: config.outboxLeaseMs });
   disposables.defer('events', () => events.close(listening ? Math.min(5_000, config.shutdownGraceMs) : 0));
-  const audit = createFileAuditLog(config.auditFile);
+  const audit = host ? host.auditLog(createFileAuditLog(config.auditFile)) : createFileAuditLog(config.auditFile);
   const localLifecycle = createLifecycle({ registry, audit, log });
   const lifecycle = await clusterLifecycle({
     lifecycle: localLifecycle, events, blobs: createRedisBlobStore(redis), records: createRedisRecordStore(redis), registry, isShared: config.kafkaBrokers.length > 0, log, runtimeConfigs,
   });
   const connectorConfigs = createConnectorConfigs({ registry, lifecycle, store: runtimeConfigs, connectorEnv: config.connectorEnv, secrets, log });
   disposables.defer('lifecycle', () => lifecycle.close());
-  const settings = createSettingsProvider(createAjv({ coerceTypes: true, useDefaults: true }), config.resilienceEnv, config.callTimeoutMs);
+  // Bulkheads are stated per host: each of its processes takes its share.
+  const settings = createSettingsProvider(createAjv({ coerceTypes: true, useDefaults: true }), config.resilienceEnv, config.callTimeoutMs, config.processes.count);
   const calls = createConnectorCalls({ registry, pipeline, settings });
   // Every call made for a conversation (the query routes with X-Conversation-Id, the sidebar, the bot) is recorded as lineage.
   const lineageStore = createRedisLineageStore(redis.client, config.lineage);
@@ -237,7 +242,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   const agentChanged = (agentId: string) => void dispatch.service?.agentChanged(agentId).catch((err: unknown) => log.warn({ err, agentId }, 'dispatch could not sync an agent'));
   let accepting = false;
   const app = buildApp({
-    config, log, rootDir, identity, conversations, openapi: loadOpenApi(rootDir), registry, query, context, lineage: { store: lineageStore, ...(config.lineage.jaegerUiUrl ? { jaegerUiUrl: config.lineage.jaegerUiUrl } : {}) }, metrics, limiter, lifecycle, connectorConfigs, audit, events, eventStreams,
+    config, log, rootDir, ...(host ? { hostMetrics: () => host.metrics() } : {}), identity, conversations, openapi: loadOpenApi(rootDir), registry, query, context, lineage: { store: lineageStore, ...(config.lineage.jaegerUiUrl ? { jaegerUiUrl: config.lineage.jaegerUiUrl } : {}) }, metrics, limiter, lifecycle, connectorConfigs, audit, events, eventStreams,
     jobs, openTicket, ticketJobs, idempotency, webhooks, calls, queues, routingRules, agentChanged,
     inbound: createInboundRouter({ registry, calls, events, dedupe, schemas, log, bodyLimitBytes: config.bodyLimitBytes }),
     stores: [redis, cacheRedis], resilience: (name) => pipeline.view(name), clusterProblems: () => lifecycle.problems(), isAccepting: () => accepting,
@@ -307,7 +312,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host}:${port}`;
-  log.info({ url, connectors: registry.list().map((e) => `${e.name}:${e.state}`) }, 'gateway listening');
+  log.info({ url, nodeId: config.nodeId, connectors: registry.list().map((e) => `${e.name}:${e.state}`) }, 'gateway listening');
 
   let stopping: Promise<void> | undefined;
   return {
@@ -334,11 +339,12 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
  * The event bus: Kafka when brokers are configured, else the in-process bus. Kafka's topics are
  * created at start with their partition counts; a broker that is away only delays that.
  */
-async function eventBusFor(config: Config, log: Logger, disposables: Disposables): Promise<Pick<EventsDeps, 'bus' | 'isShared' | 'lag'>> {
+async function eventBusFor(config: Config, log: Logger, disposables: Disposables, host: HostChannel | undefined): Promise<Pick<EventsDeps, 'bus' | 'isShared' | 'lag'>> {
   const eventsLog = log.child({ module: 'events' });
   if (config.kafkaBrokers.length === 0) {
     eventsLog.info('no KAFKA_BROKERS: events stay within this node (in-process bus)');
-    return { bus: createMemoryEventBus(), isShared: false };
+    // The host's other processes still follow its lifecycle commands, through the primary.
+    return { bus: host ? host.relayBus(createMemoryEventBus(), [COMMANDS_TOPIC]) : createMemoryEventBus(), isShared: false };
   }
   const kafka = createKafkaEventBus({ brokers: config.kafkaBrokers, clientId: `omnigate-${config.nodeId}`, log: eventsLog, sessionTimeoutMs: config.kafkaSessionTimeoutMs });
   let stopped = false;

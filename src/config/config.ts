@@ -1,5 +1,5 @@
 import { readEnvArea } from './env-area.ts';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { CONNECTOR_ENV_PREFIX } from '../modules/connectors/connector-config.ts';
 import { parseCapabilityOwners } from './capability-owners-config.ts';
@@ -100,6 +100,9 @@ const ENV_SCHEMA = {
     OMNIGATE_REDIS_COMMAND_TIMEOUT_MS: { type: 'integer', minimum: 10, maximum: 60_000, default: DEFAULT_REDIS_COMMAND_TIMEOUT_MS },
     KAFKA_BROKERS: { type: 'string', pattern: '^\\s*[A-Za-z0-9.-]+:\\d+\\s*(,\\s*[A-Za-z0-9.-]+:\\d+\\s*)*$' },
     NODE_ID: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' },
+    OMNIGATE_PROCESSES: { type: 'string', pattern: '^(auto|[1-9][0-9]?)$', default: '1' },
+    // Set by the primary process for each process it starts (docs/scaling.md, "Several processes per host").
+    OMNIGATE_PROCESS_INDEX: { type: 'integer', minimum: 0, maximum: 98 },
     OMNIGATE_OUTBOX_BATCH: { type: 'integer', minimum: 1, maximum: 10_000, default: 100 },
     OMNIGATE_OUTBOX_BUCKETS: { type: 'integer', minimum: 1, maximum: 1_024, default: DEFAULT_OUTBOX_BUCKETS },
     OMNIGATE_OUTBOX_LEASE_MS: { type: 'integer', minimum: 500, maximum: 600_000, default: DEFAULT_OUTBOX_LEASE_MS },
@@ -157,6 +160,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
   keyProblems.push(...identity.problems);
   if (keyProblems.length > 0 || identity.config === undefined) throw new ConfigError(keyProblems);
 
+  const processIndex = raw.OMNIGATE_PROCESS_INDEX as number | undefined;
+  const processCount = raw.OMNIGATE_PROCESSES === 'auto' ? availableParallelism() : Number(raw.OMNIGATE_PROCESSES);
   return Object.freeze({
     port: raw.PORT as number,
     host: raw.HOST as string,
@@ -173,7 +178,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     healthCheckIntervalMs: raw.OMNIGATE_HEALTH_CHECK_INTERVAL_MS as number,
     workerHeapMb: raw.OMNIGATE_WORKER_HEAP_MB as number,
     connectorsDir: resolve(rootDir, (raw.OMNIGATE_CONNECTORS_DIR as string | undefined) ?? 'connectors'),
-    connectorStoreDir: resolve(rootDir, (raw.OMNIGATE_PACKAGE_STORE_DIR as string | undefined) ?? '.data/connector-store'),
+    // One store per process: the processes of a host install the same packages at the same time.
+    connectorStoreDir: resolve(rootDir, (raw.OMNIGATE_PACKAGE_STORE_DIR as string | undefined) ?? '.data/connector-store', processIndex === undefined ? '.' : `p${processIndex}`),
     bodyLimitBytes: raw.OMNIGATE_BODY_LIMIT_BYTES as number,
     callTimeoutMs: raw.OMNIGATE_CALL_TIMEOUT_MS as number,
     shutdownGraceMs: raw.OMNIGATE_SHUTDOWN_GRACE_MS as number,
@@ -184,7 +190,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     kafkaBrokers: Object.freeze(raw.KAFKA_BROKERS === undefined ? [] : String(raw.KAFKA_BROKERS).split(',').map((b) => b.trim())),
     // Two gateways on one host must not share a name (nor a command consumer group); the port
     // tells them apart and stays the same across restarts (an ephemeral port cannot: the pid then).
-    nodeId: (raw.NODE_ID as string | undefined) ?? `${hostname()}-${(raw.PORT as number) || process.pid}`,
+    // Each process of a host is a node of its own, with a stable id: the host's, and its index.
+    nodeId: `${(raw.NODE_ID as string | undefined) ?? `${hostname()}-${(raw.PORT as number) || process.pid}`}${processIndex === undefined ? '' : `-p${processIndex}`}`,
+    processes: Object.freeze({ count: processCount, ...(processIndex === undefined ? {} : { index: processIndex }) }),
     outboxBatch: raw.OMNIGATE_OUTBOX_BATCH as number,
     outboxBuckets: raw.OMNIGATE_OUTBOX_BUCKETS as number,
     outboxLeaseMs: raw.OMNIGATE_OUTBOX_LEASE_MS as number,

@@ -87,6 +87,11 @@ export interface Config {
   readonly eventPolling: boolean;
   /** `OMNIGATE_RATE_LIMIT_PER_KEY`: requests per API key per window, across all nodes. */
   readonly rateLimitPerKey: number;
+  /**
+   * `OMNIGATE_PROCESSES`: how many gateway processes this host runs behind one port (`auto`: one
+   * per core), and which of them this is (set by the primary; absent when the host runs one).
+   */
+  readonly processes: { readonly count: number; readonly index?: number };
   /** `OMNIGATE_RATE_LIMIT_WINDOW_MS`: the window of the per-key limit. */
   readonly rateLimitWindowMs: number;
   /**

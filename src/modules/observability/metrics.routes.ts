@@ -2,10 +2,12 @@ import { Router, type NextFunction, type Request, type Response } from 'express'
 import type { Metrics } from './metrics.ts';
 
 /** GET /metrics in Prometheus text format (behind the API key like everything but health and docs). */
-export function createMetricsRouter(deps: { metrics: Metrics }): Router {
+export function createMetricsRouter(deps: { metrics: Metrics; hostMetrics?: () => Promise<{ text: string; contentType: string }> }): Router {
   const router = Router();
   router.get('/metrics', async (_req, res) => {
-    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+    // For the whole host when it runs several processes: every process's, summed by the primary.
+    const { text, contentType } = deps.hostMetrics ? await deps.hostMetrics() : { text: await deps.metrics.registry.metrics(), contentType: deps.metrics.registry.contentType };
+    res.type(contentType).send(text);
   });
   return router;
 }

@@ -7,6 +7,8 @@ export const BREAKER_STATE_VALUE = { closed: 0, halfOpen: 1, open: 2 } as const;
 
 /** Every metric the gateway exports, on its own registry (one per gateway, so tests can run several). */
 export function createMetrics() {
+  // Gauges that every process of a host reads alike (or whose worst value matters) aggregate by max
+  // or min on /metrics for the host (prom-client's AggregatorRegistry); the rest sum.
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'omnigate_' });
   const registers = [registry];
@@ -16,9 +18,9 @@ export function createMetrics() {
     httpDuration: new Histogram({ name: 'omnigate_http_request_duration_seconds', help: 'HTTP request latency', labelNames: ['method', 'route', 'status'], buckets: LATENCY_BUCKETS, registers }),
     connectorCalls: new Counter({ name: 'omnigate_connector_calls_total', help: 'Connector calls by outcome (ok or the error code)', labelNames: ['connector', 'capability', 'outcome'], registers }),
     connectorDuration: new Histogram({ name: 'omnigate_connector_call_duration_seconds', help: 'Connector call latency, retries included', labelNames: ['connector', 'capability', 'outcome'], buckets: LATENCY_BUCKETS, registers }),
-    breakerState: new Gauge({ name: 'omnigate_breaker_state', help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open', labelNames: ['connector', 'capability'], registers }),
-    breakerClusterState: new Gauge({ name: 'omnigate_breaker_cluster_state', help: 'The cluster\'s shared breaker as this node last read it: 0 closed, 1 trial due, 2 open', labelNames: ['connector', 'capability'], registers }),
-    breakerSharedUp: new Gauge({ name: 'omnigate_breaker_shared_up', help: 'Whether this node reaches the shared breaker state (0: its breakers decide alone)', registers }),
+    breakerState: new Gauge({ name: 'omnigate_breaker_state', help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open', labelNames: ['connector', 'capability'], aggregator: 'max', registers }),
+    breakerClusterState: new Gauge({ name: 'omnigate_breaker_cluster_state', help: 'The cluster\'s shared breaker as this node last read it: 0 closed, 1 trial due, 2 open', labelNames: ['connector', 'capability'], aggregator: 'max', registers }),
+    breakerSharedUp: new Gauge({ name: 'omnigate_breaker_shared_up', help: 'Whether this node reaches the shared breaker state (0: its breakers decide alone)', aggregator: 'min', registers }),
     breakerTransitions: new Counter({ name: 'omnigate_breaker_transitions_total', help: 'Circuit breaker state changes', labelNames: ['connector', 'capability', 'to'], registers }),
     bulkheadInUse: new Gauge({ name: 'omnigate_bulkhead_in_use', help: 'Calls in flight per connector', labelNames: ['connector'], registers }),
     bulkheadQueued: new Gauge({ name: 'omnigate_bulkhead_queued', help: 'Calls waiting for a bulkhead slot', labelNames: ['connector'], registers }),
@@ -31,9 +33,9 @@ export function createMetrics() {
     eventsDropped: new Counter({ name: 'omnigate_events_dropped_total', help: 'Events dropped because the outbox buffer was full while Redis was away', registers }),
     eventsConsumed: new Counter({ name: 'omnigate_events_consumed_total', help: 'Events handled by a consumer group of this node, by type', labelNames: ['group', 'type'], registers }),
     eventsDuplicate: new Counter({ name: 'omnigate_events_duplicate_total', help: 'Events dropped as already seen (at-least-once delivery)', labelNames: ['group'], registers }),
-    outboxDepth: new Gauge({ name: 'omnigate_outbox_depth', help: 'Events waiting in the outbox: every bucket, plus this node\'s memory buffer', registers }),
-    consumerLag: new Gauge({ name: 'omnigate_consumer_lag', help: 'Messages behind the end of the topic, per consumer group', labelNames: ['group', 'topic'], registers }),
-    queueDepth: new Gauge({ name: 'omnigate_queue_jobs', help: 'Jobs per queue and state', labelNames: ['queue', 'state'], registers }),
+    outboxDepth: new Gauge({ name: 'omnigate_outbox_depth', help: 'Events waiting in the outbox: every bucket, plus this node\'s memory buffer', aggregator: 'max', registers }),
+    consumerLag: new Gauge({ name: 'omnigate_consumer_lag', help: 'Messages behind the end of the topic, per consumer group', labelNames: ['group', 'topic'], aggregator: 'max', registers }),
+    queueDepth: new Gauge({ name: 'omnigate_queue_jobs', help: 'Jobs per queue and state', labelNames: ['queue', 'state'], aggregator: 'max', registers }),
     sseStreams: new Gauge({ name: 'omnigate_sse_streams', help: 'Event streams (SSE) open on this node', registers }),
     sseDropped: new Counter({ name: 'omnigate_sse_dropped_total', help: 'Event streams cut because their client read nothing for a heartbeat interval while paused', registers }),
     wsSockets: new Gauge({ name: 'omnigate_ws_sockets', help: 'Chat sockets open on this node, by principal kind', labelNames: ['kind'], registers }),

@@ -110,16 +110,22 @@ export interface SettingsProvider {
   problems(connectors: readonly string[]): string[];
 }
 
-export function createSettingsProvider(ajv: Ajv2020, resilienceEnv: Readonly<Record<string, string>>, defaultTimeoutMs: number): SettingsProvider {
+export function createSettingsProvider(ajv: Ajv2020, resilienceEnv: Readonly<Record<string, string>>, defaultTimeoutMs: number, processes = 1): SettingsProvider {
   const cache = new Map<string, ResilienceSettings>();
-  const resolve = (connector: string) => resolveResilienceSettings(ajv, connector, resilienceEnv, defaultTimeoutMs);
+  // The bulkhead is stated per host: each of its processes takes its share (at least one call).
+  const share = (settings: ResilienceSettings): ResilienceSettings =>
+    processes <= 1 ? settings : { ...settings, maxConcurrent: Math.max(1, Math.ceil(settings.maxConcurrent / processes)), maxQueue: Math.ceil(settings.maxQueue / processes) };
+  const resolve = (connector: string) => {
+    const resolved = resolveResilienceSettings(ajv, connector, resilienceEnv, defaultTimeoutMs);
+    return { ...resolved, settings: share(resolved.settings) };
+  };
   return {
     forConnector(connector) {
       let settings = cache.get(connector);
       if (!settings) {
         // Bad values were refused at start; a connector installed later gets the defaults for them.
         const resolved = resolve(connector);
-        settings = resolved.problems.length === 0 ? resolved.settings : resolveResilienceSettings(ajv, connector, {}, defaultTimeoutMs).settings;
+        settings = resolved.problems.length === 0 ? resolved.settings : share(resolveResilienceSettings(ajv, connector, {}, defaultTimeoutMs).settings);
         cache.set(connector, settings);
       }
       return settings;

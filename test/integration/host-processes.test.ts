@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { before, test } from 'node:test';
+import { API_KEY, ROOT_DIR } from '../support/gateway.ts';
+import { gatewayProcesses, type GatewayProcess } from '../support/gateway-process.ts';
+import { waitFor } from '../support/wait.ts';
+
+// One host running two gateway processes behind one port (OMNIGATE_PROCESSES=2), without Kafka:
+// the processes are nodes of their own, and the primary relays lifecycle commands between them,
+// writes the one audit trail and aggregates their metrics.
+const ADMIN_KEY = 'host-processes-admin-key-0123456789';
+const nodes = gatewayProcesses();
+let host: GatewayProcess;
+
+before(async () => {
+  host = await nodes.start({ name: 'host', env: { OMNIGATE_PROCESSES: '2', KAFKA_BROKERS: undefined, OMNIGATE_ADMIN_KEYS: `ops:${ADMIN_KEY}` } });
+  await waitFor('both processes listening', () => (listening().length >= 2 ? true : undefined), { timeoutMs: 30_000 });
+});
+
+/** One request on a connection of its own, so that the host's primary hands each to a process of its choosing. */
+function fresh(path: string, options: { method?: string; key?: string } = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: host.port, path, method: options.method ?? 'GET', agent: false, headers: { 'x-api-key': options.key ?? API_KEY, connection: 'close' } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+type Line = Record<string, unknown>;
+const listening = (): Line[] => host.logs().filter((l) => l.msg === 'gateway listening');
+const pidsOf = (lines: Line[]): Set<unknown> => new Set(lines.map((l) => l.pid));
+
+test('serves from each process on one port, and /metrics answers for the whole host', async () => {
+  const ids = listening().map((l) => l.nodeId).sort();
+  assert.deepEqual(ids, [`${host.nodeId}-p0`, `${host.nodeId}-p1`]);
+  const before = host.logs().length;
+  for (let i = 0; i < 20; i++) assert.equal((await fresh('/v1/connectors')).status, 200);
+  const served = await waitFor('the access lines', () => {
+    const lines = host.logs().slice(before).filter((l) => l.msg === 'request done' && l.path === '/v1/connectors');
+    return lines.length >= 20 ? lines : undefined;
+  });
+  assert.equal(pidsOf(served).size, 2, 'both processes answered');
+  const metrics = await fresh('/metrics');
+  const count = Number(/omnigate_http_requests_total\{method="GET",route="\/v1\/connectors",status="200"\} (\d+)/.exec(metrics.body)?.[1]);
+  assert.ok(count >= 20, `the host counted ${count} of the 20 requests: one process alone has about half`);
+  // The bulkhead is stated per host: each of the two processes takes half of the default 32.
+  for (let i = 0; i < 6; i++) assert.equal((await fresh('/v1/orders/ORD-0000001')).status, 200);
+  const views = await Promise.all(Array.from({ length: 6 }, () => fresh('/v1/connectors')));
+  const limits = views.map((v) => (JSON.parse(v.body) as { connectors: { name: string; bulkhead?: { maxConcurrent: number } }[] }).connectors.find((c) => c.name === 'orders-java')?.bulkhead?.maxConcurrent);
+  assert.ok(limits.some((l) => l !== undefined), 'no process showed its bulkhead');
+  assert.deepEqual([...new Set(limits.filter((l) => l !== undefined))], [16]);
+});
+
+test('a lifecycle change on one process reaches the other without Kafka, and the primary writes the one audit trail', async () => {
+  const before = host.logs().length;
+  const reload = await fresh('/v1/admin/connectors/tickets-node/reload', { method: 'POST', key: ADMIN_KEY });
+  assert.equal(reload.status, 200, reload.body);
+  const lines = await waitFor('the other process running it', () => {
+    const after = host.logs().slice(before);
+    const followed = after.find((l) => l.msg === 'ran a lifecycle command from another node' && l.action === 'reload' && l.connector === 'tickets-node');
+    return followed ? after : undefined;
+  });
+  const origin = lines.find((l) => l.msg === 'request done' && l.path === '/v1/admin/connectors/tickets-node/reload');
+  const follower = lines.find((l) => l.msg === 'ran a lifecycle command from another node');
+  assert.notEqual(follower?.pid, origin?.pid, 'the process that took the request did not run it twice');
+  // Both runs are in the one file, whole lines, and every process reads the same trail.
+  const auditFile = join(ROOT_DIR, '.data', `test-node-${host.nodeId}`, 'audit.jsonl');
+  const records = await waitFor('both audit records', () => {
+    const all = readFileSync(auditFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { action: string; connector: string; actor: string });
+    const reloads = all.filter((r) => r.action === 'reload' && r.connector === 'tickets-node');
+    return reloads.length >= 2 ? reloads : undefined;
+  });
+  assert.equal(records.length, 2);
+  assert.ok(records.some((r) => r.actor === 'ops') && records.some((r) => r.actor.startsWith('ops@')), JSON.stringify(records));
+  const trails = await Promise.all(Array.from({ length: 6 }, () => fresh('/v1/admin/audit?limit=5', { key: ADMIN_KEY })));
+  const seen = new Set(trails.map((t) => t.body));
+  assert.equal(seen.size, 1, 'every process answers the same trail');
+});
+
+test('a process that dies is started again with the same node id', async () => {
+  const [first] = listening();
+  assert.ok(first);
+  const victim = listening().filter((l) => l.nodeId === first.nodeId).at(-1);
+  process.kill(Number(victim?.pid), 'SIGKILL');
+  const again = await waitFor('the process started again', () => listening().find((l) => l.nodeId === first.nodeId && l.pid !== victim?.pid), { timeoutMs: 30_000 });
+  assert.equal(again.nodeId, first.nodeId);
+  assert.ok(host.logs().some((l) => l.msg === 'a gateway process ended: starting it again' && l.pid !== victim?.pid));
+  for (let i = 0; i < 6; i++) assert.equal((await fresh('/v1/connectors')).status, 200);
+});
