@@ -35,6 +35,8 @@ const BREAKER_OPENERS = orderIds(9_001, 1_000);
 const UNKNOWN_CUSTOMERS = Array.from({ length: 1_000 }, (_, i) => `bench-missing-${900_001 + i}`);
 /** The hop baselines' ports: beside the stack's (27080-27083), clear of everything else it uses. */
 const HOP_PORTS = { http: 27086, express: 27087 } as const;
+/** The gateway with one process per core, beside the first (27080). */
+const PROCESSES_PORT = 27088;
 /**
  * `--phases=a,b,c,d,e` (default all): a) always runs, as the others' rate derives from it, so
  * `--phases=a` measures the hop alone (~1 min).
@@ -114,8 +116,19 @@ async function main(): Promise<void> {
   const maxExpressHop = await measure('a) max throughput', 'express hop', closedLoop(hop(hopExpress.url)(HOT)));
   const maxGateway = await measure('a) max throughput', 'gateway', closedLoop(gateway(HOT)));
   for (const child of hops.splice(0)) child.kill('SIGTERM');
+  // Every core: the same read on a second gateway running one process per core (OMNIGATE_PROCESSES=auto),
+  // while the first idles; its CPU counts under "gateway" too.
+  say(`a) starting a gateway with one process per core (${machine.cpus}) on ${PROCESSES_PORT}…`);
+  const perCoreGateway = await s.startGateway(PROCESSES_PORT, { OMNIGATE_PROCESSES: 'auto' });
+  named.set(perCoreGateway.pid ?? -1, 'gateway');
+  const perCoreTarget = (ids: readonly string[]): Target => ({ ...gateway(ids), origin: perCoreGateway.url });
+  await runAutocannon(perCoreTarget(HOT), { connections: CONNECTIONS, durationS: WARMUP_S });
+  const maxPerCore = await measure('a) max throughput', `gateway, ${machine.cpus} processes`, closedLoop(perCoreTarget(HOT)));
+  await perCoreGateway.stop();
+  named.delete(perCoreGateway.pid ?? -1);
+  const processes = { one: maxGateway, perCore: maxPerCore, count: machine.cpus };
   const hopsMeasured = { http: maxHttpHop, express: maxExpressHop };
-  if (!PHASES.has('b')) return report({ rows, machine, began, s, hopsMeasured, maxDirect, maxGateway });
+  if (!PHASES.has('b')) return report({ rows, machine, began, s, hopsMeasured, maxDirect, maxGateway, processes });
   if (['b', 'c', 'd', 'e'].some((p) => !PHASES.has(p))) throw new Error(`--phases takes "a" (the hop alone) or all of a,b,c,d,e: b) to e) build on each other`);
   const rate = Math.max(20, Math.round(maxGateway.run.rps / 2 / 10) * 10);
   say(`fixed rate for b) to e): ${rate} req/s (half the gateway's max)`);
@@ -146,10 +159,10 @@ async function main(): Promise<void> {
 
   const summary = summarize({ maxDirect, maxGateway, rate, overallRate, paced, fastFail, staleServed });
   const goals = judgeGoals({
-    cores: machine.cpus, maxExpressHop, maxGateway, breakerOpen: fastFail.paced, rateLimited,
+    cores: machine.cpus, maxExpressHop, maxGateway, breakerOpen: fastFail.paced, rateLimited, processes,
     paced: { ...paced, staleAnswers: summary.fixedRate.paced.staleAnswers },
   });
-  return report({ rows, machine, began, s, hopsMeasured, maxDirect, maxGateway, goals, full: { summary, opening, backendRequestsWhileOpen, breakerAfter } });
+  return report({ rows, machine, began, s, hopsMeasured, maxDirect, maxGateway, processes, goals, full: { summary, opening, backendRequestsWhileOpen, breakerAfter } });
 }
 
 interface ReportInputs {
@@ -160,6 +173,8 @@ interface ReportInputs {
   readonly hopsMeasured: { readonly http: Row; readonly express: Row };
   readonly maxDirect: Row;
   readonly maxGateway: Row;
+  /** a) with one gateway process and with one per core. */
+  readonly processes: { readonly one: Row; readonly perCore: Row; readonly count: number };
   readonly goals?: readonly Goal[];
   /** Everything past a) (absent with `--phases=a`). */
   readonly full?: { summary: Summary; opening: unknown; backendRequestsWhileOpen: number; breakerAfter: BreakerState | undefined };
@@ -168,7 +183,7 @@ interface ReportInputs {
 /** Prints the tables, the ratios and the goals; writes every number to .data/bench-results.json. */
 function report(r: ReportInputs): void {
   const { rows, machine, s, hopsMeasured: hop, maxDirect, maxGateway, full } = r;
-  const goals = r.goals ?? judgeGoals({ cores: machine.cpus, maxExpressHop: hop.express, maxGateway });
+  const goals = r.goals ?? judgeGoals({ cores: machine.cpus, maxExpressHop: hop.express, maxGateway, processes: r.processes });
   const totalS = Math.round((Date.now() - r.began) / 1000);
   const out = (text: string) => void process.stdout.write(text);
   const ratio = (a: Row, b: Row) => (a.run.rps / b.run.rps).toFixed(3);
@@ -176,6 +191,7 @@ function report(r: ReportInputs): void {
   out(`${table(rows)}\n\nCPU per answered request, by process (µs), and the gateway's own counters:\n\n${cpuTable(rows, machine.cpus)}\n\n`);
   out(`a) max throughput, as a share of direct: node:http hop ${ratio(hop.http, maxDirect)}, express hop ${ratio(hop.express, maxDirect)}, gateway ${ratio(maxGateway, maxDirect)}\n`);
   out(`   gateway / express hop: ${ratio(maxGateway, hop.express)}; gateway / node:http hop: ${ratio(maxGateway, hop.http)}\n`);
+  out(`   gateway with ${r.processes.count} processes / with 1: ${ratio(r.processes.perCore, r.processes.one)} (${Math.round(r.processes.perCore.run.rps)} vs ${Math.round(r.processes.one.run.rps)} req/s)\n`);
   if (full) out(summaryText(full.summary, { backendRequestsWhileOpen: full.backendRequestsWhileOpen, breakerAfter: full.breakerAfter?.state ?? 'unknown' }));
   out(`\nIssue 13's goals, judged on this run:\n\n${goalsTable(goals)}\n`);
   const noisy = contended(rows, machine.cpus);

@@ -43,6 +43,8 @@ export interface Stack {
   readonly apiKey: string;
   readonly logDir: string;
   readonly gatewayPid: number | undefined;
+  /** Another gateway on the same Redis and backends, with settings of its own (e.g. OMNIGATE_PROCESSES), on `port`; stopped with the stack. */
+  startGateway(port: number, env: Record<string, string>): Promise<{ readonly url: string; readonly pid: number | undefined; stop(): Promise<void> }>;
   stop(): Promise<void>;
 }
 
@@ -68,9 +70,12 @@ export async function startStack(rootDir: string, say: (line: string) => void, o
   const unlessStopped = () => {
     if (stopped) throw new Error('stopped while starting');
   };
+  /** Gateways started besides the main one (startGateway). */
+  const extras: ChildProcess[] = [];
   const stop = async (): Promise<void> => {
     stopped = true;
     await step;
+    await Promise.all(extras.map((child) => stopChild(child, 12_000)));
     if (gateway) await stopChild(gateway, 12_000);
     await Promise.all([backends?.stop(), redis?.stop()]);
   };
@@ -94,26 +99,42 @@ export async function startStack(rootDir: string, say: (line: string) => void, o
     if (await answers(`${gatewayUrl}/healthz`)) throw new Error(`port ${ports.gateway} for the gateway is already in use`);
     say(`starting the gateway (node src/main.ts, LOG_LEVEL=${BENCH_GATEWAY_ENV.LOG_LEVEL})…`);
     mkdirSync(logDir, { recursive: true });
-    const logFd = openSync(join(logDir, 'gateway.log'), 'w');
-    // BENCH_PROFILE=1: a V8 CPU profile of the gateway for the whole run, written when it stops.
-    const profile = process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', `--cpu-prof-dir=${join(rootDir, '.data/bench-profile')}`] : [];
-    gateway = spawn(process.execPath, [...profile, join(rootDir, 'src/main.ts')], {
-      cwd: rootDir,
-      env: {
-        ...withoutGatewaySettings(process.env),
-        ...connectorEnv(backends.urls),
-        ...BENCH_GATEWAY_ENV,
-        HOST: '127.0.0.1',
-        PORT: String(ports.gateway),
-        ...redis.env,
-        OMNIGATE_API_KEYS: `bench:${apiKey}`,
-      },
-      // A file, not a pipe to us: the gateway's log writes must not wait on the load generator.
-      stdio: ['ignore', logFd, logFd],
-    });
-    closeSync(logFd);
+    const running = { backends, redis };
+    const spawnGateway = (port: number, env: Record<string, string>, logName: string, profiled: boolean): ChildProcess => {
+      const logFd = openSync(join(logDir, logName), 'w');
+      // BENCH_PROFILE=1: a V8 CPU profile of the gateway for the whole run, written when it stops.
+      const profile = profiled && process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', `--cpu-prof-dir=${join(rootDir, '.data/bench-profile')}`] : [];
+      const child = spawn(process.execPath, [...profile, join(rootDir, 'src/main.ts')], {
+        cwd: rootDir,
+        env: {
+          ...withoutGatewaySettings(process.env),
+          ...connectorEnv(running.backends.urls),
+          ...BENCH_GATEWAY_ENV,
+          HOST: '127.0.0.1',
+          PORT: String(port),
+          ...running.redis.env,
+          OMNIGATE_API_KEYS: `bench:${apiKey}`,
+          ...env,
+        },
+        // A file, not a pipe to us: the gateway's log writes must not wait on the load generator.
+        stdio: ['ignore', logFd, logFd],
+      });
+      closeSync(logFd);
+      return child;
+    };
+    gateway = spawnGateway(ports.gateway, {}, 'gateway.log', true);
     await track(waitReady(gatewayUrl, gateway, logDir));
-    return { gatewayUrl, ordersUrl: backends.urls.orders, apiKey, logDir, gatewayPid: gateway.pid, stop };
+    return {
+      gatewayUrl, ordersUrl: backends.urls.orders, apiKey, logDir, gatewayPid: gateway.pid, stop,
+      async startGateway(port, env) {
+        const url = `http://127.0.0.1:${port}`;
+        if (await answers(`${url}/healthz`)) throw new Error(`port ${port} for another gateway is already in use`);
+        const child = spawnGateway(port, env, `gateway-${port}.log`, false);
+        extras.push(child);
+        await waitReady(url, child, logDir);
+        return { url, pid: child.pid, stop: () => stopChild(child, 12_000) };
+      },
+    };
   } catch (err) {
     await stop();
     throw err;
