@@ -173,7 +173,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   disposables.defer('jobs', () => jobs.close(listening ? config.shutdownGraceMs : 0));
   // The pipeline and the registry publish through `events` only once they run, after this line.
   // The outbox's last events may still queue webhook deliveries: events close before the jobs.
-  const events = await createEvents({ ...(await eventBusFor(config, log, disposables, host)), nodeId: config.nodeId, dedupe, streams: createRedisStreamStore(redis), leases, log, metrics, outboxBatch: config.outboxBatch, outboxBuckets: config.outboxBuckets, outboxLeaseMs: config.outboxLeaseMs });
+  const events = await createEvents({ ...(await eventBusFor(config, log, disposables, host)), nodeId: config.nodeId, dedupe, streams: createRedisStreamStore(redis), leases, log, metrics, outboxBatch: config.outboxBatch, eventLog: config.sseLog, outboxBuckets: config.outboxBuckets, outboxLeaseMs: config.outboxLeaseMs });
   disposables.defer('events', () => events.close(listening ? Math.min(5_000, config.shutdownGraceMs) : 0));
   const audit = host ? host.auditLog(createFileAuditLog(config.auditFile)) : createFileAuditLog(config.auditFile);
   const localLifecycle = createLifecycle({ registry, audit, log });

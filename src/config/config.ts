@@ -48,6 +48,8 @@ export const DEFAULT_KAFKA_SESSION_TIMEOUT_MS = 10_000;
 export const DEFAULT_SSE_MAX_PER_KEY = 100;
 export const DEFAULT_SSE_MAX_BUFFER_BYTES = 256 * 1024;
 export const DEFAULT_SSE_HEARTBEAT_MS = 15_000;
+export const DEFAULT_SSE_LOG_RETENTION_MS = 10 * 60 * 1000;
+export const DEFAULT_SSE_LOG_MAX_EVENTS = 100_000;
 /** How often a node reads the dispatch numbers while supervisors watch GET /v1/queues/stream. */
 export const DEFAULT_QUEUES_STREAM_INTERVAL_MS = 1_000;
 /** How long a /metrics scrape waits for the dispatch numbers before leaving them out. */
@@ -124,6 +126,8 @@ const ENV_SCHEMA = {
     OMNIGATE_SSE_MAX_PER_KEY: { type: 'integer', minimum: 1, maximum: 100_000, default: DEFAULT_SSE_MAX_PER_KEY },
     OMNIGATE_SSE_MAX_BUFFER_BYTES: { type: 'integer', minimum: 4096, maximum: 64 * 1024 * 1024, default: DEFAULT_SSE_MAX_BUFFER_BYTES },
     OMNIGATE_SSE_HEARTBEAT_MS: { type: 'integer', minimum: 100, maximum: 600_000, default: DEFAULT_SSE_HEARTBEAT_MS },
+    OMNIGATE_SSE_LOG_RETENTION_MS: { type: 'integer', minimum: 1_000, maximum: 7 * 86_400_000, default: DEFAULT_SSE_LOG_RETENTION_MS },
+    OMNIGATE_SSE_LOG_MAX_EVENTS: { type: 'integer', minimum: 100, maximum: 100_000_000, default: DEFAULT_SSE_LOG_MAX_EVENTS },
     OMNIGATE_QUEUES_STREAM_INTERVAL_MS: { type: 'integer', minimum: 10, maximum: 600_000, default: DEFAULT_QUEUES_STREAM_INTERVAL_MS },
     OMNIGATE_QUEUES_METRICS_TIMEOUT_MS: { type: 'integer', minimum: 10, maximum: 60_000, default: DEFAULT_QUEUES_METRICS_TIMEOUT_MS },
     OMNIGATE_BOT_CATALOGUE_REFRESH_MS: { type: 'integer', minimum: 10, maximum: 86_400_000, default: DEFAULT_BOT_CATALOGUE_REFRESH_MS },
@@ -212,6 +216,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     sseMaxPerKey: raw.OMNIGATE_SSE_MAX_PER_KEY as number,
     sseMaxBufferBytes: raw.OMNIGATE_SSE_MAX_BUFFER_BYTES as number,
     sseHeartbeatMs: raw.OMNIGATE_SSE_HEARTBEAT_MS as number,
+    sseLog: Object.freeze({ retentionMs: raw.OMNIGATE_SSE_LOG_RETENTION_MS as number, maxEvents: raw.OMNIGATE_SSE_LOG_MAX_EVENTS as number }),
     queuesStreamIntervalMs: raw.OMNIGATE_QUEUES_STREAM_INTERVAL_MS as number,
     queuesMetricsTimeoutMs: raw.OMNIGATE_QUEUES_METRICS_TIMEOUT_MS as number,
     botCatalogueRefreshMs: raw.OMNIGATE_BOT_CATALOGUE_REFRESH_MS as number,

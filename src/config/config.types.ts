@@ -136,6 +136,8 @@ export interface Config {
   readonly sseMaxBufferBytes: number;
   /** `OMNIGATE_SSE_HEARTBEAT_MS`: keep-alive comments on event streams this often; a paused stream whose client reads nothing for this long is dropped. */
   readonly sseHeartbeatMs: number;
+  /** `OMNIGATE_SSE_LOG_RETENTION_MS` / `OMNIGATE_SSE_LOG_MAX_EVENTS`: how long the SSE resume log keeps events, and a cap on how many. */
+  readonly sseLog: { readonly retentionMs: number; readonly maxEvents: number };
   /** `OMNIGATE_QUEUES_STREAM_INTERVAL_MS`: while GET /v1/queues/stream has a client on a node, the node reads the dispatch numbers this often (an event goes out when they changed). */
   readonly queuesStreamIntervalMs: number;
   /** `OMNIGATE_QUEUES_METRICS_TIMEOUT_MS`: a /metrics scrape waits this long for the dispatch numbers; past it they are left out and `omnigate_dispatch_stats_up` is 0. */

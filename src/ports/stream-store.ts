@@ -45,7 +45,11 @@ export interface StreamStore extends StreamReads {
   /** Appends every entry, each to its stream, all or none; answers their ids in order. `maxLength` trims (about) the oldest. */
   append(entries: readonly { readonly stream: string; readonly fields: StreamFields }[], options?: { readonly maxLength?: number }): Promise<string[]>;
   /** Appends unless `once.key` is marked, and marks it for `once.ttlMs`, in one step: the id, or undefined for a repeat. */
-  appendOnce(stream: string, fields: StreamFields, once: { readonly key: string; readonly ttlMs: number }, options?: { readonly maxLength?: number }): Promise<string | undefined>;
+  /**
+   * `maxAgeMs` trims (about) the entries older than that, by the store's clock; `maxLength`, kept
+   * as well, caps their number.
+   */
+  appendOnce(stream: string, fields: StreamFields, once: { readonly key: string; readonly ttlMs: number }, options?: { readonly maxLength?: number; readonly maxAgeMs?: number }): Promise<string | undefined>;
   /** Deletes entries by id: how many were there. */
   remove(stream: string, ids: readonly string[]): Promise<number>;
   /** `range` of several streams at once (on Redis one pipeline: one write, one round trip), answered in order. */

@@ -216,6 +216,19 @@ for (const [name, make] of Object.entries(adapters)) {
       assert.equal(await streams.length(stream), 1);
     });
 
+    test('appendOnce with maxAgeMs drops the entries older than that: the log is sized by time', async () => {
+      const { streams } = make();
+      const stream = keyOf('stream');
+      const first = await streams.appendOnce(stream, { e: 'old' }, { key: keyOf('once'), ttlMs: 60_000 }, { maxAgeMs: 200 });
+      assert.ok(first);
+      await streams.appendOnce(stream, { e: 'fresh' }, { key: keyOf('once'), ttlMs: 60_000 }, { maxAgeMs: 200 });
+      assert.equal(await streams.length(stream), 2, 'both younger than maxAgeMs');
+      await new Promise((r) => setTimeout(r, 300));
+      const last = await streams.appendOnce(stream, { e: 'newest' }, { key: keyOf('once'), ttlMs: 60_000 }, { maxAgeMs: 200, maxLength: 1_000 });
+      assert.equal(await streams.length(stream), 1, 'the two older than maxAgeMs are gone');
+      assert.equal((await streams.newest(stream))?.id, last);
+    });
+
     test('a reader waits for what is appended after its position, and gives up after blockMs', async () => {
       const { streams } = make();
       const stream = keyOf('stream');

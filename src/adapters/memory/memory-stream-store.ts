@@ -32,7 +32,7 @@ export function createMemoryStreamStore(options: { now?: () => number } = {}): S
     return (position === undefined ? entries : entries.filter((e) => isAfter(e.id, position))).slice(0, count);
   };
 
-  function add(name: string, fields: StreamEntry['fields'], maxLength: number | undefined): string {
+  function add(name: string, fields: StreamEntry['fields'], maxLength: number | undefined, maxAgeMs?: number): string {
     const stream = streamOf(name);
     const ms = Math.max(now(), stream.lastMs);
     stream.lastSeq = ms === stream.lastMs ? stream.lastSeq + 1 : 0;
@@ -40,6 +40,10 @@ export function createMemoryStreamStore(options: { now?: () => number } = {}): S
     const id = `${ms}-${stream.lastSeq}`;
     stream.entries.push({ id, fields: { ...fields } });
     stream.added += 1;
+    if (maxAgeMs !== undefined) {
+      const oldest = stream.entries.findIndex((e) => Number(e.id.split('-')[0]) >= ms - maxAgeMs);
+      if (oldest > 0) stream.entries.splice(0, oldest);
+    }
     if (maxLength !== undefined && stream.entries.length > maxLength) stream.entries.splice(0, stream.entries.length - maxLength);
     return id;
   }
@@ -76,7 +80,7 @@ export function createMemoryStreamStore(options: { now?: () => number } = {}): S
     async appendOnce(stream, fields, once, opts = {}) {
       if (marks.get(once.key)) return undefined;
       marks.set(once.key, true, once.ttlMs);
-      const id = add(stream, fields, opts.maxLength);
+      const id = add(stream, fields, opts.maxLength, opts.maxAgeMs);
       wake();
       return id;
     },

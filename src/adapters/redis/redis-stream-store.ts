@@ -2,11 +2,23 @@ import type { Redis } from 'ioredis';
 import type { StreamEntry, StreamFields, StreamInfo, StreamReader, StreamReads, StreamStore } from '../../ports/stream-store.ts';
 import type { RedisHandle } from './redis-client.ts';
 
-/** The append and its "already appended" mark in one step (both keys must share a slot on a Cluster). */
+/**
+ * The append and its "already appended" mark in one step (both keys must share a slot on a
+ * Cluster). ARGV[3], when given, trims entries older than that many ms by Redis's clock (MINID);
+ * ARGV[2], when given, caps the length besides.
+ */
 const APPEND_ONCE = `
 if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then return false end
-if ARGV[2] == '' then return redis.call('XADD', KEYS[1], '*', unpack(ARGV, 3)) end
-return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))`;
+local id
+if ARGV[3] ~= '' then
+  local t = redis.call('TIME')
+  local minid = string.format('%d', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - tonumber(ARGV[3]))
+  id = redis.call('XADD', KEYS[1], 'MINID', minid, '*', unpack(ARGV, 4))
+else
+  id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 4))
+end
+if ARGV[2] ~= '' then redis.call('XTRIM', KEYS[1], 'MAXLEN', '~', ARGV[2]) end
+return id`;
 
 /** The entry, if still there, appended to KEYS[2] with the extra fields and deleted from KEYS[1]. */
 const MOVE = `
@@ -81,7 +93,7 @@ export function createRedisStreamStore(redis: RedisHandle): StreamStore {
       return results.map(([, id]) => String(id));
     },
     async appendOnce(stream, fields, once, options = {}) {
-      const id = await client.eval(APPEND_ONCE, 2, stream, once.key, String(once.ttlMs), options.maxLength === undefined ? '' : String(options.maxLength), ...flat(fields));
+      const id = await client.eval(APPEND_ONCE, 2, stream, once.key, String(once.ttlMs), options.maxLength === undefined ? '' : String(options.maxLength), options.maxAgeMs === undefined ? '' : String(options.maxAgeMs), ...flat(fields));
       return id === null ? undefined : String(id);
     },
     remove: (stream, ids) => (ids.length === 0 ? Promise.resolve(0) : client.xdel(stream, ...ids)),

@@ -6,7 +6,10 @@ import { DEFAULT_SEEN_TTL_S } from './dedupe.ts';
 
 export const EVENT_LOG_KEY = 'omnigate:events';
 export const EVENT_LOG_GROUP = 'omnigate-event-log';
-export const DEFAULT_EVENT_LOG_LENGTH = 10_000;
+/** How long the log keeps an event for a client to resume after it (`OMNIGATE_SSE_LOG_RETENTION_MS`). */
+export const DEFAULT_EVENT_LOG_RETENTION_MS = 10 * 60 * 1000;
+/** A cap on its length whatever the rate, for Redis's memory (`OMNIGATE_SSE_LOG_MAX_EVENTS`): ~100 MB of 1 KB events; at 20,000 events/s it holds 5 s. */
+export const DEFAULT_EVENT_LOG_LENGTH = 100_000;
 /** Replays read pages on a connection of their own; a page of large events takes longer than a command. */
 const REPLAY_COMMAND_TIMEOUT_MS = 5_000;
 
@@ -51,10 +54,11 @@ export function isAfter(position: string, than: string): boolean {
 const toLogged = ({ id, fields }: StreamEntry): LoggedEvent => ({ position: id, event: JSON.parse(fields.e ?? 'null') as CloudEvent });
 
 /** `group` is the writers' consumer group (every node's the same one) on `topic` (the bus's default); tests take fresh ones. */
-export async function createEventLog(deps: { bus: EventBus; streams: StreamStore; log: Logger; metrics: Metrics; maxLength?: number; seenTtlS?: number; group?: string; topic?: string }): Promise<EventLog> {
+export async function createEventLog(deps: { bus: EventBus; streams: StreamStore; log: Logger; metrics: Metrics; retentionMs?: number; maxLength?: number; seenTtlS?: number; group?: string; topic?: string }): Promise<EventLog> {
   const log = deps.log.child({ module: 'event-log' });
   const listeners = new Set<(entry: LoggedEvent) => void>();
-  const maxLength = deps.maxLength ?? DEFAULT_EVENT_LOG_LENGTH;
+  // Sized by time: a client away less than the retention resumes, at any rate; the length cap only guards Redis's memory.
+  const trimming = { maxAgeMs: deps.retentionMs ?? DEFAULT_EVENT_LOG_RETENTION_MS, maxLength: deps.maxLength ?? DEFAULT_EVENT_LOG_LENGTH };
   const { streams } = deps;
   // Blocking reads and replays each get a reader of their own: neither waits behind the other nor
   // holds up the shared command connection.
@@ -74,7 +78,7 @@ export async function createEventLog(deps: { bus: EventBus; streams: StreamStore
       // The append and its "already logged" mark in one step: a relay that hands an event over
       // again (after a crash between append and mark, or to a second node in a rebalance) finds the mark.
       const once = { key: loggedKey(event.id), ttlMs: (deps.seenTtlS ?? DEFAULT_SEEN_TTL_S) * 1_000 };
-      const appended = await streams.appendOnce(EVENT_LOG_KEY, { e: JSON.stringify(event) }, once, { maxLength });
+      const appended = await streams.appendOnce(EVENT_LOG_KEY, { e: JSON.stringify(event) }, once, trimming);
       if (appended !== undefined) deps.metrics.eventsConsumed.inc({ group, type: event.type });
       else deps.metrics.eventsDuplicate.inc({ group });
     },

@@ -26,6 +26,8 @@ export interface EventsDeps {
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly outboxBatch?: number;
+  /** How long the SSE event log keeps events, and at most how many (docs: README, "Fan-out"). */
+  readonly eventLog?: { readonly retentionMs: number; readonly maxEvents: number };
   /** Outbox buckets (the same on every node) and how long a node leases one. */
   readonly outboxBuckets?: number;
   readonly outboxLeaseMs?: number;
@@ -66,7 +68,7 @@ export async function createEvents(deps: EventsDeps): Promise<Events> {
     ...(deps.isShared ? { leaseMs: deps.outboxLeaseMs ?? DEFAULT_OUTBOX_LEASE_MS } : {}),
     ...(deps.outboxBatch ? { batchSize: deps.outboxBatch } : {}),
   });
-  const eventLog = await createEventLog({ bus, streams: deps.streams, log, metrics: deps.metrics });
+  const eventLog = await createEventLog({ bus, streams: deps.streams, log, metrics: deps.metrics, ...(deps.eventLog ? { retentionMs: deps.eventLog.retentionMs, maxLength: deps.eventLog.maxEvents } : {}) });
   const subscriptions = new Set<Subscription>();
   const groups = new Set<string>([EVENT_LOG_GROUP]);
   const depthTimer = setInterval(() => void outbox.depth().then((d) => deps.metrics.outboxDepth.set(d), () => undefined), 1_000);
