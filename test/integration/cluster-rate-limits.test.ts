@@ -12,13 +12,15 @@ const SYNC_MS = 100;
 // The principal's name is the limit's key in Redis: one of this run's own, so an earlier run's window does not count.
 const OWNER = `rl${Date.now().toString(36)}`;
 const KEY = `cluster-rate-limit-key-${OWNER}-0123456789`;
+// Another key of this run's own, to show the first key's limit is not the node's: the test key is counted by every test of the run.
+const OTHER_KEY = `cluster-rate-limit-other-${OWNER}-0123456789`;
 const nodes = gatewayProcesses();
 let a: GatewayProcess;
 let b: GatewayProcess;
 
 before(async () => {
   const env = {
-    OMNIGATE_API_KEYS: `test:${API_KEY},${OWNER}:${KEY}`,
+    OMNIGATE_API_KEYS: `test:${API_KEY},${OWNER}:${KEY},${OWNER}x:${OTHER_KEY}`,
     OMNIGATE_RATE_LIMIT_PER_KEY: String(LIMIT),
     // Long enough that the test never straddles two windows.
     OMNIGATE_RATE_LIMIT_WINDOW_MS: '600000',
@@ -69,5 +71,5 @@ test('two gateway processes under load share one key limit: together they admit 
     assert.ok(Number(res.headers.get('retry-after')) > 0, `Retry-After ${res.headers.get('retry-after')}`);
   }
   // Another key on the same nodes is not touched.
-  assert.equal((await a.api('/v1/connectors')).status, 200);
+  for (const node of [a, b]) assert.equal((await node.api('/v1/connectors', { headers: { 'x-api-key': OTHER_KEY } })).status, 200);
 });
