@@ -5,7 +5,7 @@ import type { RoutingRules } from '../../src/modules/dispatch/routing.types.ts';
 import { simAgent, simAgents, type AgentBehaviour, type SimAgent } from '../support/dispatch-agents.ts';
 import { dispatchWorld, FAST_DISPATCH, seedCustomers } from '../support/dispatch-nodes.ts';
 import { sampleAgentLoads } from '../support/dispatch-sampler.ts';
-import { assignedAgents, capacityViolations, dispatchOutcome, offersOf, peakLoads, queueOf, readStreams, streamObserver, streamViolations, type StreamObserver } from '../support/dispatch-streams.ts';
+import { assignedAgents, agentHolds, capacityViolations, dispatchOutcome, offersOf, peakLoads, queueOf, readStreams, streamObserver, streamViolations, type StreamObserver } from '../support/dispatch-streams.ts';
 import { startConversation, startConversations, type StartedConversation, type VisitorSpec } from '../support/dispatch-visitors.ts';
 import type { GatewayProcess } from '../support/gateway-process.ts';
 import { waitFor } from '../support/wait.ts';
@@ -95,7 +95,14 @@ describe('dispatch on two nodes under load', () => {
     // The streams at fault, for the post-mortem.
     for (const line of bad) t.diagnostic(JSON.stringify(streams.get(line.split(' ')[0]!)?.map((e) => [e.seq, e.type, e.at, e.data.offerId ?? '', e.data.agentId ?? '', e.data.outcome ?? ''])));
     assert.deepEqual(bad, [], 'offers and assignments consistent on every stream');
-    assert.deepEqual(capacityViolations(streams, new Map(PROFILES.map((p) => [p.id, p.maxConcurrent]))), [], 'no agent over its maximum');
+    const overCapacity = capacityViolations(streams, new Map(PROFILES.map((p) => [p.id, p.maxConcurrent])));
+    // The holds of an agent over its maximum, with the streams of its conversations, for the post-mortem.
+    for (const agentId of overCapacity.map((line) => line.split(' ')[0]!)) {
+      const held = agentHolds(streams, agentId);
+      t.diagnostic(`${agentId}: ${JSON.stringify(held)}`);
+      for (const { conversationId } of held) t.diagnostic(`${conversationId}: ${JSON.stringify(streams.get(conversationId)?.map((e) => [e.seq, e.type, e.at, e.data.offerId ?? '', e.data.agentId ?? '']))}`);
+    }
+    assert.deepEqual(overCapacity, [], 'no agent over its maximum');
     for (const c of started) {
       const events = streams.get(c.conversationId)!;
       const outcome = dispatchOutcome(events);

@@ -158,6 +158,12 @@ function holds(streams: Streams): Hold[] {
   return spans;
 }
 
+/** What one agent held, by the streams, oldest first: for the post-mortem of a capacity violation. */
+export function agentHolds(streams: Streams, agentId: string): { conversationId: string; from: string; to: string }[] {
+  const iso = (ms: number) => (Number.isFinite(ms) ? new Date(ms).toISOString() : 'open');
+  return holds(streams).filter((h) => h.agentId === agentId).sort((x, y) => x.fromMs - y.fromMs).map((h) => ({ conversationId: h.conversationId, from: iso(h.fromMs), to: iso(h.toMs) }));
+}
+
 /** The most conversations each agent held at once, by the streams (see {@link holds}). */
 export function peakLoads(streams: Streams): Map<string, number> {
   const byAgent = new Map<string, Hold[]>();
