@@ -3,7 +3,13 @@
 //     batches of 100 against batches of 1;
 //  2. latency from publish to an SSE subscriber (outbox → Kafka → event log → SSE), p50/p99,
 //     against a plain kafkajs produce → consume in the same run as the baseline.
-// Usage: node bench/events.ts [events=20000]   (~1 min; everything on loopback, stopped at the end)
+//  3. sustained: a gateway in a process of its own publishes 1 KB events at a steady rate (default
+//     20,000/s for 60 s) as request handlers do; an independent Kafka consumer and an SSE client
+//     count them and time them from publish; the outbox depth is sampled every second. Baseline:
+//     kafkajs alone producing and consuming the same events as fast as it can, in the same run.
+// Usage: node bench/events.ts [events=20000] [--rate=20000] [--seconds=60] [--only=sustained]
+//   (~3 min; everything on loopback, stopped at the end)
+import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -17,8 +23,16 @@ import { loadConfig } from '../src/config/config.ts';
 import { cloudEvent } from '../src/kernel/events.ts';
 import { startGateway, type Gateway } from '../src/gateway.ts';
 
+import type { PublisherCommand, PublisherReport } from './lib/event-publisher.ts';
+
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const total = Number(process.argv[2] ?? 20_000);
+const flags = new Map(process.argv.slice(2).filter((a) => a.startsWith('--')).map((a) => a.slice(2).split('=') as [string, string]));
+const total = Number(process.argv.slice(2).find((a) => !a.startsWith('--')) ?? 20_000);
+const sustainedRate = Number(flags.get('rate') ?? 20_000);
+const sustainedSeconds = Number(flags.get('seconds') ?? 60);
+const EVENT_BYTES = 1_024;
+/** Wall-clock milliseconds with sub-millisecond precision, comparable between processes on one machine. */
+const wallNow = () => performance.timeOrigin + performance.now();
 const samples = 500;
 const dir = join(root, '.data', `bench-events-${process.pid}`);
 mkdirSync(join(dir, 'connectors'), { recursive: true });
@@ -127,26 +141,197 @@ async function kafkaLatency() {
   return latencies;
 }
 
-try {
-  const unbatched = await throughput(1);
-  const batched = await throughput(100);
-  const direct = await kafkaLatency();
-  const sse = await sseLatency();
-  const result = {
-    machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
-    throughput: { unbatched, batched, ratio: Number((batched.endToEndPerSec / unbatched.endToEndPerSec).toFixed(2)) },
-    latencyMs: {
-      kafkaDirect: { p50: percentile(direct, 50), p99: percentile(direct, 99) },
-      publishToSse: { p50: percentile(sse, 50), p99: percentile(sse, 99) },
-    },
+/** Reads an SSE stream, calling `onData` with each event's data line. */
+async function readSse(url: string, onData: (data: string) => void, signal: AbortSignal): Promise<void> {
+  const res = await fetch(url, { headers: { 'x-api-key': 'bench-key-0123456789abcdef' }, signal });
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buffer += value;
+      let start = 0;
+      for (let cut = buffer.indexOf('\n\n'); cut >= 0; cut = buffer.indexOf('\n\n', start)) {
+        const at = buffer.indexOf('\ndata: ', start);
+        if (at >= 0 && at < cut) onData(buffer.slice(at + 7, cut));
+        start = cut + 2;
+      }
+      buffer = buffer.slice(start);
+    }
+  } catch (err) {
+    if (!signal.aborted) throw err;
+  }
+}
+
+const AT = /"at":([\d.]+)/;
+
+/**
+ * 3. A steady rate for a while: a gateway of its own (its own process, as in production) publishes;
+ * this process consumes from Kafka (a group of its own) and from the SSE stream, and times each
+ * event from its publish.
+ */
+async function sustained(rate: number, seconds: number) {
+  const run = randomUUID();
+  const child = fork(join(root, 'bench', 'lib', 'event-publisher.ts'), [], {
+    env: { ...process.env, ...redis.env, KAFKA_BROKERS: kafka.brokers.join(','), OMNIGATE_API_KEYS: 'bench:bench-key-0123456789abcdef', NODE_ID: `bench-sustained-${run.slice(0, 8)}`, OMNIGATE_CONNECTORS_DIR: join(dir, 'connectors'), OMNIGATE_RATE_LIMIT_PER_KEY: '100000000' },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    // BENCH_PROFILE=1: the publishing gateway's CPU profile, in .data/bench-profile/ as the other benches write theirs.
+    execArgv: process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', `--cpu-prof-dir=${join(root, '.data', 'bench-profile')}`] : [],
+  });
+  const reports: PublisherReport[] = [];
+  let wake: (() => void) | undefined;
+  child.on('message', (m: PublisherReport) => (reports.push(m), wake?.()));
+  /** The next report that is one of `keys`, in the order they came. */
+  const next = async (...keys: string[]): Promise<PublisherReport> => {
+    for (;;) {
+      const at = reports.findIndex((r) => keys.some((k) => k in r));
+      if (at >= 0) return reports.splice(at, 1)[0]!;
+      if (child.exitCode !== null) throw new Error(`the publisher exited (${child.exitCode})`);
+      await new Promise<void>((r) => ((wake = r), setTimeout(r, 500)));
+    }
   };
-  console.table([
-    { measure: 'events/s end to end, outbox batch 1', value: unbatched.endToEndPerSec },
-    { measure: 'events/s end to end, outbox batch 100', value: batched.endToEndPerSec },
-    { measure: 'ratio batched/unbatched', value: result.throughput.ratio },
-    { measure: 'kafkajs produce→consume p50 / p99 ms (baseline)', value: `${result.latencyMs.kafkaDirect.p50.toFixed(1)} / ${result.latencyMs.kafkaDirect.p99.toFixed(1)}` },
-    { measure: 'publish→SSE p50 / p99 ms', value: `${result.latencyMs.publishToSse.p50.toFixed(1)} / ${result.latencyMs.publishToSse.p99.toFixed(1)}` },
-  ]);
+  const command = (c: PublisherCommand) => child.send(c);
+  const { ready } = (await next('ready')) as Extract<PublisherReport, { ready: unknown }>;
+  try {
+    const kafkaMs: number[] = [];
+    const sseMs: number[] = [];
+    let lastKafka = 0;
+    let lastSse = 0;
+    const consumer = client.consumer({ groupId: `bench-sustained-${run}`, maxWaitTimeInMs: 100 });
+    await consumer.connect();
+    await consumer.subscribe({ topic: EVENTS_TOPIC, fromBeginning: false });
+    const joined = new Promise<void>((r) => consumer.on(consumer.events.GROUP_JOIN, () => r()));
+    await consumer.run({
+      eachBatch: async ({ batch }) => {
+        const now = wallNow();
+        for (const m of batch.messages) {
+          const value = m.value?.toString() ?? '';
+          if (!value.includes(run)) continue;
+          kafkaMs.push(now - Number(AT.exec(value)?.[1]));
+          lastKafka = now;
+        }
+      },
+    });
+    await joined;
+    const stopSse = new AbortController();
+    const sse = readSse(`${ready.url}/v1/events/stream?type=bench.sustained`, (data) => {
+      if (!data.includes(run)) return;
+      const now = wallNow();
+      sseMs.push(now - Number(AT.exec(data)?.[1]));
+      lastSse = now;
+    }, stopSse.signal);
+    await new Promise((r) => setTimeout(r, 1_000));
+    const started = wallNow();
+    command({ start: { rate, seconds, run, bytes: EVENT_BYTES } });
+    const depths: number[] = [];
+    const perSecond: { published: number; kafka: number; sse: number; depth: number }[] = [];
+    let done: Extract<PublisherReport, { done: unknown }>['done'] | undefined;
+    let before = { published: 0, kafka: 0, sse: 0 };
+    while (!done) {
+      const report = await next('tick', 'done');
+      if ('done' in report) done = report.done;
+      else if ('tick' in report) {
+        depths.push(report.tick.depth);
+        const now = { published: report.tick.published, kafka: kafkaMs.length, sse: sseMs.length };
+        perSecond.push({ published: now.published - before.published, kafka: now.kafka - before.kafka, sse: now.sse - before.sse, depth: report.tick.depth });
+        before = now;
+      }
+    }
+    // Whatever is on its way still arrives (bounded).
+    const waitUntil = wallNow() + 30_000;
+    while ((kafkaMs.length < done.published || sseMs.length < done.published) && wallNow() < waitUntil) await new Promise((r) => setTimeout(r, 50));
+    stopSse.abort();
+    await sse;
+    await consumer.disconnect();
+    const rateOf = (count: number, last: number) => Math.round(count / ((last - started) / 1_000));
+    return {
+      offered: rate,
+      seconds,
+      eventBytes: EVENT_BYTES,
+      published: done.published,
+      publishedPerSec: Math.round(done.published / seconds),
+      kafka: { received: kafkaMs.length, perSec: rateOf(kafkaMs.length, lastKafka), p50: percentile(kafkaMs, 50), p99: percentile(kafkaMs, 99) },
+      sse: { received: sseMs.length, perSec: rateOf(sseMs.length, lastSse), p50: percentile(sseMs, 50), p99: percentile(sseMs, 99) },
+      outboxDepth: { max: Math.max(0, ...depths), atStop: depths.at(-1) ?? 0, drainedMsAfterStop: done.drainedMs },
+      // The publishing gateway's CPU from the first publish until its outbox was empty, per event: what other load on the box does not move.
+      gatewayCpuUsPerEvent: Math.round((done.cpuMs * 1_000) / done.published),
+      perSecond,
+    };
+  } finally {
+    command({ stop: true });
+    await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
+  }
+}
+
+/** The baseline of 3.: kafkajs alone, the same 1 KB events, sends of 1,600 (one relay round) one after another, for `seconds`. */
+async function kafkaThroughput(seconds: number) {
+  const topic = `bench-rate-${randomUUID().slice(0, 8)}`;
+  const admin = client.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 6 }], waitForLeaders: true });
+  await admin.disconnect();
+  const producer = client.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const consumer = client.consumer({ groupId: `bench-rate-${randomUUID()}`, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let received = 0;
+  let last = 0;
+  await consumer.run({ eachBatch: async ({ batch }) => void ((received += batch.messages.length), (last = wallNow())) });
+  await new Promise((r) => setTimeout(r, 2_000));
+  const value = JSON.stringify(cloudEvent({ source: '/bench', type: 'bench.rate', partitionkey: 'k', data: { pad: 'x'.repeat(EVENT_BYTES - 230) } }));
+  const started = wallNow();
+  let sent = 0;
+  while (wallNow() - started < seconds * 1_000) {
+    await producer.send({ topic, acks: -1, messages: Array.from({ length: 1_600 }, (_, i) => ({ key: `k${i % 50}`, value })) });
+    sent += 1_600;
+  }
+  const waitUntil = wallNow() + 30_000;
+  while (received < sent && wallNow() < waitUntil) await new Promise((r) => setTimeout(r, 50));
+  await Promise.all([producer.disconnect(), consumer.disconnect()]);
+  return { sent, perSec: Math.round(received / ((last - started) / 1_000)) };
+}
+
+const only = flags.get('only');
+const ms = (x: { p50: number; p99: number }) => `${x.p50.toFixed(1)} / ${x.p99.toFixed(1)}`;
+try {
+  const rows: { measure: string; value: string | number }[] = [];
+  const result: Record<string, unknown> = { machine: { cpus: (await import('node:os')).cpus().length, node: process.version } };
+  if (only === undefined || only === 'latency') {
+    const unbatched = await throughput(1);
+    const batched = await throughput(100);
+    const direct = await kafkaLatency();
+    const sse = await sseLatency();
+    const latencyMs = { kafkaDirect: { p50: percentile(direct, 50), p99: percentile(direct, 99) }, publishToSse: { p50: percentile(sse, 50), p99: percentile(sse, 99) } };
+    Object.assign(result, { throughput: { unbatched, batched, ratio: Number((batched.endToEndPerSec / unbatched.endToEndPerSec).toFixed(2)) }, latencyMs });
+    rows.push(
+      { measure: 'events/s end to end, outbox batch 1, one publish at a time', value: unbatched.endToEndPerSec },
+      { measure: 'events/s end to end, outbox batch 100, one publish at a time', value: batched.endToEndPerSec },
+      { measure: 'ratio batched/unbatched', value: (batched.endToEndPerSec / unbatched.endToEndPerSec).toFixed(2) },
+      { measure: 'kafkajs produce→consume p50 / p99 ms (baseline)', value: ms(latencyMs.kafkaDirect) },
+      { measure: 'publish→SSE p50 / p99 ms, paced 100/s', value: ms(latencyMs.publishToSse) },
+    );
+  }
+  if (only === undefined || only === 'sustained') {
+    const baseline = await kafkaThroughput(10);
+    const steady = await sustained(sustainedRate, sustainedSeconds);
+    Object.assign(result, { sustained: { ...steady, kafkaAlonePerSec: baseline.perSec } });
+    const lows = steady.perSecond.slice(2, -1);
+    rows.push(
+      { measure: 'kafkajs alone, 1 KB events/s (baseline)', value: baseline.perSec },
+      { measure: `offered events/s, for ${steady.seconds} s`, value: steady.offered },
+      { measure: 'published events/s (publish() resolved)', value: steady.publishedPerSec },
+      { measure: 'events/s at a Kafka consumer / ratio to kafkajs alone', value: `${steady.kafka.perSec} / ${(steady.kafka.perSec / baseline.perSec).toFixed(2)}` },
+      { measure: 'events/s at an SSE client', value: steady.sse.perSec },
+      { measure: 'slowest second at the SSE client (after the first 2)', value: Math.min(...lows.map((s) => s.sse)) },
+      { measure: 'publish→Kafka consumer p50 / p99 ms', value: ms(steady.kafka) },
+      { measure: 'publish→SSE p50 / p99 ms', value: ms(steady.sse) },
+      { measure: 'gateway CPU µs per event (publish, relay, event log, SSE)', value: steady.gatewayCpuUsPerEvent },
+      { measure: 'outbox depth max / at stop; ms to drain after', value: `${steady.outboxDepth.max} / ${steady.outboxDepth.atStop}; ${steady.outboxDepth.drainedMsAfterStop}` },
+    );
+  }
+  console.table(rows);
   writeFileSync(join(root, '.data', 'bench-events.json'), JSON.stringify(result, null, 2));
 } finally {
   for (const gw of running) await gw.stop();

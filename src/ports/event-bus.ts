@@ -15,6 +15,8 @@ export interface CloudEvent<T = unknown> {
 }
 
 export type EventHandler = (event: CloudEvent) => Promise<void>;
+/** Several events at once, in the bus's order (per partition key, publish order). */
+export type BatchHandler = (events: readonly CloudEvent[]) => Promise<void>;
 
 export interface Subscription {
   /** Settles once the subscription receives events (it keeps retrying while the bus is away). */
@@ -37,5 +39,11 @@ export interface EventBus {
    * a group that has been here before resumes after the last event it handled.
    */
   subscribe(group: string, handler: EventHandler, options?: { readonly topic?: string; readonly fromBeginning?: boolean }): Promise<Subscription>;
+  /**
+   * `subscribe` for a handler that takes what has arrived in one go (up to a bus's fetch): for a
+   * consumer whose cost is per call (a round trip to a store). A handler that throws gets the
+   * whole batch again, the events it had handled too.
+   */
+  subscribeBatches(group: string, handler: BatchHandler, options?: { readonly topic?: string; readonly fromBeginning?: boolean }): Promise<Subscription>;
   close(): Promise<void>;
 }

@@ -50,6 +50,12 @@ export interface StreamStore extends StreamReads {
    * as well, caps their number.
    */
   appendOnce(stream: string, fields: StreamFields, once: { readonly key: string; readonly ttlMs: number }, options?: { readonly maxLength?: number; readonly maxAgeMs?: number }): Promise<string | undefined>;
+  /**
+   * `appendOnce` for several entries, in order, each once (on Redis one pipeline: one round trip):
+   * the id of each, or undefined for a repeat. Not all or none: a failure part way leaves the
+   * entries before it appended and marked, so a retry appends only the rest.
+   */
+  appendOnceMany(stream: string, entries: readonly { readonly fields: StreamFields; readonly once: { readonly key: string; readonly ttlMs: number } }[], options?: { readonly maxLength?: number; readonly maxAgeMs?: number }): Promise<(string | undefined)[]>;
   /** Deletes entries by id: how many were there. */
   remove(stream: string, ids: readonly string[]): Promise<number>;
   /** `range` of several streams at once (on Redis one pipeline: one write, one round trip), answered in order. */

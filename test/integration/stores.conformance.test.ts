@@ -216,6 +216,20 @@ for (const [name, make] of Object.entries(adapters)) {
       assert.equal(await streams.length(stream), 1);
     });
 
+    test('appendOnceMany appends each key once, in order, and answers undefined for each repeat', async () => {
+      const { streams } = make();
+      const stream = keyOf('stream');
+      const [k1, k2, k3] = [keyOf('once'), keyOf('once'), keyOf('once')].map((key) => ({ key, ttlMs: 60_000 }));
+      const first = await streams.appendOnceMany(stream, [{ fields: { e: 'a' }, once: k1! }, { fields: { e: 'b' }, once: k2! }, { fields: { e: 'a again' }, once: k1! }], { maxLength: 100 });
+      assert.ok(first[0] && first[1]);
+      assert.equal(first[2], undefined, 'a repeat within one call');
+      const second = await streams.appendOnceMany(stream, [{ fields: { e: 'b again' }, once: k2! }, { fields: { e: 'c' }, once: k3! }]);
+      assert.equal(second[0], undefined, 'a repeat of an earlier call');
+      assert.ok(second[1]);
+      assert.deepEqual((await streams.range(stream, { count: 10 })).map((e) => e.fields.e), ['a', 'b', 'c']);
+      assert.deepEqual(await streams.appendOnceMany(stream, []), []);
+    });
+
     test('appendOnce with maxAgeMs drops the entries older than that: the log is sized by time', async () => {
       const { streams } = make();
       const stream = keyOf('stream');

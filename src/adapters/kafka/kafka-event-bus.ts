@@ -1,6 +1,7 @@
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import type { Logger } from '../../kernel/logger.ts';
-import type { CloudEvent, EventBus, Subscription } from '../../ports/event-bus.ts';
+import { parseKeepingText } from '../../kernel/json-text.ts';
+import type { BatchHandler, CloudEvent, EventBus, EventHandler, Subscription } from '../../ports/event-bus.ts';
 
 import { COMMANDS_TOPIC, CONVERSATIONS_TOPIC, EVENTS_TOPIC } from '../../kernel/events.ts';
 
@@ -20,6 +21,8 @@ export const TOPICS = [
  */
 export const FETCH_WAIT_MS = 500;
 const DEFAULT_SESSION_TIMEOUT_MS = 10_000;
+/** How often a batch subscription commits what it handled. */
+export const BATCH_COMMIT_INTERVAL_MS = 1_000;
 
 export interface KafkaEventBusOptions {
   readonly brokers: readonly string[];
@@ -140,13 +143,41 @@ export function createKafkaEventBus(options: KafkaEventBusOptions): EventBus & {
       }
     },
 
-    async subscribe(group, handler, opts = {}): Promise<Subscription> {
+    subscribe: (group, handler, opts = {}) => join(group, { each: handler }, opts),
+    subscribeBatches: (group, handler, opts = {}) => join(group, { batch: handler }, opts),
+
+    async close() {
+      await Promise.allSettled([...consumers].map((c) => c.disconnect()));
+      consumers.clear();
+      await producer?.disconnect().catch(() => undefined);
+      connected = false;
+    },
+  };
+
+  /** Events as kafkajs hands them over; each remembers its JSON text (a consumer that stores it again need not serialise it). */
+  const eventOf = (value: Buffer) => parseKeepingText(value.toString()) as CloudEvent;
+
+  async function join(group: string, handler: { readonly each: EventHandler } | { readonly batch: BatchHandler }, opts: { readonly topic?: string; readonly fromBeginning?: boolean }): Promise<Subscription> {
       let closed = false;
       let consumer: Consumer | undefined;
+      // A batch subscription commits what it handled once a second and when it stops, not after
+      // every batch: a round trip to the broker per batch would cap the rate. A crash hands up to
+      // a second of handled events over again, which the batch handler drops by its own marks.
+      const handled = new Map<string, { topic: string; partition: number; offset: string }>();
+      const commit = async () => {
+        if (handled.size === 0 || !consumer) return;
+        const offsets = [...handled.values()];
+        handled.clear();
+        // Refused (a rebalance meanwhile): those events are handed over again, and dropped as seen.
+        await consumer.commitOffsets(offsets).catch((err: unknown) => log.debug({ group, err }, 'kafka offsets not committed'));
+      };
+      const committer = 'batch' in handler ? setInterval(() => void commit(), BATCH_COMMIT_INTERVAL_MS) : undefined;
+      committer?.unref();
       // Joins in the background, retrying while the broker is away: a gateway starts without Kafka.
       const ready = (async () => {
         for (let attempt = 0; !closed; attempt++) {
           consumer = kafka.consumer({ groupId: group, allowAutoTopicCreation: false, sessionTimeout, heartbeatInterval, maxWaitTimeInMs: FETCH_WAIT_MS, retry: { retries: 1_000_000, initialRetryTime: 300, maxRetryTime: 5_000 } });
+
           try {
             // Our topics may not exist yet on a fresh cluster (a consumer can start first).
             await bus.ensureTopics();
@@ -154,11 +185,23 @@ export function createKafkaEventBus(options: KafkaEventBusOptions): EventBus & {
             await consumer.subscribe({ topic: opts.topic ?? EVENTS_TOPIC, fromBeginning: opts.fromBeginning ?? true });
             const joined = new Promise<void>((resolve) => consumer?.on(consumer.events.GROUP_JOIN, () => resolve()));
             await consumer.run({
-              // One message at a time per partition: a handler that fails sees the same event again.
-              eachMessage: async ({ message }) => {
-                if (!message.value) return;
-                await handler(JSON.parse(message.value.toString()) as CloudEvent);
-              },
+              // Batches commit once a second (see `handled`), not after each one.
+              autoCommit: 'each' in handler,
+              ...('each' in handler
+                ? {
+                    // One message at a time per partition: a handler that fails sees the same event again.
+                    eachMessage: async ({ message }) => {
+                      if (message.value) await handler.each(eventOf(message.value));
+                    },
+                  }
+                : {
+                    // A partition's fetched batch at a time; resolved (and committed) once the handler succeeded.
+                    eachBatch: async ({ batch }) => {
+                      const events = batch.messages.flatMap((m) => (m.value ? [eventOf(m.value)] : []));
+                      if (events.length > 0) await handler.batch(events);
+                      handled.set(`${batch.topic}:${batch.partition}`, { topic: batch.topic, partition: batch.partition, offset: String(BigInt(batch.lastOffset()) + 1n) });
+                    },
+                  }),
             });
             consumers.add(consumer);
             await joined;
@@ -174,20 +217,14 @@ export function createKafkaEventBus(options: KafkaEventBusOptions): EventBus & {
         ready,
         async close() {
           closed = true;
+          clearInterval(committer);
           if (consumer) {
             consumers.delete(consumer);
+            await commit();
             await consumer.disconnect().catch(() => undefined);
           }
         },
       };
-    },
-
-    async close() {
-      await Promise.allSettled([...consumers].map((c) => c.disconnect()));
-      consumers.clear();
-      await producer?.disconnect().catch(() => undefined);
-      connected = false;
-    },
-  };
+    }
   return bus;
 }

@@ -70,6 +70,15 @@ export function createMemoryStreamStore(options: { now?: () => number } = {}): S
     for (const resolve of [...waiting]) resolve();
   };
 
+  const appendOnceMany: StreamStore['appendOnceMany'] = async (stream, entries, opts = {}) => {
+    const ids = entries.map(({ fields, once }) => {
+      if (marks.get(once.key)) return undefined;
+      marks.set(once.key, true, once.ttlMs);
+      return add(stream, fields, opts.maxLength, opts.maxAgeMs);
+    });
+    if (ids.some((id) => id !== undefined)) wake();
+    return ids;
+  };
   return {
     isUp: () => true,
     async append(entries, opts = {}) {
@@ -78,12 +87,10 @@ export function createMemoryStreamStore(options: { now?: () => number } = {}): S
       return ids;
     },
     async appendOnce(stream, fields, once, opts = {}) {
-      if (marks.get(once.key)) return undefined;
-      marks.set(once.key, true, once.ttlMs);
-      const id = add(stream, fields, opts.maxLength, opts.maxAgeMs);
-      wake();
+      const [id] = await appendOnceMany(stream, [{ fields, once }], opts);
       return id;
     },
+    appendOnceMany,
     ...reads,
     async move(from, id, to, extra) {
       const stream = streams.get(from);

@@ -20,6 +20,9 @@ end
 if ARGV[2] ~= '' then redis.call('XTRIM', KEYS[1], 'MAXLEN', '~', ARGV[2]) end
 return id`;
 
+const APPEND_ONCE_COMMAND = 'omnigateStreamAppendOnce';
+type WithAppendOnce = { [APPEND_ONCE_COMMAND](...args: string[]): unknown };
+
 /** The entry, if still there, appended to KEYS[2] with the extra fields and deleted from KEYS[1]. */
 const MOVE = `
 local found = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])
@@ -80,6 +83,17 @@ function readsOn(client: Redis): StreamReads {
 /** Redis Streams (XADD, XRANGE, XREAD BLOCK); stream names are the caller's keys, unchanged. */
 export function createRedisStreamStore(redis: RedisHandle): StreamStore {
   const { client } = redis;
+  // EVALSHA, falling back to EVAL by itself, also inside a pipeline: the script's text is not sent per append.
+  if (!(APPEND_ONCE_COMMAND in client)) client.defineCommand(APPEND_ONCE_COMMAND, { numberOfKeys: 2, lua: APPEND_ONCE });
+  const appendOnceMany: StreamStore['appendOnceMany'] = async (stream, entries, options = {}) => {
+    if (entries.length === 0) return [];
+    const maxLength = options.maxLength === undefined ? '' : String(options.maxLength);
+    const maxAge = options.maxAgeMs === undefined ? '' : String(options.maxAgeMs);
+    // One script per entry, in one pipeline: one write and one round trip for the lot, each entry still once.
+    const pipeline = client.pipeline() as unknown as WithAppendOnce & { exec(): Promise<[Error | null, unknown][] | null> };
+    for (const { fields, once } of entries) pipeline[APPEND_ONCE_COMMAND](stream, once.key, String(once.ttlMs), maxLength, maxAge, ...flat(fields));
+    return replies(await pipeline.exec()).map((id) => (id === null ? undefined : String(id)));
+  };
   return {
     ...readsOn(client),
     isUp: () => redis.isUp(),
@@ -93,9 +107,10 @@ export function createRedisStreamStore(redis: RedisHandle): StreamStore {
       return results.map(([, id]) => String(id));
     },
     async appendOnce(stream, fields, once, options = {}) {
-      const id = await client.eval(APPEND_ONCE, 2, stream, once.key, String(once.ttlMs), options.maxLength === undefined ? '' : String(options.maxLength), options.maxAgeMs === undefined ? '' : String(options.maxAgeMs), ...flat(fields));
-      return id === null ? undefined : String(id);
+      const [id] = await appendOnceMany(stream, [{ fields, once }], options);
+      return id;
     },
+    appendOnceMany,
     remove: (stream, ids) => (ids.length === 0 ? Promise.resolve(0) : client.xdel(stream, ...ids)),
     async rangeMany(reads) {
       if (reads.length === 0) return [];

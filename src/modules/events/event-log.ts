@@ -1,3 +1,4 @@
+import { jsonTextOf, parseKeepingText } from '../../kernel/json-text.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import type { CloudEvent, EventBus, Subscription } from '../../ports/event-bus.ts';
 import type { StreamEntry, StreamStore } from '../../ports/stream-store.ts';
@@ -51,7 +52,8 @@ export function isAfter(position: string, than: string): boolean {
   return a > c || (a === c && b > d);
 }
 
-const toLogged = ({ id, fields }: StreamEntry): LoggedEvent => ({ position: id, event: JSON.parse(fields.e ?? 'null') as CloudEvent });
+/** The event keeps its JSON text: a stream sends that text on (jsonTextOf), it does not serialise the event again. */
+const toLogged = ({ id, fields }: StreamEntry): LoggedEvent => ({ position: id, event: parseKeepingText(fields.e ?? 'null') as CloudEvent });
 
 /** `group` is the writers' consumer group (every node's the same one) on `topic` (the bus's default); tests take fresh ones. */
 export async function createEventLog(deps: { bus: EventBus; streams: StreamStore; log: Logger; metrics: Metrics; retentionMs?: number; maxLength?: number; seenTtlS?: number; group?: string; topic?: string }): Promise<EventLog> {
@@ -68,19 +70,19 @@ export async function createEventLog(deps: { bus: EventBus; streams: StreamStore
   // An explicit position, never '$': with '$' whatever lands between two blocking reads is lost.
   let last = (await streams.newest(EVENT_LOG_KEY).catch(() => undefined))?.id ?? '0-0';
 
-  // A failure (Redis away) throws, and the bus hands the event over again. A group new to the bus
+  // A failure (Redis away) throws, and the bus hands the batch over again. A group new to the bus
   // (a fresh cluster) starts from the earliest event it holds, so what was relayed before any node
   // first joined is logged too; the append is once per id, so a replay writes nothing twice.
   const group = deps.group ?? EVENT_LOG_GROUP;
-  const writer: Subscription = await deps.bus.subscribe(
+  const ttlMs = (deps.seenTtlS ?? DEFAULT_SEEN_TTL_S) * 1_000;
+  const writer: Subscription = await deps.bus.subscribeBatches(
     group,
-    async (event) => {
-      // The append and its "already logged" mark in one step: a relay that hands an event over
-      // again (after a crash between append and mark, or to a second node in a rebalance) finds the mark.
-      const once = { key: loggedKey(event.id), ttlMs: (deps.seenTtlS ?? DEFAULT_SEEN_TTL_S) * 1_000 };
-      const appended = await streams.appendOnce(EVENT_LOG_KEY, { e: JSON.stringify(event) }, once, trimming);
-      if (appended !== undefined) deps.metrics.eventsConsumed.inc({ group, type: event.type });
-      else deps.metrics.eventsDuplicate.inc({ group });
+    async (events) => {
+      // A batch in one round trip (each append with its "already logged" mark in one step): a
+      // relay that hands events over again (after a crash between append and mark, a rebalance,
+      // or this batch failing part way) finds their marks. Each event keeps the JSON text it came as.
+      const appended = await streams.appendOnceMany(EVENT_LOG_KEY, events.map((event) => ({ fields: { e: jsonTextOf(event) }, once: { key: loggedKey(event.id), ttlMs } })), trimming);
+      events.forEach((event, i) => (appended[i] !== undefined ? deps.metrics.eventsConsumed.inc({ group, type: event.type }) : deps.metrics.eventsDuplicate.inc({ group })));
     },
     deps.topic === undefined ? {} : { topic: deps.topic },
   );

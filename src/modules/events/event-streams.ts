@@ -1,5 +1,6 @@
 import type { Response } from 'express';
 import { AppError } from '../../kernel/errors.ts';
+import { jsonTextOf } from '../../kernel/json-text.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { isAfter, type EventLog, type LoggedEvent } from './event-log.ts';
@@ -50,7 +51,11 @@ export interface EventStreamsDeps {
   readonly heartbeatMs: number;
 }
 
-const frame = ({ position, event }: LoggedEvent) => `id: ${position}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
+/** An SSE frame: the event's JSON text as it came, unless that spans lines (a producer that pretty-prints), which one `data:` line cannot carry. */
+const frame = ({ position, event }: LoggedEvent) => {
+  const text = jsonTextOf(event);
+  return `id: ${position}\nevent: ${event.type}\ndata: ${/[\r\n]/.test(text) ? JSON.stringify(event) : text}\n\n`;
+};
 
 export function createEventStreams(deps: EventStreamsDeps): EventStreams {
   const log = deps.log.child({ module: 'event-streams' });
@@ -75,10 +80,22 @@ export function createEventStreams(deps: EventStreamsDeps): EventStreams {
     const wanted = ({ event }: LoggedEvent) => (request.types.size === 0 || request.types.has(event.type)) && (request.subject === undefined || event.subject === request.subject);
     let sentUpTo = request.resumeFrom ?? '0-0';
     let gone = false;
+    // The frames of one turn of the event loop (a read of the log brings up to 500) go out in one write.
+    let corked = false;
+    const uncork = () => {
+      corked = false;
+      res.uncork();
+    };
     const send = (entry: LoggedEvent) => {
       if (gone || !isAfter(entry.position, sentUpTo)) return;
       sentUpTo = entry.position;
-      if (wanted(entry)) res.write(frameOf(entry));
+      if (!wanted(entry)) return;
+      if (!corked) {
+        corked = true;
+        res.cork();
+        process.nextTick(uncork);
+      }
+      res.write(frameOf(entry));
     };
 
     // While reading from the log (a replay, or catching up after a pause) live entries wait, so

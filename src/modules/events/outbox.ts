@@ -12,6 +12,8 @@ export const DEFAULT_MEMORY_BUFFER = 10_000;
 export const STORE_RETRY_AFTER_MS = 1_000;
 /** How long the relay waits between rounds unless whole batches wait (`emit` wakes it at once). */
 export const RELAY_IDLE_MS = 50;
+/** Emits whose events go to Redis in one transaction at most. */
+const MAX_APPEND_GROUP = 1_000;
 
 const parseEvent = (raw: string | undefined): CloudEvent | undefined => {
   try {
@@ -110,6 +112,37 @@ export function createOutbox(deps: OutboxDeps): Outbox {
   async function append(items: readonly Pending[]): Promise<void> {
     const ids = await streams.append(items.map(({ event, topic, bucket }) => ({ stream: keyOf(bucket), fields: { e: JSON.stringify(event), t: topic } })));
     items.forEach(({ bucket }, i) => lastAppended.set(bucket, ids[i] ?? '0-0'));
+  }
+
+  /**
+   * Group commit: events handed over while an append is in flight go together in the next one
+   * (one transaction, one write, one round trip), in the order they came; alone, an emit's events
+   * go at once. Each caller learns of its own events. When an append fails, the emits queued behind
+   * it fail too, so that they wait in memory behind it rather than overtake it into Redis.
+   */
+  const queued: { readonly items: readonly Pending[]; readonly done: (err?: unknown) => void }[] = [];
+  let appending = false;
+  const appendTogether = (items: readonly Pending[]) =>
+    new Promise<void>((resolve, reject) => {
+      queued.push({ items, done: (err) => (err === undefined ? resolve() : reject(err)) });
+      if (!appending) void appendQueued();
+    });
+  async function appendQueued(): Promise<void> {
+    appending = true;
+    try {
+      while (queued.length > 0) {
+        const group = queued.splice(0, MAX_APPEND_GROUP);
+        try {
+          await append(group.flatMap((g) => g.items));
+        } catch (err) {
+          for (const g of [...group, ...queued.splice(0)]) g.done(err);
+          continue;
+        }
+        for (const g of group) g.done();
+      }
+    } finally {
+      appending = false;
+    }
   }
 
   /** Moves what waits in memory into the streams, ahead of anything newer. */
@@ -272,7 +305,7 @@ export function createOutbox(deps: OutboxDeps): Outbox {
         if (!streams.isUp()) throw new Error('redis is away');
         // Behind events still waiting in memory, never ahead of them.
         if (memory.length > 0) throw new Error('older events wait in memory');
-        await append(items);
+        await appendTogether(items);
       } catch (err) {
         if (memory.length + events.length > DEFAULT_MEMORY_BUFFER) {
           log.error({ dropped: events.length }, 'outbox buffer full while redis is away: events dropped');
@@ -289,7 +322,7 @@ export function createOutbox(deps: OutboxDeps): Outbox {
       if (!streams.isUp()) throw unavailable();
       try {
         await moveMemory();
-        await append(pendingOf(events, topic));
+        await appendTogether(pendingOf(events, topic));
       } catch (err) {
         throw unavailable(err);
       }

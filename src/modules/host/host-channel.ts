@@ -73,6 +73,7 @@ export function createHostChannel(registry: Registry): HostChannel {
           if (topic !== undefined && relayed.has(topic)) send({ omnigate: 'bus', topic, events });
         },
         subscribe: (group, handler, options) => inner.subscribe(group, handler, options),
+        subscribeBatches: (group, handler, options) => inner.subscribeBatches(group, handler, options),
         close: () => inner.close(),
       };
     },
