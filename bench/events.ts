@@ -19,6 +19,8 @@ import { pino } from 'pino';
 import { startKafka } from '../scripts/lib/kafka.ts';
 import { startRedisPair } from '../scripts/lib/redis.ts';
 import { EVENTS_TOPIC } from '../src/adapters/kafka/kafka-event-bus.ts';
+import { EVENT_LOG_GROUP } from '../src/modules/events/event-log.ts';
+import { WEBHOOK_GROUP } from '../src/modules/webhooks/webhooks.service.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { cloudEvent } from '../src/kernel/events.ts';
 import { startGateway, type Gateway } from '../src/gateway.ts';
@@ -225,7 +227,16 @@ async function sustained(rate: number, seconds: number) {
     const started = wallNow();
     command({ start: { rate, seconds, run, bytes: EVENT_BYTES } });
     const depths: number[] = [];
-    const perSecond: { published: number; kafka: number; sse: number; depth: number }[] = [];
+    // The gateway's own consumer groups on the events topic: how far behind the end they are (by Kafka's offsets).
+    const admin = client.admin();
+    await admin.connect();
+    const lagOf = async (group: string) => {
+      const ends = new Map((await admin.fetchTopicOffsets(EVENTS_TOPIC)).map((p) => [p.partition, Number(p.offset)]));
+      const [committed] = await admin.fetchOffsets({ groupId: group, topics: [EVENTS_TOPIC] });
+      return (committed?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, (ends.get(p.partition) ?? 0) - Math.max(0, Number(p.offset))), 0);
+    };
+    const lags: Record<string, number[]> = { [EVENT_LOG_GROUP]: [], [WEBHOOK_GROUP]: [] };
+    const perSecond: { published: number; kafka: number; sse: number; depth: number; lag: Record<string, number> }[] = [];
     let done: Extract<PublisherReport, { done: unknown }>['done'] | undefined;
     let before = { published: 0, kafka: 0, sse: 0 };
     while (!done) {
@@ -234,13 +245,17 @@ async function sustained(rate: number, seconds: number) {
       else if ('tick' in report) {
         depths.push(report.tick.depth);
         const now = { published: report.tick.published, kafka: kafkaMs.length, sse: sseMs.length };
-        perSecond.push({ published: now.published - before.published, kafka: now.kafka - before.kafka, sse: now.sse - before.sse, depth: report.tick.depth });
+        const lagNow = Object.fromEntries(await Promise.all(Object.keys(lags).map(async (g) => [g, await lagOf(g)] as const)));
+        for (const [g, n] of Object.entries(lagNow)) lags[g]?.push(n);
+        perSecond.push({ published: now.published - before.published, kafka: now.kafka - before.kafka, sse: now.sse - before.sse, depth: report.tick.depth, lag: lagNow });
         before = now;
       }
     }
     // Whatever is on its way still arrives (bounded).
     const waitUntil = wallNow() + 30_000;
     while ((kafkaMs.length < done.published || sseMs.length < done.published) && wallNow() < waitUntil) await new Promise((r) => setTimeout(r, 50));
+    const lagAfterDrain = Object.fromEntries(await Promise.all(Object.keys(lags).map(async (g) => [g, await lagOf(g)] as const)));
+    await admin.disconnect();
     stopSse.abort();
     await sse;
     await consumer.disconnect();
@@ -255,6 +270,7 @@ async function sustained(rate: number, seconds: number) {
       sse: { received: sseMs.length, perSec: rateOf(sseMs.length, lastSse), p50: percentile(sseMs, 50), p99: percentile(sseMs, 99) },
       outboxDepth: { max: Math.max(0, ...depths), atStop: depths.at(-1) ?? 0, drainedMsAfterStop: done.drainedMs },
       // The publishing gateway's CPU from the first publish until its outbox was empty, per event: what other load on the box does not move.
+      consumerLag: Object.fromEntries(Object.entries(lags).map(([g, ns]) => [g, { max: Math.max(0, ...ns), afterDrain: lagAfterDrain[g] }])),
       gatewayCpuUsPerEvent: Math.round((done.cpuMs * 1_000) / done.published),
       perSecond,
     };
@@ -328,6 +344,7 @@ try {
       { measure: 'publish→Kafka consumer p50 / p99 ms', value: ms(steady.kafka) },
       { measure: 'publish→SSE p50 / p99 ms', value: ms(steady.sse) },
       { measure: 'gateway CPU µs per event (publish, relay, event log, SSE)', value: steady.gatewayCpuUsPerEvent },
+      ...Object.entries(steady.consumerLag).map(([g, l]) => ({ measure: `gateway group ${g}: lag max / after`, value: `${l.max} / ${l.afterDrain}` })),
       { measure: 'outbox depth max / at stop; ms to drain after', value: `${steady.outboxDepth.max} / ${steady.outboxDepth.atStop}; ${steady.outboxDepth.drainedMsAfterStop}` },
     );
   }

@@ -8,6 +8,10 @@ export interface DedupeStore {
   has(key: string): Promise<boolean>;
   /** Marks `key` as handled for `ttlMs`. */
   mark(key: string, ttlMs: number): Promise<void>;
+  /** `has` of several keys at once (on Redis one round trip), answered in order. */
+  hasMany(keys: readonly string[]): Promise<boolean[]>;
+  /** `mark` of several keys at once (on Redis one round trip). */
+  markMany(keys: readonly string[], ttlMs: number): Promise<void>;
   /** Marks `key` unless it is marked, atomically: true when this call marked it (it is the first). */
   markFirst(key: string, ttlMs: number): Promise<boolean>;
 }

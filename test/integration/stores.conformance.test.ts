@@ -101,6 +101,17 @@ for (const [name, make] of Object.entries(adapters)) {
       assert.equal(await dedupe.markFirst(first, 60_000), false);
       assert.equal(await dedupe.has(first), true);
     });
+
+    test('hasMany and markMany answer and mark several keys at once, in order', async () => {
+      const { dedupe } = make();
+      const [a, b, c] = [keyOf('many'), keyOf('many'), keyOf('many')];
+      await dedupe.mark(b!, 60_000);
+      assert.deepEqual(await dedupe.hasMany([a!, b!, c!]), [false, true, false]);
+      await dedupe.markMany([a!, c!], 20);
+      assert.deepEqual(await dedupe.hasMany([a!, b!, c!]), [true, true, true]);
+      await waitFor('the two short marks to lapse', async () => (await dedupe.hasMany([a!, c!])).every((seen) => !seen), WAIT);
+      assert.deepEqual(await dedupe.hasMany([]), []);
+    });
   });
 
   describe(`LeaseStore and CursorStore conformance: ${name}`, () => {

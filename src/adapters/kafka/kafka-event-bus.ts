@@ -1,6 +1,6 @@
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import type { Logger } from '../../kernel/logger.ts';
-import { parseKeepingText } from '../../kernel/json-text.ts';
+import { jsonTextOf, parseKeepingText } from '../../kernel/json-text.ts';
 import type { BatchHandler, CloudEvent, EventBus, EventHandler, Subscription } from '../../ports/event-bus.ts';
 
 import { COMMANDS_TOPIC, CONVERSATIONS_TOPIC, EVENTS_TOPIC } from '../../kernel/events.ts';
@@ -131,7 +131,7 @@ export function createKafkaEventBus(options: KafkaEventBusOptions): EventBus & {
           acks: -1,
           messages: events.map((event) => ({
             key: event.partitionkey,
-            value: JSON.stringify(event),
+            value: jsonTextOf(event),
             headers: { 'content-type': 'application/cloudevents+json', ce_id: event.id, ce_type: event.type },
           })),
         });

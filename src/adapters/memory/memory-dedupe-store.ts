@@ -10,6 +10,10 @@ export function createMemoryDedupeStore(options: { now?: () => number } = {}): D
     async mark(key, ttlMs) {
       marks.set(key, true, ttlMs);
     },
+    hasMany: async (keys) => keys.map((key) => marks.get(key) === true),
+    async markMany(keys, ttlMs) {
+      for (const key of keys) marks.set(key, true, ttlMs);
+    },
     async markFirst(key, ttlMs) {
       if (marks.get(key)) return false;
       marks.set(key, true, ttlMs);

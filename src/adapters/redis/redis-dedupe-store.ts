@@ -10,6 +10,22 @@ export function createRedisDedupeStore(redis: RedisHandle): DedupeStore {
     async mark(key, ttlMs) {
       await client.set(key, '1', 'PX', ttlMs);
     },
+    async hasMany(keys) {
+      if (keys.length === 0) return [];
+      const pipeline = client.pipeline();
+      for (const key of keys) pipeline.exists(key);
+      return (await pipeline.exec() ?? []).map(([err, n]) => {
+        if (err) throw err;
+        return n === 1;
+      });
+    },
+    async markMany(keys, ttlMs) {
+      if (keys.length === 0) return;
+      const pipeline = client.pipeline();
+      for (const key of keys) pipeline.set(key, '1', 'PX', ttlMs);
+      const failed = (await pipeline.exec())?.find(([err]) => err);
+      if (failed) throw failed[0];
+    },
     markFirst: async (key, ttlMs) => (await client.set(key, '1', 'PX', ttlMs, 'NX')) === 'OK',
   };
 }

@@ -1,31 +1,74 @@
 import type { DedupeStore } from '../../ports/dedupe-store.ts';
-import type { CloudEvent, EventHandler } from '../../ports/event-bus.ts';
+import type { BatchHandler, CloudEvent, EventHandler } from '../../ports/event-bus.ts';
 import type { Metrics } from '../observability/metrics.ts';
 
 export const DEFAULT_SEEN_TTL_S = 24 * 60 * 60;
+/** Ids a group remembers in memory, besides the store's marks (and while the store is away). */
+const RECENT_IDS = 50_000;
+
+type DedupeDeps = { dedupe: DedupeStore; metrics: Metrics; ttlS?: number };
+
+/** A group's marks: the store's, and the ids it handled lately in memory (bounded). */
+function marksOf(group: string, deps: DedupeDeps) {
+  const recent = new Set<string>();
+  const key = (event: CloudEvent) => `omnigate:seen:${group}:${event.id}`;
+  const ttlMs = (deps.ttlS ?? DEFAULT_SEEN_TTL_S) * 1_000;
+  return {
+    key,
+    ttlMs,
+    recent,
+    remember(id: string) {
+      recent.add(id);
+      if (recent.size > RECENT_IDS) recent.delete(recent.values().next().value as string);
+    },
+  };
+}
 
 /**
  * Delivery is at least once; this makes handling exactly once per group: an event id already
  * handled by the group is dropped. The mark is set only after the handler succeeded, so a
  * failure gets the event again. While the store (Redis) is away it remembers ids in memory (bounded).
  */
-export function deduplicated(group: string, handler: EventHandler, deps: { dedupe: DedupeStore; metrics: Metrics; ttlS?: number }): EventHandler {
-  const recent = new Set<string>();
-  const remember = (id: string) => {
-    recent.add(id);
-    if (recent.size > 50_000) recent.delete(recent.values().next().value as string);
-  };
-  const key = (event: CloudEvent) => `omnigate:seen:${group}:${event.id}`;
+export function deduplicated(group: string, handler: EventHandler, deps: DedupeDeps): EventHandler {
+  const marks = marksOf(group, deps);
   return async (event) => {
-    let seen = recent.has(event.id);
-    if (!seen && deps.dedupe.isUp()) seen = await deps.dedupe.has(key(event)).catch(() => false);
+    let seen = marks.recent.has(event.id);
+    if (!seen && deps.dedupe.isUp()) seen = await deps.dedupe.has(marks.key(event)).catch(() => false);
     if (seen) {
       deps.metrics.eventsDuplicate.inc({ group });
       return;
     }
     await handler(event);
-    remember(event.id);
-    if (deps.dedupe.isUp()) await deps.dedupe.mark(key(event), (deps.ttlS ?? DEFAULT_SEEN_TTL_S) * 1_000).catch(() => undefined);
+    marks.remember(event.id);
+    if (deps.dedupe.isUp()) await deps.dedupe.mark(marks.key(event), marks.ttlMs).catch(() => undefined);
     deps.metrics.eventsConsumed.inc({ group, type: event.type });
+  };
+}
+
+/**
+ * `deduplicated` for a batch: the marks of the whole batch read in one round trip and set in one
+ * after the handler succeeded with the events not seen before (in their order). A repeat within
+ * the batch is handled once.
+ */
+export function deduplicatedBatch(group: string, handler: BatchHandler, deps: DedupeDeps): BatchHandler {
+  const marks = marksOf(group, deps);
+  return async (events) => {
+    const candidates: CloudEvent[] = [];
+    const ids = new Set<string>();
+    for (const event of events) {
+      if (marks.recent.has(event.id) || ids.has(event.id)) continue;
+      ids.add(event.id);
+      candidates.push(event);
+    }
+    const stored = deps.dedupe.isUp() && candidates.length > 0 ? await deps.dedupe.hasMany(candidates.map(marks.key)).catch(() => candidates.map(() => false)) : [];
+    const fresh = candidates.filter((_, i) => stored[i] !== true);
+    if (events.length > fresh.length) deps.metrics.eventsDuplicate.inc({ group }, events.length - fresh.length);
+    if (fresh.length === 0) return;
+    await handler(fresh);
+    for (const event of fresh) {
+      marks.remember(event.id);
+      deps.metrics.eventsConsumed.inc({ group, type: event.type });
+    }
+    if (deps.dedupe.isUp()) await deps.dedupe.markMany(fresh.map(marks.key), marks.ttlMs).catch(() => undefined);
   };
 }

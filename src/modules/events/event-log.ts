@@ -1,4 +1,4 @@
-import { jsonTextOf, parseKeepingText } from '../../kernel/json-text.ts';
+import { jsonTextOf } from '../../kernel/json-text.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import type { CloudEvent, EventBus, Subscription } from '../../ports/event-bus.ts';
 import type { StreamEntry, StreamStore } from '../../ports/stream-store.ts';
@@ -14,10 +14,34 @@ export const DEFAULT_EVENT_LOG_LENGTH = 100_000;
 /** Replays read pages on a connection of their own; a page of large events takes longer than a command. */
 const REPLAY_COMMAND_TIMEOUT_MS = 5_000;
 
-/** One entry of the shared event log: the event and its position (the SSE event id). */
+/**
+ * One entry of the shared event log: its position (the SSE event id), what streams filter by,
+ * and the event as the JSON text it came as; `event` parses that text when asked (a stream sends
+ * the text, it does not parse it).
+ */
 export interface LoggedEvent {
   readonly position: string;
+  readonly type: string;
+  readonly subject: string | undefined;
+  readonly text: string;
   readonly event: CloudEvent;
+}
+
+class LogEntry implements LoggedEvent {
+  readonly position: string;
+  readonly type: string;
+  readonly subject: string | undefined;
+  readonly text: string;
+  #event: CloudEvent | undefined;
+  constructor(position: string, type: string, subject: string | undefined, text: string) {
+    this.position = position;
+    this.type = type;
+    this.subject = subject;
+    this.text = text;
+  }
+  get event(): CloudEvent {
+    return (this.#event ??= JSON.parse(this.text) as CloudEvent);
+  }
 }
 
 /**
@@ -52,8 +76,16 @@ export function isAfter(position: string, than: string): boolean {
   return a > c || (a === c && b > d);
 }
 
-/** The event keeps its JSON text: a stream sends that text on (jsonTextOf), it does not serialise the event again. */
-const toLogged = ({ id, fields }: StreamEntry): LoggedEvent => ({ position: id, event: parseKeepingText(fields.e ?? 'null') as CloudEvent });
+/** The fields of an event in the log: its JSON text, and its type and subject for the streams' filters. */
+const fieldsOf = (event: CloudEvent): Record<string, string> => ({ e: jsonTextOf(event), y: event.type, ...(event.subject === undefined ? {} : { s: event.subject }) });
+
+function toLogged({ id, fields }: StreamEntry): LoggedEvent {
+  const text = fields.e ?? 'null';
+  if (fields.y !== undefined) return new LogEntry(id, fields.y, fields.s, text);
+  // Written before entries carried their type (a log from an older version): read it from the event.
+  const event = JSON.parse(text) as CloudEvent;
+  return new LogEntry(id, event.type, event.subject, text);
+}
 
 /** `group` is the writers' consumer group (every node's the same one) on `topic` (the bus's default); tests take fresh ones. */
 export async function createEventLog(deps: { bus: EventBus; streams: StreamStore; log: Logger; metrics: Metrics; retentionMs?: number; maxLength?: number; seenTtlS?: number; group?: string; topic?: string }): Promise<EventLog> {
@@ -81,7 +113,7 @@ export async function createEventLog(deps: { bus: EventBus; streams: StreamStore
       // A batch in one round trip (each append with its "already logged" mark in one step): a
       // relay that hands events over again (after a crash between append and mark, a rebalance,
       // or this batch failing part way) finds their marks. Each event keeps the JSON text it came as.
-      const appended = await streams.appendOnceMany(EVENT_LOG_KEY, events.map((event) => ({ fields: { e: jsonTextOf(event) }, once: { key: loggedKey(event.id), ttlMs } })), trimming);
+      const appended = await streams.appendOnceMany(EVENT_LOG_KEY, events.map((event) => ({ fields: fieldsOf(event), once: { key: loggedKey(event.id), ttlMs } })), trimming);
       events.forEach((event, i) => (appended[i] !== undefined ? deps.metrics.eventsConsumed.inc({ group, type: event.type }) : deps.metrics.eventsDuplicate.inc({ group })));
     },
     deps.topic === undefined ? {} : { topic: deps.topic },

@@ -1,6 +1,5 @@
 import type { Response } from 'express';
 import { AppError } from '../../kernel/errors.ts';
-import { jsonTextOf } from '../../kernel/json-text.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { isAfter, type EventLog, type LoggedEvent } from './event-log.ts';
@@ -52,10 +51,7 @@ export interface EventStreamsDeps {
 }
 
 /** An SSE frame: the event's JSON text as it came, unless that spans lines (a producer that pretty-prints), which one `data:` line cannot carry. */
-const frame = ({ position, event }: LoggedEvent) => {
-  const text = jsonTextOf(event);
-  return `id: ${position}\nevent: ${event.type}\ndata: ${/[\r\n]/.test(text) ? JSON.stringify(event) : text}\n\n`;
-};
+const frame = (entry: LoggedEvent) => `id: ${entry.position}\nevent: ${entry.type}\ndata: ${/[\r\n]/.test(entry.text) ? JSON.stringify(entry.event) : entry.text}\n\n`;
 
 export function createEventStreams(deps: EventStreamsDeps): EventStreams {
   const log = deps.log.child({ module: 'event-streams' });
@@ -77,7 +73,7 @@ export function createEventStreams(deps: EventStreamsDeps): EventStreams {
 
     res.status(200).set({ 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     res.flushHeaders();
-    const wanted = ({ event }: LoggedEvent) => (request.types.size === 0 || request.types.has(event.type)) && (request.subject === undefined || event.subject === request.subject);
+    const wanted = ({ type, subject }: LoggedEvent) => (request.types.size === 0 || request.types.has(type)) && (request.subject === undefined || subject === request.subject);
     let sentUpTo = request.resumeFrom ?? '0-0';
     let gone = false;
     // The frames of one turn of the event loop (a read of the log brings up to 500) go out in one write.

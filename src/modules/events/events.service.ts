@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../kernel/logger.ts';
 import type { DedupeStore } from '../../ports/dedupe-store.ts';
-import type { CloudEvent, EventBus, EventHandler, Subscription } from '../../ports/event-bus.ts';
+import type { BatchHandler, CloudEvent, EventBus, EventHandler, Subscription } from '../../ports/event-bus.ts';
 import type { LeaseStore } from '../../ports/lease-store.ts';
 import type { StreamStore } from '../../ports/stream-store.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { deduplicated } from './dedupe.ts';
+import { deduplicated, deduplicatedBatch } from './dedupe.ts';
 import { createEventLog, EVENT_LOG_GROUP, type EventLog } from './event-log.ts';
 import { DEFAULT_OUTBOX_BUCKETS, DEFAULT_OUTBOX_LEASE_MS } from './outbox-buckets.ts';
 import { createOutbox, type Outbox } from './outbox.ts';
@@ -54,6 +54,8 @@ export interface Events {
   publishDurably(events: readonly CloudEvent[], topic?: string): Promise<void>;
   /** A consumer group; each event is handled once per group (ids already seen are dropped). */
   subscribe(group: string, handler: EventHandler, options?: { topic?: string; fromBeginning?: boolean }): Promise<Subscription>;
+  /** `subscribe` a batch at a time (what arrived together, repeats dropped), for a handler whose cost is per call. */
+  subscribeBatches(group: string, handler: BatchHandler, options?: { topic?: string; fromBeginning?: boolean }): Promise<Subscription>;
   /** Flushes the outbox (bounded) and closes consumers and clients. */
   close(flushTimeoutMs: number): Promise<void>;
 }
@@ -84,6 +86,14 @@ export async function createEvents(deps: EventsDeps): Promise<Events> {
     : undefined;
   lagTimer?.unref();
 
+  /** A subscription of this node's, closed with it; its lag is watched when it is on the default topic. */
+  async function track(group: string, options: { topic?: string }, subscribing: Promise<Subscription>): Promise<Subscription> {
+    const subscription = await subscribing;
+    if (!options.topic) groups.add(group);
+    subscriptions.add(subscription);
+    return subscription;
+  }
+
   return {
     nodeId: deps.nodeId,
     instanceId,
@@ -94,12 +104,8 @@ export async function createEvents(deps: EventsDeps): Promise<Events> {
       return outbox.emit(events, topic).catch((err: unknown) => log.error({ err, count: events.length }, 'could not queue events'));
     },
     publishDurably: (events, topic) => outbox.emitDurably(events, topic),
-    async subscribe(group, handler, options = {}) {
-      const subscription = await bus.subscribe(group, deduplicated(group, handler, deps), options);
-      if (!options.topic) groups.add(group);
-      subscriptions.add(subscription);
-      return subscription;
-    },
+    subscribe: (group, handler, options = {}) => track(group, options, bus.subscribe(group, deduplicated(group, handler, deps), options)),
+    subscribeBatches: (group, handler, options = {}) => track(group, options, bus.subscribeBatches(group, deduplicatedBatch(group, handler, deps), options)),
     async close(flushTimeoutMs) {
       clearInterval(depthTimer);
       if (lagTimer) clearInterval(lagTimer);

@@ -24,7 +24,7 @@ export interface Webhooks {
 
 export interface WebhooksDeps {
   readonly jobs: JobQueues;
-  readonly events: Pick<Events, 'subscribe'>;
+  readonly events: Pick<Events, 'subscribeBatches'>;
   readonly subscriptions: Subscriptions;
   readonly log: Logger;
   readonly allowPrivate: boolean;
@@ -57,13 +57,19 @@ export async function createWebhooks(deps: WebhooksDeps): Promise<Webhooks> {
     details: (job) => ({ webhook: { subscriptionId: job.data.subscriptionId, eventId: job.data.event.id, eventType: job.data.event.type } }),
   });
 
-  // A failure here (Redis away) throws, and the bus hands the event over again.
-  const fanOut = async (event: CloudEvent) => {
-    const targets = await deps.subscriptions.matching(event.type);
-    await Promise.all(targets.map((s) => deliveries.add(deliveryId(s.id, event.id), { owner: s.owner, subscriptionId: s.id, event })));
-    if (targets.length > 0) log.debug({ eventId: event.id, type: event.type, subscriptions: targets.length }, 'webhook deliveries queued');
+  // A batch at a time: the subscriptions of each type in it looked up once. A failure here (Redis
+  // away) throws, and the bus hands the batch over again; a delivery's id is its subscription's and
+  // event's, so one queued before the failure is not queued twice.
+  const fanOut = async (events: readonly CloudEvent[]) => {
+    const types = [...new Set(events.map((e) => e.type))];
+    const byType = new Map(await Promise.all(types.map(async (type) => [type, await deps.subscriptions.matching(type)] as const)));
+    for (const event of events) {
+      const targets = byType.get(event.type) ?? [];
+      await Promise.all(targets.map((s) => deliveries.add(deliveryId(s.id, event.id), { owner: s.owner, subscriptionId: s.id, event })));
+      if (targets.length > 0) log.debug({ eventId: event.id, type: event.type, subscriptions: targets.length }, 'webhook deliveries queued');
+    }
   };
   // Events.close() closes the subscription with the others.
-  await deps.events.subscribe(WEBHOOK_GROUP, fanOut);
+  await deps.events.subscribeBatches(WEBHOOK_GROUP, fanOut);
   return { subscriptions: deps.subscriptions, checkUrl: policy.check };
 }
