@@ -3,25 +3,36 @@ import type { StreamEntry, StreamFields, StreamInfo, StreamReader, StreamReads, 
 import type { RedisHandle } from './redis-client.ts';
 
 /**
- * The append and its "already appended" mark in one step (both keys must share a slot on a
- * Cluster). ARGV[3], when given, trims entries older than that many ms by Redis's clock (MINID);
- * ARGV[2], when given, caps the length besides.
+ * Appends entries to KEYS[1], each unless its mark (KEYS[1 + i]) is set, and sets the marks: an
+ * entry's append and its mark in one step (on a Cluster every key must share a slot). Then
+ * ARGV[2], when given, trims entries older than that many ms by Redis's clock (MINID), and
+ * ARGV[1], when given, caps the length besides. From ARGV[3] on, each entry is its mark's TTL in
+ * ms, its field count and its fields. Answers each entry's id, or nil for one already marked.
  */
-const APPEND_ONCE = `
-if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then return false end
-local id
-if ARGV[3] ~= '' then
-  local t = redis.call('TIME')
-  local minid = string.format('%d', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - tonumber(ARGV[3]))
-  id = redis.call('XADD', KEYS[1], 'MINID', minid, '*', unpack(ARGV, 4))
-else
-  id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 4))
+const APPEND_ONCE_MANY = `
+local ids = {}
+local at = 3
+for i = 2, #KEYS do
+  local n = tonumber(ARGV[at + 1])
+  if redis.call('SET', KEYS[i], '1', 'NX', 'PX', ARGV[at]) then
+    ids[i - 1] = redis.call('XADD', KEYS[1], '*', unpack(ARGV, at + 2, at + 1 + n))
+  else
+    ids[i - 1] = false
+  end
+  at = at + n + 2
 end
-if ARGV[2] ~= '' then redis.call('XTRIM', KEYS[1], 'MAXLEN', '~', ARGV[2]) end
-return id`;
+if ARGV[2] ~= '' then
+  local t = redis.call('TIME')
+  local minid = string.format('%d', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - tonumber(ARGV[2]))
+  redis.call('XTRIM', KEYS[1], 'MINID', minid)
+end
+if ARGV[1] ~= '' then redis.call('XTRIM', KEYS[1], 'MAXLEN', '~', ARGV[1]) end
+return ids`;
+/** Entries per script run: a longer batch is several runs (in one pipeline), so that Redis is never held for long. */
+const APPEND_ONCE_CHUNK = 500;
 
-const APPEND_ONCE_COMMAND = 'omnigateStreamAppendOnce';
-type WithAppendOnce = { [APPEND_ONCE_COMMAND](...args: string[]): unknown };
+const APPEND_ONCE_COMMAND = 'omnigateStreamAppendOnceMany';
+type WithAppendOnce = { [APPEND_ONCE_COMMAND](...args: (string | number)[]): unknown };
 
 /** The entry, if still there, appended to KEYS[2] with the extra fields and deleted from KEYS[1]. */
 const MOVE = `
@@ -84,15 +95,22 @@ function readsOn(client: Redis): StreamReads {
 export function createRedisStreamStore(redis: RedisHandle): StreamStore {
   const { client } = redis;
   // EVALSHA, falling back to EVAL by itself, also inside a pipeline: the script's text is not sent per append.
-  if (!(APPEND_ONCE_COMMAND in client)) client.defineCommand(APPEND_ONCE_COMMAND, { numberOfKeys: 2, lua: APPEND_ONCE });
+  if (!(APPEND_ONCE_COMMAND in client)) client.defineCommand(APPEND_ONCE_COMMAND, { lua: APPEND_ONCE_MANY });
   const appendOnceMany: StreamStore['appendOnceMany'] = async (stream, entries, options = {}) => {
     if (entries.length === 0) return [];
     const maxLength = options.maxLength === undefined ? '' : String(options.maxLength);
     const maxAge = options.maxAgeMs === undefined ? '' : String(options.maxAgeMs);
-    // One script per entry, in one pipeline: one write and one round trip for the lot, each entry still once.
+    // One script per chunk of entries, in one pipeline: one write and one round trip for the lot, each entry still once.
     const pipeline = client.pipeline() as unknown as WithAppendOnce & { exec(): Promise<[Error | null, unknown][] | null> };
-    for (const { fields, once } of entries) pipeline[APPEND_ONCE_COMMAND](stream, once.key, String(once.ttlMs), maxLength, maxAge, ...flat(fields));
-    return replies(await pipeline.exec()).map((id) => (id === null ? undefined : String(id)));
+    for (let from = 0; from < entries.length; from += APPEND_ONCE_CHUNK) {
+      const chunk = entries.slice(from, from + APPEND_ONCE_CHUNK);
+      const args = chunk.flatMap(({ fields, once }) => {
+        const flattened = flat(fields);
+        return [once.ttlMs, flattened.length, ...flattened];
+      });
+      pipeline[APPEND_ONCE_COMMAND](chunk.length + 1, stream, ...chunk.map(({ once }) => once.key), maxLength, maxAge, ...args);
+    }
+    return replies(await pipeline.exec()).flatMap((ids) => (ids as (string | null)[]).map((id) => (id === null ? undefined : String(id))));
   };
   return {
     ...readsOn(client),

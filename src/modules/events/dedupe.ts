@@ -10,16 +10,21 @@ type DedupeDeps = { dedupe: DedupeStore; metrics: Metrics; ttlS?: number };
 
 /** A group's marks: the store's, and the ids it handled lately in memory (bounded). */
 function marksOf(group: string, deps: DedupeDeps) {
-  const recent = new Set<string>();
+  // Two generations instead of evicting one id at a time: deleting a Set's oldest entry again and
+  // again leaves holes that every later `values().next()` walks past.
+  let current = new Set<string>();
+  let previous = new Set<string>();
   const key = (event: CloudEvent) => `omnigate:seen:${group}:${event.id}`;
   const ttlMs = (deps.ttlS ?? DEFAULT_SEEN_TTL_S) * 1_000;
   return {
     key,
     ttlMs,
-    recent,
+    has: (id: string) => current.has(id) || previous.has(id),
     remember(id: string) {
-      recent.add(id);
-      if (recent.size > RECENT_IDS) recent.delete(recent.values().next().value as string);
+      current.add(id);
+      if (current.size < RECENT_IDS / 2) return;
+      previous = current;
+      current = new Set();
     },
   };
 }
@@ -32,7 +37,7 @@ function marksOf(group: string, deps: DedupeDeps) {
 export function deduplicated(group: string, handler: EventHandler, deps: DedupeDeps): EventHandler {
   const marks = marksOf(group, deps);
   return async (event) => {
-    let seen = marks.recent.has(event.id);
+    let seen = marks.has(event.id);
     if (!seen && deps.dedupe.isUp()) seen = await deps.dedupe.has(marks.key(event)).catch(() => false);
     if (seen) {
       deps.metrics.eventsDuplicate.inc({ group });
@@ -56,7 +61,7 @@ export function deduplicatedBatch(group: string, handler: BatchHandler, deps: De
     const candidates: CloudEvent[] = [];
     const ids = new Set<string>();
     for (const event of events) {
-      if (marks.recent.has(event.id) || ids.has(event.id)) continue;
+      if (marks.has(event.id) || ids.has(event.id)) continue;
       ids.add(event.id);
       candidates.push(event);
     }
