@@ -13,7 +13,7 @@ export type PublisherCommand = { readonly start: { readonly rate: number; readon
 export type PublisherReport =
   | { readonly ready: { readonly url: string } }
   | { readonly tick: { readonly published: number; readonly behind: number; readonly depth: number } }
-  | { readonly done: { readonly published: number; readonly drainedMs: number; readonly depth: number; readonly cpuMs: number } };
+  | { readonly done: { readonly published: number; readonly drainedMs: number; readonly depth: number; readonly cpuMs: number; readonly dropped: number } };
 
 /** Events waiting for Redis at most: past this the publisher is behind, and counts it, rather than queueing without bound. */
 const MAX_OUTSTANDING = 5_000;
@@ -21,6 +21,8 @@ const TICK_MS = 5;
 /** Wall-clock milliseconds with sub-millisecond precision, comparable between processes on one machine. */
 const wallNow = () => performance.timeOrigin + performance.now();
 
+/** The key bench/events.ts gives the gateway (OMNIGATE_API_KEYS). */
+const API_KEY = 'bench-key-0123456789abcdef';
 const root = resolve(import.meta.dirname, '..', '..');
 const send = (report: PublisherReport) => process.send?.(report);
 const gw = await startGateway(loadConfig({ ...process.env, PORT: '0', LOG_LEVEL: 'warn' } as Record<string, string>, root), pino({ level: 'warn' }, pino.destination(2)), root);
@@ -66,7 +68,9 @@ async function publishAtRate({ rate, seconds, run, bytes }: { rate: number; seco
   }
   // This process's CPU (every thread) from the first publish until the outbox was empty: what the events cost the gateway.
   const { user, system } = process.cpuUsage(cpu);
-  send({ done: { published, drainedMs: Math.round(performance.now() - ended), depth, cpuMs: Math.round((user + system) / 1_000) } });
+  const metrics = await (await fetch(`${gw.url}/metrics`, { headers: { 'x-api-key': API_KEY } })).text();
+  const dropped = Number(/^omnigate_events_dropped_total (\d+)/m.exec(metrics)?.[1] ?? 0);
+  send({ done: { published, drainedMs: Math.round(performance.now() - ended), depth, cpuMs: Math.round((user + system) / 1_000), dropped } });
 }
 
 process.on('message', (command: PublisherCommand) => {

@@ -73,9 +73,9 @@ export interface RunningRedisPair {
 }
 
 /** Starts the durable instance (data in `dir/durable`) and the cache instance; stops both if one fails. */
-export async function startRedisPair(options: { port: number; cachePort: number; dir: string }): Promise<RunningRedisPair> {
+export async function startRedisPair(options: { port: number; cachePort: number; dir: string; /** The durable one's, when not the default. */ durableMaxmemory?: string }): Promise<RunningRedisPair> {
   const [durable, cache] = await Promise.allSettled([
-    startRedis({ port: options.port, dir: join(options.dir, 'durable'), role: 'durable' }),
+    startRedis({ port: options.port, dir: join(options.dir, 'durable'), role: 'durable', ...(options.durableMaxmemory ? { maxmemory: options.durableMaxmemory } : {}) }),
     startRedis({ port: options.cachePort, dir: join(options.dir, 'cache'), role: 'cache' }),
   ]);
   if (durable.status === 'rejected' || cache.status === 'rejected') {
