@@ -158,73 +158,73 @@ export function createKafkaEventBus(options: KafkaEventBusOptions): EventBus & {
   const eventOf = (value: Buffer) => parseKeepingText(value.toString()) as CloudEvent;
 
   async function join(group: string, handler: { readonly each: EventHandler } | { readonly batch: BatchHandler }, opts: { readonly topic?: string; readonly fromBeginning?: boolean }): Promise<Subscription> {
-      let closed = false;
-      let consumer: Consumer | undefined;
-      // A batch subscription commits what it handled once a second and when it stops, not after
-      // every batch: a round trip to the broker per batch would cap the rate. A crash hands up to
-      // a second of handled events over again, which the batch handler drops by its own marks.
-      const handled = new Map<string, { topic: string; partition: number; offset: string }>();
-      const commit = async () => {
-        if (handled.size === 0 || !consumer) return;
-        const offsets = [...handled.values()];
-        handled.clear();
-        // Refused (a rebalance meanwhile): those events are handed over again, and dropped as seen.
-        await consumer.commitOffsets(offsets).catch((err: unknown) => log.debug({ group, err }, 'kafka offsets not committed'));
-      };
-      const committer = 'batch' in handler ? setInterval(() => void commit(), BATCH_COMMIT_INTERVAL_MS) : undefined;
-      committer?.unref();
-      // Joins in the background, retrying while the broker is away: a gateway starts without Kafka.
-      const ready = (async () => {
-        for (let attempt = 0; !closed; attempt++) {
-          consumer = kafka.consumer({ groupId: group, allowAutoTopicCreation: false, sessionTimeout, heartbeatInterval, maxWaitTimeInMs: FETCH_WAIT_MS, retry: { retries: 1_000_000, initialRetryTime: 300, maxRetryTime: 5_000 } });
-
-          try {
-            // Our topics may not exist yet on a fresh cluster (a consumer can start first).
-            await bus.ensureTopics();
-            await consumer.connect();
-            await consumer.subscribe({ topic: opts.topic ?? EVENTS_TOPIC, fromBeginning: opts.fromBeginning ?? true });
-            const joined = new Promise<void>((resolve) => consumer?.on(consumer.events.GROUP_JOIN, () => resolve()));
-            await consumer.run({
-              // Batches commit once a second (see `handled`), not after each one.
-              autoCommit: 'each' in handler,
-              ...('each' in handler
-                ? {
-                    // One message at a time per partition: a handler that fails sees the same event again.
-                    eachMessage: async ({ message }) => {
-                      if (message.value) await handler.each(eventOf(message.value));
-                    },
-                  }
-                : {
-                    // A partition's fetched batch at a time; resolved (and committed) once the handler succeeded.
-                    eachBatch: async ({ batch }) => {
-                      const events = batch.messages.flatMap((m) => (m.value ? [eventOf(m.value)] : []));
-                      if (events.length > 0) await handler.batch(events);
-                      handled.set(`${batch.topic}:${batch.partition}`, { topic: batch.topic, partition: batch.partition, offset: String(BigInt(batch.lastOffset()) + 1n) });
-                    },
-                  }),
-            });
-            consumers.add(consumer);
-            await joined;
-            return;
-          } catch (err) {
-            log.warn({ group, err, attempt }, 'kafka consumer could not join; retrying');
-            await consumer.disconnect().catch(() => undefined);
-            await new Promise((r) => setTimeout(r, Math.min(5_000, 250 * 2 ** Math.min(attempt, 5))));
-          }
+    let closed = false;
+    let consumer: Consumer | undefined;
+    // A batch subscription commits what it handled once a second and when it stops, not after
+    // every batch: a round trip to the broker per batch would cap the rate. A crash hands up to
+    // a second of handled events over again, which the batch handler drops by its own marks.
+    const handled = new Map<string, { topic: string; partition: number; offset: string }>();
+    const commit = async () => {
+      if (handled.size === 0 || !consumer) return;
+      const offsets = [...handled.values()];
+      handled.clear();
+      // Refused (a rebalance meanwhile): those events are handed over again, and dropped as seen.
+      await consumer.commitOffsets(offsets).catch((err: unknown) => log.debug({ group, err }, 'kafka offsets not committed'));
+    };
+    const committer = 'batch' in handler ? setInterval(() => void commit(), BATCH_COMMIT_INTERVAL_MS) : undefined;
+    committer?.unref();
+    // Joins in the background, retrying while the broker is away: a gateway starts without Kafka.
+    const ready = (async () => {
+      for (let attempt = 0; !closed; attempt++) {
+        consumer = kafka.consumer({ groupId: group, allowAutoTopicCreation: false, sessionTimeout, heartbeatInterval, maxWaitTimeInMs: FETCH_WAIT_MS, retry: { retries: 1_000_000, initialRetryTime: 300, maxRetryTime: 5_000 } });
+        try {
+          // Our topics may not exist yet on a fresh cluster (a consumer can start first).
+          await bus.ensureTopics();
+          await consumer.connect();
+          await consumer.subscribe({ topic: opts.topic ?? EVENTS_TOPIC, fromBeginning: opts.fromBeginning ?? true });
+          const joined = new Promise<void>((resolve) => consumer?.on(consumer.events.GROUP_JOIN, () => resolve()));
+          await consumer.run({
+            // Batches commit once a second (see `handled`), not after each one.
+            autoCommit: 'each' in handler,
+            ...('each' in handler
+              ? {
+                  // One message at a time per partition: a handler that fails sees the same event again.
+                  eachMessage: async ({ message }) => {
+                    if (message.value) await handler.each(eventOf(message.value));
+                  },
+                }
+              : {
+                  // A partition's fetched batch at a time; resolved (and committed) once the handler succeeded.
+                  eachBatch: async ({ batch }) => {
+                    const events = batch.messages.flatMap((m) => (m.value ? [eventOf(m.value)] : []));
+                    if (events.length > 0) await handler.batch(events);
+                    handled.set(`${batch.topic}:${batch.partition}`, { topic: batch.topic, partition: batch.partition, offset: String(BigInt(batch.lastOffset()) + 1n) });
+                  },
+                }),
+          });
+          consumers.add(consumer);
+          await joined;
+          return;
+        } catch (err) {
+          log.warn({ group, err, attempt }, 'kafka consumer could not join; retrying');
+          await consumer.disconnect().catch(() => undefined);
+          await new Promise((r) => setTimeout(r, Math.min(5_000, 250 * 2 ** Math.min(attempt, 5))));
         }
-      })();
-      return {
-        ready,
-        async close() {
-          closed = true;
-          clearInterval(committer);
-          if (consumer) {
-            consumers.delete(consumer);
-            await commit();
-            await consumer.disconnect().catch(() => undefined);
-          }
-        },
-      };
-    }
+      }
+    })();
+    return {
+      ready,
+      async close() {
+        closed = true;
+        clearInterval(committer);
+        if (consumer) {
+          consumers.delete(consumer);
+          await commit();
+          await consumer.disconnect().catch(() => undefined);
+        }
+      },
+    };
+  }
+
   return bus;
 }

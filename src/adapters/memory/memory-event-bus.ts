@@ -55,10 +55,14 @@ export function createMemoryEventBus(options: { retryDelayMs?: number } = {}): E
       while (!closed && group.offset < topic.log.length && group.handlers.length > 0) {
         const member = group.handlers[group.next++ % group.handlers.length] as Member;
         try {
+          let handled = 1;
           if ('each' in member) await member.each(topic.log[group.offset] as CloudEvent);
-          const events = 'each' in member ? [] : topic.log.slice(group.offset, group.offset + BATCH);
-          if ('batch' in member) await member.batch(events);
-          group.offset += Math.max(1, events.length);
+          else {
+            const events = topic.log.slice(group.offset, group.offset + BATCH);
+            await member.batch(events);
+            handled = events.length;
+          }
+          group.offset += handled;
         } catch {
           await new Promise((r) => setTimeout(r, options.retryDelayMs ?? 100));
         }

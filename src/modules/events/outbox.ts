@@ -1,5 +1,4 @@
 import { AppError } from '../../kernel/errors.ts';
-import { parseKeepingText } from '../../kernel/json-text.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import type { CloudEvent, EventBus } from '../../ports/event-bus.ts';
 import type { LeaseStore } from '../../ports/lease-store.ts';
@@ -16,7 +15,6 @@ export const RELAY_IDLE_MS = 50;
 /** Emits whose events go to Redis in one transaction at most. */
 const MAX_APPEND_GROUP = 1_000;
 
-/** The event of an outbox entry; it keeps its JSON text, which the bus sends as it is (jsonTextOf). */
 const parseEvent = (raw: string | undefined): CloudEvent | undefined => {
   try {
     const event = JSON.parse(raw ?? '') as CloudEvent | null;
