@@ -121,18 +121,24 @@ async function sseLatency() {
   return latencies;
 }
 
-/** The baseline: kafkajs produce → consume on the same broker, nothing of ours in between. */
-async function kafkaLatency() {
-  const topic = `bench-direct-${randomUUID().slice(0, 8)}`;
+/** For the baselines: a topic of their own (6 partitions, as the gateway's), a producer set as the gateway's and a consumer subscribed from its start. */
+async function kafkaAlone(prefix: string) {
+  const topic = `${prefix}-${randomUUID().slice(0, 8)}`;
   const admin = client.admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic, numPartitions: 6 }], waitForLeaders: true });
   await admin.disconnect();
   const producer = client.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
-  const consumer = client.consumer({ groupId: `bench-direct-${randomUUID()}`, maxWaitTimeInMs: 100 });
+  const consumer = client.consumer({ groupId: `${prefix}-${randomUUID()}`, maxWaitTimeInMs: 100 });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
+  return { topic, producer, consumer };
+}
+
+/** The baseline: kafkajs produce → consume on the same broker, nothing of ours in between. */
+async function kafkaLatency() {
+  const { topic, producer, consumer } = await kafkaAlone('bench-direct');
   const latencies: number[] = [];
   await consumer.run({ eachMessage: async ({ message }) => void latencies.push(performance.now() - Number(message.value?.toString())) });
   await new Promise((r) => setTimeout(r, 3_000));
@@ -286,16 +292,7 @@ async function sustained(rate: number, seconds: number) {
 
 /** The baseline of 3.: kafkajs alone, the same 1 KB events, sends of 1,600 (one relay round) one after another, for `seconds`. */
 async function kafkaThroughput(seconds: number) {
-  const topic = `bench-rate-${randomUUID().slice(0, 8)}`;
-  const admin = client.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 6 }], waitForLeaders: true });
-  await admin.disconnect();
-  const producer = client.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  const consumer = client.consumer({ groupId: `bench-rate-${randomUUID()}`, maxWaitTimeInMs: 100 });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
+  const { topic, producer, consumer } = await kafkaAlone('bench-rate');
   let received = 0;
   let last = 0;
   await consumer.run({ eachBatch: async ({ batch }) => void ((received += batch.messages.length), (last = wallNow())) });
