@@ -25,7 +25,7 @@ import { loadConfig } from '../src/config/config.ts';
 import { cloudEvent } from '../src/kernel/events.ts';
 import { startGateway, type Gateway } from '../src/gateway.ts';
 
-import type { PublisherCommand, PublisherReport } from './lib/event-publisher.ts';
+import { EVENTS_BENCH_KEY, wallNow, type PublisherCommand, type PublisherReport } from './lib/event-bench.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const flags = new Map(process.argv.slice(2).filter((a) => a.startsWith('--')).map((a) => a.slice(2).split('=') as [string, string]));
@@ -33,8 +33,6 @@ const total = Number(process.argv.slice(2).find((a) => !a.startsWith('--')) ?? 2
 const sustainedRate = Number(flags.get('rate') ?? 20_000);
 const sustainedSeconds = Number(flags.get('seconds') ?? 60);
 const EVENT_BYTES = 1_024;
-/** Wall-clock milliseconds with sub-millisecond precision, comparable between processes on one machine. */
-const wallNow = () => performance.timeOrigin + performance.now();
 const samples = 500;
 const dir = join(root, '.data', `bench-events-${process.pid}`);
 mkdirSync(join(dir, 'connectors'), { recursive: true });
@@ -50,7 +48,7 @@ const running: Gateway[] = [];
 
 async function gateway(batch: number): Promise<Gateway> {
   const config = loadConfig({
-    PORT: '0', OMNIGATE_API_KEYS: 'bench:bench-key-0123456789abcdef', ...redis.env, KAFKA_BROKERS: kafka.brokers.join(','),
+    PORT: '0', OMNIGATE_API_KEYS: `bench:${EVENTS_BENCH_KEY}`, ...redis.env, KAFKA_BROKERS: kafka.brokers.join(','),
     NODE_ID: `bench-${batch}-${randomUUID().slice(0, 8)}`, OMNIGATE_OUTBOX_BATCH: String(batch), OMNIGATE_CONNECTORS_DIR: join(dir, 'connectors'),
     OMNIGATE_RATE_LIMIT_PER_KEY: '100000000', LOG_LEVEL: 'silent',
   }, root);
@@ -95,7 +93,7 @@ async function throughput(batch: number) {
 
 async function sseLatency() {
   const gw = await gateway(100);
-  const res = await fetch(`${gw.url}/v1/events/stream?type=bench.timed`, { headers: { 'x-api-key': 'bench-key-0123456789abcdef' } });
+  const res = await fetch(`${gw.url}/v1/events/stream?type=bench.timed`, { headers: { 'x-api-key': EVENTS_BENCH_KEY } });
   const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
   const latencies: number[] = [];
   let buffer = '';
@@ -153,7 +151,7 @@ async function kafkaLatency() {
 
 /** Reads an SSE stream, calling `onData` with each event's data line. */
 async function readSse(url: string, onData: (data: string) => void, signal: AbortSignal): Promise<void> {
-  const res = await fetch(url, { headers: { 'x-api-key': 'bench-key-0123456789abcdef' }, signal });
+  const res = await fetch(url, { headers: { 'x-api-key': EVENTS_BENCH_KEY }, signal });
   const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';
   try {
@@ -184,7 +182,7 @@ const AT = /"at":([\d.]+)/;
 async function sustained(rate: number, seconds: number) {
   const run = randomUUID();
   const child = fork(join(root, 'bench', 'lib', 'event-publisher.ts'), [], {
-    env: { ...process.env, ...redis.env, KAFKA_BROKERS: kafka.brokers.join(','), OMNIGATE_API_KEYS: 'bench:bench-key-0123456789abcdef', NODE_ID: `bench-sustained-${run.slice(0, 8)}`, OMNIGATE_CONNECTORS_DIR: join(dir, 'connectors'), OMNIGATE_RATE_LIMIT_PER_KEY: '100000000' },
+    env: { ...process.env, ...redis.env, KAFKA_BROKERS: kafka.brokers.join(','), OMNIGATE_API_KEYS: `bench:${EVENTS_BENCH_KEY}`, NODE_ID: `bench-sustained-${run.slice(0, 8)}`, OMNIGATE_CONNECTORS_DIR: join(dir, 'connectors'), OMNIGATE_RATE_LIMIT_PER_KEY: '100000000' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     // BENCH_PROFILE=1: the publishing gateway's CPU profile, in .data/bench-profile/ as the other benches write theirs.
     execArgv: process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', `--cpu-prof-dir=${join(root, '.data', 'bench-profile')}`] : [],
@@ -341,7 +339,7 @@ try {
       { measure: 'published events/s (publish() resolved) / dropped', value: `${steady.publishedPerSec} / ${steady.dropped}` },
       { measure: 'events/s at a Kafka consumer / ratio to kafkajs alone', value: `${steady.kafka.perSec} / ${(steady.kafka.perSec / baseline.perSec).toFixed(2)}` },
       { measure: 'events/s at an SSE client', value: steady.sse.perSec },
-      { measure: 'slowest second at the SSE client (after the first 2)', value: Math.min(...lows.map((s) => s.sse)) },
+      { measure: 'slowest second at the SSE client (after the first 2)', value: lows.length > 0 ? Math.min(...lows.map((s) => s.sse)) : '- (run too short)' },
       { measure: 'publish→Kafka consumer p50 / p99 ms', value: ms(steady.kafka) },
       { measure: 'publish→SSE p50 / p99 ms', value: ms(steady.sse) },
       { measure: 'gateway CPU µs per event (publish, relay, event log, SSE)', value: steady.gatewayCpuUsPerEvent },

@@ -175,7 +175,8 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   // The outbox's last events may still queue webhook deliveries: events close before the jobs.
   const events = await createEvents({ ...(await eventBusFor(config, log, disposables, host)), nodeId: config.nodeId, dedupe, streams: createRedisStreamStore(redis), leases, log, metrics, outboxBatch: config.outboxBatch, eventLog: config.sseLog, outboxBuckets: config.outboxBuckets, outboxLeaseMs: config.outboxLeaseMs });
   disposables.defer('events', () => events.close(listening ? Math.min(5_000, config.shutdownGraceMs) : 0));
-  const audit = host ? host.auditLog(createFileAuditLog(config.auditFile)) : createFileAuditLog(config.auditFile);
+  const fileAudit = createFileAuditLog(config.auditFile);
+  const audit = host ? host.auditLog(fileAudit) : fileAudit;
   const localLifecycle = createLifecycle({ registry, audit, log });
   const lifecycle = await clusterLifecycle({
     lifecycle: localLifecycle, events, blobs: createRedisBlobStore(redis), records: createRedisRecordStore(redis), registry, isShared: config.kafkaBrokers.length > 0, log, runtimeConfigs,

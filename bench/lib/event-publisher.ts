@@ -1,28 +1,19 @@
 // A gateway in a process of its own that publishes events the way request handlers do: one
 // `events.publish()` per event, many at once, at a steady rate. bench/events.ts forks it, watches
 // the events arrive from outside (its own Kafka consumer and an SSE client) and tells it when to
-// start and stop. Only its types may be imported (`import type`): importing it runs it. Messages to the parent: ready {url}, tick {published, behind, depth} once a
-// second, done {published}.
+// start and stop. Messages to the parent (event-bench.ts, with what else the two share): ready,
+// a tick once a second, done. Importing this file runs it.
 import { resolve } from 'node:path';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config/config.ts';
 import { cloudEvent } from '../../src/kernel/events.ts';
 import { startGateway } from '../../src/gateway.ts';
-
-export type PublisherCommand = { readonly start: { readonly rate: number; readonly seconds: number; readonly run: string; readonly bytes: number } } | { readonly stop: true };
-export type PublisherReport =
-  | { readonly ready: { readonly url: string } }
-  | { readonly tick: { readonly published: number; readonly behind: number; readonly depth: number } }
-  | { readonly done: { readonly published: number; readonly drainedMs: number; readonly depth: number; readonly cpuMs: number; readonly dropped: number } };
+import { EVENTS_BENCH_KEY, wallNow, type PublisherCommand, type PublisherReport } from './event-bench.ts';
 
 /** Events waiting for Redis at most: past this the publisher is behind, and counts it, rather than queueing without bound. */
 const MAX_OUTSTANDING = 5_000;
 const TICK_MS = 5;
-/** Wall-clock milliseconds with sub-millisecond precision, comparable between processes on one machine. */
-const wallNow = () => performance.timeOrigin + performance.now();
 
-/** The key bench/events.ts gives the gateway (OMNIGATE_API_KEYS). */
-const API_KEY = 'bench-key-0123456789abcdef';
 const root = resolve(import.meta.dirname, '..', '..');
 const send = (report: PublisherReport) => process.send?.(report);
 const gw = await startGateway(loadConfig({ ...process.env, PORT: '0', LOG_LEVEL: 'warn' } as Record<string, string>, root), pino({ level: 'warn' }, pino.destination(2)), root);
@@ -68,7 +59,7 @@ async function publishAtRate({ rate, seconds, run, bytes }: { rate: number; seco
   }
   // This process's CPU (every thread) from the first publish until the outbox was empty: what the events cost the gateway.
   const { user, system } = process.cpuUsage(cpu);
-  const metrics = await (await fetch(`${gw.url}/metrics`, { headers: { 'x-api-key': API_KEY } })).text();
+  const metrics = await (await fetch(`${gw.url}/metrics`, { headers: { 'x-api-key': EVENTS_BENCH_KEY } })).text();
   const dropped = Number(/^omnigate_events_dropped_total (\d+)/m.exec(metrics)?.[1] ?? 0);
   send({ done: { published, drainedMs: Math.round(performance.now() - ended), depth, cpuMs: Math.round((user + system) / 1_000), dropped } });
 }

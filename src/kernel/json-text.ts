@@ -1,7 +1,8 @@
 /**
- * The JSON text a value was parsed from, kept beside it so that whoever stores the value again
- * (the stale cache) need not serialise it again. Only for values nobody changes after parsing:
- * a connector's answer, which is checked against its schema and never modified.
+ * The JSON text a value was parsed from, kept beside it so that whoever stores or sends the value
+ * again need not serialise it again. Only for values nobody changes after parsing: a connector's
+ * answer (checked against its schema, stored by the stale cache) and an event as Kafka hands it
+ * over (appended to the SSE event log).
  */
 const texts = new WeakMap<object, string>();
 
