@@ -24,6 +24,11 @@ after(async () => {
   await Promise.all([a?.stop(), b?.stop()]);
 });
 
+/** What both nodes' dispatch logged about this conversation or at warn and above: a failed wait shows it. */
+const dispatchLogs = (id: string) => () => [a, b].map((gw, i) => gw.logs
+  .filter((l) => l.module === 'dispatch' && (l.conversationId === id || Number(l.level) >= 40 || typeof l.agentId === 'string'))
+  .slice(-40).map((l) => `${'ab'[i]} ${JSON.stringify(l)}`).join('\n')).join('\n');
+
 const eventsOf = async (gw: TestGateway, id: string): Promise<any[]> => (await chat(gw, undefined, 'GET', `/v1/conversations/${id}/events`)).body.events;
 
 describe('routing dispatch on two nodes', () => {
@@ -43,7 +48,7 @@ describe('routing dispatch on two nodes', () => {
     const [x, y] = await Promise.all([rig.agentIn(a, 'xavi', [group]), rig.agentIn(a, 'yuki', [group])]);
     const sockets = new Map([[x, await rig.online(a, x)], [y, await rig.online(b, y)]]);
     const id = await rig.start(b, (await rig.visitor(b)).token, group);
-    const first = await waitFor('the first offer', async () => (await rig.routingOf(a, id)).offers[0]);
+    const first = await waitFor('the first offer', async () => (await rig.routingOf(a, id)).offers[0], { detail: dispatchLogs(id) });
     const firstAgent = sockets.get(first.agentId)!;
     await rig.offerTo(firstAgent, id);
     // Over the socket, as a console would.
@@ -59,7 +64,7 @@ describe('routing dispatch on two nodes', () => {
     const [p, q] = await Promise.all([rig.agentIn(a, 'pete', [group]), rig.agentIn(a, 'quin', [group])]);
     const sockets = new Map([[p, await rig.online(a, p)], [q, await rig.online(b, q)]]);
     const id = await rig.start(a, (await rig.visitor(a)).token, group);
-    const first = await waitFor('the first offer', async () => (await rig.routingOf(a, id)).offers[0]);
+    const first = await waitFor('the first offer', async () => (await rig.routingOf(a, id)).offers[0], { detail: dispatchLogs(id) });
     const other = first.agentId === p ? q : p;
     await rig.offerTo(sockets.get(other)!, id);
     const ended = (await eventsOf(b, id)).filter((e) => e.type === 'conversation.offer_ended');

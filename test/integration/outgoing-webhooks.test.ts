@@ -122,9 +122,12 @@ describe('outgoing webhooks', () => {
     assert.ok(isSignedBy(SECRET, delivery), 'the signature verifies with the secret');
     assert.ok(!isSignedBy('another-secret-0123456789', delivery));
 
-    // The job is completed, with its three attempts, and readable by the subscription's owner.
-    const completed = await assertMatchesSpec(await admin(gw, '/v1/admin/jobs?state=completed&queue=webhook-delivery'), 'listJobs');
-    const job = completed.jobs.find((j: { webhook: { eventId: string } }) => j.webhook.eventId === event.id);
+    // The job is completed, with its three attempts, and readable by the subscription's owner
+    // (the receiver sees the 204 a moment before the worker records the completion).
+    const job = await waitFor('the delivery job completed', async () => {
+      const completed = await assertMatchesSpec(await admin(gw, '/v1/admin/jobs?state=completed&queue=webhook-delivery'), 'listJobs');
+      return completed.jobs.find((j: { webhook: { eventId: string } }) => j.webhook.eventId === event.id);
+    }, WAIT);
     assert.deepEqual([job.type, job.attempts, job.result], ['webhook.delivery', 3, { delivered: true, status: 204 }]);
     assert.equal(job.webhook.subscriptionId, subscription.id);
     assert.equal((await assertMatchesSpec(await gw.api(`/v1/jobs/${job.id}`), 'getJob')).state, 'completed');

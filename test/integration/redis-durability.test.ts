@@ -12,6 +12,7 @@ import type { CloudEvent } from '../../src/ports/event-bus.ts';
 import { ROOT_DIR, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { freePort, TEST_REDIS_CACHE_URL, TEST_REDIS_URL } from '../support/ports.ts';
 import { assertMatchesSpec } from '../support/spec.ts';
+import { waitFor } from '../support/wait.ts';
 
 /** Key prefixes of what may live in the cache instance: everything there is evictable by design. */
 const CACHE_PREFIXES = ['omnigate:stale:', 'omnigate:rl:', 'omnigate:breaker:'];
@@ -43,9 +44,14 @@ describe('the durable and the cache Redis', () => {
   let durable: Redis;
   let cache: Redis;
   let gw: TestGateway;
+  // Cache-like keys already in the durable instance: a gateway of an earlier file given only
+  // REDIS_URL (a valid set-up: the cache then falls back to it) may have left some.
+  let durableCacheKeysBefore: Set<string>;
+  const durableCacheKeys = async (): Promise<string[]> => (await allKeys(durable)).filter((k) => CACHE_PREFIXES.some((p) => k.startsWith(p)));
   before(async () => {
     durable = new Redis(TEST_REDIS_URL);
     cache = new Redis(TEST_REDIS_CACHE_URL);
+    durableCacheKeysBefore = new Set(await durableCacheKeys());
     gw = await startTestGateway({ OMNIGATE_REDIS_MEMORY_WARN_PERCENT: '20', OMNIGATE_RESILIENCE_TICKETS_NODE_RETRIES: '0' });
   });
   after(async () => {
@@ -66,10 +72,13 @@ describe('the durable and the cache Redis', () => {
   test('a cache filled past its maxmemory by user-driven entries evicts only cache keys: the outbox and the job queue keep working, the durable instance evicts nothing', async () => {
     // Traffic leaves its stale answers and rate-limit buckets in the cache instance, not the durable one.
     assert.equal((await gw.api('/v1/orders/ORD-0006501')).status, 200);
-    const cacheKeys = await allKeys(cache);
-    for (const prefix of CACHE_PREFIXES) assert.ok(cacheKeys.some((k) => k.startsWith(prefix)), `a ${prefix} key in the cache instance`);
-    const durableBefore = await allKeys(durable);
-    assert.deepEqual(durableBefore.filter((k) => CACHE_PREFIXES.some((p) => k.startsWith(p))), [], 'no cache keys in the durable instance');
+    // The breaker's counts reach Redis with its next sync (every few hundred ms), not with the call.
+    let cacheKeys: string[] = [];
+    await waitFor('a key of each cache prefix in the cache instance', async () => {
+      cacheKeys = await allKeys(cache);
+      return CACHE_PREFIXES.every((prefix) => cacheKeys.some((k) => k.startsWith(prefix)));
+    }, { detail: () => `missing: ${CACHE_PREFIXES.filter((prefix) => !cacheKeys.some((k) => k.startsWith(prefix))).join(', ')}` });
+    assert.deepEqual((await durableCacheKeys()).filter((k) => !durableCacheKeysBefore.has(k)), [], 'no cache keys of this gateway in the durable instance');
 
     const maxmemory = await configValue(cache, 'maxmemory');
     const evictedBefore = Number(await info(cache, 'stats', 'evicted_keys'));
