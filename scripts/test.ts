@@ -20,6 +20,8 @@ const ROOT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const LANE_PORT_STEP = 300;
 /** A file still running after this long is stopped and counted as failed. */
 const FILE_TIMEOUT_MS = 5 * 60_000;
+/** How many lines of each failed file's output the summary repeats. */
+const FAILURE_LINES = 60;
 const DURATIONS_FILE = join(ROOT_DIR, '.data/test-durations.json');
 const UNIT_GLOBS = ['src/**/*.test.ts', 'connectors/*/src/**/*.test.ts'];
 const SERVICE_GLOBS = ['test/**/*.test.ts'];
@@ -48,7 +50,14 @@ try {
   await Promise.all([
     unit?.then(report),
     ...lanes.map(async (lane) => {
-      await lane.ready;
+      try {
+        await lane.ready;
+      } catch (err) {
+        // The other lanes take its files; the run fails all the same.
+        say(`test: ${err instanceof Error ? err.message : String(err)}`);
+        process.exitCode = 1;
+        return;
+      }
       for (let file = serviceFiles[next++]; file !== undefined && !aborted; file = serviceFiles[next++]) report(await runTestFile([file], lane.name, { OMNIGATE_TEST_PORT_OFFSET: String(lane.offset) }));
     }),
   ]);
@@ -70,9 +79,23 @@ function summarise(): void {
   const failed = results.filter((r) => !r.ok);
   const sum = (key: 'tests' | 'pass' | 'fail'): number => results.reduce((n, r) => n + r[key], 0);
   say(`\ntest: ${results.length} files, ${sum('tests')} tests, ${sum('pass')} passed, ${sum('fail')} failed, in ${((Date.now() - started) / 1000).toFixed(0)} s`);
-  for (const r of failed) say(`test: FAILED ${r.file} (${r.fail} failed${r.tests ? '' : ', no summary: crashed or timed out'})`);
-  if (failed.length || results.length < serviceFiles.length + (runUnit ? 1 : 0)) process.exitCode = 1;
+  for (const r of failed) say(`\n── FAILED ${r.file} (${r.fail} failed${r.tests ? '' : ', no summary: crashed or timed out'}) ──\n${failureExcerpt(r.output)}`);
+  for (const r of failed) say(`test: FAILED ${r.file}`);
+  const ran = new Set(results.map((r) => r.file));
+  const notRun = serviceFiles.filter((f) => !ran.has(f));
+  if (notRun.length) say(`test: NOT RUN ${notRun.length} files: ${notRun.join(' ')}`);
+  if (failed.length || notRun.length || (runUnit && !ran.has(UNIT_GLOBS.join(' ')))) process.exitCode = 1;
   if (!args.length) saveDurations();
+}
+
+/**
+ * What a failed file said about its failures, again at the end, where a CI log's tail shows it:
+ * the spec reporter's "failing tests" section, or the output's last lines when it has none.
+ */
+function failureExcerpt(output: string): string {
+  const at = output.lastIndexOf('✖ failing tests:');
+  const lines = (at >= 0 ? output.slice(at) : output).trimEnd().split('\n');
+  return (at >= 0 ? lines.slice(0, FAILURE_LINES) : lines.slice(-FAILURE_LINES)).join('\n');
 }
 
 /** One `node --test` run of these files (a glob or a path) with the lane's env; its output kept whole. */
@@ -95,7 +118,8 @@ function runTestFile(files: string[], lane: string, env: Record<string, string>)
     child.once('close', (code) => {
       clearTimeout(timer);
       children.delete(child);
-      const count = (label: string): number => Number(new RegExp(`^ℹ ${label} (\\d+)$`, 'm').exec(output)?.[1] ?? 0);
+      // The run's own summary is its last (a file may print a nested run's before it).
+      const count = (label: string): number => Number([...output.matchAll(new RegExp(`^ℹ ${label} (\\d+)$`, 'gm'))].at(-1)?.[1] ?? 0);
       resolveRun({ file: files.join(' '), lane, ms: Date.now() - t0, ok: code === 0, tests: count('tests'), pass: count('pass'), fail: count('fail'), output });
     });
   });
