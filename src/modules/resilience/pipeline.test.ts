@@ -89,3 +89,22 @@ test('the bulkhead turns away what its slots and queue cannot hold with CONNECTO
   gate.resolve('done');
   assert.equal(await first, 'done');
 });
+
+test('an open breaker refuses before the bulkhead: CIRCUIT_OPEN while its half-open trial holds the only slot, counted as a refusal', async () => {
+  const { pipeline, changes } = pipelineWithChanges();
+  const settings = { ...SETTINGS, maxConcurrent: 1, maxQueue: 0, resetTimeoutMs: 30, retries: 0 };
+  const failing = call(async () => { throw unavailable(); }, { settings });
+  for (let n = 0; n < 3; n++) await assert.rejects(pipeline.execute(failing), codeOf('UPSTREAM_UNAVAILABLE'));
+  while (!changes.includes('halfOpen')) await new Promise((r) => setTimeout(r, 5));
+  const gate = Promise.withResolvers<string>();
+  const sent = Promise.withResolvers<void>();
+  const trial = pipeline.execute(call(() => (sent.resolve(), gate.promise), { settings }));
+  await sent.promise;
+  const rejectsBefore = pipeline.view('c')!.breakers[0]!.stats.rejects;
+  await assert.rejects(pipeline.execute(call(async () => 'never', { settings })), codeOf('CIRCUIT_OPEN'));
+  assert.equal(pipeline.view('c')!.breakers[0]!.stats.rejects, rejectsBefore + 1);
+  assert.equal(pipeline.view('c')!.bulkhead.rejected, 0);
+  gate.resolve('back');
+  assert.equal(await trial, 'back');
+  assert.equal(pipeline.view('c')!.breakers[0]!.state, 'closed');
+});
