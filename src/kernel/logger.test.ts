@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { test } from 'node:test';
 import { createLogger, lazyChild } from './logger.ts';
 
@@ -31,4 +33,27 @@ test('a lazy child writes what a pino child would, bindings and redaction includ
   quiet.info('kept');
   assert.equal(lines[2]?.reqId, 'r2');
   assert.equal(call.level, 'debug');
+});
+
+test('to stdout, lines are batched: an idle line still goes out within LOG_FLUSH_MS, and what is batched at exit is written', async () => {
+  // A process of its own: the batching is the real stdout destination's.
+  const script = `
+    import { createLogger } from ${JSON.stringify(new URL('./logger.ts', import.meta.url).href)};
+    const log = createLogger({ level: 'info' });
+    log.info('idle line');
+    setTimeout(() => { log.info('last line'); process.exit(0); }, 1000);`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const started = Date.now();
+  const seen: { msg: string; afterMs: number }[] = [];
+  let rest = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    const lines = (rest + chunk.toString()).split('\n');
+    rest = lines.pop() ?? '';
+    for (const line of lines) seen.push({ msg: (JSON.parse(line) as { msg: string }).msg, afterMs: Date.now() - started });
+  });
+  const [code] = (await once(child, 'close')) as [number];
+  assert.equal(code, 0);
+  assert.deepEqual(seen.map((s) => s.msg), ['idle line', 'last line']);
+  // Not held until the exit a second later: out with the first flush (start-up included, well under 1 s).
+  assert.ok(seen[1]!.afterMs - seen[0]!.afterMs > 500, JSON.stringify(seen));
 });
