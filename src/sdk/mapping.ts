@@ -59,25 +59,27 @@ export function utcFromLocal(local: string, fieldName: string, timeZone = 'UTC')
 }
 
 const zoneFormats = new Map<string, Intl.DateTimeFormat>();
-/** A zone's offset per quarter hour already asked, when it is the same at both ends of it. */
-const quarterOffsets = new Map<string, number>();
-const QUARTER_MS = 15 * 60 * 1000;
+/** A zone's offset per UTC day already asked, when it is the same at both ends of it. */
+const dayOffsets = new Map<string, number>();
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
  * How far the zone's wall clock is ahead of UTC at the instant `ms`. Intl's formatToParts is slow
  * (a fifth of a connector worker's time mapping orders), and a zone's offset is the same all
- * through a quarter hour unless it changes within it: one whose two ends agree is remembered.
+ * through a day unless it changes within it (no zone changes twice in a day): one whose two ends
+ * agree is remembered. By day, not by quarter hour as before: the seeded orders fall on 1,306
+ * days but 8,306 hours, and each new one cost three Intl calls.
  */
 function zoneOffsetMs(ms: number, timeZone: string): number {
-  const quarter = Math.floor(ms / QUARTER_MS);
-  const key = `${timeZone} ${quarter}`;
-  const known = quarterOffsets.get(key);
+  const day = Math.floor(ms / DAY_MS);
+  const key = `${timeZone} ${day}`;
+  const known = dayOffsets.get(key);
   if (known !== undefined) return known;
   const offset = offsetByIntl(ms, timeZone);
-  const start = quarter * QUARTER_MS;
-  if (offsetByIntl(start, timeZone) === offset && offsetByIntl(start + QUARTER_MS - 1000, timeZone) === offset) {
-    if (quarterOffsets.size >= 10_000) quarterOffsets.clear();
-    quarterOffsets.set(key, offset);
+  const start = day * DAY_MS;
+  if (offsetByIntl(start, timeZone) === offset && offsetByIntl(start + DAY_MS - 1000, timeZone) === offset) {
+    if (dayOffsets.size >= 10_000) dayOffsets.clear();
+    dayOffsets.set(key, offset);
   }
   return offset;
 }
