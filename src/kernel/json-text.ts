@@ -1,8 +1,8 @@
 /**
  * The JSON text a value was parsed from, kept beside it so that whoever stores or sends the value
  * again need not serialise it again. Only for values nobody changes after parsing: a connector's
- * answer (checked against its schema, stored by the stale cache) and an event as Kafka hands it
- * over (appended to the SSE event log).
+ * answer (checked against its schema, stored by the stale cache), an event as Kafka hands it
+ * over (appended to the SSE event log) and an event the outbox relay reads back (sent to Kafka).
  */
 const texts = new WeakMap<object, string>();
 

@@ -1,4 +1,5 @@
 import { AppError } from '../../kernel/errors.ts';
+import { parseKeepingText } from '../../kernel/json-text.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import type { CloudEvent, EventBus } from '../../ports/event-bus.ts';
 import type { LeaseStore } from '../../ports/lease-store.ts';
@@ -15,9 +16,10 @@ export const RELAY_IDLE_MS = 50;
 /** Emits whose events go to Redis in one transaction at most. */
 const MAX_APPEND_GROUP = 1_000;
 
+/** An outbox entry's event, its stored text kept (json-text.ts): the bus sends that text again instead of serialising the event anew. */
 const parseEvent = (raw: string | undefined): CloudEvent | undefined => {
   try {
-    const event = JSON.parse(raw ?? '') as CloudEvent | null;
+    const event = parseKeepingText(raw ?? '') as CloudEvent | null;
     return event && typeof event.id === 'string' ? event : undefined;
   } catch {
     return undefined;
