@@ -108,3 +108,14 @@ test('an open breaker refuses before the bulkhead: CIRCUIT_OPEN while its half-o
   assert.equal(await trial, 'back');
   assert.equal(pipeline.view('c')!.breakers[0]!.state, 'closed');
 });
+
+test('a call over the rate limit is refused before the bulkhead: RATE_LIMITED while the only slot is taken, and the slot is not counted as turned away', async () => {
+  const { pipeline } = pipelineWithChanges();
+  const settings = { ...SETTINGS, maxConcurrent: 1, maxQueue: 0 };
+  const gate = Promise.withResolvers<string>();
+  const first = pipeline.execute(call(() => gate.promise, { settings, rateLimit: { key: 'early', perSec: 1 } }));
+  await assert.rejects(pipeline.execute(call(async () => 'never', { settings, rateLimit: { key: 'early', perSec: 1 } })), codeOf('RATE_LIMITED'));
+  assert.equal(pipeline.view('c')?.bulkhead.rejected, 0);
+  gate.resolve('done');
+  assert.equal(await first, 'done');
+});

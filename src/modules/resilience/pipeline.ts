@@ -40,9 +40,9 @@ export interface ConnectorResilienceView {
 }
 
 /**
- * bulkhead → breaker (per connector and capability) with a deadline that aborts the call →
- * retries of reads under a budget, each attempt within the connector's rate limit. Connectors
- * never see any of it.
+ * Refused at once if the breaker (per connector and capability) is open or the connector's rate
+ * limit is spent → bulkhead → breaker with a deadline that aborts the call → retries of reads under
+ * a budget, each counted against the rate limit. Connectors never see any of it.
  */
 export interface ResiliencePipeline {
   execute<T>(call: PipelineCall<T>): Promise<T>;
@@ -152,27 +152,28 @@ export function createResiliencePipeline(deps: {
         metrics.rateLimited.inc({ scope: 'connector' });
         return new AppError('RATE_LIMITED', `connector ${connector} is at its rate limit of ${limit.perSec} calls per second`, { connector, retryAfterMs });
       };
-      // Anyone may post a webhook (no key): a delivery is counted before it may take a bulkhead
-      // slot, so a flood the limit refuses cannot crowd out the connector's other calls. It is
-      // never retried, so this one count is all it takes.
-      const countedFirst = call.kind === 'webhook';
-      if (countedFirst) {
-        const allowance = await limiter.consume(limit.key, limit.perSec, 1000);
-        if (!allowance.allowed) throw overLimit(allowance.retryAfterMs);
-      }
-
       const { local: breaker, shared } = breakerFor(connector, capability, own);
       const circuitOpen = () => new AppError('CIRCUIT_OPEN', `calls to ${connector} for ${capability} are paused: its backend has been failing`, { connector, retryAfterMs: settings.resetTimeoutMs });
+      /** A refusal decided before the bulkhead: counted as a call with its outcome, at no duration. */
+      const refusedEarly = (error: AppError): AppError => {
+        metrics.connectorCalls.inc({ ...labels, outcome: error.code });
+        metrics.connectorDuration.observe({ ...labels, outcome: error.code }, 0);
+        return error;
+      };
       // Open and not yet due for its trial: opossum would refuse the call. Refused here, counted as
       // opossum counts its own refusals, before the bulkhead slot, the deadline's timer and the
       // stack of opossum's error (the profile of a stream of refusals, bench/README.md).
       if (!breaker.closed && !breaker.pendingClose) {
         breaker.emit('fire', []);
         breaker.emit('reject', OPEN_BREAKER);
-        metrics.connectorCalls.inc({ ...labels, outcome: 'CIRCUIT_OPEN' });
-        metrics.connectorDuration.observe({ ...labels, outcome: 'CIRCUIT_OPEN' }, 0);
-        throw circuitOpen();
+        throw refusedEarly(circuitOpen());
       }
+      // The first attempt is counted against the backend's limit before it may take a bulkhead slot:
+      // a flood the limit refuses (anyone may post a webhook, without a key) cannot crowd out the
+      // connector's other calls, and a refusal costs no slot, timer or breaker call. Retries are
+      // counted as they go (below).
+      const first = await limiter.consume(limit.key, limit.perSec, 1000);
+      if (!first.allowed) throw refusedEarly(overLimit(first.retryAfterMs));
 
       let release: () => void;
       try {
@@ -205,10 +206,9 @@ export function createResiliencePipeline(deps: {
           let lastError: unknown;
           for (let attempt = 0; ; attempt++) {
             // The backend's own limit counts the calls that would really reach it, retries included.
-            const allowance = countedFirst ? { allowed: true, retryAfterMs: 0 } : await limiter.consume(limit.key, limit.perSec, 1000);
+            const allowance = attempt === 0 ? first : await limiter.consume(limit.key, limit.perSec, 1000);
             // A retry the limit refuses ends with the real failure, which the breaker must count.
-            if (!allowance.allowed && attempt > 0) throw lastError;
-            if (!allowance.allowed) throw overLimit(allowance.retryAfterMs);
+            if (!allowance.allowed) throw lastError;
             try {
               return await untilAborted(call.run(signal), signal, (reason) => timeoutOr(reason, undefined, connector));
             } catch (err) {
