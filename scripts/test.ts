@@ -101,7 +101,9 @@ function failureExcerpt(output: string): string {
 /** One `node --test` run of these files (a glob or a path) with the lane's env; its output kept whole. */
 function runTestFile(files: string[], lane: string, env: Record<string, string>): Promise<FileResult> {
   const t0 = Date.now();
-  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', '--test', '--test-force-exit', '--test-reporter=spec', ...files], {
+  // Blocking stdout in every test process: with --test-force-exit a file's last verdicts could be
+  // lost in the pipe to the runner (test/support/blocking-stdout.ts).
+  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', '--import', './test/support/blocking-stdout.ts', '--test', '--test-force-exit', '--test-reporter=spec', ...files], {
     cwd: ROOT_DIR,
     env: { ...process.env, NODE_COMPILE_CACHE: join(ROOT_DIR, '.data/node-compile-cache'), FORCE_COLOR: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -27,7 +27,9 @@ const ADA = `ada-${CHAT_RUN}`;
 const BOB = `bob-${CHAT_RUN}`;
 const SUE = `sue-${CHAT_RUN}`;
 const SERVICE: Caller = undefined;
-const SHARED_ORDER = 'ORD-0000001';
+// An order no other test file reads: a record's lineage is kept for the whole run (one Redis per lane),
+// and another file's conversations reading it would show up in its lineage here.
+const SHARED_ORDER = 'ORD-0004711';
 let gw: TestGateway;
 let ada: string;
 let bob: string;
