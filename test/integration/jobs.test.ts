@@ -350,26 +350,36 @@ describe('shutdown and Redis', () => {
     assert.equal((await jobUntil(reader, job.id, () => true)).state, 'completed');
   });
 
-  test('without Redis, a request with an Idempotency-Key or respond-async is refused with 503, one without still opens its ticket', async () => {
-    const redis = await startRedis({ port: port(16391), dir: join(ROOT_DIR, '.data/test-redis-jobs'), role: 'durable' });
-    const gw = await startTestGateway({ ...KEYS, REDIS_URL: redis.url });
+  test('without Redis, a request with an Idempotency-Key or respond-async is refused with 503, one without still opens its ticket', { timeout: 120_000 }, async () => {
+    // Each step bounded and named: this test once hung in a full run (the file stopped at 300 s)
+    // and said nothing of where.
+    let gw: TestGateway | undefined;
+    const step = <T>(what: string, work: Promise<T>, ms = 30_000): Promise<T> => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms; the gateway's last log lines:\n${(gw?.logs ?? []).slice(-30).map((l) => JSON.stringify(l)).join('\n')}`)), ms);
+      });
+      return Promise.race([work, late]).finally(() => clearTimeout(timer));
+    };
+    const redis = await step('starting its own Redis', startRedis({ port: port(16391), dir: join(ROOT_DIR, '.data/test-redis-jobs'), role: 'durable' }));
+    gw = await step('starting the gateway on it', startTestGateway({ ...KEYS, REDIS_URL: redis.url }));
     try {
-      await redis.stop();
+      await step('stopping its Redis', redis.stop());
       await new Promise((r) => setTimeout(r, 300));
-      const keyed = await createTicket(gw, ticket('no redis'), { 'idempotency-key': randomUUID() });
+      const keyed = await step('the request with an Idempotency-Key', createTicket(gw, ticket('no redis'), { 'idempotency-key': randomUUID() }));
       assert.equal(keyed.status, 503);
       assert.equal((await assertMatchesSpec(keyed, 'createTicket')).code, 'STORE_UNAVAILABLE');
-      const queued = await createTicket(gw, ticket('no redis'), { prefer: 'respond-async' });
+      const queued = await step('the respond-async request', createTicket(gw, ticket('no redis'), { prefer: 'respond-async' }));
       assert.equal(queued.status, 503);
       assert.equal((await assertMatchesSpec(queued, 'createTicket')).code, 'STORE_UNAVAILABLE');
-      const plain = await createTicket(gw, ticket('no redis'));
+      const plain = await step('the plain request', createTicket(gw, ticket('no redis')));
       assert.equal(plain.status, 201);
       await assertMatchesSpec(plain, 'createTicket');
-      const job = await gw.api('/v1/jobs/tc_whatever');
+      const job = await step('GET /v1/jobs/{id}', gw.api('/v1/jobs/tc_whatever'));
       assert.equal(job.status, 503);
       await assertMatchesSpec(job, 'getJob');
     } finally {
-      await gw.stop();
+      await step('stopping the gateway', gw.stop(), 60_000);
       assert.ok(gw.logs.some((l) => l.msg === 'job workers and queues closed'), 'stop got past the job store');
       await redis.stop();
     }
