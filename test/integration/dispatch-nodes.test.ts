@@ -17,7 +17,7 @@ before(async () => {
     version: own('nodes'), defaultGroup: own('nodes-unserved'),
     groups: { [own('n-expiry')]: { offerTimeoutMs: 300 } },
     rules: [{ name: 'vip', when: { fact: 'customer.tier', eq: 'vip' }, then: { priority: 50 } }],
-  });
+  }, [b]);
 });
 after(async () => {
   await rig.close();

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { customerHmac } from '../../src/modules/identity/widget-keys.ts';
 import { agentToken, chat, CHAT_ADMIN_KEY, CHAT_RUN, CHAT_SITE, chatEnv } from './chat-rest.ts';
 import type { TestGateway } from './gateway.ts';
+import { waitFor } from './wait.ts';
 import { connectWs, type Frame, type WsTestClient } from './ws-client.ts';
 
 // Routing dispatch against real gateways: agents in the directory and on real sockets, visitors
@@ -39,9 +40,16 @@ export function dispatchRig() {
     mine,
     admin,
     /** Replaces the shared routing rules (every node reads them within about a second; the one asked at once). */
-    async rules(gw: TestGateway, rules: unknown): Promise<void> {
+    /**
+     * Puts the rules through `gw`, and waits until each of `alsoOn` has them in force: a node re-reads
+     * the rules at most every second (routing-rules-store.ts), and until then routes by the ones before.
+     */
+    async rules(gw: TestGateway, rules: { readonly version: string; readonly [key: string]: unknown }, alsoOn: readonly TestGateway[] = []): Promise<void> {
       const put = await admin(gw, 'PUT', '/v1/admin/routing-rules', rules);
       assert.equal(put.status, 200, JSON.stringify(put.body));
+      for (const other of alsoOn) {
+        await waitFor(`rules ${rules.version} in force on another node`, async () => (await admin(other, 'GET', '/v1/admin/routing-rules')).body.rules?.version === rules.version, { intervalMs: 100 });
+      }
     },
     /** An agent in the directory (the admin API: dispatch re-reads it), not yet online. */
     async agentIn(gw: TestGateway, name: string, groups: string[], maxConcurrent = 3): Promise<string> {
