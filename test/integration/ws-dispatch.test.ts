@@ -7,7 +7,7 @@ import { createMemoryConversationStore } from '../../src/adapters/memory/memory-
 import { createMemoryJobBackend } from '../../src/adapters/memory/memory-job-backend.ts';
 import { createMemoryLeaseStore } from '../../src/adapters/memory/memory-lease-store.ts';
 import { createMemoryTicketStore } from '../../src/adapters/memory/memory-ticket-store.ts';
-import { createRedisChatFanout } from '../../src/adapters/redis/redis-chat-fanout.ts';
+import { createRedisChatFanout, FANOUT_SIGNALS_CHANNEL } from '../../src/adapters/redis/redis-chat-fanout.ts';
 import { createRedis, type RedisHandle } from '../../src/adapters/redis/redis-client.ts';
 import { createRedisPresenceStore } from '../../src/adapters/redis/redis-presence-store.ts';
 import { loadConfig } from '../../src/config/config.ts';
@@ -49,6 +49,11 @@ describe('dispatch over the chat sockets of two nodes', () => {
     const fanout = createRedisChatFanout({ client: redis.client, log });
     signal = (topic, payload) => fanout.signal(topic, payload);
     await waitFor('the test Redis connection', async () => redis.isUp());
+    // Pub/sub keeps nothing for a subscriber that is not there yet: a node whose first subscribe
+    // failed (a slow Redis at start) retries it, and a signal sent before would be lost to it.
+    await waitFor('both nodes subscribed to the chat fan-out', async () => Number(((await redis.client.pubsub('NUMSUB', FANOUT_SIGNALS_CHANNEL)) as [string, number])[1]) >= 2, {
+      detail: () => [a, b].flatMap((gw) => gw.logs.filter((l) => String(l.msg).includes('fan-out'))).map((l) => JSON.stringify(l)).join('\n'),
+    });
   });
   after(async () => {
     await Promise.all([a?.stop(), b?.stop()]);
