@@ -154,10 +154,13 @@ export function createResiliencePipeline(deps: {
       };
       const { local: breaker, shared } = breakerFor(connector, capability, own);
       const circuitOpen = () => new AppError('CIRCUIT_OPEN', `calls to ${connector} for ${capability} are paused: its backend has been failing`, { connector, retryAfterMs: settings.resetTimeoutMs });
+      const observe = (outcome: string, seconds: number): void => {
+        metrics.connectorCalls.inc({ ...labels, outcome });
+        metrics.connectorDuration.observe({ ...labels, outcome }, seconds);
+      };
       /** A refusal decided before the bulkhead: counted as a call with its outcome, at no duration. */
       const refusedEarly = (error: AppError): AppError => {
-        metrics.connectorCalls.inc({ ...labels, outcome: error.code });
-        metrics.connectorDuration.observe({ ...labels, outcome: error.code }, 0);
+        observe(error.code, 0);
         return error;
       };
       // Open and not yet due for its trial: opossum would refuse the call. Refused here, counted as
@@ -194,6 +197,7 @@ export function createResiliencePipeline(deps: {
       else call.signal?.addEventListener('abort', callerLeft, { once: true });
       const { signal } = deadline;
       const started = performance.now();
+      const elapsedSeconds = (): number => (performance.now() - started) / 1000;
       let admission: Awaited<ReturnType<SharedBreaker['admit']>> = 'pass';
       try {
         if (shared) {
@@ -230,12 +234,12 @@ export function createResiliencePipeline(deps: {
         };
         const value = (await breaker.fire(attempts)) as T;
         if (admission === 'trial') await shared?.settleTrial(true);
-        observe('ok');
+        observe('ok', elapsedSeconds());
         return value;
       } catch (err) {
         if (admission === 'trial') await shared?.settleTrial(ignoredByBreaker(err, true));
         const error = (err as { code?: string }).code === 'EOPENBREAKER' ? circuitOpen() : err;
-        observe(isAppError(error) ? error.code : 'INTERNAL');
+        observe(isAppError(error) ? error.code : 'INTERNAL', elapsedSeconds());
         throw error;
       } finally {
         clearTimeout(timer);
@@ -243,12 +247,6 @@ export function createResiliencePipeline(deps: {
         release();
         metrics.bulkheadInUse.set({ connector }, own.bulkhead.inUse);
         metrics.bulkheadQueued.set({ connector }, own.bulkhead.queued);
-      }
-
-      function observe(outcome: string): void {
-        const seconds = (performance.now() - started) / 1000;
-        metrics.connectorCalls.inc({ ...labels, outcome });
-        metrics.connectorDuration.observe({ ...labels, outcome }, seconds);
       }
     },
 
