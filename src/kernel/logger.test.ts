@@ -35,6 +35,47 @@ test('a lazy child writes what a pino child would, bindings and redaction includ
   assert.equal(call.level, 'debug');
 });
 
+test('every redact path is censored, in lines and in child bindings, without touching the caller\'s objects', () => {
+  const { lines, sink } = capture();
+  const root = createLogger({ level: 'info' }, sink);
+  const connector = { clientSecret: 'c', apiToken: 't', apiKey: 'k', hmacSecret: 'h', webhookSecret: 'w', password: 'p', secret: 's', baseUrl: 'http://x' };
+  const line = {
+    req: { headers: { authorization: 'Bearer a', 'x-api-key': 'k1', accept: 'application/json' } },
+    headers: { authorization: 'Bearer b', 'x-api-key': 'k2', 'x-signature': 'sig', host: 'h' },
+    connector,
+    config: { anything: 1 },
+    deeper: { inner: { password: 'not a path' } },
+    status: 200,
+  };
+  const copy = structuredClone(line);
+  root.info(line, 'done');
+  const R = '[redacted]';
+  assert.deepEqual(lines[0], {
+    ...lines[0],
+    req: { headers: { authorization: R, 'x-api-key': R, accept: 'application/json' } },
+    headers: { authorization: R, 'x-api-key': R, 'x-signature': R, host: 'h' },
+    connector: { clientSecret: R, apiToken: R, apiKey: R, hmacSecret: R, webhookSecret: R, password: R, secret: R, baseUrl: 'http://x' },
+    config: R,
+    // One level under a top-level key, as the paths say (known secret values are scrubbed at any depth besides).
+    deeper: { inner: { password: 'not a path' } },
+    status: 200,
+  });
+  assert.deepEqual(line, copy, 'the logged object is not changed');
+  // An error keeps what pino's serializer reads.
+  const err = Object.assign(new Error('boom'), { secret: 's' });
+  root.error({ err }, 'failed');
+  assert.equal((lines[1]?.err as { message: string }).message, 'boom');
+  assert.match((lines[1]?.err as { stack: string }).stack, /^Error: boom\n/);
+  assert.equal((lines[1]?.err as { secret: string }).secret, R);
+  assert.equal(err.secret, 's');
+  // A child's bindings, and its children's.
+  root.child({ config: { apiKey: 'k' }, module: 'm' }).child({ auth: { password: 'p' } }).info('bound');
+  assert.deepEqual([lines[2]?.config, lines[2]?.auth, lines[2]?.module], [R, { password: R }, 'm']);
+  // A line with nothing to censor is written as it is.
+  root.info({ path: '/v1/orders/1', durationMs: 3 }, 'request done');
+  assert.deepEqual([lines[3]?.path, lines[3]?.durationMs], ['/v1/orders/1', 3]);
+});
+
 test('to stdout, lines are batched: an idle line still goes out within LOG_FLUSH_MS, and what is batched at exit is written', async () => {
   // A process of its own: the batching is the real stdout destination's.
   const script = `

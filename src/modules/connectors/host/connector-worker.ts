@@ -2,9 +2,8 @@
 // pools, and runs one operation per `call`; the gateway keeps everything else. A throw, a leak
 // or a blocked loop here stays here: the gateway fails this connector's calls and restarts it.
 import { parentPort, workerData } from 'node:worker_threads';
-import { pino } from 'pino';
 import { AppError, isAppError } from '../../../kernel/errors.ts';
-import { lazyChild, REDACT_PATHS } from '../../../kernel/logger.ts';
+import { lazyChild, redactingPino } from '../../../kernel/logger.ts';
 import { inSpan, SpanKind, startTelemetry } from '../../../kernel/telemetry.ts';
 import { parentContext, traceOfSpan } from '../../../kernel/trace.ts';
 import { isConnector } from '../../../sdk/define-connector.ts';
@@ -18,8 +17,8 @@ const port = parentPort;
 if (!port) throw new Error('connector-worker must run in a worker thread');
 const init = workerData as WorkerInit;
 const send = (message: FromWorker): void => port.postMessage(message);
-const log = pino(
-  { level: init.logLevel, base: null, timestamp: false, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
+const log = redactingPino(
+  { level: init.logLevel, base: null, timestamp: false },
   { write: (line: string) => send({ type: 'log', line }) },
 );
 // This thread's own tracing: its spans are the connector's (service omnigate-connector-<name>),
