@@ -69,6 +69,10 @@ test('two gateway processes under load share one key limit: together they admit 
     assert.equal(res.status, 429);
     assert.equal(res.headers.get('ratelimit-remaining'), '0');
     assert.ok(Number(res.headers.get('retry-after')) > 0, `Retry-After ${res.headers.get('retry-after')}`);
+    // The query API's reads (which take a shorter way through the gateway) count against the same limit.
+    const read = await node.api('/v1/orders/ORD-0000001', { headers: { 'x-api-key': KEY } });
+    assert.equal(read.status, 429, `a read on ${node.nodeId}`);
+    assert.equal(((await read.json()) as { code: string }).code, 'RATE_LIMITED');
   }
   // Another key on the same nodes is not touched.
   for (const node of [a, b]) assert.equal((await node.api('/v1/connectors', { headers: { 'x-api-key': OTHER_KEY } })).status, 200);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
@@ -181,7 +182,7 @@ describe('the gateway process', () => {
     }
   });
 
-  test('drains an in-flight request on SIGTERM, then exits 0', async () => {
+  test('drains an in-flight request on SIGTERM, refuses a new one on the same connection with 503 SHUTTING_DOWN, then exits 0', async () => {
     // The key's per-minute count is shared in Redis with every earlier test that used it (the
     // default limit answered 429 right after the live-connector tests): lift it, as for test gateways.
     const run = runMain({ ...connectorEnv(TEST_URLS), REDIS_URL: TEST_REDIS_URL, REDIS_CACHE_URL: TEST_REDIS_CACHE_URL, PORT: String(port(18180)), OMNIGATE_API_KEYS: `test:${API_KEY}`, OMNIGATE_RATE_LIMIT_PER_KEY: '1000000', OMNIGATE_SHUTDOWN_GRACE_MS: '5000' });
@@ -189,11 +190,23 @@ describe('the gateway process', () => {
       for (let i = 0; i < 100 && !run.out().includes('gateway listening'); i++) await new Promise((r) => setTimeout(r, 100));
       assert.match(run.out(), /gateway listening/);
       await setFault('orders', { mode: 'latency', latencyMs: 1200 });
-      const inFlight = fetch(`http://127.0.0.1:${port(18180)}/v1/orders/ORD-0000001`, { headers: { 'x-api-key': API_KEY } });
+      // One keep-alive connection: a slow read, then (after SIGTERM, while the first is in flight) another.
+      const socket = connect(port(18180), '127.0.0.1');
+      let replies = '';
+      socket.setEncoding('latin1').on('data', (chunk: string) => (replies += chunk));
+      const closed = new Promise((resolve) => socket.once('close', resolve));
+      const read = (id: string) => `GET /v1/orders/${id} HTTP/1.1\r\nhost: 127.0.0.1\r\nx-api-key: ${API_KEY}\r\n\r\n`;
+      socket.write(read('ORD-0000001'));
       await new Promise((r) => setTimeout(r, 300));
       run.child.kill('SIGTERM');
-      const res = await inFlight;
-      assert.equal(res.status, 200);
+      await new Promise((r) => setTimeout(r, 200));
+      socket.write(read('ORD-0000002'));
+      await closed;
+      // The in-flight read is answered; the new one is refused (the short way the query reads take checks it too), and the connection closed.
+      const answers = [...replies.matchAll(/HTTP\/1\.1 (\d{3}) [^]*?\r\n\r\n/g)];
+      assert.deepEqual(answers.map((m) => m[1]), ['200', '503'], replies.slice(0, 2000));
+      assert.match(answers[1]![0], /\r\nconnection: close\r\n/i);
+      assert.match(replies.slice(answers[1]!.index), /"code":"SHUTTING_DOWN"/);
       assert.equal(await run.exited, 0);
       assert.match(run.out(), /draining/);
       await assert.rejects(fetch(`http://127.0.0.1:${port(18180)}/healthz`), 'the port is closed after exit');
