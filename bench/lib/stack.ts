@@ -30,6 +30,9 @@ export const BENCH_GATEWAY_ENV = {
   LOG_LEVEL: 'info',
 } as const;
 
+/** BENCH_GATEWAY_NODE_FLAGS (`--trace-gc`, say): flags for the gateway's node, which NODE_OPTIONS may not carry. */
+const NODE_FLAGS = (process.env.BENCH_GATEWAY_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+
 /**
  * The orders backend is a JDK HttpServer, which leaves Nagle's algorithm on: a keep-alive reply
  * then waits for the client's delayed ACK, ~40 ms on Linux, and both sides would measure that
@@ -104,7 +107,7 @@ export async function startStack(rootDir: string, say: (line: string) => void, o
       const logFd = openSync(join(logDir, logName), 'w');
       // BENCH_PROFILE=1: a V8 CPU profile of the gateway for the whole run, written when it stops.
       const profile = profiled && process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', `--cpu-prof-dir=${join(rootDir, '.data/bench-profile')}`] : [];
-      const child = spawn(process.execPath, [...profile, join(rootDir, 'src/main.ts')], {
+      const child = spawn(process.execPath, [...profile, ...NODE_FLAGS, join(rootDir, 'src/main.ts')], {
         cwd: rootDir,
         env: {
           ...withoutGatewaySettings(process.env),
