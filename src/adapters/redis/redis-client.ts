@@ -20,6 +20,8 @@ export interface RedisOptions {
   /** What the gateway does without it, for the warning when the connection drops. */
   readonly whenLost?: string;
   readonly commandTimeoutMs?: number;
+  /** Commands sent at once rather than gathered into the tick's pipeline (ioredis's `autoPipeliningIgnoredCommands`). */
+  readonly unpipelined?: readonly string[];
   /**
    * What /readyz checks while it is up: the eviction policy it must run with and the share of
    * its maxmemory (percent) past which it warns. Without it, up is all there is to say.
@@ -43,6 +45,7 @@ export function createRedis(url: string, log: Logger, options: RedisOptions = {}
     retryStrategy: (times) => Math.min(times * 200, 2_000),
     lazyConnect: false,
     enableAutoPipelining: true,
+    ...(options.unpipelined ? { autoPipeliningIgnoredCommands: [...options.unpipelined] } : {}),
   });
   let up = false;
   client.on('ready', () => {
