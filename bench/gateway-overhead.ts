@@ -7,6 +7,7 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { args } from './lib/args.ts';
+import { openOrderBreaker, orderBreakerView, ordersBackendRequests, setOrdersFault, type BreakerState } from './lib/breaker.ts';
 import { goalsTable, judgeGoals, type Goal } from './lib/goals.ts';
 import { runAutocannon, runPaced, type LoadRun, type Target } from './lib/load.ts';
 import { cpuDelta, counterDelta, sampleCpu, scrapeCounters } from './lib/probes.ts';
@@ -21,7 +22,6 @@ const CONNECTIONS = 32;
 const MEASURE_S = 10;
 const WARMUP_S = 3;
 const STALE_S = 5;
-const BREAKER_OPEN_TIMEOUT_MS = 10_000;
 
 const orderIds = (first: number, count: number) => Array.from({ length: count }, (_, i) => `ORD-${String(first + i).padStart(7, '0')}`);
 // Disjoint id sets: the healthy phases fill the stale cache for HOT only, so the fast-fail phases
@@ -49,7 +49,7 @@ let stopStack: (() => Promise<void>) | undefined;
 let stopping: Promise<void> | undefined;
 function shutdown(): Promise<void> {
   stopping ??= (async () => {
-    if (stack) await setFault(stack, 'ok').catch(() => undefined);
+    if (stack) await setOrdersFault(stack, 'ok').catch(() => undefined);
     for (const hop of hops) hop.kill('SIGTERM');
     await stopStack?.();
   })();
@@ -144,18 +144,18 @@ async function main(): Promise<void> {
   const rateLimited = await measure('e) connector rate limit', 'gateway (paced)', () => runPaced(customers, { rate, durationS: MEASURE_S }));
 
   say('c) orders backend down: opening the breaker on order.get…');
-  await setFault(s, 'down');
-  const opening = await openBreaker(s);
+  await setOrdersFault(s, 'down');
+  const opening = await openOrderBreaker(s, BREAKER_OPENERS);
   say(`breaker open after ${opening.calls} failing calls in ${opening.ms} ms`);
-  const backendBefore = await backendRequests(s);
+  const backendBefore = await ordersBackendRequests(s);
   const fastFail = {
     overallRate: await measure('c) breaker open, fresh ids', 'gateway (overallRate)', closedLoop(gateway(FAST_FAIL_AUTOCANNON, '"CIRCUIT_OPEN"'), rate)),
     paced: await measure('c) breaker open, fresh ids', 'gateway (paced)', () => runPaced(gateway(FAST_FAIL_PACED, '"CIRCUIT_OPEN"'), { rate, durationS: MEASURE_S })),
   };
   const staleServed = await measure('d) breaker open, cached ids', 'gateway (paced)', () => runPaced(gateway(HOT, '"stale":true'), { rate, durationS: STALE_S }));
-  const backendRequestsWhileOpen = (await backendRequests(s)) - backendBefore;
-  const breakerAfter = await breakerView(s);
-  await setFault(s, 'ok');
+  const backendRequestsWhileOpen = (await ordersBackendRequests(s)) - backendBefore;
+  const breakerAfter = await orderBreakerView(s);
+  await setOrdersFault(s, 'ok');
 
   const summary = summarize({ maxDirect, maxGateway, rate, overallRate, paced, fastFail, staleServed });
   const goals = judgeGoals({
@@ -230,45 +230,4 @@ async function ordersToken(ordersUrl: string): Promise<string> {
 async function expectOk(target: Target, side: string): Promise<void> {
   const reply = await fetch(`${target.origin}${target.paths[0]}`, { headers: target.headers });
   if (reply.status !== 200) throw new Error(`${side} GET ${target.paths[0]} answered ${reply.status}: ${(await reply.text()).slice(0, 300)}`);
-}
-
-async function setFault(s: Stack, mode: 'ok' | 'down'): Promise<void> {
-  const reply = await fetch(`${s.ordersUrl}/_admin/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mode }) });
-  if (!reply.ok) throw new Error(`POST /_admin/faults ${mode} answered ${reply.status}`);
-}
-
-async function backendRequests(s: Stack): Promise<number> {
-  return ((await (await fetch(`${s.ordersUrl}/_admin/stats`)).json()) as { requests: number }).requests;
-}
-
-interface BreakerState {
-  state: string;
-  stats: Record<string, number>;
-}
-
-async function breakerView(s: Stack): Promise<BreakerState | undefined> {
-  const reply = await fetch(`${s.gatewayUrl}/v1/connectors`, { headers: { 'x-api-key': s.apiKey } });
-  const body = (await reply.json()) as { connectors: { name: string; breakers?: (BreakerState & { capability: string })[] }[] };
-  const breaker = body.connectors.find((c) => c.name === 'orders-java')?.breakers?.find((b) => b.capability === 'order.get');
-  return breaker && { state: breaker.state, stats: breaker.stats };
-}
-
-/** Fires failing calls (fresh ids, 32 at a time) until /v1/connectors shows order.get open. */
-async function openBreaker(s: Stack): Promise<{ calls: number; ms: number; statuses: Record<string, number> }> {
-  const started = Date.now();
-  const statuses: Record<string, number> = {};
-  let next = 0;
-  while (Date.now() - started < BREAKER_OPEN_TIMEOUT_MS) {
-    if ((await breakerView(s))?.state === 'open') return { calls: next, ms: Date.now() - started, statuses };
-    const batch = BREAKER_OPENERS.slice(next % BREAKER_OPENERS.length, (next % BREAKER_OPENERS.length) + 32);
-    next += batch.length;
-    await Promise.all(
-      batch.map(async (id) => {
-        const reply = await fetch(`${s.gatewayUrl}/v1/orders/${id}`, { headers: { 'x-api-key': s.apiKey } });
-        await reply.arrayBuffer();
-        statuses[reply.status] = (statuses[reply.status] ?? 0) + 1;
-      }),
-    );
-  }
-  throw new Error(`the breaker on orders-java order.get did not open within ${BREAKER_OPEN_TIMEOUT_MS} ms: ${JSON.stringify(await breakerView(s))}`);
 }

@@ -4,15 +4,34 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 const TICK_MS = 10; // CLK_TCK is 100 on Linux
 
+/** User plus system CPU ms of a `/proc/…/stat` line. */
+const statCpuMs = (stat: string): number => {
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+};
+
 /** CPU ms a process (all its threads) used so far; 0 once it is gone. */
 export function cpuMsOf(pid: number): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+    return statCpuMs(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return 0;
   }
+}
+
+/** CPU ms a process's threads used so far, by thread name (threads of one name summed: V8's GC helpers, worker threads). */
+export function threadCpuMsOf(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      byName.set(name, (byName.get(name) ?? 0) + statCpuMs(stat));
+    } catch {
+      // a thread gone meanwhile
+    }
+  }
+  return byName;
 }
 
 /** CPU ms the machine spent busy so far, every process's (busy: all but idle and iowait). */
@@ -29,9 +48,8 @@ function oursMs(): { total: number; redis: number } {
     if (!/^\d+$/.test(name)) continue;
     try {
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) !== process.pid) continue;
-      const ms = (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== process.pid) continue;
+      const ms = statCpuMs(stat);
       total += ms;
       if (stat.includes('(redis-server)')) redis += ms;
     } catch {

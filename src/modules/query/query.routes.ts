@@ -1,6 +1,7 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import { AppError } from '../../kernel/errors.ts';
 import { ownTraceparent } from '../../kernel/trace.ts';
+import { hasBody } from '../http/json-body.ts';
 import { jsonShapeProblem, type JsonShapeLimits } from '../http/json-shape.ts';
 import { contextOf, principalOf } from '../http/request-context.ts';
 import { inputOf, type createRequestValidator } from '../http/openapi-validator.ts';
@@ -31,9 +32,8 @@ const READ_PATH = /^\/v1\/(customers(\/[^/]+(\/(orders|tickets|context))?)?|orde
 export const isQueryRead = (req: Request): boolean =>
   ((req.method === 'GET' || req.method === 'HEAD') && READ_PATH.test(req.path)) || (req.method === 'POST' && /^\/v1\/query\/?$/i.test(req.path));
 
-/** A GET of one of the query API's resources, without a body: the requests app.ts takes the short way. */
-export const isBodilessQueryRead = (req: Request): boolean =>
-  req.method === 'GET' && req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined && READ_PATH.test(req.path);
+/** A GET of one of the query API's resources, without a body (nothing for the JSON body check): the requests app.ts takes the short way. */
+export const isBodilessQueryRead = (req: Request): boolean => req.method === 'GET' && !hasBody(req) && READ_PATH.test(req.path);
 
 /** The bounds the spec states for `params` of POST /v1/query (QueryRequest), checked before anything walks them. */
 const QUERY_PARAMS_LIMITS: JsonShapeLimits = { maxDepth: 32, maxValues: 10_000 };
