@@ -1,4 +1,4 @@
-import { context, SpanKind, SpanStatusCode, trace as otel, type Span } from '@opentelemetry/api';
+import { context, isSpanContextValid, SpanKind, SpanStatusCode, trace as otel, type Span } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { formatTraceparent, parentContext, type TraceContext } from '../kernel/trace.ts';
 import { BadUpstreamDataError, UpstreamTimeoutError, UpstreamUnavailableError } from './errors.ts';
@@ -79,8 +79,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
    * makes none.
    */
   async function traced(request: HttpRequest, attempt: number): Promise<HttpResponse> {
-    const active = otel.getSpan(context.active());
-    if (!trace && !active?.isRecording()) return exchange(request, attempt);
+    const active = otel.getSpan(context.active())?.spanContext();
+    if (!trace && !(active && isSpanContextValid(active))) return exchange(request, attempt);
     const method = request.method ?? 'GET';
     const parent = trace ? parentContext(trace) : context.active();
     return otel.getTracer(TRACER).startActiveSpan(method, { kind: SpanKind.CLIENT, attributes: { 'http.request.method': method } }, parent, async (span) => {
@@ -115,7 +115,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     }
     if (span) {
       headers.traceparent = formatTraceparent(span.spanContext());
-      span.setAttributes({ 'url.full': `${url.origin}${url.pathname}`, 'server.address': url.hostname, 'server.port': Number(url.port || (url.protocol === 'https:' ? 443 : 80)) });
+      if (span.isRecording()) span.setAttributes({ 'url.full': `${url.origin}${url.pathname}`, 'server.address': url.hostname, 'server.port': Number(url.port || (url.protocol === 'https:' ? 443 : 80)) });
     }
     const callSignal = request.signal && signal ? AbortSignal.any([request.signal, signal]) : (request.signal ?? signal);
     const outgoing: OutgoingRequest = { method: request.method ?? 'GET', url, headers, body, ...(callSignal ? { signal: callSignal } : {}) };
