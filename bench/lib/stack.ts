@@ -100,14 +100,15 @@ export async function startStack(rootDir: string, say: (line: string) => void, o
     unlessStopped();
     const gatewayUrl = `http://127.0.0.1:${ports.gateway}`;
     if (await answers(`${gatewayUrl}/healthz`)) throw new Error(`port ${ports.gateway} for the gateway is already in use`);
-    say(`starting the gateway (node src/main.ts, LOG_LEVEL=${BENCH_GATEWAY_ENV.LOG_LEVEL})…`);
+    say(`starting the gateway (node --import ./src/instrument.ts src/main.ts, as npm start does; LOG_LEVEL=${BENCH_GATEWAY_ENV.LOG_LEVEL})…`);
     mkdirSync(logDir, { recursive: true });
     const running = { backends, redis };
     const spawnGateway = (port: number, env: Record<string, string>, logName: string, profiled: boolean): ChildProcess => {
       const logFd = openSync(join(logDir, logName), 'w');
       // BENCH_PROFILE=1: a V8 CPU profile of the gateway for the whole run, written when it stops.
       const profile = profiled && process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', `--cpu-prof-dir=${join(rootDir, '.data/bench-profile')}`] : [];
-      const child = spawn(process.execPath, [...profile, ...NODE_FLAGS, join(rootDir, 'src/main.ts')], {
+      // As npm start runs it: OpenTelemetry's instrumentations preloaded (src/instrument.ts).
+      const child = spawn(process.execPath, [...profile, ...NODE_FLAGS, '--import', join(rootDir, 'src/instrument.ts'), join(rootDir, 'src/main.ts')], {
         cwd: rootDir,
         env: {
           ...withoutGatewaySettings(process.env),
