@@ -8,22 +8,24 @@ import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
 const UNTRACED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 /**
- * The gateway's instrumentations: a server span per HTTP request (and a client span per outgoing
- * one), and kafkajs's produce/consume spans; both carry the trace context on (`traceparent` of
- * outgoing requests, Kafka message headers). When spans are exported (`exporting`), also express's
- * request-handler span with its route (none per middleware or router) and the ioredis commands
- * made inside a traced piece of work: those only add spans, which nothing would see otherwise,
- * and they wrapped every layer and command (~3 % of a read's main-thread CPU).
+ * The gateway's instrumentations: kafkajs's produce/consume spans, which carry the trace context
+ * in the message headers; and, when spans are exported (`exporting`), a server span per HTTP
+ * request (and a client span per outgoing one), express's request-handler span with its route
+ * (none per middleware or router) and the ioredis commands made inside a traced piece of work.
+ * Those only add spans, which nothing would see without an exporter, and they cost ~15 % of a
+ * read's main-thread CPU (bench/README.md): without them the request's server span is
+ * requestContext's own, continuing the caller's `traceparent` all the same, and the gateway sets
+ * `traceparent` itself on what it sends (connector calls, the proxy, jobs).
  */
 export function gatewayInstrumentations(options: { readonly exporting: boolean }): Instrumentation[] {
+  if (!options.exporting) return [new KafkaJsInstrumentation()];
   return [
     new HttpInstrumentation({
       ignoreIncomingRequestHook: (req) => UNTRACED_PATHS.has((req.url ?? '').split('?')[0] ?? ''),
       requireParentforOutgoingSpans: true,
     }),
     new KafkaJsInstrumentation(),
-    ...(options.exporting
-      ? [new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.ROUTER] }), new IORedisInstrumentation({ requireParentSpan: true })]
-      : []),
+    new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.ROUTER] }),
+    new IORedisInstrumentation({ requireParentSpan: true }),
   ];
 }

@@ -40,9 +40,9 @@ export function principalOf(res: Response): Principal {
 
 /**
  * The request's server span: the one OpenTelemetry's http instrumentation opened (it continued
- * the caller's `traceparent`). A gateway started without `src/instrument.ts` (embedded in a test
- * process) has none: then this middleware opens it, from the same header, and ends it with the
- * answer.
+ * the caller's `traceparent`). Without it (spans not exported: src/kernel/instrumentations.ts; or
+ * a gateway embedded in a test process, without `src/instrument.ts`) this middleware opens it,
+ * from the same header, and ends it with the answer.
  */
 function serverSpan(req: Request, res: Response): { span: Span; ctx: Context } {
   const active = context.active();
