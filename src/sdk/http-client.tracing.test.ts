@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { SpanKind, trace } from '@opentelemetry/api';
+import { context, SpanKind, trace, TraceFlags } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { pino } from 'pino';
 import { startTrace } from '../kernel/trace.ts';
@@ -13,6 +14,7 @@ import { createHttpClient } from './http-client.ts';
 const exporter = new InMemorySpanExporter();
 const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
 trace.setGlobalTracerProvider(provider);
+context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 const log = pino({ level: 'silent' });
 const received: (string | undefined)[] = [];
 const server = createServer((req, res) => {
@@ -48,4 +50,12 @@ test('a request outside any trace (a health check) makes no span and sends no tr
   await createHttpClient({ baseUrl, log }).request({ path: '/health' });
   assert.equal(exporter.getFinishedSpans().length, 0);
   assert.equal(received.at(-1), undefined);
+});
+
+test("inside a span that records nothing (an unsampled caller's trace, or spans not exported), the backend still receives the trace's traceparent", async () => {
+  exporter.reset();
+  const unsampled = trace.wrapSpanContext({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: TraceFlags.NONE });
+  await context.with(trace.setSpan(context.active(), unsampled), () => createHttpClient({ baseUrl, log }).request({ path: '/api/orders/ORD-2' }));
+  assert.equal(exporter.getFinishedSpans().length, 0, 'nothing is recorded for an unsampled trace');
+  assert.match(received.at(-1) ?? '', /^00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-00$/);
 });
