@@ -4,9 +4,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 const TICK_MS = 10; // CLK_TCK is 100 on Linux
 
+/** The fields of a `/proc/…/stat` line after the command name (which may hold spaces): state first, then ppid, … */
+const statFields = (stat: string): string[] => stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+
 /** User plus system CPU ms of a `/proc/…/stat` line. */
 const statCpuMs = (stat: string): number => {
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const fields = statFields(stat);
   return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
 };
 
@@ -48,7 +51,7 @@ function oursMs(): { total: number; redis: number } {
     if (!/^\d+$/.test(name)) continue;
     try {
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== process.pid) continue;
+      if (Number(statFields(stat)[1]) !== process.pid) continue;
       const ms = statCpuMs(stat);
       total += ms;
       if (stat.includes('(redis-server)')) redis += ms;
