@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createSchemaRegistry } from './schemas.ts';
+import { createSchemaRegistry, isEmail } from './schemas.ts';
 
 const schemas = createSchemaRegistry(new URL('../../schemas', import.meta.url).pathname);
 const valid = (entity: string, value: unknown): boolean => schemas.validatorFor(entity)(value) === true;
@@ -40,4 +40,15 @@ test('a ticket status or channel the model has no name for is `other`, with what
   assert.equal(valid('Ticket', { ...TICKET, status: 'other', sourceStatus: 'on-hold', channel: 'other', sourceChannel: 'whatsapp' }), true);
   assert.equal(valid('Ticket', { ...TICKET, status: 'on-hold' }), false);
   assert.equal(valid('Ticket', { ...TICKET, channel: 'whatsapp' }), false);
+});
+
+test('isEmail takes exactly the emails the Requester schema takes, up to 254 characters', () => {
+  const requester = (email: string): boolean => valid('Requester', { id: 'r1', email, created: false });
+  const long = `${'a'.repeat(64)}@${'b'.repeat(60)}.${'c'.repeat(60)}.${'d'.repeat(60)}.example.com`;
+  for (const email of ['ann@example.com', 'Ann.Lee+chat@mail.example.org', 'a@b', 'jörg@example.de', 'two..dots@example.org', '\u0007@example.com', 'x @example.com', long]) {
+    assert.equal(isEmail(email), requester(email) && email.length <= 254, email);
+  }
+  assert.equal(isEmail('ann@example.com'), true);
+  assert.equal(isEmail('jörg@example.de'), false);
+  assert.ok(long.length > 254 && requester(long) && !isEmail(long));
 });

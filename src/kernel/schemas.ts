@@ -2,11 +2,26 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
+import { fullFormats } from 'ajv-formats/dist/formats.js';
 
 // ajv-formats is CommonJS: its default export arrives wrapped under ESM.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
 
 export const SCHEMA_BASE = 'https://omnigate.dev/schemas/';
+
+/** The longest email address (RFC 5321 path limit). */
+export const MAX_EMAIL_LENGTH = 254;
+const EMAIL = fullFormats.email as RegExp;
+
+/**
+ * Whether a string is an email as the schemas check `format: email` (ajv-formats' full mode:
+ * ASCII, a dot in the domain), within MAX_EMAIL_LENGTH. Code that takes an email some other way
+ * (a WebSocket command, a bot's message) checks it with this, so that what it accepts is never
+ * refused later by a schema, after a write (the Requester's, on the tickets system's echo).
+ */
+export function isEmail(value: string): boolean {
+  return value.length <= MAX_EMAIL_LENGTH && EMAIL.test(value);
+}
 
 /** A failed validation, with a dotted field path for humans (`lines[0].unitPrice.amount`). */
 export interface SchemaIssue {

@@ -141,6 +141,18 @@ test('an anonymous visitor must give an email: refused, and no job is made', asy
   assert.equal((await conversations.get(p, id)).status, 'queued');
 });
 
+test('an email the Requester schema would refuse is refused when the message is left, not when its job runs: no job is made', async () => {
+  const p = visitor();
+  const id = await waiting(p);
+  const { seq } = await conversations.get(p, id);
+  // Both pass "one @, no spaces, a dot in the domain"; neither is a `format: email` address.
+  for (const email of ['jörg@example.de', 'two..dots@example.org']) {
+    await assert.rejects(conversations.command(p, id, { type: 'leave_message', text: 'write back', email }), { code: 'VALIDATION_FAILED' }, email);
+  }
+  assert.equal((await stack.jobs.find(messageTicketJobId(id, seq))), undefined);
+  assert.equal((await conversations.get(p, id)).status, 'queued');
+});
+
 test('with the tickets backend down the job is retried; when it is back (after a lost answer too) exactly one ticket is made and announced', async () => {
   const known = customer(44);
   const p = visitor();

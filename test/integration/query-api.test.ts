@@ -118,6 +118,22 @@ describe('the unified query API over the three real backends', () => {
     assert.equal((await query('{"id":"ORD-0000001"}')).status, 200);
   });
 
+  test('refuses a requester.ensure email its own Requester schema would refuse, with VALIDATION_FAILED before any call', async () => {
+    // Such an email passes "one @, no spaces, a dot in the domain", so the backend took it and
+    // echoed it, and the answer then failed the Requester schema: a 502 after a write (fuzz found it).
+    const ensure = (email: string) => gw.api('/v1/query', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ capability: 'requester.ensure', params: { email } }) });
+    for (const email of ['\u0007\ud800@example.com', 'jörg@example.de']) {
+      const res = await ensure(email);
+      assert.equal(res.status, 400, email);
+      const problem = await assertMatchesSpec(res, 'query');
+      assert.equal(problem.code, 'VALIDATION_FAILED');
+      assert.deepEqual(problem.errors.map((e: { in: string; pointer: string }) => [e.in, e.pointer]), [['body', '/params/email']]);
+    }
+    const ok = await ensure('query-api.requester@example.com');
+    assert.equal(ok.status, 200);
+    assert.equal((await assertMatchesSpec(ok, 'query')).data.email, 'query-api.requester@example.com');
+  });
+
   test('lists the loaded connectors with their state and capabilities', async () => {
     const body = await assertMatchesSpec(await gw.api('/v1/connectors'), 'listConnectors');
     const byName = Object.fromEntries(body.connectors.map((c: { name: string }) => [c.name, c]));

@@ -90,8 +90,10 @@ export function createTicketsConnector(options: TicketsConnectorOptions = {}): C
             required: ['email'],
             additionalProperties: false,
             properties: {
-              // As the backend checks it: one @, no spaces, a dot in the domain.
-              email: { type: 'string', maxLength: 254, pattern: '^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$' },
+              // As the backend checks it (one @, no spaces, a dot in the domain) and as the
+              // Requester schema checks the echo (`format: email`): what passes only the first
+              // would be written, then refused on its way back.
+              email: { type: 'string', maxLength: 254, format: 'email', pattern: '^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$' },
               name: { type: 'string', maxLength: 200, pattern: '\\S' },
             },
           },

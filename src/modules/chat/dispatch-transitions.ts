@@ -1,12 +1,10 @@
 import { AppError } from '../../kernel/errors.ts';
+import { isEmail } from '../../kernel/schemas.ts';
 import type { ConversationState, ConversationStatus, DecidedEvent, DeciderCommand, EventDataMap, EventType, Visibility } from './conversation.types.ts';
 import type { CommandRules, DecideContext, Row } from './transitions.ts';
 
 /** The longest message a visitor may leave (characters). */
 export const MAX_LEFT_MESSAGE_LENGTH = 4_000;
-/** The longest email address (RFC 5321 path limit). */
-export const MAX_EMAIL_LENGTH = 254;
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 type CommandOf<T extends DeciderCommand['type']> = Extract<DeciderCommand, { type: T }>;
 
@@ -32,7 +30,7 @@ function checkLeftMessage(command: CommandOf<'leave_message'>, state: Conversati
     if (state.visitor?.customerId === undefined) throw new AppError('VALIDATION_FAILED', 'an anonymous visitor gives an email to be answered at', { field: 'email' });
     return;
   }
-  if (command.email.length > MAX_EMAIL_LENGTH || !EMAIL.test(command.email)) throw new AppError('VALIDATION_FAILED', 'the email is not an address', { field: 'email' });
+  if (!isEmail(command.email)) throw new AppError('VALIDATION_FAILED', 'the email is not an address', { field: 'email' });
 }
 
 /**

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { AppError, toAppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
+import { isEmail } from '../../kernel/schemas.ts';
 import { startTrace } from '../../kernel/trace.ts';
 import type { RunningJob } from '../../ports/job-queue.ts';
 import type { ConversationState } from '../chat/conversation.types.ts';
@@ -12,8 +13,6 @@ export const MESSAGE_TICKET_QUEUE = 'message-tickets';
 /** The ticket system's limits (the connector's ticket.create params). */
 const SUBJECT_MAX = 200;
 const DESCRIPTION_MAX = 10_000;
-// As the tickets connector checks it: one @, no spaces, a dot in the domain.
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /** What the visitor left: the message, and an email when it is not a verified customer. */
 export interface LeftMessage {
@@ -179,7 +178,7 @@ export function createMessageTickets(deps: MessageTicketsDeps): MessageTickets {
     async enqueue(conversationId, state, input) {
       const customerId = state.visitor?.customerId;
       const email = input.email?.trim();
-      if (email !== undefined && !EMAIL.test(email)) throw invalid('/email', 'email must be an email address');
+      if (email !== undefined && !isEmail(email)) throw invalid('/email', 'email must be an email address');
       if (customerId === undefined && email === undefined) throw invalid('/email', 'an anonymous visitor must give an email to leave a message');
       if (input.text.trim() === '') throw invalid('/text', 'text must not be blank');
       const job = await queue.add(messageTicketJobId(conversationId, state.seq), {

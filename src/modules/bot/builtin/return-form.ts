@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
+import { isEmail } from '../../../kernel/schemas.ts';
 import type { BotReply } from '../bot.types.ts';
 import type { TicketForm, Turn } from './dialogue.types.ts';
 import { look, remember, sourceDown } from './lookups.ts';
 import { listItems, settleOrder } from './form-order.ts';
 import { answer, ask, P, ticketPhrase, type Phrase } from './texts.ts';
 
-/** As the tickets connector checks an email: one @, no spaces, a dot in the domain. */
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const DESCRIPTION_MAX = 10_000;
 const SUBJECT_MAX = 200;
 
@@ -53,7 +52,7 @@ function fromEntities(turn: Turn, form: TicketForm): void {
   form.orderId ??= orderIds[0];
   form.sku ??= itemNamed(turn, form.lines);
   // Before the order is allowed an email is its proof, not the ticket's contact.
-  if (turn.input.state.visitor?.customerId === undefined && form.allowed) form.email ??= emails.find((e) => EMAIL.test(e));
+  if (turn.input.state.visitor?.customerId === undefined && form.allowed) form.email ??= emails.find(isEmail);
 }
 
 /**
