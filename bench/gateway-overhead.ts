@@ -2,7 +2,7 @@
 // the backend called directly in the same run. A benchmark, never a test. See bench/README.md.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,7 @@ import { runAutocannon, runPaced, type LoadRun, type Target } from './lib/load.t
 import { cpuDelta, counterDelta, sampleCpu, scrapeCounters } from './lib/probes.ts';
 import { contended, cpuTable, non2xx, summarize, summaryText, table, type Row, type Summary } from './lib/report.ts';
 import { BENCH_GATEWAY_ENV, JAVA_NODELAY, startStack, type Stack } from './lib/stack.ts';
+import { jaegerBinary, startJaeger, type RunningJaeger } from '../scripts/lib/jaeger.ts';
 
 const rootDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const resultsFile = join(rootDir, '.data/bench-results.json');
@@ -37,12 +38,16 @@ const UNKNOWN_CUSTOMERS = Array.from({ length: 1_000 }, (_, i) => `bench-missing
 const HOP_PORTS = { http: 27086, express: 27087 } as const;
 /** The gateway with one process per core, beside the first (27080). */
 const PROCESSES_PORT = 27088;
+/** The gateway that exports its spans (OTLP/HTTP) to a Jaeger of the bench's own, and that Jaeger's ports. */
+const EXPORTING_PORT = 27089;
+const JAEGER_PORTS = { otlpPort: 27318, queryPort: 27686, queryGrpcPort: 27685 } as const;
 /**
  * `--phases=a,b,c,d,e` (default all): a) always runs, as the others' rate derives from it, so
  * `--phases=a` measures the hop alone (~1 min).
  */
 const PHASES = new Set(args.str('phases', 'a,b,c,d,e').split(',').map((p) => p.trim()));
 const hops: ChildProcess[] = [];
+let jaeger: RunningJaeger | undefined;
 
 let stack: Stack | undefined;
 let stopStack: (() => Promise<void>) | undefined;
@@ -52,6 +57,7 @@ function shutdown(): Promise<void> {
     if (stack) await setOrdersFault(stack, 'ok').catch(() => undefined);
     for (const hop of hops) hop.kill('SIGTERM');
     await stopStack?.();
+    await jaeger?.stop();
   })();
   return stopping;
 }
@@ -127,8 +133,9 @@ async function main(): Promise<void> {
   await perCoreGateway.stop();
   named.delete(perCoreGateway.pid ?? -1);
   const processes = { one: maxGateway, perCore: maxPerCore, count: machine.cpus };
+  const exporting = await measureExporting(s, named, gateway, (target) => measure('a) max throughput', 'gateway, exporting', closedLoop(target)));
   const hopsMeasured = { http: maxHttpHop, express: maxExpressHop };
-  if (!PHASES.has('b')) return report({ rows, machine, began, s, hopsMeasured, maxDirect, maxGateway, processes });
+  if (!PHASES.has('b')) return report({ rows, machine, began, s, hopsMeasured, maxDirect, maxGateway, processes, exporting });
   if (['b', 'c', 'd', 'e'].some((p) => !PHASES.has(p))) throw new Error(`--phases takes "a" (the hop alone) or all of a,b,c,d,e: b) to e) build on each other`);
   const rate = Math.max(20, Math.round(maxGateway.run.rps / 2 / 10) * 10);
   say(`fixed rate for b) to e): ${rate} req/s (half the gateway's max)`);
@@ -162,7 +169,7 @@ async function main(): Promise<void> {
     cores: machine.cpus, maxExpressHop, maxGateway, breakerOpen: fastFail.paced, rateLimited, processes,
     paced: { ...paced, staleAnswers: summary.fixedRate.paced.staleAnswers },
   });
-  return report({ rows, machine, began, s, hopsMeasured, maxDirect, maxGateway, processes, goals, full: { summary, opening, backendRequestsWhileOpen, breakerAfter } });
+  return report({ rows, machine, began, s, hopsMeasured, maxDirect, maxGateway, processes, exporting, goals, full: { summary, opening, backendRequestsWhileOpen, breakerAfter } });
 }
 
 interface ReportInputs {
@@ -175,6 +182,8 @@ interface ReportInputs {
   readonly maxGateway: Row;
   /** a) with one gateway process and with one per core. */
   readonly processes: { readonly one: Row; readonly perCore: Row; readonly count: number };
+  /** a) with spans exported to Jaeger, and what reached it; undefined when Jaeger is not installed. */
+  readonly exporting: Exporting | undefined;
   readonly goals?: readonly Goal[];
   /** Everything past a) (absent with `--phases=a`). */
   readonly full?: { summary: Summary; opening: unknown; backendRequestsWhileOpen: number; breakerAfter: BreakerState | undefined };
@@ -192,6 +201,10 @@ function report(r: ReportInputs): void {
   out(`a) max throughput, as a share of direct: node:http hop ${ratio(hop.http, maxDirect)}, express hop ${ratio(hop.express, maxDirect)}, gateway ${ratio(maxGateway, maxDirect)}\n`);
   out(`   gateway / express hop: ${ratio(maxGateway, hop.express)}; gateway / node:http hop: ${ratio(maxGateway, hop.http)}\n`);
   out(`   gateway with ${r.processes.count} processes / with 1: ${ratio(r.processes.perCore, r.processes.one)} (${Math.round(r.processes.perCore.run.rps)} vs ${Math.round(r.processes.one.run.rps)} req/s)\n`);
+  const e = r.exporting;
+  out(e
+    ? `   gateway exporting spans / not exporting: ${ratio(e.row, maxGateway)} (${Math.round(e.row.run.rps)} vs ${Math.round(maxGateway.run.rps)} req/s); / express hop: ${ratio(e.row, hop.express)}; Jaeger got spans of ${e.services.join(', ') || 'no service'}\n`
+    : `   gateway exporting spans: not measured (Jaeger is not installed: bash scripts/install.sh)\n`);
   if (full) out(summaryText(full.summary, { backendRequestsWhileOpen: full.backendRequestsWhileOpen, breakerAfter: full.breakerAfter?.state ?? 'unknown' }));
   out(`\nIssue 13's goals, judged on this run:\n\n${goalsTable(goals)}\n`);
   const noisy = contended(rows, machine.cpus);
@@ -200,11 +213,44 @@ function report(r: ReportInputs): void {
     finishedAt: new Date().toISOString(), totalS, machine, phasesRun: full ? 'a-e' : 'a',
     settings: { connections: CONNECTIONS, measureS: MEASURE_S, warmupS: WARMUP_S, staleS: STALE_S, ids: HOT.length, gatewayEnv: BENCH_GATEWAY_ENV, javaNodelay: JAVA_NODELAY },
     hops: { http: hop.http.run.rps, express: hop.express.run.rps }, goals,
+    ...(r.exporting ? { exporting: { rps: r.exporting.row.run.rps, vsNotExporting: r.exporting.row.run.rps / maxGateway.run.rps, vsExpressHop: r.exporting.row.run.rps / hop.express.run.rps, jaegerServices: r.exporting.services } } : {}),
     ...(full ? { summary: full.summary, breaker: { opening: full.opening, backendRequestsWhileOpen: full.backendRequestsWhileOpen, after: full.breakerAfter } } : {}),
     contendedPhases: noisy,
     phases: rows,
   }, null, 2)}\n`);
   say(`raw numbers in ${resultsFile}; logs in ${s.logDir}/`);
+}
+
+interface Exporting {
+  readonly row: Row;
+  /** The services Jaeger has spans of afterwards: the proof that spans were exported. */
+  readonly services: readonly string[];
+}
+
+/**
+ * a) once more, on a gateway that exports its spans over OTLP/HTTP (to a Jaeger on loopback, as
+ * the demo runs it): what recording and sending every span costs, against the gateway as
+ * configured by default (no endpoint, spans carry only their context). As shipped otherwise:
+ * `OTEL_BSP_SCHEDULE_DELAY` at its default. Jaeger's CPU is reported as its own column.
+ */
+async function measureExporting(s: Stack, named: Map<number, string>, gateway: (ids: readonly string[]) => Target, measure: (target: Target) => Promise<Row>): Promise<Exporting | undefined> {
+  if (!existsSync(jaegerBinary())) {
+    say('a) gateway exporting spans: skipped, Jaeger is not installed (bash scripts/install.sh)');
+    return undefined;
+  }
+  say(`a) starting Jaeger (OTLP :${JAEGER_PORTS.otlpPort}) and a gateway that exports its spans to it on ${EXPORTING_PORT}…`);
+  jaeger = await startJaeger({ ...JAEGER_PORTS, dir: join(rootDir, '.data/bench-jaeger') });
+  const exportingGateway = await s.startGateway(EXPORTING_PORT, { OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpUrl });
+  named.set(exportingGateway.pid ?? -1, 'gateway');
+  const target = (ids: readonly string[]): Target => ({ ...gateway(ids), origin: exportingGateway.url });
+  await runAutocannon(target(HOT), { connections: CONNECTIONS, durationS: WARMUP_S });
+  const row = await measure(target(HOT));
+  await exportingGateway.stop();
+  named.delete(exportingGateway.pid ?? -1);
+  const listed = await fetch(`${jaeger.queryUrl}/api/services`).then((reply) => reply.json() as Promise<{ data?: string[] }>);
+  await jaeger.stop();
+  jaeger = undefined;
+  return { row, services: [...(listed.data ?? [])].sort() };
 }
 
 /** A hop baseline (bench/lib/hop-server.ts) as its own process, once it listens. */

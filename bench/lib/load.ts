@@ -150,14 +150,23 @@ type Done = (status: number | undefined, body: string | undefined) => void;
 interface Conn {
   readonly socket: Socket;
   done: Done | undefined;
+  /** When it last became idle (performance.now()). */
+  idleSince: number;
 }
+
+/**
+ * An idle socket is not used again after this long: under the servers' keep-alive timeouts
+ * (node:http's 5 s), so a request is never written to a socket the server is closing just then.
+ * Idle sockets are reused newest first, so old ones wait at the bottom until a burst needs them.
+ */
+const IDLE_RETIRE_MS = 4_000;
 
 /** Keep-alive HTTP/1.1 sockets, one request in flight each; replies framed by Content-Length. */
 function createRawPool(url: URL, wantBody: boolean) {
   const idle: Conn[] = [];
   const all = new Set<Conn>();
   const open = (): Conn => {
-    const conn: Conn = { socket: connect({ host: url.hostname, port: Number(url.port), noDelay: true }), done: undefined };
+    const conn: Conn = { socket: connect({ host: url.hostname, port: Number(url.port), noDelay: true }), done: undefined, idleSince: 0 };
     all.add(conn);
     let buffer: Buffer | undefined;
     let bodyStart = -1;
@@ -191,6 +200,7 @@ function createRawPool(url: URL, wantBody: boolean) {
       const body = wantBody ? buffer.toString('utf8', bodyStart, bodyStart + length) : undefined;
       buffer = undefined;
       bodyStart = -1;
+      conn.idleSince = performance.now();
       idle.push(conn);
       settle(status, body);
     });
@@ -198,6 +208,8 @@ function createRawPool(url: URL, wantBody: boolean) {
   };
   return {
     send(bytes: Buffer, done: Done) {
+      const now = performance.now();
+      while (idle.length > 0 && now - idle[0]!.idleSince > IDLE_RETIRE_MS) idle.shift()!.socket.destroy();
       const conn = idle.pop() ?? open();
       conn.done = done;
       conn.socket.write(bytes);

@@ -108,7 +108,7 @@ export function contended(rows: readonly Row[], cores: number, share = 0.1): str
     .map(({ phase, side }) => `${phase} ${side}`);
 }
 
-const CPU_COLUMNS = ['generator', 'gateway', 'hop-http', 'hop-express', 'orders-java', 'redis'] as const;
+const CPU_COLUMNS = ['generator', 'gateway', 'hop-http', 'hop-express', 'orders-java', 'redis', 'jaeger'] as const;
 
 /** CPU µs a process spent per answered request during a phase. */
 export function cpuPerRequestUs(row: Row, name: string): number {
