@@ -133,7 +133,7 @@ async function main(): Promise<void> {
   await perCoreGateway.stop();
   named.delete(perCoreGateway.pid ?? -1);
   const processes = { one: maxGateway, perCore: maxPerCore, count: machine.cpus };
-  const exporting = await measureExporting(s, named, gateway, (target) => measure('a) max throughput', 'gateway, exporting', closedLoop(target)));
+  const exporting = await measureExporting(s, named, gateway, (side, target) => measure('a) max throughput', side, closedLoop(target)));
   const hopsMeasured = { http: maxHttpHop, express: maxExpressHop };
   if (!PHASES.has('b')) return report({ rows, machine, began, s, hopsMeasured, maxDirect, maxGateway, processes, exporting });
   if (['b', 'c', 'd', 'e'].some((p) => !PHASES.has(p))) throw new Error(`--phases takes "a" (the hop alone) or all of a,b,c,d,e: b) to e) build on each other`);
@@ -203,7 +203,7 @@ function report(r: ReportInputs): void {
   out(`   gateway with ${r.processes.count} processes / with 1: ${ratio(r.processes.perCore, r.processes.one)} (${Math.round(r.processes.perCore.run.rps)} vs ${Math.round(r.processes.one.run.rps)} req/s)\n`);
   const e = r.exporting;
   out(e
-    ? `   gateway exporting spans / not exporting: ${ratio(e.row, maxGateway)} (${Math.round(e.row.run.rps)} vs ${Math.round(maxGateway.run.rps)} req/s); / express hop: ${ratio(e.row, hop.express)}; Jaeger got spans of ${e.services.join(', ') || 'no service'}\n`
+    ? `   gateway exporting spans / not exporting: every trace ${ratio(e.every, maxGateway)}, one in ten ${ratio(e.tenth, maxGateway)} (${Math.round(e.every.run.rps)}, ${Math.round(e.tenth.run.rps)} vs ${Math.round(maxGateway.run.rps)} req/s); / express hop: ${ratio(e.every, hop.express)}, ${ratio(e.tenth, hop.express)}; Jaeger got spans of ${e.services.join(', ') || 'no service'}\n`
     : `   gateway exporting spans: not measured (Jaeger is not installed: bash scripts/install.sh)\n`);
   if (full) out(summaryText(full.summary, { backendRequestsWhileOpen: full.backendRequestsWhileOpen, breakerAfter: full.breakerAfter?.state ?? 'unknown' }));
   out(`\nIssue 13's goals, judged on this run:\n\n${goalsTable(goals)}\n`);
@@ -213,7 +213,7 @@ function report(r: ReportInputs): void {
     finishedAt: new Date().toISOString(), totalS, machine, phasesRun: full ? 'a-e' : 'a',
     settings: { connections: CONNECTIONS, measureS: MEASURE_S, warmupS: WARMUP_S, staleS: STALE_S, ids: HOT.length, gatewayEnv: BENCH_GATEWAY_ENV, javaNodelay: JAVA_NODELAY },
     hops: { http: hop.http.run.rps, express: hop.express.run.rps }, goals,
-    ...(r.exporting ? { exporting: { rps: r.exporting.row.run.rps, vsNotExporting: r.exporting.row.run.rps / maxGateway.run.rps, vsExpressHop: r.exporting.row.run.rps / hop.express.run.rps, jaegerServices: r.exporting.services } } : {}),
+    ...(r.exporting ? { exporting: { ...Object.fromEntries((['every', 'tenth'] as const).map((k) => [k, { rps: r.exporting![k].run.rps, vsNotExporting: r.exporting![k].run.rps / maxGateway.run.rps, vsExpressHop: r.exporting![k].run.rps / hop.express.run.rps }])), jaegerServices: r.exporting.services } } : {}),
     ...(full ? { summary: full.summary, breaker: { opening: full.opening, backendRequestsWhileOpen: full.backendRequestsWhileOpen, after: full.breakerAfter } } : {}),
     contendedPhases: noisy,
     phases: rows,
@@ -222,35 +222,44 @@ function report(r: ReportInputs): void {
 }
 
 interface Exporting {
-  readonly row: Row;
+  /** Every trace sampled (the default sampler). */
+  readonly every: Row;
+  /** `OTEL_TRACES_SAMPLER=parentbased_traceidratio`, `OTEL_TRACES_SAMPLER_ARG=0.1`. */
+  readonly tenth: Row;
   /** The services Jaeger has spans of afterwards: the proof that spans were exported. */
   readonly services: readonly string[];
 }
 
 /**
- * a) once more, on a gateway that exports its spans over OTLP/HTTP (to a Jaeger on loopback, as
- * the demo runs it): what recording and sending every span costs, against the gateway as
- * configured by default (no endpoint, spans carry only their context). As shipped otherwise:
- * `OTEL_BSP_SCHEDULE_DELAY` at its default. Jaeger's CPU is reported as its own column.
+ * a) twice more, on gateways that export their spans over OTLP/HTTP (to a Jaeger on loopback, as
+ * the demo runs it): what recording and sending every span costs, and one trace in ten, against
+ * the gateway as configured by default (no endpoint, spans carry only their context). As shipped
+ * otherwise: `OTEL_BSP_SCHEDULE_DELAY` at its default. Jaeger's CPU is reported as its own column.
  */
-async function measureExporting(s: Stack, named: Map<number, string>, gateway: (ids: readonly string[]) => Target, measure: (target: Target) => Promise<Row>): Promise<Exporting | undefined> {
+async function measureExporting(s: Stack, named: Map<number, string>, gateway: (ids: readonly string[]) => Target, measure: (side: string, target: Target) => Promise<Row>): Promise<Exporting | undefined> {
   if (!existsSync(jaegerBinary())) {
     say('a) gateway exporting spans: skipped, Jaeger is not installed (bash scripts/install.sh)');
     return undefined;
   }
   say(`a) starting Jaeger (OTLP :${JAEGER_PORTS.otlpPort}) and a gateway that exports its spans to it on ${EXPORTING_PORT}…`);
   jaeger = await startJaeger({ ...JAEGER_PORTS, dir: join(rootDir, '.data/bench-jaeger') });
-  const exportingGateway = await s.startGateway(EXPORTING_PORT, { OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpUrl });
-  named.set(exportingGateway.pid ?? -1, 'gateway');
-  const target = (ids: readonly string[]): Target => ({ ...gateway(ids), origin: exportingGateway.url });
-  await runAutocannon(target(HOT), { connections: CONNECTIONS, durationS: WARMUP_S });
-  const row = await measure(target(HOT));
-  await exportingGateway.stop();
-  named.delete(exportingGateway.pid ?? -1);
+  const otlp = jaeger.otlpUrl;
+  const measureOne = async (side: string, env: Record<string, string>): Promise<Row> => {
+    const exportingGateway = await s.startGateway(EXPORTING_PORT, { OTEL_EXPORTER_OTLP_ENDPOINT: otlp, ...env });
+    named.set(exportingGateway.pid ?? -1, 'gateway');
+    const target = (ids: readonly string[]): Target => ({ ...gateway(ids), origin: exportingGateway.url });
+    await runAutocannon(target(HOT), { connections: CONNECTIONS, durationS: WARMUP_S });
+    const row = await measure(side, target(HOT));
+    await exportingGateway.stop();
+    named.delete(exportingGateway.pid ?? -1);
+    return row;
+  };
+  const every = await measureOne('gateway, exporting', {});
+  const tenth = await measureOne('gw, exporting 1 in 10', { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' });
   const listed = await fetch(`${jaeger.queryUrl}/api/services`).then((reply) => reply.json() as Promise<{ data?: string[] }>);
   await jaeger.stop();
   jaeger = undefined;
-  return { row, services: [...(listed.data ?? [])].sort() };
+  return { every, tenth, services: [...(listed.data ?? [])].sort() };
 }
 
 /** A hop baseline (bench/lib/hop-server.ts) as its own process, once it listens. */

@@ -100,7 +100,8 @@ export async function startGatewayNode(run: Run, options: {
   mkdirSync(join(dataDir, 'connectors'), { recursive: true });
   const inspectPort = options.inspectPort ?? nextInspectPort();
   const profile = process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', `--cpu-prof-dir=${join(rootDir, '.data/bench-profile')}`] : [];
-  const child = spawnLogged(name, logDir, [`--inspect=127.0.0.1:${inspectPort}`, ...profile, '--disable-warning=TimeoutNegativeWarning', join(rootDir, 'src/main.ts')], {
+  // As npm start runs it: OpenTelemetry's instrumentations preloaded (src/instrument.ts).
+  const child = spawnLogged(name, logDir, [`--inspect=127.0.0.1:${inspectPort}`, ...profile, '--disable-warning=TimeoutNegativeWarning', '--import', join(rootDir, 'src/instrument.ts'), join(rootDir, 'src/main.ts')], {
     ...withoutGatewaySettings(process.env),
     ...CHAT_GATEWAY_ENV,
     HOST: '127.0.0.1',

@@ -14,3 +14,14 @@ test('lists every bad tracing setting by its variable', () => {
   assert.equal(problems.length, 3);
   for (const name of ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_BSP_SCHEDULE_DELAY', 'OTEL_SERVICE_NAME']) assert.ok(problems.some((p) => p.startsWith(name)), name);
 });
+
+test("OTEL_TRACES_SAMPLER names one of OpenTelemetry's samplers, OTEL_TRACES_SAMPLER_ARG its ratio (1 by default); unset, the SDK's default", () => {
+  assert.equal(parseTelemetryConfig({}).config?.sampler, undefined);
+  assert.deepEqual(parseTelemetryConfig({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' }).config?.sampler, { name: 'parentbased_traceidratio', ratio: 0.1 });
+  assert.deepEqual(parseTelemetryConfig({ OTEL_TRACES_SAMPLER: 'always_off' }).config?.sampler, { name: 'always_off', ratio: 1 });
+  const { config, problems } = parseTelemetryConfig({ OTEL_TRACES_SAMPLER: 'sometimes', OTEL_TRACES_SAMPLER_ARG: '1.5' });
+  assert.equal(config, undefined);
+  assert.equal(problems.length, 2);
+  assert.match(problems.find((p) => p.startsWith('OTEL_TRACES_SAMPLER '))!, /parentbased_traceidratio/);
+  assert.match(problems.find((p) => p.startsWith('OTEL_TRACES_SAMPLER_ARG '))!, /from 0 to 1/);
+});

@@ -18,6 +18,23 @@ export interface TelemetryConfig {
   readonly otlpEndpoint?: string;
   /** `OTEL_BSP_SCHEDULE_DELAY`: milliseconds between two exports of finished spans. */
   readonly exportDelayMs: number;
+  /**
+   * `OTEL_TRACES_SAMPLER` (and `OTEL_TRACES_SAMPLER_ARG` for the ratio ones): which traces are
+   * sampled, i.e. recorded and exported, and marked so in the `traceparent` the gateway sends on.
+   * Unset: OpenTelemetry's default, `parentbased_always_on` (every trace, unless the caller
+   * marked it unsampled).
+   */
+  readonly sampler?: TraceSampler;
+}
+
+/** OpenTelemetry's standard sampler names (the SDK environment variable specification). */
+export const SAMPLER_NAMES = ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'] as const;
+export type SamplerName = (typeof SAMPLER_NAMES)[number];
+
+export interface TraceSampler {
+  readonly name: SamplerName;
+  /** The share of new traces sampled, 0 … 1: used by the `traceidratio` samplers only. */
+  readonly ratio: number;
 }
 
 const TELEMETRY_ENV_SCHEMA = {
@@ -26,12 +43,16 @@ const TELEMETRY_ENV_SCHEMA = {
     OTEL_SERVICE_NAME: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,100}$', default: DEFAULT_SERVICE_NAME },
     OTEL_EXPORTER_OTLP_ENDPOINT: { type: 'string', pattern: '^https?://[^\\s]+$', maxLength: 2048 },
     OTEL_BSP_SCHEDULE_DELAY: { type: 'integer', minimum: 1, maximum: 600_000, default: DEFAULT_EXPORT_DELAY_MS },
+    OTEL_TRACES_SAMPLER: { type: 'string', enum: SAMPLER_NAMES },
+    OTEL_TRACES_SAMPLER_ARG: { type: 'number', minimum: 0, maximum: 1, default: 1 },
   },
 } as const;
 
 const MESSAGES = {
   OTEL_EXPORTER_OTLP_ENDPOINT: 'must be an http(s) URL: the OTLP/HTTP receiver, e.g. http://127.0.0.1:4318',
   OTEL_SERVICE_NAME: 'must be 1 to 100 letters, digits, dots, _ or -',
+  OTEL_TRACES_SAMPLER: `must be one of ${SAMPLER_NAMES.join(', ')}`,
+  OTEL_TRACES_SAMPLER_ARG: 'must be a number from 0 to 1: the share of new traces sampled by a traceidratio sampler',
 };
 
 /** Reads the OTEL_* variables the gateway honours; every problem is listed (the caller reports them with the rest). */
@@ -45,6 +66,7 @@ export function parseTelemetryConfig(env: NodeJS.ProcessEnv): { readonly config?
       serviceName: raw.OTEL_SERVICE_NAME as string,
       ...(endpoint === undefined ? {} : { otlpEndpoint: endpoint.replace(/\/+$/, '') }),
       exportDelayMs: raw.OTEL_BSP_SCHEDULE_DELAY as number,
+      ...(raw.OTEL_TRACES_SAMPLER === undefined ? {} : { sampler: { name: raw.OTEL_TRACES_SAMPLER as SamplerName, ratio: raw.OTEL_TRACES_SAMPLER_ARG as number } }),
     }),
     problems: [],
   };

@@ -4,6 +4,7 @@ import { context, propagation, ROOT_CONTEXT, trace, TraceFlags, type Span } from
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { propagatingTracerProvider } from './propagating-tracer.ts';
+import { samplerOf } from './telemetry.ts';
 
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 propagation.setGlobalPropagator(new W3CTraceContextPropagator());
@@ -70,4 +71,27 @@ test('startActiveSpan makes the span active for fn, in each of its three forms, 
   assert.notEqual(nested[0]?.spanId, nested[1]?.spanId);
   assert.equal(trace.getActiveSpan(), undefined, 'nothing stays active after fn');
   assert.equal(seen.length, 1);
+});
+
+test('with a sampler configured, the sampled flag is what it decides, as it would be with an exporter', () => {
+  const sampledFlag = (sampler: Parameters<typeof samplerOf>[0], parent = ROOT_CONTEXT) =>
+    propagatingTracerProvider(samplerOf(sampler)).getTracer('omnigate').startSpan('GET', {}, parent).spanContext().traceFlags;
+  const none = { name: 'parentbased_traceidratio', ratio: 0 } as const;
+  assert.equal(sampledFlag(none), TraceFlags.NONE, 'a new trace at ratio 0 is not sampled');
+  assert.equal(sampledFlag(none, remote('01')), TraceFlags.SAMPLED, "parent-based: a sampled caller's trace is");
+  assert.equal(sampledFlag(none, remote('00')), TraceFlags.NONE);
+  assert.equal(sampledFlag({ name: 'parentbased_traceidratio', ratio: 1 }), TraceFlags.SAMPLED);
+  assert.equal(sampledFlag({ name: 'always_off', ratio: 1 }, remote('01')), TraceFlags.NONE, 'always_off ignores the parent');
+  assert.equal(sampledFlag({ name: 'always_on', ratio: 1 }, remote('00')), TraceFlags.SAMPLED, 'always_on ignores the parent');
+  // A child keeps its parent's trace whatever the decision; root: true starts a new one.
+  const tracer = propagatingTracerProvider(samplerOf(none)).getTracer('omnigate');
+  assert.equal(tracer.startSpan('GET', {}, remote('01')).spanContext().traceId, TRACE_ID);
+  const root = tracer.startSpan('job', { root: true }, remote('01'));
+  assert.notEqual(root.spanContext().traceId, TRACE_ID);
+  assert.equal(root.spanContext().traceFlags, TraceFlags.NONE, 'root: true asks the root sampler, not the parent');
+  // A ratio between keeps about that share of new traces, by trace id.
+  const half = propagatingTracerProvider(samplerOf({ name: 'traceidratio', ratio: 0.5 })).getTracer('omnigate');
+  let sampled = 0;
+  for (let i = 0; i < 2_000; i++) sampled += half.startSpan('GET', {}, ROOT_CONTEXT).spanContext().traceFlags;
+  assert.ok(sampled > 800 && sampled < 1_200, `${sampled} of 2000`);
 });

@@ -2,26 +2,39 @@
 // its own span context, so that answers, log lines, jobs and backend calls carry the same W3C trace
 // context as when spans are exported: a new span id, the parent's trace id, sampled flag and
 // trace state (a new, sampled trace when there is no valid parent), as the SDK's default sampler
-// (parent-based, always on) would give. What the SDK would record (names, attributes, events,
+// (parent-based, always on) would give; with another sampler configured (OTEL_TRACES_SAMPLER), the
+// sampled flag is what that sampler decides, as with an exporter. What the SDK would record (names, attributes, events,
 // status, times) is not kept: nothing would read it, and recording it was ~15 % of a read's
 // main-thread CPU (bench/README.md).
-import { context, isSpanContextValid, trace, TraceFlags, type Context, type Span, type SpanOptions, type Tracer, type TracerProvider } from '@opentelemetry/api';
-import { RandomIdGenerator } from '@opentelemetry/sdk-trace';
+import { context, isSpanContextValid, SpanKind, trace, TraceFlags, type Context, type Span, type SpanOptions, type Tracer, type TracerProvider } from '@opentelemetry/api';
+import { RandomIdGenerator, SamplingDecision, type Sampler } from '@opentelemetry/sdk-trace';
 
 class PropagatingTracer implements Tracer {
   private readonly ids = new RandomIdGenerator();
 
-  startSpan(_name: string, options?: SpanOptions, ctx: Context = context.active()): Span {
+  /** Without a sampler: the parent's flag, else sampled (the default sampler, without calling it). */
+  private readonly sampler: Sampler | undefined;
+
+  constructor(sampler?: Sampler) {
+    this.sampler = sampler;
+  }
+
+  startSpan(name: string, options?: SpanOptions, ctx: Context = context.active()): Span {
     const parent = options?.root ? undefined : trace.getSpanContext(ctx);
-    if (parent && isSpanContextValid(parent)) {
-      return trace.wrapSpanContext({
-        traceId: parent.traceId,
-        spanId: this.ids.generateSpanId(),
-        traceFlags: parent.traceFlags & TraceFlags.SAMPLED,
-        ...(parent.traceState ? { traceState: parent.traceState } : {}),
-      });
-    }
-    return trace.wrapSpanContext({ traceId: this.ids.generateTraceId(), spanId: this.ids.generateSpanId(), traceFlags: TraceFlags.SAMPLED });
+    const valid = parent !== undefined && isSpanContextValid(parent);
+    const traceId = valid ? parent.traceId : this.ids.generateTraceId();
+    const traceFlags = this.sampler ? this.decide(name, options, valid ? ctx : trace.deleteSpan(ctx), traceId) : valid ? parent.traceFlags & TraceFlags.SAMPLED : TraceFlags.SAMPLED;
+    return trace.wrapSpanContext({
+      traceId,
+      spanId: this.ids.generateSpanId(),
+      traceFlags,
+      ...(valid && parent.traceState ? { traceState: parent.traceState } : {}),
+    });
+  }
+
+  private decide(name: string, options: SpanOptions | undefined, ctx: Context, traceId: string): TraceFlags {
+    const { decision } = this.sampler!.shouldSample(ctx, traceId, name, options?.kind ?? SpanKind.INTERNAL, options?.attributes ?? {}, options?.links ?? []);
+    return decision === SamplingDecision.RECORD_AND_SAMPLED ? TraceFlags.SAMPLED : TraceFlags.NONE;
   }
 
   startActiveSpan<F extends (span: Span) => unknown>(name: string, fn: F): ReturnType<F>;
@@ -36,7 +49,7 @@ class PropagatingTracer implements Tracer {
 }
 
 /** The tracer provider of a thread that exports no spans: one tracer, whatever its name. */
-export function propagatingTracerProvider(): TracerProvider {
-  const tracer = new PropagatingTracer();
+export function propagatingTracerProvider(sampler?: Sampler): TracerProvider {
+  const tracer = new PropagatingTracer(sampler);
   return { getTracer: () => tracer };
 }

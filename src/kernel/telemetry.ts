@@ -10,8 +10,9 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { registerInstrumentations, type Instrumentation } from '@opentelemetry/instrumentation';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { AlwaysOffSampler, AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider, type Sampler } from '@opentelemetry/sdk-trace';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import type { TraceSampler } from '../config/telemetry-config.ts';
 import { isAppError } from './errors.ts';
 import { propagatingTracerProvider } from './propagating-tracer.ts';
 
@@ -28,6 +29,8 @@ export interface TelemetryOptions {
   /** OTLP/HTTP base URL; spans are exported only when it is set. */
   readonly otlpEndpoint?: string;
   readonly exportDelayMs: number;
+  /** Which traces are sampled; OpenTelemetry's default (parent-based, always on) when absent. A worker follows its calls' parents. */
+  readonly sampler?: TraceSampler;
   /** Instrumentations to enable (the gateway's: http, express, ioredis, kafkajs); none in a worker. */
   readonly instrumentations?: readonly Instrumentation[];
 }
@@ -55,9 +58,10 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     ? new TracerProvider({
         resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.serviceName }),
         spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: `${options.otlpEndpoint}/v1/traces` }), scheduledDelayMillis: options.exportDelayMs })],
+        ...(options.sampler ? { sampler: samplerOf(options.sampler) } : {}),
       })
     : undefined;
-  const provider = sdk ?? propagatingTracerProvider();
+  const provider = sdk ?? propagatingTracerProvider(options.sampler ? samplerOf(options.sampler) : undefined);
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   trace.setGlobalTracerProvider(provider);
@@ -68,6 +72,18 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     flush: async () => void (await sdk?.forceFlush().catch(() => undefined)),
   };
   return started;
+}
+
+/** OpenTelemetry's sampler of that standard name. */
+export function samplerOf({ name, ratio }: TraceSampler): Sampler {
+  switch (name) {
+    case 'always_on': return new AlwaysOnSampler();
+    case 'always_off': return new AlwaysOffSampler();
+    case 'traceidratio': return new TraceIdRatioBasedSampler(ratio);
+    case 'parentbased_always_on': return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+    case 'parentbased_always_off': return new ParentBasedSampler({ root: new AlwaysOffSampler() });
+    case 'parentbased_traceidratio': return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) });
+  }
 }
 
 /** The tracer of the gateway's own spans. */

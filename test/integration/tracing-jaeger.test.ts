@@ -1,6 +1,7 @@
 // Full-chain tracing read back from the run's real Jaeger: gateway processes started as `npm start`
 // starts them (OpenTelemetry's instrumentations preloaded), exporting over OTLP/HTTP.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { backendAdmin } from '../support/gateway.ts';
 import { gatewayProcesses } from '../support/gateway-process.ts';
@@ -91,6 +92,26 @@ describe('full-chain tracing in Jaeger', () => {
     const lines = gw.logs().filter((l) => l.reqId === requestId);
     assert.ok(lines.some((l) => l.msg === 'upstream call' && l.connector === 'orders-java'), 'no upstream call line from the worker');
     for (const line of lines) assert.equal(line.traceId, traceId);
+  });
+
+  test('OTEL_TRACES_SAMPLER=parentbased_traceidratio at 0 exports only the traces a sampled caller sends, and says so in each answer and backend call', async () => {
+    const gw = await nodes.start({ name: 'trace-sampler', env: { ...TRACED, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0' } });
+    const own = await gw.api('/v1/orders/ORD-0000002');
+    assert.equal(own.status, 200, await own.clone().text());
+    const [, ownTrace, , ownFlags] = (own.headers.get('traceparent') ?? '').split('-');
+    assert.equal(ownFlags, '00', 'a trace of its own, at ratio 0, is not sampled');
+
+    const callerTrace = randomBytes(16).toString('hex');
+    const called = await gw.api('/v1/orders/ORD-0000003', { headers: { traceparent: `00-${callerTrace}-${randomBytes(8).toString('hex')}-01` } });
+    assert.equal(called.status, 200);
+    assert.match(called.headers.get('traceparent') ?? '', new RegExp(`^00-${callerTrace}-[0-9a-f]{16}-01$`));
+    // The sampled one arrives whole, from the gateway and from the worker...
+    await traceInJaeger(callerTrace, (t) => t.spans.some((s) => serviceOf(t, s) === 'omnigate-gateway') && t.spans.some((s) => serviceOf(t, s) === 'omnigate-connector-orders-java'));
+    // ...so both exporters have sent what finished before it: the unsampled trace was not among it.
+    assert.equal(await jaeger<JaegerTrace[]>(`/api/traces/${ownTrace}`), undefined, 'the unsampled trace reached Jaeger');
+    // The backend was told, so that it does not record the unsampled trace either.
+    const seen = await backendAdmin<{ traceparent: string | null }[]>('orders', 'requests');
+    assert.ok(seen.some((r) => r.traceparent?.startsWith(`00-${ownTrace}-`) && r.traceparent.endsWith('-00')), 'orders did not get the unsampled traceparent');
   });
 
   test('a queued job continues the trace of the request that queued it, down to the backend call', async () => {
