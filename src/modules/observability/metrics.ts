@@ -16,7 +16,7 @@ export function createMetrics() {
     registry,
     httpRequests: new Counter({ name: 'omnigate_http_requests_total', help: 'HTTP requests answered, by route and status', labelNames: ['method', 'route', 'status'], registers }),
     httpDuration: new Histogram({ name: 'omnigate_http_request_duration_seconds', help: 'HTTP request latency', labelNames: ['method', 'route', 'status'], buckets: LATENCY_BUCKETS, registers }),
-    connectorCalls: new Counter({ name: 'omnigate_connector_calls_total', help: 'Connector calls by outcome (ok or the error code)', labelNames: ['connector', 'capability', 'outcome'], registers }),
+    connectorCalls: new Counter({ name: 'omnigate_connector_calls_total', help: 'Connector calls by outcome (ok, abandoned when the caller left, or the error code)', labelNames: ['connector', 'capability', 'outcome'], registers }),
     connectorDuration: new Histogram({ name: 'omnigate_connector_call_duration_seconds', help: 'Connector call latency, retries included', labelNames: ['connector', 'capability', 'outcome'], buckets: LATENCY_BUCKETS, registers }),
     breakerState: new Gauge({ name: 'omnigate_breaker_state', help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open', labelNames: ['connector', 'capability'], aggregator: 'max', registers }),
     breakerClusterState: new Gauge({ name: 'omnigate_breaker_cluster_state', help: 'The cluster\'s shared breaker as this node last read it: 0 closed, 1 trial due, 2 open', labelNames: ['connector', 'capability'], aggregator: 'max', registers }),

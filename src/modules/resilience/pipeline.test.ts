@@ -72,6 +72,18 @@ test('a call past its deadline answers UPSTREAM_TIMEOUT and its attempt sees the
   assert.equal(seen?.aborted, true);
 });
 
+test('a call its caller left is counted as abandoned, not as its backend being unavailable', async () => {
+  const metrics = createMetrics();
+  const pipeline = createResiliencePipeline({ log, metrics, limiter: createMemoryRateLimiter() });
+  const caller = new AbortController();
+  const running = pipeline.execute(call(() => new Promise<never>(() => {}), { signal: caller.signal }));
+  setTimeout(() => caller.abort(new Error('the caller went away')), 5);
+  await assert.rejects(running, (err) => isAppError(err) && err.code === 'UPSTREAM_UNAVAILABLE' && err.extensions.abandoned === true);
+  const text = await metrics.registry.metrics();
+  assert.match(text, /omnigate_connector_calls_total\{connector="c",capability="order\.get",outcome="abandoned"\} 1/);
+  assert.doesNotMatch(text, /omnigate_connector_calls_total\{[^}]*outcome="UPSTREAM_UNAVAILABLE"/);
+});
+
 test('a call over the rate limit answers RATE_LIMITED with when to come back', async () => {
   const { pipeline } = pipelineWithChanges();
   const limited = call(async () => 'ok', { rateLimit: { key: 'test', perSec: 1 } });

@@ -239,7 +239,9 @@ export function createResiliencePipeline(deps: {
       } catch (err) {
         if (admission === 'trial') await shared?.settleTrial(ignoredByBreaker(err, true));
         const error = (err as { code?: string }).code === 'EOPENBREAKER' ? circuitOpen() : err;
-        observe(isAppError(error) ? error.code : 'INTERNAL', elapsedSeconds());
+        // A call its caller left says nothing of the backend: not counted as unavailable, where
+        // an alert on the backend would see it whenever clients disconnect.
+        observe(!isAppError(error) ? 'INTERNAL' : error.extensions.abandoned === true ? 'abandoned' : error.code, elapsedSeconds());
         throw error;
       } finally {
         clearTimeout(timer);
