@@ -213,7 +213,7 @@ function report(r: ReportInputs): void {
     finishedAt: new Date().toISOString(), totalS, machine, phasesRun: full ? 'a-e' : 'a',
     settings: { connections: CONNECTIONS, measureS: MEASURE_S, warmupS: WARMUP_S, staleS: STALE_S, ids: HOT.length, gatewayEnv: BENCH_GATEWAY_ENV, javaNodelay: JAVA_NODELAY },
     hops: { http: hop.http.run.rps, express: hop.express.run.rps }, goals,
-    ...(r.exporting ? { exporting: { ...Object.fromEntries((['every', 'tenth'] as const).map((k) => [k, { rps: r.exporting![k].run.rps, vsNotExporting: r.exporting![k].run.rps / maxGateway.run.rps, vsExpressHop: r.exporting![k].run.rps / hop.express.run.rps }])), jaegerServices: r.exporting.services } } : {}),
+    ...(e ? { exporting: { ...Object.fromEntries((['every', 'tenth'] as const).map((k) => [k, { rps: e[k].run.rps, vsNotExporting: e[k].run.rps / maxGateway.run.rps, vsExpressHop: e[k].run.rps / hop.express.run.rps }])), jaegerServices: e.services } } : {}),
     ...(full ? { summary: full.summary, breaker: { opening: full.opening, backendRequestsWhileOpen: full.backendRequestsWhileOpen, after: full.breakerAfter } } : {}),
     contendedPhases: noisy,
     phases: rows,
@@ -254,8 +254,9 @@ async function measureExporting(s: Stack, named: Map<number, string>, gateway: (
     named.delete(exportingGateway.pid ?? -1);
     return row;
   };
-  const every = await measureOne('gateway, exporting', {});
-  const tenth = await measureOne('gw, exporting 1 in 10', { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' });
+  // Each under a service name of its own, so that Jaeger's services show that both exported.
+  const every = await measureOne('gateway, exporting', { OTEL_SERVICE_NAME: 'bench-gateway-every-trace' });
+  const tenth = await measureOne('gw, exporting 1 in 10', { OTEL_SERVICE_NAME: 'bench-gateway-one-in-ten', OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' });
   const listed = await fetch(`${jaeger.queryUrl}/api/services`).then((reply) => reply.json() as Promise<{ data?: string[] }>);
   await jaeger.stop();
   jaeger = undefined;

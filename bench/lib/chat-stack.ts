@@ -157,10 +157,10 @@ function serverProcess(name: string, child: ChildProcess, port: number, inspectP
   };
 }
 
-/** The caller's OMNIGATE_*, PORT, … would otherwise leak into the gateway and change what is measured. */
+/** The caller's OMNIGATE_*, OTEL_*, PORT, … would otherwise leak into the gateway and change what is measured. */
 function withoutGatewaySettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const drop = new Set(['PORT', 'HOST', 'LOG_LEVEL', 'REDIS_URL', 'REDIS_CACHE_URL', 'KAFKA_BROKERS', 'NODE_ID']);
-  return Object.fromEntries(Object.entries(env).filter(([key]) => !drop.has(key) && !key.startsWith('OMNIGATE_')));
+  return Object.fromEntries(Object.entries(env).filter(([key]) => !drop.has(key) && !key.startsWith('OMNIGATE_') && !key.startsWith('OTEL_')));
 }
 
 async function waitReady(url: string, child: ChildProcess, log: string, ok: (status: number) => boolean = (status) => status === 200): Promise<void> {

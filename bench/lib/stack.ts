@@ -145,10 +145,10 @@ export async function startStack(rootDir: string, say: (line: string) => void, o
   }
 }
 
-/** The caller's OMNIGATE_*, PORT, … would otherwise leak into the gateway and change what is measured. */
+/** The caller's OMNIGATE_*, OTEL_*, PORT, … would otherwise leak into the gateway and change what is measured. */
 function withoutGatewaySettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const drop = new Set(['PORT', 'HOST', 'LOG_LEVEL', 'REDIS_URL', 'REDIS_CACHE_URL']);
-  return Object.fromEntries(Object.entries(env).filter(([name]) => !drop.has(name) && !name.startsWith('OMNIGATE_')));
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !drop.has(name) && !name.startsWith('OMNIGATE_') && !name.startsWith('OTEL_')));
 }
 
 async function waitReady(url: string, child: ChildProcess, logDir: string): Promise<void> {

@@ -18,10 +18,20 @@ test('lists every bad tracing setting by its variable', () => {
 test("OTEL_TRACES_SAMPLER names one of OpenTelemetry's samplers, OTEL_TRACES_SAMPLER_ARG its ratio (1 by default); unset, the SDK's default", () => {
   assert.equal(parseTelemetryConfig({}).config?.sampler, undefined);
   assert.deepEqual(parseTelemetryConfig({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' }).config?.sampler, { name: 'parentbased_traceidratio', ratio: 0.1 });
-  assert.deepEqual(parseTelemetryConfig({ OTEL_TRACES_SAMPLER: 'always_off' }).config?.sampler, { name: 'always_off', ratio: 1 });
+  assert.deepEqual(parseTelemetryConfig({ OTEL_TRACES_SAMPLER: 'traceidratio' }).config?.sampler, { name: 'traceidratio', ratio: 1 });
+  assert.deepEqual(parseTelemetryConfig({ OTEL_TRACES_SAMPLER: 'always_off' }).config?.sampler, { name: 'always_off' });
   const { config, problems } = parseTelemetryConfig({ OTEL_TRACES_SAMPLER: 'sometimes', OTEL_TRACES_SAMPLER_ARG: '1.5' });
   assert.equal(config, undefined);
   assert.equal(problems.length, 2);
   assert.match(problems.find((p) => p.startsWith('OTEL_TRACES_SAMPLER '))!, /parentbased_traceidratio/);
   assert.match(problems.find((p) => p.startsWith('OTEL_TRACES_SAMPLER_ARG '))!, /from 0 to 1/);
+});
+
+test('OTEL_TRACES_SAMPLER_ARG without a ratio sampler is refused, not ignored: set alone, every trace would still be sampled', () => {
+  for (const env of [{ OTEL_TRACES_SAMPLER_ARG: '0.1' }, { OTEL_TRACES_SAMPLER: 'parentbased_always_on', OTEL_TRACES_SAMPLER_ARG: '0.1' }]) {
+    const { config, problems } = parseTelemetryConfig(env);
+    assert.equal(config, undefined);
+    assert.deepEqual(problems.map((p) => p.split(' ')[0]), ['OTEL_TRACES_SAMPLER_ARG']);
+    assert.match(problems[0]!, /traceidratio or parentbased_traceidratio/);
+  }
 });

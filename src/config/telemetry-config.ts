@@ -1,8 +1,11 @@
+import { RATIO_SAMPLERS, SAMPLER_NAMES, type SamplerName, type TraceSampler } from '../kernel/sampling.ts';
 import { readEnvArea } from './env-area.ts';
 
 export const DEFAULT_SERVICE_NAME = 'omnigate-gateway';
 /** The batch span processor's delay between two exports (OTel's own default is 5000 ms). */
 export const DEFAULT_EXPORT_DELAY_MS = 5_000;
+/** OTEL_TRACES_SAMPLER_ARG when a ratio sampler is named without it (OpenTelemetry's default). */
+export const DEFAULT_SAMPLER_RATIO = 1;
 
 /**
  * Tracing (the standard OpenTelemetry variables): spans are always made, so that every answer's
@@ -27,16 +30,6 @@ export interface TelemetryConfig {
   readonly sampler?: TraceSampler;
 }
 
-/** OpenTelemetry's standard sampler names (the SDK environment variable specification). */
-export const SAMPLER_NAMES = ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'] as const;
-export type SamplerName = (typeof SAMPLER_NAMES)[number];
-
-export interface TraceSampler {
-  readonly name: SamplerName;
-  /** The share of new traces sampled, 0 … 1: used by the `traceidratio` samplers only. */
-  readonly ratio: number;
-}
-
 const TELEMETRY_ENV_SCHEMA = {
   type: 'object',
   properties: {
@@ -44,7 +37,7 @@ const TELEMETRY_ENV_SCHEMA = {
     OTEL_EXPORTER_OTLP_ENDPOINT: { type: 'string', pattern: '^https?://[^\\s]+$', maxLength: 2048 },
     OTEL_BSP_SCHEDULE_DELAY: { type: 'integer', minimum: 1, maximum: 600_000, default: DEFAULT_EXPORT_DELAY_MS },
     OTEL_TRACES_SAMPLER: { type: 'string', enum: SAMPLER_NAMES },
-    OTEL_TRACES_SAMPLER_ARG: { type: 'number', minimum: 0, maximum: 1, default: 1 },
+    OTEL_TRACES_SAMPLER_ARG: { type: 'number', minimum: 0, maximum: 1 },
   },
 } as const;
 
@@ -61,13 +54,23 @@ export function parseTelemetryConfig(env: NodeJS.ProcessEnv): { readonly config?
   if (problems.length > 0) return { problems };
   const endpoint = raw.OTEL_EXPORTER_OTLP_ENDPOINT as string | undefined;
   if (endpoint !== undefined && !URL.canParse(endpoint)) return { problems: [`OTEL_EXPORTER_OTLP_ENDPOINT ${MESSAGES.OTEL_EXPORTER_OTLP_ENDPOINT}`] };
+  const name = raw.OTEL_TRACES_SAMPLER as SamplerName | undefined;
+  const ratio = raw.OTEL_TRACES_SAMPLER_ARG as number | undefined;
+  // Refused rather than ignored: a ratio set alone would otherwise sample every trace, unnoticed.
+  if (ratio !== undefined && (name === undefined || !RATIO_SAMPLERS.includes(name))) {
+    return { problems: [`OTEL_TRACES_SAMPLER_ARG is only for OTEL_TRACES_SAMPLER=${RATIO_SAMPLERS.join(' or ')}, and that is ${name ?? 'unset'}`] };
+  }
   return {
     config: Object.freeze({
       serviceName: raw.OTEL_SERVICE_NAME as string,
       ...(endpoint === undefined ? {} : { otlpEndpoint: endpoint.replace(/\/+$/, '') }),
       exportDelayMs: raw.OTEL_BSP_SCHEDULE_DELAY as number,
-      ...(raw.OTEL_TRACES_SAMPLER === undefined ? {} : { sampler: { name: raw.OTEL_TRACES_SAMPLER as SamplerName, ratio: raw.OTEL_TRACES_SAMPLER_ARG as number } }),
+      ...(name === undefined ? {} : { sampler: samplerFor(name, ratio ?? DEFAULT_SAMPLER_RATIO) }),
     }),
     problems: [],
   };
+}
+
+function samplerFor(name: SamplerName, ratio: number): TraceSampler {
+  return Object.freeze(name === 'traceidratio' || name === 'parentbased_traceidratio' ? { name, ratio } : { name });
 }

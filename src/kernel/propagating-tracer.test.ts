@@ -4,7 +4,7 @@ import { context, propagation, ROOT_CONTEXT, trace, TraceFlags, type Span } from
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { propagatingTracerProvider } from './propagating-tracer.ts';
-import { samplerOf } from './telemetry.ts';
+import { samplerOf } from './sampling.ts';
 
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 propagation.setGlobalPropagator(new W3CTraceContextPropagator());
@@ -81,8 +81,8 @@ test('with a sampler configured, the sampled flag is what it decides, as it woul
   assert.equal(sampledFlag(none, remote('01')), TraceFlags.SAMPLED, "parent-based: a sampled caller's trace is");
   assert.equal(sampledFlag(none, remote('00')), TraceFlags.NONE);
   assert.equal(sampledFlag({ name: 'parentbased_traceidratio', ratio: 1 }), TraceFlags.SAMPLED);
-  assert.equal(sampledFlag({ name: 'always_off', ratio: 1 }, remote('01')), TraceFlags.NONE, 'always_off ignores the parent');
-  assert.equal(sampledFlag({ name: 'always_on', ratio: 1 }, remote('00')), TraceFlags.SAMPLED, 'always_on ignores the parent');
+  assert.equal(sampledFlag({ name: 'always_off' }, remote('01')), TraceFlags.NONE, 'always_off ignores the parent');
+  assert.equal(sampledFlag({ name: 'always_on' }, remote('00')), TraceFlags.SAMPLED, 'always_on ignores the parent');
   // A child keeps its parent's trace whatever the decision; root: true starts a new one.
   const tracer = propagatingTracerProvider(samplerOf(none)).getTracer('omnigate');
   assert.equal(tracer.startSpan('GET', {}, remote('01')).spanContext().traceId, TRACE_ID);

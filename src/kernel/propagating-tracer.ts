@@ -2,11 +2,11 @@
 // its own span context, so that answers, log lines, jobs and backend calls carry the same W3C trace
 // context as when spans are exported: a new span id, the parent's trace id, sampled flag and
 // trace state (a new, sampled trace when there is no valid parent), as the SDK's default sampler
-// (parent-based, always on) would give; with another sampler configured (OTEL_TRACES_SAMPLER), the
-// sampled flag is what that sampler decides, as with an exporter. What the SDK would record (names, attributes, events,
-// status, times) is not kept: nothing would read it, and recording it was ~15 % of a read's
-// main-thread CPU (bench/README.md).
-import { context, isSpanContextValid, SpanKind, trace, TraceFlags, type Context, type Span, type SpanOptions, type Tracer, type TracerProvider } from '@opentelemetry/api';
+// (parent-based, always on) would give; with another sampler configured (OTEL_TRACES_SAMPLER),
+// the sampled flag and trace state are what that sampler decides, as with an exporter. What the
+// SDK would record (names, attributes, events, status, times) is not kept: nothing would read it,
+// and recording it was ~15 % of a read's main-thread CPU (bench/README.md).
+import { context, isSpanContextValid, SpanKind, trace, TraceFlags, type Context, type Span, type SpanOptions, type Tracer, type TracerProvider, type TraceState } from '@opentelemetry/api';
 import { RandomIdGenerator, SamplingDecision, type Sampler } from '@opentelemetry/sdk-trace';
 
 class PropagatingTracer implements Tracer {
@@ -20,21 +20,13 @@ class PropagatingTracer implements Tracer {
   }
 
   startSpan(name: string, options?: SpanOptions, ctx: Context = context.active()): Span {
-    const parent = options?.root ? undefined : trace.getSpanContext(ctx);
-    const valid = parent !== undefined && isSpanContextValid(parent);
-    const traceId = valid ? parent.traceId : this.ids.generateTraceId();
-    const traceFlags = this.sampler ? this.decide(name, options, valid ? ctx : trace.deleteSpan(ctx), traceId) : valid ? parent.traceFlags & TraceFlags.SAMPLED : TraceFlags.SAMPLED;
-    return trace.wrapSpanContext({
-      traceId,
-      spanId: this.ids.generateSpanId(),
-      traceFlags,
-      ...(valid && parent.traceState ? { traceState: parent.traceState } : {}),
-    });
-  }
-
-  private decide(name: string, options: SpanOptions | undefined, ctx: Context, traceId: string): TraceFlags {
-    const { decision } = this.sampler!.shouldSample(ctx, traceId, name, options?.kind ?? SpanKind.INTERNAL, options?.attributes ?? {}, options?.links ?? []);
-    return decision === SamplingDecision.RECORD_AND_SAMPLED ? TraceFlags.SAMPLED : TraceFlags.NONE;
+    const candidate = options?.root ? undefined : trace.getSpanContext(ctx);
+    const parent = candidate && isSpanContextValid(candidate) ? candidate : undefined;
+    const traceId = parent?.traceId ?? this.ids.generateTraceId();
+    const { traceFlags, traceState } = this.sampler
+      ? decide(this.sampler, name, options, parent ? ctx : trace.deleteSpan(ctx), traceId, parent?.traceState)
+      : { traceFlags: parent ? parent.traceFlags & TraceFlags.SAMPLED : TraceFlags.SAMPLED, traceState: parent?.traceState };
+    return trace.wrapSpanContext({ traceId, spanId: this.ids.generateSpanId(), traceFlags, ...(traceState ? { traceState } : {}) });
   }
 
   startActiveSpan<F extends (span: Span) => unknown>(name: string, fn: F): ReturnType<F>;
@@ -46,6 +38,12 @@ class PropagatingTracer implements Tracer {
     const span = this.startSpan(name, options, parent);
     return context.with(trace.setSpan(parent, span), fn as (span: Span) => ReturnType<F>, undefined, span);
   }
+}
+
+/** The sampler's decision, as the SDK's tracer takes it: its flag, and its trace state else the parent's. */
+function decide(sampler: Sampler, name: string, options: SpanOptions | undefined, ctx: Context, traceId: string, parentState: TraceState | undefined): { traceFlags: TraceFlags; traceState: TraceState | undefined } {
+  const result = sampler.shouldSample(ctx, traceId, name, options?.kind ?? SpanKind.INTERNAL, options?.attributes ?? {}, options?.links ?? []);
+  return { traceFlags: result.decision === SamplingDecision.RECORD_AND_SAMPLED ? TraceFlags.SAMPLED : TraceFlags.NONE, traceState: result.traceState ?? parentState };
 }
 
 /** The tracer provider of a thread that exports no spans: one tracer, whatever its name. */

@@ -10,11 +10,12 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { registerInstrumentations, type Instrumentation } from '@opentelemetry/instrumentation';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { AlwaysOffSampler, AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider, type Sampler } from '@opentelemetry/sdk-trace';
+import { BatchSpanProcessor, SamplingDecision, TracerProvider } from '@opentelemetry/sdk-trace';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
-import type { TraceSampler } from '../config/telemetry-config.ts';
 import { isAppError } from './errors.ts';
 import { propagatingTracerProvider } from './propagating-tracer.ts';
+import { samplerOf, type TraceSampler } from './sampling.ts';
+import { sampleNewTracesWith } from './trace.ts';
 
 /** Span attribute naming the conversation a span works for (BOT-CONTRACT). */
 export const ATTR_CONVERSATION_ID = 'omnigate.conversation.id';
@@ -29,7 +30,7 @@ export interface TelemetryOptions {
   /** OTLP/HTTP base URL; spans are exported only when it is set. */
   readonly otlpEndpoint?: string;
   readonly exportDelayMs: number;
-  /** Which traces are sampled; OpenTelemetry's default (parent-based, always on) when absent. A worker follows its calls' parents. */
+  /** Which traces are sampled; OpenTelemetry's default (parent-based, always on) when absent. */
   readonly sampler?: TraceSampler;
   /** Instrumentations to enable (the gateway's: http, express, ioredis, kafkajs); none in a worker. */
   readonly instrumentations?: readonly Instrumentation[];
@@ -54,14 +55,17 @@ let started: Telemetry | undefined;
 export function startTelemetry(options: TelemetryOptions): Telemetry {
   if (started) return started;
   const exporting = Boolean(options.otlpEndpoint);
+  const sampler = options.sampler ? samplerOf(options.sampler) : undefined;
   const sdk = exporting
     ? new TracerProvider({
         resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.serviceName }),
         spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: `${options.otlpEndpoint}/v1/traces` }), scheduledDelayMillis: options.exportDelayMs })],
-        ...(options.sampler ? { sampler: samplerOf(options.sampler) } : {}),
+        ...(sampler ? { sampler } : {}),
       })
     : undefined;
-  const provider = sdk ?? propagatingTracerProvider(options.sampler ? samplerOf(options.sampler) : undefined);
+  const provider = sdk ?? propagatingTracerProvider(sampler);
+  // Traces the gateway starts without a span (a poll, a catalogue read) are sampled as a root span would be.
+  if (sampler) sampleNewTracesWith((traceId) => sampler.shouldSample(ROOT_CONTEXT, traceId, 'trace', SpanKind.INTERNAL, {}, []).decision === SamplingDecision.RECORD_AND_SAMPLED);
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   trace.setGlobalTracerProvider(provider);
@@ -72,18 +76,6 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     flush: async () => void (await sdk?.forceFlush().catch(() => undefined)),
   };
   return started;
-}
-
-/** OpenTelemetry's sampler of that standard name. */
-export function samplerOf({ name, ratio }: TraceSampler): Sampler {
-  switch (name) {
-    case 'always_on': return new AlwaysOnSampler();
-    case 'always_off': return new AlwaysOffSampler();
-    case 'traceidratio': return new TraceIdRatioBasedSampler(ratio);
-    case 'parentbased_always_on': return new ParentBasedSampler({ root: new AlwaysOnSampler() });
-    case 'parentbased_always_off': return new ParentBasedSampler({ root: new AlwaysOffSampler() });
-    case 'parentbased_traceidratio': return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) });
-  }
 }
 
 /** The tracer of the gateway's own spans. */

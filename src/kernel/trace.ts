@@ -21,6 +21,13 @@ const ZERO_SPAN = '0'.repeat(16);
 export const newSpanId = (): string => randomBytes(8).toString('hex');
 export const newTraceId = (): string => randomBytes(16).toString('hex');
 
+/** Whether a trace the thread starts without a parent is sampled: every one, unless telemetry set a sampler. */
+let sampleNewTrace: (traceId: string) => boolean = () => true;
+/** Set by startTelemetry when OTEL_TRACES_SAMPLER names a sampler, for the traces startTrace begins. */
+export function sampleNewTracesWith(decide: (traceId: string) => boolean): void {
+  sampleNewTrace = decide;
+}
+
 /** The trace context naming `span` (the active span when omitted); undefined when there is no valid one. */
 export function traceOfSpan(span: Span | undefined = trace.getActiveSpan(), requestId: string): TraceContext | undefined {
   const sc = span?.spanContext();
@@ -58,7 +65,8 @@ export function startTrace(traceparent: string | undefined, requestId: string): 
     const flags = Number.parseInt(match[3] ?? '01', 16);
     return { traceId: match[1] ?? newTraceId(), spanId: match[2] ?? newSpanId(), sampled: (flags & 1) === 1, requestId };
   }
-  return { traceId: newTraceId(), spanId: newSpanId(), sampled: true, requestId };
+  const traceId = newTraceId();
+  return { traceId, spanId: newSpanId(), sampled: sampleNewTrace(traceId), requestId };
 }
 
 /** The W3C `traceparent` of a span context. */

@@ -239,9 +239,7 @@ export function createResiliencePipeline(deps: {
       } catch (err) {
         if (admission === 'trial') await shared?.settleTrial(ignoredByBreaker(err, true));
         const error = (err as { code?: string }).code === 'EOPENBREAKER' ? circuitOpen() : err;
-        // A call its caller left says nothing of the backend: not counted as unavailable, where
-        // an alert on the backend would see it whenever clients disconnect.
-        observe(!isAppError(error) ? 'INTERNAL' : error.extensions.abandoned === true ? 'abandoned' : error.code, elapsedSeconds());
+        observe(outcomeOf(error), elapsedSeconds());
         throw error;
       } finally {
         clearTimeout(timer);
@@ -281,6 +279,15 @@ export function createResiliencePipeline(deps: {
 
 /** What opossum's 'reject' listeners get for a refusal the pipeline made itself (one error, no stack per call). */
 const OPEN_BREAKER: Error = Object.assign(new Error('Breaker is open'), { code: 'EOPENBREAKER', stack: undefined });
+
+/**
+ * A failed call's `outcome` label: its error code, or `abandoned` when its caller left (that says
+ * nothing of the backend, and an alert on UPSTREAM_UNAVAILABLE would fire whenever clients disconnect).
+ */
+function outcomeOf(error: unknown): string {
+  if (!isAppError(error)) return 'INTERNAL';
+  return error.extensions.abandoned === true ? 'abandoned' : error.code;
+}
 
 /** The error for an aborted call: a timeout if the deadline passed, else the caller left. */
 function timeoutOr(reason: unknown, previous: unknown, connector: string): AppError {

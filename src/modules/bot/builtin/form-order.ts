@@ -1,3 +1,4 @@
+import { isEmail } from '../../../kernel/schemas.ts';
 import type { BotReply } from '../bot.types.ts';
 import type { TicketForm, Turn } from './dialogue.types.ts';
 import { look, remember, sourceDown } from './lookups.ts';
@@ -47,7 +48,8 @@ export async function settleOrder(turn: Turn, form: TicketForm): Promise<BotRepl
     }
     Object.assign(form, { customerRef: access.order.customerRef, lines: linesOf(access.order) });
   }
-  const email = turn.understood.entities.emails[0];
+  // Only an address the tickets system takes can become the ticket's contact (the Requester schema's check).
+  const email = turn.understood.entities.emails.find(isEmail);
   if (email === undefined || form.customerRef === undefined) {
     waiting(turn, form);
     return ask(turn.lang, P.askFormProof);

@@ -27,6 +27,17 @@ describe('return form: whose order it is', () => {
     assert.deepEqual(filed(r), [], 'no requester, no ticket');
   });
 
+  test('an email the tickets system would refuse is not taken as the proof: asked again, nothing looked up or filed', async () => {
+    const r = rig();
+    await r.say('I want to return the docking station from ORD-0000003');
+    // The NLU's pattern takes it; `format: email` (the Requester's, the CRM's) does not.
+    const again = await r.say('two..dots@example.com');
+    assert.equal(again.kind, 'ask');
+    assert.match(said(again), /email address on the order/);
+    assert.equal(r.calls.find((c) => c.capability === 'customer.list'), undefined, 'no look-up with it');
+    assert.deepEqual(filed(r), []);
+  });
+
   test('with the order\'s email proven (the same proof as order status) the form goes on, and the ticket names order, item and reason', async () => {
     const r = rig();
     await r.say('I want to return the docking station from ORD-0000003');

@@ -1,3 +1,4 @@
+import type { TraceSampler } from '../../../kernel/sampling.ts';
 import type { TraceContext } from '../../../kernel/trace.ts';
 import type { ConnectorManifest, HealthReport } from '../../../sdk/types.ts';
 
@@ -38,6 +39,6 @@ export type FromWorker =
 export interface WorkerInit {
   readonly moduleUrl: string;
   readonly logLevel: string;
-  /** The worker's tracing: its service name and, when spans are exported, where to. */
-  readonly telemetry: { readonly serviceName: string; readonly otlpEndpoint?: string; readonly exportDelayMs: number };
+  /** The worker's tracing: its service name, when spans are exported where to, and the gateway's sampler (for traces a worker starts itself). */
+  readonly telemetry: { readonly serviceName: string; readonly otlpEndpoint?: string; readonly exportDelayMs: number; readonly sampler?: TraceSampler };
 }

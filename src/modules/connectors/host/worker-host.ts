@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { AppError, ERROR_CATALOGUE, type ErrorCode } from '../../../kernel/errors.ts';
 import { parseKeepingText } from '../../../kernel/json-text.ts';
 import type { Logger } from '../../../kernel/logger.ts';
+import type { TraceSampler } from '../../../kernel/sampling.ts';
 import { secretValuesOf, type Secrets } from '../../../kernel/secrets.ts';
 import type { TraceContext } from '../../../kernel/trace.ts';
 import { DeadlineExceeded } from '../../../sdk/http-client.ts';
@@ -33,6 +34,7 @@ export interface WorkerHostOptions {
 export interface WorkerTelemetry {
   readonly otlpEndpoint?: string;
   readonly exportDelayMs: number;
+  readonly sampler?: TraceSampler;
 }
 
 /** A connector worker's service name in traces. */
@@ -87,7 +89,12 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
   const init: WorkerInit = {
     moduleUrl: options.moduleUrl,
     logLevel: log.level,
-    telemetry: { serviceName: connectorServiceName(name), exportDelayMs: options.telemetry?.exportDelayMs ?? 5_000, ...(options.telemetry?.otlpEndpoint ? { otlpEndpoint: options.telemetry.otlpEndpoint } : {}) },
+    telemetry: {
+      serviceName: connectorServiceName(name),
+      exportDelayMs: options.telemetry?.exportDelayMs ?? 5_000,
+      ...(options.telemetry?.otlpEndpoint ? { otlpEndpoint: options.telemetry.otlpEndpoint } : {}),
+      ...(options.telemetry?.sampler ? { sampler: options.telemetry.sampler } : {}),
+    },
   };
   let worker: Worker | undefined;
   let alive = false;
