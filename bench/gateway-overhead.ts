@@ -203,7 +203,7 @@ function report(r: ReportInputs): void {
   out(`   gateway with ${r.processes.count} processes / with 1: ${ratio(r.processes.perCore, r.processes.one)} (${Math.round(r.processes.perCore.run.rps)} vs ${Math.round(r.processes.one.run.rps)} req/s)\n`);
   const e = r.exporting;
   out(e
-    ? `   gateway exporting spans / not exporting: every trace ${ratio(e.every, maxGateway)}, one in ten ${ratio(e.tenth, maxGateway)} (${Math.round(e.every.run.rps)}, ${Math.round(e.tenth.run.rps)} vs ${Math.round(maxGateway.run.rps)} req/s); / express hop: ${ratio(e.every, hop.express)}, ${ratio(e.tenth, hop.express)}; Jaeger got spans of ${e.services.join(', ') || 'no service'}\n`
+    ? `   gateway exporting spans / not exporting: every trace ${ratio(e.every, maxGateway)}, one in ten ${ratio(e.tenth, maxGateway)}, every trace without the http, express and ioredis instrumentations ${ratio(e.lean, maxGateway)} (${[e.every, e.tenth, e.lean].map((row) => Math.round(row.run.rps)).join(', ')} vs ${Math.round(maxGateway.run.rps)} req/s); Jaeger got spans of ${e.services.join(', ') || 'no service'}\n`
     : `   gateway exporting spans: not measured (Jaeger is not installed: bash scripts/install.sh)\n`);
   if (full) out(summaryText(full.summary, { backendRequestsWhileOpen: full.backendRequestsWhileOpen, breakerAfter: full.breakerAfter?.state ?? 'unknown' }));
   out(`\nIssue 13's goals, judged on this run:\n\n${goalsTable(goals)}\n`);
@@ -213,7 +213,7 @@ function report(r: ReportInputs): void {
     finishedAt: new Date().toISOString(), totalS, machine, phasesRun: full ? 'a-e' : 'a',
     settings: { connections: CONNECTIONS, measureS: MEASURE_S, warmupS: WARMUP_S, staleS: STALE_S, ids: HOT.length, gatewayEnv: BENCH_GATEWAY_ENV, javaNodelay: JAVA_NODELAY },
     hops: { http: hop.http.run.rps, express: hop.express.run.rps }, goals,
-    ...(e ? { exporting: { ...Object.fromEntries((['every', 'tenth'] as const).map((k) => [k, { rps: e[k].run.rps, vsNotExporting: e[k].run.rps / maxGateway.run.rps, vsExpressHop: e[k].run.rps / hop.express.run.rps }])), jaegerServices: e.services } } : {}),
+    ...(e ? { exporting: { ...Object.fromEntries((['every', 'tenth', 'lean'] as const).map((k) => [k, { rps: e[k].run.rps, vsNotExporting: e[k].run.rps / maxGateway.run.rps, vsExpressHop: e[k].run.rps / hop.express.run.rps }])), jaegerServices: e.services } } : {}),
     ...(full ? { summary: full.summary, breaker: { opening: full.opening, backendRequestsWhileOpen: full.backendRequestsWhileOpen, after: full.breakerAfter } } : {}),
     contendedPhases: noisy,
     phases: rows,
@@ -226,14 +226,17 @@ interface Exporting {
   readonly every: Row;
   /** `OTEL_TRACES_SAMPLER=parentbased_traceidratio`, `OTEL_TRACES_SAMPLER_ARG=0.1`. */
   readonly tenth: Row;
+  /** Every trace, `OTEL_NODE_DISABLED_INSTRUMENTATIONS=http,express,ioredis`. */
+  readonly lean: Row;
   /** The services Jaeger has spans of afterwards: the proof that spans were exported. */
   readonly services: readonly string[];
 }
 
 /**
- * a) twice more, on gateways that export their spans over OTLP/HTTP (to a Jaeger on loopback, as
- * the demo runs it): what recording and sending every span costs, and one trace in ten, against
- * the gateway as configured by default (no endpoint, spans carry only their context). As shipped
+ * a) three times more, on gateways that export their spans over OTLP/HTTP (to a Jaeger on
+ * loopback, as the demo runs it): what recording and sending every span costs, one trace in ten,
+ * and every trace without the instrumentations that only add spans, against the gateway as
+ * configured by default (no endpoint, spans carry only their context). As shipped
  * otherwise: `OTEL_BSP_SCHEDULE_DELAY` at its default. Jaeger's CPU is reported as its own column.
  */
 async function measureExporting(s: Stack, named: Map<number, string>, gateway: (ids: readonly string[]) => Target, measure: (side: string, target: Target) => Promise<Row>): Promise<Exporting | undefined> {
@@ -257,10 +260,11 @@ async function measureExporting(s: Stack, named: Map<number, string>, gateway: (
   // Each under a service name of its own, so that Jaeger's services show that both exported.
   const every = await measureOne('gateway, exporting', { OTEL_SERVICE_NAME: 'bench-gateway-every-trace' });
   const tenth = await measureOne('gw, exporting 1 in 10', { OTEL_SERVICE_NAME: 'bench-gateway-one-in-ten', OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' });
+  const lean = await measureOne('gw, exporting, lean', { OTEL_SERVICE_NAME: 'bench-gateway-lean', OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'http,express,ioredis' });
   const listed = await fetch(`${jaeger.queryUrl}/api/services`).then((reply) => reply.json() as Promise<{ data?: string[] }>);
   await jaeger.stop();
   jaeger = undefined;
-  return { every, tenth, services: [...(listed.data ?? [])].sort() };
+  return { every, tenth, lean, services: [...(listed.data ?? [])].sort() };
 }
 
 /** A hop baseline (bench/lib/hop-server.ts) as its own process, once it listens. */

@@ -18,5 +18,5 @@ if (isMainThread) {
   if (supportsSyncHooks()) register({ include: ['express', 'ioredis', 'kafkajs', 'http', 'https', 'node:http', 'node:https'] });
   // An invalid setting is reported by main.ts with every other problem; the tracing waits for it.
   const { config } = parseTelemetryConfig(process.env);
-  if (config) startTelemetry({ ...config, instrumentations: gatewayInstrumentations({ exporting: Boolean(config.otlpEndpoint) }) });
+  if (config) startTelemetry({ ...config, instrumentations: gatewayInstrumentations({ exporting: Boolean(config.otlpEndpoint), ...(config.disabledInstrumentations ? { disabled: config.disabledInstrumentations } : {}) }) });
 }

@@ -35,3 +35,13 @@ test('OTEL_TRACES_SAMPLER_ARG without a ratio sampler is refused, not ignored: s
     assert.match(problems[0]!, /traceidratio or parentbased_traceidratio/);
   }
 });
+
+test('OTEL_NODE_DISABLED_INSTRUMENTATIONS names instrumentations that only add spans (http, express, ioredis); kafkajs or an unknown name is refused', () => {
+  assert.equal(parseTelemetryConfig({}).config?.disabledInstrumentations, undefined);
+  assert.deepEqual(parseTelemetryConfig({ OTEL_NODE_DISABLED_INSTRUMENTATIONS: ' express, ioredis ,express' }).config?.disabledInstrumentations, ['express', 'ioredis']);
+  for (const value of ['kafkajs', 'express,fs']) {
+    const { config, problems } = parseTelemetryConfig({ OTEL_NODE_DISABLED_INSTRUMENTATIONS: value });
+    assert.equal(config, undefined, value);
+    assert.match(problems[0] ?? '', /^OTEL_NODE_DISABLED_INSTRUMENTATIONS names (kafkajs|fs): only http, express, ioredis/);
+  }
+});

@@ -1,3 +1,4 @@
+import { SPAN_ONLY_INSTRUMENTATIONS, type SpanOnlyInstrumentation } from '../kernel/instrumentation-names.ts';
 import { RATIO_SAMPLERS, SAMPLER_NAMES, type SamplerName, type TraceSampler } from '../kernel/sampling.ts';
 import { readEnvArea } from './env-area.ts';
 
@@ -28,6 +29,12 @@ export interface TelemetryConfig {
    * marked it unsampled).
    */
   readonly sampler?: TraceSampler;
+  /**
+   * `OTEL_NODE_DISABLED_INSTRUMENTATIONS`: instrumentations left off when spans are exported (of
+   * http, express, ioredis). They cost CPU on every request, sampled or not (bench/README.md);
+   * without http's the request's server span is the gateway's own, as when nothing is exported.
+   */
+  readonly disabledInstrumentations?: readonly SpanOnlyInstrumentation[];
 }
 
 const TELEMETRY_ENV_SCHEMA = {
@@ -38,6 +45,7 @@ const TELEMETRY_ENV_SCHEMA = {
     OTEL_BSP_SCHEDULE_DELAY: { type: 'integer', minimum: 1, maximum: 600_000, default: DEFAULT_EXPORT_DELAY_MS },
     OTEL_TRACES_SAMPLER: { type: 'string', enum: SAMPLER_NAMES },
     OTEL_TRACES_SAMPLER_ARG: { type: 'number', minimum: 0, maximum: 1 },
+    OTEL_NODE_DISABLED_INSTRUMENTATIONS: { type: 'string', maxLength: 200 },
   },
 } as const;
 
@@ -60,12 +68,18 @@ export function parseTelemetryConfig(env: NodeJS.ProcessEnv): { readonly config?
   if (ratio !== undefined && (name === undefined || !RATIO_SAMPLERS.includes(name))) {
     return { problems: [`OTEL_TRACES_SAMPLER_ARG is only for OTEL_TRACES_SAMPLER=${RATIO_SAMPLERS.join(' or ')}, and that is ${name ?? 'unset'}`] };
   }
+  const disabled = String(raw.OTEL_NODE_DISABLED_INSTRUMENTATIONS ?? '').split(',').map((n) => n.trim()).filter((n) => n !== '');
+  const unknown = disabled.filter((n) => !(SPAN_ONLY_INSTRUMENTATIONS as readonly string[]).includes(n));
+  if (unknown.length > 0) {
+    return { problems: [`OTEL_NODE_DISABLED_INSTRUMENTATIONS names ${unknown.join(', ')}: only ${SPAN_ONLY_INSTRUMENTATIONS.join(', ')} may be left off (kafkajs's carries the trace context in Kafka headers)`] };
+  }
   return {
     config: Object.freeze({
       serviceName: raw.OTEL_SERVICE_NAME as string,
       ...(endpoint === undefined ? {} : { otlpEndpoint: endpoint.replace(/\/+$/, '') }),
       exportDelayMs: raw.OTEL_BSP_SCHEDULE_DELAY as number,
       ...(name === undefined ? {} : { sampler: samplerFor(name, ratio ?? DEFAULT_SAMPLER_RATIO) }),
+      ...(disabled.length === 0 ? {} : { disabledInstrumentations: Object.freeze([...new Set(disabled)] as SpanOnlyInstrumentation[]) }),
     }),
     problems: [],
   };

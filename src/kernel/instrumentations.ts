@@ -3,6 +3,7 @@ import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrum
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
+import type { SpanOnlyInstrumentation } from './instrumentation-names.ts';
 
 /** Probes and scrapes: a span each would bury the traces that matter. */
 const UNTRACED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
@@ -15,17 +16,19 @@ const UNTRACED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
  * Those only add spans, which nothing would see without an exporter, and they cost ~15 % of a
  * read's main-thread CPU (bench/README.md): without them the request's server span is
  * requestContext's own, continuing the caller's `traceparent` all the same, and the gateway sets
- * `traceparent` itself on what it sends (connector calls, the proxy, jobs).
+ * `traceparent` itself on what it sends (connector calls, the proxy, jobs). Those named in
+ * `disabled` (OTEL_NODE_DISABLED_INSTRUMENTATIONS) are left off when exporting too.
  */
-export function gatewayInstrumentations(options: { readonly exporting: boolean }): Instrumentation[] {
+export function gatewayInstrumentations(options: { readonly exporting: boolean; readonly disabled?: readonly SpanOnlyInstrumentation[] }): Instrumentation[] {
   if (!options.exporting) return [new KafkaJsInstrumentation()];
+  const on = (name: SpanOnlyInstrumentation) => !options.disabled?.includes(name);
   return [
-    new HttpInstrumentation({
+    ...(on('http') ? [new HttpInstrumentation({
       ignoreIncomingRequestHook: (req) => UNTRACED_PATHS.has((req.url ?? '').split('?')[0] ?? ''),
       requireParentforOutgoingSpans: true,
-    }),
+    })] : []),
     new KafkaJsInstrumentation(),
-    new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.ROUTER] }),
-    new IORedisInstrumentation({ requireParentSpan: true }),
+    ...(on('express') ? [new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.ROUTER] })] : []),
+    ...(on('ioredis') ? [new IORedisInstrumentation({ requireParentSpan: true })] : []),
   ];
 }

@@ -9,6 +9,7 @@ import { connectorEnv } from '../../scripts/lib/backends.ts';
 import { API_KEY, ROOT_DIR, setFault, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { port, TEST_REDIS_CACHE_URL, TEST_REDIS_URL, TEST_URLS } from '../support/ports.ts';
 import { assertMatchesSpec } from '../support/spec.ts';
+import { waitFor } from '../support/wait.ts';
 
 const dir = join(ROOT_DIR, '.data', `connectors-under-test-${process.pid}`);
 
@@ -187,8 +188,9 @@ describe('the gateway process', () => {
     // default limit answered 429 right after the live-connector tests): lift it, as for test gateways.
     const run = runMain({ ...connectorEnv(TEST_URLS), REDIS_URL: TEST_REDIS_URL, REDIS_CACHE_URL: TEST_REDIS_CACHE_URL, PORT: String(port(18180)), OMNIGATE_API_KEYS: `test:${API_KEY}`, OMNIGATE_RATE_LIMIT_PER_KEY: '1000000', OMNIGATE_SHUTDOWN_GRACE_MS: '5000' });
     try {
-      for (let i = 0; i < 100 && !run.out().includes('gateway listening'); i++) await new Promise((r) => setTimeout(r, 100));
-      assert.match(run.out(), /gateway listening/);
+      // As long as every test gateway may take to start (test/support/gateway-process.ts): 10 s
+      // was once too little on a loaded machine (connectors alone took 5 s to start).
+      await waitFor('gateway listening', () => run.out().includes('gateway listening'), { timeoutMs: 30_000, intervalMs: 100, detail: () => run.out() });
       await setFault('orders', { mode: 'latency', latencyMs: 1200 });
       // One keep-alive connection: a slow read, then (after SIGTERM, while the first is in flight) another.
       const socket = connect(port(18180), '127.0.0.1');

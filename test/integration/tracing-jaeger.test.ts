@@ -114,6 +114,23 @@ describe('full-chain tracing in Jaeger', () => {
     assert.ok(seen.some((r) => r.traceparent?.startsWith(`00-${ownTrace}-`) && r.traceparent.endsWith('-00')), 'orders did not get the unsampled traceparent');
   });
 
+  test('OTEL_NODE_DISABLED_INSTRUMENTATIONS=http,express,ioredis still exports the whole trace, from the gateway\'s own server span down to the backend call', async () => {
+    const gw = await nodes.start({ name: 'trace-lean', env: { ...TRACED, OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'http,express,ioredis' } });
+    const reply = await gw.api('/v1/orders/ORD-0000004');
+    assert.equal(reply.status, 200, await reply.clone().text());
+    const [, traceId, serverSpanId] = (reply.headers.get('traceparent') ?? '').split('-');
+    const isBackendCall = (s: JaegerSpan) => tag(s, 'span.kind') === 'client' && tag(s, 'otel.scope.name') === 'omnigate-connector-sdk';
+    const trace = await traceInJaeger(traceId!, (t) => t.spans.some(isBackendCall) && t.spans.some((s) => s.spanID === serverSpanId));
+    const server = trace.spans.find((s) => s.spanID === serverSpanId)!;
+    assert.equal(serviceOf(trace, server), 'omnigate-gateway');
+    assert.equal(tag(server, 'span.kind'), 'server');
+    assert.equal(tag(server, 'otel.scope.name'), 'omnigate', "the request's server span is the gateway's own");
+    const call = trace.spans.find((s) => s.operationName === 'query orders-java order.get');
+    assert.equal(call && parentOf(call), serverSpanId, 'the connector call hangs from that server span');
+    const instrumented = trace.spans.filter((s) => /instrumentation-(http|express|ioredis)$/.test(String(tag(s, 'otel.scope.name'))));
+    assert.deepEqual(instrumented.map((s) => s.operationName), [], 'spans of instrumentations that were left off');
+  });
+
   test('a queued job continues the trace of the request that queued it, down to the backend call', async () => {
     const gw = await nodes.start({ name: 'trace-job', env: TRACED });
     const queued = await gw.api('/v1/tickets', { method: 'POST', headers: { 'content-type': 'application/json', prefer: 'respond-async' }, body: JSON.stringify({ customerId: '42', subject: 'Traced parcel', description: 'Where is it?' }) });
