@@ -1,5 +1,5 @@
 import { SPAN_ONLY_INSTRUMENTATIONS, type SpanOnlyInstrumentation } from '../kernel/instrumentation-names.ts';
-import { RATIO_SAMPLERS, SAMPLER_NAMES, type SamplerName, type TraceSampler } from '../kernel/sampling.ts';
+import { RATIO_SAMPLERS, SAMPLER_NAMES, takesRatio, type SamplerName, type TraceSampler } from '../kernel/sampling.ts';
 import { readEnvArea } from './env-area.ts';
 
 export const DEFAULT_SERVICE_NAME = 'omnigate-gateway';
@@ -65,7 +65,7 @@ export function parseTelemetryConfig(env: NodeJS.ProcessEnv): { readonly config?
   const name = raw.OTEL_TRACES_SAMPLER as SamplerName | undefined;
   const ratio = raw.OTEL_TRACES_SAMPLER_ARG as number | undefined;
   // Refused rather than ignored: a ratio set alone would otherwise sample every trace, unnoticed.
-  if (ratio !== undefined && (name === undefined || !RATIO_SAMPLERS.includes(name))) {
+  if (ratio !== undefined && (name === undefined || !takesRatio(name))) {
     return { problems: [`OTEL_TRACES_SAMPLER_ARG is only for OTEL_TRACES_SAMPLER=${RATIO_SAMPLERS.join(' or ')}, and that is ${name ?? 'unset'}`] };
   }
   const disabled = String(raw.OTEL_NODE_DISABLED_INSTRUMENTATIONS ?? '').split(',').map((n) => n.trim()).filter((n) => n !== '');
@@ -86,5 +86,5 @@ export function parseTelemetryConfig(env: NodeJS.ProcessEnv): { readonly config?
 }
 
 function samplerFor(name: SamplerName, ratio: number): TraceSampler {
-  return Object.freeze(name === 'traceidratio' || name === 'parentbased_traceidratio' ? { name, ratio } : { name });
+  return Object.freeze(takesRatio(name) ? { name, ratio } : { name });
 }

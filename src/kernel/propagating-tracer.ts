@@ -6,8 +6,9 @@
 // the sampled flag and trace state are what that sampler decides, as with an exporter. What the
 // SDK would record (names, attributes, events, status, times) is not kept: nothing would read it,
 // and recording it was ~15 % of a read's main-thread CPU (bench/README.md).
-import { context, isSpanContextValid, SpanKind, trace, TraceFlags, type Context, type Span, type SpanOptions, type Tracer, type TracerProvider, type TraceState } from '@opentelemetry/api';
-import { RandomIdGenerator, SamplingDecision, type Sampler } from '@opentelemetry/sdk-trace';
+import { context, isSpanContextValid, trace, TraceFlags, type Context, type Span, type SpanOptions, type Tracer, type TracerProvider, type TraceState } from '@opentelemetry/api';
+import { RandomIdGenerator, type Sampler } from '@opentelemetry/sdk-trace';
+import { sampledBy } from './sampling.ts';
 
 class PropagatingTracer implements Tracer {
   private readonly ids = new RandomIdGenerator();
@@ -42,8 +43,8 @@ class PropagatingTracer implements Tracer {
 
 /** The sampler's decision, as the SDK's tracer takes it: its flag, and its trace state else the parent's. */
 function decide(sampler: Sampler, name: string, options: SpanOptions | undefined, ctx: Context, traceId: string, parentState: TraceState | undefined): { traceFlags: TraceFlags; traceState: TraceState | undefined } {
-  const result = sampler.shouldSample(ctx, traceId, name, options?.kind ?? SpanKind.INTERNAL, options?.attributes ?? {}, options?.links ?? []);
-  return { traceFlags: result.decision === SamplingDecision.RECORD_AND_SAMPLED ? TraceFlags.SAMPLED : TraceFlags.NONE, traceState: result.traceState ?? parentState };
+  const { sampled, result } = sampledBy(sampler, ctx, traceId, name, options);
+  return { traceFlags: sampled ? TraceFlags.SAMPLED : TraceFlags.NONE, traceState: result.traceState ?? parentState };
 }
 
 /** The tracer provider of a thread that exports no spans: one tracer, whatever its name. */

@@ -10,11 +10,11 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { registerInstrumentations, type Instrumentation } from '@opentelemetry/instrumentation';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, SamplingDecision, TracerProvider } from '@opentelemetry/sdk-trace';
+import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { isAppError } from './errors.ts';
 import { propagatingTracerProvider } from './propagating-tracer.ts';
-import { samplerOf, type TraceSampler } from './sampling.ts';
+import { sampledBy, samplerOf, type TraceSampler } from './sampling.ts';
 import { sampleNewTracesWith } from './trace.ts';
 
 /** Span attribute naming the conversation a span works for (BOT-CONTRACT). */
@@ -65,7 +65,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     : undefined;
   const provider = sdk ?? propagatingTracerProvider(sampler);
   // Traces the gateway starts without a span (a poll, a catalogue read) are sampled as a root span would be.
-  if (sampler) sampleNewTracesWith((traceId) => sampler.shouldSample(ROOT_CONTEXT, traceId, 'trace', SpanKind.INTERNAL, {}, []).decision === SamplingDecision.RECORD_AND_SAMPLED);
+  if (sampler) sampleNewTracesWith((traceId) => sampledBy(sampler, ROOT_CONTEXT, traceId, 'trace').sampled);
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   trace.setGlobalTracerProvider(provider);
