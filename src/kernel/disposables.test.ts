@@ -37,3 +37,19 @@ test('a part that fails to close is logged by name, the parts below it still clo
   assert.deepEqual(closed, ['server', 'redis']);
   assert.ok(lines.some((l) => l.msg === 'could not close a part at shutdown' && l.part === 'jobs'));
 });
+
+test('a part slow to close is named in a warning while it is still closing, and the others wait for it', async () => {
+  const { lines, log } = logged();
+  const closed: string[] = [];
+  const disposables = createDisposables(log, 20);
+  disposables.defer('redis', () => void closed.push('redis'));
+  let finish!: () => void;
+  disposables.defer('events', () => new Promise<void>((resolve) => (finish = resolve)));
+  const disposing = disposables.dispose();
+  await new Promise((r) => setTimeout(r, 60));
+  assert.deepEqual(lines.filter((l) => l.msg === 'a part is slow to close at shutdown').map((l) => l.part), ['events']);
+  assert.deepEqual(closed, [], 'nothing below it closed yet');
+  finish();
+  await disposing;
+  assert.deepEqual(closed, ['redis']);
+});

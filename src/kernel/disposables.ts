@@ -15,16 +15,26 @@ export interface Disposables {
   dispose(): Promise<void>;
 }
 
-export function createDisposables(log: Logger): Disposables {
+/** How long a part may take to close before the log says which one is still closing. */
+export const SLOW_CLOSE_MS = 5_000;
+
+export function createDisposables(log: Logger, slowCloseMs = SLOW_CLOSE_MS): Disposables {
   const stack = new AsyncDisposableStack();
   return {
     defer(name, close) {
       stack.defer(async () => {
+        const started = performance.now();
+        log.debug({ part: name }, 'closing a part');
+        // A shutdown that hangs says where: the part it waits on, named while it waits.
+        const slow = setTimeout(() => log.warn({ part: name, waitedMs: slowCloseMs }, 'a part is slow to close at shutdown'), slowCloseMs);
         try {
           await close();
+          log.debug({ part: name, ms: Math.round(performance.now() - started) }, 'part closed');
         } catch (err) {
           log.error({ err, part: name }, 'could not close a part at shutdown');
           throw err;
+        } finally {
+          clearTimeout(slow);
         }
       });
     },

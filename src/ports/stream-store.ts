@@ -35,6 +35,7 @@ export interface StreamReads {
 export interface StreamReader extends StreamReads {
   /** Entries after `after`, oldest first, waiting up to `blockMs` for one to come; [] when none came. */
   read(stream: string, after: string, options: { readonly count: number; readonly blockMs: number }): Promise<StreamEntry[]>;
+  /** Ends its reads, pending ones too, even when the store is away: a waiting `read` answers [], and no read waits past it. */
   close(): void;
 }
 

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { pino } from 'pino';
 import { startRedis } from '../../scripts/lib/redis.ts';
+import { createRedis } from '../../src/adapters/redis/redis-client.ts';
+import { createRedisStreamStore } from '../../src/adapters/redis/redis-stream-store.ts';
 import { ROOT_DIR, setFault, startTestGateway } from '../support/gateway.ts';
 import { port } from '../support/ports.ts';
 import { waitFor } from '../support/wait.ts';
@@ -92,6 +95,32 @@ describe('breakers while the cache Redis is away', () => {
     } finally {
       await setFault('orders', { mode: 'ok' });
       await gw.stop();
+      await redis.stop();
+    }
+  });
+});
+
+describe('a stream reader while Redis is away', () => {
+  test('closing it ends the reads queued for a reconnect: a shutdown does not wait for a Redis that is gone', async () => {
+    const redis = await startRedis({ port: PORT, dir: join(ROOT_DIR, '.data/test-redis-loss-reader'), role: 'durable' });
+    const handle = createRedis(redis.url, pino({ level: 'silent' }));
+    try {
+      await waitFor('Redis to be up', () => handle.isUp(), { timeoutMs: 10_000 });
+      const reader = createRedisStreamStore(handle).reader();
+      const stream = 'omnigate:test:reader-while-away';
+      assert.deepEqual(await reader.read(stream, '0-0', { count: 1, blockMs: 10 }), [], 'its own connection is up');
+      await redis.stop();
+      await waitFor('the connection to be lost', () => !handle.isUp(), { timeoutMs: 10_000 });
+      // Sent while the connection waits to reconnect: ioredis queues them. The event log's loop reads so.
+      const waiting = reader.read(stream, '0-0', { count: 1, blockMs: 1_000 });
+      const ranging = reader.range(stream, { count: 1 });
+      reader.close();
+      // Bounded only so that a regression fails here rather than hanging the file: closed, they end at once.
+      const within = <T>(work: Promise<T>) => Promise.race([work, new Promise<'still waiting'>((r) => setTimeout(() => r('still waiting'), 10_000).unref())]);
+      assert.deepEqual(await within(waiting), [], 'a waiting read ends, as when nothing came');
+      assert.match(String(await within(ranging.then(() => 'answered', (err: Error) => err.message))), /closed/, 'any other read is refused');
+    } finally {
+      await handle.close();
       await redis.stop();
     }
   });

@@ -45,6 +45,7 @@ redis.call('XDEL', KEYS[1], ARGV[1])
 return 1`;
 
 type RawEntry = [string, string[]];
+const CLOSED = Symbol('closed');
 const flat = (fields: StreamFields): string[] => Object.entries(fields).flat();
 const toEntry = ([id, values]: RawEntry): StreamEntry => {
   const fields: Record<string, string> = {};
@@ -151,13 +152,33 @@ export function createRedisStreamStore(redis: RedisHandle): StreamStore {
       const connection: Redis = client.duplicate({ commandTimeout: options.timeoutMs as number, enableOfflineQueue: true });
       // Its failures reach the caller through its reads; the events would only repeat them.
       connection.on('error', () => undefined);
+      // ioredis never settles a command queued while it reconnects once the connection is closed
+      // (no failed reconnect is left to reject it): a shutdown awaiting such a read would hang.
+      // Every read of this reader ends when it is closed, whatever the connection does.
+      let markClosed!: () => void;
+      const closed = new Promise<typeof CLOSED>((resolve) => (markClosed = () => resolve(CLOSED)));
+      const untilClosed = async <T>(work: Promise<T>): Promise<T> => {
+        const result = await Promise.race([work, closed]);
+        if (result === CLOSED) throw new Error('the stream reader is closed');
+        return result;
+      };
+      const reads = readsOn(connection);
       return {
-        ...readsOn(connection),
+        range: (stream, range) => untilClosed(reads.range(stream, range)),
+        get: (stream, id) => untilClosed(reads.get(stream, id)),
+        newest: (stream) => untilClosed(reads.newest(stream)),
+        info: (stream) => untilClosed(reads.info(stream)),
+        length: (stream) => untilClosed(reads.length(stream)),
         async read(stream, after, { count, blockMs }) {
-          const reply = (await connection.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', stream, after)) as [string, RawEntry[]][] | null;
+          const reply = await Promise.race([connection.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', stream, after) as Promise<[string, RawEntry[]][] | null>, closed]);
+          // Closed: nothing came, as from the in-memory reader.
+          if (reply === CLOSED) return [];
           return (reply ?? []).flatMap(([, entries]) => entries.map(toEntry));
         },
-        close: () => connection.disconnect(),
+        close() {
+          markClosed();
+          connection.disconnect();
+        },
       };
     },
   };
