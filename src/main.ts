@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from './config/config.ts';
 import type { Config } from './config/config.types.ts';
 import { createLogger } from './kernel/logger.ts';
 import { createSecrets } from './kernel/secrets.ts';
+import { shutDown, shutdownDeadlineMs } from './kernel/shutdown.ts';
 import { startGateway } from './gateway.ts';
 import { runPrimary } from './primary.ts';
 
@@ -40,13 +41,7 @@ async function serve(config: Config): Promise<void> {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
       log.info({ signal }, 'shutting down');
-      gateway.stop().then(
-        () => process.exit(0),
-        (err: unknown) => {
-          log.error({ err }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
+      void shutDown({ stop: () => gateway.stop(), exit: (code) => process.exit(code), log, deadlineMs: shutdownDeadlineMs(config.shutdownGraceMs) });
     });
   }
 }

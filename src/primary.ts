@@ -3,6 +3,7 @@ import { AggregatorRegistry } from 'prom-client';
 import { createFileAuditLog } from './adapters/file/file-audit-log.ts';
 import type { Config } from './config/config.types.ts';
 import type { Logger } from './kernel/logger.ts';
+import { shutdownDeadlineMs } from './kernel/shutdown.ts';
 import type { AuditRecord } from './ports/audit-log.ts';
 import type { FromPrimary, ToPrimary } from './modules/host/host-channel.ts';
 
@@ -74,7 +75,8 @@ export async function runPrimary(config: Config, log: Logger): Promise<void> {
     (stopped ??= (async () => {
       stopping = true;
       const all = [...processes.values()];
-      const grace = setTimeout(() => all.forEach((w) => w.process.kill('SIGKILL')), config.shutdownGraceMs + 10_000);
+      // After each process's own deadline (which logs what it was still closing), not before it.
+      const grace = setTimeout(() => all.forEach((w) => w.process.kill('SIGKILL')), shutdownDeadlineMs(config.shutdownGraceMs) + 5_000);
       await Promise.all(all.map((w) => new Promise<void>((resolve) => {
         if (w.isDead()) return resolve();
         w.once('exit', () => resolve());
