@@ -81,6 +81,14 @@ export function runAutocannon(target: Target, options: { connections: number; du
   });
 }
 
+/** One answer of a paced run: which request (its index in the run), when it left (performance.now()) and how long it took. */
+export interface PacedAnswer {
+  readonly index: number;
+  readonly sentAt: number;
+  readonly ms: number;
+  readonly status: number;
+}
+
 /**
  * Open loop: request i leaves at start + i/rate whatever happened to earlier ones, each on an idle
  * keep-alive socket (a new one when all are busy), so a slow answer cannot hold the next request
@@ -89,7 +97,7 @@ export function runAutocannon(target: Target, options: { connections: number; du
  * Raw sockets and prebuilt requests: node:http cost about twice the CPU per request, and on
  * 2 cores that is taken from the gateway.
  */
-export function runPaced(target: Target, options: { rate: number; durationS: number }): Promise<LoadRun> {
+export function runPaced(target: Target, options: { rate: number; durationS: number; onAnswer?: (answer: PacedAnswer) => void }): Promise<LoadRun> {
   const origin = new URL(target.origin);
   const pool = createRawPool(origin, target.marker !== undefined);
   const headerLines = Object.entries(target.headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
@@ -124,7 +132,9 @@ export function runPaced(target: Target, options: { rate: number; durationS: num
         settled++;
         if (status === undefined) errors++;
         else {
-          latencies.push(performance.now() - sentAt);
+          const ms = performance.now() - sentAt;
+          latencies.push(ms);
+          options.onAnswer?.({ index: i, sentAt, ms, status });
           statuses[status] = (statuses[status] ?? 0) + 1;
           if (target.marker !== undefined && body?.includes(target.marker)) marked++;
         }
