@@ -85,7 +85,12 @@ try {
   }
   const slow = reads.answers.filter((a) => a.ms > slowMs);
   const byWindow = new Map<number, Timed[]>();
-  for (const a of slow) byWindow.set(windowOf(a), [...(byWindow.get(windowOf(a)) ?? []), a]);
+  for (const a of slow) {
+    const w = windowOf(a);
+    const inWindow = byWindow.get(w);
+    if (inWindow) inWindow.push(a);
+    else byWindow.set(w, [a]);
+  }
   const verdicts = { gatewayStall: 0, backendStall: 0, backendIdle: 0, neither: 0 };
   const readsBy = { gatewayStall: 0, backendStall: 0, backendIdle: 0, neither: 0 };
   for (const [w, inWindow] of byWindow) {
@@ -98,7 +103,12 @@ try {
   // The gateway's own span for each slow read: its access line for that path, the one ending nearest the answer.
   const access = logTimes(join(stack.logDir, 'gateway.log'), 'time', (l) => l.msg === 'request done');
   const byPath = new Map<string, { at: number; durationMs: number }[]>();
-  for (const { at, line } of access) byPath.set(String(line.path), [...(byPath.get(String(line.path)) ?? []), { at, durationMs: Number(line.durationMs) }]);
+  for (const { at, line } of access) {
+    const path = String(line.path);
+    const lines = byPath.get(path);
+    if (lines) lines.push({ at, durationMs: Number(line.durationMs) });
+    else byPath.set(path, [{ at, durationMs: Number(line.durationMs) }]);
+  }
   let inside = 0;
   let total = 0;
   for (const a of slow) {

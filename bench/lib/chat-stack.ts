@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { startKafka, type RunningKafka } from '../../scripts/lib/kafka.ts';
 import { startRedis, type RunningRedis } from '../../scripts/lib/redis.ts';
+import { withoutGatewaySettings } from './stack.ts';
 
 /**
  * Clear of the demo (808x, 6379/6380, 9092/9093), the tests at any offset of 1000 (…379, …380,
@@ -102,7 +103,7 @@ export async function startGatewayNode(run: Run, options: {
   const profile = process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', `--cpu-prof-dir=${join(rootDir, '.data/bench-profile')}`] : [];
   // As npm start runs it: OpenTelemetry's instrumentations preloaded (src/instrument.ts).
   const child = spawnLogged(name, logDir, [`--inspect=127.0.0.1:${inspectPort}`, ...profile, '--disable-warning=TimeoutNegativeWarning', '--import', join(rootDir, 'src/instrument.ts'), join(rootDir, 'src/main.ts')], {
-    ...withoutGatewaySettings(process.env),
+    ...withoutGatewaySettings(process.env, ['KAFKA_BROKERS', 'NODE_ID']),
     ...CHAT_GATEWAY_ENV,
     HOST: '127.0.0.1',
     PORT: String(port),
@@ -155,12 +156,6 @@ function serverProcess(name: string, child: ChildProcess, port: number, inspectP
     stop: () => end('SIGTERM'),
     kill: () => end('SIGKILL'),
   };
-}
-
-/** The caller's OMNIGATE_*, OTEL_*, PORT, … would otherwise leak into the gateway and change what is measured. */
-function withoutGatewaySettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const drop = new Set(['PORT', 'HOST', 'LOG_LEVEL', 'REDIS_URL', 'REDIS_CACHE_URL', 'KAFKA_BROKERS', 'NODE_ID']);
-  return Object.fromEntries(Object.entries(env).filter(([key]) => !drop.has(key) && !key.startsWith('OMNIGATE_') && !key.startsWith('OTEL_')));
 }
 
 async function waitReady(url: string, child: ChildProcess, log: string, ok: (status: number) => boolean = (status) => status === 200): Promise<void> {

@@ -145,9 +145,12 @@ export async function startStack(rootDir: string, say: (line: string) => void, o
   }
 }
 
-/** The caller's OMNIGATE_*, OTEL_*, PORT, … would otherwise leak into the gateway and change what is measured. */
-function withoutGatewaySettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const drop = new Set(['PORT', 'HOST', 'LOG_LEVEL', 'REDIS_URL', 'REDIS_CACHE_URL']);
+/**
+ * The caller's OMNIGATE_*, OTEL_*, PORT, … would otherwise leak into a bench's gateway and change
+ * what is measured; `also` names more to leave out.
+ */
+export function withoutGatewaySettings(env: NodeJS.ProcessEnv, also: readonly string[] = []): NodeJS.ProcessEnv {
+  const drop = new Set(['PORT', 'HOST', 'LOG_LEVEL', 'REDIS_URL', 'REDIS_CACHE_URL', ...also]);
   return Object.fromEntries(Object.entries(env).filter(([name]) => !drop.has(name) && !name.startsWith('OMNIGATE_') && !name.startsWith('OTEL_')));
 }
 

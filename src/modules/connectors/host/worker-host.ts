@@ -89,12 +89,8 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
   const init: WorkerInit = {
     moduleUrl: options.moduleUrl,
     logLevel: log.level,
-    telemetry: {
-      serviceName: connectorServiceName(name),
-      exportDelayMs: options.telemetry?.exportDelayMs ?? 5_000,
-      ...(options.telemetry?.otlpEndpoint ? { otlpEndpoint: options.telemetry.otlpEndpoint } : {}),
-      ...(options.telemetry?.sampler ? { sampler: options.telemetry.sampler } : {}),
-    },
+    // The gateway's tracing settings as they are (endpoint, delay, sampler), under the worker's own name.
+    telemetry: { exportDelayMs: 5_000, ...options.telemetry, serviceName: connectorServiceName(name) },
   };
   let worker: Worker | undefined;
   let alive = false;
