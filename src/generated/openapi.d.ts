@@ -2690,7 +2690,7 @@ export interface components {
             reason?: string;
         };
         SnoozeRequest: {
-            /** @description Epoch ms at which it wakes by itself; absent: when the customer replies. */
+            /** @description Epoch ms at which it wakes by itself, in the future: a time already past is refused (400 VALIDATION_FAILED, field untilMs). Absent: when the customer replies. */
             untilMs?: number;
         };
         ReadRequest: {
