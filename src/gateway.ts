@@ -168,6 +168,11 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
       if (outcome.action === 'remove' && outcome.result === 'ok') pipeline.forget(outcome.connector);
       void events.publish([cloudEvent({ source, type: 'connector.changed', subject: outcome.connector, partitionkey: outcome.connector, data: outcome })]);
     },
+    onWorkerVitals: (connector, vitals) => {
+      metrics.workerLoopDelay.observe({ connector }, vitals.delayMaxMs / 1_000);
+      metrics.workerLoopUtilization.set({ connector }, vitals.utilization);
+      metrics.workerGc.inc({ connector }, vitals.gcMs / 1_000);
+    },
   });
   disposables.defer('connectors', () => registry.close());
   // Running jobs call connectors: the workers close before the registry.

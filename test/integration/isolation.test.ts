@@ -15,11 +15,13 @@ export default defineConnector({
   manifest: { name: 'chaos', version: '1.0.0', system: 'chaos', description: 'misbehaves on demand',
     configSchema: { type: 'object', properties: { baseUrl: { type: 'string', default: 'http://127.0.0.1:9' } } },
     capabilities: [{ name: 'chaos.get', kind: 'query', description: 'x', result: 'Customer',
-      params: { type: 'object', required: ['mode'], properties: { mode: { enum: ['ok', 'throw', 'block', 'leak', 'crash'] } } } }] },
+      params: { type: 'object', required: ['mode'], properties: { mode: { enum: ['ok', 'throw', 'block', 'stall', 'garbage', 'leak', 'crash'] } } } }] },
   async auth() { return { authorize() {} }; },
   queries: { 'chaos.get': async ({ mode }) => {
     if (mode === 'throw') throw new TypeError('cannot read properties of undefined');
     if (mode === 'block') { for (;;) {} }
+    if (mode === 'stall') { const until = Date.now() + 300; while (Date.now() < until) {} }
+    if (mode === 'garbage') { let kept = 0; for (let i = 0; i < 3e6; i++) kept += { i, s: String(i) }.s.length; if (kept < 0) hoard.push(kept); }
     if (mode === 'leak') { for (;;) hoard.push(new Array(1e6).fill(Math.random())); }
     if (mode === 'crash') { setTimeout(() => { throw new Error('boom'); }); return new Promise(() => {}); }
     return customer;
@@ -83,6 +85,43 @@ async function othersKeepServing<T>(work: Promise<T>, whileStuck = true): Promis
   if (whileStuck) assert.ok(answeredMeanwhile > 0, 'no other call was answered while the misbehaving one was stuck');
   return result;
 }
+
+/** One scrape of /metrics: a series' value in it (0 when not there yet). */
+async function scrape(): Promise<(series: string) => number> {
+  const lines = (await (await gw.api('/metrics')).text()).split('\n');
+  return (series) => {
+    const line = lines.find((l) => l.startsWith(series + ' '));
+    return line ? Number(line.slice(series.length + 1)) : 0;
+  };
+}
+
+describe('a connector worker\'s event loop is measured from inside it', () => {
+  const delays = 'omnigate_connector_worker_event_loop_delay_seconds';
+  /** The heartbeat intervals in which a connector's worker loop was held over 0.25 s. */
+  const slowIntervals = (metric: (series: string) => number, connector: string) =>
+    metric(`${delays}_count{connector="${connector}"}`) - metric(`${delays}_bucket{le="0.25",connector="${connector}"}`);
+
+  test('a call that holds its loop for 300 ms shows as a heartbeat interval whose delay is over 0.25 s', async () => {
+    const before = slowIntervals(await scrape(), 'chaos');
+    assert.equal((await chaos('stall')).status, 200);
+    const after = await waitFor('a heartbeat interval with a delay over 0.25 s', async () => {
+      const metric = await scrape();
+      return slowIntervals(metric, 'chaos') > before ? metric : undefined;
+    }, { timeoutMs: 5_000, intervalMs: 100 });
+    // The others' workers were not held: each loop is measured apart.
+    assert.ok(after(`${delays}_count{connector="orders-java"}`) > 0);
+    assert.equal(slowIntervals(after, 'orders-java'), 0);
+    const utilization = after('omnigate_connector_worker_event_loop_utilization{connector="chaos"}');
+    assert.ok(utilization >= 0 && utilization <= 1, `utilization ${utilization}`);
+  });
+
+  test('the garbage a call leaves shows as the worker\'s GC time', async () => {
+    const series = 'omnigate_connector_worker_gc_seconds_total{connector="chaos"}';
+    const before = (await scrape())(series);
+    assert.equal((await chaos('garbage')).status, 200);
+    await waitFor('GC time reported after the call', async () => (await scrape())(series) > before, { timeoutMs: 5_000, intervalMs: 100 });
+  });
+});
 
 describe('a misbehaving connector hurts only its own calls', () => {
   test('one that throws: its call fails with CONNECTOR_FAILED, and it keeps serving', async () => {

@@ -6,7 +6,7 @@ import { createAjv, toIssues } from '../../kernel/schemas.ts';
 import { businessKeyProblems } from '../../sdk/business-key-path.ts';
 import type { ConnectorManifest } from '../../sdk/types.ts';
 import { resolveConnectorConfig } from './connector-config.ts';
-import { createWorkerHost } from './host/worker-host.ts';
+import { createWorkerHost, type WorkerVitals } from './host/worker-host.ts';
 import { MANIFEST_SCHEMA } from './manifest.schema.ts';
 import type { StoredPackage } from './package-store.ts';
 import type { ConnectorRegistryDeps, ConnectorVersion, LoadStage, Problem } from './registry.types.ts';
@@ -80,6 +80,7 @@ export function createLoader(deps: ConnectorRegistryDeps, log: Logger, slots: Sl
       ...(deps.telemetry ? { telemetry: deps.telemetry } : {}),
       ...(deps.secrets ? { secrets: deps.secrets } : {}),
       onDeath: (reason) => version && onDeath(version, reason),
+      ...(deps.onWorkerVitals ? { onVitals: (vitals: WorkerVitals) => deps.onWorkerVitals?.(label, vitals) } : {}),
     });
     try {
       let manifest: ConnectorManifest;

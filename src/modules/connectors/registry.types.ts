@@ -5,7 +5,7 @@ import type { SchemaRegistry } from '../../kernel/schemas.ts';
 import type { Secrets } from '../../kernel/secrets.ts';
 import type { CapabilityDeclaration, ConnectorManifest } from '../../sdk/types.ts';
 import type { ConfigOverrides, ConfigSources } from './connector-config.ts';
-import type { WorkerHost, WorkerTelemetry } from './host/worker-host.ts';
+import type { WorkerHost, WorkerTelemetry, WorkerVitals } from './host/worker-host.ts';
 import type { PackageStore, StoredPackage } from './package-store.ts';
 
 // The registry's vocabulary: what it keeps per connector and version, and what it tells.
@@ -192,4 +192,6 @@ export interface ConnectorRegistryDeps {
   readonly secrets?: Secrets;
   /** Told of every lifecycle change, for audit and events. */
   readonly onChange?: (outcome: LifecycleOutcome) => void;
+  /** Told, at each heartbeat, how a connector's worker loop fared (for its metrics). */
+  readonly onWorkerVitals?: (connector: string, vitals: WorkerVitals) => void;
 }

@@ -1,6 +1,8 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** A loop's stalls: from a millisecond (a scavenge) to past the blocked-worker limit (2 s). */
+const STALL_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
 /** Breaker states as numbers, for the `omnigate_breaker_state` gauge. */
 export const BREAKER_STATE_VALUE = { closed: 0, halfOpen: 1, open: 2 } as const;
@@ -22,6 +24,9 @@ export function createMetrics() {
     breakerClusterState: new Gauge({ name: 'omnigate_breaker_cluster_state', help: 'The cluster\'s shared breaker as this node last read it: 0 closed, 1 trial due, 2 open', labelNames: ['connector', 'capability'], aggregator: 'max', registers }),
     breakerSharedUp: new Gauge({ name: 'omnigate_breaker_shared_up', help: 'Whether this node reaches the shared breaker state (0: its breakers decide alone)', aggregator: 'min', registers }),
     breakerTransitions: new Counter({ name: 'omnigate_breaker_transitions_total', help: 'Circuit breaker state changes', labelNames: ['connector', 'capability', 'to'], registers }),
+    workerLoopDelay: new Histogram({ name: 'omnigate_connector_worker_event_loop_delay_seconds', help: 'The longest event loop delay of a connector\'s worker in each heartbeat interval (500 ms by default): blocking code or GC pauses there hold its calls', labelNames: ['connector'], buckets: STALL_BUCKETS, registers }),
+    workerLoopUtilization: new Gauge({ name: 'omnigate_connector_worker_event_loop_utilization', help: 'The share of the last heartbeat interval a connector\'s worker loop was busy (1: saturated; the busiest process of the host)', labelNames: ['connector'], aggregator: 'max', registers }),
+    workerGc: new Counter({ name: 'omnigate_connector_worker_gc_seconds_total', help: 'Time connector workers spent in garbage collection', labelNames: ['connector'], registers }),
     bulkheadInUse: new Gauge({ name: 'omnigate_bulkhead_in_use', help: 'Calls in flight per connector', labelNames: ['connector'], registers }),
     bulkheadQueued: new Gauge({ name: 'omnigate_bulkhead_queued', help: 'Calls waiting for a bulkhead slot', labelNames: ['connector'], registers }),
     bulkheadRejected: new Counter({ name: 'omnigate_bulkhead_rejected_total', help: 'Calls refused by a full bulkhead', labelNames: ['connector'], registers }),

@@ -1,6 +1,7 @@
 // The thread a connector runs in. It loads the package, holds its credentials and connection
 // pools, and runs one operation per `call`; the gateway keeps everything else. A throw, a leak
 // or a blocked loop here stays here: the gateway fails this connector's calls and restarts it.
+import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { AppError, isAppError } from '../../../kernel/errors.ts';
 import { lazyChild, redactingPino } from '../../../kernel/logger.ts';
@@ -11,7 +12,10 @@ import { createHttpClient, DeadlineExceeded } from '../../../sdk/http-client.ts'
 import { createPools } from '../../../sdk/transport.ts';
 import type { Authenticator, Connector, WebhookDelivery } from '../../../sdk/types.ts';
 import { runAuthStage } from './auth-stage.ts';
-import type { FromWorker, ToWorker, WireError, WorkerInit } from './protocol.ts';
+import type { FromWorker, LoopVitals, ToWorker, WireError, WorkerInit } from './protocol.ts';
+
+/** How often the loop probe's timer fires; how late it fires is the loop's delay. */
+const LOOP_PROBE_MS = 10;
 
 const port = parentPort;
 if (!port) throw new Error('connector-worker must run in a worker thread');
@@ -31,6 +35,28 @@ let authenticator: Authenticator | undefined;
 // Set by `auth`: the gateway reads the manifest first, then checks the config against it.
 let config: Record<string, unknown> = {};
 let baseUrl = '';
+
+// This thread's loop, as each pong reports it: the longest delay and the GC time since the last
+// ping. A timer of our own rather than monitorEventLoopDelay, whose reset() drops the sample
+// spanning it (a stall right after a ping would go unseen).
+let delayMaxMs = 0;
+let gcMs = 0;
+let lastProbe = performance.now();
+const loopProbe = setInterval(() => {
+  const at = performance.now();
+  delayMaxMs = Math.max(delayMaxMs, at - lastProbe - LOOP_PROBE_MS);
+  lastProbe = at;
+}, LOOP_PROBE_MS).unref();
+const gcObserver = new PerformanceObserver((entries) => {
+  for (const entry of entries.getEntries()) gcMs += entry.duration;
+});
+gcObserver.observe({ entryTypes: ['gc'] });
+function takeVitals(): LoopVitals {
+  const vitals = { delayMaxMs, gcMs };
+  delayMaxMs = 0;
+  gcMs = 0;
+  return vitals;
+}
 
 function requireFn<T>(fn: T | undefined, name: string): T {
   // Asking for what the connector does not offer is the caller's mistake, not a connector failure.
@@ -108,13 +134,15 @@ const handlers: { [K in ToWorker['type']]: (message: Extract<ToWorker, { type: K
     }
   },
   ping({ seq }) {
-    send({ type: 'pong', seq });
+    send({ type: 'pong', seq, vitals: takeVitals() });
   },
   async close() {
     for (const controller of calls.values()) controller.abort(new Error('connector closing'));
     await connector?.close();
     pools.destroy();
     await telemetry.flush();
+    clearInterval(loopProbe);
+    gcObserver.disconnect();
     port.close();
   },
 };

@@ -32,8 +32,16 @@ export type FromWorker =
   | { readonly type: 'result'; readonly id: number; readonly json?: string }
   | { readonly type: 'error'; readonly id: number; readonly error: WireError }
   | { readonly type: 'authorized'; readonly id: number; readonly headers: Record<string, string> }
-  | { readonly type: 'pong'; readonly seq: number }
+  | { readonly type: 'pong'; readonly seq: number; readonly vitals: LoopVitals }
   | { readonly type: 'log'; readonly line: string };
+
+/** How the worker's own event loop fared since the last ping, measured inside it. */
+export interface LoopVitals {
+  /** The longest a timer waited past its time (a blocked loop or a GC pause), in ms. */
+  readonly delayMaxMs: number;
+  /** Time spent in garbage collection, in ms. */
+  readonly gcMs: number;
+}
 
 /** Data the worker starts with. */
 export interface WorkerInit {

@@ -1,3 +1,4 @@
+import type { EventLoopUtilization } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { AppError, ERROR_CATALOGUE, type ErrorCode } from '../../../kernel/errors.ts';
 import { parseKeepingText } from '../../../kernel/json-text.ts';
@@ -7,7 +8,7 @@ import { secretValuesOf, type Secrets } from '../../../kernel/secrets.ts';
 import type { TraceContext } from '../../../kernel/trace.ts';
 import { DeadlineExceeded } from '../../../sdk/http-client.ts';
 import type { ConnectorManifest, HealthReport } from '../../../sdk/types.ts';
-import type { FromWorker, ToWorker, WireError, WorkerInit } from './protocol.ts';
+import type { FromWorker, LoopVitals, ToWorker, WireError, WorkerInit } from './protocol.ts';
 
 export const DEFAULT_WORKER_HEAP_MB = 96;
 export const DEFAULT_HEARTBEAT_MS = 500;
@@ -28,6 +29,14 @@ export interface WorkerHostOptions {
   readonly telemetry?: WorkerTelemetry;
   /** Called once when the worker dies, crashes or blocks (not on close()). */
   readonly onDeath?: (reason: string) => void;
+  /** Told, at each heartbeat the worker answers, how its event loop fared since the last one. */
+  readonly onVitals?: (vitals: WorkerVitals) => void;
+}
+
+/** A worker's event loop over one heartbeat interval. */
+export interface WorkerVitals extends LoopVitals {
+  /** The share of the interval its loop was busy, 0 to 1 (measured from this side). */
+  readonly utilization: number;
 }
 
 /** The gateway's span export settings, handed to each worker (whose environment is empty). */
@@ -99,6 +108,8 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
   let heartbeat: NodeJS.Timeout | undefined;
   /** The ping not yet answered, if any. */
   let outstanding: { seq: number; sentAt: number } | undefined;
+  /** The worker's event loop utilization at the last pong: each pong reports the change since. */
+  let busySince: EventLoopUtilization | undefined;
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (err: unknown) => void }>();
   const waiting = new Map<string, { resolve: (message: FromWorker) => void; reject: (err: unknown) => void }>();
 
@@ -151,9 +162,15 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
         pending.get(message.id)?.reject(fromWire(scrubbed(message.error), name));
         pending.delete(message.id);
         return;
-      case 'pong':
+      case 'pong': {
         if (outstanding?.seq === message.seq) outstanding = undefined;
+        if (!worker || !options.onVitals) return;
+        const busy = worker.performance.eventLoopUtilization();
+        const { utilization } = busySince ? worker.performance.eventLoopUtilization(busy, busySince) : busy;
+        options.onVitals({ ...message.vitals, utilization });
+        busySince = busy;
         return;
+      }
       case 'log':
         forwardLog(message.line);
         return;
