@@ -10,7 +10,9 @@
 //     the gateway's calls did not reach it (the connector worker, or the way to it);
 //   - neither: nothing else seen (Redis, or a stall shorter than the probes' spacing).
 // Also the share of the slow reads' time spent inside the gateway's own span (its access log's
-// `durationMs`). Usage: node bench/tail-probe.ts [--rate=600] [--seconds=45] [--slow-ms=10]
+// `durationMs`), and both loops' stalls over the run from /metrics: the orders connector worker's
+// longest delay per heartbeat interval and its GC time (measured inside it), the main thread's GC
+// time. Usage: node bench/tail-probe.ts [--rate=600] [--seconds=45] [--slow-ms=10]
 import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -18,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { args } from './lib/args.ts';
 import { cpuWindow } from './lib/cpu.ts';
 import { runPaced, type PacedAnswer } from './lib/load.ts';
+import { scrapeCounters } from './lib/probes.ts';
 import { startStack } from './lib/stack.ts';
 
 const rate = args.int('rate', 600);
@@ -26,6 +29,9 @@ const slowMs = args.int('slow-ms', 10);
 const PROBE_RATE = 25;
 const WINDOW_MS = 100;
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** The loops' series on /metrics: the orders worker's delays and GC, the main thread's GC. */
+const LOOP_SERIES = /^omnigate_(connector_worker_event_loop_delay_seconds_(bucket|count)\{.*connector="orders-java"|connector_worker_gc_seconds_total\{connector="orders-java"|nodejs_gc_duration_seconds_(sum|count)\{)/;
+const WORKER_DELAY_LIMITS = ['0.005', '0.01', '0.025', '0.05', '0.1'];
 
 interface Timed { readonly at: number; readonly ms: number; readonly path: string }
 
@@ -61,6 +67,7 @@ try {
   const reads = collect(orders);
   const healthz = collect(['/healthz']);
   const direct = collect(['/health']);
+  const loopsBefore = await scrapeCounters(stack.gatewayUrl, stack.apiKey, LOOP_SERIES);
   const from = Date.now();
   const cpu = cpuWindow(stack.gatewayPid === undefined ? {} : { gateway: stack.gatewayPid }, availableParallelism());
   console.log(`measuring: reads ${rate}/s, probes ${PROBE_RATE}/s each, for ${seconds} s…`);
@@ -71,6 +78,23 @@ try {
   ]);
   const to = Date.now();
   const used = cpu.end();
+  const loopsAfter = await scrapeCounters(stack.gatewayUrl, stack.apiKey, LOOP_SERIES);
+  /** How much the series whose names contain `part` grew over the run. */
+  const loopDelta = (part: string) => {
+    let sum = 0;
+    for (const [series, value] of loopsAfter) if (series.includes(part)) sum += value - (loopsBefore.get(series) ?? 0);
+    return sum;
+  };
+  const workerIntervals = loopDelta('_delay_seconds_count');
+  const loops = {
+    worker: {
+      heartbeatIntervals: workerIntervals,
+      // How many intervals' longest delay was over each limit (ms).
+      intervalsDelayedOverMs: Object.fromEntries(WORKER_DELAY_LIMITS.map((le) => [Number(le) * 1_000, workerIntervals - loopDelta(`_delay_seconds_bucket{le="${le}"`)])),
+      gcMsPerS: Number(((loopDelta('worker_gc_seconds_total') * 1_000) / seconds).toFixed(1)),
+    },
+    main: { gcs: loopDelta('nodejs_gc_duration_seconds_count'), gcMsPerS: Number(((loopDelta('nodejs_gc_duration_seconds_sum') * 1_000) / seconds).toFixed(1)) },
+  };
 
   const windowOf = (t: Timed) => Math.floor((t.at - from) / WINDOW_MS);
   const slowWindows = (answers: Timed[]) => new Set(answers.filter((a) => a.ms > slowMs).map(windowOf));
@@ -133,6 +157,7 @@ try {
     windowsBy: verdicts,
     slowReadsBy: readsBy,
     slowReadsTimeInsideGatewaySpan: total > 0 ? Number((inside / total).toFixed(2)) : null,
+    loops,
   };
   writeFileSync(join(root, '.data/bench-tail-probe.json'), JSON.stringify(summary, null, 2));
   console.log(JSON.stringify(summary, null, 2));

@@ -81,12 +81,15 @@ export function cpuDelta(before: CpuSample, after: CpuSample): CpuSample {
   return Object.fromEntries(Object.keys(after).map((name) => [name, Math.round((after[name] ?? 0) - (before[name] ?? 0))]));
 }
 
-/** The gateway's Prometheus counters (series → value), scraped from /metrics. */
-export async function scrapeCounters(gatewayUrl: string, apiKey: string): Promise<Map<string, number>> {
+/** The counters the overhead bench reports. */
+const CALL_COUNTERS = /^omnigate_(connector_calls_total|stale_serves_total|bulkhead_rejected_total|cache_lookups_total|http_requests_total|retries_total)\{/;
+
+/** The gateway's Prometheus series (series → value) that `wanted` matches, scraped from /metrics; by default its call counters. */
+export async function scrapeCounters(gatewayUrl: string, apiKey: string, wanted: RegExp = CALL_COUNTERS): Promise<Map<string, number>> {
   const text = await (await fetch(`${gatewayUrl}/metrics`, { headers: { 'x-api-key': apiKey } })).text();
   const series = new Map<string, number>();
   for (const line of text.split('\n')) {
-    if (!/^omnigate_(connector_calls_total|stale_serves_total|bulkhead_rejected_total|cache_lookups_total|http_requests_total|retries_total)\{/.test(line)) continue;
+    if (!wanted.test(line)) continue;
     const at = line.lastIndexOf(' ');
     series.set(line.slice(0, at), Number(line.slice(at + 1)));
   }

@@ -32,6 +32,14 @@ export const BENCH_GATEWAY_ENV = {
 
 /** BENCH_GATEWAY_NODE_FLAGS (`--trace-gc`, say): flags for the gateway's node, which NODE_OPTIONS may not carry. */
 const NODE_FLAGS = (process.env.BENCH_GATEWAY_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+/**
+ * BENCH_GATEWAY_SETTINGS (`LOG_LEVEL=warn`, say; space-separated NAME=value pairs): gateway settings
+ * for an experiment, over the bench's own. The bench's environment is not passed on (see
+ * {@link withoutGatewaySettings}), so this is the way to change one.
+ */
+const EXTRA_SETTINGS: Record<string, string> = Object.fromEntries(
+  (process.env.BENCH_GATEWAY_SETTINGS ?? '').split(/\s+/).filter(Boolean).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+);
 
 /**
  * The orders backend is a JDK HttpServer, which leaves Nagle's algorithm on: a keep-alive reply
@@ -118,6 +126,7 @@ export async function startStack(rootDir: string, say: (line: string) => void, o
           PORT: String(port),
           ...running.redis.env,
           OMNIGATE_API_KEYS: `bench:${apiKey}`,
+          ...EXTRA_SETTINGS,
           ...env,
         },
         // A file, not a pipe to us: the gateway's log writes must not wait on the load generator.
