@@ -221,6 +221,7 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
         env: {},
       });
       alive = true;
+      busySince = undefined;
       worker.on('message', onMessage);
       worker.on('error', (err) => die(`crashed: ${scrub(err.message)}`));
       worker.on('exit', (code) => die(`exited with code ${code}`));
