@@ -138,7 +138,7 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   // Rate limits are decided here and reconciled with the other nodes through Redis every syncMs.
   const limiter = createRedisRateLimiter(cacheRedis, { syncMs: config.rateLimitSyncMs });
   disposables.defer('rate limits', () => limiter.close());
-  const cache = createRedisStaleCache(cacheRedis);
+  const cache = createRedisStaleCache(cacheRedis, { rewriteMs: config.staleRewriteMs });
   const metrics = createMetrics();
   // One of several processes on this host (OMNIGATE_PROCESSES): its primary writes the audit trail,
   // relays lifecycle commands between the processes and aggregates their metrics (src/primary.ts).

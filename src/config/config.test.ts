@@ -75,3 +75,12 @@ describe('chat settings', () => {
     assert.ok(problems.some((p) => p.startsWith('OMNIGATE_CHAT_BOT ')));
   });
 });
+
+describe('stale cache', () => {
+  test('rewrites an identical answer after 60 s by default, takes 0 (every answer) and refuses a negative time', () => {
+    const keys = { OMNIGATE_API_KEYS: `alice:${A}` };
+    assert.equal(loadConfig(keys, '/tmp').staleRewriteMs, 60_000);
+    assert.equal(loadConfig({ ...keys, OMNIGATE_STALE_REWRITE_MS: '0' }, '/tmp').staleRewriteMs, 0);
+    assert.match(problemsOf({ ...keys, OMNIGATE_STALE_REWRITE_MS: '-1' })[0] ?? '', /OMNIGATE_STALE_REWRITE_MS/);
+  });
+});

@@ -103,6 +103,12 @@ export interface Config {
   readonly breakers: BreakerSharing;
   /** `OMNIGATE_STALE_TTL_MS`: how long a last good answer is kept for stale fallback. */
   readonly staleTtlMs: number;
+  /**
+   * `OMNIGATE_STALE_REWRITE_MS`: an answer identical to the one this node stored is stored again
+   * only after this long (at most half the TTL); a stale answer's `storedAt` may be up to this much
+   * older than the last time the backend gave it. 0 stores every answer.
+   */
+  readonly staleRewriteMs: number;
   /** `OMNIGATE_SHUTDOWN_GRACE_MS`: how long SIGTERM waits for in-flight requests (and then for running jobs). */
   readonly shutdownGraceMs: number;
   /** `OMNIGATE_JOB_ATTEMPTS`: attempts of a job (ticket creation, webhook delivery) before it is dead-lettered. */

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { createRedis, type RedisHandle } from '../../src/adapters/redis/redis-client.ts';
 import { createRedisStaleCache } from '../../src/adapters/redis/redis-stale-cache.ts';
+import { DEFAULT_STALE_REWRITE_MS } from '../../src/config/config.ts';
 import { createLogger } from '../../src/kernel/logger.ts';
 import { OPEN_ORDER_STATUSES } from '../../src/modules/dispatch/business-facts.ts';
 import { createRoutingFacts, type RoutingFactsDeps } from '../../src/modules/dispatch/routing-facts.ts';
@@ -26,7 +27,7 @@ const subject = (customerId?: string) => ({ visitor: visitor(customerId), topic:
 const facts = (gw: TestGateway, deps: Partial<RoutingFactsDeps> = {}) => createRoutingFacts({ context: gw.context, log, timeoutMs: 10_000, cacheTtlMs: 0, lastKnownTtlMs: 60_000, ...deps });
 const source = (sources: readonly FactSource[], name: string) => sources.find((s) => s.name === name);
 /** A facts cache of this test's own (a fresh key space: no customer seen before). */
-const ownCache = () => createRedisStaleCache(cacheRedis, `omnigate:test:routing-facts:${randomUUID()}:`);
+const ownCache = () => createRedisStaleCache(cacheRedis, { prefix: `omnigate:test:routing-facts:${randomUUID()}:`, rewriteMs: DEFAULT_STALE_REWRITE_MS });
 const VIP_RULES = { version: 't', defaultGroup: 'general', rules: [{ name: 'vip', when: { fact: 'customer.tier', eq: 'vip' }, then: { priority: 50 } }] };
 
 /** The facts the public context API implies for a customer, computed independently. */
@@ -156,7 +157,7 @@ describe('routing facts from the real backends through the query API', () => {
 
   test("routing's facts cache: a second gather within the TTL is served from it, marked cached with the first read's time", async () => {
     const gw = await gateway();
-    const cache = createRedisStaleCache(cacheRedis, `omnigate:test:routing-facts:${randomUUID()}:`);
+    const cache = createRedisStaleCache(cacheRedis, { prefix: `omnigate:test:routing-facts:${randomUUID()}:`, rewriteMs: DEFAULT_STALE_REWRITE_MS });
     const routing = facts(gw, { cache, cacheTtlMs: 60_000 });
     const first = await routing.gather(subject(VIP));
     assert.deepEqual(first.sources.map((s) => s.status), ['ok', 'ok', 'ok', 'ok']);

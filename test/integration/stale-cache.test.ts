@@ -35,7 +35,7 @@ function countingSets(): { handle: RedisHandle; sets: () => number } {
 test('a hot read that answers the same again is not written again until rewriteMs; a changed answer is written at once', async () => {
   const { handle, sets } = countingSets();
   const REWRITE_MS = 300;
-  const cache = createRedisStaleCache(handle, prefix, REWRITE_MS);
+  const cache = createRedisStaleCache(handle, { prefix, rewriteMs: REWRITE_MS });
   const order = { id: 'ORD-1', status: 'shipped', lines: [{ sku: 'A', qty: 2 }] };
   await cache.set('order:1', order, 60_000);
   const first = await cache.get<typeof order>('order:1');
@@ -58,4 +58,12 @@ test('a hot read that answers the same again is not written again until rewriteM
   // Keys are remembered apart.
   await cache.set('order:2', order, 60_000);
   assert.equal(sets(), 4);
+});
+
+test('with rewriteMs 0 every answer is written, identical or not', async () => {
+  const { handle, sets } = countingSets();
+  const cache = createRedisStaleCache(handle, { prefix, rewriteMs: 0 });
+  const order = { id: 'ORD-3', status: 'shipped' };
+  for (let i = 0; i < 3; i++) await cache.set('order:3', { ...order }, 60_000);
+  assert.equal(sets(), 3);
 });

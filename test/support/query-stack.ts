@@ -49,7 +49,7 @@ export async function startQueryStack(log: Logger, env: Record<string, string> =
   const pipeline = createResiliencePipeline({ log, metrics, limiter: createRedisRateLimiter(cacheRedis, { syncMs: 100 }) });
   const settings = createSettingsProvider(createAjv({ coerceTypes: true, useDefaults: true }), config.resilienceEnv, config.callTimeoutMs);
   const calls = createConnectorCalls({ registry, pipeline, settings });
-  const query = createQueryService({ registry, schemas, calls, cache: createRedisStaleCache(cacheRedis), metrics, staleTtlMs: config.staleTtlMs });
+  const query = createQueryService({ registry, schemas, calls, cache: createRedisStaleCache(cacheRedis, { rewriteMs: config.staleRewriteMs }), metrics, staleTtlMs: config.staleTtlMs });
   const backend = createBullmqJobBackend({ redisUrl: config.redisUrl, log, prefix: JOB_KEY_PREFIX });
   const jobs = createJobQueues({ backend, log, metrics, attempts: config.jobAttempts, backoffMs: config.jobBackoffMs, lockMs: config.jobLockMs });
   await registry.start();

@@ -3,8 +3,6 @@ import { jsonTextOf } from '../../kernel/json-text.ts';
 import type { CacheEntry, StaleCache } from '../../ports/cache.ts';
 import type { RedisHandle } from './redis-client.ts';
 
-/** An answer this node stored and finds again identical is stored again only after this long. */
-export const STALE_REWRITE_MS = 10_000;
 /** How many keys this node remembers what it stored (the hot ones stay: oldest first out). */
 const REMEMBERED_KEYS = 10_000;
 
@@ -16,7 +14,8 @@ const REMEMBERED_KEYS = 10_000;
  * `rewriteMs` ago. So `storedAt` (a stale answer's age) may be up to `rewriteMs` older than the
  * last time the backend gave that answer.
  */
-export function createRedisStaleCache(redis: RedisHandle, prefix = 'omnigate:stale:', rewriteMs = STALE_REWRITE_MS): StaleCache {
+export function createRedisStaleCache(redis: RedisHandle, options: { readonly rewriteMs: number; readonly prefix?: string }): StaleCache {
+  const { rewriteMs, prefix = 'omnigate:stale:' } = options;
   const stored = new Map<string, { digest: string; at: number }>();
   return {
     async get<T>(key: string): Promise<CacheEntry<T> | undefined> {
