@@ -165,7 +165,11 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
     drainTimeoutMs: config.drainTimeoutMs, workerHeapMb: config.workerHeapMb, restartResetMs: config.restartResetMs, healthCheckIntervalMs: config.healthCheckIntervalMs,
     retryMinMs: config.connectorRetryMinMs, retryMaxMs: config.connectorRetryMaxMs, secrets, telemetry: config.telemetry,
     onChange: (outcome) => {
-      if (outcome.action === 'remove' && outcome.result === 'ok') pipeline.forget(outcome.connector);
+      if (outcome.action === 'remove' && outcome.result === 'ok') {
+        pipeline.forget(outcome.connector);
+        // Its worker is gone: its last utilization is no reading of anything.
+        metrics.workerLoopUtilization.remove({ connector: outcome.connector });
+      }
       void events.publish([cloudEvent({ source, type: 'connector.changed', subject: outcome.connector, partitionkey: outcome.connector, data: outcome })]);
     },
     onWorkerVitals: (connector, vitals) => {

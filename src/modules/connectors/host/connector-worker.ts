@@ -157,6 +157,9 @@ try {
   connector = module.default;
   // The manifest crosses as data: functions in it (there should be none) would not.
   send({ type: 'loaded', manifest: JSON.parse(JSON.stringify(connector.manifest)) });
+  // The heartbeat starts now: the first pong reports its first interval, not the package's import.
+  takeVitals();
+  lastProbe = performance.now();
 } catch (err) {
   send({ type: 'load-failed', error: toWire(err) });
 }

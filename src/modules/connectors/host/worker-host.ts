@@ -108,8 +108,8 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
   let heartbeat: NodeJS.Timeout | undefined;
   /** The ping not yet answered, if any. */
   let outstanding: { seq: number; sentAt: number } | undefined;
-  /** The worker's event loop utilization at the last pong: each pong reports the change since. */
-  let busySince: EventLoopUtilization | undefined;
+  /** The worker's event loop utilization at the last pong (or the heartbeat's start): each pong reports the change since. */
+  let eluAtLastPong: EventLoopUtilization | undefined;
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (err: unknown) => void }>();
   const waiting = new Map<string, { resolve: (message: FromWorker) => void; reject: (err: unknown) => void }>();
 
@@ -165,10 +165,10 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
       case 'pong': {
         if (outstanding?.seq === message.seq) outstanding = undefined;
         if (!worker || !options.onVitals) return;
-        const busy = worker.performance.eventLoopUtilization();
-        const { utilization } = busySince ? worker.performance.eventLoopUtilization(busy, busySince) : busy;
+        const elu = worker.performance.eventLoopUtilization();
+        const { utilization } = eluAtLastPong ? worker.performance.eventLoopUtilization(elu, eluAtLastPong) : elu;
         options.onVitals({ ...message.vitals, utilization });
-        busySince = busy;
+        eluAtLastPong = elu;
         return;
       }
       case 'log':
@@ -221,13 +221,13 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
         env: {},
       });
       alive = true;
-      busySince = undefined;
       worker.on('message', onMessage);
       worker.on('error', (err) => die(`crashed: ${scrub(err.message)}`));
       worker.on('exit', (code) => die(`exited with code ${code}`));
       const loaded = await expect('loaded', 15_000);
       if (loaded.type === 'load-failed') throw new Error(scrub(loaded.error.message));
       if (loaded.type !== 'loaded') throw new Error(`unexpected ${loaded.type}`);
+      eluAtLastPong = worker.performance.eventLoopUtilization();
       heartbeat = setInterval(() => {
         if (!outstanding) {
           outstanding = { seq: nextId++, sentAt: Date.now() };
