@@ -97,10 +97,12 @@ class CrmHandler(BaseHTTPRequestHandler):
             reply = self.api.garbage(target)
         else:
             reply = self.api.handle(method, target, self.headers)
+        # Recorded before the reply goes out: a client that has the reply and then asks
+        # /_admin/requests must find this request there (another thread answers that).
+        STATE.record(method, target, reply.status, self._traceparent)
         try:
             self._send(reply)
         finally:
-            STATE.record(method, target, reply.status, self._traceparent)
             log_line(method, target, reply.status, self._traceparent)
 
     # --- request bodies -------------------------------------------------------------------
