@@ -7,7 +7,8 @@
 //   - backend stall: a direct probe slow in the window (the backend itself was slow to answer);
 //   - backend idle: the backend's request log silent for longer than `--slow-ms` (it logs every
 //     request it answers) while its direct probe was answered promptly: the backend was ready,
-//     the gateway's calls did not reach it (the connector worker, or the way to it);
+//     the gateway's calls did not reach it (the connector worker, the way to it, or a main-thread
+//     pause the /healthz probe fell beside: `loops` below tells these apart);
 //   - neither: nothing else seen (Redis, or a stall shorter than the probes' spacing).
 // Also the share of the slow reads' time spent inside the gateway's own span (its access log's
 // `durationMs`), and both loops' stalls over the run from /metrics: the orders connector worker's

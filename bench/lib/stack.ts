@@ -38,7 +38,11 @@ const NODE_FLAGS = (process.env.BENCH_GATEWAY_NODE_FLAGS ?? '').split(/\s+/).fil
  * {@link withoutGatewaySettings}), so this is the way to change one.
  */
 const EXTRA_SETTINGS: Record<string, string> = Object.fromEntries(
-  (process.env.BENCH_GATEWAY_SETTINGS ?? '').split(/\s+/).filter(Boolean).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+  (process.env.BENCH_GATEWAY_SETTINGS ?? '').split(/\s+/).filter(Boolean).map((pair) => {
+    const at = pair.indexOf('=');
+    if (at < 1) throw new Error(`BENCH_GATEWAY_SETTINGS: ${pair} is not NAME=value`);
+    return [pair.slice(0, at), pair.slice(at + 1)];
+  }),
 );
 
 /**
@@ -108,7 +112,7 @@ export async function startStack(rootDir: string, say: (line: string) => void, o
     unlessStopped();
     const gatewayUrl = `http://127.0.0.1:${ports.gateway}`;
     if (await answers(`${gatewayUrl}/healthz`)) throw new Error(`port ${ports.gateway} for the gateway is already in use`);
-    say(`starting the gateway (node --import ./src/instrument.ts src/main.ts, as npm start does; LOG_LEVEL=${BENCH_GATEWAY_ENV.LOG_LEVEL})…`);
+    say(`starting the gateway (node --import ./src/instrument.ts src/main.ts, as npm start does; LOG_LEVEL=${EXTRA_SETTINGS.LOG_LEVEL ?? BENCH_GATEWAY_ENV.LOG_LEVEL}${process.env.BENCH_GATEWAY_SETTINGS ? `; ${process.env.BENCH_GATEWAY_SETTINGS}` : ''})…`);
     mkdirSync(logDir, { recursive: true });
     const running = { backends, redis };
     const spawnGateway = (port: number, env: Record<string, string>, logName: string, profiled: boolean): ChildProcess => {
