@@ -20,7 +20,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { args } from './lib/args.ts';
 import { cpuWindow } from './lib/cpu.ts';
-import { runPaced, type PacedAnswer } from './lib/load.ts';
+import { percentiles, runPaced, type PacedAnswer } from './lib/load.ts';
 import { scrapeCounters } from './lib/probes.ts';
 import { startStack } from './lib/stack.ts';
 
@@ -144,15 +144,18 @@ try {
     inside += Math.min(nearest.durationMs, a.ms);
     total += a.ms;
   }
-  const pct = (values: number[], p: number) => [...values].sort((x, y) => x - y)[Math.min(values.length - 1, Math.floor(values.length * p))] ?? 0;
+  const tail = (answers: readonly Timed[]) => {
+    const { p50, p99 } = percentiles(answers.map((a) => a.ms));
+    return { p50, p99 };
+  };
   const summary = {
     rate, seconds, slowMs,
     // Judge a run's tail only when others left the machine alone (issue 13: under 10 %).
     notOursCpuPct: used.notOursPct,
     gatewayCpuUsPerRead: Math.round(((used.ms.gateway ?? 0) * 1000) / reads.answers.length),
-    reads: { count: reads.answers.length, p50: pct(reads.answers.map((a) => a.ms), 0.5), p99: pct(reads.answers.map((a) => a.ms), 0.99), slow: slow.length },
-    healthzProbe: { p50: pct(healthz.answers.map((a) => a.ms), 0.5), p99: pct(healthz.answers.map((a) => a.ms), 0.99), slowWindows: healthzSlow.size },
-    directProbe: { p50: pct(direct.answers.map((a) => a.ms), 0.5), p99: pct(direct.answers.map((a) => a.ms), 0.99), slowWindows: directSlow.size },
+    reads: { count: reads.answers.length, ...tail(reads.answers), slow: slow.length },
+    healthzProbe: { ...tail(healthz.answers), slowWindows: healthzSlow.size },
+    directProbe: { ...tail(direct.answers), slowWindows: directSlow.size },
     backendSilentWindows: backendSilent.size,
     slowReadWindows: byWindow.size,
     windowsBy: verdicts,

@@ -71,6 +71,7 @@ export function createLoader(deps: ConnectorRegistryDeps, log: Logger, slots: Sl
 
   async function prepare(pkg: StoredPackage, label: string, expectedName: string | undefined, onDeath: (version: ConnectorVersion, reason: string) => void, checkPackage = false): Promise<ConnectorVersion> {
     const connectorLog = log.child({ connector: label });
+    const { onWorkerVitals } = deps;
     let version: ConnectorVersion | undefined;
     const host = createWorkerHost({
       name: label,
@@ -80,7 +81,7 @@ export function createLoader(deps: ConnectorRegistryDeps, log: Logger, slots: Sl
       ...(deps.telemetry ? { telemetry: deps.telemetry } : {}),
       ...(deps.secrets ? { secrets: deps.secrets } : {}),
       onDeath: (reason) => version && onDeath(version, reason),
-      ...(deps.onWorkerVitals ? { onVitals: (vitals: WorkerVitals) => deps.onWorkerVitals?.(label, vitals) } : {}),
+      ...(onWorkerVitals ? { onVitals: (vitals: WorkerVitals) => onWorkerVitals(label, vitals) } : {}),
     });
     try {
       let manifest: ConnectorManifest;
