@@ -1,16 +1,18 @@
 // The test kit's fault proxy in front of a real backend that is asked for no fault itself: the
 // orders-java connector, run by a real gateway, reaches the orders backend only through it.
 import assert from 'node:assert/strict';
+import { Redis } from 'ioredis';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { startFaultProxy, type FaultProxy } from 'omnigate/sdk/testing';
 import { backendAdmin, startTestGateway, type TestGateway } from '../support/gateway.ts';
-import { TEST_URLS } from '../support/ports.ts';
+import { TEST_REDIS_CACHE_URL, TEST_URLS } from '../support/ports.ts';
 import { assertMatchesSpec } from '../support/spec.ts';
 import { waitFor } from '../support/wait.ts';
 
 let proxy: FaultProxy;
 let gw: TestGateway;
 before(async () => {
+  await forgetLastGoodOrders();
   proxy = await startFaultProxy({ target: TEST_URLS.orders });
   gw = await startTestGateway({ OMNIGATE_CONNECTOR_ORDERS_JAVA_BASE_URL: proxy.url, OMNIGATE_CALL_TIMEOUT_MS: '800', OMNIGATE_RESILIENCE_ORDERS_JAVA_VOLUME_THRESHOLD: '1000' });
 });
@@ -20,7 +22,22 @@ after(async () => {
   await proxy.close();
 });
 
-// Order ids no other test reads, so no stale answer stands in for the failure.
+/**
+ * A last good answer would stand in for each failure below (200 `stale`). The ids here are
+ * seldom read elsewhere, but a load test earlier in this lane may reach them, so the lane's cache
+ * Redis forgets every stored order first (files in a lane run one at a time).
+ */
+async function forgetLastGoodOrders(): Promise<void> {
+  const cache = new Redis(TEST_REDIS_CACHE_URL, { lazyConnect: true });
+  try {
+    await cache.connect();
+    const keys = await cache.keys('omnigate:stale:order.get:*');
+    if (keys.length > 0) await cache.del(...keys);
+  } finally {
+    cache.disconnect();
+  }
+}
+
 let nextOrder = 9_360;
 const orderPath = (): string => `/v1/orders/ORD-${String(nextOrder++).padStart(7, '0')}`;
 /** Only the orders API is faulted: the OAuth token endpoint stays reachable. */
