@@ -354,7 +354,7 @@ describe('shutdown and Redis', () => {
     // Each step bounded and named: this test once hung in a full run (the file stopped at 300 s)
     // and said nothing of where. (It was the event log's read, queued for a reconnect, at stop.)
     // The log's tail leaves out the reconnect errors, which fill 30 lines every 2 s while Redis is away.
-    const RECONNECT_NOISE = new Set(['job store error', 'redis error', 'chat fan-out subscriber error']);
+    const RECONNECT_NOISE = new Set(['job store error', 'redis error', 'subscriber error']);
     let gw: TestGateway | undefined;
     const step = <T>(what: string, work: Promise<T>, ms = 30_000): Promise<T> => {
       let timer: NodeJS.Timeout | undefined;

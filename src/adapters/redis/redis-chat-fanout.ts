@@ -1,6 +1,7 @@
-import { Cluster, type Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from '../../kernel/logger.ts';
 import type { ChatFanout, FanoutMessage } from '../../ports/chat-fanout.ts';
+import { subscribeRedis, type RedisSubscription } from './redis-subscriber.ts';
 
 /** Where the conversation store's append publishes each stored event. */
 export const FANOUT_EVENTS_CHANNEL = 'omnigate:chat:events';
@@ -30,9 +31,6 @@ export function parseEventMessage(message: string): FanoutMessage | undefined {
   }
 }
 
-/** Reconnects to one Cluster node before the subscriber moves to another. */
-const CLUSTER_NODE_RETRIES = 3;
-
 /** The Redis fan-out, and the way in for the events this node appended itself. */
 export interface RedisChatFanout extends ChatFanout {
   /**
@@ -60,9 +58,7 @@ export function createRedisChatFanout(deps: RedisChatFanoutDeps): RedisChatFanou
   const log = deps.log.child({ module: 'chat-fanout' });
   const handlers = new Set<(message: FanoutMessage) => void>();
   const resubscribed: (() => void)[] = [];
-  let subscriber: Redis | undefined;
-  let ready: Promise<void> | undefined;
-  let turn = 0;
+  let ready: Promise<RedisSubscription> | undefined;
 
   const deliver = (channel: string, message: string) => {
     const parsed = channel === FANOUT_EVENTS_CHANNEL ? parseEventMessage(message) : parseSignal(message);
@@ -79,52 +75,12 @@ export function createRedisChatFanout(deps: RedisChatFanoutDeps): RedisChatFanou
     }
   };
 
-  /**
-   * A plain connection for subscribing, its subscribe queued while it (re)connects. On a Cluster,
-   * a PUBLISH reaches every node, so one node will do: the next in turn, given up for another
-   * after a few failed reconnects (ioredis's own Cluster subscriber says nothing when it moves).
-   */
-  function newConnection(): Redis {
-    const { client } = deps;
-    if (!(client instanceof Cluster)) return client.duplicate({ enableOfflineQueue: true });
-    const nodes = client.nodes('master');
-    const node = nodes[turn++ % Math.max(1, nodes.length)];
-    if (!node) throw new Error('the Redis Cluster has no master to subscribe on');
-    return node.duplicate({ enableOfflineQueue: true, retryStrategy: (times: number) => (times > CLUSTER_NODE_RETRIES ? null : Math.min(times * 200, 1_000)) });
-  }
-
-  /** Subscribes a new connection; when it comes back after a loss (or is replaced), says so. */
-  function open(isReplacement: boolean): Promise<void> {
-    const connection = newConnection();
-    subscriber = connection;
-    let lost = isReplacement;
-    const subscribed = () =>
-      connection.subscribe(FANOUT_EVENTS_CHANNEL, FANOUT_SIGNALS_CHANNEL).then(() => {
-        if (!lost) return;
-        lost = false;
-        log.info('chat fan-out subscriber back');
-        for (const listener of resubscribed) listener();
-      });
-    connection.on('error', (err: Error) => log.debug({ err }, 'chat fan-out subscriber error'));
-    connection.on('message', deliver);
-    connection.on('close', () => {
-      if (!lost && subscriber === connection) log.warn('chat fan-out subscriber lost: events from other nodes are read from the store once it is back');
-      lost = true;
-    });
-    // Subscribed again (ioredis does too; twice is harmless) before anyone is told to read the gap.
-    connection.on('ready', () => {
-      if (lost && subscriber === connection) subscribed().catch((err: unknown) => log.warn({ err }, 'chat fan-out could not subscribe again'));
-    });
-    // Reconnects given up (a Cluster node gone): another node takes over.
-    connection.on('end', () => {
-      if (subscriber === connection) open(true).catch((err: unknown) => log.warn({ err }, 'chat fan-out could not subscribe on another node'));
-    });
-    return subscribed();
-  }
-
   /** Connects the subscriber once, for every subscription. */
-  function connect(): Promise<void> {
-    ready ??= open(false);
+  function connect(): Promise<RedisSubscription> {
+    ready ??= subscribeRedis({
+      client: deps.client, channels: [FANOUT_EVENTS_CHANNEL, FANOUT_SIGNALS_CHANNEL], log, whileLost: 'events from other nodes are read from the store once it is back',
+      onMessage: deliver, onResubscribed: () => resubscribed.forEach((listener) => listener()),
+    });
     return ready;
   }
 
@@ -136,21 +92,16 @@ export function createRedisChatFanout(deps: RedisChatFanoutDeps): RedisChatFanou
         await connect();
       } catch (err) {
         handlers.delete(own);
-        const failed = subscriber;
-        subscriber = undefined;
         ready = undefined;
-        failed?.disconnect();
         throw err;
       }
       return {
         async close() {
           handlers.delete(own);
-          if (handlers.size > 0 || !subscriber) return;
-          const closing = subscriber;
-          // Unset first: its end must not open another.
-          subscriber = undefined;
+          if (handlers.size > 0 || !ready) return;
+          const closing = ready;
           ready = undefined;
-          await closing.quit().catch(() => closing.disconnect());
+          await (await closing).close();
         },
       };
     },
