@@ -35,6 +35,7 @@ import { startTelemetry } from './kernel/telemetry.ts';
 import { createAjv, createSchemaRegistry } from './kernel/schemas.ts';
 import { buildApp } from './app.ts';
 import { createRedisChatFanout } from './adapters/redis/redis-chat-fanout.ts';
+import { createRedisOutboxBell } from './adapters/redis/redis-outbox-bell.ts';
 import { createRedisPresenceStore } from './adapters/redis/redis-presence-store.ts';
 import { createChatSockets, type ChatSockets } from './modules/chat/ws/chat-sockets.ts';
 import { createProtocol, loadAsyncApi } from './modules/chat/ws/protocol.ts';
@@ -186,7 +187,8 @@ export async function startGateway(config: Config, log: Logger, rootDir: string,
   disposables.defer('jobs', () => jobs.close(listening ? config.shutdownGraceMs : 0));
   // The pipeline and the registry publish through `events` only once they run, after this line.
   // The outbox's last events may still queue webhook deliveries: events close before the jobs.
-  const events = await createEvents({ ...(await eventBusFor(config, log, disposables, host)), nodeId: config.nodeId, dedupe, streams: createRedisStreamStore(redis), leases, log, metrics, outboxBatch: config.outboxBatch, eventLog: config.sseLog, outboxBuckets: config.outboxBuckets, outboxLeaseMs: config.outboxLeaseMs });
+  const events = await createEvents({ ...(await eventBusFor(config, log, disposables, host)), nodeId: config.nodeId, dedupe, streams: createRedisStreamStore(redis), leases, log, metrics, outboxBatch: config.outboxBatch, eventLog: config.sseLog, outboxBuckets: config.outboxBuckets, outboxLeaseMs: config.outboxLeaseMs,
+    bell: createRedisOutboxBell({ client: redis.client, log }), outboxPollMs: config.outboxPollMs });
   disposables.defer('events', () => events.close(listening ? Math.min(5_000, config.shutdownGraceMs) : 0));
   const fileAudit = createFileAuditLog(config.auditFile);
   const audit = host ? host.auditLog(fileAudit) : fileAudit;

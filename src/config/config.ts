@@ -50,6 +50,8 @@ export const DEFAULT_MESSAGE_TICKET_ATTEMPTS = 40;
 export const DEFAULT_JOB_LOCK_MS = 30_000;
 export const DEFAULT_OUTBOX_BUCKETS = 16;
 export const DEFAULT_OUTBOX_LEASE_MS = 10_000;
+/** The outbox relay's safety poll: the bell wakes it for every event, this catches a lost ring. */
+export const DEFAULT_OUTBOX_POLL_MS = 1_000;
 export const DEFAULT_KAFKA_SESSION_TIMEOUT_MS = 10_000;
 export const DEFAULT_SSE_MAX_PER_KEY = 100;
 export const DEFAULT_SSE_MAX_BUFFER_BYTES = 256 * 1024;
@@ -114,6 +116,7 @@ const ENV_SCHEMA = {
     OMNIGATE_OUTBOX_BATCH: { type: 'integer', minimum: 1, maximum: 10_000, default: 100 },
     OMNIGATE_OUTBOX_BUCKETS: { type: 'integer', minimum: 1, maximum: 1_024, default: DEFAULT_OUTBOX_BUCKETS },
     OMNIGATE_OUTBOX_LEASE_MS: { type: 'integer', minimum: 500, maximum: 600_000, default: DEFAULT_OUTBOX_LEASE_MS },
+    OMNIGATE_OUTBOX_POLL_MS: { type: 'integer', minimum: 10, maximum: 60_000, default: DEFAULT_OUTBOX_POLL_MS },
     OMNIGATE_KAFKA_SESSION_TIMEOUT_MS: { type: 'integer', minimum: 1_000, maximum: 300_000, default: DEFAULT_KAFKA_SESSION_TIMEOUT_MS },
     OMNIGATE_EVENT_POLLING: { type: 'boolean', default: true },
     OMNIGATE_RATE_LIMIT_PER_KEY: { type: 'integer', minimum: 1, maximum: 100_000_000, default: DEFAULT_RATE_LIMIT_PER_KEY },
@@ -207,6 +210,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
     outboxBatch: raw.OMNIGATE_OUTBOX_BATCH as number,
     outboxBuckets: raw.OMNIGATE_OUTBOX_BUCKETS as number,
     outboxLeaseMs: raw.OMNIGATE_OUTBOX_LEASE_MS as number,
+    outboxPollMs: raw.OMNIGATE_OUTBOX_POLL_MS as number,
     kafkaSessionTimeoutMs: raw.OMNIGATE_KAFKA_SESSION_TIMEOUT_MS as number,
     eventPolling: raw.OMNIGATE_EVENT_POLLING as boolean,
     rateLimitPerKey: raw.OMNIGATE_RATE_LIMIT_PER_KEY as number,

@@ -81,6 +81,8 @@ export interface Config {
   readonly outboxBuckets: number;
   /** `OMNIGATE_OUTBOX_LEASE_MS`: how long a node's lease on a bucket lasts unrenewed (a dead node's buckets move after it). */
   readonly outboxLeaseMs: number;
+  /** `OMNIGATE_OUTBOX_POLL_MS`: how often the relay looks at its buckets when no ring told it of new events (a lost ring waits at most this). */
+  readonly outboxPollMs: number;
   /** `OMNIGATE_KAFKA_SESSION_TIMEOUT_MS`: how long a consumer may be silent before the broker hands its partitions to the others. */
   readonly kafkaSessionTimeoutMs: number;
   /** `OMNIGATE_EVENT_POLLING`: poll connectors that have poll() (one node at a time). */

@@ -9,6 +9,7 @@ import { createMemoryStreamStore } from '../../src/adapters/memory/memory-stream
 import { createRedisChatFanout } from '../../src/adapters/redis/redis-chat-fanout.ts';
 import { createRedis, type RedisHandle } from '../../src/adapters/redis/redis-client.ts';
 import { conversationKeys, createRedisConversationStore } from '../../src/adapters/redis/redis-conversation-store.ts';
+import { createRedisOutboxBell } from '../../src/adapters/redis/redis-outbox-bell.ts';
 import { createRedisStreamStore } from '../../src/adapters/redis/redis-stream-store.ts';
 import { CONVERSATIONS_TOPIC } from '../../src/kernel/events.ts';
 import type { ConversationEvent } from '../../src/modules/chat/conversation.types.ts';
@@ -323,6 +324,37 @@ describe('Redis: a node\'s own appends reach its subscribers without the round t
     await assert.rejects(append(store, newId(), 0, ['x']), { code: 'STORE_UNAVAILABLE' });
     assert.deepEqual(handed, []);
   });
+});
+
+describe('the outbox bell over Redis', () => {
+  for (const name of ['redis', 'redis cluster']) {
+    test(`${name}: an append rings it once with its bucket's outbox stream; another node's ring is heard; a dropped listener says it may have missed some`, async () => {
+      const client = name === 'redis' ? redis!.client : cluster!;
+      const log = pino({ level: 'silent' });
+      const heard: string[][] = [];
+      let missed = 0;
+      const listener = await createRedisOutboxBell({ client, log }).listen({ onRing: (streams) => void heard.push([...streams]), onMissed: () => void (missed += 1) });
+      try {
+        const store = createRedisConversationStore<ConversationEvent>({ client, isUp: () => true, nodeId: 'n-1', buckets: BUCKETS, outboxKey });
+        const id = newId();
+        const stream = outboxKey(outboxBucketOf(id, BUCKETS));
+        assert.equal((await append(store, id, 0, ['a', 'b'])).outcome, 'appended');
+        await waitFor("the append's ring", () => heard.some((streams) => streams.includes(stream)), WAIT);
+        const other = [`${stream}:other-1`, `${stream}:other-2`];
+        createRedisOutboxBell({ client, log }).ring(other);
+        await waitFor("another node's ring", () => heard.some((streams) => streams[0] === other[0]), WAIT);
+        assert.deepEqual(heard.filter((streams) => streams.some((s) => s.startsWith(stream))), [[stream], other], 'one ring for the two events, then the other ring whole');
+
+        await (name === 'redis' ? redis!.client.client('KILL', 'TYPE', 'pubsub') : Promise.all(cluster!.nodes('master').map((node) => node.client('KILL', 'TYPE', 'pubsub'))));
+        await waitFor('the listener to say rings may have been missed', () => missed > 0, WAIT);
+        const later = newId();
+        await append(store, later, 0, ['after the drop']);
+        await waitFor('a ring after the drop', () => heard.some((streams) => streams.includes(outboxKey(outboxBucketOf(later, BUCKETS)))), WAIT);
+      } finally {
+        await listener.close();
+      }
+    });
+  }
 });
 
 describe('ConversationStore on the Redis Cluster', () => {

@@ -4,7 +4,8 @@
 --       5.. index sorted sets: first the ones left (ARGV[8] of them), then the ones joined.
 -- ARGV: 1 client id ('' none), 2 expected seq, 3 event count, 4 expire ms ('' keep),
 --       5 snapshot JSON, 6 index score, 7 conversation id, 8 indexes left, 9 fan-out channel,
---       10 outbox topic, then per event: its JSON, its CloudEvent JSON, its fan-out message.
+--       10 outbox topic, 11 outbox bell channel, then per event: its JSON, its CloudEvent JSON,
+--       its fan-out message.
 -- Returns {'duplicate'|'conflict'|'appended', seq}.
 local clientId = ARGV[1]
 if clientId ~= '' then
@@ -16,7 +17,7 @@ if head ~= tonumber(ARGV[2]) then return {'conflict', head} end
 
 local count = tonumber(ARGV[3])
 for i = 1, count do
-  local at = 10 + (i - 1) * 3
+  local at = 11 + (i - 1) * 3
   -- Entry ids are 0-<seq>: XRANGE addresses seqs directly, and XADD refuses a seq that is not new.
   redis.call('XADD', KEYS[1], '0-' .. (head + i), 'e', ARGV[at + 1])
   redis.call('XADD', KEYS[4], '*', 'e', ARGV[at + 2], 't', ARGV[10])
@@ -37,6 +38,8 @@ else
   redis.call('PERSIST', KEYS[3])
 end
 
--- Published last: a node that hears of an event can already read it.
-for i = 1, count do redis.call('PUBLISH', ARGV[9], ARGV[10 + (i - 1) * 3 + 3]) end
+-- Published last: a node that hears of an event can already read it. The bell wakes the relay
+-- of the outbox bucket, whichever node holds it.
+for i = 1, count do redis.call('PUBLISH', ARGV[9], ARGV[11 + (i - 1) * 3 + 3]) end
+redis.call('PUBLISH', ARGV[11], KEYS[4])
 return {'appended', seq}

@@ -7,6 +7,7 @@ import { bucketTag, outboxBucketOf } from '../../modules/events/outbox-buckets.t
 import type { AppendResult, ConversationStore, StoredEventBase } from '../../ports/conversation-store.ts';
 import { byNewest, pageOf, parseCursor, type Ranked } from '../conversation-pages.ts';
 import { eventMessage, FANOUT_EVENTS_CHANNEL } from './redis-chat-fanout.ts';
+import { OUTBOX_BELL_CHANNEL } from './redis-outbox-bell.ts';
 
 export interface RedisConversationStoreDeps {
   /** A standalone Redis or a Redis Cluster: every command of one conversation goes to one slot. */
@@ -18,7 +19,8 @@ export interface RedisConversationStoreDeps {
   readonly buckets: number;
   /**
    * The outbox stream of a bucket, as the relay reads it (`events.outbox.streamKey`). It carries
-   * the bucket's hash tag, as the conversation's keys do, so the append writes both in one script.
+   * the bucket's hash tag, as the conversation's keys do, so the append writes both in one script,
+   * and rings the outbox bell (`OUTBOX_BELL_CHANNEL`) with it for the node that relays the bucket.
    */
   readonly outboxKey: (bucket: number) => string;
   /** Replicas that must have an append before it resolves (`WAIT`); 0 or absent: none. */
@@ -115,7 +117,7 @@ export function createRedisConversationStore<E extends StoredEventBase>(deps: Re
       const indexKeys = [...index.remove, ...index.add].map((name) => indexKey(keys.bucket, name));
       const [outcome, seq] = await runAppend(
         [keys.events, keys.head, keys.clients, deps.outboxKey(keys.bucket), ...indexKeys],
-        [input.clientId ?? '', input.expectedSeq, events.length, input.expireAfterMs === undefined ? '' : Math.max(1, Math.round(input.expireAfterMs)), JSON.stringify(input.snapshot ?? null), index.score, input.conversationId, index.remove.length, FANOUT_EVENTS_CHANNEL, CONVERSATIONS_TOPIC, ...perEvent],
+        [input.clientId ?? '', input.expectedSeq, events.length, input.expireAfterMs === undefined ? '' : Math.max(1, Math.round(input.expireAfterMs)), JSON.stringify(input.snapshot ?? null), index.score, input.conversationId, index.remove.length, FANOUT_EVENTS_CHANNEL, CONVERSATIONS_TOPIC, OUTBOX_BELL_CHANNEL, ...perEvent],
       );
       if (outcome === 'conflict') return { outcome, seq };
       if (waitReplicas > 0) await waitForReplicas(keys.head);

@@ -3,6 +3,7 @@ import type { Logger } from '../../kernel/logger.ts';
 import type { DedupeStore } from '../../ports/dedupe-store.ts';
 import type { BatchHandler, CloudEvent, EventBus, EventHandler, Subscription } from '../../ports/event-bus.ts';
 import type { LeaseStore } from '../../ports/lease-store.ts';
+import type { OutboxBell } from '../../ports/outbox-bell.ts';
 import type { StreamStore } from '../../ports/stream-store.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { deduplicated, deduplicatedBatch } from './dedupe.ts';
@@ -31,6 +32,9 @@ export interface EventsDeps {
   /** Outbox buckets (the same on every node) and how long a node leases one. */
   readonly outboxBuckets?: number;
   readonly outboxLeaseMs?: number;
+  /** Wakes the relay that holds a bucket when another node (or a script) queues events in it; with it, the relay polls only every `outboxPollMs`. */
+  readonly bell?: OutboxBell;
+  readonly outboxPollMs?: number;
 }
 
 /** Publishing (through the outbox), subscribing (deduplicated), and the shared event log for SSE. */
@@ -69,6 +73,8 @@ export async function createEvents(deps: EventsDeps): Promise<Events> {
     // With Kafka the buckets are the cluster's, leased by the live nodes; the in-process bus is this node's alone.
     ...(deps.isShared ? { leaseMs: deps.outboxLeaseMs ?? DEFAULT_OUTBOX_LEASE_MS } : {}),
     ...(deps.outboxBatch ? { batchSize: deps.outboxBatch } : {}),
+    ...(deps.bell ? { bell: deps.bell } : {}),
+    ...(deps.outboxPollMs ? { pollMs: deps.outboxPollMs } : {}),
   });
   const eventLog = await createEventLog({ bus, streams: deps.streams, log, metrics: deps.metrics, ...(deps.eventLog ? { retentionMs: deps.eventLog.retentionMs, maxLength: deps.eventLog.maxEvents } : {}) });
   const subscriptions = new Set<Subscription>();

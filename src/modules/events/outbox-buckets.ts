@@ -70,6 +70,8 @@ export function createBucketLeases(deps: {
   buckets: number;
   leaseMs: number;
   settle(bucket: number): Promise<void>;
+  /** A bucket not held before was taken (at start, or over from a node gone or leaving). */
+  onAcquired?(): void;
 }): BucketLeases {
   const log = deps.log.child({ module: 'outbox-leases' });
   const store = deps.leases;
@@ -90,6 +92,7 @@ export function createBucketLeases(deps: {
     const startedAt = Date.now();
     // Expiries by the store's clock, so that nodes whose clocks disagree still agree on who lives.
     const live = await store.heartbeat(NODES_KEY, deps.instanceId, deps.leaseMs);
+    let acquired = false;
     const twins = live.filter((id) => id !== deps.instanceId && id.startsWith(`${deps.nodeId}#`));
     if (twins.length > 0 && !warnedTwin) {
       warnedTwin = true;
@@ -103,10 +106,13 @@ export function createBucketLeases(deps: {
           await release(bucket);
           return;
         }
-        if (await store.acquire(leaseKey(bucket), deps.instanceId, deps.leaseMs)) heldUntil.set(bucket, startedAt + deps.leaseMs);
-        else heldUntil.delete(bucket);
+        if (await store.acquire(leaseKey(bucket), deps.instanceId, deps.leaseMs)) {
+          acquired ||= (heldUntil.get(bucket) ?? 0) <= Date.now();
+          heldUntil.set(bucket, startedAt + deps.leaseMs);
+        } else heldUntil.delete(bucket);
       }),
     );
+    if (acquired) deps.onAcquired?.();
   }
 
   const beating = (async () => {

@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { pino } from 'pino';
 import { createMemoryEventBus } from '../../adapters/memory/memory-event-bus.ts';
 import { createMemoryLeaseStore } from '../../adapters/memory/memory-lease-store.ts';
+import { createMemoryOutboxBell } from '../../adapters/memory/memory-outbox-bell.ts';
 import { createMemoryStreamStore } from '../../adapters/memory/memory-stream-store.ts';
 import { cloudEvent } from '../../kernel/events.ts';
 import type { CloudEvent, EventBus } from '../../ports/event-bus.ts';
 import type { LeaseStore } from '../../ports/lease-store.ts';
+import type { OutboxBell } from '../../ports/outbox-bell.ts';
 import type { StreamStore } from '../../ports/stream-store.ts';
 import { createMetrics } from '../observability/metrics.ts';
 import { bucketKey, outboxBucketOf } from './outbox-buckets.ts';
@@ -36,8 +38,9 @@ function refusingBus(refuse: { down: boolean; maxBatch: number }) {
   return { bus: wrapped, got };
 }
 
-function outboxOf(bus: EventBus, stores: { streams: StreamStore; leases: LeaseStore }, node = 'node-a', leaseMs?: number): Outbox {
-  const outbox = createOutbox({ ...stores, bus, log, metrics: createMetrics(), nodeId: node, instanceId: `${node}#1`, buckets: 4, ...(leaseMs ? { leaseMs } : {}) });
+function outboxOf(bus: EventBus, stores: { streams: StreamStore; leases: LeaseStore }, node = 'node-a', leaseMs?: number, bell?: OutboxBell): Outbox {
+  // With a bell, a poll so long that only a nudge or a ring gets an event out within a test's wait.
+  const outbox = createOutbox({ ...stores, bus, log, metrics: createMetrics(), nodeId: node, instanceId: `${node}#1`, buckets: 4, ...(leaseMs ? { leaseMs } : {}), ...(bell ? { bell, pollMs: 60_000 } : {}) });
   open.push(outbox);
   return outbox;
 }
@@ -116,4 +119,50 @@ test('two nodes share the buckets through leases: every event goes out once, in 
   assert.equal(new Set(got.map((e) => e.id)).size, sent.length);
   assert.equal(got.length, sent.length);
   for (const key of ['w', 'x', 'y', 'z']) assert.deepEqual(order(got, key), [0, 1, 2, 3, 4]);
+});
+
+describe('with the bell, the relay polls only as a safety net (here: once a minute)', () => {
+  test('events emitted while a round is in flight go out right after it, not at the next poll', async () => {
+    const { bus, got } = refusingBus({ down: false, maxBatch: 1_000 });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let sends = 0;
+    const gated: EventBus = { ...bus, publish: async (batch, options) => { if (sends++ === 0) await held; await bus.publish(batch, options); } };
+    const outbox = outboxOf(gated, stores(), 'node-a', undefined, createMemoryOutboxBell());
+    await outbox.emit(events(['first'], 1));
+    await until(() => sends === 1);
+    await outbox.emit(events(['second'], 1));
+    release();
+    await until(() => got.length === 2);
+    assert.deepEqual(got.map((e) => e.partitionkey), ['first', 'second']);
+  });
+
+  test('events one node emits into buckets another node holds go out when the bell rings there', async () => {
+    const { bus, got } = refusingBus({ down: false, maxBatch: 1_000 });
+    const shared = stores();
+    const bell = createMemoryOutboxBell();
+    const a = outboxOf(bus, shared, 'node-a', 1_000, bell);
+    outboxOf(bus, shared, 'node-b', 1_000, bell);
+    // Leases renew every 100 ms: the buckets have settled between the two nodes well within this.
+    await new Promise((r) => setTimeout(r, 1_000));
+    const keys = ['w', 'x', 'y', 'z', 'v', 'u'];
+    assert.equal(new Set(keys.map((k) => outboxBucketOf(k, 4))).size, 4, 'the keys fall in every bucket');
+    await a.emit(events(keys, 2));
+    await until(() => got.length === keys.length * 2);
+    for (const key of keys) assert.deepEqual(order(got, key), [0, 1]);
+  });
+
+  test('an append that rings the bell itself (as the conversation script does) is relayed at once', async () => {
+    const { bus, got } = refusingBus({ down: false, maxBatch: 1_000 });
+    const store = stores();
+    const bell = createMemoryOutboxBell();
+    const outbox = outboxOf(bus, store, 'node-a', undefined, bell);
+    await outbox.flush(1_000);
+    const [event] = events(['scripted'], 1);
+    const stream = outbox.streamKey(outboxBucketOf('scripted', 4));
+    await store.streams.append([{ stream, fields: { e: JSON.stringify(event), t: '' } }]);
+    bell.ring([stream]);
+    await until(() => got.length === 1);
+    assert.equal(got[0]?.id, event?.id);
+  });
 });

@@ -3,6 +3,7 @@ import { parseKeepingText } from '../../kernel/json-text.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import type { CloudEvent, EventBus } from '../../ports/event-bus.ts';
 import type { LeaseStore } from '../../ports/lease-store.ts';
+import type { OutboxBell } from '../../ports/outbox-bell.ts';
 import type { StreamEntry, StreamStore } from '../../ports/stream-store.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { allBuckets, bucketKey, createBucketLeases, outboxBucketOf, type BucketLeases } from './outbox-buckets.ts';
@@ -11,8 +12,13 @@ export const DEFAULT_OUTBOX_BATCH = 100;
 export const DEFAULT_MEMORY_BUFFER = 10_000;
 /** What a caller that needs its events stored is told to wait before it tries again. */
 export const STORE_RETRY_AFTER_MS = 1_000;
-/** How long the relay waits between rounds unless whole batches wait (`emit` wakes it at once). */
+/**
+ * How long the relay waits between rounds, unless whole batches wait, when nothing wakes it for
+ * the events other nodes (and scripts) queue: without a bell. This node's own `emit` wakes it at once.
+ */
 export const RELAY_IDLE_MS = 50;
+/** With a bell, the relay's poll is only the safety net for a ring that was lost. */
+export const DEFAULT_RELAY_POLL_MS = 1_000;
 /** Emits whose events go to Redis in one transaction at most. */
 const MAX_APPEND_GROUP = 1_000;
 
@@ -75,6 +81,14 @@ export interface OutboxDeps {
   /** Buckets are leased for this long (renewed every tenth of it); absent: the bus is this node's own, no leases. */
   readonly leaseMs?: number;
   readonly batchSize?: number;
+  /**
+   * Rung for events queued in a bucket another node relays, and heard for this node's buckets
+   * (scripts that append to a bucket's stream ring it too). Absent: the relay polls every
+   * `RELAY_IDLE_MS` for what it is not told of.
+   */
+  readonly bell?: OutboxBell;
+  /** With a bell, how long the relay waits between rounds when no ring comes (`DEFAULT_RELAY_POLL_MS`). */
+  readonly pollMs?: number;
 }
 
 export function createOutbox(deps: OutboxDeps): Outbox {
@@ -95,25 +109,62 @@ export function createOutbox(deps: OutboxDeps): Outbox {
   const lastAppended = new Map<number, string>();
   let closed = false;
   let wake: (() => void) | undefined;
+  /** Nudged since the round began: the next wait ends at once, so nothing nudged mid-round waits for the poll. */
+  let rung = false;
   let failures = 0;
+  /** Heard: rings reach this relay (until then, and without a bell, it polls every RELAY_IDLE_MS). */
+  let hearing = false;
+  const pollMs = deps.pollMs ?? DEFAULT_RELAY_POLL_MS;
+  const bucketOfKey = new Map(Array.from({ length: deps.buckets }, (_, b) => [keyOf(b), b]));
 
   const leases: BucketLeases = deps.leaseMs === undefined
     ? allBuckets(deps.buckets)
-    : createBucketLeases({ leases: deps.leases, log, instanceId: deps.instanceId, nodeId: deps.nodeId, buckets: deps.buckets, leaseMs: deps.leaseMs, settle: async (b) => void (await inFlight.get(b)?.catch(() => undefined)) });
+    : createBucketLeases({
+      leases: deps.leases, log, instanceId: deps.instanceId, nodeId: deps.nodeId, buckets: deps.buckets, leaseMs: deps.leaseMs,
+      settle: async (b) => void (await inFlight.get(b)?.catch(() => undefined)),
+      // A bucket taken over may hold events whose ring went to its former holder.
+      onAcquired: () => nudge(),
+    });
 
-  const nudge = () => wake?.();
+  function nudge(): void {
+    rung = true;
+    wake?.();
+  }
   const idle = (ms: number) => new Promise<void>((resolve) => {
+    if (rung || closed) return resolve();
     const timer = setTimeout(resolve, ms);
     wake = () => {
       clearTimeout(timer);
       resolve();
     };
   });
+
+  const listening = deps.bell?.listen({
+    onRing: (streams) => {
+      if (streams.some((stream) => leases.holds(bucketOfKey.get(stream) ?? -1))) nudge();
+    },
+    onMissed: nudge,
+  }).then(
+    (listener) => {
+      hearing = true;
+      return listener;
+    },
+    (err: unknown) => {
+      log.warn({ err }, 'outbox bell not heard: the relay polls every 50 ms instead');
+      return undefined;
+    },
+  );
   const pendingOf = (events: readonly CloudEvent[], topic: string): Pending[] => events.map((event) => ({ event, topic, bucket: outboxBucketOf(event.partitionkey, deps.buckets) }));
 
   async function append(items: readonly Pending[]): Promise<void> {
     const ids = await streams.append(items.map(({ event, topic, bucket }) => ({ stream: keyOf(bucket), fields: { e: JSON.stringify(event), t: topic } })));
     items.forEach(({ bucket }, i) => lastAppended.set(bucket, ids[i] ?? '0-0'));
+    // The relay of a bucket this node does not hold hears of it by the bell; its own, by `nudge`.
+    if (deps.bell) {
+      const elsewhere = new Set<string>();
+      for (const { bucket } of items) if (!leases.holds(bucket)) elsewhere.add(keyOf(bucket));
+      if (elsewhere.size > 0) deps.bell.ring([...elsewhere]);
+    }
   }
 
   /**
@@ -231,6 +282,7 @@ export function createOutbox(deps: OutboxDeps): Outbox {
    * waiting (more may wait behind it).
    */
   async function relayOnce(): Promise<{ sent: number; full: boolean }> {
+    rung = false;
     if (!streams.isUp()) return { sent: 0, full: false };
     await moveMemory().catch(() => undefined);
     const buckets = leases.held();
@@ -275,7 +327,7 @@ export function createOutbox(deps: OutboxDeps): Outbox {
         }
         // Straight on while whole batches wait; otherwise the next round gathers what came meanwhile
         // (a round per event would cost a send and a delete per event, and read every bucket again).
-        if (!full) await idle(RELAY_IDLE_MS);
+        if (!full) await idle(hearing ? pollMs : RELAY_IDLE_MS);
       } catch (err) {
         failures += 1;
         if (failures === 1 || failures % 20 === 0) log.warn({ err, failures }, 'event bus unreachable: events wait in the outbox');
@@ -349,6 +401,7 @@ export function createOutbox(deps: OutboxDeps): Outbox {
       closed = true;
       nudge();
       await relay;
+      await (await listening)?.close();
       await leases.close();
     },
   };
