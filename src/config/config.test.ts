@@ -84,3 +84,12 @@ describe('stale cache', () => {
     assert.match(problemsOf({ ...keys, OMNIGATE_STALE_REWRITE_MS: '-1' })[0] ?? '', /OMNIGATE_STALE_REWRITE_MS/);
   });
 });
+
+describe('outbox relay', () => {
+  test('polls every second by default (the bell wakes it meanwhile), takes a minute, and refuses under 10 ms', () => {
+    const keys = { OMNIGATE_API_KEYS: `alice:${A}` };
+    assert.equal(loadConfig(keys, '/tmp').outboxPollMs, 1_000);
+    assert.equal(loadConfig({ ...keys, OMNIGATE_OUTBOX_POLL_MS: '60000' }, '/tmp').outboxPollMs, 60_000);
+    assert.match(problemsOf({ ...keys, OMNIGATE_OUTBOX_POLL_MS: '5' })[0] ?? '', /OMNIGATE_OUTBOX_POLL_MS/);
+  });
+});
