@@ -7,19 +7,26 @@
 //     20,000/s for 60 s) as request handlers do; an independent Kafka consumer and an SSE client
 //     count them and time them from publish; the outbox depth is sampled every second. Baseline:
 //     kafkajs alone producing and consuming the same events as fast as it can, in the same run.
-// Usage: node bench/events.ts [events=20000] [--rate=20000] [--seconds=60] [--only=sustained]
+//  4. the outbox across nodes (`--only=nodes`): publish → SSE paced 100/s on one of two gateways
+//     that share the outbox buckets (half of the events relayed by the other node, woken by the
+//     outbox bell), against one gateway alone in the same run; and the durable Redis's commands/s
+//     while one gateway sits idle, with the relay's poll at its default against a 50 ms poll (the
+//     relay before the bell polled every bucket every 50 ms).
+// Usage: node bench/events.ts [events=20000] [--rate=20000] [--seconds=60] [--only=latency|sustained|nodes]
 //   (~3 min; everything on loopback, stopped at the end)
 import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { pino } from 'pino';
 import { startKafka } from '../scripts/lib/kafka.ts';
 import { startRedisPair } from '../scripts/lib/redis.ts';
 import { EVENTS_TOPIC } from '../src/adapters/kafka/kafka-event-bus.ts';
 import { EVENT_LOG_GROUP } from '../src/modules/events/event-log.ts';
+import { bucketKey, DEFAULT_OUTBOX_BUCKETS } from '../src/modules/events/outbox-buckets.ts';
 import { WEBHOOK_GROUP } from '../src/modules/webhooks/webhooks.service.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { cloudEvent } from '../src/kernel/events.ts';
@@ -46,11 +53,11 @@ const redis = await startRedisPair({ port: 27479, cachePort: 27480, dir: join(di
 const client = new Kafka({ clientId: 'bench', brokers: kafka.brokers, logLevel: logLevel.NOTHING });
 const running: Gateway[] = [];
 
-async function gateway(batch: number): Promise<Gateway> {
+async function gateway(batch: number, settings: Record<string, string> = {}): Promise<Gateway> {
   const config = loadConfig({
     PORT: '0', OMNIGATE_API_KEYS: `bench:${EVENTS_BENCH_KEY}`, ...redis.env, KAFKA_BROKERS: kafka.brokers.join(','),
     NODE_ID: `bench-${batch}-${randomUUID().slice(0, 8)}`, OMNIGATE_OUTBOX_BATCH: String(batch), OMNIGATE_CONNECTORS_DIR: join(dir, 'connectors'),
-    OMNIGATE_RATE_LIMIT_PER_KEY: '100000000', LOG_LEVEL: 'silent',
+    OMNIGATE_RATE_LIMIT_PER_KEY: '100000000', LOG_LEVEL: 'silent', ...settings,
   }, root);
   const gw = await startGateway(config, log, root);
   running.push(gw);
@@ -91,14 +98,14 @@ async function throughput(batch: number) {
   return { batch, events: total, publishMsPerEvent: published / total, endToEndPerSec: Math.round(total / seconds) };
 }
 
-async function sseLatency() {
-  const gw = await gateway(100);
+/** Publish → SSE through `gw`, paced 100/s, keyed over 10 aggregates (several buckets). */
+async function sseLatency(gw: Gateway, count = samples) {
   const res = await fetch(`${gw.url}/v1/events/stream?type=bench.timed`, { headers: { 'x-api-key': EVENTS_BENCH_KEY } });
   const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
   const latencies: number[] = [];
   let buffer = '';
   const reading = (async () => {
-    while (latencies.length < samples) {
+    while (latencies.length < count) {
       const { value, done } = await reader.read();
       if (done) return;
       buffer += value;
@@ -110,13 +117,75 @@ async function sseLatency() {
     }
   })();
   await new Promise((r) => setTimeout(r, 1_000));
-  for (let i = 0; i < samples; i++) {
+  for (let i = 0; i < count; i++) {
     await gw.events.publish([cloudEvent({ source: '/bench', type: 'bench.timed', subject: 'timed', partitionkey: `t${i % 10}`, data: { at: performance.now() } })]);
     await new Promise((r) => setTimeout(r, 10));
   }
   await reading;
   await reader.cancel();
   return latencies;
+}
+
+async function stop(gws: readonly Gateway[]): Promise<void> {
+  for (const gw of gws) {
+    await gw.stop();
+    running.splice(running.indexOf(gw), 1);
+  }
+}
+
+/** Until every outbox bucket is leased, and each of `gws` holds some. */
+async function leasesSettled(gws: readonly Gateway[]): Promise<void> {
+  const durable = new Redis(redis.env.REDIS_URL);
+  try {
+    const keys = Array.from({ length: DEFAULT_OUTBOX_BUCKETS }, (_, b) => `${bucketKey(b)}:lease`);
+    for (let tries = 0; ; tries++) {
+      const holders = await durable.mget(...keys);
+      const byNode = gws.map((gw) => holders.filter((h) => h?.startsWith(`${gw.events.nodeId}#`)).length);
+      if (holders.every((h) => h !== null) && byNode.every((n) => n > 0) && byNode.reduce((a, b) => a + b, 0) === keys.length) return;
+      if (tries > 300) throw new Error(`the outbox leases did not settle: ${byNode.join(' / ')}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    durable.disconnect();
+  }
+}
+
+/** The durable Redis's commands per second over `seconds`, by command, while nothing is asked of the gateway. */
+async function idleCommands(seconds: number): Promise<Record<string, number>> {
+  const durable = new Redis(redis.env.REDIS_URL);
+  const calls = async () => new Map([...(await durable.info('commandstats')).matchAll(/^cmdstat_(\S+?):calls=(\d+)/gm)].map(([, name, n]) => [name as string, Number(n)]));
+  try {
+    const before = await calls();
+    await new Promise((r) => setTimeout(r, seconds * 1_000));
+    const after = await calls();
+    const perSec = [...after].map(([name, n]) => [name, Math.round(((n - (before.get(name) ?? 0)) / seconds) * 10) / 10] as const).filter(([name, n]) => n > 0 && name !== 'info');
+    return Object.fromEntries(perSec.sort((a, b) => b[1] - a[1]));
+  } finally {
+    durable.disconnect();
+  }
+}
+
+/** 4.: one gateway alone, then two sharing the buckets; then one idle, with the default poll and with a 50 ms one. */
+async function acrossNodes() {
+  const one = [await gateway(100)];
+  await leasesSettled(one);
+  // The first gateway of the run meets cold topics and consumer groups: not what is measured.
+  await sseLatency(one[0]!, 100);
+  const alone = await sseLatency(one[0]!);
+  await stop(one);
+  const two = [await gateway(100), await gateway(100)];
+  await leasesSettled(two);
+  const shared = await sseLatency(two[0]!);
+  await stop(two);
+  const idle: Record<string, Record<string, number>> = {};
+  for (const [name, settings] of [['poll 50 ms', { OMNIGATE_OUTBOX_POLL_MS: '50' }], ['default poll', {}]] as const) {
+    const gw = await gateway(100, settings);
+    await leasesSettled([gw]);
+    await new Promise((r) => setTimeout(r, 2_000));
+    idle[name] = await idleCommands(10);
+    await stop([gw]);
+  }
+  return { alone, shared, idle };
 }
 
 /** For the baselines: a topic of their own (6 partitions, as the gateway's), a producer set as the gateway's and a consumer subscribed from its start. */
@@ -317,7 +386,9 @@ try {
     const unbatched = await throughput(1);
     const batched = await throughput(100);
     const direct = await kafkaLatency();
-    const sse = await sseLatency();
+    const latencyGateway = await gateway(100);
+    const sse = await sseLatency(latencyGateway);
+    await stop([latencyGateway]);
     const latencyMs = { kafkaDirect: { p50: percentile(direct, 50), p99: percentile(direct, 99) }, publishToSse: { p50: percentile(sse, 50), p99: percentile(sse, 99) } };
     Object.assign(result, { throughput: { unbatched, batched, ratio: Number((batched.endToEndPerSec / unbatched.endToEndPerSec).toFixed(2)) }, latencyMs });
     rows.push(
@@ -326,6 +397,19 @@ try {
       { measure: 'ratio batched/unbatched', value: (batched.endToEndPerSec / unbatched.endToEndPerSec).toFixed(2) },
       { measure: 'kafkajs produce→consume p50 / p99 ms (baseline)', value: ms(latencyMs.kafkaDirect) },
       { measure: 'publish→SSE p50 / p99 ms, paced 100/s', value: ms(latencyMs.publishToSse) },
+    );
+  }
+  if (only === undefined || only === 'nodes') {
+    const { alone, shared, idle } = await acrossNodes();
+    const of = (xs: number[]) => ({ p50: percentile(xs, 50), p99: percentile(xs, 99), max: Math.max(...xs) });
+    Object.assign(result, { nodes: { aloneMs: of(alone), twoNodesMs: of(shared), idleCommandsPerSec: idle } });
+    const sum = (stats: Record<string, number> | undefined) => Object.values(stats ?? {}).reduce((a, b) => a + b, 0).toFixed(0);
+    rows.push(
+      { measure: 'publish→SSE p50 / p99 ms, one gateway (baseline), paced 100/s', value: ms(of(alone)) },
+      { measure: 'publish→SSE p50 / p99 ms, on one of two gateways sharing the buckets', value: ms(of(shared)) },
+      { measure: 'ratio two / one, p99', value: (of(shared).p99 / of(alone).p99).toFixed(2) },
+      { measure: 'slowest of 500, one / two gateways, ms', value: `${of(alone).max.toFixed(1)} / ${of(shared).max.toFixed(1)}` },
+      ...Object.entries(idle).map(([name, stats]) => ({ measure: `durable Redis commands/s, one idle gateway, ${name}`, value: `${sum(stats)} (${Object.entries(stats).slice(0, 4).map(([c, n]) => `${c} ${n}`).join(', ')})` })),
     );
   }
   if (only === undefined || only === 'sustained') {

@@ -3,6 +3,9 @@ import type { Logger } from '../../kernel/logger.ts';
 import type { OutboxBell } from '../../ports/outbox-bell.ts';
 import { subscribeRedis } from './redis-subscriber.ts';
 
+/** The relay listens in the background (nothing waits for it), so a slow start may take its time. */
+const LISTEN_TIMEOUT_MS = 5_000;
+
 /** Where a ring goes: its message is the outbox stream keys, one per line. Scripts that append to an outbox stream publish its key here themselves. */
 export const OUTBOX_BELL_CHANNEL = 'omnigate:outbox:bell';
 
@@ -16,7 +19,7 @@ export function createRedisOutboxBell(deps: { readonly client: Redis | Cluster; 
     },
     listen: (listener) =>
       subscribeRedis({
-        client: deps.client, channels: [OUTBOX_BELL_CHANNEL], log, whileLost: 'events queued by other nodes wait for the next poll',
+        client: deps.client, channels: [OUTBOX_BELL_CHANNEL], log, whileLost: 'events queued by other nodes wait for the next poll', subscribeTimeoutMs: LISTEN_TIMEOUT_MS,
         onMessage: (_channel, message) => listener.onRing(message.split('\n')), onResubscribed: () => listener.onMissed(),
       }),
   };

@@ -12,6 +12,11 @@ export interface RedisSubscriptionDeps {
   readonly log: Logger;
   /** What is missed while the subscriber is down, for the warning when it drops. */
   readonly whileLost: string;
+  /**
+   * How long a SUBSCRIBE may take, connecting included; absent: the shared connection's command
+   * timeout (200 ms by default), which a new connection made while the process starts can pass.
+   */
+  readonly subscribeTimeoutMs?: number;
   onMessage(channel: string, message: string): void;
   /** Called once a dropped subscription is back: what was published meanwhile was missed. */
   onResubscribed(): void;
@@ -35,11 +40,12 @@ export async function subscribeRedis(deps: RedisSubscriptionDeps): Promise<Redis
 
   function newConnection(): Redis {
     const { client } = deps;
-    if (!(client instanceof Cluster)) return client.duplicate({ enableOfflineQueue: true });
+    const timeout = deps.subscribeTimeoutMs === undefined ? {} : { commandTimeout: deps.subscribeTimeoutMs };
+    if (!(client instanceof Cluster)) return client.duplicate({ enableOfflineQueue: true, ...timeout });
     const nodes = client.nodes('master');
     const node = nodes[turn++ % Math.max(1, nodes.length)];
     if (!node) throw new Error('the Redis Cluster has no master to subscribe on');
-    return node.duplicate({ enableOfflineQueue: true, retryStrategy: (times: number) => (times > CLUSTER_NODE_RETRIES ? null : Math.min(times * 200, 1_000)) });
+    return node.duplicate({ enableOfflineQueue: true, ...timeout, retryStrategy: (times: number) => (times > CLUSTER_NODE_RETRIES ? null : Math.min(times * 200, 1_000)) });
   }
 
   /** Subscribes a new connection; when it comes back after a loss (or is replaced), says so. */

@@ -152,6 +152,25 @@ describe('with the bell, the relay polls only as a safety net (here: once a minu
     for (const key of keys) assert.deepEqual(order(got, key), [0, 1]);
   });
 
+  test('a bell that cannot be heard at first (Redis slow at start) is listened to again, and then rings reach the relay', async () => {
+    const { bus, got } = refusingBus({ down: false, maxBatch: 1_000 });
+    const store = stores();
+    const bell = createMemoryOutboxBell();
+    let refused = 0;
+    const slow: OutboxBell = { ...bell, listen: async (listener) => (refused++ === 0 ? Promise.reject(new Error('Command timed out')) : bell.listen(listener)) };
+    const outbox = outboxOf(bus, store, 'node-a', undefined, slow);
+    await until(() => refused === 2);
+    // Heard now: the relay has gone over to the minute's poll, so only the ring gets this out.
+    await outbox.flush(1_000);
+    await new Promise((r) => setTimeout(r, 100));
+    const [event] = events(['late'], 1);
+    const stream = outbox.streamKey(outboxBucketOf('late', 4));
+    await store.streams.append([{ stream, fields: { e: JSON.stringify(event), t: '' } }]);
+    bell.ring([stream]);
+    await until(() => got.length === 1);
+    assert.equal(got[0]?.id, event?.id);
+  });
+
   test('an append that rings the bell itself (as the conversation script does) is relayed at once', async () => {
     const { bus, got } = refusingBus({ down: false, maxBatch: 1_000 });
     const store = stores();

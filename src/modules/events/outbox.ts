@@ -139,21 +139,28 @@ export function createOutbox(deps: OutboxDeps): Outbox {
     };
   });
 
-  const listening = deps.bell?.listen({
-    onRing: (streams) => {
-      if (streams.some((stream) => leases.holds(bucketOfKey.get(stream) ?? -1))) nudge();
-    },
-    onMissed: nudge,
-  }).then(
-    (listener) => {
-      hearing = true;
-      return listener;
-    },
-    (err: unknown) => {
-      log.warn({ err }, 'outbox bell not heard: the relay polls every 50 ms instead');
-      return undefined;
-    },
-  );
+  /** Listens to the bell; until it is heard (Redis away at start), the relay polls every RELAY_IDLE_MS and tries again each second. */
+  async function listen(bell: OutboxBell): Promise<{ close(): Promise<void> } | undefined> {
+    for (let failures = 1; !closed; failures++) {
+      try {
+        const listener = await bell.listen({
+          onRing: (streams) => {
+            if (streams.some((stream) => leases.holds(bucketOfKey.get(stream) ?? -1))) nudge();
+          },
+          onMissed: nudge,
+        });
+        hearing = true;
+        // Events rung for while it was not heard.
+        nudge();
+        return listener;
+      } catch (err) {
+        if (failures === 1 || failures % 60 === 0) log.warn({ err, failures }, 'outbox bell not heard yet: the relay polls every 50 ms meanwhile');
+        await new Promise((r) => setTimeout(r, 1_000));
+      }
+    }
+    return undefined;
+  }
+  const listening = deps.bell ? listen(deps.bell) : undefined;
   const pendingOf = (events: readonly CloudEvent[], topic: string): Pending[] => events.map((event) => ({ event, topic, bucket: outboxBucketOf(event.partitionkey, deps.buckets) }));
 
   async function append(items: readonly Pending[]): Promise<void> {
