@@ -12,6 +12,7 @@ import { createHttpClient, DeadlineExceeded } from '../../../sdk/http-client.ts'
 import { createPools } from '../../../sdk/transport.ts';
 import type { Authenticator, Connector, WebhookDelivery } from '../../../sdk/types.ts';
 import { runAuthStage } from './auth-stage.ts';
+import { batchedPost, eachMessage, type Batch } from './batched-port.ts';
 import type { FromWorker, LoopVitals, ToWorker, WireError, WorkerInit } from './protocol.ts';
 
 /** How often the loop probe's timer fires; how late it fires is the loop's delay. */
@@ -20,7 +21,9 @@ const LOOP_PROBE_MS = 10;
 const port = parentPort;
 if (!port) throw new Error('connector-worker must run in a worker thread');
 const init = workerData as WorkerInit;
-const send = (message: FromWorker): void => port.postMessage(message);
+// Answers and log lines go back batched per turn of this loop (batched-port.ts).
+const outgoing = batchedPost<FromWorker>((message) => port.postMessage(message));
+const send = (message: FromWorker): void => outgoing.send(message);
 const log = redactingPino(
   { level: init.logLevel, base: null, timestamp: false },
   { write: (line: string) => send({ type: 'log', line }) },
@@ -143,13 +146,14 @@ const handlers: { [K in ToWorker['type']]: (message: Extract<ToWorker, { type: K
     await telemetry.flush();
     clearInterval(loopProbe);
     gcObserver.disconnect();
+    outgoing.flush();
     port.close();
   },
 };
 
-port.on('message', (message: ToWorker) => {
-  void (handlers[message.type] as (m: ToWorker) => void | Promise<void>)(message);
-});
+port.on('message', (message: ToWorker | Batch<ToWorker>) =>
+  eachMessage(message, (one) => void (handlers[one.type] as (m: ToWorker) => void | Promise<void>)(one)),
+);
 
 try {
   const module = (await import(init.moduleUrl)) as { default?: unknown };

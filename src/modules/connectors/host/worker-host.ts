@@ -8,6 +8,7 @@ import { secretValuesOf, type Secrets } from '../../../kernel/secrets.ts';
 import type { TraceContext } from '../../../kernel/trace.ts';
 import { DeadlineExceeded } from '../../../sdk/http-client.ts';
 import type { ConnectorManifest, HealthReport } from '../../../sdk/types.ts';
+import { batchedPost, eachMessage, type Batch } from './batched-port.ts';
 import type { FromWorker, LoopVitals, ToWorker, WireError, WorkerInit } from './protocol.ts';
 
 export const DEFAULT_WORKER_HEAP_MB = 96;
@@ -113,7 +114,9 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (err: unknown) => void }>();
   const waiting = new Map<string, { resolve: (message: FromWorker) => void; reject: (err: unknown) => void }>();
 
-  const post = (message: ToWorker): void => worker?.postMessage(message);
+  /** To the worker of the moment, batched per turn of the loop (batched-port.ts); a new worker gets a sender of its own. */
+  let sender: { send(message: ToWorker): void } | undefined;
+  const post = (message: ToWorker): void => sender?.send(message);
 
   function expect(type: string, timeoutMs: number): Promise<FromWorker> {
     return new Promise((resolve, reject) => {
@@ -145,6 +148,7 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
     waiting.clear();
     const dead = worker;
     worker = undefined;
+    sender = undefined;
     void dead?.terminate();
     if (!closing) {
       log.error({ reason }, 'connector worker died');
@@ -221,7 +225,9 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
         env: {},
       });
       alive = true;
-      worker.on('message', onMessage);
+      const started = worker;
+      sender = batchedPost<ToWorker>((message) => started.postMessage(message));
+      worker.on('message', (message: FromWorker | Batch<FromWorker>) => eachMessage(message, onMessage));
       worker.on('error', (err) => die(`crashed: ${scrub(err.message)}`));
       worker.on('exit', (code) => die(`exited with code ${code}`));
       const loaded = await expect('loaded', 15_000);
