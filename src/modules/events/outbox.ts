@@ -141,7 +141,7 @@ export function createOutbox(deps: OutboxDeps): Outbox {
 
   /** Listens to the bell; until it is heard (Redis away at start), the relay polls every RELAY_IDLE_MS and tries again each second. */
   async function listen(bell: OutboxBell): Promise<{ close(): Promise<void> } | undefined> {
-    for (let failures = 1; !closed; failures++) {
+    for (let attempt = 1; !closed; attempt++) {
       try {
         const listener = await bell.listen({
           onRing: (streams) => {
@@ -154,7 +154,7 @@ export function createOutbox(deps: OutboxDeps): Outbox {
         nudge();
         return listener;
       } catch (err) {
-        if (failures === 1 || failures % 60 === 0) log.warn({ err, failures }, 'outbox bell not heard yet: the relay polls every 50 ms meanwhile');
+        if (attempt === 1 || attempt % 60 === 0) log.warn({ err, attempt }, `outbox bell not heard yet: the relay polls every ${RELAY_IDLE_MS} ms meanwhile`);
         await new Promise((r) => setTimeout(r, 1_000));
       }
     }

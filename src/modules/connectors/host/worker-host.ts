@@ -322,6 +322,7 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
       await exited;
       clearTimeout(timer);
       worker = undefined;
+      sender = undefined;
       alive = false;
     },
   };
