@@ -15,9 +15,10 @@ const SETTINGS: ResilienceSettings = {
   retryBudgetPercent: 100, retryBudgetMinPerSec: 100, rateLimitPerSec: 1_000, inboundRateLimitPerSec: 100,
 };
 
-function pipelineWithChanges() {
+/** `now`: the rate limiter's clock; a fixed one keeps two calls in one window (the windows are clock-aligned). */
+function pipelineWithChanges(now?: () => number) {
   const changes: BreakerState[] = [];
-  const pipeline = createResiliencePipeline({ log, metrics: createMetrics(), limiter: createMemoryRateLimiter(), onBreakerChange: (c) => changes.push(c.state) });
+  const pipeline = createResiliencePipeline({ log, metrics: createMetrics(), limiter: createMemoryRateLimiter(now), onBreakerChange: (c) => changes.push(c.state) });
   return { pipeline, changes };
 }
 const call = <T>(run: PipelineCall<T>['run'], over: Partial<PipelineCall<T>> = {}): PipelineCall<T> => ({ connector: 'c', capability: 'order.get', kind: 'query', settings: SETTINGS, log, run, ...over });
@@ -85,7 +86,7 @@ test('a call its caller left is counted as abandoned, not as its backend being u
 });
 
 test('a call over the rate limit answers RATE_LIMITED with when to come back', async () => {
-  const { pipeline } = pipelineWithChanges();
+  const { pipeline } = pipelineWithChanges(() => 1_000_500);
   const limited = call(async () => 'ok', { rateLimit: { key: 'test', perSec: 1 } });
   assert.equal(await pipeline.execute(limited), 'ok');
   await assert.rejects(pipeline.execute(limited), (err: unknown) => codeOf('RATE_LIMITED')(err) && Number((err as AppError).extensions.retryAfterMs) > 0);
@@ -122,7 +123,7 @@ test('an open breaker refuses before the bulkhead: CIRCUIT_OPEN while its half-o
 });
 
 test('a call over the rate limit is refused before the bulkhead: RATE_LIMITED while the only slot is taken, and the slot is not counted as turned away', async () => {
-  const { pipeline } = pipelineWithChanges();
+  const { pipeline } = pipelineWithChanges(() => 1_000_500);
   const settings = { ...SETTINGS, maxConcurrent: 1, maxQueue: 0 };
   const gate = Promise.withResolvers<string>();
   const first = pipeline.execute(call(() => gate.promise, { settings, rateLimit: { key: 'early', perSec: 1 } }));
