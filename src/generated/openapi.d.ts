@@ -2603,8 +2603,8 @@ export interface components {
             id: string;
             /** @description The widget key's name. */
             site: string;
-            /** @description Only when the site proved it. */
-            customerId?: string;
+            /** @description The customer-master id: only when the site proved it (a widget session with `customerHmac`), or as a staff caller says. */
+            customerId?: components["schemas"]["CustomerId"];
         };
         /** @description A structured card (an order summary …) with the record it came from. */
         ChatCard: {
@@ -5712,7 +5712,7 @@ export interface operations {
                 state?: components["schemas"]["ConversationStatus"];
                 agentId?: string;
                 group?: string;
-                customerId?: string;
+                customerId?: components["schemas"]["CustomerId"];
                 limit?: number;
                 /** @description `next` of the page before. */
                 cursor?: string;

@@ -172,6 +172,24 @@ describe('conversations over REST', () => {
     assert.deepEqual([paged.events.map((e: any) => e.seq), paged.lastSeq, paged.hasMore], [[3, 4], 4, true]);
   });
 
+  test('a staff-started conversation\'s visitor customer id must be a CustomerId: a bad one is 400 and stores nothing; a good one reaches the sidebar', async () => {
+    const visitor = { id: `v-staff-${CHAT_RUN}`, site: 'shop' };
+    const group = `g-staff-${CHAT_RUN}`;
+    for (const customerId of ['\u0096\r', '.hidden', 'a/b', 'x'.repeat(129)]) {
+      const refused = await chat(gw, SERVICE, 'POST', '/v1/conversations', { group, visitor: { ...visitor, customerId } });
+      assert.deepEqual([refused.status, refused.body.code], [400, 'VALIDATION_FAILED'], JSON.stringify(customerId));
+      assert.match(String(refused.body.field ?? refused.body.detail), /customerId/);
+    }
+    const listed = (await chat(gw, SERVICE, 'GET', `/v1/conversations?group=${group}`)).body;
+    assert.deepEqual(listed.items, [], 'nothing stored for the refused starts');
+    assert.equal((await chat(gw, SERVICE, 'GET', '/v1/conversations?customerId=%0D')).status, 400, 'the list filter is a CustomerId too');
+
+    const accepted = await chat(gw, SERVICE, 'POST', '/v1/conversations', { group, visitor: { ...visitor, customerId: 'crm:42' } });
+    assert.equal(accepted.status, 201, JSON.stringify(accepted.body));
+    const context = await chat(gw, SERVICE, 'GET', `/v1/conversations/${accepted.body.conversationId}/context`);
+    assert.equal(context.body.customerId, 'crm:42');
+  });
+
   test('lists filter by state, agent, group and visitor, paged by cursor', async () => {
     const { visitor, id } = await started(gw, { group: `g-${CHAT_RUN}` });
     const { id: second } = await started(gw, { group: `g-${CHAT_RUN}` });
