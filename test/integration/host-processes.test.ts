@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { API_KEY, ROOT_DIR } from '../support/gateway.ts';
@@ -20,9 +20,10 @@ before(async () => {
 });
 
 /** One request on a connection of its own, so that the host's primary hands each to a process of its choosing. */
-function fresh(path: string, options: { method?: string; key?: string } = {}): Promise<{ status: number; body: string }> {
+function fresh(path: string, options: { method?: string; key?: string; agent?: Agent } = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: host.port, path, method: options.method ?? 'GET', agent: false, headers: { 'x-api-key': options.key ?? API_KEY, connection: 'close' } }, (res) => {
+    const connection = options.agent ? { agent: options.agent } : { agent: false as const, headers: { connection: 'close' } };
+    const req = request({ host: '127.0.0.1', port: host.port, path, method: options.method ?? 'GET', agent: connection.agent, headers: { 'x-api-key': options.key ?? API_KEY, ...connection.headers } }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
@@ -82,6 +83,33 @@ test('a lifecycle change on one process reaches the other without Kafka, and the
   const trails = await Promise.all(Array.from({ length: 6 }, () => fresh('/v1/admin/audit?limit=5', { key: ADMIN_KEY })));
   const seen = new Set(trails.map((t) => t.body));
   assert.equal(seen.size, 1, 'every process answers the same trail');
+});
+
+test('the primary is the only audit writer: while it is paused, an admin change writes no line; once it runs again, it writes them', async () => {
+  const auditFile = join(ROOT_DIR, '.data', `test-node-${host.nodeId}`, 'audit.jsonl');
+  const reloadsIn = () => readFileSync(auditFile, 'utf8').trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { action: string; connector: string })
+    .filter((r) => r.action === 'reload' && r.connector === 'crm-python').length;
+  const before = reloadsIn();
+  // A kept-alive connection is a process's own once handed to it: requests on it reach that process with the primary paused.
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const primary = Number(host.child.pid);
+  try {
+    assert.equal((await fresh('/v1/connectors', { agent })).status, 200);
+    process.kill(primary, 'SIGSTOP');
+    const reload = fresh('/v1/admin/connectors/crm-python/reload', { method: 'POST', key: ADMIN_KEY, agent });
+    let answered = false;
+    void reload.then(() => (answered = true), () => (answered = true));
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    assert.equal(reloadsIn(), before, 'a process wrote the audit record itself');
+    assert.equal(answered, false, 'the change was answered before its audit record was written');
+    process.kill(primary, 'SIGCONT');
+    const answer = await reload;
+    assert.equal(answer.status, 200, answer.body);
+    await waitFor('both records, written by the primary', () => (reloadsIn() === before + 2 ? true : undefined));
+  } finally {
+    process.kill(primary, 'SIGCONT');
+    agent.destroy();
+  }
 });
 
 test('a process that dies is started again with the same node id', async () => {
