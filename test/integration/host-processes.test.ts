@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { API_KEY, ROOT_DIR } from '../support/gateway.ts';
-import { gatewayProcesses, type GatewayProcess } from '../support/gateway-process.ts';
+import { gatewayProcesses, startScript, type GatewayProcess } from '../support/gateway-process.ts';
 import { waitFor } from '../support/wait.ts';
 
 // One host running two gateway processes behind one port (OMNIGATE_PROCESSES=2), without Kafka:
@@ -121,4 +122,20 @@ test('a process that dies is started again with the same node id', async () => {
   assert.equal(again.nodeId, first.nodeId);
   assert.ok(host.logs().some((l) => l.msg === 'a gateway process ended: starting it again' && l.pid !== victim?.pid));
   for (let i = 0; i < 6; i++) assert.equal((await fresh('/v1/connectors')).status, 200);
+});
+
+test('npm start and the docker image run one process per core unless told otherwise', async () => {
+  const started = await nodes.start({ name: 'npm-start', npmStart: true, env: { KAFKA_BROKERS: undefined } });
+  const cores = availableParallelism();
+  const ids = await waitFor('every process listening', () => {
+    const lines = started.logs().filter((l) => l.msg === 'gateway listening').map((l) => String(l.nodeId)).sort();
+    return lines.length >= cores ? lines : undefined;
+  }, { timeoutMs: 30_000 });
+  assert.deepEqual(ids, cores === 1 ? [started.nodeId] : Array.from({ length: cores }, (_, i) => `${started.nodeId}-p${i}`));
+  assert.equal((await started.api('/v1/connectors')).status, 200);
+  // The image runs the entry npm start runs, with the same default.
+  const dockerfile = readFileSync(join(ROOT_DIR, 'docker/gateway.Dockerfile'), 'utf8');
+  assert.match(dockerfile, /^ENV .*\bOMNIGATE_PROCESSES=auto\b/m);
+  assert.match(dockerfile, /^CMD \["node", "--import", "\.\/src\/instrument\.ts", "src\/main\.ts"\]$/m);
+  assert.match(startScript(), /--import \.\/src\/instrument\.ts src\/main\.ts$/);
 });

@@ -54,6 +54,8 @@ export interface GatewayProcessOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** How long it may take to answer /readyz with `ready`; default 30 s. */
   readonly readyTimeoutMs?: number;
+  /** Started by package.json's `start` script as npm runs it (`sh -c`, exec'd so that signals reach the node), with its defaults; default `node src/main.ts` as that script runs it. */
+  readonly npmStart?: boolean;
 }
 
 /** Processes still running, killed when this test process ends whatever way it ends (no orphans holding ports). */
@@ -94,7 +96,9 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
   // A file, not a pipe: the node keeps writing while this process is busy, and the file outlives both.
   const out = openSync(logFile, 'a');
   // As npm start runs it: OpenTelemetry's instrumentations preloaded (src/instrument.ts).
-  const child = spawn(process.execPath, ['--import', join(ROOT_DIR, 'src/instrument.ts'), join(ROOT_DIR, 'src/main.ts')], { cwd: ROOT_DIR, env: definedOnly(env), stdio: ['ignore', out, out] });
+  const child = options.npmStart
+    ? spawn('sh', ['-c', startScript().replace(/^((?:\w+=\S+\s+)*)/, '$1exec ')], { cwd: ROOT_DIR, env: definedOnly(env), stdio: ['ignore', out, out] })
+    : spawn(process.execPath, ['--import', join(ROOT_DIR, 'src/instrument.ts'), join(ROOT_DIR, 'src/main.ts')], { cwd: ROOT_DIR, env: definedOnly(env), stdio: ['ignore', out, out] });
   closeSync(out);
   running.set(child, scratch);
   const exited = new Promise<ProcessExit>((resolve) =>
@@ -157,6 +161,11 @@ export function gatewayProcesses(graceMs = 10_000): { start(options: GatewayProc
       return node;
     },
   };
+}
+
+/** package.json's `start` script. */
+export function startScript(): string {
+  return (JSON.parse(readFileSync(join(ROOT_DIR, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
 }
 
 function definedOnly(env: Record<string, string | undefined>): Record<string, string> {
