@@ -139,3 +139,19 @@ test('npm start and the docker image run one process per core unless told otherw
   assert.match(dockerfile, /^CMD \["node", "--import", "\.\/src\/instrument\.ts", "src\/main\.ts"\]$/m);
   assert.match(startScript(), /--import \.\/src\/instrument\.ts src\/main\.ts$/);
 });
+
+test('with Kafka, a lifecycle change on one process runs once on each other process, and the audit trail has one record per process', async () => {
+  const kafkaHost = await nodes.start({ name: 'kafka-host', env: { OMNIGATE_PROCESSES: '2', OMNIGATE_ADMIN_KEYS: `ops:${ADMIN_KEY}` } });
+  const listeningOn = () => kafkaHost.logs().filter((l) => l.msg === 'gateway listening');
+  await waitFor('both processes listening', () => (listeningOn().length >= 2 ? true : undefined), { timeoutMs: 30_000 });
+  const reload = await kafkaHost.api('/v1/admin/connectors/orders-java/reload', { method: 'POST', headers: { 'x-api-key': ADMIN_KEY } });
+  assert.equal(reload.status, 200, await reload.text());
+  const followers = () => kafkaHost.logs().filter((l) => l.msg === 'ran a lifecycle command from another node' && l.action === 'reload' && l.connector === 'orders-java');
+  await waitFor('the other process running it', () => (followers().length >= 1 ? true : undefined), { timeoutMs: 30_000 });
+  // Time for a second delivery (the primary's relay as well as Kafka) to show.
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  assert.equal(followers().length, 1, JSON.stringify(followers()));
+  const auditFile = join(ROOT_DIR, '.data', `test-node-${kafkaHost.nodeId}`, 'audit.jsonl');
+  const reloads = readFileSync(auditFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { action: string; connector: string }).filter((r) => r.action === 'reload' && r.connector === 'orders-java');
+  assert.equal(reloads.length, 2);
+});
