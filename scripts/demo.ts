@@ -64,6 +64,9 @@ const gateway = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarni
     OMNIGATE_DISPATCH: 'routing', OMNIGATE_ROUTING_RULES_FILE: 'config/routing-rules.demo.json',
     // The built-in bot answers first (orders, returns, FAQ, in Chinese and English) and hands over on 转人工 / "agent".
     OMNIGATE_CHAT_BOT: 'builtin',
+    // The demo's keys get 100,000 requests a minute, not the default 1,200, so that a load tool or an
+    // API fuzzer pointed at the demo reaches the logic rather than 429s; the environment may say otherwise.
+    OMNIGATE_RATE_LIMIT_PER_KEY: '100000',
     OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpUrl, OTEL_BSP_SCHEDULE_DELAY: '1000', OMNIGATE_JAEGER_UI_URL: jaeger.queryUrl,
     ...process.env, ...identityEnv, ...connectorEnv(backends.urls), ...redis.env, KAFKA_BROKERS: kafka.brokers.join(','), PORT: String(port), OMNIGATE_API_KEYS: process.env.OMNIGATE_API_KEYS ?? `demo:${apiKey}`, OMNIGATE_ADMIN_KEYS: process.env.OMNIGATE_ADMIN_KEYS ?? `ops:${adminKey}`,
   },

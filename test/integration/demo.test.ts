@@ -63,6 +63,7 @@ describe('the demo', () => {
       assert.ok(curl, line);
       const res = await fetch(curl[2] ?? '', { headers: { 'x-api-key': curl[1] ?? '' } });
       assert.equal(res.status, 200);
+      assert.equal(res.headers.get('ratelimit-limit'), '100000', "the demo key's limit, as the README says");
       const body = (await res.json()) as { complete: boolean; parts: Record<string, { connector: string; status: string }> };
       assert.equal(body.complete, true);
       assert.deepEqual(Object.values(body.parts).map((p) => p.connector).sort(), ['crm-python', 'orders-java', 'tickets-node']);
