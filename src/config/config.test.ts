@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ConfigError, loadConfig } from './config.ts';
+import { ConfigError, loadConfig, MAX_PROCESSES, processCountOf } from './config.ts';
 
 const A = 'aaaaaaaaaaaaaaaa-1';
 const B = 'bbbbbbbbbbbbbbbb-2';
@@ -47,6 +47,14 @@ describe('API and admin keys', () => {
 
   test('refuses a name that is both an API key and an admin key: one name, one principal', () => {
     assert.match(problemsOf({ OMNIGATE_API_KEYS: `alice:${A}`, OMNIGATE_ADMIN_KEYS: `alice:${B}` })[0] ?? '', /both .*alice/);
+  });
+});
+
+describe('processes per host', () => {
+  test('auto is one per core, at most MAX_PROCESSES (the process index stops there); a number is itself', () => {
+    assert.deepEqual([processCountOf('auto', 2), processCountOf('auto', 1), processCountOf('auto', 0)], [2, 1, 1]);
+    assert.equal(processCountOf('auto', 192), MAX_PROCESSES);
+    assert.equal(processCountOf('7', 192), 7);
   });
 });
 

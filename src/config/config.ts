@@ -24,6 +24,14 @@ export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 export const DEFAULT_REDIS_MEMORY_WARN_PERCENT = 80;
 export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 200;
+/** The most gateway processes one host runs (`OMNIGATE_PROCESSES`, also what `auto` comes to on a bigger host). */
+export const MAX_PROCESSES = 99;
+
+/** `OMNIGATE_PROCESSES` as a count: `auto` is one per core this process may use, at most {@link MAX_PROCESSES}. */
+export function processCountOf(setting: string, cores: number): number {
+  return setting === 'auto' ? Math.max(1, Math.min(cores, MAX_PROCESSES)) : Number(setting);
+}
+
 export const DEFAULT_RATE_LIMIT_PER_KEY = 1_200;
 export const DEFAULT_RATE_LIMIT_WINDOW_MS = 60_000;
 export const DEFAULT_RATE_LIMIT_SYNC_MS = 100;
@@ -112,7 +120,7 @@ const ENV_SCHEMA = {
     NODE_ID: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' },
     OMNIGATE_PROCESSES: { type: 'string', pattern: '^(auto|[1-9][0-9]?)$', default: '1' },
     // Set by the primary process for each process it starts (docs/scaling.md, "Several processes per host").
-    OMNIGATE_PROCESS_INDEX: { type: 'integer', minimum: 0, maximum: 98 },
+    OMNIGATE_PROCESS_INDEX: { type: 'integer', minimum: 0, maximum: MAX_PROCESSES - 1 },
     OMNIGATE_OUTBOX_BATCH: { type: 'integer', minimum: 1, maximum: 10_000, default: 100 },
     OMNIGATE_OUTBOX_BUCKETS: { type: 'integer', minimum: 1, maximum: 1_024, default: DEFAULT_OUTBOX_BUCKETS },
     OMNIGATE_OUTBOX_LEASE_MS: { type: 'integer', minimum: 500, maximum: 600_000, default: DEFAULT_OUTBOX_LEASE_MS },
@@ -175,7 +183,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, rootDir: string): Config {
   if (keyProblems.length > 0 || identity.config === undefined) throw new ConfigError(keyProblems);
 
   const processIndex = raw.OMNIGATE_PROCESS_INDEX as number | undefined;
-  const processCount = raw.OMNIGATE_PROCESSES === 'auto' ? availableParallelism() : Number(raw.OMNIGATE_PROCESSES);
+  const processCount = processCountOf(raw.OMNIGATE_PROCESSES as string, availableParallelism());
   return Object.freeze({
     port: raw.PORT as number,
     host: raw.HOST as string,

@@ -2513,7 +2513,7 @@ export interface components {
         };
         WidgetSessionRequest: {
             /** @description The customer-master id of the signed-in customer (identity verification), with `customerHmac`. */
-            customerId?: string;
+            customerId?: components["schemas"]["CustomerId"];
             /** @description Hex HMAC-SHA256 of `customerId` (its UTF-8 bytes) under the site's identity secret, computed on the site's server. */
             customerHmac?: string;
             /** @description The visitor's previous, still valid token, to keep its visitor id. */
@@ -2528,7 +2528,7 @@ export interface components {
             /** Format: date-time */
             expiresAt: string;
             /** @description The customer this visitor is linked to: proven now or by an earlier session. Absent: anonymous. */
-            customerId?: string;
+            customerId?: components["schemas"]["CustomerId"];
             /** @description Whether the session kept the visitor id of `previousToken`. */
             resumed: boolean;
         };

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after } from 'node:test';
 import { connectorEnv } from '../../scripts/lib/backends.ts';
 import { API_KEY, ROOT_DIR } from './gateway.ts';
@@ -97,7 +97,8 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
   const out = openSync(logFile, 'a');
   // As npm start runs it: OpenTelemetry's instrumentations preloaded (src/instrument.ts).
   const child = options.npmStart
-    ? spawn('sh', ['-c', startScript().replace(/^((?:\w+=\S+\s+)*)/, '$1exec ')], { cwd: ROOT_DIR, env: definedOnly(env), stdio: ['ignore', out, out] })
+    // The node that runs this test first on the PATH: the script says `node`, and the system's may be another version.
+    ? spawn('sh', ['-c', startScript().replace(/^((?:\w+=\S+\s+)*)/, '$1exec ')], { cwd: ROOT_DIR, env: definedOnly({ ...env, PATH: `${dirname(process.execPath)}:${env.PATH ?? ''}` }), stdio: ['ignore', out, out] })
     : spawn(process.execPath, ['--import', join(ROOT_DIR, 'src/instrument.ts'), join(ROOT_DIR, 'src/main.ts')], { cwd: ROOT_DIR, env: definedOnly(env), stdio: ['ignore', out, out] });
   closeSync(out);
   running.set(child, scratch);
