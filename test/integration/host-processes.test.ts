@@ -77,9 +77,8 @@ test('a lifecycle change on one process reaches the other without Kafka, and the
   const follower = lines.find((l) => l.msg === 'ran a lifecycle command from another node');
   assert.notEqual(follower?.pid, origin?.pid, 'the process that took the request did not run it twice');
   // Both runs are in the one file, whole lines, and every process reads the same trail.
-  const auditFile = join(ROOT_DIR, '.data', `test-node-${host.nodeId}`, 'audit.jsonl');
   const records = await waitFor('both audit records', () => {
-    const all = readFileSync(auditFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { action: string; connector: string; actor: string });
+    const all = host.auditRecords() as { action: string; connector: string; actor: string }[];
     const reloads = all.filter((r) => r.action === 'reload' && r.connector === 'tickets-node');
     return reloads.length >= 2 ? reloads : undefined;
   });
@@ -91,9 +90,7 @@ test('a lifecycle change on one process reaches the other without Kafka, and the
 });
 
 test('the primary is the only audit writer: while it is paused, an admin change writes no line; once it runs again, it writes them', async () => {
-  const auditFile = join(ROOT_DIR, '.data', `test-node-${host.nodeId}`, 'audit.jsonl');
-  const reloadsIn = () => readFileSync(auditFile, 'utf8').trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { action: string; connector: string })
-    .filter((r) => r.action === 'reload' && r.connector === 'crm-python').length;
+  const reloadsIn = () => host.auditRecords().filter((r) => r.action === 'reload' && r.connector === 'crm-python').length;
   const before = reloadsIn();
   // A kept-alive connection is a process's own once handed to it: requests on it reach that process with the primary paused.
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -162,7 +159,6 @@ test('with Kafka, a lifecycle change on one process runs once on each other proc
   // Time for a second delivery (the primary's relay as well as Kafka) to show.
   await new Promise((resolve) => setTimeout(resolve, 2_000));
   assert.equal(followers().length, 1, JSON.stringify(followers()));
-  const auditFile = join(ROOT_DIR, '.data', `test-node-${kafkaHost.nodeId}`, 'audit.jsonl');
-  const reloads = readFileSync(auditFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { action: string; connector: string }).filter((r) => r.action === 'reload' && r.connector === 'orders-java');
+  const reloads = kafkaHost.auditRecords().filter((r) => r.action === 'reload' && r.connector === 'orders-java');
   assert.equal(reloads.length, 2);
 });

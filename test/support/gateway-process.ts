@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after } from 'node:test';
 import { connectorEnv } from '../../scripts/lib/backends.ts';
@@ -36,6 +36,8 @@ export interface GatewayProcess {
   api(path: string, init?: RequestInit): Promise<Response>;
   /** The JSON log lines it wrote so far (a line that is not JSON, e.g. a stack on stderr, as `{ msg }`). */
   logs(): Record<string, unknown>[];
+  /** The records of its audit file so far (the one its host's primary writes), oldest first; none before the first. */
+  auditRecords(): Record<string, unknown>[];
   /** SIGTERM: the graceful shutdown main.ts runs (sockets closed with 1012, outbox flushed). Resolves with how it ended. */
   stop(): Promise<ProcessExit>;
   /** SIGKILL, as a crash: nothing runs on the way out. Resolves once the process is gone. */
@@ -122,6 +124,7 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
       return fetch(`${url}${path}`, { ...init, headers });
     },
     logs: () => readLogLines(logFile),
+    auditRecords: () => (existsSync(String(env.OMNIGATE_AUDIT_FILE)) ? readLogLines(String(env.OMNIGATE_AUDIT_FILE)) : []),
     stop: () => end('SIGTERM'),
     kill: () => end('SIGKILL'),
   };
